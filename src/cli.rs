@@ -1,0 +1,121 @@
+//! The command line (clap derive) and its resolution into typed configs.
+//!
+//! `Cli` is what the user typed; `resolve_*` turn it into the config a command runs with
+//! (dates parsed, the command line captured), so no command sees raw arguments. The analysis
+//! commands (`parse`, `detect`, `timeline`, `report`, `triage`) are added behind the
+//! `analysis` feature as they are built; the lean build has `collect` and `verify` only.
+
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+use anyhow::{bail, Result};
+use chrono::{DateTime, NaiveDate, Utc};
+use clap::{Parser, Subcommand};
+
+use crate::collect::CollectConfig;
+
+/// Incident response and forensics for compromised mail servers.
+#[derive(Debug, Parser)]
+#[command(name = "mailir", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Preserve a live host's (or a mounted root's) mail evidence into a hashed bundle.
+    Collect(CollectArgs),
+    /// Re-hash a bundle and cross-check files, SHA256SUMS, manifest, custody and sidecar.
+    Verify {
+        /// The bundle: a .zip, a .tar.gz/.tgz, or a directory.
+        bundle: PathBuf,
+    },
+}
+
+/// `mailir collect` arguments.
+#[derive(Debug, clap::Args)]
+pub struct CollectArgs {
+    /// Collect from this mounted image or unpacked tree instead of the live root `/`
+    /// (implies --no-volatile).
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+    /// Bundle to write: PATH.zip, PATH.tar.gz / .tgz, otherwise a new directory.
+    #[arg(long, value_name = "PATH")]
+    pub out: PathBuf,
+    /// Case identifier recorded in custody.json.
+    #[arg(long, value_name = "ID")]
+    pub case: Option<String>,
+    /// Examiner recorded in custody.json.
+    #[arg(long, value_name = "NAME")]
+    pub examiner: Option<String>,
+    /// Skip rotated logs last written before DATE (YYYY-MM-DD or RFC 3339); recorded as skipped.
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<String>,
+    /// Size cap for every file, overriding the per-category defaults (see docs/collect.md).
+    #[arg(long, value_name = "BYTES")]
+    pub max_file_size: Option<u64>,
+    /// Do not take processes, sockets, sessions, queue and effective config.
+    #[arg(long)]
+    pub no_volatile: bool,
+    /// Also copy mailbox content (default: mailboxes are listed, not copied).
+    #[arg(long)]
+    pub include_mailboxes: bool,
+}
+
+/// Parses `--since`: a date (midnight UTC) or an RFC 3339 time.
+pub fn parse_since(s: &str) -> Result<SystemTime> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Ok(t.with_timezone(&Utc).into());
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        if let Some(t) = d.and_hms_opt(0, 0, 0) {
+            return Ok(t.and_utc().into());
+        }
+    }
+    bail!("--since {s:?}: expected YYYY-MM-DD or an RFC 3339 time")
+}
+
+impl CollectArgs {
+    /// Resolves the arguments into the config `collect` runs with.
+    pub fn resolve(self) -> Result<CollectConfig> {
+        let since = match self.since {
+            Some(s) => Some((s.clone(), parse_since(&s)?)),
+            None => None,
+        };
+        Ok(CollectConfig {
+            volatile: !self.no_volatile && self.root.is_none(),
+            root: self.root.unwrap_or_else(|| PathBuf::from("/")),
+            out: self.out,
+            case: self.case,
+            examiner: self.examiner,
+            since,
+            max_file_size: self.max_file_size,
+            include_mailboxes: self.include_mailboxes,
+            command_line: std::env::args_os()
+                .map(|a| crate::evidence::pathname::escape(a.as_encoded_bytes()))
+                .collect(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn since_accepts_dates_and_times() {
+        let d = parse_since("2026-03-01").unwrap();
+        let t = parse_since("2026-03-01T00:00:00Z").unwrap();
+        assert_eq!(d, t);
+        assert!(parse_since("yesterday").is_err());
+    }
+
+    #[test]
+    fn cli_definition_is_valid() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

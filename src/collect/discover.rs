@@ -1,0 +1,219 @@
+//! Evidence locations that come from the host itself, not from the fixed catalog.
+//!
+//! - Accounts: every line of the root's `/etc/passwd` (nologin and service accounts included)
+//!   gives a home directory to search for per-user delivery files.
+//! - Log paths from service configs: Postfix `maillog_file` (main.cf of every instance and
+//!   `postconf -n` output), Dovecot `log_path` / `info_log_path` / `debug_log_path`, Exim
+//!   `log_file_path` (`%s` and `%D` expanded to globs). Each becomes a pattern that also takes
+//!   the file's rotations.
+//!
+//! These reads are small (`read_small`, capped) and happen while planning, before any content
+//! is copied; they use the same no-atime, no-follow opening as the copy.
+
+use std::collections::BTreeSet;
+
+use super::plan::host_of;
+use crate::evidence::pathname::HostPath;
+use crate::evidence::root::HostRoot;
+
+/// Largest config file read for discovery.
+const CONFIG_CAP: u64 = 4 << 20;
+
+/// One `/etc/passwd` account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    /// Login name (raw bytes).
+    pub name: Vec<u8>,
+    /// Home directory (raw bytes).
+    pub home: Vec<u8>,
+    /// Login shell.
+    pub shell: Vec<u8>,
+}
+
+/// Parses `/etc/passwd` content; malformed lines are skipped (the file itself is collected).
+pub fn parse_passwd(text: &[u8]) -> Vec<Account> {
+    text.split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty() && !l.starts_with(b"#") && !l.starts_with(b"+") && !l.starts_with(b"-"))
+        .filter_map(|l| {
+            let f: Vec<&[u8]> = l.split(|&b| b == b':').collect();
+            (f.len() >= 7 && !f[5].is_empty()).then(|| Account {
+                name: f[0].to_vec(),
+                home: f[5].to_vec(),
+                shell: f[6].to_vec(),
+            })
+        })
+        .collect()
+}
+
+/// The accounts of the collected root.
+pub fn accounts(root: &HostRoot) -> Vec<Account> {
+    root.read_small(&HostPath::new("/etc/passwd"), CONFIG_CAP)
+        .map(|t| parse_passwd(&t))
+        .unwrap_or_default()
+}
+
+/// A log path found in a config, with where it was found.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct FoundLog {
+    /// Directory holding the log.
+    pub dir: HostPath,
+    /// File-name glob (already covering rotations).
+    pub name_glob: String,
+    /// `file: setting` that named it.
+    pub origin: String,
+}
+
+/// Strips a comment and splits `key = value` (`key value` for Exim's `log_file_path`).
+fn setting<'a>(line: &'a str, key: &str) -> Option<&'a str> {
+    let line = line.split('#').next()?.trim();
+    let rest = line.strip_prefix(key)?;
+    let rest = rest.trim_start();
+    let value = rest.strip_prefix('=')?.trim();
+    (!value.is_empty()).then_some(value)
+}
+
+/// Turns one configured log file path into a directory + glob that also matches rotations.
+fn log_glob(path: &str, origin: String) -> Option<FoundLog> {
+    let path = path.trim().trim_matches('"');
+    if !path.starts_with('/') || path.starts_with("/dev/") || path.starts_with("/proc/") {
+        return None;
+    }
+    let (dir, name) = path.rsplit_once('/')?;
+    if name.is_empty() || dir.contains('%') || dir.contains('$') {
+        return None;
+    }
+    let mut glob = String::new();
+    let mut chars = name.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            // Exim: %s = main/reject/panic, %D / %M = date stamps.
+            '%' => {
+                chars.next();
+                if !glob.ends_with('*') {
+                    glob.push('*');
+                }
+            }
+            '*' | '?' | '[' | ']' | '{' | '}' => {
+                glob.push('[');
+                glob.push(c);
+                glob.push(']');
+            }
+            c => glob.push(c),
+        }
+    }
+    if !glob.ends_with('*') {
+        glob.push('*');
+    }
+    Some(FoundLog {
+        dir: HostPath::new(if dir.is_empty() { "/" } else { dir }),
+        name_glob: glob,
+        origin,
+    })
+}
+
+/// Log paths named by a Postfix `main.cf` or `postconf -n` text.
+pub fn postfix_logs(text: &str, origin: &str) -> Vec<FoundLog> {
+    text.lines()
+        .filter_map(|l| setting(l, "maillog_file"))
+        .filter_map(|v| log_glob(v, format!("{origin}: maillog_file")))
+        .collect()
+}
+
+/// Log paths named by Dovecot config text.
+pub fn dovecot_logs(text: &str, origin: &str) -> Vec<FoundLog> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        for key in ["log_path", "info_log_path", "debug_log_path"] {
+            if let Some(v) = setting(line, key) {
+                out.extend(log_glob(v, format!("{origin}: {key}")));
+            }
+        }
+    }
+    out
+}
+
+/// Log paths named by Exim config text (`log_file_path = /var/log/exim/%slog : syslog`).
+pub fn exim_logs(text: &str, origin: &str) -> Vec<FoundLog> {
+    text.lines()
+        .filter_map(|l| setting(l, "log_file_path"))
+        .flat_map(|v| v.split(':').map(str::trim).map(str::to_string).collect::<Vec<_>>())
+        .filter_map(|v| log_glob(&v, format!("{origin}: log_file_path")))
+        .collect()
+}
+
+/// Reads every small file below `dir` in the root and hands its text to `scan`.
+fn scan_tree(root: &HostRoot, dir: &str, scan: &mut dyn FnMut(&str, &str)) {
+    let Ok(base) = root.resolve(&HostPath::new(dir)) else { return };
+    let real = root.real(&base);
+    for entry in walkdir::WalkDir::new(&real).follow_links(false).max_depth(6).sort_by_file_name() {
+        let Ok(entry) = entry else { continue };
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let host = host_of(&real, &base, entry.path());
+        if let Some(bytes) = root.read_small(&host, CONFIG_CAP) {
+            scan(&host.display(), &String::from_utf8_lossy(&bytes));
+        }
+    }
+}
+
+/// Every log location the root's mail configs name, plus those in `postconf -n` output.
+pub fn configured_logs(root: &HostRoot, postconf_n: Option<&str>) -> Vec<FoundLog> {
+    let mut found = BTreeSet::new();
+    for dir in ["/etc/postfix", "/etc/dovecot", "/etc/exim4", "/etc/exim"] {
+        scan_tree(root, dir, &mut |origin, text| {
+            if origin.ends_with("/main.cf") {
+                found.extend(postfix_logs(text, origin));
+            }
+            found.extend(dovecot_logs(text, origin));
+            found.extend(exim_logs(text, origin));
+        });
+    }
+    if let Ok(dirs) = std::fs::read_dir(root.real_root().join("etc")) {
+        let mut instances: Vec<_> = dirs
+            .flatten()
+            .filter(|d| d.file_name().to_string_lossy().starts_with("postfix-"))
+            .map(|d| format!("/etc/{}/main.cf", d.file_name().to_string_lossy()))
+            .collect();
+        instances.sort();
+        for main_cf in instances {
+            if let Some(t) = root.read_small(&HostPath::new(&main_cf), CONFIG_CAP) {
+                found.extend(postfix_logs(&String::from_utf8_lossy(&t), &main_cf));
+            }
+        }
+    }
+    if let Some(t) = root.read_small(&HostPath::new("/etc/exim.conf"), CONFIG_CAP) {
+        found.extend(exim_logs(&String::from_utf8_lossy(&t), "/etc/exim.conf"));
+    }
+    if let Some(text) = postconf_n {
+        found.extend(postfix_logs(text, "postconf -n"));
+    }
+    found.into_iter().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwd_accounts_include_nologin() {
+        let a = parse_passwd(b"root:x:0:0:root:/root:/bin/bash\n# c\nvmail:x:5000:5000::/var/vmail:/usr/sbin/nologin\nbad line\n");
+        assert_eq!(a.len(), 2);
+        assert_eq!(a[1].home, b"/var/vmail");
+        assert_eq!(a[1].shell, b"/usr/sbin/nologin");
+    }
+
+    #[test]
+    fn log_settings_become_globs() {
+        let p = postfix_logs("maillog_file = /var/log/postfix.log  # 3.4+\n#maillog_file = /x\n", "main.cf");
+        assert_eq!(p.len(), 1);
+        assert_eq!(p[0].dir, HostPath::new("/var/log"));
+        assert_eq!(p[0].name_glob, "postfix.log*");
+        let d = dovecot_logs("log_path = /var/log/dovecot.log\ninfo_log_path=/var/log/dovecot-info.log\nlog_path = syslog\ndebug_log_path = /dev/stderr\n", "d");
+        assert_eq!(d.iter().map(|f| f.name_glob.as_str()).collect::<Vec<_>>(), ["dovecot.log*", "dovecot-info.log*"]);
+        let e = exim_logs("log_file_path = /var/spool/exim/log/%slog-%D : syslog\n", "e");
+        assert_eq!(e.len(), 1);
+        assert_eq!(e[0].dir, HostPath::new("/var/spool/exim/log"));
+        assert_eq!(e[0].name_glob, "*log-*");
+    }
+}

@@ -1,0 +1,185 @@
+//! Taking one planned path: examine it, copy-and-hash it into the bundle, record the row.
+//!
+//! The decision order is fixed and each step ends in exactly one outcome: vanished
+//! (`missing`), unreadable (`denied`), symlink (`symlink`; its in-root target is taken next),
+//! directory (`listed`), FIFO/socket/device (`special`, never opened), the bundle itself or an
+//! old rotation under `--since` (`skipped`), over the cap (`too_large`), then the read. The
+//! file is opened once; `fstat` before and after the read decides `changed_during_read`.
+
+use std::io::{self, Read};
+use std::os::unix::fs::MetadataExt;
+use std::time::SystemTime;
+
+use globset::GlobSet;
+
+use super::catalog::{default_cap, is_rotation};
+use super::plan::outcome_of;
+use crate::evidence::manifest::{rfc3339, Category, FileKind, ManifestRow, Outcome};
+use crate::evidence::pathname::{escape, HostPath};
+use crate::evidence::root::{HostRoot, ResolveError};
+use crate::evidence::writer::BundleWriter;
+
+/// Settings a take needs.
+pub struct TakeRules<'a> {
+    /// Paths flagged secret.
+    pub secrets: &'a GlobSet,
+    /// `--max-file-size`.
+    pub max_file_size: Option<u64>,
+    /// `--since`.
+    pub since: Option<SystemTime>,
+    /// (dev, inode) of the bundle file being written, and its host path if inside the root.
+    pub bundle: Option<(u64, u64)>,
+    /// The bundle's host path when it lies inside the collected root.
+    pub bundle_path: Option<HostPath>,
+}
+
+/// What a take produced besides its row: a symlink target to take next.
+pub struct Taken {
+    /// The manifest row.
+    pub row: ManifestRow,
+    /// The resolved target of a symlink.
+    pub follow: Option<HostPath>,
+}
+
+fn is_log(c: Category) -> bool {
+    matches!(c, Category::MailLog | Category::SystemLog | Category::Journal | Category::LoginRecords)
+}
+
+/// Wraps the source so a progress bar can follow the bytes.
+pub type Progress<'a> = &'a (dyn Fn(u64) + Sync);
+
+struct Counting<'a, R> {
+    inner: R,
+    progress: Progress<'a>,
+}
+
+impl<R: Read> Read for Counting<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        (self.progress)(n as u64);
+        Ok(n)
+    }
+}
+
+/// Takes `path`; bundle write errors are returned, everything else is in the row.
+pub fn take(
+    root: &HostRoot,
+    writer: &mut BundleWriter,
+    rules: &TakeRules,
+    path: &HostPath,
+    category: Category,
+    progress: Progress<'_>,
+) -> io::Result<Taken> {
+    let mut row = ManifestRow::new(path, category, Outcome::Error);
+    row.secret = rules.secrets.is_match(std::path::Path::new(&*String::from_utf8_lossy(path.as_bytes())));
+    let done = |mut row: ManifestRow, outcome: Outcome, error: Option<String>| {
+        row.outcome = outcome;
+        row.error = error;
+        Ok(Taken { row, follow: None })
+    };
+    // Resolve the directories above it in the root; the last component is examined as is.
+    let path = match root.resolve(&path.parent()) {
+        Ok(parent) => parent.join(path.file_name()),
+        Err(ResolveError::Loop) => return done(row, Outcome::Error, Some("symlink loop in the directory path".into())),
+        Err(ResolveError::Io(e)) => return done(row, outcome_of(&e), Some(e.to_string())),
+    };
+    let meta = match root.lstat(&path) {
+        Ok(m) => m,
+        Err(e) => return done(row, outcome_of(&e), Some(e.to_string())),
+    };
+    row.set_meta(&meta);
+    match row.file_type {
+        FileKind::Symlink => {
+            row.outcome = Outcome::Symlink;
+            match root.read_link(&path) {
+                Ok(t) => row.link_target = Some(escape(&t)),
+                Err(e) => row.error = Some(e.to_string()),
+            }
+            let follow = match root.resolve(&path) {
+                Ok(t) => Some(t),
+                Err(e) => {
+                    row.error = Some(e.to_string());
+                    None
+                }
+            };
+            return Ok(Taken { row, follow });
+        }
+        FileKind::Dir => return done(row, Outcome::Listed, Some("directory reached through a link; not walked".into())),
+        FileKind::File => {}
+        _ => return done(row, Outcome::Special, Some("not a regular file; never opened".into())),
+    }
+    if rules.bundle == Some((meta.dev(), meta.ino()))
+        || rules.bundle_path.as_ref().is_some_and(|b| path.starts_with(b))
+    {
+        return done(row, Outcome::Skipped, Some("the bundle being written".into()));
+    }
+    if let Some(since) = rules.since {
+        let old = meta.modified().is_ok_and(|m| m < since);
+        if is_log(category) && old && is_rotation(path.file_name()) {
+            return done(row, Outcome::Skipped, Some(format!("rotated log last written before --since {}", rfc3339(since))));
+        }
+    }
+    let cap = rules.max_file_size.unwrap_or_else(|| default_cap(category));
+    if meta.len() > cap {
+        return done(row, Outcome::TooLarge, Some(format!("{} bytes, over the {} cap of {cap} bytes", meta.len(), category.name())));
+    }
+    let (file, noatime) = match root.open_file(&path) {
+        Ok(f) => f,
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+            return done(row, Outcome::Error, Some("became a symlink after it was examined; not followed".into()))
+        }
+        Err(e) => return done(row, outcome_of(&e), Some(e.to_string())),
+    };
+    row.noatime = Some(noatime);
+    let before = match file.metadata() {
+        Ok(m) if m.is_file() => m,
+        Ok(_) => return done(row, Outcome::Special, Some("replaced by a non-regular file before the read".into())),
+        Err(e) => return done(row, Outcome::Error, Some(e.to_string())),
+    };
+    let mut notes = Vec::new();
+    if before.ino() != meta.ino() {
+        notes.push(format!("replaced between listing and read (inode {} -> {})", meta.ino(), before.ino()));
+    }
+    let len = before.len();
+    let name = path.stored_name();
+    let mtime = before.modified().unwrap_or(SystemTime::UNIX_EPOCH);
+    let mut src = Counting { inner: &file, progress };
+    let stored = writer.add_stream(&name, len, mtime, &mut src)?;
+    let after = file.metadata();
+    row.stored = Some(name);
+    row.sha256 = Some(stored.sha256);
+    row.size = Some(len);
+    if contains_private_key(&stored.head) {
+        row.secret = true;
+    }
+    row.outcome = Outcome::Collected;
+    if let Some(e) = stored.read_error {
+        row.outcome = Outcome::Error;
+        notes.push(format!("read failed after {} of {len} bytes: {e}; the rest is zero-filled", stored.source_bytes));
+    } else if stored.source_bytes < len {
+        row.outcome = Outcome::ChangedDuringRead;
+        notes.push(format!("shrank during the read: {} of {len} bytes read; the rest is zero-filled", stored.source_bytes));
+    }
+    match after {
+        Ok(a) => {
+            let changed = a.len() != len || a.mtime() != before.mtime() || a.mtime_nsec() != before.mtime_nsec()
+                || a.ctime() != before.ctime() || a.ctime_nsec() != before.ctime_nsec();
+            if changed && row.outcome == Outcome::Collected {
+                row.outcome = Outcome::ChangedDuringRead;
+            }
+            if changed {
+                notes.push(format!("size {len} -> {} during the read; the first {len} bytes are stored", a.len()));
+            }
+        }
+        Err(e) => notes.push(format!("fstat after the read failed: {e}")),
+    }
+    if !notes.is_empty() {
+        row.error = Some(notes.join("; "));
+    }
+    Ok(Taken { row, follow: None })
+}
+
+/// Whether the first bytes hold a PEM private key.
+fn contains_private_key(head: &[u8]) -> bool {
+    head.windows(b"PRIVATE KEY-----".len()).any(|w| w == b"PRIVATE KEY-----")
+}

@@ -1,0 +1,124 @@
+//! `custody.json`: who collected what, from which host, when, with which binary, and the
+//! counts a court or a CERT checks first.
+//!
+//! The record is written once at the end of `collect`, after the manifest, and carries the
+//! manifest's SHA-256 so the two cannot be swapped independently. Secrets are never written
+//! here. New fields may be added; existing ones keep their names (see `docs/bundle.md`).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// The whole custody record.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Custody {
+    /// Version of this record's layout.
+    pub format_version: u32,
+    /// `--case`.
+    pub case_id: Option<String>,
+    /// `--examiner`.
+    pub examiner: Option<String>,
+    /// The collector binary.
+    pub collector: Collector,
+    /// The exact command line, one argument per element (escaped if not UTF-8).
+    pub command_line: Vec<String>,
+    /// Uid and effective uid of the collecting process.
+    pub run_as: RunAs,
+    /// The root collected: `/` for a live host, else the `--root` directory.
+    pub root: String,
+    /// Whether this was a live collection (volatile state possible).
+    pub live: bool,
+    /// Host identity.
+    pub host: Host,
+    /// Clock facts.
+    pub clock: Clock,
+    /// Options that shaped the collection.
+    pub options: Options,
+    /// Manifest rows by outcome.
+    pub counts: BTreeMap<String, u64>,
+    /// Manifest rows by category.
+    pub counts_by_category: BTreeMap<String, u64>,
+    /// Number of manifest rows.
+    pub manifest_rows: u64,
+    /// SHA-256 of `manifest.jsonl`.
+    pub manifest_sha256: String,
+    /// Bytes of evidence content stored.
+    pub bytes_stored: u64,
+    /// Remarks a reader of the custody record must know (atime, clock, failures).
+    pub notes: Vec<String>,
+}
+
+/// The collector binary's identity.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Collector {
+    /// `mailir`.
+    pub name: String,
+    /// Crate version.
+    pub version: String,
+    /// SHA-256 of the running executable (`/proc/self/exe`), if readable.
+    pub sha256: Option<String>,
+    /// Cargo features compiled in (`analysis` or none for the lean build).
+    pub features: Vec<String>,
+}
+
+/// Who ran the collection.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct RunAs {
+    /// Real uid.
+    pub uid: u32,
+    /// Effective uid.
+    pub euid: u32,
+}
+
+/// Host identity facts; each is `null` when it could not be read.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Host {
+    /// Running hostname (live) or `/etc/hostname` (`--root`).
+    pub hostname: Option<String>,
+    /// Content of `/etc/hostname` in the collected root.
+    pub hostname_file: Option<String>,
+    /// `/etc/machine-id`.
+    pub machine_id: Option<String>,
+    /// `/etc/os-release` key/values.
+    pub os_release: BTreeMap<String, String>,
+    /// Kernel release (live only).
+    pub kernel: Option<String>,
+    /// Kernel version string (live only).
+    pub kernel_version: Option<String>,
+    /// Local addresses with their interface (live only).
+    pub ips: Vec<String>,
+}
+
+/// Clock facts needed to interpret year-less, zone-less syslog lines.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Clock {
+    /// System clock at start (UTC).
+    pub start_utc: String,
+    /// System clock at end (UTC).
+    pub end_utc: String,
+    /// Time zone name (from `/etc/timezone` or the `/etc/localtime` link).
+    pub local_zone: Option<String>,
+    /// Target of the `/etc/localtime` symlink.
+    pub localtime_target: Option<String>,
+    /// Content of `/etc/timezone`.
+    pub timezone_file: Option<String>,
+    /// Seconds since boot (live only).
+    pub uptime_seconds: Option<f64>,
+    /// Boot time (UTC) from `/proc/stat` btime (live only).
+    pub boot_time_utc: Option<String>,
+}
+
+/// Options that shaped the collection.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Options {
+    /// Bundle format: `zip`, `tar.gz` or `dir`.
+    pub format: String,
+    /// `--since`: rotated logs last written before this were skipped.
+    pub since: Option<String>,
+    /// `--max-file-size`, if given (else per-category defaults).
+    pub max_file_size: Option<u64>,
+    /// Whether volatile state was collected.
+    pub volatile: bool,
+    /// Whether mailbox content was copied.
+    pub include_mailboxes: bool,
+}

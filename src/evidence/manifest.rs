@@ -1,0 +1,326 @@
+//! The manifest row: one per path considered, in collection order (`manifest.jsonl`).
+//!
+//! The contract fields (`source`, `stored`, `category`, `outcome`, `size`, `sha256`, times,
+//! `mode`, `uid`, `gid`, `inode`, `error`) are always present, `null` when they do not apply.
+//! mailir adds `source_hex`, `file_type`, `link_target`, `secret`, `noatime` and `dev`
+//! (documented in `docs/bundle.md`). To add a category or an outcome, add a variant here and a
+//! line to `docs/bundle.md`; never rename one, bundles already written use the old names.
+
+use std::fs::Metadata;
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::time::SystemTime;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::pathname::HostPath;
+
+/// What happened to one path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Content stored and hashed.
+    Collected,
+    /// The path (or a pattern) matched nothing.
+    Missing,
+    /// Permission refused.
+    Denied,
+    /// Over the size cap of its category: metadata only.
+    TooLarge,
+    /// FIFO, socket or device: never opened.
+    Special,
+    /// Size, mtime, ctime or inode changed while it was read; what was read is stored.
+    ChangedDuringRead,
+    /// Any other failure (the `error` field says which).
+    Error,
+    /// A symbolic link, recorded with its target; the target gets a row of its own.
+    Symlink,
+    /// A directory that was walked; its metadata is recorded.
+    Listed,
+    /// Deliberately not taken (`--since`, the bundle being written, mailbox content by
+    /// default); the `error` field says why.
+    Skipped,
+}
+
+impl Outcome {
+    /// Every outcome, in the order counts are reported.
+    pub const ALL: [Outcome; 10] = [
+        Outcome::Collected,
+        Outcome::ChangedDuringRead,
+        Outcome::Missing,
+        Outcome::Denied,
+        Outcome::TooLarge,
+        Outcome::Special,
+        Outcome::Error,
+        Outcome::Symlink,
+        Outcome::Listed,
+        Outcome::Skipped,
+    ];
+
+    /// The snake-case name used in JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Collected => "collected",
+            Outcome::Missing => "missing",
+            Outcome::Denied => "denied",
+            Outcome::TooLarge => "too_large",
+            Outcome::Special => "special",
+            Outcome::ChangedDuringRead => "changed_during_read",
+            Outcome::Error => "error",
+            Outcome::Symlink => "symlink",
+            Outcome::Listed => "listed",
+            Outcome::Skipped => "skipped",
+        }
+    }
+
+    /// Whether a row with this outcome has content stored in the bundle.
+    pub fn has_content(self) -> bool {
+        matches!(self, Outcome::Collected | Outcome::ChangedDuringRead)
+    }
+}
+
+/// What kind of evidence a path is; decides its size cap and its place in the collection order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Category {
+    /// Process, socket, session, queue and effective-config snapshots; command outputs.
+    Volatile,
+    /// Mail daemon logs and their rotations (including logs discovered from configs).
+    MailLog,
+    /// General system logs that carry mail and auth lines (`syslog`, `messages`, `auth.log`).
+    SystemLog,
+    /// Binary systemd journal files.
+    Journal,
+    /// wtmp/btmp/lastlog login records.
+    LoginRecords,
+    /// Mail daemon configuration, maps (source and compiled), checks, sasl files.
+    MailConfig,
+    /// System-wide alias files (`/etc/aliases*`, cPanel `valiases`/`vfilters`, qmail aliases).
+    Aliases,
+    /// Per-user delivery rules: `.forward`, `.procmailrc`, `.mailfilter`, sieve, `.qmail*`.
+    UserDelivery,
+    /// Crontabs and cron scripts.
+    Cron,
+    /// Context for analysis: time zone, host identity, accounts, logrotate and rsyslog config.
+    Context,
+    /// Mailbox content (only with `--include-mailboxes`).
+    Mailbox,
+}
+
+impl Category {
+    /// The snake-case name used in JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            Category::Volatile => "volatile",
+            Category::MailLog => "mail_log",
+            Category::SystemLog => "system_log",
+            Category::Journal => "journal",
+            Category::LoginRecords => "login_records",
+            Category::MailConfig => "mail_config",
+            Category::Aliases => "aliases",
+            Category::UserDelivery => "user_delivery",
+            Category::Cron => "cron",
+            Category::Context => "context",
+            Category::Mailbox => "mailbox",
+        }
+    }
+}
+
+/// The kind of file system object a row describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileKind {
+    /// Regular file.
+    File,
+    /// Directory.
+    Dir,
+    /// Symbolic link.
+    Symlink,
+    /// Named pipe.
+    Fifo,
+    /// Unix socket.
+    Socket,
+    /// Block device.
+    BlockDevice,
+    /// Character device.
+    CharDevice,
+    /// A catalog pattern that matched nothing.
+    Pattern,
+    /// The output of a command or a /proc probe (volatile).
+    Command,
+    /// Not known (the path could not be examined).
+    Unknown,
+}
+
+impl FileKind {
+    /// Classifies an `lstat` result.
+    pub fn of(meta: &Metadata) -> FileKind {
+        let t = meta.file_type();
+        if t.is_file() {
+            FileKind::File
+        } else if t.is_dir() {
+            FileKind::Dir
+        } else if t.is_symlink() {
+            FileKind::Symlink
+        } else if t.is_fifo() {
+            FileKind::Fifo
+        } else if t.is_socket() {
+            FileKind::Socket
+        } else if t.is_block_device() {
+            FileKind::BlockDevice
+        } else if t.is_char_device() {
+            FileKind::CharDevice
+        } else {
+            FileKind::Unknown
+        }
+    }
+}
+
+/// One manifest line.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ManifestRow {
+    /// Host path (escaped when not plain UTF-8), or `volatile:<name>` / a pattern.
+    pub source: String,
+    /// Raw bytes of the host path as hex, when `source` is escaped.
+    pub source_hex: Option<String>,
+    /// Name inside the bundle, when content was stored.
+    pub stored: Option<String>,
+    /// Evidence category.
+    pub category: Category,
+    /// What happened.
+    pub outcome: Outcome,
+    /// Kind of object.
+    pub file_type: FileKind,
+    /// Size in bytes (of the stored content when collected, else from `lstat`).
+    pub size: Option<u64>,
+    /// SHA-256 of the stored content.
+    pub sha256: Option<String>,
+    /// Modification time (UTC, RFC 3339, nanoseconds).
+    pub mtime: Option<String>,
+    /// Status change time.
+    pub ctime: Option<String>,
+    /// Access time (as found, before the read).
+    pub atime: Option<String>,
+    /// Birth time where the file system reports it.
+    pub btime: Option<String>,
+    /// Permission bits in octal (`0644`, `4755`).
+    pub mode: Option<String>,
+    /// Owner uid.
+    pub uid: Option<u32>,
+    /// Owner gid.
+    pub gid: Option<u32>,
+    /// Inode number.
+    pub inode: Option<u64>,
+    /// Device number of the file system holding it.
+    pub dev: Option<u64>,
+    /// Symlink target as stored in the link (escaped).
+    pub link_target: Option<String>,
+    /// The file is known to hold secrets (passwords, private keys, SQL/LDAP credentials).
+    pub secret: bool,
+    /// Whether the file was opened with `O_NOATIME` (null when it was not opened).
+    pub noatime: Option<bool>,
+    /// Why the outcome is not `collected`, or a note about the read.
+    pub error: Option<String>,
+}
+
+impl ManifestRow {
+    /// A row for `path` with nothing known yet.
+    pub fn new(path: &HostPath, category: Category, outcome: Outcome) -> Self {
+        ManifestRow {
+            source: path.display(),
+            source_hex: path.source_hex(),
+            stored: None,
+            category,
+            outcome,
+            file_type: FileKind::Unknown,
+            size: None,
+            sha256: None,
+            mtime: None,
+            ctime: None,
+            atime: None,
+            btime: None,
+            mode: None,
+            uid: None,
+            gid: None,
+            inode: None,
+            dev: None,
+            link_target: None,
+            secret: false,
+            noatime: None,
+            error: None,
+        }
+    }
+
+    /// A row for something that is not a host path (a volatile output, a pattern).
+    pub fn named(source: String, category: Category, outcome: Outcome, kind: FileKind) -> Self {
+        let mut row = ManifestRow::new(&HostPath::root(), category, outcome);
+        row.source = source;
+        row.source_hex = None;
+        row.file_type = kind;
+        row
+    }
+
+    /// Fills the metadata fields from an `lstat`/`fstat` result.
+    pub fn set_meta(&mut self, meta: &Metadata) {
+        self.file_type = FileKind::of(meta);
+        self.size = Some(meta.len());
+        self.mtime = unix_time(meta.mtime(), meta.mtime_nsec());
+        self.ctime = unix_time(meta.ctime(), meta.ctime_nsec());
+        self.atime = unix_time(meta.atime(), meta.atime_nsec());
+        self.btime = meta.created().ok().map(rfc3339);
+        self.mode = Some(format!("{:04o}", meta.mode() & 0o7777));
+        self.uid = Some(meta.uid());
+        self.gid = Some(meta.gid());
+        self.inode = Some(meta.ino());
+        self.dev = Some(meta.dev());
+    }
+}
+
+/// Formats a time as RFC 3339 UTC with as many fractional digits as needed.
+pub fn rfc3339(t: SystemTime) -> String {
+    DateTime::<Utc>::from(t).to_rfc3339_opts(SecondsFormat::AutoSi, true)
+}
+
+/// Formats seconds + nanoseconds since the epoch (negative seconds allowed).
+pub fn unix_time(secs: i64, nsec: i64) -> Option<String> {
+    DateTime::<Utc>::from_timestamp(secs, u32::try_from(nsec).ok()?)
+        .map(|t| t.to_rfc3339_opts(SecondsFormat::AutoSi, true))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn row_serializes_with_contract_fields() {
+        let mut row = ManifestRow::new(
+            &HostPath::new("/etc/postfix/main.cf"),
+            Category::MailConfig,
+            Outcome::Collected,
+        );
+        row.size = Some(12);
+        let v: serde_json::Value = serde_json::to_value(&row).unwrap();
+        for key in [
+            "source", "stored", "category", "outcome", "size", "sha256", "mtime", "ctime",
+            "atime", "btime", "mode", "uid", "gid", "inode", "error",
+        ] {
+            assert!(v.get(key).is_some(), "missing {key}");
+        }
+        assert_eq!(v["outcome"], "collected");
+        assert_eq!(v["category"], "mail_config");
+        let back: ManifestRow = serde_json::from_value(v).unwrap();
+        assert_eq!(back, row);
+    }
+
+    #[test]
+    fn times_are_utc_rfc3339() {
+        assert_eq!(unix_time(1_772_331_247, 0).as_deref(), Some("2026-03-01T02:14:07Z"));
+        assert_eq!(
+            unix_time(1_772_331_247, 500_000_000).as_deref(),
+            Some("2026-03-01T02:14:07.500Z")
+        );
+        for o in Outcome::ALL {
+            assert_eq!(serde_json::to_value(o).unwrap(), o.name());
+        }
+    }
+}

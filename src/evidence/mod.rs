@@ -1,0 +1,18 @@
+//! Evidence: where bytes come from and where they go.
+//!
+//! - [`root`]: the one seam to the host — the live root `/` or a mounted/unpacked `--root`;
+//!   safe, in-root path resolution and opening.
+//! - [`pathname`]: host paths and their escaped bundle names.
+//! - [`manifest`], [`custody`], [`sums`]: the bundle's records (contract in `docs/bundle.md`).
+//! - [`writer`]: streaming zip / tar.gz / directory writers that hash while copying.
+//! - [`reader`]: reading bundles in place, hostile entries refused.
+//! - [`verify`]: the `verify` command.
+
+pub mod custody;
+pub mod manifest;
+pub mod pathname;
+pub mod reader;
+pub mod root;
+pub mod sums;
+pub mod verify;
+pub mod writer;

@@ -1,0 +1,329 @@
+//! `verify`: prove a bundle is what was collected.
+//!
+//! Every entry is re-hashed in one streaming pass over the container, then four records are
+//! cross-checked: the files themselves ↔ `SHA256SUMS` ↔ `manifest.jsonl` ↔ `custody.json`
+//! (manifest hash and outcome counts) ↔ the `PATH.sha256` sidecar. Each disagreement becomes
+//! one [`Problem`] naming the exact file. A hostile or unreadable bundle is an error, not a
+//! report (exit 2).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::io::{self, Read};
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+use super::custody::Custody;
+use super::manifest::ManifestRow;
+use super::pathname::hex;
+use super::reader::{for_each_entry, ReadError};
+use super::sums;
+use super::writer::{hash_file, sidecar_path, BundleFormat, CHUNK};
+
+/// Metadata files every bundle has.
+pub const META_FILES: [&str; 4] = ["manifest.jsonl", "custody.json", "collect.log", "SHA256SUMS"];
+
+/// Largest metadata file kept in memory for cross-checks.
+const META_CAP: u64 = 1 << 30;
+
+/// One disagreement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Problem {
+    /// Listed (in SHA256SUMS or the manifest) but not in the bundle.
+    Missing { name: String, listed_in: &'static str },
+    /// In the bundle but listed nowhere.
+    Extra { name: String, not_in: &'static str },
+    /// Content differs from its recorded hash.
+    Altered { name: String, expected: String, actual: String, per: &'static str },
+    /// The entry could not be read back (corrupt data, CRC error, truncated archive).
+    Unreadable { name: String, error: String },
+    /// A record is malformed or inconsistent.
+    Record { file: String, detail: String },
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Problem::Missing { name, listed_in } => write!(f, "missing: {name} (listed in {listed_in})"),
+            Problem::Extra { name, not_in } => write!(f, "extra: {name} (not in {not_in})"),
+            Problem::Altered { name, expected, actual, per } => {
+                write!(f, "altered: {name} (sha256 {actual}, {per} says {expected})")
+            }
+            Problem::Unreadable { name, error } => write!(f, "unreadable: {name}: {error}"),
+            Problem::Record { file, detail } => write!(f, "inconsistent: {file}: {detail}"),
+        }
+    }
+}
+
+/// The result of a verification.
+#[derive(Debug)]
+pub struct Report {
+    /// Container format.
+    pub format: BundleFormat,
+    /// Entries hashed.
+    pub entries: usize,
+    /// Every disagreement found.
+    pub problems: Vec<Problem>,
+    /// Remarks that are not mismatches (no sidecar found).
+    pub notes: Vec<String>,
+}
+
+struct Seen {
+    sha256: String,
+    error: Option<String>,
+}
+
+fn hash_entry(r: &mut dyn Read, keep: bool) -> (String, Option<String>, Vec<u8>) {
+    let mut h = Sha256::new();
+    let mut kept = Vec::new();
+    let mut buf = vec![0u8; CHUNK];
+    loop {
+        match r.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                h.update(&buf[..n]);
+                if keep && (kept.len() as u64) < META_CAP {
+                    kept.extend_from_slice(&buf[..n]);
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return (hex(&h.finalize()), Some(e.to_string()), kept),
+        }
+    }
+    (hex(&h.finalize()), None, kept)
+}
+
+/// Verifies the bundle at `path`.
+pub fn verify(path: &Path) -> Result<Report, ReadError> {
+    let mut seen: BTreeMap<String, Seen> = BTreeMap::new();
+    let mut meta: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    let mut problems = Vec::new();
+    let mut duplicate = Vec::new();
+    let walked = for_each_entry(path, |name, _size, r| {
+        let keep = META_FILES.contains(&name);
+        let (sha256, error, kept) = hash_entry(r, keep);
+        if keep && error.is_none() {
+            meta.insert(name.to_string(), kept);
+        }
+        if seen.insert(name.to_string(), Seen { sha256, error }).is_some() {
+            duplicate.push(name.to_string());
+        }
+    });
+    let format = match walked {
+        Ok(f) => f,
+        // A stream that breaks part-way still lets us report what we saw, naming where.
+        Err(ReadError::Io { path: at, source }) if !seen.is_empty() => {
+            problems.push(Problem::Unreadable { name: at, error: source.to_string() });
+            BundleFormat::from_path(path)
+        }
+        Err(e) => return Err(e),
+    };
+    for name in duplicate {
+        problems.push(Problem::Record { file: name, detail: "entry appears twice in the container".into() });
+    }
+    let truncated = !problems.is_empty();
+    for (name, s) in &seen {
+        if let Some(err) = &s.error {
+            problems.push(Problem::Unreadable { name: name.clone(), error: err.clone() });
+        }
+    }
+    for name in META_FILES {
+        if !seen.contains_key(name) {
+            problems.push(Problem::Missing { name: name.into(), listed_in: "the bundle layout" });
+        }
+    }
+    check_sums(&seen, meta.get("SHA256SUMS"), truncated, &mut problems);
+    let manifest_counts = check_manifest(&seen, meta.get("manifest.jsonl"), &mut problems);
+    check_custody(&seen, meta.get("custody.json"), manifest_counts, &mut problems);
+    let mut notes = Vec::new();
+    check_sidecar(path, format, meta.get("SHA256SUMS"), &mut problems, &mut notes);
+    Ok(Report { format, entries: seen.len(), problems, notes })
+}
+
+fn check_sums(
+    seen: &BTreeMap<String, Seen>,
+    text: Option<&Vec<u8>>,
+    truncated: bool,
+    problems: &mut Vec<Problem>,
+) {
+    let Some(text) = text else { return };
+    let text = String::from_utf8_lossy(text);
+    let mut listed = BTreeSet::new();
+    for line in sums::parse(&text) {
+        match line {
+            Err((n, l)) => problems.push(Problem::Record {
+                file: "SHA256SUMS".into(),
+                detail: format!("line {n} malformed: {}", crate::sanitize::terminal(&l)),
+            }),
+            Ok(l) => {
+                listed.insert(l.name.clone());
+                match seen.get(&l.name) {
+                    None if truncated => {}
+                    None => problems.push(Problem::Missing { name: l.name, listed_in: "SHA256SUMS" }),
+                    Some(s) if s.error.is_none() && s.sha256 != l.sha256 => problems.push(Problem::Altered {
+                        name: l.name,
+                        expected: l.sha256,
+                        actual: s.sha256.clone(),
+                        per: "SHA256SUMS",
+                    }),
+                    Some(_) => {}
+                }
+            }
+        }
+    }
+    for name in seen.keys() {
+        if name != "SHA256SUMS" && !listed.contains(name) {
+            problems.push(Problem::Extra { name: name.clone(), not_in: "SHA256SUMS" });
+        }
+    }
+}
+
+/// Returns outcome counts of the manifest when it parsed.
+fn check_manifest(
+    seen: &BTreeMap<String, Seen>,
+    text: Option<&Vec<u8>>,
+    problems: &mut Vec<Problem>,
+) -> Option<(u64, BTreeMap<String, u64>)> {
+    let text = text?;
+    let mut counts = BTreeMap::new();
+    let mut rows = 0u64;
+    let mut stored = BTreeSet::new();
+    for (i, line) in text.split(|&b| b == b'\n').enumerate() {
+        if line.is_empty() {
+            continue;
+        }
+        let row: ManifestRow = match serde_json::from_slice(line) {
+            Ok(r) => r,
+            Err(e) => {
+                problems.push(Problem::Record { file: "manifest.jsonl".into(), detail: format!("line {}: {e}", i + 1) });
+                continue;
+            }
+        };
+        rows += 1;
+        *counts.entry(row.outcome.name().to_string()).or_insert(0) += 1;
+        if row.outcome.has_content() != row.stored.is_some() {
+            problems.push(Problem::Record {
+                file: "manifest.jsonl".into(),
+                detail: format!("line {}: outcome {} with stored={:?}", i + 1, row.outcome.name(), row.stored),
+            });
+        }
+        let Some(name) = row.stored else { continue };
+        stored.insert(name.clone());
+        match (seen.get(&name), row.sha256) {
+            (None, _) => problems.push(Problem::Missing { name, listed_in: "manifest.jsonl" }),
+            (Some(s), Some(want)) if s.error.is_none() && s.sha256 != want => {
+                problems.push(Problem::Altered { name, expected: want, actual: s.sha256.clone(), per: "manifest.jsonl" })
+            }
+            (Some(_), None) => problems.push(Problem::Record {
+                file: "manifest.jsonl".into(),
+                detail: format!("line {}: {name} stored without a sha256", i + 1),
+            }),
+            _ => {}
+        }
+    }
+    for name in seen.keys() {
+        if (name.starts_with("files/") || name.starts_with("volatile/")) && !stored.contains(name) {
+            problems.push(Problem::Extra { name: name.clone(), not_in: "manifest.jsonl" });
+        }
+    }
+    Some((rows, counts))
+}
+
+fn check_custody(
+    seen: &BTreeMap<String, Seen>,
+    text: Option<&Vec<u8>>,
+    manifest: Option<(u64, BTreeMap<String, u64>)>,
+    problems: &mut Vec<Problem>,
+) {
+    let Some(text) = text else { return };
+    let custody: Custody = match serde_json::from_slice(text) {
+        Ok(c) => c,
+        Err(e) => {
+            problems.push(Problem::Record { file: "custody.json".into(), detail: e.to_string() });
+            return;
+        }
+    };
+    if let Some(m) = seen.get("manifest.jsonl") {
+        if m.error.is_none() && m.sha256 != custody.manifest_sha256 {
+            problems.push(Problem::Altered {
+                name: "manifest.jsonl".into(),
+                expected: custody.manifest_sha256.clone(),
+                actual: m.sha256.clone(),
+                per: "custody.json",
+            });
+        }
+    }
+    if let Some((rows, counts)) = manifest {
+        if rows != custody.manifest_rows || counts != custody.counts {
+            problems.push(Problem::Record {
+                file: "custody.json".into(),
+                detail: format!(
+                    "counts {:?} ({} rows) differ from manifest.jsonl {:?} ({rows} rows)",
+                    custody.counts, custody.manifest_rows, counts
+                ),
+            });
+        }
+    }
+}
+
+fn check_sidecar(
+    path: &Path,
+    format: BundleFormat,
+    sums_text: Option<&Vec<u8>>,
+    problems: &mut Vec<Problem>,
+    notes: &mut Vec<String>,
+) {
+    let sidecar = sidecar_path(path);
+    let Ok(line) = std::fs::read_to_string(&sidecar) else {
+        notes.push(format!("no sidecar {} found; bundle hash not checked", sidecar.display()));
+        return;
+    };
+    let Some(want) = line.split_whitespace().next().map(str::to_ascii_lowercase) else {
+        problems.push(Problem::Record { file: sidecar.display().to_string(), detail: "empty".into() });
+        return;
+    };
+    let actual = match format {
+        BundleFormat::Dir => sums_text.map(|t| hex(&Sha256::digest(t))),
+        _ => hash_file(path).ok(),
+    };
+    match actual {
+        Some(a) if a == want => {}
+        Some(a) => problems.push(Problem::Altered {
+            name: path.display().to_string(),
+            expected: want,
+            actual: a,
+            per: "the sidecar",
+        }),
+        None => problems.push(Problem::Unreadable {
+            name: path.display().to_string(),
+            error: "bundle hash could not be computed".into(),
+        }),
+    }
+}
+
+/// Runs `mailir verify` and prints the outcome; returns the exit code.
+pub fn run(path: &Path) -> crate::exit_codes::ExitCode {
+    use crate::exit_codes::ExitCode;
+    use crate::sanitize::terminal;
+    match verify(path) {
+        Err(e) => {
+            eprintln!("mailir verify: {}", terminal(&e.to_string()));
+            ExitCode::Error
+        }
+        Ok(report) => {
+            for note in &report.notes {
+                eprintln!("note: {}", terminal(note));
+            }
+            for p in &report.problems {
+                println!("{}", terminal(&p.to_string()));
+            }
+            if report.problems.is_empty() {
+                println!("OK: {} ({}) intact: {} entries verified", terminal(&path.display().to_string()), report.format.name(), report.entries);
+                ExitCode::Success
+            } else {
+                println!("FAILED: {} mismatch(es) in {}", report.problems.len(), terminal(&path.display().to_string()));
+                ExitCode::Mismatch
+            }
+        }
+    }
+}

@@ -1,0 +1,39 @@
+//! Typed process exit codes, one place for the contract in `docs/cli.md`.
+//!
+//! `0` success (for `verify`: the bundle is intact), `1` the bundle has at least one mismatch,
+//! `2` bad usage or unreadable input (including a bundle refused as hostile). clap already exits
+//! with 2 on a usage error. Commands return an [`ExitCode`]; only `main` turns it into a status.
+
+/// What a command ended with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitCode {
+    /// The command did its job.
+    Success,
+    /// `verify` found at least one mismatch (each one was printed).
+    Mismatch,
+    /// Bad usage, unreadable or refused input, or no usable output could be written.
+    Error,
+}
+
+impl ExitCode {
+    /// The numeric process status.
+    pub fn code(self) -> i32 {
+        match self {
+            ExitCode::Success => 0,
+            ExitCode::Mismatch => 1,
+            ExitCode::Error => 2,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ExitCode;
+
+    #[test]
+    fn codes_follow_the_contract() {
+        assert_eq!(ExitCode::Success.code(), 0);
+        assert_eq!(ExitCode::Mismatch.code(), 1);
+        assert_eq!(ExitCode::Error.code(), 2);
+    }
+}

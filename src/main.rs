@@ -1,0 +1,35 @@
+//! mailir: incident response and forensics for compromised mail servers.
+//!
+//! `main` only parses the command line, resolves it into a typed config and dispatches; each
+//! command lives in its module (`collect`, `evidence::verify`) and returns an
+//! [`exit_codes::ExitCode`]. Errors that end a command are printed once here (anyhow chain,
+//! terminal-escaped) with exit code 2.
+
+mod cli;
+mod collect;
+mod evidence;
+mod exit_codes;
+mod sanitize;
+
+use clap::Parser;
+
+use cli::{Cli, Command};
+use exit_codes::ExitCode;
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Collect(args) => collect::run(&args.resolve()?),
+        Command::Verify { bundle } => Ok(evidence::verify::run(&bundle)),
+    }
+}
+
+fn main() {
+    let code = match run(Cli::parse()) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("mailir: {}", sanitize::terminal(&format!("{e:#}")));
+            ExitCode::Error
+        }
+    };
+    std::process::exit(code.code());
+}

@@ -1,0 +1,51 @@
+//! Escaping of attacker-controlled text before it reaches a terminal.
+//!
+//! File names and log text on a compromised host can carry ANSI escape sequences, carriage
+//! returns, bidi overrides or zero-width characters that rewrite what the responder sees. Every
+//! string that came from evidence goes through [`terminal`] before it is printed to stderr or
+//! stdout. Other sinks (CSV, HTML) get their own escapers next to their renderers.
+
+/// Whether `c` must not be shown raw on a terminal.
+fn needs_escape(c: char) -> bool {
+    c.is_control()
+        || matches!(c,
+            '\u{200B}'..='\u{200F}'   // zero-width and directional marks
+            | '\u{202A}'..='\u{202E}' // bidi embeddings and overrides
+            | '\u{2066}'..='\u{2069}' // bidi isolates
+            | '\u{FEFF}'              // zero-width no-break space
+            | '\u{E0000}'..='\u{E007F}' // tag characters
+        )
+}
+
+/// Returns `s` with every dangerous character replaced by a visible `\u{..}` escape.
+pub fn terminal(s: &str) -> String {
+    if !s.chars().any(needs_escape) {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if needs_escape(c) {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::terminal;
+
+    #[test]
+    fn plain_text_is_unchanged() {
+        assert_eq!(terminal("/etc/postfix/main.cf"), "/etc/postfix/main.cf");
+    }
+
+    #[test]
+    fn escape_sequences_and_bidi_are_neutralised() {
+        assert_eq!(terminal("a\x1b[2Jb"), "a\\u{1b}[2Jb");
+        assert_eq!(terminal("x\u{202E}fdp.exe"), "x\\u{202e}fdp.exe");
+        assert_eq!(terminal("line\nnext\r"), "line\\u{a}next\\u{d}");
+    }
+}
