@@ -97,6 +97,10 @@ pub fn take(
             }
             let follow = match root.resolve(&path) {
                 Ok(t) => Some(t),
+                Err(ResolveError::Io(e)) if e.kind() == io::ErrorKind::NotFound => {
+                    row.error = Some("target is not in the collected root".into());
+                    None
+                }
                 Err(e) => {
                     row.error = Some(e.to_string());
                     None

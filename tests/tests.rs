@@ -1,0 +1,13 @@
+//! Integration tests: the real `mailir` binary on real trees and bundles.
+//!
+//! - `collect_sample`: the compromised-host sample into zip, tar.gz and directory bundles.
+//! - `hostile_tree`: a tree of traps (loops, escaping links, FIFO, odd names, a growing log).
+//! - `verify_tamper`: every kind of bundle damage verify must name.
+//! - `live`: collection of this machine's own root (as root only).
+
+mod util;
+
+mod collect_sample;
+mod hostile_tree;
+mod live;
+mod verify_tamper;

@@ -1,0 +1,169 @@
+//! Test harness: run the real binary with a time limit, read bundles, reach the samples.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// What one run of the binary produced.
+pub struct Output {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The compromised-host sample.
+pub fn sample() -> PathBuf {
+    repo().join("samples/compromised-postfix")
+}
+
+/// Runs `cmd` and fails the test if it does not end within `limit` (it is killed first).
+pub fn run_cmd(mut cmd: Command, limit: Duration) -> Output {
+    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn");
+    let mut so = child.stdout.take().unwrap();
+    let mut se = child.stderr.take().unwrap();
+    let t_out = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = so.read_to_string(&mut s);
+        s
+    });
+    let t_err = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = se.read_to_string(&mut s);
+        s
+    });
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("command hung for more than {limit:?}: {cmd:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Output {
+        code: status.code().unwrap_or(-1),
+        stdout: t_out.join().unwrap(),
+        stderr: t_err.join().unwrap(),
+    }
+}
+
+/// A `mailir` command.
+pub fn mailir() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_mailir"))
+}
+
+/// Runs mailir with `args` (two-minute limit).
+pub fn run(args: &[&str]) -> Output {
+    let mut c = mailir();
+    c.args(args);
+    run_cmd(c, Duration::from_secs(120))
+}
+
+/// Collects `root` into `out`; panics unless it succeeded.
+pub fn collect(root: &Path, out: &Path) -> Output {
+    let o = run(&["collect", "--root", root.to_str().unwrap(), "--out", out.to_str().unwrap(), "--case", "T-1", "--examiner", "test"]);
+    assert_eq!(o.code, 0, "collect failed: {}\n{}", o.stdout, o.stderr);
+    o
+}
+
+/// Reads every entry of a bundle (zip, tar.gz or directory) into memory.
+pub fn entries(bundle: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let name = bundle.to_string_lossy();
+    if bundle.is_dir() {
+        for e in walkdir::WalkDir::new(bundle) {
+            let e = e.unwrap();
+            if e.file_type().is_file() {
+                let rel = e.path().strip_prefix(bundle).unwrap().to_str().unwrap().to_string();
+                out.insert(rel, std::fs::read(e.path()).unwrap());
+            }
+        }
+    } else if name.ends_with(".zip") {
+        let mut z = zip::ZipArchive::new(std::fs::File::open(bundle).unwrap()).unwrap();
+        for i in 0..z.len() {
+            let mut f = z.by_index(i).unwrap();
+            let mut v = Vec::new();
+            f.read_to_end(&mut v).unwrap();
+            out.insert(f.name().unwrap().to_string(), v);
+        }
+    } else {
+        let gz = flate2::read::GzDecoder::new(std::fs::File::open(bundle).unwrap());
+        let mut t = tar::Archive::new(gz);
+        for e in t.entries().unwrap() {
+            let mut e = e.unwrap();
+            let p = String::from_utf8(e.path_bytes().to_vec()).unwrap();
+            let mut v = Vec::new();
+            e.read_to_end(&mut v).unwrap();
+            out.insert(p, v);
+        }
+    }
+    out
+}
+
+/// The manifest rows of a bundle.
+pub fn manifest(bundle: &Path) -> Vec<Value> {
+    let e = entries(bundle);
+    let m = e.get("manifest.jsonl").expect("manifest.jsonl in bundle");
+    m.split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| serde_json::from_slice(l).unwrap())
+        .collect()
+}
+
+/// The manifest row whose `source` is `source`.
+pub fn row<'a>(rows: &'a [Value], source: &str) -> &'a Value {
+    rows.iter()
+        .find(|r| r["source"] == source)
+        .unwrap_or_else(|| panic!("no manifest row for {source}"))
+}
+
+/// Whether the process runs as root.
+pub fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// Copies a tree, recreating symlinks as symlinks (never following them).
+pub fn copy_tree(from: &Path, to: &Path) {
+    for e in walkdir::WalkDir::new(from).follow_links(false) {
+        let e = e.unwrap();
+        let rel = e.path().strip_prefix(from).unwrap();
+        let dst = to.join(rel);
+        let t = e.file_type();
+        if t.is_dir() {
+            std::fs::create_dir_all(&dst).unwrap();
+        } else if t.is_symlink() {
+            std::os::unix::fs::symlink(std::fs::read_link(e.path()).unwrap(), &dst).unwrap();
+        } else {
+            std::fs::copy(e.path(), &dst).unwrap();
+        }
+    }
+}
+
+/// Sets a file's mtime (and atime) to an RFC 3339 time.
+pub fn set_mtime(path: &Path, rfc3339: &str) {
+    let t = chrono::DateTime::parse_from_rfc3339(rfc3339).unwrap();
+    let st = std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(t.timestamp() as u64);
+    let f = std::fs::File::options().write(true).open(path).unwrap();
+    f.set_times(std::fs::FileTimes::new().set_accessed(st).set_modified(st)).unwrap();
+}
+
+/// The sample's ground truth.
+pub fn truth() -> Value {
+    serde_json::from_slice(&std::fs::read(sample().join("truth.json")).unwrap()).unwrap()
+}
