@@ -33,16 +33,24 @@ fn sample_bundles_verify_and_pass_sha256sum_in_every_format() {
         assert!(v.stdout.contains("intact"), "{}", v.stdout);
         // sha256sum accepts the sidecar from the bundle's folder ...
         let mut c = Command::new("sha256sum");
-        c.arg("-c").arg(format!("{name}.sha256")).current_dir(t.path());
+        c.arg("-c")
+            .arg(format!("{name}.sha256"))
+            .current_dir(t.path());
         let s = run_cmd(c, Duration::from_secs(60));
         assert_eq!(s.code, 0, "sidecar for {name}: {}{}", s.stdout, s.stderr);
         // ... and SHA256SUMS after unpacking.
-        let dir = t.path().join(format!("unpacked-{}", name.replace('.', "-")));
+        let dir = t
+            .path()
+            .join(format!("unpacked-{}", name.replace('.', "-")));
         let root = unpack(&out, &dir);
         let mut c = Command::new("sha256sum");
         c.args(["--quiet", "-c", "SHA256SUMS"]).current_dir(&root);
         let s = run_cmd(c, Duration::from_secs(60));
-        assert_eq!(s.code, 0, "sha256sum -c in {name}: {}{}", s.stdout, s.stderr);
+        assert_eq!(
+            s.code, 0,
+            "sha256sum -c in {name}: {}{}",
+            s.stdout, s.stderr
+        );
     }
 }
 
@@ -53,15 +61,40 @@ fn every_planted_item_and_log_is_collected_byte_for_byte() {
     collect(&util::sample(), &out);
     let rows = manifest(&out);
     let truth = util::truth();
-    let mut paths: Vec<String> = truth["items"].as_array().unwrap().iter().map(|i| i["path"].as_str().unwrap().to_string()).collect();
+    let mut paths: Vec<String> = truth["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["path"].as_str().unwrap().to_string())
+        .collect();
     paths.extend(truth["logs"].as_object().unwrap().keys().cloned());
-    paths.extend(["/var/log/auth.log.1", "/etc/postfix/transport", "/etc/aliases.db", "/etc/postfix/virtual.db", "/etc/postfix/recipient_bcc.db", "/etc/postfix/master.cf", "/etc/dovecot/conf.d/90-sieve.conf", "/var/lib/dovecot/sieve/before.d/10-spam.sieve", "/etc/logrotate.d/rsyslog", "/etc/passwd", "/usr/share/zoneinfo/Asia/Shanghai", "/usr/lib/os-release"].map(String::from));
+    paths.extend(
+        [
+            "/var/log/auth.log.1",
+            "/etc/postfix/transport",
+            "/etc/aliases.db",
+            "/etc/postfix/virtual.db",
+            "/etc/postfix/recipient_bcc.db",
+            "/etc/postfix/master.cf",
+            "/etc/dovecot/conf.d/90-sieve.conf",
+            "/var/lib/dovecot/sieve/before.d/10-spam.sieve",
+            "/etc/logrotate.d/rsyslog",
+            "/etc/passwd",
+            "/usr/share/zoneinfo/Asia/Shanghai",
+            "/usr/lib/os-release",
+        ]
+        .map(String::from),
+    );
     for p in &paths {
         let r = row(&rows, p);
         assert_eq!(r["outcome"], "collected", "{p}: {r}");
         let stored = r["stored"].as_str().unwrap();
         let bytes = std::fs::read(out.join(stored)).unwrap();
-        assert_eq!(bytes, std::fs::read(util::sample().join(&p[1..])).unwrap(), "{p} differs from its source");
+        assert_eq!(
+            bytes,
+            std::fs::read(util::sample().join(&p[1..])).unwrap(),
+            "{p} differs from its source"
+        );
         assert_eq!(r["size"].as_u64().unwrap(), bytes.len() as u64);
         assert_eq!(r["noatime"], true, "{p} opened without O_NOATIME");
         assert!(r["mtime"].as_str().unwrap().ends_with('Z'));
@@ -70,34 +103,62 @@ fn every_planted_item_and_log_is_collected_byte_for_byte() {
     let sieve = row(&rows, "/home/wangfang/.dovecot.sieve");
     assert_eq!(sieve["outcome"], "symlink");
     assert_eq!(sieve["link_target"], "sieve/roundcube.sieve");
-    assert_eq!(row(&rows, "/etc/localtime")["link_target"], "/usr/share/zoneinfo/Asia/Shanghai");
+    assert_eq!(
+        row(&rows, "/etc/localtime")["link_target"],
+        "/usr/share/zoneinfo/Asia/Shanghai"
+    );
     assert_eq!(row(&rows, "/etc/os-release")["outcome"], "symlink");
     // Secrets are collected but flagged, by name and by content.
-    for secret in ["/etc/postfix/sasl_passwd", "/etc/postfix/sasl_passwd.db", "/etc/dovecot/private/dovecot.key"] {
+    for secret in [
+        "/etc/postfix/sasl_passwd",
+        "/etc/postfix/sasl_passwd.db",
+        "/etc/dovecot/private/dovecot.key",
+    ] {
         assert_eq!(row(&rows, secret)["secret"], true, "{secret}");
     }
-    assert_eq!(row(&rows, "/etc/dovecot/conf.d/10-ssl.conf")["secret"], false);
+    assert_eq!(
+        row(&rows, "/etc/dovecot/conf.d/10-ssl.conf")["secret"],
+        false
+    );
     assert_eq!(row(&rows, "/etc/postfix/main.cf")["secret"], false);
     // Per-user files were looked for in every home, nologin ones included; absent homes say so.
-    assert_eq!(row(&rows, "/var/backups/.forward")["category"], "user_delivery");
+    assert_eq!(
+        row(&rows, "/var/backups/.forward")["category"],
+        "user_delivery"
+    );
     assert_eq!(row(&rows, "/home/zhangwei/.forward")["outcome"], "missing");
     let nonexistent = row(&rows, "/nonexistent");
     assert_eq!(nonexistent["outcome"], "missing");
     assert!(nonexistent["error"].as_str().unwrap().contains("home of"));
     assert_eq!(row(&rows, "/etc/exim4")["outcome"], "missing");
     // Mailboxes are listed, not copied.
-    assert!(!rows.iter().any(|r| r["source"].as_str().unwrap().contains("/Maildir/cur/")));
-    let listing = String::from_utf8(std::fs::read(out.join("volatile/mailboxes.jsonl")).unwrap()).unwrap();
-    let boxes: Vec<serde_json::Value> = listing.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert!(!rows
+        .iter()
+        .any(|r| r["source"].as_str().unwrap().contains("/Maildir/cur/")));
+    let listing =
+        String::from_utf8(std::fs::read(out.join("volatile/mailboxes.jsonl")).unwrap()).unwrap();
+    let boxes: Vec<serde_json::Value> = listing
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(boxes.len(), 5, "{listing}");
-    assert!(boxes.iter().all(|b| b["kind"] == "maildir" && b["messages"] == 3 && b["new"] == 1), "{listing}");
+    assert!(
+        boxes
+            .iter()
+            .all(|b| b["kind"] == "maildir" && b["messages"] == 3 && b["new"] == 1),
+        "{listing}"
+    );
     // Custody names the host from the root's files and counts every row.
-    let custody: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("custody.json")).unwrap()).unwrap();
+    let custody: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("custody.json")).unwrap()).unwrap();
     assert_eq!(custody["host"]["hostname"], "mx1");
     assert_eq!(custody["clock"]["local_zone"], "Asia/Shanghai");
     assert_eq!(custody["live"], false);
     assert_eq!(custody["case_id"], "T-1");
-    assert_eq!(custody["manifest_rows"].as_u64().unwrap(), rows.len() as u64);
+    assert_eq!(
+        custody["manifest_rows"].as_u64().unwrap(),
+        rows.len() as u64
+    );
     assert_eq!(custody["collector"]["sha256"].as_str().unwrap().len(), 64);
 }
 
@@ -110,7 +171,15 @@ fn since_skips_only_old_rotations_and_says_so() {
         util::set_mtime(&root.join(&path[1..]), info["mtime"].as_str().unwrap());
     }
     let out = t.path().join("b");
-    let o = run(&["collect", "--root", root.to_str().unwrap(), "--out", out.to_str().unwrap(), "--since", "2026-03-03"]);
+    let o = run(&[
+        "collect",
+        "--root",
+        root.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--since",
+        "2026-03-03",
+    ]);
     assert_eq!(o.code, 0, "{}", o.stderr);
     let rows = manifest(&out);
     for skipped in ["/var/log/mail.log.4.gz", "/var/log/mail.log.3.gz"] {
@@ -119,7 +188,11 @@ fn since_skips_only_old_rotations_and_says_so() {
         assert!(r["error"].as_str().unwrap().contains("--since"));
         assert!(r["stored"].is_null());
     }
-    for kept in ["/var/log/mail.log.2.gz", "/var/log/mail.log.1", "/var/log/mail.log"] {
+    for kept in [
+        "/var/log/mail.log.2.gz",
+        "/var/log/mail.log.1",
+        "/var/log/mail.log",
+    ] {
         assert_eq!(row(&rows, kept)["outcome"], "collected", "{kept}");
     }
 }
@@ -128,7 +201,15 @@ fn since_skips_only_old_rotations_and_says_so() {
 fn size_cap_gives_too_large_rows_not_silence() {
     let t = tempfile::tempdir().unwrap();
     let out = t.path().join("b.zip");
-    let o = run(&["collect", "--root", util::sample().to_str().unwrap(), "--out", out.to_str().unwrap(), "--max-file-size", "100000"]);
+    let o = run(&[
+        "collect",
+        "--root",
+        util::sample().to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--max-file-size",
+        "100000",
+    ]);
     assert_eq!(o.code, 0, "{}", o.stderr);
     let rows = manifest(&out);
     let r = row(&rows, "/var/log/mail.log.1");
@@ -157,11 +238,23 @@ fn refuses_to_overwrite_and_reports_a_bad_root() {
     let t = tempfile::tempdir().unwrap();
     let out = t.path().join("b.zip");
     std::fs::write(&out, b"previous evidence").unwrap();
-    let o = run(&["collect", "--root", util::sample().to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    let o = run(&[
+        "collect",
+        "--root",
+        util::sample().to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert_eq!(o.code, 2);
     assert!(o.stderr.contains("cannot create bundle"), "{}", o.stderr);
     assert_eq!(std::fs::read(&out).unwrap(), b"previous evidence");
-    let o = run(&["collect", "--root", "/no/such/root", "--out", t.path().join("c.zip").to_str().unwrap()]);
+    let o = run(&[
+        "collect",
+        "--root",
+        "/no/such/root",
+        "--out",
+        t.path().join("c.zip").to_str().unwrap(),
+    ]);
     assert_eq!(o.code, 2);
     assert!(o.stderr.contains("cannot open root"), "{}", o.stderr);
 }

@@ -38,7 +38,11 @@ fn hostile_tree_outcomes() {
     symlink(t.path().join("outside.txt"), pf.join("escape-absolute.cf")).unwrap();
     symlink("/", pf.join("to-root")).unwrap();
     mkfifo(&pf.join("fifo"));
-    fs::write(pf.join(OsStr::from_bytes(b"bad\xff\xfename.cf")), b"non-utf8\n").unwrap();
+    fs::write(
+        pf.join(OsStr::from_bytes(b"bad\xff\xfename.cf")),
+        b"non-utf8\n",
+    )
+    .unwrap();
     fs::write(pf.join("evil\nname.cf"), b"newline\n").unwrap();
     let locked = pf.join("locked.cf");
     fs::write(&locked, b"secret\n").unwrap();
@@ -48,7 +52,12 @@ fn hostile_tree_outcomes() {
     let line = b"Mar  4 02:14:07 mx1 postfix/submission/smtpd[41252]: warning: unknown[203.0.113.77]: SASL LOGIN authentication failed: UGFzc3dvcmQ6\n";
     {
         let mut f = fs::File::create(&log).unwrap();
-        let block: Vec<u8> = line.iter().copied().cycle().take(line.len() * 8192).collect();
+        let block: Vec<u8> = line
+            .iter()
+            .copied()
+            .cycle()
+            .take(line.len() * 8192)
+            .collect();
         for _ in 0..64 {
             f.write_all(&block).unwrap();
         }
@@ -80,12 +89,16 @@ fn hostile_tree_outcomes() {
         fs::copy(env!("CARGO_BIN_EXE_mailir"), &bin).unwrap();
         fs::set_permissions(&bin, fs::Permissions::from_mode(0o755)).unwrap();
         let mut c = Command::new("setpriv");
-        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"]).arg(&bin);
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+            .arg(&bin);
         c
     } else {
         util::mailir()
     };
-    cmd.args(["collect", "--root"]).arg(&root).arg("--out").arg(&out);
+    cmd.args(["collect", "--root"])
+        .arg(&root)
+        .arg("--out")
+        .arg(&out);
     let o = run_cmd(cmd, Duration::from_secs(120));
     stop.store(true, Ordering::Relaxed);
     let appended = appender.join().unwrap();
@@ -96,13 +109,22 @@ fn hostile_tree_outcomes() {
     let r = row(&rows, "/etc/postfix/loop1");
     assert_eq!(r["outcome"], "symlink");
     assert!(r["error"].as_str().unwrap().contains("loop"), "{r}");
-    for esc in ["/etc/postfix/escape-relative.cf", "/etc/postfix/escape-absolute.cf"] {
+    for esc in [
+        "/etc/postfix/escape-relative.cf",
+        "/etc/postfix/escape-absolute.cf",
+    ] {
         assert_eq!(row(&rows, esc)["outcome"], "symlink", "{esc}");
     }
     // Both escapes resolve inside the root, where nothing is: the host file is never read.
     assert_eq!(row(&rows, "/outside.txt")["outcome"], "missing");
     let abs = row(&rows, "/etc/postfix/escape-absolute.cf");
-    assert!(abs["error"].as_str().unwrap().contains("not in the collected root"), "{abs}");
+    assert!(
+        abs["error"]
+            .as_str()
+            .unwrap()
+            .contains("not in the collected root"),
+        "{abs}"
+    );
     let r = row(&rows, "/etc/postfix/to-root");
     assert_eq!(r["outcome"], "symlink");
     assert_eq!(row(&rows, "/")["outcome"], "listed");
@@ -112,8 +134,14 @@ fn hostile_tree_outcomes() {
     assert!(r["stored"].is_null());
     let r = row(&rows, "/etc/postfix/bad%FF%FEname.cf");
     assert_eq!(r["outcome"], "collected");
-    assert_eq!(r["source_hex"], "2f6574632f706f73746669782f626164fffe6e616d652e6366");
-    assert_eq!(fs::read(out.join(r["stored"].as_str().unwrap())).unwrap(), b"non-utf8\n");
+    assert_eq!(
+        r["source_hex"],
+        "2f6574632f706f73746669782f626164fffe6e616d652e6366"
+    );
+    assert_eq!(
+        fs::read(out.join(r["stored"].as_str().unwrap())).unwrap(),
+        b"non-utf8\n"
+    );
     let r = row(&rows, "/etc/postfix/evil%0Aname.cf");
     assert_eq!(r["outcome"], "collected");
     assert!(r["source_hex"].is_string());
@@ -128,7 +156,12 @@ fn hostile_tree_outcomes() {
     // What was stored is a prefix of the file as it is now, hashed as stored.
     assert_eq!(&fs::read(&log).unwrap()[..stored.len()], &stored[..]);
     for (_, bytes) in util::entries(&out) {
-        assert!(!bytes.windows(OUTSIDE_SECRET.len()).any(|w| w == OUTSIDE_SECRET), "host file leaked into the bundle");
+        assert!(
+            !bytes
+                .windows(OUTSIDE_SECRET.len())
+                .any(|w| w == OUTSIDE_SECRET),
+            "host file leaked into the bundle"
+        );
     }
     let v = util::run(&["verify", out.to_str().unwrap()]);
     assert_eq!(v.code, 0, "{}{}", v.stdout, v.stderr);

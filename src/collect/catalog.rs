@@ -142,7 +142,12 @@ pub const USER_FILES: &[&str] = &[
 ];
 
 /// Roots of virtual mail homes, searched for [`USER_FILES`] at any depth.
-pub const VIRTUAL_HOMES: &[&str] = &["/var/vmail", "/var/mail/vhosts", "/home/vmail", "/var/qmail/mailnames"];
+pub const VIRTUAL_HOMES: &[&str] = &[
+    "/var/vmail",
+    "/var/mail/vhosts",
+    "/home/vmail",
+    "/var/qmail/mailnames",
+];
 
 /// Where mailboxes live (listed as metadata; copied only with `--include-mailboxes`).
 pub const MAILBOX_ROOTS: &[&str] = &["/var/mail", "/var/spool/mail"];
@@ -220,7 +225,14 @@ mod tests {
 
     #[test]
     fn rotations_are_recognised() {
-        for r in ["mail.log.1", "mail.log.2.gz", "maillog-20260301", "maillog-20260301.gz", "syslog.7.xz", "mail.log.old"] {
+        for r in [
+            "mail.log.1",
+            "mail.log.2.gz",
+            "maillog-20260301",
+            "maillog-20260301.gz",
+            "syslog.7.xz",
+            "mail.log.old",
+        ] {
             assert!(is_rotation(r.as_bytes()), "{r}");
         }
         for live in ["mail.log", "maillog", "syslog", "mail.err", "mainlog"] {

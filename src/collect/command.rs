@@ -98,7 +98,10 @@ pub fn run(argv: &[&str], timeout: Duration, cap: usize) -> CommandOutput {
         out
     };
     let Some(program) = argv.first().and_then(|p| find(p)) else {
-        out.error = Some(format!("{} not found in {FIXED_PATH}", argv.first().unwrap_or(&"")));
+        out.error = Some(format!(
+            "{} not found in {FIXED_PATH}",
+            argv.first().unwrap_or(&"")
+        ));
         return finish(out);
     };
     out.program = Some(program.display().to_string());
@@ -121,8 +124,14 @@ pub fn run(argv: &[&str], timeout: Duration, cap: usize) -> CommandOutput {
             return finish(out);
         }
     };
-    let so = child.stdout.take().map(|r| thread::spawn(move || drain(r, cap)));
-    let se = child.stderr.take().map(|r| thread::spawn(move || drain(r, cap)));
+    let so = child
+        .stdout
+        .take()
+        .map(|r| thread::spawn(move || drain(r, cap)));
+    let se = child
+        .stderr
+        .take()
+        .map(|r| thread::spawn(move || drain(r, cap)));
     let deadline = Instant::now() + timeout;
     let status = loop {
         match child.try_wait() {
@@ -164,7 +173,10 @@ mod tests {
     fn runs_without_environment_and_times_out() {
         let out = run(&["env"], Duration::from_secs(10), 1 << 20);
         let text = String::from_utf8_lossy(&out.stdout);
-        assert!(text.contains("PATH=/usr/sbin:/usr/bin:/sbin:/bin"), "{text}");
+        assert!(
+            text.contains("PATH=/usr/sbin:/usr/bin:/sbin:/bin"),
+            "{text}"
+        );
         assert!(!text.contains("HOME="), "{text}");
         assert_eq!(out.exit_code, Some(0));
         let slow = run(&["sleep", "30"], Duration::from_millis(200), 10);

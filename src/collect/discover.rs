@@ -33,7 +33,9 @@ pub struct Account {
 /// Parses `/etc/passwd` content; malformed lines are skipped (the file itself is collected).
 pub fn parse_passwd(text: &[u8]) -> Vec<Account> {
     text.split(|&b| b == b'\n')
-        .filter(|l| !l.is_empty() && !l.starts_with(b"#") && !l.starts_with(b"+") && !l.starts_with(b"-"))
+        .filter(|l| {
+            !l.is_empty() && !l.starts_with(b"#") && !l.starts_with(b"+") && !l.starts_with(b"-")
+        })
         .filter_map(|l| {
             let f: Vec<&[u8]> = l.split(|&b| b == b':').collect();
             (f.len() >= 7 && !f[5].is_empty()).then(|| Account {
@@ -136,16 +138,27 @@ pub fn dovecot_logs(text: &str, origin: &str) -> Vec<FoundLog> {
 pub fn exim_logs(text: &str, origin: &str) -> Vec<FoundLog> {
     text.lines()
         .filter_map(|l| setting(l, "log_file_path"))
-        .flat_map(|v| v.split(':').map(str::trim).map(str::to_string).collect::<Vec<_>>())
+        .flat_map(|v| {
+            v.split(':')
+                .map(str::trim)
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
         .filter_map(|v| log_glob(&v, format!("{origin}: log_file_path")))
         .collect()
 }
 
 /// Reads every small file below `dir` in the root and hands its text to `scan`.
 fn scan_tree(root: &HostRoot, dir: &str, scan: &mut dyn FnMut(&str, &str)) {
-    let Ok(base) = root.resolve(&HostPath::new(dir)) else { return };
+    let Ok(base) = root.resolve(&HostPath::new(dir)) else {
+        return;
+    };
     let real = root.real(&base);
-    for entry in walkdir::WalkDir::new(&real).follow_links(false).max_depth(6).sort_by_file_name() {
+    for entry in walkdir::WalkDir::new(&real)
+        .follow_links(false)
+        .max_depth(6)
+        .sort_by_file_name()
+    {
         let Ok(entry) = entry else { continue };
         if !entry.file_type().is_file() {
             continue;
@@ -205,13 +218,22 @@ mod tests {
 
     #[test]
     fn log_settings_become_globs() {
-        let p = postfix_logs("maillog_file = /var/log/postfix.log  # 3.4+\n#maillog_file = /x\n", "main.cf");
+        let p = postfix_logs(
+            "maillog_file = /var/log/postfix.log  # 3.4+\n#maillog_file = /x\n",
+            "main.cf",
+        );
         assert_eq!(p.len(), 1);
         assert_eq!(p[0].dir, HostPath::new("/var/log"));
         assert_eq!(p[0].name_glob, "postfix.log*");
         let d = dovecot_logs("log_path = /var/log/dovecot.log\ninfo_log_path=/var/log/dovecot-info.log\nlog_path = syslog\ndebug_log_path = /dev/stderr\n", "d");
-        assert_eq!(d.iter().map(|f| f.name_glob.as_str()).collect::<Vec<_>>(), ["dovecot.log*", "dovecot-info.log*"]);
-        let e = exim_logs("log_file_path = /var/spool/exim/log/%slog-%D : syslog\n", "e");
+        assert_eq!(
+            d.iter().map(|f| f.name_glob.as_str()).collect::<Vec<_>>(),
+            ["dovecot.log*", "dovecot-info.log*"]
+        );
+        let e = exim_logs(
+            "log_file_path = /var/spool/exim/log/%slog-%D : syslog\n",
+            "e",
+        );
         assert_eq!(e.len(), 1);
         assert_eq!(e[0].dir, HostPath::new("/var/spool/exim/log"));
         assert_eq!(e[0].name_glob, "*log-*");

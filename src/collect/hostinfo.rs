@@ -20,7 +20,10 @@ fn small_text(root: &HostRoot, path: &str) -> Option<String> {
 }
 
 fn proc_text(path: &str) -> Option<String> {
-    fs::read_to_string(path).ok().map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+    fs::read_to_string(path)
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
 }
 
 /// Parses `os-release` (`KEY="value"` lines).
@@ -28,7 +31,12 @@ pub fn parse_os_release(text: &str) -> BTreeMap<String, String> {
     text.lines()
         .filter_map(|l| l.split_once('='))
         .filter(|(k, _)| !k.trim().is_empty() && !k.trim_start().starts_with('#'))
-        .map(|(k, v)| (k.trim().to_string(), v.trim().trim_matches('"').trim_matches('\'').to_string()))
+        .map(|(k, v)| {
+            (
+                k.trim().to_string(),
+                v.trim().trim_matches('"').trim_matches('\'').to_string(),
+            )
+        })
         .collect()
 }
 
@@ -53,8 +61,12 @@ fn local_ips() -> Vec<String> {
     if let Ok(v6) = fs::read_to_string("/proc/net/if_inet6") {
         for line in v6.lines() {
             let f: Vec<&str> = line.split_whitespace().collect();
-            let Some(hex) = f.first().filter(|h| h.len() == 32) else { continue };
-            let Ok(n) = u128::from_str_radix(hex, 16) else { continue };
+            let Some(hex) = f.first().filter(|h| h.len() == 32) else {
+                continue;
+            };
+            let Ok(n) = u128::from_str_radix(hex, 16) else {
+                continue;
+            };
             let ip = format!("{}%{}", Ipv6Addr::from(n), f.get(5).unwrap_or(&""));
             if !ips.contains(&ip) {
                 ips.push(ip);
@@ -69,24 +81,37 @@ pub fn host(root: &HostRoot) -> Host {
     let live = root.is_live();
     let hostname_file = small_text(root, "/etc/hostname");
     Host {
-        hostname: if live { proc_text("/proc/sys/kernel/hostname") } else { hostname_file.clone() },
+        hostname: if live {
+            proc_text("/proc/sys/kernel/hostname")
+        } else {
+            hostname_file.clone()
+        },
         hostname_file,
         machine_id: small_text(root, "/etc/machine-id"),
         os_release: root
             .read_small(&HostPath::new("/etc/os-release"), 64 * 1024)
             .map(|b| parse_os_release(&String::from_utf8_lossy(&b)))
             .unwrap_or_default(),
-        kernel: live.then(|| proc_text("/proc/sys/kernel/osrelease")).flatten(),
-        kernel_version: live.then(|| proc_text("/proc/sys/kernel/version")).flatten(),
+        kernel: live
+            .then(|| proc_text("/proc/sys/kernel/osrelease"))
+            .flatten(),
+        kernel_version: live
+            .then(|| proc_text("/proc/sys/kernel/version"))
+            .flatten(),
         ips: if live { local_ips() } else { Vec::new() },
     }
 }
 
 /// Clock facts (start/end times are filled in by the caller).
 pub fn clock(root: &HostRoot) -> Clock {
-    let target = root.read_link(&HostPath::new("/etc/localtime")).ok().map(|t| escape(&t));
+    let target = root
+        .read_link(&HostPath::new("/etc/localtime"))
+        .ok()
+        .map(|t| escape(&t));
     let timezone_file = small_text(root, "/etc/timezone");
-    let from_link = target.as_deref().and_then(|t| t.split_once("zoneinfo/").map(|(_, z)| z.to_string()));
+    let from_link = target
+        .as_deref()
+        .and_then(|t| t.split_once("zoneinfo/").map(|(_, z)| z.to_string()));
     let live = root.is_live();
     let uptime = live
         .then(|| proc_text("/proc/uptime"))
@@ -97,7 +122,10 @@ pub fn clock(root: &HostRoot) -> Clock {
         localtime_target: target,
         timezone_file,
         uptime_seconds: uptime,
-        boot_time_utc: live.then(super::volatile::boot_time).flatten().and_then(|b| unix_time(b, 0)),
+        boot_time_utc: live
+            .then(super::volatile::boot_time)
+            .flatten()
+            .and_then(|b| unix_time(b, 0)),
         ..Clock::default()
     }
 }
@@ -113,7 +141,8 @@ mod tests {
 
     #[test]
     fn os_release_parses() {
-        let m = parse_os_release("PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\n# c=1\n");
+        let m =
+            parse_os_release("PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\n# c=1\n");
         assert_eq!(m["ID"], "debian");
         assert_eq!(m["PRETTY_NAME"], "Debian GNU/Linux 12 (bookworm)");
         assert_eq!(m.len(), 2);

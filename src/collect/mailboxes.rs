@@ -86,7 +86,9 @@ fn count_from_lines(root: &HostRoot, p: &HostPath) -> Option<u64> {
 }
 
 fn entries(root: &HostRoot, p: &HostPath) -> u64 {
-    std::fs::read_dir(root.real(p)).map(|d| d.flatten().count() as u64).unwrap_or(0)
+    std::fs::read_dir(root.real(p))
+        .map(|d| d.flatten().count() as u64)
+        .unwrap_or(0)
 }
 
 fn maildir(root: &HostRoot, dir: &HostPath) -> Mailbox {
@@ -105,9 +107,15 @@ fn maildir(root: &HostRoot, dir: &HostPath) -> Mailbox {
 
 /// Finds Maildir folders (directories holding both `cur` and `new`) below `base`.
 fn find_maildirs(root: &HostRoot, base: &HostPath, out: &mut Vec<HostPath>) {
-    let Ok(resolved) = root.resolve(base) else { return };
+    let Ok(resolved) = root.resolve(base) else {
+        return;
+    };
     let real = root.real(&resolved);
-    let mut walker = walkdir::WalkDir::new(&real).follow_links(false).max_depth(8).sort_by_file_name().into_iter();
+    let mut walker = walkdir::WalkDir::new(&real)
+        .follow_links(false)
+        .max_depth(8)
+        .sort_by_file_name()
+        .into_iter();
     while let Some(Ok(e)) = walker.next() {
         if !e.file_type().is_dir() {
             continue;
@@ -125,10 +133,18 @@ fn find_maildirs(root: &HostRoot, base: &HostPath, out: &mut Vec<HostPath>) {
 
 /// Lists the mailboxes of the root: spool mbox files, home and virtual Maildirs.
 pub fn inventory(root: &HostRoot, homes: &[HostPath], include: bool) -> Inventory {
-    let mut inv = Inventory { mailboxes: Vec::new(), files: Vec::new(), maildirs: Vec::new() };
+    let mut inv = Inventory {
+        mailboxes: Vec::new(),
+        files: Vec::new(),
+        maildirs: Vec::new(),
+    };
     for spool in MAILBOX_ROOTS {
-        let Ok(dir) = root.resolve(&HostPath::new(spool)) else { continue };
-        let Ok(list) = std::fs::read_dir(root.real(&dir)) else { continue };
+        let Ok(dir) = root.resolve(&HostPath::new(spool)) else {
+            continue;
+        };
+        let Ok(list) = std::fs::read_dir(root.real(&dir)) else {
+            continue;
+        };
         let mut names: Vec<_> = list.flatten().map(|e| e.file_name()).collect();
         names.sort();
         for name in names {
@@ -142,7 +158,11 @@ pub fn inventory(root: &HostRoot, homes: &[HostPath], include: bool) -> Inventor
                 kind: "mbox",
                 size: Some(meta.len()),
                 mtime: unix_time(meta.mtime(), meta.mtime_nsec()),
-                messages: if meta.len() <= COUNT_CAP { count_from_lines(root, &p) } else { None },
+                messages: if meta.len() <= COUNT_CAP {
+                    count_from_lines(root, &p)
+                } else {
+                    None
+                },
                 new: None,
             });
             if include {

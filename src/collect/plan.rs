@@ -33,7 +33,7 @@ pub enum Item {
         category: Category,
     },
     /// A row that is final already.
-    Row(ManifestRow),
+    Row(Box<ManifestRow>),
 }
 
 /// Builds the plan.
@@ -74,10 +74,16 @@ impl<'a> Planner<'a> {
         self.seen.insert(p.clone())
     }
 
-    fn row(&mut self, path: &HostPath, category: Category, outcome: Outcome, error: Option<String>) {
+    fn row(
+        &mut self,
+        path: &HostPath,
+        category: Category,
+        outcome: Outcome,
+        error: Option<String>,
+    ) {
         let mut row = ManifestRow::new(path, category, outcome);
         row.error = error;
-        self.items.push(Item::Row(row));
+        self.items.push(Item::Row(Box::new(row)));
     }
 
     /// Plans a catalog pattern such as `/var/log/mail.*` or `/etc/postfix/**`.
@@ -89,8 +95,14 @@ impl<'a> Planner<'a> {
     /// `prune_maildirs`, Maildir `cur`/`new`/`tmp` folders are not descended (mail content).
     pub fn add(&mut self, base: &HostPath, rest: &[u8], category: Category, prune_maildirs: bool) {
         let mut base = base.clone();
-        let comps: Vec<&[u8]> = rest.split(|&b| b == b'/').filter(|c| !c.is_empty()).collect();
-        let first_glob = comps.iter().position(|c| has_glob(c)).unwrap_or(comps.len());
+        let comps: Vec<&[u8]> = rest
+            .split(|&b| b == b'/')
+            .filter(|c| !c.is_empty())
+            .collect();
+        let first_glob = comps
+            .iter()
+            .position(|c| has_glob(c))
+            .unwrap_or(comps.len());
         for c in &comps[..first_glob] {
             base = base.join(c);
         }
@@ -99,15 +111,24 @@ impl<'a> Planner<'a> {
             self.take(base, category);
             return;
         }
-        let glob_text = glob_rest.iter().map(|c| String::from_utf8_lossy(c)).collect::<Vec<_>>().join("/");
+        let glob_text = glob_rest
+            .iter()
+            .map(|c| String::from_utf8_lossy(c))
+            .collect::<Vec<_>>()
+            .join("/");
         let label = format!("{}/{}", base.display().trim_end_matches('/'), glob_text);
-        let depth = if glob_text.contains("**") { MAX_DEPTH } else { glob_rest.len() };
+        let depth = if glob_text.contains("**") {
+            MAX_DEPTH
+        } else {
+            glob_rest.len()
+        };
         let matcher = match GlobBuilder::new(&glob_text).literal_separator(true).build() {
             Ok(g) => g.compile_matcher(),
             Err(e) => {
-                let mut row = ManifestRow::named(label, category, Outcome::Error, FileKind::Pattern);
+                let mut row =
+                    ManifestRow::named(label, category, Outcome::Error, FileKind::Pattern);
                 row.error = Some(format!("bad pattern: {e}"));
-                self.items.push(Item::Row(row));
+                self.items.push(Item::Row(Box::new(row)));
                 return;
             }
         };
@@ -121,15 +142,33 @@ impl<'a> Planner<'a> {
         }
     }
 
-    fn walk(&mut self, base: &HostPath, label: &str, glob: &GlobMatcher, depth: usize, category: Category, prune: bool) {
+    fn walk(
+        &mut self,
+        base: &HostPath,
+        label: &str,
+        glob: &GlobMatcher,
+        depth: usize,
+        category: Category,
+        prune: bool,
+    ) {
         let resolved = match self.root.resolve(base) {
             Ok(r) => r,
             Err(ResolveError::Loop) => {
-                return self.row(base, category, Outcome::Error, Some("symlink loop in the directory path".into()));
+                return self.row(
+                    base,
+                    category,
+                    Outcome::Error,
+                    Some("symlink loop in the directory path".into()),
+                );
             }
             Err(ResolveError::Io(e)) => {
                 let outcome = outcome_of(&e);
-                return self.row(base, category, outcome, (outcome != Outcome::Missing).then(|| e.to_string()));
+                return self.row(
+                    base,
+                    category,
+                    outcome,
+                    (outcome != Outcome::Missing).then(|| e.to_string()),
+                );
             }
         };
         if &resolved != base && self.seen.insert(base.clone()) {
@@ -138,11 +177,11 @@ impl<'a> Planner<'a> {
             row.link_target = Some(resolved.display());
             if base.starts_with(&resolved) {
                 row.error = Some("directory link points to an ancestor; not walked".into());
-                self.items.push(Item::Row(row));
+                self.items.push(Item::Row(Box::new(row)));
                 return;
             }
             row.error = Some("directory reached through a link; walked at its target".into());
-            self.items.push(Item::Row(row));
+            self.items.push(Item::Row(Box::new(row)));
         }
         let real = self.root.real(&resolved);
         match self.root.lstat(&resolved) {
@@ -150,18 +189,23 @@ impl<'a> Planner<'a> {
                 if self.seen.insert(resolved.clone()) {
                     let mut row = ManifestRow::new(&resolved, category, Outcome::Listed);
                     row.set_meta(&m);
-                    self.items.push(Item::Row(row));
+                    self.items.push(Item::Row(Box::new(row)));
                 }
             }
             Ok(m) => {
                 let mut row = ManifestRow::new(&resolved, category, Outcome::Error);
                 row.set_meta(&m);
                 row.error = Some(format!("expected a directory for pattern {label}"));
-                return self.items.push(Item::Row(row));
+                return self.items.push(Item::Row(Box::new(row)));
             }
             Err(e) => {
                 let outcome = outcome_of(&e);
-                return self.row(&resolved, category, outcome, (outcome != Outcome::Missing).then(|| e.to_string()));
+                return self.row(
+                    &resolved,
+                    category,
+                    outcome,
+                    (outcome != Outcome::Missing).then(|| e.to_string()),
+                );
             }
         }
         let mut matched = 0usize;
@@ -177,7 +221,9 @@ impl<'a> Planner<'a> {
                 Err(e) => {
                     if let Some(p) = e.path() {
                         let host = host_of(&real, &resolved, p);
-                        let io = e.into_io_error().unwrap_or_else(|| io::Error::other("walk error"));
+                        let io = e
+                            .into_io_error()
+                            .unwrap_or_else(|| io::Error::other("walk error"));
                         self.row(&host, category, outcome_of(&io), Some(io.to_string()));
                     }
                     continue;
@@ -187,7 +233,12 @@ impl<'a> Planner<'a> {
             let rel = entry.path().strip_prefix(&real).unwrap_or(entry.path());
             let is_dir = entry.file_type().is_dir();
             if self.exclude.as_ref().is_some_and(|x| host.starts_with(x)) {
-                self.row(&host, category, Outcome::Skipped, Some("the bundle being written".into()));
+                self.row(
+                    &host,
+                    category,
+                    Outcome::Skipped,
+                    Some("the bundle being written".into()),
+                );
                 if is_dir {
                     walker.skip_current_dir();
                 }
@@ -207,16 +258,21 @@ impl<'a> Planner<'a> {
                     if let Ok(m) = entry.metadata() {
                         row.set_meta(&m);
                     }
-                    self.items.push(Item::Row(row));
+                    self.items.push(Item::Row(Box::new(row)));
                 }
             } else {
                 self.take(host, category);
             }
         }
         if matched == 0 {
-            let mut row = ManifestRow::named(label.to_string(), category, Outcome::Missing, FileKind::Pattern);
+            let mut row = ManifestRow::named(
+                label.to_string(),
+                category,
+                Outcome::Missing,
+                FileKind::Pattern,
+            );
             row.error = Some("no file matches this pattern".into());
-            self.items.push(Item::Row(row));
+            self.items.push(Item::Row(Box::new(row)));
         }
     }
 }
@@ -259,10 +315,21 @@ mod tests {
         fs::write(t.path().join("var/log/exim4/mainlog"), b"x").unwrap();
         assert_eq!(
             plan(t.path(), "/var/log/mail.*"),
-            ["listed /var/log", "take /var/log/mail.log", "take /var/log/mail.log.1", "take /var/log/mail.log.2.gz"]
+            [
+                "listed /var/log",
+                "take /var/log/mail.log",
+                "take /var/log/mail.log.1",
+                "take /var/log/mail.log.2.gz"
+            ]
         );
-        assert_eq!(plan(t.path(), "/var/log/exim4/**"), ["listed /var/log/exim4", "take /var/log/exim4/mainlog"]);
-        assert_eq!(plan(t.path(), "/var/log/maillog*"), ["listed /var/log", "missing /var/log/maillog*"]);
+        assert_eq!(
+            plan(t.path(), "/var/log/exim4/**"),
+            ["listed /var/log/exim4", "take /var/log/exim4/mainlog"]
+        );
+        assert_eq!(
+            plan(t.path(), "/var/log/maillog*"),
+            ["listed /var/log", "missing /var/log/maillog*"]
+        );
         assert_eq!(plan(t.path(), "/etc/exim/**"), ["missing /etc/exim"]);
     }
 }

@@ -42,7 +42,10 @@ pub struct Taken {
 }
 
 fn is_log(c: Category) -> bool {
-    matches!(c, Category::MailLog | Category::SystemLog | Category::Journal | Category::LoginRecords)
+    matches!(
+        c,
+        Category::MailLog | Category::SystemLog | Category::Journal | Category::LoginRecords
+    )
 }
 
 /// Wraps the source so a progress bar can follow the bytes.
@@ -71,7 +74,11 @@ pub fn take(
     progress: Progress<'_>,
 ) -> io::Result<Taken> {
     let mut row = ManifestRow::new(path, category, Outcome::Error);
-    row.secret = rules.secrets.is_match(std::path::Path::new(&*String::from_utf8_lossy(path.as_bytes())));
+    row.secret = rules
+        .secrets
+        .is_match(std::path::Path::new(&*String::from_utf8_lossy(
+            path.as_bytes(),
+        )));
     let done = |mut row: ManifestRow, outcome: Outcome, error: Option<String>| {
         row.outcome = outcome;
         row.error = error;
@@ -80,7 +87,13 @@ pub fn take(
     // Resolve the directories above it in the root; the last component is examined as is.
     let path = match root.resolve(&path.parent()) {
         Ok(parent) => parent.join(path.file_name()),
-        Err(ResolveError::Loop) => return done(row, Outcome::Error, Some("symlink loop in the directory path".into())),
+        Err(ResolveError::Loop) => {
+            return done(
+                row,
+                Outcome::Error,
+                Some("symlink loop in the directory path".into()),
+            )
+        }
         Err(ResolveError::Io(e)) => return done(row, outcome_of(&e), Some(e.to_string())),
     };
     let meta = match root.lstat(&path) {
@@ -108,46 +121,97 @@ pub fn take(
             };
             return Ok(Taken { row, follow });
         }
-        FileKind::Dir => return done(row, Outcome::Listed, Some("directory reached through a link; not walked".into())),
+        FileKind::Dir => {
+            return done(
+                row,
+                Outcome::Listed,
+                Some("directory reached through a link; not walked".into()),
+            )
+        }
         FileKind::File => {}
-        _ => return done(row, Outcome::Special, Some("not a regular file; never opened".into())),
+        _ => {
+            return done(
+                row,
+                Outcome::Special,
+                Some("not a regular file; never opened".into()),
+            )
+        }
     }
     if rules.bundle == Some((meta.dev(), meta.ino()))
-        || rules.bundle_path.as_ref().is_some_and(|b| path.starts_with(b))
+        || rules
+            .bundle_path
+            .as_ref()
+            .is_some_and(|b| path.starts_with(b))
     {
-        return done(row, Outcome::Skipped, Some("the bundle being written".into()));
+        return done(
+            row,
+            Outcome::Skipped,
+            Some("the bundle being written".into()),
+        );
     }
     if let Some(since) = rules.since {
         let old = meta.modified().is_ok_and(|m| m < since);
         if is_log(category) && old && is_rotation(path.file_name()) {
-            return done(row, Outcome::Skipped, Some(format!("rotated log last written before --since {}", rfc3339(since))));
+            return done(
+                row,
+                Outcome::Skipped,
+                Some(format!(
+                    "rotated log last written before --since {}",
+                    rfc3339(since)
+                )),
+            );
         }
     }
     let cap = rules.max_file_size.unwrap_or_else(|| default_cap(category));
     if meta.len() > cap {
-        return done(row, Outcome::TooLarge, Some(format!("{} bytes, over the {} cap of {cap} bytes", meta.len(), category.name())));
+        return done(
+            row,
+            Outcome::TooLarge,
+            Some(format!(
+                "{} bytes, over the {} cap of {cap} bytes",
+                meta.len(),
+                category.name()
+            )),
+        );
     }
     let (file, noatime) = match root.open_file(&path) {
         Ok(f) => f,
         Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
-            return done(row, Outcome::Error, Some("became a symlink after it was examined; not followed".into()))
+            return done(
+                row,
+                Outcome::Error,
+                Some("became a symlink after it was examined; not followed".into()),
+            )
         }
         Err(e) => return done(row, outcome_of(&e), Some(e.to_string())),
     };
     row.noatime = Some(noatime);
     let before = match file.metadata() {
         Ok(m) if m.is_file() => m,
-        Ok(_) => return done(row, Outcome::Special, Some("replaced by a non-regular file before the read".into())),
+        Ok(_) => {
+            return done(
+                row,
+                Outcome::Special,
+                Some("replaced by a non-regular file before the read".into()),
+            )
+        }
         Err(e) => return done(row, Outcome::Error, Some(e.to_string())),
     };
     let mut notes = Vec::new();
     if before.ino() != meta.ino() {
-        notes.push(format!("replaced between listing and read (inode {} -> {})", meta.ino(), before.ino()));
+        notes.push(format!(
+            "replaced between listing and read (inode {} -> {})",
+            meta.ino(),
+            before.ino()
+        ));
     }
     let len = before.len();
     let name = path.stored_name();
     let mtime = before.modified().unwrap_or(SystemTime::UNIX_EPOCH);
-    let mut src = Counting { inner: &file, progress };
+    let mut src = Counting {
+        inner: &file,
+        progress,
+    };
     let stored = writer.add_stream(&name, len, mtime, &mut src)?;
     let after = file.metadata();
     row.stored = Some(name);
@@ -159,20 +223,32 @@ pub fn take(
     row.outcome = Outcome::Collected;
     if let Some(e) = stored.read_error {
         row.outcome = Outcome::Error;
-        notes.push(format!("read failed after {} of {len} bytes: {e}; the rest is zero-filled", stored.source_bytes));
+        notes.push(format!(
+            "read failed after {} of {len} bytes: {e}; the rest is zero-filled",
+            stored.source_bytes
+        ));
     } else if stored.source_bytes < len {
         row.outcome = Outcome::ChangedDuringRead;
-        notes.push(format!("shrank during the read: {} of {len} bytes read; the rest is zero-filled", stored.source_bytes));
+        notes.push(format!(
+            "shrank during the read: {} of {len} bytes read; the rest is zero-filled",
+            stored.source_bytes
+        ));
     }
     match after {
         Ok(a) => {
-            let changed = a.len() != len || a.mtime() != before.mtime() || a.mtime_nsec() != before.mtime_nsec()
-                || a.ctime() != before.ctime() || a.ctime_nsec() != before.ctime_nsec();
+            let changed = a.len() != len
+                || a.mtime() != before.mtime()
+                || a.mtime_nsec() != before.mtime_nsec()
+                || a.ctime() != before.ctime()
+                || a.ctime_nsec() != before.ctime_nsec();
             if changed && row.outcome == Outcome::Collected {
                 row.outcome = Outcome::ChangedDuringRead;
             }
             if changed {
-                notes.push(format!("size {len} -> {} during the read; the first {len} bytes are stored", a.len()));
+                notes.push(format!(
+                    "size {len} -> {} during the read; the first {len} bytes are stored",
+                    a.len()
+                ));
             }
         }
         Err(e) => notes.push(format!("fstat after the read failed: {e}")),
@@ -185,5 +261,6 @@ pub fn take(
 
 /// Whether the first bytes hold a PEM private key.
 fn contains_private_key(head: &[u8]) -> bool {
-    head.windows(b"PRIVATE KEY-----".len()).any(|w| w == b"PRIVATE KEY-----")
+    head.windows(b"PRIVATE KEY-----".len())
+        .any(|w| w == b"PRIVATE KEY-----")
 }

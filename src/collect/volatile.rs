@@ -28,7 +28,11 @@ pub struct CommandSpec {
 }
 
 const fn c(name: &'static str, argv: &'static [&'static str], timeout_secs: u64) -> CommandSpec {
-    CommandSpec { name, argv, timeout_secs }
+    CommandSpec {
+        name,
+        argv,
+        timeout_secs,
+    }
 }
 
 /// Queue listings come first: they are the most volatile.
@@ -51,12 +55,40 @@ pub const COMMANDS: &[CommandSpec] = &[
     c("ss-tanpe", &["ss", "-tanpe"], 20),
     c("ip-addr", &["ip", "-o", "addr"], 10),
     c("timedatectl", &["timedatectl", "status"], 10),
-    c("journal-mail-facility", &["journalctl", "--no-pager", "-o", "short-iso-precise", "SYSLOG_FACILITY=2"], 300),
+    c(
+        "journal-mail-facility",
+        &[
+            "journalctl",
+            "--no-pager",
+            "-o",
+            "short-iso-precise",
+            "SYSLOG_FACILITY=2",
+        ],
+        300,
+    ),
     c(
         "journal-mail-units",
         &[
-            "journalctl", "--no-pager", "-o", "short-iso-precise", "-u", "postfix*", "-u", "dovecot*", "-u", "exim4*",
-            "-u", "exim*", "-u", "sendmail*", "-u", "courier*", "-u", "saslauthd*", "-u", "opendkim*",
+            "journalctl",
+            "--no-pager",
+            "-o",
+            "short-iso-precise",
+            "-u",
+            "postfix*",
+            "-u",
+            "dovecot*",
+            "-u",
+            "exim4*",
+            "-u",
+            "exim*",
+            "-u",
+            "sendmail*",
+            "-u",
+            "courier*",
+            "-u",
+            "saslauthd*",
+            "-u",
+            "opendkim*",
         ],
         300,
     ),
@@ -76,7 +108,9 @@ fn clk_tck() -> u64 {
 /// Boot time (seconds since the epoch) from `/proc/stat`.
 pub fn boot_time() -> Option<i64> {
     let stat = fs::read_to_string("/proc/stat").ok()?;
-    stat.lines().find_map(|l| l.strip_prefix("btime ")).and_then(|v| v.trim().parse().ok())
+    stat.lines()
+        .find_map(|l| l.strip_prefix("btime "))
+        .and_then(|v| v.trim().parse().ok())
 }
 
 fn jsonl<T: Serialize>(rows: &[T]) -> Vec<u8> {
@@ -105,7 +139,11 @@ struct Process {
 
 fn pids() -> Vec<u32> {
     let mut pids: Vec<u32> = fs::read_dir("/proc")
-        .map(|d| d.flatten().filter_map(|e| e.file_name().to_str()?.parse().ok()).collect())
+        .map(|d| {
+            d.flatten()
+                .filter_map(|e| e.file_name().to_str()?.parse().ok())
+                .collect()
+        })
         .unwrap_or_default();
     pids.sort_unstable();
     pids
@@ -118,7 +156,9 @@ pub fn processes() -> Vec<u8> {
     let mut rows = Vec::new();
     for pid in pids() {
         let base = format!("/proc/{pid}");
-        let Ok(stat) = fs::read(format!("{base}/stat")) else { continue };
+        let Ok(stat) = fs::read(format!("{base}/stat")) else {
+            continue;
+        };
         // Fields after the last ')' (comm may contain anything): state ppid ... starttime(22).
         let close = stat.iter().rposition(|&b| b == b')').unwrap_or(0);
         let open = stat.iter().position(|&b| b == b'(').unwrap_or(0);
@@ -128,19 +168,32 @@ pub fn processes() -> Vec<u8> {
         let ppid = fields.get(1).and_then(|v| v.parse().ok());
         let start_ticks: Option<u64> = fields.get(19).and_then(|v| v.parse().ok());
         let start_utc = match (boot, start_ticks) {
-            (Some(b), Some(t)) => unix_time(b + (t / tck) as i64, ((t % tck) * (1_000_000_000 / tck)) as i64),
+            (Some(b), Some(t)) => unix_time(
+                b + (t / tck) as i64,
+                ((t % tck) * (1_000_000_000 / tck)) as i64,
+            ),
             _ => None,
         };
-        let uid = fs::read_to_string(format!("{base}/status")).ok().and_then(|s| {
-            s.lines().find_map(|l| l.strip_prefix("Uid:")).and_then(|v| v.split_whitespace().next()?.parse().ok())
-        });
+        let uid = fs::read_to_string(format!("{base}/status"))
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find_map(|l| l.strip_prefix("Uid:"))
+                    .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            });
         let cmdline = fs::read(format!("{base}/cmdline"))
             .map(|c| {
-                let parts: Vec<String> = c.split(|&b| b == 0).filter(|p| !p.is_empty()).map(escape).collect();
+                let parts: Vec<String> = c
+                    .split(|&b| b == 0)
+                    .filter(|p| !p.is_empty())
+                    .map(escape)
+                    .collect();
                 parts.join(" ")
             })
             .unwrap_or_default();
-        let exe = fs::read_link(format!("{base}/exe")).ok().map(|p| escape(p.as_os_str().as_bytes()));
+        let exe = fs::read_link(format!("{base}/exe"))
+            .ok()
+            .map(|p| escape(p.as_os_str().as_bytes()));
         rows.push(Process {
             pid,
             ppid,
@@ -159,7 +212,9 @@ pub fn processes() -> Vec<u8> {
 fn addr(hex: &str) -> Option<String> {
     let (ip, port) = hex.split_once(':')?;
     let port = u16::from_str_radix(port, 16).ok()?;
-    let bytes: Vec<u8> = (0..ip.len() / 2).filter_map(|i| u8::from_str_radix(ip.get(2 * i..2 * i + 2)?, 16).ok()).collect();
+    let bytes: Vec<u8> = (0..ip.len() / 2)
+        .filter_map(|i| u8::from_str_radix(ip.get(2 * i..2 * i + 2)?, 16).ok())
+        .collect();
     let ip = match bytes.len() {
         4 => std::net::IpAddr::from([bytes[3], bytes[2], bytes[1], bytes[0]]),
         16 => {
@@ -180,19 +235,37 @@ fn addr(hex: &str) -> Option<String> {
 }
 
 const TCP_STATES: [&str; 12] = [
-    "", "ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT1", "FIN_WAIT2", "TIME_WAIT", "CLOSE", "CLOSE_WAIT",
-    "LAST_ACK", "LISTEN", "CLOSING",
+    "",
+    "ESTABLISHED",
+    "SYN_SENT",
+    "SYN_RECV",
+    "FIN_WAIT1",
+    "FIN_WAIT2",
+    "TIME_WAIT",
+    "CLOSE",
+    "CLOSE_WAIT",
+    "LAST_ACK",
+    "LISTEN",
+    "CLOSING",
 ];
 
 /// Map of socket inode to owning pids, from `/proc/<pid>/fd`.
 fn socket_owners() -> HashMap<u64, Vec<u32>> {
     let mut owners: HashMap<u64, Vec<u32>> = HashMap::new();
     for pid in pids() {
-        let Ok(fds) = fs::read_dir(format!("/proc/{pid}/fd")) else { continue };
+        let Ok(fds) = fs::read_dir(format!("/proc/{pid}/fd")) else {
+            continue;
+        };
         for fd in fds.flatten() {
-            let Ok(target) = fs::read_link(fd.path()) else { continue };
+            let Ok(target) = fs::read_link(fd.path()) else {
+                continue;
+            };
             let t = target.to_string_lossy();
-            if let Some(inode) = t.strip_prefix("socket:[").and_then(|s| s.strip_suffix(']')).and_then(|s| s.parse().ok()) {
+            if let Some(inode) = t
+                .strip_prefix("socket:[")
+                .and_then(|s| s.strip_suffix(']'))
+                .and_then(|s| s.parse().ok())
+            {
                 let e = owners.entry(inode).or_default();
                 if !e.contains(&pid) {
                     e.push(pid);
@@ -208,7 +281,9 @@ pub fn sockets() -> Vec<u8> {
     let owners = socket_owners();
     let mut rows = Vec::new();
     for proto in ["tcp", "tcp6", "udp", "udp6"] {
-        let Ok(text) = fs::read_to_string(format!("/proc/net/{proto}")) else { continue };
+        let Ok(text) = fs::read_to_string(format!("/proc/net/{proto}")) else {
+            continue;
+        };
         for line in text.lines().skip(1) {
             let f: Vec<&str> = line.split_whitespace().collect();
             if f.len() < 10 {
@@ -237,8 +312,22 @@ pub fn sessions(utmp: &[u8]) -> Vec<u8> {
         let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
         escape(&b[..end])
     };
-    let i32_at = |b: &[u8], o: usize| b.get(o..o + 4).map(|s| i32::from_le_bytes([s[0], s[1], s[2], s[3]]));
-    let kinds = ["EMPTY", "RUN_LVL", "BOOT_TIME", "NEW_TIME", "OLD_TIME", "INIT_PROCESS", "LOGIN_PROCESS", "USER_PROCESS", "DEAD_PROCESS", "ACCOUNTING"];
+    let i32_at = |b: &[u8], o: usize| {
+        b.get(o..o + 4)
+            .map(|s| i32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+    };
+    let kinds = [
+        "EMPTY",
+        "RUN_LVL",
+        "BOOT_TIME",
+        "NEW_TIME",
+        "OLD_TIME",
+        "INIT_PROCESS",
+        "LOGIN_PROCESS",
+        "USER_PROCESS",
+        "DEAD_PROCESS",
+        "ACCOUNTING",
+    ];
     let mut rows = Vec::new();
     for rec in utmp.chunks_exact(REC) {
         let kind = i16::from_le_bytes([rec[0], rec[1]]);
@@ -259,13 +348,24 @@ pub fn sessions(utmp: &[u8]) -> Vec<u8> {
     jsonl(&rows)
 }
 
+/// A `/proc` reader producing one volatile output.
+pub type Probe = fn() -> Vec<u8>;
+
 /// The names and functions of the `/proc` probes, in order.
-pub fn probes() -> Vec<(&'static str, fn() -> Vec<u8>)> {
+pub fn probes() -> Vec<(&'static str, Probe)> {
     vec![
-        ("processes.jsonl", processes as fn() -> Vec<u8>),
+        ("processes.jsonl", processes as Probe),
         ("sockets.jsonl", sockets),
-        ("sessions.jsonl", || sessions(&fs::read("/run/utmp").or_else(|_| fs::read("/var/run/utmp")).unwrap_or_default())),
-        ("mountinfo.txt", || fs::read("/proc/self/mountinfo").unwrap_or_default()),
+        ("sessions.jsonl", || {
+            sessions(
+                &fs::read("/run/utmp")
+                    .or_else(|_| fs::read("/var/run/utmp"))
+                    .unwrap_or_default(),
+            )
+        }),
+        ("mountinfo.txt", || {
+            fs::read("/proc/self/mountinfo").unwrap_or_default()
+        }),
     ]
 }
 
@@ -281,7 +381,10 @@ mod tests {
     #[test]
     fn proc_net_addresses_decode() {
         assert_eq!(addr("0100007F:0019").as_deref(), Some("127.0.0.1:25"));
-        assert_eq!(addr("00000000000000000000000001000000:024B").as_deref(), Some("[::1]:587"));
+        assert_eq!(
+            addr("00000000000000000000000001000000:024B").as_deref(),
+            Some("[::1]:587")
+        );
     }
 
     #[test]
@@ -303,7 +406,10 @@ mod tests {
         rec[340..344].copy_from_slice(&1_772_331_247i32.to_le_bytes());
         let out = String::from_utf8(sessions(&rec)).unwrap();
         assert!(out.contains("\"user\":\"root\""), "{out}");
-        assert!(out.contains("\"time_utc\":\"2026-03-01T02:14:07Z\""), "{out}");
+        assert!(
+            out.contains("\"time_utc\":\"2026-03-01T02:14:07Z\""),
+            "{out}"
+        );
         assert!(out.contains("USER_PROCESS"));
     }
 }

@@ -301,8 +301,8 @@ mod tests {
         row.size = Some(12);
         let v: serde_json::Value = serde_json::to_value(&row).unwrap();
         for key in [
-            "source", "stored", "category", "outcome", "size", "sha256", "mtime", "ctime",
-            "atime", "btime", "mode", "uid", "gid", "inode", "error",
+            "source", "stored", "category", "outcome", "size", "sha256", "mtime", "ctime", "atime",
+            "btime", "mode", "uid", "gid", "inode", "error",
         ] {
             assert!(v.get(key).is_some(), "missing {key}");
         }
@@ -314,7 +314,10 @@ mod tests {
 
     #[test]
     fn times_are_utc_rfc3339() {
-        assert_eq!(unix_time(1_772_331_247, 0).as_deref(), Some("2026-03-01T02:14:07Z"));
+        assert_eq!(
+            unix_time(1_772_331_247, 0).as_deref(),
+            Some("2026-03-01T02:14:07Z")
+        );
         assert_eq!(
             unix_time(1_772_331_247, 500_000_000).as_deref(),
             Some("2026-03-01T02:14:07.500Z")

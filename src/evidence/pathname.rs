@@ -80,7 +80,8 @@ impl HostPath {
         if other.0 == b"/" {
             return true;
         }
-        self.0 == other.0 || (self.0.starts_with(&other.0) && self.0.get(other.0.len()) == Some(&b'/'))
+        self.0 == other.0
+            || (self.0.starts_with(&other.0) && self.0.get(other.0.len()) == Some(&b'/'))
     }
 
     /// The escaped, printable form used in the manifest's `source` field.

@@ -108,7 +108,10 @@ where
         BundleFormat::TarGz => read_tar_gz(path, &mut f).map(|()| BundleFormat::TarGz),
         BundleFormat::Dir => Err(io_err(
             path.display().to_string(),
-            io::Error::new(io::ErrorKind::InvalidInput, "not a .zip, .tar.gz/.tgz or directory"),
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "not a .zip, .tar.gz/.tgz or directory",
+            ),
         )),
     }
 }
@@ -125,7 +128,10 @@ impl<R: Read> Read for Bounded<R> {
             let mut probe = [0u8; 1];
             return match self.inner.read(&mut probe)? {
                 0 => Ok(0),
-                _ => Err(io::Error::new(io::ErrorKind::InvalidData, "entry longer than declared")),
+                _ => Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "entry longer than declared",
+                )),
             };
         }
         let max = buf.len().min(self.left.min(usize::MAX as u64) as usize);
@@ -152,9 +158,12 @@ where
     let mut files = Vec::new();
     let mut indices = Vec::new();
     for i in 0..zip.len() {
-        let entry = zip
-            .by_index_raw(i)
-            .map_err(|e| io_err(format!("{shown} entry #{i}"), io::Error::new(io::ErrorKind::InvalidData, e)))?;
+        let entry = zip.by_index_raw(i).map_err(|e| {
+            io_err(
+                format!("{shown} entry #{i}"),
+                io::Error::new(io::ErrorKind::InvalidData, e),
+            )
+        })?;
         let name = String::from_utf8_lossy(entry.name_raw()).into_owned();
         check_name(&name).map_err(|why| hostile(&name, why))?;
         if entry.is_symlink() {
@@ -166,7 +175,10 @@ where
         if let Some(mode) = entry.unix_mode() {
             let kind = mode & 0o170000;
             if kind != 0 && kind != 0o100000 {
-                return Err(hostile(&name, format!("not a regular file (mode {mode:o})")));
+                return Err(hostile(
+                    &name,
+                    format!("not a regular file (mode {mode:o})"),
+                ));
             }
         }
         let (size, csize) = (entry.size(), entry.compressed_size());
@@ -174,24 +186,36 @@ where
             return Err(hostile(&name, format!("declared size {size} bytes")));
         }
         if size > RATIO_FLOOR && size / csize.max(1) > MAX_RATIO {
-            return Err(hostile(&name, format!("compression ratio {}:1 (zip bomb)", size / csize.max(1))));
+            return Err(hostile(
+                &name,
+                format!("compression ratio {}:1 (zip bomb)", size / csize.max(1)),
+            ));
         }
         total_compressed = total_compressed.saturating_add(csize);
         files.push((name, size));
         indices.push(i);
     }
     if total_compressed > archive_len {
-        return Err(hostile("(archive)", "entries claim more data than the file holds (overlapping entries)"));
+        return Err(hostile(
+            "(archive)",
+            "entries claim more data than the file holds (overlapping entries)",
+        ));
     }
     for (i, (name, size)) in files.into_iter().enumerate() {
-        let Some(i) = indices.get(i).copied() else { break };
+        let Some(i) = indices.get(i).copied() else {
+            break;
+        };
         match zip.by_index(i) {
             Ok(entry) => {
-                let mut bounded = Bounded { inner: entry, left: size };
+                let mut bounded = Bounded {
+                    inner: entry,
+                    left: size,
+                };
                 f(&name, size, &mut bounded);
             }
             Err(e) => {
-                let mut failing = FailingReader(Some(io::Error::new(io::ErrorKind::InvalidData, e)));
+                let mut failing =
+                    FailingReader(Some(io::Error::new(io::ErrorKind::InvalidData, e)));
                 f(&name, size, &mut failing);
             }
         }
@@ -267,7 +291,10 @@ where
             continue;
         }
         if !kind.is_file() {
-            return Err(hostile(&name, format!("{kind:?} entry (only regular files are allowed)")));
+            return Err(hostile(
+                &name,
+                format!("{kind:?} entry (only regular files are allowed)"),
+            ));
         }
         let size = entry.size();
         if size > MAX_ENTRY_SIZE {
@@ -291,9 +318,16 @@ where
     F: FnMut(&str, u64, &mut dyn Read),
 {
     let mut files: Vec<(String, PathBuf, u64)> = Vec::new();
-    for item in walkdir::WalkDir::new(base).follow_links(false).sort_by_file_name().min_depth(1) {
+    for item in walkdir::WalkDir::new(base)
+        .follow_links(false)
+        .sort_by_file_name()
+        .min_depth(1)
+    {
         let item = item.map_err(|e| {
-            let p = e.path().map(|p| p.display().to_string()).unwrap_or_default();
+            let p = e
+                .path()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default();
             io_err(p, io::Error::other(e.to_string()))
         })?;
         let rel = item.path().strip_prefix(base).unwrap_or(item.path());
@@ -317,7 +351,10 @@ where
     for (name, real, size) in files {
         match File::open(&real) {
             Ok(file) => {
-                let mut bounded = Bounded { inner: BufReader::with_capacity(CHUNK, file), left: size };
+                let mut bounded = Bounded {
+                    inner: BufReader::with_capacity(CHUNK, file),
+                    left: size,
+                };
                 f(&name, size, &mut bounded);
             }
             Err(e) => {
@@ -334,7 +371,10 @@ struct FailingReader(Option<io::Error>);
 
 impl Read for FailingReader {
     fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
-        Err(self.0.take().unwrap_or_else(|| io::Error::other("unreadable")))
+        Err(self
+            .0
+            .take()
+            .unwrap_or_else(|| io::Error::other("unreadable")))
     }
 }
 
@@ -346,7 +386,15 @@ mod tests {
     fn names_are_checked() {
         assert!(check_name("files/etc/postfix/main.cf").is_ok());
         assert!(check_name("files/var/log/mail.log.2.gz").is_ok());
-        for bad in ["/etc/passwd", "files/../../x", "a\\b", "a//b", "./a", "", "a\nb"] {
+        for bad in [
+            "/etc/passwd",
+            "files/../../x",
+            "a\\b",
+            "a//b",
+            "./a",
+            "",
+            "a\nb",
+        ] {
             assert!(check_name(bad).is_err(), "{bad:?} accepted");
         }
     }

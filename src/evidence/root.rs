@@ -118,7 +118,9 @@ impl HostRoot {
                     todo.extend(parts);
                 }
                 Ok(_) => cur = next,
-                Err(e) if e.kind() == io::ErrorKind::NotFound && todo.is_empty() => return Ok(next),
+                Err(e) if e.kind() == io::ErrorKind::NotFound && todo.is_empty() => {
+                    return Ok(next)
+                }
                 Err(e) => return Err(ResolveError::Io(e)),
             }
         }
@@ -128,7 +130,9 @@ impl HostRoot {
     /// Opens a resolved regular file for reading; returns whether `O_NOATIME` was honoured.
     pub fn open_file(&self, p: &HostPath) -> io::Result<(File, bool)> {
         match self.open_flags(p, true) {
-            Err(e) if e.raw_os_error() == Some(libc::EPERM) => Ok((self.open_flags(p, false)?, false)),
+            Err(e) if e.raw_os_error() == Some(libc::EPERM) => {
+                Ok((self.open_flags(p, false)?, false))
+            }
             other => other.map(|f| (f, true)),
         }
     }
@@ -140,7 +144,9 @@ impl HostRoot {
         }
         if self.openat2.load(Ordering::Relaxed) {
             match self.openat2(p, flags) {
-                Err(e) if e.raw_os_error() == Some(libc::ENOSYS) => self.openat2.store(false, Ordering::Relaxed),
+                Err(e) if e.raw_os_error() == Some(libc::ENOSYS) => {
+                    self.openat2.store(false, Ordering::Relaxed)
+                }
                 other => return other,
             }
         }
@@ -153,13 +159,15 @@ impl HostRoot {
     fn openat2(&self, p: &HostPath, flags: libc::c_int) -> io::Result<File> {
         let rel = p.relative().as_os_str().as_bytes();
         let rel = if rel.is_empty() { &b"."[..] } else { rel };
-        let c = CString::new(rel).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in path"))?;
+        let c = CString::new(rel)
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in path"))?;
         // SAFETY: `open_how` is plain data, zero-initialised then filled; the syscall reads it
         // and the path, both valid for the call; a returned fd is owned by the new File.
         unsafe {
             let mut how: libc::open_how = std::mem::zeroed();
             how.flags = flags as u64;
-            how.resolve = libc::RESOLVE_IN_ROOT | libc::RESOLVE_NO_SYMLINKS | libc::RESOLVE_NO_MAGICLINKS;
+            how.resolve =
+                libc::RESOLVE_IN_ROOT | libc::RESOLVE_NO_SYMLINKS | libc::RESOLVE_NO_MAGICLINKS;
             let fd = libc::syscall(
                 libc::SYS_openat2,
                 self.dir.as_raw_fd(),
@@ -218,10 +226,22 @@ mod tests {
             HostPath::new("/usr/share/zoneinfo/Europe/Berlin")
         );
         // `..` stops at the root: the host's /etc/shadow is never reached.
-        assert_eq!(root.resolve(&HostPath::new("/etc/escape")).unwrap(), HostPath::new("/etc/shadow"));
-        assert!(root.read_small(&HostPath::new("/etc/escape"), 100).is_none());
-        assert!(matches!(root.resolve(&HostPath::new("/etc/loop1")), Err(ResolveError::Loop)));
-        assert_eq!(root.read_small(&HostPath::new("/etc/localtime"), 100).unwrap(), b"TZif");
+        assert_eq!(
+            root.resolve(&HostPath::new("/etc/escape")).unwrap(),
+            HostPath::new("/etc/shadow")
+        );
+        assert!(root
+            .read_small(&HostPath::new("/etc/escape"), 100)
+            .is_none());
+        assert!(matches!(
+            root.resolve(&HostPath::new("/etc/loop1")),
+            Err(ResolveError::Loop)
+        ));
+        assert_eq!(
+            root.read_small(&HostPath::new("/etc/localtime"), 100)
+                .unwrap(),
+            b"TZif"
+        );
         // A final-component symlink is refused by the open itself.
         assert!(root.open_file(&HostPath::new("/etc/localtime")).is_err());
     }

@@ -40,7 +40,9 @@ fn parse_line(line: &str) -> Option<SumLine> {
     if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
-    let name = rest.strip_prefix("  ").or_else(|| rest.strip_prefix(" *"))?;
+    let name = rest
+        .strip_prefix("  ")
+        .or_else(|| rest.strip_prefix(" *"))?;
     if name.is_empty() {
         return None;
     }
@@ -69,6 +71,9 @@ mod tests {
         );
         assert_eq!(parsed[1], Err((2, "garbage".into())));
         assert_eq!(parsed[2].as_ref().map(|l| l.name.as_str()), Ok("x"));
-        assert_eq!(parsed[2].as_ref().map(|l| l.sha256.as_str()), Ok("b".repeat(64).as_str()));
+        assert_eq!(
+            parsed[2].as_ref().map(|l| l.sha256.as_str()),
+            Ok("b".repeat(64).as_str())
+        );
     }
 }

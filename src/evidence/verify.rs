@@ -21,7 +21,12 @@ use super::sums;
 use super::writer::{hash_file, sidecar_path, BundleFormat, CHUNK};
 
 /// Metadata files every bundle has.
-pub const META_FILES: [&str; 4] = ["manifest.jsonl", "custody.json", "collect.log", "SHA256SUMS"];
+pub const META_FILES: [&str; 4] = [
+    "manifest.jsonl",
+    "custody.json",
+    "collect.log",
+    "SHA256SUMS",
+];
 
 /// Largest metadata file kept in memory for cross-checks.
 const META_CAP: u64 = 1 << 30;
@@ -30,11 +35,19 @@ const META_CAP: u64 = 1 << 30;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Problem {
     /// Listed (in SHA256SUMS or the manifest) but not in the bundle.
-    Missing { name: String, listed_in: &'static str },
+    Missing {
+        name: String,
+        listed_in: &'static str,
+    },
     /// In the bundle but listed nowhere.
     Extra { name: String, not_in: &'static str },
     /// Content differs from its recorded hash.
-    Altered { name: String, expected: String, actual: String, per: &'static str },
+    Altered {
+        name: String,
+        expected: String,
+        actual: String,
+        per: &'static str,
+    },
     /// The entry could not be read back (corrupt data, CRC error, truncated archive).
     Unreadable { name: String, error: String },
     /// A record is malformed or inconsistent.
@@ -44,10 +57,20 @@ pub enum Problem {
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Problem::Missing { name, listed_in } => write!(f, "missing: {name} (listed in {listed_in})"),
+            Problem::Missing { name, listed_in } => {
+                write!(f, "missing: {name} (listed in {listed_in})")
+            }
             Problem::Extra { name, not_in } => write!(f, "extra: {name} (not in {not_in})"),
-            Problem::Altered { name, expected, actual, per } => {
-                write!(f, "altered: {name} (sha256 {actual}, {per} says {expected})")
+            Problem::Altered {
+                name,
+                expected,
+                actual,
+                per,
+            } => {
+                write!(
+                    f,
+                    "altered: {name} (sha256 {actual}, {per} says {expected})"
+                )
             }
             Problem::Unreadable { name, error } => write!(f, "unreadable: {name}: {error}"),
             Problem::Record { file, detail } => write!(f, "inconsistent: {file}: {detail}"),
@@ -105,7 +128,10 @@ pub fn verify(path: &Path) -> Result<Report, ReadError> {
         if keep && error.is_none() {
             meta.insert(name.to_string(), kept);
         }
-        if seen.insert(name.to_string(), Seen { sha256, error }).is_some() {
+        if seen
+            .insert(name.to_string(), Seen { sha256, error })
+            .is_some()
+        {
             duplicate.push(name.to_string());
         }
     });
@@ -113,31 +139,59 @@ pub fn verify(path: &Path) -> Result<Report, ReadError> {
         Ok(f) => f,
         // A stream that breaks part-way still lets us report what we saw, naming where.
         Err(ReadError::Io { path: at, source }) if !seen.is_empty() => {
-            problems.push(Problem::Unreadable { name: at, error: source.to_string() });
+            problems.push(Problem::Unreadable {
+                name: at,
+                error: source.to_string(),
+            });
             BundleFormat::from_path(path)
         }
         Err(e) => return Err(e),
     };
     for name in duplicate {
-        problems.push(Problem::Record { file: name, detail: "entry appears twice in the container".into() });
+        problems.push(Problem::Record {
+            file: name,
+            detail: "entry appears twice in the container".into(),
+        });
     }
     let truncated = !problems.is_empty();
     for (name, s) in &seen {
         if let Some(err) = &s.error {
-            problems.push(Problem::Unreadable { name: name.clone(), error: err.clone() });
+            problems.push(Problem::Unreadable {
+                name: name.clone(),
+                error: err.clone(),
+            });
         }
     }
     for name in META_FILES {
         if !seen.contains_key(name) {
-            problems.push(Problem::Missing { name: name.into(), listed_in: "the bundle layout" });
+            problems.push(Problem::Missing {
+                name: name.into(),
+                listed_in: "the bundle layout",
+            });
         }
     }
     check_sums(&seen, meta.get("SHA256SUMS"), truncated, &mut problems);
     let manifest_counts = check_manifest(&seen, meta.get("manifest.jsonl"), &mut problems);
-    check_custody(&seen, meta.get("custody.json"), manifest_counts, &mut problems);
+    check_custody(
+        &seen,
+        meta.get("custody.json"),
+        manifest_counts,
+        &mut problems,
+    );
     let mut notes = Vec::new();
-    check_sidecar(path, format, meta.get("SHA256SUMS"), &mut problems, &mut notes);
-    Ok(Report { format, entries: seen.len(), problems, notes })
+    check_sidecar(
+        path,
+        format,
+        meta.get("SHA256SUMS"),
+        &mut problems,
+        &mut notes,
+    );
+    Ok(Report {
+        format,
+        entries: seen.len(),
+        problems,
+        notes,
+    })
 }
 
 fn check_sums(
@@ -159,13 +213,18 @@ fn check_sums(
                 listed.insert(l.name.clone());
                 match seen.get(&l.name) {
                     None if truncated => {}
-                    None => problems.push(Problem::Missing { name: l.name, listed_in: "SHA256SUMS" }),
-                    Some(s) if s.error.is_none() && s.sha256 != l.sha256 => problems.push(Problem::Altered {
+                    None => problems.push(Problem::Missing {
                         name: l.name,
-                        expected: l.sha256,
-                        actual: s.sha256.clone(),
-                        per: "SHA256SUMS",
+                        listed_in: "SHA256SUMS",
                     }),
+                    Some(s) if s.error.is_none() && s.sha256 != l.sha256 => {
+                        problems.push(Problem::Altered {
+                            name: l.name,
+                            expected: l.sha256,
+                            actual: s.sha256.clone(),
+                            per: "SHA256SUMS",
+                        })
+                    }
                     Some(_) => {}
                 }
             }
@@ -173,7 +232,10 @@ fn check_sums(
     }
     for name in seen.keys() {
         if name != "SHA256SUMS" && !listed.contains(name) {
-            problems.push(Problem::Extra { name: name.clone(), not_in: "SHA256SUMS" });
+            problems.push(Problem::Extra {
+                name: name.clone(),
+                not_in: "SHA256SUMS",
+            });
         }
     }
 }
@@ -195,7 +257,10 @@ fn check_manifest(
         let row: ManifestRow = match serde_json::from_slice(line) {
             Ok(r) => r,
             Err(e) => {
-                problems.push(Problem::Record { file: "manifest.jsonl".into(), detail: format!("line {}: {e}", i + 1) });
+                problems.push(Problem::Record {
+                    file: "manifest.jsonl".into(),
+                    detail: format!("line {}: {e}", i + 1),
+                });
                 continue;
             }
         };
@@ -204,15 +269,28 @@ fn check_manifest(
         if row.outcome.has_content() != row.stored.is_some() {
             problems.push(Problem::Record {
                 file: "manifest.jsonl".into(),
-                detail: format!("line {}: outcome {} with stored={:?}", i + 1, row.outcome.name(), row.stored),
+                detail: format!(
+                    "line {}: outcome {} with stored={:?}",
+                    i + 1,
+                    row.outcome.name(),
+                    row.stored
+                ),
             });
         }
         let Some(name) = row.stored else { continue };
         stored.insert(name.clone());
         match (seen.get(&name), row.sha256) {
-            (None, _) => problems.push(Problem::Missing { name, listed_in: "manifest.jsonl" }),
+            (None, _) => problems.push(Problem::Missing {
+                name,
+                listed_in: "manifest.jsonl",
+            }),
             (Some(s), Some(want)) if s.error.is_none() && s.sha256 != want => {
-                problems.push(Problem::Altered { name, expected: want, actual: s.sha256.clone(), per: "manifest.jsonl" })
+                problems.push(Problem::Altered {
+                    name,
+                    expected: want,
+                    actual: s.sha256.clone(),
+                    per: "manifest.jsonl",
+                })
             }
             (Some(_), None) => problems.push(Problem::Record {
                 file: "manifest.jsonl".into(),
@@ -223,7 +301,10 @@ fn check_manifest(
     }
     for name in seen.keys() {
         if (name.starts_with("files/") || name.starts_with("volatile/")) && !stored.contains(name) {
-            problems.push(Problem::Extra { name: name.clone(), not_in: "manifest.jsonl" });
+            problems.push(Problem::Extra {
+                name: name.clone(),
+                not_in: "manifest.jsonl",
+            });
         }
     }
     Some((rows, counts))
@@ -239,7 +320,10 @@ fn check_custody(
     let custody: Custody = match serde_json::from_slice(text) {
         Ok(c) => c,
         Err(e) => {
-            problems.push(Problem::Record { file: "custody.json".into(), detail: e.to_string() });
+            problems.push(Problem::Record {
+                file: "custody.json".into(),
+                detail: e.to_string(),
+            });
             return;
         }
     };
@@ -275,11 +359,17 @@ fn check_sidecar(
 ) {
     let sidecar = sidecar_path(path);
     let Ok(line) = std::fs::read_to_string(&sidecar) else {
-        notes.push(format!("no sidecar {} found; bundle hash not checked", sidecar.display()));
+        notes.push(format!(
+            "no sidecar {} found; bundle hash not checked",
+            sidecar.display()
+        ));
         return;
     };
     let Some(want) = line.split_whitespace().next().map(str::to_ascii_lowercase) else {
-        problems.push(Problem::Record { file: sidecar.display().to_string(), detail: "empty".into() });
+        problems.push(Problem::Record {
+            file: sidecar.display().to_string(),
+            detail: "empty".into(),
+        });
         return;
     };
     let actual = match format {
@@ -318,10 +408,19 @@ pub fn run(path: &Path) -> crate::exit_codes::ExitCode {
                 println!("{}", terminal(&p.to_string()));
             }
             if report.problems.is_empty() {
-                println!("OK: {} ({}) intact: {} entries verified", terminal(&path.display().to_string()), report.format.name(), report.entries);
+                println!(
+                    "OK: {} ({}) intact: {} entries verified",
+                    terminal(&path.display().to_string()),
+                    report.format.name(),
+                    report.entries
+                );
                 ExitCode::Success
             } else {
-                println!("FAILED: {} mismatch(es) in {}", report.problems.len(), terminal(&path.display().to_string()));
+                println!(
+                    "FAILED: {} mismatch(es) in {}",
+                    report.problems.len(),
+                    terminal(&path.display().to_string())
+                );
                 ExitCode::Mismatch
             }
         }

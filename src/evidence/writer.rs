@@ -65,7 +65,13 @@ impl BundleFormat {
 /// One container implementation.
 trait Sink: Send {
     /// Adds an entry of exactly `len` bytes read from `data`.
-    fn add(&mut self, name: &str, len: u64, mtime: SystemTime, data: &mut dyn Read) -> io::Result<()>;
+    fn add(
+        &mut self,
+        name: &str,
+        len: u64,
+        mtime: SystemTime,
+        data: &mut dyn Read,
+    ) -> io::Result<()>;
     /// Closes the container; returns its SHA-256 when it was computed while writing.
     fn finish(self: Box<Self>) -> io::Result<Option<String>>;
 }
@@ -176,7 +182,8 @@ impl BundleWriter {
     pub fn add_bytes(&mut self, name: &str, bytes: &[u8], mtime: SystemTime) -> io::Result<String> {
         self.claim(name)?;
         let sha = hex(&Sha256::digest(bytes));
-        self.sink.add(name, bytes.len() as u64, mtime, &mut &bytes[..])?;
+        self.sink
+            .add(name, bytes.len() as u64, mtime, &mut &bytes[..])?;
         self.sums.push((name.to_string(), sha.clone()));
         Ok(sha)
     }
@@ -185,7 +192,12 @@ impl BundleWriter {
     pub fn finish(mut self) -> io::Result<Sealed> {
         let sums_text = sums::render(&self.sums);
         let now = SystemTime::now();
-        self.sink.add("SHA256SUMS", sums_text.len() as u64, now, &mut sums_text.as_bytes())?;
+        self.sink.add(
+            "SHA256SUMS",
+            sums_text.len() as u64,
+            now,
+            &mut sums_text.as_bytes(),
+        )?;
         let streamed = self.sink.finish()?;
         let file_name = self
             .path
@@ -193,7 +205,10 @@ impl BundleWriter {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "bundle".to_string());
         let (sha, line_name) = match self.format {
-            BundleFormat::Dir => (hex(&Sha256::digest(sums_text.as_bytes())), format!("{file_name}/SHA256SUMS")),
+            BundleFormat::Dir => (
+                hex(&Sha256::digest(sums_text.as_bytes())),
+                format!("{file_name}/SHA256SUMS"),
+            ),
             _ => match streamed {
                 Some(sha) => (sha, file_name),
                 None => (hash_file(&self.path)?, file_name),
@@ -201,7 +216,10 @@ impl BundleWriter {
         };
         let sidecar = sidecar_path(&self.path);
         let line = format!("{sha}  {line_name}\n");
-        let mut f = OpenOptions::new().write(true).create_new(true).open(&sidecar)?;
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&sidecar)?;
         f.write_all(line.as_bytes())?;
         f.sync_all()?;
         Ok(Sealed {
@@ -383,13 +401,17 @@ impl<W: Write> Write for HashingWriter<W> {
 }
 
 fn create_new(path: &Path) -> io::Result<File> {
-    OpenOptions::new().write(true).create_new(true).open(path).map_err(|e| {
-        io::Error::new(e.kind(), format!("cannot create {}: {e}", path.display()))
-    })
+    OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(|e| io::Error::new(e.kind(), format!("cannot create {}: {e}", path.display())))
 }
 
 fn unix_secs(t: SystemTime) -> u64 {
-    t.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 /// Gzip level: fast. Logs compress ~10x even at level 1 and collection is bound by it.
@@ -413,7 +435,13 @@ impl TarSink {
 }
 
 impl Sink for TarSink {
-    fn add(&mut self, name: &str, len: u64, mtime: SystemTime, data: &mut dyn Read) -> io::Result<()> {
+    fn add(
+        &mut self,
+        name: &str,
+        len: u64,
+        mtime: SystemTime,
+        data: &mut dyn Read,
+    ) -> io::Result<()> {
         let mut header = tar::Header::new_gnu();
         header.set_entry_type(tar::EntryType::Regular);
         header.set_size(len);
@@ -464,17 +492,27 @@ fn zip_time(t: SystemTime) -> zip::DateTime {
 }
 
 impl Sink for ZipSink {
-    fn add(&mut self, name: &str, len: u64, mtime: SystemTime, data: &mut dyn Read) -> io::Result<()> {
+    fn add(
+        &mut self,
+        name: &str,
+        len: u64,
+        mtime: SystemTime,
+        data: &mut dyn Read,
+    ) -> io::Result<()> {
         let options = zip::write::SimpleFileOptions::default()
             .compression_method(zip::CompressionMethod::Deflated)
             .compression_level(Some(i64::from(GZIP_LEVEL)))
             .last_modified_time(zip_time(mtime))
             .unix_permissions(0o644)
             .large_file(len >= u64::from(u32::MAX));
-        self.zip.start_file(name, options).map_err(io::Error::other)?;
+        self.zip
+            .start_file(name, options)
+            .map_err(io::Error::other)?;
         let copied = io::copy(data, &mut self.zip)?;
         if copied != len {
-            return Err(io::Error::other(format!("{name}: wrote {copied} of {len} bytes")));
+            return Err(io::Error::other(format!(
+                "{name}: wrote {copied} of {len} bytes"
+            )));
         }
         Ok(())
     }
@@ -512,7 +550,13 @@ impl DirSink {
 }
 
 impl Sink for DirSink {
-    fn add(&mut self, name: &str, len: u64, _mtime: SystemTime, data: &mut dyn Read) -> io::Result<()> {
+    fn add(
+        &mut self,
+        name: &str,
+        len: u64,
+        _mtime: SystemTime,
+        data: &mut dyn Read,
+    ) -> io::Result<()> {
         let target = self.base.join(name);
         if let Some(parent) = target.parent() {
             fs::create_dir_all(parent)?;
@@ -521,7 +565,9 @@ impl Sink for DirSink {
         let copied = io::copy(data, &mut out)?;
         out.flush()?;
         if copied != len {
-            return Err(io::Error::other(format!("{name}: wrote {copied} of {len} bytes")));
+            return Err(io::Error::other(format!(
+                "{name}: wrote {copied} of {len} bytes"
+            )));
         }
         Ok(())
     }
@@ -537,11 +583,26 @@ mod tests {
 
     #[test]
     fn format_from_path() {
-        assert_eq!(BundleFormat::from_path(Path::new("x.ZIP")), BundleFormat::Zip);
-        assert_eq!(BundleFormat::from_path(Path::new("x.tar.gz")), BundleFormat::TarGz);
-        assert_eq!(BundleFormat::from_path(Path::new("x.tgz")), BundleFormat::TarGz);
-        assert_eq!(BundleFormat::from_path(Path::new("out/x")), BundleFormat::Dir);
-        assert_eq!(sidecar_path(Path::new("out/x/")), PathBuf::from("out/x.sha256"));
+        assert_eq!(
+            BundleFormat::from_path(Path::new("x.ZIP")),
+            BundleFormat::Zip
+        );
+        assert_eq!(
+            BundleFormat::from_path(Path::new("x.tar.gz")),
+            BundleFormat::TarGz
+        );
+        assert_eq!(
+            BundleFormat::from_path(Path::new("x.tgz")),
+            BundleFormat::TarGz
+        );
+        assert_eq!(
+            BundleFormat::from_path(Path::new("out/x")),
+            BundleFormat::Dir
+        );
+        assert_eq!(
+            sidecar_path(Path::new("out/x/")),
+            PathBuf::from("out/x.sha256")
+        );
     }
 
     /// A source that yields fewer bytes than announced is zero-padded, in both copy paths.
@@ -551,13 +612,17 @@ mod tests {
         let out = dir.path().join("b");
         let mut w = BundleWriter::create(&out).unwrap();
         let big = CHUNK as u64 * 2 + 17;
-        let data = vec![7u8; (CHUNK + 5) as usize];
-        let s = w.add_stream("files/big", big, SystemTime::now(), &mut data.as_slice()).unwrap();
+        let data = vec![7u8; CHUNK + 5];
+        let s = w
+            .add_stream("files/big", big, SystemTime::now(), &mut data.as_slice())
+            .unwrap();
         assert_eq!(s.source_bytes, data.len() as u64);
         let mut expect = data.clone();
         expect.resize(big as usize, 0);
         assert_eq!(s.sha256, hex(&Sha256::digest(&expect)));
-        let small = w.add_stream("files/small", 10, SystemTime::now(), &mut &b"abc"[..]).unwrap();
+        let small = w
+            .add_stream("files/small", 10, SystemTime::now(), &mut &b"abc"[..])
+            .unwrap();
         assert_eq!(small.source_bytes, 3);
         assert_eq!(small.sha256, hex(&Sha256::digest(b"abc\0\0\0\0\0\0\0")));
         assert!(w.add_bytes("files/small", b"x", SystemTime::now()).is_err());
@@ -565,7 +630,10 @@ mod tests {
         assert_eq!(fs::read(out.join("files/big")).unwrap(), expect);
         let sums = fs::read_to_string(out.join("SHA256SUMS")).unwrap();
         assert_eq!(sealed.sha256, hex(&Sha256::digest(sums.as_bytes())));
-        assert_eq!(sealed.sidecar_line, format!("{}  b/SHA256SUMS", sealed.sha256));
+        assert_eq!(
+            sealed.sidecar_line,
+            format!("{}  b/SHA256SUMS", sealed.sha256)
+        );
     }
 
     #[test]

@@ -29,7 +29,9 @@ pub fn sample() -> PathBuf {
 
 /// Runs `cmd` and fails the test if it does not end within `limit` (it is killed first).
 pub fn run_cmd(mut cmd: Command, limit: Duration) -> Output {
-    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     let mut child = cmd.spawn().expect("spawn");
     let mut so = child.stdout.take().unwrap();
     let mut se = child.stderr.take().unwrap();
@@ -76,7 +78,17 @@ pub fn run(args: &[&str]) -> Output {
 
 /// Collects `root` into `out`; panics unless it succeeded.
 pub fn collect(root: &Path, out: &Path) -> Output {
-    let o = run(&["collect", "--root", root.to_str().unwrap(), "--out", out.to_str().unwrap(), "--case", "T-1", "--examiner", "test"]);
+    let o = run(&[
+        "collect",
+        "--root",
+        root.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--case",
+        "T-1",
+        "--examiner",
+        "test",
+    ]);
     assert_eq!(o.code, 0, "collect failed: {}\n{}", o.stdout, o.stderr);
     o
 }
@@ -89,7 +101,13 @@ pub fn entries(bundle: &Path) -> BTreeMap<String, Vec<u8>> {
         for e in walkdir::WalkDir::new(bundle) {
             let e = e.unwrap();
             if e.file_type().is_file() {
-                let rel = e.path().strip_prefix(bundle).unwrap().to_str().unwrap().to_string();
+                let rel = e
+                    .path()
+                    .strip_prefix(bundle)
+                    .unwrap()
+                    .to_str()
+                    .unwrap()
+                    .to_string();
                 out.insert(rel, std::fs::read(e.path()).unwrap());
             }
         }
@@ -160,7 +178,8 @@ pub fn set_mtime(path: &Path, rfc3339: &str) {
     let t = chrono::DateTime::parse_from_rfc3339(rfc3339).unwrap();
     let st = std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(t.timestamp() as u64);
     let f = std::fs::File::options().write(true).open(path).unwrap();
-    f.set_times(std::fs::FileTimes::new().set_accessed(st).set_modified(st)).unwrap();
+    f.set_times(std::fs::FileTimes::new().set_accessed(st).set_modified(st))
+        .unwrap();
 }
 
 /// The sample's ground truth.
