@@ -171,15 +171,7 @@ fn since_skips_only_old_rotations_and_says_so() {
         util::set_mtime(&root.join(&path[1..]), info["mtime"].as_str().unwrap());
     }
     let out = t.path().join("b");
-    let o = run(&[
-        "collect",
-        "--root",
-        root.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--since",
-        "2026-03-03",
-    ]);
+    let o = util::collect_with(&root, &out, &["--since", "2026-03-03"]);
     assert_eq!(o.code, 0, "{}", o.stderr);
     let rows = manifest(&out);
     for skipped in ["/var/log/mail.log.4.gz", "/var/log/mail.log.3.gz"] {
@@ -201,15 +193,7 @@ fn since_skips_only_old_rotations_and_says_so() {
 fn size_cap_gives_too_large_rows_not_silence() {
     let t = tempfile::tempdir().unwrap();
     let out = t.path().join("b.zip");
-    let o = run(&[
-        "collect",
-        "--root",
-        util::sample().to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--max-file-size",
-        "100000",
-    ]);
+    let o = util::collect_with(&util::sample(), &out, &["--max-file-size", "100000"]);
     assert_eq!(o.code, 0, "{}", o.stderr);
     let rows = manifest(&out);
     let r = row(&rows, "/var/log/mail.log.1");
@@ -238,23 +222,11 @@ fn refuses_to_overwrite_and_reports_a_bad_root() {
     let t = tempfile::tempdir().unwrap();
     let out = t.path().join("b.zip");
     std::fs::write(&out, b"previous evidence").unwrap();
-    let o = run(&[
-        "collect",
-        "--root",
-        util::sample().to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = util::collect_with(&util::sample(), &out, &[]);
     assert_eq!(o.code, 2);
     assert!(o.stderr.contains("cannot create bundle"), "{}", o.stderr);
     assert_eq!(std::fs::read(&out).unwrap(), b"previous evidence");
-    let o = run(&[
-        "collect",
-        "--root",
-        "/no/such/root",
-        "--out",
-        t.path().join("c.zip").to_str().unwrap(),
-    ]);
+    let o = util::collect_with(Path::new("/no/such/root"), &t.path().join("c.zip"), &[]);
     assert_eq!(o.code, 2);
     assert!(o.stderr.contains("cannot open root"), "{}", o.stderr);
 }

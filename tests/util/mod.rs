@@ -76,19 +76,22 @@ pub fn run(args: &[&str]) -> Output {
     run_cmd(c, Duration::from_secs(120))
 }
 
-/// Collects `root` into `out`; panics unless it succeeded.
-pub fn collect(root: &Path, out: &Path) -> Output {
-    let o = run(&[
+/// Runs `collect --root ROOT --out OUT` with extra arguments.
+pub fn collect_with(root: &Path, out: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
         "collect",
         "--root",
         root.to_str().unwrap(),
         "--out",
         out.to_str().unwrap(),
-        "--case",
-        "T-1",
-        "--examiner",
-        "test",
-    ]);
+    ];
+    args.extend_from_slice(extra);
+    run(&args)
+}
+
+/// Collects `root` into `out` with a case and examiner; panics unless it succeeded.
+pub fn collect(root: &Path, out: &Path) -> Output {
+    let o = collect_with(root, out, &["--case", "T-1", "--examiner", "test"]);
     assert_eq!(o.code, 0, "collect failed: {}\n{}", o.stdout, o.stderr);
     o
 }
