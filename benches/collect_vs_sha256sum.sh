@@ -57,6 +57,8 @@ base=$(time_it sha256sum sha256sum "$log")
 printf 'input: %s MiB of mail log lines; %s runs each, median wall time\n' "$SIZE_MB" "$RUNS"
 printf '%-28s %9s %8s %12s\n' what seconds ratio peak_rss_kb
 printf '%-28s %9.3f %8s %12s\n' "sha256sum" "$base" "1.00" "$(peak_kb sha256sum "$log")"
+t=$(time_it cp cp "$log" "$WORK/out.copy")
+printf '%-28s %9.3f %8.2f %12s\n' "cp (copy, no hash)" "$t" "$(echo "$t / $base" | bc -l)" "$(peak_kb cp "$log" "$WORK/out.copy")"
 for fmt in dir zip tar.gz; do
   out="$WORK/out"; [ "$fmt" = dir ] || out="$WORK/out.$fmt"
   cmd=("$MAILIR_BIN" collect --root "$WORK/root" --out "$out")
