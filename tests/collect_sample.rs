@@ -230,3 +230,32 @@ fn refuses_to_overwrite_and_reports_a_bad_root() {
     assert_eq!(o.code, 2);
     assert!(o.stderr.contains("cannot open root"), "{}", o.stderr);
 }
+
+#[test]
+fn mailbox_content_only_with_the_flag() {
+    let t = tempfile::tempdir().unwrap();
+    let out = t.path().join("b");
+    let o = util::collect_with(&util::sample(), &out, &["--include-mailboxes"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let rows = manifest(&out);
+    let boxes: Vec<_> = rows
+        .iter()
+        .filter(|r| r["category"] == "mailbox" && r["file_type"] == "file")
+        .collect();
+    assert_eq!(boxes.len(), 15, "5 users x (2 cur + 1 new)");
+    for r in boxes {
+        assert_eq!(r["outcome"], "collected", "{r}");
+        let src = r["source"].as_str().unwrap();
+        assert!(
+            src.contains("/Maildir/cur/") || src.contains("/Maildir/new/"),
+            "{src}"
+        );
+        assert_eq!(
+            std::fs::read(out.join(r["stored"].as_str().unwrap())).unwrap(),
+            std::fs::read(util::sample().join(&src[1..])).unwrap()
+        );
+    }
+    let custody: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("custody.json")).unwrap()).unwrap();
+    assert_eq!(custody["options"]["include_mailboxes"], true);
+}
