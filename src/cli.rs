@@ -33,6 +33,52 @@ pub enum Command {
         /// The bundle: a .zip, a .tar.gz/.tgz, or a directory.
         bundle: PathBuf,
     },
+    /// Turn mail logs (in bundles, directories or files) into normalized events.
+    #[cfg(feature = "analysis")]
+    Parse(ParseArgs),
+}
+
+/// `mailir parse` arguments.
+#[cfg(feature = "analysis")]
+#[derive(Debug, clap::Args)]
+pub struct ParseArgs {
+    /// Bundles (.zip, .tar.gz), directories (unpacked bundle, mounted root, folder of logs) or files.
+    #[arg(required = true, value_name = "INPUT")]
+    pub inputs: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "jsonl")]
+    pub format: crate::parse::output::Format,
+    /// Write to this file instead of stdout.
+    #[arg(long, value_name = "PATH")]
+    pub out: Option<PathBuf>,
+    /// The year of every year-less timestamp (overrides inference).
+    #[arg(long, value_name = "YYYY")]
+    pub year: Option<i32>,
+    /// Time zone of local timestamps (IANA name, e.g. Asia/Shanghai); default: bundle custody, else UTC.
+    #[arg(long, value_name = "TZ")]
+    pub timezone: Option<String>,
+    /// Write the lines no parser understood to this file (`path:line: text`).
+    #[arg(long, value_name = "FILE")]
+    pub unparsed: Option<PathBuf>,
+}
+
+#[cfg(feature = "analysis")]
+impl ParseArgs {
+    /// Resolves the arguments into the config `parse` runs with.
+    pub fn resolve(self) -> Result<crate::parse::ParseConfig> {
+        let timezone = match self.timezone {
+            Some(z) => Some(z.parse::<chrono_tz::Tz>().map_err(|e| anyhow::anyhow!("--timezone {z:?}: {e}"))?),
+            None => None,
+        };
+        Ok(crate::parse::ParseConfig {
+            inputs: self.inputs,
+            format: self.format,
+            out: self.out,
+            year: self.year,
+            timezone,
+            unparsed: self.unparsed,
+        })
+    }
 }
 
 /// `mailir collect` arguments.

@@ -8,7 +8,11 @@
 mod cli;
 mod collect;
 mod evidence;
+#[cfg(feature = "analysis")]
+mod events;
 mod exit_codes;
+#[cfg(feature = "analysis")]
+mod parse;
 mod sanitize;
 
 use clap::Parser;
@@ -20,6 +24,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Collect(args) => collect::run(&args.resolve()?),
         Command::Verify { bundle } => Ok(evidence::verify::run(&bundle)),
+        #[cfg(feature = "analysis")]
+        Command::Parse(args) => parse::run(&args.resolve()?),
     }
 }
 

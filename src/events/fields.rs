@@ -1,0 +1,120 @@
+//! Small byte-level helpers shared by the daemon parsers: client specs (`host[ip]:port`),
+//! `key=<value>` and `key=value,` fields. No regex, no allocation until a value is kept.
+
+/// What a daemon parser made of a message.
+#[derive(Debug)]
+pub enum Parse {
+    /// An event.
+    Event(super::record::Parsed),
+    /// A known line that carries no event (TLS chatter, statistics, `removed`).
+    Ignored,
+    /// Not a line this parser knows: counted as unparsed.
+    Unknown,
+}
+
+/// Parses `host[ip]` / `host[ip]:port` / `[ip]:port` at the start of `s`;
+/// returns (host, ip, rest after the spec).
+pub fn client(s: &str) -> Option<(Option<&str>, &str, &str)> {
+    let open = s.find('[')?;
+    let close = open + s[open..].find(']')?;
+    let host = &s[..open];
+    if host.contains(' ') {
+        return None;
+    }
+    let ip = &s[open + 1..close];
+    let mut rest = &s[close + 1..];
+    if let Some(r) = rest.strip_prefix(':') {
+        let digits = r.bytes().take_while(u8::is_ascii_digit).count();
+        if digits > 0 {
+            rest = &r[digits..];
+        }
+    }
+    Some(((!host.is_empty()).then_some(host), ip, rest))
+}
+
+/// Finds `client spec` after `marker` (`" from "`) anywhere in `s`.
+pub fn client_after<'a>(s: &'a str, marker: &str) -> Option<(Option<&'a str>, &'a str, &'a str)> {
+    let at = s.find(marker)? + marker.len();
+    client(&s[at..])
+}
+
+/// Value of `key=<value>` (angle brackets), e.g. `from=<a@b>`; empty values allowed.
+pub fn angle<'a>(s: &'a str, key: &str) -> Option<&'a str> {
+    let mut from = 0;
+    while let Some(pos) = s[from..].find(key) {
+        let at = from + pos;
+        let boundary = at == 0 || matches!(s.as_bytes()[at - 1], b' ' | b',' | b';' | b'(');
+        let rest = &s[at + key.len()..];
+        if boundary {
+            if let Some(v) = rest.strip_prefix("=<") {
+                return v.find('>').map(|e| &v[..e]);
+            }
+        }
+        from = at + key.len();
+    }
+    None
+}
+
+/// Value of `key=value` ending at `,`, space or end, e.g. `status=sent`.
+pub fn plain<'a>(s: &'a str, key: &str) -> Option<&'a str> {
+    let mut from = 0;
+    while let Some(pos) = s[from..].find(key) {
+        let at = from + pos;
+        let boundary = at == 0 || matches!(s.as_bytes()[at - 1], b' ' | b',');
+        let rest = &s[at + key.len()..];
+        if boundary {
+            if let Some(v) = rest.strip_prefix('=') {
+                let end = v.find([',', ' ']).unwrap_or(v.len());
+                return Some(&v[..end]);
+            }
+        }
+        from = at + key.len();
+    }
+    None
+}
+
+/// `Some(s.to_string())` unless empty.
+pub fn owned(s: Option<&str>) -> Option<String> {
+    s.filter(|v| !v.is_empty()).map(str::to_string)
+}
+
+/// A Postfix queue id prefix `QID: ` (hex short ids, or long ids with `z`-free base 52),
+/// returning (id, rest). `NOQUEUE: ` gives `None` as id.
+pub fn queue_id(s: &str) -> Option<(Option<&str>, &str)> {
+    if let Some(rest) = s.strip_prefix("NOQUEUE: ") {
+        return Some((None, rest));
+    }
+    let end = s.find(": ")?;
+    let id = &s[..end];
+    if (6..=20).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        Some((Some(id), &s[end + 2..]))
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_specs() {
+        assert_eq!(client("unknown[203.0.113.77]: SASL"), Some((Some("unknown"), "203.0.113.77", ": SASL")));
+        assert_eq!(client("unknown[192.0.2.237]:55729: SASL"), Some((Some("unknown"), "192.0.2.237", ": SASL")));
+        assert_eq!(client("[216.245.194.173]:60591: 550"), Some((None, "216.245.194.173", ": 550")));
+        assert_eq!(client("mail.example.org[2001:db8::1]"), Some((Some("mail.example.org"), "2001:db8::1", "")));
+    }
+
+    #[test]
+    fn key_values() {
+        let s = "to=<a@b>, orig_to=<c@d>, relay=local, delay=0.1, dsn=2.0.0, status=sent (x)";
+        assert_eq!(angle(s, "to"), Some("a@b"));
+        assert_eq!(angle(s, "orig_to"), Some("c@d"));
+        assert_eq!(plain(s, "relay"), Some("local"));
+        assert_eq!(plain(s, "status"), Some("sent"));
+        assert_eq!(angle("from=<>, size=1", "from"), Some(""));
+        assert_eq!(queue_id("8C3D2A1F07E: client=x"), Some((Some("8C3D2A1F07E"), "client=x")));
+        assert_eq!(queue_id("NOQUEUE: reject: RCPT"), Some((None, "reject: RCPT")));
+        assert_eq!(queue_id("connect from x[1.2.3.4]"), None);
+    }
+}

@@ -1,0 +1,92 @@
+//! Events: turning log lines into the normalized [`record::Event`].
+//!
+//! Flow for one line: [`syslog::parse`] splits the shared prefix (time, host, tag, pid,
+//! message); the tag picks a daemon parser from [`DAEMONS`]; the parser returns a
+//! [`fields::Parse`]; [`time::Clock`] turns the stamp into UTC. Detection never sees any of
+//! this, only the resulting events.
+//!
+//! To add a daemon: a module with `accepts(tag, has_host)` and `parse(tag, msg)`, one row in
+//! [`DAEMONS`], and its lines in the tests of that module and of `tests/`.
+
+pub mod dovecot;
+pub mod fields;
+pub mod postfix;
+pub mod record;
+pub mod syslog;
+pub mod time;
+
+use fields::Parse;
+use record::{Event, Source};
+
+/// A daemon parser: whether it takes a tag, and how it parses a message.
+pub struct Daemon {
+    /// Whether a syslog tag (with or without a host in the line) is this daemon's.
+    pub accepts: fn(&str, bool) -> bool,
+    /// The parser.
+    pub parse: fn(&str, &str) -> Parse,
+}
+
+fn postfix_accepts(tag: &str, _has_host: bool) -> bool {
+    postfix::is_postfix(tag)
+}
+
+fn dovecot_accepts(tag: &str, has_host: bool) -> bool {
+    dovecot::is_dovecot(tag) || !has_host
+}
+
+/// Every daemon parser, tried in order.
+pub const DAEMONS: &[Daemon] = &[
+    Daemon { accepts: postfix_accepts, parse: postfix::parse },
+    Daemon { accepts: dovecot_accepts, parse: dovecot::parse },
+];
+
+/// What became of one line.
+#[derive(Debug)]
+pub enum LineOutcome {
+    /// An event.
+    Event(Box<Event>),
+    /// A known mail-daemon line without an event.
+    Ignored,
+    /// A mail-daemon line no parser understood.
+    Unparsed,
+    /// A syslog line of a daemon mailir does not parse (cron, sshd …).
+    Other,
+    /// Not a log line of any known shape.
+    NoPrefix,
+}
+
+/// Parses one line; `source` is where it came from.
+pub fn parse_line(text: &str, clock: &time::Clock, source: Source, lossy: bool) -> LineOutcome {
+    let Some(line) = syslog::parse(text) else { return LineOutcome::NoPrefix };
+    let Some(daemon) = DAEMONS.iter().find(|d| (d.accepts)(line.tag, line.host.is_some())) else {
+        return LineOutcome::Other;
+    };
+    let parsed = match (daemon.parse)(line.tag, line.msg) {
+        Parse::Event(p) => p,
+        Parse::Ignored => return LineOutcome::Ignored,
+        Parse::Unknown => return LineOutcome::Unparsed,
+    };
+    let Some(kind) = parsed.kind else { return LineOutcome::Unparsed };
+    let Some((ts, inferred)) = clock.utc(line.stamp) else { return LineOutcome::Unparsed };
+    LineOutcome::Event(Box::new(Event {
+        ts: ts.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+        ts_year_inferred: inferred,
+        host: line.host.map(str::to_string),
+        service: parsed.service.unwrap_or_else(|| line.tag.to_string()),
+        pid: line.pid,
+        kind,
+        proto: parsed.proto,
+        src_ip: parsed.src_ip,
+        src_host: parsed.src_host,
+        user: parsed.user,
+        sender: parsed.sender,
+        recipient: parsed.recipient,
+        orig_recipient: parsed.orig_recipient,
+        queue_id: parsed.queue_id,
+        status: parsed.status,
+        relay: parsed.relay,
+        detail: parsed.detail,
+        utf8_lossy: lossy,
+        source,
+    }))
+}

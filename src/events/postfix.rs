@@ -1,0 +1,436 @@
+//! Postfix: every daemon (`smtpd` under any service or instance name, `postscreen`,
+//! `cleanup`, `qmgr`, `pickup`, the delivery agents, `bounce`, `master`, `postfix-script`,
+//! `postsuper`, `anvil`) turned into events.
+//!
+//! The syslog tag is `postfix[-instance]/[service/]daemon`; the *daemon* (last component)
+//! decides which messages to expect. Known chatter (TLS handshakes, `message-id=`, `removed`,
+//! statistics) is [`Parse::Ignored`]; anything else unknown is [`Parse::Unknown`], so coverage
+//! gaps show up in the stats. To support a new message: add a branch in the daemon's function
+//! and a test line below.
+
+use super::fields::{angle, client, client_after, owned, plain, queue_id, Parse};
+use super::record::{Kind, Parsed};
+
+/// Whether a syslog tag belongs to Postfix.
+pub fn is_postfix(tag: &str) -> bool {
+    tag == "postfix" || tag.starts_with("postfix/") || tag.starts_with("postfix-")
+}
+
+fn with_client(mut p: Parsed, host: Option<&str>, ip: &str) -> Parsed {
+    p.src_host = owned(host);
+    p.src_ip = owned(Some(ip));
+    p
+}
+
+/// Parses one Postfix message `msg` logged under `tag`.
+pub fn parse(tag: &str, msg: &str) -> Parse {
+    let daemon = tag.rsplit('/').next().unwrap_or(tag);
+    match daemon {
+        "smtpd" | "postscreen" | "dnsblog" | "tlsproxy" => smtpd(msg),
+        "cleanup" => cleanup(msg),
+        "qmgr" | "nqmgr" | "oqmgr" => qmgr(msg),
+        "pickup" => pickup(msg),
+        "smtp" | "lmtp" | "local" | "virtual" | "pipe" | "error" | "retry" | "discard" | "relay" => delivery(msg),
+        "bounce" | "defer" | "trace" => bounce(msg),
+        "master" | "postfix-script" | "postsuper" | "postfix" | "postlog" | "postmap" | "postalias" | "sendmail"
+        | "postdrop" | "postqueue" => service(daemon, msg),
+        "anvil" | "scache" | "tlsmgr" | "verify" | "trivial-rewrite" | "proxymap" | "showq" | "flush" => Parse::Ignored,
+        _ => smtpd(msg),
+    }
+}
+
+/// `STAGE from host[ip]` reject body: `CODE DSN <addr>: reason; from=<> to=<> proto= helo=<>`.
+fn reject(qid: Option<&str>, action: &str, rest: &str) -> Parse {
+    let stage_end = rest.find(' ').unwrap_or(rest.len());
+    let stage = &rest[..stage_end];
+    let Some((host, ip, after)) = client_after(rest, " from ") else { return Parse::Unknown };
+    let text = after.trim_start_matches(':').trim();
+    let lower_has = |needle: &str| text.contains(needle);
+    let kind = if lower_has("Relay access denied") {
+        Kind::RelayDenied
+    } else if stage == "VRFY" {
+        Kind::Vrfy
+    } else if stage == "EXPN" {
+        Kind::Expn
+    } else if lower_has("User unknown") || lower_has("ser unknown") || lower_has("ndeliverable address") {
+        Kind::RecipientUnknown
+    } else {
+        Kind::Reject
+    };
+    let mut p = with_client(Parsed::new(kind), host, ip);
+    p.proto = Some("smtp");
+    p.queue_id = owned(qid);
+    p.sender = owned(angle(text, "from"));
+    p.recipient = owned(angle(text, "to"));
+    p.status = Some(match action {
+        "reject_warning" => "warn".to_string(),
+        "hold" | "discard" | "filter" | "redirect" => action.to_string(),
+        _ => "rejected".to_string(),
+    });
+    let reason = text.split("; from=").next().unwrap_or(text);
+    p.detail = Some(format!("{stage}: {reason}"));
+    Parse::Event(p)
+}
+
+fn sasl_failure(msg: &str) -> Option<Parse> {
+    // `host[ip][:port]: SASL LOGIN authentication failed: reason[, sasl_username=user]`
+    let (host, ip, rest) = client(msg)?;
+    let rest = rest.strip_prefix(": ")?;
+    if !rest.starts_with("SASL ") || !rest.contains(" authentication failed") {
+        return None;
+    }
+    let server_side = rest.contains("Connection lost to authentication server")
+        || rest.contains("Invalid authentication mechanism");
+    let mut p = with_client(Parsed::new(if server_side { Kind::Service } else { Kind::AuthFailure }), host, ip);
+    p.proto = Some("smtp");
+    let (text, user) = match rest.rfind(", sasl_username=") {
+        Some(at) => (&rest[..at], Some(&rest[at + ", sasl_username=".len()..])),
+        None => (rest, None),
+    };
+    p.user = owned(user);
+    p.detail = Some(text.to_string());
+    Some(Parse::Event(p))
+}
+
+fn smtpd(msg: &str) -> Parse {
+    if let Some(rest) = msg.strip_prefix("connect from ") {
+        return match client(rest) {
+            Some((h, ip, _)) => Parse::Event(with_client(Parsed { proto: Some("smtp"), ..Parsed::new(Kind::Connect) }, h, ip)),
+            None => Parse::Unknown,
+        };
+    }
+    if let Some(rest) = msg.strip_prefix("disconnect from ") {
+        return match client(rest) {
+            Some((h, ip, counts)) => {
+                let mut p = with_client(Parsed { proto: Some("smtp"), ..Parsed::new(Kind::Disconnect) }, h, ip);
+                p.detail = owned(Some(counts.trim()));
+                Parse::Event(p)
+            }
+            None => Parse::Unknown,
+        };
+    }
+    for (prefix, kind) in [
+        ("lost connection after ", Kind::LostConnection),
+        ("timeout after ", Kind::LostConnection),
+        ("too many errors after ", Kind::ProtocolError),
+        ("improper command pipelining after ", Kind::ProtocolError),
+    ] {
+        if let Some(rest) = msg.strip_prefix(prefix) {
+            let stage = rest.split(' ').next().unwrap_or("");
+            return match client_after(rest, " from ") {
+                Some((h, ip, _)) => {
+                    let mut p = with_client(Parsed { proto: Some("smtp"), ..Parsed::new(kind) }, h, ip);
+                    let what = prefix.trim_end_matches(' ').trim_end_matches(" after");
+                    p.detail = Some(if kind == Kind::LostConnection && what == "lost connection" {
+                        format!("after {stage}")
+                    } else {
+                        format!("{what} after {stage}")
+                    });
+                    Parse::Event(p)
+                }
+                None => Parse::Unknown,
+            };
+        }
+    }
+    if let Some(rest) = msg.strip_prefix("warning: ") {
+        return smtpd_warning(rest);
+    }
+    // postscreen verdicts: `PREGREET 11 after 0.1 from [ip]:port: EHLO x`, `HANGUP after …`.
+    for (prefix, kind) in [
+        ("PREGREET ", Kind::ProtocolError),
+        ("HANGUP ", Kind::LostConnection),
+        ("COMMAND PIPELINING ", Kind::ProtocolError),
+        ("COMMAND TIME LIMIT ", Kind::ProtocolError),
+        ("COMMAND COUNT LIMIT ", Kind::ProtocolError),
+        ("COMMAND LENGTH LIMIT ", Kind::ProtocolError),
+        ("NON-SMTP COMMAND ", Kind::ProtocolError),
+        ("BARE NEWLINE ", Kind::ProtocolError),
+        ("DNSBL rank ", Kind::Reject),
+        ("BLACKLISTED ", Kind::Reject),
+        ("DENYLISTED ", Kind::Reject),
+        ("CONNECT from ", Kind::Connect),
+        ("DISCONNECT ", Kind::Disconnect),
+    ] {
+        if msg.starts_with(prefix) {
+            let spec = msg.find('[').map(|i| &msg[i..]);
+            return match spec.and_then(client) {
+                Some((_, ip, _)) => {
+                    let mut p = with_client(Parsed { proto: Some("smtp"), ..Parsed::new(kind) }, None, ip);
+                    p.detail = Some(msg.to_string());
+                    Parse::Event(p)
+                }
+                None => Parse::Unknown,
+            };
+        }
+    }
+    if ["PASS NEW ", "PASS OLD ", "WHITELISTED ", "ALLOWLISTED ", "WHITELIST VETO ", "ALLOWLIST VETO ", "cache ", "addr "]
+        .iter()
+        .any(|p| msg.starts_with(p))
+    {
+        return Parse::Ignored;
+    }
+    if let Some((qid, rest)) = queue_id(msg) {
+        if let Some(client_rest) = rest.strip_prefix("client=") {
+            return match client(client_rest) {
+                Some((h, ip, tail)) => {
+                    let mut p = with_client(Parsed { proto: Some("smtp"), ..Parsed::new(Kind::MessageReceived) }, h, ip);
+                    p.queue_id = owned(qid);
+                    p.user = owned(plain(tail, "sasl_username"));
+                    p.sender = owned(plain(tail, "sasl_sender").map(|s| s.trim_matches(['<', '>'])));
+                    if let Some(m) = plain(tail, "sasl_method") {
+                        p.detail = Some(format!("sasl_method={m}"));
+                    }
+                    Parse::Event(p)
+                }
+                None => Parse::Unknown,
+            };
+        }
+        for action in ["reject", "reject_warning", "milter-reject", "hold", "discard", "filter", "redirect"] {
+            if let Some(r) = rest.strip_prefix(action).and_then(|r| r.strip_prefix(": ")) {
+                return reject(qid, action, r);
+            }
+        }
+        if rest.starts_with("lost connection") || rest.starts_with("proxy-") || rest.starts_with("enabling PIX") {
+            return Parse::Ignored;
+        }
+        return Parse::Unknown;
+    }
+    let chatter = [
+        "Anonymous TLS connection established",
+        "Trusted TLS connection established",
+        "Untrusted TLS connection established",
+        "Verified TLS connection established",
+        "SSL_accept error",
+        "TLS SNI",
+        "initializing the server-side TLS engine",
+        "statistics:",
+        "NOQUEUE: client=",
+        "proxy-accept:",
+        "proxy-reject:",
+        "discarding EHLO keywords",
+        "table ",
+        "Host offered STARTTLS",
+    ];
+    if chatter.iter().any(|c| msg.starts_with(c) || msg.contains(c)) {
+        return Parse::Ignored;
+    }
+    Parse::Unknown
+}
+
+fn smtpd_warning(rest: &str) -> Parse {
+    if let Some(p) = sasl_failure(rest) {
+        return p;
+    }
+    for (marker, kind) in [
+        ("Connection rate limit exceeded", Kind::RateLimit),
+        ("Connection concurrency limit exceeded", Kind::RateLimit),
+        ("Message delivery request rate limit exceeded", Kind::RateLimit),
+        ("Recipient address rate limit exceeded", Kind::RateLimit),
+        ("New TLS session rate limit exceeded", Kind::RateLimit),
+        ("Number of command count limit exceeded", Kind::RateLimit),
+        ("non-SMTP command from ", Kind::ProtocolError),
+        ("Illegal address syntax from ", Kind::ProtocolError),
+        ("SASL: Connect to ", Kind::Service),
+    ] {
+        if rest.contains(marker) {
+            let mut p = match client_after(rest, " from ") {
+                Some((h, ip, _)) => with_client(Parsed::new(kind), h, ip),
+                None => Parsed::new(kind),
+            };
+            p.proto = Some("smtp");
+            p.detail = Some(rest.to_string());
+            return Parse::Event(p);
+        }
+    }
+    // Reverse-DNS mismatches, TLS library noise and map warnings carry no event.
+    Parse::Ignored
+}
+
+fn cleanup(msg: &str) -> Parse {
+    let Some((qid, rest)) = queue_id(msg) else {
+        return if msg.starts_with("warning: ") { Parse::Ignored } else { Parse::Unknown };
+    };
+    if rest.starts_with("message-id=") || rest.starts_with("resent-message-id=") {
+        return Parse::Ignored;
+    }
+    for action in ["reject", "milter-reject", "hold", "discard", "redirect", "filter"] {
+        if let Some(r) = rest.strip_prefix(action).and_then(|r| r.strip_prefix(": ")) {
+            let mut p = Parsed { proto: Some("smtp"), ..Parsed::new(Kind::Reject) };
+            p.queue_id = owned(qid);
+            if let Some((h, ip, _)) = client_after(r, " from ") {
+                p = with_client(p, h, ip);
+            }
+            p.sender = owned(angle(r, "from"));
+            p.recipient = owned(angle(r, "to"));
+            p.status = Some(if action.ends_with("reject") { "rejected".into() } else { action.into() });
+            p.detail = Some(r.split("; from=").next().unwrap_or(r).to_string());
+            return Parse::Event(p);
+        }
+    }
+    if rest.starts_with("warning: ") || rest.starts_with("info: ") || rest.starts_with("replace: ") || rest.starts_with("prepend: ") {
+        return Parse::Ignored;
+    }
+    Parse::Unknown
+}
+
+fn qmgr(msg: &str) -> Parse {
+    let Some((qid, rest)) = queue_id(msg) else {
+        return if msg.starts_with("warning: ") { Parse::Ignored } else { Parse::Unknown };
+    };
+    if rest == "removed" || rest.starts_with("skipped") {
+        return Parse::Ignored;
+    }
+    if rest.starts_with("from=<") {
+        let sender = angle(rest, "from");
+        if let Some(status) = plain(rest, "status") {
+            let mut p = Parsed { proto: Some("smtp"), ..Parsed::new(Kind::Delivery) };
+            p.queue_id = owned(qid);
+            p.sender = owned(sender);
+            p.status = Some(status.to_string());
+            p.detail = Some(rest[rest.find("status=").unwrap_or(0)..].to_string());
+            return Parse::Event(p);
+        }
+        let mut p = Parsed { proto: Some("smtp"), ..Parsed::new(Kind::MessageQueued) };
+        p.queue_id = owned(qid);
+        p.sender = Some(sender.unwrap_or("").to_string());
+        p.detail = Some(format!("size={}, nrcpt={}", plain(rest, "size").unwrap_or("?"), plain(rest, "nrcpt").unwrap_or("?")));
+        return Parse::Event(p);
+    }
+    Parse::Unknown
+}
+
+fn pickup(msg: &str) -> Parse {
+    let Some((qid, rest)) = queue_id(msg) else { return Parse::Unknown };
+    if !rest.starts_with("uid=") {
+        return Parse::Unknown;
+    }
+    let mut p = Parsed::new(Kind::MessageReceived);
+    p.queue_id = owned(qid);
+    p.sender = owned(angle(rest, "from"));
+    p.detail = Some(format!("local submission uid={}", plain(rest, "uid").unwrap_or("?")));
+    Parse::Event(p)
+}
+
+/// Local part and domain, lower-case, for comparing `to` and `orig_to`.
+fn same_mailbox(a: &str, b: &str) -> bool {
+    let la = a.split('@').next().unwrap_or(a);
+    let lb = b.split('@').next().unwrap_or(b);
+    if a.contains('@') && b.contains('@') {
+        a.eq_ignore_ascii_case(b)
+    } else {
+        la.eq_ignore_ascii_case(lb)
+    }
+}
+
+fn delivery(msg: &str) -> Parse {
+    let Some((qid, rest)) = queue_id(msg) else {
+        return if msg.starts_with("warning: ") || msg.starts_with("connect to ") { Parse::Ignored } else { Parse::Unknown };
+    };
+    if !rest.starts_with("to=<") {
+        let chatter = ["host ", "lost connection", "conversation with", "enabling PIX", "Cannot start TLS", "connect to ", "sender non-delivery", "breaking line", "TLS is required"];
+        return if chatter.iter().any(|c| rest.starts_with(c)) { Parse::Ignored } else { Parse::Unknown };
+    }
+    let to = angle(rest, "to");
+    let orig = angle(rest, "orig_to");
+    let status = plain(rest, "status");
+    let forwarded_as = rest.contains("(forwarded as ");
+    let redirected = matches!((to, orig), (Some(t), Some(o)) if !same_mailbox(t, o));
+    let kind = if forwarded_as || redirected { Kind::Forwarded } else { Kind::Delivery };
+    let mut p = Parsed { proto: Some("smtp"), ..Parsed::new(kind) };
+    p.queue_id = owned(qid);
+    p.recipient = owned(to);
+    p.orig_recipient = owned(orig);
+    p.status = owned(status);
+    p.relay = owned(plain(rest, "relay"));
+    p.detail = rest.find("status=").map(|i| rest[i..].to_string());
+    Parse::Event(p)
+}
+
+fn bounce(msg: &str) -> Parse {
+    match queue_id(msg) {
+        Some((_, rest))
+            if rest.starts_with("sender non-delivery notification")
+                || rest.starts_with("sender delivery status notification")
+                || rest.starts_with("postmaster non-delivery notification") =>
+        {
+            Parse::Ignored
+        }
+        _ if msg.starts_with("warning: ") => Parse::Ignored,
+        _ => Parse::Unknown,
+    }
+}
+
+fn service(daemon: &str, msg: &str) -> Parse {
+    let mut p = Parsed::new(Kind::Service);
+    if daemon == "postsuper" {
+        if let Some((qid, rest)) = queue_id(msg) {
+            p.queue_id = owned(qid);
+            p.detail = Some(format!("postsuper: {rest}"));
+            return Parse::Event(p);
+        }
+    }
+    p.detail = Some(msg.to_string());
+    Parse::Event(p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(tag: &str, msg: &str) -> Parsed {
+        match parse(tag, msg) {
+            Parse::Event(p) => p,
+            other => panic!("{tag}: {msg}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn smtpd_session_lines() {
+        let p = ev("postfix/submission/smtpd", "warning: unknown[203.0.113.77]: SASL LOGIN authentication failed: UGFzc3dvcmQ6, sasl_username=liwei");
+        assert_eq!((p.kind, p.src_ip.as_deref(), p.user.as_deref()), (Some(Kind::AuthFailure), Some("203.0.113.77"), Some("liwei")));
+        assert_eq!(p.detail.as_deref(), Some("SASL LOGIN authentication failed: UGFzc3dvcmQ6"));
+        let p = ev("postfix/smtpd", "warning: unknown[192.0.2.237]:55729: SASL LOGIN authentication failed: authentication failure");
+        assert_eq!(p.src_ip.as_deref(), Some("192.0.2.237"));
+        let p = ev("postfix/smtpd", "warning: unknown[192.0.2.1]: SASL PLAIN authentication failed: Connection lost to authentication server");
+        assert_eq!(p.kind, Some(Kind::Service));
+        let p = ev("postfix/submission/smtpd", "8C3D2A1F07E: client=unknown[203.0.113.77], sasl_method=LOGIN, sasl_username=liwei");
+        assert_eq!((p.kind, p.user.as_deref(), p.queue_id.as_deref()), (Some(Kind::MessageReceived), Some("liwei"), Some("8C3D2A1F07E")));
+        let p = ev("postfix-out/smtpd", "lost connection after AUTH from unknown[203.0.113.77]");
+        assert_eq!((p.kind, p.detail.as_deref()), (Some(Kind::LostConnection), Some("after AUTH")));
+        let p = ev("postfix/smtpd", "disconnect from unknown[192.0.2.1] helo=1 auth=0/1 quit=1 commands=2/3");
+        assert_eq!(p.detail.as_deref(), Some("helo=1 auth=0/1 quit=1 commands=2/3"));
+        let p = ev("postfix/smtpd", "too many errors after RCPT from example.com[192.0.2.11]");
+        assert_eq!(p.kind, Some(Kind::ProtocolError));
+    }
+
+    #[test]
+    fn rejects_by_stage() {
+        let p = ev("postfix/smtpd", "NOQUEUE: reject: RCPT from 1-2-3-4-example.com[1.2.3.4]: 554 5.7.1 <smtp@example.com>: Relay access denied; from=<john@example.com> to=<smtp@example.org> proto=SMTP helo=<198.51.100.17>");
+        assert_eq!((p.kind, p.recipient.as_deref(), p.sender.as_deref()), (Some(Kind::RelayDenied), Some("smtp@example.org"), Some("john@example.com")));
+        let p = ev("postfix/smtpd", "NOQUEUE: reject: VRFY from host[10.0.0.1]: 550 5.1.1 <:>: Recipient address rejected: User unknown in local recipient table; to=<:> proto=SMTP helo=<10.0.0.1>");
+        assert_eq!(p.kind, Some(Kind::Vrfy));
+        let p = ev("postfix/smtpd", "00ADB3C0899: reject: RCPT from example.com[192.0.2.1]: 550 5.1.1 <sales@server.com>: Recipient address rejected: User unknown in local recipient table; from=<x@example.com> to=<sales@server.com> proto=ESMTP helo=<mail.example.com>");
+        assert_eq!((p.kind, p.queue_id.as_deref()), (Some(Kind::RecipientUnknown), Some("00ADB3C0899")));
+        let p = ev("postfix/postscreen", "NOQUEUE: reject: RCPT from [216.245.194.173]:60591: 550 5.7.1 Service unavailable; client [216.245.194.173] blocked using rbl.example.com; from=<spammer@example.com>, to=<goodguy@example.com>, proto=ESMTP, helo=<badguy.example.com>");
+        assert_eq!((p.kind, p.src_ip.as_deref()), (Some(Kind::Reject), Some("216.245.194.173")));
+        let p = ev("postfix/postscreen", "PREGREET 11 after 0.07 from [192.0.2.9]:51234: EHLO x\\r\\n");
+        assert_eq!((p.kind, p.src_ip.as_deref()), (Some(Kind::ProtocolError), Some("192.0.2.9")));
+    }
+
+    #[test]
+    fn queue_and_delivery_lines() {
+        let p = ev("postfix/qmgr", "3AE6C8EE627: from=<liwei@oceanlab.example.org>, size=7207, nrcpt=3 (queue active)");
+        assert_eq!((p.kind, p.sender.as_deref()), (Some(Kind::MessageQueued), Some("liwei@oceanlab.example.org")));
+        let p = ev("postfix/smtp", "FE61E81A742: to=<fin-reports@mailsafe.example.com>, orig_to=<finance@oceanlab.example.org>, relay=mx.mailsafe.example.com[203.0.113.200]:25, delay=0.79, delays=0.11/0.029/0.13/0.53, dsn=2.0.0, status=sent (250 2.0.0 Ok)");
+        assert_eq!((p.kind, p.orig_recipient.as_deref(), p.status.as_deref()), (Some(Kind::Forwarded), Some("finance@oceanlab.example.org"), Some("sent")));
+        let p = ev("postfix/local", "54CA7C26C64: to=<backup@oceanlab.example.org>, orig_to=<backup>, relay=local, delay=1.2, delays=0.04/0/0.58/0.6, dsn=2.0.0, status=sent (delivered to command: /var/backups/.cache/sync.sh)");
+        assert_eq!(p.kind, Some(Kind::Delivery));
+        let p = ev("postfix/qmgr", "ABC123DEF0: from=<a@b>, status=expired, returned to sender");
+        assert_eq!((p.kind, p.status.as_deref()), (Some(Kind::Delivery), Some("expired")));
+        assert!(matches!(parse("postfix/qmgr", "ABC123DEF0: removed"), Parse::Ignored));
+        assert!(matches!(parse("postfix/cleanup", "ABC123DEF0: message-id=<x@y>"), Parse::Ignored));
+        let p = ev("postfix/master", "reload -- version 3.7.11, configuration /etc/postfix");
+        assert_eq!(p.kind, Some(Kind::Service));
+        assert!(matches!(parse("postfix/smtpd", "something new and strange"), Parse::Unknown));
+    }
+}

@@ -1,0 +1,309 @@
+//! The shared syslog-prefix parser: one grammar for every daemon's lines.
+//!
+//! Recognised prefixes (byte-level, no regex, no backtracking):
+//! - RFC 3164 / traditional: `Mar  1 02:14:07 host tag[pid]: msg` (also `Mar 01`, and
+//!   `journalctl -o short-precise`'s `Mar 01 02:14:07.123456`);
+//! - RFC 3339 / rsyslog high precision and `journalctl -o short-iso[-precise]`:
+//!   `2026-03-01T02:14:07.123456+08:00 host tag[pid]: msg` (`Z`, `+0800` and `+08:00`);
+//! - RFC 5424: `<PRI>1 2026-03-01T02:14:07Z host app procid msgid [sd] msg` (PRI optional);
+//! - Dovecot's own `log_path` files: `Mar 01 02:14:07 imap-login: Info: …` (no host).
+//!
+//! The daemon parsers get the tag and the message; the time is a [`Stamp`] that
+//! [`super::time`] turns into UTC.
+
+use chrono::{DateTime, FixedOffset, NaiveDate};
+
+/// A timestamp as written in the line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stamp {
+    /// Month and day without a year, local time (RFC 3164).
+    NoYear {
+        /// 1–12.
+        month: u32,
+        /// 1–31.
+        day: u32,
+        /// Seconds since midnight.
+        secs: u32,
+        /// Fraction.
+        nanos: u32,
+    },
+    /// A full local date and time without a zone (Exim main log).
+    Local {
+        /// Date.
+        date: NaiveDate,
+        /// Seconds since midnight.
+        secs: u32,
+        /// Fraction.
+        nanos: u32,
+    },
+    /// An absolute time with its offset.
+    Absolute(DateTime<FixedOffset>),
+}
+
+/// A line split into its syslog parts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line<'a> {
+    /// When.
+    pub stamp: Stamp,
+    /// Reporting host, absent in a daemon's own log file.
+    pub host: Option<&'a str>,
+    /// Program tag (`postfix/smtpd`, `dovecot`, `imap-login`).
+    pub tag: &'a str,
+    /// Process id.
+    pub pid: Option<u32>,
+    /// The message after `tag[pid]: `.
+    pub msg: &'a str,
+}
+
+const MONTHS: [&[u8; 3]; 12] = [
+    b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec",
+];
+
+fn digits(b: &[u8]) -> Option<u32> {
+    if b.is_empty() || b.len() > 9 || !b.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(b.iter().fold(0, |n, d| n * 10 + u32::from(d - b'0')))
+}
+
+/// Parses `HH:MM:SS[.frac]` at the start of `b`; returns (secs, nanos, bytes used).
+fn clock(b: &[u8]) -> Option<(u32, u32, usize)> {
+    if b.len() < 8 || b[2] != b':' || b[5] != b':' {
+        return None;
+    }
+    let (h, m, s) = (digits(&b[0..2])?, digits(&b[3..5])?, digits(&b[6..8])?);
+    if h > 23 || m > 59 || s > 60 {
+        return None;
+    }
+    let mut used = 8;
+    let mut nanos = 0;
+    if b.get(8) == Some(&b'.') || b.get(8) == Some(&b',') {
+        let frac = b[9..].iter().take_while(|c| c.is_ascii_digit()).count();
+        if frac == 0 {
+            return None;
+        }
+        let f = &b[9..9 + frac.min(9)];
+        nanos = digits(f)? * 10u32.pow(9 - f.len() as u32);
+        used = 9 + frac;
+    }
+    Some((h * 3600 + m * 60 + s.min(59), nanos, used))
+}
+
+/// `Mar  1 02:14:07` / `Mar 01 02:14:07.123`; returns the stamp and bytes used.
+fn bsd(b: &[u8]) -> Option<(Stamp, usize)> {
+    let month = MONTHS.iter().position(|m| b.get(..3) == Some(&m[..]))? as u32 + 1;
+    if b.get(3) != Some(&b' ') {
+        return None;
+    }
+    let mut i = 4;
+    if b.get(i) == Some(&b' ') {
+        i += 1;
+    }
+    let dlen = b[i..].iter().take_while(|c| c.is_ascii_digit()).count();
+    if !(1..=2).contains(&dlen) || b.get(i + dlen) != Some(&b' ') {
+        return None;
+    }
+    let day = digits(&b[i..i + dlen])?;
+    if !(1..=31).contains(&day) {
+        return None;
+    }
+    i += dlen + 1;
+    let (secs, nanos, used) = clock(&b[i..])?;
+    Some((Stamp::NoYear { month, day, secs, nanos }, i + used))
+}
+
+/// `2026-03-01T02:14:07[.frac](Z|+08:00|+0800)` or, with `local`, `2026-03-01 02:14:07`.
+fn iso(b: &[u8]) -> Option<(Stamp, usize)> {
+    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let date = NaiveDate::from_ymd_opt(digits(&b[0..4])? as i32, digits(&b[5..7])?, digits(&b[8..10])?)?;
+    let sep = b[10];
+    if sep != b'T' && sep != b' ' {
+        return None;
+    }
+    let (secs, nanos, used) = clock(&b[11..])?;
+    let mut i = 11 + used;
+    let offset = match b.get(i) {
+        Some(b'Z') | Some(b'z') => {
+            i += 1;
+            Some(0)
+        }
+        Some(&c) if c == b'+' || c == b'-' => {
+            let sign = if c == b'-' { -1 } else { 1 };
+            let hh = digits(b.get(i + 1..i + 3)?)? as i32;
+            let (mm, len) = if b.get(i + 3) == Some(&b':') {
+                (digits(b.get(i + 4..i + 6)?)? as i32, 6)
+            } else {
+                (digits(b.get(i + 3..i + 5)?)? as i32, 5)
+            };
+            i += len;
+            Some(sign * (hh * 3600 + mm * 60))
+        }
+        _ => None,
+    };
+    let stamp = match offset {
+        Some(off) => {
+            let naive = date.and_hms_nano_opt(secs / 3600, secs / 60 % 60, secs % 60, nanos)?;
+            let tz = FixedOffset::east_opt(off)?;
+            Stamp::Absolute(naive.and_local_timezone(tz).single()?)
+        }
+        None => Stamp::Local { date, secs, nanos },
+    };
+    Some((stamp, i))
+}
+
+/// Splits `tag[pid]: msg` or `tag: msg`.
+fn tag_pid_msg(s: &str) -> Option<(&str, Option<u32>, &str)> {
+    let b = s.as_bytes();
+    let end = b.iter().position(|&c| c == b':' || c == b'[' || c == b' ')?;
+    if end == 0 {
+        return None;
+    }
+    let tag = &s[..end];
+    match b[end] {
+        b'[' => {
+            let close = end + 1 + b[end + 1..].iter().position(|&c| c == b']')?;
+            let pid = digits(&b[end + 1..close]);
+            let rest = s.get(close + 1..)?;
+            let msg = rest.strip_prefix(": ").or_else(|| rest.strip_prefix(':'))?;
+            Some((tag, pid, msg))
+        }
+        b':' => {
+            let rest = &s[end + 1..];
+            Some((tag, None, rest.strip_prefix(' ').unwrap_or(rest)))
+        }
+        _ => None,
+    }
+}
+
+/// Dovecot process tags that appear without a host in Dovecot's own log files.
+fn is_dovecot_process(tag: &str) -> bool {
+    let base = tag.split(['(', '<']).next().unwrap_or(tag);
+    matches!(
+        base,
+        "imap-login" | "pop3-login" | "submission-login" | "managesieve-login" | "auth" | "auth-worker" | "imap"
+            | "pop3" | "lda" | "lmtp" | "submission" | "managesieve" | "master" | "config" | "doveadm"
+            | "indexer-worker" | "stats"
+    )
+}
+
+fn after_stamp(stamp: Stamp, rest: &str) -> Option<Line<'_>> {
+    let rest = rest.trim_start_matches(' ');
+    let first_end = rest.find(' ').unwrap_or(rest.len());
+    let first = &rest[..first_end];
+    // Dovecot's own log: the first token is the process (`imap-login:`, `lda(bob)<1><s>:`).
+    if first.ends_with(':') && is_dovecot_process(first.trim_end_matches(':')) {
+        let tag = first.trim_end_matches(':');
+        return Some(Line { stamp, host: None, tag, pid: None, msg: rest[first_end..].trim_start() });
+    }
+    if first.is_empty() || first_end == rest.len() {
+        return None;
+    }
+    let (tag, pid, msg) = tag_pid_msg(&rest[first_end + 1..])?;
+    Some(Line { stamp, host: Some(first), tag, pid, msg })
+}
+
+fn rfc5424(s: &str) -> Option<Line<'_>> {
+    let mut rest = s;
+    if rest.starts_with('<') {
+        rest = &rest[rest.find('>')? + 1..];
+    }
+    let rest = rest.strip_prefix("1 ")?;
+    let (stamp, used) = iso(rest.as_bytes())?;
+    let mut parts = rest[used..].trim_start().splitn(5, ' ');
+    let host = parts.next()?;
+    let app = parts.next()?;
+    let procid = parts.next()?;
+    let _msgid = parts.next()?;
+    let mut msg = parts.next().unwrap_or("");
+    if msg.starts_with('-') {
+        msg = msg[1..].trim_start();
+    } else if msg.starts_with('[') {
+        // Skip structured data `[id k="v"]...`, honouring escaped `]`.
+        let b = msg.as_bytes();
+        let mut i = 0;
+        while b.get(i) == Some(&b'[') {
+            i += 1;
+            while i < b.len() && b[i] != b']' {
+                i += if b[i] == b'\\' { 2 } else { 1 };
+            }
+            i += 1;
+        }
+        msg = msg.get(i.min(msg.len())..)?.trim_start();
+    }
+    let msg = msg.strip_prefix('\u{feff}').unwrap_or(msg);
+    Some(Line {
+        stamp,
+        host: (host != "-").then_some(host),
+        tag: app,
+        pid: procid.parse().ok(),
+        msg,
+    })
+}
+
+/// Parses one line (without its newline).
+pub fn parse(line: &str) -> Option<Line<'_>> {
+    let b = line.as_bytes();
+    match b.first()? {
+        b'<' | b'1' if line.starts_with("1 ") || line.starts_with('<') => rfc5424(line),
+        c if c.is_ascii_digit() => {
+            let (stamp, used) = iso(b)?;
+            after_stamp(stamp, &line[used..])
+        }
+        _ => {
+            let (stamp, used) = bsd(b)?;
+            after_stamp(stamp, &line[used..])
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_year(month: u32, day: u32, h: u32, m: u32, s: u32) -> Stamp {
+        Stamp::NoYear { month, day, secs: h * 3600 + m * 60 + s, nanos: 0 }
+    }
+
+    #[test]
+    fn rfc3164_lines() {
+        let l = parse("Mar  4 02:14:07 mx1 postfix/submission/smtpd[41252]: 8C3D2A1F07E: client=unknown[203.0.113.77]").unwrap();
+        assert_eq!(l.stamp, no_year(3, 4, 2, 14, 7));
+        assert_eq!(l.host, Some("mx1"));
+        assert_eq!(l.tag, "postfix/submission/smtpd");
+        assert_eq!(l.pid, Some(41252));
+        assert_eq!(l.msg, "8C3D2A1F07E: client=unknown[203.0.113.77]");
+        let l = parse("Jun 13 16:30:54 platypus dovecot: imap-login: Disconnected (auth failed, 2 attempts)").unwrap();
+        assert_eq!((l.tag, l.pid, l.msg), ("dovecot", None, "imap-login: Disconnected (auth failed, 2 attempts)"));
+        let l = parse("Sep 8 07:46:30 canyon dovecot: auth-worker(24544): pam(toto,1.1.1.1): unknown user").unwrap();
+        assert_eq!(l.stamp, no_year(9, 8, 7, 46, 30));
+        let l = parse("Mar 01 02:14:07.123456 mx1 postfix/qmgr[1047]: removed").unwrap();
+        assert_eq!(l.stamp, Stamp::NoYear { month: 3, day: 1, secs: 8047, nanos: 123_456_000 });
+    }
+
+    #[test]
+    fn iso_and_5424_lines() {
+        let l = parse("2026-03-01T02:14:07.5+08:00 mx1 postfix/smtpd[12]: connect from x[1.2.3.4]").unwrap();
+        match l.stamp {
+            Stamp::Absolute(t) => assert_eq!(t.to_rfc3339(), "2026-03-01T02:14:07.500+08:00"),
+            other => panic!("{other:?}"),
+        }
+        let l = parse("2026-03-01T02:14:07+0800 mx1 dovecot[7]: imap-login: Login: user=<a>").unwrap();
+        assert!(matches!(l.stamp, Stamp::Absolute(_)));
+        assert_eq!(l.pid, Some(7));
+        let l = parse("<22>1 2026-03-01T02:14:07.003Z mx1 postfix 4242 - [meta x=\"]\\]\"] smtpd: hello").unwrap();
+        assert_eq!((l.host, l.tag, l.pid, l.msg), (Some("mx1"), "postfix", Some(4242), "smtpd: hello"));
+        let l = parse("Jun 23 00:10:57 auth(info@example.com,1.2.3.4,sasl:login)<CvN+E95Uf4e7eEnj>: Info: sql: Password mismatch").unwrap();
+        assert_eq!(l.host, None);
+        assert_eq!(l.tag, "auth(info@example.com,1.2.3.4,sasl:login)<CvN+E95Uf4e7eEnj>");
+    }
+
+    #[test]
+    fn garbage_is_rejected_without_panic() {
+        for s in ["", "x", "Mar", "Mar 99 02:14:07 h t: m", "2026-13-01T00:00:00Z h t: m", "Mar  4 25:00:00 h t: m", "<", "1 ", "Mar  4 02:14:07", "\u{0}\u{ff}", "2026-03-01T02:14:07+"] {
+            let _ = parse(s);
+        }
+        assert!(parse("Mar 99 02:14:07 h t: m").is_none());
+    }
+}

@@ -1,0 +1,271 @@
+//! Finding the log files of `parse` inputs and opening them as line streams.
+//!
+//! An input is a bundle archive (`.zip`, `.tar.gz`; read in place, never unpacked), a
+//! directory (an unpacked bundle — it has `manifest.jsonl` —, a mounted root — it has
+//! `var/log` —, or a plain folder of logs), or a single file. Candidates are then kept or
+//! dropped by their *content* ([`sniff`]): a file is a mail log when its first lines are
+//! syslog lines of a mail daemon. Compression is recognised by magic bytes: gzip is read;
+//! xz, bzip2 and zstd are reported as unsupported, never skipped silently.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{self, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use flate2::read::MultiGzDecoder;
+
+use crate::evidence::manifest::ManifestRow;
+use crate::evidence::reader::for_each_entry;
+use crate::events::{syslog, DAEMONS};
+
+/// Where a candidate's bytes are.
+#[derive(Debug, Clone)]
+pub enum Origin {
+    /// A file on disk.
+    File(PathBuf),
+    /// An entry of a bundle archive.
+    Entry {
+        /// The archive.
+        bundle: PathBuf,
+        /// Entry name.
+        name: String,
+    },
+}
+
+/// One candidate log file.
+#[derive(Debug, Clone)]
+pub struct LogFile {
+    /// Path shown in events (`var/log/mail.log`, `files/var/log/mail.log` in a bundle).
+    pub path: String,
+    /// Where to read it.
+    pub origin: Origin,
+    /// Last modification (manifest for bundles, else the file system).
+    pub mtime: Option<DateTime<Utc>>,
+    /// SHA-256 from the bundle manifest.
+    pub sha256: Option<String>,
+}
+
+/// A set of inputs resolved into candidates, with bundle facts.
+#[derive(Debug, Default)]
+pub struct Inputs {
+    /// Candidate files, in a stable order.
+    pub files: Vec<LogFile>,
+    /// Time zone named by a bundle's custody record.
+    pub custody_zone: Option<String>,
+    /// Inputs that could not be read at all (path, error).
+    pub errors: Vec<(String, String)>,
+}
+
+/// Compression detected from the first bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    /// Plain text.
+    None,
+    /// gzip (read).
+    Gzip,
+    /// A format mailir does not read (named).
+    Unsupported(&'static str),
+}
+
+/// Recognises compression by magic bytes.
+pub fn compression(head: &[u8]) -> Compression {
+    match head {
+        [0x1f, 0x8b, ..] => Compression::Gzip,
+        [0xfd, b'7', b'z', b'X', b'Z', 0, ..] => Compression::Unsupported("xz"),
+        [b'B', b'Z', b'h', ..] => Compression::Unsupported("bzip2"),
+        [0x28, 0xb5, 0x2f, 0xfd, ..] => Compression::Unsupported("zstd"),
+        _ => Compression::None,
+    }
+}
+
+fn mtime_of(meta: &std::fs::Metadata) -> Option<DateTime<Utc>> {
+    meta.modified().ok().map(DateTime::<Utc>::from)
+}
+
+fn rel(base: &Path, p: &Path) -> String {
+    p.strip_prefix(base).unwrap_or(p).to_string_lossy().into_owned()
+}
+
+fn walk(base: &Path, dir: &Path, depth: usize, out: &mut Vec<LogFile>) {
+    for e in walkdir::WalkDir::new(dir).follow_links(false).max_depth(depth).sort_by_file_name().into_iter().flatten() {
+        if e.file_type().is_file() {
+            out.push(LogFile {
+                path: rel(base, e.path()),
+                origin: Origin::File(e.path().to_path_buf()),
+                mtime: e.metadata().ok().as_ref().and_then(mtime_of),
+                sha256: None,
+            });
+        }
+    }
+}
+
+/// The bundle's manifest rows and custody zone, from `manifest.jsonl` / `custody.json` bytes.
+fn bundle_facts(manifest: &[u8], custody: &[u8]) -> (Vec<ManifestRow>, Option<String>) {
+    let rows = manifest
+        .split(|&b| b == b'\n')
+        .filter_map(|l| serde_json::from_slice::<ManifestRow>(l).ok())
+        .collect();
+    let zone = serde_json::from_slice::<serde_json::Value>(custody)
+        .ok()
+        .and_then(|c| c["clock"]["local_zone"].as_str().map(str::to_string));
+    (rows, zone)
+}
+
+fn from_manifest(rows: &[ManifestRow], origin: impl Fn(&str) -> Origin, out: &mut Vec<LogFile>) {
+    use crate::evidence::manifest::Category::*;
+    for r in rows {
+        let (Some(stored), true) = (&r.stored, matches!(r.category, MailLog | SystemLog | Volatile)) else { continue };
+        if stored.ends_with(".status.json") || stored.ends_with(".stderr") || stored.ends_with(".jsonl") {
+            continue;
+        }
+        out.push(LogFile {
+            path: stored.clone(),
+            origin: origin(stored),
+            mtime: r.mtime.as_deref().and_then(|t| DateTime::parse_from_rfc3339(t).ok()).map(|t| t.with_timezone(&Utc)),
+            sha256: r.sha256.clone(),
+        });
+    }
+}
+
+/// Resolves the command-line inputs.
+pub fn resolve(inputs: &[PathBuf]) -> Inputs {
+    let mut res = Inputs::default();
+    for input in inputs {
+        let shown = input.display().to_string();
+        let meta = match std::fs::metadata(input) {
+            Ok(m) => m,
+            Err(e) => {
+                res.errors.push((shown, e.to_string()));
+                continue;
+            }
+        };
+        let lower = shown.to_ascii_lowercase();
+        if meta.is_dir() {
+            if input.join("manifest.jsonl").is_file() {
+                let manifest = std::fs::read(input.join("manifest.jsonl")).unwrap_or_default();
+                let custody = std::fs::read(input.join("custody.json")).unwrap_or_default();
+                let (rows, zone) = bundle_facts(&manifest, &custody);
+                res.custody_zone = res.custody_zone.or(zone);
+                from_manifest(&rows, |s| Origin::File(input.join(s)), &mut res.files);
+            } else if input.join("var/log").is_dir() {
+                for d in ["var/log", "usr/local/psa/var/log", "var/qmail/log"] {
+                    if input.join(d).is_dir() {
+                        walk(input, &input.join(d), 4, &mut res.files);
+                    }
+                }
+            } else {
+                walk(input, input, 4, &mut res.files);
+            }
+        } else if lower.ends_with(".zip") || lower.ends_with(".tar.gz") || lower.ends_with(".tgz") {
+            match archive_facts(input) {
+                Ok((rows, zone)) => {
+                    res.custody_zone = res.custody_zone.or(zone);
+                    let bundle = input.clone();
+                    from_manifest(&rows, |s| Origin::Entry { bundle: bundle.clone(), name: s.to_string() }, &mut res.files);
+                }
+                Err(e) => res.errors.push((shown, e)),
+            }
+        } else {
+            res.files.push(LogFile {
+                path: input.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or(shown),
+                origin: Origin::File(input.clone()),
+                mtime: mtime_of(&meta),
+                sha256: None,
+            });
+        }
+    }
+    res
+}
+
+/// Reads `manifest.jsonl` and `custody.json` out of an archive bundle.
+fn archive_facts(bundle: &Path) -> Result<(Vec<ManifestRow>, Option<String>), String> {
+    let mut found: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    for_each_entry(bundle, |name, _, r| {
+        if name == "manifest.jsonl" || name == "custody.json" {
+            let mut v = Vec::new();
+            if r.read_to_end(&mut v).is_ok() {
+                found.insert(name.to_string(), v);
+            }
+        }
+    })
+    .map_err(|e| e.to_string())?;
+    let manifest = found.get("manifest.jsonl").ok_or("no manifest.jsonl in the bundle")?;
+    Ok(bundle_facts(manifest, found.get("custody.json").map(Vec::as_slice).unwrap_or_default()))
+}
+
+/// Opens a candidate as a (decompressed) byte stream and hands it to `f`.
+pub fn with_reader<T>(file: &LogFile, f: impl FnOnce(Compression, &mut dyn Read) -> T) -> io::Result<Option<T>> {
+    match &file.origin {
+        Origin::File(p) => {
+            let mut r = BufReader::with_capacity(1 << 20, File::open(p)?);
+            Ok(Some(decompressed(&mut r, f)?))
+        }
+        Origin::Entry { bundle, name } => {
+            let mut f = Some(f);
+            let mut out = None;
+            let mut err = None;
+            for_each_entry(bundle, |n, _, r| {
+                if n == name {
+                    if let Some(f) = f.take() {
+                        let mut br = BufReader::with_capacity(1 << 20, r);
+                        match decompressed(&mut br, f) {
+                            Ok(v) => out = Some(v),
+                            Err(e) => err = Some(e),
+                        }
+                    }
+                }
+            })
+            .map_err(|e| io::Error::other(e.to_string()))?;
+            match err {
+                Some(e) => Err(e),
+                None => Ok(out),
+            }
+        }
+    }
+}
+
+fn decompressed<T>(r: &mut dyn io::BufRead, f: impl FnOnce(Compression, &mut dyn Read) -> T) -> io::Result<T> {
+    let head = r.fill_buf()?;
+    let c = compression(head);
+    Ok(match c {
+        Compression::Gzip => f(c, &mut MultiGzDecoder::new(r)),
+        _ => f(c, r),
+    })
+}
+
+/// Whether the first lines of a stream are syslog lines of a mail daemon.
+pub fn sniff(r: &mut dyn Read) -> bool {
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut got = 0;
+    while got < buf.len() {
+        match r.read(&mut buf[got..]) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => got += n,
+        }
+    }
+    let text = String::from_utf8_lossy(&buf[..got]);
+    text.lines().take(2000).any(|l| {
+        syslog::parse(l).is_some_and(|line| DAEMONS.iter().any(|d| (d.accepts)(line.tag, line.host.is_some())))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn magic_bytes() {
+        assert_eq!(compression(&[0x1f, 0x8b, 8]), Compression::Gzip);
+        assert_eq!(compression(b"\xfd7zXZ\0rest"), Compression::Unsupported("xz"));
+        assert_eq!(compression(b"BZh91AY"), Compression::Unsupported("bzip2"));
+        assert_eq!(compression(b"Mar  1 00:00:00"), Compression::None);
+    }
+
+    #[test]
+    fn sniffing_by_content() {
+        assert!(sniff(&mut &b"Mar  4 02:14:07 mx1 postfix/smtpd[1]: connect from x[1.2.3.4]\n"[..]));
+        assert!(!sniff(&mut &b"Mar  4 02:14:07 mx1 CRON[1]: pam_unix(cron:session): session opened\n"[..]));
+        assert!(!sniff(&mut &b"\x00\x01binary"[..]));
+    }
+}

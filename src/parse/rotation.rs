@@ -1,0 +1,103 @@
+//! Rotation chains: which files are rotations of one log, in which order, and the year
+//! anchor each gets.
+//!
+//! `mail.log`, `mail.log.1`, `mail.log.2.gz` … and dateext `maillog-20260301[.gz]` share a
+//! *stem*. Within a chain, files are ordered newest first (the live file, then `.1`, `.2` …,
+//! dateext by date descending); a file's anchor is its own mtime, but never later than the
+//! anchor of the newer file before it: a rotated file cannot hold lines newer than its
+//! successor's (copies that reset mtimes would otherwise break the years).
+
+use chrono::{DateTime, Utc};
+
+/// Splits a file name into (stem, rotation rank): rank 0 is the live file, `.N` gives N,
+/// dateext `-YYYYMMDD` gives a rank that sorts newer dates first.
+pub fn stem_rank(name: &str) -> (String, i64) {
+    let mut s = name;
+    for ext in [".gz", ".xz", ".bz2", ".zst"] {
+        if let Some(t) = s.strip_suffix(ext) {
+            s = t;
+            break;
+        }
+    }
+    if let Some((stem, tail)) = s.rsplit_once('.') {
+        if !tail.is_empty() && tail.len() <= 4 && tail.bytes().all(|b| b.is_ascii_digit()) {
+            return (stem.to_string(), tail.parse().unwrap_or(0));
+        }
+    }
+    if let Some((stem, tail)) = s.rsplit_once('-') {
+        if tail.len() >= 8 && tail.bytes().all(|b| b.is_ascii_digit()) {
+            // Newer dates rank lower (closer to the live file).
+            return (stem.to_string(), 1_000_000_000 - tail[..8].parse::<i64>().unwrap_or(0));
+        }
+    }
+    (s.to_string(), 0)
+}
+
+/// Orders `files` (index, path, mtime) into chains and returns, for each index, its anchor.
+/// Chains are listed oldest file first so that processing order is chronological.
+pub fn plan(files: &[(String, Option<DateTime<Utc>>)], now: DateTime<Utc>) -> (Vec<usize>, Vec<DateTime<Utc>>) {
+    let mut keyed: Vec<(String, i64, usize)> = files
+        .iter()
+        .enumerate()
+        .map(|(i, (path, _))| {
+            let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
+            let (stem, rank) = stem_rank(name);
+            (format!("{dir}/{stem}"), rank, i)
+        })
+        .collect();
+    // Newest first within a chain.
+    keyed.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+    let mut anchors = vec![now; files.len()];
+    let mut prev: Option<(String, DateTime<Utc>)> = None;
+    for (stem, _, i) in &keyed {
+        let own = files[*i].1.unwrap_or(now);
+        let anchor = match &prev {
+            Some((s, newer)) if s == stem => own.min(*newer),
+            _ => own,
+        };
+        anchors[*i] = anchor;
+        prev = Some((stem.clone(), anchor));
+    }
+    // Processing order: chain by chain, oldest file first.
+    let mut order = Vec::with_capacity(files.len());
+    let mut start = 0;
+    while start < keyed.len() {
+        let end = keyed[start..].iter().position(|k| k.0 != keyed[start].0).map_or(keyed.len(), |p| start + p);
+        order.extend(keyed[start..end].iter().rev().map(|k| k.2));
+        start = end;
+    }
+    (order, anchors)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> Option<DateTime<Utc>> {
+        Some(DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc))
+    }
+
+    #[test]
+    fn stems_and_ranks() {
+        assert_eq!(stem_rank("mail.log"), ("mail.log".into(), 0));
+        assert_eq!(stem_rank("mail.log.1"), ("mail.log".into(), 1));
+        assert_eq!(stem_rank("mail.log.12.gz"), ("mail.log".into(), 12));
+        assert!(stem_rank("maillog-20260301.gz").1 > stem_rank("maillog-20260302").1);
+        assert_eq!(stem_rank("maillog-20260301").0, "maillog");
+    }
+
+    #[test]
+    fn chains_are_chronological_and_anchors_never_pass_the_newer_file() {
+        let now = t("2026-11-27T00:00:00Z").unwrap();
+        let files = vec![
+            ("var/log/mail.log".to_string(), t("2026-03-05T03:00:00Z")),
+            ("var/log/mail.log.2.gz".to_string(), t("2026-11-01T00:00:00Z")), // a copy reset its mtime
+            ("var/log/mail.log.1".to_string(), t("2026-03-04T16:00:02Z")),
+            ("var/log/auth.log".to_string(), None),
+        ];
+        let (order, anchors) = plan(&files, now);
+        assert_eq!(order, vec![3, 1, 2, 0]);
+        assert_eq!(anchors[1], t("2026-03-04T16:00:02Z").unwrap());
+        assert_eq!(anchors[3], now);
+    }
+}
