@@ -67,7 +67,10 @@ impl ParseArgs {
     /// Resolves the arguments into the config `parse` runs with.
     pub fn resolve(self) -> Result<crate::parse::ParseConfig> {
         let timezone = match self.timezone {
-            Some(z) => Some(z.parse::<chrono_tz::Tz>().map_err(|e| anyhow::anyhow!("--timezone {z:?}: {e}"))?),
+            Some(z) => Some(
+                z.parse::<chrono_tz::Tz>()
+                    .map_err(|e| anyhow::anyhow!("--timezone {z:?}: {e}"))?,
+            ),
             None => None,
         };
         Ok(crate::parse::ParseConfig {

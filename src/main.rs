@@ -7,9 +7,9 @@
 
 mod cli;
 mod collect;
-mod evidence;
 #[cfg(feature = "analysis")]
 mod events;
+mod evidence;
 mod exit_codes;
 #[cfg(feature = "analysis")]
 mod parse;

@@ -45,7 +45,14 @@ fn split_process(msg: &str) -> Option<(&str, &str)> {
 }
 
 fn strip_level(s: &str) -> &str {
-    for l in ["Info: ", "Warning: ", "Error: ", "Fatal: ", "Panic: ", "Debug: "] {
+    for l in [
+        "Info: ",
+        "Warning: ",
+        "Error: ",
+        "Fatal: ",
+        "Panic: ",
+        "Debug: ",
+    ] {
         if let Some(r) = s.strip_prefix(l) {
             return r;
         }
@@ -55,12 +62,19 @@ fn strip_level(s: &str) -> &str {
 
 /// `name(user,ip[,…])` → (user, ip).
 fn paren_user_ip(process: &str) -> (Option<&str>, Option<&str>) {
-    let Some(open) = process.find('(') else { return (None, None) };
+    let Some(open) = process.find('(') else {
+        return (None, None);
+    };
     let inner = &process[open + 1..];
     let inner = &inner[..inner.find(')').unwrap_or(inner.len())];
     let mut parts = inner.split(',');
-    let user = parts.next().filter(|u| !u.is_empty() && !u.bytes().all(|b| b.is_ascii_digit()));
-    let ip = parts.next().filter(|ip| ip.contains('.') || ip.contains(':'));
+    let user = parts
+        .next()
+        .filter(|u| !u.is_empty() && !u.bytes().all(|b| b.is_ascii_digit()));
+    let ip = parts
+        .next()
+        .filter(|ip| ip.contains('.') || ip.contains(':'))
+        .map(|ip| ip.strip_prefix("::ffff:").unwrap_or(ip));
     (user, ip)
 }
 
@@ -79,28 +93,47 @@ fn login_fields(p: &mut Parsed, rest: &str) {
 /// process as `tag`).
 pub fn parse(tag: &str, msg: &str) -> Parse {
     let (process, rest) = if is_dovecot(tag) {
-        match split_process(msg) {
+        match split_process(strip_level(msg)) {
             Some(pr) => pr,
             None => return service(msg),
         }
     } else {
         (tag, msg)
     };
+    let severe = ["Fatal:", "Error:", "Panic:"]
+        .iter()
+        .any(|l| msg.starts_with(l) || rest.starts_with(l));
     let rest = strip_level(rest);
     let base = process.split(['(', '<']).next().unwrap_or(process);
-    match base {
-        "imap-login" | "pop3-login" | "submission-login" | "managesieve-login" => login(process, rest),
+    let parsed = match base {
+        "imap-login" | "pop3-login" | "submission-login" | "managesieve-login" => {
+            login(process, rest)
+        }
         "auth" | "auth-worker" => backend(process, rest),
         "lda" | "lmtp" | "deliver" => deliver(process, rest),
         "imap" | "pop3" | "submission" | "managesieve" => session(process, rest),
-        "master" | "config" | "log" | "anvil" | "stats" | "indexer" | "indexer-worker" | "doveadm" => service(rest),
+        "master" | "config" | "log" | "anvil" | "stats" | "indexer" | "indexer-worker"
+        | "doveadm" => service(rest),
         _ => Parse::Unknown,
+    };
+    match parsed {
+        Parse::Event(p) => Parse::Event(p),
+        // A fatal or error line of any process is a service event (auth backend broken …).
+        _ if severe => {
+            let mut p = event(Kind::Service, process);
+            p.detail = Some(format!("{process}: {rest}"));
+            Parse::Event(p)
+        }
+        other => other,
     }
 }
 
 fn event(kind: Kind, process: &str) -> Parsed {
     Parsed {
-        service: Some(format!("dovecot/{}", process.split(['(', '<']).next().unwrap_or(process))),
+        service: Some(format!(
+            "dovecot/{}",
+            process.split(['(', '<']).next().unwrap_or(process)
+        )),
         proto: proto_of(process),
         ..Parsed::new(kind)
     }
@@ -114,10 +147,19 @@ fn login(process: &str, rest: &str) -> Parse {
     }
     // 2.2/2.3 `Disconnected (auth failed, 3 attempts in 16 secs): …`, `Aborted login (…)`,
     // 2.4 `Login aborted: Connection closed (auth failed, 3 attempts in 16 secs) (auth_failed): …`.
-    let reason = rest.find('(').map(|i| &rest[i + 1..rest[i..].find(')').map_or(rest.len(), |e| i + e)]);
-    let disconnected = ["Disconnected", "Aborted login", "Login aborted", "Connection closed", "Client has quit", "Remote closed"]
-        .iter()
-        .any(|p| rest.starts_with(p));
+    let reason = rest
+        .find('(')
+        .map(|i| &rest[i + 1..rest[i..].find(')').map_or(rest.len(), |e| i + e)]);
+    let disconnected = [
+        "Disconnected",
+        "Aborted login",
+        "Login aborted",
+        "Connection closed",
+        "Client has quit",
+        "Remote closed",
+    ]
+    .iter()
+    .any(|p| rest.starts_with(p));
     if disconnected {
         let reason = reason.unwrap_or("");
         let kind = if reason.starts_with("auth failed")
@@ -133,7 +175,11 @@ fn login(process: &str, rest: &str) -> Parse {
             Kind::LostConnection
         };
         let mut p = event(kind, process);
-        p.detail = Some(if reason.is_empty() { rest.split(':').next().unwrap_or(rest).to_string() } else { reason.to_string() });
+        p.detail = Some(if reason.is_empty() {
+            rest.split(':').next().unwrap_or(rest).to_string()
+        } else {
+            reason.to_string()
+        });
         login_fields(&mut p, rest);
         return Parse::Event(p);
     }
@@ -143,30 +189,72 @@ fn login(process: &str, rest: &str) -> Parse {
         login_fields(&mut p, rest);
         return Parse::Event(p);
     }
-    if rest.starts_with("Warning:") || rest.starts_with("Error:") || rest.contains("SSL_accept") || rest.starts_with("proxy(") {
+    if rest.starts_with("Warning:")
+        || rest.starts_with("Error:")
+        || rest.contains("SSL_accept")
+        || rest.starts_with("proxy(")
+    {
         return Parse::Ignored;
     }
     Parse::Unknown
 }
 
+/// Auth drivers that name `(user,ip…)` in their log lines.
+const DRIVERS: &[&str] = &[
+    "pam(",
+    "sql(",
+    "passwd-file(",
+    "ldap(",
+    "checkpassword(",
+    "static(",
+    "passwd(",
+    "shadow(",
+    "bsdauth(",
+    "oauth2(",
+    "lua(",
+    "imap(",
+];
+
+/// Finds `driver(user,ip…): text` anywhere in `rest` (2.3 puts `conn unix:auth-worker (…):
+/// auth-worker<6>: ` before it).
+fn find_driver(rest: &str) -> Option<(&str, &str)> {
+    let at = DRIVERS.iter().filter_map(|d| rest.find(d)).min()?;
+    split_process(&rest[at..])
+}
+
 fn backend(process: &str, rest: &str) -> Parse {
     // `pam(u,ip,<s>): pam_authenticate() failed: …`, `sql(u,ip): Password mismatch`,
     // `passwd-file(u,ip): unknown user`; 2.4: process `auth(u,ip,sasl:login)<s>` + `sql: Password mismatch`.
-    let (inner_proc, text) = match split_process(rest) {
-        Some((p, t)) if p.contains('(') => (p, t),
-        _ => (process, rest),
+    let (inner_proc, text) = match find_driver(rest) {
+        Some((p, t)) => (p, t),
+        None => (process, rest),
     };
     let text = strip_level(text);
-    let text = text.split_once(": ").filter(|(drv, _)| !drv.contains(' ')).map_or(text, |(_, t)| t);
-    let failure = ["Password mismatch", "password mismatch", "unknown user", "pam_authenticate() failed", "Authentication failure", "User not known", "Permission denied"]
-        .iter()
-        .any(|m| text.contains(m));
+    let text = text
+        .split_once(": ")
+        .filter(|(drv, _)| !drv.contains(' '))
+        .map_or(text, |(_, t)| t);
+    let failure = [
+        "Password mismatch",
+        "password mismatch",
+        "unknown user",
+        "pam_authenticate() failed",
+        "Authentication failure",
+        "User not known",
+        "Permission denied",
+    ]
+    .iter()
+    .any(|m| text.contains(m));
     if failure {
         let (user, ip) = paren_user_ip(inner_proc);
         let mut p = event(Kind::AuthBackendFailure, "auth");
         p.user = owned(user);
         p.src_ip = owned(ip);
-        p.detail = Some(format!("{}: {}", inner_proc.split('(').next().unwrap_or(inner_proc), text.split(" (given password").next().unwrap_or(text)));
+        p.detail = Some(format!(
+            "{}: {}",
+            inner_proc.split('(').next().unwrap_or(inner_proc),
+            text.split(" (given password").next().unwrap_or(text)
+        ));
         if inner_proc.contains("sasl:") || inner_proc.contains(",smtp") {
             p.proto = Some("smtp");
         }
@@ -210,9 +298,15 @@ fn deliver(process: &str, rest: &str) -> Parse {
         p.recipient = owned(user);
         p.status = Some("bounced".into());
         p
-    } else if body.starts_with("Connect from") || body.starts_with("Disconnect from") || body.contains("Logged out") {
+    } else if body.starts_with("Connect from")
+        || body.starts_with("Disconnect from")
+        || body.contains("Logged out")
+    {
         return Parse::Ignored;
-    } else if rest.starts_with("Error:") || rest.starts_with("Warning:") || body.starts_with("msgid=") {
+    } else if rest.starts_with("Error:")
+        || rest.starts_with("Warning:")
+        || body.starts_with("msgid=")
+    {
         return Parse::Ignored;
     } else {
         return Parse::Unknown;
@@ -229,7 +323,10 @@ fn deliver(process: &str, rest: &str) -> Parse {
 
 fn session(process: &str, rest: &str) -> Parse {
     let (user, _) = paren_user_ip(process);
-    if rest.starts_with("Logged out") || rest.starts_with("Disconnected") || rest.starts_with("Connection closed") {
+    if rest.starts_with("Logged out")
+        || rest.starts_with("Disconnected")
+        || rest.starts_with("Connection closed")
+    {
         let mut p = event(Kind::Disconnect, process);
         p.user = owned(user);
         p.detail = Some(rest.to_string());
@@ -240,8 +337,19 @@ fn session(process: &str, rest: &str) -> Parse {
 
 fn service(msg: &str) -> Parse {
     let text = strip_level(msg);
-    let interesting = ["starting up", "Killed with signal", "Dovecot v", "SIGHUP received", "config"];
-    if interesting.iter().any(|i| text.contains(i)) {
+    let interesting = [
+        "starting up",
+        "Killed with signal",
+        "Dovecot v",
+        "SIGHUP received",
+        "config",
+        "died",
+        "shutting down",
+    ];
+    if msg.starts_with("Fatal:")
+        || msg.starts_with("Error:")
+        || interesting.iter().any(|i| text.contains(i))
+    {
         let mut p = event(Kind::Service, "master");
         p.detail = Some(text.to_string());
         return Parse::Event(p);
@@ -263,12 +371,26 @@ mod tests {
     #[test]
     fn logins_and_failures() {
         let p = ev("dovecot", "imap-login: Login: user=<zhangwei>, method=PLAIN, rip=192.0.2.10, lip=198.51.100.25, mpid=4242, TLS, session=<abc>");
-        assert_eq!((p.kind, p.user.as_deref(), p.src_ip.as_deref(), p.proto), (Some(Kind::AuthSuccess), Some("zhangwei"), Some("192.0.2.10"), Some("imap")));
+        assert_eq!(
+            (p.kind, p.user.as_deref(), p.src_ip.as_deref(), p.proto),
+            (
+                Some(Kind::AuthSuccess),
+                Some("zhangwei"),
+                Some("192.0.2.10"),
+                Some("imap")
+            )
+        );
         let p = ev("dovecot", "imap-login: Disconnected (auth failed, 1 attempts in 2 secs): user=<admin>, method=PLAIN, rip=203.0.113.78, lip=198.51.100.25, TLS, session=<x>");
-        assert_eq!((p.kind, p.user.as_deref(), p.src_ip.as_deref()), (Some(Kind::AuthFailure), Some("admin"), Some("203.0.113.78")));
+        assert_eq!(
+            (p.kind, p.user.as_deref(), p.src_ip.as_deref()),
+            (Some(Kind::AuthFailure), Some("admin"), Some("203.0.113.78"))
+        );
         assert!(p.detail.unwrap().starts_with("auth failed, 1 attempts"));
         let p = ev("dovecot", "imap-login: Login aborted: Connection closed (auth failed, 3 attempts in 16 secs) (auth_failed): user=<test>, method=PLAIN, rip=192.0.2.241, lip=203.0.113.104, TLS, session=<9ZHq02g3J8S60fan>");
-        assert_eq!((p.kind, p.src_ip.as_deref()), (Some(Kind::AuthFailure), Some("192.0.2.241")));
+        assert_eq!(
+            (p.kind, p.src_ip.as_deref()),
+            (Some(Kind::AuthFailure), Some("192.0.2.241"))
+        );
         let p = ev("imap-login", "Info: Disconnected (no auth attempts in 0 secs): user=<>, rip=192.0.2.5, lip=192.0.2.1");
         assert_eq!(p.kind, Some(Kind::LostConnection));
     }
@@ -276,24 +398,90 @@ mod tests {
     #[test]
     fn backend_lines_are_not_attempts() {
         let p = ev("dovecot", "auth-worker(3065): pam(liwei,203.0.113.77,<EwmhyfITYf+43Ecf>): pam_authenticate() failed: Authentication failure (Password mismatch?)");
-        assert_eq!((p.kind, p.user.as_deref(), p.src_ip.as_deref()), (Some(Kind::AuthBackendFailure), Some("liwei"), Some("203.0.113.77")));
-        let p = ev("dovecot", "auth-worker(24544): pam(toto,1.1.1.1): unknown user");
+        assert_eq!(
+            (p.kind, p.user.as_deref(), p.src_ip.as_deref()),
+            (
+                Some(Kind::AuthBackendFailure),
+                Some("liwei"),
+                Some("203.0.113.77")
+            )
+        );
+        let p = ev(
+            "dovecot",
+            "auth-worker(24544): pam(toto,1.1.1.1): unknown user",
+        );
         assert_eq!(p.src_ip.as_deref(), Some("1.1.1.1"));
-        let p = ev("dovecot", "auth: sql(admin@example.ru,192.168.144.226,<6rXunFtu493AqJDi>): Password mismatch");
+        let p = ev(
+            "dovecot",
+            "auth: sql(admin@example.ru,192.168.144.226,<6rXunFtu493AqJDi>): Password mismatch",
+        );
         assert_eq!(p.user.as_deref(), Some("admin@example.ru"));
-        let p = ev("auth(info@example.com,1.2.3.4,sasl:login)<CvN+E95Uf4e7eEnj>", "Info: sql: Password mismatch (given password: XxxxXXxx123)");
-        assert_eq!((p.kind, p.user.as_deref(), p.src_ip.as_deref(), p.proto), (Some(Kind::AuthBackendFailure), Some("info@example.com"), Some("1.2.3.4"), Some("smtp")));
-        assert!(!p.detail.unwrap().contains("XxxxXXxx123"), "passwords from the log are not repeated");
+        let p = ev(
+            "auth(info@example.com,1.2.3.4,sasl:login)<CvN+E95Uf4e7eEnj>",
+            "Info: sql: Password mismatch (given password: XxxxXXxx123)",
+        );
+        assert_eq!(
+            (p.kind, p.user.as_deref(), p.src_ip.as_deref(), p.proto),
+            (
+                Some(Kind::AuthBackendFailure),
+                Some("info@example.com"),
+                Some("1.2.3.4"),
+                Some("smtp")
+            )
+        );
+        assert!(
+            !p.detail.unwrap().contains("XxxxXXxx123"),
+            "passwords from the log are not repeated"
+        );
     }
 
     #[test]
     fn deliveries_and_redirects() {
         let p = ev("dovecot", "lda(wangfang)<23330><F8pXL0rjDckSBw4O>: sieve: msgid=<20260305083453.512037@x>: forwarded to <wf.backup@mailsafe.example.com>");
-        assert_eq!((p.kind, p.user.as_deref(), p.recipient.as_deref()), (Some(Kind::Forwarded), Some("wangfang"), Some("wf.backup@mailsafe.example.com")));
-        let p = ev("dovecot", "lda(zhangwei)<1><s>: msgid=<a@b>: saved mail to INBOX");
-        assert_eq!((p.kind, p.recipient.as_deref()), (Some(Kind::Delivery), Some("zhangwei")));
-        let p = ev("dovecot", "imap(liwei)<24093><W4CtYXfHgpLgbZK3>: Logged out in=878 out=650418 deleted=0");
-        assert_eq!((p.kind, p.user.as_deref()), (Some(Kind::Disconnect), Some("liwei")));
-        assert!(matches!(parse("dovecot", "frobnicator: weird"), Parse::Unknown));
+        assert_eq!(
+            (p.kind, p.user.as_deref(), p.recipient.as_deref()),
+            (
+                Some(Kind::Forwarded),
+                Some("wangfang"),
+                Some("wf.backup@mailsafe.example.com")
+            )
+        );
+        let p = ev(
+            "dovecot",
+            "lda(zhangwei)<1><s>: msgid=<a@b>: saved mail to INBOX",
+        );
+        assert_eq!(
+            (p.kind, p.recipient.as_deref()),
+            (Some(Kind::Delivery), Some("zhangwei"))
+        );
+        let p = ev(
+            "dovecot",
+            "imap(liwei)<24093><W4CtYXfHgpLgbZK3>: Logged out in=878 out=650418 deleted=0",
+        );
+        assert_eq!(
+            (p.kind, p.user.as_deref()),
+            (Some(Kind::Disconnect), Some("liwei"))
+        );
+        assert!(matches!(
+            parse("dovecot", "frobnicator: weird"),
+            Parse::Unknown
+        ));
+        let p = ev("dovecot", "auth-worker(14877): conn unix:auth-worker (pid=14830,uid=109): auth-worker<5>: pam(needle,5.34.207.161): pam_authenticate() failed: Authentication failure (Password mismatch?)");
+        assert_eq!(
+            (p.user.as_deref(), p.src_ip.as_deref()),
+            (Some("needle"), Some("5.34.207.161"))
+        );
+        let p = ev("auth(default)", "pam(user@example.com,::ffff:1.2.3.4): pam_authenticate() failed: User not known to the underlying authentication module");
+        assert_eq!(p.src_ip.as_deref(), Some("1.2.3.4"));
+        let p = ev(
+            "dovecot",
+            "Fatal: Auth process died too early - shutting down",
+        );
+        assert_eq!(p.kind, Some(Kind::Service));
+        let p = ev(
+            "dovecot",
+            "Fatal: auth(default): Support not compiled in for passdb driver 'ldap'",
+        );
+        assert_eq!(p.kind, Some(Kind::Service));
     }
 }

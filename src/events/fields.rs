@@ -38,7 +38,8 @@ pub fn client_after<'a>(s: &'a str, marker: &str) -> Option<(Option<&'a str>, &'
     client(&s[at..])
 }
 
-/// Value of `key=<value>` (angle brackets), e.g. `from=<a@b>`; empty values allowed.
+/// Value of `key=<value>` (angle brackets), e.g. `from=<a@b>`; empty values allowed. Old
+/// Postfix versions wrote `to=user@host,` without brackets: that form is accepted too.
 pub fn angle<'a>(s: &'a str, key: &str) -> Option<&'a str> {
     let mut from = 0;
     while let Some(pos) = s[from..].find(key) {
@@ -48,6 +49,10 @@ pub fn angle<'a>(s: &'a str, key: &str) -> Option<&'a str> {
         if boundary {
             if let Some(v) = rest.strip_prefix("=<") {
                 return v.find('>').map(|e| &v[..e]);
+            }
+            if let Some(v) = rest.strip_prefix('=') {
+                let end = v.find([',', ' ', ';']).unwrap_or(v.len());
+                return Some(&v[..end]);
             }
         }
         from = at + key.len();
@@ -86,7 +91,11 @@ pub fn queue_id(s: &str) -> Option<(Option<&str>, &str)> {
     }
     let end = s.find(": ")?;
     let id = &s[..end];
-    if (6..=20).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+    // Short ids are upper-case hex; long ids mix cases and digits. Words (`warning`) are not ids.
+    if (5..=32).contains(&id.len())
+        && id.bytes().all(|b| b.is_ascii_alphanumeric())
+        && id.bytes().any(|b| b.is_ascii_digit())
+    {
         Some((Some(id), &s[end + 2..]))
     } else {
         None
@@ -99,10 +108,22 @@ mod tests {
 
     #[test]
     fn client_specs() {
-        assert_eq!(client("unknown[203.0.113.77]: SASL"), Some((Some("unknown"), "203.0.113.77", ": SASL")));
-        assert_eq!(client("unknown[192.0.2.237]:55729: SASL"), Some((Some("unknown"), "192.0.2.237", ": SASL")));
-        assert_eq!(client("[216.245.194.173]:60591: 550"), Some((None, "216.245.194.173", ": 550")));
-        assert_eq!(client("mail.example.org[2001:db8::1]"), Some((Some("mail.example.org"), "2001:db8::1", "")));
+        assert_eq!(
+            client("unknown[203.0.113.77]: SASL"),
+            Some((Some("unknown"), "203.0.113.77", ": SASL"))
+        );
+        assert_eq!(
+            client("unknown[192.0.2.237]:55729: SASL"),
+            Some((Some("unknown"), "192.0.2.237", ": SASL"))
+        );
+        assert_eq!(
+            client("[216.245.194.173]:60591: 550"),
+            Some((None, "216.245.194.173", ": 550"))
+        );
+        assert_eq!(
+            client("mail.example.org[2001:db8::1]"),
+            Some((Some("mail.example.org"), "2001:db8::1", ""))
+        );
     }
 
     #[test]
@@ -113,8 +134,22 @@ mod tests {
         assert_eq!(plain(s, "relay"), Some("local"));
         assert_eq!(plain(s, "status"), Some("sent"));
         assert_eq!(angle("from=<>, size=1", "from"), Some(""));
-        assert_eq!(queue_id("8C3D2A1F07E: client=x"), Some((Some("8C3D2A1F07E"), "client=x")));
-        assert_eq!(queue_id("NOQUEUE: reject: RCPT"), Some((None, "reject: RCPT")));
+        assert_eq!(
+            queue_id("8C3D2A1F07E: client=x"),
+            Some((Some("8C3D2A1F07E"), "client=x"))
+        );
+        assert_eq!(
+            queue_id("NOQUEUE: reject: RCPT"),
+            Some((None, "reject: RCPT"))
+        );
         assert_eq!(queue_id("connect from x[1.2.3.4]"), None);
+        assert_eq!(queue_id("warning: dict_ldap: x"), None);
+        assert_eq!(
+            angle(
+                "2A22C263F6: to=user@host.example.com, orig_to=root@localhost, relay=local",
+                "to"
+            ),
+            Some("user@host.example.com")
+        );
     }
 }

@@ -36,8 +36,14 @@ fn dovecot_accepts(tag: &str, has_host: bool) -> bool {
 
 /// Every daemon parser, tried in order.
 pub const DAEMONS: &[Daemon] = &[
-    Daemon { accepts: postfix_accepts, parse: postfix::parse },
-    Daemon { accepts: dovecot_accepts, parse: dovecot::parse },
+    Daemon {
+        accepts: postfix_accepts,
+        parse: postfix::parse,
+    },
+    Daemon {
+        accepts: dovecot_accepts,
+        parse: dovecot::parse,
+    },
 ];
 
 /// What became of one line.
@@ -57,8 +63,13 @@ pub enum LineOutcome {
 
 /// Parses one line; `source` is where it came from.
 pub fn parse_line(text: &str, clock: &time::Clock, source: Source, lossy: bool) -> LineOutcome {
-    let Some(line) = syslog::parse(text) else { return LineOutcome::NoPrefix };
-    let Some(daemon) = DAEMONS.iter().find(|d| (d.accepts)(line.tag, line.host.is_some())) else {
+    let Some(line) = syslog::parse(text) else {
+        return LineOutcome::NoPrefix;
+    };
+    let Some(daemon) = DAEMONS
+        .iter()
+        .find(|d| (d.accepts)(line.tag, line.host.is_some()))
+    else {
         return LineOutcome::Other;
     };
     let parsed = match (daemon.parse)(line.tag, line.msg) {
@@ -66,8 +77,12 @@ pub fn parse_line(text: &str, clock: &time::Clock, source: Source, lossy: bool) 
         Parse::Ignored => return LineOutcome::Ignored,
         Parse::Unknown => return LineOutcome::Unparsed,
     };
-    let Some(kind) = parsed.kind else { return LineOutcome::Unparsed };
-    let Some((ts, inferred)) = clock.utc(line.stamp) else { return LineOutcome::Unparsed };
+    let Some(kind) = parsed.kind else {
+        return LineOutcome::Unparsed;
+    };
+    let Some((ts, inferred)) = clock.utc(line.stamp) else {
+        return LineOutcome::Unparsed;
+    };
     LineOutcome::Event(Box::new(Event {
         ts: ts.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
         ts_year_inferred: inferred,

@@ -30,11 +30,13 @@ pub fn parse(tag: &str, msg: &str) -> Parse {
         "cleanup" => cleanup(msg),
         "qmgr" | "nqmgr" | "oqmgr" => qmgr(msg),
         "pickup" => pickup(msg),
-        "smtp" | "lmtp" | "local" | "virtual" | "pipe" | "error" | "retry" | "discard" | "relay" => delivery(msg),
+        "smtp" | "lmtp" | "local" | "virtual" | "pipe" | "error" | "retry" | "discard"
+        | "relay" => delivery(msg),
         "bounce" | "defer" | "trace" => bounce(msg),
-        "master" | "postfix-script" | "postsuper" | "postfix" | "postlog" | "postmap" | "postalias" | "sendmail"
-        | "postdrop" | "postqueue" => service(daemon, msg),
-        "anvil" | "scache" | "tlsmgr" | "verify" | "trivial-rewrite" | "proxymap" | "showq" | "flush" => Parse::Ignored,
+        "master" | "postfix-script" | "postsuper" | "postfix" | "postlog" | "postmap"
+        | "postalias" | "sendmail" | "postdrop" | "postqueue" => service(daemon, msg),
+        "anvil" | "scache" | "tlsmgr" | "verify" | "trivial-rewrite" | "proxymap" | "showq"
+        | "flush" => Parse::Ignored,
         _ => smtpd(msg),
     }
 }
@@ -43,7 +45,9 @@ pub fn parse(tag: &str, msg: &str) -> Parse {
 fn reject(qid: Option<&str>, action: &str, rest: &str) -> Parse {
     let stage_end = rest.find(' ').unwrap_or(rest.len());
     let stage = &rest[..stage_end];
-    let Some((host, ip, after)) = client_after(rest, " from ") else { return Parse::Unknown };
+    let Some((host, ip, after)) = client_after(rest, " from ") else {
+        return Parse::Unknown;
+    };
     let text = after.trim_start_matches(':').trim();
     let lower_has = |needle: &str| text.contains(needle);
     let kind = if lower_has("Relay access denied") {
@@ -52,7 +56,10 @@ fn reject(qid: Option<&str>, action: &str, rest: &str) -> Parse {
         Kind::Vrfy
     } else if stage == "EXPN" {
         Kind::Expn
-    } else if lower_has("User unknown") || lower_has("ser unknown") || lower_has("ndeliverable address") {
+    } else if lower_has("User unknown")
+        || lower_has("ser unknown")
+        || lower_has("ndeliverable address")
+    {
         Kind::RecipientUnknown
     } else {
         Kind::Reject
@@ -81,7 +88,15 @@ fn sasl_failure(msg: &str) -> Option<Parse> {
     }
     let server_side = rest.contains("Connection lost to authentication server")
         || rest.contains("Invalid authentication mechanism");
-    let mut p = with_client(Parsed::new(if server_side { Kind::Service } else { Kind::AuthFailure }), host, ip);
+    let mut p = with_client(
+        Parsed::new(if server_side {
+            Kind::Service
+        } else {
+            Kind::AuthFailure
+        }),
+        host,
+        ip,
+    );
     p.proto = Some("smtp");
     let (text, user) = match rest.rfind(", sasl_username=") {
         Some(at) => (&rest[..at], Some(&rest[at + ", sasl_username=".len()..])),
@@ -95,14 +110,28 @@ fn sasl_failure(msg: &str) -> Option<Parse> {
 fn smtpd(msg: &str) -> Parse {
     if let Some(rest) = msg.strip_prefix("connect from ") {
         return match client(rest) {
-            Some((h, ip, _)) => Parse::Event(with_client(Parsed { proto: Some("smtp"), ..Parsed::new(Kind::Connect) }, h, ip)),
+            Some((h, ip, _)) => Parse::Event(with_client(
+                Parsed {
+                    proto: Some("smtp"),
+                    ..Parsed::new(Kind::Connect)
+                },
+                h,
+                ip,
+            )),
             None => Parse::Unknown,
         };
     }
     if let Some(rest) = msg.strip_prefix("disconnect from ") {
         return match client(rest) {
             Some((h, ip, counts)) => {
-                let mut p = with_client(Parsed { proto: Some("smtp"), ..Parsed::new(Kind::Disconnect) }, h, ip);
+                let mut p = with_client(
+                    Parsed {
+                        proto: Some("smtp"),
+                        ..Parsed::new(Kind::Disconnect)
+                    },
+                    h,
+                    ip,
+                );
                 p.detail = owned(Some(counts.trim()));
                 Parse::Event(p)
             }
@@ -114,18 +143,28 @@ fn smtpd(msg: &str) -> Parse {
         ("timeout after ", Kind::LostConnection),
         ("too many errors after ", Kind::ProtocolError),
         ("improper command pipelining after ", Kind::ProtocolError),
+        ("bare <LF> received after ", Kind::ProtocolError),
     ] {
         if let Some(rest) = msg.strip_prefix(prefix) {
             let stage = rest.split(' ').next().unwrap_or("");
             return match client_after(rest, " from ") {
                 Some((h, ip, _)) => {
-                    let mut p = with_client(Parsed { proto: Some("smtp"), ..Parsed::new(kind) }, h, ip);
+                    let mut p = with_client(
+                        Parsed {
+                            proto: Some("smtp"),
+                            ..Parsed::new(kind)
+                        },
+                        h,
+                        ip,
+                    );
                     let what = prefix.trim_end_matches(' ').trim_end_matches(" after");
-                    p.detail = Some(if kind == Kind::LostConnection && what == "lost connection" {
-                        format!("after {stage}")
-                    } else {
-                        format!("{what} after {stage}")
-                    });
+                    p.detail = Some(
+                        if kind == Kind::LostConnection && what == "lost connection" {
+                            format!("after {stage}")
+                        } else {
+                            format!("{what} after {stage}")
+                        },
+                    );
                     Parse::Event(p)
                 }
                 None => Parse::Unknown,
@@ -155,7 +194,14 @@ fn smtpd(msg: &str) -> Parse {
             let spec = msg.find('[').map(|i| &msg[i..]);
             return match spec.and_then(client) {
                 Some((_, ip, _)) => {
-                    let mut p = with_client(Parsed { proto: Some("smtp"), ..Parsed::new(kind) }, None, ip);
+                    let mut p = with_client(
+                        Parsed {
+                            proto: Some("smtp"),
+                            ..Parsed::new(kind)
+                        },
+                        None,
+                        ip,
+                    );
                     p.detail = Some(msg.to_string());
                     Parse::Event(p)
                 }
@@ -163,9 +209,18 @@ fn smtpd(msg: &str) -> Parse {
             };
         }
     }
-    if ["PASS NEW ", "PASS OLD ", "WHITELISTED ", "ALLOWLISTED ", "WHITELIST VETO ", "ALLOWLIST VETO ", "cache ", "addr "]
-        .iter()
-        .any(|p| msg.starts_with(p))
+    if [
+        "PASS NEW ",
+        "PASS OLD ",
+        "WHITELISTED ",
+        "ALLOWLISTED ",
+        "WHITELIST VETO ",
+        "ALLOWLIST VETO ",
+        "cache ",
+        "addr ",
+    ]
+    .iter()
+    .any(|p| msg.starts_with(p))
     {
         return Parse::Ignored;
     }
@@ -173,10 +228,18 @@ fn smtpd(msg: &str) -> Parse {
         if let Some(client_rest) = rest.strip_prefix("client=") {
             return match client(client_rest) {
                 Some((h, ip, tail)) => {
-                    let mut p = with_client(Parsed { proto: Some("smtp"), ..Parsed::new(Kind::MessageReceived) }, h, ip);
+                    let mut p = with_client(
+                        Parsed {
+                            proto: Some("smtp"),
+                            ..Parsed::new(Kind::MessageReceived)
+                        },
+                        h,
+                        ip,
+                    );
                     p.queue_id = owned(qid);
                     p.user = owned(plain(tail, "sasl_username"));
-                    p.sender = owned(plain(tail, "sasl_sender").map(|s| s.trim_matches(['<', '>'])));
+                    p.sender =
+                        owned(plain(tail, "sasl_sender").map(|s| s.trim_matches(['<', '>'])));
                     if let Some(m) = plain(tail, "sasl_method") {
                         p.detail = Some(format!("sasl_method={m}"));
                     }
@@ -185,15 +248,40 @@ fn smtpd(msg: &str) -> Parse {
                 None => Parse::Unknown,
             };
         }
-        for action in ["reject", "reject_warning", "milter-reject", "hold", "discard", "filter", "redirect"] {
+        for action in [
+            "reject",
+            "reject_warning",
+            "milter-reject",
+            "hold",
+            "discard",
+            "filter",
+            "redirect",
+        ] {
             if let Some(r) = rest.strip_prefix(action).and_then(|r| r.strip_prefix(": ")) {
                 return reject(qid, action, r);
             }
         }
-        if rest.starts_with("lost connection") || rest.starts_with("proxy-") || rest.starts_with("enabling PIX") {
+        if rest.starts_with("lost connection")
+            || rest.starts_with("proxy-")
+            || rest.starts_with("enabling PIX")
+        {
             return Parse::Ignored;
         }
         return Parse::Unknown;
+    }
+    if let Some(rest) = msg.strip_prefix("SSL_accept error from ") {
+        if let Some((h, ip, tail)) = client(rest) {
+            let mut p = with_client(
+                Parsed {
+                    proto: Some("smtp"),
+                    ..Parsed::new(Kind::ProtocolError)
+                },
+                h,
+                ip,
+            );
+            p.detail = Some(format!("SSL_accept error{}", tail));
+            return Parse::Event(p);
+        }
     }
     let chatter = [
         "Anonymous TLS connection established",
@@ -211,7 +299,10 @@ fn smtpd(msg: &str) -> Parse {
         "table ",
         "Host offered STARTTLS",
     ];
-    if chatter.iter().any(|c| msg.starts_with(c) || msg.contains(c)) {
+    if chatter
+        .iter()
+        .any(|c| msg.starts_with(c) || msg.contains(c))
+    {
         return Parse::Ignored;
     }
     Parse::Unknown
@@ -224,7 +315,10 @@ fn smtpd_warning(rest: &str) -> Parse {
     for (marker, kind) in [
         ("Connection rate limit exceeded", Kind::RateLimit),
         ("Connection concurrency limit exceeded", Kind::RateLimit),
-        ("Message delivery request rate limit exceeded", Kind::RateLimit),
+        (
+            "Message delivery request rate limit exceeded",
+            Kind::RateLimit,
+        ),
         ("Recipient address rate limit exceeded", Kind::RateLimit),
         ("New TLS session rate limit exceeded", Kind::RateLimit),
         ("Number of command count limit exceeded", Kind::RateLimit),
@@ -248,26 +342,52 @@ fn smtpd_warning(rest: &str) -> Parse {
 
 fn cleanup(msg: &str) -> Parse {
     let Some((qid, rest)) = queue_id(msg) else {
-        return if msg.starts_with("warning: ") { Parse::Ignored } else { Parse::Unknown };
+        return if msg.starts_with("warning: ") {
+            Parse::Ignored
+        } else {
+            Parse::Unknown
+        };
     };
     if rest.starts_with("message-id=") || rest.starts_with("resent-message-id=") {
         return Parse::Ignored;
     }
-    for action in ["reject", "milter-reject", "hold", "discard", "redirect", "filter"] {
+    for action in [
+        "reject",
+        "milter-reject",
+        "hold",
+        "discard",
+        "redirect",
+        "filter",
+        "milter-hold",
+        "milter-discard",
+        "milter-header-redirect",
+        "milter-redirect",
+    ] {
         if let Some(r) = rest.strip_prefix(action).and_then(|r| r.strip_prefix(": ")) {
-            let mut p = Parsed { proto: Some("smtp"), ..Parsed::new(Kind::Reject) };
+            let mut p = Parsed {
+                proto: Some("smtp"),
+                ..Parsed::new(Kind::Reject)
+            };
             p.queue_id = owned(qid);
             if let Some((h, ip, _)) = client_after(r, " from ") {
                 p = with_client(p, h, ip);
             }
             p.sender = owned(angle(r, "from"));
             p.recipient = owned(angle(r, "to"));
-            p.status = Some(if action.ends_with("reject") { "rejected".into() } else { action.into() });
+            p.status = Some(if action.ends_with("reject") {
+                "rejected".into()
+            } else {
+                action.into()
+            });
             p.detail = Some(r.split("; from=").next().unwrap_or(r).to_string());
             return Parse::Event(p);
         }
     }
-    if rest.starts_with("warning: ") || rest.starts_with("info: ") || rest.starts_with("replace: ") || rest.starts_with("prepend: ") {
+    if rest.starts_with("warning: ")
+        || rest.starts_with("info: ")
+        || rest.starts_with("replace: ")
+        || rest.starts_with("prepend: ")
+    {
         return Parse::Ignored;
     }
     Parse::Unknown
@@ -275,7 +395,11 @@ fn cleanup(msg: &str) -> Parse {
 
 fn qmgr(msg: &str) -> Parse {
     let Some((qid, rest)) = queue_id(msg) else {
-        return if msg.starts_with("warning: ") { Parse::Ignored } else { Parse::Unknown };
+        return if msg.starts_with("warning: ") {
+            Parse::Ignored
+        } else {
+            Parse::Unknown
+        };
     };
     if rest == "removed" || rest.starts_with("skipped") {
         return Parse::Ignored;
@@ -283,31 +407,46 @@ fn qmgr(msg: &str) -> Parse {
     if rest.starts_with("from=<") {
         let sender = angle(rest, "from");
         if let Some(status) = plain(rest, "status") {
-            let mut p = Parsed { proto: Some("smtp"), ..Parsed::new(Kind::Delivery) };
+            let mut p = Parsed {
+                proto: Some("smtp"),
+                ..Parsed::new(Kind::Delivery)
+            };
             p.queue_id = owned(qid);
             p.sender = owned(sender);
             p.status = Some(status.to_string());
             p.detail = Some(rest[rest.find("status=").unwrap_or(0)..].to_string());
             return Parse::Event(p);
         }
-        let mut p = Parsed { proto: Some("smtp"), ..Parsed::new(Kind::MessageQueued) };
+        let mut p = Parsed {
+            proto: Some("smtp"),
+            ..Parsed::new(Kind::MessageQueued)
+        };
         p.queue_id = owned(qid);
         p.sender = Some(sender.unwrap_or("").to_string());
-        p.detail = Some(format!("size={}, nrcpt={}", plain(rest, "size").unwrap_or("?"), plain(rest, "nrcpt").unwrap_or("?")));
+        p.detail = Some(format!(
+            "size={}, nrcpt={}",
+            plain(rest, "size").unwrap_or("?"),
+            plain(rest, "nrcpt").unwrap_or("?")
+        ));
         return Parse::Event(p);
     }
     Parse::Unknown
 }
 
 fn pickup(msg: &str) -> Parse {
-    let Some((qid, rest)) = queue_id(msg) else { return Parse::Unknown };
+    let Some((qid, rest)) = queue_id(msg) else {
+        return Parse::Unknown;
+    };
     if !rest.starts_with("uid=") {
         return Parse::Unknown;
     }
     let mut p = Parsed::new(Kind::MessageReceived);
     p.queue_id = owned(qid);
     p.sender = owned(angle(rest, "from"));
-    p.detail = Some(format!("local submission uid={}", plain(rest, "uid").unwrap_or("?")));
+    p.detail = Some(format!(
+        "local submission uid={}",
+        plain(rest, "uid").unwrap_or("?")
+    ));
     Parse::Event(p)
 }
 
@@ -322,21 +461,65 @@ fn same_mailbox(a: &str, b: &str) -> bool {
     }
 }
 
+/// What the delivery agents log about the *remote* side: no event (the status line follows).
+const CLIENT_CHATTER: &[&str] = &[
+    "host ",
+    "lost connection",
+    "conversation with",
+    "enabling PIX",
+    "Cannot start TLS",
+    "connect to ",
+    "sender non-delivery",
+    "breaking line",
+    "TLS is required",
+    "Untrusted TLS connection established",
+    "Trusted TLS connection established",
+    "Verified TLS connection established",
+    "Anonymous TLS connection established",
+    "certificate verification failed",
+    "SSL_connect error",
+    "warning: ",
+    "server certificate",
+    "mechanism ",
+    "delivery temporarily suspended",
+];
+
 fn delivery(msg: &str) -> Parse {
     let Some((qid, rest)) = queue_id(msg) else {
-        return if msg.starts_with("warning: ") || msg.starts_with("connect to ") { Parse::Ignored } else { Parse::Unknown };
+        return if CLIENT_CHATTER.iter().any(|c| msg.starts_with(c)) {
+            Parse::Ignored
+        } else {
+            Parse::Unknown
+        };
     };
-    if !rest.starts_with("to=<") {
-        let chatter = ["host ", "lost connection", "conversation with", "enabling PIX", "Cannot start TLS", "connect to ", "sender non-delivery", "breaking line", "TLS is required"];
-        return if chatter.iter().any(|c| rest.starts_with(c)) { Parse::Ignored } else { Parse::Unknown };
+    if let Some(r) = rest.strip_prefix("SASL authentication failed; ") {
+        // Our own SMTP client failed to log in to a relay: a configuration fault, not an attack.
+        let mut p = Parsed::new(Kind::Service);
+        p.queue_id = owned(qid);
+        p.detail = Some(format!("outbound SASL authentication failed; {r}"));
+        return Parse::Event(p);
+    }
+    if !rest.starts_with("to=") {
+        return if CLIENT_CHATTER.iter().any(|c| rest.starts_with(c)) {
+            Parse::Ignored
+        } else {
+            Parse::Unknown
+        };
     }
     let to = angle(rest, "to");
     let orig = angle(rest, "orig_to");
     let status = plain(rest, "status");
     let forwarded_as = rest.contains("(forwarded as ");
     let redirected = matches!((to, orig), (Some(t), Some(o)) if !same_mailbox(t, o));
-    let kind = if forwarded_as || redirected { Kind::Forwarded } else { Kind::Delivery };
-    let mut p = Parsed { proto: Some("smtp"), ..Parsed::new(kind) };
+    let kind = if forwarded_as || redirected {
+        Kind::Forwarded
+    } else {
+        Kind::Delivery
+    };
+    let mut p = Parsed {
+        proto: Some("smtp"),
+        ..Parsed::new(kind)
+    };
     p.queue_id = owned(qid);
     p.recipient = owned(to);
     p.orig_recipient = owned(orig);
@@ -351,6 +534,7 @@ fn bounce(msg: &str) -> Parse {
         Some((_, rest))
             if rest.starts_with("sender non-delivery notification")
                 || rest.starts_with("sender delivery status notification")
+                || rest.starts_with("sender delay notification")
                 || rest.starts_with("postmaster non-delivery notification") =>
         {
             Parse::Ignored
@@ -387,50 +571,134 @@ mod tests {
     #[test]
     fn smtpd_session_lines() {
         let p = ev("postfix/submission/smtpd", "warning: unknown[203.0.113.77]: SASL LOGIN authentication failed: UGFzc3dvcmQ6, sasl_username=liwei");
-        assert_eq!((p.kind, p.src_ip.as_deref(), p.user.as_deref()), (Some(Kind::AuthFailure), Some("203.0.113.77"), Some("liwei")));
-        assert_eq!(p.detail.as_deref(), Some("SASL LOGIN authentication failed: UGFzc3dvcmQ6"));
+        assert_eq!(
+            (p.kind, p.src_ip.as_deref(), p.user.as_deref()),
+            (Some(Kind::AuthFailure), Some("203.0.113.77"), Some("liwei"))
+        );
+        assert_eq!(
+            p.detail.as_deref(),
+            Some("SASL LOGIN authentication failed: UGFzc3dvcmQ6")
+        );
         let p = ev("postfix/smtpd", "warning: unknown[192.0.2.237]:55729: SASL LOGIN authentication failed: authentication failure");
         assert_eq!(p.src_ip.as_deref(), Some("192.0.2.237"));
         let p = ev("postfix/smtpd", "warning: unknown[192.0.2.1]: SASL PLAIN authentication failed: Connection lost to authentication server");
         assert_eq!(p.kind, Some(Kind::Service));
-        let p = ev("postfix/submission/smtpd", "8C3D2A1F07E: client=unknown[203.0.113.77], sasl_method=LOGIN, sasl_username=liwei");
-        assert_eq!((p.kind, p.user.as_deref(), p.queue_id.as_deref()), (Some(Kind::MessageReceived), Some("liwei"), Some("8C3D2A1F07E")));
-        let p = ev("postfix-out/smtpd", "lost connection after AUTH from unknown[203.0.113.77]");
-        assert_eq!((p.kind, p.detail.as_deref()), (Some(Kind::LostConnection), Some("after AUTH")));
-        let p = ev("postfix/smtpd", "disconnect from unknown[192.0.2.1] helo=1 auth=0/1 quit=1 commands=2/3");
-        assert_eq!(p.detail.as_deref(), Some("helo=1 auth=0/1 quit=1 commands=2/3"));
-        let p = ev("postfix/smtpd", "too many errors after RCPT from example.com[192.0.2.11]");
+        let p = ev(
+            "postfix/submission/smtpd",
+            "8C3D2A1F07E: client=unknown[203.0.113.77], sasl_method=LOGIN, sasl_username=liwei",
+        );
+        assert_eq!(
+            (p.kind, p.user.as_deref(), p.queue_id.as_deref()),
+            (
+                Some(Kind::MessageReceived),
+                Some("liwei"),
+                Some("8C3D2A1F07E")
+            )
+        );
+        let p = ev(
+            "postfix-out/smtpd",
+            "lost connection after AUTH from unknown[203.0.113.77]",
+        );
+        assert_eq!(
+            (p.kind, p.detail.as_deref()),
+            (Some(Kind::LostConnection), Some("after AUTH"))
+        );
+        let p = ev(
+            "postfix/smtpd",
+            "disconnect from unknown[192.0.2.1] helo=1 auth=0/1 quit=1 commands=2/3",
+        );
+        assert_eq!(
+            p.detail.as_deref(),
+            Some("helo=1 auth=0/1 quit=1 commands=2/3")
+        );
+        let p = ev(
+            "postfix/smtpd",
+            "too many errors after RCPT from example.com[192.0.2.11]",
+        );
         assert_eq!(p.kind, Some(Kind::ProtocolError));
     }
 
     #[test]
     fn rejects_by_stage() {
         let p = ev("postfix/smtpd", "NOQUEUE: reject: RCPT from 1-2-3-4-example.com[1.2.3.4]: 554 5.7.1 <smtp@example.com>: Relay access denied; from=<john@example.com> to=<smtp@example.org> proto=SMTP helo=<198.51.100.17>");
-        assert_eq!((p.kind, p.recipient.as_deref(), p.sender.as_deref()), (Some(Kind::RelayDenied), Some("smtp@example.org"), Some("john@example.com")));
+        assert_eq!(
+            (p.kind, p.recipient.as_deref(), p.sender.as_deref()),
+            (
+                Some(Kind::RelayDenied),
+                Some("smtp@example.org"),
+                Some("john@example.com")
+            )
+        );
         let p = ev("postfix/smtpd", "NOQUEUE: reject: VRFY from host[10.0.0.1]: 550 5.1.1 <:>: Recipient address rejected: User unknown in local recipient table; to=<:> proto=SMTP helo=<10.0.0.1>");
         assert_eq!(p.kind, Some(Kind::Vrfy));
         let p = ev("postfix/smtpd", "00ADB3C0899: reject: RCPT from example.com[192.0.2.1]: 550 5.1.1 <sales@server.com>: Recipient address rejected: User unknown in local recipient table; from=<x@example.com> to=<sales@server.com> proto=ESMTP helo=<mail.example.com>");
-        assert_eq!((p.kind, p.queue_id.as_deref()), (Some(Kind::RecipientUnknown), Some("00ADB3C0899")));
+        assert_eq!(
+            (p.kind, p.queue_id.as_deref()),
+            (Some(Kind::RecipientUnknown), Some("00ADB3C0899"))
+        );
         let p = ev("postfix/postscreen", "NOQUEUE: reject: RCPT from [216.245.194.173]:60591: 550 5.7.1 Service unavailable; client [216.245.194.173] blocked using rbl.example.com; from=<spammer@example.com>, to=<goodguy@example.com>, proto=ESMTP, helo=<badguy.example.com>");
-        assert_eq!((p.kind, p.src_ip.as_deref()), (Some(Kind::Reject), Some("216.245.194.173")));
-        let p = ev("postfix/postscreen", "PREGREET 11 after 0.07 from [192.0.2.9]:51234: EHLO x\\r\\n");
-        assert_eq!((p.kind, p.src_ip.as_deref()), (Some(Kind::ProtocolError), Some("192.0.2.9")));
+        assert_eq!(
+            (p.kind, p.src_ip.as_deref()),
+            (Some(Kind::Reject), Some("216.245.194.173"))
+        );
+        let p = ev(
+            "postfix/postscreen",
+            "PREGREET 11 after 0.07 from [192.0.2.9]:51234: EHLO x\\r\\n",
+        );
+        assert_eq!(
+            (p.kind, p.src_ip.as_deref()),
+            (Some(Kind::ProtocolError), Some("192.0.2.9"))
+        );
     }
 
     #[test]
     fn queue_and_delivery_lines() {
-        let p = ev("postfix/qmgr", "3AE6C8EE627: from=<liwei@oceanlab.example.org>, size=7207, nrcpt=3 (queue active)");
-        assert_eq!((p.kind, p.sender.as_deref()), (Some(Kind::MessageQueued), Some("liwei@oceanlab.example.org")));
+        let p = ev(
+            "postfix/qmgr",
+            "3AE6C8EE627: from=<liwei@oceanlab.example.org>, size=7207, nrcpt=3 (queue active)",
+        );
+        assert_eq!(
+            (p.kind, p.sender.as_deref()),
+            (
+                Some(Kind::MessageQueued),
+                Some("liwei@oceanlab.example.org")
+            )
+        );
         let p = ev("postfix/smtp", "FE61E81A742: to=<fin-reports@mailsafe.example.com>, orig_to=<finance@oceanlab.example.org>, relay=mx.mailsafe.example.com[203.0.113.200]:25, delay=0.79, delays=0.11/0.029/0.13/0.53, dsn=2.0.0, status=sent (250 2.0.0 Ok)");
-        assert_eq!((p.kind, p.orig_recipient.as_deref(), p.status.as_deref()), (Some(Kind::Forwarded), Some("finance@oceanlab.example.org"), Some("sent")));
+        assert_eq!(
+            (p.kind, p.orig_recipient.as_deref(), p.status.as_deref()),
+            (
+                Some(Kind::Forwarded),
+                Some("finance@oceanlab.example.org"),
+                Some("sent")
+            )
+        );
         let p = ev("postfix/local", "54CA7C26C64: to=<backup@oceanlab.example.org>, orig_to=<backup>, relay=local, delay=1.2, delays=0.04/0/0.58/0.6, dsn=2.0.0, status=sent (delivered to command: /var/backups/.cache/sync.sh)");
         assert_eq!(p.kind, Some(Kind::Delivery));
-        let p = ev("postfix/qmgr", "ABC123DEF0: from=<a@b>, status=expired, returned to sender");
-        assert_eq!((p.kind, p.status.as_deref()), (Some(Kind::Delivery), Some("expired")));
-        assert!(matches!(parse("postfix/qmgr", "ABC123DEF0: removed"), Parse::Ignored));
-        assert!(matches!(parse("postfix/cleanup", "ABC123DEF0: message-id=<x@y>"), Parse::Ignored));
-        let p = ev("postfix/master", "reload -- version 3.7.11, configuration /etc/postfix");
+        let p = ev(
+            "postfix/qmgr",
+            "ABC123DEF0: from=<a@b>, status=expired, returned to sender",
+        );
+        assert_eq!(
+            (p.kind, p.status.as_deref()),
+            (Some(Kind::Delivery), Some("expired"))
+        );
+        assert!(matches!(
+            parse("postfix/qmgr", "ABC123DEF0: removed"),
+            Parse::Ignored
+        ));
+        assert!(matches!(
+            parse("postfix/cleanup", "ABC123DEF0: message-id=<x@y>"),
+            Parse::Ignored
+        ));
+        let p = ev(
+            "postfix/master",
+            "reload -- version 3.7.11, configuration /etc/postfix",
+        );
         assert_eq!(p.kind, Some(Kind::Service));
-        assert!(matches!(parse("postfix/smtpd", "something new and strange"), Parse::Unknown));
+        assert!(matches!(
+            parse("postfix/smtpd", "something new and strange"),
+            Parse::Unknown
+        ));
     }
 }

@@ -109,7 +109,15 @@ fn bsd(b: &[u8]) -> Option<(Stamp, usize)> {
     }
     i += dlen + 1;
     let (secs, nanos, used) = clock(&b[i..])?;
-    Some((Stamp::NoYear { month, day, secs, nanos }, i + used))
+    Some((
+        Stamp::NoYear {
+            month,
+            day,
+            secs,
+            nanos,
+        },
+        i + used,
+    ))
 }
 
 /// `2026-03-01T02:14:07[.frac](Z|+08:00|+0800)` or, with `local`, `2026-03-01 02:14:07`.
@@ -117,7 +125,11 @@ fn iso(b: &[u8]) -> Option<(Stamp, usize)> {
     if b.len() < 19 || b[4] != b'-' || b[7] != b'-' {
         return None;
     }
-    let date = NaiveDate::from_ymd_opt(digits(&b[0..4])? as i32, digits(&b[5..7])?, digits(&b[8..10])?)?;
+    let date = NaiveDate::from_ymd_opt(
+        digits(&b[0..4])? as i32,
+        digits(&b[5..7])?,
+        digits(&b[8..10])?,
+    )?;
     let sep = b[10];
     if sep != b'T' && sep != b' ' {
         return None;
@@ -156,7 +168,9 @@ fn iso(b: &[u8]) -> Option<(Stamp, usize)> {
 /// Splits `tag[pid]: msg` or `tag: msg`.
 fn tag_pid_msg(s: &str) -> Option<(&str, Option<u32>, &str)> {
     let b = s.as_bytes();
-    let end = b.iter().position(|&c| c == b':' || c == b'[' || c == b' ')?;
+    let end = b
+        .iter()
+        .position(|&c| c == b':' || c == b'[' || c == b' ')?;
     if end == 0 {
         return None;
     }
@@ -182,9 +196,23 @@ fn is_dovecot_process(tag: &str) -> bool {
     let base = tag.split(['(', '<']).next().unwrap_or(tag);
     matches!(
         base,
-        "imap-login" | "pop3-login" | "submission-login" | "managesieve-login" | "auth" | "auth-worker" | "imap"
-            | "pop3" | "lda" | "lmtp" | "submission" | "managesieve" | "master" | "config" | "doveadm"
-            | "indexer-worker" | "stats"
+        "imap-login"
+            | "pop3-login"
+            | "submission-login"
+            | "managesieve-login"
+            | "auth"
+            | "auth-worker"
+            | "imap"
+            | "pop3"
+            | "lda"
+            | "lmtp"
+            | "submission"
+            | "managesieve"
+            | "master"
+            | "config"
+            | "doveadm"
+            | "indexer-worker"
+            | "stats"
     )
 }
 
@@ -192,16 +220,47 @@ fn after_stamp(stamp: Stamp, rest: &str) -> Option<Line<'_>> {
     let rest = rest.trim_start_matches(' ');
     let first_end = rest.find(' ').unwrap_or(rest.len());
     let first = &rest[..first_end];
+    // Dovecot's own log, with the level first: `Info: imap-login: Login: …`.
+    if matches!(
+        first,
+        "Info:" | "Warning:" | "Error:" | "Fatal:" | "Panic:" | "Debug:"
+    ) {
+        let rest2 = rest[first_end..].trim_start();
+        let second_end = rest2.find(' ').unwrap_or(rest2.len());
+        let second = &rest2[..second_end];
+        if second.ends_with(':') && is_dovecot_process(second.trim_end_matches(':')) {
+            let tag = second.trim_end_matches(':');
+            return Some(Line {
+                stamp,
+                host: None,
+                tag,
+                pid: None,
+                msg: rest2[second_end..].trim_start(),
+            });
+        }
+    }
     // Dovecot's own log: the first token is the process (`imap-login:`, `lda(bob)<1><s>:`).
     if first.ends_with(':') && is_dovecot_process(first.trim_end_matches(':')) {
         let tag = first.trim_end_matches(':');
-        return Some(Line { stamp, host: None, tag, pid: None, msg: rest[first_end..].trim_start() });
+        return Some(Line {
+            stamp,
+            host: None,
+            tag,
+            pid: None,
+            msg: rest[first_end..].trim_start(),
+        });
     }
     if first.is_empty() || first_end == rest.len() {
         return None;
     }
     let (tag, pid, msg) = tag_pid_msg(&rest[first_end + 1..])?;
-    Some(Line { stamp, host: Some(first), tag, pid, msg })
+    Some(Line {
+        stamp,
+        host: Some(first),
+        tag,
+        pid,
+        msg,
+    })
 }
 
 fn rfc5424(s: &str) -> Option<Line<'_>> {
@@ -225,8 +284,14 @@ fn rfc5424(s: &str) -> Option<Line<'_>> {
         let mut i = 0;
         while b.get(i) == Some(&b'[') {
             i += 1;
-            while i < b.len() && b[i] != b']' {
-                i += if b[i] == b'\\' { 2 } else { 1 };
+            let mut quoted = false;
+            while i < b.len() && (quoted || b[i] != b']') {
+                match b[i] {
+                    b'\\' => i += 1,
+                    b'"' => quoted = !quoted,
+                    _ => {}
+                }
+                i += 1;
             }
             i += 1;
         }
@@ -263,7 +328,12 @@ mod tests {
     use super::*;
 
     fn no_year(month: u32, day: u32, h: u32, m: u32, s: u32) -> Stamp {
-        Stamp::NoYear { month, day, secs: h * 3600 + m * 60 + s, nanos: 0 }
+        Stamp::NoYear {
+            month,
+            day,
+            secs: h * 3600 + m * 60 + s,
+            nanos: 0,
+        }
     }
 
     #[test]
@@ -274,34 +344,78 @@ mod tests {
         assert_eq!(l.tag, "postfix/submission/smtpd");
         assert_eq!(l.pid, Some(41252));
         assert_eq!(l.msg, "8C3D2A1F07E: client=unknown[203.0.113.77]");
-        let l = parse("Jun 13 16:30:54 platypus dovecot: imap-login: Disconnected (auth failed, 2 attempts)").unwrap();
-        assert_eq!((l.tag, l.pid, l.msg), ("dovecot", None, "imap-login: Disconnected (auth failed, 2 attempts)"));
-        let l = parse("Sep 8 07:46:30 canyon dovecot: auth-worker(24544): pam(toto,1.1.1.1): unknown user").unwrap();
+        let l = parse(
+            "Jun 13 16:30:54 platypus dovecot: imap-login: Disconnected (auth failed, 2 attempts)",
+        )
+        .unwrap();
+        assert_eq!(
+            (l.tag, l.pid, l.msg),
+            (
+                "dovecot",
+                None,
+                "imap-login: Disconnected (auth failed, 2 attempts)"
+            )
+        );
+        let l = parse(
+            "Sep 8 07:46:30 canyon dovecot: auth-worker(24544): pam(toto,1.1.1.1): unknown user",
+        )
+        .unwrap();
         assert_eq!(l.stamp, no_year(9, 8, 7, 46, 30));
         let l = parse("Mar 01 02:14:07.123456 mx1 postfix/qmgr[1047]: removed").unwrap();
-        assert_eq!(l.stamp, Stamp::NoYear { month: 3, day: 1, secs: 8047, nanos: 123_456_000 });
+        assert_eq!(
+            l.stamp,
+            Stamp::NoYear {
+                month: 3,
+                day: 1,
+                secs: 8047,
+                nanos: 123_456_000
+            }
+        );
     }
 
     #[test]
     fn iso_and_5424_lines() {
-        let l = parse("2026-03-01T02:14:07.5+08:00 mx1 postfix/smtpd[12]: connect from x[1.2.3.4]").unwrap();
+        let l = parse("2026-03-01T02:14:07.5+08:00 mx1 postfix/smtpd[12]: connect from x[1.2.3.4]")
+            .unwrap();
         match l.stamp {
             Stamp::Absolute(t) => assert_eq!(t.to_rfc3339(), "2026-03-01T02:14:07.500+08:00"),
             other => panic!("{other:?}"),
         }
-        let l = parse("2026-03-01T02:14:07+0800 mx1 dovecot[7]: imap-login: Login: user=<a>").unwrap();
+        let l =
+            parse("2026-03-01T02:14:07+0800 mx1 dovecot[7]: imap-login: Login: user=<a>").unwrap();
         assert!(matches!(l.stamp, Stamp::Absolute(_)));
         assert_eq!(l.pid, Some(7));
-        let l = parse("<22>1 2026-03-01T02:14:07.003Z mx1 postfix 4242 - [meta x=\"]\\]\"] smtpd: hello").unwrap();
-        assert_eq!((l.host, l.tag, l.pid, l.msg), (Some("mx1"), "postfix", Some(4242), "smtpd: hello"));
+        let l = parse(
+            "<22>1 2026-03-01T02:14:07.003Z mx1 postfix 4242 - [meta x=\"]\\]\"] smtpd: hello",
+        )
+        .unwrap();
+        assert_eq!(
+            (l.host, l.tag, l.pid, l.msg),
+            (Some("mx1"), "postfix", Some(4242), "smtpd: hello")
+        );
         let l = parse("Jun 23 00:10:57 auth(info@example.com,1.2.3.4,sasl:login)<CvN+E95Uf4e7eEnj>: Info: sql: Password mismatch").unwrap();
         assert_eq!(l.host, None);
-        assert_eq!(l.tag, "auth(info@example.com,1.2.3.4,sasl:login)<CvN+E95Uf4e7eEnj>");
+        assert_eq!(
+            l.tag,
+            "auth(info@example.com,1.2.3.4,sasl:login)<CvN+E95Uf4e7eEnj>"
+        );
     }
 
     #[test]
     fn garbage_is_rejected_without_panic() {
-        for s in ["", "x", "Mar", "Mar 99 02:14:07 h t: m", "2026-13-01T00:00:00Z h t: m", "Mar  4 25:00:00 h t: m", "<", "1 ", "Mar  4 02:14:07", "\u{0}\u{ff}", "2026-03-01T02:14:07+"] {
+        for s in [
+            "",
+            "x",
+            "Mar",
+            "Mar 99 02:14:07 h t: m",
+            "2026-13-01T00:00:00Z h t: m",
+            "Mar  4 25:00:00 h t: m",
+            "<",
+            "1 ",
+            "Mar  4 02:14:07",
+            "\u{0}\u{ff}",
+            "2026-03-01T02:14:07+",
+        ] {
             let _ = parse(s);
         }
         assert!(parse("Mar 99 02:14:07 h t: m").is_none());

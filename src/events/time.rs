@@ -40,7 +40,11 @@ impl Clock {
         let local = self.tz.from_local_datetime(&t);
         local
             .earliest()
-            .or_else(|| self.tz.from_local_datetime(&(t + chrono::Duration::hours(1))).earliest())
+            .or_else(|| {
+                self.tz
+                    .from_local_datetime(&(t + chrono::Duration::hours(1)))
+                    .earliest()
+            })
             .map(|d| d.with_timezone(&Utc))
     }
 
@@ -48,21 +52,31 @@ impl Clock {
     pub fn utc(&self, stamp: Stamp) -> Option<(DateTime<Utc>, bool)> {
         match stamp {
             Stamp::Absolute(t) => Some((t.with_timezone(&Utc), false)),
-            Stamp::Local { date, secs, nanos } => Some((self.local_to_utc(naive(date, secs, nanos)?)?, false)),
-            Stamp::NoYear { month, day, secs, nanos } => {
+            Stamp::Local { date, secs, nanos } => {
+                Some((self.local_to_utc(naive(date, secs, nanos)?)?, false))
+            }
+            Stamp::NoYear {
+                month,
+                day,
+                secs,
+                nanos,
+            } => {
                 let year = match self.year {
                     Some(y) => y,
                     None => {
                         let y = self.anchor.year();
                         // Feb 29 of a non-leap anchor year must come from an earlier year.
-                        match NaiveDate::from_ymd_opt(y, month, day).and_then(|d| naive(d, secs, nanos)) {
+                        match NaiveDate::from_ymd_opt(y, month, day)
+                            .and_then(|d| naive(d, secs, nanos))
+                        {
                             Some(t) if t <= self.anchor + chrono::Duration::days(1) => y,
                             _ => y - 1,
                         }
                     }
                 };
-                let date = NaiveDate::from_ymd_opt(year, month, day)
-                    .or_else(|| NaiveDate::from_ymd_opt(year - 1, month, day))?;
+                // Feb 29 in a non-leap year: the last leap year before it.
+                let date =
+                    (0..8).find_map(|back| NaiveDate::from_ymd_opt(year - back, month, day))?;
                 Some((self.local_to_utc(naive(date, secs, nanos)?)?, true))
             }
         }
@@ -82,14 +96,25 @@ mod tests {
     }
 
     fn ny(month: u32, day: u32, h: u32) -> Stamp {
-        Stamp::NoYear { month, day, secs: h * 3600, nanos: 0 }
+        Stamp::NoYear {
+            month,
+            day,
+            secs: h * 3600,
+            nanos: 0,
+        }
     }
 
     #[test]
     fn years_follow_the_anchor_and_roll_over() {
         let c = clock("2026-01-02 00:00:02", chrono_tz::UTC);
-        assert_eq!(c.utc(ny(1, 1, 23)).unwrap().0.to_rfc3339(), "2026-01-01T23:00:00+00:00");
-        assert_eq!(c.utc(ny(12, 31, 23)).unwrap().0.to_rfc3339(), "2025-12-31T23:00:00+00:00");
+        assert_eq!(
+            c.utc(ny(1, 1, 23)).unwrap().0.to_rfc3339(),
+            "2026-01-01T23:00:00+00:00"
+        );
+        assert_eq!(
+            c.utc(ny(12, 31, 23)).unwrap().0.to_rfc3339(),
+            "2025-12-31T23:00:00+00:00"
+        );
         // A day of skew is tolerated.
         assert_eq!(c.utc(ny(1, 2, 20)).unwrap().0.year(), 2026);
         assert!(c.utc(ny(1, 2, 20)).unwrap().1);
@@ -98,7 +123,14 @@ mod tests {
     #[test]
     fn zones_and_overrides() {
         let c = clock("2026-03-05 11:00:00", "Asia/Shanghai".parse().unwrap());
-        let (t, inferred) = c.utc(Stamp::NoYear { month: 3, day: 4, secs: 2 * 3600 + 14 * 60 + 7, nanos: 0 }).unwrap();
+        let (t, inferred) = c
+            .utc(Stamp::NoYear {
+                month: 3,
+                day: 4,
+                secs: 2 * 3600 + 14 * 60 + 7,
+                nanos: 0,
+            })
+            .unwrap();
         assert_eq!(t.to_rfc3339(), "2026-03-03T18:14:07+00:00");
         assert!(inferred);
         let mut y = c;
@@ -109,6 +141,17 @@ mod tests {
         assert!(c.utc(ny(2, 29, 0)).is_some());
         // Berlin's spring-forward gap: 02:30 does not exist on 2026-03-29.
         let c = clock("2026-04-01 00:00:00", "Europe/Berlin".parse().unwrap());
-        assert_eq!(c.utc(Stamp::NoYear { month: 3, day: 29, secs: 9000, nanos: 0 }).unwrap().0.to_rfc3339(), "2026-03-29T01:30:00+00:00");
+        assert_eq!(
+            c.utc(Stamp::NoYear {
+                month: 3,
+                day: 29,
+                secs: 9000,
+                nanos: 0
+            })
+            .unwrap()
+            .0
+            .to_rfc3339(),
+            "2026-03-29T01:30:00+00:00"
+        );
     }
 }

@@ -24,7 +24,9 @@ pub struct Joiner {
 impl Joiner {
     /// Learns from `e` or fills `e.user` from what was learned.
     pub fn apply(&mut self, e: &mut Event) {
-        let Some(qid) = e.queue_id.as_deref() else { return };
+        let Some(qid) = e.queue_id.as_deref() else {
+            return;
+        };
         match e.kind {
             Kind::MessageReceived => {
                 if let Some(u) = &e.user {

@@ -15,9 +15,9 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use flate2::read::MultiGzDecoder;
 
+use crate::events::{syslog, DAEMONS};
 use crate::evidence::manifest::ManifestRow;
 use crate::evidence::reader::for_each_entry;
-use crate::events::{syslog, DAEMONS};
 
 /// Where a candidate's bytes are.
 #[derive(Debug, Clone)]
@@ -84,11 +84,20 @@ fn mtime_of(meta: &std::fs::Metadata) -> Option<DateTime<Utc>> {
 }
 
 fn rel(base: &Path, p: &Path) -> String {
-    p.strip_prefix(base).unwrap_or(p).to_string_lossy().into_owned()
+    p.strip_prefix(base)
+        .unwrap_or(p)
+        .to_string_lossy()
+        .into_owned()
 }
 
 fn walk(base: &Path, dir: &Path, depth: usize, out: &mut Vec<LogFile>) {
-    for e in walkdir::WalkDir::new(dir).follow_links(false).max_depth(depth).sort_by_file_name().into_iter().flatten() {
+    for e in walkdir::WalkDir::new(dir)
+        .follow_links(false)
+        .max_depth(depth)
+        .sort_by_file_name()
+        .into_iter()
+        .flatten()
+    {
         if e.file_type().is_file() {
             out.push(LogFile {
                 path: rel(base, e.path()),
@@ -115,14 +124,26 @@ fn bundle_facts(manifest: &[u8], custody: &[u8]) -> (Vec<ManifestRow>, Option<St
 fn from_manifest(rows: &[ManifestRow], origin: impl Fn(&str) -> Origin, out: &mut Vec<LogFile>) {
     use crate::evidence::manifest::Category::*;
     for r in rows {
-        let (Some(stored), true) = (&r.stored, matches!(r.category, MailLog | SystemLog | Volatile)) else { continue };
-        if stored.ends_with(".status.json") || stored.ends_with(".stderr") || stored.ends_with(".jsonl") {
+        let (Some(stored), true) = (
+            &r.stored,
+            matches!(r.category, MailLog | SystemLog | Volatile),
+        ) else {
+            continue;
+        };
+        if stored.ends_with(".status.json")
+            || stored.ends_with(".stderr")
+            || stored.ends_with(".jsonl")
+        {
             continue;
         }
         out.push(LogFile {
             path: stored.clone(),
             origin: origin(stored),
-            mtime: r.mtime.as_deref().and_then(|t| DateTime::parse_from_rfc3339(t).ok()).map(|t| t.with_timezone(&Utc)),
+            mtime: r
+                .mtime
+                .as_deref()
+                .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                .map(|t| t.with_timezone(&Utc)),
             sha256: r.sha256.clone(),
         });
     }
@@ -162,13 +183,23 @@ pub fn resolve(inputs: &[PathBuf]) -> Inputs {
                 Ok((rows, zone)) => {
                     res.custody_zone = res.custody_zone.or(zone);
                     let bundle = input.clone();
-                    from_manifest(&rows, |s| Origin::Entry { bundle: bundle.clone(), name: s.to_string() }, &mut res.files);
+                    from_manifest(
+                        &rows,
+                        |s| Origin::Entry {
+                            bundle: bundle.clone(),
+                            name: s.to_string(),
+                        },
+                        &mut res.files,
+                    );
                 }
                 Err(e) => res.errors.push((shown, e)),
             }
         } else {
             res.files.push(LogFile {
-                path: input.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or(shown),
+                path: input
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or(shown),
                 origin: Origin::File(input.clone()),
                 mtime: mtime_of(&meta),
                 sha256: None,
@@ -190,12 +221,23 @@ fn archive_facts(bundle: &Path) -> Result<(Vec<ManifestRow>, Option<String>), St
         }
     })
     .map_err(|e| e.to_string())?;
-    let manifest = found.get("manifest.jsonl").ok_or("no manifest.jsonl in the bundle")?;
-    Ok(bundle_facts(manifest, found.get("custody.json").map(Vec::as_slice).unwrap_or_default()))
+    let manifest = found
+        .get("manifest.jsonl")
+        .ok_or("no manifest.jsonl in the bundle")?;
+    Ok(bundle_facts(
+        manifest,
+        found
+            .get("custody.json")
+            .map(Vec::as_slice)
+            .unwrap_or_default(),
+    ))
 }
 
 /// Opens a candidate as a (decompressed) byte stream and hands it to `f`.
-pub fn with_reader<T>(file: &LogFile, f: impl FnOnce(Compression, &mut dyn Read) -> T) -> io::Result<Option<T>> {
+pub fn with_reader<T>(
+    file: &LogFile,
+    f: impl FnOnce(Compression, &mut dyn Read) -> T,
+) -> io::Result<Option<T>> {
     match &file.origin {
         Origin::File(p) => {
             let mut r = BufReader::with_capacity(1 << 20, File::open(p)?);
@@ -225,7 +267,10 @@ pub fn with_reader<T>(file: &LogFile, f: impl FnOnce(Compression, &mut dyn Read)
     }
 }
 
-fn decompressed<T>(r: &mut dyn io::BufRead, f: impl FnOnce(Compression, &mut dyn Read) -> T) -> io::Result<T> {
+fn decompressed<T>(
+    r: &mut dyn io::BufRead,
+    f: impl FnOnce(Compression, &mut dyn Read) -> T,
+) -> io::Result<T> {
     let head = r.fill_buf()?;
     let c = compression(head);
     Ok(match c {
@@ -246,7 +291,11 @@ pub fn sniff(r: &mut dyn Read) -> bool {
     }
     let text = String::from_utf8_lossy(&buf[..got]);
     text.lines().take(2000).any(|l| {
-        syslog::parse(l).is_some_and(|line| DAEMONS.iter().any(|d| (d.accepts)(line.tag, line.host.is_some())))
+        syslog::parse(l).is_some_and(|line| {
+            DAEMONS
+                .iter()
+                .any(|d| (d.accepts)(line.tag, line.host.is_some()))
+        })
     })
 }
 
@@ -257,15 +306,22 @@ mod tests {
     #[test]
     fn magic_bytes() {
         assert_eq!(compression(&[0x1f, 0x8b, 8]), Compression::Gzip);
-        assert_eq!(compression(b"\xfd7zXZ\0rest"), Compression::Unsupported("xz"));
+        assert_eq!(
+            compression(b"\xfd7zXZ\0rest"),
+            Compression::Unsupported("xz")
+        );
         assert_eq!(compression(b"BZh91AY"), Compression::Unsupported("bzip2"));
         assert_eq!(compression(b"Mar  1 00:00:00"), Compression::None);
     }
 
     #[test]
     fn sniffing_by_content() {
-        assert!(sniff(&mut &b"Mar  4 02:14:07 mx1 postfix/smtpd[1]: connect from x[1.2.3.4]\n"[..]));
-        assert!(!sniff(&mut &b"Mar  4 02:14:07 mx1 CRON[1]: pam_unix(cron:session): session opened\n"[..]));
+        assert!(sniff(
+            &mut &b"Mar  4 02:14:07 mx1 postfix/smtpd[1]: connect from x[1.2.3.4]\n"[..]
+        ));
+        assert!(!sniff(
+            &mut &b"Mar  4 02:14:07 mx1 CRON[1]: pam_unix(cron:session): session opened\n"[..]
+        ));
         assert!(!sniff(&mut &b"\x00\x01binary"[..]));
     }
 }

@@ -76,7 +76,9 @@ impl<W: Write> Run<'_, W> {
         let mut stats = FileStats::default();
         let read = input::with_reader(file, |c, r| match c {
             Compression::Unsupported(name) => {
-                stats.warning = Some(format!("{name} compression is not supported; file not read"));
+                stats.warning = Some(format!(
+                    "{name} compression is not supported; file not read"
+                ));
                 Ok(())
             }
             _ => self.lines(file, clock, r, &mut stats),
@@ -91,7 +93,13 @@ impl<W: Write> Run<'_, W> {
         }
     }
 
-    fn lines(&mut self, file: &LogFile, clock: &Clock, r: &mut dyn Read, stats: &mut FileStats) -> io::Result<()> {
+    fn lines(
+        &mut self,
+        file: &LogFile,
+        clock: &Clock,
+        r: &mut dyn Read,
+        stats: &mut FileStats,
+    ) -> io::Result<()> {
         let mut reader = BufReader::with_capacity(1 << 20, r);
         let mut buf = Vec::with_capacity(4096);
         let mut offset = 0u64;
@@ -102,7 +110,10 @@ impl<W: Write> Run<'_, W> {
                 Ok(n) => n,
                 Err(e) => {
                     // A damaged gzip stream: keep every line before the damage, say where it broke.
-                    stats.warning = Some(format!("read failed after line {} (byte {offset}): {e}", stats.lines));
+                    stats.warning = Some(format!(
+                        "read failed after line {} (byte {offset}): {e}",
+                        stats.lines
+                    ));
                     break;
                 }
             };
@@ -121,7 +132,12 @@ impl<W: Write> Run<'_, W> {
             if lossy {
                 stats.lossy += 1;
             }
-            let source = Source { path: file.path.clone(), sha256: file.sha256.clone(), line: line_no, offset: start };
+            let source = Source {
+                path: file.path.clone(),
+                sha256: file.sha256.clone(),
+                line: line_no,
+                offset: start,
+            };
             match parse_line(&text, clock, source, lossy) {
                 LineOutcome::Event(mut e) => {
                     self.joiner.apply(&mut e);
@@ -149,14 +165,21 @@ fn zone(cfg: &ParseConfig, custody: Option<&str>) -> (Tz, String) {
     if let Some(z) = custody.and_then(|z| z.parse::<Tz>().ok()) {
         return (z, format!("{z} (bundle custody)"));
     }
-    (chrono_tz::UTC, "UTC (default: no --timezone, no bundle custody)".into())
+    (
+        chrono_tz::UTC,
+        "UTC (default: no --timezone, no bundle custody)".into(),
+    )
 }
 
 /// Runs `mailir parse`.
 pub fn run(cfg: &ParseConfig) -> Result<ExitCode> {
     let inputs = input::resolve(&cfg.inputs);
     for (path, err) in &inputs.errors {
-        eprintln!("mailir parse: cannot read {}: {}", terminal(path), terminal(err));
+        eprintln!(
+            "mailir parse: cannot read {}: {}",
+            terminal(path),
+            terminal(err)
+        );
     }
     if inputs.files.is_empty() && !inputs.errors.is_empty() {
         return Ok(ExitCode::Error);
@@ -171,26 +194,50 @@ pub fn run(cfg: &ParseConfig) -> Result<ExitCode> {
         }) {
             Ok(Some(true)) => logs.push(f.clone()),
             Ok(_) => {}
-            Err(e) => eprintln!("mailir parse: cannot read {}: {}", terminal(&f.path), terminal(&e.to_string())),
+            Err(e) => eprintln!(
+                "mailir parse: cannot read {}: {}",
+                terminal(&f.path),
+                terminal(&e.to_string())
+            ),
         }
     }
     let meta: Vec<_> = logs.iter().map(|f| (f.path.clone(), f.mtime)).collect();
     let (order, anchors) = rotation::plan(&meta, Utc::now());
     let out: Box<dyn Write> = match &cfg.out {
-        Some(p) => Box::new(BufWriter::with_capacity(1 << 20, File::create(p).with_context(|| format!("cannot create {}", p.display()))?)),
+        Some(p) => Box::new(BufWriter::with_capacity(
+            1 << 20,
+            File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
+        )),
         None => Box::new(BufWriter::with_capacity(1 << 20, io::stdout().lock())),
     };
     let unparsed = match &cfg.unparsed {
-        Some(p) => Some(BufWriter::new(File::create(p).with_context(|| format!("cannot create {}", p.display()))?)),
+        Some(p) => Some(BufWriter::new(
+            File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
+        )),
         None => None,
     };
-    let mut run = Run { writer: Writer::new(cfg.format, out)?, unparsed, joiner: correlate::Joiner::default(), cfg };
+    let mut run = Run {
+        writer: Writer::new(cfg.format, out)?,
+        unparsed,
+        joiner: correlate::Joiner::default(),
+        cfg,
+    };
     let mut total = FileStats::default();
-    eprintln!("mailir parse: {} mail log file(s) of {} candidate(s); local times read as {tz_note}", logs.len(), inputs.files.len());
+    eprintln!(
+        "mailir parse: {} mail log file(s) of {} candidate(s); local times read as {tz_note}",
+        logs.len(),
+        inputs.files.len()
+    );
     for i in order {
         let f = &logs[i];
-        let clock = Clock { tz, anchor: Clock::anchor_of(anchors[i], tz), year: run.cfg.year };
-        let s = run.file(f, &clock).with_context(|| format!("while reading {}", f.path))?;
+        let clock = Clock {
+            tz,
+            anchor: Clock::anchor_of(anchors[i], tz),
+            year: run.cfg.year,
+        };
+        let s = run
+            .file(f, &clock)
+            .with_context(|| format!("while reading {}", f.path))?;
         eprintln!(
             "  {}: {} lines, {} events, {} ignored, {} unparsed, {} other{}{}",
             terminal(&f.path),
@@ -199,8 +246,15 @@ pub fn run(cfg: &ParseConfig) -> Result<ExitCode> {
             s.ignored,
             s.unparsed,
             s.other,
-            if s.lossy > 0 { format!(", {} not UTF-8", s.lossy) } else { String::new() },
-            s.warning.as_deref().map(|w| format!("; WARNING: {}", terminal(w))).unwrap_or_default()
+            if s.lossy > 0 {
+                format!(", {} not UTF-8", s.lossy)
+            } else {
+                String::new()
+            },
+            s.warning
+                .as_deref()
+                .map(|w| format!("; WARNING: {}", terminal(w)))
+                .unwrap_or_default()
         );
         total.lines += s.lines;
         total.events += s.events;
@@ -221,5 +275,9 @@ pub fn run(cfg: &ParseConfig) -> Result<ExitCode> {
         total.unparsed,
         total.other
     );
-    Ok(if inputs.errors.is_empty() { ExitCode::Success } else { ExitCode::Error })
+    Ok(if inputs.errors.is_empty() {
+        ExitCode::Success
+    } else {
+        ExitCode::Error
+    })
 }

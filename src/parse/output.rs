@@ -20,9 +20,28 @@ pub enum Format {
 
 /// The CSV columns, in order.
 pub const CSV_HEADER: [&str; 22] = [
-    "ts", "ts_year_inferred", "host", "service", "pid", "kind", "proto", "src_ip", "src_host", "user", "sender",
-    "recipient", "orig_recipient", "queue_id", "status", "relay", "detail", "utf8_lossy", "source_path", "source_sha256",
-    "source_line", "source_offset",
+    "ts",
+    "ts_year_inferred",
+    "host",
+    "service",
+    "pid",
+    "kind",
+    "proto",
+    "src_ip",
+    "src_host",
+    "user",
+    "sender",
+    "recipient",
+    "orig_recipient",
+    "queue_id",
+    "status",
+    "relay",
+    "detail",
+    "utf8_lossy",
+    "source_path",
+    "source_sha256",
+    "source_line",
+    "source_offset",
 ];
 
 /// Escapes a cell that a spreadsheet would evaluate.
@@ -62,8 +81,13 @@ impl<W: Write> Writer<W> {
                 w.write_all(b"\n")
             }
             Writer::Csv(w) => {
-                let opt = |v: &Option<String>| v.as_deref().map(csv_cell).unwrap_or_default().into_owned();
-                let kind = serde_json::to_value(e.kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+                let opt = |v: &Option<String>| {
+                    v.as_deref().map(csv_cell).unwrap_or_default().into_owned()
+                };
+                let kind = serde_json::to_value(e.kind)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default();
                 w.write_record([
                     e.ts.clone(),
                     e.ts_year_inferred.to_string(),
@@ -108,7 +132,10 @@ mod tests {
 
     #[test]
     fn formula_cells_are_neutralised() {
-        assert_eq!(csv_cell("=HYPERLINK(\"http://x\")"), "'=HYPERLINK(\"http://x\")");
+        assert_eq!(
+            csv_cell("=HYPERLINK(\"http://x\")"),
+            "'=HYPERLINK(\"http://x\")"
+        );
         assert_eq!(csv_cell("@SUM(A1)"), "'@SUM(A1)");
         assert_eq!(csv_cell("alice@example.org"), "alice@example.org");
     }

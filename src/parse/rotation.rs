@@ -27,7 +27,10 @@ pub fn stem_rank(name: &str) -> (String, i64) {
     if let Some((stem, tail)) = s.rsplit_once('-') {
         if tail.len() >= 8 && tail.bytes().all(|b| b.is_ascii_digit()) {
             // Newer dates rank lower (closer to the live file).
-            return (stem.to_string(), 1_000_000_000 - tail[..8].parse::<i64>().unwrap_or(0));
+            return (
+                stem.to_string(),
+                1_000_000_000 - tail[..8].parse::<i64>().unwrap_or(0),
+            );
         }
     }
     (s.to_string(), 0)
@@ -35,7 +38,10 @@ pub fn stem_rank(name: &str) -> (String, i64) {
 
 /// Orders `files` (index, path, mtime) into chains and returns, for each index, its anchor.
 /// Chains are listed oldest file first so that processing order is chronological.
-pub fn plan(files: &[(String, Option<DateTime<Utc>>)], now: DateTime<Utc>) -> (Vec<usize>, Vec<DateTime<Utc>>) {
+pub fn plan(
+    files: &[(String, Option<DateTime<Utc>>)],
+    now: DateTime<Utc>,
+) -> (Vec<usize>, Vec<DateTime<Utc>>) {
     let mut keyed: Vec<(String, i64, usize)> = files
         .iter()
         .enumerate()
@@ -62,7 +68,10 @@ pub fn plan(files: &[(String, Option<DateTime<Utc>>)], now: DateTime<Utc>) -> (V
     let mut order = Vec::with_capacity(files.len());
     let mut start = 0;
     while start < keyed.len() {
-        let end = keyed[start..].iter().position(|k| k.0 != keyed[start].0).map_or(keyed.len(), |p| start + p);
+        let end = keyed[start..]
+            .iter()
+            .position(|k| k.0 != keyed[start].0)
+            .map_or(keyed.len(), |p| start + p);
         order.extend(keyed[start..end].iter().rev().map(|k| k.2));
         start = end;
     }
@@ -91,7 +100,10 @@ mod tests {
         let now = t("2026-11-27T00:00:00Z").unwrap();
         let files = vec![
             ("var/log/mail.log".to_string(), t("2026-03-05T03:00:00Z")),
-            ("var/log/mail.log.2.gz".to_string(), t("2026-11-01T00:00:00Z")), // a copy reset its mtime
+            (
+                "var/log/mail.log.2.gz".to_string(),
+                t("2026-11-01T00:00:00Z"),
+            ), // a copy reset its mtime
             ("var/log/mail.log.1".to_string(), t("2026-03-04T16:00:02Z")),
             ("var/log/auth.log".to_string(), None),
         ];
