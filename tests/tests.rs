@@ -10,4 +10,8 @@ mod util;
 mod collect_sample;
 mod hostile_tree;
 mod live;
+#[cfg(feature = "analysis")]
+mod parse_sample;
+#[cfg(feature = "analysis")]
+mod peer_corpus;
 mod verify_tamper;

@@ -301,9 +301,7 @@ fn deliver(process: &str, rest: &str) -> Parse {
     } else if body.starts_with("Connect from")
         || body.starts_with("Disconnect from")
         || body.contains("Logged out")
-    {
-        return Parse::Ignored;
-    } else if rest.starts_with("Error:")
+        || rest.starts_with("Error:")
         || rest.starts_with("Warning:")
         || body.starts_with("msgid=")
     {

@@ -496,6 +496,7 @@ fn delivery(msg: &str) -> Parse {
         // Our own SMTP client failed to log in to a relay: a configuration fault, not an attack.
         let mut p = Parsed::new(Kind::Service);
         p.queue_id = owned(qid);
+        p.relay = client_after(r, "server ").map(|(h, ip, _)| format!("{}[{ip}]", h.unwrap_or("")));
         p.detail = Some(format!("outbound SASL authentication failed; {r}"));
         return Parse::Event(p);
     }
