@@ -28,9 +28,11 @@ bytes=$(stat -c %s "$log")
 
 measure() { # name, command... ; prints seconds and peak KiB
   local name=$1; shift
-  local out
-  out=$( { /usr/bin/time -f '%e %M' "$@" > /dev/null 2>/dev/null; } 2>&1 | tail -n 1)
-  local secs=${out% *} kib=${out#* }
+  /usr/bin/time -o "$WORK/time" -f '%e %M' "$@" > /dev/null 2>/dev/null || true
+  local out secs kib
+  out=$(tail -n 1 "$WORK/time")
+  secs=${out% *}
+  kib=${out#* }
   printf '%-34s %8.2f s %9.1f MB/s %10s KiB\n' "$name" "$secs" "$(echo "$bytes / 1000000 / $secs" | bc -l)" "$kib"
   echo "$secs" > "$WORK/last"
 }
