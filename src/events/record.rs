@@ -5,6 +5,8 @@
 //! downstream ever looks at the raw line again, only at `source` to point back to it. To add a
 //! kind: a variant in [`Kind`] (never rename one) and a row in `docs/events.md`.
 
+use std::sync::Arc;
+
 use serde::Serialize;
 
 /// What happened, normalised across daemons.
@@ -55,9 +57,9 @@ pub enum Kind {
 #[derive(Debug, Clone, Serialize)]
 pub struct Source {
     /// Path relative to the input root (bundle-relative host path for bundles).
-    pub path: String,
+    pub path: Arc<str>,
     /// SHA-256 of the (compressed) file as stored, when known.
-    pub sha256: Option<String>,
+    pub sha256: Option<Arc<str>>,
     /// 1-based line in the decompressed file.
     pub line: u64,
     /// Byte offset of the line start in the decompressed file.

@@ -3,9 +3,12 @@
 //!
 //! Postfix logs the login once (`QID: client=…, sasl_username=alice`); the `message_queued`
 //! and `delivery`/`forwarded` events of that queue id get `user` filled from it, so a detector
-//! can say *which login sent what*. Files are processed in chronological order, so a message
-//! received before midnight and delivered after rotation is still joined. Memory is bounded:
-//! at most [`CAPACITY`] open queue ids are remembered; the oldest are forgotten first.
+//! can say *which login sent what*. The reader thread learns the bindings from each chunk
+//! *before* the chunk is handed to a parser thread (a cheap `memmem` scan for
+//! `sasl_username=`), so parallel parsers see every binding made earlier in the file. Files
+//! are processed in chronological order, so a message received before midnight and delivered
+//! after rotation is still joined. Memory is bounded: at most [`CAPACITY`] queue ids are
+//! remembered; the oldest are forgotten first.
 
 use std::collections::{HashMap, VecDeque};
 
@@ -22,30 +25,34 @@ pub struct Joiner {
 }
 
 impl Joiner {
-    /// Learns from `e` or fills `e.user` from what was learned.
-    pub fn apply(&mut self, e: &mut Event) {
-        let Some(qid) = e.queue_id.as_deref() else {
+    /// Remembers that `qid` was submitted by `user`.
+    pub fn learn(&mut self, qid: &str, user: &str) {
+        if self
+            .users
+            .insert(qid.to_string(), user.to_string())
+            .is_none()
+        {
+            self.order.push_back(qid.to_string());
+            if self.order.len() > CAPACITY {
+                if let Some(old) = self.order.pop_front() {
+                    self.users.remove(&old);
+                }
+            }
+        }
+    }
+
+    /// Fills `e.user` for the later events of a message whose login is known.
+    pub fn fill(&self, e: &mut Event) {
+        if e.user.is_some()
+            || !matches!(
+                e.kind,
+                Kind::MessageQueued | Kind::Delivery | Kind::Forwarded
+            )
+        {
             return;
-        };
-        match e.kind {
-            Kind::MessageReceived => {
-                if let Some(u) = &e.user {
-                    if self.users.insert(qid.to_string(), u.clone()).is_none() {
-                        self.order.push_back(qid.to_string());
-                        if self.order.len() > CAPACITY {
-                            if let Some(old) = self.order.pop_front() {
-                                self.users.remove(&old);
-                            }
-                        }
-                    }
-                }
-            }
-            Kind::MessageQueued | Kind::Delivery | Kind::Forwarded if e.user.is_none() => {
-                if let Some(u) = self.users.get(qid) {
-                    e.user = Some(u.clone());
-                }
-            }
-            _ => {}
+        }
+        if let Some(u) = e.queue_id.as_deref().and_then(|q| self.users.get(q)) {
+            e.user = Some(u.clone());
         }
     }
 }

@@ -10,19 +10,19 @@
 pub mod correlate;
 pub mod input;
 pub mod output;
+pub mod pipeline;
 pub mod rotation;
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
+use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
 
 use anyhow::{Context, Result};
 use chrono::Utc;
 use chrono_tz::Tz;
 
-use crate::events::record::Source;
 use crate::events::time::Clock;
-use crate::events::{parse_line, LineOutcome};
 use crate::exit_codes::ExitCode;
 use crate::sanitize::terminal;
 use input::{Compression, LogFile};
@@ -64,97 +64,43 @@ pub struct FileStats {
     pub warning: Option<String>,
 }
 
-struct Run<'a, W: Write> {
-    writer: Writer<W>,
-    unparsed: Option<BufWriter<File>>,
-    joiner: correlate::Joiner,
-    cfg: &'a ParseConfig,
-}
-
-impl<W: Write> Run<'_, W> {
-    fn file(&mut self, file: &LogFile, clock: &Clock) -> io::Result<FileStats> {
-        let mut stats = FileStats::default();
-        let read = input::with_reader(file, |c, r| match c {
-            Compression::Unsupported(name) => {
-                stats.warning = Some(format!(
-                    "{name} compression is not supported; file not read"
-                ));
-                Ok(())
-            }
-            _ => self.lines(file, clock, r, &mut stats),
-        })?;
-        match read {
-            Some(Ok(())) => Ok(stats),
-            Some(Err(e)) => Err(e),
-            None => {
-                stats.warning = Some("entry not found in the bundle".into());
-                Ok(stats)
-            }
+impl FileStats {
+    /// Adds another file's or chunk's counts.
+    pub fn add(&mut self, o: &FileStats) {
+        self.lines += o.lines;
+        self.events += o.events;
+        self.ignored += o.ignored;
+        self.unparsed += o.unparsed;
+        self.other += o.other;
+        self.lossy += o.lossy;
+        if self.warning.is_none() {
+            self.warning.clone_from(&o.warning);
         }
     }
+}
 
-    fn lines(
-        &mut self,
-        file: &LogFile,
-        clock: &Clock,
-        r: &mut dyn Read,
-        stats: &mut FileStats,
-    ) -> io::Result<()> {
-        let mut reader = BufReader::with_capacity(1 << 20, r);
-        let mut buf = Vec::with_capacity(4096);
-        let mut offset = 0u64;
-        loop {
-            buf.clear();
-            let n = match reader.read_until(b'\n', &mut buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) => {
-                    // A damaged gzip stream: keep every line before the damage, say where it broke.
-                    stats.warning = Some(format!(
-                        "read failed after line {} (byte {offset}): {e}",
-                        stats.lines
-                    ));
-                    break;
-                }
-            };
-            stats.lines += 1;
-            let line_no = stats.lines;
-            let start = offset;
-            offset += n as u64;
-            let mut end = buf.len();
-            while end > 0 && matches!(buf[end - 1], b'\n' | b'\r') {
-                end -= 1;
-            }
-            let (text, lossy) = match std::str::from_utf8(&buf[..end]) {
-                Ok(s) => (std::borrow::Cow::Borrowed(s), false),
-                Err(_) => (String::from_utf8_lossy(&buf[..end]), true),
-            };
-            if lossy {
-                stats.lossy += 1;
-            }
-            let source = Source {
-                path: file.path.clone(),
-                sha256: file.sha256.clone(),
-                line: line_no,
-                offset: start,
-            };
-            match parse_line(&text, clock, source, lossy) {
-                LineOutcome::Event(mut e) => {
-                    self.joiner.apply(&mut e);
-                    self.writer.write(&e)?;
-                    stats.events += 1;
-                }
-                LineOutcome::Ignored => stats.ignored += 1,
-                LineOutcome::Other => stats.other += 1,
-                LineOutcome::Unparsed | LineOutcome::NoPrefix => {
-                    stats.unparsed += 1;
-                    if let Some(u) = self.unparsed.as_mut() {
-                        writeln!(u, "{}:{}: {}", file.path, line_no, text)?;
-                    }
-                }
-            }
-        }
-        Ok(())
+/// Parses one file through the pipeline.
+fn parse_file(
+    file: &LogFile,
+    ctx: &pipeline::Ctx,
+    out: &mut (dyn Write + Send),
+    unparsed: Option<&mut (dyn Write + Send)>,
+) -> io::Result<FileStats> {
+    let read = input::with_reader(file, |c, r| match c {
+        Compression::Unsupported(name) => Ok(FileStats {
+            warning: Some(format!(
+                "{name} compression is not supported; file not read"
+            )),
+            ..FileStats::default()
+        }),
+        _ => pipeline::run(ctx, r, out, unparsed),
+    })?;
+    match read {
+        Some(r) => r,
+        None => Ok(FileStats {
+            warning: Some("entry not found in the bundle".into()),
+            ..FileStats::default()
+        }),
     }
 }
 
@@ -203,12 +149,12 @@ pub fn run(cfg: &ParseConfig) -> Result<ExitCode> {
     }
     let meta: Vec<_> = logs.iter().map(|f| (f.path.clone(), f.mtime)).collect();
     let (order, anchors) = rotation::plan(&meta, Utc::now());
-    let out: Box<dyn Write> = match &cfg.out {
+    let out: Box<dyn Write + Send> = match &cfg.out {
         Some(p) => Box::new(BufWriter::with_capacity(
             1 << 20,
             File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
         )),
-        None => Box::new(BufWriter::with_capacity(1 << 20, io::stdout().lock())),
+        None => Box::new(BufWriter::with_capacity(1 << 20, io::stdout())),
     };
     let unparsed = match &cfg.unparsed {
         Some(p) => Some(BufWriter::new(
@@ -216,12 +162,13 @@ pub fn run(cfg: &ParseConfig) -> Result<ExitCode> {
         )),
         None => None,
     };
-    let mut run = Run {
-        writer: Writer::new(cfg.format, out)?,
-        unparsed,
-        joiner: correlate::Joiner::default(),
-        cfg,
-    };
+    let mut out = out;
+    let mut unparsed = unparsed;
+    if cfg.format == Format::Csv {
+        let header = Writer::new(cfg.format, Vec::new(), true)?.into_inner()?;
+        out.write_all(&header)?;
+    }
+    let joiner = RwLock::new(correlate::Joiner::default());
     let mut total = FileStats::default();
     eprintln!(
         "mailir parse: {} mail log file(s) of {} candidate(s); local times read as {tz_note}",
@@ -230,13 +177,20 @@ pub fn run(cfg: &ParseConfig) -> Result<ExitCode> {
     );
     for i in order {
         let f = &logs[i];
-        let clock = Clock {
-            tz,
-            anchor: Clock::anchor_of(anchors[i], tz),
-            year: run.cfg.year,
+        let ctx = pipeline::Ctx {
+            format: cfg.format,
+            path: Arc::from(f.path.as_str()),
+            sha256: f.sha256.as_deref().map(Arc::from),
+            clock: Clock {
+                tz,
+                anchor: Clock::anchor_of(anchors[i], tz),
+                year: cfg.year,
+            },
+            joiner: &joiner,
+            keep_unparsed: unparsed.is_some(),
         };
-        let s = run
-            .file(f, &clock)
+        let u = unparsed.as_mut().map(|u| u as &mut (dyn Write + Send));
+        let s = parse_file(f, &ctx, &mut out, u)
             .with_context(|| format!("while reading {}", f.path))?;
         eprintln!(
             "  {}: {} lines, {} events, {} ignored, {} unparsed, {} other{}{}",
@@ -256,14 +210,10 @@ pub fn run(cfg: &ParseConfig) -> Result<ExitCode> {
                 .map(|w| format!("; WARNING: {}", terminal(w)))
                 .unwrap_or_default()
         );
-        total.lines += s.lines;
-        total.events += s.events;
-        total.ignored += s.ignored;
-        total.unparsed += s.unparsed;
-        total.other += s.other;
+        total.add(&s);
     }
-    run.writer.finish()?;
-    if let Some(mut u) = run.unparsed {
+    out.flush()?;
+    if let Some(u) = unparsed.as_mut() {
         u.flush()?;
     }
     eprintln!(

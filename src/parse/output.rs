@@ -61,16 +61,28 @@ pub enum Writer<W: Write> {
 }
 
 impl<W: Write> Writer<W> {
-    /// Starts output in `format`.
-    pub fn new(format: Format, out: W) -> io::Result<Self> {
+    /// Starts output in `format`; `header` writes the CSV header row first.
+    pub fn new(format: Format, out: W, header: bool) -> io::Result<Self> {
         Ok(match format {
             Format::Jsonl => Writer::Jsonl(out),
             Format::Csv => {
-                let mut w = csv::Writer::from_writer(out);
-                w.write_record(CSV_HEADER)?;
+                let mut w = csv::WriterBuilder::new()
+                    .has_headers(false)
+                    .from_writer(out);
+                if header {
+                    w.write_record(CSV_HEADER)?;
+                }
                 Writer::Csv(Box::new(w))
             }
         })
+    }
+
+    /// Flushes and returns the underlying output.
+    pub fn into_inner(self) -> io::Result<W> {
+        match self {
+            Writer::Jsonl(w) => Ok(w),
+            Writer::Csv(w) => w.into_inner().map_err(|e| io::Error::other(e.to_string())),
+        }
     }
 
     /// Writes one event.
@@ -108,20 +120,12 @@ impl<W: Write> Writer<W> {
                     opt(&e.detail),
                     e.utf8_lossy.to_string(),
                     csv_cell(&e.source.path).into_owned(),
-                    e.source.sha256.clone().unwrap_or_default(),
+                    e.source.sha256.as_deref().unwrap_or_default().to_string(),
                     e.source.line.to_string(),
                     e.source.offset.to_string(),
                 ])
                 .map_err(io::Error::other)
             }
-        }
-    }
-
-    /// Flushes the output.
-    pub fn finish(self) -> io::Result<()> {
-        match self {
-            Writer::Jsonl(mut w) => w.flush(),
-            Writer::Csv(mut w) => w.flush(),
         }
     }
 }

@@ -1,0 +1,319 @@
+//! The streaming, parallel parse of one file.
+//!
+//! A reader thread cuts the (decompressed) stream into chunks of whole lines (~4 MiB), counts
+//! their lines and learns SASL bindings ([`super::correlate`]); parser threads (one per core)
+//! turn a chunk into rendered output bytes without copying lines; the calling thread writes the
+//! results in chunk order. At most `2 × threads + 2` chunks are in flight, so memory does not
+//! grow with the input. A read error (a damaged gzip stream) ends the file after the last whole
+//! line before the damage and is reported in the stats.
+
+use std::collections::BTreeMap;
+use std::io::{self, Read, Write};
+use std::sync::mpsc::{channel, sync_channel, Receiver};
+use std::sync::{Arc, Mutex, RwLock};
+
+use super::correlate::Joiner;
+use super::output::{Format, Writer};
+use super::FileStats;
+use crate::events::record::Source;
+use crate::events::time::Clock;
+use crate::events::{parse_line, LineOutcome};
+
+const CHUNK: usize = 4 << 20;
+
+/// Recycled buffers: chunks and rendered output are reused instead of reallocated (fresh
+/// multi-megabyte allocations cost page faults on every chunk).
+#[derive(Default)]
+struct Pool(Mutex<Vec<Vec<u8>>>);
+
+impl Pool {
+    fn get(&self) -> Vec<u8> {
+        self.0
+            .lock()
+            .ok()
+            .and_then(|mut p| p.pop())
+            .unwrap_or_default()
+    }
+    fn put(&self, mut v: Vec<u8>) {
+        v.clear();
+        if let Ok(mut p) = self.0.lock() {
+            if p.len() < 64 {
+                p.push(v);
+            }
+        }
+    }
+}
+
+struct Chunk {
+    seq: u64,
+    data: Vec<u8>,
+    first_line: u64,
+    first_offset: u64,
+}
+
+struct Done {
+    seq: u64,
+    out: Vec<u8>,
+    unparsed: Vec<u8>,
+    stats: FileStats,
+}
+
+/// What a file is parsed with.
+pub struct Ctx<'a> {
+    /// Output format.
+    pub format: Format,
+    /// Shown path and manifest hash of the file.
+    pub path: Arc<str>,
+    /// SHA-256 from the bundle manifest.
+    pub sha256: Option<Arc<str>>,
+    /// Time conversion.
+    pub clock: Clock,
+    /// Message correlation shared across the files of a run.
+    pub joiner: &'a RwLock<Joiner>,
+    /// Whether unparsed lines are kept.
+    pub keep_unparsed: bool,
+}
+
+fn learn(joiner: &RwLock<Joiner>, chunk: &[u8], clock: &Clock) {
+    let mut found = Vec::new();
+    let finder = memchr::memmem::Finder::new(b"sasl_username=");
+    for hit in finder.find_iter(chunk) {
+        let start = memchr::memrchr(b'\n', &chunk[..hit]).map_or(0, |p| p + 1);
+        let end = memchr::memchr(b'\n', &chunk[hit..]).map_or(chunk.len(), |p| hit + p);
+        let Ok(text) = std::str::from_utf8(&chunk[start..end]) else {
+            continue;
+        };
+        let src = Source {
+            path: Arc::from(""),
+            sha256: None,
+            line: 0,
+            offset: 0,
+        };
+        if let LineOutcome::Event(e) = parse_line(text, clock, src, false) {
+            if let (crate::events::record::Kind::MessageReceived, Some(q), Some(u)) =
+                (e.kind, e.queue_id, e.user)
+            {
+                found.push((q, u));
+            }
+        }
+    }
+    // One short write lock per chunk; parser threads only lock per lookup.
+    if !found.is_empty() {
+        if let Ok(mut j) = joiner.write() {
+            for (q, u) in &found {
+                j.learn(q, u);
+            }
+        }
+    }
+}
+
+fn parse_chunk(ctx: &Ctx, pool: &Pool, c: Chunk) -> io::Result<Done> {
+    let mut stats = FileStats::default();
+    let mut out = Writer::new(ctx.format, pool.get(), false)?;
+    let mut unparsed = Vec::new();
+    let mut offset = c.first_offset;
+    let mut line_no = c.first_line;
+    let mut start = 0usize;
+    while start < c.data.len() {
+        let end = memchr::memchr(b'\n', &c.data[start..]).map_or(c.data.len(), |p| start + p);
+        let next = (end + 1).min(c.data.len());
+        let mut stop = end;
+        if stop > start && c.data[stop - 1] == b'\r' {
+            stop -= 1;
+        }
+        let raw = &c.data[start..stop];
+        stats.lines += 1;
+        let (text, lossy) = match std::str::from_utf8(raw) {
+            Ok(s) => (std::borrow::Cow::Borrowed(s), false),
+            Err(_) => (String::from_utf8_lossy(raw), true),
+        };
+        if lossy {
+            stats.lossy += 1;
+        }
+        let source = Source {
+            path: ctx.path.clone(),
+            sha256: ctx.sha256.clone(),
+            line: line_no,
+            offset,
+        };
+        match parse_line(&text, &ctx.clock, source, lossy) {
+            LineOutcome::Event(mut e) => {
+                if e.queue_id.is_some() && e.user.is_none() {
+                    if let Ok(j) = ctx.joiner.read() {
+                        j.fill(&mut e);
+                    }
+                }
+                out.write(&e)?;
+                stats.events += 1;
+            }
+            LineOutcome::Ignored => stats.ignored += 1,
+            LineOutcome::Other => stats.other += 1,
+            LineOutcome::Unparsed | LineOutcome::NoPrefix => {
+                stats.unparsed += 1;
+                if ctx.keep_unparsed {
+                    unparsed.extend_from_slice(format!("{}:{}: ", ctx.path, line_no).as_bytes());
+                    unparsed.extend_from_slice(text.as_bytes());
+                    unparsed.push(b'\n');
+                }
+            }
+        }
+        offset += (next - start) as u64;
+        line_no += 1;
+        start = next;
+    }
+    let seq = c.seq;
+    pool.put(c.data);
+    Ok(Done {
+        seq,
+        out: out.into_inner()?,
+        unparsed,
+        stats,
+    })
+}
+
+/// Reads `r` in chunks of whole lines; returns the warning of a read error, if any.
+fn produce(
+    r: &mut dyn Read,
+    clock: &Clock,
+    joiner: &RwLock<Joiner>,
+    pool: &Pool,
+    work: std::sync::mpsc::SyncSender<Chunk>,
+    tokens: &Receiver<()>,
+) -> Option<String> {
+    let mut carry: Vec<u8> = Vec::new();
+    let (mut seq, mut line, mut offset) = (0u64, 1u64, 0u64);
+    let mut warning = None;
+    let mut eof = false;
+    while !eof {
+        let mut buf = pool.get();
+        buf.append(&mut carry);
+        let have = buf.len();
+        buf.resize(have + CHUNK, 0);
+        let mut got = have;
+        while got < buf.len() {
+            match r.read(&mut buf[got..]) {
+                Ok(0) => {
+                    eof = true;
+                    break;
+                }
+                Ok(n) => got += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    warning = Some(e);
+                    eof = true;
+                    break;
+                }
+            }
+        }
+        buf.truncate(got);
+        // Cut after the last newline. At the end the last line is kept even without one; a
+        // damaged stream drops the partial line it broke in. A line longer than a chunk is split.
+        let last_nl = memchr::memrchr(b'\n', &buf).map(|p| p + 1);
+        let cut = match (warning.is_some(), eof) {
+            (true, _) => last_nl.unwrap_or(0),
+            (false, true) => buf.len(),
+            (false, false) => last_nl.unwrap_or(buf.len()),
+        };
+        carry.extend_from_slice(&buf[cut..]);
+        buf.truncate(cut);
+        if warning.is_some() {
+            carry.clear();
+        }
+        if buf.is_empty() {
+            continue;
+        }
+        learn(joiner, &buf, clock);
+        let lines =
+            memchr::memchr_iter(b'\n', &buf).count() as u64 + u64::from(buf.last() != Some(&b'\n'));
+        let len = buf.len() as u64;
+        if tokens.recv().is_err() {
+            break;
+        }
+        if work
+            .send(Chunk {
+                seq,
+                data: buf,
+                first_line: line,
+                first_offset: offset,
+            })
+            .is_err()
+        {
+            break;
+        }
+        seq += 1;
+        line += lines;
+        offset += len;
+    }
+    warning.map(|e| format!("read failed after line {} (byte {offset}): {e}", line - 1))
+}
+
+/// Parses one stream, writing rendered events to `out` and unparsed lines to `unparsed`.
+/// The calling thread reads (a bundle entry's reader cannot move between threads); parser
+/// threads and one writer thread do the rest.
+pub fn run(
+    ctx: &Ctx,
+    r: &mut dyn Read,
+    out: &mut (dyn Write + Send),
+    unparsed: Option<&mut (dyn Write + Send)>,
+) -> io::Result<FileStats> {
+    let threads = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .clamp(1, 16);
+    let in_flight = 2 * threads + 2;
+    let (work_tx, work_rx) = sync_channel::<Chunk>(threads);
+    // Shared by the parser threads only: when they are gone, the reader's sends fail.
+    let work_rx = Arc::new(Mutex::new(work_rx));
+    let (done_tx, done_rx) = channel::<io::Result<Done>>();
+    let (token_tx, token_rx) = sync_channel::<()>(in_flight);
+    for _ in 0..in_flight {
+        let _ = token_tx.send(());
+    }
+    let pool = Pool::default();
+    let pool = &pool;
+    std::thread::scope(|s| -> io::Result<FileStats> {
+        for _ in 0..threads {
+            let done_tx = done_tx.clone();
+            let work_rx = Arc::clone(&work_rx);
+            s.spawn(move || loop {
+                let next = match work_rx.lock() {
+                    Ok(rx) => rx.recv(),
+                    Err(_) => return,
+                };
+                let Ok(chunk) = next else { return };
+                if done_tx.send(parse_chunk(ctx, pool, chunk)).is_err() {
+                    return;
+                }
+            });
+        }
+        drop(done_tx);
+        drop(work_rx);
+        let writer = s.spawn(move || -> io::Result<FileStats> {
+            let mut unparsed = unparsed;
+            let mut total = FileStats::default();
+            let mut pending: BTreeMap<u64, Done> = BTreeMap::new();
+            let mut next = 0u64;
+            for done in done_rx {
+                let done = done?;
+                pending.insert(done.seq, done);
+                while let Some(d) = pending.remove(&next) {
+                    out.write_all(&d.out)?;
+                    if let Some(u) = unparsed.as_mut() {
+                        u.write_all(&d.unparsed)?;
+                    }
+                    total.add(&d.stats);
+                    pool.put(d.out);
+                    next += 1;
+                    let _ = token_tx.send(());
+                }
+            }
+            Ok(total)
+        });
+        let warning = produce(r, &ctx.clock, ctx.joiner, pool, work_tx, &token_rx);
+        drop(token_rx);
+        let mut total = writer
+            .join()
+            .map_err(|_| io::Error::other("writer thread panicked"))??;
+        total.warning = warning;
+        Ok(total)
+    })
+}
