@@ -78,20 +78,20 @@ fn paren_user_ip(process: &str) -> (Option<&str>, Option<&str>) {
     (user, ip)
 }
 
-fn login_fields(p: &mut Parsed, rest: &str) {
+fn login_fields<'a>(p: &mut Parsed<'a>, rest: &'a str) {
     p.user = owned(angle(rest, "user"));
     p.src_ip = owned(plain(rest, "rip"));
     if let Some(m) = plain(rest, "method") {
         p.detail = Some(match p.detail.take() {
-            Some(d) => format!("{d}; method={m}"),
-            None => format!("method={m}"),
+            Some(d) => format!("{d}; method={m}").into(),
+            None => format!("method={m}").into(),
         });
     }
 }
 
 /// Parses one Dovecot message (after the syslog tag, or the whole own-log message with its
 /// process as `tag`).
-pub fn parse(tag: &str, msg: &str) -> Parse {
+pub fn parse<'a>(tag: &'a str, msg: &'a str) -> Parse<'a> {
     let (process, rest) = if is_dovecot(tag) {
         match split_process(strip_level(msg)) {
             Some(pr) => pr,
@@ -121,25 +121,25 @@ pub fn parse(tag: &str, msg: &str) -> Parse {
         // A fatal or error line of any process is a service event (auth backend broken …).
         _ if severe => {
             let mut p = event(Kind::Service, process);
-            p.detail = Some(format!("{process}: {rest}"));
+            p.detail = Some(format!("{process}: {rest}").into());
             Parse::Event(p)
         }
         other => other,
     }
 }
 
-fn event(kind: Kind, process: &str) -> Parsed {
+fn event(kind: Kind, process: &str) -> Parsed<'static> {
     Parsed {
         service: Some(format!(
             "dovecot/{}",
             process.split(['(', '<']).next().unwrap_or(process)
-        )),
+        ).into()),
         proto: proto_of(process),
         ..Parsed::new(kind)
     }
 }
 
-fn login(process: &str, rest: &str) -> Parse {
+fn login<'a>(process: &'a str, rest: &'a str) -> Parse<'a> {
     if rest.starts_with("Login: ") {
         let mut p = event(Kind::AuthSuccess, process);
         login_fields(&mut p, rest);
@@ -176,16 +176,16 @@ fn login(process: &str, rest: &str) -> Parse {
         };
         let mut p = event(kind, process);
         p.detail = Some(if reason.is_empty() {
-            rest.split(':').next().unwrap_or(rest).to_string()
+            rest.split(':').next().unwrap_or(rest).to_string().into()
         } else {
-            reason.to_string()
+            reason.to_string().into()
         });
         login_fields(&mut p, rest);
         return Parse::Event(p);
     }
     if rest.starts_with("Maximum number of connections") {
         let mut p = event(Kind::RateLimit, process);
-        p.detail = Some(rest.split(": user=").next().unwrap_or(rest).to_string());
+        p.detail = Some(rest.split(": user=").next().unwrap_or(rest).to_string().into());
         login_fields(&mut p, rest);
         return Parse::Event(p);
     }
@@ -222,7 +222,7 @@ fn find_driver(rest: &str) -> Option<(&str, &str)> {
     split_process(&rest[at..])
 }
 
-fn backend(process: &str, rest: &str) -> Parse {
+fn backend<'a>(process: &'a str, rest: &'a str) -> Parse<'a> {
     // `pam(u,ip,<s>): pam_authenticate() failed: …`, `sql(u,ip): Password mismatch`,
     // `passwd-file(u,ip): unknown user`; 2.4: process `auth(u,ip,sasl:login)<s>` + `sql: Password mismatch`.
     let (inner_proc, text) = match find_driver(rest) {
@@ -254,7 +254,7 @@ fn backend(process: &str, rest: &str) -> Parse {
             "{}: {}",
             inner_proc.split('(').next().unwrap_or(inner_proc),
             text.split(" (given password").next().unwrap_or(text)
-        ));
+        ).into());
         if inner_proc.contains("sasl:") || inner_proc.contains(",smtp") {
             p.proto = Some("smtp");
         }
@@ -262,13 +262,13 @@ fn backend(process: &str, rest: &str) -> Parse {
     }
     if text.starts_with("Error") || text.contains("Fatal") || rest.starts_with("Error:") {
         let mut p = event(Kind::Service, "auth");
-        p.detail = Some(rest.to_string());
+        p.detail = Some(rest.to_string().into());
         return Parse::Event(p);
     }
     Parse::Ignored
 }
 
-fn deliver(process: &str, rest: &str) -> Parse {
+fn deliver<'a>(process: &'a str, rest: &'a str) -> Parse<'a> {
     let (user, _) = paren_user_ip(process);
     let text = rest.strip_prefix("sieve: ").unwrap_or(rest);
     let msgid = angle(text, "msgid");
@@ -311,15 +311,15 @@ fn deliver(process: &str, rest: &str) -> Parse {
     };
     p.user = owned(user);
     if p.detail.is_none() {
-        p.detail = Some(body.to_string());
+        p.detail = Some(body.to_string().into());
     }
     if let Some(m) = msgid {
-        p.queue_id = Some(format!("<{m}>"));
+        p.queue_id = Some(format!("<{m}>").into());
     }
     Parse::Event(p)
 }
 
-fn session(process: &str, rest: &str) -> Parse {
+fn session<'a>(process: &'a str, rest: &'a str) -> Parse<'a> {
     let (user, _) = paren_user_ip(process);
     if rest.starts_with("Logged out")
         || rest.starts_with("Disconnected")
@@ -327,13 +327,13 @@ fn session(process: &str, rest: &str) -> Parse {
     {
         let mut p = event(Kind::Disconnect, process);
         p.user = owned(user);
-        p.detail = Some(rest.to_string());
+        p.detail = Some(rest.to_string().into());
         return Parse::Event(p);
     }
     Parse::Ignored
 }
 
-fn service(msg: &str) -> Parse {
+fn service(msg: &str) -> Parse<'_> {
     let text = strip_level(msg);
     let interesting = [
         "starting up",
@@ -349,7 +349,7 @@ fn service(msg: &str) -> Parse {
         || interesting.iter().any(|i| text.contains(i))
     {
         let mut p = event(Kind::Service, "master");
-        p.detail = Some(text.to_string());
+        p.detail = Some(text.to_string().into());
         return Parse::Event(p);
     }
     Parse::Ignored
@@ -359,7 +359,7 @@ fn service(msg: &str) -> Parse {
 mod tests {
     use super::*;
 
-    fn ev(tag: &str, msg: &str) -> Parsed {
+    fn ev<'a>(tag: &'a str, msg: &'a str) -> Parsed<'a> {
         match parse(tag, msg) {
             Parse::Event(p) => p,
             other => panic!("{tag}: {msg}: {other:?}"),

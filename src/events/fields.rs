@@ -5,9 +5,9 @@
 /// boxing the event would cost an allocation per line for nothing.
 #[derive(Debug)]
 #[allow(clippy::large_enum_variant)]
-pub enum Parse {
+pub enum Parse<'a> {
     /// An event.
-    Event(super::record::Parsed),
+    Event(super::record::Parsed<'a>),
     /// A known line that carries no event (TLS chatter, statistics, `removed`).
     Ignored,
     /// Not a line this parser knows: counted as unparsed.
@@ -80,9 +80,9 @@ pub fn plain<'a>(s: &'a str, key: &str) -> Option<&'a str> {
     None
 }
 
-/// `Some(s.to_string())` unless empty.
-pub fn owned(s: Option<&str>) -> Option<String> {
-    s.filter(|v| !v.is_empty()).map(str::to_string)
+/// The value, borrowed from the line, unless empty.
+pub fn owned(s: Option<&str>) -> Option<std::borrow::Cow<'_, str>> {
+    s.filter(|v| !v.is_empty()).map(std::borrow::Cow::Borrowed)
 }
 
 /// A Postfix queue id prefix `QID: ` (hex short ids, or long ids with `z`-free base 52),

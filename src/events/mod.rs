@@ -23,7 +23,7 @@ pub struct Daemon {
     /// Whether a syslog tag (with or without a host in the line) is this daemon's.
     pub accepts: fn(&str, bool) -> bool,
     /// The parser.
-    pub parse: fn(&str, &str) -> Parse,
+    pub parse: for<'a> fn(&'a str, &'a str) -> Parse<'a>,
 }
 
 fn postfix_accepts(tag: &str, _has_host: bool) -> bool {
@@ -46,11 +46,33 @@ pub const DAEMONS: &[Daemon] = &[
     },
 ];
 
+/// The UTC rendering of the last stamp seen: log lines come many to a second, and time-zone
+/// conversion plus formatting is the dearest part of a line.
+#[derive(Default)]
+pub struct TsCache {
+    last: Option<(syslog::Stamp, std::sync::Arc<str>, bool)>,
+}
+
+impl TsCache {
+    /// The RFC 3339 UTC text of `stamp` and whether its year was inferred.
+    pub fn get(&mut self, clock: &time::Clock, stamp: syslog::Stamp) -> Option<(std::sync::Arc<str>, bool)> {
+        if let Some((s, ts, inferred)) = &self.last {
+            if *s == stamp {
+                return Some((ts.clone(), *inferred));
+            }
+        }
+        let (t, inferred) = clock.utc(stamp)?;
+        let ts: std::sync::Arc<str> = t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true).into();
+        self.last = Some((stamp, ts.clone(), inferred));
+        Some((ts, inferred))
+    }
+}
+
 /// What became of one line.
 #[derive(Debug)]
-pub enum LineOutcome {
+pub enum LineOutcome<'a> {
     /// An event.
-    Event(Box<Event>),
+    Event(Box<Event<'a>>),
     /// A known mail-daemon line without an event.
     Ignored,
     /// A mail-daemon line no parser understood.
@@ -62,7 +84,13 @@ pub enum LineOutcome {
 }
 
 /// Parses one line; `source` is where it came from.
-pub fn parse_line(text: &str, clock: &time::Clock, source: Source, lossy: bool) -> LineOutcome {
+pub fn parse_line<'a>(
+    text: &'a str,
+    clock: &time::Clock,
+    cache: &mut TsCache,
+    source: Source<'a>,
+    lossy: bool,
+) -> LineOutcome<'a> {
     let Some(line) = syslog::parse(text) else {
         return LineOutcome::NoPrefix;
     };
@@ -80,14 +108,14 @@ pub fn parse_line(text: &str, clock: &time::Clock, source: Source, lossy: bool) 
     let Some(kind) = parsed.kind else {
         return LineOutcome::Unparsed;
     };
-    let Some((ts, inferred)) = clock.utc(line.stamp) else {
+    let Some((ts, inferred)) = cache.get(clock, line.stamp) else {
         return LineOutcome::Unparsed;
     };
     LineOutcome::Event(Box::new(Event {
-        ts: ts.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+        ts,
         ts_year_inferred: inferred,
-        host: line.host.map(str::to_string),
-        service: parsed.service.unwrap_or_else(|| line.tag.to_string()),
+        host: line.host.map(std::borrow::Cow::Borrowed),
+        service: parsed.service.unwrap_or_else(|| line.tag.to_string().into()),
         pid: line.pid,
         kind,
         proto: parsed.proto,

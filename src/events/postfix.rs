@@ -16,14 +16,14 @@ pub fn is_postfix(tag: &str) -> bool {
     tag == "postfix" || tag.starts_with("postfix/") || tag.starts_with("postfix-")
 }
 
-fn with_client(mut p: Parsed, host: Option<&str>, ip: &str) -> Parsed {
+fn with_client<'a>(mut p: Parsed<'a>, host: Option<&'a str>, ip: &'a str) -> Parsed<'a> {
     p.src_host = owned(host);
     p.src_ip = owned(Some(ip));
     p
 }
 
 /// Parses one Postfix message `msg` logged under `tag`.
-pub fn parse(tag: &str, msg: &str) -> Parse {
+pub fn parse<'a>(tag: &'a str, msg: &'a str) -> Parse<'a> {
     let daemon = tag.rsplit('/').next().unwrap_or(tag);
     match daemon {
         "smtpd" | "postscreen" | "dnsblog" | "tlsproxy" => smtpd(msg),
@@ -42,7 +42,7 @@ pub fn parse(tag: &str, msg: &str) -> Parse {
 }
 
 /// `STAGE from host[ip]` reject body: `CODE DSN <addr>: reason; from=<> to=<> proto= helo=<>`.
-fn reject(qid: Option<&str>, action: &str, rest: &str) -> Parse {
+fn reject<'a>(qid: Option<&'a str>, action: &str, rest: &'a str) -> Parse<'a> {
     let stage_end = rest.find(' ').unwrap_or(rest.len());
     let stage = &rest[..stage_end];
     let Some((host, ip, after)) = client_after(rest, " from ") else {
@@ -70,16 +70,16 @@ fn reject(qid: Option<&str>, action: &str, rest: &str) -> Parse {
     p.sender = owned(angle(text, "from"));
     p.recipient = owned(angle(text, "to"));
     p.status = Some(match action {
-        "reject_warning" => "warn".to_string(),
-        "hold" | "discard" | "filter" | "redirect" => action.to_string(),
-        _ => "rejected".to_string(),
+        "reject_warning" => "warn".into(),
+        "hold" | "discard" | "filter" | "redirect" => action.to_string().into(),
+        _ => "rejected".into(),
     });
     let reason = text.split("; from=").next().unwrap_or(text);
-    p.detail = Some(format!("{stage}: {reason}"));
+    p.detail = Some(format!("{stage}: {reason}").into());
     Parse::Event(p)
 }
 
-fn sasl_failure(msg: &str) -> Option<Parse> {
+fn sasl_failure(msg: &str) -> Option<Parse<'_>> {
     // `host[ip][:port]: SASL LOGIN authentication failed: reason[, sasl_username=user]`
     let (host, ip, rest) = client(msg)?;
     let rest = rest.strip_prefix(": ")?;
@@ -103,11 +103,11 @@ fn sasl_failure(msg: &str) -> Option<Parse> {
         None => (rest, None),
     };
     p.user = owned(user);
-    p.detail = Some(text.to_string());
+    p.detail = Some(text.to_string().into());
     Some(Parse::Event(p))
 }
 
-fn smtpd(msg: &str) -> Parse {
+fn smtpd(msg: &str) -> Parse<'_> {
     if let Some(rest) = msg.strip_prefix("connect from ") {
         return match client(rest) {
             Some((h, ip, _)) => Parse::Event(with_client(
@@ -160,9 +160,9 @@ fn smtpd(msg: &str) -> Parse {
                     let what = prefix.trim_end_matches(' ').trim_end_matches(" after");
                     p.detail = Some(
                         if kind == Kind::LostConnection && what == "lost connection" {
-                            format!("after {stage}")
+                            format!("after {stage}").into()
                         } else {
-                            format!("{what} after {stage}")
+                            format!("{what} after {stage}").into()
                         },
                     );
                     Parse::Event(p)
@@ -202,7 +202,7 @@ fn smtpd(msg: &str) -> Parse {
                         None,
                         ip,
                     );
-                    p.detail = Some(msg.to_string());
+                    p.detail = Some(msg.to_string().into());
                     Parse::Event(p)
                 }
                 None => Parse::Unknown,
@@ -241,7 +241,7 @@ fn smtpd(msg: &str) -> Parse {
                     p.sender =
                         owned(plain(tail, "sasl_sender").map(|s| s.trim_matches(['<', '>'])));
                     if let Some(m) = plain(tail, "sasl_method") {
-                        p.detail = Some(format!("sasl_method={m}"));
+                        p.detail = Some(format!("sasl_method={m}").into());
                     }
                     Parse::Event(p)
                 }
@@ -279,7 +279,7 @@ fn smtpd(msg: &str) -> Parse {
                 h,
                 ip,
             );
-            p.detail = Some(format!("SSL_accept error{}", tail));
+            p.detail = Some(format!("SSL_accept error{}", tail).into());
             return Parse::Event(p);
         }
     }
@@ -308,7 +308,7 @@ fn smtpd(msg: &str) -> Parse {
     Parse::Unknown
 }
 
-fn smtpd_warning(rest: &str) -> Parse {
+fn smtpd_warning(rest: &str) -> Parse<'_> {
     if let Some(p) = sasl_failure(rest) {
         return p;
     }
@@ -332,7 +332,7 @@ fn smtpd_warning(rest: &str) -> Parse {
                 None => Parsed::new(kind),
             };
             p.proto = Some("smtp");
-            p.detail = Some(rest.to_string());
+            p.detail = Some(rest.to_string().into());
             return Parse::Event(p);
         }
     }
@@ -340,7 +340,7 @@ fn smtpd_warning(rest: &str) -> Parse {
     Parse::Ignored
 }
 
-fn cleanup(msg: &str) -> Parse {
+fn cleanup(msg: &str) -> Parse<'_> {
     let Some((qid, rest)) = queue_id(msg) else {
         return if msg.starts_with("warning: ") {
             Parse::Ignored
@@ -379,7 +379,7 @@ fn cleanup(msg: &str) -> Parse {
             } else {
                 action.into()
             });
-            p.detail = Some(r.split("; from=").next().unwrap_or(r).to_string());
+            p.detail = Some(r.split("; from=").next().unwrap_or(r).to_string().into());
             return Parse::Event(p);
         }
     }
@@ -393,7 +393,7 @@ fn cleanup(msg: &str) -> Parse {
     Parse::Unknown
 }
 
-fn qmgr(msg: &str) -> Parse {
+fn qmgr(msg: &str) -> Parse<'_> {
     let Some((qid, rest)) = queue_id(msg) else {
         return if msg.starts_with("warning: ") {
             Parse::Ignored
@@ -413,8 +413,8 @@ fn qmgr(msg: &str) -> Parse {
             };
             p.queue_id = owned(qid);
             p.sender = owned(sender);
-            p.status = Some(status.to_string());
-            p.detail = Some(rest[rest.find("status=").unwrap_or(0)..].to_string());
+            p.status = Some(status.to_string().into());
+            p.detail = Some(rest[rest.find("status=").unwrap_or(0)..].to_string().into());
             return Parse::Event(p);
         }
         let mut p = Parsed {
@@ -422,18 +422,18 @@ fn qmgr(msg: &str) -> Parse {
             ..Parsed::new(Kind::MessageQueued)
         };
         p.queue_id = owned(qid);
-        p.sender = Some(sender.unwrap_or("").to_string());
+        p.sender = Some(sender.unwrap_or("").to_string().into());
         p.detail = Some(format!(
             "size={}, nrcpt={}",
             plain(rest, "size").unwrap_or("?"),
             plain(rest, "nrcpt").unwrap_or("?")
-        ));
+        ).into());
         return Parse::Event(p);
     }
     Parse::Unknown
 }
 
-fn pickup(msg: &str) -> Parse {
+fn pickup(msg: &str) -> Parse<'_> {
     let Some((qid, rest)) = queue_id(msg) else {
         return Parse::Unknown;
     };
@@ -446,7 +446,7 @@ fn pickup(msg: &str) -> Parse {
     p.detail = Some(format!(
         "local submission uid={}",
         plain(rest, "uid").unwrap_or("?")
-    ));
+    ).into());
     Parse::Event(p)
 }
 
@@ -484,7 +484,7 @@ const CLIENT_CHATTER: &[&str] = &[
     "delivery temporarily suspended",
 ];
 
-fn delivery(msg: &str) -> Parse {
+fn delivery(msg: &str) -> Parse<'_> {
     let Some((qid, rest)) = queue_id(msg) else {
         return if CLIENT_CHATTER.iter().any(|c| msg.starts_with(c)) {
             Parse::Ignored
@@ -496,8 +496,8 @@ fn delivery(msg: &str) -> Parse {
         // Our own SMTP client failed to log in to a relay: a configuration fault, not an attack.
         let mut p = Parsed::new(Kind::Service);
         p.queue_id = owned(qid);
-        p.relay = client_after(r, "server ").map(|(h, ip, _)| format!("{}[{ip}]", h.unwrap_or("")));
-        p.detail = Some(format!("outbound SASL authentication failed; {r}"));
+        p.relay = client_after(r, "server ").map(|(h, ip, _)| format!("{}[{ip}]", h.unwrap_or("")).into());
+        p.detail = Some(format!("outbound SASL authentication failed; {r}").into());
         return Parse::Event(p);
     }
     if !rest.starts_with("to=") {
@@ -526,11 +526,11 @@ fn delivery(msg: &str) -> Parse {
     p.orig_recipient = owned(orig);
     p.status = owned(status);
     p.relay = owned(plain(rest, "relay"));
-    p.detail = rest.find("status=").map(|i| rest[i..].to_string());
+    p.detail = rest.find("status=").map(|i| rest[i..].into());
     Parse::Event(p)
 }
 
-fn bounce(msg: &str) -> Parse {
+fn bounce(msg: &str) -> Parse<'_> {
     match queue_id(msg) {
         Some((_, rest))
             if rest.starts_with("sender non-delivery notification")
@@ -545,16 +545,16 @@ fn bounce(msg: &str) -> Parse {
     }
 }
 
-fn service(daemon: &str, msg: &str) -> Parse {
+fn service<'a>(daemon: &str, msg: &'a str) -> Parse<'a> {
     let mut p = Parsed::new(Kind::Service);
     if daemon == "postsuper" {
         if let Some((qid, rest)) = queue_id(msg) {
             p.queue_id = owned(qid);
-            p.detail = Some(format!("postsuper: {rest}"));
+            p.detail = Some(format!("postsuper: {rest}").into());
             return Parse::Event(p);
         }
     }
-    p.detail = Some(msg.to_string());
+    p.detail = Some(msg.to_string().into());
     Parse::Event(p)
 }
 
@@ -562,7 +562,7 @@ fn service(daemon: &str, msg: &str) -> Parse {
 mod tests {
     use super::*;
 
-    fn ev(tag: &str, msg: &str) -> Parsed {
+    fn ev<'a>(tag: &'a str, msg: &'a str) -> Parsed<'a> {
         match parse(tag, msg) {
             Parse::Event(p) => p,
             other => panic!("{tag}: {msg}: {other:?}"),

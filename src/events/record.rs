@@ -5,6 +5,7 @@
 //! downstream ever looks at the raw line again, only at `source` to point back to it. To add a
 //! kind: a variant in [`Kind`] (never rename one) and a row in `docs/events.md`.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -55,28 +56,28 @@ pub enum Kind {
 
 /// Where a line came from.
 #[derive(Debug, Clone, Serialize)]
-pub struct Source {
+pub struct Source<'a> {
     /// Path relative to the input root (bundle-relative host path for bundles).
-    pub path: Arc<str>,
+    pub path: &'a str,
     /// SHA-256 of the (compressed) file as stored, when known.
-    pub sha256: Option<Arc<str>>,
+    pub sha256: Option<&'a str>,
     /// 1-based line in the decompressed file.
     pub line: u64,
     /// Byte offset of the line start in the decompressed file.
     pub offset: u64,
 }
 
-/// One normalised event.
+/// One normalised event. Text fields borrow from the log line where they can.
 #[derive(Debug, Clone, Serialize)]
-pub struct Event {
-    /// UTC, RFC 3339.
-    pub ts: String,
+pub struct Event<'a> {
+    /// UTC, RFC 3339 (shared by the lines of one second).
+    pub ts: Arc<str>,
     /// The year was not in the line and was inferred.
     pub ts_year_inferred: bool,
     /// Reporting host.
-    pub host: Option<String>,
+    pub host: Option<Cow<'a, str>>,
     /// Daemon and subprocess (`postfix/submission/smtpd`, `dovecot/imap-login`).
-    pub service: String,
+    pub service: Cow<'a, str>,
     /// Process id.
     pub pid: Option<u32>,
     /// What happened.
@@ -84,63 +85,63 @@ pub struct Event {
     /// `smtp`, `imap`, `pop3`, `managesieve`, `lmtp`, `http` …
     pub proto: Option<&'static str>,
     /// Client address.
-    pub src_ip: Option<String>,
+    pub src_ip: Option<Cow<'a, str>>,
     /// Client name as the daemon logged it (`unknown` when unresolved).
-    pub src_host: Option<String>,
+    pub src_host: Option<Cow<'a, str>>,
     /// Login name.
-    pub user: Option<String>,
+    pub user: Option<Cow<'a, str>>,
     /// Envelope sender.
-    pub sender: Option<String>,
+    pub sender: Option<Cow<'a, str>>,
     /// Envelope recipient.
-    pub recipient: Option<String>,
+    pub recipient: Option<Cow<'a, str>>,
     /// Original recipient before alias/forward expansion (extension).
-    pub orig_recipient: Option<String>,
+    pub orig_recipient: Option<Cow<'a, str>>,
     /// Queue or message id.
-    pub queue_id: Option<String>,
+    pub queue_id: Option<Cow<'a, str>>,
     /// `sent`, `deferred`, `bounced`, `expired`, `rejected`, `accepted` …
-    pub status: Option<String>,
+    pub status: Option<Cow<'a, str>>,
     /// Next hop of a delivery (extension).
-    pub relay: Option<String>,
+    pub relay: Option<Cow<'a, str>>,
     /// The rest of the line that matters.
-    pub detail: Option<String>,
+    pub detail: Option<Cow<'a, str>>,
     /// The line was not valid UTF-8 and was decoded lossily (extension).
     pub utf8_lossy: bool,
     /// Provenance.
-    pub source: Source,
+    pub source: Source<'a>,
 }
 
 /// What a daemon parser extracts from one message; the driver adds time, host and source.
 #[derive(Debug, Clone, Default)]
-pub struct Parsed {
+pub struct Parsed<'a> {
     /// Kind (required).
     pub kind: Option<Kind>,
     /// Service name override (default: the syslog tag).
-    pub service: Option<String>,
+    pub service: Option<Cow<'a, str>>,
     /// Protocol.
     pub proto: Option<&'static str>,
     /// Client address.
-    pub src_ip: Option<String>,
+    pub src_ip: Option<Cow<'a, str>>,
     /// Client name.
-    pub src_host: Option<String>,
+    pub src_host: Option<Cow<'a, str>>,
     /// Login.
-    pub user: Option<String>,
+    pub user: Option<Cow<'a, str>>,
     /// Envelope sender.
-    pub sender: Option<String>,
+    pub sender: Option<Cow<'a, str>>,
     /// Envelope recipient.
-    pub recipient: Option<String>,
+    pub recipient: Option<Cow<'a, str>>,
     /// Original recipient.
-    pub orig_recipient: Option<String>,
+    pub orig_recipient: Option<Cow<'a, str>>,
     /// Queue id.
-    pub queue_id: Option<String>,
+    pub queue_id: Option<Cow<'a, str>>,
     /// Status.
-    pub status: Option<String>,
+    pub status: Option<Cow<'a, str>>,
     /// Relay.
-    pub relay: Option<String>,
+    pub relay: Option<Cow<'a, str>>,
     /// Detail.
-    pub detail: Option<String>,
+    pub detail: Option<Cow<'a, str>>,
 }
 
-impl Parsed {
+impl Parsed<'_> {
     /// A parse result of `kind`.
     pub fn new(kind: Kind) -> Self {
         Parsed {

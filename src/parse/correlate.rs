@@ -52,7 +52,7 @@ impl Joiner {
             return;
         }
         if let Some(u) = e.queue_id.as_deref().and_then(|q| self.users.get(q)) {
-            e.user = Some(u.clone());
+            e.user = Some(u.clone().into());
         }
     }
 }

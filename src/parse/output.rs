@@ -93,7 +93,7 @@ impl<W: Write> Writer<W> {
                 w.write_all(b"\n")
             }
             Writer::Csv(w) => {
-                let opt = |v: &Option<String>| {
+                let opt = |v: &Option<std::borrow::Cow<'_, str>>| {
                     v.as_deref().map(csv_cell).unwrap_or_default().into_owned()
                 };
                 let kind = serde_json::to_value(e.kind)
@@ -101,7 +101,7 @@ impl<W: Write> Writer<W> {
                     .and_then(|v| v.as_str().map(str::to_string))
                     .unwrap_or_default();
                 w.write_record([
-                    e.ts.clone(),
+                    e.ts.to_string(),
                     e.ts_year_inferred.to_string(),
                     opt(&e.host),
                     csv_cell(&e.service).into_owned(),
@@ -119,8 +119,8 @@ impl<W: Write> Writer<W> {
                     opt(&e.relay),
                     opt(&e.detail),
                     e.utf8_lossy.to_string(),
-                    csv_cell(&e.source.path).into_owned(),
-                    e.source.sha256.as_deref().unwrap_or_default().to_string(),
+                    csv_cell(e.source.path).into_owned(),
+                    e.source.sha256.unwrap_or_default().to_string(),
                     e.source.line.to_string(),
                     e.source.offset.to_string(),
                 ])

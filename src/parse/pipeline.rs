@@ -17,7 +17,7 @@ use super::output::{Format, Writer};
 use super::FileStats;
 use crate::events::record::Source;
 use crate::events::time::Clock;
-use crate::events::{parse_line, LineOutcome};
+use crate::events::{parse_line, LineOutcome, TsCache};
 
 const CHUNK: usize = 4 << 20;
 
@@ -84,12 +84,12 @@ fn learn(joiner: &RwLock<Joiner>, chunk: &[u8], clock: &Clock) {
             continue;
         };
         let src = Source {
-            path: Arc::from(""),
+            path: "",
             sha256: None,
             line: 0,
             offset: 0,
         };
-        if let LineOutcome::Event(e) = parse_line(text, clock, src, false) {
+        if let LineOutcome::Event(e) = parse_line(text, clock, &mut TsCache::default(), src, false) {
             if let (crate::events::record::Kind::MessageReceived, Some(q), Some(u)) =
                 (e.kind, e.queue_id, e.user)
             {
@@ -114,6 +114,7 @@ fn parse_chunk(ctx: &Ctx, pool: &Pool, c: Chunk) -> io::Result<Done> {
     let mut offset = c.first_offset;
     let mut line_no = c.first_line;
     let mut start = 0usize;
+    let mut ts_cache = TsCache::default();
     while start < c.data.len() {
         let end = memchr::memchr(b'\n', &c.data[start..]).map_or(c.data.len(), |p| start + p);
         let next = (end + 1).min(c.data.len());
@@ -131,12 +132,12 @@ fn parse_chunk(ctx: &Ctx, pool: &Pool, c: Chunk) -> io::Result<Done> {
             stats.lossy += 1;
         }
         let source = Source {
-            path: ctx.path.clone(),
-            sha256: ctx.sha256.clone(),
+            path: &ctx.path,
+            sha256: ctx.sha256.as_deref(),
             line: line_no,
             offset,
         };
-        match parse_line(&text, &ctx.clock, source, lossy) {
+        match parse_line(&text, &ctx.clock, &mut ts_cache, source, lossy) {
             LineOutcome::Event(mut e) => {
                 if e.queue_id.is_some() && e.user.is_none() {
                     if let Ok(j) = ctx.joiner.read() {
