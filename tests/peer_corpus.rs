@@ -1,13 +1,14 @@
 //! Recall against third-party ground truth (`../shared/peer` or `$MAILIR_PEER_DIR`).
 //!
-//! For every line a peer marks as a match in a Postfix or Dovecot log (CrowdSec hub tests,
-//! Wazuh/OSSEC rule tests, whyscream's postfix-grok-patterns), mailir must recognise the line
+//! For every line a peer marks as a match in a Postfix, Dovecot or Exim log (CrowdSec hub
+//! tests, Wazuh/OSSEC rule tests, whyscream's postfix-grok-patterns, logstash's Exim patterns),
+//! mailir must recognise the line
 //! (an event, or a known line it deliberately keeps no event for), and where the peer names
 //! the client address, mailir's event must carry the same address. The grok source holds
 //! message bodies only: each gets a syslog prefix with the program the peer names. Grok
 //! *sub-pattern* fixtures (`POSTFIX_COMMAND_COUNTER_DATA`, `POSTFIX_DELAYS`, `POSTFIX_RELAY`,
-//! `POSTFIX_TLS_FEATURES`) are fragments of lines, not lines, and are left out. Exim, Exchange
-//! and the other daemons are not parsed yet and are not counted here. Figures are printed;
+//! `POSTFIX_TLS_FEATURES`) are fragments of lines, not lines, and are left out. Exchange,
+//! OpenSMTPD, MailScanner and the other daemons are not parsed yet and are not counted here. Figures are printed;
 //! the assertions hold the measured recall so a regression fails.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -72,6 +73,8 @@ fn daemon_of(name: &str) -> Option<&'static str> {
         Some("postfix")
     } else if n.contains("dovecot") {
         Some("dovecot")
+    } else if n.contains("exim") {
+        Some("exim")
     } else {
         None
     }
@@ -112,7 +115,7 @@ fn recall_on_peer_ground_truth() {
     };
     let tmp = tempfile::tempdir().unwrap();
     let mut tallies: BTreeMap<(String, &'static str), Tally> = BTreeMap::new();
-    for source in ["crowdsec", "wazuh-ossec"] {
+    for source in ["crowdsec", "wazuh-ossec", "logstash-exim"] {
         let mut cache: HashMap<String, Parsed> = HashMap::new();
         for line in std::fs::read_to_string(dir.join(source).join("truth.jsonl"))
             .unwrap()

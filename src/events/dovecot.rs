@@ -130,10 +130,13 @@ pub fn parse<'a>(tag: &'a str, msg: &'a str) -> Parse<'a> {
 
 fn event(kind: Kind, process: &str) -> Parsed<'static> {
     Parsed {
-        service: Some(format!(
-            "dovecot/{}",
-            process.split(['(', '<']).next().unwrap_or(process)
-        ).into()),
+        service: Some(
+            format!(
+                "dovecot/{}",
+                process.split(['(', '<']).next().unwrap_or(process)
+            )
+            .into(),
+        ),
         proto: proto_of(process),
         ..Parsed::new(kind)
     }
@@ -185,7 +188,13 @@ fn login<'a>(process: &'a str, rest: &'a str) -> Parse<'a> {
     }
     if rest.starts_with("Maximum number of connections") {
         let mut p = event(Kind::RateLimit, process);
-        p.detail = Some(rest.split(": user=").next().unwrap_or(rest).to_string().into());
+        p.detail = Some(
+            rest.split(": user=")
+                .next()
+                .unwrap_or(rest)
+                .to_string()
+                .into(),
+        );
         login_fields(&mut p, rest);
         return Parse::Event(p);
     }
@@ -250,11 +259,14 @@ fn backend<'a>(process: &'a str, rest: &'a str) -> Parse<'a> {
         let mut p = event(Kind::AuthBackendFailure, "auth");
         p.user = owned(user);
         p.src_ip = owned(ip);
-        p.detail = Some(format!(
-            "{}: {}",
-            inner_proc.split('(').next().unwrap_or(inner_proc),
-            text.split(" (given password").next().unwrap_or(text)
-        ).into());
+        p.detail = Some(
+            format!(
+                "{}: {}",
+                inner_proc.split('(').next().unwrap_or(inner_proc),
+                text.split(" (given password").next().unwrap_or(text)
+            )
+            .into(),
+        );
         if inner_proc.contains("sasl:") || inner_proc.contains(",smtp") {
             p.proto = Some("smtp");
         }

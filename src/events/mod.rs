@@ -9,6 +9,7 @@
 //! [`DAEMONS`], and its lines in the tests of that module and of `tests/`.
 
 pub mod dovecot;
+pub mod exim;
 pub mod fields;
 pub mod postfix;
 pub mod record;
@@ -31,7 +32,11 @@ fn postfix_accepts(tag: &str, _has_host: bool) -> bool {
 }
 
 fn dovecot_accepts(tag: &str, has_host: bool) -> bool {
-    dovecot::is_dovecot(tag) || !has_host
+    dovecot::is_dovecot(tag) || (!has_host && tag != "exim")
+}
+
+fn exim_accepts(tag: &str, _has_host: bool) -> bool {
+    exim::is_exim(tag)
 }
 
 /// Every daemon parser, tried in order.
@@ -39,6 +44,10 @@ pub const DAEMONS: &[Daemon] = &[
     Daemon {
         accepts: postfix_accepts,
         parse: postfix::parse,
+    },
+    Daemon {
+        accepts: exim_accepts,
+        parse: exim::parse,
     },
     Daemon {
         accepts: dovecot_accepts,
@@ -55,14 +64,20 @@ pub struct TsCache {
 
 impl TsCache {
     /// The RFC 3339 UTC text of `stamp` and whether its year was inferred.
-    pub fn get(&mut self, clock: &time::Clock, stamp: syslog::Stamp) -> Option<(std::sync::Arc<str>, bool)> {
+    pub fn get(
+        &mut self,
+        clock: &time::Clock,
+        stamp: syslog::Stamp,
+    ) -> Option<(std::sync::Arc<str>, bool)> {
         if let Some((s, ts, inferred)) = &self.last {
             if *s == stamp {
                 return Some((ts.clone(), *inferred));
             }
         }
         let (t, inferred) = clock.utc(stamp)?;
-        let ts: std::sync::Arc<str> = t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true).into();
+        let ts: std::sync::Arc<str> = t
+            .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+            .into();
         self.last = Some((stamp, ts.clone(), inferred));
         Some((ts, inferred))
     }
@@ -115,7 +130,9 @@ pub fn parse_line<'a>(
         ts,
         ts_year_inferred: inferred,
         host: line.host.map(std::borrow::Cow::Borrowed),
-        service: parsed.service.unwrap_or_else(|| line.tag.to_string().into()),
+        service: parsed
+            .service
+            .unwrap_or_else(|| line.tag.to_string().into()),
         pid: line.pid,
         kind,
         proto: parsed.proto,

@@ -423,11 +423,14 @@ fn qmgr(msg: &str) -> Parse<'_> {
         };
         p.queue_id = owned(qid);
         p.sender = Some(sender.unwrap_or("").to_string().into());
-        p.detail = Some(format!(
-            "size={}, nrcpt={}",
-            plain(rest, "size").unwrap_or("?"),
-            plain(rest, "nrcpt").unwrap_or("?")
-        ).into());
+        p.detail = Some(
+            format!(
+                "size={}, nrcpt={}",
+                plain(rest, "size").unwrap_or("?"),
+                plain(rest, "nrcpt").unwrap_or("?")
+            )
+            .into(),
+        );
         return Parse::Event(p);
     }
     Parse::Unknown
@@ -443,10 +446,7 @@ fn pickup(msg: &str) -> Parse<'_> {
     let mut p = Parsed::new(Kind::MessageReceived);
     p.queue_id = owned(qid);
     p.sender = owned(angle(rest, "from"));
-    p.detail = Some(format!(
-        "local submission uid={}",
-        plain(rest, "uid").unwrap_or("?")
-    ).into());
+    p.detail = Some(format!("local submission uid={}", plain(rest, "uid").unwrap_or("?")).into());
     Parse::Event(p)
 }
 
@@ -496,7 +496,8 @@ fn delivery(msg: &str) -> Parse<'_> {
         // Our own SMTP client failed to log in to a relay: a configuration fault, not an attack.
         let mut p = Parsed::new(Kind::Service);
         p.queue_id = owned(qid);
-        p.relay = client_after(r, "server ").map(|(h, ip, _)| format!("{}[{ip}]", h.unwrap_or("")).into());
+        p.relay = client_after(r, "server ")
+            .map(|(h, ip, _)| format!("{}[{ip}]", h.unwrap_or("")).into());
         p.detail = Some(format!("outbound SASL authentication failed; {r}").into());
         return Parse::Event(p);
     }

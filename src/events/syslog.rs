@@ -263,6 +263,42 @@ fn after_stamp(stamp: Stamp, rest: &str) -> Option<Line<'_>> {
     })
 }
 
+/// Exim's own main log: `2026-03-01 02:14:07[.123] [+0800] [pid] message` (the date was
+/// already read; an offset appears with `log_timezone`).
+fn exim_main(stamp: Stamp, rest: &str) -> Option<Line<'_>> {
+    let mut rest = rest.strip_prefix(' ')?;
+    let mut stamp = stamp;
+    let b = rest.as_bytes();
+    if let (Stamp::Local { date, secs, nanos }, Some(&sign)) = (stamp, b.first()) {
+        if (sign == b'+' || sign == b'-') && b.len() >= 5 && b[1..5].iter().all(u8::is_ascii_digit)
+        {
+            let hh = digits(&b[1..3])? as i32;
+            let mm = digits(&b[3..5])? as i32;
+            let off =
+                FixedOffset::east_opt(if sign == b'-' { -1 } else { 1 } * (hh * 3600 + mm * 60))?;
+            let naive = date.and_hms_nano_opt(secs / 3600, secs / 60 % 60, secs % 60, nanos)?;
+            stamp = Stamp::Absolute(naive.and_local_timezone(off).single()?);
+            rest = rest[5..].trim_start();
+        }
+    }
+    let mut pid = None;
+    if let Some(r) = rest.strip_prefix('[') {
+        if let Some(close) = r.find(']') {
+            if let Some(p) = digits(r[..close].as_bytes()) {
+                pid = Some(p);
+                rest = r[close + 1..].trim_start();
+            }
+        }
+    }
+    Some(Line {
+        stamp,
+        host: None,
+        tag: "exim",
+        pid,
+        msg: rest,
+    })
+}
+
 fn rfc5424(s: &str) -> Option<Line<'_>> {
     let mut rest = s;
     if rest.starts_with('<') {
@@ -314,6 +350,9 @@ pub fn parse(line: &str) -> Option<Line<'_>> {
         b'<' | b'1' if line.starts_with("1 ") || line.starts_with('<') => rfc5424(line),
         c if c.is_ascii_digit() => {
             let (stamp, used) = iso(b)?;
+            if b.get(10) == Some(&b' ') {
+                return exim_main(stamp, &line[used..]);
+            }
             after_stamp(stamp, &line[used..])
         }
         _ => {
@@ -399,6 +438,25 @@ mod tests {
             l.tag,
             "auth(info@example.com,1.2.3.4,sasl:login)<CvN+E95Uf4e7eEnj>"
         );
+    }
+
+    #[test]
+    fn exim_main_log_lines() {
+        let l = parse("2010-09-13 05:00:13 [1487] 1Ov4tU-0000Nz-Rm <= a@b H=x [208.42.54.2]:51792")
+            .unwrap();
+        assert_eq!((l.host, l.tag, l.pid), (None, "exim", Some(1487)));
+        assert!(l.msg.starts_with("1Ov4tU-0000Nz-Rm <= "));
+        assert!(matches!(l.stamp, Stamp::Local { .. }));
+        let l = parse(
+            "2023-05-30 06:10:13.345 login authenticator failed for x [192.0.2.12]:5432: 535",
+        )
+        .unwrap();
+        assert!(l.msg.starts_with("login authenticator"));
+        let l = parse("2026-03-01 02:14:07 +0800 1rB3ZF-0004Kx-Ab Completed").unwrap();
+        match l.stamp {
+            Stamp::Absolute(t) => assert_eq!(t.to_rfc3339(), "2026-03-01T02:14:07+08:00"),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

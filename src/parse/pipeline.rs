@@ -89,7 +89,8 @@ fn learn(joiner: &RwLock<Joiner>, chunk: &[u8], clock: &Clock) {
             line: 0,
             offset: 0,
         };
-        if let LineOutcome::Event(e) = parse_line(text, clock, &mut TsCache::default(), src, false) {
+        if let LineOutcome::Event(e) = parse_line(text, clock, &mut TsCache::default(), src, false)
+        {
             if let (crate::events::record::Kind::MessageReceived, Some(q), Some(u)) =
                 (e.kind, e.queue_id, e.user)
             {

@@ -1,0 +1,348 @@
+//! Exim: the main log (`2026-03-01 02:14:07 [pid] 1rB3ZF-0004Kx-Ab <= …`, Exim's own file) and
+//! Exim lines through syslog (`exim[123]: …`).
+//!
+//! Message lines start with the message id and a flag: `<=` arrival (`A=auth:user` marks an
+//! authenticated submission), `=>` `->` `*>` delivery, `**` bounce, `==` deferral. Session
+//! lines name the client as `H=name (helo) [ip]:port`: the address is the first `[…]` outside
+//! parentheses (a HELO may itself be a bracketed address). To support a new message: a branch
+//! in [`session`] and a test line below.
+
+use std::borrow::Cow;
+
+use super::fields::{owned, Parse};
+use super::record::{Kind, Parsed};
+
+/// Whether a syslog tag belongs to Exim.
+pub fn is_exim(tag: &str) -> bool {
+    matches!(tag, "exim" | "exim4" | "exim-main" | "exim4-main")
+}
+
+/// `1rB3ZF-0004Kx-Ab` (classic) or `1rB3ZF-000000004Kx-Ab` (4.97+).
+fn message_id(s: &str) -> Option<(&str, &str)> {
+    let end = s.find(' ')?;
+    let id = &s[..end];
+    let parts: Vec<&str> = id.split('-').collect();
+    let ok = parts.len() == 3
+        && parts[0].len() == 6
+        && (4..=11).contains(&parts[1].len())
+        && (2..=4).contains(&parts[2].len())
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    ok.then(|| (id, &s[end + 1..]))
+}
+
+/// The client address: the first `[…]` outside parentheses; and the host name after `H=`.
+fn client(s: &str) -> (Option<&str>, Option<&str>) {
+    let b = s.as_bytes();
+    let mut depth = 0i32;
+    let mut ip = None;
+    for (i, &c) in b.iter().enumerate() {
+        match c {
+            b'(' => depth += 1,
+            b')' => depth -= 1,
+            b'[' if depth <= 0 => {
+                if let Some(close) = s[i + 1..].find(']') {
+                    let cand = &s[i + 1..i + 1 + close];
+                    if cand.contains('.') || cand.contains(':') {
+                        ip = Some(cand);
+                        break;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let host = s.find("H=").map(|i| &s[i + 2..]).and_then(|h| {
+        let name = h.split(' ').next().unwrap_or("");
+        (!name.is_empty() && !name.starts_with('(') && !name.starts_with('[')).then_some(name)
+    });
+    (host, ip)
+}
+
+/// Value of ` KEY=value` (up to the next space).
+fn field<'a>(s: &'a str, key: &str) -> Option<&'a str> {
+    let at = s.find(&format!(" {key}="))? + key.len() + 2;
+    let v = &s[at..];
+    Some(&v[..v.find(' ').unwrap_or(v.len())])
+}
+
+fn event<'a>(kind: Kind, s: &'a str) -> Parsed<'a> {
+    let (host, ip) = client(s);
+    Parsed {
+        proto: Some("smtp"),
+        src_host: owned(host),
+        src_ip: owned(ip),
+        ..Parsed::new(kind)
+    }
+}
+
+/// Parses one Exim message.
+pub fn parse<'a>(_tag: &'a str, msg: &'a str) -> Parse<'a> {
+    if let Some((id, rest)) = message_id(msg) {
+        return message(id, rest);
+    }
+    session(msg)
+}
+
+fn message<'a>(id: &'a str, rest: &'a str) -> Parse<'a> {
+    let (flag, tail) = rest.split_at_checked(3).unwrap_or((rest, ""));
+    let addr = tail.split(' ').next().unwrap_or("");
+    let mut p = match flag {
+        "<= " => {
+            let mut p = event(Kind::MessageReceived, tail);
+            p.sender = owned(Some(addr).filter(|a| *a != "<>"));
+            p.user = field(tail, "A")
+                .and_then(|a| a.split_once(':'))
+                .map(|(_, u)| Cow::Borrowed(u));
+            p.detail = field(tail, "P").map(|proto| format!("P={proto}").into());
+            p
+        }
+        "=> " | "-> " | "*> " => {
+            let mut p = event(Kind::Delivery, tail);
+            p.recipient = owned(Some(addr));
+            p.status = Some(if flag == "*> " {
+                "suppressed".into()
+            } else {
+                "sent".into()
+            });
+            p.relay = field(tail, "T").map(Cow::Borrowed);
+            if let Some(orig) = tail
+                .split_once(" <")
+                .and_then(|(_, o)| o.split_once('>'))
+                .map(|(o, _)| o)
+            {
+                if !orig.eq_ignore_ascii_case(addr) {
+                    p.kind = Some(Kind::Forwarded);
+                    p.orig_recipient = Some(Cow::Borrowed(orig));
+                }
+            }
+            p
+        }
+        "** " => {
+            let mut p = event(Kind::Delivery, tail);
+            p.recipient = owned(Some(addr));
+            p.status = Some("bounced".into());
+            p.detail = Some(tail.into());
+            p
+        }
+        "== " => {
+            let mut p = event(Kind::Delivery, tail);
+            p.recipient = owned(Some(addr));
+            p.status = Some("deferred".into());
+            p.detail = Some(tail.into());
+            p
+        }
+        _ => return Parse::Ignored,
+    };
+    p.queue_id = Some(Cow::Borrowed(id));
+    // Delivery lines name the *remote* host: keep it as the relay, not as a client.
+    if p.kind != Some(Kind::MessageReceived) {
+        if let (Some(ip), None) = (p.src_ip.take(), p.relay.as_ref()) {
+            p.relay = Some(ip);
+        }
+        p.src_host = None;
+    }
+    Parse::Event(p)
+}
+
+fn session(msg: &str) -> Parse<'_> {
+    if let Some(at) = msg.find(" authenticator failed for ") {
+        let mut p = event(Kind::AuthFailure, &msg[at..]);
+        p.user = msg
+            .rfind("(set_id=")
+            .map(|i| &msg[i + 8..])
+            .and_then(|u| u.split(')').next())
+            .and_then(|u| owned(Some(u)));
+        p.detail = Some(msg[..at + " authenticator failed".len()].into());
+        return Parse::Event(p);
+    }
+    if let Some(at) = msg.find(" rejected RCPT ") {
+        let reason = msg[at..].split_once(": ").map_or("", |(_, r)| r);
+        let lower = reason.to_ascii_lowercase();
+        let kind = if lower.contains("relay not permitted")
+            || lower.contains("relaying denied")
+            || lower.contains("relay access denied")
+        {
+            Kind::RelayDenied
+        } else if lower.contains("unknown user")
+            || lower.contains("no such user")
+            || lower.contains("unrouteable address")
+            || lower.contains("no such person")
+        {
+            Kind::RecipientUnknown
+        } else {
+            Kind::Reject
+        };
+        let mut p = event(kind, msg);
+        p.sender = field(msg, "F").map(|f| Cow::Borrowed(f.trim_matches(['<', '>'])));
+        p.recipient = msg[at + " rejected RCPT ".len()..]
+            .split(['>', ':'])
+            .next()
+            .map(|r| Cow::Borrowed(r.trim_start_matches('<')));
+        p.status = Some("rejected".into());
+        p.detail = Some(reason.into());
+        return Parse::Event(p);
+    }
+    for (marker, kind) in [
+        (" rejected VRFY", Kind::Vrfy),
+        (" rejected EXPN", Kind::Expn),
+        (" sender verify fail", Kind::Reject),
+        (" rejected EHLO or HELO", Kind::Reject),
+        (" rejected MAIL", Kind::Reject),
+        (" rejected after DATA", Kind::Reject),
+        (" rejected connection in ", Kind::Reject),
+        ("SMTP protocol synchronization error", Kind::ProtocolError),
+        ("SMTP protocol error in ", Kind::ProtocolError),
+        ("SMTP syntax error in ", Kind::ProtocolError),
+        (" dropped: too many ", Kind::ProtocolError),
+        ("TLS error on connection from", Kind::ProtocolError),
+        (
+            "unexpected disconnection while reading SMTP command from",
+            Kind::LostConnection,
+        ),
+    ] {
+        if msg.contains(marker) {
+            let ratelimited = msg.contains("ratelimit") || msg.contains("rate limit");
+            let mut p = event(if ratelimited { Kind::RateLimit } else { kind }, msg);
+            p.detail = Some(msg.into());
+            if matches!(kind, Kind::Vrfy | Kind::Expn) {
+                p.status = Some("rejected".into());
+            }
+            return Parse::Event(p);
+        }
+    }
+    if let Some(rest) = msg.strip_prefix("SMTP connection from ") {
+        let kind = if rest.ends_with(" lost")
+            || rest.contains(" lost ")
+            || rest.contains("lost while reading")
+        {
+            Kind::LostConnection
+        } else if rest.contains("closed by QUIT") || rest.contains(" closed by ") {
+            Kind::Disconnect
+        } else if rest.contains("TCP/IP connection count")
+            || !rest.contains(' ')
+            || rest.ends_with(']')
+        {
+            Kind::Connect
+        } else {
+            Kind::Disconnect
+        };
+        let mut p = event(kind, rest);
+        p.detail = Some(rest.into());
+        return Parse::Event(p);
+    }
+    if [
+        "daemon started",
+        "SIGHUP received",
+        "exim 4.",
+        "Exim version",
+        "daemon: ",
+        "shutdown",
+    ]
+    .iter()
+    .any(|m| msg.contains(m))
+    {
+        return Parse::Event(Parsed {
+            detail: Some(msg.into()),
+            ..Parsed::new(Kind::Service)
+        });
+    }
+    let chatter = [
+        "Start queue run",
+        "End queue run",
+        "no host name found",
+        "no IP address found",
+        "Connection timed out",
+        "H=",
+        "cwd=",
+        "ignoring AUTH",
+        "Warning:",
+    ];
+    if chatter.iter().any(|c| msg.contains(c)) {
+        return Parse::Ignored;
+    }
+    Parse::Unknown
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(msg: &str) -> Parsed<'_> {
+        match parse("exim", msg) {
+            Parse::Event(p) => p,
+            other => panic!("{msg}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn arrivals_and_deliveries() {
+        let p = ev("1gsu1C-003dCu-Hb <= aaron@domain.com H=localhost (10.5.40.204) [127.0.0.1]:39753 I=[127.0.0.1]:25 P=esmtpa A=dovecot_plain:aaron@domain.com S=4315 id=x@domain.com");
+        assert_eq!(
+            (
+                p.kind,
+                p.user.as_deref(),
+                p.src_ip.as_deref(),
+                p.queue_id.as_deref()
+            ),
+            (
+                Some(Kind::MessageReceived),
+                Some("aaron@domain.com"),
+                Some("127.0.0.1"),
+                Some("1gsu1C-003dCu-Hb")
+            )
+        );
+        assert_eq!(p.src_host.as_deref(), Some("localhost"));
+        let p = ev("1j1Z2g-00Faoy-Uh ** admin@example.net R=virtual_aliases: No such person at this address.");
+        assert_eq!(
+            (p.kind, p.status.as_deref()),
+            (Some(Kind::Delivery), Some("bounced"))
+        );
+        let p = ev("1Ov4tU-0000Nz-Rm => bob@example.org <alias@example.net> R=dnslookup T=remote_smtp H=mx.example.org [192.0.2.5]");
+        assert_eq!(
+            (p.kind, p.orig_recipient.as_deref(), p.src_ip),
+            (Some(Kind::Forwarded), Some("alias@example.net"), None)
+        );
+        assert!(matches!(
+            parse("exim", "1Ov4tU-0000Nz-Rm Completed"),
+            Parse::Ignored
+        ));
+    }
+
+    #[test]
+    fn session_lines() {
+        let p = ev("dovecot_login authenticator failed for ([1.2.3.5]) [1.2.3.4]:55379: 535 Incorrect authentication data (set_id=info@test.com)");
+        assert_eq!(
+            (p.kind, p.src_ip.as_deref(), p.user.as_deref()),
+            (
+                Some(Kind::AuthFailure),
+                Some("1.2.3.4"),
+                Some("info@test.com")
+            )
+        );
+        let p = ev("H=imfo.test.com [1.2.3.4]:35328 X=TLS1.2:ECDHE-RSA-AES256-GCM-SHA384:256 CV=no F=<info6@test.com> rejected RCPT <sales@toto.com.au>: No Such User Here");
+        assert_eq!(
+            (p.kind, p.recipient.as_deref(), p.sender.as_deref()),
+            (
+                Some(Kind::RecipientUnknown),
+                Some("sales@toto.com.au"),
+                Some("info6@test.com")
+            )
+        );
+        let p = ev("H=(x) [203.0.113.9] F=<a@b> rejected RCPT <c@d.example>: relay not permitted");
+        assert_eq!(p.kind, Some(Kind::RelayDenied));
+        let p = ev("H=test.sa.com [1.2.3.4]:18146 temporarily rejected connection in \"connect\" ACL: \"Host is ratelimited (1.9/1h max:1.2)\"");
+        assert_eq!(p.kind, Some(Kind::RateLimit));
+        let p = ev("SMTP call from (000000) [::1]:39480 dropped: too many syntax or protocol errors (last command was \"123\")");
+        assert_eq!(
+            (p.kind, p.src_ip.as_deref()),
+            (Some(Kind::ProtocolError), Some("::1"))
+        );
+        let p = ev("SMTP connection from (hydra) [10.101.1.10]:53682 lost");
+        assert_eq!(p.kind, Some(Kind::LostConnection));
+        let p = ev("SMTP protocol synchronization error (input sent without waiting for greeting): rejected connection from H=[134.234.45.34] input=\"GET /\"");
+        assert_eq!(
+            (p.kind, p.src_ip.as_deref()),
+            (Some(Kind::ProtocolError), Some("134.234.45.34"))
+        );
+    }
+}
