@@ -284,7 +284,7 @@ fn exim_main(stamp: Stamp, rest: &str) -> Option<Line<'_>> {
     let mut pid = None;
     if let Some(r) = rest.strip_prefix('[') {
         if let Some(close) = r.find(']') {
-            if let Some(p) = digits(r[..close].as_bytes()) {
+            if let Some(p) = digits(&r.as_bytes()[..close]) {
                 pid = Some(p);
                 rest = r[close + 1..].trim_start();
             }
