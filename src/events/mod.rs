@@ -8,11 +8,15 @@
 //! To add a daemon: a module with `accepts(tag, has_host)` and `parse(tag, msg)`, one row in
 //! [`DAEMONS`], and its lines in the tests of that module and of `tests/`.
 
+pub mod courier;
 pub mod dovecot;
 pub mod exim;
 pub mod fields;
 pub mod postfix;
+pub mod qmail;
 pub mod record;
+pub mod roundcube;
+pub mod sendmail;
 pub mod syslog;
 pub mod time;
 
@@ -32,11 +36,27 @@ fn postfix_accepts(tag: &str, _has_host: bool) -> bool {
 }
 
 fn dovecot_accepts(tag: &str, has_host: bool) -> bool {
-    dovecot::is_dovecot(tag) || (!has_host && tag != "exim")
+    dovecot::is_dovecot(tag) || (!has_host && tag != "exim" && tag != "roundcube")
 }
 
 fn exim_accepts(tag: &str, _has_host: bool) -> bool {
     exim::is_exim(tag)
+}
+
+fn sendmail_accepts(tag: &str, _has_host: bool) -> bool {
+    sendmail::is_sendmail(tag)
+}
+
+fn courier_accepts(tag: &str, _has_host: bool) -> bool {
+    courier::is_courier(tag)
+}
+
+fn qmail_accepts(tag: &str, _has_host: bool) -> bool {
+    qmail::is_qmail(tag)
+}
+
+fn roundcube_accepts(tag: &str, _has_host: bool) -> bool {
+    roundcube::is_roundcube(tag)
 }
 
 /// Every daemon parser, tried in order.
@@ -48,6 +68,22 @@ pub const DAEMONS: &[Daemon] = &[
     Daemon {
         accepts: exim_accepts,
         parse: exim::parse,
+    },
+    Daemon {
+        accepts: sendmail_accepts,
+        parse: sendmail::parse,
+    },
+    Daemon {
+        accepts: courier_accepts,
+        parse: courier::parse,
+    },
+    Daemon {
+        accepts: qmail_accepts,
+        parse: qmail::parse,
+    },
+    Daemon {
+        accepts: roundcube_accepts,
+        parse: roundcube::parse,
     },
     Daemon {
         accepts: dovecot_accepts,

@@ -263,6 +263,37 @@ fn after_stamp(stamp: Stamp, rest: &str) -> Option<Line<'_>> {
     })
 }
 
+/// Roundcube's own log: `[27-Jun-2026 12:00:00 +0200]: <sess> message` (PHP `d-M-Y H:i:s O`).
+fn bracketed(line: &str) -> Option<Line<'_>> {
+    let close = line.find("]: ")?;
+    let inner = line.get(1..close)?;
+    let (date, rest) = inner.split_once(' ')?;
+    let mut parts = date.split('-');
+    let day = digits(parts.next()?.as_bytes())?;
+    let mon = parts.next()?.as_bytes();
+    let month = MONTHS.iter().position(|m| mon == &m[..])? as u32 + 1;
+    let year = digits(parts.next()?.as_bytes())? as i32;
+    let (secs, nanos, used) = clock(rest.as_bytes())?;
+    let zone = rest[used..].trim();
+    let date = NaiveDate::from_ymd_opt(year, month, day)?;
+    let stamp = if zone.len() == 5 && (zone.starts_with('+') || zone.starts_with('-')) {
+        let z = zone.as_bytes();
+        let off = (digits(&z[1..3])? * 3600 + digits(&z[3..5])? * 60) as i32;
+        let tz = FixedOffset::east_opt(if z[0] == b'-' { -off } else { off })?;
+        let naive = date.and_hms_nano_opt(secs / 3600, secs / 60 % 60, secs % 60, nanos)?;
+        Stamp::Absolute(naive.and_local_timezone(tz).single()?)
+    } else {
+        Stamp::Local { date, secs, nanos }
+    };
+    Some(Line {
+        stamp,
+        host: None,
+        tag: "roundcube",
+        pid: None,
+        msg: &line[close + 3..],
+    })
+}
+
 /// Exim's own main log: `2026-03-01 02:14:07[.123] [+0800] [pid] message` (the date was
 /// already read; an offset appears with `log_timezone`).
 fn exim_main(stamp: Stamp, rest: &str) -> Option<Line<'_>> {
@@ -347,6 +378,7 @@ fn rfc5424(s: &str) -> Option<Line<'_>> {
 pub fn parse(line: &str) -> Option<Line<'_>> {
     let b = line.as_bytes();
     match b.first()? {
+        b'[' => bracketed(line),
         b'<' | b'1' if line.starts_with("1 ") || line.starts_with('<') => rfc5424(line),
         c if c.is_ascii_digit() => {
             let (stamp, used) = iso(b)?;
@@ -438,6 +470,16 @@ mod tests {
             l.tag,
             "auth(info@example.com,1.2.3.4,sasl:login)<CvN+E95Uf4e7eEnj>"
         );
+    }
+
+    #[test]
+    fn roundcube_own_log_lines() {
+        let l = parse("[27-Jun-2026 12:00:00 +0200]: <a1b2> IMAP Error: Login failed for admin from 203.0.113.70.").unwrap();
+        assert_eq!((l.tag, l.host), ("roundcube", None));
+        match l.stamp {
+            Stamp::Absolute(t) => assert_eq!(t.to_rfc3339(), "2026-06-27T12:00:00+02:00"),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
