@@ -235,3 +235,52 @@ fn csv_output_decodes_to_the_same_events() {
     }
     let _ = t;
 }
+
+#[test]
+fn parquet_output_reads_back_with_polars() {
+    use polars::prelude::*;
+    let t = tempfile::tempdir().unwrap();
+    let log = util::sample().join("var/log/mail.log.1");
+    let out = t.path().join("events.parquet");
+    let j = run(&[
+        "parse",
+        log.to_str().unwrap(),
+        "--year",
+        "2026",
+        "--timezone",
+        "Asia/Shanghai",
+    ]);
+    let p = run(&[
+        "parse",
+        log.to_str().unwrap(),
+        "--year",
+        "2026",
+        "--timezone",
+        "Asia/Shanghai",
+        "--format",
+        "parquet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(p.code, 0, "{}", p.stderr);
+    let jsonl = events(&j.stdout);
+    let df = ParquetReader::new(std::fs::File::open(&out).unwrap())
+        .finish()
+        .unwrap();
+    assert_eq!(df.height(), jsonl.len());
+    let kinds = df.column("kind").unwrap().str().unwrap().clone();
+    let lines = df.column("source_line").unwrap().u64().unwrap().clone();
+    let ts = df.column("ts").unwrap().str().unwrap().clone();
+    let us = df.column("ts_unix_us").unwrap().i64().unwrap().clone();
+    for (i, e) in jsonl.iter().enumerate().step_by(37) {
+        assert_eq!(kinds.get(i), e["kind"].as_str());
+        assert_eq!(lines.get(i), e["source"]["line"].as_u64());
+        assert_eq!(ts.get(i), e["ts"].as_str());
+        let parsed = chrono::DateTime::parse_from_rfc3339(e["ts"].as_str().unwrap()).unwrap();
+        assert_eq!(us.get(i), Some(parsed.timestamp_micros()));
+    }
+    // Binary output needs a file.
+    let o = run(&["parse", log.to_str().unwrap(), "--format", "parquet"]);
+    assert_eq!(o.code, 2);
+    assert!(o.stderr.contains("--out"), "{}", o.stderr);
+}

@@ -95,27 +95,29 @@ pub const DAEMONS: &[Daemon] = &[
 /// conversion plus formatting is the dearest part of a line.
 #[derive(Default)]
 pub struct TsCache {
-    last: Option<(syslog::Stamp, std::sync::Arc<str>, bool)>,
+    last: Option<(syslog::Stamp, std::sync::Arc<str>, bool, i64)>,
 }
 
 impl TsCache {
-    /// The RFC 3339 UTC text of `stamp` and whether its year was inferred.
+    /// The RFC 3339 UTC text of `stamp`, whether its year was inferred, and its microseconds
+    /// since the epoch.
     pub fn get(
         &mut self,
         clock: &time::Clock,
         stamp: syslog::Stamp,
-    ) -> Option<(std::sync::Arc<str>, bool)> {
-        if let Some((s, ts, inferred)) = &self.last {
+    ) -> Option<(std::sync::Arc<str>, bool, i64)> {
+        if let Some((s, ts, inferred, us)) = &self.last {
             if *s == stamp {
-                return Some((ts.clone(), *inferred));
+                return Some((ts.clone(), *inferred, *us));
             }
         }
         let (t, inferred) = clock.utc(stamp)?;
         let ts: std::sync::Arc<str> = t
             .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
             .into();
-        self.last = Some((stamp, ts.clone(), inferred));
-        Some((ts, inferred))
+        let us = t.timestamp_micros();
+        self.last = Some((stamp, ts.clone(), inferred, us));
+        Some((ts, inferred, us))
     }
 }
 
@@ -159,11 +161,12 @@ pub fn parse_line<'a>(
     let Some(kind) = parsed.kind else {
         return LineOutcome::Unparsed;
     };
-    let Some((ts, inferred)) = cache.get(clock, line.stamp) else {
+    let Some((ts, inferred, ts_unix_us)) = cache.get(clock, line.stamp) else {
         return LineOutcome::Unparsed;
     };
     LineOutcome::Event(Box::new(Event {
         ts,
+        ts_unix_us,
         ts_year_inferred: inferred,
         host: line.host.map(std::borrow::Cow::Borrowed),
         service: parsed

@@ -54,6 +54,32 @@ pub enum Kind {
     RateLimit,
 }
 
+impl Kind {
+    /// The snake-case name used in every output.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Connect => "connect",
+            Kind::Disconnect => "disconnect",
+            Kind::LostConnection => "lost_connection",
+            Kind::AuthSuccess => "auth_success",
+            Kind::AuthFailure => "auth_failure",
+            Kind::AuthBackendFailure => "auth_backend_failure",
+            Kind::RelayDenied => "relay_denied",
+            Kind::RecipientUnknown => "recipient_unknown",
+            Kind::Vrfy => "vrfy",
+            Kind::Expn => "expn",
+            Kind::Reject => "reject",
+            Kind::ProtocolError => "protocol_error",
+            Kind::MessageReceived => "message_received",
+            Kind::MessageQueued => "message_queued",
+            Kind::Delivery => "delivery",
+            Kind::Forwarded => "forwarded",
+            Kind::Service => "service",
+            Kind::RateLimit => "rate_limit",
+        }
+    }
+}
+
 /// Where a line came from.
 #[derive(Debug, Clone, Serialize)]
 pub struct Source<'a> {
@@ -72,6 +98,9 @@ pub struct Source<'a> {
 pub struct Event<'a> {
     /// UTC, RFC 3339 (shared by the lines of one second).
     pub ts: Arc<str>,
+    /// The same instant in microseconds since the epoch (Parquet's numeric column).
+    #[serde(skip)]
+    pub ts_unix_us: i64,
     /// The year was not in the line and was inferred.
     pub ts_year_inferred: bool,
     /// Reporting host.
@@ -147,6 +176,24 @@ impl Parsed<'_> {
         Parsed {
             kind: Some(kind),
             ..Parsed::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Kind;
+
+    #[test]
+    fn kind_names_match_serde() {
+        for k in [
+            Kind::Connect,
+            Kind::AuthBackendFailure,
+            Kind::LostConnection,
+            Kind::RateLimit,
+            Kind::MessageQueued,
+        ] {
+            assert_eq!(serde_json::to_value(k).unwrap(), k.name());
         }
     }
 }

@@ -10,6 +10,7 @@
 pub mod correlate;
 pub mod input;
 pub mod output;
+pub mod parquet;
 pub mod pipeline;
 pub mod rotation;
 
@@ -26,7 +27,7 @@ use crate::events::time::Clock;
 use crate::exit_codes::ExitCode;
 use crate::sanitize::terminal;
 use input::{Compression, LogFile};
-use output::{Format, Writer};
+use output::{Format, Sink, Writer};
 
 /// A resolved `parse` invocation.
 #[derive(Debug, Clone)]
@@ -83,7 +84,7 @@ impl FileStats {
 fn parse_file(
     file: &LogFile,
     ctx: &pipeline::Ctx,
-    out: &mut (dyn Write + Send),
+    out: &mut Sink,
     unparsed: Option<&mut (dyn Write + Send)>,
 ) -> io::Result<FileStats> {
     let read = input::with_reader(file, |c, r| match c {
@@ -149,12 +150,20 @@ pub fn run(cfg: &ParseConfig) -> Result<ExitCode> {
     }
     let meta: Vec<_> = logs.iter().map(|f| (f.path.clone(), f.mtime)).collect();
     let (order, anchors) = rotation::plan(&meta, Utc::now());
-    let out: Box<dyn Write + Send> = match &cfg.out {
-        Some(p) => Box::new(BufWriter::with_capacity(
+    let mut out = match (&cfg.out, cfg.format) {
+        (None, Format::Parquet) => {
+            eprintln!("mailir parse: --format parquet writes a binary file: give --out PATH");
+            return Ok(ExitCode::Error);
+        }
+        (Some(p), Format::Parquet) => {
+            let f = File::create(p).with_context(|| format!("cannot create {}", p.display()))?;
+            Sink::Parquet(Box::new(parquet::ParquetSink::new(f)))
+        }
+        (Some(p), _) => Sink::Bytes(Box::new(BufWriter::with_capacity(
             1 << 20,
             File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
-        )),
-        None => Box::new(BufWriter::with_capacity(1 << 20, io::stdout())),
+        ))),
+        (None, _) => Sink::Bytes(Box::new(BufWriter::with_capacity(1 << 20, io::stdout()))),
     };
     let unparsed = match &cfg.unparsed {
         Some(p) => Some(BufWriter::new(
@@ -162,11 +171,10 @@ pub fn run(cfg: &ParseConfig) -> Result<ExitCode> {
         )),
         None => None,
     };
-    let mut out = out;
     let mut unparsed = unparsed;
     if cfg.format == Format::Csv {
         let header = Writer::new(cfg.format, Vec::new(), true)?.into_inner()?;
-        out.write_all(&header)?;
+        out.write(&header, None)?;
     }
     let joiner = RwLock::new(correlate::Joiner::default());
     let mut total = FileStats::default();
@@ -212,7 +220,7 @@ pub fn run(cfg: &ParseConfig) -> Result<ExitCode> {
         );
         total.add(&s);
     }
-    out.flush()?;
+    out.finish()?;
     if let Some(u) = unparsed.as_mut() {
         u.flush()?;
     }

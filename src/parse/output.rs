@@ -16,6 +16,8 @@ pub enum Format {
     Jsonl,
     /// Comma-separated values with a header row.
     Csv,
+    /// Apache Parquet (needs `--out`).
+    Parquet,
 }
 
 /// The CSV columns, in order.
@@ -58,6 +60,41 @@ pub enum Writer<W: Write> {
     Jsonl(W),
     /// CSV.
     Csv(Box<csv::Writer<W>>),
+    /// Parquet columns (the bytes output stays empty).
+    Parquet(Box<super::parquet::Batch>, W),
+}
+
+/// Where rendered chunks go: a byte stream, or a Parquet file.
+pub enum Sink {
+    /// stdout or a file.
+    Bytes(Box<dyn Write + Send>),
+    /// A Parquet file.
+    Parquet(Box<super::parquet::ParquetSink>),
+}
+
+impl Sink {
+    /// Writes one rendered chunk.
+    pub fn write(
+        &mut self,
+        bytes: &[u8],
+        frame: Option<&polars::prelude::DataFrame>,
+    ) -> io::Result<()> {
+        match self {
+            Sink::Bytes(w) => w.write_all(bytes),
+            Sink::Parquet(p) => match frame {
+                Some(f) => p.write(f),
+                None => Ok(()),
+            },
+        }
+    }
+
+    /// Flushes and closes.
+    pub fn finish(self) -> io::Result<()> {
+        match self {
+            Sink::Bytes(mut w) => w.flush(),
+            Sink::Parquet(p) => p.finish(),
+        }
+    }
 }
 
 impl<W: Write> Writer<W> {
@@ -65,6 +102,7 @@ impl<W: Write> Writer<W> {
     pub fn new(format: Format, out: W, header: bool) -> io::Result<Self> {
         Ok(match format {
             Format::Jsonl => Writer::Jsonl(out),
+            Format::Parquet => Writer::Parquet(Box::default(), out),
             Format::Csv => {
                 let mut w = csv::WriterBuilder::new()
                     .has_headers(false)
@@ -79,9 +117,19 @@ impl<W: Write> Writer<W> {
 
     /// Flushes and returns the underlying output.
     pub fn into_inner(self) -> io::Result<W> {
+        Ok(self.finish()?.0)
+    }
+
+    /// Flushes; returns the byte output and, for Parquet, the chunk's columns.
+    pub fn finish(self) -> io::Result<(W, Option<polars::prelude::DataFrame>)> {
         match self {
-            Writer::Jsonl(w) => Ok(w),
-            Writer::Csv(w) => w.into_inner().map_err(|e| io::Error::other(e.to_string())),
+            Writer::Jsonl(w) => Ok((w, None)),
+            Writer::Csv(w) => Ok((
+                w.into_inner()
+                    .map_err(|e| io::Error::other(e.to_string()))?,
+                None,
+            )),
+            Writer::Parquet(b, w) => Ok((w, Some(b.frame()?))),
         }
     }
 
@@ -91,6 +139,10 @@ impl<W: Write> Writer<W> {
             Writer::Jsonl(w) => {
                 serde_json::to_writer(&mut *w, e)?;
                 w.write_all(b"\n")
+            }
+            Writer::Parquet(b, _) => {
+                b.push(e);
+                Ok(())
             }
             Writer::Csv(w) => {
                 let opt = |v: &Option<std::borrow::Cow<'_, str>>| {

@@ -13,7 +13,7 @@ use std::sync::mpsc::{channel, sync_channel, Receiver};
 use std::sync::{Arc, Mutex, RwLock};
 
 use super::correlate::Joiner;
-use super::output::{Format, Writer};
+use super::output::{Format, Sink, Writer};
 use super::FileStats;
 use crate::events::record::Source;
 use crate::events::time::Clock;
@@ -54,6 +54,7 @@ struct Chunk {
 struct Done {
     seq: u64,
     out: Vec<u8>,
+    frame: Option<polars::prelude::DataFrame>,
     unparsed: Vec<u8>,
     stats: FileStats,
 }
@@ -165,9 +166,11 @@ fn parse_chunk(ctx: &Ctx, pool: &Pool, c: Chunk) -> io::Result<Done> {
     }
     let seq = c.seq;
     pool.put(c.data);
+    let (out, frame) = out.finish()?;
     Ok(Done {
         seq,
-        out: out.into_inner()?,
+        out,
+        frame,
         unparsed,
         stats,
     })
@@ -255,7 +258,7 @@ fn produce(
 pub fn run(
     ctx: &Ctx,
     r: &mut dyn Read,
-    out: &mut (dyn Write + Send),
+    out: &mut Sink,
     unparsed: Option<&mut (dyn Write + Send)>,
 ) -> io::Result<FileStats> {
     let threads = std::thread::available_parallelism()
@@ -298,7 +301,7 @@ pub fn run(
                 let done = done?;
                 pending.insert(done.seq, done);
                 while let Some(d) = pending.remove(&next) {
-                    out.write_all(&d.out)?;
+                    out.write(&d.out, d.frame.as_ref())?;
                     if let Some(u) = unparsed.as_mut() {
                         u.write_all(&d.unparsed)?;
                     }
