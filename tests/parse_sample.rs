@@ -284,3 +284,33 @@ fn parquet_output_reads_back_with_polars() {
     assert_eq!(o.code, 2);
     assert!(o.stderr.contains("--out"), "{}", o.stderr);
 }
+
+#[test]
+fn exim_deliveries_carry_the_submitting_login() {
+    let t = tempfile::tempdir().unwrap();
+    let log = t.path().join("mainlog");
+    std::fs::write(
+        &log,
+        "2026-03-04 02:45:02 [2041] 1vQxYz-0003Ab-Cd <= liwei@oceanlab.example.org H=(x) [203.0.113.77]:51000 P=esmtpa A=dovecot_login:liwei S=7207 id=a@b\n\
+         2026-03-04 02:45:03 [2042] 1vQxYz-0003Ab-Cd => bob1@inbox.example.net R=dnslookup T=remote_smtp H=mx.inbox.example.net [203.0.113.178]\n\
+         2026-03-04 02:45:03 [2042] 1vQxYz-0003Ab-Cd ** eve2@nonexist.example R=dnslookup: all hosts have been failing\n\
+         2026-03-04 02:45:03 [2042] 1vQxYz-0003Ab-Cd Completed\n",
+    )
+    .unwrap();
+    let o = run(&[
+        "parse",
+        log.to_str().unwrap(),
+        "--timezone",
+        "Asia/Shanghai",
+    ]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let ev = events(&o.stdout);
+    assert_eq!(ev.len(), 3);
+    assert_eq!(ev[0]["ts"], "2026-03-03T18:45:02Z");
+    assert_eq!(ev[0]["ts_year_inferred"], false);
+    for e in &ev {
+        assert_eq!(e["user"], "liwei", "{e}");
+        assert_eq!(e["queue_id"], "1vQxYz-0003Ab-Cd");
+    }
+    assert_eq!(ev[2]["status"], "bounced");
+}

@@ -1,11 +1,12 @@
 //! Message correlation: the SASL login that submitted a message, carried to the message's
 //! later events.
 //!
-//! Postfix logs the login once (`QID: client=…, sasl_username=alice`); the `message_queued`
-//! and `delivery`/`forwarded` events of that queue id get `user` filled from it, so a detector
+//! Postfix logs the login once (`QID: client=…, sasl_username=alice`), Exim on the arrival line
+//! (`ID <= … A=login:alice`); the `message_queued` and `delivery`/`forwarded` events of that
+//! queue or message id get `user` filled from it, so a detector
 //! can say *which login sent what*. The reader thread learns the bindings from each chunk
 //! *before* the chunk is handed to a parser thread (a cheap `memmem` scan for
-//! `sasl_username=`), so parallel parsers see every binding made earlier in the file. Files
+//! `sasl_username=` and ` A=`), so parallel parsers see every binding made earlier in the file. Files
 //! are processed in chronological order, so a message received before midnight and delivered
 //! after rotation is still joined. Memory is bounded: at most [`CAPACITY`] queue ids are
 //! remembered; the oldest are forgotten first.

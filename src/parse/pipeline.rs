@@ -77,9 +77,21 @@ pub struct Ctx<'a> {
 
 fn learn(joiner: &RwLock<Joiner>, chunk: &[u8], clock: &Clock) {
     let mut found = Vec::new();
-    let finder = memchr::memmem::Finder::new(b"sasl_username=");
-    for hit in finder.find_iter(chunk) {
+    // Postfix `client=…, sasl_username=u` and Exim `<= … A=authenticator:u`.
+    let postfix = memchr::memmem::Finder::new(b"sasl_username=");
+    let exim = memchr::memmem::Finder::new(b" A=");
+    let mut hits: Vec<usize> = postfix
+        .find_iter(chunk)
+        .chain(exim.find_iter(chunk))
+        .collect();
+    hits.sort_unstable();
+    let mut last_line = usize::MAX;
+    for hit in hits {
         let start = memchr::memrchr(b'\n', &chunk[..hit]).map_or(0, |p| p + 1);
+        if start == last_line {
+            continue;
+        }
+        last_line = start;
         let end = memchr::memchr(b'\n', &chunk[hit..]).map_or(chunk.len(), |p| hit + p);
         let Ok(text) = std::str::from_utf8(&chunk[start..end]) else {
             continue;
