@@ -26,10 +26,8 @@ pub enum Origin {
     File(PathBuf),
     /// An entry of a bundle archive.
     Entry {
-        /// The archive.
+        /// The archive (the entry name is the file's `path`).
         bundle: PathBuf,
-        /// Entry name.
-        name: String,
     },
 }
 
@@ -185,9 +183,8 @@ pub fn resolve(inputs: &[PathBuf]) -> Inputs {
                     let bundle = input.clone();
                     from_manifest(
                         &rows,
-                        |s| Origin::Entry {
+                        |_| Origin::Entry {
                             bundle: bundle.clone(),
-                            name: s.to_string(),
                         },
                         &mut res.files,
                     );
@@ -233,41 +230,25 @@ fn archive_facts(bundle: &Path) -> Result<(Vec<ManifestRow>, Option<String>), St
     ))
 }
 
-/// Opens a candidate as a (decompressed) byte stream and hands it to `f`.
+/// Opens a file candidate as a (decompressed) byte stream and hands it to `f`. Bundle
+/// entries are read by the caller in one pass over the archive ([`decompressed`]).
 pub fn with_reader<T>(
     file: &LogFile,
     f: impl FnOnce(Compression, &mut dyn Read) -> T,
-) -> io::Result<Option<T>> {
+) -> io::Result<T> {
     match &file.origin {
         Origin::File(p) => {
             let mut r = BufReader::with_capacity(1 << 20, File::open(p)?);
-            Ok(Some(decompressed(&mut r, f)?))
+            decompressed(&mut r, f)
         }
-        Origin::Entry { bundle, name } => {
-            let mut f = Some(f);
-            let mut out = None;
-            let mut err = None;
-            for_each_entry(bundle, |n, _, r| {
-                if n == name {
-                    if let Some(f) = f.take() {
-                        let mut br = BufReader::with_capacity(1 << 20, r);
-                        match decompressed(&mut br, f) {
-                            Ok(v) => out = Some(v),
-                            Err(e) => err = Some(e),
-                        }
-                    }
-                }
-            })
-            .map_err(|e| io::Error::other(e.to_string()))?;
-            match err {
-                Some(e) => Err(e),
-                None => Ok(out),
-            }
-        }
+        Origin::Entry { .. } => Err(io::Error::other(
+            "bundle entries are read in one pass over the archive",
+        )),
     }
 }
 
-fn decompressed<T>(
+/// Detects compression on `r` and hands `f` the decompressed stream.
+pub fn decompressed<T>(
     r: &mut dyn io::BufRead,
     f: impl FnOnce(Compression, &mut dyn Read) -> T,
 ) -> io::Result<T> {
@@ -279,17 +260,9 @@ fn decompressed<T>(
     })
 }
 
-/// Whether the first lines of a stream are syslog lines of a mail daemon.
-pub fn sniff(r: &mut dyn Read) -> bool {
-    let mut buf = vec![0u8; 64 * 1024];
-    let mut got = 0;
-    while got < buf.len() {
-        match r.read(&mut buf[got..]) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => got += n,
-        }
-    }
-    let text = String::from_utf8_lossy(&buf[..got]);
+/// Whether the first bytes of a (decompressed) stream hold a log line of a mail daemon.
+pub fn sniff(head: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(head);
     text.lines().take(2000).any(|l| {
         syslog::parse(l).is_some_and(|line| {
             DAEMONS

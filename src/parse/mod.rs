@@ -15,12 +15,12 @@ pub mod pipeline;
 pub mod rotation;
 
 use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, Read, Write};
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
 use anyhow::{Context, Result};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
 use crate::events::time::Clock;
@@ -80,126 +80,73 @@ impl FileStats {
     }
 }
 
-/// Parses one file through the pipeline.
-fn parse_file(
-    file: &LogFile,
-    ctx: &pipeline::Ctx,
-    out: &mut Sink,
-    unparsed: Option<&mut (dyn Write + Send)>,
-) -> io::Result<FileStats> {
-    let read = input::with_reader(file, |c, r| match c {
-        Compression::Unsupported(name) => Ok(FileStats {
-            warning: Some(format!(
-                "{name} compression is not supported; file not read"
-            )),
-            ..FileStats::default()
-        }),
-        _ => pipeline::run(ctx, r, out, unparsed),
-    })?;
-    match read {
-        Some(r) => r,
-        None => Ok(FileStats {
-            warning: Some("entry not found in the bundle".into()),
-            ..FileStats::default()
-        }),
-    }
+/// What a run shares across its files.
+struct Session<'a> {
+    cfg: &'a ParseConfig,
+    tz: Tz,
+    out: Sink,
+    unparsed: Option<BufWriter<File>>,
+    joiner: RwLock<correlate::Joiner>,
+    total: FileStats,
+    mail_logs: usize,
 }
 
-fn zone(cfg: &ParseConfig, custody: Option<&str>) -> (Tz, String) {
-    if let Some(tz) = cfg.timezone {
-        return (tz, format!("{tz} (--timezone)"));
-    }
-    if let Some(z) = custody.and_then(|z| z.parse::<Tz>().ok()) {
-        return (z, format!("{z} (bundle custody)"));
-    }
-    (
-        chrono_tz::UTC,
-        "UTC (default: no --timezone, no bundle custody)".into(),
-    )
-}
+/// Bytes read to decide whether a stream is a mail log.
+const SNIFF: u64 = 64 * 1024;
 
-/// Runs `mailir parse`.
-pub fn run(cfg: &ParseConfig) -> Result<ExitCode> {
-    let inputs = input::resolve(&cfg.inputs);
-    for (path, err) in &inputs.errors {
-        eprintln!(
-            "mailir parse: cannot read {}: {}",
-            terminal(path),
-            terminal(err)
-        );
-    }
-    if inputs.files.is_empty() && !inputs.errors.is_empty() {
-        return Ok(ExitCode::Error);
-    }
-    let (tz, tz_note) = zone(cfg, inputs.custody_zone.as_deref());
-    // Keep the files whose content is a mail log.
-    let mut logs = Vec::new();
-    for f in &inputs.files {
-        match input::with_reader(f, |c, r| match c {
-            Compression::Unsupported(_) => true,
-            _ => input::sniff(r),
-        }) {
-            Ok(Some(true)) => logs.push(f.clone()),
-            Ok(_) => {}
-            Err(e) => eprintln!(
-                "mailir parse: cannot read {}: {}",
-                terminal(&f.path),
-                terminal(&e.to_string())
-            ),
+impl Session<'_> {
+    /// Sniffs one (decompressed) stream and, if it is a mail log, parses it.
+    fn stream(
+        &mut self,
+        f: &LogFile,
+        anchor: DateTime<Utc>,
+        c: Compression,
+        r: &mut dyn Read,
+    ) -> io::Result<()> {
+        if let Compression::Unsupported(name) = c {
+            let s = FileStats {
+                warning: Some(format!(
+                    "{name} compression is not supported; file not read"
+                )),
+                ..FileStats::default()
+            };
+            self.report(f, &s);
+            return Ok(());
         }
-    }
-    let meta: Vec<_> = logs.iter().map(|f| (f.path.clone(), f.mtime)).collect();
-    let (order, anchors) = rotation::plan(&meta, Utc::now());
-    let mut out = match (&cfg.out, cfg.format) {
-        (None, Format::Parquet) => {
-            eprintln!("mailir parse: --format parquet writes a binary file: give --out PATH");
-            return Ok(ExitCode::Error);
+        let mut head = Vec::with_capacity(SNIFF as usize);
+        if let Err(e) = r.take(SNIFF).read_to_end(&mut head) {
+            let s = FileStats {
+                warning: Some(format!("read failed at the start: {e}")),
+                ..FileStats::default()
+            };
+            self.report(f, &s);
+            return Ok(());
         }
-        (Some(p), Format::Parquet) => {
-            let f = File::create(p).with_context(|| format!("cannot create {}", p.display()))?;
-            Sink::Parquet(Box::new(parquet::ParquetSink::new(f)))
+        if !input::sniff(&head) {
+            return Ok(());
         }
-        (Some(p), _) => Sink::Bytes(Box::new(BufWriter::with_capacity(
-            1 << 20,
-            File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
-        ))),
-        (None, _) => Sink::Bytes(Box::new(BufWriter::with_capacity(1 << 20, io::stdout()))),
-    };
-    let unparsed = match &cfg.unparsed {
-        Some(p) => Some(BufWriter::new(
-            File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
-        )),
-        None => None,
-    };
-    let mut unparsed = unparsed;
-    if cfg.format == Format::Csv {
-        let header = Writer::new(cfg.format, Vec::new(), true)?.into_inner()?;
-        out.write(&header, None)?;
-    }
-    let joiner = RwLock::new(correlate::Joiner::default());
-    let mut total = FileStats::default();
-    eprintln!(
-        "mailir parse: {} mail log file(s) of {} candidate(s); local times read as {tz_note}",
-        logs.len(),
-        inputs.files.len()
-    );
-    for i in order {
-        let f = &logs[i];
+        self.mail_logs += 1;
         let ctx = pipeline::Ctx {
-            format: cfg.format,
+            format: self.cfg.format,
             path: Arc::from(f.path.as_str()),
             sha256: f.sha256.as_deref().map(Arc::from),
             clock: Clock {
-                tz,
-                anchor: Clock::anchor_of(anchors[i], tz),
-                year: cfg.year,
+                tz: self.tz,
+                anchor: Clock::anchor_of(anchor, self.tz),
+                year: self.cfg.year,
             },
-            joiner: &joiner,
-            keep_unparsed: unparsed.is_some(),
+            joiner: &self.joiner,
+            keep_unparsed: self.unparsed.is_some(),
         };
-        let u = unparsed.as_mut().map(|u| u as &mut (dyn Write + Send));
-        let s = parse_file(f, &ctx, &mut out, u)
-            .with_context(|| format!("while reading {}", f.path))?;
+        let mut chained = io::Cursor::new(head).chain(r);
+        let u = self.unparsed.as_mut().map(|u| u as &mut (dyn Write + Send));
+        let s = pipeline::run(&ctx, &mut chained, &mut self.out, u)?;
+        self.report(f, &s);
+        self.total.add(&s);
+        Ok(())
+    }
+
+    fn report(&self, f: &LogFile, s: &FileStats) {
         eprintln!(
             "  {}: {} lines, {} events, {} ignored, {} unparsed, {} other{}{}",
             terminal(&f.path),
@@ -218,20 +165,144 @@ pub fn run(cfg: &ParseConfig) -> Result<ExitCode> {
                 .map(|w| format!("; WARNING: {}", terminal(w)))
                 .unwrap_or_default()
         );
-        total.add(&s);
     }
+}
+
+fn zone(cfg: &ParseConfig, custody: Option<&str>) -> (Tz, String) {
+    if let Some(tz) = cfg.timezone {
+        return (tz, format!("{tz} (--timezone)"));
+    }
+    if let Some(z) = custody.and_then(|z| z.parse::<Tz>().ok()) {
+        return (z, format!("{z} (bundle custody)"));
+    }
+    (
+        chrono_tz::UTC,
+        "UTC (default: no --timezone, no bundle custody)".into(),
+    )
+}
+
+fn sink(cfg: &ParseConfig) -> Result<Option<Sink>> {
+    Ok(Some(match (&cfg.out, cfg.format) {
+        (None, Format::Parquet) => return Ok(None),
+        (Some(p), Format::Parquet) => {
+            let f = File::create(p).with_context(|| format!("cannot create {}", p.display()))?;
+            Sink::Parquet(Box::new(parquet::ParquetSink::new(f)))
+        }
+        (Some(p), _) => Sink::Bytes(Box::new(BufWriter::with_capacity(
+            1 << 20,
+            File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
+        ))),
+        (None, _) => Sink::Bytes(Box::new(BufWriter::with_capacity(1 << 20, io::stdout()))),
+    }))
+}
+
+/// Runs `mailir parse`.
+pub fn run(cfg: &ParseConfig) -> Result<ExitCode> {
+    let inputs = input::resolve(&cfg.inputs);
+    for (path, err) in &inputs.errors {
+        eprintln!(
+            "mailir parse: cannot read {}: {}",
+            terminal(path),
+            terminal(err)
+        );
+    }
+    if inputs.files.is_empty() && !inputs.errors.is_empty() {
+        return Ok(ExitCode::Error);
+    }
+    let (tz, tz_note) = zone(cfg, inputs.custody_zone.as_deref());
+    let Some(mut out) = sink(cfg)? else {
+        eprintln!("mailir parse: --format parquet writes a binary file: give --out PATH");
+        return Ok(ExitCode::Error);
+    };
+    let unparsed = match &cfg.unparsed {
+        Some(p) => Some(BufWriter::new(
+            File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
+        )),
+        None => None,
+    };
+    if cfg.format == Format::Csv {
+        let header = Writer::new(cfg.format, Vec::new(), true)?.into_inner()?;
+        out.write(&header, None)?;
+    }
+    eprintln!(
+        "mailir parse: {} candidate file(s); local times read as {tz_note}",
+        inputs.files.len()
+    );
+    let mut session = Session {
+        cfg,
+        tz,
+        out,
+        unparsed,
+        joiner: RwLock::new(correlate::Joiner::default()),
+        total: FileStats::default(),
+        mail_logs: 0,
+    };
+    // Files on disk: chain by chain, oldest first. Bundle archives: one pass each, in archive
+    // order (a tar.gz cannot be read out of order without decompressing it again).
+    let (on_disk, in_archives): (Vec<&LogFile>, Vec<&LogFile>) = inputs
+        .files
+        .iter()
+        .partition(|f| matches!(f.origin, input::Origin::File(_)));
+    let meta: Vec<_> = on_disk.iter().map(|f| (f.path.clone(), f.mtime)).collect();
+    let (order, anchors) = rotation::plan(&meta, Utc::now());
+    for i in order {
+        let f = on_disk[i];
+        let anchor = anchors[i];
+        input::with_reader(f, |c, r| session.stream(f, anchor, c, r))
+            .and_then(|r| r)
+            .with_context(|| format!("while reading {}", f.path))?;
+    }
+    let mut bundles: Vec<&std::path::Path> = in_archives
+        .iter()
+        .filter_map(|f| match &f.origin {
+            input::Origin::Entry { bundle, .. } => Some(bundle.as_path()),
+            input::Origin::File(_) => None,
+        })
+        .collect();
+    bundles.dedup();
+    for bundle in bundles {
+        let files: Vec<&LogFile> = in_archives
+            .iter()
+            .copied()
+            .filter(|f| matches!(&f.origin, input::Origin::Entry { bundle: b, .. } if b == bundle))
+            .collect();
+        let meta: Vec<_> = files.iter().map(|f| (f.path.clone(), f.mtime)).collect();
+        let (_, anchors) = rotation::plan(&meta, Utc::now());
+        let mut failure: Option<io::Error> = None;
+        crate::evidence::reader::for_each_entry(bundle, |name, _, r| {
+            if failure.is_some() {
+                return;
+            }
+            let Some(i) = files.iter().position(|f| f.path == name) else {
+                return;
+            };
+            let mut br = io::BufReader::with_capacity(1 << 20, r);
+            if let Err(e) =
+                input::decompressed(&mut br, |c, dr| session.stream(files[i], anchors[i], c, dr))
+                    .and_then(|r| r)
+            {
+                failure = Some(e);
+            }
+        })
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        if let Some(e) = failure {
+            return Err(e).with_context(|| format!("while reading {}", bundle.display()));
+        }
+    }
+    let Session {
+        out,
+        mut unparsed,
+        total,
+        mail_logs,
+        ..
+    } = session;
     out.finish()?;
     if let Some(u) = unparsed.as_mut() {
         u.flush()?;
     }
     eprintln!(
-        "mailir parse: {} files, {} lines, {} events, {} ignored, {} unparsed, {} other",
-        logs.len(),
-        total.lines,
-        total.events,
-        total.ignored,
-        total.unparsed,
-        total.other
+        "mailir parse: {} mail log file(s), {} lines, {} events, {} ignored, {} unparsed, {} other",
+        mail_logs, total.lines, total.events, total.ignored, total.unparsed, total.other
     );
     Ok(if inputs.errors.is_empty() {
         ExitCode::Success
