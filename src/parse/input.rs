@@ -290,10 +290,10 @@ mod tests {
     #[test]
     fn sniffing_by_content() {
         assert!(sniff(
-            &mut &b"Mar  4 02:14:07 mx1 postfix/smtpd[1]: connect from x[1.2.3.4]\n"[..]
+            b"Mar  4 02:14:07 mx1 postfix/smtpd[1]: connect from x[1.2.3.4]\n"
         ));
         assert!(!sniff(
-            &mut &b"Mar  4 02:14:07 mx1 CRON[1]: pam_unix(cron:session): session opened\n"[..]
+            b"Mar  4 02:14:07 mx1 CRON[1]: pam_unix(cron:session): session opened\n"
         ));
         assert!(!sniff(&mut &b"\x00\x01binary"[..]));
     }
