@@ -295,6 +295,6 @@ mod tests {
         assert!(!sniff(
             b"Mar  4 02:14:07 mx1 CRON[1]: pam_unix(cron:session): session opened\n"
         ));
-        assert!(!sniff(&mut &b"\x00\x01binary"[..]));
+        assert!(!sniff(b"\x00\x01binary"));
     }
 }
