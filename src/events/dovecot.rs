@@ -8,7 +8,7 @@
 //! `auth(bob,1.2.3.4,sasl:login)<sess>`) picks the branch; a leading `Info:`/`Warning:`/
 //! `Error:` level is skipped. To support a new message, add a branch and a test line.
 
-use super::fields::{angle, owned, plain, Parse};
+use super::fields::{angle, find, has, owned, plain, Parse};
 use super::record::{Kind, Parsed};
 
 /// Whether a syslog tag belongs to Dovecot.
@@ -169,7 +169,7 @@ fn login<'a>(process: &'a str, rest: &'a str) -> Parse<'a> {
             || reason.starts_with("tried to use disabled")
             || reason.starts_with("tried to use disallowed")
             || reason.starts_with("proxy dest auth failed")
-            || rest.contains("(auth_failed)")
+            || has(rest, "(auth_failed)")
         {
             Kind::AuthFailure
         } else if reason.starts_with("Maximum number of") {
@@ -200,7 +200,7 @@ fn login<'a>(process: &'a str, rest: &'a str) -> Parse<'a> {
     }
     if rest.starts_with("Warning:")
         || rest.starts_with("Error:")
-        || rest.contains("SSL_accept")
+        || has(rest, "SSL_accept")
         || rest.starts_with("proxy(")
     {
         return Parse::Ignored;
@@ -227,7 +227,7 @@ const DRIVERS: &[&str] = &[
 /// Finds `driver(user,ip…): text` anywhere in `rest` (2.3 puts `conn unix:auth-worker (…):
 /// auth-worker<6>: ` before it).
 fn find_driver(rest: &str) -> Option<(&str, &str)> {
-    let at = DRIVERS.iter().filter_map(|d| rest.find(d)).min()?;
+    let at = DRIVERS.iter().filter_map(|d| find(rest, d)).min()?;
     split_process(&rest[at..])
 }
 
@@ -267,12 +267,12 @@ fn backend<'a>(process: &'a str, rest: &'a str) -> Parse<'a> {
             )
             .into(),
         );
-        if inner_proc.contains("sasl:") || inner_proc.contains(",smtp") {
+        if has(inner_proc, "sasl:") || has(inner_proc, ",smtp") {
             p.proto = Some("smtp");
         }
         return Parse::Event(p);
     }
-    if text.starts_with("Error") || text.contains("Fatal") || rest.starts_with("Error:") {
+    if text.starts_with("Error") || has(text, "Fatal") || rest.starts_with("Error:") {
         let mut p = event(Kind::Service, "auth");
         p.detail = Some(rest.to_string().into());
         return Parse::Event(p);
@@ -312,7 +312,7 @@ fn deliver<'a>(process: &'a str, rest: &'a str) -> Parse<'a> {
         p
     } else if body.starts_with("Connect from")
         || body.starts_with("Disconnect from")
-        || body.contains("Logged out")
+        || has(body, "Logged out")
         || rest.starts_with("Error:")
         || rest.starts_with("Warning:")
         || body.starts_with("msgid=")

@@ -14,6 +14,28 @@ pub enum Parse<'a> {
     Unknown,
 }
 
+/// Substring search for the short needles and short lines of the parsers: `memchr` for the
+/// needle's first byte, then a comparison. No searcher to build per call (std's two-way and
+/// `memmem`'s searchers cost more to set up than a log line takes to scan).
+pub fn find(haystack: &str, needle: &str) -> Option<usize> {
+    let (h, n) = (haystack.as_bytes(), needle.as_bytes());
+    let (&first, rest) = n.split_first()?;
+    let mut from = 0;
+    while let Some(p) = memchr::memchr(first, h.get(from..)?) {
+        let at = from + p;
+        if h[at + 1..].starts_with(rest) {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
+}
+
+/// Whether `needle` occurs in `haystack` (see [`find`]).
+pub fn has(haystack: &str, needle: &str) -> bool {
+    find(haystack, needle).is_some()
+}
+
 /// Parses `host[ip]` / `host[ip]:port` / `[ip]:port` at the start of `s`;
 /// returns (host, ip, rest after the spec).
 pub fn client(s: &str) -> Option<(Option<&str>, &str, &str)> {
@@ -36,7 +58,7 @@ pub fn client(s: &str) -> Option<(Option<&str>, &str, &str)> {
 
 /// Finds `client spec` after `marker` (`" from "`) anywhere in `s`.
 pub fn client_after<'a>(s: &'a str, marker: &str) -> Option<(Option<&'a str>, &'a str, &'a str)> {
-    let at = s.find(marker)? + marker.len();
+    let at = find(s, marker)? + marker.len();
     client(&s[at..])
 }
 
@@ -44,7 +66,7 @@ pub fn client_after<'a>(s: &'a str, marker: &str) -> Option<(Option<&'a str>, &'
 /// Postfix versions wrote `to=user@host,` without brackets: that form is accepted too.
 pub fn angle<'a>(s: &'a str, key: &str) -> Option<&'a str> {
     let mut from = 0;
-    while let Some(pos) = s[from..].find(key) {
+    while let Some(pos) = find(&s[from..], key) {
         let at = from + pos;
         let boundary = at == 0 || matches!(s.as_bytes()[at - 1], b' ' | b',' | b';' | b'(');
         let rest = &s[at + key.len()..];
@@ -65,7 +87,7 @@ pub fn angle<'a>(s: &'a str, key: &str) -> Option<&'a str> {
 /// Value of `key=value` ending at `,`, space or end, e.g. `status=sent`.
 pub fn plain<'a>(s: &'a str, key: &str) -> Option<&'a str> {
     let mut from = 0;
-    while let Some(pos) = s[from..].find(key) {
+    while let Some(pos) = find(&s[from..], key) {
         let at = from + pos;
         let boundary = at == 0 || matches!(s.as_bytes()[at - 1], b' ' | b',');
         let rest = &s[at + key.len()..];
@@ -91,7 +113,7 @@ pub fn queue_id(s: &str) -> Option<(Option<&str>, &str)> {
     if let Some(rest) = s.strip_prefix("NOQUEUE: ") {
         return Some((None, rest));
     }
-    let end = s.find(": ")?;
+    let end = find(s, ": ")?;
     let id = &s[..end];
     // Short ids are upper-case hex; long ids mix cases and digits. Words (`warning`) are not ids.
     if (5..=32).contains(&id.len())
@@ -126,6 +148,20 @@ mod tests {
             client("mail.example.org[2001:db8::1]"),
             Some((Some("mail.example.org"), "2001:db8::1", ""))
         );
+    }
+
+    #[test]
+    fn find_matches_str_find() {
+        for (h, n) in [
+            ("abcabd", "abd"),
+            ("aaa", "aa"),
+            ("x", "xy"),
+            ("", "a"),
+            ("a: b: c", ": "),
+            ("status=sent", "status="),
+        ] {
+            assert_eq!(find(h, n), h.find(n), "{h} / {n}");
+        }
     }
 
     #[test]

@@ -121,11 +121,13 @@ impl TsCache {
     }
 }
 
-/// What became of one line.
+/// What became of one line. Returned by value once per line: boxing the event would cost an
+/// allocation per line.
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
 pub enum LineOutcome<'a> {
     /// An event.
-    Event(Box<Event<'a>>),
+    Event(Event<'a>),
     /// A known mail-daemon line without an event.
     Ignored,
     /// A mail-daemon line no parser understood.
@@ -164,7 +166,7 @@ pub fn parse_line<'a>(
     let Some((ts, inferred, ts_unix_us)) = cache.get(clock, line.stamp) else {
         return LineOutcome::Unparsed;
     };
-    LineOutcome::Event(Box::new(Event {
+    LineOutcome::Event(Event {
         ts,
         ts_unix_us,
         ts_year_inferred: inferred,
@@ -187,5 +189,5 @@ pub fn parse_line<'a>(
         detail: parsed.detail,
         utf8_lossy: lossy,
         source,
-    }))
+    })
 }

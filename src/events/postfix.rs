@@ -8,7 +8,7 @@
 //! gaps show up in the stats. To support a new message: add a branch in the daemon's function
 //! and a test line below.
 
-use super::fields::{angle, client, client_after, owned, plain, queue_id, Parse};
+use super::fields::{angle, client, client_after, find, has, owned, plain, queue_id, Parse};
 use super::record::{Kind, Parsed};
 
 /// Whether a syslog tag belongs to Postfix.
@@ -49,7 +49,7 @@ fn reject<'a>(qid: Option<&'a str>, action: &str, rest: &'a str) -> Parse<'a> {
         return Parse::Unknown;
     };
     let text = after.trim_start_matches(':').trim();
-    let lower_has = |needle: &str| text.contains(needle);
+    let lower_has = |needle: &str| has(text, needle);
     let kind = if lower_has("Relay access denied") {
         Kind::RelayDenied
     } else if stage == "VRFY" {
@@ -83,11 +83,11 @@ fn sasl_failure(msg: &str) -> Option<Parse<'_>> {
     // `host[ip][:port]: SASL LOGIN authentication failed: reason[, sasl_username=user]`
     let (host, ip, rest) = client(msg)?;
     let rest = rest.strip_prefix(": ")?;
-    if !rest.starts_with("SASL ") || !rest.contains(" authentication failed") {
+    if !rest.starts_with("SASL ") || !has(rest, " authentication failed") {
         return None;
     }
-    let server_side = rest.contains("Connection lost to authentication server")
-        || rest.contains("Invalid authentication mechanism");
+    let server_side = has(rest, "Connection lost to authentication server")
+        || has(rest, "Invalid authentication mechanism");
     let mut p = with_client(
         Parsed::new(if server_side {
             Kind::Service
@@ -414,7 +414,11 @@ fn qmgr(msg: &str) -> Parse<'_> {
             p.queue_id = owned(qid);
             p.sender = owned(sender);
             p.status = Some(status.to_string().into());
-            p.detail = Some(rest[rest.find("status=").unwrap_or(0)..].to_string().into());
+            p.detail = Some(
+                rest[find(rest, "status=").unwrap_or(0)..]
+                    .to_string()
+                    .into(),
+            );
             return Parse::Event(p);
         }
         let mut p = Parsed {
@@ -511,7 +515,7 @@ fn delivery(msg: &str) -> Parse<'_> {
     let to = angle(rest, "to");
     let orig = angle(rest, "orig_to");
     let status = plain(rest, "status");
-    let forwarded_as = rest.contains("(forwarded as ");
+    let forwarded_as = find(rest, "(forwarded as ").is_some();
     let redirected = matches!((to, orig), (Some(t), Some(o)) if !same_mailbox(t, o));
     let kind = if forwarded_as || redirected {
         Kind::Forwarded
@@ -527,7 +531,7 @@ fn delivery(msg: &str) -> Parse<'_> {
     p.orig_recipient = owned(orig);
     p.status = owned(status);
     p.relay = owned(plain(rest, "relay"));
-    p.detail = rest.find("status=").map(|i| rest[i..].into());
+    p.detail = find(rest, "status=").map(|i| rest[i..].into());
     Parse::Event(p)
 }
 
