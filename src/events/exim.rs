@@ -9,7 +9,7 @@
 
 use std::borrow::Cow;
 
-use super::fields::{owned, Parse};
+use super::fields::{between, owned, Parse};
 use super::record::{Kind, Parsed};
 
 /// Whether a syslog tag belongs to Exim.
@@ -60,19 +60,12 @@ fn client(s: &str) -> (Option<&str>, Option<&str>) {
 
 /// Value of ` KEY=value` (up to the next space).
 fn field<'a>(s: &'a str, key: &str) -> Option<&'a str> {
-    let at = s.find(&format!(" {key}="))? + key.len() + 2;
-    let v = &s[at..];
-    Some(&v[..v.find(' ').unwrap_or(v.len())])
+    between(s, &format!(" {key}="), " ")
 }
 
 fn event<'a>(kind: Kind, s: &'a str) -> Parsed<'a> {
     let (host, ip) = client(s);
-    Parsed {
-        proto: Some("smtp"),
-        src_host: owned(host),
-        src_ip: owned(ip),
-        ..Parsed::new(kind)
-    }
+    Parsed::smtp_client(kind, host, ip)
 }
 
 /// Parses one Exim message.

@@ -31,6 +31,13 @@ pub fn find(haystack: &str, needle: &str) -> Option<usize> {
     None
 }
 
+/// The text after the first `prefix`, up to the next `end` (or the end of `s`).
+pub fn between<'a>(s: &'a str, prefix: &str, end: &str) -> Option<&'a str> {
+    let at = find(s, prefix)? + prefix.len();
+    let v = &s[at..];
+    Some(&v[..find(v, end).unwrap_or(v.len())])
+}
+
 /// Whether `needle` occurs in `haystack` (see [`find`]).
 pub fn has(haystack: &str, needle: &str) -> bool {
     find(haystack, needle).is_some()

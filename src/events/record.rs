@@ -170,12 +170,23 @@ pub struct Parsed<'a> {
     pub detail: Option<Cow<'a, str>>,
 }
 
-impl Parsed<'_> {
+impl<'a> Parsed<'a> {
     /// A parse result of `kind`.
     pub fn new(kind: Kind) -> Self {
         Parsed {
             kind: Some(kind),
             ..Parsed::default()
+        }
+    }
+
+    /// An SMTP event of `kind` from the client `host` / `ip`.
+    pub fn smtp_client(kind: Kind, host: Option<&'a str>, ip: Option<&'a str>) -> Self {
+        let some = |v: Option<&'a str>| v.filter(|v| !v.is_empty()).map(std::borrow::Cow::Borrowed);
+        Parsed {
+            proto: Some("smtp"),
+            src_host: some(host),
+            src_ip: some(ip),
+            ..Parsed::new(kind)
         }
     }
 }

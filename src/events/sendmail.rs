@@ -5,7 +5,7 @@
 
 use std::borrow::Cow;
 
-use super::fields::{angle, owned, Parse};
+use super::fields::{angle, between, owned, Parse};
 use super::record::{Kind, Parsed};
 
 /// Whether a syslog tag belongs to Sendmail.
@@ -33,19 +33,12 @@ fn relay(s: &str) -> (Option<&str>, Option<&str>) {
 
 /// A `key=value` ending at `, `.
 fn kv<'a>(s: &'a str, key: &str) -> Option<&'a str> {
-    let at = s.find(&format!("{key}="))? + key.len() + 1;
-    let v = &s[at..];
-    Some(&v[..v.find(", ").unwrap_or(v.len())])
+    between(s, &format!("{key}="), ", ")
 }
 
 fn with_relay<'a>(kind: Kind, s: &'a str) -> Parsed<'a> {
     let (host, ip) = relay(s);
-    Parsed {
-        proto: Some("smtp"),
-        src_host: owned(host),
-        src_ip: owned(ip),
-        ..Parsed::new(kind)
-    }
+    Parsed::smtp_client(kind, host, ip)
 }
 
 /// Parses one Sendmail message.
