@@ -36,6 +36,51 @@ pub enum Command {
     /// Turn mail logs (in bundles, directories or files) into normalized events.
     #[cfg(feature = "analysis")]
     Parse(ParseArgs),
+    /// Find attacks in the inputs (brute force, spraying, account takeover so far).
+    #[cfg(feature = "analysis")]
+    Detect(DetectArgs),
+}
+
+/// `mailir detect` arguments.
+#[cfg(feature = "analysis")]
+#[derive(Debug, clap::Args)]
+pub struct DetectArgs {
+    /// Bundles (.zip, .tar.gz), directories or files.
+    #[arg(required = true, value_name = "INPUT")]
+    pub inputs: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "json")]
+    pub format: crate::detect::render::Format,
+    /// Write to this file instead of stdout.
+    #[arg(long, value_name = "PATH")]
+    pub out: Option<PathBuf>,
+    /// The year of every year-less timestamp (overrides inference).
+    #[arg(long, value_name = "YYYY")]
+    pub year: Option<i32>,
+    /// Time zone of local timestamps (IANA name); default: bundle custody, else UTC.
+    #[arg(long, value_name = "TZ")]
+    pub timezone: Option<String>,
+}
+
+#[cfg(feature = "analysis")]
+impl DetectArgs {
+    /// Resolves the arguments into the config `detect` runs with.
+    pub fn resolve(self) -> Result<crate::detect::DetectConfig> {
+        let parse = ParseArgs {
+            inputs: self.inputs,
+            format: crate::parse::output::Format::Jsonl,
+            out: self.out,
+            year: self.year,
+            timezone: self.timezone,
+            unparsed: None,
+        }
+        .resolve()?;
+        Ok(crate::detect::DetectConfig {
+            parse,
+            format: self.format,
+            thresholds: crate::detect::rules::Thresholds::default(),
+        })
+    }
 }
 
 /// `mailir parse` arguments.

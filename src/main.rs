@@ -8,6 +8,8 @@
 mod cli;
 mod collect;
 #[cfg(feature = "analysis")]
+mod detect;
+#[cfg(feature = "analysis")]
 mod events;
 mod evidence;
 mod exit_codes;
@@ -26,6 +28,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Verify { bundle } => Ok(evidence::verify::run(&bundle)),
         #[cfg(feature = "analysis")]
         Command::Parse(args) => parse::run(&args.resolve()?),
+        #[cfg(feature = "analysis")]
+        Command::Detect(args) => detect::run(&args.resolve()?),
     }
 }
 

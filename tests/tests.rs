@@ -1,5 +1,6 @@
 //! Integration tests: the real `mailir` binary on real trees and bundles.
 //!
+//! - `detect_sample`: `detect` on the sample host against its ground truth.
 //! - `collect_sample`: the compromised-host sample into zip, tar.gz and directory bundles.
 //! - `hostile_tree`: a tree of traps (loops, escaping links, FIFO, odd names, a growing log).
 //! - `verify_tamper`: every kind of bundle damage verify must name.
@@ -8,6 +9,8 @@
 mod util;
 
 mod collect_sample;
+#[cfg(feature = "analysis")]
+mod detect_sample;
 mod hostile_tree;
 mod live;
 #[cfg(feature = "analysis")]

@@ -89,6 +89,8 @@ struct Session<'a> {
     joiner: RwLock<correlate::Joiner>,
     total: FileStats,
     mail_logs: usize,
+    /// Path and manifest hash of every parsed file, by file number.
+    files: Vec<(String, Option<String>)>,
 }
 
 /// Bytes read to decide whether a stream is a mail log.
@@ -137,7 +139,9 @@ impl Session<'_> {
             },
             joiner: &self.joiner,
             keep_unparsed: self.unparsed.is_some(),
+            file_id: self.files.len() as u32,
         };
+        self.files.push((f.path.clone(), f.sha256.clone()));
         let mut chained = io::Cursor::new(head).chain(r);
         let u = self.unparsed.as_mut().map(|u| u as &mut (dyn Write + Send));
         let s = pipeline::run(&ctx, &mut chained, &mut self.out, u)?;
@@ -196,36 +200,41 @@ fn sink(cfg: &ParseConfig) -> Result<Option<Sink>> {
     }))
 }
 
-/// Runs `mailir parse`.
-pub fn run(cfg: &ParseConfig) -> Result<ExitCode> {
+/// What a run over the inputs produced.
+pub struct Driven {
+    /// Totals over every mail log.
+    pub total: FileStats,
+    /// Mail log files parsed.
+    pub mail_logs: usize,
+    /// Path and manifest hash of every parsed file, by file number (facts point here).
+    pub files: Vec<(String, Option<String>)>,
+    /// Some input could not be read at all.
+    pub input_errors: bool,
+}
+
+/// Resolves the inputs and streams every mail log into `out` (`parse` renders; `detect`
+/// collects facts). `command` names the caller in messages.
+pub fn drive(cfg: &ParseConfig, out: Sink, command: &str) -> Result<Option<Driven>> {
     let inputs = input::resolve(&cfg.inputs);
     for (path, err) in &inputs.errors {
         eprintln!(
-            "mailir parse: cannot read {}: {}",
+            "mailir {command}: cannot read {}: {}",
             terminal(path),
             terminal(err)
         );
     }
     if inputs.files.is_empty() && !inputs.errors.is_empty() {
-        return Ok(ExitCode::Error);
+        return Ok(None);
     }
     let (tz, tz_note) = zone(cfg, inputs.custody_zone.as_deref());
-    let Some(mut out) = sink(cfg)? else {
-        eprintln!("mailir parse: --format parquet writes a binary file: give --out PATH");
-        return Ok(ExitCode::Error);
-    };
     let unparsed = match &cfg.unparsed {
         Some(p) => Some(BufWriter::new(
             File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
         )),
         None => None,
     };
-    if cfg.format == Format::Csv {
-        let header = Writer::new(cfg.format, Vec::new(), true)?.into_inner()?;
-        out.write(&header, None)?;
-    }
     eprintln!(
-        "mailir parse: {} candidate file(s); local times read as {tz_note}",
+        "mailir {command}: {} candidate file(s); local times read as {tz_note}",
         inputs.files.len()
     );
     let mut session = Session {
@@ -236,6 +245,7 @@ pub fn run(cfg: &ParseConfig) -> Result<ExitCode> {
         joiner: RwLock::new(correlate::Joiner::default()),
         total: FileStats::default(),
         mail_logs: 0,
+        files: Vec::new(),
     };
     // Files on disk: chain by chain, oldest first. Bundle archives: one pass each, in archive
     // order (a tar.gz cannot be read out of order without decompressing it again).
@@ -294,6 +304,7 @@ pub fn run(cfg: &ParseConfig) -> Result<ExitCode> {
         mut unparsed,
         total,
         mail_logs,
+        files,
         ..
     } = session;
     out.finish()?;
@@ -301,12 +312,29 @@ pub fn run(cfg: &ParseConfig) -> Result<ExitCode> {
         u.flush()?;
     }
     eprintln!(
-        "mailir parse: {} mail log file(s), {} lines, {} events, {} ignored, {} unparsed, {} other",
+        "mailir {command}: {} mail log file(s), {} lines, {} events, {} ignored, {} unparsed, {} other",
         mail_logs, total.lines, total.events, total.ignored, total.unparsed, total.other
     );
-    Ok(if inputs.errors.is_empty() {
-        ExitCode::Success
-    } else {
-        ExitCode::Error
+    Ok(Some(Driven {
+        total,
+        mail_logs,
+        files,
+        input_errors: !inputs.errors.is_empty(),
+    }))
+}
+
+/// Runs `mailir parse`.
+pub fn run(cfg: &ParseConfig) -> Result<ExitCode> {
+    let Some(mut out) = sink(cfg)? else {
+        eprintln!("mailir parse: --format parquet writes a binary file: give --out PATH");
+        return Ok(ExitCode::Error);
+    };
+    if cfg.format == Format::Csv {
+        let mut header = Writer::new(cfg.format, Vec::new(), true, 0)?.finish()?;
+        out.write(&mut header)?;
+    }
+    Ok(match drive(cfg, out, "parse")? {
+        Some(d) if !d.input_errors => ExitCode::Success,
+        _ => ExitCode::Error,
     })
 }

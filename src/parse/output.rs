@@ -18,6 +18,9 @@ pub enum Format {
     Csv,
     /// Apache Parquet (needs `--out`).
     Parquet,
+    /// Compact facts for `detect` (not a file format).
+    #[value(skip)]
+    Facts,
 }
 
 /// The CSV columns, in order.
@@ -168,6 +171,18 @@ pub enum Writer<W: Write> {
     Csv(Box<csv::Writer<W>>),
     /// Parquet columns (the bytes output stays empty).
     Parquet(Box<super::parquet::Batch>, W),
+    /// Detection facts (the bytes output stays empty).
+    Facts(Vec<crate::detect::fact::Fact>, W, u32),
+}
+
+/// One chunk, rendered.
+pub struct Rendered<W> {
+    /// Bytes (JSON Lines, CSV).
+    pub out: W,
+    /// Parquet columns.
+    pub frame: Option<polars::prelude::DataFrame>,
+    /// Detection facts.
+    pub facts: Vec<crate::detect::fact::Fact>,
 }
 
 /// Where rendered chunks go: a byte stream, or a Parquet file.
@@ -176,21 +191,26 @@ pub enum Sink {
     Bytes(Box<dyn Write + Send>),
     /// A Parquet file.
     Parquet(Box<super::parquet::ParquetSink>),
+    /// A detection engine.
+    Facts(std::sync::Arc<std::sync::Mutex<dyn crate::detect::fact::FactSink + Send>>),
 }
 
 impl Sink {
-    /// Writes one rendered chunk.
-    pub fn write(
-        &mut self,
-        bytes: &[u8],
-        frame: Option<&polars::prelude::DataFrame>,
-    ) -> io::Result<()> {
+    /// Writes one rendered chunk (facts are moved out of it).
+    pub fn write(&mut self, r: &mut Rendered<Vec<u8>>) -> io::Result<()> {
         match self {
-            Sink::Bytes(w) => w.write_all(bytes),
-            Sink::Parquet(p) => match frame {
+            Sink::Bytes(w) => w.write_all(&r.out),
+            Sink::Parquet(p) => match &r.frame {
                 Some(f) => p.write(f),
                 None => Ok(()),
             },
+            Sink::Facts(engine) => {
+                engine
+                    .lock()
+                    .map_err(|_| io::Error::other("detection engine poisoned"))?
+                    .facts(std::mem::take(&mut r.facts));
+                Ok(())
+            }
         }
     }
 
@@ -199,14 +219,17 @@ impl Sink {
         match self {
             Sink::Bytes(mut w) => w.flush(),
             Sink::Parquet(p) => p.finish(),
+            Sink::Facts(_) => Ok(()),
         }
     }
 }
 
 impl<W: Write> Writer<W> {
-    /// Starts output in `format`; `header` writes the CSV header row first.
-    pub fn new(format: Format, out: W, header: bool) -> io::Result<Self> {
+    /// Starts output in `format`; `header` writes the CSV header row first; `file` numbers the
+    /// file for detection facts.
+    pub fn new(format: Format, out: W, header: bool, file: u32) -> io::Result<Self> {
         Ok(match format {
+            Format::Facts => Writer::Facts(Vec::new(), out, file),
             Format::Jsonl => Writer::Jsonl(out, Vec::with_capacity(1024)),
             Format::Parquet => Writer::Parquet(Box::default(), out),
             Format::Csv => {
@@ -221,22 +244,20 @@ impl<W: Write> Writer<W> {
         })
     }
 
-    /// Flushes and returns the underlying output.
-    pub fn into_inner(self) -> io::Result<W> {
-        Ok(self.finish()?.0)
-    }
-
-    /// Flushes; returns the byte output and, for Parquet, the chunk's columns.
-    pub fn finish(self) -> io::Result<(W, Option<polars::prelude::DataFrame>)> {
-        match self {
-            Writer::Jsonl(w, _) => Ok((w, None)),
-            Writer::Csv(w) => Ok((
+    /// Flushes; returns the byte output, and the chunk's Parquet columns or facts.
+    pub fn finish(self) -> io::Result<Rendered<W>> {
+        let (out, frame, facts) = match self {
+            Writer::Jsonl(w, _) => (w, None, Vec::new()),
+            Writer::Csv(w) => (
                 w.into_inner()
                     .map_err(|e| io::Error::other(e.to_string()))?,
                 None,
-            )),
-            Writer::Parquet(b, w) => Ok((w, Some(b.frame()?))),
-        }
+                Vec::new(),
+            ),
+            Writer::Parquet(b, w) => (w, Some(b.frame()?), Vec::new()),
+            Writer::Facts(f, w, _) => (w, None, f),
+        };
+        Ok(Rendered { out, frame, facts })
     }
 
     /// Writes one event.
@@ -249,6 +270,10 @@ impl<W: Write> Writer<W> {
             }
             Writer::Parquet(b, _) => {
                 b.push(e);
+                Ok(())
+            }
+            Writer::Facts(f, _, file) => {
+                f.push(crate::detect::fact::Fact::of(e, *file));
                 Ok(())
             }
             Writer::Csv(w) => {

@@ -53,8 +53,7 @@ struct Chunk {
 
 struct Done {
     seq: u64,
-    out: Vec<u8>,
-    frame: Option<polars::prelude::DataFrame>,
+    rendered: super::output::Rendered<Vec<u8>>,
     unparsed: Vec<u8>,
     stats: FileStats,
 }
@@ -73,6 +72,8 @@ pub struct Ctx<'a> {
     pub joiner: &'a RwLock<Joiner>,
     /// Whether unparsed lines are kept.
     pub keep_unparsed: bool,
+    /// Number of the file in the run (detection facts point back with it).
+    pub file_id: u32,
 }
 
 fn learn(joiner: &RwLock<Joiner>, chunk: &[u8], clock: &Clock) {
@@ -123,7 +124,7 @@ fn learn(joiner: &RwLock<Joiner>, chunk: &[u8], clock: &Clock) {
 
 fn parse_chunk(ctx: &Ctx, pool: &Pool, c: Chunk) -> io::Result<Done> {
     let mut stats = FileStats::default();
-    let mut out = Writer::new(ctx.format, pool.get(), false)?;
+    let mut out = Writer::new(ctx.format, pool.get(), false, ctx.file_id)?;
     let mut unparsed = Vec::new();
     let mut offset = c.first_offset;
     let mut line_no = c.first_line;
@@ -178,11 +179,9 @@ fn parse_chunk(ctx: &Ctx, pool: &Pool, c: Chunk) -> io::Result<Done> {
     }
     let seq = c.seq;
     pool.put(c.data);
-    let (out, frame) = out.finish()?;
     Ok(Done {
         seq,
-        out,
-        frame,
+        rendered: out.finish()?,
         unparsed,
         stats,
     })
@@ -312,13 +311,13 @@ pub fn run(
             for done in done_rx {
                 let done = done?;
                 pending.insert(done.seq, done);
-                while let Some(d) = pending.remove(&next) {
-                    out.write(&d.out, d.frame.as_ref())?;
+                while let Some(mut d) = pending.remove(&next) {
+                    out.write(&mut d.rendered)?;
                     if let Some(u) = unparsed.as_mut() {
                         u.write_all(&d.unparsed)?;
                     }
                     total.add(&d.stats);
-                    pool.put(d.out);
+                    pool.put(std::mem::take(&mut d.rendered.out));
                     next += 1;
                     let _ = token_tx.send(());
                 }

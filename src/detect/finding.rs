@@ -1,0 +1,147 @@
+//! The finding record (contract: `../shared/DESIGN.md`, `docs/detections.md`).
+//!
+//! A finding names its rule, severity, attack phase and ATT&CK techniques, the time span and
+//! count, the entities involved, a one-line summary, and the exact evidence lines.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+/// How bad. (Every level is part of the contract; not every one is used by a rule yet.)
+#[allow(dead_code)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// Context only.
+    Info,
+    /// Worth a look.
+    Low,
+    /// Likely malicious.
+    Medium,
+    /// Malicious.
+    High,
+    /// Compromise.
+    Critical,
+}
+
+/// Where in the attack chain. (All five phases are contract; rules for some are to come.)
+#[allow(dead_code)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Scans, enumeration.
+    Recon,
+    /// Brute force, spraying, takeover.
+    InitialAccess,
+    /// Forwarding rules, pipes, cron.
+    Persistence,
+    /// Data theft and abuse (spam).
+    Exfiltration,
+    /// Log tampering.
+    Cleanup,
+}
+
+/// Entities a finding is about.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Entities {
+    /// Addresses.
+    pub ips: Vec<String>,
+    /// Accounts.
+    pub users: Vec<String>,
+    /// Files (configs, per-user files).
+    pub files: Vec<String>,
+}
+
+/// Lines of one evidence file.
+#[derive(Debug, Clone, Serialize)]
+pub struct Evidence {
+    /// Path as in the events' `source.path`.
+    pub path: String,
+    /// SHA-256 of the file, when known.
+    pub sha256: Option<String>,
+    /// 1-based line numbers.
+    pub lines: Vec<u64>,
+}
+
+/// One finding.
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    /// Stable rule id (`auth.brute_force`).
+    pub rule: &'static str,
+    /// One-line title.
+    pub title: String,
+    /// Severity.
+    pub severity: Severity,
+    /// Attack phase.
+    pub phase: Phase,
+    /// MITRE ATT&CK technique ids.
+    pub attack: Vec<&'static str>,
+    /// First evidence time (UTC, RFC 3339).
+    pub first_seen: String,
+    /// Last evidence time.
+    pub last_seen: String,
+    /// How many events support it.
+    pub count: u64,
+    /// Entities.
+    pub entities: Entities,
+    /// What happened, in one sentence.
+    pub summary: String,
+    /// The exact lines.
+    pub evidence: Vec<Evidence>,
+    /// Playbook step ids.
+    pub remediation: Vec<&'static str>,
+}
+
+/// Most evidence lines kept per finding (the count says how many there were).
+pub const MAX_EVIDENCE_LINES: usize = 200;
+
+/// Collects evidence lines per file while a rule runs.
+#[derive(Debug, Clone, Default)]
+pub struct EvidenceSet {
+    lines: BTreeMap<u32, Vec<u64>>,
+    kept: usize,
+}
+
+impl EvidenceSet {
+    /// Adds line `line` of file `file` (beyond [`MAX_EVIDENCE_LINES`], lines are counted only).
+    pub fn add(&mut self, file: u32, line: u64) {
+        if self.kept < MAX_EVIDENCE_LINES {
+            self.lines.entry(file).or_default().push(line);
+            self.kept += 1;
+        }
+    }
+
+    /// Adds every line of another set.
+    pub fn extend(&mut self, other: &EvidenceSet) {
+        for (f, ls) in &other.lines {
+            for l in ls {
+                self.add(*f, *l);
+            }
+        }
+    }
+
+    /// Resolves file numbers against the run's file table.
+    pub fn resolve(&self, files: &[(String, Option<String>)]) -> Vec<Evidence> {
+        self.lines
+            .iter()
+            .map(|(f, ls)| {
+                let (path, sha) = files.get(*f as usize).cloned().unwrap_or_default();
+                let mut lines = ls.clone();
+                lines.sort_unstable();
+                lines.dedup();
+                Evidence {
+                    path,
+                    sha256: sha,
+                    lines,
+                }
+            })
+            .collect()
+    }
+}
+
+/// RFC 3339 text of microseconds since the epoch.
+pub fn ts(us: i64) -> String {
+    chrono::DateTime::<chrono::Utc>::from_timestamp_micros(us)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+        .unwrap_or_default()
+}

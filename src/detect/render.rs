@@ -1,0 +1,122 @@
+//! Finding renderers, one per `--format` variant: `json` (the contract document
+//! `{"findings": [...], "stats": {...}}`), `jsonl` (one finding per line), `text` (a table for a
+//! terminal, coloured when stdout is one; attacker-controlled text escaped).
+
+use std::io::{self, IsTerminal, Write};
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::finding::{Finding, Severity};
+use crate::sanitize::terminal;
+
+/// `--format` of `detect`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// One JSON document with findings and stats.
+    Json,
+    /// One finding per line.
+    Jsonl,
+    /// A readable table.
+    Text,
+}
+
+/// Counts of the run.
+#[derive(Debug, Clone, Serialize)]
+pub struct Stats {
+    /// Mail log files read.
+    pub files: u64,
+    /// Lines read.
+    pub lines: u64,
+    /// Events.
+    pub events: u64,
+    /// Lines no parser understood.
+    pub unparsed: u64,
+}
+
+#[derive(Serialize)]
+struct Document<'a> {
+    findings: &'a [Finding],
+    stats: &'a Stats,
+}
+
+fn colour(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical => "\\x1b[1;31m",
+        Severity::High => "\\x1b[31m",
+        Severity::Medium => "\\x1b[33m",
+        Severity::Low => "\\x1b[36m",
+        Severity::Info => "",
+    }
+}
+
+/// Writes the findings to `out` (stdout when `None`).
+pub fn write(
+    format: Format,
+    out: Option<&Path>,
+    findings: &[Finding],
+    stats: &Stats,
+) -> io::Result<()> {
+    let tty = out.is_none() && io::stdout().is_terminal();
+    let mut w: Box<dyn Write> = match out {
+        Some(p) => Box::new(io::BufWriter::new(std::fs::File::create(p)?)),
+        None => Box::new(io::BufWriter::new(io::stdout().lock())),
+    };
+    match format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut w, &Document { findings, stats })?;
+            writeln!(w)?;
+        }
+        Format::Jsonl => {
+            for f in findings {
+                serde_json::to_writer(&mut w, f)?;
+                writeln!(w)?;
+            }
+        }
+        Format::Text => {
+            for f in findings {
+                let sev = serde_json::to_value(f.severity)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_uppercase))
+                    .unwrap_or_default();
+                let (on, off) = if tty {
+                    (colour(f.severity), "\\x1b[0m")
+                } else {
+                    ("", "")
+                };
+                writeln!(
+                    w,
+                    "{on}{sev:<8}{off} {}  {}  {}",
+                    f.first_seen,
+                    f.rule,
+                    terminal(&f.title)
+                )?;
+                writeln!(w, "         {}", terminal(&f.summary))?;
+                for e in &f.evidence {
+                    let lines: Vec<String> = e.lines.iter().take(8).map(u64::to_string).collect();
+                    let more = if e.lines.len() > 8 {
+                        format!(" (+{} more)", e.lines.len() - 8)
+                    } else {
+                        String::new()
+                    };
+                    writeln!(
+                        w,
+                        "         evidence {}: lines {}{more}",
+                        terminal(&e.path),
+                        lines.join(", ")
+                    )?;
+                }
+            }
+            writeln!(
+                w,
+                "{} finding(s); {} file(s), {} lines, {} events, {} unparsed",
+                findings.len(),
+                stats.files,
+                stats.lines,
+                stats.events,
+                stats.unparsed
+            )?;
+        }
+    }
+    w.flush()
+}

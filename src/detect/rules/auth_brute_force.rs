@@ -1,0 +1,102 @@
+//! `auth.brute_force` — many failed logins from one address against a few accounts.
+//!
+//! **Why**: the first sign in the users' own words ("repeated `SASL LOGIN authentication
+//! failed` from one IP"). **How**: failures (SMTP AUTH, IMAP/POP3 logins, webmail; Dovecot's
+//! `N attempts` counted as N, backend lines never counted) are bucketed per address and hour,
+//! hours within `campaign_gap_hours` merged into one campaign — one finding per address and
+//! campaign, not per window. A campaign with at least `brute_force_failures` attempts (default
+//! 20) that is not a spray (an address trying ≥ `spray_users` accounts at most
+//! `spray_max_per_user` times each) is a brute force. **ATT&CK**: T1110.001. **Phase**:
+//! initial access. **False positives**: a misconfigured client retrying a stale password (one
+//! account, steady rhythm, often a known address) — check `entities.users` and the address.
+
+use super::failures::Failures;
+use super::{Files, Rule, Thresholds};
+use crate::detect::fact::Fact;
+use crate::detect::finding::{ts, Entities, Finding, Phase, Severity};
+
+/// The rule.
+pub struct BruteForce {
+    t: Thresholds,
+    failures: Failures,
+}
+
+impl BruteForce {
+    /// A new rule with thresholds `t`.
+    pub fn new(t: &Thresholds) -> Self {
+        BruteForce {
+            t: t.clone(),
+            failures: Failures::default(),
+        }
+    }
+}
+
+impl Rule for BruteForce {
+    fn observe(&mut self, f: &Fact) {
+        if super::failures::is_failure(f) {
+            self.failures.observe(f);
+        }
+    }
+
+    fn finish(&mut self, files: &Files) -> Vec<Finding> {
+        let mut out = Vec::new();
+        for (ip, c) in self.failures.campaigns(self.t.campaign_gap_hours) {
+            let spray = c.users.len() >= self.t.spray_users
+                && c.users.values().all(|&n| n <= self.t.spray_max_per_user);
+            if c.count < self.t.brute_force_failures || spray {
+                continue;
+            }
+            let minutes = (c.last - c.first) / 60_000_000;
+            let users: Vec<String> = c.users.keys().cloned().collect();
+            out.push(Finding {
+                rule: "auth.brute_force",
+                title: format!("Password brute force from {ip}"),
+                severity: Severity::High,
+                phase: Phase::InitialAccess,
+                attack: vec!["T1110.001"],
+                first_seen: ts(c.first),
+                last_seen: ts(c.last),
+                count: c.count,
+                summary: format!(
+                    "{} failed logins for {} account(s) in {minutes} min",
+                    c.count,
+                    users.len()
+                ),
+                entities: Entities {
+                    ips: vec![ip.clone()],
+                    users,
+                    files: Vec::new(),
+                },
+                evidence: c.evidence.resolve(files),
+                remediation: vec!["isolate.block_ips", "clean.reset_credentials"],
+            });
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::rules::tests::{failure, run};
+
+    #[test]
+    fn a_campaign_is_one_finding_and_a_typo_is_none() {
+        let mut facts = Vec::new();
+        for i in 0..30 {
+            facts.push(failure(
+                i * 20,
+                "203.0.113.77",
+                ["admin", "liwei"][i as usize % 2],
+            ));
+        }
+        // A user mistyping twice from the office.
+        facts.push(failure(5_000, "192.0.2.10", "chenjing"));
+        facts.push(failure(5_010, "192.0.2.10", "chenjing"));
+        let f = run(Box::new(BruteForce::new(&Thresholds::default())), &facts);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].entities.ips, ["203.0.113.77"]);
+        assert_eq!(f[0].count, 30);
+        assert_eq!(f[0].evidence[0].lines.len(), 30);
+    }
+}

@@ -1,0 +1,199 @@
+//! `auth.compromised_account` — a successful login from an address (or its /24) that failed
+//! logins in the 24 hours before: the password was guessed.
+//!
+//! **Why**: fail2ban counts the failures and never notices the one success that followed; that
+//! success is the takeover the responder must date. **How**: successes are SMTP AUTH
+//! submissions (`message_received` with a login), IMAP/POP3/webmail logins; failures are
+//! bucketed per address and hour. A success whose address, or /24 (IPv6: /64), had at least
+//! `compromise_failures` (default 5) failed attempts — for any account — in the preceding 24
+//! hours marks the account compromised; the finding gives the *first* such login per account,
+//! every attacking address that logged in as it, and the failure lines. **ATT&CK**: T1078,
+//! T1110. **Phase**: initial access. **Severity**: critical. **False positives**: a user who
+//! mistyped many times from a shared NAT and then got it right (failures for that same account
+//! only, from a known network) — compare `entities.ips` with the user's usual addresses.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::failures::{network, Failures, HOUR_US};
+use super::{Files, Rule, Thresholds};
+use crate::detect::fact::Fact;
+use crate::detect::finding::{ts, Entities, EvidenceSet, Finding, Phase, Severity};
+use crate::events::record::Kind;
+
+/// First success of (user, address) in each hour.
+#[derive(Debug, Clone)]
+struct Success {
+    ts: i64,
+    file: u32,
+    line: u64,
+}
+
+/// A login that followed failures: the login, its address, the failures before it, their
+/// lines and the addresses they came from.
+struct Hit {
+    success: Success,
+    ip: String,
+    failures: u64,
+    evidence: EvidenceSet,
+    attackers: BTreeSet<String>,
+}
+
+/// The rule.
+pub struct Compromised {
+    t: Thresholds,
+    failures: Failures,
+    successes: BTreeMap<(String, String, i64), Success>,
+}
+
+impl Compromised {
+    /// A new rule with thresholds `t`.
+    pub fn new(t: &Thresholds) -> Self {
+        Compromised {
+            t: t.clone(),
+            failures: Failures::default(),
+            successes: BTreeMap::new(),
+        }
+    }
+}
+
+/// Failure buckets indexed by network, for the takeover check.
+type ByNetwork<'a> =
+    std::collections::HashMap<String, Vec<(i64, &'a str, &'a super::failures::Bucket)>>;
+
+/// Failed attempts from `ip`'s network in the 24 h before `at`, with sample evidence and the
+/// addresses they came from.
+fn failures_before(by_net: &ByNetwork, ip: &str, at: i64) -> (u64, EvidenceSet, BTreeSet<String>) {
+    let mut count = 0;
+    let mut ev = EvidenceSet::default();
+    let mut ips = BTreeSet::new();
+    let from_hour = (at - 24 * HOUR_US).div_euclid(HOUR_US);
+    for (hour, fip, b) in by_net
+        .get(&network(ip))
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+    {
+        if *hour >= from_hour && b.first < at {
+            count += b.count;
+            ev.extend(&b.evidence);
+            ips.insert((*fip).to_string());
+        }
+    }
+    (count, ev, ips)
+}
+
+impl Rule for Compromised {
+    fn observe(&mut self, f: &Fact) {
+        if super::failures::is_failure(f) {
+            self.failures.observe(f);
+            return;
+        }
+        let success =
+            f.kind == Kind::AuthSuccess || (f.kind == Kind::MessageReceived && f.user.is_some());
+        let (Some(user), Some(ip), true) = (f.user.as_deref(), f.src_ip.as_deref(), success) else {
+            return;
+        };
+        let key = (
+            user.to_string(),
+            ip.to_string(),
+            f.ts_us.div_euclid(HOUR_US),
+        );
+        let s = Success {
+            ts: f.ts_us,
+            file: f.file,
+            line: f.line,
+        };
+        self.successes
+            .entry(key)
+            .and_modify(|old| {
+                if s.ts < old.ts {
+                    *old = s.clone()
+                }
+            })
+            .or_insert(s);
+    }
+
+    fn finish(&mut self, files: &Files) -> Vec<Finding> {
+        // Per account: the compromising logins, earliest first.
+        let mut by_net: ByNetwork = std::collections::HashMap::new();
+        for ((ip, hour), b) in &self.failures.by_ip_hour {
+            by_net
+                .entry(network(ip))
+                .or_default()
+                .push((*hour, ip.as_str(), b));
+        }
+        let mut per_user: BTreeMap<String, Vec<Hit>> = BTreeMap::new();
+        for ((user, ip, _), s) in &self.successes {
+            let (count, evidence, attackers) = failures_before(&by_net, ip, s.ts);
+            if count >= self.t.compromise_failures {
+                per_user.entry(user.clone()).or_default().push(Hit {
+                    success: s.clone(),
+                    ip: ip.clone(),
+                    failures: count,
+                    evidence,
+                    attackers,
+                });
+            }
+        }
+        let mut out = Vec::new();
+        for (user, mut hits) in per_user {
+            hits.sort_by_key(|h| h.success.ts);
+            let first = &hits[0].success;
+            let (first_ip, failures) = (&hits[0].ip, hits[0].failures);
+            let mut evidence = EvidenceSet::default();
+            let mut ips = BTreeSet::new();
+            for h in &hits {
+                evidence.add(h.success.file, h.success.line);
+                evidence.extend(&h.evidence);
+                ips.insert(h.ip.clone());
+                ips.extend(h.attackers.iter().cloned());
+            }
+            let last = hits.iter().map(|h| h.success.ts).max().unwrap_or(first.ts);
+            out.push(Finding {
+                rule: "auth.compromised_account",
+                title: format!("Account {user} taken over from {first_ip}"),
+                severity: Severity::Critical,
+                phase: Phase::InitialAccess,
+                attack: vec!["T1078", "T1110"],
+                first_seen: ts(first.ts),
+                last_seen: ts(last),
+                count: hits.len() as u64,
+                summary: format!(
+                    "{user} logged in from {first_ip} at {} after {failures} failed logins from that address or its network",
+                    ts(first.ts)
+                ),
+                entities: Entities { ips: ips.into_iter().collect(), users: vec![user.clone()], files: Vec::new() },
+                evidence: evidence.resolve(files),
+                remediation: vec!["isolate.disable_accounts", "isolate.block_ips", "clean.reset_credentials"],
+            });
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::rules::tests::{failure, run, success};
+
+    #[test]
+    fn success_after_failures_is_a_takeover_and_a_typo_is_not() {
+        let mut facts = Vec::new();
+        for i in 0..40 {
+            facts.push(failure(i * 20, "203.0.113.77", "liwei"));
+        }
+        facts.push(success(900, "203.0.113.77", "liwei"));
+        facts.push(success(1_900, "203.0.113.77", "liwei"));
+        // A user who mistypes twice and then logs in from the office.
+        facts.push(failure(3_000, "192.0.2.10", "chenjing"));
+        facts.push(failure(3_010, "192.0.2.10", "chenjing"));
+        facts.push(success(3_020, "192.0.2.10", "chenjing"));
+        let f = run(Box::new(Compromised::new(&Thresholds::default())), &facts);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].entities.users, ["liwei"]);
+        assert_eq!(
+            f[0].first_seen,
+            crate::detect::finding::ts(crate::detect::rules::tests::T0 + 900_000_000)
+        );
+        assert_eq!(f[0].severity, Severity::Critical);
+    }
+}

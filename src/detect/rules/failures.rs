@@ -1,0 +1,117 @@
+//! Shared bookkeeping of failed logins: per address and hour, the count, the accounts tried and
+//! sample evidence lines; merged into campaigns (runs of hours with no gap longer than the
+//! threshold). Used by the brute-force, spray and takeover rules.
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::detect::fact::Fact;
+use crate::detect::finding::EvidenceSet;
+use crate::events::record::Kind;
+
+/// Microseconds in an hour.
+pub const HOUR_US: i64 = 3_600_000_000;
+
+/// Attempts a failure line stands for: Dovecot logs `auth failed, N attempts` once per session.
+pub fn attempts(f: &Fact) -> u64 {
+    f.detail
+        .as_deref()
+        .and_then(|d| d.strip_prefix("auth failed, "))
+        .and_then(|d| d.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1)
+}
+
+/// Whether a fact is a failed login attempt.
+pub fn is_failure(f: &Fact) -> bool {
+    f.kind == Kind::AuthFailure
+}
+
+/// Failures of one address in one hour.
+#[derive(Debug, Clone, Default)]
+pub struct Bucket {
+    /// Attempts.
+    pub count: u64,
+    /// First and last time (µs).
+    pub first: i64,
+    /// Last time.
+    pub last: i64,
+    /// Attempts per account (capped at 1,000 accounts).
+    pub users: BTreeMap<String, u64>,
+    /// Sample lines.
+    pub evidence: EvidenceSet,
+}
+
+/// Failures by address and hour.
+#[derive(Debug, Default)]
+pub struct Failures {
+    /// (address, hour) → bucket.
+    pub by_ip_hour: HashMap<(String, i64), Bucket>,
+}
+
+impl Failures {
+    /// Records a failure fact.
+    pub fn observe(&mut self, f: &Fact) {
+        let Some(ip) = f.src_ip.as_deref() else {
+            return;
+        };
+        let hour = f.ts_us.div_euclid(HOUR_US);
+        let b = self.by_ip_hour.entry((ip.to_string(), hour)).or_default();
+        let n = attempts(f);
+        if b.count == 0 || f.ts_us < b.first {
+            b.first = f.ts_us;
+        }
+        b.last = b.last.max(f.ts_us);
+        b.count += n;
+        let user = f.user.as_deref().unwrap_or("(unknown)");
+        if b.users.len() < 1000 || b.users.contains_key(user) {
+            *b.users.entry(user.to_string()).or_insert(0) += n;
+        }
+        b.evidence.add(f.file, f.line);
+    }
+
+    /// Campaigns per address: consecutive hours merged while gaps stay within `gap_hours`.
+    pub fn campaigns(&self, gap_hours: i64) -> Vec<(String, Bucket)> {
+        let mut per_ip: BTreeMap<&str, Vec<(i64, &Bucket)>> = BTreeMap::new();
+        for ((ip, hour), b) in &self.by_ip_hour {
+            per_ip.entry(ip.as_str()).or_default().push((*hour, b));
+        }
+        let mut out = Vec::new();
+        for (ip, mut hours) in per_ip {
+            hours.sort_by_key(|(h, _)| *h);
+            let mut cur: Option<(i64, Bucket)> = None;
+            for (h, b) in hours {
+                match &mut cur {
+                    Some((last_h, c)) if h - *last_h <= gap_hours => {
+                        c.count += b.count;
+                        c.first = c.first.min(b.first);
+                        c.last = c.last.max(b.last);
+                        for (u, n) in &b.users {
+                            *c.users.entry(u.clone()).or_insert(0) += n;
+                        }
+                        c.evidence.extend(&b.evidence);
+                        *last_h = h;
+                    }
+                    _ => {
+                        if let Some((_, c)) = cur.take() {
+                            out.push((ip.to_string(), c));
+                        }
+                        cur = Some((h, b.clone()));
+                    }
+                }
+            }
+            if let Some((_, c)) = cur {
+                out.push((ip.to_string(), c));
+            }
+        }
+        out
+    }
+}
+
+/// The /24 (IPv4) or /64 (IPv6) network of an address, as text.
+pub fn network(ip: &str) -> String {
+    if ip.contains(':') {
+        ip.split(':').take(4).collect::<Vec<_>>().join(":")
+    } else {
+        ip.rsplit_once('.').map_or(ip, |(n, _)| n).to_string()
+    }
+}

@@ -1,0 +1,145 @@
+//! `detect` on the sample host: the attack's initial-access findings (the rules built so far),
+//! and nothing naming the legitimate users or the office address.
+
+use serde_json::Value;
+
+use crate::util::{self, run};
+
+#[test]
+fn sample_initial_access_findings_match_the_ground_truth() {
+    let o = run(&[
+        "detect",
+        util::sample().to_str().unwrap(),
+        "--timezone",
+        "Asia/Shanghai",
+    ]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let doc: Value = serde_json::from_str(&o.stdout).unwrap();
+    let findings = doc["findings"].as_array().unwrap();
+    let truth = util::truth();
+    let by_rule = |rule: &str| {
+        findings
+            .iter()
+            .filter(|f| f["rule"] == rule)
+            .collect::<Vec<_>>()
+    };
+    let ips_of = |f: &Value| {
+        f["entities"]["ips"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+
+    let brute: Vec<Vec<String>> = by_rule("auth.brute_force")
+        .iter()
+        .map(|f| ips_of(f))
+        .collect();
+    assert!(
+        brute.contains(&vec!["203.0.113.77".to_string()]),
+        "{brute:?}"
+    );
+    assert!(
+        brute.contains(&vec!["203.0.113.78".to_string()]),
+        "{brute:?}"
+    );
+    assert_eq!(brute.len(), 2, "{brute:?}");
+
+    let spray = by_rule("auth.spray");
+    assert_eq!(spray.len(), 1);
+    let mut sprayers = ips_of(spray[0]);
+    sprayers.sort();
+    let mut expected: Vec<String> = truth["attackers"]["spray"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    expected.sort();
+    assert_eq!(sprayers, expected);
+
+    let taken = by_rule("auth.compromised_account");
+    assert_eq!(taken.len(), 1, "{taken:?}");
+    let ca = &truth["compromised_account"];
+    assert_eq!(taken[0]["entities"]["users"][0], ca["user"]);
+    assert_eq!(taken[0]["first_seen"], ca["first_malicious_login_utc"]);
+    assert_eq!(taken[0]["severity"], "critical");
+    let ev = &taken[0]["evidence"][0];
+    assert_eq!(ev["path"], "var/log/mail.log.1");
+    assert!(
+        ev["lines"]
+            .as_array()
+            .unwrap()
+            .contains(&ca["evidence"]["line"]),
+        "{ev}"
+    );
+
+    // Nothing names a legitimate user as compromised or the office address as an attacker.
+    for f in findings {
+        assert!(!ips_of(f).iter().any(|ip| ip == "192.0.2.10"), "{f}");
+        if f["rule"] == "auth.compromised_account" {
+            for u in truth["legitimate"]["users"].as_array().unwrap() {
+                assert!(
+                    !f["entities"]["users"].as_array().unwrap().contains(u),
+                    "{f}"
+                );
+            }
+        }
+    }
+    assert_eq!(doc["stats"]["unparsed"], 0);
+}
+
+#[test]
+fn detect_formats_decode() {
+    let t = tempfile::tempdir().unwrap();
+    let out = t.path().join("f.jsonl");
+    let o = run(&[
+        "detect",
+        util::sample().to_str().unwrap(),
+        "--format",
+        "jsonl",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let lines: Vec<Value> = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(lines.len() >= 4);
+    for f in &lines {
+        for key in [
+            "rule",
+            "title",
+            "severity",
+            "phase",
+            "attack",
+            "first_seen",
+            "last_seen",
+            "count",
+            "entities",
+            "summary",
+            "evidence",
+            "remediation",
+        ] {
+            assert!(f.get(key).is_some(), "{key} missing in {f}");
+        }
+    }
+    let text = run(&[
+        "detect",
+        util::sample().to_str().unwrap(),
+        "--format",
+        "text",
+    ]);
+    assert!(
+        text.stdout.contains("auth.compromised_account"),
+        "{}",
+        text.stdout
+    );
+    assert!(
+        !text.stdout.contains('\u{1b}'),
+        "no colour codes when not a terminal"
+    );
+}
