@@ -1,4 +1,5 @@
-//! `detect` on the sample host: the attack's initial-access findings (the rules built so far),
+//! `detect` on the sample host: the attack's recon and initial-access findings (the rules built
+//! so far),
 //! and nothing naming the legitimate users or the office address.
 
 use serde_json::Value;
@@ -58,6 +59,17 @@ fn sample_initial_access_findings_match_the_ground_truth() {
         .collect();
     expected.sort();
     assert_eq!(sprayers, expected);
+
+    for (rule, ip) in [
+        ("recon.scan", "203.0.113.45"),
+        ("recon.enumeration", "203.0.113.45"),
+        ("relay.probe", "198.51.100.66"),
+    ] {
+        let found: Vec<Vec<String>> = by_rule(rule).iter().map(|f| ips_of(f)).collect();
+        assert_eq!(found, vec![vec![ip.to_string()]], "{rule}");
+    }
+    assert_eq!(truth["attackers"]["recon_scanner"][0], "203.0.113.45");
+    assert_eq!(truth["attackers"]["relay_probe"][0], "198.51.100.66");
 
     let taken = by_rule("auth.compromised_account");
     assert_eq!(taken.len(), 1, "{taken:?}");

@@ -26,7 +26,7 @@ pub fn is_failure(f: &Fact) -> bool {
     f.kind == Kind::AuthFailure
 }
 
-/// Failures of one address in one hour.
+/// Occurrences (failures, probes) of one address in one hour.
 #[derive(Debug, Clone, Default)]
 pub struct Bucket {
     /// Attempts.
@@ -49,22 +49,25 @@ pub struct Failures {
 }
 
 impl Failures {
-    /// Records a failure fact.
+    /// Records a failure fact (its account as the label, Dovecot's attempt count as weight).
     pub fn observe(&mut self, f: &Fact) {
+        self.observe_labelled(f, f.user.as_deref().unwrap_or("(unknown)"), attempts(f));
+    }
+
+    /// Records `n` occurrences of `label` (an account, a recipient) from the fact's address.
+    pub fn observe_labelled(&mut self, f: &Fact, label: &str, n: u64) {
         let Some(ip) = f.src_ip.as_deref() else {
             return;
         };
         let hour = f.ts_us.div_euclid(HOUR_US);
         let b = self.by_ip_hour.entry((ip.to_string(), hour)).or_default();
-        let n = attempts(f);
         if b.count == 0 || f.ts_us < b.first {
             b.first = f.ts_us;
         }
         b.last = b.last.max(f.ts_us);
         b.count += n;
-        let user = f.user.as_deref().unwrap_or("(unknown)");
-        if b.users.len() < 1000 || b.users.contains_key(user) {
-            *b.users.entry(user.to_string()).or_insert(0) += n;
+        if b.users.len() < 1000 || b.users.contains_key(label) {
+            *b.users.entry(label.to_string()).or_insert(0) += n;
         }
         b.evidence.add(f.file, f.line);
     }

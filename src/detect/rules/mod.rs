@@ -10,6 +10,9 @@ pub mod auth_brute_force;
 pub mod auth_compromised;
 pub mod auth_spray;
 pub mod failures;
+pub mod recon_enumeration;
+pub mod recon_scan;
+pub mod relay_probe;
 
 use super::fact::Fact;
 use super::finding::Finding;
@@ -41,6 +44,12 @@ pub struct Thresholds {
     /// Failed logins from an address (or its /24) in the 24 h before a success that make the
     /// success a takeover.
     pub compromise_failures: u64,
+    /// Sessions without mail from one address in a campaign that make a scan.
+    pub scan_sessions: u64,
+    /// Distinct addresses probed (RCPT to unknown users, VRFY/EXPN) that make enumeration.
+    pub enumeration_addresses: usize,
+    /// Refused relay attempts from one address in a campaign that make a probe.
+    pub relay_probes: u64,
 }
 
 impl Default for Thresholds {
@@ -52,6 +61,9 @@ impl Default for Thresholds {
             spray_max_per_user: 3,
             spray_sources: 5,
             compromise_failures: 5,
+            scan_sessions: 20,
+            enumeration_addresses: 10,
+            relay_probes: 3,
         }
     }
 }
@@ -59,6 +71,9 @@ impl Default for Thresholds {
 /// Every rule, in report order.
 pub fn all(t: &Thresholds) -> Vec<Box<dyn Rule>> {
     vec![
+        Box::new(recon_scan::Scan::new(t)),
+        Box::new(recon_enumeration::Enumeration::new(t)),
+        Box::new(relay_probe::RelayProbe::new(t)),
         Box::new(auth_brute_force::BruteForce::new(t)),
         Box::new(auth_spray::Spray::new(t)),
         Box::new(auth_compromised::Compromised::new(t)),

@@ -1,0 +1,113 @@
+//! `recon.enumeration` — user enumeration: VRFY/EXPN, or bursts of RCPT to unknown users, from
+//! one address.
+//!
+//! **Why**: attackers harvest valid accounts before guessing passwords (the seed articles advise
+//! disabling VRFY/EXPN for this reason). **How**: `vrfy`, `expn` and `recipient_unknown` events
+//! per address and hour, merged into campaigns, labelled by the address tried; a campaign with
+//! ≥ `enumeration_addresses` (default 10) distinct addresses tried, or any VRFY/EXPN at all
+//! together with ≥ 3 distinct addresses, is enumeration. **ATT&CK**: T1589.002 (email
+//! addresses). **Phase**: recon. **Severity**: medium. **False positives**: a partner's mailing
+//! list with stale addresses (many unknown recipients from one MTA — look at the sender and at
+//! whether the addresses ever existed).
+
+use super::failures::Failures;
+use super::{Files, Rule, Thresholds};
+use crate::detect::fact::Fact;
+use crate::detect::finding::{ts, Entities, Finding, Phase, Severity};
+use crate::events::record::Kind;
+
+/// The rule.
+pub struct Enumeration {
+    t: Thresholds,
+    probes: Failures,
+    vrfy: std::collections::BTreeSet<String>,
+}
+
+impl Enumeration {
+    /// A new rule with thresholds `t`.
+    pub fn new(t: &Thresholds) -> Self {
+        Enumeration {
+            t: t.clone(),
+            probes: Failures::default(),
+            vrfy: Default::default(),
+        }
+    }
+}
+
+impl Rule for Enumeration {
+    fn observe(&mut self, f: &Fact) {
+        if !matches!(f.kind, Kind::Vrfy | Kind::Expn | Kind::RecipientUnknown) {
+            return;
+        }
+        if matches!(f.kind, Kind::Vrfy | Kind::Expn) {
+            if let Some(ip) = &f.src_ip {
+                self.vrfy.insert(ip.to_string());
+            }
+        }
+        let target = f.recipient.as_deref().unwrap_or("?").to_ascii_lowercase();
+        self.probes.observe_labelled(f, &target, 1);
+    }
+
+    fn finish(&mut self, files: &Files) -> Vec<Finding> {
+        let mut out = Vec::new();
+        for (ip, c) in self.probes.campaigns(self.t.campaign_gap_hours) {
+            let distinct = c.users.len();
+            let vrfy = self.vrfy.contains(&ip);
+            if distinct < self.t.enumeration_addresses && !(vrfy && distinct >= 3) {
+                continue;
+            }
+            out.push(Finding {
+                rule: "recon.enumeration",
+                title: format!("User enumeration from {ip}"),
+                severity: Severity::Medium,
+                phase: Phase::Recon,
+                attack: vec!["T1589.002"],
+                first_seen: ts(c.first),
+                last_seen: ts(c.last),
+                count: c.count,
+                summary: format!(
+                    "{} probes for {distinct} addresses{}",
+                    c.count,
+                    if vrfy { " (including VRFY/EXPN)" } else { "" }
+                ),
+                entities: Entities {
+                    ips: vec![ip],
+                    users: Vec::new(),
+                    files: Vec::new(),
+                },
+                evidence: c.evidence.resolve(files),
+                remediation: vec!["isolate.block_ips", "clean.harden_vrfy"],
+            });
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::rules::tests::{fact, run};
+
+    #[test]
+    fn rcpt_harvesting_is_found_a_stale_address_is_not() {
+        let mut facts = Vec::new();
+        for (i, n) in [
+            "admin", "sales", "hr", "it", "jobs", "info1", "test", "mail", "ceo", "ops", "web",
+        ]
+        .iter()
+        .enumerate()
+        {
+            let mut f = fact(Kind::RecipientUnknown, i as i64 * 10, "203.0.113.45", "");
+            f.recipient = Some(format!("{n}@example.org").into());
+            facts.push(f);
+        }
+        let mut stale = fact(Kind::RecipientUnknown, 500, "198.51.100.14", "");
+        stale.recipient = Some("former.employee@example.org".into());
+        facts.push(stale.clone());
+        stale.ts_us += 3_600_000_000 * 30;
+        facts.push(stale);
+        let f = run(Box::new(Enumeration::new(&Thresholds::default())), &facts);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].entities.ips, ["203.0.113.45"]);
+    }
+}

@@ -1,0 +1,115 @@
+//! `recon.scan` — an address opening many SMTP/IMAP sessions that send no mail: connections
+//! dropped after CONNECT/EHLO/STARTTLS, pregreeting, banner grabs, TLS probes.
+//!
+//! **Why**: scanning is the recon phase of the seed articles' attack chain; each session alone
+//! is Internet noise, dozens from one address are a survey. **How**: `lost_connection` events
+//! before AUTH/MAIL/DATA (stage `CONNECT`, `EHLO`, `HELO`, `STARTTLS`, `UNKNOWN`, Dovecot "no
+//! auth attempts") and `protocol_error` events are counted per address and hour, merged into
+//! campaigns; ≥ `scan_sessions` (default 20) in one campaign is a scan. **ATT&CK**: T1595
+//! (Active Scanning), T1046. **Phase**: recon. **Severity**: low. **False positives**: your own
+//! monitoring (a TCP check on port 25 every minute gives 60 an hour from one address — add it to
+//! the allow list when thresholds become configurable) and broken clients.
+
+use super::failures::Failures;
+use super::{Files, Rule, Thresholds};
+use crate::detect::fact::Fact;
+use crate::detect::finding::{ts, Entities, Finding, Phase, Severity};
+use crate::events::record::Kind;
+
+/// The rule.
+pub struct Scan {
+    t: Thresholds,
+    sessions: Failures,
+}
+
+impl Scan {
+    /// A new rule with thresholds `t`.
+    pub fn new(t: &Thresholds) -> Self {
+        Scan {
+            t: t.clone(),
+            sessions: Failures::default(),
+        }
+    }
+}
+
+/// Whether a fact is a session that ended before doing anything.
+fn is_probe(f: &Fact) -> bool {
+    match f.kind {
+        Kind::ProtocolError => true,
+        Kind::LostConnection => {
+            let d = f.detail.as_deref().unwrap_or("");
+            !(d.contains("AUTH")
+                || d.contains("MAIL")
+                || d.contains("RCPT")
+                || d.contains("DATA")
+                || d.contains("END-OF-MESSAGE"))
+        }
+        _ => false,
+    }
+}
+
+impl Rule for Scan {
+    fn observe(&mut self, f: &Fact) {
+        if is_probe(f) {
+            self.sessions
+                .observe_labelled(f, f.detail.as_deref().unwrap_or("session"), 1);
+        }
+    }
+
+    fn finish(&mut self, files: &Files) -> Vec<Finding> {
+        let mut out = Vec::new();
+        for (ip, c) in self.sessions.campaigns(self.t.campaign_gap_hours) {
+            if c.count < self.t.scan_sessions {
+                continue;
+            }
+            let minutes = (c.last - c.first) / 60_000_000;
+            out.push(Finding {
+                rule: "recon.scan",
+                title: format!("Service scan from {ip}"),
+                severity: Severity::Low,
+                phase: Phase::Recon,
+                attack: vec!["T1595", "T1046"],
+                first_seen: ts(c.first),
+                last_seen: ts(c.last),
+                count: c.count,
+                summary: format!("{} sessions ended without mail in {minutes} min", c.count),
+                entities: Entities {
+                    ips: vec![ip],
+                    users: Vec::new(),
+                    files: Vec::new(),
+                },
+                evidence: c.evidence.resolve(files),
+                remediation: vec!["isolate.block_ips"],
+            });
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::rules::tests::{fact, run};
+
+    #[test]
+    fn many_empty_sessions_are_a_scan_a_few_are_noise() {
+        let mut facts = Vec::new();
+        for i in 0..30 {
+            let mut f = fact(Kind::LostConnection, i * 15, "203.0.113.45", "");
+            f.detail = Some("after EHLO".into());
+            facts.push(f);
+        }
+        // A client that loses its connection after AUTH is not scanning; neither is one drop.
+        for i in 0..30 {
+            let mut f = fact(Kind::LostConnection, i * 15, "198.51.100.9", "");
+            f.detail = Some("after AUTH".into());
+            facts.push(f);
+        }
+        let mut one = fact(Kind::LostConnection, 10, "192.0.2.77", "");
+        one.detail = Some("after CONNECT".into());
+        facts.push(one);
+        let f = run(Box::new(Scan::new(&Thresholds::default())), &facts);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].entities.ips, ["203.0.113.45"]);
+    }
+}

@@ -1,0 +1,88 @@
+//! `relay.probe` — an address trying to relay through the server ("Relay access denied").
+//!
+//! **Why**: the seed articles' second sign after SASL failures: spammers test every server for
+//! an open relay. **How**: `relay_denied` events per address and hour, merged into campaigns;
+//! ≥ `relay_probes` (default 3) in a campaign is a probe. **ATT&CK**: T1595 (Active Scanning;
+//! open-relay testing has no technique of its own). **Phase**: recon. **Severity**: medium.
+//! **False positives**: a user whose client submits on port 25 without authenticating (one
+//! address, real users as senders, recipients they normally write to).
+
+use super::failures::Failures;
+use super::{Files, Rule, Thresholds};
+use crate::detect::fact::Fact;
+use crate::detect::finding::{ts, Entities, Finding, Phase, Severity};
+use crate::events::record::Kind;
+
+/// The rule.
+pub struct RelayProbe {
+    t: Thresholds,
+    probes: Failures,
+}
+
+impl RelayProbe {
+    /// A new rule with thresholds `t`.
+    pub fn new(t: &Thresholds) -> Self {
+        RelayProbe {
+            t: t.clone(),
+            probes: Failures::default(),
+        }
+    }
+}
+
+impl Rule for RelayProbe {
+    fn observe(&mut self, f: &Fact) {
+        if f.kind == Kind::RelayDenied {
+            self.probes
+                .observe_labelled(f, f.recipient.as_deref().unwrap_or("?"), 1);
+        }
+    }
+
+    fn finish(&mut self, files: &Files) -> Vec<Finding> {
+        let mut out = Vec::new();
+        for (ip, c) in self.probes.campaigns(self.t.campaign_gap_hours) {
+            if c.count < self.t.relay_probes {
+                continue;
+            }
+            out.push(Finding {
+                rule: "relay.probe",
+                title: format!("Open-relay probing from {ip}"),
+                severity: Severity::Medium,
+                phase: Phase::Recon,
+                attack: vec!["T1595"],
+                first_seen: ts(c.first),
+                last_seen: ts(c.last),
+                count: c.count,
+                summary: format!(
+                    "{} relay attempts to {} outside addresses refused",
+                    c.count,
+                    c.users.len()
+                ),
+                entities: Entities {
+                    ips: vec![ip],
+                    users: Vec::new(),
+                    files: Vec::new(),
+                },
+                evidence: c.evidence.resolve(files),
+                remediation: vec!["isolate.block_ips"],
+            });
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::rules::tests::{fact, run};
+
+    #[test]
+    fn repeated_relay_attempts_are_probing_one_misdirected_client_is_not() {
+        let mut facts: Vec<Fact> = (0..5)
+            .map(|i| fact(Kind::RelayDenied, i * 30, "198.51.100.66", ""))
+            .collect();
+        facts.push(fact(Kind::RelayDenied, 100, "192.0.2.33", ""));
+        let f = run(Box::new(RelayProbe::new(&Thresholds::default())), &facts);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].entities.ips, ["198.51.100.66"]);
+    }
+}
