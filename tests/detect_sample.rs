@@ -71,6 +71,30 @@ fn sample_initial_access_findings_match_the_ground_truth() {
     assert_eq!(truth["attackers"]["recon_scanner"][0], "203.0.113.45");
     assert_eq!(truth["attackers"]["relay_probe"][0], "198.51.100.66");
 
+    // Every outside address the logs show mail copied to (the webmaster alias got no mail).
+    let mut copied: Vec<String> = by_rule("exfil.forwarding_observed")
+        .iter()
+        .map(|f| {
+            f["title"]
+                .as_str()
+                .unwrap()
+                .rsplit(' ')
+                .next()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    copied.sort();
+    let mut expected: Vec<String> = truth["exfil_addresses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .filter(|a| !a.starts_with("webmaster"))
+        .collect();
+    expected.sort();
+    assert_eq!(copied, expected);
+
     let taken = by_rule("auth.compromised_account");
     assert_eq!(taken.len(), 1, "{taken:?}");
     let ca = &truth["compromised_account"];

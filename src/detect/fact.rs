@@ -29,6 +29,8 @@ pub struct Fact {
     pub queue_id: Option<Box<str>>,
     /// Delivery status.
     pub status: Option<Box<str>>,
+    /// Next hop of a delivery (`local`, `mx.example.net[…]:25`).
+    pub relay: Option<Box<str>>,
     /// Detail text.
     pub detail: Option<Box<str>>,
     /// Index of the file in the run's file table.
@@ -55,6 +57,7 @@ impl Fact {
             orig_recipient: own(&e.orig_recipient),
             queue_id: own(&e.queue_id),
             status: own(&e.status),
+            relay: own(&e.relay),
             detail: own(&e.detail),
             file,
             line: e.source.line,

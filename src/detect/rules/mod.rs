@@ -9,6 +9,7 @@
 pub mod auth_brute_force;
 pub mod auth_compromised;
 pub mod auth_spray;
+pub mod exfil_forwarding;
 pub mod failures;
 pub mod recon_enumeration;
 pub mod recon_scan;
@@ -77,6 +78,7 @@ pub fn all(t: &Thresholds) -> Vec<Box<dyn Rule>> {
         Box::new(auth_brute_force::BruteForce::new(t)),
         Box::new(auth_spray::Spray::new(t)),
         Box::new(auth_compromised::Compromised::new(t)),
+        Box::new(exfil_forwarding::Forwarding::new(t)),
     ]
 }
 
@@ -104,6 +106,7 @@ pub mod tests {
             orig_recipient: None,
             queue_id: None,
             status: None,
+            relay: None,
             detail: None,
             file: 0,
             line: secs as u64 + 1,
