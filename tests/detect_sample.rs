@@ -95,6 +95,25 @@ fn sample_initial_access_findings_match_the_ground_truth() {
     expected.sort();
     assert_eq!(copied, expected);
 
+    // The spam bursts are attributed to the stolen login and its two sources.
+    let bulk = by_rule("abuse.bulk_send");
+    assert!(!bulk.is_empty());
+    let mut sources: Vec<String> = Vec::new();
+    for f in &bulk {
+        assert_eq!(f["entities"]["users"][0], ca_user(&truth));
+        sources.extend(ips_of(f));
+    }
+    sources.sort();
+    sources.dedup();
+    let mut expected: Vec<String> = truth["attackers"]["spam_sources_with_stolen_login"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    expected.sort();
+    assert_eq!(sources, expected);
+
     let taken = by_rule("auth.compromised_account");
     assert_eq!(taken.len(), 1, "{taken:?}");
     let ca = &truth["compromised_account"];
@@ -178,4 +197,8 @@ fn detect_formats_decode() {
         !text.stdout.contains('\u{1b}'),
         "no colour codes when not a terminal"
     );
+}
+
+fn ca_user(truth: &Value) -> Value {
+    truth["compromised_account"]["user"].clone()
 }

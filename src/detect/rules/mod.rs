@@ -6,6 +6,7 @@
 //! a file here with a `Rule` implementation and its tests, one line in [`all`], and its entry in
 //! `docs/detections.md`.
 
+pub mod abuse_bulk_send;
 pub mod auth_brute_force;
 pub mod auth_compromised;
 pub mod auth_spray;
@@ -51,6 +52,12 @@ pub struct Thresholds {
     pub enumeration_addresses: usize,
     /// Refused relay attempts from one address in a campaign that make a probe.
     pub relay_probes: u64,
+    /// Deliveries by one login in one hour that can make a burst.
+    pub bulk_min: u64,
+    /// How many times its usual hourly volume a login must send for a burst.
+    pub bulk_factor: u64,
+    /// Bursts on this many distinct days are a schedule (a newsletter), not abuse.
+    pub bulk_recurring_days: usize,
 }
 
 impl Default for Thresholds {
@@ -65,6 +72,9 @@ impl Default for Thresholds {
             scan_sessions: 20,
             enumeration_addresses: 10,
             relay_probes: 3,
+            bulk_min: 50,
+            bulk_factor: 10,
+            bulk_recurring_days: 3,
         }
     }
 }
@@ -78,6 +88,7 @@ pub fn all(t: &Thresholds) -> Vec<Box<dyn Rule>> {
         Box::new(auth_brute_force::BruteForce::new(t)),
         Box::new(auth_spray::Spray::new(t)),
         Box::new(auth_compromised::Compromised::new(t)),
+        Box::new(abuse_bulk_send::BulkSend::new(t)),
         Box::new(exfil_forwarding::Forwarding::new(t)),
     ]
 }

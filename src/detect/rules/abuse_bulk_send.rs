@@ -1,0 +1,219 @@
+//! `abuse.bulk_send` — a login suddenly sending far more mail than it ever does: the spam burst
+//! of a stolen account.
+//!
+//! **Why**: "bulk delivery in a short time" is the abuse sign of the seed articles, and the
+//! stolen login is what the responder must disable; fail2ban and pflogsumm count per address or
+//! in total, never per login. **How**: deliveries are attributed to the SASL login that
+//! submitted the message (the parse layer joins them on the queue id) and counted per login and
+//! hour, with the source addresses of the submissions, deferrals and bounces. A login's
+//! baseline is its median over its active hours; an hour with ≥ `bulk_min` deliveries (default
+//! 50) and ≥ `bulk_factor` × the baseline (default 10) is a burst; bursts within an hour of each
+//! other make one window, one finding each. A login whose bursts fall on ≥ `bulk_recurring_days`
+//! distinct days (default 3) is sending on a schedule (a newsletter) and is not reported.
+//! **ATT&CK**: T1496 (Resource Hijacking). **Phase**: exfiltration (abuse). **Severity**: high.
+//! **False positives**: a one-off legitimate mailing (an announcement to all staff) from a
+//! normally quiet account.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::failures::HOUR_US;
+use super::{Files, Rule, Thresholds};
+use crate::detect::fact::Fact;
+use crate::detect::finding::{ts, Entities, EvidenceSet, Finding, Phase, Severity};
+use crate::events::record::Kind;
+
+#[derive(Default, Clone)]
+struct Hour {
+    deliveries: u64,
+    deferred: u64,
+    bounced: u64,
+    recipients: BTreeSet<String>,
+    ips: BTreeSet<String>,
+    first: i64,
+    last: i64,
+    evidence: EvidenceSet,
+}
+
+/// The rule.
+pub struct BulkSend {
+    t: Thresholds,
+    hours: BTreeMap<(String, i64), Hour>,
+}
+
+impl BulkSend {
+    /// A new rule with thresholds `t`.
+    pub fn new(t: &Thresholds) -> Self {
+        BulkSend {
+            t: t.clone(),
+            hours: BTreeMap::new(),
+        }
+    }
+}
+
+impl Rule for BulkSend {
+    fn observe(&mut self, f: &Fact) {
+        let Some(user) = f.user.as_deref() else {
+            return;
+        };
+        let submitted = f.kind == Kind::MessageReceived && f.src_ip.is_some();
+        let delivered = matches!(f.kind, Kind::Delivery | Kind::Forwarded) && f.status.is_some();
+        if !submitted && !delivered {
+            return;
+        }
+        let h = self
+            .hours
+            .entry((user.to_string(), f.ts_us.div_euclid(HOUR_US)))
+            .or_default();
+        if h.first == 0 || f.ts_us < h.first {
+            h.first = f.ts_us;
+        }
+        h.last = h.last.max(f.ts_us);
+        if submitted {
+            if let Some(ip) = &f.src_ip {
+                h.ips.insert(ip.to_string());
+            }
+            h.evidence.add(f.file, f.line);
+            return;
+        }
+        h.deliveries += 1;
+        match f.status.as_deref() {
+            Some("deferred") => h.deferred += 1,
+            Some("bounced") => h.bounced += 1,
+            _ => {}
+        }
+        if h.recipients.len() < 10_000 {
+            if let Some(r) = &f.recipient {
+                h.recipients.insert(r.to_ascii_lowercase());
+            }
+        }
+    }
+
+    fn finish(&mut self, files: &Files) -> Vec<Finding> {
+        let t = &self.t;
+        let mut per_login: BTreeMap<&str, Vec<(i64, &Hour)>> = BTreeMap::new();
+        for ((user, hour), h) in &self.hours {
+            if h.deliveries > 0 {
+                per_login.entry(user.as_str()).or_default().push((*hour, h));
+            }
+        }
+        let mut out = Vec::new();
+        for (user, hours) in per_login {
+            let mut volumes: Vec<u64> = hours.iter().map(|(_, h)| h.deliveries).collect();
+            volumes.sort_unstable();
+            let median = volumes[volumes.len() / 2];
+            let threshold = t.bulk_min.max(t.bulk_factor * median);
+            let bursts: Vec<&(i64, &Hour)> = hours
+                .iter()
+                .filter(|(_, h)| h.deliveries >= threshold)
+                .collect();
+            let days: BTreeSet<i64> = bursts.iter().map(|(hour, _)| hour.div_euclid(24)).collect();
+            if bursts.is_empty() || days.len() >= t.bulk_recurring_days {
+                continue;
+            }
+            let mut windows: Vec<Vec<&Hour>> = Vec::new();
+            let mut last_hour = i64::MIN;
+            for (hour, h) in bursts {
+                if windows.is_empty() || hour - last_hour > 1 {
+                    windows.push(Vec::new());
+                }
+                if let Some(w) = windows.last_mut() {
+                    w.push(h);
+                }
+                last_hour = *hour;
+            }
+            for w in windows {
+                let mut sum = Hour {
+                    first: i64::MAX,
+                    ..Hour::default()
+                };
+                for h in &w {
+                    sum.deliveries += h.deliveries;
+                    sum.deferred += h.deferred;
+                    sum.bounced += h.bounced;
+                    sum.recipients.extend(h.recipients.iter().cloned());
+                    sum.ips.extend(h.ips.iter().cloned());
+                    sum.first = sum.first.min(h.first);
+                    sum.last = sum.last.max(h.last);
+                    sum.evidence.extend(&h.evidence);
+                }
+                let minutes = (sum.last - sum.first) / 60_000_000;
+                let ips: Vec<String> = sum.ips.into_iter().collect();
+                out.push(Finding {
+                    rule: "abuse.bulk_send",
+                    title: format!("Bulk sending by login {user}"),
+                    severity: Severity::High,
+                    phase: Phase::Exfiltration,
+                    attack: vec!["T1496"],
+                    first_seen: ts(sum.first),
+                    last_seen: ts(sum.last),
+                    count: sum.deliveries,
+                    summary: format!(
+                        "{user} sent {} deliveries to {} recipients in {minutes} min ({} deferred, {} bounced) from {}; its usual rate is {median} per active hour",
+                        sum.deliveries,
+                        sum.recipients.len(),
+                        sum.deferred,
+                        sum.bounced,
+                        if ips.is_empty() { "unknown addresses".to_string() } else { ips.join(", ") }
+                    ),
+                    entities: Entities { ips, users: vec![user.to_string()], files: Vec::new() },
+                    evidence: sum.evidence.resolve(files),
+                    remediation: vec!["isolate.disable_accounts", "isolate.hold_queue", "clean.reset_credentials"],
+                });
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::rules::tests::{fact, run};
+
+    fn sent(secs: i64, user: &str, rcpt: &str) -> Vec<Fact> {
+        let mut sub = fact(Kind::MessageReceived, secs, "203.0.113.77", user);
+        sub.queue_id = Some("Q".into());
+        let mut d = fact(Kind::Delivery, secs + 1, "", user);
+        d.src_ip = None;
+        d.recipient = Some(rcpt.into());
+        d.status = Some("sent".into());
+        vec![sub, d]
+    }
+
+    #[test]
+    fn a_burst_is_found_a_nightly_newsletter_is_not() {
+        let mut facts = Vec::new();
+        // liwei: a few messages a day for four days, then 200 in an hour.
+        for day in 0..4 {
+            for i in 0..3 {
+                facts.extend(sent(
+                    day * 86_400 + 36_000 + i * 3_000,
+                    "liwei",
+                    "editor@partner.example.net",
+                ));
+            }
+        }
+        for i in 0..200 {
+            facts.extend(sent(
+                4 * 86_400 + 7_200 + i * 15,
+                "liwei",
+                &format!("x{i}@spam.example"),
+            ));
+        }
+        // news: 300 every night at 02:00 for five nights.
+        for day in 0..5 {
+            for i in 0..300 {
+                facts.extend(sent(
+                    day * 86_400 + 7_200 + i * 5,
+                    "news",
+                    &format!("member{i}@example.net"),
+                ));
+            }
+        }
+        let f = run(Box::new(BulkSend::new(&Thresholds::default())), &facts);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].entities.users, ["liwei"]);
+        assert_eq!(f[0].count, 200);
+        assert_eq!(f[0].entities.ips, ["203.0.113.77"]);
+    }
+}
