@@ -114,6 +114,15 @@ fn sample_initial_access_findings_match_the_ground_truth() {
     expected.sort();
     assert_eq!(sources, expected);
 
+    // The visible reload of 02:52:40 (+08:00); the earlier one was cut out with the log slice.
+    let changes = by_rule("service.config_change");
+    assert_eq!(changes.len(), 1);
+    assert_eq!(changes[0]["first_seen"], "2026-03-03T18:52:40Z");
+    assert!(
+        by_rule("relay.open").is_empty(),
+        "the sample host is not an open relay"
+    );
+
     let taken = by_rule("auth.compromised_account");
     assert_eq!(taken.len(), 1, "{taken:?}");
     let ca = &truth["compromised_account"];

@@ -14,7 +14,9 @@ pub mod exfil_forwarding;
 pub mod failures;
 pub mod recon_enumeration;
 pub mod recon_scan;
+pub mod relay_open;
 pub mod relay_probe;
+pub mod service_change;
 
 use super::fact::Fact;
 use super::finding::Finding;
@@ -28,6 +30,11 @@ pub trait Rule: Send {
     fn observe(&mut self, f: &Fact);
     /// Returns the findings.
     fn finish(&mut self, files: &Files) -> Vec<Finding>;
+    /// Returns the findings, knowing those of the rules before it (rules that judge events by
+    /// the incident window, such as `service.config_change`, override this).
+    fn finish_with(&mut self, files: &Files, _earlier: &[Finding]) -> Vec<Finding> {
+        self.finish(files)
+    }
 }
 
 /// Thresholds of the rules (defaults documented in `docs/detections.md`).
@@ -85,11 +92,14 @@ pub fn all(t: &Thresholds) -> Vec<Box<dyn Rule>> {
         Box::new(recon_scan::Scan::new(t)),
         Box::new(recon_enumeration::Enumeration::new(t)),
         Box::new(relay_probe::RelayProbe::new(t)),
+        Box::new(relay_open::OpenRelay::new(t)),
         Box::new(auth_brute_force::BruteForce::new(t)),
         Box::new(auth_spray::Spray::new(t)),
         Box::new(auth_compromised::Compromised::new(t)),
         Box::new(abuse_bulk_send::BulkSend::new(t)),
         Box::new(exfil_forwarding::Forwarding::new(t)),
+        // Last: it places events in the window the findings above define.
+        Box::new(service_change::ServiceChange::new(t)),
     ]
 }
 

@@ -1,0 +1,189 @@
+//! `relay.open` — the server relayed: a remote client that did not log in got a message
+//! delivered *only* to outside addresses (no local recipient at all).
+//!
+//! **Why**: an open relay is the worst misconfiguration a mail server can have (seed article
+//! 003); probing alone (`relay.probe`) says someone tried, this says it worked. **How**: per
+//! message received from a remote client without a login, the deliveries are tracked: a message
+//! with at least one `sent` delivery to an outside domain and none to a local one is relayed.
+//! Local domains are learned from local deliveries (as in `exfil.forwarding_observed`, which
+//! covers messages that *also* reached local users: BCC copies, forwards). One finding per
+//! client address. **ATT&CK**: T1090 (Proxy — the server is used to relay). **Phase**: initial
+//! access. **Severity**: critical. **False positives**: a secondary MX or a relay the server is
+//! configured to serve (`relay_domains`, a backup MX for a partner) — check the recipient
+//! domains against the configuration.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use super::{Files, Rule, Thresholds};
+use crate::detect::fact::Fact;
+use crate::detect::finding::{ts, Entities, EvidenceSet, Finding, Phase, Severity};
+use crate::events::record::Kind;
+
+/// Most inbound messages tracked at once.
+const CAPACITY: usize = 1 << 20;
+
+#[derive(Default)]
+struct Message {
+    ip: String,
+    ts: i64,
+    local: bool,
+    outside: BTreeSet<String>,
+    evidence: EvidenceSet,
+}
+
+/// The rule.
+pub struct OpenRelay {
+    messages: HashMap<Box<str>, Message>,
+    local_domains: BTreeSet<String>,
+}
+
+impl OpenRelay {
+    /// A new rule.
+    pub fn new(_t: &Thresholds) -> Self {
+        OpenRelay {
+            messages: HashMap::new(),
+            local_domains: BTreeSet::new(),
+        }
+    }
+}
+
+fn domain(addr: &str) -> Option<String> {
+    addr.rsplit_once('@').map(|(_, d)| d.to_ascii_lowercase())
+}
+
+impl Rule for OpenRelay {
+    fn observe(&mut self, f: &Fact) {
+        match f.kind {
+            Kind::MessageReceived => {
+                let (Some(q), None, Some(ip)) = (&f.queue_id, &f.user, f.src_ip.as_deref()) else {
+                    return;
+                };
+                if ip.starts_with("127.") || ip == "::1" || self.messages.len() >= CAPACITY {
+                    return;
+                }
+                let mut m = Message {
+                    ip: ip.to_string(),
+                    ts: f.ts_us,
+                    ..Message::default()
+                };
+                m.evidence.add(f.file, f.line);
+                self.messages.insert(q.clone(), m);
+            }
+            Kind::Delivery | Kind::Forwarded => {
+                let relay = f.relay.as_deref().unwrap_or("");
+                let local = relay == "local"
+                    || relay == "virtual"
+                    || relay.contains("lmtp")
+                    || relay.contains("dovecot");
+                if local {
+                    if let Some(d) = f.recipient.as_deref().and_then(domain) {
+                        self.local_domains.insert(d);
+                    }
+                }
+                let Some(m) = f.queue_id.as_deref().and_then(|q| self.messages.get_mut(q)) else {
+                    return;
+                };
+                if local || f.orig_recipient.is_some() || f.kind == Kind::Forwarded {
+                    m.local = true;
+                } else if f.status.as_deref() == Some("sent") {
+                    if let Some(r) = &f.recipient {
+                        m.outside.insert(r.to_ascii_lowercase());
+                        m.evidence.add(f.file, f.line);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn finish(&mut self, files: &Files) -> Vec<Finding> {
+        let mut per_ip: BTreeMap<String, (u64, i64, i64, BTreeSet<String>, EvidenceSet)> =
+            BTreeMap::new();
+        for m in self.messages.values() {
+            let outside: Vec<&String> = m
+                .outside
+                .iter()
+                .filter(|r| domain(r).is_some_and(|d| !self.local_domains.contains(&d)))
+                .collect();
+            if m.local || outside.is_empty() {
+                continue;
+            }
+            let e = per_ip.entry(m.ip.clone()).or_insert((
+                0,
+                i64::MAX,
+                i64::MIN,
+                BTreeSet::new(),
+                EvidenceSet::default(),
+            ));
+            e.0 += 1;
+            e.1 = e.1.min(m.ts);
+            e.2 = e.2.max(m.ts);
+            e.3.extend(outside.into_iter().cloned());
+            e.4.extend(&m.evidence);
+        }
+        per_ip
+            .into_iter()
+            .map(|(ip, (count, first, last, rcpts, ev))| Finding {
+                rule: "relay.open",
+                title: format!("Mail relayed for {ip} without authentication"),
+                severity: Severity::Critical,
+                phase: Phase::InitialAccess,
+                attack: vec!["T1090"],
+                first_seen: ts(first),
+                last_seen: ts(last),
+                count,
+                summary: format!("{count} message(s) from {ip}, which did not log in, delivered to {} outside address(es) only", rcpts.len()),
+                entities: Entities { ips: vec![ip], users: Vec::new(), files: Vec::new() },
+                evidence: ev.resolve(files),
+                remediation: vec!["isolate.hold_queue", "clean.close_relay"],
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::rules::tests::{fact, run};
+
+    fn msg(secs: i64, qid: &str, ip: &str) -> Fact {
+        let mut f = fact(Kind::MessageReceived, secs, ip, "");
+        f.queue_id = Some(qid.into());
+        f
+    }
+
+    fn delivery(secs: i64, qid: &str, rcpt: &str, relay: &str) -> Fact {
+        let mut f = fact(Kind::Delivery, secs, "", "");
+        f.src_ip = None;
+        f.queue_id = Some(qid.into());
+        f.recipient = Some(rcpt.into());
+        f.relay = Some(relay.into());
+        f.status = Some("sent".into());
+        f
+    }
+
+    #[test]
+    fn relayed_mail_is_found_inbound_mail_and_bcc_copies_are_not() {
+        let facts = vec![
+            msg(0, "R1", "203.0.113.9"),
+            delivery(
+                1,
+                "R1",
+                "victim@far.example",
+                "mx.far.example[198.51.100.3]:25",
+            ),
+            // Ordinary inbound mail for a local user (with a BCC copy going out).
+            msg(10, "I1", "198.51.100.14"),
+            delivery(11, "I1", "zhangwei@example.org", "local"),
+            delivery(
+                12,
+                "I1",
+                "zw.archive@mailsafe.example",
+                "mx.mailsafe.example[203.0.113.200]:25",
+            ),
+        ];
+        let f = run(Box::new(OpenRelay::new(&Thresholds::default())), &facts);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].entities.ips, ["203.0.113.9"]);
+    }
+}
