@@ -123,6 +123,27 @@ fn sample_initial_access_findings_match_the_ground_truth() {
         "the sample host is not an open relay"
     );
 
+    // The cut slice, and no other silence of ordinary traffic.
+    let gaps = by_rule("tamper.time_gap");
+    assert_eq!(gaps.len(), 1, "{gaps:?}");
+    let gap = &truth["gap"];
+    assert_eq!(gaps[0]["evidence"][0]["path"], "var/log/mail.log.1");
+    let lines = gaps[0]["evidence"][0]["lines"].as_array().unwrap();
+    assert_eq!(
+        lines.last().unwrap().as_u64(),
+        gap["after_line"].as_u64().map(|l| l + 1)
+    );
+    let first_after =
+        chrono::DateTime::parse_from_rfc3339(gap["first_after"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        gaps[0]["last_seen"].as_str().unwrap(),
+        first_after
+            .with_timezone(&chrono::Utc)
+            .format("%Y-%m-%dT%H:%M:%SZ")
+            .to_string()
+    );
+    assert!(by_rule("tamper.time_reversal").is_empty());
+
     let taken = by_rule("auth.compromised_account");
     assert_eq!(taken.len(), 1, "{taken:?}");
     let ca = &truth["compromised_account"];

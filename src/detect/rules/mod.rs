@@ -17,6 +17,7 @@ pub mod recon_scan;
 pub mod relay_open;
 pub mod relay_probe;
 pub mod service_change;
+pub mod tamper_time;
 
 use super::fact::Fact;
 use super::finding::Finding;
@@ -65,6 +66,14 @@ pub struct Thresholds {
     pub bulk_factor: u64,
     /// Bursts on this many distinct days are a schedule (a newsletter), not abuse.
     pub bulk_recurring_days: usize,
+    /// Shortest silence between two events of one file worth weighing as a cut.
+    pub gap_minutes: i64,
+    /// Minutes before and after a silence that give the log's rhythm.
+    pub gap_context_minutes: i64,
+    /// Share of minutes with an event, on both sides of a silence, for it to be a cut.
+    pub gap_busy_share: f64,
+    /// How far an event may be earlier than the one before it (clock steps, syslog reordering).
+    pub reversal_minutes: i64,
 }
 
 impl Default for Thresholds {
@@ -82,6 +91,10 @@ impl Default for Thresholds {
             bulk_min: 50,
             bulk_factor: 10,
             bulk_recurring_days: 3,
+            gap_minutes: 10,
+            gap_context_minutes: 30,
+            gap_busy_share: 0.8,
+            reversal_minutes: 5,
         }
     }
 }
@@ -98,6 +111,7 @@ pub fn all(t: &Thresholds) -> Vec<Box<dyn Rule>> {
         Box::new(auth_compromised::Compromised::new(t)),
         Box::new(abuse_bulk_send::BulkSend::new(t)),
         Box::new(exfil_forwarding::Forwarding::new(t)),
+        Box::new(tamper_time::TimeTamper::new(t)),
         // Last: it places events in the window the findings above define.
         Box::new(service_change::ServiceChange::new(t)),
     ]
