@@ -128,9 +128,8 @@ impl Rule for TimeTamper {
                 });
             }
         }
-        if self.last.is_none_or(|(prev, _)| f.ts_us >= prev) {
-            self.last = Some((f.ts_us, f.line));
-        }
+        // After a jump back the log goes on from the new time: one reversal, not one per line.
+        self.last = Some((f.ts_us, f.line));
         self.recent.push_back(f.ts_us);
         let limit = f.ts_us - ctx;
         while self.recent.front().is_some_and(|&t| t < limit) && self.recent.len() > 1 {
