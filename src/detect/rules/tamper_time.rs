@@ -88,6 +88,19 @@ impl Rule for TimeTamper {
             self.recent.clear();
         }
         let ctx = self.t.gap_context_minutes * MINUTE_US;
+        // Time jumping back starts a new timeline: record it once, judge the old silences with
+        // what they had, and measure rhythm afresh.
+        if let Some((prev, prev_line)) = self.last {
+            if f.ts_us + self.t.reversal_minutes * MINUTE_US < prev {
+                if self.reversals.len() < 1000 {
+                    self.reversals
+                        .push((f.file, prev, prev_line, f.ts_us, f.line));
+                }
+                self.close_pending(true, 0);
+                self.recent.clear();
+                self.last = None;
+            }
+        }
         for p in &mut self.pending {
             if f.ts_us <= p.after_ts + ctx {
                 p.after_count += 1;
@@ -100,10 +113,7 @@ impl Rule for TimeTamper {
         }
         self.close_pending(false, f.ts_us);
         if let Some((prev, prev_line)) = self.last {
-            if f.ts_us + self.t.reversal_minutes * MINUTE_US < prev {
-                self.reversals
-                    .push((f.file, prev, prev_line, f.ts_us, f.line));
-            } else if f.ts_us - prev >= self.t.gap_minutes * MINUTE_US {
+            if f.ts_us - prev >= self.t.gap_minutes * MINUTE_US {
                 while self.recent.front().is_some_and(|&t| t < prev - ctx) {
                     self.recent.pop_front();
                 }
