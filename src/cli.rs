@@ -60,12 +60,27 @@ pub struct DetectArgs {
     /// Time zone of local timestamps (IANA name); default: bundle custody, else UTC.
     #[arg(long, value_name = "TZ")]
     pub timezone: Option<String>,
+    /// TOML file whose `[thresholds]` table overrides rule thresholds (see docs/detections.md).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Override one threshold, e.g. `--set brute_force_failures=50` (repeatable; after --config).
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    pub sets: Vec<String>,
 }
 
 #[cfg(feature = "analysis")]
 impl DetectArgs {
     /// Resolves the arguments into the config `detect` runs with.
     pub fn resolve(self) -> Result<crate::detect::DetectConfig> {
+        let config = match &self.config {
+            Some(p) => Some(
+                std::fs::read_to_string(p)
+                    .map_err(|e| anyhow::anyhow!("--config {}: {e}", p.display()))?,
+            ),
+            None => None,
+        };
+        let thresholds = crate::detect::rules::Thresholds::load(config.as_deref(), &self.sets)
+            .map_err(|e| anyhow::anyhow!("thresholds: {e}"))?;
         let parse = ParseArgs {
             inputs: self.inputs,
             format: crate::parse::output::Format::Jsonl,
@@ -78,7 +93,7 @@ impl DetectArgs {
         Ok(crate::detect::DetectConfig {
             parse,
             format: self.format,
-            thresholds: crate::detect::rules::Thresholds::default(),
+            thresholds,
         })
     }
 }

@@ -38,8 +38,11 @@ pub trait Rule: Send {
     }
 }
 
-/// Thresholds of the rules (defaults documented in `docs/detections.md`).
-#[derive(Debug, Clone)]
+/// Thresholds of the rules (defaults documented in `docs/detections.md`). Read from the
+/// `[thresholds]` table of `detect --config FILE` and `--set name=value`; unknown names are
+/// an error, missing ones keep their default.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Thresholds {
     /// Failed logins from one address in one campaign that make a brute force.
     pub brute_force_failures: u64,
@@ -99,6 +102,32 @@ impl Default for Thresholds {
     }
 }
 
+impl Thresholds {
+    /// Defaults, overridden by the `[thresholds]` table of `config` (TOML text) and then by
+    /// `name=value` settings.
+    pub fn load(config: Option<&str>, sets: &[String]) -> Result<Thresholds, String> {
+        let mut table = match config {
+            Some(text) => {
+                let mut doc: toml::Table = toml::from_str(text).map_err(|e| e.to_string())?;
+                match doc.remove("thresholds") {
+                    Some(toml::Value::Table(t)) => t,
+                    Some(_) => return Err("[thresholds] must be a table".into()),
+                    None => toml::Table::new(),
+                }
+            }
+            None => toml::Table::new(),
+        };
+        for set in sets {
+            let one: toml::Table =
+                toml::from_str(set).map_err(|e| format!("--set {set:?}: {e}"))?;
+            table.extend(one);
+        }
+        toml::Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| e.to_string().trim().to_string())
+    }
+}
+
 /// Every rule, in report order.
 pub fn all(t: &Thresholds) -> Vec<Box<dyn Rule>> {
     vec![
@@ -115,6 +144,26 @@ pub fn all(t: &Thresholds) -> Vec<Box<dyn Rule>> {
         // Last: it places events in the window the findings above define.
         Box::new(service_change::ServiceChange::new(t)),
     ]
+}
+
+#[cfg(test)]
+mod threshold_tests {
+    use super::Thresholds;
+
+    #[test]
+    fn thresholds_from_toml_and_settings() {
+        let t = Thresholds::load(
+            Some("[thresholds]\nbrute_force_failures = 50\n"),
+            &["scan_sessions = 7".into()],
+        )
+        .unwrap();
+        assert_eq!(
+            (t.brute_force_failures, t.scan_sessions, t.spray_users),
+            (50, 7, 5)
+        );
+        assert!(Thresholds::load(Some("[thresholds]\nno_such = 1\n"), &[]).is_err());
+        assert!(Thresholds::load(None, &["brute_force_failures = \"many\"".into()]).is_err());
+    }
 }
 
 /// Builders shared by the rules' tests.
