@@ -232,3 +232,44 @@ fn detect_formats_decode() {
 fn ca_user(truth: &Value) -> Value {
     truth["compromised_account"]["user"].clone()
 }
+
+#[test]
+fn damaged_zeroed_and_backdated_logs_are_reported() {
+    let t = tempfile::tempdir().unwrap();
+    let gz = std::fs::read(util::sample().join("var/log/mail.log.2.gz")).unwrap();
+    std::fs::write(t.path().join("mail.log.2.gz"), &gz[..gz.len() / 2]).unwrap();
+    let mut one = std::fs::read(util::sample().join("var/log/mail.log.1")).unwrap();
+    // Zero a run of bytes in place, as a wiper that keeps the file size would.
+    for b in &mut one[5000..5400] {
+        if *b != b'\n' {
+            *b = 0;
+        }
+    }
+    let one_path = t.path().join("mail.log.1");
+    std::fs::write(&one_path, &one).unwrap();
+    util::set_mtime(&one_path, "2026-03-04T01:00:00Z"); // before its last line (4 Mar 23:59 +08:00)
+    let o = run(&[
+        "detect",
+        t.path().to_str().unwrap(),
+        "--year",
+        "2026",
+        "--timezone",
+        "Asia/Shanghai",
+        "--format",
+        "jsonl",
+    ]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let findings: Vec<Value> = o
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let named = |rule: &str, file: &str| {
+        findings
+            .iter()
+            .any(|f| f["rule"] == rule && f["entities"]["files"][0] == file)
+    };
+    assert!(named("tamper.truncated", "mail.log.2.gz"), "{}", o.stdout);
+    assert!(named("tamper.nul_bytes", "mail.log.1"), "{}", o.stdout);
+    assert!(named("tamper.mtime_mismatch", "mail.log.1"), "{}", o.stdout);
+}

@@ -82,6 +82,11 @@ pub fn run(cfg: &DetectConfig) -> Result<ExitCode> {
         let found = r.finish_with(&driven.files, &findings);
         findings.extend(found);
     }
+    findings.extend(rules::tamper_file::findings(
+        &cfg.thresholds,
+        &driven.summaries,
+        &driven.files,
+    ));
     sort(&mut findings);
     let stats = render::Stats {
         files: driven.mail_logs as u64,

@@ -63,6 +63,14 @@ pub struct FileStats {
     pub lossy: u64,
     /// A warning about the file (truncated gzip, unsupported compression).
     pub warning: Option<String>,
+    /// Lines holding NUL bytes (zeroed regions: a file wiped in place).
+    pub nul_lines: u64,
+    /// The file's last line has no newline (cut mid-line, or still being written).
+    pub ends_mid_line: bool,
+    /// Earliest and latest event time (µs), when there were events.
+    pub first_us: Option<i64>,
+    /// Latest event time.
+    pub last_us: Option<i64>,
 }
 
 impl FileStats {
@@ -74,6 +82,16 @@ impl FileStats {
         self.unparsed += o.unparsed;
         self.other += o.other;
         self.lossy += o.lossy;
+        self.nul_lines += o.nul_lines;
+        self.ends_mid_line |= o.ends_mid_line;
+        self.first_us = match (self.first_us, o.first_us) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.last_us = match (self.last_us, o.last_us) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
         if self.warning.is_none() {
             self.warning.clone_from(&o.warning);
         }
@@ -91,6 +109,19 @@ struct Session<'a> {
     mail_logs: usize,
     /// Path and manifest hash of every parsed file, by file number.
     files: Vec<(String, Option<String>)>,
+    /// What each parsed file looked like (for the log-integrity rules), by file number.
+    summaries: Vec<FileSummary>,
+}
+
+/// One parsed file: where it is, its mtime, and its counts.
+#[derive(Debug, Clone)]
+pub struct FileSummary {
+    /// Path as in events.
+    pub path: String,
+    /// Modification time (manifest or file system), µs.
+    pub mtime_us: Option<i64>,
+    /// Counts and warnings.
+    pub stats: FileStats,
 }
 
 /// Bytes read to decide whether a stream is a mail log.
@@ -147,6 +178,11 @@ impl Session<'_> {
         let s = pipeline::run(&ctx, &mut chained, &mut self.out, u)?;
         self.report(f, &s);
         self.total.add(&s);
+        self.summaries.push(FileSummary {
+            path: f.path.clone(),
+            mtime_us: f.mtime.map(|t| t.timestamp_micros()),
+            stats: s,
+        });
         Ok(())
     }
 
@@ -208,6 +244,8 @@ pub struct Driven {
     pub mail_logs: usize,
     /// Path and manifest hash of every parsed file, by file number (facts point here).
     pub files: Vec<(String, Option<String>)>,
+    /// Per-file summaries, by file number.
+    pub summaries: Vec<FileSummary>,
     /// Some input could not be read at all.
     pub input_errors: bool,
 }
@@ -246,6 +284,7 @@ pub fn drive(cfg: &ParseConfig, out: Sink, command: &str) -> Result<Option<Drive
         total: FileStats::default(),
         mail_logs: 0,
         files: Vec::new(),
+        summaries: Vec::new(),
     };
     // Files on disk: chain by chain, oldest first. Bundle archives: one pass each, in archive
     // order (a tar.gz cannot be read out of order without decompressing it again).
@@ -305,6 +344,7 @@ pub fn drive(cfg: &ParseConfig, out: Sink, command: &str) -> Result<Option<Drive
         total,
         mail_logs,
         files,
+        summaries,
         ..
     } = session;
     out.finish()?;
@@ -316,6 +356,7 @@ pub fn drive(cfg: &ParseConfig, out: Sink, command: &str) -> Result<Option<Drive
         mail_logs, total.lines, total.events, total.ignored, total.unparsed, total.other
     );
     Ok(Some(Driven {
+        summaries,
         total,
         mail_logs,
         files,

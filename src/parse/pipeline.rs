@@ -139,6 +139,9 @@ fn parse_chunk(ctx: &Ctx, pool: &Pool, c: Chunk) -> io::Result<Done> {
         }
         let raw = &c.data[start..stop];
         stats.lines += 1;
+        if memchr::memchr(0, raw).is_some() {
+            stats.nul_lines += 1;
+        }
         let (text, lossy) = match std::str::from_utf8(raw) {
             Ok(s) => (std::borrow::Cow::Borrowed(s), false),
             Err(_) => (String::from_utf8_lossy(raw), true),
@@ -154,6 +157,8 @@ fn parse_chunk(ctx: &Ctx, pool: &Pool, c: Chunk) -> io::Result<Done> {
         };
         match parse_line(&text, &ctx.clock, &mut ts_cache, source, lossy) {
             LineOutcome::Event(mut e) => {
+                stats.first_us = Some(stats.first_us.map_or(e.ts_unix_us, |t| t.min(e.ts_unix_us)));
+                stats.last_us = Some(stats.last_us.map_or(e.ts_unix_us, |t| t.max(e.ts_unix_us)));
                 if e.queue_id.is_some() && e.user.is_none() {
                     if let Ok(j) = ctx.joiner.read() {
                         j.fill(&mut e);
@@ -195,8 +200,9 @@ fn produce(
     pool: &Pool,
     work: std::sync::mpsc::SyncSender<Chunk>,
     tokens: &Receiver<()>,
-) -> Option<String> {
+) -> (Option<String>, bool) {
     let mut carry: Vec<u8> = Vec::new();
+    let mut ends_mid_line = false;
     let (mut seq, mut line, mut offset) = (0u64, 1u64, 0u64);
     let mut warning = None;
     let mut eof = false;
@@ -238,6 +244,7 @@ fn produce(
         if buf.is_empty() {
             continue;
         }
+        ends_mid_line = buf.last() != Some(&b'\n');
         learn(joiner, &buf, clock);
         let lines =
             memchr::memchr_iter(b'\n', &buf).count() as u64 + u64::from(buf.last() != Some(&b'\n'));
@@ -260,7 +267,9 @@ fn produce(
         line += lines;
         offset += len;
     }
-    warning.map(|e| format!("read failed after line {} (byte {offset}): {e}", line - 1))
+    let warning =
+        warning.map(|e| format!("read failed after line {} (byte {offset}): {e}", line - 1));
+    (warning, ends_mid_line)
 }
 
 /// Parses one stream, writing rendered events to `out` and unparsed lines to `unparsed`.
@@ -329,7 +338,8 @@ pub fn run(
         let mut total = writer
             .join()
             .map_err(|_| io::Error::other("writer thread panicked"))??;
-        total.warning = warning;
+        total.warning = warning.0;
+        total.ends_mid_line = warning.1;
         Ok(total)
     })
 }

@@ -17,6 +17,7 @@ pub mod recon_scan;
 pub mod relay_open;
 pub mod relay_probe;
 pub mod service_change;
+pub mod tamper_file;
 pub mod tamper_time;
 
 use super::fact::Fact;

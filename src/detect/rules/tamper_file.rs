@@ -1,0 +1,203 @@
+//! `tamper.truncated`, `tamper.nul_bytes`, `tamper.mtime_mismatch` — what a log file itself
+//! shows of having been tampered with, from the parse layer's per-file summary.
+//!
+//! - **truncated**: a compressed rotation that breaks off (corrupt or cut gzip: the events before
+//!   the damage were kept), or a *rotated* file whose last line has no newline (a live log may
+//!   be mid-write; a rotation never is).
+//! - **nul_bytes**: lines holding NUL bytes — a region zeroed in place, the trace of "wiping"
+//!   lines without changing the file's size.
+//! - **mtime_mismatch**: the file's modification time (bundle manifest or file system) is more
+//!   than `reversal_minutes` earlier than its last event: its time was set back (`touch -d`).
+//!
+//! **ATT&CK**: T1070.002 (log clearing), T1070.006 (timestomp) for mtime. **Phase**: cleanup.
+//! **Severity**: high (truncated, nul bytes), medium (mtime). **False positives**: a gzip cut by
+//! a full disk during rotation; NULs after a crash on some file systems (ext4 delayed
+//! allocation); an mtime set by a copy that did not preserve times (`cp` without `-p`) —
+//! mailir's own bundles keep the source's times.
+
+use crate::detect::finding::{ts, Entities, Evidence, Finding, Phase, Severity};
+use crate::parse::FileSummary;
+
+use super::Thresholds;
+
+fn finding(
+    rule: &'static str,
+    sev: Severity,
+    attack: Vec<&'static str>,
+    f: &FileSummary,
+    sha: Option<String>,
+    title: String,
+    summary: String,
+) -> Finding {
+    let at = f.stats.last_us.unwrap_or(0);
+    Finding {
+        rule,
+        title,
+        severity: sev,
+        phase: Phase::Cleanup,
+        attack,
+        first_seen: ts(f.stats.first_us.unwrap_or(at)),
+        last_seen: ts(at),
+        count: 1,
+        summary,
+        entities: Entities {
+            ips: Vec::new(),
+            users: Vec::new(),
+            files: vec![f.path.clone()],
+        },
+        evidence: vec![Evidence {
+            path: f.path.clone(),
+            sha256: sha,
+            lines: vec![f.stats.lines.max(1)],
+        }],
+        remediation: vec!["evidence.preserve_backups", "evidence.remote_logs"],
+    }
+}
+
+fn rotated(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    crate::parse::rotation::stem_rank(name).1 != 0 || name.ends_with(".gz")
+}
+
+/// The findings of every parsed file.
+pub fn findings(
+    t: &Thresholds,
+    summaries: &[FileSummary],
+    files: &[(String, Option<String>)],
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for f in summaries {
+        let sha = files
+            .iter()
+            .find(|(p, _)| *p == f.path)
+            .and_then(|(_, s)| s.clone());
+        let s = &f.stats;
+        if let Some(w) = s
+            .warning
+            .as_deref()
+            .filter(|w| w.starts_with("read failed"))
+        {
+            out.push(finding(
+                "tamper.truncated",
+                Severity::High,
+                vec!["T1070.002"],
+                f,
+                sha.clone(),
+                format!("{} is damaged or cut short", f.path),
+                format!("{w}; the {} lines before the damage were read", s.lines),
+            ));
+        } else if s.ends_mid_line && rotated(&f.path) {
+            out.push(finding(
+                "tamper.truncated",
+                Severity::High,
+                vec!["T1070.002"],
+                f,
+                sha.clone(),
+                format!("{} ends in the middle of a line", f.path),
+                format!(
+                    "the rotated file's last line (line {}) has no newline",
+                    s.lines
+                ),
+            ));
+        }
+        if s.nul_lines > 0 {
+            out.push(finding(
+                "tamper.nul_bytes",
+                Severity::High,
+                vec!["T1070.002"],
+                f,
+                sha.clone(),
+                format!("{} holds zeroed bytes", f.path),
+                format!("{} line(s) contain NUL bytes", s.nul_lines),
+            ));
+        }
+        if let (Some(mtime), Some(last)) = (f.mtime_us, s.last_us) {
+            if mtime + t.reversal_minutes * 60_000_000 < last {
+                out.push(finding(
+                    "tamper.mtime_mismatch",
+                    Severity::Medium,
+                    vec!["T1070.006"],
+                    f,
+                    sha,
+                    format!("{} was modified before its last line was written", f.path),
+                    format!(
+                        "mtime {} is earlier than its last event {}",
+                        ts(mtime),
+                        ts(last)
+                    ),
+                ));
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::FileStats;
+
+    fn summary(path: &str, stats: FileStats, mtime_us: Option<i64>) -> FileSummary {
+        FileSummary {
+            path: path.into(),
+            mtime_us,
+            stats,
+        }
+    }
+
+    #[test]
+    fn damaged_zeroed_and_backdated_files_are_found_a_clean_live_log_is_not() {
+        let t = Thresholds::default();
+        let base = FileStats {
+            lines: 100,
+            first_us: Some(0),
+            last_us: Some(3_600_000_000),
+            ..FileStats::default()
+        };
+        let files = vec![
+            summary(
+                "var/log/mail.log.2.gz",
+                FileStats {
+                    warning: Some(
+                        "read failed after line 99 (byte 9000): corrupt deflate stream".into(),
+                    ),
+                    ..base.clone()
+                },
+                Some(3_700_000_000),
+            ),
+            summary(
+                "var/log/mail.log.1",
+                FileStats {
+                    nul_lines: 3,
+                    ..base.clone()
+                },
+                Some(3_700_000_000),
+            ),
+            summary(
+                "var/log/maillog-20260301",
+                base.clone(),
+                Some(1_000_000_000),
+            ),
+            // The live log being written: no newline at the end yet, mtime after its last line.
+            summary(
+                "var/log/mail.log",
+                FileStats {
+                    ends_mid_line: true,
+                    ..base.clone()
+                },
+                Some(3_700_000_000),
+            ),
+        ];
+        let f = findings(&t, &files, &[]);
+        let rules: Vec<&str> = f.iter().map(|x| x.rule).collect();
+        assert_eq!(
+            rules,
+            [
+                "tamper.truncated",
+                "tamper.nul_bytes",
+                "tamper.mtime_mismatch"
+            ],
+            "{f:?}"
+        );
+    }
+}
