@@ -6,6 +6,10 @@
 //!   be mid-write; a rotation never is).
 //! - **nul_bytes**: lines holding NUL bytes — a region zeroed in place, the trace of "wiping"
 //!   lines without changing the file's size.
+//! - **rotation_gap**: a missing rotation index, or ≥ 6 hours between the end of `.N+1` and the
+//!   start of `.N`.
+//! - **rotation_gap**: a missing rotation index, or ≥ 6 hours between the end of `.N+1` and the
+//!   start of `.N`.
 //! - **mtime_mismatch**: the file's modification time (bundle manifest or file system) is more
 //!   than `reversal_minutes` earlier than its last event: its time was set back (`touch -d`).
 //!
@@ -59,13 +63,83 @@ fn rotated(path: &str) -> bool {
     crate::parse::rotation::stem_rank(name).1 != 0 || name.ends_with(".gz")
 }
 
+/// Hours between the end of a rotation and the start of the next newer one that make a hole.
+const ROTATION_HOLE_HOURS: i64 = 6;
+
+/// `tamper.rotation_gap`: a missing rotation index (`.1` and `.3.gz` but no `.2`), or a hole of
+/// ≥ 6 hours between the last event of `.N+1` and the first of `.N`.
+fn rotation_gaps(summaries: &[FileSummary], files: &[(String, Option<String>)]) -> Vec<Finding> {
+    use std::collections::BTreeMap;
+    let mut chains: BTreeMap<String, Vec<(i64, &FileSummary)>> = BTreeMap::new();
+    for f in summaries {
+        let (dir, name) = f.path.rsplit_once('/').unwrap_or(("", &f.path));
+        let (stem, rank) = crate::parse::rotation::stem_rank(name);
+        chains
+            .entry(format!("{dir}/{stem}"))
+            .or_default()
+            .push((rank, f));
+    }
+    let mut out = Vec::new();
+    for (stem, mut chain) in chains {
+        let stem = stem.trim_start_matches('/').to_string();
+        chain.sort_by_key(|(rank, _)| *rank);
+        for pair in chain.windows(2) {
+            let ((newer_rank, newer), (older_rank, older)) = (pair[0], pair[1]);
+            let numbered = older_rank < 1_000_000;
+            let sha = files
+                .iter()
+                .find(|(p, _)| *p == newer.path)
+                .and_then(|(_, s)| s.clone());
+            if numbered && older_rank > newer_rank + 1 {
+                out.push(finding(
+                    "tamper.rotation_gap",
+                    Severity::High,
+                    vec!["T1070.002"],
+                    newer,
+                    sha.clone(),
+                    format!("Rotation {stem}.{} missing", newer_rank + 1),
+                    format!(
+                        "{} is followed by {} with no rotation in between",
+                        older.path, newer.path
+                    ),
+                ));
+            }
+            if let (Some(end), Some(start)) = (older.stats.last_us, newer.stats.first_us) {
+                if start - end >= ROTATION_HOLE_HOURS * 3_600_000_000 {
+                    out.push(finding(
+                        "tamper.rotation_gap",
+                        Severity::High,
+                        vec!["T1070.002"],
+                        newer,
+                        sha,
+                        format!(
+                            "{} hours missing between {} and {}",
+                            (start - end) / 3_600_000_000,
+                            older.path,
+                            newer.path
+                        ),
+                        format!(
+                            "{} ends at {}, {} starts at {}",
+                            older.path,
+                            ts(end),
+                            newer.path,
+                            ts(start)
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    out
+}
+
 /// The findings of every parsed file.
 pub fn findings(
     t: &Thresholds,
     summaries: &[FileSummary],
     files: &[(String, Option<String>)],
 ) -> Vec<Finding> {
-    let mut out = Vec::new();
+    let mut out = rotation_gaps(summaries, files);
     for f in summaries {
         let sha = files
             .iter()
@@ -199,5 +273,32 @@ mod tests {
             ],
             "{f:?}"
         );
+    }
+
+    #[test]
+    fn missing_rotations_and_holes_are_found_a_continuous_chain_is_not() {
+        const H: i64 = 3_600_000_000;
+        let day = |d: i64| FileStats {
+            lines: 10,
+            first_us: Some(d * 24 * H),
+            last_us: Some(d * 24 * H + 23 * H),
+            ..FileStats::default()
+        };
+        let t = Thresholds::default();
+        let chain = vec![
+            summary("var/log/mail.log", day(5), None),
+            summary("var/log/mail.log.1", day(4), None),
+            summary("var/log/mail.log.2.gz", day(3), None),
+        ];
+        assert!(findings(&t, &chain, &[]).is_empty());
+        let holes = vec![
+            summary("var/log/mail.log", day(5), None),
+            summary("var/log/mail.log.1", day(4), None),
+            summary("var/log/mail.log.3.gz", day(1), None),
+        ];
+        let f = findings(&t, &holes, &[]);
+        assert_eq!(f.len(), 2, "{f:?}");
+        assert!(f.iter().all(|x| x.rule == "tamper.rotation_gap"));
+        assert!(f[0].title.contains("mail.log.2"), "{}", f[0].title);
     }
 }
