@@ -41,25 +41,83 @@ pub enum Command {
     Detect(DetectArgs),
 }
 
-/// `mailir detect` arguments.
+/// The inputs and time options `parse` and `detect` share.
 #[cfg(feature = "analysis")]
 #[derive(Debug, clap::Args)]
-pub struct DetectArgs {
-    /// Bundles (.zip, .tar.gz), directories or files.
+pub struct LogInputArgs {
+    /// Bundles (.zip, .tar.gz), directories (unpacked bundle, mounted root, folder of logs) or files.
     #[arg(required = true, value_name = "INPUT")]
     pub inputs: Vec<PathBuf>,
-    /// Output format.
-    #[arg(long, value_enum, default_value = "json")]
-    pub format: crate::detect::render::Format,
     /// Write to this file instead of stdout.
     #[arg(long, value_name = "PATH")]
     pub out: Option<PathBuf>,
     /// The year of every year-less timestamp (overrides inference).
     #[arg(long, value_name = "YYYY")]
     pub year: Option<i32>,
-    /// Time zone of local timestamps (IANA name); default: bundle custody, else UTC.
+    /// Time zone of local timestamps (IANA name, e.g. Asia/Shanghai); default: bundle custody, else UTC.
     #[arg(long, value_name = "TZ")]
     pub timezone: Option<String>,
+}
+
+#[cfg(feature = "analysis")]
+impl LogInputArgs {
+    /// Resolves into the config the parse layer runs with.
+    pub fn resolve(
+        self,
+        format: crate::parse::output::Format,
+        unparsed: Option<PathBuf>,
+    ) -> Result<crate::parse::ParseConfig> {
+        let timezone = match self.timezone {
+            Some(z) => Some(
+                z.parse::<chrono_tz::Tz>()
+                    .map_err(|e| anyhow::anyhow!("--timezone {z:?}: {e}"))?,
+            ),
+            None => None,
+        };
+        Ok(crate::parse::ParseConfig {
+            inputs: self.inputs,
+            format,
+            out: self.out,
+            year: self.year,
+            timezone,
+            unparsed,
+        })
+    }
+}
+
+/// `mailir parse` arguments.
+#[cfg(feature = "analysis")]
+#[derive(Debug, clap::Args)]
+pub struct ParseArgs {
+    /// Inputs and time options.
+    #[command(flatten)]
+    pub input: LogInputArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "jsonl")]
+    pub format: crate::parse::output::Format,
+    /// Write the lines no parser understood to this file (`path:line: text`).
+    #[arg(long, value_name = "FILE")]
+    pub unparsed: Option<PathBuf>,
+}
+
+#[cfg(feature = "analysis")]
+impl ParseArgs {
+    /// Resolves the arguments into the config `parse` runs with.
+    pub fn resolve(self) -> Result<crate::parse::ParseConfig> {
+        self.input.resolve(self.format, self.unparsed)
+    }
+}
+
+/// `mailir detect` arguments.
+#[cfg(feature = "analysis")]
+#[derive(Debug, clap::Args)]
+pub struct DetectArgs {
+    /// Inputs and time options.
+    #[command(flatten)]
+    pub input: LogInputArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "json")]
+    pub format: crate::detect::render::Format,
     /// TOML file whose `[thresholds]` table overrides rule thresholds (see docs/detections.md).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -81,65 +139,13 @@ impl DetectArgs {
         };
         let thresholds = crate::detect::rules::Thresholds::load(config.as_deref(), &self.sets)
             .map_err(|e| anyhow::anyhow!("thresholds: {e}"))?;
-        let parse = ParseArgs {
-            inputs: self.inputs,
-            format: crate::parse::output::Format::Jsonl,
-            out: self.out,
-            year: self.year,
-            timezone: self.timezone,
-            unparsed: None,
-        }
-        .resolve()?;
+        let parse = self
+            .input
+            .resolve(crate::parse::output::Format::Facts, None)?;
         Ok(crate::detect::DetectConfig {
             parse,
             format: self.format,
             thresholds,
-        })
-    }
-}
-
-/// `mailir parse` arguments.
-#[cfg(feature = "analysis")]
-#[derive(Debug, clap::Args)]
-pub struct ParseArgs {
-    /// Bundles (.zip, .tar.gz), directories (unpacked bundle, mounted root, folder of logs) or files.
-    #[arg(required = true, value_name = "INPUT")]
-    pub inputs: Vec<PathBuf>,
-    /// Output format.
-    #[arg(long, value_enum, default_value = "jsonl")]
-    pub format: crate::parse::output::Format,
-    /// Write to this file instead of stdout.
-    #[arg(long, value_name = "PATH")]
-    pub out: Option<PathBuf>,
-    /// The year of every year-less timestamp (overrides inference).
-    #[arg(long, value_name = "YYYY")]
-    pub year: Option<i32>,
-    /// Time zone of local timestamps (IANA name, e.g. Asia/Shanghai); default: bundle custody, else UTC.
-    #[arg(long, value_name = "TZ")]
-    pub timezone: Option<String>,
-    /// Write the lines no parser understood to this file (`path:line: text`).
-    #[arg(long, value_name = "FILE")]
-    pub unparsed: Option<PathBuf>,
-}
-
-#[cfg(feature = "analysis")]
-impl ParseArgs {
-    /// Resolves the arguments into the config `parse` runs with.
-    pub fn resolve(self) -> Result<crate::parse::ParseConfig> {
-        let timezone = match self.timezone {
-            Some(z) => Some(
-                z.parse::<chrono_tz::Tz>()
-                    .map_err(|e| anyhow::anyhow!("--timezone {z:?}: {e}"))?,
-            ),
-            None => None,
-        };
-        Ok(crate::parse::ParseConfig {
-            inputs: self.inputs,
-            format: self.format,
-            out: self.out,
-            year: self.year,
-            timezone,
-            unparsed: self.unparsed,
         })
     }
 }

@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 use anyhow::Result;
 
 use crate::exit_codes::ExitCode;
-use crate::parse::output::{Format, Sink};
+use crate::parse::output::Sink;
 use crate::parse::ParseConfig;
 use fact::{Fact, FactSink};
 use finding::Finding;
@@ -27,7 +27,7 @@ use rules::{Rule, Thresholds};
 /// A resolved `detect` invocation.
 #[derive(Debug, Clone)]
 pub struct DetectConfig {
-    /// How the inputs are read (format is ignored).
+    /// How the inputs are read (format `Facts`).
     pub parse: ParseConfig,
     /// Output format.
     pub format: render::Format,
@@ -69,9 +69,9 @@ pub fn run(cfg: &DetectConfig) -> Result<ExitCode> {
         rules: rules::all(&cfg.thresholds),
         facts: 0,
     }));
-    let mut parse = cfg.parse.clone();
-    parse.format = Format::Facts;
-    let Some(driven) = crate::parse::drive(&parse, Sink::Facts(engine.clone()), "detect")? else {
+    // `cfg.parse.format` is `Facts`: the parse layer hands facts to the engine.
+    let Some(driven) = crate::parse::drive(&cfg.parse, Sink::Facts(engine.clone()), "detect")?
+    else {
         return Ok(ExitCode::Error);
     };
     let mut engine = engine

@@ -13,7 +13,7 @@
 use super::failures::Failures;
 use super::{Files, Rule, Thresholds};
 use crate::detect::fact::Fact;
-use crate::detect::finding::{ts, Entities, Finding, Phase, Severity};
+use crate::detect::finding::{Entities, Finding, Phase, Severity};
 
 /// The rule.
 pub struct BruteForce {
@@ -49,26 +49,26 @@ impl Rule for BruteForce {
             let minutes = (c.last - c.first) / 60_000_000;
             let users: Vec<String> = c.users.keys().cloned().collect();
             out.push(Finding {
-                rule: "auth.brute_force",
                 title: format!("Password brute force from {ip}"),
-                severity: Severity::High,
-                phase: Phase::InitialAccess,
-                attack: vec!["T1110.001"],
-                first_seen: ts(c.first),
-                last_seen: ts(c.last),
-                count: c.count,
                 summary: format!(
                     "{} failed logins for {} account(s) in {minutes} min",
                     c.count,
                     users.len()
                 ),
+                remediation: vec!["isolate.block_ips", "clean.reset_credentials"],
                 entities: Entities {
                     ips: vec![ip.clone()],
                     users,
                     files: Vec::new(),
                 },
-                evidence: c.evidence.resolve(files),
-                remediation: vec!["isolate.block_ips", "clean.reset_credentials"],
+                ..c.finding(
+                    "auth.brute_force",
+                    Severity::High,
+                    Phase::InitialAccess,
+                    vec!["T1110.001"],
+                    ip.clone(),
+                    files,
+                )
             });
         }
         out

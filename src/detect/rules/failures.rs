@@ -110,6 +110,40 @@ impl Failures {
     }
 }
 
+impl Bucket {
+    /// The part of a finding a per-address campaign decides: times, count, address, evidence.
+    /// Rules fill in title, summary and remediation with struct update syntax.
+    pub fn finding(
+        &self,
+        rule: &'static str,
+        severity: crate::detect::finding::Severity,
+        phase: crate::detect::finding::Phase,
+        attack: Vec<&'static str>,
+        ip: String,
+        files: &super::Files,
+    ) -> crate::detect::finding::Finding {
+        use crate::detect::finding::{ts, Entities, Finding};
+        Finding {
+            rule,
+            title: String::new(),
+            severity,
+            phase,
+            attack,
+            first_seen: ts(self.first),
+            last_seen: ts(self.last),
+            count: self.count,
+            summary: String::new(),
+            entities: Entities {
+                ips: vec![ip],
+                users: Vec::new(),
+                files: Vec::new(),
+            },
+            evidence: self.evidence.resolve(files),
+            remediation: vec!["isolate.block_ips"],
+        }
+    }
+}
+
 /// The /24 (IPv4) or /64 (IPv6) network of an address, as text.
 pub fn network(ip: &str) -> String {
     if ip.contains(':') {

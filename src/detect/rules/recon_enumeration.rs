@@ -13,7 +13,7 @@
 use super::failures::Failures;
 use super::{Files, Rule, Thresholds};
 use crate::detect::fact::Fact;
-use crate::detect::finding::{ts, Entities, Finding, Phase, Severity};
+use crate::detect::finding::{Finding, Phase, Severity};
 use crate::events::record::Kind;
 
 /// The rule.
@@ -57,26 +57,21 @@ impl Rule for Enumeration {
                 continue;
             }
             out.push(Finding {
-                rule: "recon.enumeration",
                 title: format!("User enumeration from {ip}"),
-                severity: Severity::Medium,
-                phase: Phase::Recon,
-                attack: vec!["T1589.002"],
-                first_seen: ts(c.first),
-                last_seen: ts(c.last),
-                count: c.count,
                 summary: format!(
                     "{} probes for {distinct} addresses{}",
                     c.count,
                     if vrfy { " (including VRFY/EXPN)" } else { "" }
                 ),
-                entities: Entities {
-                    ips: vec![ip],
-                    users: Vec::new(),
-                    files: Vec::new(),
-                },
-                evidence: c.evidence.resolve(files),
                 remediation: vec!["isolate.block_ips", "clean.harden_vrfy"],
+                ..c.finding(
+                    "recon.enumeration",
+                    Severity::Medium,
+                    Phase::Recon,
+                    vec!["T1589.002"],
+                    ip.clone(),
+                    files,
+                )
             });
         }
         out

@@ -13,7 +13,7 @@
 use super::failures::Failures;
 use super::{Files, Rule, Thresholds};
 use crate::detect::fact::Fact;
-use crate::detect::finding::{ts, Entities, Finding, Phase, Severity};
+use crate::detect::finding::{Finding, Phase, Severity};
 use crate::events::record::Kind;
 
 /// The rule.
@@ -64,22 +64,16 @@ impl Rule for Scan {
             }
             let minutes = (c.last - c.first) / 60_000_000;
             out.push(Finding {
-                rule: "recon.scan",
                 title: format!("Service scan from {ip}"),
-                severity: Severity::Low,
-                phase: Phase::Recon,
-                attack: vec!["T1595", "T1046"],
-                first_seen: ts(c.first),
-                last_seen: ts(c.last),
-                count: c.count,
                 summary: format!("{} sessions ended without mail in {minutes} min", c.count),
-                entities: Entities {
-                    ips: vec![ip],
-                    users: Vec::new(),
-                    files: Vec::new(),
-                },
-                evidence: c.evidence.resolve(files),
-                remediation: vec!["isolate.block_ips"],
+                ..c.finding(
+                    "recon.scan",
+                    Severity::Low,
+                    Phase::Recon,
+                    vec!["T1595", "T1046"],
+                    ip.clone(),
+                    files,
+                )
             });
         }
         out

@@ -10,7 +10,7 @@
 use super::failures::Failures;
 use super::{Files, Rule, Thresholds};
 use crate::detect::fact::Fact;
-use crate::detect::finding::{ts, Entities, Finding, Phase, Severity};
+use crate::detect::finding::{Finding, Phase, Severity};
 use crate::events::record::Kind;
 
 /// The rule.
@@ -44,26 +44,20 @@ impl Rule for RelayProbe {
                 continue;
             }
             out.push(Finding {
-                rule: "relay.probe",
                 title: format!("Open-relay probing from {ip}"),
-                severity: Severity::Medium,
-                phase: Phase::Recon,
-                attack: vec!["T1595"],
-                first_seen: ts(c.first),
-                last_seen: ts(c.last),
-                count: c.count,
                 summary: format!(
                     "{} relay attempts to {} outside addresses refused",
                     c.count,
                     c.users.len()
                 ),
-                entities: Entities {
-                    ips: vec![ip],
-                    users: Vec::new(),
-                    files: Vec::new(),
-                },
-                evidence: c.evidence.resolve(files),
-                remediation: vec!["isolate.block_ips"],
+                ..c.finding(
+                    "relay.probe",
+                    Severity::Medium,
+                    Phase::Recon,
+                    vec!["T1595"],
+                    ip.clone(),
+                    files,
+                )
             });
         }
         out
