@@ -14,6 +14,8 @@ mod events;
 mod evidence;
 mod exit_codes;
 #[cfg(feature = "analysis")]
+mod hostconf;
+#[cfg(feature = "analysis")]
 mod parse;
 mod sanitize;
 

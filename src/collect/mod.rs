@@ -286,6 +286,23 @@ fn plan_all(
     homes
 }
 
+/// Every path the catalog reaches in `root` with its category, without reading any content
+/// (for analysis of a mounted root: the same paths `collect` would take).
+#[cfg_attr(not(feature = "analysis"), allow(dead_code))]
+pub fn planned(root: &HostRoot) -> Vec<(HostPath, Category)> {
+    let mut planner = Planner::new(root, None);
+    let mut log = Vec::new();
+    plan_all(&mut planner, root, None, &mut log);
+    planner
+        .items
+        .into_iter()
+        .filter_map(|i| match i {
+            Item::Take { path, category } => Some((path, category)),
+            Item::Row(_) => None,
+        })
+        .collect()
+}
+
 /// Where the bundle lies on the host, if inside the collected root.
 fn bundle_host_path(out: &Path, root: &HostRoot) -> Option<HostPath> {
     let parent = out

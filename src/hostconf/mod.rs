@@ -1,0 +1,256 @@
+//! The host's configuration as evidence: mail daemon configs, maps (source and compiled),
+//! aliases, per-user delivery files, crontabs and the context files that name the host.
+//!
+//! [`HostConf::load`] reads them from the same inputs `detect` reads logs from — an archive or
+//! unpacked bundle (the manifest says which stored file is which host path and gives its mtime
+//! and hash) or a mounted root (planned with the collector's own catalog, read without
+//! following links out of the root). Plain log files carry no configuration. Parsers of each
+//! format live beside: [`postfix`] (main.cf, master.cf, map references), [`maps`] (text,
+//! regexp/pcre and compiled tables), [`compiled`] (Berkeley DB hash/btree, CDB and LMDB files), [`delivery`]
+//! (`.forward`, `.qmail`, procmail, sieve, Exim filters), [`cron`], and [`domains`] (what
+//! counts as local). Rules in `detect::rules::{persistence_*, config_*}` consume them; a new
+//! format is a parser here, never format details in a rule.
+
+pub mod compiled;
+pub mod cron;
+pub mod delivery;
+pub mod domains;
+pub mod maps;
+pub mod postfix;
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+
+use crate::evidence::manifest::{Category, ManifestRow};
+use crate::evidence::pathname::HostPath;
+use crate::evidence::reader::for_each_entry;
+use crate::evidence::root::HostRoot;
+
+/// Largest configuration file read (compiled maps included).
+const MAX_FILE: u64 = 64 << 20;
+/// Most configuration bytes held in memory for one run.
+const MAX_TOTAL: u64 = 512 << 20;
+
+/// One configuration file of the host.
+#[derive(Debug, Clone)]
+pub struct ConfFile {
+    /// Where the evidence is, as findings cite it (bundle entry name or root-relative path).
+    pub shown: String,
+    /// Content.
+    pub data: Vec<u8>,
+    /// Modification time on the host.
+    pub mtime: Option<DateTime<Utc>>,
+    /// SHA-256 from the bundle manifest.
+    pub sha256: Option<String>,
+}
+
+impl ConfFile {
+    /// Content as text (lossy).
+    pub fn text(&self) -> std::borrow::Cow<'_, str> {
+        String::from_utf8_lossy(&self.data)
+    }
+}
+
+/// The configuration files of one host, by host path (`/etc/postfix/main.cf`).
+#[derive(Debug, Default)]
+pub struct HostConf {
+    /// Files by host path.
+    pub files: BTreeMap<String, ConfFile>,
+    /// Symbolic links by host path: their target as stored in the link.
+    pub links: BTreeMap<String, String>,
+    /// Files that could not be read (host path, why).
+    pub errors: Vec<(String, String)>,
+    total: u64,
+}
+
+fn wanted(c: Category) -> bool {
+    matches!(
+        c,
+        Category::MailConfig
+            | Category::Aliases
+            | Category::UserDelivery
+            | Category::Cron
+            | Category::Context
+    )
+}
+
+fn rfc3339(t: &Option<String>) -> Option<DateTime<Utc>> {
+    t.as_deref()
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&Utc))
+}
+
+impl HostConf {
+    /// Reads the configuration of every input that holds one (bundles and mounted roots).
+    pub fn load(inputs: &[std::path::PathBuf]) -> HostConf {
+        let mut h = HostConf::default();
+        for input in inputs {
+            let lower = input.to_string_lossy().to_ascii_lowercase();
+            if input.is_dir() && input.join("manifest.jsonl").is_file() {
+                h.from_bundle(input);
+            } else if input.is_dir() && input.join("etc").is_dir() {
+                h.from_root(input);
+            } else if input.is_file()
+                && (lower.ends_with(".zip")
+                    || lower.ends_with(".tar.gz")
+                    || lower.ends_with(".tgz"))
+            {
+                h.from_bundle(input);
+            }
+        }
+        h
+    }
+
+    fn keep(&mut self, host: String, file: ConfFile) {
+        self.total += file.data.len() as u64;
+        if self.total > MAX_TOTAL {
+            self.errors.push((
+                host,
+                "configuration larger than mailir reads in one run".into(),
+            ));
+            return;
+        }
+        self.files.entry(host).or_insert(file);
+    }
+
+    /// A bundle: the manifest maps stored names to host paths.
+    fn from_bundle(&mut self, bundle: &Path) {
+        let mut rows: BTreeMap<String, ManifestRow> = BTreeMap::new();
+        let mut contents: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+        let read = for_each_entry(bundle, |name, size, r| {
+            if name == "manifest.jsonl" {
+                let mut v = Vec::new();
+                if r.read_to_end(&mut v).is_ok() {
+                    for l in v.split(|&b| b == b'\n') {
+                        if let Ok(row) = serde_json::from_slice::<ManifestRow>(l) {
+                            if wanted(row.category) {
+                                match (&row.stored, &row.link_target) {
+                                    (Some(s), _) => {
+                                        rows.insert(s.clone(), row);
+                                    }
+                                    (None, Some(t)) => {
+                                        self.links.insert(row.source.clone(), t.clone());
+                                    }
+                                    _ => {}
+                                }
+                            }
+                        }
+                    }
+                }
+            } else if name.starts_with("files/") && size <= MAX_FILE {
+                let mut v = Vec::new();
+                if r.take(MAX_FILE).read_to_end(&mut v).is_ok() {
+                    contents.insert(name.to_string(), v);
+                }
+            }
+        });
+        if let Err(e) = read {
+            self.errors
+                .push((bundle.display().to_string(), e.to_string()));
+            return;
+        }
+        for (stored, row) in rows {
+            match contents.remove(&stored) {
+                Some(data) => self.keep(
+                    row.source.clone(),
+                    ConfFile {
+                        shown: stored,
+                        data,
+                        mtime: rfc3339(&row.mtime),
+                        sha256: row.sha256.clone(),
+                    },
+                ),
+                None => self
+                    .errors
+                    .push((row.source.clone(), format!("{stored} is not in the bundle"))),
+            }
+        }
+    }
+
+    /// A mounted root: planned with the collector's catalog, read inside the root.
+    fn from_root(&mut self, dir: &Path) {
+        let root = match HostRoot::open(dir) {
+            Ok(r) => r,
+            Err(e) => {
+                self.errors.push((dir.display().to_string(), e.to_string()));
+                return;
+            }
+        };
+        for (path, category) in crate::collect::planned(&root) {
+            if !wanted(category) {
+                continue;
+            }
+            let Ok(meta) = root.lstat(&path) else {
+                continue;
+            };
+            let host = path.display();
+            if meta.file_type().is_symlink() {
+                if let Ok(t) = root.read_link(&path) {
+                    self.links
+                        .insert(host, String::from_utf8_lossy(&t).into_owned());
+                }
+                continue;
+            }
+            if !meta.file_type().is_file() {
+                continue;
+            }
+            if meta.len() > MAX_FILE {
+                self.errors.push((host, "file too large to analyse".into()));
+                continue;
+            }
+            match root.read_small(&path, MAX_FILE) {
+                Some(data) => {
+                    let shown = path.relative().to_string_lossy().into_owned();
+                    let mtime = meta.modified().ok().map(DateTime::<Utc>::from);
+                    self.keep(
+                        host,
+                        ConfFile {
+                            shown,
+                            data,
+                            mtime,
+                            sha256: None,
+                        },
+                    );
+                }
+                None => self.errors.push((host, "unreadable".into())),
+            }
+        }
+    }
+
+    /// The file at host path `p`.
+    pub fn get(&self, p: &str) -> Option<&ConfFile> {
+        self.files.get(p)
+    }
+
+    /// Files whose host path starts with `prefix`, in path order.
+    pub fn under<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = (&'a str, &'a ConfFile)> {
+        self.files
+            .range(prefix.to_string()..)
+            .take_while(move |(k, _)| k.starts_with(prefix))
+            .map(|(k, v)| (k.as_str(), v))
+    }
+
+    /// Follows a symbolic link (relative targets from the link's directory), once.
+    pub fn follow(&self, p: &str) -> Option<String> {
+        let t = self.links.get(p)?;
+        Some(if t.starts_with('/') {
+            t.clone()
+        } else {
+            let parent = HostPath::new(p).parent().display();
+            format!("{}/{t}", parent.trim_end_matches('/'))
+        })
+    }
+
+    /// Whether any configuration was found.
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+}
+
+/// Splits text into lines numbered from 1.
+pub fn numbered(text: &str) -> impl Iterator<Item = (u64, &str)> {
+    text.lines().enumerate().map(|(i, l)| (i as u64 + 1, l))
+}
