@@ -124,6 +124,10 @@ pub struct DetectArgs {
     /// Override one threshold, e.g. `--set brute_force_failures=50` (repeatable; after --config).
     #[arg(long = "set", value_name = "NAME=VALUE")]
     pub sets: Vec<String>,
+    /// A mail domain of the host (forwards there are not external); repeatable. Added to
+    /// those the configuration names (mydestination, virtual and relay domains, mailname).
+    #[arg(long = "local-domain", value_name = "DOMAIN")]
+    pub local_domains: Vec<String>,
 }
 
 #[cfg(feature = "analysis")]
@@ -146,6 +150,7 @@ impl DetectArgs {
             parse,
             format: self.format,
             thresholds,
+            local_domains: self.local_domains,
         })
     }
 }

@@ -5,11 +5,13 @@
 //! [`rules::all`]; at the end each rule turns what it gathered into [`finding::Finding`]s with
 //! their evidence lines; [`render`] writes them as JSON, JSON Lines or a terminal table.
 //!
-//! Status (issue 4, in progress): the log rules listed in `docs/detections.md` exist; the
-//! configuration rules, the log-integrity rules and thresholds from a TOML file are to come.
+//! Configuration is read from the same inputs ([`crate::hostconf`]), parsed once into a
+//! [`host::Host`] and judged by the [`host::ConfigRule`]s of [`rules::config_rules`]; the
+//! log-integrity rules judge the per-file summaries of the parse.
 
 pub mod fact;
 pub mod finding;
+pub mod host;
 pub mod render;
 pub mod rules;
 
@@ -33,6 +35,8 @@ pub struct DetectConfig {
     pub format: render::Format,
     /// Rule thresholds.
     pub thresholds: Thresholds,
+    /// Mail domains the responder declares the host's own (beyond those its config names).
+    pub local_domains: Vec<String>,
 }
 
 /// Feeds facts to every rule.
@@ -87,8 +91,23 @@ pub fn run(cfg: &DetectConfig) -> Result<ExitCode> {
         &driven.summaries,
         &driven.files,
     ));
+    let conf = crate::hostconf::HostConf::load(&cfg.parse.inputs);
+    for (path, why) in &conf.errors {
+        eprintln!(
+            "mailir: configuration {}: {}",
+            crate::sanitize::terminal(path),
+            crate::sanitize::terminal(why)
+        );
+    }
+    let (config_files, config_errors) = (conf.files.len() as u64, conf.errors.len() as u64);
+    let host = host::Host::new(conf, &cfg.local_domains);
+    for rule in rules::config_rules() {
+        findings.extend(rule.check(&host));
+    }
     sort(&mut findings);
     let stats = render::Stats {
+        config_files,
+        config_errors,
         files: driven.mail_logs as u64,
         lines: driven.total.lines,
         events: driven.total.events,

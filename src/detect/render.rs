@@ -32,6 +32,10 @@ pub struct Stats {
     pub events: u64,
     /// Lines no parser understood.
     pub unparsed: u64,
+    /// Configuration files read (configs, maps, delivery files, crontabs).
+    pub config_files: u64,
+    /// Configuration files that could not be read.
+    pub config_errors: u64,
 }
 
 #[derive(Serialize)]

@@ -4,7 +4,9 @@
 //! `virtual_alias_maps` keys), `virtual_mailbox_domains`, `relay_domains`, `myhostname`,
 //! `mydomain`; `/etc/mailname`; `/etc/hostname`; Exim's Debian `dc_other_hostnames` /
 //! `dc_local_domains` and `domainlist local_domains`; sendmail `local-host-names`; plus any
-//! `--local-domain` the responder gives. A subdomain of an own domain is own too.
+//! `--local-domain` the responder gives. A subdomain of an own domain is own too
+//! (for names with a dot: a single label such as `localhost` or a `mydomain` derived as a bare
+//! top-level name matches only itself).
 
 use std::collections::BTreeSet;
 
@@ -98,7 +100,7 @@ impl Domains {
         !self
             .own
             .iter()
-            .any(|o| dom == *o || dom.ends_with(&format!(".{o}")))
+            .any(|o| dom == *o || (o.contains('.') && dom.ends_with(&format!(".{o}"))))
     }
 }
 

@@ -191,6 +191,11 @@ impl Map {
             let decoded = compiled::decode(&f.data, &r.kind).map(|pairs| {
                 pairs
                     .into_iter()
+                    // postalias adds `@: @` (sendmail's "database complete" marker) and the
+                    // NIS entries `YP_LAST_MODIFIED`, `YP_MASTER_NAME`.
+                    .filter(|(k, _)| {
+                        !(syntax == Syntax::Aliases && (k == "@" || k.starts_with("YP_")))
+                    })
                     .map(|(key, value)| Entry {
                         key,
                         value: value.trim().to_string(),
@@ -267,17 +272,8 @@ impl Map {
             .collect()
     }
 
-    /// Where evidence for an entry is: the source file and line, else the compiled file.
-    pub fn cite(&self, e: &Entry) -> Option<(&ConfFile, Option<u64>)> {
-        match (e.line, &self.source, &self.compiled) {
-            (Some(l), Some((f, _)), _) => Some((f, Some(l))),
-            (_, _, Some((f, _))) => Some((f, None)),
-            (_, Some((f, _)), None) => Some((f, e.line)),
-            _ => None,
-        }
-    }
-
-    /// Host path of the file [`Map::cite`] names for `e`.
+    /// Host path of the file that holds the evidence of `e`: the source when the entry has a
+    /// line there, else the compiled file.
     pub fn cite_path(&self, e: &Entry) -> String {
         match (e.line, &self.compiled_path, &self.compiled) {
             (None, Some(p), Some(_)) => p.clone(),

@@ -243,11 +243,6 @@ impl HostConf {
             format!("{}/{t}", parent.trim_end_matches('/'))
         })
     }
-
-    /// Whether any configuration was found.
-    pub fn is_empty(&self) -> bool {
-        self.files.is_empty()
-    }
 }
 
 /// Splits text into lines numbered from 1.

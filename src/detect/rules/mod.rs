@@ -10,8 +10,18 @@ pub mod abuse_bulk_send;
 pub mod auth_brute_force;
 pub mod auth_compromised;
 pub mod auth_spray;
+pub mod config_banner;
+pub mod config_open_relay;
+pub mod config_vrfy;
+pub mod config_weak_tls;
 pub mod exfil_forwarding;
 pub mod failures;
+pub mod persistence_bcc;
+pub mod persistence_compiled_map;
+pub mod persistence_cron;
+pub mod persistence_forward;
+pub mod persistence_pipe;
+pub mod persistence_transport;
 pub mod recon_enumeration;
 pub mod recon_scan;
 pub mod relay_open;
@@ -145,6 +155,65 @@ pub fn all(t: &Thresholds) -> Vec<Box<dyn Rule>> {
         // Last: it places events in the window the findings above define.
         Box::new(service_change::ServiceChange::new(t)),
     ]
+}
+
+/// Every configuration rule, in report order.
+pub fn config_rules() -> Vec<Box<dyn super::host::ConfigRule>> {
+    vec![
+        Box::new(persistence_bcc::Bcc),
+        Box::new(persistence_forward::Forward),
+        Box::new(persistence_pipe::Pipe),
+        Box::new(persistence_transport::Transport),
+        Box::new(persistence_compiled_map::CompiledMap),
+        Box::new(persistence_cron::Cron),
+        Box::new(config_open_relay::OpenRelay),
+        Box::new(config_vrfy::Vrfy),
+        Box::new(config_banner::Banner),
+        Box::new(config_weak_tls::WeakTls),
+    ]
+}
+
+/// Builders of hosts for the configuration rules' tests.
+#[cfg(test)]
+pub mod config_tests {
+    use crate::detect::host::Host;
+    use crate::hostconf::{ConfFile, HostConf};
+
+    /// A host with these files (host path, bytes) and symbolic links (path, target).
+    pub fn host_full(files: &[(&str, &[u8])], links: &[(&str, &str)]) -> Host {
+        let mut conf = HostConf::default();
+        for (p, data) in files {
+            conf.files.insert(
+                p.to_string(),
+                ConfFile {
+                    shown: p.trim_start_matches('/').to_string(),
+                    data: data.to_vec(),
+                    mtime: None,
+                    sha256: None,
+                },
+            );
+        }
+        for (p, t) in links {
+            conf.links.insert(p.to_string(), t.to_string());
+        }
+        Host::new(conf, &[])
+    }
+
+    /// A host with these text files.
+    pub fn host(files: &[(&str, &str)]) -> Host {
+        host_with_links(files, &[])
+    }
+
+    /// A host with these text files and links.
+    pub fn host_with_links(files: &[(&str, &str)], links: &[(&str, &str)]) -> Host {
+        let v: Vec<(&str, &[u8])> = files.iter().map(|(p, t)| (*p, t.as_bytes())).collect();
+        host_full(&v, links)
+    }
+
+    /// A host with these binary files.
+    pub fn host_bytes(files: &[(&str, &[u8])]) -> Host {
+        host_full(files, &[])
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,103 @@
+//! `config.vrfy_enabled` — the SMTP `VRFY` command answers whether an account exists.
+//!
+//! **Why**: attackers list valid accounts with VRFY before guessing passwords (the sample's
+//! recon does); the seed articles' hardening list disables it. **How**: Postfix
+//! `disable_vrfy_command` not `yes` (its default is `no`) in main.cf or an smtpd service;
+//! sendmail `PrivacyOptions` without `novrfy`/`goaway`. Exim refuses VRFY unless
+//! `acl_smtp_vrfy` accepts, so an `acl_smtp_vrfy` setting is reported. **Severity**: low.
+//! **ATT&CK**: T1589.002 (Gather Victim Identity Information: Email Addresses).
+//! **False positives**: none in the sense of a wrong reading; some sites accept the exposure.
+
+use super::super::host::{Cites, ConfigRule, Host};
+use crate::detect::finding::{Finding, Severity};
+
+/// The rule.
+pub struct Vrfy;
+
+impl ConfigRule for Vrfy {
+    fn check(&self, host: &Host) -> Vec<Finding> {
+        let mut out = Vec::new();
+        for pf in &host.postfix {
+            for svc in pf.smtpd_services() {
+                let (v, at) = pf.setting(svc, "disable_vrfy_command");
+                if v.eq_ignore_ascii_case("yes") {
+                    continue;
+                }
+                let mut c = Cites::default();
+                match &at {
+                    Some((p, l)) => c.add(&host.conf, p, Some(*l)),
+                    None => c.add(&host.conf, &pf.main_path(), None),
+                };
+                let name = svc.map(|s| s.name.as_str()).unwrap_or("smtp");
+                let how = if at.is_some() {
+                    format!("disable_vrfy_command = {v}")
+                } else {
+                    "disable_vrfy_command is not set (default no)".into()
+                };
+                out.push(c.finding(
+                    "config.vrfy_enabled",
+                    Severity::Low,
+                    vec!["T1589.002"],
+                    format!("VRFY answers on Postfix service {name}"),
+                    format!("{how}: anyone can test which accounts exist"),
+                ));
+                break;
+            }
+        }
+        for p in ["/etc/mail/sendmail.cf"] {
+            if let Some(f) = host.conf.get(p) {
+                for (n, l) in crate::hostconf::numbered(&f.text()) {
+                    if l.starts_with("O PrivacyOptions")
+                        && !l.contains("novrfy")
+                        && !l.contains("goaway")
+                    {
+                        let mut c = Cites::default();
+                        c.add(&host.conf, p, Some(n));
+                        out.push(c.finding(
+                            "config.vrfy_enabled",
+                            Severity::Low,
+                            vec!["T1589.002"],
+                            "VRFY answers on sendmail".into(),
+                            format!("{} lacks novrfy", l.trim()),
+                        ));
+                    }
+                }
+            }
+        }
+        for (p, f) in host.conf.under("/etc/exim") {
+            for (n, l) in crate::hostconf::numbered(&f.text()) {
+                if l.trim_start().starts_with("acl_smtp_vrfy") {
+                    let mut c = Cites::default();
+                    c.add(&host.conf, p, Some(n));
+                    out.push(c.finding(
+                        "config.vrfy_enabled",
+                        Severity::Low,
+                        vec!["T1589.002"],
+                        "Exim has a VRFY ACL".into(),
+                        format!("{}: VRFY is answered as that ACL allows", l.trim()),
+                    ));
+                }
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::rules::config_tests::host;
+
+    #[test]
+    fn vrfy_default_is_on_and_disabling_it_is_quiet() {
+        let f = Vrfy.check(&host(&[("/etc/postfix/main.cf", "myhostname = a.b\n")]));
+        assert_eq!(f.len(), 1);
+        assert!(f[0].summary.contains("default no"));
+        assert!(Vrfy
+            .check(&host(&[(
+                "/etc/postfix/main.cf",
+                "disable_vrfy_command = yes\n"
+            )]))
+            .is_empty());
+    }
+}

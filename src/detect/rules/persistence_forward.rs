@@ -1,0 +1,173 @@
+//! `persistence.forward` — mail of local users sent on to an outside address by a table or a
+//! per-user rule: aliases (`alias_maps`, `/etc/aliases`, cPanel valiases), Postfix
+//! `virtual_alias_maps`, sendmail `virtusertable`, `.forward`, procmail `!`, `.qmail` `&addr`,
+//! sieve `redirect` (per user, and Dovecot `sieve_before`/`sieve_after` scripts run for all),
+//! Exim filter `deliver`.
+//!
+//! **Why**: the persistence the seed articles name — after taking an account or root, the
+//! attacker keeps reading mail without logging in again. **How**: every target of those files
+//! whose domain is not one of the host's own ([`crate::hostconf::domains`]); tables are read as
+//! the daemon reads them (compiled file first). One finding per table entry or per file, with
+//! the lines. **Severity**: high; critical when the file belongs to an account that cannot log
+//! in (nobody sets rules there by hand) or the script runs for every user; medium for a sieve
+//! script that is stored but not active. **ATT&CK**: T1114.003 (Email Forwarding Rule).
+//! **False positives**: users forwarding their own mail to a private mailbox; a role alias
+//! pointing at an outsourced helpdesk (add its domain with `--local-domain`). Forwards to
+//! other local users never fire.
+
+use super::super::host::{AliasKind, Cites, ConfigRule, Host};
+use crate::detect::finding::{Finding, Severity};
+use crate::hostconf::maps::{targets, Target};
+
+/// The rule.
+pub struct Forward;
+
+impl ConfigRule for Forward {
+    fn check(&self, host: &Host) -> Vec<Finding> {
+        let mut out = Vec::new();
+        for (kind, map, at) in host.alias_maps() {
+            for e in map.effective() {
+                let ext: Vec<String> = targets(&e.value)
+                    .into_iter()
+                    .filter_map(|t| match t {
+                        Target::Address(a) if host.domains.is_external(&a) => Some(a),
+                        _ => None,
+                    })
+                    .collect();
+                if ext.is_empty() {
+                    continue;
+                }
+                let mut c = Cites::default();
+                if let Some((p, l)) = &at {
+                    c.add(&host.conf, p, Some(*l));
+                }
+                c.add(&host.conf, &map.cite_path(&e), e.line);
+                let table = match kind {
+                    AliasKind::Aliases => "alias",
+                    AliasKind::Virtual => "virtual alias",
+                    AliasKind::Virtusertable => "virtusertable",
+                };
+                let mut f = c.finding(
+                    "persistence.forward",
+                    Severity::High,
+                    vec!["T1114.003"],
+                    format!("Mail for {} is forwarded to {}", e.key, ext.join(", ")),
+                    format!(
+                        "{table} entry in {}: {} -> {}",
+                        map.reference.name, e.key, e.value
+                    ),
+                );
+                f.entities.users.push(e.key.clone());
+                out.push(f);
+            }
+        }
+        for d in host.delivery_files() {
+            let ext: Vec<(u64, String)> = d
+                .rules
+                .iter()
+                .filter_map(|(n, t)| match t {
+                    Target::Address(a) if host.domains.is_external(a) => Some((*n, a.clone())),
+                    _ => None,
+                })
+                .collect();
+            if ext.is_empty() {
+                continue;
+            }
+            let mut c = Cites::default();
+            for (n, _) in &ext {
+                c.add(&host.conf, d.path, Some(*n));
+            }
+            let addrs: Vec<&str> = ext.iter().map(|(_, a)| a.as_str()).collect();
+            let owner = d.owner.unwrap_or("every user");
+            let nologin = d.owner.is_some_and(|o| host.is_nologin(o));
+            let (severity, note) = if !d.active {
+                (Severity::Medium, " (stored, not the active script)")
+            } else if nologin {
+                (Severity::Critical, " (an account that cannot log in)")
+            } else if d.owner.is_none() {
+                (
+                    Severity::Critical,
+                    " (a global script run for every mailbox)",
+                )
+            } else {
+                (Severity::High, "")
+            };
+            let mut f = c.finding(
+                "persistence.forward",
+                severity,
+                vec!["T1114.003"],
+                format!(
+                    "{} forwards mail of {owner} to {}",
+                    d.path,
+                    addrs.join(", ")
+                ),
+                format!(
+                    "{} sends mail of {owner} to {}{note}",
+                    d.path,
+                    addrs.join(", ")
+                ),
+            );
+            if let Some(o) = d.owner {
+                f.entities.users.push(o.to_string());
+            }
+            out.push(f);
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::rules::config_tests::{host, host_with_links};
+
+    const BASE: &[(&str, &str)] = &[
+        ("/etc/mailname", "lab.example\n"),
+        ("/etc/passwd", "ann:x:1000:1000::/home/ann:/bin/bash\nbackup:x:34:34::/var/backups:/usr/sbin/nologin\nbob:x:1001:1001::/home/bob:/bin/bash\n"),
+        ("/etc/postfix/main.cf", "myhostname = mx.lab.example\nvirtual_alias_maps = hash:/etc/postfix/virtual\n"),
+        ("/etc/postfix/virtual", "info@lab.example  ann\nfinance@lab.example ann, fin@out.example\n"),
+        ("/etc/aliases", "postmaster: root\nwebmaster: root, w@out.example\n"),
+    ];
+
+    #[test]
+    fn external_alias_virtual_forward_and_sieve_targets() {
+        let mut files = BASE.to_vec();
+        files.push(("/home/ann/.forward", "\\ann, ann.mobile@out.example\n"));
+        files.push(("/var/backups/.forward", "b@out.example\n"));
+        files.push((
+            "/home/bob/sieve/a.sieve",
+            "redirect :copy \"x@out.example\";\n",
+        ));
+        files.push(("/home/bob/sieve/old.sieve", "redirect \"y@out.example\";\n"));
+        let h = host_with_links(&files, &[("/home/bob/.dovecot.sieve", "sieve/a.sieve")]);
+        let f = Forward.check(&h);
+        let got: Vec<(String, Severity)> = f
+            .iter()
+            .map(|f| (f.entities.files.join(" "), f.severity))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("/etc/aliases".to_string(), Severity::High),
+                (
+                    "/etc/postfix/main.cf /etc/postfix/virtual".to_string(),
+                    Severity::High
+                ),
+                ("/home/ann/.forward".to_string(), Severity::High),
+                ("/home/bob/sieve/a.sieve".to_string(), Severity::High),
+                ("/home/bob/sieve/old.sieve".to_string(), Severity::Medium),
+                ("/var/backups/.forward".to_string(), Severity::Critical),
+            ]
+        );
+        assert_eq!(f[1].evidence[1].lines, [2]);
+    }
+
+    #[test]
+    fn forwards_to_local_users_are_not_findings() {
+        let mut files = BASE[..3].to_vec();
+        files.push(("/etc/postfix/virtual", "info@lab.example ann\n"));
+        files.push(("/home/ann/.forward", "\\ann, noc@lab.example, bob\n"));
+        files.push(("/home/bob/.procmailrc", ":0c\n! ann@lists.lab.example\n"));
+        assert!(Forward.check(&host(&files)).is_empty());
+    }
+}

@@ -1,0 +1,188 @@
+//! `persistence.transport` — mail routed through a host the attacker controls: Postfix
+//! `transport_maps` and `sender_dependent_relayhost_maps` entries, `relayhost`,
+//! `content_filter`, `smtpd_milters`/`non_smtpd_milters`, and `REDIRECT`, `BCC` and `FILTER`
+//! actions of header/body check tables.
+//!
+//! **Why**: a transport or filter rewrite copies or diverts whole domains' mail without any
+//! mailbox rule; the sample host's attacker put one in the compiled `transport.db` only.
+//! **How**: next hops that are public IP literals ([`crate::detect::host::public_literal`]:
+//! anything outside RFC 1918, loopback, link-local and ULA), milters and filters on such
+//! addresses, and check actions to outside addresses; tables are read as Postfix reads them
+//! (compiled first). Private next hops and host names (a smarthost, a partner's MX) are not
+//! findings. **Severity**: high. **ATT&CK**: T1114.003 (Email Forwarding Rule), T1557
+//! (Adversary-in-the-Middle). **False positives**: a smarthost or cloud filter configured by IP
+//! literal — verify the address belongs to your provider.
+
+use super::super::host::{public_literal, Cites, ConfigRule, Host};
+use crate::detect::finding::{Finding, Severity};
+use crate::hostconf::maps::{targets, Syntax, Target};
+
+/// The rule.
+pub struct Transport;
+
+const HOP_MAPS: &[&str] = &["transport_maps", "sender_dependent_relayhost_maps"];
+const HOP_PARAMS: &[&str] = &[
+    "relayhost",
+    "content_filter",
+    "smtpd_milters",
+    "non_smtpd_milters",
+];
+const CHECKS: &[&str] = &[
+    "header_checks",
+    "body_checks",
+    "mime_header_checks",
+    "nested_header_checks",
+    "smtp_header_checks",
+    "milter_header_checks",
+    "smtpd_end_of_data_restrictions",
+];
+
+impl ConfigRule for Transport {
+    fn check(&self, host: &Host) -> Vec<Finding> {
+        let mut out = Vec::new();
+        let mut push = |c: Cites, title: String, summary: String| {
+            out.push(c.finding(
+                "persistence.transport",
+                Severity::High,
+                vec!["T1114.003", "T1557"],
+                title,
+                summary,
+            ));
+        };
+        for pf in &host.postfix {
+            for param in HOP_MAPS {
+                for (map, at) in pf.maps_of(&host.conf, param, Syntax::Table) {
+                    for e in map.effective() {
+                        let Some((ip, port)) = public_literal(&e.value) else {
+                            continue;
+                        };
+                        let mut c = Cites::default();
+                        if let Some((p, l)) = &at {
+                            c.add(&host.conf, p, Some(*l));
+                        }
+                        let cited = map.cite_path(&e);
+                        c.add(&host.conf, &cited, e.line);
+                        let port = port.map(|p| format!(" port {p}")).unwrap_or_default();
+                        push(
+                            c,
+                            format!("Mail for {} is routed to {ip}{port}", e.key),
+                            format!("{param} entry in {cited}: {} -> {}", e.key, e.value),
+                        );
+                    }
+                }
+            }
+            let mut settings = Vec::new();
+            for param in HOP_PARAMS {
+                settings.push((*param, pf.setting(None, param)));
+                for s in &pf.services {
+                    if s.overrides.contains_key(*param) {
+                        settings.push((*param, pf.setting(Some(s), param)));
+                    }
+                }
+            }
+            for (param, (value, at)) in settings {
+                let Some((path, line)) = at else { continue };
+                for hop in crate::hostconf::postfix::list(&value) {
+                    if let Some((ip, _)) = public_literal(&hop) {
+                        let mut c = Cites::default();
+                        c.add(&host.conf, &path, Some(line));
+                        push(
+                            c,
+                            format!("{param} sends mail through {ip}"),
+                            format!("{param} = {value}: mail passes a public address"),
+                        );
+                    }
+                }
+            }
+            for param in CHECKS {
+                for (map, at) in pf.maps_of(&host.conf, param, Syntax::Patterns) {
+                    for e in map.effective() {
+                        let mut words = e.value.split_whitespace();
+                        let action = words.next().unwrap_or("").to_ascii_uppercase();
+                        let arg = words.next().unwrap_or("");
+                        let bad = match action.as_str() {
+                            "REDIRECT" | "BCC" => targets(arg).iter().any(
+                                |t| matches!(t, Target::Address(a) if host.domains.is_external(a)),
+                            ),
+                            "FILTER" => public_literal(arg).is_some(),
+                            _ => false,
+                        };
+                        if !bad {
+                            continue;
+                        }
+                        let mut c = Cites::default();
+                        if let Some((p, l)) = &at {
+                            c.add(&host.conf, p, Some(*l));
+                        }
+                        c.add(&host.conf, &map.cite_path(&e), e.line);
+                        push(
+                            c,
+                            format!("{param} {action} to {arg}"),
+                            format!("{param} rule /{}/ {} diverts matching mail", e.key, e.value),
+                        );
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::rules::config_tests::host;
+
+    #[test]
+    fn public_next_hops_filters_and_check_actions() {
+        let h = host(&[
+            ("/etc/mailname", "lab.example\n"),
+            ("/etc/postfix/main.cf", "transport_maps = hash:/etc/postfix/transport\nheader_checks = regexp:/etc/postfix/header_checks\ncontent_filter = smtp:[127.0.0.1]:10024\nsmtpd_milters = inet:203.0.113.9:8891\n"),
+            ("/etc/postfix/transport", "lists.lab.example smtp:[10.20.0.15]\npartner.example smtp:[203.0.113.77]:2525\n"),
+            ("/etc/postfix/header_checks", "/^Subject:.*invoice/  BCC x@out.example\n/^Subject:.*viagra/ DISCARD\n"),
+        ]);
+        let f = Transport.check(&h);
+        let got: Vec<(&str, Vec<(String, Vec<u64>)>)> = f
+            .iter()
+            .map(|f| {
+                let ev = f.evidence.iter().map(|e| (e.path.clone(), e.lines.clone()));
+                (f.title.as_str(), ev.collect())
+            })
+            .collect();
+        let ev = |v: &[(&str, &[u64])]| -> Vec<(String, Vec<u64>)> {
+            v.iter().map(|(p, l)| (p.to_string(), l.to_vec())).collect()
+        };
+        assert_eq!(
+            got,
+            [
+                (
+                    "Mail for partner.example is routed to 203.0.113.77 port 2525",
+                    ev(&[
+                        ("etc/postfix/main.cf", &[1]),
+                        ("etc/postfix/transport", &[2])
+                    ])
+                ),
+                (
+                    "smtpd_milters sends mail through 203.0.113.9",
+                    ev(&[("etc/postfix/main.cf", &[4])])
+                ),
+                (
+                    "header_checks BCC to x@out.example",
+                    ev(&[
+                        ("etc/postfix/header_checks", &[1]),
+                        ("etc/postfix/main.cf", &[2])
+                    ])
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn private_relays_and_smarthost_names_are_quiet() {
+        let h = host(&[
+            ("/etc/postfix/main.cf", "relayhost = [smtp.isp.example]:587\ncontent_filter = amavis:[127.0.0.1]:10024\ntransport_maps = hash:/etc/postfix/transport\n"),
+            ("/etc/postfix/transport", "lists.lab.example smtp:[10.20.0.15]\n"),
+        ]);
+        assert!(Transport.check(&h).is_empty());
+    }
+}
