@@ -273,3 +273,107 @@ fn damaged_zeroed_and_backdated_logs_are_reported() {
     assert!(named("tamper.nul_bytes", "mail.log.1"), "{}", o.stdout);
     assert!(named("tamper.mtime_mismatch", "mail.log.1"), "{}", o.stdout);
 }
+
+/// The (evidence path, line) pairs a finding cites; a whole-file citation has line `None`.
+fn cited(f: &Value) -> Vec<(String, Option<u64>)> {
+    let mut out = Vec::new();
+    for e in f["evidence"].as_array().unwrap() {
+        let path = e["path"].as_str().unwrap().to_string();
+        let lines = e["lines"].as_array().unwrap();
+        if lines.is_empty() {
+            out.push((path.clone(), None));
+        }
+        out.extend(lines.iter().map(|l| (path.clone(), l.as_u64())));
+    }
+    out
+}
+
+fn check_planted_persistence(findings: &[Value], truth: &Value) {
+    let items = truth["items"].as_array().unwrap();
+    let persistence: Vec<&Value> = findings
+        .iter()
+        .filter(|f| f["rule"].as_str().unwrap().starts_with("persistence."))
+        .collect();
+    let matches = |c: &(String, Option<u64>), item: &Value| {
+        let path = item["path"].as_str().unwrap().trim_start_matches('/');
+        (c.0 == path || c.0.ends_with(&format!("/{path}"))) && c.1 == item["line"].as_u64()
+    };
+    // Every planted item is cited, at its file and line, by a persistence finding.
+    for item in items {
+        assert!(
+            persistence
+                .iter()
+                .any(|f| cited(f).iter().any(|c| matches(c, item))),
+            "planted item not found: {item}"
+        );
+    }
+    // Every persistence finding cites a planted item: nothing on the legitimate forward of
+    // admin, chenjing's unused procmailrc, or the other maps and crontabs.
+    for f in &persistence {
+        assert!(
+            cited(f)
+                .iter()
+                .any(|c| items.iter().any(|item| matches(c, item))),
+            "persistence finding on no planted item: {f}"
+        );
+        for clean in ["home/admin/.forward", "home/chenjing/.procmailrc"] {
+            assert!(!cited(f).iter().any(|c| c.0.ends_with(clean)), "{f}");
+        }
+    }
+    // Hardening: VRFY is on (the recon used it); the host is no open relay, has no version in
+    // its banner and requires TLS for passwords.
+    let config: Vec<&str> = findings
+        .iter()
+        .filter_map(|f| f["rule"].as_str())
+        .filter(|r| r.starts_with("config."))
+        .collect();
+    assert_eq!(config, ["config.vrfy_enabled"]);
+}
+
+#[test]
+fn sample_planted_persistence_is_found_in_the_root_and_in_its_bundle() {
+    let truth = util::truth();
+    let o = run(&[
+        "detect",
+        util::sample().to_str().unwrap(),
+        "--timezone",
+        "Asia/Shanghai",
+    ]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let doc: Value = serde_json::from_str(&o.stdout).unwrap();
+    check_planted_persistence(doc["findings"].as_array().unwrap(), &truth);
+
+    // The same from a collected zip bundle: configuration read out of the archive, cited by
+    // stored name with the manifest's hash.
+    let t = tempfile::tempdir().unwrap();
+    let zip = t.path().join("mx1.zip");
+    let c = run(&[
+        "collect",
+        "--root",
+        util::sample().to_str().unwrap(),
+        "--out",
+        zip.to_str().unwrap(),
+    ]);
+    assert_eq!(c.code, 0, "{}", c.stderr);
+    let o = run(&[
+        "detect",
+        zip.to_str().unwrap(),
+        "--timezone",
+        "Asia/Shanghai",
+    ]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let doc: Value = serde_json::from_str(&o.stdout).unwrap();
+    let findings = doc["findings"].as_array().unwrap();
+    check_planted_persistence(findings, &truth);
+    let bcc = findings
+        .iter()
+        .find(|f| f["rule"] == "persistence.bcc")
+        .unwrap();
+    for e in bcc["evidence"].as_array().unwrap() {
+        assert!(e["path"]
+            .as_str()
+            .unwrap()
+            .starts_with("files/etc/postfix/"));
+        assert_eq!(e["sha256"].as_str().unwrap().len(), 64, "{e}");
+    }
+}

@@ -94,6 +94,12 @@ impl Postfix {
     }
 }
 
+/// Where a setting was made: host path and line (`None`: a default).
+pub type At = Option<(String, u64)>;
+
+/// An address-rewriting table, what it is and where it is configured.
+pub type AliasMap = (AliasKind, Map, At);
+
 /// The analysed host.
 #[derive(Debug, Default)]
 pub struct Host {
@@ -390,7 +396,7 @@ pub fn public_literal(nexthop: &str) -> Option<(String, Option<u16>)> {
                 || (v.segments()[0] & 0xffc0) == 0xfe80
         }
     };
-    (!internal).then(|| (host, port))
+    (!internal).then_some((host, port))
 }
 
 #[cfg(test)]
@@ -543,7 +549,7 @@ impl Host {
     }
 
     /// The address-rewriting tables of the host, each with where it is configured.
-    pub fn alias_maps(&self) -> Vec<(AliasKind, Map, Option<(String, u64)>)> {
+    pub fn alias_maps(&self) -> Vec<AliasMap> {
         use crate::hostconf::postfix::MapRef;
         let mut out = Vec::new();
         let mut names: Vec<String> = Vec::new();

@@ -90,15 +90,15 @@ impl HostConf {
         for input in inputs {
             let lower = input.to_string_lossy().to_ascii_lowercase();
             if input.is_dir() && input.join("manifest.jsonl").is_file() {
-                h.from_bundle(input);
+                h.read_bundle(input);
             } else if input.is_dir() && input.join("etc").is_dir() {
-                h.from_root(input);
+                h.read_root(input);
             } else if input.is_file()
                 && (lower.ends_with(".zip")
                     || lower.ends_with(".tar.gz")
                     || lower.ends_with(".tgz"))
             {
-                h.from_bundle(input);
+                h.read_bundle(input);
             }
         }
         h
@@ -117,7 +117,7 @@ impl HostConf {
     }
 
     /// A bundle: the manifest maps stored names to host paths.
-    fn from_bundle(&mut self, bundle: &Path) {
+    fn read_bundle(&mut self, bundle: &Path) {
         let mut rows: BTreeMap<String, ManifestRow> = BTreeMap::new();
         let mut contents: BTreeMap<String, Vec<u8>> = BTreeMap::new();
         let read = for_each_entry(bundle, |name, size, r| {
@@ -171,7 +171,7 @@ impl HostConf {
     }
 
     /// A mounted root: planned with the collector's catalog, read inside the root.
-    fn from_root(&mut self, dir: &Path) {
+    fn read_root(&mut self, dir: &Path) {
         let root = match HostRoot::open(dir) {
             Ok(r) => r,
             Err(e) => {

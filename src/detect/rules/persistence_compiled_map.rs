@@ -53,7 +53,7 @@ fn tables(host: &Host) -> Vec<(Map, Option<(String, u64)>)> {
         }
     }
     // Compiled files nothing above names.
-    for (path, _) in &host.conf.files {
+    for path in host.conf.files.keys() {
         if !COMPILED_DIRS.iter().any(|d| path.starts_with(d)) {
             continue;
         }

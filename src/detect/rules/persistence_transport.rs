@@ -142,7 +142,8 @@ mod tests {
             ("/etc/postfix/header_checks", "/^Subject:.*invoice/  BCC x@out.example\n/^Subject:.*viagra/ DISCARD\n"),
         ]);
         let f = Transport.check(&h);
-        let got: Vec<(&str, Vec<(String, Vec<u64>)>)> = f
+        type Cited = Vec<(String, Vec<u64>)>;
+        let got: Vec<(&str, Cited)> = f
             .iter()
             .map(|f| {
                 let ev = f.evidence.iter().map(|e| (e.path.clone(), e.lines.clone()));
