@@ -160,10 +160,24 @@ fn sample_initial_access_findings_match_the_ground_truth() {
         "{ev}"
     );
 
+    // The takeover is also outside liwei's hours and from a network liwei never used.
+    for rule in ["auth.off_hours", "auth.new_source"] {
+        let found = by_rule(rule);
+        assert_eq!(found.len(), 1, "{rule}: {found:?}");
+        assert_eq!(found[0]["entities"]["users"][0], ca["user"]);
+        assert_eq!(found[0]["first_seen"], ca["first_malicious_login_utc"]);
+    }
+
     // Nothing names a legitimate user as compromised or the office address as an attacker.
     for f in findings {
         assert!(!ips_of(f).iter().any(|ip| ip == "192.0.2.10"), "{f}");
-        if f["rule"] == "auth.compromised_account" {
+        if [
+            "auth.compromised_account",
+            "auth.off_hours",
+            "auth.new_source",
+        ]
+        .contains(&f["rule"].as_str().unwrap())
+        {
             for u in truth["legitimate"]["users"].as_array().unwrap() {
                 assert!(
                     !f["entities"]["users"].as_array().unwrap().contains(u),

@@ -9,6 +9,8 @@
 pub mod abuse_bulk_send;
 pub mod auth_brute_force;
 pub mod auth_compromised;
+pub mod auth_new_source;
+pub mod auth_off_hours;
 pub mod auth_spray;
 pub mod config_banner;
 pub mod config_open_relay;
@@ -16,6 +18,7 @@ pub mod config_vrfy;
 pub mod config_weak_tls;
 pub mod exfil_forwarding;
 pub mod failures;
+pub mod logins;
 pub mod persistence_bcc;
 pub mod persistence_compiled_map;
 pub mod persistence_cron;
@@ -88,6 +91,14 @@ pub struct Thresholds {
     pub gap_busy_share: f64,
     /// How far an event may be earlier than the one before it (clock steps, syslog reordering).
     pub reversal_minutes: i64,
+    /// Logins an account needs before its hours and networks are a baseline.
+    pub baseline_logins: u64,
+    /// Distinct days those logins must span.
+    pub baseline_days: usize,
+    /// Hours around a usual hour of day that still count as usual.
+    pub off_hours_margin: i64,
+    /// Other accounts that must have used a network before it is shared (not new to anyone).
+    pub shared_network_users: usize,
 }
 
 impl Default for Thresholds {
@@ -109,6 +120,10 @@ impl Default for Thresholds {
             gap_context_minutes: 30,
             gap_busy_share: 0.8,
             reversal_minutes: 5,
+            baseline_logins: 20,
+            baseline_days: 3,
+            off_hours_margin: 1,
+            shared_network_users: 2,
         }
     }
 }
@@ -149,6 +164,8 @@ pub fn all(t: &Thresholds) -> Vec<Box<dyn Rule>> {
         Box::new(auth_brute_force::BruteForce::new(t)),
         Box::new(auth_spray::Spray::new(t)),
         Box::new(auth_compromised::Compromised::new(t)),
+        Box::new(auth_off_hours::OffHours::new(t)),
+        Box::new(auth_new_source::NewSource::new(t)),
         Box::new(abuse_bulk_send::BulkSend::new(t)),
         Box::new(exfil_forwarding::Forwarding::new(t)),
         Box::new(tamper_time::TimeTamper::new(t)),

@@ -1,0 +1,149 @@
+//! `auth.off_hours` — an account logs in at an hour of the day it never used before.
+//!
+//! **Why**: a stolen password is used when the attacker is awake, not when the owner works;
+//! the sample's takeover happens at 02:14 local time for a user active 07–23. **How**: per
+//! account, in time order, the hours of day of its earlier logins (AUTH successes and
+//! authenticated submissions) are its baseline; once it holds `baseline_logins` (default 20)
+//! logins on `baseline_days` (3) days, a login whose hour of day is more than
+//! `off_hours_margin` (1) hour from every hour in the baseline is off-hours. Flagged hours do
+//! not teach the baseline; flagged hours of one account within `campaign_gap_hours` merge into
+//! one finding. Hours are UTC, which shifts the baseline and the login alike. **Severity**:
+//! medium. **ATT&CK**: T1078 (Valid Accounts). **False positives**: on-call staff, travel
+//! across time zones, a new night job authenticating as a user.
+
+use std::collections::BTreeSet;
+
+use super::logins::{History, Logins};
+use super::{Files, Rule, Thresholds};
+use crate::detect::fact::Fact;
+use crate::detect::finding::{ts, Entities, EvidenceSet, Finding, Phase, Severity};
+
+/// The rule.
+pub struct OffHours {
+    t: Thresholds,
+    logins: Logins,
+}
+
+impl OffHours {
+    /// A new rule with thresholds `t`.
+    pub fn new(t: &Thresholds) -> Self {
+        OffHours {
+            t: t.clone(),
+            logins: Logins::default(),
+        }
+    }
+}
+
+impl Rule for OffHours {
+    fn observe(&mut self, f: &Fact) {
+        self.logins.observe(f);
+    }
+
+    fn finish(&mut self, files: &Files) -> Vec<Finding> {
+        let t = &self.t;
+        let mut out = Vec::new();
+        for (user, hours) in self.logins.by_user() {
+            let mut hist = History::default();
+            // Runs of flagged hours: (first, last, count, ips, evidence, usual hours text).
+            let mut runs: Vec<(i64, i64, u64, BTreeSet<String>, EvidenceSet, String)> = Vec::new();
+            for h in hours {
+                let judged = hist.enough(t.baseline_logins, t.baseline_days);
+                if !judged || hist.usual_hour(h.hour, t.off_hours_margin) {
+                    hist.add(h);
+                    continue;
+                }
+                let joins = runs.last().is_some_and(|r| {
+                    h.hour - r.1.div_euclid(super::failures::HOUR_US) <= t.campaign_gap_hours
+                });
+                if !joins {
+                    let usual: Vec<String> = (0..24)
+                        .filter(|&i| hist.hour_of_day[i] > 0)
+                        .map(|i| format!("{i:02}"))
+                        .collect();
+                    runs.push((
+                        h.first,
+                        h.last,
+                        0,
+                        BTreeSet::new(),
+                        EvidenceSet::default(),
+                        usual.join(","),
+                    ));
+                }
+                if let Some(r) = runs.last_mut() {
+                    r.1 = r.1.max(h.last);
+                    r.2 += h.count;
+                    r.3.extend(h.ips.iter().cloned());
+                    r.4.add(h.at.0, h.at.1);
+                }
+            }
+            for (first, last, count, ips, ev, usual) in runs {
+                let from: Vec<String> = ips.into_iter().collect();
+                out.push(Finding {
+                    rule: "auth.off_hours",
+                    title: format!("{user} logged in at an unusual hour"),
+                    severity: Severity::Medium,
+                    phase: Phase::InitialAccess,
+                    attack: vec!["T1078"],
+                    first_seen: ts(first),
+                    last_seen: ts(last),
+                    count,
+                    summary: format!(
+                        "{count} login(s) of {user} from {} at {} UTC; before, {user} logged in only at hours {usual} (UTC)",
+                        from.join(", "),
+                        ts(first)
+                    ),
+                    entities: Entities { ips: from, users: vec![user.to_string()], files: Vec::new() },
+                    evidence: ev.resolve(files),
+                    remediation: vec!["isolate.disable_accounts", "clean.reset_credentials"],
+                });
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::rules::tests::{run, success};
+
+    const DAY: i64 = 86_400;
+
+    /// Office logins 01:00–09:00 UTC for five days.
+    fn office(user: &str) -> Vec<Fact> {
+        (0..5)
+            .flat_map(|d| (1..9).map(move |h| d * DAY + h * 3600 + 60))
+            .map(|s| success(s, "192.0.2.10", user))
+            .collect()
+    }
+
+    #[test]
+    fn a_night_login_after_a_daytime_baseline_is_found() {
+        let mut facts = office("liwei");
+        facts.push(success(5 * DAY + 18 * 3600 + 840, "203.0.113.77", "liwei"));
+        facts.push(success(5 * DAY + 19 * 3600 + 100, "203.0.113.77", "liwei"));
+        facts.push(success(5 * DAY + 3 * 3600, "192.0.2.10", "liwei"));
+        let f = run(Box::new(OffHours::new(&Thresholds::default())), &facts);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(
+            (f[0].count, f[0].entities.ips.clone()),
+            (2, vec!["203.0.113.77".to_string()])
+        );
+    }
+
+    #[test]
+    fn no_baseline_or_a_round_the_clock_user_is_quiet() {
+        // Two logins only: nothing to compare with.
+        let few = vec![
+            success(3600, "192.0.2.10", "ann"),
+            success(20 * 3600, "192.0.2.10", "ann"),
+        ];
+        assert!(run(Box::new(OffHours::new(&Thresholds::default())), &few).is_empty());
+        // An administrator who works any hour, and logs in again at 03:00.
+        let mut any: Vec<Fact> = (0..4 * 24)
+            .map(|h| success(h * 3600 + 5, "192.0.2.10", "admin"))
+            .collect();
+        any.push(success(4 * DAY + 3 * 3600, "192.0.2.10", "admin"));
+        assert!(run(Box::new(OffHours::new(&Thresholds::default())), &any).is_empty());
+    }
+}
