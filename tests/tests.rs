@@ -16,5 +16,6 @@ mod live;
 #[cfg(feature = "analysis")]
 mod parse_sample;
 #[cfg(feature = "analysis")]
+mod peer_alerts;
 mod peer_corpus;
 mod verify_tamper;

@@ -39,6 +39,7 @@ impl Rule for BruteForce {
     }
 
     fn finish(&mut self, files: &Files) -> Vec<Finding> {
+        self.failures.settle();
         let mut out = Vec::new();
         for (ip, c) in self.failures.campaigns(self.t.campaign_gap_hours) {
             let spray = c.users.len() >= self.t.spray_users

@@ -113,6 +113,7 @@ impl Rule for Compromised {
     }
 
     fn finish(&mut self, files: &Files) -> Vec<Finding> {
+        self.failures.settle();
         // Per account: the compromising logins, earliest first.
         let mut by_net: ByNetwork = std::collections::HashMap::new();
         for ((ip, hour), b) in &self.failures.by_ip_hour {

@@ -4,15 +4,16 @@
 //! **Why**: spraying stays under per-account lockouts and per-address counters (fail2ban's
 //! `maxretry`), so counting per address misses it. **How**: (a) a campaign of one address
 //! with ≥ `spray_users` accounts (default 5), each tried at most `spray_max_per_user` times
-//! (default 3); (b) within one clock hour, ≥ `spray_sources` addresses (default 5) with at most
-//! `spray_max_per_user` attempts each, together trying ≥ `spray_users` accounts — one finding per
-//! run of such hours, listing the addresses. **ATT&CK**: T1110.003. **Phase**: initial access.
+//! (default 3); (b) within any 60 minutes, ≥ `spray_sources` addresses (default 5) with at most
+//! `spray_max_per_user` attempts each (per address and hour), together trying ≥ `spray_users`
+//! accounts — one finding per run of such windows less than `campaign_gap_hours` apart,
+//! listing the addresses. **ATT&CK**: T1110.003. **Phase**: initial access.
 //! **False positives**: a NAT in front of many users whose mail clients all have stale
 //! passwords after a forced reset (same /24, accounts that exist, during working hours).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeSet, HashMap};
 
-use super::failures::Failures;
+use super::failures::{Bucket, Failures, HOUR_US};
 use super::{Files, Rule, Thresholds};
 use crate::detect::fact::Fact;
 use crate::detect::finding::{ts, Entities, EvidenceSet, Finding, Phase, Severity};
@@ -36,7 +37,6 @@ impl Spray {
 /// Failures grouped into one spray: addresses, accounts, attempts, span, sample lines.
 #[derive(Default)]
 struct Group {
-    last_hour: i64,
     ips: BTreeSet<String>,
     users: BTreeSet<String>,
     count: u64,
@@ -79,6 +79,16 @@ impl Group {
     }
 }
 
+/// Takes one occurrence of `key` out of a window's counts.
+fn leave<'a>(counts: &mut HashMap<&'a str, usize>, key: &'a str) {
+    if let Some(n) = counts.get_mut(key) {
+        *n -= 1;
+        if *n == 0 {
+            counts.remove(key);
+        }
+    }
+}
+
 impl Rule for Spray {
     fn observe(&mut self, f: &Fact) {
         if super::failures::is_failure(f) {
@@ -87,6 +97,7 @@ impl Rule for Spray {
     }
 
     fn finish(&mut self, files: &Files) -> Vec<Finding> {
+        self.failures.settle();
         let t = &self.t;
         let mut out = Vec::new();
         // (a) one address, many accounts, few tries each.
@@ -106,23 +117,45 @@ impl Rule for Spray {
                 out.push(g.finding(files, false));
             }
         }
-        // (b) many addresses, few tries each, within an hour; consecutive hours merged.
-        let mut hours: BTreeMap<i64, Vec<(&String, &super::failures::Bucket)>> = BTreeMap::new();
-        for ((ip, hour), b) in &self.failures.by_ip_hour {
-            if b.count <= t.spray_max_per_user {
-                hours.entry(*hour).or_default().push((ip, b));
+        // (b) many addresses, few tries each, within any 60 minutes (a sliding window, so an
+        // attack across a clock hour is one); hot windows less than an hour apart merge.
+        let mut items: Vec<(&String, &Bucket)> = self
+            .failures
+            .by_ip_hour
+            .iter()
+            .filter(|(_, b)| b.count <= t.spray_max_per_user)
+            .map(|((ip, _), b)| (ip, b))
+            .collect();
+        items.sort_by(|a, b| (a.1.first, a.0).cmp(&(b.1.first, b.0)));
+        let mut hot = vec![false; items.len()];
+        let (mut ips, mut users): (HashMap<&str, usize>, HashMap<&str, usize>) = Default::default();
+        let (mut end, mut marked) = (0, 0);
+        for start in 0..items.len() {
+            while end < items.len() && items[end].1.first - items[start].1.first < HOUR_US {
+                *ips.entry(items[end].0).or_default() += 1;
+                for u in items[end].1.users.keys() {
+                    *users.entry(u).or_default() += 1;
+                }
+                end += 1;
+            }
+            if ips.len() >= t.spray_sources && users.len() >= t.spray_users {
+                for h in hot.iter_mut().take(end).skip(marked.max(start)) {
+                    *h = true;
+                }
+                marked = end;
+            }
+            let (ip, b) = items[start];
+            leave(&mut ips, ip);
+            for u in b.users.keys() {
+                leave(&mut users, u);
             }
         }
         let mut group: Option<Group> = None;
-        for (hour, list) in hours {
-            let users: BTreeSet<String> = list
-                .iter()
-                .flat_map(|(_, b)| b.users.keys().cloned())
-                .collect();
-            if list.len() < t.spray_sources || users.len() < t.spray_users {
-                continue;
-            }
-            if group.as_ref().is_some_and(|g| hour - g.last_hour > 1) {
+        for ((ip, b), _) in items.iter().zip(&hot).filter(|(_, h)| **h) {
+            if group
+                .as_ref()
+                .is_some_and(|g| b.first - g.last > t.campaign_gap_hours * HOUR_US)
+            {
                 if let Some(g) = group.take() {
                     out.push(g.finding(files, true));
                 }
@@ -132,15 +165,12 @@ impl Rule for Spray {
                 last: i64::MIN,
                 ..Group::default()
             });
-            g.last_hour = hour;
-            for (ip, b) in list {
-                g.ips.insert(ip.clone());
-                g.count += b.count;
-                g.first = g.first.min(b.first);
-                g.last = g.last.max(b.last);
-                g.evidence.extend(&b.evidence);
-            }
-            g.users.extend(users);
+            g.ips.insert((*ip).clone());
+            g.users.extend(b.users.keys().cloned());
+            g.count += b.count;
+            g.first = g.first.min(b.first);
+            g.last = g.last.max(b.last);
+            g.evidence.extend(&b.evidence);
         }
         if let Some(g) = group {
             out.push(g.finding(files, true));
@@ -182,5 +212,53 @@ mod tests {
         assert_eq!(f.len(), 1, "{f:?}");
         assert_eq!(f[0].entities.ips.len(), 8);
         assert!(f[0].entities.users.len() >= 5);
+    }
+
+    #[test]
+    fn a_spray_across_a_clock_hour_is_one_finding_with_every_address() {
+        // One guess every five minutes from nine addresses, 09:25–10:05 (hour boundary at 10:00).
+        let users = [
+            "postmaster",
+            "admin",
+            "test",
+            "support",
+            "teste",
+            "billing",
+            "monitor",
+            "x",
+            "y",
+        ];
+        let facts: Vec<Fact> = (0..9)
+            .map(|i| {
+                failure(
+                    9 * 3600 + 25 * 60 + i * 300,
+                    &format!("203.0.113.{}", 10 + i * 10),
+                    users[i as usize],
+                )
+            })
+            .collect();
+        let f = run(Box::new(Spray::new(&Thresholds::default())), &facts);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].entities.ips.len(), 9);
+    }
+
+    #[test]
+    fn backend_failures_count_only_where_the_service_logged_none() {
+        use crate::detect::rules::tests::fact;
+        use crate::events::record::Kind;
+        // Dovecot's auth-worker lines alone (the login lines went to another file): a spray.
+        let mut facts: Vec<Fact> = ["california", "caliph", "needle", "neem", "nemo"]
+            .iter()
+            .enumerate()
+            .map(|(i, u)| fact(Kind::AuthBackendFailure, i as i64, "2.2.2.2", u))
+            .collect();
+        // An address whose failures the service logged too: the backend lines repeat them.
+        for (i, u) in ["a", "b", "c", "d", "e"].iter().enumerate() {
+            facts.push(fact(Kind::AuthBackendFailure, 100 + i as i64, "1.1.1.1", u));
+        }
+        facts.push(failure(110, "1.1.1.1", "a"));
+        let f = run(Box::new(Spray::new(&Thresholds::default())), &facts);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].entities.ips, ["2.2.2.2"]);
     }
 }

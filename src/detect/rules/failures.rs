@@ -21,9 +21,10 @@ pub fn attempts(f: &Fact) -> u64 {
         .unwrap_or(1)
 }
 
-/// Whether a fact is a failed login attempt.
+/// Whether a fact is a failed login attempt (as the service logged it, or as the
+/// authentication backend did).
 pub fn is_failure(f: &Fact) -> bool {
-    f.kind == Kind::AuthFailure
+    matches!(f.kind, Kind::AuthFailure | Kind::AuthBackendFailure)
 }
 
 /// Occurrences (failures, probes) of one address in one hour.
@@ -42,16 +43,47 @@ pub struct Bucket {
 }
 
 /// Failures by address and hour.
+///
+/// Backend failures (`auth_backend_failure`: Dovecot's auth-worker, saslauthd) repeat what the
+/// login service logs, so they are kept apart and count only for an address with no
+/// service-level failure anywhere in the inputs — the case where the service's lines went to
+/// another file (Dovecot's `info_log_path`) or were lost. Rules call [`Failures::settle`]
+/// before reading.
 #[derive(Debug, Default)]
 pub struct Failures {
     /// (address, hour) → bucket.
     pub by_ip_hour: HashMap<(String, i64), Bucket>,
+    backend: HashMap<(String, i64), Bucket>,
+    service_ips: std::collections::HashSet<String>,
 }
 
 impl Failures {
     /// Records a failure fact (its account as the label, Dovecot's attempt count as weight).
     pub fn observe(&mut self, f: &Fact) {
-        self.observe_labelled(f, f.user.as_deref().unwrap_or("(unknown)"), attempts(f));
+        let label = f.user.as_deref().unwrap_or("(unknown)");
+        if f.kind == Kind::AuthBackendFailure {
+            if let Some(ip) = f.src_ip.as_deref() {
+                let hour = f.ts_us.div_euclid(HOUR_US);
+                let b = self.backend.entry((ip.to_string(), hour)).or_default();
+                b.add(f, label, 1);
+            }
+            return;
+        }
+        if let Some(ip) = f.src_ip.as_deref() {
+            if !self.service_ips.contains(ip) {
+                self.service_ips.insert(ip.to_string());
+            }
+        }
+        self.observe_labelled(f, label, attempts(f));
+    }
+
+    /// Moves backend failures of addresses without service-level failures into the count.
+    pub fn settle(&mut self) {
+        for (key, b) in std::mem::take(&mut self.backend) {
+            if !self.service_ips.contains(&key.0) {
+                self.by_ip_hour.insert(key, b);
+            }
+        }
     }
 
     /// Records `n` occurrences of `label` (an account, a recipient) from the fact's address.
@@ -60,16 +92,10 @@ impl Failures {
             return;
         };
         let hour = f.ts_us.div_euclid(HOUR_US);
-        let b = self.by_ip_hour.entry((ip.to_string(), hour)).or_default();
-        if b.count == 0 || f.ts_us < b.first {
-            b.first = f.ts_us;
-        }
-        b.last = b.last.max(f.ts_us);
-        b.count += n;
-        if b.users.len() < 1000 || b.users.contains_key(label) {
-            *b.users.entry(label.to_string()).or_insert(0) += n;
-        }
-        b.evidence.add(f.file, f.line);
+        self.by_ip_hour
+            .entry((ip.to_string(), hour))
+            .or_default()
+            .add(f, label, n);
     }
 
     /// Campaigns per address: consecutive hours merged while gaps stay within `gap_hours`.
@@ -111,6 +137,20 @@ impl Failures {
 }
 
 impl Bucket {
+    /// Adds `n` occurrences of `label` seen in fact `f`.
+    fn add(&mut self, f: &Fact, label: &str, n: u64) {
+        let b = self;
+        if b.count == 0 || f.ts_us < b.first {
+            b.first = f.ts_us;
+        }
+        b.last = b.last.max(f.ts_us);
+        b.count += n;
+        if b.users.len() < 1000 || b.users.contains_key(label) {
+            *b.users.entry(label.to_string()).or_insert(0) += n;
+        }
+        b.evidence.add(f.file, f.line);
+    }
+
     /// The part of a finding a per-address campaign decides: times, count, address, evidence.
     /// Rules fill in title, summary and remediation with struct update syntax.
     pub fn finding(
