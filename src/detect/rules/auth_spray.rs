@@ -112,7 +112,6 @@ impl Rule for Spray {
                     first: c.first,
                     last: c.last,
                     evidence: c.evidence,
-                    ..Group::default()
                 };
                 out.push(g.finding(files, false));
             }
