@@ -3,8 +3,6 @@
 //! A finding names its rule, severity, attack phase and ATT&CK techniques, the time span and
 //! count, the entities involved, a one-line summary, and the exact evidence lines.
 
-use std::collections::BTreeMap;
-
 use serde::Serialize;
 
 /// How bad. (Every level is part of the contract; not every one is used by a rule yet.)
@@ -95,47 +93,50 @@ pub struct Finding {
 /// Most evidence lines kept per finding (the count says how many there were).
 pub const MAX_EVIDENCE_LINES: usize = 200;
 
-/// Collects evidence lines per file while a rule runs.
+/// Collects evidence lines (file number, line) while a rule runs: one flat vector, grouped by
+/// file only when resolved (most sets hold one or two lines).
 #[derive(Debug, Clone, Default)]
 pub struct EvidenceSet {
-    lines: BTreeMap<u32, Vec<u64>>,
-    kept: usize,
+    lines: Vec<(u32, u64)>,
 }
 
 impl EvidenceSet {
     /// Adds line `line` of file `file` (beyond [`MAX_EVIDENCE_LINES`], lines are counted only).
     pub fn add(&mut self, file: u32, line: u64) {
-        if self.kept < MAX_EVIDENCE_LINES {
-            self.lines.entry(file).or_default().push(line);
-            self.kept += 1;
+        if self.lines.len() < MAX_EVIDENCE_LINES {
+            self.lines.push((file, line));
         }
     }
 
     /// Adds every line of another set.
     pub fn extend(&mut self, other: &EvidenceSet) {
-        for (f, ls) in &other.lines {
-            for l in ls {
-                self.add(*f, *l);
-            }
+        for (f, l) in &other.lines {
+            self.add(*f, *l);
         }
     }
 
     /// Resolves file numbers against the run's file table.
     pub fn resolve(&self, files: &[(String, Option<String>)]) -> Vec<Evidence> {
-        self.lines
-            .iter()
-            .map(|(f, ls)| {
-                let (path, sha) = files.get(*f as usize).cloned().unwrap_or_default();
-                let mut lines = ls.clone();
-                lines.sort_unstable();
-                lines.dedup();
-                Evidence {
+        let mut sorted = self.lines.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        let mut out: Vec<Evidence> = Vec::new();
+        let mut current: Option<u32> = None;
+        for (f, l) in sorted {
+            if current != Some(f) {
+                current = Some(f);
+                let (path, sha) = files.get(f as usize).cloned().unwrap_or_default();
+                out.push(Evidence {
                     path,
                     sha256: sha,
-                    lines,
-                }
-            })
-            .collect()
+                    lines: Vec::new(),
+                });
+            }
+            if let Some(e) = out.last_mut() {
+                e.lines.push(l);
+            }
+        }
+        out
     }
 }
 

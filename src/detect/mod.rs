@@ -13,6 +13,7 @@ pub mod fact;
 pub mod finding;
 pub mod host;
 pub mod render;
+pub mod small;
 pub mod rules;
 
 use std::sync::{Arc, Mutex};

@@ -19,6 +19,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::failures::HOUR_US;
 use super::{Files, Rule, Thresholds};
 use crate::detect::fact::Fact;
+use crate::detect::small::Names;
 use crate::detect::finding::{ts, Entities, EvidenceSet, Finding, Phase, Severity};
 use crate::events::record::Kind;
 
@@ -27,11 +28,25 @@ struct Hour {
     deliveries: u64,
     deferred: u64,
     bounced: u64,
-    recipients: BTreeSet<String>,
-    ips: BTreeSet<String>,
+    /// Hashes of the distinct recipients (sorted; 8 bytes each instead of a string).
+    recipients: Vec<u64>,
+    ips: Names,
     first: i64,
     last: i64,
     evidence: EvidenceSet,
+}
+
+/// Adds the hash of a recipient (case-folded) to a sorted set of hashes.
+fn insert_hash(set: &mut Vec<u64>, addr: &str) {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    for b in addr.bytes() {
+        b.to_ascii_lowercase().hash(&mut h);
+    }
+    let v = h.finish();
+    if let Err(i) = set.binary_search(&v) {
+        set.insert(i, v);
+    }
 }
 
 /// The rule.
@@ -70,7 +85,7 @@ impl Rule for BulkSend {
         h.last = h.last.max(f.ts_us);
         if submitted {
             if let Some(ip) = &f.src_ip {
-                h.ips.insert(ip.to_string());
+                h.ips.insert(ip, 16);
             }
             h.evidence.add(f.file, f.line);
             return;
@@ -83,7 +98,7 @@ impl Rule for BulkSend {
         }
         if h.recipients.len() < 10_000 {
             if let Some(r) = &f.recipient {
-                h.recipients.insert(r.to_ascii_lowercase());
+                insert_hash(&mut h.recipients, r);
             }
         }
     }
@@ -130,14 +145,20 @@ impl Rule for BulkSend {
                     sum.deliveries += h.deliveries;
                     sum.deferred += h.deferred;
                     sum.bounced += h.bounced;
-                    sum.recipients.extend(h.recipients.iter().cloned());
-                    sum.ips.extend(h.ips.iter().cloned());
+                    for r in &h.recipients {
+                        if let Err(i) = sum.recipients.binary_search(r) {
+                            sum.recipients.insert(i, *r);
+                        }
+                    }
+                    for ip in h.ips.iter() {
+                        sum.ips.insert(ip, 16);
+                    }
                     sum.first = sum.first.min(h.first);
                     sum.last = sum.last.max(h.last);
                     sum.evidence.extend(&h.evidence);
                 }
                 let minutes = (sum.last - sum.first) / 60_000_000;
-                let ips: Vec<String> = sum.ips.into_iter().collect();
+                let ips: Vec<String> = sum.ips.iter().map(str::to_string).collect();
                 out.push(Finding {
                     rule: "abuse.bulk_send",
                     title: format!("Bulk sending by login {user}"),

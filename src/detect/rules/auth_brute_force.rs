@@ -43,12 +43,12 @@ impl Rule for BruteForce {
         let mut out = Vec::new();
         for (ip, c) in self.failures.campaigns(self.t.campaign_gap_hours) {
             let spray = c.users.len() >= self.t.spray_users
-                && c.users.values().all(|&n| n <= self.t.spray_max_per_user);
+                && c.users.values().all(|n| n <= self.t.spray_max_per_user);
             if c.count < self.t.brute_force_failures || spray {
                 continue;
             }
             let minutes = (c.last - c.first) / 60_000_000;
-            let users: Vec<String> = c.users.keys().cloned().collect();
+            let users: Vec<String> = c.users.keys().map(str::to_string).collect();
             out.push(Finding {
                 title: format!("Password brute force from {ip}"),
                 summary: format!(

@@ -87,7 +87,7 @@ impl Rule for NewSource {
                 });
                 hit.last = hit.last.max(h.last);
                 hit.count += h.count;
-                hit.ips.extend(h.ips.iter().cloned());
+                hit.ips.extend(h.ips.iter().map(str::to_string));
                 hit.evidence.add(h.at.0, h.at.1);
             }
             for (net, hit) in hits {

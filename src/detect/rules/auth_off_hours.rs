@@ -72,7 +72,7 @@ impl Rule for OffHours {
                 if let Some(r) = runs.last_mut() {
                     r.1 = r.1.max(h.last);
                     r.2 += h.count;
-                    r.3.extend(h.ips.iter().cloned());
+                    r.3.extend(h.ips.iter().map(str::to_string));
                     r.4.add(h.at.0, h.at.1);
                 }
             }

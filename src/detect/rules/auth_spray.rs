@@ -103,11 +103,11 @@ impl Rule for Spray {
         // (a) one address, many accounts, few tries each.
         for (ip, c) in self.failures.campaigns(t.campaign_gap_hours) {
             if c.users.len() >= t.spray_users
-                && c.users.values().all(|&n| n <= t.spray_max_per_user)
+                && c.users.values().all(|n| n <= t.spray_max_per_user)
             {
                 let g = Group {
                     ips: BTreeSet::from([ip]),
-                    users: c.users.keys().cloned().collect(),
+                    users: c.users.keys().map(str::to_string).collect(),
                     count: c.count,
                     first: c.first,
                     last: c.last,
@@ -165,7 +165,7 @@ impl Rule for Spray {
                 ..Group::default()
             });
             g.ips.insert((*ip).clone());
-            g.users.extend(b.users.keys().cloned());
+            g.users.extend(b.users.keys().map(str::to_string));
             g.count += b.count;
             g.first = g.first.min(b.first);
             g.last = g.last.max(b.last);

@@ -6,7 +6,11 @@ use std::collections::{BTreeMap, HashMap};
 
 use crate::detect::fact::Fact;
 use crate::detect::finding::EvidenceSet;
+use crate::detect::small::Counts;
 use crate::events::record::Kind;
+
+/// Most accounts kept per bucket.
+const MAX_USERS: usize = 1000;
 
 /// Microseconds in an hour.
 pub const HOUR_US: i64 = 3_600_000_000;
@@ -37,7 +41,7 @@ pub struct Bucket {
     /// Last time.
     pub last: i64,
     /// Attempts per account (capped at 1,000 accounts).
-    pub users: BTreeMap<String, u64>,
+    pub users: Counts,
     /// Sample lines.
     pub evidence: EvidenceSet,
 }
@@ -114,9 +118,7 @@ impl Failures {
                         c.count += b.count;
                         c.first = c.first.min(b.first);
                         c.last = c.last.max(b.last);
-                        for (u, n) in &b.users {
-                            *c.users.entry(u.clone()).or_insert(0) += n;
-                        }
+                        c.users.merge(&b.users, MAX_USERS);
                         c.evidence.extend(&b.evidence);
                         *last_h = h;
                     }
@@ -145,9 +147,7 @@ impl Bucket {
         }
         b.last = b.last.max(f.ts_us);
         b.count += n;
-        if b.users.len() < 1000 || b.users.contains_key(label) {
-            *b.users.entry(label.to_string()).or_insert(0) += n;
-        }
+        b.users.add(label, n, MAX_USERS);
         b.evidence.add(f.file, f.line);
     }
 

@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::failures::{network, HOUR_US};
 use crate::detect::fact::Fact;
+use crate::detect::small::Names;
 use crate::events::record::Kind;
 
 /// Logins of one account from one network in one hour.
@@ -24,7 +25,7 @@ pub struct Hour {
     /// Last login time.
     pub last: i64,
     /// Addresses (at most 16).
-    pub ips: BTreeSet<String>,
+    pub ips: Names,
     /// First login's file and line.
     pub at: (u32, u64),
 }
@@ -58,7 +59,7 @@ impl Logins {
                 count: 0,
                 first: f.ts_us,
                 last: f.ts_us,
-                ips: BTreeSet::new(),
+                ips: Names::default(),
                 at: (f.file, f.line),
             });
         h.count += 1;
@@ -67,9 +68,7 @@ impl Logins {
             h.at = (f.file, f.line);
         }
         h.last = h.last.max(f.ts_us);
-        if h.ips.len() < 16 {
-            h.ips.insert(ip.to_string());
-        }
+        h.ips.insert(ip, 16);
     }
 
     /// Each account's hours in time order.

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Benchmark (not a test): `mailir detect` end to end — parse, every rule, findings — on a big
+# continuous log, beside `wc -l` and `pflogsumm` on the same file in the same run.
+#
+#   benches/detect_throughput.sh [SIZE_MB]        (default 1024)
+#
+# The log is written by benches/gen_continuous_log.py (the sample host's five days repeated,
+# each copy five days later, RFC 3339 timestamps: time never jumps back). The page cache is
+# warmed first. Prints seconds, MB/s, the ratio to `wc -l` and peak RSS (GNU time), and the
+# number of findings. MAILIR_BIN picks the binary (default: a release build).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SIZE_MB=${1:-1024}
+WORK=$(mktemp -d "${BENCH_DIR:-/tmp}/mailir-detect-bench.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+if [ -z "${MAILIR_BIN:-}" ]; then
+  cargo build --release --quiet
+  MAILIR_BIN="${CARGO_TARGET_DIR:-target}/release/mailir"
+fi
+log="$WORK/mail.log"
+python3 benches/gen_continuous_log.py "$SIZE_MB" "$log"
+cat "$log" > /dev/null
+bytes=$(stat -c %s "$log")
+
+measure() { # name, command... ; prints seconds, MB/s and peak KiB
+  local name=$1; shift
+  /usr/bin/time -o "$WORK/time" -f '%e %M' "$@" > "$WORK/out" 2>/dev/null || true
+  local out secs kib
+  out=$(tail -n 1 "$WORK/time")
+  secs=${out% *}
+  kib=${out#* }
+  printf '%-30s %8.2f s %9.1f MB/s %10s KiB peak RSS\n' "$name" "$secs" "$(echo "$bytes / 1000000 / $secs" | bc -l)" "$kib"
+  echo "$secs" > "$WORK/last"
+}
+ratio() { printf '%-30s ratio to wc -l: %.1f\n' "" "$(echo "$(cat "$WORK/last") / $base" | bc -l)"; }
+printf 'input: %s bytes (%s lines), %s cores\n' "$bytes" "$(wc -l < "$log")" "$(nproc)"
+measure "wc -l" wc -l "$log"; base=$(cat "$WORK/last")
+measure "mailir detect" "$MAILIR_BIN" detect "$log" --timezone Asia/Shanghai; ratio
+printf '%-30s findings: %s\n' "" "$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["findings"]))' "$WORK/out")"
+measure "mailir parse --format jsonl" "$MAILIR_BIN" parse "$log" --timezone Asia/Shanghai; ratio
+if command -v pflogsumm >/dev/null; then
+  measure "pflogsumm" pflogsumm "$log"; ratio
+else
+  echo "pflogsumm: not installed (apt-get install pflogsumm)"
+fi

@@ -1,0 +1,89 @@
+//! Small sorted collections for per-bucket state.
+//!
+//! Rules keep one bucket per address and hour, and most buckets hold one or two accounts and
+//! lines; a `BTreeMap` allocates a whole node (hundreds of bytes) for its first entry, which
+//! made bucket memory, not events, the limit on big logs. These keep entries in one sorted
+//! `Vec` (deterministic order, binary search) and are what buckets use.
+
+/// Counts by name, sorted by name.
+#[derive(Debug, Clone, Default)]
+pub struct Counts(Vec<(Box<str>, u64)>);
+
+impl Counts {
+    /// Adds `n` to `name` (at most `cap` names are kept; later new names are ignored).
+    pub fn add(&mut self, name: &str, n: u64, cap: usize) {
+        match self.0.binary_search_by(|(k, _)| (**k).cmp(name)) {
+            Ok(i) => self.0[i].1 += n,
+            Err(i) if self.0.len() < cap => self.0.insert(i, (name.into(), n)),
+            Err(_) => {}
+        }
+    }
+
+    /// Adds every count of `other`.
+    pub fn merge(&mut self, other: &Counts, cap: usize) {
+        for (k, n) in &other.0 {
+            self.add(k, *n, cap);
+        }
+    }
+
+    /// Distinct names.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there is none.
+    #[allow(dead_code)]
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Names, sorted.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|(k, _)| &**k)
+    }
+
+    /// Counts, in name order.
+    pub fn values(&self) -> impl Iterator<Item = u64> + '_ {
+        self.0.iter().map(|(_, n)| *n)
+    }
+}
+
+/// A sorted set of names.
+#[derive(Debug, Clone, Default)]
+pub struct Names(Vec<Box<str>>);
+
+impl Names {
+    /// Adds `name` unless `cap` names are held already.
+    pub fn insert(&mut self, name: &str, cap: usize) {
+        if let Err(i) = self.0.binary_search_by(|k| (**k).cmp(name)) {
+            if self.0.len() < cap {
+                self.0.insert(i, name.into());
+            }
+        }
+    }
+
+    /// Names, sorted.
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|k| &**k)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sorted_capped_counts_and_names() {
+        let mut c = Counts::default();
+        for (k, n) in [("b", 1), ("a", 2), ("b", 3), ("c", 1)] {
+            c.add(k, n, 2);
+        }
+        assert_eq!(c.keys().collect::<Vec<_>>(), ["a", "b"]);
+        assert_eq!(c.values().collect::<Vec<_>>(), [2, 4]);
+        let mut s = Names::default();
+        for k in ["z", "x", "z", "y"] {
+            s.insert(k, 10);
+        }
+        assert_eq!(s.iter().collect::<Vec<_>>(), ["x", "y", "z"]);
+    }
+}
