@@ -1,67 +1,174 @@
 //! The compact, owned form of an event that detection keeps: what the rules need and a pointer
 //! back to the evidence line. Built by the parser threads from each [`Event`], so rules never
 //! see log formats (the parse layer normalised them) and never hold a log line.
+//!
+//! A fact's texts (address, login, envelope, queue id, status, next hop, detail) live in one
+//! allocation with a span per field: a fact is made for nearly every line of a big log, and
+//! one allocation instead of up to nine is the difference that shows.
 
 use crate::events::record::{Event, Kind};
 
-/// One event as detection sees it. (Some fields serve the rules of issue 4 still to come:
-/// relay, abuse and exfiltration.)
+/// The text fields of a fact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(usize)]
+pub enum Field {
+    /// Client address.
+    SrcIp,
+    /// Login.
+    User,
+    /// Envelope sender.
+    Sender,
+    /// Envelope recipient.
+    Recipient,
+    /// Recipient before expansion.
+    OrigRecipient,
+    /// Queue or message id.
+    QueueId,
+    /// Delivery status.
+    Status,
+    /// Next hop of a delivery (`local`, `mx.example.net[…]:25`).
+    Relay,
+    /// Detail text.
+    Detail,
+}
+
+const FIELDS: usize = 9;
+const NONE: (u32, u32) = (u32::MAX, 0);
+
+/// One event as detection sees it.
 #[derive(Debug, Clone)]
-#[allow(dead_code)]
 pub struct Fact {
     /// Microseconds since the epoch (UTC).
     pub ts_us: i64,
     /// What happened.
     pub kind: Kind,
-    /// Protocol.
+    /// Protocol (no rule distinguishes protocols yet; kept so one can).
+    #[allow(dead_code)]
     pub proto: Option<&'static str>,
-    /// Client address.
-    pub src_ip: Option<Box<str>>,
-    /// Login.
-    pub user: Option<Box<str>>,
-    /// Envelope sender.
-    pub sender: Option<Box<str>>,
-    /// Envelope recipient.
-    pub recipient: Option<Box<str>>,
-    /// Recipient before expansion.
-    pub orig_recipient: Option<Box<str>>,
-    /// Queue or message id.
-    pub queue_id: Option<Box<str>>,
-    /// Delivery status.
-    pub status: Option<Box<str>>,
-    /// Next hop of a delivery (`local`, `mx.example.net[…]:25`).
-    pub relay: Option<Box<str>>,
-    /// Detail text.
-    pub detail: Option<Box<str>>,
     /// Index of the file in the run's file table.
     pub file: u32,
     /// 1-based line.
     pub line: u64,
-}
-
-fn own(v: &Option<std::borrow::Cow<'_, str>>) -> Option<Box<str>> {
-    v.as_deref().map(Box::from)
+    text: Box<str>,
+    spans: [(u32, u32); FIELDS],
 }
 
 impl Fact {
+    /// A fact with these text fields (in [`Field`] order).
+    pub fn new(
+        ts_us: i64,
+        kind: Kind,
+        proto: Option<&'static str>,
+        fields: [Option<&str>; FIELDS],
+        file: u32,
+        line: u64,
+    ) -> Fact {
+        let len: usize = fields.iter().flatten().map(|s| s.len()).sum();
+        let mut text = String::with_capacity(len);
+        let mut spans = [NONE; FIELDS];
+        for (span, f) in spans.iter_mut().zip(fields) {
+            if let Some(s) = f {
+                *span = (text.len() as u32, s.len() as u32);
+                text.push_str(s);
+            }
+        }
+        Fact {
+            ts_us,
+            kind,
+            proto,
+            file,
+            line,
+            text: text.into_boxed_str(),
+            spans,
+        }
+    }
+
     /// The fact of `e`, read from file number `file`.
     pub fn of(e: &Event, file: u32) -> Fact {
-        Fact {
-            ts_us: e.ts_unix_us,
-            kind: e.kind,
-            proto: e.proto,
-            src_ip: own(&e.src_ip),
-            user: own(&e.user),
-            sender: own(&e.sender),
-            recipient: own(&e.recipient),
-            orig_recipient: own(&e.orig_recipient),
-            queue_id: own(&e.queue_id),
-            status: own(&e.status),
-            relay: own(&e.relay),
-            detail: own(&e.detail),
+        Fact::new(
+            e.ts_unix_us,
+            e.kind,
+            e.proto,
+            [
+                e.src_ip.as_deref(),
+                e.user.as_deref(),
+                e.sender.as_deref(),
+                e.recipient.as_deref(),
+                e.orig_recipient.as_deref(),
+                e.queue_id.as_deref(),
+                e.status.as_deref(),
+                e.relay.as_deref(),
+                e.detail.as_deref(),
+            ],
             file,
-            line: e.source.line,
+            e.source.line,
+        )
+    }
+
+    /// One text field.
+    pub fn get(&self, field: Field) -> Option<&str> {
+        let (start, len) = self.spans[field as usize];
+        if start == u32::MAX {
+            return None;
         }
+        self.text.get(start as usize..(start + len) as usize)
+    }
+
+    /// The same fact with one field changed (tests build variants this way).
+    #[cfg(test)]
+    pub fn with(&self, field: Field, value: Option<&str>) -> Fact {
+        let mut fields: [Option<String>; FIELDS] = Default::default();
+        for (i, f) in fields.iter_mut().enumerate() {
+            *f = if i == field as usize {
+                value.map(str::to_string)
+            } else {
+                let (start, len) = self.spans[i];
+                (start != u32::MAX)
+                    .then(|| self.text[start as usize..(start + len) as usize].to_string())
+            };
+        }
+        let refs: [Option<&str>; FIELDS] = std::array::from_fn(|i| fields[i].as_deref());
+        Fact::new(
+            self.ts_us, self.kind, self.proto, refs, self.file, self.line,
+        )
+    }
+
+    /// Client address.
+    pub fn src_ip(&self) -> Option<&str> {
+        self.get(Field::SrcIp)
+    }
+    /// Login.
+    pub fn user(&self) -> Option<&str> {
+        self.get(Field::User)
+    }
+    /// Envelope sender.
+    #[allow(dead_code)]
+    pub fn sender(&self) -> Option<&str> {
+        self.get(Field::Sender)
+    }
+    /// Envelope recipient.
+    pub fn recipient(&self) -> Option<&str> {
+        self.get(Field::Recipient)
+    }
+    /// Recipient before expansion.
+    pub fn orig_recipient(&self) -> Option<&str> {
+        self.get(Field::OrigRecipient)
+    }
+    /// Queue or message id.
+    pub fn queue_id(&self) -> Option<&str> {
+        self.get(Field::QueueId)
+    }
+    /// Delivery status.
+    pub fn status(&self) -> Option<&str> {
+        self.get(Field::Status)
+    }
+    /// Next hop.
+    pub fn relay(&self) -> Option<&str> {
+        self.get(Field::Relay)
+    }
+    /// Detail text.
+    pub fn detail(&self) -> Option<&str> {
+        self.get(Field::Detail)
     }
 }
 
@@ -69,4 +176,56 @@ impl Fact {
 pub trait FactSink {
     /// One chunk's facts.
     fn facts(&mut self, facts: Vec<Fact>);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_round_trip_through_one_buffer() {
+        let f = Fact::new(
+            1,
+            Kind::Delivery,
+            Some("smtp"),
+            [
+                Some("1.2.3.4"),
+                None,
+                Some(""),
+                Some("a@b"),
+                None,
+                Some("Q1"),
+                Some("sent"),
+                None,
+                None,
+            ],
+            0,
+            7,
+        );
+        assert_eq!(
+            (
+                f.src_ip(),
+                f.user(),
+                f.sender(),
+                f.recipient(),
+                f.queue_id(),
+                f.status(),
+                f.relay()
+            ),
+            (
+                Some("1.2.3.4"),
+                None,
+                Some(""),
+                Some("a@b"),
+                Some("Q1"),
+                Some("sent"),
+                None
+            )
+        );
+        let g = f.with(Field::User, Some("liwei")).with(Field::SrcIp, None);
+        assert_eq!(
+            (g.src_ip(), g.user(), g.recipient()),
+            (None, Some("liwei"), Some("a@b"))
+        );
+    }
 }

@@ -13,8 +13,8 @@ pub mod fact;
 pub mod finding;
 pub mod host;
 pub mod render;
-pub mod small;
 pub mod rules;
+pub mod small;
 
 use std::sync::{Arc, Mutex};
 

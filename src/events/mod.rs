@@ -92,13 +92,25 @@ pub const DAEMONS: &[Daemon] = &[
 ];
 
 /// The UTC rendering of the last stamp seen: log lines come many to a second, and time-zone
-/// conversion plus formatting is the dearest part of a line.
+/// conversion plus formatting is the dearest part of a line. A cache made with
+/// [`TsCache::without_text`] leaves the text empty (detection needs only the microseconds,
+/// and high-precision stamps differ on every line).
 #[derive(Default)]
 pub struct TsCache {
     last: Option<(syslog::Stamp, std::sync::Arc<str>, bool, i64)>,
+    /// Set when times are not formatted: the one empty text every event shares.
+    blank: Option<std::sync::Arc<str>>,
 }
 
 impl TsCache {
+    /// A cache that converts times but never formats them.
+    pub fn without_text() -> TsCache {
+        TsCache {
+            last: None,
+            blank: Some(std::sync::Arc::from("")),
+        }
+    }
+
     /// The RFC 3339 UTC text of `stamp`, whether its year was inferred, and its microseconds
     /// since the epoch.
     pub fn get(
@@ -112,9 +124,12 @@ impl TsCache {
             }
         }
         let (t, inferred) = clock.utc(stamp)?;
-        let ts: std::sync::Arc<str> = t
-            .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
-            .into();
+        let ts: std::sync::Arc<str> = if let Some(b) = &self.blank {
+            b.clone()
+        } else {
+            t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+                .into()
+        };
         let us = t.timestamp_micros();
         self.last = Some((stamp, ts.clone(), inferred, us));
         Some((ts, inferred, us))

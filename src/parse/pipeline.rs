@@ -129,7 +129,11 @@ fn parse_chunk(ctx: &Ctx, pool: &Pool, c: Chunk) -> io::Result<Done> {
     let mut offset = c.first_offset;
     let mut line_no = c.first_line;
     let mut start = 0usize;
-    let mut ts_cache = TsCache::default();
+    let mut ts_cache = if ctx.format == Format::Facts {
+        TsCache::without_text()
+    } else {
+        TsCache::default()
+    };
     while start < c.data.len() {
         let end = memchr::memchr(b'\n', &c.data[start..]).map_or(c.data.len(), |p| start + p);
         let next = (end + 1).min(c.data.len());

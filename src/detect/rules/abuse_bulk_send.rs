@@ -19,8 +19,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::failures::HOUR_US;
 use super::{Files, Rule, Thresholds};
 use crate::detect::fact::Fact;
-use crate::detect::small::Names;
 use crate::detect::finding::{ts, Entities, EvidenceSet, Finding, Phase, Severity};
+use crate::detect::small::Names;
 use crate::events::record::Kind;
 
 #[derive(Default, Clone)]
@@ -67,11 +67,11 @@ impl BulkSend {
 
 impl Rule for BulkSend {
     fn observe(&mut self, f: &Fact) {
-        let Some(user) = f.user.as_deref() else {
+        let Some(user) = f.user() else {
             return;
         };
-        let submitted = f.kind == Kind::MessageReceived && f.src_ip.is_some();
-        let delivered = matches!(f.kind, Kind::Delivery | Kind::Forwarded) && f.status.is_some();
+        let submitted = f.kind == Kind::MessageReceived && f.src_ip().is_some();
+        let delivered = matches!(f.kind, Kind::Delivery | Kind::Forwarded) && f.status().is_some();
         if !submitted && !delivered {
             return;
         }
@@ -84,20 +84,20 @@ impl Rule for BulkSend {
         }
         h.last = h.last.max(f.ts_us);
         if submitted {
-            if let Some(ip) = &f.src_ip {
+            if let Some(ip) = f.src_ip() {
                 h.ips.insert(ip, 16);
             }
             h.evidence.add(f.file, f.line);
             return;
         }
         h.deliveries += 1;
-        match f.status.as_deref() {
+        match f.status() {
             Some("deferred") => h.deferred += 1,
             Some("bounced") => h.bounced += 1,
             _ => {}
         }
         if h.recipients.len() < 10_000 {
-            if let Some(r) = &f.recipient {
+            if let Some(r) = f.recipient() {
                 insert_hash(&mut h.recipients, r);
             }
         }
@@ -189,15 +189,16 @@ impl Rule for BulkSend {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::detect::fact::Field;
     use crate::detect::rules::tests::{fact, run};
 
     fn sent(secs: i64, user: &str, rcpt: &str) -> Vec<Fact> {
         let mut sub = fact(Kind::MessageReceived, secs, "203.0.113.77", user);
-        sub.queue_id = Some("Q".into());
+        sub = sub.with(Field::QueueId, Some("Q"));
         let mut d = fact(Kind::Delivery, secs + 1, "", user);
-        d.src_ip = None;
-        d.recipient = Some(rcpt.into());
-        d.status = Some("sent".into());
+        d = d.with(Field::SrcIp, None);
+        d = d.with(Field::Recipient, Some(rcpt));
+        d = d.with(Field::Status, Some("sent"));
         vec![sub, d]
     }
 

@@ -88,8 +88,8 @@ impl Rule for Compromised {
             return;
         }
         let success =
-            f.kind == Kind::AuthSuccess || (f.kind == Kind::MessageReceived && f.user.is_some());
-        let (Some(user), Some(ip), true) = (f.user.as_deref(), f.src_ip.as_deref(), success) else {
+            f.kind == Kind::AuthSuccess || (f.kind == Kind::MessageReceived && f.user().is_some());
+        let (Some(user), Some(ip), true) = (f.user(), f.src_ip(), success) else {
             return;
         };
         let key = (

@@ -102,8 +102,7 @@ impl Rule for Spray {
         let mut out = Vec::new();
         // (a) one address, many accounts, few tries each.
         for (ip, c) in self.failures.campaigns(t.campaign_gap_hours) {
-            if c.users.len() >= t.spray_users
-                && c.users.values().all(|n| n <= t.spray_max_per_user)
+            if c.users.len() >= t.spray_users && c.users.values().all(|n| n <= t.spray_max_per_user)
             {
                 let g = Group {
                     ips: BTreeSet::from([ip]),

@@ -65,10 +65,11 @@ impl Rule for Forwarding {
     fn observe(&mut self, f: &Fact) {
         match f.kind {
             Kind::MessageReceived => {
-                let remote = f.src_ip.as_deref().is_some_and(|ip| !is_loopback(ip));
-                if let (Some(q), None, true) = (&f.queue_id, &f.user, remote) {
-                    if self.inbound.insert(q.clone()) {
-                        self.order.push_back(q.clone());
+                let remote = f.src_ip().is_some_and(|ip| !is_loopback(ip));
+                if let (Some(q), None, true) = (f.queue_id(), f.user(), remote) {
+                    if !self.inbound.contains(q) {
+                        self.inbound.insert(q.into());
+                        self.order.push_back(q.into());
                         if self.order.len() > CAPACITY {
                             if let Some(old) = self.order.pop_front() {
                                 self.inbound.remove(&old);
@@ -78,33 +79,29 @@ impl Rule for Forwarding {
                 }
             }
             Kind::Delivery | Kind::Forwarded => {
-                let relay = f.relay.as_deref().unwrap_or("");
+                let relay = f.relay().unwrap_or("");
                 let local = relay == "local"
                     || relay == "virtual"
                     || relay.contains("lmtp")
                     || relay.contains("dovecot");
                 if local {
-                    if let Some(d) = f.recipient.as_deref().and_then(domain) {
+                    if let Some(d) = f.recipient().and_then(domain) {
                         self.local_domains.insert(d);
                     }
-                    if let Some(d) = f.orig_recipient.as_deref().and_then(domain) {
+                    if let Some(d) = f.orig_recipient().and_then(domain) {
                         self.local_domains.insert(d);
                     }
                     return;
                 }
-                let inbound = f
-                    .queue_id
-                    .as_deref()
-                    .is_some_and(|q| self.inbound.contains(q));
-                let (Some(rcpt), true) =
-                    (f.recipient.as_deref(), inbound || f.kind == Kind::Forwarded)
+                let inbound = f.queue_id().is_some_and(|q| self.inbound.contains(q));
+                let (Some(rcpt), true) = (f.recipient(), inbound || f.kind == Kind::Forwarded)
                 else {
                     return;
                 };
-                if domain(rcpt).is_none() || f.status.as_deref().is_some_and(|s| s != "sent") {
+                if domain(rcpt).is_none() || f.status().is_some_and(|s| s != "sent") {
                     return;
                 }
-                if let Some(d) = f.orig_recipient.as_deref().and_then(domain) {
+                if let Some(d) = f.orig_recipient().and_then(domain) {
                     self.local_domains.insert(d);
                 }
                 let c = self.copies.entry(rcpt.to_ascii_lowercase()).or_default();
@@ -113,7 +110,7 @@ impl Rule for Forwarding {
                 }
                 c.last = c.last.max(f.ts_us);
                 c.count += 1;
-                let origin = match (f.orig_recipient.as_deref(), f.kind, f.user.as_deref()) {
+                let origin = match (f.orig_recipient(), f.kind, f.user()) {
                     (Some(o), _, _) => o.to_ascii_lowercase(),
                     (None, Kind::Forwarded, Some(u)) => format!("{u} (sieve/filter)"),
                     _ => "BCC copy".to_string(),
@@ -169,22 +166,23 @@ impl Rule for Forwarding {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::detect::fact::Field;
     use crate::detect::rules::tests::{fact, run};
 
     fn received(secs: i64, qid: &str) -> Fact {
         let mut f = fact(Kind::MessageReceived, secs, "198.51.100.14", "");
-        f.queue_id = Some(qid.into());
+        f = f.with(Field::QueueId, Some(qid));
         f
     }
 
     fn delivered(secs: i64, qid: &str, rcpt: &str, orig: Option<&str>, relay: &str) -> Fact {
         let mut f = fact(Kind::Delivery, secs, "", "");
-        f.src_ip = None;
-        f.queue_id = Some(qid.into());
-        f.recipient = Some(rcpt.into());
-        f.orig_recipient = orig.map(Into::into);
-        f.relay = Some(relay.into());
-        f.status = Some("sent".into());
+        f = f.with(Field::SrcIp, None);
+        f = f.with(Field::QueueId, Some(qid));
+        f = f.with(Field::Recipient, Some(rcpt));
+        f = f.with(Field::OrigRecipient, orig);
+        f = f.with(Field::Relay, Some(relay));
+        f = f.with(Field::Status, Some("sent"));
         f
     }
 
@@ -210,7 +208,7 @@ mod tests {
         ));
         // A user's own outgoing mail (authenticated) to a partner.
         let mut out = fact(Kind::MessageReceived, 20, "192.0.2.10", "liwei");
-        out.queue_id = Some("C3".into());
+        out = out.with(Field::QueueId, Some("C3"));
         facts.push(out);
         facts.push(delivered(
             21,

@@ -17,8 +17,7 @@ pub const HOUR_US: i64 = 3_600_000_000;
 
 /// Attempts a failure line stands for: Dovecot logs `auth failed, N attempts` once per session.
 pub fn attempts(f: &Fact) -> u64 {
-    f.detail
-        .as_deref()
+    f.detail()
         .and_then(|d| d.strip_prefix("auth failed, "))
         .and_then(|d| d.split(' ').next())
         .and_then(|n| n.parse().ok())
@@ -64,16 +63,16 @@ pub struct Failures {
 impl Failures {
     /// Records a failure fact (its account as the label, Dovecot's attempt count as weight).
     pub fn observe(&mut self, f: &Fact) {
-        let label = f.user.as_deref().unwrap_or("(unknown)");
+        let label = f.user().unwrap_or("(unknown)");
         if f.kind == Kind::AuthBackendFailure {
-            if let Some(ip) = f.src_ip.as_deref() {
+            if let Some(ip) = f.src_ip() {
                 let hour = f.ts_us.div_euclid(HOUR_US);
                 let b = self.backend.entry((ip.to_string(), hour)).or_default();
                 b.add(f, label, 1);
             }
             return;
         }
-        if let Some(ip) = f.src_ip.as_deref() {
+        if let Some(ip) = f.src_ip() {
             if !self.service_ips.contains(ip) {
                 self.service_ips.insert(ip.to_string());
             }
@@ -92,7 +91,7 @@ impl Failures {
 
     /// Records `n` occurrences of `label` (an account, a recipient) from the fact's address.
     pub fn observe_labelled(&mut self, f: &Fact, label: &str, n: u64) {
-        let Some(ip) = f.src_ip.as_deref() else {
+        let Some(ip) = f.src_ip() else {
             return;
         };
         let hour = f.ts_us.div_euclid(HOUR_US);

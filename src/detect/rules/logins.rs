@@ -38,14 +38,13 @@ pub struct Logins {
 
 /// Whether a fact is a successful login (an AUTH success, or mail submitted with a login).
 pub fn is_login(f: &Fact) -> bool {
-    f.kind == Kind::AuthSuccess || (f.kind == Kind::MessageReceived && f.user.is_some())
+    f.kind == Kind::AuthSuccess || (f.kind == Kind::MessageReceived && f.user().is_some())
 }
 
 impl Logins {
     /// Records a fact when it is a login.
     pub fn observe(&mut self, f: &Fact) {
-        let (true, Some(user), Some(ip)) = (is_login(f), f.user.as_deref(), f.src_ip.as_deref())
-        else {
+        let (true, Some(user), Some(ip)) = (is_login(f), f.user(), f.src_ip()) else {
             return;
         };
         let hour = f.ts_us.div_euclid(HOUR_US);

@@ -266,22 +266,24 @@ pub mod tests {
 
     /// A fact of `kind` at `secs` after [`T0`].
     pub fn fact(kind: Kind, secs: i64, ip: &str, user: &str) -> Fact {
-        Fact {
-            ts_us: T0 + secs * 1_000_000,
+        Fact::new(
+            T0 + secs * 1_000_000,
             kind,
-            proto: Some("smtp"),
-            src_ip: Some(ip.into()),
-            user: (!user.is_empty()).then(|| user.into()),
-            sender: None,
-            recipient: None,
-            orig_recipient: None,
-            queue_id: None,
-            status: None,
-            relay: None,
-            detail: None,
-            file: 0,
-            line: secs as u64 + 1,
-        }
+            Some("smtp"),
+            [
+                Some(ip),
+                (!user.is_empty()).then_some(user),
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+            ],
+            0,
+            secs as u64 + 1,
+        )
     }
 
     /// A failed login.

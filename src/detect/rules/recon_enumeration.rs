@@ -40,11 +40,11 @@ impl Rule for Enumeration {
             return;
         }
         if matches!(f.kind, Kind::Vrfy | Kind::Expn) {
-            if let Some(ip) = &f.src_ip {
+            if let Some(ip) = f.src_ip() {
                 self.vrfy.insert(ip.to_string());
             }
         }
-        let target = f.recipient.as_deref().unwrap_or("?").to_ascii_lowercase();
+        let target = f.recipient().unwrap_or("?").to_ascii_lowercase();
         self.probes.observe_labelled(f, &target, 1);
     }
 
@@ -81,6 +81,7 @@ impl Rule for Enumeration {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::detect::fact::Field;
     use crate::detect::rules::tests::{fact, run};
 
     #[test]
@@ -93,11 +94,11 @@ mod tests {
         .enumerate()
         {
             let mut f = fact(Kind::RecipientUnknown, i as i64 * 10, "203.0.113.45", "");
-            f.recipient = Some(format!("{n}@example.org").into());
+            f = f.with(Field::Recipient, Some(&format!("{n}@example.org")));
             facts.push(f);
         }
         let mut stale = fact(Kind::RecipientUnknown, 500, "198.51.100.14", "");
-        stale.recipient = Some("former.employee@example.org".into());
+        stale = stale.with(Field::Recipient, Some("former.employee@example.org"));
         facts.push(stale.clone());
         stale.ts_us += 3_600_000_000 * 30;
         facts.push(stale);

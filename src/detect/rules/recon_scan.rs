@@ -37,7 +37,7 @@ fn is_probe(f: &Fact) -> bool {
     match f.kind {
         Kind::ProtocolError => true,
         Kind::LostConnection => {
-            let d = f.detail.as_deref().unwrap_or("");
+            let d = f.detail().unwrap_or("");
             !(d.contains("AUTH")
                 || d.contains("MAIL")
                 || d.contains("RCPT")
@@ -52,7 +52,7 @@ impl Rule for Scan {
     fn observe(&mut self, f: &Fact) {
         if is_probe(f) {
             self.sessions
-                .observe_labelled(f, f.detail.as_deref().unwrap_or("session"), 1);
+                .observe_labelled(f, f.detail().unwrap_or("session"), 1);
         }
     }
 
@@ -83,6 +83,7 @@ impl Rule for Scan {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::detect::fact::Field;
     use crate::detect::rules::tests::{fact, run};
 
     #[test]
@@ -90,17 +91,17 @@ mod tests {
         let mut facts = Vec::new();
         for i in 0..30 {
             let mut f = fact(Kind::LostConnection, i * 15, "203.0.113.45", "");
-            f.detail = Some("after EHLO".into());
+            f = f.with(Field::Detail, Some("after EHLO"));
             facts.push(f);
         }
         // A client that loses its connection after AUTH is not scanning; neither is one drop.
         for i in 0..30 {
             let mut f = fact(Kind::LostConnection, i * 15, "198.51.100.9", "");
-            f.detail = Some("after AUTH".into());
+            f = f.with(Field::Detail, Some("after AUTH"));
             facts.push(f);
         }
         let mut one = fact(Kind::LostConnection, 10, "192.0.2.77", "");
-        one.detail = Some("after CONNECT".into());
+        one = one.with(Field::Detail, Some("after CONNECT"));
         facts.push(one);
         let f = run(Box::new(Scan::new(&Thresholds::default())), &facts);
         assert_eq!(f.len(), 1, "{f:?}");

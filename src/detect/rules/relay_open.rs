@@ -55,7 +55,7 @@ impl Rule for OpenRelay {
     fn observe(&mut self, f: &Fact) {
         match f.kind {
             Kind::MessageReceived => {
-                let (Some(q), None, Some(ip)) = (&f.queue_id, &f.user, f.src_ip.as_deref()) else {
+                let (Some(q), None, Some(ip)) = (f.queue_id(), f.user(), f.src_ip()) else {
                     return;
                 };
                 if ip.starts_with("127.") || ip == "::1" || self.messages.len() >= CAPACITY {
@@ -67,26 +67,26 @@ impl Rule for OpenRelay {
                     ..Message::default()
                 };
                 m.evidence.add(f.file, f.line);
-                self.messages.insert(q.clone(), m);
+                self.messages.insert(q.into(), m);
             }
             Kind::Delivery | Kind::Forwarded => {
-                let relay = f.relay.as_deref().unwrap_or("");
+                let relay = f.relay().unwrap_or("");
                 let local = relay == "local"
                     || relay == "virtual"
                     || relay.contains("lmtp")
                     || relay.contains("dovecot");
                 if local {
-                    if let Some(d) = f.recipient.as_deref().and_then(domain) {
+                    if let Some(d) = f.recipient().and_then(domain) {
                         self.local_domains.insert(d);
                     }
                 }
-                let Some(m) = f.queue_id.as_deref().and_then(|q| self.messages.get_mut(q)) else {
+                let Some(m) = f.queue_id().and_then(|q| self.messages.get_mut(q)) else {
                     return;
                 };
-                if local || f.orig_recipient.is_some() || f.kind == Kind::Forwarded {
+                if local || f.orig_recipient().is_some() || f.kind == Kind::Forwarded {
                     m.local = true;
-                } else if f.status.as_deref() == Some("sent") {
-                    if let Some(r) = &f.recipient {
+                } else if f.status() == Some("sent") {
+                    if let Some(r) = f.recipient() {
                         m.outside.insert(r.to_ascii_lowercase());
                         m.evidence.add(f.file, f.line);
                     }
@@ -144,21 +144,22 @@ impl Rule for OpenRelay {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::detect::fact::Field;
     use crate::detect::rules::tests::{fact, run};
 
     fn msg(secs: i64, qid: &str, ip: &str) -> Fact {
         let mut f = fact(Kind::MessageReceived, secs, ip, "");
-        f.queue_id = Some(qid.into());
+        f = f.with(Field::QueueId, Some(qid));
         f
     }
 
     fn delivery(secs: i64, qid: &str, rcpt: &str, relay: &str) -> Fact {
         let mut f = fact(Kind::Delivery, secs, "", "");
-        f.src_ip = None;
-        f.queue_id = Some(qid.into());
-        f.recipient = Some(rcpt.into());
-        f.relay = Some(relay.into());
-        f.status = Some("sent".into());
+        f = f.with(Field::SrcIp, None);
+        f = f.with(Field::QueueId, Some(qid));
+        f = f.with(Field::Recipient, Some(rcpt));
+        f = f.with(Field::Relay, Some(relay));
+        f = f.with(Field::Status, Some("sent"));
         f
     }
 

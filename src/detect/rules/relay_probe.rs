@@ -33,7 +33,7 @@ impl Rule for RelayProbe {
     fn observe(&mut self, f: &Fact) {
         if f.kind == Kind::RelayDenied {
             self.probes
-                .observe_labelled(f, f.recipient.as_deref().unwrap_or("?"), 1);
+                .observe_labelled(f, f.recipient().unwrap_or("?"), 1);
         }
     }
 

@@ -52,7 +52,7 @@ impl Rule for ServiceChange {
         if f.kind != Kind::Service {
             return;
         }
-        let d = f.detail.as_deref().unwrap_or("");
+        let d = f.detail().unwrap_or("");
         if CHANGES.iter().any(|c| d.contains(c)) && self.changes.len() < 100_000 {
             self.changes.push((f.ts_us, d.to_string(), f.file, f.line));
         }
@@ -114,6 +114,7 @@ impl Rule for ServiceChange {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::detect::fact::Field;
     use crate::detect::rules::tests::fact;
 
     #[test]
@@ -125,7 +126,7 @@ mod tests {
             (2_001, "connect to x"),
         ] {
             let mut f = fact(Kind::Service, secs, "", "");
-            f.detail = Some(d.into());
+            f = f.with(Field::Detail, Some(d));
             r.observe(&f);
         }
         let files: &Files = &[("var/log/mail.log".to_string(), None)];
