@@ -18,6 +18,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::failures::HOUR_US;
 use super::{Files, Rule, Thresholds};
+use rustc_hash::FxHashMap;
+
 use crate::detect::fact::Fact;
 use crate::detect::finding::{ts, Entities, EvidenceSet, Finding, Phase, Severity};
 use crate::detect::small::Names;
@@ -52,7 +54,8 @@ fn insert_hash(set: &mut Vec<u64>, addr: &str) {
 /// The rule.
 pub struct BulkSend {
     t: Thresholds,
-    hours: BTreeMap<(String, i64), Hour>,
+    /// Login → hour → volume; lookups borrow the login.
+    hours: FxHashMap<Box<str>, FxHashMap<i64, Hour>>,
 }
 
 impl BulkSend {
@@ -60,7 +63,7 @@ impl BulkSend {
     pub fn new(t: &Thresholds) -> Self {
         BulkSend {
             t: t.clone(),
-            hours: BTreeMap::new(),
+            hours: FxHashMap::default(),
         }
     }
 }
@@ -75,10 +78,13 @@ impl Rule for BulkSend {
         if !submitted && !delivered {
             return;
         }
-        let h = self
-            .hours
-            .entry((user.to_string(), f.ts_us.div_euclid(HOUR_US)))
-            .or_default();
+        if !self.hours.contains_key(user) {
+            self.hours.insert(user.into(), FxHashMap::default());
+        }
+        let Some(by_hour) = self.hours.get_mut(user) else {
+            return;
+        };
+        let h = by_hour.entry(f.ts_us.div_euclid(HOUR_US)).or_default();
         if h.first == 0 || f.ts_us < h.first {
             h.first = f.ts_us;
         }
@@ -106,9 +112,15 @@ impl Rule for BulkSend {
     fn finish(&mut self, files: &Files) -> Vec<Finding> {
         let t = &self.t;
         let mut per_login: BTreeMap<&str, Vec<(i64, &Hour)>> = BTreeMap::new();
-        for ((user, hour), h) in &self.hours {
-            if h.deliveries > 0 {
-                per_login.entry(user.as_str()).or_default().push((*hour, h));
+        for (user, by_hour) in &self.hours {
+            let mut v: Vec<(i64, &Hour)> = by_hour
+                .iter()
+                .filter(|(_, h)| h.deliveries > 0)
+                .map(|(hour, h)| (*hour, h))
+                .collect();
+            if !v.is_empty() {
+                v.sort_by_key(|(hour, _)| *hour);
+                per_login.insert(user, v);
             }
         }
         let mut out = Vec::new();

@@ -58,7 +58,7 @@ impl Compromised {
 
 /// Failure buckets indexed by network, for the takeover check.
 type ByNetwork<'a> =
-    std::collections::HashMap<String, Vec<(i64, &'a str, &'a super::failures::Bucket)>>;
+    rustc_hash::FxHashMap<&'a str, Vec<(i64, &'a str, &'a super::failures::Bucket)>>;
 
 /// Failed attempts from `ip`'s network in the 24 h before `at`, with sample evidence and the
 /// addresses they came from.
@@ -68,7 +68,7 @@ fn failures_before(by_net: &ByNetwork, ip: &str, at: i64) -> (u64, EvidenceSet, 
     let mut ips = BTreeSet::new();
     let from_hour = (at - 24 * HOUR_US).div_euclid(HOUR_US);
     for (hour, fip, b) in by_net
-        .get(&network(ip))
+        .get(network(ip))
         .map(Vec::as_slice)
         .unwrap_or_default()
     {
@@ -115,12 +115,9 @@ impl Rule for Compromised {
     fn finish(&mut self, files: &Files) -> Vec<Finding> {
         self.failures.settle();
         // Per account: the compromising logins, earliest first.
-        let mut by_net: ByNetwork = std::collections::HashMap::new();
-        for ((ip, hour), b) in &self.failures.by_ip_hour {
-            by_net
-                .entry(network(ip))
-                .or_default()
-                .push((*hour, ip.as_str(), b));
+        let mut by_net: ByNetwork = ByNetwork::default();
+        for (ip, hour, b) in self.failures.buckets() {
+            by_net.entry(network(ip)).or_default().push((hour, ip, b));
         }
         let mut per_user: BTreeMap<String, Vec<Hit>> = BTreeMap::new();
         for ((user, ip, _), s) in &self.successes {

@@ -54,11 +54,8 @@ impl Rule for NewSource {
         for (user, hours) in &by_user {
             let mut seen = BTreeSet::new();
             for h in hours {
-                if seen.insert(h.net.as_str()) {
-                    first_use
-                        .entry(h.net.as_str())
-                        .or_default()
-                        .push((h.first, user));
+                if seen.insert(&*h.net) {
+                    first_use.entry(&*h.net).or_default().push((h.first, user));
                 }
             }
         }
@@ -68,8 +65,8 @@ impl Rule for NewSource {
             let mut hits: BTreeMap<&str, Hit> = BTreeMap::new();
             for h in hours {
                 let judged = hist.enough(t.baseline_logins, t.baseline_days);
-                let known = hist.nets.contains(&h.net);
-                let shared = first_use.get(h.net.as_str()).map_or(0, |v| {
+                let known = hist.nets.contains(&*h.net);
+                let shared = first_use.get(&*h.net).map_or(0, |v| {
                     v.iter()
                         .filter(|(at, u)| *u != user && *at < h.first)
                         .count()
@@ -78,7 +75,7 @@ impl Rule for NewSource {
                     hist.add(h);
                     continue;
                 }
-                let hit = hits.entry(h.net.as_str()).or_insert_with(|| Hit {
+                let hit = hits.entry(&*h.net).or_insert_with(|| Hit {
                     first: h.first,
                     last: h.last,
                     count: 0,

@@ -117,12 +117,11 @@ impl Rule for Spray {
         }
         // (b) many addresses, few tries each, within any 60 minutes (a sliding window, so an
         // attack across a clock hour is one); hot windows less than an hour apart merge.
-        let mut items: Vec<(&String, &Bucket)> = self
+        let mut items: Vec<(&str, &Bucket)> = self
             .failures
-            .by_ip_hour
-            .iter()
-            .filter(|(_, b)| b.count <= t.spray_max_per_user)
-            .map(|((ip, _), b)| (ip, b))
+            .buckets()
+            .filter(|(_, _, b)| b.count <= t.spray_max_per_user)
+            .map(|(ip, _, b)| (ip, b))
             .collect();
         items.sort_by(|a, b| (a.1.first, a.0).cmp(&(b.1.first, b.0)));
         let mut hot = vec![false; items.len()];
@@ -163,7 +162,7 @@ impl Rule for Spray {
                 last: i64::MIN,
                 ..Group::default()
             });
-            g.ips.insert((*ip).clone());
+            g.ips.insert(ip.to_string());
             g.users.extend(b.users.keys().map(str::to_string));
             g.count += b.count;
             g.first = g.first.min(b.first);

@@ -22,7 +22,7 @@ use crate::detect::finding::{ts, Entities, EvidenceSet, Finding, Phase, Severity
 use crate::events::record::Kind;
 
 /// Most inbound queue ids remembered.
-const CAPACITY: usize = 1 << 20;
+const CAPACITY: usize = 1 << 17;
 
 #[derive(Default)]
 struct Copies {

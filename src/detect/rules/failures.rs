@@ -2,7 +2,9 @@
 //! sample evidence lines; merged into campaigns (runs of hours with no gap longer than the
 //! threshold). Used by the brute-force, spray and takeover rules.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::detect::fact::Fact;
 use crate::detect::finding::EvidenceSet;
@@ -54,10 +56,21 @@ pub struct Bucket {
 /// before reading.
 #[derive(Debug, Default)]
 pub struct Failures {
-    /// (address, hour) → bucket.
-    pub by_ip_hour: HashMap<(String, i64), Bucket>,
-    backend: HashMap<(String, i64), Bucket>,
-    service_ips: std::collections::HashSet<String>,
+    by_ip: IpHours,
+    backend: IpHours,
+    service_ips: FxHashSet<Box<str>>,
+}
+
+/// Address → hour → bucket. Two levels so that a lookup borrows the address and allocates only
+/// for a new one.
+type IpHours = FxHashMap<Box<str>, FxHashMap<i64, Bucket>>;
+
+/// The bucket of `ip` and `hour`, made on first use.
+fn slot<'m>(map: &'m mut IpHours, ip: &str, hour: i64) -> Option<&'m mut Bucket> {
+    if !map.contains_key(ip) {
+        map.insert(ip.into(), FxHashMap::default());
+    }
+    map.get_mut(ip).map(|h| h.entry(hour).or_default())
 }
 
 impl Failures {
@@ -66,15 +79,15 @@ impl Failures {
         let label = f.user().unwrap_or("(unknown)");
         if f.kind == Kind::AuthBackendFailure {
             if let Some(ip) = f.src_ip() {
-                let hour = f.ts_us.div_euclid(HOUR_US);
-                let b = self.backend.entry((ip.to_string(), hour)).or_default();
-                b.add(f, label, 1);
+                if let Some(b) = slot(&mut self.backend, ip, f.ts_us.div_euclid(HOUR_US)) {
+                    b.add(f, label, 1);
+                }
             }
             return;
         }
         if let Some(ip) = f.src_ip() {
             if !self.service_ips.contains(ip) {
-                self.service_ips.insert(ip.to_string());
+                self.service_ips.insert(ip.into());
             }
         }
         self.observe_labelled(f, label, attempts(f));
@@ -82,9 +95,9 @@ impl Failures {
 
     /// Moves backend failures of addresses without service-level failures into the count.
     pub fn settle(&mut self) {
-        for (key, b) in std::mem::take(&mut self.backend) {
-            if !self.service_ips.contains(&key.0) {
-                self.by_ip_hour.insert(key, b);
+        for (ip, hours) in std::mem::take(&mut self.backend) {
+            if !self.service_ips.contains(&ip) {
+                self.by_ip.insert(ip, hours);
             }
         }
     }
@@ -94,18 +107,23 @@ impl Failures {
         let Some(ip) = f.src_ip() else {
             return;
         };
-        let hour = f.ts_us.div_euclid(HOUR_US);
-        self.by_ip_hour
-            .entry((ip.to_string(), hour))
-            .or_default()
-            .add(f, label, n);
+        if let Some(b) = slot(&mut self.by_ip, ip, f.ts_us.div_euclid(HOUR_US)) {
+            b.add(f, label, n);
+        }
+    }
+
+    /// Every bucket: address, hour, bucket (in no particular order).
+    pub fn buckets(&self) -> impl Iterator<Item = (&str, i64, &Bucket)> {
+        self.by_ip
+            .iter()
+            .flat_map(|(ip, hours)| hours.iter().map(move |(h, b)| (&**ip, *h, b)))
     }
 
     /// Campaigns per address: consecutive hours merged while gaps stay within `gap_hours`.
     pub fn campaigns(&self, gap_hours: i64) -> Vec<(String, Bucket)> {
         let mut per_ip: BTreeMap<&str, Vec<(i64, &Bucket)>> = BTreeMap::new();
-        for ((ip, hour), b) in &self.by_ip_hour {
-            per_ip.entry(ip.as_str()).or_default().push((*hour, b));
+        for (ip, hours) in &self.by_ip {
+            per_ip.insert(ip, hours.iter().map(|(h, b)| (*h, b)).collect());
         }
         let mut out = Vec::new();
         for (ip, mut hours) in per_ip {
@@ -183,11 +201,15 @@ impl Bucket {
     }
 }
 
-/// The /24 (IPv4) or /64 (IPv6) network of an address, as text.
-pub fn network(ip: &str) -> String {
+/// The /24 (IPv4) or /64 (IPv6: the first four groups as written) network of an address, as
+/// a prefix of its text.
+pub fn network(ip: &str) -> &str {
     if ip.contains(':') {
-        ip.split(':').take(4).collect::<Vec<_>>().join(":")
+        match ip.match_indices(':').nth(3) {
+            Some((i, _)) => &ip[..i],
+            None => ip,
+        }
     } else {
-        ip.rsplit_once('.').map_or(ip, |(n, _)| n).to_string()
+        ip.rsplit_once('.').map_or(ip, |(n, _)| n)
     }
 }

@@ -4,7 +4,9 @@
 //! looked like before each hour. The baseline is learned from the evidence itself; an account
 //! with too little history before an hour is never judged.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
+
+use rustc_hash::FxHashMap;
 
 use super::failures::{network, HOUR_US};
 use crate::detect::fact::Fact;
@@ -17,7 +19,7 @@ pub struct Hour {
     /// Hour since the epoch.
     pub hour: i64,
     /// Network.
-    pub net: String,
+    pub net: Box<str>,
     /// Logins.
     pub count: u64,
     /// First login time (µs).
@@ -33,7 +35,8 @@ pub struct Hour {
 /// All successful logins, by account.
 #[derive(Debug, Default)]
 pub struct Logins {
-    by_key: HashMap<(String, i64, String), Hour>,
+    /// Account → network → hour → logins; lookups borrow, only new keys allocate.
+    by_user: FxHashMap<Box<str>, FxHashMap<Box<str>, FxHashMap<i64, Hour>>>,
 }
 
 /// Whether a fact is a successful login (an AUTH success, or mail submitted with a login).
@@ -49,18 +52,27 @@ impl Logins {
         };
         let hour = f.ts_us.div_euclid(HOUR_US);
         let net = network(ip);
-        let h = self
-            .by_key
-            .entry((user.to_string(), hour, net.clone()))
-            .or_insert_with(|| Hour {
-                hour,
-                net,
-                count: 0,
-                first: f.ts_us,
-                last: f.ts_us,
-                ips: Names::default(),
-                at: (f.file, f.line),
-            });
+        if !self.by_user.contains_key(user) {
+            self.by_user.insert(user.into(), FxHashMap::default());
+        }
+        let Some(nets) = self.by_user.get_mut(user) else {
+            return;
+        };
+        if !nets.contains_key(net) {
+            nets.insert(net.into(), FxHashMap::default());
+        }
+        let Some(hours) = nets.get_mut(net) else {
+            return;
+        };
+        let h = hours.entry(hour).or_insert_with(|| Hour {
+            hour,
+            net: net.into(),
+            count: 0,
+            first: f.ts_us,
+            last: f.ts_us,
+            ips: Names::default(),
+            at: (f.file, f.line),
+        });
         h.count += 1;
         if f.ts_us < h.first {
             h.first = f.ts_us;
@@ -73,8 +85,8 @@ impl Logins {
     /// Each account's hours in time order.
     pub fn by_user(&self) -> BTreeMap<&str, Vec<&Hour>> {
         let mut out: BTreeMap<&str, Vec<&Hour>> = BTreeMap::new();
-        for ((u, _, _), h) in &self.by_key {
-            out.entry(u.as_str()).or_default().push(h);
+        for (u, nets) in &self.by_user {
+            out.insert(u, nets.values().flat_map(|h| h.values()).collect());
         }
         for v in out.values_mut() {
             v.sort_by(|a, b| (a.first, &a.net).cmp(&(b.first, &b.net)));
@@ -102,7 +114,7 @@ impl History {
         self.hour_of_day[h.hour.rem_euclid(24) as usize] += h.count;
         self.logins += h.count;
         self.days.insert(h.hour.div_euclid(24));
-        self.nets.insert(h.net.clone());
+        self.nets.insert(h.net.to_string());
     }
 
     /// Whether there is enough history to judge: `logins` logins on `days` distinct days.

@@ -12,15 +12,18 @@
 //! configured to serve (`relay_domains`, a backup MX for a partner) — check the recipient
 //! domains against the configuration.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use super::{Files, Rule, Thresholds};
 use crate::detect::fact::Fact;
 use crate::detect::finding::{ts, Entities, EvidenceSet, Finding, Phase, Severity};
 use crate::events::record::Kind;
 
-/// Most inbound messages tracked at once.
-const CAPACITY: usize = 1 << 20;
+/// Most inbound messages tracked at once. The oldest is let go when a new one arrives (its
+/// deliveries normally follow within seconds; a message deferred for longer than 65,536 newer
+/// messages take to arrive is judged on the deliveries seen so far). A let-go message that
+/// looks relayed is kept; the others are dropped, so memory stays bounded.
+const CAPACITY: usize = 1 << 16;
 
 #[derive(Default)]
 struct Message {
@@ -34,6 +37,8 @@ struct Message {
 /// The rule.
 pub struct OpenRelay {
     messages: HashMap<Box<str>, Message>,
+    order: VecDeque<Box<str>>,
+    relayed: Vec<Message>,
     local_domains: BTreeSet<String>,
 }
 
@@ -42,6 +47,8 @@ impl OpenRelay {
     pub fn new(_t: &Thresholds) -> Self {
         OpenRelay {
             messages: HashMap::new(),
+            order: VecDeque::new(),
+            relayed: Vec::new(),
             local_domains: BTreeSet::new(),
         }
     }
@@ -58,8 +65,19 @@ impl Rule for OpenRelay {
                 let (Some(q), None, Some(ip)) = (f.queue_id(), f.user(), f.src_ip()) else {
                     return;
                 };
-                if ip.starts_with("127.") || ip == "::1" || self.messages.len() >= CAPACITY {
+                if ip.starts_with("127.") || ip == "::1" {
                     return;
+                }
+                if self.order.len() >= CAPACITY {
+                    if let Some(m) = self
+                        .order
+                        .pop_front()
+                        .and_then(|q| self.messages.remove(&q))
+                    {
+                        if !m.local && !m.outside.is_empty() {
+                            self.relayed.push(m);
+                        }
+                    }
                 }
                 let mut m = Message {
                     ip: ip.to_string(),
@@ -67,7 +85,9 @@ impl Rule for OpenRelay {
                     ..Message::default()
                 };
                 m.evidence.add(f.file, f.line);
-                self.messages.insert(q.into(), m);
+                if self.messages.insert(q.into(), m).is_none() {
+                    self.order.push_back(q.into());
+                }
             }
             Kind::Delivery | Kind::Forwarded => {
                 let relay = f.relay().unwrap_or("");
@@ -99,7 +119,7 @@ impl Rule for OpenRelay {
     fn finish(&mut self, files: &Files) -> Vec<Finding> {
         let mut per_ip: BTreeMap<String, (u64, i64, i64, BTreeSet<String>, EvidenceSet)> =
             BTreeMap::new();
-        for m in self.messages.values() {
+        for m in self.messages.values().chain(&self.relayed) {
             let outside: Vec<&String> = m
                 .outside
                 .iter()
@@ -186,5 +206,27 @@ mod tests {
         let f = run(Box::new(OpenRelay::new(&Thresholds::default())), &facts);
         assert_eq!(f.len(), 1, "{f:?}");
         assert_eq!(f[0].entities.ips, ["203.0.113.9"]);
+    }
+
+    #[test]
+    fn a_relayed_message_let_go_from_the_window_is_still_reported() {
+        let mut facts = vec![
+            msg(0, "R1", "198.51.100.9"),
+            delivery(
+                1,
+                "R1",
+                "victim@elsewhere.example",
+                "mx.elsewhere.example[203.0.113.5]:25",
+            ),
+        ];
+        // Enough ordinary inbound mail afterwards to push R1 out of the tracked window.
+        for i in 0..(CAPACITY as i64 + 10) {
+            let q = format!("L{i}");
+            facts.push(msg(2 + i, &q, "192.0.2.44"));
+            facts.push(delivery(2 + i, &q, "ann@lab.example", "local"));
+        }
+        let f = run(Box::new(OpenRelay::new(&Thresholds::default())), &facts);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].entities.ips, ["198.51.100.9"]);
     }
 }
