@@ -36,8 +36,11 @@ pub struct Hour {
 #[derive(Debug, Default)]
 pub struct Logins {
     /// Account → network → hour → logins; lookups borrow, only new keys allocate.
-    by_user: FxHashMap<Box<str>, FxHashMap<Box<str>, FxHashMap<i64, Hour>>>,
+    by_user: FxHashMap<Box<str>, ByNet>,
 }
+
+/// Network → hour → logins of one account.
+type ByNet = FxHashMap<Box<str>, FxHashMap<i64, Hour>>;
 
 /// Whether a fact is a successful login (an AUTH success, or mail submitted with a login).
 pub fn is_login(f: &Fact) -> bool {
