@@ -41,7 +41,7 @@ struct Hour {
 /// Adds the hash of a recipient (case-folded) to a sorted set of hashes.
 fn insert_hash(set: &mut Vec<u64>, addr: &str) {
     use std::hash::{Hash, Hasher};
-    let mut h = std::hash::DefaultHasher::new();
+    let mut h = rustc_hash::FxHasher::default();
     for b in addr.bytes() {
         b.to_ascii_lowercase().hash(&mut h);
     }

@@ -14,6 +14,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use rustc_hash::FxHashMap;
+
 use super::failures::{network, Failures, HOUR_US};
 use super::{Files, Rule, Thresholds};
 use crate::detect::fact::Fact;
@@ -42,7 +44,10 @@ struct Hit {
 pub struct Compromised {
     t: Thresholds,
     failures: Failures,
-    successes: BTreeMap<(String, String, i64), Success>,
+    /// `user\0address` → hour → first success (one key string, looked up through `scratch`
+    /// without allocating).
+    successes: FxHashMap<Box<str>, FxHashMap<i64, Success>>,
+    scratch: String,
 }
 
 impl Compromised {
@@ -51,7 +56,8 @@ impl Compromised {
         Compromised {
             t: t.clone(),
             failures: Failures::default(),
-            successes: BTreeMap::new(),
+            successes: FxHashMap::default(),
+            scratch: String::new(),
         }
     }
 }
@@ -92,18 +98,24 @@ impl Rule for Compromised {
         let (Some(user), Some(ip), true) = (f.user(), f.src_ip(), success) else {
             return;
         };
-        let key = (
-            user.to_string(),
-            ip.to_string(),
-            f.ts_us.div_euclid(HOUR_US),
-        );
+        self.scratch.clear();
+        self.scratch.push_str(user);
+        self.scratch.push('\0');
+        self.scratch.push_str(ip);
+        if !self.successes.contains_key(self.scratch.as_str()) {
+            self.successes
+                .insert(self.scratch.as_str().into(), FxHashMap::default());
+        }
+        let Some(hours) = self.successes.get_mut(self.scratch.as_str()) else {
+            return;
+        };
         let s = Success {
             ts: f.ts_us,
             file: f.file,
             line: f.line,
         };
-        self.successes
-            .entry(key)
+        hours
+            .entry(f.ts_us.div_euclid(HOUR_US))
             .and_modify(|old| {
                 if s.ts < old.ts {
                     *old = s.clone()
@@ -120,12 +132,16 @@ impl Rule for Compromised {
             by_net.entry(network(ip)).or_default().push((hour, ip, b));
         }
         let mut per_user: BTreeMap<String, Vec<Hit>> = BTreeMap::new();
-        for ((user, ip, _), s) in &self.successes {
-            let (count, evidence, attackers) = failures_before(&by_net, ip, s.ts);
-            if count >= self.t.compromise_failures {
-                per_user.entry(user.clone()).or_default().push(Hit {
+        for (key, hours) in &self.successes {
+            let (user, ip) = key.split_once('\0').unwrap_or((key, ""));
+            for s in hours.values() {
+                let (count, evidence, attackers) = failures_before(&by_net, ip, s.ts);
+                if count < self.t.compromise_failures {
+                    continue;
+                }
+                per_user.entry(user.to_string()).or_default().push(Hit {
                     success: s.clone(),
-                    ip: ip.clone(),
+                    ip: ip.to_string(),
                     failures: count,
                     evidence,
                     attackers,
@@ -134,7 +150,7 @@ impl Rule for Compromised {
         }
         let mut out = Vec::new();
         for (user, mut hits) in per_user {
-            hits.sort_by_key(|h| h.success.ts);
+            hits.sort_by(|a, b| (a.success.ts, &a.ip).cmp(&(b.success.ts, &b.ip)));
             let first = &hits[0].success;
             let (first_ip, failures) = (&hits[0].ip, hits[0].failures);
             let mut evidence = EvidenceSet::default();

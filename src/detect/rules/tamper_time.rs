@@ -62,6 +62,9 @@ impl TimeTamper {
     }
 
     fn close_pending(&mut self, force: bool, now: i64) {
+        if self.pending.is_empty() {
+            return;
+        }
         let ctx = self.t.gap_context_minutes * MINUTE_US;
         let mut still = Vec::new();
         for p in self.pending.drain(..) {
