@@ -22,9 +22,9 @@ python3 benches/gen_continuous_log.py "$SIZE_MB" "$log"
 cat "$log" > /dev/null
 bytes=$(stat -c %s "$log")
 
-measure() { # name, command... ; prints seconds, MB/s and peak KiB
+measure() { # name, command... ; prints seconds, MB/s and peak KiB (stdout to $OUT)
   local name=$1; shift
-  /usr/bin/time -o "$WORK/time" -f '%e %M' "$@" > "$WORK/out" 2>/dev/null || true
+  /usr/bin/time -o "$WORK/time" -f '%e %M' "$@" > "${OUT:-/dev/null}" 2>/dev/null || true
   local out secs kib
   out=$(tail -n 1 "$WORK/time")
   secs=${out% *}
@@ -35,9 +35,9 @@ measure() { # name, command... ; prints seconds, MB/s and peak KiB
 ratio() { printf '%-30s ratio to wc -l: %.1f\n' "" "$(echo "$(cat "$WORK/last") / $base" | bc -l)"; }
 printf 'input: %s bytes (%s lines), %s cores\n' "$bytes" "$(wc -l < "$log")" "$(nproc)"
 measure "wc -l" wc -l "$log"; base=$(cat "$WORK/last")
-measure "mailir detect" "$MAILIR_BIN" detect "$log" --timezone Asia/Shanghai; ratio
+OUT="$WORK/out" measure "mailir detect" "$MAILIR_BIN" detect "$log" --timezone Asia/Shanghai; ratio
 printf '%-30s findings: %s\n' "" "$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["findings"]))' "$WORK/out")"
-measure "mailir parse --format jsonl" "$MAILIR_BIN" parse "$log" --timezone Asia/Shanghai; ratio
+measure "mailir parse > /dev/null" "$MAILIR_BIN" parse "$log" --timezone Asia/Shanghai; ratio
 if command -v pflogsumm >/dev/null; then
   measure "pflogsumm" pflogsumm "$log"; ratio
 else

@@ -54,6 +54,7 @@ impl FactSink for Engine {
                 r.observe(f);
             }
         }
+        fact::recycle(facts);
     }
 }
 

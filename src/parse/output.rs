@@ -229,7 +229,7 @@ impl<W: Write> Writer<W> {
     /// file for detection facts.
     pub fn new(format: Format, out: W, header: bool, file: u32) -> io::Result<Self> {
         Ok(match format {
-            Format::Facts => Writer::Facts(Vec::new(), out, file),
+            Format::Facts => Writer::Facts(crate::detect::fact::spare(), out, file),
             Format::Jsonl => Writer::Jsonl(out, Vec::with_capacity(1024)),
             Format::Parquet => Writer::Parquet(Box::default(), out),
             Format::Csv => {
