@@ -4,7 +4,8 @@
 //! archives are read newest rotation first), so rules aggregate into per-hour buckets and decide
 //! in [`Rule::finish`], which makes them independent of the order facts arrive in. To add a rule:
 //! a file here with a `Rule` implementation and its tests, one line in [`all`], and its entry in
-//! `docs/detections.md`.
+//! `docs/detections.md`; a rule that reads the texts of an event kind no rule read before adds
+//! it to [`crate::detect::fact::texts_read`].
 
 pub mod abuse_bulk_send;
 pub mod auth_brute_force;
