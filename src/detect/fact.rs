@@ -97,7 +97,14 @@ impl Fact {
     /// every line's time, nothing else.
     pub fn of(e: &Event, file: u32) -> Fact {
         if !texts_read(e.kind) {
-            return Fact::new(e.ts_unix_us, e.kind, e.proto, [None; FIELDS], file, e.source.line);
+            return Fact::new(
+                e.ts_unix_us,
+                e.kind,
+                e.proto,
+                [None; FIELDS],
+                file,
+                e.source.line,
+            );
         }
         Fact::new(
             e.ts_unix_us,

@@ -218,13 +218,16 @@ fn is_dovecot_process(tag: &str) -> bool {
 
 fn after_stamp(stamp: Stamp, rest: &str) -> Option<Line<'_>> {
     let rest = rest.trim_start_matches(' ');
-    let first_end = rest.find(' ').unwrap_or(rest.len());
+    let first_end = memchr::memchr(b' ', rest.as_bytes()).unwrap_or(rest.len());
     let first = &rest[..first_end];
+    let colon = first.ends_with(':');
     // Dovecot's own log, with the level first: `Info: imap-login: Login: …`.
-    if matches!(
-        first,
-        "Info:" | "Warning:" | "Error:" | "Fatal:" | "Panic:" | "Debug:"
-    ) {
+    if colon
+        && matches!(
+            first,
+            "Info:" | "Warning:" | "Error:" | "Fatal:" | "Panic:" | "Debug:"
+        )
+    {
         let rest2 = rest[first_end..].trim_start();
         let second_end = rest2.find(' ').unwrap_or(rest2.len());
         let second = &rest2[..second_end];
@@ -240,7 +243,7 @@ fn after_stamp(stamp: Stamp, rest: &str) -> Option<Line<'_>> {
         }
     }
     // Dovecot's own log: the first token is the process (`imap-login:`, `lda(bob)<1><s>:`).
-    if first.ends_with(':') && is_dovecot_process(first.trim_end_matches(':')) {
+    if colon && is_dovecot_process(first.trim_end_matches(':')) {
         let tag = first.trim_end_matches(':');
         return Some(Line {
             stamp,

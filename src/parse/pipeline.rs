@@ -35,6 +35,11 @@ impl Pool {
             .unwrap_or_default()
     }
     fn put(&self, mut v: Vec<u8>) {
+        // Only buffers worth keeping: a small one handed out would be regrown (fresh pages,
+        // zeroed by the kernel) on the next chunk.
+        if v.capacity() < CHUNK / 2 {
+            return;
+        }
         v.clear();
         if let Ok(mut p) = self.0.lock() {
             if p.len() < 64 {
@@ -124,7 +129,13 @@ fn learn(joiner: &RwLock<Joiner>, chunk: &[u8], clock: &Clock) {
 
 fn parse_chunk(ctx: &Ctx, pool: &Pool, c: Chunk) -> io::Result<Done> {
     let mut stats = FileStats::default();
-    let mut out = Writer::new(ctx.format, pool.get(), false, ctx.file_id)?;
+    // Facts carry no bytes: their writer gets no chunk-sized buffer.
+    let buf = if ctx.format == Format::Facts {
+        Vec::new()
+    } else {
+        pool.get()
+    };
+    let mut out = Writer::new(ctx.format, buf, false, ctx.file_id)?;
     let mut unparsed = Vec::new();
     let mut offset = c.first_offset;
     let mut line_no = c.first_line;
