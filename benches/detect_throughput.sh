@@ -11,28 +11,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SIZE_MB=${1:-1024}
-WORK=$(mktemp -d "${BENCH_DIR:-/tmp}/mailir-detect-bench.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT
-if [ -z "${MAILIR_BIN:-}" ]; then
-  cargo build --release --quiet
-  MAILIR_BIN="${CARGO_TARGET_DIR:-target}/release/mailir"
-fi
+. benches/common.sh
 log="$WORK/mail.log"
 python3 benches/gen_continuous_log.py "$SIZE_MB" "$log"
 cat "$log" > /dev/null
 bytes=$(stat -c %s "$log")
 
-measure() { # name, command... ; prints seconds, MB/s and peak KiB (stdout to $OUT)
-  local name=$1; shift
-  /usr/bin/time -o "$WORK/time" -f '%e %M' "$@" > "${OUT:-/dev/null}" 2>/dev/null || true
-  local out secs kib
-  out=$(tail -n 1 "$WORK/time")
-  secs=${out% *}
-  kib=${out#* }
-  printf '%-30s %8.2f s %9.1f MB/s %10s KiB peak RSS\n' "$name" "$secs" "$(echo "$bytes / 1000000 / $secs" | bc -l)" "$kib"
-  echo "$secs" > "$WORK/last"
-}
-ratio() { printf '%-30s ratio to wc -l: %.1f\n' "" "$(echo "$(cat "$WORK/last") / $base" | bc -l)"; }
 printf 'input: %s bytes (%s lines), %s cores\n' "$bytes" "$(wc -l < "$log")" "$(nproc)"
 measure "wc -l" wc -l "$log"; base=$(cat "$WORK/last")
 OUT="$WORK/out" measure "mailir detect" "$MAILIR_BIN" detect "$log" --timezone Asia/Shanghai; ratio

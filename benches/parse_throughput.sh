@@ -11,12 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SIZE_MB=${1:-1024}
-WORK=$(mktemp -d "${BENCH_DIR:-/tmp}/mailir-parse-bench.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT
-if [ -z "${MAILIR_BIN:-}" ]; then
-  cargo build --release --quiet
-  MAILIR_BIN="${CARGO_TARGET_DIR:-target}/release/mailir"
-fi
+. benches/common.sh
 seed="$WORK/seed.log"
 for f in mail.log.4.gz mail.log.3.gz mail.log.2.gz; do zcat "samples/compromised-postfix/var/log/$f"; done > "$seed"
 cat samples/compromised-postfix/var/log/mail.log.1 samples/compromised-postfix/var/log/mail.log >> "$seed"
@@ -26,23 +21,11 @@ while [ "$(stat -c %s "$log" 2>/dev/null || echo 0)" -lt "$target" ]; do cat "$s
 cat "$log" > /dev/null
 bytes=$(stat -c %s "$log")
 
-measure() { # name, command... ; prints seconds and peak KiB
-  local name=$1; shift
-  /usr/bin/time -o "$WORK/time" -f '%e %M' "$@" > /dev/null 2>/dev/null || true
-  local out secs kib
-  out=$(tail -n 1 "$WORK/time")
-  secs=${out% *}
-  kib=${out#* }
-  printf '%-34s %8.2f s %9.1f MB/s %10s KiB\n' "$name" "$secs" "$(echo "$bytes / 1000000 / $secs" | bc -l)" "$kib"
-  echo "$secs" > "$WORK/last"
-}
 printf 'input: %s bytes (%s lines)\n' "$bytes" "$(wc -l < "$log")"
 measure "wc -l" wc -l "$log"; base=$(cat "$WORK/last")
-measure "mailir parse --format jsonl" "$MAILIR_BIN" parse "$log" --year 2026 --timezone Asia/Shanghai
-printf '%-34s ratio to wc -l: %.1f\n' "" "$(echo "$(cat "$WORK/last") / $base" | bc -l)"
+measure "mailir parse --format jsonl" "$MAILIR_BIN" parse "$log" --year 2026 --timezone Asia/Shanghai; ratio
 if command -v pflogsumm >/dev/null; then
-  measure "pflogsumm" pflogsumm "$log"
-  printf '%-34s ratio to wc -l: %.1f\n' "" "$(echo "$(cat "$WORK/last") / $base" | bc -l)"
+  measure "pflogsumm" pflogsumm "$log"; ratio
 else
   echo "pflogsumm: not installed (apt-get install pflogsumm)"
 fi

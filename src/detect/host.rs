@@ -167,6 +167,19 @@ impl Host {
         }
     }
 
+    /// The outside addresses among the targets of a table value or delivery list.
+    pub fn external(&self, value: &str) -> Vec<String> {
+        crate::hostconf::maps::targets(value)
+            .into_iter()
+            .filter_map(|t| match t {
+                crate::hostconf::maps::Target::Address(a) if self.domains.is_external(&a) => {
+                    Some(a)
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
     /// The account whose home holds host path `p`.
     pub fn owner_of(&self, p: &str) -> Option<&str> {
         self.homes
@@ -192,6 +205,13 @@ pub struct Cites {
 }
 
 impl Cites {
+    /// Cites one line (none: the whole file) of host path `path`.
+    pub fn one(host: &HostConf, path: &str, line: Option<u64>) -> Cites {
+        let mut c = Cites::default();
+        c.add(host, path, line);
+        c
+    }
+
     /// Cites line `line` (none: the whole file, e.g. a compiled map) of host path `path`.
     pub fn add(&mut self, host: &HostConf, path: &str, line: Option<u64>) -> &mut Self {
         let e = self

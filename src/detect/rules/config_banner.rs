@@ -33,8 +33,7 @@ impl ConfigRule for Banner {
                     .unwrap_or_default();
                 let (_, at) = pf.setting(svc, "smtpd_banner");
                 if let (true, Some((p, l))) = (has_version(&raw), at) {
-                    let mut c = Cites::default();
-                    c.add(&host.conf, &p, Some(l));
+                    let c = Cites::one(&host.conf, &p, Some(l));
                     out.push(c.finding(
                         "config.banner_version",
                         Severity::Low,

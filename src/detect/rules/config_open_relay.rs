@@ -91,8 +91,7 @@ impl ConfigRule for OpenRelay {
                     && t.contains("relay_from_hosts")
                     && t.split('=').nth(1).is_some_and(|v| v.trim() == "*")
                 {
-                    let mut c = Cites::default();
-                    c.add(&host.conf, path, Some(n));
+                    let c = Cites::one(&host.conf, path, Some(n));
                     out.push(c.finding(
                         "config.open_relay",
                         Severity::High,

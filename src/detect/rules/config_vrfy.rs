@@ -51,8 +51,7 @@ impl ConfigRule for Vrfy {
                         && !l.contains("novrfy")
                         && !l.contains("goaway")
                     {
-                        let mut c = Cites::default();
-                        c.add(&host.conf, p, Some(n));
+                        let c = Cites::one(&host.conf, p, Some(n));
                         out.push(c.finding(
                             "config.vrfy_enabled",
                             Severity::Low,
@@ -67,8 +66,7 @@ impl ConfigRule for Vrfy {
         for (p, f) in host.conf.under("/etc/exim") {
             for (n, l) in crate::hostconf::numbered(&f.text()) {
                 if l.trim_start().starts_with("acl_smtp_vrfy") {
-                    let mut c = Cites::default();
-                    c.add(&host.conf, p, Some(n));
+                    let c = Cites::one(&host.conf, p, Some(n));
                     out.push(c.finding(
                         "config.vrfy_enabled",
                         Severity::Low,

@@ -98,8 +98,7 @@ impl ConfigRule for WeakTls {
                     _ => None,
                 };
                 if let Some((sev, title)) = hit {
-                    let mut c = Cites::default();
-                    c.add(&host.conf, path, Some(n));
+                    let c = Cites::one(&host.conf, path, Some(n));
                     emit(c, sev, title.into(), l.trim().to_string());
                 }
             }

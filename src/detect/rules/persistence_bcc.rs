@@ -13,20 +13,10 @@
 
 use super::super::host::{Cites, ConfigRule, Host};
 use crate::detect::finding::{Finding, Severity};
-use crate::hostconf::maps::{targets, Syntax, Target};
+use crate::hostconf::maps::Syntax;
 
 /// The rule.
 pub struct Bcc;
-
-fn external(host: &Host, value: &str) -> Vec<String> {
-    targets(value)
-        .into_iter()
-        .filter_map(|t| match t {
-            Target::Address(a) if host.domains.is_external(&a) => Some(a),
-            _ => None,
-        })
-        .collect()
-}
 
 impl ConfigRule for Bcc {
     fn check(&self, host: &Host) -> Vec<Finding> {
@@ -42,9 +32,8 @@ impl ConfigRule for Bcc {
                 let (Some((path, line)), false) = (at, value.trim().is_empty()) else {
                     continue;
                 };
-                let ext = external(host, &value);
-                let mut c = Cites::default();
-                c.add(&host.conf, &path, Some(line));
+                let ext = host.external(&value);
+                let c = Cites::one(&host.conf, &path, Some(line));
                 let (sev, what) = if ext.is_empty() {
                     (Severity::Low, "a local mailbox")
                 } else {
@@ -61,7 +50,7 @@ impl ConfigRule for Bcc {
             for param in ["sender_bcc_maps", "recipient_bcc_maps"] {
                 for (map, at) in pf.maps_of(&host.conf, param, Syntax::Table) {
                     for e in map.effective() {
-                        let ext = external(host, &e.value);
+                        let ext = host.external(&e.value);
                         if ext.is_empty() {
                             continue;
                         }

@@ -69,8 +69,7 @@ impl ConfigRule for Cron {
                 let Some(reason) = why(host, &job.command) else {
                     continue;
                 };
-                let mut c = Cites::default();
-                c.add(&host.conf, path, Some(job.line));
+                let c = Cites::one(&host.conf, path, Some(job.line));
                 let mut finding = c.finding(
                     "persistence.cron",
                     Severity::High,

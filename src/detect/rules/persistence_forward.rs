@@ -17,7 +17,7 @@
 
 use super::super::host::{AliasKind, Cites, ConfigRule, Host};
 use crate::detect::finding::{Finding, Severity};
-use crate::hostconf::maps::{targets, Target};
+use crate::hostconf::maps::Target;
 
 /// The rule.
 pub struct Forward;
@@ -27,13 +27,7 @@ impl ConfigRule for Forward {
         let mut out = Vec::new();
         for (kind, map, at) in host.alias_maps() {
             for e in map.effective() {
-                let ext: Vec<String> = targets(&e.value)
-                    .into_iter()
-                    .filter_map(|t| match t {
-                        Target::Address(a) if host.domains.is_external(&a) => Some(a),
-                        _ => None,
-                    })
-                    .collect();
+                let ext = host.external(&e.value);
                 if ext.is_empty() {
                     continue;
                 }

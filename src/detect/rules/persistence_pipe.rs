@@ -81,8 +81,7 @@ impl ConfigRule for Pipe {
                 let Some((sev, why)) = judge(cmd, nologin) else {
                     continue;
                 };
-                let mut c = Cites::default();
-                c.add(&host.conf, d.path, Some(*n));
+                let c = Cites::one(&host.conf, d.path, Some(*n));
                 let whose = d.owner.unwrap_or("every user").to_string();
                 push(
                     c,
@@ -97,8 +96,7 @@ impl ConfigRule for Pipe {
         for pf in &host.postfix {
             let (cmd, at) = pf.setting(None, "mailbox_command");
             if let (Some((p, l)), Some(why)) = (at, risky_command(&cmd)) {
-                let mut c = Cites::default();
-                c.add(&host.conf, &p, Some(l));
+                let c = Cites::one(&host.conf, &p, Some(l));
                 push(
                     c,
                     Severity::High,
@@ -113,8 +111,7 @@ impl ConfigRule for Pipe {
                     continue;
                 };
                 if let Some(why) = risky_command(&argv) {
-                    let mut c = Cites::default();
-                    c.add(&host.conf, &pf.master_path(), Some(s.line));
+                    let c = Cites::one(&host.conf, &pf.master_path(), Some(s.line));
                     push(
                         c,
                         Severity::High,

@@ -84,8 +84,7 @@ impl ConfigRule for Transport {
                 let Some((path, line)) = at else { continue };
                 for hop in crate::hostconf::postfix::list(&value) {
                     if let Some((ip, _)) = public_literal(&hop) {
-                        let mut c = Cites::default();
-                        c.add(&host.conf, &path, Some(line));
+                        let c = Cites::one(&host.conf, &path, Some(line));
                         push(
                             c,
                             format!("{param} sends mail through {ip}"),
