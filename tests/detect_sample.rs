@@ -6,16 +6,21 @@ use serde_json::Value;
 
 use crate::util::{self, run};
 
-#[test]
-fn sample_initial_access_findings_match_the_ground_truth() {
+/// `detect` on `input` (sample time zone), its JSON document.
+fn detect_json(input: &std::path::Path) -> Value {
     let o = run(&[
         "detect",
-        util::sample().to_str().unwrap(),
+        input.to_str().unwrap(),
         "--timezone",
         "Asia/Shanghai",
     ]);
     assert_eq!(o.code, 0, "{}", o.stderr);
-    let doc: Value = serde_json::from_str(&o.stdout).unwrap();
+    serde_json::from_str(&o.stdout).unwrap()
+}
+
+#[test]
+fn sample_initial_access_findings_match_the_ground_truth() {
+    let doc = detect_json(&util::sample());
     let findings = doc["findings"].as_array().unwrap();
     let truth = util::truth();
     let by_rule = |rule: &str| {
@@ -347,14 +352,7 @@ fn check_planted_persistence(findings: &[Value], truth: &Value) {
 #[test]
 fn sample_planted_persistence_is_found_in_the_root_and_in_its_bundle() {
     let truth = util::truth();
-    let o = run(&[
-        "detect",
-        util::sample().to_str().unwrap(),
-        "--timezone",
-        "Asia/Shanghai",
-    ]);
-    assert_eq!(o.code, 0, "{}", o.stderr);
-    let doc: Value = serde_json::from_str(&o.stdout).unwrap();
+    let doc = detect_json(&util::sample());
     check_planted_persistence(doc["findings"].as_array().unwrap(), &truth);
 
     // The same from a collected zip bundle: configuration read out of the archive, cited by
@@ -369,14 +367,7 @@ fn sample_planted_persistence_is_found_in_the_root_and_in_its_bundle() {
         zip.to_str().unwrap(),
     ]);
     assert_eq!(c.code, 0, "{}", c.stderr);
-    let o = run(&[
-        "detect",
-        zip.to_str().unwrap(),
-        "--timezone",
-        "Asia/Shanghai",
-    ]);
-    assert_eq!(o.code, 0, "{}", o.stderr);
-    let doc: Value = serde_json::from_str(&o.stdout).unwrap();
+    let doc = detect_json(&zip);
     let findings = doc["findings"].as_array().unwrap();
     check_planted_persistence(findings, &truth);
     let bcc = findings
