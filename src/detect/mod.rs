@@ -43,6 +43,7 @@ pub struct DetectConfig {
 /// Feeds facts to every rule.
 pub struct Engine {
     rules: Vec<Box<dyn Rule>>,
+    shared: rules::Shared,
     facts: u64,
 }
 
@@ -50,6 +51,7 @@ impl FactSink for Engine {
     fn facts(&mut self, facts: Vec<Fact>) {
         self.facts += facts.len() as u64;
         for f in &facts {
+            self.shared.observe(f);
             for r in &mut self.rules {
                 r.observe(f);
             }
@@ -73,6 +75,7 @@ pub fn sort(findings: &mut [Finding]) {
 pub fn run(cfg: &DetectConfig) -> Result<ExitCode> {
     let engine = Arc::new(Mutex::new(Engine {
         rules: rules::all(&cfg.thresholds),
+        shared: rules::Shared::default(),
         facts: 0,
     }));
     // `cfg.parse.format` is `Facts`: the parse layer hands facts to the engine.
@@ -83,9 +86,11 @@ pub fn run(cfg: &DetectConfig) -> Result<ExitCode> {
     let mut engine = engine
         .lock()
         .map_err(|_| anyhow::anyhow!("detection engine poisoned"))?;
+    let engine = &mut *engine;
+    engine.shared.settle();
     let mut findings: Vec<Finding> = Vec::new();
     for r in engine.rules.iter_mut() {
-        let found = r.finish_with(&driven.files, &findings);
+        let found = r.finish_with(&driven.files, &engine.shared, &findings);
         findings.extend(found);
     }
     findings.extend(rules::tamper_file::findings(

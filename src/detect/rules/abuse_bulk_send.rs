@@ -17,7 +17,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::failures::HOUR_US;
-use super::{Files, Rule, Thresholds};
+use super::{Files, Rule, Shared, Thresholds};
 use rustc_hash::FxHashMap;
 
 use crate::detect::fact::Fact;
@@ -109,7 +109,7 @@ impl Rule for BulkSend {
         }
     }
 
-    fn finish(&mut self, files: &Files) -> Vec<Finding> {
+    fn finish(&mut self, files: &Files, _shared: &Shared) -> Vec<Finding> {
         let t = &self.t;
         let mut per_login: BTreeMap<&str, Vec<(i64, &Hour)>> = BTreeMap::new();
         for (user, by_hour) in &self.hours {

@@ -10,38 +10,25 @@
 //! initial access. **False positives**: a misconfigured client retrying a stale password (one
 //! account, steady rhythm, often a known address) — check `entities.users` and the address.
 
-use super::failures::Failures;
-use super::{Files, Rule, Thresholds};
-use crate::detect::fact::Fact;
+use super::{Files, Rule, Shared, Thresholds};
 use crate::detect::finding::{Entities, Finding, Phase, Severity};
 
 /// The rule.
 pub struct BruteForce {
     t: Thresholds,
-    failures: Failures,
 }
 
 impl BruteForce {
     /// A new rule with thresholds `t`.
     pub fn new(t: &Thresholds) -> Self {
-        BruteForce {
-            t: t.clone(),
-            failures: Failures::default(),
-        }
+        BruteForce { t: t.clone() }
     }
 }
 
 impl Rule for BruteForce {
-    fn observe(&mut self, f: &Fact) {
-        if super::failures::is_failure(f) {
-            self.failures.observe(f);
-        }
-    }
-
-    fn finish(&mut self, files: &Files) -> Vec<Finding> {
-        self.failures.settle();
+    fn finish(&mut self, files: &Files, shared: &Shared) -> Vec<Finding> {
         let mut out = Vec::new();
-        for (ip, c) in self.failures.campaigns(self.t.campaign_gap_hours) {
+        for (ip, c) in shared.failures.campaigns(self.t.campaign_gap_hours) {
             let spray = c.users.len() >= self.t.spray_users
                 && c.users.values().all(|n| n <= self.t.spray_max_per_user);
             if c.count < self.t.brute_force_failures || spray {

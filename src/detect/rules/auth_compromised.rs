@@ -16,8 +16,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use rustc_hash::FxHashMap;
 
-use super::failures::{network, Failures, HOUR_US};
-use super::{Files, Rule, Thresholds};
+use super::failures::{network, HOUR_US};
+use super::{Files, Rule, Shared, Thresholds};
 use crate::detect::fact::Fact;
 use crate::detect::finding::{ts, Entities, EvidenceSet, Finding, Phase, Severity};
 use crate::events::record::Kind;
@@ -43,7 +43,6 @@ struct Hit {
 /// The rule.
 pub struct Compromised {
     t: Thresholds,
-    failures: Failures,
     /// `user\0address` → hour → first success (one key string, looked up through `scratch`
     /// without allocating).
     successes: FxHashMap<Box<str>, FxHashMap<i64, Success>>,
@@ -55,7 +54,6 @@ impl Compromised {
     pub fn new(t: &Thresholds) -> Self {
         Compromised {
             t: t.clone(),
-            failures: Failures::default(),
             successes: FxHashMap::default(),
             scratch: String::new(),
         }
@@ -89,10 +87,6 @@ fn failures_before(by_net: &ByNetwork, ip: &str, at: i64) -> (u64, EvidenceSet, 
 
 impl Rule for Compromised {
     fn observe(&mut self, f: &Fact) {
-        if super::failures::is_failure(f) {
-            self.failures.observe(f);
-            return;
-        }
         let success =
             f.kind == Kind::AuthSuccess || (f.kind == Kind::MessageReceived && f.user().is_some());
         let (Some(user), Some(ip), true) = (f.user(), f.src_ip(), success) else {
@@ -124,11 +118,10 @@ impl Rule for Compromised {
             .or_insert(s);
     }
 
-    fn finish(&mut self, files: &Files) -> Vec<Finding> {
-        self.failures.settle();
+    fn finish(&mut self, files: &Files, shared: &Shared) -> Vec<Finding> {
         // Per account: the compromising logins, earliest first.
         let mut by_net: ByNetwork = ByNetwork::default();
-        for (ip, hour, b) in self.failures.buckets() {
+        for (ip, hour, b) in shared.failures.buckets() {
             by_net.entry(network(ip)).or_default().push((hour, ip, b));
         }
         let mut per_user: BTreeMap<String, Vec<Hit>> = BTreeMap::new();

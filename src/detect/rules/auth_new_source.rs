@@ -12,24 +12,19 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::logins::{History, Logins};
-use super::{Files, Rule, Thresholds};
-use crate::detect::fact::Fact;
+use super::logins::History;
+use super::{Files, Rule, Shared, Thresholds};
 use crate::detect::finding::{ts, Entities, EvidenceSet, Finding, Phase, Severity};
 
 /// The rule.
 pub struct NewSource {
     t: Thresholds,
-    logins: Logins,
 }
 
 impl NewSource {
     /// A new rule with thresholds `t`.
     pub fn new(t: &Thresholds) -> Self {
-        NewSource {
-            t: t.clone(),
-            logins: Logins::default(),
-        }
+        NewSource { t: t.clone() }
     }
 }
 
@@ -42,13 +37,9 @@ struct Hit {
 }
 
 impl Rule for NewSource {
-    fn observe(&mut self, f: &Fact) {
-        self.logins.observe(f);
-    }
-
-    fn finish(&mut self, files: &Files) -> Vec<Finding> {
+    fn finish(&mut self, files: &Files, shared: &Shared) -> Vec<Finding> {
         let t = &self.t;
-        let by_user = self.logins.by_user();
+        let by_user = shared.logins.by_user();
         // First login of each account from each network.
         let mut first_use: BTreeMap<&str, Vec<(i64, &str)>> = BTreeMap::new();
         for (user, hours) in &by_user {
@@ -117,6 +108,7 @@ impl Rule for NewSource {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::detect::fact::Fact;
     use crate::detect::rules::tests::{run, success};
 
     const DAY: i64 = 86_400;

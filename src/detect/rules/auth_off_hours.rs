@@ -13,36 +13,27 @@
 
 use std::collections::BTreeSet;
 
-use super::logins::{History, Logins};
-use super::{Files, Rule, Thresholds};
-use crate::detect::fact::Fact;
+use super::logins::History;
+use super::{Files, Rule, Shared, Thresholds};
 use crate::detect::finding::{ts, Entities, EvidenceSet, Finding, Phase, Severity};
 
 /// The rule.
 pub struct OffHours {
     t: Thresholds,
-    logins: Logins,
 }
 
 impl OffHours {
     /// A new rule with thresholds `t`.
     pub fn new(t: &Thresholds) -> Self {
-        OffHours {
-            t: t.clone(),
-            logins: Logins::default(),
-        }
+        OffHours { t: t.clone() }
     }
 }
 
 impl Rule for OffHours {
-    fn observe(&mut self, f: &Fact) {
-        self.logins.observe(f);
-    }
-
-    fn finish(&mut self, files: &Files) -> Vec<Finding> {
+    fn finish(&mut self, files: &Files, shared: &Shared) -> Vec<Finding> {
         let t = &self.t;
         let mut out = Vec::new();
-        for (user, hours) in self.logins.by_user() {
+        for (user, hours) in shared.logins.by_user() {
             let mut hist = History::default();
             // Runs of flagged hours: (first, last, count, ips, evidence, usual hours text).
             let mut runs: Vec<(i64, i64, u64, BTreeSet<String>, EvidenceSet, String)> = Vec::new();
@@ -105,6 +96,7 @@ impl Rule for OffHours {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::detect::fact::Fact;
     use crate::detect::rules::tests::{run, success};
 
     const DAY: i64 = 86_400;

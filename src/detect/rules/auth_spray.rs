@@ -13,24 +13,19 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use super::failures::{Bucket, Failures, HOUR_US};
-use super::{Files, Rule, Thresholds};
-use crate::detect::fact::Fact;
+use super::failures::{Bucket, HOUR_US};
+use super::{Files, Rule, Shared, Thresholds};
 use crate::detect::finding::{ts, Entities, EvidenceSet, Finding, Phase, Severity};
 
 /// The rule.
 pub struct Spray {
     t: Thresholds,
-    failures: Failures,
 }
 
 impl Spray {
     /// A new rule with thresholds `t`.
     pub fn new(t: &Thresholds) -> Self {
-        Spray {
-            t: t.clone(),
-            failures: Failures::default(),
-        }
+        Spray { t: t.clone() }
     }
 }
 
@@ -90,18 +85,11 @@ fn leave<'a>(counts: &mut HashMap<&'a str, usize>, key: &'a str) {
 }
 
 impl Rule for Spray {
-    fn observe(&mut self, f: &Fact) {
-        if super::failures::is_failure(f) {
-            self.failures.observe(f);
-        }
-    }
-
-    fn finish(&mut self, files: &Files) -> Vec<Finding> {
-        self.failures.settle();
+    fn finish(&mut self, files: &Files, shared: &Shared) -> Vec<Finding> {
         let t = &self.t;
         let mut out = Vec::new();
         // (a) one address, many accounts, few tries each.
-        for (ip, c) in self.failures.campaigns(t.campaign_gap_hours) {
+        for (ip, c) in shared.failures.campaigns(t.campaign_gap_hours) {
             if c.users.len() >= t.spray_users && c.users.values().all(|n| n <= t.spray_max_per_user)
             {
                 let g = Group {
@@ -117,7 +105,7 @@ impl Rule for Spray {
         }
         // (b) many addresses, few tries each, within any 60 minutes (a sliding window, so an
         // attack across a clock hour is one); hot windows less than an hour apart merge.
-        let mut items: Vec<(&str, &Bucket)> = self
+        let mut items: Vec<(&str, &Bucket)> = shared
             .failures
             .buckets()
             .filter(|(_, _, b)| b.count <= t.spray_max_per_user)
@@ -179,6 +167,7 @@ impl Rule for Spray {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::detect::fact::Fact;
     use crate::detect::rules::tests::{failure, run};
 
     #[test]

@@ -16,7 +16,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
 
-use super::{Files, Rule, Thresholds};
+use super::{Files, Rule, Shared, Thresholds};
 use crate::detect::fact::Fact;
 use crate::detect::finding::{ts, Entities, EvidenceSet, Finding, Phase, Severity};
 use crate::events::record::Kind;
@@ -122,7 +122,7 @@ impl Rule for Forwarding {
         }
     }
 
-    fn finish(&mut self, files: &Files) -> Vec<Finding> {
+    fn finish(&mut self, files: &Files, _shared: &Shared) -> Vec<Finding> {
         let mut out = Vec::new();
         for (rcpt, c) in std::mem::take(&mut self.copies) {
             let Some(d) = domain(&rcpt) else { continue };

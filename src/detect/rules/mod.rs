@@ -2,7 +2,8 @@
 //!
 //! A rule sees every [`Fact`] once, in file order (which is not always time order: bundle
 //! archives are read newest rotation first), so rules aggregate into per-hour buckets and decide
-//! in [`Rule::finish`], which makes them independent of the order facts arrive in. To add a rule:
+//! in [`Rule::finish`], which makes them independent of the order facts arrive in. State that
+//! several rules read (failed and successful logins) is gathered once, in [`Shared`]. To add a rule:
 //! a file here with a `Rule` implementation and its tests, one line in [`all`], and its entry in
 //! `docs/detections.md`; a rule that reads the texts of an event kind no rule read before adds
 //! it to [`crate::detect::fact::texts_read`].
@@ -40,16 +41,48 @@ use super::finding::Finding;
 /// The run's file table: path and manifest SHA-256 by file number.
 pub type Files = [(String, Option<String>)];
 
+/// State several rules read, gathered once per fact by the engine instead of once per rule:
+/// failed logins per address and hour (brute force, spraying, takeover) and successful logins
+/// per account, network and hour (the baseline rules).
+#[derive(Debug, Default)]
+pub struct Shared {
+    /// Failed logins.
+    pub failures: failures::Failures,
+    /// Successful logins.
+    pub logins: logins::Logins,
+}
+
+impl Shared {
+    /// Sees one fact.
+    pub fn observe(&mut self, f: &Fact) {
+        if failures::is_failure(f) {
+            self.failures.observe(f);
+        } else {
+            self.logins.observe(f);
+        }
+    }
+
+    /// Ends observation (settles what could only be decided with every fact seen).
+    pub fn settle(&mut self) {
+        self.failures.settle();
+    }
+}
+
 /// One detection rule.
 pub trait Rule: Send {
-    /// Sees one fact.
-    fn observe(&mut self, f: &Fact);
+    /// Sees one fact (rules that only read [`Shared`] state keep the default).
+    fn observe(&mut self, _f: &Fact) {}
     /// Returns the findings.
-    fn finish(&mut self, files: &Files) -> Vec<Finding>;
+    fn finish(&mut self, files: &Files, shared: &Shared) -> Vec<Finding>;
     /// Returns the findings, knowing those of the rules before it (rules that judge events by
     /// the incident window, such as `service.config_change`, override this).
-    fn finish_with(&mut self, files: &Files, _earlier: &[Finding]) -> Vec<Finding> {
-        self.finish(files)
+    fn finish_with(
+        &mut self,
+        files: &Files,
+        shared: &Shared,
+        _earlier: &[Finding],
+    ) -> Vec<Finding> {
+        self.finish(files, shared)
     }
 }
 
@@ -297,12 +330,15 @@ pub mod tests {
         fact(Kind::AuthSuccess, secs, ip, user)
     }
 
-    /// Runs one rule over facts.
+    /// Runs one rule over facts (with the shared state, as the engine does).
     pub fn run(mut rule: Box<dyn Rule>, facts: &[Fact]) -> Vec<Finding> {
+        let mut shared = super::Shared::default();
         for f in facts {
+            shared.observe(f);
             rule.observe(f);
         }
+        shared.settle();
         let files: &Files = &[("var/log/mail.log".to_string(), None)];
-        rule.finish(files)
+        rule.finish(files, &shared)
     }
 }

@@ -11,7 +11,7 @@
 //! whether the addresses ever existed).
 
 use super::failures::Failures;
-use super::{Files, Rule, Thresholds};
+use super::{Files, Rule, Shared, Thresholds};
 use crate::detect::fact::Fact;
 use crate::detect::finding::{Finding, Phase, Severity};
 use crate::events::record::Kind;
@@ -48,7 +48,7 @@ impl Rule for Enumeration {
         self.probes.observe_labelled(f, &target, 1);
     }
 
-    fn finish(&mut self, files: &Files) -> Vec<Finding> {
+    fn finish(&mut self, files: &Files, _shared: &Shared) -> Vec<Finding> {
         let mut out = Vec::new();
         for (ip, c) in self.probes.campaigns(self.t.campaign_gap_hours) {
             let distinct = c.users.len();

@@ -11,7 +11,7 @@
 //! the allow list when thresholds become configurable) and broken clients.
 
 use super::failures::Failures;
-use super::{Files, Rule, Thresholds};
+use super::{Files, Rule, Shared, Thresholds};
 use crate::detect::fact::Fact;
 use crate::detect::finding::{Finding, Phase, Severity};
 use crate::events::record::Kind;
@@ -56,7 +56,7 @@ impl Rule for Scan {
         }
     }
 
-    fn finish(&mut self, files: &Files) -> Vec<Finding> {
+    fn finish(&mut self, files: &Files, _shared: &Shared) -> Vec<Finding> {
         let mut out = Vec::new();
         for (ip, c) in self.sessions.campaigns(self.t.campaign_gap_hours) {
             if c.count < self.t.scan_sessions {

@@ -14,7 +14,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
-use super::{Files, Rule, Thresholds};
+use super::{Files, Rule, Shared, Thresholds};
 use crate::detect::fact::Fact;
 use crate::detect::finding::{ts, Entities, EvidenceSet, Finding, Phase, Severity};
 use crate::events::record::Kind;
@@ -116,7 +116,7 @@ impl Rule for OpenRelay {
         }
     }
 
-    fn finish(&mut self, files: &Files) -> Vec<Finding> {
+    fn finish(&mut self, files: &Files, _shared: &Shared) -> Vec<Finding> {
         let mut per_ip: BTreeMap<String, (u64, i64, i64, BTreeSet<String>, EvidenceSet)> =
             BTreeMap::new();
         for m in self.messages.values().chain(&self.relayed) {

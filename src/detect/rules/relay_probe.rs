@@ -8,7 +8,7 @@
 //! address, real users as senders, recipients they normally write to).
 
 use super::failures::Failures;
-use super::{Files, Rule, Thresholds};
+use super::{Files, Rule, Shared, Thresholds};
 use crate::detect::fact::Fact;
 use crate::detect::finding::{Finding, Phase, Severity};
 use crate::events::record::Kind;
@@ -37,7 +37,7 @@ impl Rule for RelayProbe {
         }
     }
 
-    fn finish(&mut self, files: &Files) -> Vec<Finding> {
+    fn finish(&mut self, files: &Files, _shared: &Shared) -> Vec<Finding> {
         let mut out = Vec::new();
         for (ip, c) in self.probes.campaigns(self.t.campaign_gap_hours) {
             if c.count < self.t.relay_probes {

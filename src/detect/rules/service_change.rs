@@ -10,7 +10,7 @@
 //! medium. **False positives**: an administrator's own change during the incident (often the
 //! response itself) — compare with the change log of the team.
 
-use super::{Files, Rule, Thresholds};
+use super::{Files, Rule, Shared, Thresholds};
 use crate::detect::fact::Fact;
 use crate::detect::finding::{ts, Entities, EvidenceSet, Finding, Phase, Severity};
 use crate::events::record::Kind;
@@ -58,11 +58,16 @@ impl Rule for ServiceChange {
         }
     }
 
-    fn finish(&mut self, files: &Files) -> Vec<Finding> {
-        self.finish_with(files, &[])
+    fn finish(&mut self, files: &Files, shared: &Shared) -> Vec<Finding> {
+        self.finish_with(files, shared, &[])
     }
 
-    fn finish_with(&mut self, files: &Files, earlier: &[Finding]) -> Vec<Finding> {
+    fn finish_with(
+        &mut self,
+        files: &Files,
+        _shared: &Shared,
+        earlier: &[Finding],
+    ) -> Vec<Finding> {
         let serious: Vec<&Finding> = earlier
             .iter()
             .filter(|f| f.severity >= Severity::High)
@@ -131,7 +136,7 @@ mod tests {
         }
         let files: &Files = &[("var/log/mail.log".to_string(), None)];
         assert!(
-            r.finish(files).is_empty(),
+            r.finish(files, &Shared::default()).is_empty(),
             "no incident, nothing to place a change in"
         );
         let incident = Finding {
@@ -148,7 +153,7 @@ mod tests {
             evidence: vec![],
             remediation: vec![],
         };
-        let f = r.finish_with(files, &[incident]);
+        let f = r.finish_with(files, &Shared::default(), &[incident]);
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].count, 1);
     }

@@ -15,7 +15,7 @@
 //! **False positives**: a daemon stopped for maintenance (the service log shows the stop and
 //! start around the gap), syslog buffering under load, merged logs of several hosts (reversal).
 
-use super::{Files, Rule, Thresholds};
+use super::{Files, Rule, Shared, Thresholds};
 use crate::detect::fact::Fact;
 use crate::detect::finding::{ts, Entities, EvidenceSet, Finding, Phase, Severity};
 
@@ -150,7 +150,7 @@ impl Rule for TimeTamper {
         }
     }
 
-    fn finish(&mut self, files: &Files) -> Vec<Finding> {
+    fn finish(&mut self, files: &Files, _shared: &Shared) -> Vec<Finding> {
         self.close_pending(true, 0);
         let mut out = Vec::new();
         for g in &self.gaps {
