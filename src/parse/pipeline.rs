@@ -145,6 +145,7 @@ fn parse_chunk(ctx: &Ctx, pool: &Pool, c: Chunk) -> io::Result<Done> {
     } else {
         TsCache::default()
     };
+    let whole = std::str::from_utf8(&c.data).ok();
     while start < c.data.len() {
         let end = memchr::memchr(b'\n', &c.data[start..]).map_or(c.data.len(), |p| start + p);
         let next = (end + 1).min(c.data.len());
@@ -157,9 +158,14 @@ fn parse_chunk(ctx: &Ctx, pool: &Pool, c: Chunk) -> io::Result<Done> {
         if memchr::memchr(0, raw).is_some() {
             stats.nul_lines += 1;
         }
-        let (text, lossy) = match std::str::from_utf8(raw) {
-            Ok(s) => (std::borrow::Cow::Borrowed(s), false),
-            Err(_) => (String::from_utf8_lossy(raw), true),
+        // A chunk that is valid UTF-8 as a whole (the usual case) is checked once; lines
+        // split at `\n` are then valid too. Otherwise each line is checked on its own.
+        let (text, lossy) = match whole.and_then(|w| w.get(start..stop)) {
+            Some(s) => (std::borrow::Cow::Borrowed(s), false),
+            None => match std::str::from_utf8(raw) {
+                Ok(s) => (std::borrow::Cow::Borrowed(s), false),
+                Err(_) => (String::from_utf8_lossy(raw), true),
+            },
         };
         if lossy {
             stats.lossy += 1;
