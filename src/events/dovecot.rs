@@ -62,11 +62,11 @@ fn strip_level(s: &str) -> &str {
 
 /// `name(user,ip[,…])` → (user, ip).
 fn paren_user_ip(process: &str) -> (Option<&str>, Option<&str>) {
-    let Some(open) = process.find('(') else {
+    let Some(open) = memchr::memchr(b'(', process.as_bytes()) else {
         return (None, None);
     };
     let inner = &process[open + 1..];
-    let inner = &inner[..inner.find(')').unwrap_or(inner.len())];
+    let inner = &inner[..memchr::memchr(b')', inner.as_bytes()).unwrap_or(inner.len())];
     let mut parts = inner.split(',');
     let user = parts
         .next()

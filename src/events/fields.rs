@@ -48,10 +48,11 @@ pub fn has(haystack: &str, needle: &str) -> bool {
 /// Parses `host[ip]` / `host[ip]:port` / `[ip]:port` at the start of `s`;
 /// returns (host, ip, rest after the spec).
 pub fn client(s: &str) -> Option<(Option<&str>, &str, &str)> {
-    let open = s.find('[')?;
-    let close = open + s[open..].find(']')?;
+    let b = s.as_bytes();
+    let open = memchr::memchr(b'[', b)?;
+    let close = open + memchr::memchr(b']', &b[open..])?;
     let host = &s[..open];
-    if host.contains(' ') {
+    if memchr::memchr(b' ', host.as_bytes()).is_some() {
         return None;
     }
     let ip = &s[open + 1..close];
@@ -81,10 +82,10 @@ pub fn angle<'a>(s: &'a str, key: &str) -> Option<&'a str> {
         let rest = &s[at + key.len()..];
         if boundary {
             if let Some(v) = rest.strip_prefix("=<") {
-                return v.find('>').map(|e| &v[..e]);
+                return memchr::memchr(b'>', v.as_bytes()).map(|e| &v[..e]);
             }
             if let Some(v) = rest.strip_prefix('=') {
-                let end = v.find([',', ' ', ';']).unwrap_or(v.len());
+                let end = memchr::memchr3(b',', b' ', b';', v.as_bytes()).unwrap_or(v.len());
                 return Some(&v[..end]);
             }
         }
@@ -102,7 +103,7 @@ pub fn plain<'a>(s: &'a str, key: &str) -> Option<&'a str> {
         let rest = &s[at + key.len()..];
         if boundary {
             if let Some(v) = rest.strip_prefix('=') {
-                let end = v.find([',', ' ']).unwrap_or(v.len());
+                let end = memchr::memchr2(b',', b' ', v.as_bytes()).unwrap_or(v.len());
                 return Some(&v[..end]);
             }
         }

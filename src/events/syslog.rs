@@ -168,16 +168,14 @@ fn iso(b: &[u8]) -> Option<(Stamp, usize)> {
 /// Splits `tag[pid]: msg` or `tag: msg`.
 fn tag_pid_msg(s: &str) -> Option<(&str, Option<u32>, &str)> {
     let b = s.as_bytes();
-    let end = b
-        .iter()
-        .position(|&c| c == b':' || c == b'[' || c == b' ')?;
+    let end = memchr::memchr3(b':', b'[', b' ', b)?;
     if end == 0 {
         return None;
     }
     let tag = &s[..end];
     match b[end] {
         b'[' => {
-            let close = end + 1 + b[end + 1..].iter().position(|&c| c == b']')?;
+            let close = end + 1 + memchr::memchr(b']', &b[end + 1..])?;
             let pid = digits(&b[end + 1..close]);
             let rest = s.get(close + 1..)?;
             let msg = rest.strip_prefix(": ").or_else(|| rest.strip_prefix(':'))?;

@@ -11,7 +11,9 @@
 //! after rotation is still joined. Memory is bounded: at most [`CAPACITY`] queue ids are
 //! remembered; the oldest are forgotten first.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+
+use rustc_hash::FxHashMap;
 
 use crate::events::record::{Event, Kind};
 
@@ -21,7 +23,7 @@ pub const CAPACITY: usize = 1 << 20;
 /// Remembers `queue id → login`.
 #[derive(Debug, Default)]
 pub struct Joiner {
-    users: HashMap<String, String>,
+    users: FxHashMap<String, String>,
     order: VecDeque<String>,
 }
 

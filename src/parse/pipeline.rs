@@ -230,25 +230,15 @@ fn produce(
     while !eof {
         let mut buf = pool.get();
         buf.append(&mut carry);
-        let have = buf.len();
-        buf.resize(have + CHUNK, 0);
-        let mut got = have;
-        while got < buf.len() {
-            match r.read(&mut buf[got..]) {
-                Ok(0) => {
-                    eof = true;
-                    break;
-                }
-                Ok(n) => got += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    warning = Some(e);
-                    eof = true;
-                    break;
-                }
+        // `read_to_end` reads into the spare capacity without zeroing it first (files read
+        // straight into it); fewer than CHUNK bytes means the stream ended.
+        match (&mut *r).take(CHUNK as u64).read_to_end(&mut buf) {
+            Ok(n) => eof = n < CHUNK,
+            Err(e) => {
+                warning = Some(e);
+                eof = true;
             }
         }
-        buf.truncate(got);
         // Cut after the last newline. At the end the last line is kept even without one; a
         // damaged stream drops the partial line it broke in. A line longer than a chunk is split.
         let last_nl = memchr::memrchr(b'\n', &buf).map(|p| p + 1);

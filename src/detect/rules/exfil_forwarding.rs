@@ -14,7 +14,9 @@
 //! else medium. **False positives**: a user's own, sanctioned forward to a private mailbox; a
 //! mailing list exploder — check the destination against policy.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use rustc_hash::FxHashSet;
 
 use super::{Files, Rule, Shared, Thresholds};
 use crate::detect::fact::Fact;
@@ -35,7 +37,7 @@ struct Copies {
 
 /// The rule.
 pub struct Forwarding {
-    inbound: HashSet<Box<str>>,
+    inbound: FxHashSet<Box<str>>,
     order: VecDeque<Box<str>>,
     local_domains: BTreeSet<String>,
     copies: BTreeMap<String, Copies>,
@@ -45,7 +47,7 @@ impl Forwarding {
     /// A new rule.
     pub fn new(_t: &Thresholds) -> Self {
         Forwarding {
-            inbound: HashSet::new(),
+            inbound: FxHashSet::default(),
             order: VecDeque::new(),
             local_domains: BTreeSet::new(),
             copies: BTreeMap::new(),

@@ -12,7 +12,9 @@
 //! configured to serve (`relay_domains`, a backup MX for a partner) — check the recipient
 //! domains against the configuration.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use rustc_hash::FxHashMap;
 
 use super::{Files, Rule, Shared, Thresholds};
 use crate::detect::fact::Fact;
@@ -36,7 +38,7 @@ struct Message {
 
 /// The rule.
 pub struct OpenRelay {
-    messages: HashMap<Box<str>, Message>,
+    messages: FxHashMap<Box<str>, Message>,
     order: VecDeque<Box<str>>,
     relayed: Vec<Message>,
     local_domains: BTreeSet<String>,
@@ -46,7 +48,7 @@ impl OpenRelay {
     /// A new rule.
     pub fn new(_t: &Thresholds) -> Self {
         OpenRelay {
-            messages: HashMap::new(),
+            messages: FxHashMap::default(),
             order: VecDeque::new(),
             relayed: Vec::new(),
             local_domains: BTreeSet::new(),
