@@ -27,20 +27,29 @@ const CHUNK: usize = 4 << 20;
 struct Pool(Mutex<Vec<Vec<u8>>>);
 
 impl Pool {
+    /// An empty buffer.
     fn get(&self) -> Vec<u8> {
+        let mut v = self.get_filled();
+        v.clear();
+        v
+    }
+
+    /// A buffer that may still hold its last contents: its length says how many bytes are
+    /// initialised, so a reader can reuse them without zero-filling the chunk again.
+    fn get_filled(&self) -> Vec<u8> {
         self.0
             .lock()
             .ok()
             .and_then(|mut p| p.pop())
             .unwrap_or_default()
     }
-    fn put(&self, mut v: Vec<u8>) {
+
+    fn put(&self, v: Vec<u8>) {
         // Only buffers worth keeping: a small one handed out would be regrown (fresh pages,
         // zeroed by the kernel) on the next chunk.
         if v.capacity() < CHUNK / 2 {
             return;
         }
-        v.clear();
         if let Ok(mut p) = self.0.lock() {
             if p.len() < 64 {
                 p.push(v);
@@ -228,17 +237,33 @@ fn produce(
     let mut warning = None;
     let mut eof = false;
     while !eof {
-        let mut buf = pool.get();
-        buf.append(&mut carry);
-        // `read_to_end` reads into the spare capacity without zeroing it first (files read
-        // straight into it); fewer than CHUNK bytes means the stream ended.
-        match (&mut *r).take(CHUNK as u64).read_to_end(&mut buf) {
-            Ok(n) => eof = n < CHUNK,
-            Err(e) => {
-                warning = Some(e);
-                eof = true;
+        // The carried partial line first, then up to CHUNK new bytes; a reused buffer is
+        // only zero-filled where it was never written.
+        let mut buf = pool.get_filled();
+        let have = carry.len();
+        if buf.len() < have + CHUNK {
+            buf.resize(have + CHUNK, 0);
+        }
+        buf.truncate(have + CHUNK);
+        buf[..have].copy_from_slice(&carry);
+        carry.clear();
+        let mut got = have;
+        while got < buf.len() {
+            match r.read(&mut buf[got..]) {
+                Ok(0) => {
+                    eof = true;
+                    break;
+                }
+                Ok(n) => got += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    warning = Some(e);
+                    eof = true;
+                    break;
+                }
             }
         }
+        buf.truncate(got);
         // Cut after the last newline. At the end the last line is kept even without one; a
         // damaged stream drops the partial line it broke in. A line longer than a chunk is split.
         let last_nl = memchr::memrchr(b'\n', &buf).map(|p| p + 1);
