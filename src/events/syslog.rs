@@ -11,7 +11,7 @@
 //! The daemon parsers get the tag and the message; the time is a [`Stamp`] that
 //! [`super::time`] turns into UTC.
 
-use chrono::{DateTime, FixedOffset, NaiveDate};
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate};
 
 /// A timestamp as written in the line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,6 +65,9 @@ fn digits(b: &[u8]) -> Option<u32> {
     }
     Some(b.iter().fold(0, |n, d| n * 10 + u32::from(d - b'0')))
 }
+
+/// `NaiveDate::num_days_from_ce` of 1970-01-01.
+const UNIX_EPOCH_DAYS_FROM_CE: i64 = 719_163;
 
 /// Parses `HH:MM:SS[.frac]` at the start of `b`; returns (secs, nanos, bytes used).
 fn clock(b: &[u8]) -> Option<(u32, u32, usize)> {
@@ -156,9 +159,11 @@ fn iso(b: &[u8]) -> Option<(Stamp, usize)> {
     };
     let stamp = match offset {
         Some(off) => {
-            let naive = date.and_hms_nano_opt(secs / 3600, secs / 60 % 60, secs % 60, nanos)?;
+            // Plain arithmetic from the day number: a fixed offset needs no time-zone lookup.
+            let days = i64::from(date.num_days_from_ce()) - UNIX_EPOCH_DAYS_FROM_CE;
+            let utc = days * 86_400 + i64::from(secs) - i64::from(off);
             let tz = FixedOffset::east_opt(off)?;
-            Stamp::Absolute(naive.and_local_timezone(tz).single()?)
+            Stamp::Absolute(DateTime::from_timestamp(utc, nanos)?.with_timezone(&tz))
         }
         None => Stamp::Local { date, secs, nanos },
     };
@@ -453,6 +458,25 @@ mod tests {
             Stamp::Absolute(t) => assert_eq!(t.to_rfc3339(), "2026-03-01T02:14:07.500+08:00"),
             other => panic!("{other:?}"),
         }
+        // Offsets west of UTC across a year boundary, and a leap day.
+        for (line, utc) in [
+            (
+                "2025-12-31T23:30:00.25-05:00 mx1 postfix/smtpd[1]: x",
+                "2026-01-01T04:30:00.250+00:00",
+            ),
+            (
+                "2024-02-29T00:00:01Z mx1 postfix/smtpd[1]: x",
+                "2024-02-29T00:00:01+00:00",
+            ),
+        ] {
+            match parse(line).unwrap().stamp {
+                Stamp::Absolute(t) => {
+                    assert_eq!(t.with_timezone(&chrono::Utc).to_rfc3339(), utc)
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        assert!(parse("2026-02-30T00:00:00Z mx1 postfix/smtpd[1]: x").is_none());
         let l =
             parse("2026-03-01T02:14:07+0800 mx1 dovecot[7]: imap-login: Login: user=<a>").unwrap();
         assert!(matches!(l.stamp, Stamp::Absolute(_)));
