@@ -75,41 +75,32 @@ pub fn client_after<'a>(s: &'a str, marker: &str) -> Option<(Option<&'a str>, &'
 /// Value of `key=<value>` (angle brackets), e.g. `from=<a@b>`; empty values allowed. Old
 /// Postfix versions wrote `to=user@host,` without brackets: that form is accepted too.
 pub fn angle<'a>(s: &'a str, key: &str) -> Option<&'a str> {
-    let mut from = 0;
-    while let Some(pos) = find(&s[from..], key) {
-        let at = from + pos;
-        let boundary = at == 0 || matches!(s.as_bytes()[at - 1], b' ' | b',' | b';' | b'(');
-        let rest = &s[at + key.len()..];
-        if boundary {
-            if let Some(v) = rest.strip_prefix("=<") {
-                return memchr::memchr(b'>', v.as_bytes()).map(|e| &v[..e]);
-            }
-            if let Some(v) = rest.strip_prefix('=') {
-                let end = memchr::memchr3(b',', b' ', b';', v.as_bytes()).unwrap_or(v.len());
-                return Some(&v[..end]);
-            }
-        }
-        from = at + key.len();
+    let v = after_key(s, key, b" ,;(")?;
+    if let Some(v) = v.strip_prefix('<') {
+        return memchr::memchr(b'>', v.as_bytes()).map(|e| &v[..e]);
     }
-    None
+    let end = memchr::memchr3(b',', b' ', b';', v.as_bytes()).unwrap_or(v.len());
+    Some(&v[..end])
+}
+
+/// The text after the first `key=` that starts the line or follows one of `boundaries`.
+/// Lines hold few `=` signs: each is a candidate, checked for the key before it, which is
+/// far fewer comparisons than every occurrence of the key's first letter.
+fn after_key<'a>(s: &'a str, key: &str, boundaries: &[u8]) -> Option<&'a str> {
+    let b = s.as_bytes();
+    let k = key.as_bytes();
+    memchr::memchr_iter(b'=', b).find_map(|eq| {
+        let start = eq.checked_sub(k.len())?;
+        let ok = &b[start..eq] == k && (start == 0 || boundaries.contains(&b[start - 1]));
+        ok.then(|| &s[eq + 1..])
+    })
 }
 
 /// Value of `key=value` ending at `,`, space or end, e.g. `status=sent`.
 pub fn plain<'a>(s: &'a str, key: &str) -> Option<&'a str> {
-    let mut from = 0;
-    while let Some(pos) = find(&s[from..], key) {
-        let at = from + pos;
-        let boundary = at == 0 || matches!(s.as_bytes()[at - 1], b' ' | b',');
-        let rest = &s[at + key.len()..];
-        if boundary {
-            if let Some(v) = rest.strip_prefix('=') {
-                let end = memchr::memchr2(b',', b' ', v.as_bytes()).unwrap_or(v.len());
-                return Some(&v[..end]);
-            }
-        }
-        from = at + key.len();
-    }
-    None
+    let v = after_key(s, key, b" ,")?;
+    let end = memchr::memchr2(b',', b' ', v.as_bytes()).unwrap_or(v.len());
+    Some(&v[..end])
 }
 
 /// The value, borrowed from the line, unless empty.
