@@ -69,25 +69,37 @@ fn digits(b: &[u8]) -> Option<u32> {
 /// `NaiveDate::num_days_from_ce` of 1970-01-01.
 const UNIX_EPOCH_DAYS_FROM_CE: i64 = 719_163;
 
+/// Two ASCII digits at `b[i..i + 2]`.
+fn two(b: &[u8], i: usize) -> Option<u32> {
+    let (h, l) = (*b.get(i)?, *b.get(i + 1)?);
+    (h.is_ascii_digit() && l.is_ascii_digit())
+        .then(|| u32::from(h - b'0') * 10 + u32::from(l - b'0'))
+}
+
 /// Parses `HH:MM:SS[.frac]` at the start of `b`; returns (secs, nanos, bytes used).
 fn clock(b: &[u8]) -> Option<(u32, u32, usize)> {
     if b.len() < 8 || b[2] != b':' || b[5] != b':' {
         return None;
     }
-    let (h, m, s) = (digits(&b[0..2])?, digits(&b[3..5])?, digits(&b[6..8])?);
+    let (h, m, s) = (two(b, 0)?, two(b, 3)?, two(b, 6)?);
     if h > 23 || m > 59 || s > 60 {
         return None;
     }
     let mut used = 8;
     let mut nanos = 0;
     if b.get(8) == Some(&b'.') || b.get(8) == Some(&b',') {
-        let frac = b[9..].iter().take_while(|c| c.is_ascii_digit()).count();
-        if frac == 0 {
+        // Up to nine digits count (nanoseconds); further ones are read and dropped.
+        let mut scale = 100_000_000u32;
+        let mut i = 9;
+        while let Some(d) = b.get(i).filter(|d| d.is_ascii_digit()) {
+            nanos += u32::from(d - b'0') * scale;
+            scale /= 10;
+            i += 1;
+        }
+        if i == 9 {
             return None;
         }
-        let f = &b[9..9 + frac.min(9)];
-        nanos = digits(f)? * 10u32.pow(9 - f.len() as u32);
-        used = 9 + frac;
+        used = i;
     }
     Some((h * 3600 + m * 60 + s.min(59), nanos, used))
 }

@@ -155,6 +155,8 @@ fn parse_chunk(ctx: &Ctx, pool: &Pool, c: Chunk) -> io::Result<Done> {
         TsCache::default()
     };
     let whole = std::str::from_utf8(&c.data).ok();
+    // NUL bytes (a zeroed region) are looked for line by line only in a chunk that has one.
+    let has_nul = memchr::memchr(0, &c.data).is_some();
     while start < c.data.len() {
         let end = memchr::memchr(b'\n', &c.data[start..]).map_or(c.data.len(), |p| start + p);
         let next = (end + 1).min(c.data.len());
@@ -164,7 +166,7 @@ fn parse_chunk(ctx: &Ctx, pool: &Pool, c: Chunk) -> io::Result<Done> {
         }
         let raw = &c.data[start..stop];
         stats.lines += 1;
-        if memchr::memchr(0, raw).is_some() {
+        if has_nul && memchr::memchr(0, raw).is_some() {
             stats.nul_lines += 1;
         }
         // A chunk that is valid UTF-8 as a whole (the usual case) is checked once; lines
