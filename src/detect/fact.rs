@@ -191,6 +191,20 @@ impl Fact {
     pub fn detail(&self) -> Option<&str> {
         self.get(Field::Detail)
     }
+
+    /// Whether a delivery stayed on the host: the local or virtual agent, LMTP or Dovecot's LDA.
+    pub fn delivered_locally(&self) -> bool {
+        let relay = self.relay().unwrap_or("");
+        relay == "local"
+            || relay == "virtual"
+            || relay.contains("lmtp")
+            || relay.contains("dovecot")
+    }
+}
+
+/// The lower-cased domain of an address (`None` without an `@`).
+pub fn domain(addr: &str) -> Option<String> {
+    addr.rsplit_once('@').map(|(_, d)| d.to_ascii_lowercase())
 }
 
 /// Emptied fact vectors waiting for reuse: a chunk's facts fill a few megabytes, and a fresh

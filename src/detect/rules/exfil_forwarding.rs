@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use rustc_hash::FxHashSet;
 
 use super::{Files, Rule, Shared, Thresholds};
-use crate::detect::fact::Fact;
+use crate::detect::fact::{domain, Fact};
 use crate::detect::finding::{ts, Entities, EvidenceSet, Finding, Phase, Severity};
 use crate::events::record::Kind;
 
@@ -55,10 +55,6 @@ impl Forwarding {
     }
 }
 
-fn domain(addr: &str) -> Option<String> {
-    addr.rsplit_once('@').map(|(_, d)| d.to_ascii_lowercase())
-}
-
 fn is_loopback(ip: &str) -> bool {
     ip.starts_with("127.") || ip == "::1"
 }
@@ -81,11 +77,7 @@ impl Rule for Forwarding {
                 }
             }
             Kind::Delivery | Kind::Forwarded => {
-                let relay = f.relay().unwrap_or("");
-                let local = relay == "local"
-                    || relay == "virtual"
-                    || relay.contains("lmtp")
-                    || relay.contains("dovecot");
+                let local = f.delivered_locally();
                 if local {
                     if let Some(d) = f.recipient().and_then(domain) {
                         self.local_domains.insert(d);

@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use rustc_hash::FxHashMap;
 
 use super::{Files, Rule, Shared, Thresholds};
-use crate::detect::fact::Fact;
+use crate::detect::fact::{domain, Fact};
 use crate::detect::finding::{ts, Entities, EvidenceSet, Finding, Phase, Severity};
 use crate::events::record::Kind;
 
@@ -56,10 +56,6 @@ impl OpenRelay {
     }
 }
 
-fn domain(addr: &str) -> Option<String> {
-    addr.rsplit_once('@').map(|(_, d)| d.to_ascii_lowercase())
-}
-
 impl Rule for OpenRelay {
     fn observe(&mut self, f: &Fact) {
         match f.kind {
@@ -92,11 +88,7 @@ impl Rule for OpenRelay {
                 }
             }
             Kind::Delivery | Kind::Forwarded => {
-                let relay = f.relay().unwrap_or("");
-                let local = relay == "local"
-                    || relay == "virtual"
-                    || relay.contains("lmtp")
-                    || relay.contains("dovecot");
+                let local = f.delivered_locally();
                 if local {
                     if let Some(d) = f.recipient().and_then(domain) {
                         self.local_domains.insert(d);
