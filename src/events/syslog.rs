@@ -135,16 +135,31 @@ fn bsd(b: &[u8]) -> Option<(Stamp, usize)> {
     ))
 }
 
+thread_local! {
+    /// The last `YYYY-MM-DD` read on this thread and its date: lines come thousands to a day.
+    static LAST_DATE: std::cell::Cell<Option<([u8; 10], NaiveDate)>> =
+        const { std::cell::Cell::new(None) };
+}
+
+/// The date of `YYYY-MM-DD` (ten bytes), remembered from the previous line when it repeats.
+fn date_of(b: &[u8]) -> Option<NaiveDate> {
+    let key: [u8; 10] = b.try_into().ok()?;
+    if let Some((k, d)) = LAST_DATE.get() {
+        if k == key {
+            return Some(d);
+        }
+    }
+    let d = NaiveDate::from_ymd_opt(digits(&b[0..4])? as i32, two(b, 5)?, two(b, 8)?)?;
+    LAST_DATE.set(Some((key, d)));
+    Some(d)
+}
+
 /// `2026-03-01T02:14:07[.frac](Z|+08:00|+0800)` or, with `local`, `2026-03-01 02:14:07`.
 fn iso(b: &[u8]) -> Option<(Stamp, usize)> {
     if b.len() < 19 || b[4] != b'-' || b[7] != b'-' {
         return None;
     }
-    let date = NaiveDate::from_ymd_opt(
-        digits(&b[0..4])? as i32,
-        digits(&b[5..7])?,
-        digits(&b[8..10])?,
-    )?;
+    let date = date_of(&b[0..10])?;
     let sep = b[10];
     if sep != b'T' && sep != b' ' {
         return None;
