@@ -34,6 +34,16 @@ const MAX_FILE: u64 = 64 << 20;
 /// Most configuration bytes held in memory for one run.
 const MAX_TOTAL: u64 = 512 << 20;
 
+/// Stored names that are logs or mail, never configuration.
+const LOG_OR_MAIL: &[&str] = &[
+    "files/var/log/",
+    "/log/",
+    "files/var/mail/",
+    "files/var/spool/mail/",
+    "/Maildir/",
+    "/mail.log",
+];
+
 /// One configuration file of the host.
 #[derive(Debug, Clone)]
 pub struct ConfFile {
@@ -120,6 +130,7 @@ impl HostConf {
     fn read_bundle(&mut self, bundle: &Path) {
         let mut rows: BTreeMap<String, ManifestRow> = BTreeMap::new();
         let mut contents: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+        let (mut held, mut over_budget) = (0u64, false);
         let read = for_each_entry(bundle, |name, size, r| {
             if name == "manifest.jsonl" {
                 let mut v = Vec::new();
@@ -141,12 +152,31 @@ impl HostConf {
                     }
                 }
             } else if name.starts_with("files/") && size <= MAX_FILE {
-                let mut v = Vec::new();
-                if r.take(MAX_FILE).read_to_end(&mut v).is_ok() {
-                    contents.insert(name.to_string(), v);
+                // The manifest usually comes last: before it, keep what can be configuration
+                // (never logs or mailboxes) within the in-memory budget; after it, only what it
+                // names as configuration.
+                let keep = if rows.is_empty() {
+                    !LOG_OR_MAIL.iter().any(|p| name.contains(p))
+                } else {
+                    rows.contains_key(name)
+                };
+                if keep && held + size <= MAX_TOTAL {
+                    let mut v = Vec::new();
+                    if r.take(MAX_FILE).read_to_end(&mut v).is_ok() {
+                        held += v.len() as u64;
+                        contents.insert(name.to_string(), v);
+                    }
+                } else if keep {
+                    over_budget = true;
                 }
             }
         });
+        if over_budget {
+            self.errors.push((
+                bundle.display().to_string(),
+                "configuration beyond the in-memory budget was not read".into(),
+            ));
+        }
         if let Err(e) = read {
             self.errors
                 .push((bundle.display().to_string(), e.to_string()));
