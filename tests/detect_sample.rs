@@ -56,13 +56,7 @@ fn sample_initial_access_findings_match_the_ground_truth() {
     assert_eq!(spray.len(), 1);
     let mut sprayers = ips_of(spray[0]);
     sprayers.sort();
-    let mut expected: Vec<String> = truth["attackers"]["spray"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_str().unwrap().to_string())
-        .collect();
-    expected.sort();
+    let expected = sorted_strings(&truth["attackers"]["spray"]);
     assert_eq!(sprayers, expected);
 
     for (rule, ip) in [
@@ -110,13 +104,7 @@ fn sample_initial_access_findings_match_the_ground_truth() {
     }
     sources.sort();
     sources.dedup();
-    let mut expected: Vec<String> = truth["attackers"]["spam_sources_with_stolen_login"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_str().unwrap().to_string())
-        .collect();
-    expected.sort();
+    let expected = sorted_strings(&truth["attackers"]["spam_sources_with_stolen_login"]);
     assert_eq!(sources, expected);
 
     // The visible reload of 02:52:40 (+08:00); the earlier one was cut out with the log slice.
@@ -246,6 +234,18 @@ fn detect_formats_decode() {
         !text.stdout.contains('\u{1b}'),
         "no colour codes when not a terminal"
     );
+}
+
+/// A JSON array of strings, sorted.
+fn sorted_strings(v: &Value) -> Vec<String> {
+    let mut out: Vec<String> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    out.sort();
+    out
 }
 
 fn ca_user(truth: &Value) -> Value {

@@ -212,6 +212,17 @@ impl Cites {
         c
     }
 
+    /// Cites a table entry: the line that configures the table (`at`), and the entry's source
+    /// line or, for an entry only in the compiled file, that file.
+    pub fn entry(host: &HostConf, at: &At, map: &Map, e: &crate::hostconf::maps::Entry) -> Cites {
+        let mut c = Cites::default();
+        if let Some((p, l)) = at {
+            c.add(host, p, Some(*l));
+        }
+        c.add(host, &map.cite_path(e), e.line);
+        c
+    }
+
     /// Cites line `line` (none: the whole file, e.g. a compiled map) of host path `path`.
     pub fn add(&mut self, host: &HostConf, path: &str, line: Option<u64>) -> &mut Self {
         let e = self

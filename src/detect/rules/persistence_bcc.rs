@@ -54,11 +54,7 @@ impl ConfigRule for Bcc {
                         if ext.is_empty() {
                             continue;
                         }
-                        let mut c = Cites::default();
-                        if let Some((p, l)) = &at {
-                            c.add(&host.conf, p, Some(*l));
-                        }
-                        c.add(&host.conf, &map.cite_path(&e), e.line);
+                        let c = Cites::entry(&host.conf, &at, &map, &e);
                         let side = if param.starts_with("sender") {
                             "from"
                         } else {

@@ -31,11 +31,7 @@ impl ConfigRule for Forward {
                 if ext.is_empty() {
                     continue;
                 }
-                let mut c = Cites::default();
-                if let Some((p, l)) = &at {
-                    c.add(&host.conf, p, Some(*l));
-                }
-                c.add(&host.conf, &map.cite_path(&e), e.line);
+                let c = Cites::entry(&host.conf, &at, &map, &e);
                 let table = match kind {
                     AliasKind::Aliases => "alias",
                     AliasKind::Virtual => "virtual alias",

@@ -65,11 +65,7 @@ impl ConfigRule for Pipe {
                     let Some((sev, why)) = judge(&cmd, false) else {
                         continue;
                     };
-                    let mut c = Cites::default();
-                    if let Some((p, l)) = &at {
-                        c.add(&host.conf, p, Some(*l));
-                    }
-                    c.add(&host.conf, &map.cite_path(&e), e.line);
+                    let c = Cites::entry(&host.conf, &at, &map, &e);
                     push(c, sev, &cmd, e.key.clone(), why, Some(e.key.clone()));
                 }
             }

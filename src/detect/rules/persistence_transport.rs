@@ -56,12 +56,8 @@ impl ConfigRule for Transport {
                         let Some((ip, port)) = public_literal(&e.value) else {
                             continue;
                         };
-                        let mut c = Cites::default();
-                        if let Some((p, l)) = &at {
-                            c.add(&host.conf, p, Some(*l));
-                        }
+                        let c = Cites::entry(&host.conf, &at, &map, &e);
                         let cited = map.cite_path(&e);
-                        c.add(&host.conf, &cited, e.line);
                         let port = port.map(|p| format!(" port {p}")).unwrap_or_default();
                         push(
                             c,
@@ -109,11 +105,7 @@ impl ConfigRule for Transport {
                         if !bad {
                             continue;
                         }
-                        let mut c = Cites::default();
-                        if let Some((p, l)) = &at {
-                            c.add(&host.conf, p, Some(*l));
-                        }
-                        c.add(&host.conf, &map.cite_path(&e), e.line);
+                        let c = Cites::entry(&host.conf, &at, &map, &e);
                         push(
                             c,
                             format!("{param} {action} to {arg}"),
