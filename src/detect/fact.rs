@@ -234,6 +234,11 @@ pub fn recycle(mut v: Vec<Fact>) {
 pub trait FactSink {
     /// One chunk's facts.
     fn facts(&mut self, facts: Vec<Fact>);
+    /// File number `id` of the run starts (facts point back to it).
+    fn file(&mut self, _id: u32, _path: &str, _sha256: Option<&str>) {}
+    /// No later fact will be earlier than `at` (µs): state before it may be judged and
+    /// dropped.
+    fn advance(&mut self, _at: i64) {}
 }
 
 #[cfg(test)]

@@ -40,23 +40,80 @@ pub struct DetectConfig {
     pub local_domains: Vec<String>,
 }
 
-/// Feeds facts to every rule.
+/// Feeds facts to every rule, and seals the rules' state as the input moves forward in time.
+///
+/// When the parse layer promises that no later fact is earlier than some time (it knows
+/// where the files still to come start: [`crate::parse::pipeline::Ctx::ceiling`]), and that
+/// time has moved [`SEAL_EVERY_HOURS`] past the last seal, every rule judges and forgets what
+/// lies wholly before it ([`Rule::seal`]), then the shared state drops what no rule needs. A
+/// fact that breaks the promise anyway (a line far out of order) is still seen by every rule,
+/// and counted: findings around it may be split.
 pub struct Engine {
     rules: Vec<Box<dyn Rule>>,
     shared: rules::Shared,
     facts: u64,
+    /// The run's files so far, by number (sealed findings resolve their evidence here).
+    files: Vec<(String, Option<String>)>,
+    /// Every hour before this one is sealed.
+    sealed: i64,
+    /// Facts that arrived in hours already sealed.
+    late: u64,
+}
+
+/// Input time between two seals: each seal walks the rules' state, so not every hour.
+pub const SEAL_EVERY_HOURS: i64 = 24;
+
+impl Engine {
+    /// An engine for the rules of `t`.
+    pub fn new(t: &Thresholds) -> Self {
+        Engine {
+            rules: rules::all(t),
+            shared: rules::Shared::new(t),
+            facts: 0,
+            files: Vec::new(),
+            sealed: i64::MIN,
+            late: 0,
+        }
+    }
 }
 
 impl FactSink for Engine {
     fn facts(&mut self, facts: Vec<Fact>) {
         self.facts += facts.len() as u64;
+        let sealed_us = self.sealed.saturating_mul(rules::failures::HOUR_US);
         for f in &facts {
+            if f.ts_us < sealed_us {
+                self.late += 1;
+            }
             self.shared.observe(f);
             for r in &mut self.rules {
                 r.observe(f);
             }
         }
         fact::recycle(facts);
+    }
+
+    fn file(&mut self, id: u32, path: &str, sha256: Option<&str>) {
+        let id = id as usize;
+        if self.files.len() <= id {
+            self.files.resize(id + 1, Default::default());
+        }
+        self.files[id] = (path.to_string(), sha256.map(str::to_string));
+    }
+
+    fn advance(&mut self, at: i64) {
+        let before = at.div_euclid(rules::failures::HOUR_US);
+        if before == i64::MAX.div_euclid(rules::failures::HOUR_US)
+            || before < self.sealed.saturating_add(SEAL_EVERY_HOURS)
+        {
+            return;
+        }
+        self.shared.settle_before(before);
+        for r in &mut self.rules {
+            r.seal(before, &self.files, &self.shared);
+        }
+        self.shared.seal(before);
+        self.sealed = before;
     }
 }
 
@@ -73,11 +130,7 @@ pub fn sort(findings: &mut [Finding]) {
 
 /// Runs `mailir detect`.
 pub fn run(cfg: &DetectConfig) -> Result<ExitCode> {
-    let engine = Arc::new(Mutex::new(Engine {
-        rules: rules::all(&cfg.thresholds),
-        shared: rules::Shared::default(),
-        facts: 0,
-    }));
+    let engine = Arc::new(Mutex::new(Engine::new(&cfg.thresholds)));
     // `cfg.parse.format` is `Facts`: the parse layer hands facts to the engine.
     let Some(driven) = crate::parse::drive(&cfg.parse, Sink::Facts(engine.clone()), "detect")?
     else {
@@ -87,6 +140,12 @@ pub fn run(cfg: &DetectConfig) -> Result<ExitCode> {
         .lock()
         .map_err(|_| anyhow::anyhow!("detection engine poisoned"))?;
     let engine = &mut *engine;
+    if engine.late > 0 {
+        eprintln!(
+            "mailir detect: {} event(s) came after later ones had been judged (input out of time order); findings around them may be split",
+            engine.late
+        );
+    }
     engine.shared.settle();
     let mut findings: Vec<Finding> = Vec::new();
     for r in engine.rules.iter_mut() {

@@ -111,6 +111,9 @@ struct Session<'a> {
     files: Vec<(String, Option<String>)>,
     /// What each parsed file looked like (for the log-integrity rules), by file number.
     summaries: Vec<FileSummary>,
+    /// The earliest start of the files after the current one, when known (see
+    /// [`pipeline::Ctx::ceiling`]).
+    ceiling: Option<i64>,
 }
 
 /// One parsed file: where it is, its mtime, and its counts.
@@ -128,6 +131,36 @@ pub struct FileSummary {
 const SNIFF: u64 = 64 * 1024;
 
 impl Session<'_> {
+    /// The time of the first event in the head of an on-disk file (gzip read through), if
+    /// the head has one.
+    fn first_time(&self, f: &LogFile, anchor: DateTime<Utc>) -> Option<i64> {
+        let clock = Clock {
+            tz: self.tz,
+            anchor: Clock::anchor_of(anchor, self.tz),
+            year: self.cfg.year,
+        };
+        input::with_reader(f, |_, r| {
+            let mut head = Vec::with_capacity(SNIFF as usize);
+            r.take(SNIFF).read_to_end(&mut head).ok()?;
+            let text = String::from_utf8_lossy(&head);
+            let mut cache = crate::events::TsCache::without_text();
+            text.lines().find_map(|l| {
+                let src = crate::events::record::Source {
+                    path: "",
+                    sha256: None,
+                    line: 0,
+                    offset: 0,
+                };
+                match crate::events::parse_line(l, &clock, &mut cache, src, false) {
+                    crate::events::LineOutcome::Event(e) => Some(e.ts_unix_us),
+                    _ => None,
+                }
+            })
+        })
+        .ok()
+        .flatten()
+    }
+
     /// Sniffs one (decompressed) stream and, if it is a mail log, parses it.
     fn stream(
         &mut self,
@@ -171,7 +204,9 @@ impl Session<'_> {
             joiner: &self.joiner,
             keep_unparsed: self.unparsed.is_some(),
             file_id: self.files.len() as u32,
+            ceiling: self.ceiling,
         };
+        self.out.file(ctx.file_id, &f.path, f.sha256.as_deref())?;
         self.files.push((f.path.clone(), f.sha256.clone()));
         let mut chained = io::Cursor::new(head).chain(r);
         let u = self.unparsed.as_mut().map(|u| u as &mut (dyn Write + Send));
@@ -285,22 +320,42 @@ pub fn drive(cfg: &ParseConfig, out: Sink, command: &str) -> Result<Option<Drive
         mail_logs: 0,
         files: Vec::new(),
         summaries: Vec::new(),
+        ceiling: None,
     };
-    // Files on disk: chain by chain, oldest first. Bundle archives: one pass each, in archive
-    // order (a tar.gz cannot be read out of order without decompressing it again).
+    // Files on disk: in the order their first lines' times give (chain by chain, oldest
+    // first, where a file tells no time), so that the run moves forward in time and a
+    // detection sink can be promised where later files start. Bundle archives: one pass each,
+    // in archive order (a tar.gz cannot be read out of order without decompressing it again),
+    // and no promise at all when there are any.
     let (on_disk, in_archives): (Vec<&LogFile>, Vec<&LogFile>) = inputs
         .files
         .iter()
         .partition(|f| matches!(f.origin, input::Origin::File(_)));
     let meta: Vec<_> = on_disk.iter().map(|f| (f.path.clone(), f.mtime)).collect();
     let (order, anchors) = rotation::plan(&meta, Utc::now());
-    for i in order {
+    let starts: Vec<Option<i64>> = on_disk
+        .iter()
+        .zip(&anchors)
+        .map(|(f, a)| session.first_time(f, *a))
+        .collect();
+    let mut order: Vec<usize> = order;
+    // Stable: files that tell no time keep their place ahead of the rest.
+    order.sort_by_key(|&i| starts[i].unwrap_or(i64::MIN));
+    for (k, &i) in order.iter().enumerate() {
         let f = on_disk[i];
         let anchor = anchors[i];
+        session.ceiling = in_archives.is_empty().then(|| {
+            order[k + 1..]
+                .iter()
+                .map(|&j| starts[j].unwrap_or(i64::MIN))
+                .min()
+                .unwrap_or(i64::MAX)
+        });
         input::with_reader(f, |c, r| session.stream(f, anchor, c, r))
             .and_then(|r| r)
             .with_context(|| format!("while reading {}", f.path))?;
     }
+    session.ceiling = None;
     let mut bundles: Vec<&std::path::Path> = in_archives
         .iter()
         .filter_map(|f| match &f.origin {

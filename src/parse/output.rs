@@ -214,6 +214,28 @@ impl Sink {
         }
     }
 
+    /// Tells a detection engine that a file of the run is starting, under number `id`.
+    pub fn file(&mut self, id: u32, path: &str, sha256: Option<&str>) -> io::Result<()> {
+        if let Sink::Facts(engine) = self {
+            engine
+                .lock()
+                .map_err(|_| io::Error::other("detection engine poisoned"))?
+                .file(id, path, sha256);
+        }
+        Ok(())
+    }
+
+    /// Promises a detection engine that no later fact is earlier than `at` (µs).
+    pub fn advance(&mut self, at: i64) -> io::Result<()> {
+        if let Sink::Facts(engine) = self {
+            engine
+                .lock()
+                .map_err(|_| io::Error::other("detection engine poisoned"))?
+                .advance(at);
+        }
+        Ok(())
+    }
+
     /// Flushes and closes.
     pub fn finish(self) -> io::Result<()> {
         match self {

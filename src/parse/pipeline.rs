@@ -88,7 +88,16 @@ pub struct Ctx<'a> {
     pub keep_unparsed: bool,
     /// Number of the file in the run (detection facts point back with it).
     pub file_id: u32,
+    /// The earliest time any later file of the run starts at (µs), when the run knows it:
+    /// with it, a detection sink is promised, chunk by chunk, that no later fact is earlier
+    /// than the file's progress less [`SLACK_US`] (nor than this).
+    pub ceiling: Option<i64>,
 }
+
+/// How far a line may be earlier than the latest line before it in its file and still be
+/// within the promise made to a detection sink (syslog reorders a little; larger steps back
+/// are the log-tampering rule's business).
+pub const SLACK_US: i64 = 3_600_000_000;
 
 fn learn(joiner: &RwLock<Joiner>, chunk: &[u8], clock: &Clock) {
     let mut found = Vec::new();
@@ -355,6 +364,7 @@ pub fn run(
             let mut total = FileStats::default();
             let mut pending: BTreeMap<u64, Done> = BTreeMap::new();
             let mut next = 0u64;
+            let mut latest = i64::MIN;
             for done in done_rx {
                 let done = done?;
                 pending.insert(done.seq, done);
@@ -364,10 +374,18 @@ pub fn run(
                         u.write_all(&d.unparsed)?;
                     }
                     total.add(&d.stats);
+                    if let (Some(ceiling), Some(last)) = (ctx.ceiling, d.stats.last_us) {
+                        latest = latest.max(last);
+                        out.advance(ceiling.min(latest.saturating_sub(SLACK_US)))?;
+                    }
                     pool.put(std::mem::take(&mut d.rendered.out));
                     next += 1;
                     let _ = token_tx.send(());
                 }
+            }
+            if let Some(ceiling) = ctx.ceiling {
+                // The file is done: what follows starts at the ceiling.
+                out.advance(ceiling)?;
             }
             Ok(total)
         });

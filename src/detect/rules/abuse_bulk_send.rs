@@ -54,8 +54,32 @@ fn insert_hash(set: &mut Vec<u64>, addr: &str) {
 /// The rule.
 pub struct BulkSend {
     t: Thresholds,
-    /// Login → hour → volume; lookups borrow the login.
+    /// Login → hour → volume, for the hours not sealed yet; lookups borrow the login.
     hours: FxHashMap<Box<str>, FxHashMap<i64, Hour>>,
+    /// Login → its sealed hours: how many hours had each volume (for the median), and the
+    /// hours with at least `bulk_min` deliveries in full (the only ones that can be bursts).
+    sealed: BTreeMap<String, Sealed>,
+}
+
+#[derive(Default)]
+struct Sealed {
+    volumes: BTreeMap<u64, u64>,
+    candidates: Vec<(i64, Hour)>,
+}
+
+impl Sealed {
+    /// The median hourly volume (the upper one of an even count).
+    fn median(&self) -> u64 {
+        let total: u64 = self.volumes.values().sum();
+        let mut seen = 0;
+        for (v, n) in &self.volumes {
+            seen += n;
+            if seen > total / 2 {
+                return *v;
+            }
+        }
+        0
+    }
 }
 
 impl BulkSend {
@@ -64,7 +88,38 @@ impl BulkSend {
         BulkSend {
             t: t.clone(),
             hours: FxHashMap::default(),
+            sealed: BTreeMap::new(),
         }
+    }
+
+    /// Moves every login's hours before `before` into its sealed summary.
+    fn seal_hours(&mut self, before: i64) {
+        let min = self.t.bulk_min;
+        for (user, by_hour) in self.hours.iter_mut() {
+            let old: Vec<i64> = by_hour.keys().copied().filter(|h| *h < before).collect();
+            if old.is_empty() {
+                continue;
+            }
+            if !self.sealed.contains_key(&**user) {
+                self.sealed.insert(user.to_string(), Sealed::default());
+            }
+            let Some(sealed) = self.sealed.get_mut(&**user) else {
+                continue;
+            };
+            for hour in old {
+                let Some(h) = by_hour.remove(&hour) else {
+                    continue;
+                };
+                if h.deliveries == 0 {
+                    continue;
+                }
+                *sealed.volumes.entry(h.deliveries).or_default() += 1;
+                if h.deliveries >= min {
+                    sealed.candidates.push((hour, h));
+                }
+            }
+        }
+        self.hours.retain(|_, h| !h.is_empty());
     }
 }
 
@@ -109,27 +164,20 @@ impl Rule for BulkSend {
         }
     }
 
+    fn seal(&mut self, before: i64, _files: &Files, _shared: &Shared) {
+        self.seal_hours(before);
+    }
+
     fn finish(&mut self, files: &Files, _shared: &Shared) -> Vec<Finding> {
+        self.seal_hours(i64::MAX);
         let t = &self.t;
-        let mut per_login: BTreeMap<&str, Vec<(i64, &Hour)>> = BTreeMap::new();
-        for (user, by_hour) in &self.hours {
-            let mut v: Vec<(i64, &Hour)> = by_hour
-                .iter()
-                .filter(|(_, h)| h.deliveries > 0)
-                .map(|(hour, h)| (*hour, h))
-                .collect();
-            if !v.is_empty() {
-                v.sort_by_key(|(hour, _)| *hour);
-                per_login.insert(user, v);
-            }
-        }
         let mut out = Vec::new();
-        for (user, hours) in per_login {
-            let mut volumes: Vec<u64> = hours.iter().map(|(_, h)| h.deliveries).collect();
-            volumes.sort_unstable();
-            let median = volumes[volumes.len() / 2];
+        for (user, sealed) in &mut self.sealed {
+            sealed.candidates.sort_by_key(|(hour, _)| *hour);
+            let median = sealed.median();
             let threshold = t.bulk_min.max(t.bulk_factor * median);
-            let bursts: Vec<&(i64, &Hour)> = hours
+            let bursts: Vec<&(i64, Hour)> = sealed
+                .candidates
                 .iter()
                 .filter(|(_, h)| h.deliveries >= threshold)
                 .collect();

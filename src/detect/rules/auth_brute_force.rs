@@ -10,57 +10,72 @@
 //! initial access. **False positives**: a misconfigured client retrying a stale password (one
 //! account, steady rhythm, often a known address) — check `entities.users` and the address.
 
+use super::failures::{Bucket, Judged};
 use super::{Files, Rule, Shared, Thresholds};
 use crate::detect::finding::{Entities, Finding, Phase, Severity};
 
 /// The rule.
 pub struct BruteForce {
     t: Thresholds,
+    judged: Judged,
 }
 
 impl BruteForce {
     /// A new rule with thresholds `t`.
     pub fn new(t: &Thresholds) -> Self {
-        BruteForce { t: t.clone() }
+        BruteForce {
+            t: t.clone(),
+            judged: Judged::default(),
+        }
     }
 }
 
 impl Rule for BruteForce {
-    fn finish(&mut self, files: &Files, shared: &Shared) -> Vec<Finding> {
-        let mut out = Vec::new();
-        for (ip, c) in shared.failures.campaigns(self.t.campaign_gap_hours) {
-            let spray = c.users.len() >= self.t.spray_users
-                && c.users.values().all(|n| n <= self.t.spray_max_per_user);
-            if c.count < self.t.brute_force_failures || spray {
-                continue;
-            }
-            let minutes = (c.last - c.first) / 60_000_000;
-            let users: Vec<String> = c.users.keys().map(str::to_string).collect();
-            out.push(Finding {
-                title: format!("Password brute force from {ip}"),
-                summary: format!(
-                    "{} failed logins for {} account(s) in {minutes} min",
-                    c.count,
-                    users.len()
-                ),
-                remediation: vec!["isolate.block_ips", "clean.reset_credentials"],
-                entities: Entities {
-                    ips: vec![ip.clone()],
-                    users,
-                    files: Vec::new(),
-                },
-                ..c.finding(
-                    "auth.brute_force",
-                    Severity::High,
-                    Phase::InitialAccess,
-                    vec!["T1110.001"],
-                    ip.clone(),
-                    files,
-                )
-            });
-        }
-        out
+    fn seal(&mut self, before: i64, files: &Files, shared: &Shared) {
+        let t = &self.t;
+        self.judged
+            .add(shared.failures.closed(before), |c| judge(t, files, c));
     }
+
+    fn finish(&mut self, files: &Files, shared: &Shared) -> Vec<Finding> {
+        let t = &self.t;
+        self.judged
+            .add(shared.failures.campaigns(), |c| judge(t, files, c));
+        self.judged.take()
+    }
+}
+
+/// A brute force, if one address's campaign of failures is one.
+fn judge(t: &Thresholds, files: &Files, (ip, c): (String, Bucket)) -> Option<Finding> {
+    let spray =
+        c.users.len() >= t.spray_users && c.users.values().all(|n| n <= t.spray_max_per_user);
+    if c.count < t.brute_force_failures || spray {
+        return None;
+    }
+    let minutes = (c.last - c.first) / 60_000_000;
+    let users: Vec<String> = c.users.keys().map(str::to_string).collect();
+    Some(Finding {
+        title: format!("Password brute force from {ip}"),
+        summary: format!(
+            "{} failed logins for {} account(s) in {minutes} min",
+            c.count,
+            users.len()
+        ),
+        remediation: vec!["isolate.block_ips", "clean.reset_credentials"],
+        entities: Entities {
+            ips: vec![ip.clone()],
+            users,
+            files: Vec::new(),
+        },
+        ..c.finding(
+            "auth.brute_force",
+            Severity::High,
+            Phase::InitialAccess,
+            vec!["T1110.001"],
+            ip.clone(),
+            files,
+        )
+    })
 }
 
 #[cfg(test)]

@@ -47,6 +47,8 @@ pub struct Compromised {
     /// without allocating).
     successes: FxHashMap<Box<str>, FxHashMap<i64, Success>>,
     scratch: String,
+    /// Per account, the logins judged compromising so far.
+    hits: BTreeMap<String, Vec<Hit>>,
 }
 
 impl Compromised {
@@ -56,7 +58,38 @@ impl Compromised {
             t: t.clone(),
             successes: FxHashMap::default(),
             scratch: String::new(),
+            hits: BTreeMap::new(),
         }
+    }
+
+    /// Judges the successes before hour `before` against the failures before each, and
+    /// forgets them.
+    fn judge(&mut self, shared: &Shared, before: i64) {
+        let mut by_net: ByNetwork = ByNetwork::default();
+        for (ip, hour, b) in shared.failures.buckets() {
+            by_net.entry(network(ip)).or_default().push((hour, ip, b));
+        }
+        let min = self.t.compromise_failures;
+        self.successes.retain(|key, hours| {
+            let (user, ip) = key.split_once('\0').unwrap_or((key, ""));
+            hours.retain(|hour, s| {
+                if *hour >= before {
+                    return true;
+                }
+                let (count, evidence, attackers) = failures_before(&by_net, ip, s.ts);
+                if count >= min {
+                    self.hits.entry(user.to_string()).or_default().push(Hit {
+                        success: s.clone(),
+                        ip: ip.to_string(),
+                        failures: count,
+                        evidence,
+                        attackers,
+                    });
+                }
+                false
+            });
+            !hours.is_empty()
+        });
     }
 }
 
@@ -118,29 +151,13 @@ impl Rule for Compromised {
             .or_insert(s);
     }
 
+    fn seal(&mut self, before: i64, _files: &Files, shared: &Shared) {
+        self.judge(shared, before);
+    }
+
     fn finish(&mut self, files: &Files, shared: &Shared) -> Vec<Finding> {
-        // Per account: the compromising logins, earliest first.
-        let mut by_net: ByNetwork = ByNetwork::default();
-        for (ip, hour, b) in shared.failures.buckets() {
-            by_net.entry(network(ip)).or_default().push((hour, ip, b));
-        }
-        let mut per_user: BTreeMap<String, Vec<Hit>> = BTreeMap::new();
-        for (key, hours) in &self.successes {
-            let (user, ip) = key.split_once('\0').unwrap_or((key, ""));
-            for s in hours.values() {
-                let (count, evidence, attackers) = failures_before(&by_net, ip, s.ts);
-                if count < self.t.compromise_failures {
-                    continue;
-                }
-                per_user.entry(user.to_string()).or_default().push(Hit {
-                    success: s.clone(),
-                    ip: ip.to_string(),
-                    failures: count,
-                    evidence,
-                    attackers,
-                });
-            }
-        }
+        self.judge(shared, i64::MAX);
+        let per_user = std::mem::take(&mut self.hits);
         let mut out = Vec::new();
         for (user, mut hits) in per_user {
             hits.sort_by(|a, b| (a.success.ts, &a.ip).cmp(&(b.success.ts, &b.ip)));

@@ -19,12 +19,81 @@ use crate::detect::finding::{ts, Entities, EvidenceSet, Finding, Phase, Severity
 /// The rule.
 pub struct NewSource {
     t: Thresholds,
+    /// Per account: baseline, networks it ever used, flagged networks.
+    users: BTreeMap<String, Account>,
+    /// Per network: when each account first used it.
+    first_use: BTreeMap<String, Vec<(i64, String)>>,
+}
+
+#[derive(Default)]
+struct Account {
+    hist: History,
+    seen: BTreeSet<String>,
+    hits: BTreeMap<String, Hit>,
 }
 
 impl NewSource {
     /// A new rule with thresholds `t`.
     pub fn new(t: &Thresholds) -> Self {
-        NewSource { t: t.clone() }
+        NewSource {
+            t: t.clone(),
+            users: BTreeMap::new(),
+            first_use: BTreeMap::new(),
+        }
+    }
+
+    /// Judges each account's hours before hour `before`, in time order.
+    fn judge(&mut self, shared: &Shared, before: i64) {
+        let t = &self.t;
+        let by_user = shared.logins.by_user_before(before);
+        // First the first uses of every network by every account in this stretch, so that
+        // "used by others before" sees all of them.
+        for (user, hours) in &by_user {
+            if !self.users.contains_key(*user) {
+                self.users.insert(user.to_string(), Account::default());
+            }
+            let Some(acct) = self.users.get_mut(*user) else {
+                continue;
+            };
+            for h in hours {
+                if !acct.seen.contains(&*h.net) {
+                    acct.seen.insert(h.net.to_string());
+                    self.first_use
+                        .entry(h.net.to_string())
+                        .or_default()
+                        .push((h.first, user.to_string()));
+                }
+            }
+        }
+        for (user, hours) in by_user {
+            let Some(acct) = self.users.get_mut(user) else {
+                continue;
+            };
+            for h in hours {
+                let judged = acct.hist.enough(t.baseline_logins, t.baseline_days);
+                let known = acct.hist.nets.contains(&*h.net);
+                let shared = self.first_use.get(&*h.net).map_or(0, |v| {
+                    v.iter()
+                        .filter(|(at, u)| u != user && *at < h.first)
+                        .count()
+                }) >= t.shared_network_users;
+                if !judged || known || shared {
+                    acct.hist.add(h);
+                    continue;
+                }
+                let hit = acct.hits.entry(h.net.to_string()).or_insert_with(|| Hit {
+                    first: h.first,
+                    last: h.last,
+                    count: 0,
+                    ips: BTreeSet::new(),
+                    evidence: EvidenceSet::default(),
+                });
+                hit.last = hit.last.max(h.last);
+                hit.count += h.count;
+                hit.ips.extend(h.ips.iter().map(str::to_string));
+                hit.evidence.add(h.at.0, h.at.1);
+            }
+        }
     }
 }
 
@@ -37,48 +106,15 @@ struct Hit {
 }
 
 impl Rule for NewSource {
+    fn seal(&mut self, before: i64, _files: &Files, shared: &Shared) {
+        self.judge(shared, before);
+    }
+
     fn finish(&mut self, files: &Files, shared: &Shared) -> Vec<Finding> {
-        let t = &self.t;
-        let by_user = shared.logins.by_user();
-        // First login of each account from each network.
-        let mut first_use: BTreeMap<&str, Vec<(i64, &str)>> = BTreeMap::new();
-        for (user, hours) in &by_user {
-            let mut seen = BTreeSet::new();
-            for h in hours {
-                if seen.insert(&*h.net) {
-                    first_use.entry(&*h.net).or_default().push((h.first, user));
-                }
-            }
-        }
+        self.judge(shared, i64::MAX);
         let mut out = Vec::new();
-        for (user, hours) in by_user {
-            let mut hist = History::default();
-            let mut hits: BTreeMap<&str, Hit> = BTreeMap::new();
-            for h in hours {
-                let judged = hist.enough(t.baseline_logins, t.baseline_days);
-                let known = hist.nets.contains(&*h.net);
-                let shared = first_use.get(&*h.net).map_or(0, |v| {
-                    v.iter()
-                        .filter(|(at, u)| *u != user && *at < h.first)
-                        .count()
-                }) >= t.shared_network_users;
-                if !judged || known || shared {
-                    hist.add(h);
-                    continue;
-                }
-                let hit = hits.entry(&*h.net).or_insert_with(|| Hit {
-                    first: h.first,
-                    last: h.last,
-                    count: 0,
-                    ips: BTreeSet::new(),
-                    evidence: EvidenceSet::default(),
-                });
-                hit.last = hit.last.max(h.last);
-                hit.count += h.count;
-                hit.ips.extend(h.ips.iter().map(str::to_string));
-                hit.evidence.add(h.at.0, h.at.1);
-            }
-            for (net, hit) in hits {
+        for (user, acct) in std::mem::take(&mut self.users) {
+            for (net, hit) in acct.hits {
                 let ips: Vec<String> = hit.ips.into_iter().collect();
                 out.push(Finding {
                     rule: "auth.new_source",
@@ -93,9 +129,9 @@ impl Rule for NewSource {
                         "{} login(s) of {user} from {} — a network none of its {} earlier logins came from",
                         hit.count,
                         ips.join(", "),
-                        hist.logins
+                        acct.hist.logins
                     ),
-                    entities: Entities { ips, users: vec![user.to_string()], files: Vec::new() },
+                    entities: Entities { ips, users: vec![user.clone()], files: Vec::new() },
                     evidence: hit.evidence.resolve(files),
                     remediation: vec!["clean.reset_credentials"],
                 });

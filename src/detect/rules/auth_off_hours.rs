@@ -11,7 +11,7 @@
 //! medium. **ATT&CK**: T1078 (Valid Accounts). **False positives**: on-call staff, travel
 //! across time zones, a new night job authenticating as a user.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::logins::History;
 use super::{Files, Rule, Shared, Thresholds};
@@ -20,23 +20,41 @@ use crate::detect::finding::{ts, Entities, EvidenceSet, Finding, Phase, Severity
 /// The rule.
 pub struct OffHours {
     t: Thresholds,
+    /// Per account: its baseline so far and its runs of flagged hours.
+    users: BTreeMap<String, (History, Vec<Run>)>,
+}
+
+/// A run of flagged hours of one account.
+struct Run {
+    first: i64,
+    last: i64,
+    count: u64,
+    ips: BTreeSet<String>,
+    evidence: EvidenceSet,
+    /// The account's usual hours when the run began.
+    usual: String,
 }
 
 impl OffHours {
     /// A new rule with thresholds `t`.
     pub fn new(t: &Thresholds) -> Self {
-        OffHours { t: t.clone() }
+        OffHours {
+            t: t.clone(),
+            users: BTreeMap::new(),
+        }
     }
-}
 
-impl Rule for OffHours {
-    fn finish(&mut self, files: &Files, shared: &Shared) -> Vec<Finding> {
+    /// Judges each account's hours before hour `before`, in time order, against what came
+    /// before them.
+    fn judge(&mut self, shared: &Shared, before: i64) {
         let t = &self.t;
-        let mut out = Vec::new();
-        for (user, hours) in shared.logins.by_user() {
-            let mut hist = History::default();
-            // Runs of flagged hours: (first, last, count, ips, evidence, usual hours text).
-            let mut runs: Vec<(i64, i64, u64, BTreeSet<String>, EvidenceSet, String)> = Vec::new();
+        for (user, hours) in shared.logins.by_user_before(before) {
+            if !self.users.contains_key(user) {
+                self.users.insert(user.to_string(), Default::default());
+            }
+            let Some((hist, runs)) = self.users.get_mut(user) else {
+                continue;
+            };
             for h in hours {
                 let judged = hist.enough(t.baseline_logins, t.baseline_days);
                 if !judged || hist.usual_hour(h.hour, t.off_hours_margin) {
@@ -44,47 +62,62 @@ impl Rule for OffHours {
                     continue;
                 }
                 let joins = runs.last().is_some_and(|r| {
-                    h.hour - r.1.div_euclid(super::failures::HOUR_US) <= t.campaign_gap_hours
+                    h.hour - r.last.div_euclid(super::failures::HOUR_US) <= t.campaign_gap_hours
                 });
                 if !joins {
                     let usual: Vec<String> = (0..24)
                         .filter(|&i| hist.hour_of_day[i] > 0)
                         .map(|i| format!("{i:02}"))
                         .collect();
-                    runs.push((
-                        h.first,
-                        h.last,
-                        0,
-                        BTreeSet::new(),
-                        EvidenceSet::default(),
-                        usual.join(","),
-                    ));
+                    runs.push(Run {
+                        first: h.first,
+                        last: h.last,
+                        count: 0,
+                        ips: BTreeSet::new(),
+                        evidence: EvidenceSet::default(),
+                        usual: usual.join(","),
+                    });
                 }
                 if let Some(r) = runs.last_mut() {
-                    r.1 = r.1.max(h.last);
-                    r.2 += h.count;
-                    r.3.extend(h.ips.iter().map(str::to_string));
-                    r.4.add(h.at.0, h.at.1);
+                    r.last = r.last.max(h.last);
+                    r.count += h.count;
+                    r.ips.extend(h.ips.iter().map(str::to_string));
+                    r.evidence.add(h.at.0, h.at.1);
                 }
             }
-            for (first, last, count, ips, ev, usual) in runs {
-                let from: Vec<String> = ips.into_iter().collect();
+        }
+    }
+}
+
+impl Rule for OffHours {
+    fn seal(&mut self, before: i64, _files: &Files, shared: &Shared) {
+        self.judge(shared, before);
+    }
+
+    fn finish(&mut self, files: &Files, shared: &Shared) -> Vec<Finding> {
+        self.judge(shared, i64::MAX);
+        let mut out = Vec::new();
+        for (user, (_, runs)) in std::mem::take(&mut self.users) {
+            for r in runs {
+                let from: Vec<String> = r.ips.into_iter().collect();
                 out.push(Finding {
                     rule: "auth.off_hours",
                     title: format!("{user} logged in at an unusual hour"),
                     severity: Severity::Medium,
                     phase: Phase::InitialAccess,
                     attack: vec!["T1078"],
-                    first_seen: ts(first),
-                    last_seen: ts(last),
-                    count,
+                    first_seen: ts(r.first),
+                    last_seen: ts(r.last),
+                    count: r.count,
                     summary: format!(
-                        "{count} login(s) of {user} from {} at {} UTC; before, {user} logged in only at hours {usual} (UTC)",
+                        "{} login(s) of {user} from {} at {} UTC; before, {user} logged in only at hours {} (UTC)",
+                        r.count,
                         from.join(", "),
-                        ts(first)
+                        ts(r.first),
+                        r.usual
                     ),
-                    entities: Entities { ips: from, users: vec![user.to_string()], files: Vec::new() },
-                    evidence: ev.resolve(files),
+                    entities: Entities { ips: from, users: vec![user.clone()], files: Vec::new() },
+                    evidence: r.evidence.resolve(files),
                     remediation: vec!["isolate.disable_accounts", "clean.reset_credentials"],
                 });
             }

@@ -13,19 +13,32 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use super::failures::{Bucket, HOUR_US};
+use super::failures::{Bucket, Judged, HOUR_US};
 use super::{Files, Rule, Shared, Thresholds};
 use crate::detect::finding::{ts, Entities, EvidenceSet, Finding, Phase, Severity};
 
 /// The rule.
 pub struct Spray {
     t: Thresholds,
+    /// Findings of (a), judged as campaigns close.
+    judged: Judged,
+    /// (b): failures from this time on have not been grouped yet.
+    cursor: i64,
+    /// (b): the run of hot windows still open, and the findings of closed ones.
+    group: Option<Group>,
+    spread: Vec<Finding>,
 }
 
 impl Spray {
     /// A new rule with thresholds `t`.
     pub fn new(t: &Thresholds) -> Self {
-        Spray { t: t.clone() }
+        Spray {
+            t: t.clone(),
+            judged: Judged::default(),
+            cursor: i64::MIN,
+            group: None,
+            spread: Vec::new(),
+        }
     }
 }
 
@@ -84,68 +97,86 @@ fn leave<'a>(counts: &mut HashMap<&'a str, usize>, key: &'a str) {
     }
 }
 
-impl Rule for Spray {
-    fn finish(&mut self, files: &Files, shared: &Shared) -> Vec<Finding> {
-        let t = &self.t;
-        let mut out = Vec::new();
-        // (a) one address, many accounts, few tries each.
-        for (ip, c) in shared.failures.campaigns(t.campaign_gap_hours) {
-            if c.users.len() >= t.spray_users && c.users.values().all(|n| n <= t.spray_max_per_user)
-            {
-                let g = Group {
-                    ips: BTreeSet::from([ip]),
-                    users: c.users.keys().map(str::to_string).collect(),
-                    count: c.count,
-                    first: c.first,
-                    last: c.last,
-                    evidence: c.evidence,
-                };
-                out.push(g.finding(files, false));
+/// (a): a spray, if one address's campaign tried many accounts a few times each.
+fn judge(t: &Thresholds, files: &Files, (ip, c): (String, Bucket)) -> Option<Finding> {
+    if c.users.len() < t.spray_users || c.users.values().any(|n| n > t.spray_max_per_user) {
+        return None;
+    }
+    let g = Group {
+        ips: BTreeSet::from([ip]),
+        users: c.users.keys().map(str::to_string).collect(),
+        count: c.count,
+        first: c.first,
+        last: c.last,
+        evidence: c.evidence,
+    };
+    Some(g.finding(files, false))
+}
+
+/// (b): which of `items` (sorted by time) lie in a 60-minute window (sliding, so an attack
+/// across a clock hour is one) with ≥ `spray_sources` addresses trying ≥ `spray_users`
+/// accounts.
+fn hot(t: &Thresholds, items: &[(&str, &Bucket)]) -> Vec<bool> {
+    let mut hot = vec![false; items.len()];
+    let (mut ips, mut users): (HashMap<&str, usize>, HashMap<&str, usize>) = Default::default();
+    let (mut end, mut marked) = (0, 0);
+    for start in 0..items.len() {
+        while end < items.len() && items[end].1.first - items[start].1.first < HOUR_US {
+            *ips.entry(items[end].0).or_default() += 1;
+            for u in items[end].1.users.keys() {
+                *users.entry(u).or_default() += 1;
             }
+            end += 1;
         }
-        // (b) many addresses, few tries each, within any 60 minutes (a sliding window, so an
-        // attack across a clock hour is one); hot windows less than an hour apart merge.
+        if ips.len() >= t.spray_sources && users.len() >= t.spray_users {
+            for h in hot.iter_mut().take(end).skip(marked.max(start)) {
+                *h = true;
+            }
+            marked = end;
+        }
+        let (ip, b) = items[start];
+        leave(&mut ips, ip);
+        for u in b.users.keys() {
+            leave(&mut users, u);
+        }
+    }
+    hot
+}
+
+impl Spray {
+    /// (b) over the failures before `limit` (µs; `None`: all): failures from `cursor` on
+    /// whose every window is known (they start before `limit` less an hour) are grouped;
+    /// hot failures less than `campaign_gap_hours` apart make one finding.
+    fn spread_before(&mut self, files: &Files, shared: &Shared, limit: Option<i64>) {
+        let t = &self.t.clone();
+        let from = self.cursor.saturating_sub(HOUR_US);
         let mut items: Vec<(&str, &Bucket)> = shared
             .failures
             .buckets()
-            .filter(|(_, _, b)| b.count <= t.spray_max_per_user)
+            .filter(|(_, _, b)| {
+                b.count <= t.spray_max_per_user
+                    && b.first >= from
+                    && limit.is_none_or(|l| b.first < l)
+            })
             .map(|(ip, _, b)| (ip, b))
             .collect();
         items.sort_by(|a, b| (a.1.first, a.0).cmp(&(b.1.first, b.0)));
-        let mut hot = vec![false; items.len()];
-        let (mut ips, mut users): (HashMap<&str, usize>, HashMap<&str, usize>) = Default::default();
-        let (mut end, mut marked) = (0, 0);
-        for start in 0..items.len() {
-            while end < items.len() && items[end].1.first - items[start].1.first < HOUR_US {
-                *ips.entry(items[end].0).or_default() += 1;
-                for u in items[end].1.users.keys() {
-                    *users.entry(u).or_default() += 1;
-                }
-                end += 1;
-            }
-            if ips.len() >= t.spray_sources && users.len() >= t.spray_users {
-                for h in hot.iter_mut().take(end).skip(marked.max(start)) {
-                    *h = true;
-                }
-                marked = end;
-            }
-            let (ip, b) = items[start];
-            leave(&mut ips, ip);
-            for u in b.users.keys() {
-                leave(&mut users, u);
-            }
-        }
-        let mut group: Option<Group> = None;
+        let hot = hot(t, &items);
+        let done = limit.map_or(i64::MAX, |l| l - HOUR_US);
         for ((ip, b), _) in items.iter().zip(&hot).filter(|(_, h)| **h) {
-            if group
+            if b.first < self.cursor || b.first >= done {
+                continue;
+            }
+            if self
+                .group
                 .as_ref()
                 .is_some_and(|g| b.first - g.last > t.campaign_gap_hours * HOUR_US)
             {
-                if let Some(g) = group.take() {
-                    out.push(g.finding(files, true));
+                if let Some(g) = self.group.take() {
+                    self.spread.push(g.finding(files, true));
                 }
             }
-            let g = group.get_or_insert_with(|| Group {
+            let g = self.group.get_or_insert_with(|| Group {
                 first: i64::MAX,
                 last: i64::MIN,
                 ..Group::default()
@@ -157,9 +188,38 @@ impl Rule for Spray {
             g.last = g.last.max(b.last);
             g.evidence.extend(&b.evidence);
         }
-        if let Some(g) = group {
-            out.push(g.finding(files, true));
+        self.cursor = self.cursor.max(done);
+        // A run that no later failure can join is done.
+        if self
+            .group
+            .as_ref()
+            .is_some_and(|g| done.saturating_sub(g.last) > t.campaign_gap_hours * HOUR_US)
+        {
+            if let Some(g) = self.group.take() {
+                self.spread.push(g.finding(files, true));
+            }
         }
+    }
+}
+
+impl Rule for Spray {
+    fn seal(&mut self, before: i64, files: &Files, shared: &Shared) {
+        let t = &self.t;
+        self.judged
+            .add(shared.failures.closed(before), |c| judge(t, files, c));
+        self.spread_before(files, shared, Some(before * HOUR_US));
+    }
+
+    fn finish(&mut self, files: &Files, shared: &Shared) -> Vec<Finding> {
+        let t = &self.t;
+        self.judged
+            .add(shared.failures.campaigns(), |c| judge(t, files, c));
+        self.spread_before(files, shared, None);
+        if let Some(g) = self.group.take() {
+            self.spread.push(g.finding(files, true));
+        }
+        let mut out = self.judged.take();
+        out.append(&mut self.spread);
         out
     }
 }

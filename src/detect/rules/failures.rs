@@ -2,8 +2,6 @@
 //! sample evidence lines; merged into campaigns (runs of hours with no gap longer than the
 //! threshold). Used by the brute-force, spray and takeover rules.
 
-use std::collections::BTreeMap;
-
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::detect::fact::Fact;
@@ -51,28 +49,60 @@ pub struct Bucket {
 ///
 /// Backend failures (`auth_backend_failure`: Dovecot's auth-worker, saslauthd) repeat what the
 /// login service logs, so they are kept apart and count only for an address with no
-/// service-level failure anywhere in the inputs — the case where the service's lines went to
-/// another file (Dovecot's `info_log_path`) or were lost. Rules call [`Failures::settle`]
-/// before reading.
-#[derive(Debug, Default)]
+/// service-level failure seen — the case where the service's lines went to another file
+/// (Dovecot's `info_log_path`) or were lost. They are moved over when sealed (see below) and
+/// at [`Failures::settle`], which rules call before reading.
+///
+/// **Sealing** keeps memory bounded on long inputs: the engine promises that no later fact is
+/// older than some time `W` ([`crate::detect::Engine`]); [`Failures::closed`] then lists the
+/// campaigns that can no longer grow (their last hour more than the campaign gap before `W`),
+/// rules judge them, and [`Failures::seal`] marks them reported and drops hours no rule needs
+/// any more (older than [`KEEP_HOURS`] before `W`); the older hours of a campaign that is still
+/// running merge into one bucket. Without sealing (input out of time order) everything is kept
+/// to the end, as before.
+#[derive(Debug)]
 pub struct Failures {
     by_ip: IpHours,
     backend: IpHours,
     service_ips: FxHashSet<Box<str>>,
+    gap: i64,
 }
 
-/// Address → its hours' buckets, sorted by hour. Two levels so that a lookup borrows the
-/// address and allocates only for a new one; a sorted vector, not a map, per address because
-/// most addresses (Internet background) fail in one hour only, and a map's smallest table is
-/// several times the size of one bucket.
-type IpHours = FxHashMap<Box<str>, Vec<(i64, Bucket)>>;
+impl Default for Failures {
+    fn default() -> Self {
+        Failures::new(super::Thresholds::default().campaign_gap_hours)
+    }
+}
+
+/// Hours of failures kept after they can no longer start or extend a campaign: the 24 h a
+/// takeover looks back, the spray window, and one sealing interval of slack.
+pub const KEEP_HOURS: i64 = 26;
+
+/// Address → its hours. Two levels so that a lookup borrows the address and allocates only
+/// for a new one; a sorted vector, not a map, per address because most addresses (Internet
+/// background) fail in one hour only, and a map's smallest table is several times the size
+/// of one bucket.
+type IpHours = FxHashMap<Box<str>, Series>;
+
+/// One address's buckets, sorted by (first) hour; a merged bucket spans several hours.
+#[derive(Debug, Default)]
+struct Series {
+    /// Last hour of the campaigns already reported (their buckets are not reported again).
+    done: Option<i64>,
+    hours: Vec<(i64, Bucket)>,
+}
+
+/// The last hour a bucket holds.
+fn end_hour(b: &Bucket) -> i64 {
+    b.last.div_euclid(HOUR_US)
+}
 
 /// The bucket of `ip` and `hour`, made on first use.
 fn slot<'m>(map: &'m mut IpHours, ip: &str, hour: i64) -> Option<&'m mut Bucket> {
     if !map.contains_key(ip) {
-        map.insert(ip.into(), Vec::with_capacity(1));
+        map.insert(ip.into(), Series::default());
     }
-    let hours = map.get_mut(ip)?;
+    let hours = &mut map.get_mut(ip)?.hours;
     // Logs run forward: the newest hour is the usual hit.
     let i = match hours.last() {
         Some((h, _)) if *h == hour => hours.len() - 1,
@@ -87,7 +117,49 @@ fn slot<'m>(map: &'m mut IpHours, ip: &str, hour: i64) -> Option<&'m mut Bucket>
     hours.get_mut(i).map(|(_, b)| b)
 }
 
+/// Splits sorted buckets into campaigns: index ranges whose buckets are no more than `gap`
+/// hours apart.
+fn runs(hours: &[(i64, Bucket)], gap: i64) -> Vec<std::ops::Range<usize>> {
+    let mut out: Vec<std::ops::Range<usize>> = Vec::new();
+    let mut end = i64::MIN;
+    for (i, (h, b)) in hours.iter().enumerate() {
+        match out.last_mut() {
+            Some(r) if *h - end <= gap => r.end = i + 1,
+            _ => out.push(i..i + 1),
+        }
+        end = end.max(end_hour(b));
+    }
+    out
+}
+
+/// One bucket holding `hours` (a campaign, or the old part of one).
+fn merged(hours: &[(i64, Bucket)]) -> Bucket {
+    let mut c = Bucket {
+        first: i64::MAX,
+        last: i64::MIN,
+        ..Bucket::default()
+    };
+    for (_, b) in hours {
+        c.count += b.count;
+        c.first = c.first.min(b.first);
+        c.last = c.last.max(b.last);
+        c.users.merge(&b.users, MAX_USERS);
+        c.evidence.extend(&b.evidence);
+    }
+    c
+}
+
 impl Failures {
+    /// Empty, with campaigns ending after `gap_hours` hours of silence.
+    pub fn new(gap_hours: i64) -> Self {
+        Failures {
+            by_ip: IpHours::default(),
+            backend: IpHours::default(),
+            service_ips: FxHashSet::default(),
+            gap: gap_hours,
+        }
+    }
+
     /// Records a failure fact (its account as the label, Dovecot's attempt count as weight).
     pub fn observe(&mut self, f: &Fact) {
         let label = f.user().unwrap_or("(unknown)");
@@ -109,10 +181,37 @@ impl Failures {
 
     /// Moves backend failures of addresses without service-level failures into the count.
     pub fn settle(&mut self) {
-        for (ip, hours) in std::mem::take(&mut self.backend) {
-            if !self.service_ips.contains(&ip) {
-                self.by_ip.insert(ip, hours);
+        self.settle_before(i64::MAX);
+    }
+
+    /// Moves backend failures before `hour` into the count where the address had no
+    /// service-level failure so far; drops the others. Before sealing `hour`.
+    pub fn settle_before(&mut self, hour: i64) {
+        let mut emptied = Vec::new();
+        for (ip, series) in self.backend.iter_mut() {
+            let n = series.hours.partition_point(|(h, _)| *h < hour);
+            if n == 0 {
+                continue;
             }
+            let old: Vec<(i64, Bucket)> = series.hours.drain(..n).collect();
+            if series.hours.is_empty() {
+                emptied.push(ip.clone());
+            }
+            if self.service_ips.contains(ip) {
+                continue;
+            }
+            if !self.by_ip.contains_key(ip) {
+                self.by_ip.insert(ip.clone(), Series::default());
+            }
+            if let Some(target) = self.by_ip.get_mut(ip) {
+                for (h, b) in old {
+                    let i = target.hours.partition_point(|(t, _)| *t < h);
+                    target.hours.insert(i, (h, b));
+                }
+            }
+        }
+        for ip in emptied {
+            self.backend.remove(&ip);
         }
     }
 
@@ -126,46 +225,143 @@ impl Failures {
         }
     }
 
-    /// Every bucket: address, hour, bucket (in no particular order).
+    /// Every bucket: address, first hour, bucket (in no particular order). A bucket spans
+    /// one hour unless sealing merged the old hours of a long campaign.
     pub fn buckets(&self) -> impl Iterator<Item = (&str, i64, &Bucket)> {
         self.by_ip
             .iter()
-            .flat_map(|(ip, hours)| hours.iter().map(move |(h, b)| (&**ip, *h, b)))
+            .flat_map(|(ip, s)| s.hours.iter().map(move |(h, b)| (&**ip, *h, b)))
     }
 
-    /// Campaigns per address: consecutive hours merged while gaps stay within `gap_hours`.
-    pub fn campaigns(&self, gap_hours: i64) -> Vec<(String, Bucket)> {
-        let mut per_ip: BTreeMap<&str, Vec<(i64, &Bucket)>> = BTreeMap::new();
-        for (ip, hours) in &self.by_ip {
-            per_ip.insert(ip, hours.iter().map(|(h, b)| (*h, b)).collect());
-        }
+    /// Campaigns per address not reported yet: consecutive hours merged while gaps stay
+    /// within the campaign gap.
+    pub fn campaigns(&self) -> Vec<(String, Bucket)> {
+        self.closed(i64::MAX)
+    }
+
+    /// The campaigns not reported yet that no fact from hour `before` on can extend.
+    pub fn closed(&self, before: i64) -> Vec<(String, Bucket)> {
         let mut out = Vec::new();
-        for (ip, mut hours) in per_ip {
-            hours.sort_by_key(|(h, _)| *h);
-            let mut cur: Option<(i64, Bucket)> = None;
-            for (h, b) in hours {
-                match &mut cur {
-                    Some((last_h, c)) if h - *last_h <= gap_hours => {
-                        c.count += b.count;
-                        c.first = c.first.min(b.first);
-                        c.last = c.last.max(b.last);
-                        c.users.merge(&b.users, MAX_USERS);
-                        c.evidence.extend(&b.evidence);
-                        *last_h = h;
+        for (ip, s) in &self.by_ip {
+            for r in runs(&s.hours, self.gap) {
+                let part = &s.hours[r];
+                let end = part
+                    .iter()
+                    .map(|(_, b)| end_hour(b))
+                    .max()
+                    .unwrap_or(i64::MIN);
+                let first = part.first().map_or(i64::MIN, |(h, _)| *h);
+                if s.done.is_some_and(|d| first <= d) || before.saturating_sub(end) <= self.gap {
+                    continue;
+                }
+                out.push((ip.to_string(), merged(part)));
+            }
+        }
+        out.sort_by(|a, b| (&a.0, a.1.first).cmp(&(&b.0, b.1.first)));
+        out
+    }
+
+    /// After the rules judged [`Failures::closed`] for `before`: marks those campaigns
+    /// reported, drops hours older than `keep` hours before `before` that are reported, and
+    /// merges the old hours of a campaign still running into one bucket.
+    pub fn seal(&mut self, before: i64, keep: i64) {
+        self.settle_before(before);
+        let horizon = before.saturating_sub(keep);
+        let gap = self.gap;
+        self.by_ip.retain(|_, s| {
+            let mut rest = Vec::with_capacity(s.hours.len());
+            let ranges = runs(&s.hours, gap);
+            let mut hours = std::mem::take(&mut s.hours).into_iter();
+            for r in ranges {
+                let part: Vec<(i64, Bucket)> = hours.by_ref().take(r.len()).collect();
+                let end = part
+                    .iter()
+                    .map(|(_, b)| end_hour(b))
+                    .max()
+                    .unwrap_or(i64::MIN);
+                let first = part.first().map_or(i64::MIN, |(h, _)| *h);
+                let reported =
+                    s.done.is_some_and(|d| first <= d) || before.saturating_sub(end) > gap;
+                if reported {
+                    s.done = Some(s.done.map_or(end, |d| d.max(end)));
+                    if end < horizon {
+                        continue;
                     }
-                    _ => {
-                        if let Some((_, c)) = cur.take() {
-                            out.push((ip.to_string(), c));
-                        }
-                        cur = Some((h, b.clone()));
+                    rest.extend(part);
+                } else {
+                    // Still running: hours no look-back reaches any more become one bucket.
+                    let old = part.partition_point(|(h, b)| *h < horizon && end_hour(b) < horizon);
+                    if old > 1 {
+                        let h0 = part[0].0;
+                        rest.push((h0, merged(&part[..old])));
+                        rest.extend(part.into_iter().skip(old));
+                    } else {
+                        rest.extend(part);
                     }
                 }
             }
-            if let Some((_, c)) = cur {
-                out.push((ip.to_string(), c));
-            }
+            s.hours = rest;
+            !s.hours.is_empty()
+        });
+    }
+}
+
+/// A campaign rule's findings: those judged as campaigns closed during sealing, then the rest
+/// at the end. `judge` turns one address's campaign into a finding, or not.
+#[derive(Debug, Default)]
+pub struct Judged(Vec<crate::detect::finding::Finding>);
+
+impl Judged {
+    /// Judges `campaigns` and keeps the findings.
+    pub fn add(
+        &mut self,
+        campaigns: Vec<(String, Bucket)>,
+        judge: impl FnMut((String, Bucket)) -> Option<crate::detect::finding::Finding>,
+    ) {
+        self.0.extend(campaigns.into_iter().filter_map(judge));
+    }
+
+    /// The findings kept so far.
+    pub fn take(&mut self) -> Vec<crate::detect::finding::Finding> {
+        std::mem::take(&mut self.0)
+    }
+}
+
+/// A rule's own per-address tally (sessions, probes) with its findings: campaigns are judged
+/// and forgotten as they close.
+#[derive(Debug)]
+pub struct Tally {
+    /// Occurrences by address and hour.
+    pub seen: Failures,
+    judged: Judged,
+}
+
+impl Tally {
+    /// Empty, with campaigns ending after `gap_hours` hours of silence.
+    pub fn new(gap_hours: i64) -> Self {
+        Tally {
+            seen: Failures::new(gap_hours),
+            judged: Judged::default(),
         }
-        out
+    }
+
+    /// Judges the campaigns closed before hour `before` and forgets them.
+    pub fn seal(
+        &mut self,
+        before: i64,
+        judge: impl FnMut((String, Bucket)) -> Option<crate::detect::finding::Finding>,
+    ) {
+        self.judged.add(self.seen.closed(before), judge);
+        self.seen.seal(before, 0);
+    }
+
+    /// Every finding: those of sealing, then those of the campaigns left.
+    pub fn finish(
+        &mut self,
+        judge: impl FnMut((String, Bucket)) -> Option<crate::detect::finding::Finding>,
+    ) -> Vec<crate::detect::finding::Finding> {
+        self.judged.add(self.seen.campaigns(), judge);
+        self.judged.take()
     }
 }
 

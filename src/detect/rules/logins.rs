@@ -85,16 +85,34 @@ impl Logins {
         h.ips.insert(ip, 16);
     }
 
-    /// Each account's hours in time order.
-    pub fn by_user(&self) -> BTreeMap<&str, Vec<&Hour>> {
+    /// Each account's hours before hour `before`, in time order.
+    pub fn by_user_before(&self, before: i64) -> BTreeMap<&str, Vec<&Hour>> {
         let mut out: BTreeMap<&str, Vec<&Hour>> = BTreeMap::new();
         for (u, nets) in &self.by_user {
-            out.insert(u, nets.values().flat_map(|h| h.values()).collect());
+            let hours: Vec<&Hour> = nets
+                .values()
+                .flat_map(|h| h.values())
+                .filter(|h| h.hour < before)
+                .collect();
+            if !hours.is_empty() {
+                out.insert(u, hours);
+            }
         }
         for v in out.values_mut() {
             v.sort_by(|a, b| (a.first, &a.net).cmp(&(b.first, &b.net)));
         }
         out
+    }
+
+    /// Forgets the hours before hour `before` (the baseline rules have judged them).
+    pub fn seal(&mut self, before: i64) {
+        self.by_user.retain(|_, nets| {
+            nets.retain(|_, hours| {
+                hours.retain(|h, _| *h >= before);
+                !hours.is_empty()
+            });
+            !nets.is_empty()
+        });
     }
 }
 
@@ -105,8 +123,11 @@ pub struct History {
     pub hour_of_day: [u64; 24],
     /// Logins.
     pub logins: u64,
-    /// Distinct days with a login.
-    pub days: BTreeSet<i64>,
+    /// Distinct days with a login (hours are added in time order: a day is new when it
+    /// differs from the last one).
+    pub days: usize,
+    /// The last of those days.
+    pub last_day: Option<i64>,
     /// Networks used.
     pub nets: BTreeSet<String>,
 }
@@ -116,13 +137,17 @@ impl History {
     pub fn add(&mut self, h: &Hour) {
         self.hour_of_day[h.hour.rem_euclid(24) as usize] += h.count;
         self.logins += h.count;
-        self.days.insert(h.hour.div_euclid(24));
+        let day = h.hour.div_euclid(24);
+        if self.last_day != Some(day) {
+            self.days += 1;
+            self.last_day = Some(day);
+        }
         self.nets.insert(h.net.to_string());
     }
 
     /// Whether there is enough history to judge: `logins` logins on `days` distinct days.
     pub fn enough(&self, logins: u64, days: usize) -> bool {
-        self.logins >= logins && self.days.len() >= days
+        self.logins >= logins && self.days >= days
     }
 
     /// Whether an hour is usual for the account: inside the shortest stretch of the day

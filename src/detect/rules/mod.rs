@@ -53,6 +53,14 @@ pub struct Shared {
 }
 
 impl Shared {
+    /// Empty, with the campaign gap of `t`.
+    pub fn new(t: &Thresholds) -> Self {
+        Shared {
+            failures: failures::Failures::new(t.campaign_gap_hours),
+            logins: logins::Logins::default(),
+        }
+    }
+
     /// Sees one fact.
     pub fn observe(&mut self, f: &Fact) {
         if failures::is_failure(f) {
@@ -62,6 +70,17 @@ impl Shared {
         }
     }
 
+    /// Before the rules seal `before`: settles what they will read.
+    pub fn settle_before(&mut self, before: i64) {
+        self.failures.settle_before(before);
+    }
+
+    /// After every rule sealed `before`: drops what no rule needs any more.
+    pub fn seal(&mut self, before: i64) {
+        self.failures.seal(before, failures::KEEP_HOURS);
+        self.logins.seal(before);
+    }
+
     /// Ends observation (settles what could only be decided with every fact seen).
     pub fn settle(&mut self) {
         self.failures.settle();
@@ -69,9 +88,18 @@ impl Shared {
 }
 
 /// One detection rule.
+///
+/// **Sealing**: on a long input the engine calls [`Rule::seal`] with an hour `before` such
+/// that no later fact falls before it; a rule then judges what can no longer change (a
+/// campaign that ended more than the campaign gap earlier, an account's hours before
+/// `before`), keeps the findings, and drops that state, so memory follows the active part of
+/// the input rather than its length. [`Rule::finish`] returns the kept findings with those of
+/// what was left. A rule that keeps the default `seal` keeps everything to the end.
 pub trait Rule: Send {
     /// Sees one fact (rules that only read [`Shared`] state keep the default).
     fn observe(&mut self, _f: &Fact) {}
+    /// Judges and forgets what lies wholly before hour `before` (see the trait's doc).
+    fn seal(&mut self, _before: i64, _files: &Files, _shared: &Shared) {}
     /// Returns the findings.
     fn finish(&mut self, files: &Files, shared: &Shared) -> Vec<Finding>;
     /// Returns the findings, knowing those of the rules before it (rules that judge events by

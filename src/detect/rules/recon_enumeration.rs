@@ -10,7 +10,7 @@
 //! list with stale addresses (many unknown recipients from one MTA — look at the sender and at
 //! whether the addresses ever existed).
 
-use super::failures::Failures;
+use super::failures::{Bucket, Tally};
 use super::{Files, Rule, Shared, Thresholds};
 use crate::detect::fact::Fact;
 use crate::detect::finding::{Finding, Phase, Severity};
@@ -19,7 +19,7 @@ use crate::events::record::Kind;
 /// The rule.
 pub struct Enumeration {
     t: Thresholds,
-    probes: Failures,
+    probes: Tally,
     vrfy: std::collections::BTreeSet<String>,
 }
 
@@ -28,7 +28,7 @@ impl Enumeration {
     pub fn new(t: &Thresholds) -> Self {
         Enumeration {
             t: t.clone(),
-            probes: Failures::default(),
+            probes: Tally::new(t.campaign_gap_hours),
             vrfy: Default::default(),
         }
     }
@@ -45,37 +45,50 @@ impl Rule for Enumeration {
             }
         }
         let target = f.recipient().unwrap_or("?").to_ascii_lowercase();
-        self.probes.observe_labelled(f, &target, 1);
+        self.probes.seen.observe_labelled(f, &target, 1);
+    }
+
+    fn seal(&mut self, before: i64, files: &Files, _shared: &Shared) {
+        let (t, vrfy) = (&self.t, &self.vrfy);
+        self.probes.seal(before, |c| judge(t, vrfy, files, c));
     }
 
     fn finish(&mut self, files: &Files, _shared: &Shared) -> Vec<Finding> {
-        let mut out = Vec::new();
-        for (ip, c) in self.probes.campaigns(self.t.campaign_gap_hours) {
-            let distinct = c.users.len();
-            let vrfy = self.vrfy.contains(&ip);
-            if distinct < self.t.enumeration_addresses && !(vrfy && distinct >= 3) {
-                continue;
-            }
-            out.push(Finding {
-                title: format!("User enumeration from {ip}"),
-                summary: format!(
-                    "{} probes for {distinct} addresses{}",
-                    c.count,
-                    if vrfy { " (including VRFY/EXPN)" } else { "" }
-                ),
-                remediation: vec!["isolate.block_ips", "clean.harden_vrfy"],
-                ..c.finding(
-                    "recon.enumeration",
-                    Severity::Medium,
-                    Phase::Recon,
-                    vec!["T1589.002"],
-                    ip.clone(),
-                    files,
-                )
-            });
-        }
-        out
+        let (t, vrfy) = (&self.t, &self.vrfy);
+        self.probes.finish(|c| judge(t, vrfy, files, c))
     }
+}
+
+/// Enumeration, if one address's campaign of probes is one (`vrfy`: addresses that used
+/// VRFY/EXPN).
+fn judge(
+    t: &Thresholds,
+    vrfy: &std::collections::BTreeSet<String>,
+    files: &Files,
+    (ip, c): (String, Bucket),
+) -> Option<Finding> {
+    let distinct = c.users.len();
+    let vrfy = vrfy.contains(&ip);
+    if distinct < t.enumeration_addresses && !(vrfy && distinct >= 3) {
+        return None;
+    }
+    Some(Finding {
+        title: format!("User enumeration from {ip}"),
+        summary: format!(
+            "{} probes for {distinct} addresses{}",
+            c.count,
+            if vrfy { " (including VRFY/EXPN)" } else { "" }
+        ),
+        remediation: vec!["isolate.block_ips", "clean.harden_vrfy"],
+        ..c.finding(
+            "recon.enumeration",
+            Severity::Medium,
+            Phase::Recon,
+            vec!["T1589.002"],
+            ip.clone(),
+            files,
+        )
+    })
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@
 //! monitoring (a TCP check on port 25 every minute gives 60 an hour from one address — add it to
 //! the allow list when thresholds become configurable) and broken clients.
 
-use super::failures::Failures;
+use super::failures::{Bucket, Tally};
 use super::{Files, Rule, Shared, Thresholds};
 use crate::detect::fact::Fact;
 use crate::detect::finding::{Finding, Phase, Severity};
@@ -19,7 +19,7 @@ use crate::events::record::Kind;
 /// The rule.
 pub struct Scan {
     t: Thresholds,
-    sessions: Failures,
+    sessions: Tally,
 }
 
 impl Scan {
@@ -27,7 +27,7 @@ impl Scan {
     pub fn new(t: &Thresholds) -> Self {
         Scan {
             t: t.clone(),
-            sessions: Failures::default(),
+            sessions: Tally::new(t.campaign_gap_hours),
         }
     }
 }
@@ -52,32 +52,40 @@ impl Rule for Scan {
     fn observe(&mut self, f: &Fact) {
         if is_probe(f) {
             self.sessions
+                .seen
                 .observe_labelled(f, f.detail().unwrap_or("session"), 1);
         }
     }
 
-    fn finish(&mut self, files: &Files, _shared: &Shared) -> Vec<Finding> {
-        let mut out = Vec::new();
-        for (ip, c) in self.sessions.campaigns(self.t.campaign_gap_hours) {
-            if c.count < self.t.scan_sessions {
-                continue;
-            }
-            let minutes = (c.last - c.first) / 60_000_000;
-            out.push(Finding {
-                title: format!("Service scan from {ip}"),
-                summary: format!("{} sessions ended without mail in {minutes} min", c.count),
-                ..c.finding(
-                    "recon.scan",
-                    Severity::Low,
-                    Phase::Recon,
-                    vec!["T1595", "T1046"],
-                    ip.clone(),
-                    files,
-                )
-            });
-        }
-        out
+    fn seal(&mut self, before: i64, files: &Files, _shared: &Shared) {
+        let t = &self.t;
+        self.sessions.seal(before, |c| judge(t, files, c));
     }
+
+    fn finish(&mut self, files: &Files, _shared: &Shared) -> Vec<Finding> {
+        let t = &self.t;
+        self.sessions.finish(|c| judge(t, files, c))
+    }
+}
+
+/// A scan, if one address's campaign of empty sessions is one.
+fn judge(t: &Thresholds, files: &Files, (ip, c): (String, Bucket)) -> Option<Finding> {
+    if c.count < t.scan_sessions {
+        return None;
+    }
+    let minutes = (c.last - c.first) / 60_000_000;
+    Some(Finding {
+        title: format!("Service scan from {ip}"),
+        summary: format!("{} sessions ended without mail in {minutes} min", c.count),
+        ..c.finding(
+            "recon.scan",
+            Severity::Low,
+            Phase::Recon,
+            vec!["T1595", "T1046"],
+            ip.clone(),
+            files,
+        )
+    })
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@
 //! **False positives**: a user whose client submits on port 25 without authenticating (one
 //! address, real users as senders, recipients they normally write to).
 
-use super::failures::Failures;
+use super::failures::{Bucket, Tally};
 use super::{Files, Rule, Shared, Thresholds};
 use crate::detect::fact::Fact;
 use crate::detect::finding::{Finding, Phase, Severity};
@@ -16,7 +16,7 @@ use crate::events::record::Kind;
 /// The rule.
 pub struct RelayProbe {
     t: Thresholds,
-    probes: Failures,
+    probes: Tally,
 }
 
 impl RelayProbe {
@@ -24,7 +24,7 @@ impl RelayProbe {
     pub fn new(t: &Thresholds) -> Self {
         RelayProbe {
             t: t.clone(),
-            probes: Failures::default(),
+            probes: Tally::new(t.campaign_gap_hours),
         }
     }
 }
@@ -33,35 +33,43 @@ impl Rule for RelayProbe {
     fn observe(&mut self, f: &Fact) {
         if f.kind == Kind::RelayDenied {
             self.probes
+                .seen
                 .observe_labelled(f, f.recipient().unwrap_or("?"), 1);
         }
     }
 
-    fn finish(&mut self, files: &Files, _shared: &Shared) -> Vec<Finding> {
-        let mut out = Vec::new();
-        for (ip, c) in self.probes.campaigns(self.t.campaign_gap_hours) {
-            if c.count < self.t.relay_probes {
-                continue;
-            }
-            out.push(Finding {
-                title: format!("Open-relay probing from {ip}"),
-                summary: format!(
-                    "{} relay attempts to {} outside addresses refused",
-                    c.count,
-                    c.users.len()
-                ),
-                ..c.finding(
-                    "relay.probe",
-                    Severity::Medium,
-                    Phase::Recon,
-                    vec!["T1595"],
-                    ip.clone(),
-                    files,
-                )
-            });
-        }
-        out
+    fn seal(&mut self, before: i64, files: &Files, _shared: &Shared) {
+        let t = &self.t;
+        self.probes.seal(before, |c| judge(t, files, c));
     }
+
+    fn finish(&mut self, files: &Files, _shared: &Shared) -> Vec<Finding> {
+        let t = &self.t;
+        self.probes.finish(|c| judge(t, files, c))
+    }
+}
+
+/// A relay probe, if one address's campaign of refused relaying is one.
+fn judge(t: &Thresholds, files: &Files, (ip, c): (String, Bucket)) -> Option<Finding> {
+    if c.count < t.relay_probes {
+        return None;
+    }
+    Some(Finding {
+        title: format!("Open-relay probing from {ip}"),
+        summary: format!(
+            "{} relay attempts to {} outside addresses refused",
+            c.count,
+            c.users.len()
+        ),
+        ..c.finding(
+            "relay.probe",
+            Severity::Medium,
+            Phase::Recon,
+            vec!["T1595"],
+            ip.clone(),
+            files,
+        )
+    })
 }
 
 #[cfg(test)]
