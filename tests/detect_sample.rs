@@ -382,3 +382,70 @@ fn sample_planted_persistence_is_found_in_the_root_and_in_its_bundle() {
         assert_eq!(e["sha256"].as_str().unwrap().len(), 64, "{e}");
     }
 }
+
+/// Findings of `detect` over `input` with thresholds `sets`, as sorted JSON texts.
+fn findings_with(input: &std::path::Path, sets: &[&str]) -> Vec<String> {
+    let mut args = vec![
+        "detect",
+        input.to_str().unwrap(),
+        "--timezone",
+        "Asia/Shanghai",
+        "--format",
+        "jsonl",
+    ];
+    for s in sets {
+        args.push("--set");
+        args.push(s);
+    }
+    let o = run(&args);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(!o.stderr.contains("out of time order"), "{}", o.stderr);
+    let sealed = !o.stderr.contains("sealed 0 time(s)");
+    assert_eq!(
+        sealed,
+        !sets.contains(&"seal_every_hours=0"),
+        "{}",
+        o.stderr
+    );
+    let mut out: Vec<String> = o.stdout.lines().map(str::to_string).collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn sealing_state_as_time_moves_on_changes_no_finding() {
+    // The sample as collected, then with Dovecot's lines moved to a log of their own (a
+    // second rotation chain that interleaves in time with the first).
+    let split = tempfile::tempdir().unwrap();
+    let logs = split.path().join("var/log");
+    std::fs::create_dir_all(&logs).unwrap();
+    for name in ["mail.log", "mail.log.1"] {
+        let text = std::fs::read_to_string(util::sample().join("var/log").join(name)).unwrap();
+        let (dovecot, rest): (Vec<&str>, Vec<&str>) =
+            text.lines().partition(|l| l.contains(" dovecot"));
+        let join = |v: Vec<&str>| v.iter().map(|l| format!("{l}\n")).collect::<String>();
+        std::fs::write(logs.join(name), join(rest)).unwrap();
+        let to = name.replace("mail", "dovecot");
+        std::fs::write(logs.join(&to), join(dovecot)).unwrap();
+    }
+    for name in [
+        "mail.log.2.gz",
+        "mail.log.3.gz",
+        "mail.log.4.gz",
+        "auth.log",
+        "auth.log.1",
+    ] {
+        std::fs::copy(util::sample().join("var/log").join(name), logs.join(name)).unwrap();
+    }
+    for input in [util::sample(), split.path().to_path_buf()] {
+        let kept = findings_with(&input, &["seal_every_hours=0"]);
+        assert!(kept.len() > 10, "{}", kept.len());
+        for every in ["seal_every_hours=1", "seal_every_hours=24"] {
+            assert_eq!(
+                findings_with(&input, &[every]),
+                kept,
+                "{every} on {input:?}"
+            );
+        }
+    }
+}

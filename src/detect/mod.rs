@@ -44,7 +44,7 @@ pub struct DetectConfig {
 ///
 /// When the parse layer promises that no later fact is earlier than some time (it knows
 /// where the files still to come start: [`crate::parse::pipeline::Ctx::ceiling`]), and that
-/// time has moved [`SEAL_EVERY_HOURS`] past the last seal, every rule judges and forgets what
+/// time has moved `seal_every_hours` (a threshold, default 24) past the last seal, every rule judges and forgets what
 /// lies wholly before it ([`Rule::seal`]), then the shared state drops what no rule needs. A
 /// fact that breaks the promise anyway (a line far out of order) is still seen by every rule,
 /// and counted: findings around it may be split.
@@ -58,10 +58,12 @@ pub struct Engine {
     sealed: i64,
     /// Facts that arrived in hours already sealed.
     late: u64,
+    /// Seals made.
+    seals: u64,
+    /// Input hours between two seals (each walks the rules' state, so not every hour); 0:
+    /// never.
+    every: i64,
 }
-
-/// Input time between two seals: each seal walks the rules' state, so not every hour.
-pub const SEAL_EVERY_HOURS: i64 = 24;
 
 impl Engine {
     /// An engine for the rules of `t`.
@@ -73,6 +75,8 @@ impl Engine {
             files: Vec::new(),
             sealed: i64::MIN,
             late: 0,
+            seals: 0,
+            every: t.seal_every_hours,
         }
     }
 }
@@ -103,8 +107,9 @@ impl FactSink for Engine {
 
     fn advance(&mut self, at: i64) {
         let before = at.div_euclid(rules::failures::HOUR_US);
-        if before == i64::MAX.div_euclid(rules::failures::HOUR_US)
-            || before < self.sealed.saturating_add(SEAL_EVERY_HOURS)
+        if self.every <= 0
+            || before == i64::MAX.div_euclid(rules::failures::HOUR_US)
+            || before < self.sealed.saturating_add(self.every)
         {
             return;
         }
@@ -114,6 +119,7 @@ impl FactSink for Engine {
         }
         self.shared.seal(before);
         self.sealed = before;
+        self.seals += 1;
     }
 }
 
@@ -140,6 +146,10 @@ pub fn run(cfg: &DetectConfig) -> Result<ExitCode> {
         .lock()
         .map_err(|_| anyhow::anyhow!("detection engine poisoned"))?;
     let engine = &mut *engine;
+    eprintln!(
+        "mailir detect: {} fact(s); rule state sealed {} time(s) as the input moved on",
+        engine.facts, engine.seals
+    );
     if engine.late > 0 {
         eprintln!(
             "mailir detect: {} event(s) came after later ones had been judged (input out of time order); findings around them may be split",

@@ -32,6 +32,8 @@ struct Hour {
     bounced: u64,
     /// Hashes of the distinct recipients (sorted; 8 bytes each instead of a string).
     recipients: Vec<u64>,
+    /// Distinct recipients of an hour whose hashes were let go (see [`FULL_CANDIDATES`]).
+    uncounted: usize,
     ips: Names,
     first: i64,
     last: i64,
@@ -60,6 +62,12 @@ pub struct BulkSend {
     /// hours with at least `bulk_min` deliveries in full (the only ones that can be bursts).
     sealed: BTreeMap<String, Sealed>,
 }
+
+/// Burst candidates a login keeps with their recipients; later ones keep only how many
+/// distinct recipients they had (a login reported for a burst has bursts on fewer than
+/// `bulk_recurring_days` days, so this only thins logins that send in bulk every day, such as
+/// a newsletter, whose distinct-recipient total is then a sum over hours).
+const FULL_CANDIDATES: usize = 64;
 
 #[derive(Default)]
 struct Sealed {
@@ -115,6 +123,11 @@ impl BulkSend {
                 }
                 *sealed.volumes.entry(h.deliveries).or_default() += 1;
                 if h.deliveries >= min {
+                    let mut h = h;
+                    if sealed.candidates.len() >= FULL_CANDIDATES {
+                        h.uncounted = h.recipients.len();
+                        h.recipients = Vec::new();
+                    }
                     sealed.candidates.push((hour, h));
                 }
             }
@@ -205,6 +218,7 @@ impl Rule for BulkSend {
                     sum.deliveries += h.deliveries;
                     sum.deferred += h.deferred;
                     sum.bounced += h.bounced;
+                    sum.uncounted += h.uncounted;
                     for r in &h.recipients {
                         if let Err(i) = sum.recipients.binary_search(r) {
                             sum.recipients.insert(i, *r);
@@ -231,7 +245,7 @@ impl Rule for BulkSend {
                     summary: format!(
                         "{user} sent {} deliveries to {} recipients in {minutes} min ({} deferred, {} bounced) from {}; its usual rate is {median} per active hour",
                         sum.deliveries,
-                        sum.recipients.len(),
+                        sum.recipients.len() + sum.uncounted,
                         sum.deferred,
                         sum.bounced,
                         if ips.is_empty() { "unknown addresses".to_string() } else { ips.join(", ") }

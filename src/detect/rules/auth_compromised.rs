@@ -40,6 +40,18 @@ struct Hit {
     attackers: BTreeSet<String>,
 }
 
+/// An account's compromising logins: the first (with its address and the failures before
+/// it), the last, how many, and every address and line involved.
+struct Taken {
+    first: Success,
+    first_ip: String,
+    failures: u64,
+    last: i64,
+    count: u64,
+    evidence: EvidenceSet,
+    ips: BTreeSet<String>,
+}
+
 /// The rule.
 pub struct Compromised {
     t: Thresholds,
@@ -47,8 +59,8 @@ pub struct Compromised {
     /// without allocating).
     successes: FxHashMap<Box<str>, FxHashMap<i64, Success>>,
     scratch: String,
-    /// Per account, the logins judged compromising so far.
-    hits: BTreeMap<String, Vec<Hit>>,
+    /// Per account, the compromising logins judged so far, folded in time order.
+    taken: BTreeMap<String, Taken>,
 }
 
 impl Compromised {
@@ -58,7 +70,7 @@ impl Compromised {
             t: t.clone(),
             successes: FxHashMap::default(),
             scratch: String::new(),
-            hits: BTreeMap::new(),
+            taken: BTreeMap::new(),
         }
     }
 
@@ -69,7 +81,13 @@ impl Compromised {
         for (ip, hour, b) in shared.failures.buckets() {
             by_net.entry(network(ip)).or_default().push((hour, ip, b));
         }
+        // In time order, so that the evidence kept (a capped set) does not depend on the
+        // order of a hash map.
+        for v in by_net.values_mut() {
+            v.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        }
         let min = self.t.compromise_failures;
+        let mut hits: Vec<(String, Hit)> = Vec::new();
         self.successes.retain(|key, hours| {
             let (user, ip) = key.split_once('\0').unwrap_or((key, ""));
             hours.retain(|hour, s| {
@@ -78,18 +96,46 @@ impl Compromised {
                 }
                 let (count, evidence, attackers) = failures_before(&by_net, ip, s.ts);
                 if count >= min {
-                    self.hits.entry(user.to_string()).or_default().push(Hit {
-                        success: s.clone(),
-                        ip: ip.to_string(),
-                        failures: count,
-                        evidence,
-                        attackers,
-                    });
+                    hits.push((
+                        user.to_string(),
+                        Hit {
+                            success: s.clone(),
+                            ip: ip.to_string(),
+                            failures: count,
+                            evidence,
+                            attackers,
+                        },
+                    ));
                 }
                 false
             });
             !hours.is_empty()
         });
+        hits.sort_by(|(u, a), (v, b)| (u, a.success.ts, &a.ip).cmp(&(v, b.success.ts, &b.ip)));
+        for (user, h) in hits {
+            if !self.taken.contains_key(&user) {
+                self.taken.insert(
+                    user.clone(),
+                    Taken {
+                        first: h.success.clone(),
+                        first_ip: h.ip.clone(),
+                        failures: h.failures,
+                        last: h.success.ts,
+                        count: 0,
+                        evidence: EvidenceSet::default(),
+                        ips: BTreeSet::new(),
+                    },
+                );
+            }
+            if let Some(t) = self.taken.get_mut(&user) {
+                t.count += 1;
+                t.last = t.last.max(h.success.ts);
+                t.evidence.add(h.success.file, h.success.line);
+                t.evidence.extend(&h.evidence);
+                t.ips.insert(h.ip);
+                t.ips.extend(h.attackers);
+            }
+        }
     }
 }
 
@@ -157,21 +203,17 @@ impl Rule for Compromised {
 
     fn finish(&mut self, files: &Files, shared: &Shared) -> Vec<Finding> {
         self.judge(shared, i64::MAX);
-        let per_user = std::mem::take(&mut self.hits);
         let mut out = Vec::new();
-        for (user, mut hits) in per_user {
-            hits.sort_by(|a, b| (a.success.ts, &a.ip).cmp(&(b.success.ts, &b.ip)));
-            let first = &hits[0].success;
-            let (first_ip, failures) = (&hits[0].ip, hits[0].failures);
-            let mut evidence = EvidenceSet::default();
-            let mut ips = BTreeSet::new();
-            for h in &hits {
-                evidence.add(h.success.file, h.success.line);
-                evidence.extend(&h.evidence);
-                ips.insert(h.ip.clone());
-                ips.extend(h.attackers.iter().cloned());
-            }
-            let last = hits.iter().map(|h| h.success.ts).max().unwrap_or(first.ts);
+        for (user, t) in std::mem::take(&mut self.taken) {
+            let Taken {
+                first,
+                first_ip,
+                failures,
+                last,
+                count,
+                evidence,
+                ips,
+            } = t;
             out.push(Finding {
                 rule: "auth.compromised_account",
                 title: format!("Account {user} taken over from {first_ip}"),
@@ -180,7 +222,7 @@ impl Rule for Compromised {
                 attack: vec!["T1078", "T1110"],
                 first_seen: ts(first.ts),
                 last_seen: ts(last),
-                count: hits.len() as u64,
+                count,
                 summary: format!(
                     "{user} logged in from {first_ip} at {} after {failures} failed logins from that address or its network",
                     ts(first.ts)

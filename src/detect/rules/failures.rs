@@ -423,3 +423,42 @@ pub fn network(ip: &str) -> &str {
         ip.rsplit_once('.').map_or(ip, |(n, _)| n)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::rules::tests::{failure, T0};
+
+    fn hour(h: i64) -> i64 {
+        (T0 / HOUR_US) + h
+    }
+
+    #[test]
+    fn sealing_reports_a_campaign_once_and_keeps_a_running_one_whole() {
+        let mut f = Failures::new(1);
+        // 203.0.113.7: one failure an hour for 60 hours (one running campaign);
+        // 198.51.100.9: a burst in hour 0, then silence (a closed campaign).
+        for h in 0..60 {
+            f.observe(&failure(h * 3600 + 10, "203.0.113.7", "admin"));
+        }
+        for i in 0..30 {
+            f.observe(&failure(i * 10, "198.51.100.9", "liwei"));
+        }
+        let closed = f.closed(hour(40));
+        assert_eq!(closed.len(), 1, "{closed:?}");
+        assert_eq!(closed[0].0, "198.51.100.9");
+        f.seal(hour(40), KEEP_HOURS);
+        // Reported once; the running campaign's old hours are one bucket now.
+        assert!(f.closed(hour(50)).is_empty());
+        let running: Vec<_> = f
+            .buckets()
+            .filter(|(ip, _, _)| *ip == "203.0.113.7")
+            .collect();
+        // Hours before 40 - KEEP_HOURS = 14 merged into one; 14..60 kept one by one.
+        assert_eq!(running.len(), 1 + (60 - 14));
+        let all = f.campaigns();
+        assert_eq!(all.len(), 1);
+        assert_eq!(all[0].1.count, 60);
+        assert_eq!(all[0].1.first, T0 + 10_000_000);
+    }
+}

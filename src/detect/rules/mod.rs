@@ -161,6 +161,9 @@ pub struct Thresholds {
     pub off_hours_margin: i64,
     /// Other accounts that must have used a network before it is shared (not new to anyone).
     pub shared_network_users: usize,
+    /// Input hours between two seals of the rules' state (0: keep everything to the end;
+    /// findings are the same either way on input in time order, memory is not).
+    pub seal_every_hours: i64,
 }
 
 impl Default for Thresholds {
@@ -186,6 +189,7 @@ impl Default for Thresholds {
             baseline_days: 3,
             off_hours_margin: 1,
             shared_network_users: 2,
+            seal_every_hours: 24,
         }
     }
 }
