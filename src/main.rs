@@ -28,6 +28,21 @@ use clap::Parser;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// mimalloc's `mi_option_purge_delay` (its option number in the v3 allocator the crate
+/// builds by default).
+#[cfg(feature = "analysis")]
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
+/// Keeps freed memory instead of handing it back to the kernel 10 ms later: a run frees and
+/// reallocates chunk-sized batches all the time, and every purge made the kernel zero fresh
+/// (huge) pages again — about 3,700 page faults per GB of log, 600 without. The peak is
+/// bounded by design (`detect` seals its state), so keeping it costs nothing more.
+#[cfg(feature = "analysis")]
+fn tune_allocator() {
+    // SAFETY: sets a documented allocator option before any worker thread starts.
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
+}
+
 use cli::{Cli, Command};
 use exit_codes::ExitCode;
 
@@ -43,6 +58,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 fn main() {
+    #[cfg(feature = "analysis")]
+    tune_allocator();
     let code = match run(Cli::parse()) {
         Ok(code) => code,
         Err(e) => {
