@@ -2,7 +2,8 @@
 //!
 //! [`input`] resolves the inputs into candidate files and keeps those whose content is a mail
 //! log; [`rotation`] orders them chain by chain, oldest first, and gives each its year
-//! anchor; each file is streamed line by line (gzip transparently) through
+//! anchor; files on disk are then read in the order of their first events' times (so the
+//! run moves forward in time and `detect` can seal its state, see [`pipeline::Ctx::ceiling`]); each file is streamed line by line (gzip transparently) through
 //! [`crate::events::parse_line`]; [`correlate`] attaches the SASL login of a message to its
 //! later queue and delivery events; [`output`] renders. Stats go to stderr, per file and in
 //! total; lines no parser understood can be written out with `--unparsed`.

@@ -1,10 +1,13 @@
 //! Detection rules: one file per rule, each with its id, documentation and tests.
 //!
-//! A rule sees every [`Fact`] once, in file order (which is not always time order: bundle
-//! archives are read newest rotation first), so rules aggregate into per-hour buckets and decide
-//! in [`Rule::finish`], which makes them independent of the order facts arrive in. State that
-//! several rules read (failed and successful logins) is gathered once, in [`Shared`]. To add a rule:
-//! a file here with a `Rule` implementation and its tests, one line in [`all`], and its entry in
+//! A rule sees every [`Fact`] once, in file order — time order for files on disk (read by their
+//! first events' times), archive order for a bundle archive (newest rotation first) — so rules
+//! aggregate into per-hour buckets and decide late: in [`Rule::seal`] for what the input has
+//! left behind (when the engine can promise time order, see [`Rule`]) and in [`Rule::finish`]
+//! for the rest; the findings do not depend on how often sealing happens. State that several
+//! rules read (failed and successful logins) is gathered once, in [`Shared`]. To add a rule:
+//! a file here with a `Rule` implementation and its tests (a `seal` that judges and drops what
+//! lies before its hour, if it keeps per-hour state), one line in [`all`], and its entry in
 //! `docs/detections.md`; a rule that reads the texts of an event kind no rule read before adds
 //! it to [`crate::detect::fact::texts_read`].
 
