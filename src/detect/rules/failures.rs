@@ -132,6 +132,23 @@ fn runs(hours: &[(i64, Bucket)], gap: i64) -> Vec<std::ops::Range<usize>> {
     out
 }
 
+/// Where a campaign (`part`, sorted) stands at hour `before`: reported already (it starts
+/// at or before the series' `done` hour), closed (no fact from `before` on can extend it), and
+/// its last hour.
+fn judged(done: Option<i64>, part: &[(i64, Bucket)], before: i64, gap: i64) -> (bool, bool, i64) {
+    let end = part
+        .iter()
+        .map(|(_, b)| end_hour(b))
+        .max()
+        .unwrap_or(i64::MIN);
+    let first = part.first().map_or(i64::MIN, |(h, _)| *h);
+    (
+        done.is_some_and(|d| first <= d),
+        before.saturating_sub(end) > gap,
+        end,
+    )
+}
+
 /// One bucket holding `hours` (a campaign, or the old part of one).
 fn merged(hours: &[(i64, Bucket)]) -> Bucket {
     let mut c = Bucket {
@@ -245,13 +262,8 @@ impl Failures {
         for (ip, s) in &self.by_ip {
             for r in runs(&s.hours, self.gap) {
                 let part = &s.hours[r];
-                let end = part
-                    .iter()
-                    .map(|(_, b)| end_hour(b))
-                    .max()
-                    .unwrap_or(i64::MIN);
-                let first = part.first().map_or(i64::MIN, |(h, _)| *h);
-                if s.done.is_some_and(|d| first <= d) || before.saturating_sub(end) <= self.gap {
+                let (reported, closed, _) = judged(s.done, part, before, self.gap);
+                if reported || !closed {
                     continue;
                 }
                 out.push((ip.to_string(), merged(part)));
@@ -274,15 +286,8 @@ impl Failures {
             let mut hours = std::mem::take(&mut s.hours).into_iter();
             for r in ranges {
                 let part: Vec<(i64, Bucket)> = hours.by_ref().take(r.len()).collect();
-                let end = part
-                    .iter()
-                    .map(|(_, b)| end_hour(b))
-                    .max()
-                    .unwrap_or(i64::MIN);
-                let first = part.first().map_or(i64::MIN, |(h, _)| *h);
-                let reported =
-                    s.done.is_some_and(|d| first <= d) || before.saturating_sub(end) > gap;
-                if reported {
+                let (reported, closed, end) = judged(s.done, &part, before, gap);
+                if reported || closed {
                     s.done = Some(s.done.map_or(end, |d| d.max(end)));
                     if end < horizon {
                         continue;
