@@ -118,6 +118,13 @@ impl TsCache {
         clock: &time::Clock,
         stamp: syslog::Stamp,
     ) -> Option<(std::sync::Arc<str>, bool, i64)> {
+        // An absolute stamp without text wanted: plain arithmetic, no calendar.
+        if let (syslog::Stamp::Unix { secs, nanos }, Some(b)) = (stamp, &self.blank) {
+            let us = secs
+                .checked_mul(1_000_000)?
+                .checked_add(i64::from(nanos / 1_000))?;
+            return Some((b.clone(), false, us));
+        }
         if let Some((s, ts, inferred, us)) = &self.last {
             if *s == stamp {
                 return Some((ts.clone(), *inferred, *us));

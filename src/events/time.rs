@@ -51,7 +51,7 @@ impl Clock {
     /// UTC time of a stamp, and whether its year was inferred.
     pub fn utc(&self, stamp: Stamp) -> Option<(DateTime<Utc>, bool)> {
         match stamp {
-            Stamp::Absolute(t) => Some((t.with_timezone(&Utc), false)),
+            Stamp::Unix { .. } => Some((stamp.absolute()?, false)),
             Stamp::Local { date, secs, nanos } => {
                 Some((self.local_to_utc(naive(date, secs, nanos)?)?, false))
             }
