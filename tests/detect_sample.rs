@@ -437,7 +437,18 @@ fn sealing_state_as_time_moves_on_changes_no_finding() {
     ] {
         std::fs::copy(util::sample().join("var/log").join(name), logs.join(name)).unwrap();
     }
-    for input in [util::sample(), split.path().to_path_buf()] {
+    // And a collected .tar.gz bundle: its logs are copied out in one pass, then read in time
+    // order like files on disk.
+    let tgz = split.path().join("mx1.tar.gz");
+    let c = run(&[
+        "collect",
+        "--root",
+        util::sample().to_str().unwrap(),
+        "--out",
+        tgz.to_str().unwrap(),
+    ]);
+    assert_eq!(c.code, 0, "{}", c.stderr);
+    for input in [util::sample(), split.path().join("var"), tgz] {
         let kept = findings_with(&input, &["seal_every_hours=0"]);
         assert!(kept.len() > 10, "{}", kept.len());
         for every in ["seal_every_hours=1", "seal_every_hours=24"] {

@@ -1,6 +1,6 @@
 //! Finding the log files of `parse` inputs and opening them as line streams.
 //!
-//! An input is a bundle archive (`.zip`, `.tar.gz`; read in place, never unpacked), a
+//! An input is a bundle archive (`.zip`, `.tar.gz`; never unpacked: `parse` and `detect` copy out only its log entries, see [`super::drive`]), a
 //! directory (an unpacked bundle — it has `manifest.jsonl` —, a mounted root — it has
 //! `var/log` —, or a plain folder of logs), or a single file. Candidates are then kept or
 //! dropped by their *content* ([`sniff`]): a file is a mail log when its first lines are

@@ -323,15 +323,48 @@ pub fn drive(cfg: &ParseConfig, out: Sink, command: &str) -> Result<Option<Drive
         summaries: Vec::new(),
         ceiling: None,
     };
-    // Files on disk: in the order their first lines' times give (chain by chain, oldest
-    // first, where a file tells no time), so that the run moves forward in time and a
-    // detection sink can be promised where later files start. Bundle archives: one pass each,
-    // in archive order (a tar.gz cannot be read out of order without decompressing it again),
-    // and no promise at all when there are any.
-    let (on_disk, in_archives): (Vec<&LogFile>, Vec<&LogFile>) = inputs
+    // Bundle archives are read in one pass, in archive order (a `.tar.gz` cannot be read out
+    // of order without decompressing it again, and archives hold the newest rotation first):
+    // their log entries are first copied, as stored, into a private scratch folder, so that
+    // they too are read in time order and detection can seal its state. Where that fails
+    // (no room), an archive is read in place, in archive order, and no promise is made.
+    let (mut on_disk, in_archives): (Vec<LogFile>, Vec<LogFile>) = inputs
         .files
         .iter()
+        .cloned()
         .partition(|f| matches!(f.origin, input::Origin::File(_)));
+    let mut bundles: Vec<PathBuf> = in_archives
+        .iter()
+        .filter_map(|f| match &f.origin {
+            input::Origin::Entry { bundle, .. } => Some(bundle.clone()),
+            input::Origin::File(_) => None,
+        })
+        .collect();
+    bundles.dedup();
+    let scratch = if bundles.is_empty() {
+        None
+    } else {
+        tempfile::Builder::new()
+            .prefix("mailir-logs-")
+            .tempdir()
+            .ok()
+    };
+    let mut in_place: Vec<(PathBuf, Vec<LogFile>)> = Vec::new();
+    for (n, bundle) in bundles.into_iter().enumerate() {
+        let files: Vec<LogFile> = in_archives
+            .iter()
+            .filter(|f| matches!(&f.origin, input::Origin::Entry { bundle: b, .. } if *b == bundle))
+            .cloned()
+            .collect();
+        let dir = scratch.as_ref().map(|d| d.path().join(n.to_string()));
+        match dir.map(|d| std::fs::create_dir(&d).and_then(|()| spool(&bundle, &files, &d))) {
+            Some(Ok(copied)) => on_disk.extend(copied),
+            _ => in_place.push((bundle, files)),
+        }
+    }
+    // Files on disk: in the order their first lines' times give (chain by chain, oldest
+    // first, where a file tells no time), so that the run moves forward in time and a
+    // detection sink can be promised where later files start.
     let meta: Vec<_> = on_disk.iter().map(|f| (f.path.clone(), f.mtime)).collect();
     let (order, anchors) = rotation::plan(&meta, Utc::now());
     let starts: Vec<Option<i64>> = on_disk
@@ -343,9 +376,9 @@ pub fn drive(cfg: &ParseConfig, out: Sink, command: &str) -> Result<Option<Drive
     // Stable: files that tell no time keep their place ahead of the rest.
     order.sort_by_key(|&i| starts[i].unwrap_or(i64::MIN));
     for (k, &i) in order.iter().enumerate() {
-        let f = on_disk[i];
+        let f = &on_disk[i];
         let anchor = anchors[i];
-        session.ceiling = in_archives.is_empty().then(|| {
+        session.ceiling = in_place.is_empty().then(|| {
             order[k + 1..]
                 .iter()
                 .map(|&j| starts[j].unwrap_or(i64::MIN))
@@ -357,24 +390,11 @@ pub fn drive(cfg: &ParseConfig, out: Sink, command: &str) -> Result<Option<Drive
             .with_context(|| format!("while reading {}", f.path))?;
     }
     session.ceiling = None;
-    let mut bundles: Vec<&std::path::Path> = in_archives
-        .iter()
-        .filter_map(|f| match &f.origin {
-            input::Origin::Entry { bundle, .. } => Some(bundle.as_path()),
-            input::Origin::File(_) => None,
-        })
-        .collect();
-    bundles.dedup();
-    for bundle in bundles {
-        let files: Vec<&LogFile> = in_archives
-            .iter()
-            .copied()
-            .filter(|f| matches!(&f.origin, input::Origin::Entry { bundle: b, .. } if b == bundle))
-            .collect();
+    for (bundle, files) in in_place {
         let meta: Vec<_> = files.iter().map(|f| (f.path.clone(), f.mtime)).collect();
         let (_, anchors) = rotation::plan(&meta, Utc::now());
         let mut failure: Option<io::Error> = None;
-        crate::evidence::reader::for_each_entry(bundle, |name, _, r| {
+        crate::evidence::reader::for_each_entry(&bundle, |name, _, r| {
             if failure.is_some() {
                 return;
             }
@@ -382,9 +402,10 @@ pub fn drive(cfg: &ParseConfig, out: Sink, command: &str) -> Result<Option<Drive
                 return;
             };
             let mut br = io::BufReader::with_capacity(1 << 20, r);
-            if let Err(e) =
-                input::decompressed(&mut br, |c, dr| session.stream(files[i], anchors[i], c, dr))
-                    .and_then(|r| r)
+            if let Err(e) = input::decompressed(&mut br, |c, dr| {
+                session.stream(&files[i], anchors[i], c, dr)
+            })
+            .and_then(|r| r)
             {
                 failure = Some(e);
             }
@@ -394,6 +415,7 @@ pub fn drive(cfg: &ParseConfig, out: Sink, command: &str) -> Result<Option<Drive
             return Err(e).with_context(|| format!("while reading {}", bundle.display()));
         }
     }
+    drop(scratch);
     let Session {
         out,
         mut unparsed,
@@ -418,6 +440,44 @@ pub fn drive(cfg: &ParseConfig, out: Sink, command: &str) -> Result<Option<Drive
         files,
         input_errors: !inputs.errors.is_empty(),
     }))
+}
+
+/// Copies the log entries `files` of archive `bundle`, as stored (still compressed where they
+/// were), into `dir`, in one pass; returns them as files on disk that keep their bundle path,
+/// mtime and manifest hash. An entry the pass did not meet is an error, like a failed write.
+fn spool(
+    bundle: &std::path::Path,
+    files: &[LogFile],
+    dir: &std::path::Path,
+) -> io::Result<Vec<LogFile>> {
+    let mut copied: Vec<Option<LogFile>> = vec![None; files.len()];
+    let mut failure: Option<io::Error> = None;
+    crate::evidence::reader::for_each_entry(bundle, |name, _, r| {
+        if failure.is_some() {
+            return;
+        }
+        let Some(i) = files.iter().position(|f| f.path == name) else {
+            return;
+        };
+        let to = dir.join(i.to_string());
+        match File::create(&to).and_then(|mut w| io::copy(r, &mut w)) {
+            Ok(_) => {
+                copied[i] = Some(LogFile {
+                    origin: input::Origin::File(to),
+                    ..files[i].clone()
+                });
+            }
+            Err(e) => failure = Some(e),
+        }
+    })
+    .map_err(|e| io::Error::other(e.to_string()))?;
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    copied
+        .into_iter()
+        .map(|f| f.ok_or_else(|| io::Error::other("an entry was not in the archive")))
+        .collect()
 }
 
 /// Runs `mailir parse`.
