@@ -36,9 +36,12 @@ pub enum Command {
     /// Turn mail logs (in bundles, directories or files) into normalized events.
     #[cfg(feature = "analysis")]
     Parse(ParseArgs),
-    /// Find attacks in the inputs (brute force, spraying, account takeover so far).
+    /// Find attacks, persistence and log tampering in the inputs (logs and configuration).
     #[cfg(feature = "analysis")]
     Detect(DetectArgs),
+    /// Order the findings into attack phases; export for Timesketch or plaso.
+    #[cfg(feature = "analysis")]
+    Timeline(TimelineArgs),
 }
 
 /// The inputs and time options `parse` and `detect` share.
@@ -108,16 +111,10 @@ impl ParseArgs {
     }
 }
 
-/// `mailir detect` arguments.
+/// How the rules run: thresholds and the host's own domains (`detect` and `timeline`).
 #[cfg(feature = "analysis")]
 #[derive(Debug, clap::Args)]
-pub struct DetectArgs {
-    /// Inputs and time options.
-    #[command(flatten)]
-    pub input: LogInputArgs,
-    /// Output format.
-    #[arg(long, value_enum, default_value = "json")]
-    pub format: crate::detect::render::Format,
+pub struct RuleArgs {
     /// TOML file whose `[thresholds]` table overrides rule thresholds (see docs/detections.md).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -131,9 +128,13 @@ pub struct DetectArgs {
 }
 
 #[cfg(feature = "analysis")]
-impl DetectArgs {
-    /// Resolves the arguments into the config `detect` runs with.
-    pub fn resolve(self) -> Result<crate::detect::DetectConfig> {
+impl RuleArgs {
+    /// Resolves into the config detection runs with.
+    pub fn resolve(
+        self,
+        input: LogInputArgs,
+        format: crate::detect::render::Format,
+    ) -> Result<crate::detect::DetectConfig> {
         let config = match &self.config {
             Some(p) => Some(
                 std::fs::read_to_string(p)
@@ -143,14 +144,63 @@ impl DetectArgs {
         };
         let thresholds = crate::detect::rules::Thresholds::load(config.as_deref(), &self.sets)
             .map_err(|e| anyhow::anyhow!("thresholds: {e}"))?;
-        let parse = self
-            .input
-            .resolve(crate::parse::output::Format::Facts, None)?;
+        let parse = input.resolve(crate::parse::output::Format::Facts, None)?;
         Ok(crate::detect::DetectConfig {
             parse,
-            format: self.format,
+            format,
             thresholds,
             local_domains: self.local_domains,
+        })
+    }
+}
+
+/// `mailir detect` arguments.
+#[cfg(feature = "analysis")]
+#[derive(Debug, clap::Args)]
+pub struct DetectArgs {
+    /// Inputs and time options.
+    #[command(flatten)]
+    pub input: LogInputArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "json")]
+    pub format: crate::detect::render::Format,
+    /// Thresholds and domains.
+    #[command(flatten)]
+    pub rules: RuleArgs,
+}
+
+#[cfg(feature = "analysis")]
+impl DetectArgs {
+    /// Resolves the arguments into the config `detect` runs with.
+    pub fn resolve(self) -> Result<crate::detect::DetectConfig> {
+        self.rules.resolve(self.input, self.format)
+    }
+}
+
+/// `mailir timeline` arguments.
+#[cfg(feature = "analysis")]
+#[derive(Debug, clap::Args)]
+pub struct TimelineArgs {
+    /// Inputs and time options.
+    #[command(flatten)]
+    pub input: LogInputArgs,
+    /// Export format.
+    #[arg(long, value_enum, default_value = "jsonl")]
+    pub format: crate::timeline::export::Format,
+    /// Thresholds and domains.
+    #[command(flatten)]
+    pub rules: RuleArgs,
+}
+
+#[cfg(feature = "analysis")]
+impl TimelineArgs {
+    /// Resolves the arguments into the config `timeline` runs with.
+    pub fn resolve(self) -> Result<crate::timeline::TimelineConfig> {
+        Ok(crate::timeline::TimelineConfig {
+            detect: self
+                .rules
+                .resolve(self.input, crate::detect::render::Format::Jsonl)?,
+            format: self.format,
         })
     }
 }

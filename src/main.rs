@@ -18,6 +18,8 @@ mod hostconf;
 #[cfg(feature = "analysis")]
 mod parse;
 mod sanitize;
+#[cfg(feature = "analysis")]
+mod timeline;
 
 use clap::Parser;
 
@@ -54,6 +56,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Parse(args) => parse::run(&args.resolve()?),
         #[cfg(feature = "analysis")]
         Command::Detect(args) => detect::run(&args.resolve()?),
+        #[cfg(feature = "analysis")]
+        Command::Timeline(args) => timeline::run(&args.resolve()?),
     }
 }
 

@@ -359,7 +359,7 @@ fn sample_planted_persistence_is_found_in_the_root_and_in_its_bundle() {
     // stored name with the manifest's hash.
     let t = tempfile::tempdir().unwrap();
     let zip = t.path().join("mx1.zip");
-    collect_sample(&zip);
+    util::collect(&util::sample(), &zip);
     let doc = detect_json(&zip);
     let findings = doc["findings"].as_array().unwrap();
     check_planted_persistence(findings, &truth);
@@ -374,18 +374,6 @@ fn sample_planted_persistence_is_found_in_the_root_and_in_its_bundle() {
             .starts_with("files/etc/postfix/"));
         assert_eq!(e["sha256"].as_str().unwrap().len(), 64, "{e}");
     }
-}
-
-/// Collects the sample host into a bundle at `out` (its extension picks the format).
-fn collect_sample(out: &std::path::Path) {
-    let c = run(&[
-        "collect",
-        "--root",
-        util::sample().to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert_eq!(c.code, 0, "{}", c.stderr);
 }
 
 /// Findings of `detect` over `input` with thresholds `sets`, as sorted JSON texts.
@@ -445,7 +433,7 @@ fn sealing_state_as_time_moves_on_changes_no_finding() {
     // And a collected .tar.gz bundle: its logs are copied out in one pass, then read in time
     // order like files on disk.
     let tgz = split.path().join("mx1.tar.gz");
-    collect_sample(&tgz);
+    util::collect(&util::sample(), &tgz);
     for input in [util::sample(), split.path().join("var"), tgz] {
         let kept = findings_with(&input, &["seal_every_hours=0"]);
         assert!(kept.len() > 10, "{}", kept.len());

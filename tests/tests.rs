@@ -5,6 +5,7 @@
 //! - `hostile_tree`: a tree of traps (loops, escaping links, FIFO, odd names, a growing log).
 //! - `verify_tamper`: every kind of bundle damage verify must name.
 //! - `live`: collection of this machine's own root (as root only).
+//! - `timeline_sample`: `timeline` on the sample host: phases, placement, exports.
 
 mod util;
 
@@ -18,4 +19,6 @@ mod parse_sample;
 #[cfg(feature = "analysis")]
 mod peer_alerts;
 mod peer_corpus;
+#[cfg(feature = "analysis")]
+mod timeline_sample;
 mod verify_tamper;

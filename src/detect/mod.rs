@@ -134,25 +134,36 @@ pub fn sort(findings: &mut [Finding]) {
     });
 }
 
-/// Runs `mailir detect`.
-pub fn run(cfg: &DetectConfig) -> Result<ExitCode> {
+/// What a detection run found, for `detect` to render and for `timeline` to order.
+pub struct Detected {
+    /// Findings, in [`sort`] order.
+    pub findings: Vec<Finding>,
+    /// Counts of the run.
+    pub stats: render::Stats,
+    /// Some input could not be read at all.
+    pub input_errors: bool,
+}
+
+/// Runs every rule over the inputs of `cfg` (logs and configuration); `command` names the
+/// caller in messages. `None` when no input could be read.
+pub fn findings(cfg: &DetectConfig, command: &str) -> Result<Option<Detected>> {
     let engine = Arc::new(Mutex::new(Engine::new(&cfg.thresholds)));
     // `cfg.parse.format` is `Facts`: the parse layer hands facts to the engine.
-    let Some(driven) = crate::parse::drive(&cfg.parse, Sink::Facts(engine.clone()), "detect")?
+    let Some(driven) = crate::parse::drive(&cfg.parse, Sink::Facts(engine.clone()), command)?
     else {
-        return Ok(ExitCode::Error);
+        return Ok(None);
     };
     let mut engine = engine
         .lock()
         .map_err(|_| anyhow::anyhow!("detection engine poisoned"))?;
     let engine = &mut *engine;
     eprintln!(
-        "mailir detect: {} fact(s); rule state sealed {} time(s) as the input moved on",
+        "mailir {command}: {} fact(s); rule state sealed {} time(s) as the input moved on",
         engine.facts, engine.seals
     );
     if engine.late > 0 {
         eprintln!(
-            "mailir detect: {} event(s) came after later ones had been judged (input out of time order); findings around them may be split",
+            "mailir {command}: {} event(s) came after later ones had been judged (input out of time order); findings around them may be split",
             engine.late
         );
     }
@@ -189,8 +200,20 @@ pub fn run(cfg: &DetectConfig) -> Result<ExitCode> {
         events: driven.total.events,
         unparsed: driven.total.unparsed,
     };
-    render::write(cfg.format, cfg.parse.out.as_deref(), &findings, &stats)?;
-    Ok(if driven.input_errors {
+    Ok(Some(Detected {
+        findings,
+        stats,
+        input_errors: driven.input_errors,
+    }))
+}
+
+/// Runs `mailir detect`.
+pub fn run(cfg: &DetectConfig) -> Result<ExitCode> {
+    let Some(d) = findings(cfg, "detect")? else {
+        return Ok(ExitCode::Error);
+    };
+    render::write(cfg.format, cfg.parse.out.as_deref(), &d.findings, &d.stats)?;
+    Ok(if d.input_errors {
         ExitCode::Error
     } else {
         ExitCode::Success

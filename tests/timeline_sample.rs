@@ -1,0 +1,139 @@
+//! `timeline` on the sample host: phases against the ground truth, every finding placed once,
+//! exports decodable by their importers' rules.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::util::{self, run};
+
+fn timeline(format: &str) -> String {
+    let o = run(&[
+        "timeline",
+        util::sample().to_str().unwrap(),
+        "--timezone",
+        "Asia/Shanghai",
+        "--format",
+        format,
+    ]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    o.stdout
+}
+
+fn lines(text: &str) -> Vec<Value> {
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn sample_timeline_follows_the_attack_phases_of_the_ground_truth() {
+    let rows = lines(&timeline("jsonl"));
+    let ts = |r: &Value| {
+        chrono::DateTime::parse_from_rfc3339(r["ts"].as_str().unwrap())
+            .unwrap()
+            .timestamp()
+    };
+    // Ordered in time.
+    assert!(rows.windows(2).all(|w| ts(&w[0]) <= ts(&w[1])));
+    // Every finding of `detect`, once, in its phase.
+    let o = run(&[
+        "detect",
+        util::sample().to_str().unwrap(),
+        "--timezone",
+        "Asia/Shanghai",
+        "--format",
+        "jsonl",
+    ]);
+    let findings = lines(&o.stdout);
+    let placed: Vec<&Value> = rows.iter().filter(|r| r["type"] == "finding").collect();
+    assert_eq!(placed.len(), findings.len());
+    for f in &findings {
+        assert_eq!(
+            placed
+                .iter()
+                .filter(|r| r["rule"] == f["rule"]
+                    && r["phase"] == f["phase"]
+                    && r["ts"] == f["first_seen"])
+                .count(),
+            findings
+                .iter()
+                .filter(|g| g["rule"] == f["rule"] && g["first_seen"] == f["first_seen"])
+                .count(),
+            "{f}"
+        );
+    }
+    // Each phase starts before and ends after its findings.
+    let mut bounds: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+    for r in &rows {
+        let p = r["phase"].as_str().unwrap().to_string();
+        match r["type"].as_str().unwrap() {
+            "phase_start" => bounds.entry(p).or_insert((0, 0)).0 = ts(r),
+            "phase_end" => bounds.entry(p).or_insert((0, 0)).1 = ts(r),
+            _ => {}
+        }
+    }
+    for r in &placed {
+        let (start, end) = bounds[r["phase"].as_str().unwrap()];
+        assert!(start <= ts(r) && ts(r) <= end, "{r}");
+    }
+    assert_eq!(
+        bounds.keys().map(String::as_str).collect::<Vec<_>>(),
+        [
+            "cleanup",
+            "exfiltration",
+            "initial_access",
+            "persistence",
+            "recon"
+        ]
+    );
+    // The ground truth's phases: recon at 22:10 (+08:00), initial access at 00:58, the
+    // takeover at 02:14:07, the cut from mail.log 02:16:30–02:44:10.
+    let at = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap().timestamp();
+    let start = |p: &str| bounds[p].0;
+    assert!(
+        (at("2026-03-03T22:10:00+08:00")..at("2026-03-03T22:11:00+08:00"))
+            .contains(&start("recon"))
+    );
+    assert!(
+        (at("2026-03-04T00:58:00+08:00")..at("2026-03-04T00:59:00+08:00"))
+            .contains(&start("initial_access"))
+    );
+    assert!(start("recon") < start("initial_access"));
+    let takeover = placed
+        .iter()
+        .find(|r| r["rule"] == "auth.compromised_account")
+        .unwrap();
+    assert_eq!(ts(takeover), at("2026-03-04T02:14:07+08:00"));
+    let cut = placed
+        .iter()
+        .find(|r| r["rule"] == "tamper.time_gap")
+        .unwrap();
+    assert_eq!(cut["phase"], "cleanup");
+    assert!(ts(cut) <= at("2026-03-04T02:16:30+08:00"));
+}
+
+#[test]
+fn sample_timeline_exports_keep_their_importers_rules() {
+    let ts_rows = lines(&timeline("timesketch-jsonl"));
+    assert!(ts_rows.len() > 20);
+    for r in &ts_rows {
+        for k in ["message", "datetime", "timestamp_desc"] {
+            assert!(!r[k].as_str().unwrap().is_empty(), "{k}: {r}");
+        }
+        assert!(r["timestamp"].is_i64());
+        assert!(r.get("_id").is_none());
+    }
+    let csv = timeline("timesketch-csv");
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    assert_eq!(reader.records().count(), ts_rows.len());
+    let l2t = timeline("l2tcsv");
+    let mut l = l2t.lines();
+    assert_eq!(
+        l.next(),
+        Some("date,time,timezone,MACB,source,sourcetype,type,user,host,short,desc,version,filename,inode,notes,format,extra")
+    );
+    for row in l {
+        assert_eq!(row.matches(',').count(), 16, "{row}");
+    }
+}
