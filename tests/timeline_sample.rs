@@ -66,7 +66,9 @@ fn sample_timeline_follows_the_attack_phases_of_the_ground_truth() {
     // Each phase starts before and ends after its findings.
     let mut bounds: BTreeMap<String, (i64, i64)> = BTreeMap::new();
     for r in &rows {
-        let p = r["phase"].as_str().unwrap().to_string();
+        let Some(p) = r["phase"].as_str().map(str::to_string) else {
+            continue;
+        };
         match r["type"].as_str().unwrap() {
             "phase_start" => bounds.entry(p).or_insert((0, 0)).0 = ts(r),
             "phase_end" => bounds.entry(p).or_insert((0, 0)).1 = ts(r),
@@ -111,6 +113,48 @@ fn sample_timeline_follows_the_attack_phases_of_the_ground_truth() {
         .unwrap();
     assert_eq!(cut["phase"], "cleanup");
     assert!(ts(cut) <= at("2026-03-04T02:16:30+08:00"));
+}
+
+#[test]
+fn sample_timeline_holds_what_the_attackers_and_the_taken_account_did() {
+    let rows = lines(&timeline("jsonl"));
+    let truth = util::truth();
+    let events: Vec<&Value> = rows.iter().filter(|r| r["type"] == "event").collect();
+    let has = |pred: &dyn Fn(&Value) -> bool| events.iter().any(|r| pred(r));
+    let ip_in = |r: &Value, ip: &str| r["ips"].as_array().unwrap().iter().any(|i| i == ip);
+    // The brute-force address's failed logins, in initial access.
+    let bf = truth["attackers"]["smtp_brute_force"][0].as_str().unwrap();
+    assert!(has(&|r| ip_in(r, bf)
+        && r["phase"] == "initial_access"
+        && r["message"].as_str().unwrap().starts_with("auth_failure")));
+    // The takeover login itself, at its evidence line.
+    let ca = &truth["compromised_account"];
+    assert!(has(&|r| r["ts"] == ca["first_malicious_login_utc"]
+        && r["users"][0] == ca["user"]
+        && r["source"]["line"] == ca["evidence"]["line"]));
+    // The stolen account's spam, in exfiltration.
+    assert!(has(&|r| r["users"][0] == ca["user"]
+        && r["phase"] == "exfiltration"
+        && r["message"].as_str().unwrap().starts_with("delivery")));
+    // The reload during persistence, as context without a phase.
+    assert!(has(
+        &|r| r["phase"].is_null() && r["message"].as_str().unwrap().contains("reload")
+    ));
+    // The office address: only the taken account's owner still at work after the takeover,
+    // as context without a phase; nothing before it.
+    let office = truth["legitimate"]["client_addresses"][0].as_str().unwrap();
+    let at = |r: &Value| r["ts"].as_str().unwrap().to_string();
+    let takeover = ca["first_malicious_login_utc"].as_str().unwrap();
+    assert!(!has(
+        &|r| ip_in(r, office) && (!r["phase"].is_null() || at(r).as_str() < takeover)
+    ));
+    for u in truth["legitimate"]["users"].as_array().unwrap() {
+        assert!(
+            !has(&|r| r["users"][0] == *u
+                && r["message"].as_str().unwrap().starts_with("auth_success")),
+            "{u}"
+        );
+    }
 }
 
 #[test]

@@ -34,12 +34,13 @@ pub enum Field {
 
 const FIELDS: usize = 9;
 
-/// Whether some rule reads the text fields of events of `kind`. A rule that starts reading a
-/// kind not listed here must add it (its tests build facts directly and would not notice).
+/// Whether some rule, or the timeline's context events, reads the text fields of events of
+/// `kind`. A rule that starts reading a kind not listed here must add it (its tests build
+/// facts directly and would not notice).
 pub fn texts_read(kind: Kind) -> bool {
     !matches!(
         kind,
-        Kind::Connect | Kind::Disconnect | Kind::MessageQueued | Kind::Reject | Kind::RateLimit
+        Kind::Connect | Kind::Disconnect | Kind::MessageQueued | Kind::RateLimit
     )
 }
 const NONE: (u32, u32) = (u32::MAX, 0);

@@ -65,6 +65,7 @@ pub fn cut(s: &str, max: usize) -> &str {
 fn time_meaning(r: &Record) -> &'static str {
     match r.kind {
         Kind::Finding => "Finding First Seen",
+        Kind::Event => "Log Entry Time",
         Kind::PhaseStart => "Attack Phase Start",
         Kind::PhaseEnd => "Attack Phase End",
     }
@@ -73,6 +74,7 @@ fn time_meaning(r: &Record) -> &'static str {
 fn kind_name(k: Kind) -> &'static str {
     match k {
         Kind::Finding => "finding",
+        Kind::Event => "event",
         Kind::PhaseStart => "phase_start",
         Kind::PhaseEnd => "phase_end",
     }

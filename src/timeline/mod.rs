@@ -3,9 +3,11 @@
 //! record or in the shapes Timesketch and plaso import.
 //!
 //! [`record`] turns findings into rows (each finding at its first time, each phase's start and
-//! end with a summary); [`export`] renders them. The detection run is `detect`'s own
-//! ([`crate::detect::findings`]), so the timeline always agrees with `detect`.
+//! end with a summary); [`context`] adds, in a second pass over the logs, the events of the
+//! addresses and accounts the findings name; [`export`] renders them. The detection run is
+//! `detect`'s own ([`crate::detect::findings`]), so the timeline always agrees with `detect`.
 
+pub mod context;
 pub mod export;
 pub mod record;
 
@@ -29,7 +31,25 @@ pub fn run(cfg: &TimelineConfig) -> Result<ExitCode> {
     let Some(d) = crate::detect::findings(&cfg.detect, "timeline")? else {
         return Ok(ExitCode::Error);
     };
-    let rows = record::records(&d.findings);
+    let mut rows = record::records(&d.findings);
+    let interest = context::Interest::of(&d.findings);
+    if !interest.is_empty() {
+        let gather = std::sync::Arc::new(std::sync::Mutex::new(context::Gather::new(interest)));
+        let sink = crate::parse::output::Sink::Facts(gather.clone());
+        crate::parse::drive(&cfg.detect.parse, sink, "timeline (context events)")?;
+        let g = gather
+            .lock()
+            .map_err(|_| anyhow::anyhow!("context gathering poisoned"))?;
+        if g.dropped > 0 {
+            eprintln!(
+                "mailir timeline: {} more context event(s) than the {} kept were left out",
+                g.dropped,
+                context::MAX_EVENTS
+            );
+        }
+        rows.extend(g.records());
+        record::sort(&mut rows);
+    }
     let mut out: Box<dyn Write> = match &cfg.detect.parse.out {
         Some(p) => Box::new(BufWriter::new(
             std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?,

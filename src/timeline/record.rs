@@ -1,8 +1,8 @@
 //! The timeline record (contract: `../shared/DESIGN.md`, "Timeline record"): findings placed
 //! at their first time, and the start and end of each attack phase with its summary.
 //!
-//! To add a kind of row (context events are next: the logins, relays and rejects around the
-//! findings), give it a [`Kind`] and build it here; every export renders every kind.
+//! To add a kind of row, give it a [`Kind`] and build it (here, or in its own module as
+//! [`super::context`] does for events); every export renders every kind.
 
 use std::collections::BTreeSet;
 
@@ -17,6 +17,8 @@ use crate::detect::finding::{Finding, Phase, Severity};
 pub enum Kind {
     /// A phase begins (sorted first among rows of one time).
     PhaseStart,
+    /// A log event around the findings (see [`super::context`]).
+    Event,
     /// A finding, at its first time.
     Finding,
     /// A phase ends.
@@ -183,9 +185,22 @@ pub fn records(findings: &[Finding]) -> Vec<Record> {
             });
         }
     }
-    rows.sort_by(|a, b| {
-        (a.ts_us, a.kind, a.phase, a.rule, &a.message)
-            .cmp(&(b.ts_us, b.kind, b.phase, b.rule, &b.message))
-    });
+    sort(&mut rows);
     rows
+}
+
+/// Orders rows by time; at one instant phase starts, events, findings, phase ends; then by
+/// phase, rule, message, source line (deterministic).
+pub fn sort(rows: &mut [Record]) {
+    let line = |r: &Record| r.source.as_ref().and_then(|s| s.line);
+    rows.sort_by(|a, b| {
+        (a.ts_us, a.kind, a.phase, a.rule, &a.message, line(a)).cmp(&(
+            b.ts_us,
+            b.kind,
+            b.phase,
+            b.rule,
+            &b.message,
+            line(b),
+        ))
+    });
 }

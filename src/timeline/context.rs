@@ -1,0 +1,270 @@
+//! The events around the findings: a second pass over the logs keeps what a responder reads
+//! next to the findings — everything the attacking addresses did (failed and successful logins,
+//! probes, relay attempts, rejects, submissions), what the compromised or abusing accounts did
+//! (logins, submissions, deliveries), and the mail system's restarts and reloads — not the
+//! millions of ordinary deliveries.
+//!
+//! Which addresses and accounts matter comes from the findings ([`Interest::of`]); each kept
+//! event is placed in the phase of the finding that named its address or account. At most
+//! [`MAX_EVENTS`] are kept (the run says how many more there were).
+
+use std::collections::BTreeMap;
+
+use crate::detect::fact::{Fact, FactSink};
+use crate::detect::finding::{Finding, Phase};
+use crate::events::record::Kind;
+
+use super::record::{rfc3339, Kind as RowKind, Record, Source};
+
+/// Most context events kept.
+pub const MAX_EVENTS: usize = 200_000;
+
+/// The addresses and accounts the findings name: for an address the phase it first appears
+/// in; for an account the phase and the time from which it is of interest (its first finding:
+/// its own logins before were its owner's).
+#[derive(Debug, Default)]
+pub struct Interest {
+    ips: BTreeMap<String, Phase>,
+    users: BTreeMap<String, (Phase, i64)>,
+}
+
+impl Interest {
+    /// From the log findings (configuration findings name files, not actors).
+    pub fn of(findings: &[Finding]) -> Interest {
+        let mut i = Interest::default();
+        for f in findings {
+            if f.rule.starts_with("persistence.") || f.rule.starts_with("config.") {
+                continue;
+            }
+            for ip in &f.entities.ips {
+                i.ips.entry(ip.clone()).or_insert(f.phase);
+            }
+            // Accounts a finding is *about* (taken over, abused, logging in oddly); an
+            // attack's tried accounts are its victims' names, not actors.
+            if matches!(
+                f.rule,
+                "auth.compromised_account"
+                    | "auth.off_hours"
+                    | "auth.new_source"
+                    | "abuse.bulk_send"
+            ) {
+                let since = chrono::DateTime::parse_from_rfc3339(&f.first_seen)
+                    .map_or(i64::MIN, |t| t.timestamp_micros());
+                for u in &f.entities.users {
+                    let e = i.users.entry(u.clone()).or_insert((f.phase, since));
+                    if since < e.1 {
+                        *e = (f.phase, since);
+                    }
+                }
+            }
+        }
+        i
+    }
+
+    /// Whether nothing is of interest.
+    pub fn is_empty(&self) -> bool {
+        self.ips.is_empty() && self.users.is_empty()
+    }
+
+    /// The phase a fact belongs to when it is of interest; `Some(None)` for context without
+    /// a phase (restarts).
+    fn phase_of(&self, f: &Fact) -> Option<Option<Phase>> {
+        if f.kind == Kind::Service {
+            return Some(None);
+        }
+        if let Some(p) = f.src_ip().and_then(|ip| self.ips.get(ip)) {
+            if f.kind != Kind::AuthBackendFailure {
+                return Some(Some(*p));
+            }
+        }
+        let by_user = matches!(
+            f.kind,
+            Kind::AuthSuccess | Kind::MessageReceived | Kind::Delivery | Kind::Forwarded
+        );
+        if by_user {
+            if let Some((p, since)) = f.user().and_then(|u| self.users.get(u)) {
+                if f.ts_us < *since {
+                    return None;
+                }
+                // What the account sent is the abuse. Its logins from an attacking address
+                // were taken above; from elsewhere they are its owner's, shown as context.
+                return Some(match f.kind {
+                    Kind::Delivery | Kind::Forwarded => Some(Phase::Exfiltration),
+                    _ if f.src_ip().is_some() => None,
+                    _ => Some(*p),
+                });
+            }
+        }
+        None
+    }
+}
+
+/// Gathers the facts of interest of a parse pass.
+pub struct Gather {
+    interest: Interest,
+    kept: Vec<(Option<Phase>, Fact)>,
+    /// Files of the pass, by number.
+    files: Vec<(String, Option<String>)>,
+    /// Facts of interest beyond [`MAX_EVENTS`].
+    pub dropped: u64,
+}
+
+impl Gather {
+    /// Gathers what `interest` names.
+    pub fn new(interest: Interest) -> Gather {
+        Gather {
+            interest,
+            kept: Vec::new(),
+            files: Vec::new(),
+            dropped: 0,
+        }
+    }
+
+    /// The rows of the kept facts.
+    pub fn records(&self) -> Vec<Record> {
+        self.kept
+            .iter()
+            .map(|(phase, f)| {
+                let (path, sha) = self.files.get(f.file as usize).cloned().unwrap_or_default();
+                Record {
+                    ts: rfc3339(f.ts_us),
+                    ts_us: f.ts_us,
+                    phase: *phase,
+                    kind: RowKind::Event,
+                    rule: None,
+                    severity: None,
+                    message: describe(f),
+                    ips: f.src_ip().map(str::to_string).into_iter().collect(),
+                    users: f.user().map(str::to_string).into_iter().collect(),
+                    attack: Vec::new(),
+                    count: 1,
+                    source: Some(Source {
+                        path,
+                        line: Some(f.line),
+                        sha256: sha,
+                    }),
+                }
+            })
+            .collect()
+    }
+}
+
+impl FactSink for Gather {
+    fn facts(&mut self, facts: Vec<Fact>) {
+        for f in facts {
+            if let Some(phase) = self.interest.phase_of(&f) {
+                if self.kept.len() < MAX_EVENTS {
+                    self.kept.push((phase, f));
+                } else {
+                    self.dropped += 1;
+                }
+            }
+        }
+    }
+
+    fn file(&mut self, id: u32, path: &str, sha256: Option<&str>) {
+        let id = id as usize;
+        if self.files.len() <= id {
+            self.files.resize(id + 1, Default::default());
+        }
+        self.files[id] = (path.to_string(), sha256.map(str::to_string));
+    }
+}
+
+/// One line about a fact: its kind and the fields it has.
+fn describe(f: &Fact) -> String {
+    let mut s = f.kind.name().to_string();
+    let mut add = |label: &str, v: Option<&str>| {
+        if let Some(v) = v.filter(|v| !v.is_empty()) {
+            s.push(' ');
+            s.push_str(label);
+            s.push_str(v);
+        }
+    };
+    add("user=", f.user());
+    add("from ", f.src_ip());
+    add("sender=", f.sender());
+    add("to ", f.recipient());
+    add("status=", f.status());
+    add("via ", f.relay());
+    add("queue ", f.queue_id());
+    add("— ", f.detail());
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::fact::Field;
+    use crate::detect::finding::{Entities, Severity};
+    use crate::detect::rules::tests::{fact, failure, success};
+
+    fn finding(rule: &'static str, phase: Phase, ips: &[&str], users: &[&str]) -> Finding {
+        Finding {
+            rule,
+            title: String::new(),
+            severity: Severity::High,
+            phase,
+            attack: Vec::new(),
+            first_seen: crate::timeline::record::rfc3339(crate::detect::rules::tests::T0),
+            last_seen: String::new(),
+            count: 1,
+            entities: Entities {
+                ips: ips.iter().map(|s| s.to_string()).collect(),
+                users: users.iter().map(|s| s.to_string()).collect(),
+                files: Vec::new(),
+            },
+            summary: String::new(),
+            evidence: Vec::new(),
+            remediation: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn keeps_what_attackers_and_taken_accounts_did_and_nothing_else() {
+        let findings = [
+            finding("recon.scan", Phase::Recon, &["203.0.113.45"], &[]),
+            finding(
+                "auth.brute_force",
+                Phase::InitialAccess,
+                &["203.0.113.77"],
+                &["admin", "liwei"],
+            ),
+            finding(
+                "auth.compromised_account",
+                Phase::InitialAccess,
+                &["203.0.113.77"],
+                &["liwei"],
+            ),
+        ];
+        let mut g = Gather::new(Interest::of(&findings));
+        let sent = fact(Kind::Delivery, 50, "", "liwei")
+            .with(Field::SrcIp, None)
+            .with(Field::Recipient, Some("x@spam.example"));
+        g.facts(vec![
+            // The owner's own login before the takeover: not kept.
+            fact(Kind::AuthSuccess, -60, "192.0.2.10", "liwei"),
+            failure(1, "203.0.113.45", "admin"),
+            failure(2, "203.0.113.77", "admin"),
+            success(3, "203.0.113.77", "liwei"),
+            // A colleague's ordinary login and a brute-forced name's own login: not kept.
+            success(4, "192.0.2.10", "chenjing"),
+            success(5, "192.0.2.11", "admin"),
+            sent,
+            // The owner, still at work after the takeover: context, no phase.
+            success(60, "192.0.2.10", "liwei"),
+        ]);
+        let rows = g.records();
+        let got: Vec<(Option<Phase>, String)> =
+            rows.iter().map(|r| (r.phase, r.message.clone())).collect();
+        assert_eq!(got.len(), 5, "{got:?}");
+        assert_eq!(got[4].0, None);
+        assert_eq!(got[0].0, Some(Phase::Recon));
+        assert_eq!(got[1].0, Some(Phase::InitialAccess));
+        assert!(got[2]
+            .1
+            .starts_with("auth_success user=liwei from 203.0.113.77"));
+        assert_eq!(got[3].0, Some(Phase::Exfiltration));
+        assert!(got[3].1.contains("to x@spam.example"));
+    }
+}
