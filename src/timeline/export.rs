@@ -26,6 +26,8 @@ pub enum Format {
     TimesketchCsv,
     /// plaso's 17-column `l2tcsv`.
     L2tcsv,
+    /// Apache Parquet (give `--out`): the `jsonl` columns, lists joined by spaces.
+    Parquet,
 }
 
 /// Longest value Timesketch can still aggregate on (its keyword limit is 32,766 bytes).
@@ -38,6 +40,7 @@ pub fn write(format: Format, rows: &[Record], out: &mut dyn Write) -> io::Result
         Format::TimesketchJsonl => timesketch_jsonl(rows, out),
         Format::TimesketchCsv => timesketch_csv(rows, out),
         Format::L2tcsv => l2tcsv(rows, out),
+        Format::Parquet => parquet(rows, out),
     }
 }
 
@@ -251,6 +254,70 @@ fn l2tcsv(rows: &[Record], out: &mut dyn Write) -> io::Result<()> {
     Ok(())
 }
 
+/// The rows as one zstd-compressed Parquet file (a timeline is findings and the events
+/// around them: it fits in one frame).
+fn parquet(rows: &[Record], out: &mut dyn Write) -> io::Result<()> {
+    use polars::prelude::*;
+    let err = |e: PolarsError| io::Error::other(e.to_string());
+    let text = |f: &dyn Fn(&Record) -> String| rows.iter().map(f).collect::<Vec<String>>();
+    let cols = vec![
+        Column::new("ts".into(), text(&|r| r.ts.clone())),
+        Column::new(
+            "ts_unix_us".into(),
+            rows.iter().map(|r| r.ts_us).collect::<Vec<i64>>(),
+        ),
+        Column::new(
+            "phase".into(),
+            rows.iter()
+                .map(|r| r.phase.map(phase_name))
+                .collect::<Vec<_>>(),
+        ),
+        Column::new("type".into(), text(&|r| kind_name(r.kind).to_string())),
+        Column::new(
+            "rule".into(),
+            rows.iter().map(|r| r.rule).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "severity".into(),
+            rows.iter()
+                .map(|r| r.severity.map(severity_name))
+                .collect::<Vec<_>>(),
+        ),
+        Column::new("message".into(), text(&|r| r.message.clone())),
+        Column::new("ips".into(), text(&|r| r.ips.join(" "))),
+        Column::new("users".into(), text(&|r| r.users.join(" "))),
+        Column::new("attack".into(), text(&|r| r.attack.join(" "))),
+        Column::new(
+            "count".into(),
+            rows.iter().map(|r| r.count).collect::<Vec<u64>>(),
+        ),
+        Column::new(
+            "source_path".into(),
+            rows.iter()
+                .map(|r| r.source.as_ref().map(|s| s.path.clone()))
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "source_line".into(),
+            rows.iter()
+                .map(|r| r.source.as_ref().and_then(|s| s.line))
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "source_sha256".into(),
+            rows.iter()
+                .map(|r| r.source.as_ref().and_then(|s| s.sha256.clone()))
+                .collect::<Vec<_>>(),
+        ),
+    ];
+    let mut df = DataFrame::new(rows.len(), cols).map_err(err)?;
+    ParquetWriter::new(out)
+        .with_compression(ParquetCompression::Zstd(None))
+        .finish(&mut df)
+        .map(|_| ())
+        .map_err(err)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -367,6 +434,24 @@ mod tests {
         assert!(
             text.contains("03/03/2026,18:14:07,UTC,M...,LOG,mailir,Finding First Seen,liwei,-,")
         );
+    }
+
+    #[test]
+    fn parquet_reads_back_with_polars() {
+        use polars::prelude::*;
+        let mut out = Vec::new();
+        write(Format::Parquet, &rows(), &mut out).unwrap();
+        let df = ParquetReader::new(std::io::Cursor::new(out))
+            .finish()
+            .unwrap();
+        assert_eq!(df.height(), 2);
+        let us = df.column("ts_unix_us").unwrap().i64().unwrap();
+        assert_eq!(us.get(0), Some(1_772_561_647_000_000));
+        let phase = df.column("phase").unwrap().str().unwrap();
+        assert_eq!(phase.get(0), Some("initial_access"));
+        assert_eq!(phase.get(1), Some("recon"));
+        let line = df.column("source_line").unwrap().u64().unwrap();
+        assert_eq!((line.get(0), line.get(1)), (Some(1464), None));
     }
 
     #[test]

@@ -28,6 +28,10 @@ pub struct TimelineConfig {
 
 /// Runs `mailir timeline`.
 pub fn run(cfg: &TimelineConfig) -> Result<ExitCode> {
+    if cfg.format == export::Format::Parquet && cfg.detect.parse.out.is_none() {
+        eprintln!("mailir timeline: --format parquet writes a binary file: give --out PATH");
+        return Ok(ExitCode::Error);
+    }
     let Some(d) = crate::detect::findings(&cfg.detect, "timeline")? else {
         return Ok(ExitCode::Error);
     };
