@@ -136,6 +136,19 @@ fn sample_timeline_holds_what_the_attackers_and_the_taken_account_did() {
     assert!(has(&|r| r["users"][0] == ca["user"]
         && r["phase"] == "exfiltration"
         && r["message"].as_str().unwrap().starts_with("delivery")));
+    // The edges of the cut from mail.log, as cleanup events at their lines.
+    let gap = rows
+        .iter()
+        .find(|r| r["rule"] == "tamper.time_gap")
+        .unwrap();
+    let edges: Vec<&Value> = events
+        .iter()
+        .copied()
+        .filter(|r| r["phase"] == "cleanup")
+        .collect();
+    assert_eq!(edges.len(), 2, "{edges:?}");
+    assert_eq!(edges[0]["source"]["path"], gap["source"]["path"]);
+    assert_eq!(edges[0]["source"]["line"], gap["source"]["line"]);
     // The reload during persistence, as context without a phase.
     assert!(has(
         &|r| r["phase"].is_null() && r["message"].as_str().unwrap().contains("reload")

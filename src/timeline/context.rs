@@ -5,7 +5,9 @@
 //! millions of ordinary deliveries.
 //!
 //! Which addresses and accounts matter comes from the findings ([`Interest::of`]); each kept
-//! event is placed in the phase of the finding that named its address or account. At most
+//! event is placed in the phase of the finding that named its address or account. The lines
+//! a log-integrity finding cites (the last line before a cut and the first after it, a line
+//! whose time runs backwards) are kept too, in `cleanup`. At most
 //! [`MAX_EVENTS`] are kept (the run says how many more there were).
 
 use std::collections::BTreeMap;
@@ -26,12 +28,22 @@ pub const MAX_EVENTS: usize = 200_000;
 pub struct Interest {
     ips: BTreeMap<String, Phase>,
     users: BTreeMap<String, (Phase, i64)>,
+    /// Evidence lines of the log-integrity findings (a gap's edges, a reversal), by path.
+    edges: BTreeMap<String, std::collections::BTreeSet<u64>>,
 }
 
 impl Interest {
     /// From the log findings (configuration findings name files, not actors).
     pub fn of(findings: &[Finding]) -> Interest {
         let mut i = Interest::default();
+        for f in findings.iter().filter(|f| f.rule.starts_with("tamper.")) {
+            for e in &f.evidence {
+                i.edges
+                    .entry(e.path.clone())
+                    .or_default()
+                    .extend(e.lines.iter().copied());
+            }
+        }
         for f in findings {
             if f.rule.starts_with("persistence.") || f.rule.starts_with("config.") {
                 continue;
@@ -63,7 +75,7 @@ impl Interest {
 
     /// Whether nothing is of interest.
     pub fn is_empty(&self) -> bool {
-        self.ips.is_empty() && self.users.is_empty()
+        self.ips.is_empty() && self.users.is_empty() && self.edges.is_empty()
     }
 
     /// The phase a fact belongs to when it is of interest; `Some(None)` for context without
@@ -149,10 +161,25 @@ impl Gather {
     }
 }
 
+impl Gather {
+    /// Whether the fact is an evidence line of a log-integrity finding.
+    fn is_edge(&self, f: &Fact) -> bool {
+        self.files
+            .get(f.file as usize)
+            .and_then(|(path, _)| self.interest.edges.get(path))
+            .is_some_and(|lines| lines.contains(&f.line))
+    }
+}
+
 impl FactSink for Gather {
     fn facts(&mut self, facts: Vec<Fact>) {
         for f in facts {
-            if let Some(phase) = self.interest.phase_of(&f) {
+            let phase = if self.is_edge(&f) {
+                Some(Some(Phase::Cleanup))
+            } else {
+                self.interest.phase_of(&f)
+            };
+            if let Some(phase) = phase {
                 if self.kept.len() < MAX_EVENTS {
                     self.kept.push((phase, f));
                 } else {
