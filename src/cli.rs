@@ -187,6 +187,9 @@ pub struct TimelineArgs {
     /// Export format.
     #[arg(long, value_enum, default_value = "jsonl")]
     pub format: crate::timeline::export::Format,
+    /// Every event of the logs, not only those around the findings.
+    #[arg(long)]
+    pub all: bool,
     /// Thresholds and domains.
     #[command(flatten)]
     pub rules: RuleArgs,
@@ -201,6 +204,7 @@ impl TimelineArgs {
                 .rules
                 .resolve(self.input, crate::detect::render::Format::Jsonl)?,
             format: self.format,
+            all: self.all,
         })
     }
 }

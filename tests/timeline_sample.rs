@@ -194,3 +194,51 @@ fn sample_timeline_exports_keep_their_importers_rules() {
         assert_eq!(row.matches(',').count(), 16, "{row}");
     }
 }
+
+#[test]
+fn sample_timeline_with_all_holds_every_event_in_order() {
+    let some = lines(&timeline("jsonl"));
+    let o = run(&[
+        "timeline",
+        util::sample().to_str().unwrap(),
+        "--timezone",
+        "Asia/Shanghai",
+        "--all",
+    ]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let all = lines(&o.stdout);
+    // Every event of the logs (the parse count), the findings and the phase rows.
+    let p = run(&[
+        "parse",
+        util::sample().to_str().unwrap(),
+        "--timezone",
+        "Asia/Shanghai",
+    ]);
+    let events = p.stdout.lines().count();
+    assert_eq!(
+        all.iter().filter(|r| r["type"] == "event").count(),
+        events,
+        "{}",
+        o.stderr
+    );
+    let ts = |r: &Value| r["ts"].as_str().unwrap().to_string();
+    let secs = |r: &Value| {
+        chrono::DateTime::parse_from_rfc3339(&ts(r))
+            .unwrap()
+            .timestamp_micros()
+    };
+    assert!(all.windows(2).all(|w| secs(&w[0]) <= secs(&w[1])));
+    // What the default timeline shows is all there, in the same phases.
+    let key = |r: &Value| {
+        (
+            ts(r),
+            r["type"].to_string(),
+            r["phase"].to_string(),
+            r["message"].to_string(),
+        )
+    };
+    let everything: std::collections::BTreeSet<_> = all.iter().map(key).collect();
+    for r in &some {
+        assert!(everything.contains(&key(r)), "{r}");
+    }
+}

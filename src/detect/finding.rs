@@ -24,7 +24,7 @@ pub enum Severity {
 
 /// Where in the attack chain. (All five phases are contract; rules for some are to come.)
 #[allow(dead_code)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
     /// Scans, enumeration.

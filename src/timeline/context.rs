@@ -119,6 +119,8 @@ pub struct Gather {
     files: Vec<(String, Option<String>)>,
     /// Facts of interest beyond [`MAX_EVENTS`].
     pub dropped: u64,
+    /// `--all`: every fact is kept, in sorted runs on disk.
+    all: Option<super::spill::Runs>,
 }
 
 impl Gather {
@@ -129,7 +131,25 @@ impl Gather {
             kept: Vec::new(),
             files: Vec::new(),
             dropped: 0,
+            all: None,
         }
+    }
+
+    /// Gathers every fact (`--all`), the ones `interest` names in their phases, the rest as
+    /// context; spilled to sorted runs of `run_rows` rows in `runs`.
+    pub fn everything(interest: Interest, runs: super::spill::Runs) -> Gather {
+        Gather {
+            all: Some(runs),
+            ..Gather::new(interest)
+        }
+    }
+
+    /// The kept facts so far as rows, sorted, and the runs spilled before (`--all`).
+    pub fn finish(mut self) -> (Vec<Record>, Option<super::spill::Runs>) {
+        let mut rows = self.records();
+        super::record::sort(&mut rows);
+        self.kept.clear();
+        (rows, self.all.take())
     }
 
     /// The rows of the kept facts.
@@ -179,12 +199,29 @@ impl FactSink for Gather {
             } else {
                 self.interest.phase_of(&f)
             };
-            if let Some(phase) = phase {
-                if self.kept.len() < MAX_EVENTS {
-                    self.kept.push((phase, f));
-                } else {
-                    self.dropped += 1;
+            let phase = match (phase, &self.all) {
+                (Some(p), _) => p,
+                (None, Some(_)) => None,
+                (None, None) => continue,
+            };
+            if self.all.is_some() {
+                self.kept.push((phase, f));
+                if self
+                    .all
+                    .as_ref()
+                    .is_some_and(|r| self.kept.len() >= r.run_rows)
+                {
+                    let mut rows = self.records();
+                    super::record::sort(&mut rows);
+                    self.kept.clear();
+                    if let Some(runs) = self.all.as_mut() {
+                        runs.spill(&rows);
+                    }
                 }
+            } else if self.kept.len() < MAX_EVENTS {
+                self.kept.push((phase, f));
+            } else {
+                self.dropped += 1;
             }
         }
     }

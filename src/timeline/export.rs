@@ -34,13 +34,85 @@ pub enum Format {
 pub const TIMESKETCH_MAX_VALUE: usize = 32_000;
 
 /// Writes `rows` in `format`.
+#[cfg(test)]
 pub fn write(format: Format, rows: &[Record], out: &mut dyn Write) -> io::Result<()> {
-    match format {
-        Format::Jsonl => jsonl(rows, out),
-        Format::TimesketchJsonl => timesketch_jsonl(rows, out),
-        Format::TimesketchCsv => timesketch_csv(rows, out),
-        Format::L2tcsv => l2tcsv(rows, out),
-        Format::Parquet => parquet(rows, out),
+    let mut e = Exporter::new(format, out);
+    e.batch(rows)?;
+    e.finish()
+}
+
+/// Writes rows batch by batch (a long timeline is never held whole): the CSV headers once,
+/// Parquet one row group per batch.
+pub struct Exporter<'a> {
+    format: Format,
+    out: Option<&'a mut dyn Write>,
+    started: bool,
+    parquet: Option<polars::io::parquet::write::BatchedWriter<&'a mut dyn Write>>,
+}
+
+impl<'a> Exporter<'a> {
+    /// Starts an export to `out`.
+    pub fn new(format: Format, out: &'a mut dyn Write) -> Self {
+        Exporter {
+            format,
+            out: Some(out),
+            started: false,
+            parquet: None,
+        }
+    }
+
+    /// Writes the next rows (in order).
+    pub fn batch(&mut self, rows: &[Record]) -> io::Result<()> {
+        let header = !self.started;
+        self.started = true;
+        if self.format == Format::Parquet {
+            return self.parquet_batch(rows);
+        }
+        let Some(out) = self.out.as_deref_mut() else {
+            return Err(io::Error::other("export already finished"));
+        };
+        match self.format {
+            Format::Jsonl => jsonl(rows, out),
+            Format::TimesketchJsonl => timesketch_jsonl(rows, out),
+            Format::TimesketchCsv => timesketch_csv(rows, out, header),
+            Format::L2tcsv => l2tcsv(rows, out, header),
+            Format::Parquet => Ok(()),
+        }
+    }
+
+    fn parquet_batch(&mut self, rows: &[Record]) -> io::Result<()> {
+        use polars::prelude::*;
+        let err = |e: PolarsError| io::Error::other(e.to_string());
+        let df = frame(rows)?;
+        if self.parquet.is_none() {
+            let out = self
+                .out
+                .take()
+                .ok_or_else(|| io::Error::other("export already finished"))?;
+            let w = ParquetWriter::new(out)
+                .with_compression(ParquetCompression::Zstd(None))
+                .batched(df.schema())
+                .map_err(err)?;
+            self.parquet = Some(w);
+        }
+        match self.parquet.as_mut() {
+            Some(w) if df.height() > 0 => w.write_batch(&df).map_err(err),
+            _ => Ok(()),
+        }
+    }
+
+    /// Ends the export (an empty timeline still gives the headers, or a Parquet schema).
+    pub fn finish(mut self) -> io::Result<()> {
+        if !self.started {
+            self.batch(&[])?;
+        }
+        match self.parquet.take() {
+            Some(w) => w
+                .finish()
+                .map(|_| ())
+                .map_err(|e| io::Error::other(e.to_string())),
+            None => self.out.take().map_or(Ok(()), |o| o.flush()),
+        }
     }
 }
 
@@ -166,9 +238,11 @@ const TIMESKETCH_COLUMNS: [&str; 16] = [
     "tag",
 ];
 
-fn timesketch_csv(rows: &[Record], out: &mut dyn Write) -> io::Result<()> {
+fn timesketch_csv(rows: &[Record], out: &mut dyn Write, header: bool) -> io::Result<()> {
     let mut w = csv::Writer::from_writer(out);
-    w.write_record(TIMESKETCH_COLUMNS)?;
+    if header {
+        w.write_record(TIMESKETCH_COLUMNS)?;
+    }
     for r in rows {
         let m = timesketch_row(r);
         let cells = TIMESKETCH_COLUMNS.iter().map(|c| match m.get(*c) {
@@ -208,8 +282,10 @@ fn l2t(s: &str) -> String {
     }
 }
 
-fn l2tcsv(rows: &[Record], out: &mut dyn Write) -> io::Result<()> {
-    writeln!(out, "{L2T_HEADER}")?;
+fn l2tcsv(rows: &[Record], out: &mut dyn Write, header: bool) -> io::Result<()> {
+    if header {
+        writeln!(out, "{L2T_HEADER}")?;
+    }
     for r in rows {
         let t = chrono::DateTime::<chrono::Utc>::from_timestamp_micros(r.ts_us).unwrap_or_default();
         let (path, line) = match &r.source {
@@ -254,9 +330,8 @@ fn l2tcsv(rows: &[Record], out: &mut dyn Write) -> io::Result<()> {
     Ok(())
 }
 
-/// The rows as one zstd-compressed Parquet file (a timeline is findings and the events
-/// around them: it fits in one frame).
-fn parquet(rows: &[Record], out: &mut dyn Write) -> io::Result<()> {
+/// The rows as a data frame (the `jsonl` columns, lists joined by spaces).
+fn frame(rows: &[Record]) -> io::Result<polars::prelude::DataFrame> {
     use polars::prelude::*;
     let err = |e: PolarsError| io::Error::other(e.to_string());
     let text = |f: &dyn Fn(&Record) -> String| rows.iter().map(f).collect::<Vec<String>>();
@@ -310,12 +385,7 @@ fn parquet(rows: &[Record], out: &mut dyn Write) -> io::Result<()> {
                 .collect::<Vec<_>>(),
         ),
     ];
-    let mut df = DataFrame::new(rows.len(), cols).map_err(err)?;
-    ParquetWriter::new(out)
-        .with_compression(ParquetCompression::Zstd(None))
-        .finish(&mut df)
-        .map(|_| ())
-        .map_err(err)
+    DataFrame::new(rows.len(), cols).map_err(err)
 }
 
 #[cfg(test)]

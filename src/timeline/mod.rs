@@ -10,6 +10,7 @@
 pub mod context;
 pub mod export;
 pub mod record;
+pub mod spill;
 
 use std::io::{BufWriter, Write};
 
@@ -24,6 +25,8 @@ pub struct TimelineConfig {
     pub detect: crate::detect::DetectConfig,
     /// Export format.
     pub format: export::Format,
+    /// Every event, not only those around the findings.
+    pub all: bool,
 }
 
 /// Runs `mailir timeline`.
@@ -37,22 +40,31 @@ pub fn run(cfg: &TimelineConfig) -> Result<ExitCode> {
     };
     let mut rows = record::records(&d.findings);
     let interest = context::Interest::of(&d.findings);
-    if !interest.is_empty() {
-        let gather = std::sync::Arc::new(std::sync::Mutex::new(context::Gather::new(interest)));
+    let mut runs = None;
+    if cfg.all || !interest.is_empty() {
+        let gather = if cfg.all {
+            context::Gather::everything(interest, spill::Runs::new(spill::RUN_ROWS)?)
+        } else {
+            context::Gather::new(interest)
+        };
+        let gather = std::sync::Arc::new(std::sync::Mutex::new(gather));
         let sink = crate::parse::output::Sink::Facts(gather.clone());
-        crate::parse::drive(&cfg.detect.parse, sink, "timeline (context events)")?;
-        let g = gather
-            .lock()
-            .map_err(|_| anyhow::anyhow!("context gathering poisoned"))?;
+        crate::parse::drive(&cfg.detect.parse, sink, "timeline (events)")?;
+        let g = std::sync::Arc::into_inner(gather)
+            .ok_or_else(|| anyhow::anyhow!("event gathering still shared"))?
+            .into_inner()
+            .map_err(|_| anyhow::anyhow!("event gathering poisoned"))?;
         if g.dropped > 0 {
             eprintln!(
-                "mailir timeline: {} more context event(s) than the {} kept were left out",
+                "mailir timeline: {} more context event(s) than the {} kept were left out (--all keeps every event)",
                 g.dropped,
                 context::MAX_EVENTS
             );
         }
-        rows.extend(g.records());
+        let (events, spilled) = g.finish();
+        rows.extend(events);
         record::sort(&mut rows);
+        runs = spilled;
     }
     let mut out: Box<dyn Write> = match &cfg.detect.parse.out {
         Some(p) => Box::new(BufWriter::new(
@@ -60,11 +72,22 @@ pub fn run(cfg: &TimelineConfig) -> Result<ExitCode> {
         )),
         None => Box::new(BufWriter::new(std::io::stdout())),
     };
-    export::write(cfg.format, &rows, &mut out)?;
+    let mut written = 0usize;
+    {
+        let mut e = export::Exporter::new(cfg.format, &mut out);
+        let mut batch = |b: &[record::Record]| {
+            written += b.len();
+            e.batch(b)
+        };
+        match runs {
+            Some(r) => r.merge(rows, &mut batch)?,
+            None => batch(&rows)?,
+        }
+        e.finish()?;
+    }
     out.flush()?;
     eprintln!(
-        "mailir timeline: {} row(s) from {} finding(s)",
-        rows.len(),
+        "mailir timeline: {written} row(s) from {} finding(s)",
         d.findings.len()
     );
     Ok(if d.input_errors {

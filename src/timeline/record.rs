@@ -192,15 +192,18 @@ pub fn records(findings: &[Finding]) -> Vec<Record> {
 /// Orders rows by time; at one instant phase starts, events, findings, phase ends; then by
 /// phase, rule, message, source line (deterministic).
 pub fn sort(rows: &mut [Record]) {
-    let line = |r: &Record| r.source.as_ref().and_then(|s| s.line);
-    rows.sort_by(|a, b| {
-        (a.ts_us, a.kind, a.phase, a.rule, &a.message, line(a)).cmp(&(
-            b.ts_us,
-            b.kind,
-            b.phase,
-            b.rule,
-            &b.message,
-            line(b),
-        ))
-    });
+    rows.sort_by(order);
+}
+
+/// The order of [`sort`].
+pub fn order(a: &Record, b: &Record) -> std::cmp::Ordering {
+    let src = |r: &Record| r.source.as_ref().map(|s| (s.line, s.path.clone()));
+    (a.ts_us, a.kind, a.phase, a.rule, &a.message, src(a)).cmp(&(
+        b.ts_us,
+        b.kind,
+        b.phase,
+        b.rule,
+        &b.message,
+        src(b),
+    ))
 }
