@@ -42,6 +42,9 @@ pub enum Command {
     /// Order the findings into attack phases; export for Timesketch or plaso.
     #[cfg(feature = "analysis")]
     Timeline(TimelineArgs),
+    /// Write the incident report (summary, findings, timeline, playbook) into a folder.
+    #[cfg(feature = "analysis")]
+    Report(ReportArgs),
 }
 
 /// The inputs and time options `parse` and `detect` share.
@@ -205,6 +208,54 @@ impl TimelineArgs {
                 .resolve(self.input, crate::detect::render::Format::Jsonl)?,
             format: self.format,
             all: self.all,
+        })
+    }
+}
+
+/// `mailir report` arguments.
+#[cfg(feature = "analysis")]
+#[derive(Debug, clap::Args)]
+pub struct ReportArgs {
+    /// Bundles (.zip, .tar.gz), directories (unpacked bundle, mounted root, folder of logs) or files.
+    #[arg(required = true, value_name = "INPUT")]
+    pub inputs: Vec<PathBuf>,
+    /// Folder to write report.md and report.json into (created).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Language of the report.
+    #[arg(long, value_enum, default_value = "en")]
+    pub lang: crate::report::Lang,
+    /// A folder with a team's own steps.toml instead of the built-in playbook.
+    #[arg(long, value_name = "DIR")]
+    pub playbooks: Option<PathBuf>,
+    /// The year of every year-less timestamp (overrides inference).
+    #[arg(long, value_name = "YYYY")]
+    pub year: Option<i32>,
+    /// Time zone of local timestamps (IANA name); default: bundle custody, else UTC.
+    #[arg(long, value_name = "TZ")]
+    pub timezone: Option<String>,
+    /// Thresholds and domains.
+    #[command(flatten)]
+    pub rules: RuleArgs,
+}
+
+#[cfg(feature = "analysis")]
+impl ReportArgs {
+    /// Resolves the arguments into the config `report` runs with.
+    pub fn resolve(self) -> Result<crate::report::ReportConfig> {
+        let input = LogInputArgs {
+            inputs: self.inputs,
+            out: None,
+            year: self.year,
+            timezone: self.timezone,
+        };
+        Ok(crate::report::ReportConfig {
+            detect: self
+                .rules
+                .resolve(input, crate::detect::render::Format::Jsonl)?,
+            out_dir: self.out,
+            lang: self.lang,
+            playbooks: self.playbooks,
         })
     }
 }

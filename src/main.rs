@@ -17,6 +17,8 @@ mod exit_codes;
 mod hostconf;
 #[cfg(feature = "analysis")]
 mod parse;
+#[cfg(feature = "analysis")]
+mod report;
 mod sanitize;
 #[cfg(feature = "analysis")]
 mod timeline;
@@ -58,6 +60,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Detect(args) => detect::run(&args.resolve()?),
         #[cfg(feature = "analysis")]
         Command::Timeline(args) => timeline::run(&args.resolve()?),
+        #[cfg(feature = "analysis")]
+        Command::Report(args) => report::run(&args.resolve()?),
     }
 }
 

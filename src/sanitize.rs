@@ -33,9 +33,39 @@ pub fn terminal(s: &str) -> String {
     out
 }
 
+/// Returns `s` safe inside Markdown running text: dangerous characters escaped as for a
+/// terminal, Markdown's own punctuation backslash-escaped and `<`/`>` as entities, so that
+/// evidence text can neither format the report nor inject HTML into its rendering.
+pub fn markdown(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in terminal(s).chars() {
+        match c {
+            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '#' | '!' | '~' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
-    use super::terminal;
+    use super::{markdown, terminal};
+
+    #[test]
+    fn markdown_text_cannot_format_or_inject() {
+        assert_eq!(
+            markdown("<script>x</script> *bold* [a](b) | `c`"),
+            "&lt;script&gt;x&lt;/script&gt; \\*bold\\* \\[a\\](b) \\| \\`c\\`"
+        );
+        // The escape a terminal would show, its backslash escaped in turn.
+        assert_eq!(markdown("a\u{1b}[31m"), "a\\\\u{1b}\\[31m");
+    }
 
     #[test]
     fn plain_text_is_unchanged() {

@@ -6,6 +6,7 @@
 //! - `verify_tamper`: every kind of bundle damage verify must name.
 //! - `live`: collection of this machine's own root (as root only).
 //! - `timeline_sample`: `timeline` on the sample host: phases, placement, exports.
+//! - `report_sample`: `report` on the sample host: findings, steps, clean-up lines, Chinese.
 
 mod util;
 
@@ -19,6 +20,8 @@ mod parse_sample;
 #[cfg(feature = "analysis")]
 mod peer_alerts;
 mod peer_corpus;
+#[cfg(feature = "analysis")]
+mod report_sample;
 #[cfg(feature = "analysis")]
 mod timeline_sample;
 mod verify_tamper;

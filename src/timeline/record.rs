@@ -143,8 +143,11 @@ pub fn records(findings: &[Finding]) -> Vec<Record> {
         Phase::Cleanup,
     ] {
         let of: Vec<&Finding> = findings.iter().filter(|f| f.phase == phase).collect();
+        // Hardening weaknesses (`config.*`) carry their file's mtime, not a time of the
+        // attack: listed, but not what a phase's span is made of.
         let times: Vec<(i64, i64)> = of
             .iter()
+            .filter(|f| !f.rule.starts_with("config."))
             .filter_map(|f| Some((micros(&f.first_seen)?, micros(&f.last_seen)?)))
             .collect();
         let (Some(first), Some(last)) = (

@@ -1,0 +1,77 @@
+//! `report`: the findings turned into what the responder hands on — a summary of what
+//! happened, the findings by phase with their evidence lines, the attack timeline, and the
+//! playbook isolate → evidence → clean → notify with the steps the findings call for (from
+//! [`playbook`]), every planted entry to remove named by file and line with the command that
+//! applies the change. Written as `report.md` ([`markdown`]) and `report.json` ([`model`]) in
+//! the output folder, in English or Chinese.
+//!
+//! The detection run is `detect`'s own, so the report always agrees with `detect` and
+//! `timeline`. Still to come (issue 5): `report.html` with its chart, the compliance section
+//! from a case file, `triage`.
+
+pub mod markdown;
+pub mod model;
+pub mod playbook;
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+
+use crate::exit_codes::ExitCode;
+
+/// Report language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Lang {
+    /// English.
+    En,
+    /// Chinese (simplified).
+    Zh,
+}
+
+/// A resolved `report` invocation.
+#[derive(Debug, Clone)]
+pub struct ReportConfig {
+    /// What detection runs with.
+    pub detect: crate::detect::DetectConfig,
+    /// Folder the report files go to (created).
+    pub out_dir: PathBuf,
+    /// Language.
+    pub lang: Lang,
+    /// A team's playbook folder instead of the built-in one.
+    pub playbooks: Option<PathBuf>,
+}
+
+/// Runs `mailir report`.
+pub fn run(cfg: &ReportConfig) -> Result<ExitCode> {
+    let book = playbook::Playbook::load(cfg.playbooks.as_deref())?;
+    let Some(d) = crate::detect::findings(&cfg.detect, "report")? else {
+        return Ok(ExitCode::Error);
+    };
+    let report = model::Report::build(&d, &book, cfg);
+    for id in &report.unknown_steps {
+        eprintln!(
+            "mailir report: finding names playbook step {} that the playbook lacks",
+            crate::sanitize::terminal(id)
+        );
+    }
+    std::fs::create_dir_all(&cfg.out_dir)
+        .with_context(|| format!("cannot create {}", cfg.out_dir.display()))?;
+    let md = cfg.out_dir.join("report.md");
+    std::fs::write(&md, markdown::render(&report))
+        .with_context(|| format!("cannot write {}", md.display()))?;
+    let json = cfg.out_dir.join("report.json");
+    std::fs::write(&json, serde_json::to_vec_pretty(&report)?)
+        .with_context(|| format!("cannot write {}", json.display()))?;
+    eprintln!(
+        "mailir report: {} finding(s); wrote {} and {}",
+        d.findings.len(),
+        crate::sanitize::terminal(&md.display().to_string()),
+        crate::sanitize::terminal(&json.display().to_string())
+    );
+    Ok(if d.input_errors {
+        ExitCode::Error
+    } else {
+        ExitCode::Success
+    })
+}

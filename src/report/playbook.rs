@@ -1,0 +1,179 @@
+//! The response playbook as data (`playbooks/steps.toml`): which steps a report lists for its
+//! findings, in the order isolate → evidence → clean → notify, and how a clean-up edit takes
+//! effect for a given file. The file is built into the binary; `report --playbooks DIR` reads a
+//! team's own `DIR/steps.toml` instead. To add a step: an entry in the TOML, nothing here.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use serde::Deserialize;
+
+use crate::detect::finding::Finding;
+
+/// The playbook shipped with mailir.
+const DEFAULT: &str = include_str!("../../playbooks/steps.toml");
+
+/// The four stages, in order.
+pub const STAGES: [&str; 4] = ["isolate", "evidence", "clean", "notify"];
+
+/// One step.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    /// Stable id (`isolate.block_ips`); findings name it in `remediation`.
+    pub id: String,
+    /// `isolate`, `evidence`, `clean` or `notify`.
+    pub stage: String,
+    /// Rule patterns that choose the step (`auth.*`, `*`).
+    #[serde(default)]
+    pub when: Vec<String>,
+    /// English text.
+    pub en: String,
+    /// Chinese text.
+    pub zh: String,
+    /// Shell lines (`{ip}`, `{user}` repeat per address or account).
+    #[serde(default)]
+    pub commands: Vec<String>,
+}
+
+/// How an edit of a file takes effect.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Apply {
+    /// Glob on the host path.
+    #[serde(rename = "match")]
+    pub pattern: String,
+    /// What to run (`{file}`, `{owner}`).
+    pub command: String,
+}
+
+/// The whole playbook.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Playbook {
+    /// Steps, in the file's order.
+    pub step: Vec<Step>,
+    /// Apply rules, first match wins.
+    #[serde(default)]
+    pub apply: Vec<Apply>,
+}
+
+impl Playbook {
+    /// The built-in playbook, or `dir/steps.toml`.
+    pub fn load(dir: Option<&Path>) -> Result<Playbook> {
+        let text = match dir {
+            Some(d) => {
+                let p = d.join("steps.toml");
+                std::fs::read_to_string(&p)
+                    .with_context(|| format!("cannot read {}", p.display()))?
+            }
+            None => DEFAULT.to_string(),
+        };
+        let book: Playbook = toml::from_str(&text).context("playbook steps.toml")?;
+        for s in &book.step {
+            if !STAGES.contains(&s.stage.as_str()) {
+                anyhow::bail!("playbook step {}: unknown stage {:?}", s.id, s.stage);
+            }
+        }
+        for a in &book.apply {
+            globset::Glob::new(&a.pattern)
+                .with_context(|| format!("playbook apply pattern {:?}", a.pattern))?;
+        }
+        Ok(book)
+    }
+
+    /// Whether `step` is chosen by finding `f`: named in its remediation or matched by rule.
+    pub fn chooses(step: &Step, f: &Finding) -> bool {
+        f.remediation.contains(&step.id.as_str())
+            || step.when.iter().any(|w| rule_matches(w, f.rule))
+    }
+
+    /// Remediation ids of `findings` that no step has.
+    pub fn unknown_ids<'a>(&self, findings: &'a [Finding]) -> Vec<&'a str> {
+        let mut out: Vec<&str> = findings
+            .iter()
+            .flat_map(|f| f.remediation.iter().copied())
+            .filter(|id| !self.step.iter().any(|s| s.id == *id))
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// How an edit of `host_path` takes effect.
+    pub fn apply(&self, host_path: &str) -> String {
+        for a in &self.apply {
+            let Ok(g) = globset::Glob::new(&a.pattern) else {
+                continue;
+            };
+            if g.compile_matcher().is_match(host_path) {
+                let owner = host_path.rsplit('/').next().unwrap_or("");
+                return a
+                    .command
+                    .replace("{file}", host_path)
+                    .replace("{owner}", owner);
+            }
+        }
+        String::new()
+    }
+}
+
+/// `auth.*` matches `auth.spray`; `*` matches every rule; otherwise equality.
+fn rule_matches(pattern: &str, rule: &str) -> bool {
+    match pattern.strip_suffix('*') {
+        Some(prefix) => rule.starts_with(prefix),
+        None => pattern == rule,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_built_in_playbook_loads_and_covers_every_stage() {
+        let b = Playbook::load(None).unwrap();
+        for stage in STAGES {
+            assert!(b.step.iter().any(|s| s.stage == stage), "{stage}");
+        }
+        for s in &b.step {
+            assert!(!s.en.is_empty() && !s.zh.is_empty(), "{}", s.id);
+            assert!(
+                s.zh.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
+                "{}",
+                s.id
+            );
+        }
+    }
+
+    #[test]
+    fn edits_take_effect_the_way_each_file_needs() {
+        let b = Playbook::load(None).unwrap();
+        assert_eq!(b.apply("/etc/aliases"), "newaliases");
+        assert_eq!(
+            b.apply("/etc/postfix/recipient_bcc"),
+            "postmap /etc/postfix/recipient_bcc && postfix reload"
+        );
+        assert!(b
+            .apply("/etc/postfix/transport.db")
+            .starts_with("rebuild it"));
+        assert!(b
+            .apply("/var/spool/cron/crontabs/root")
+            .starts_with("crontab -u root -e"));
+        assert_eq!(
+            b.apply("/home/liwei/.forward"),
+            "none: the file is read at each delivery"
+        );
+    }
+
+    #[test]
+    fn a_team_playbook_with_a_typo_is_refused() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(
+            d.path().join("steps.toml"),
+            "[[step]]\nid = \"x\"\nstage = \"isolat\"\nen = \"a\"\nzh = \"b\"\n",
+        )
+        .unwrap();
+        assert!(Playbook::load(Some(d.path())).is_err());
+    }
+}

@@ -1,0 +1,126 @@
+//! `report` on the sample host: every finding with its steps, every planted entry named by
+//! file and line with how to apply its removal, the summary against the ground truth, and the
+//! Chinese report.
+
+use serde_json::Value;
+
+use crate::util::{self, run};
+
+fn report(dir: &std::path::Path, lang: &str) -> (String, Value) {
+    let o = run(&[
+        "report",
+        util::sample().to_str().unwrap(),
+        "--timezone",
+        "Asia/Shanghai",
+        "--out",
+        dir.to_str().unwrap(),
+        "--lang",
+        lang,
+    ]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    let json = serde_json::from_slice(&std::fs::read(dir.join("report.json")).unwrap()).unwrap();
+    (md, json)
+}
+
+#[test]
+fn sample_report_lists_every_finding_its_steps_and_every_planted_line() {
+    let t = tempfile::tempdir().unwrap();
+    let (md, r) = report(t.path(), "en");
+    let truth = util::truth();
+    let detect = run(&[
+        "detect",
+        util::sample().to_str().unwrap(),
+        "--timezone",
+        "Asia/Shanghai",
+        "--format",
+        "jsonl",
+    ]);
+    let findings: Vec<Value> = detect
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let entries = r["findings"].as_array().unwrap();
+    assert_eq!(entries.len(), findings.len());
+    assert!(r["unknown_steps"].as_array().unwrap().is_empty());
+    for e in entries {
+        let steps: Vec<&str> = e["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        assert!(!steps.is_empty(), "{}", e["title"]);
+        for id in e["remediation"].as_array().unwrap() {
+            assert!(
+                steps.contains(&id.as_str().unwrap()),
+                "{} lacks {id}",
+                e["title"]
+            );
+        }
+        // The reader of report.md sees the finding, escaped.
+        let title = e["title"].as_str().unwrap().replace('_', "\\_");
+        assert!(md.contains(&title), "{title}");
+    }
+    // Every planted entry of the ground truth: its file and line in the clean-up list, with how
+    // the removal takes effect.
+    let items = r["clean_items"].as_array().unwrap();
+    for t in truth["items"].as_array().unwrap() {
+        if t["phase"] != "persistence" {
+            continue;
+        }
+        let hit = items
+            .iter()
+            .find(|c| c["file"] == t["path"] && c["line"] == t["line"]);
+        let hit = hit.unwrap_or_else(|| panic!("no clean-up step for {t}"));
+        assert!(!hit["apply"].as_str().unwrap().is_empty(), "{hit}");
+        let shown = format!(
+            "`{}` lines {}",
+            t["path"].as_str().unwrap(),
+            t["line"].as_u64().map_or("-".into(), |l| l.to_string())
+        );
+        assert!(md.contains(&shown), "{shown}");
+    }
+    // The summary names the stolen account and the brute-force address.
+    let ca = truth["compromised_account"]["user"].as_str().unwrap();
+    assert_eq!(r["summary"]["accounts"], serde_json::json!([ca]));
+    let bf = &truth["attackers"]["smtp_brute_force"][0];
+    assert!(r["summary"]["attackers"].as_array().unwrap().contains(bf));
+    // The playbook in order: isolate, evidence, clean, notify; credentials reset out of band.
+    let order: Vec<usize> = [
+        "### 1. Isolate",
+        "### 2. Evidence",
+        "### 3. Clean",
+        "### 4. Notify",
+    ]
+    .iter()
+    .map(|h| md.find(h).unwrap_or_else(|| panic!("{h}")))
+    .collect();
+    assert!(order.windows(2).all(|w| w[0] < w[1]));
+    assert!(md.contains("out of band"));
+    assert!(md.contains("doveadm kick liwei"));
+    assert!(md.contains(&format!(
+        "iptables -I INPUT -s {} -j DROP",
+        bf.as_str().unwrap()
+    )));
+}
+
+#[test]
+fn sample_report_in_chinese() {
+    let t = tempfile::tempdir().unwrap();
+    let (md, r) = report(t.path(), "zh");
+    assert_eq!(r["lang"], "zh");
+    for h in [
+        "# 邮件服务器安全事件报告",
+        "## 概要",
+        "### 1. 隔离",
+        "### 3. 清除",
+        "### 4. 通报",
+    ] {
+        assert!(md.contains(h), "{h}");
+    }
+    // Step texts in Chinese, the never-by-mail rule kept.
+    assert!(md.contains("带外"));
+    assert!(md.contains("绝不要通过被盗邮箱发送"));
+}
