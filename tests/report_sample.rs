@@ -28,19 +28,7 @@ fn sample_report_lists_every_finding_its_steps_and_every_planted_line() {
     let t = tempfile::tempdir().unwrap();
     let (md, r) = report(t.path(), "en");
     let truth = util::truth();
-    let detect = run(&[
-        "detect",
-        util::sample().to_str().unwrap(),
-        "--timezone",
-        "Asia/Shanghai",
-        "--format",
-        "jsonl",
-    ]);
-    let findings: Vec<Value> = detect
-        .stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let findings = util::sample_findings();
     let entries = r["findings"].as_array().unwrap();
     assert_eq!(entries.len(), findings.len());
     assert!(r["unknown_steps"].as_array().unwrap().is_empty());

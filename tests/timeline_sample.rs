@@ -37,15 +37,7 @@ fn sample_timeline_follows_the_attack_phases_of_the_ground_truth() {
     // Ordered in time.
     assert!(rows.windows(2).all(|w| ts(&w[0]) <= ts(&w[1])));
     // Every finding of `detect`, once, in its phase.
-    let o = run(&[
-        "detect",
-        util::sample().to_str().unwrap(),
-        "--timezone",
-        "Asia/Shanghai",
-        "--format",
-        "jsonl",
-    ]);
-    let findings = lines(&o.stdout);
+    let findings = util::sample_findings();
     let placed: Vec<&Value> = rows.iter().filter(|r| r["type"] == "finding").collect();
     assert_eq!(placed.len(), findings.len());
     for f in &findings {

@@ -189,3 +189,22 @@ pub fn set_mtime(path: &Path, rfc3339: &str) {
 pub fn truth() -> Value {
     serde_json::from_slice(&std::fs::read(sample().join("truth.json")).unwrap()).unwrap()
 }
+
+/// The findings `detect` reports on the sample host (times read as Asia/Shanghai), one JSON
+/// value each.
+#[cfg(feature = "analysis")]
+pub fn sample_findings() -> Vec<serde_json::Value> {
+    let o = run(&[
+        "detect",
+        sample().to_str().unwrap(),
+        "--timezone",
+        "Asia/Shanghai",
+        "--format",
+        "jsonl",
+    ]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    o.stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
