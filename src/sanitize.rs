@@ -36,6 +36,7 @@ pub fn terminal(s: &str) -> String {
 /// Returns `s` safe inside Markdown running text: dangerous characters escaped as for a
 /// terminal, Markdown's own punctuation backslash-escaped and `<`/`>` as entities, so that
 /// evidence text can neither format the report nor inject HTML into its rendering.
+#[cfg(feature = "analysis")]
 pub fn markdown(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 8);
     for c in terminal(s).chars() {
@@ -55,10 +56,12 @@ pub fn markdown(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{markdown, terminal};
+    use super::terminal;
 
+    #[cfg(feature = "analysis")]
     #[test]
     fn markdown_text_cannot_format_or_inject() {
+        use super::markdown;
         assert_eq!(
             markdown("<script>x</script> *bold* [a](b) | `c`"),
             "&lt;script&gt;x&lt;/script&gt; \\*bold\\* \\[a\\](b) \\| \\`c\\`"
