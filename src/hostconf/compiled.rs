@@ -294,7 +294,7 @@ fn lmdb(data: &[u8]) -> Result<Vec<Pair>, DecodeError> {
         let at = usize::try_from(pgno)
             .ok()
             .and_then(|p| p.checked_mul(page))
-            .filter(|a| a + page <= data.len())
+            .filter(|a| a.checked_add(page).is_some_and(|end| end <= data.len()))
             .ok_or_else(|| damaged(format!("page {pgno} outside the file")))?;
         let flags = le16(data, at + 10).unwrap_or(0);
         let lower = le16(data, at + 12).unwrap_or(16);
@@ -321,7 +321,8 @@ fn lmdb(data: &[u8]) -> Result<Vec<Pair>, DecodeError> {
                 let val = if nflags & 0x01 != 0 {
                     le64(data, node + 8 + ksize).and_then(|op| {
                         let o = usize::try_from(op).ok()?.checked_mul(page)?;
-                        data.get(o + 16..o + 16 + dlen)
+                        let from = o.checked_add(16)?;
+                        data.get(from..from.checked_add(dlen)?)
                     })
                 } else {
                     data.get(node + 8 + ksize..node + 8 + ksize + dlen)
@@ -398,5 +399,10 @@ mod tests {
         ));
         assert_eq!(decode(b"plain text\n", "hash"), Err(DecodeError::Unknown));
         assert!(decode(&[0u8; 100], "cdb").is_err());
+        // Found by `cargo fuzz run decode_map`: a page number whose offset overflowed.
+        let crash = include_bytes!("../../tests/fixtures/maps/fuzz-page-number-overflow.bin");
+        for hint in ["hash", "cdb", "lmdb"] {
+            let _ = decode(crash, hint);
+        }
     }
 }
