@@ -45,6 +45,9 @@ pub enum Command {
     /// Write the incident report (summary, findings, timeline, playbook) into a folder.
     #[cfg(feature = "analysis")]
     Report(ReportArgs),
+    /// Detect, timeline and report in one run: everything into one folder, a summary here.
+    #[cfg(feature = "analysis")]
+    Triage(ReportArgs),
 }
 
 /// The inputs and time options `parse` and `detect` share.
@@ -219,7 +222,7 @@ pub struct ReportArgs {
     /// Bundles (.zip, .tar.gz), directories (unpacked bundle, mounted root, folder of logs) or files.
     #[arg(required = true, value_name = "INPUT")]
     pub inputs: Vec<PathBuf>,
-    /// Folder to write report.md and report.json into (created).
+    /// Folder to write the report (and, for triage, the timeline exports) into (created).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
     /// Language of the report.

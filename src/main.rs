@@ -22,6 +22,8 @@ mod report;
 mod sanitize;
 #[cfg(feature = "analysis")]
 mod timeline;
+#[cfg(feature = "analysis")]
+mod triage;
 
 use clap::Parser;
 
@@ -62,6 +64,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Timeline(args) => timeline::run(&args.resolve()?),
         #[cfg(feature = "analysis")]
         Command::Report(args) => report::run(&args.resolve()?),
+        #[cfg(feature = "analysis")]
+        Command::Triage(args) => triage::run(&args.resolve()?),
     }
 }
 

@@ -7,6 +7,7 @@
 //! - `live`: collection of this machine's own root (as root only).
 //! - `timeline_sample`: `timeline` on the sample host: phases, placement, exports.
 //! - `report_sample`: `report` on the sample host: findings, steps, clean-up lines, Chinese.
+//! - `triage_sample`: `triage` on the sample host: every file, the same content, the summary.
 
 mod util;
 
@@ -24,4 +25,6 @@ mod peer_corpus;
 mod report_sample;
 #[cfg(feature = "analysis")]
 mod timeline_sample;
+#[cfg(feature = "analysis")]
+mod triage_sample;
 mod verify_tamper;

@@ -42,13 +42,14 @@ pub struct ReportConfig {
     pub playbooks: Option<PathBuf>,
 }
 
-/// Runs `mailir report`.
-pub fn run(cfg: &ReportConfig) -> Result<ExitCode> {
-    let book = playbook::Playbook::load(cfg.playbooks.as_deref())?;
-    let Some(d) = crate::detect::findings(&cfg.detect, "report")? else {
-        return Ok(ExitCode::Error);
-    };
-    let report = model::Report::build(&d, &book, cfg);
+/// Writes `report.md` and `report.json` of a detection run into the configured folder;
+/// returns their paths.
+pub fn write(
+    d: &crate::detect::Detected,
+    book: &playbook::Playbook,
+    cfg: &ReportConfig,
+) -> Result<(PathBuf, PathBuf)> {
+    let report = model::Report::build(d, book, cfg);
     for id in &report.unknown_steps {
         eprintln!(
             "mailir report: finding names playbook step {} that the playbook lacks",
@@ -63,6 +64,16 @@ pub fn run(cfg: &ReportConfig) -> Result<ExitCode> {
     let json = cfg.out_dir.join("report.json");
     std::fs::write(&json, serde_json::to_vec_pretty(&report)?)
         .with_context(|| format!("cannot write {}", json.display()))?;
+    Ok((md, json))
+}
+
+/// Runs `mailir report`.
+pub fn run(cfg: &ReportConfig) -> Result<ExitCode> {
+    let book = playbook::Playbook::load(cfg.playbooks.as_deref())?;
+    let Some(d) = crate::detect::findings(&cfg.detect, "report")? else {
+        return Ok(ExitCode::Error);
+    };
+    let (md, json) = write(&d, &book, cfg)?;
     eprintln!(
         "mailir report: {} finding(s); wrote {} and {}",
         d.findings.len(),

@@ -1,0 +1,90 @@
+//! `triage`: detect, timeline and report in one run — the responder's first command on a
+//! bundle. One detection run feeds both: the report files and every timeline export go into
+//! the output folder, and the terminal gets a short summary (the worst findings, the phases,
+//! where the report is).
+
+use std::io::{BufWriter, Write};
+
+use anyhow::{Context, Result};
+
+use crate::detect::finding::Finding;
+use crate::exit_codes::ExitCode;
+use crate::report::{playbook::Playbook, ReportConfig};
+use crate::sanitize::terminal;
+use crate::timeline::export::Format;
+
+/// The timeline exports `triage` writes, and their file names.
+pub const EXPORTS: [(Format, &str); 5] = [
+    (Format::Jsonl, "timeline.jsonl"),
+    (Format::TimesketchJsonl, "timeline.timesketch.jsonl"),
+    (Format::TimesketchCsv, "timeline.timesketch.csv"),
+    (Format::L2tcsv, "timeline.l2t.csv"),
+    (Format::Parquet, "timeline.parquet"),
+];
+
+/// Runs `mailir triage` (its options are `report`'s).
+pub fn run(cfg: &ReportConfig) -> Result<ExitCode> {
+    let book = Playbook::load(cfg.playbooks.as_deref())?;
+    let Some(d) = crate::detect::findings(&cfg.detect, "triage")? else {
+        return Ok(ExitCode::Error);
+    };
+    let (md, json) = crate::report::write(&d, &book, cfg)?;
+    let (rows, _) = crate::timeline::rows(&cfg.detect.parse, &d.findings, false)?;
+    for (format, name) in EXPORTS {
+        let path = cfg.out_dir.join(name);
+        let file = std::fs::File::create(&path)
+            .with_context(|| format!("cannot create {}", path.display()))?;
+        let mut out = BufWriter::new(file);
+        crate::timeline::write(format, rows.clone(), None, &mut out)?;
+        out.flush()?;
+    }
+    print!("{}", summary(&d.findings, rows.len(), &md, &json, cfg));
+    Ok(if d.input_errors {
+        ExitCode::Error
+    } else {
+        ExitCode::Success
+    })
+}
+
+/// The terminal summary: counts, the five worst findings, the phases, the files written.
+fn summary(
+    findings: &[Finding],
+    rows: usize,
+    md: &std::path::Path,
+    json: &std::path::Path,
+    cfg: &ReportConfig,
+) -> String {
+    use std::fmt::Write as _;
+    let mut o = String::new();
+    let mut worst: Vec<&Finding> = findings.iter().collect();
+    worst.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then(a.first_seen.cmp(&b.first_seen))
+    });
+    let _ = writeln!(o, "mailir triage: {} finding(s)", findings.len());
+    for f in worst.iter().take(5) {
+        let _ = writeln!(
+            o,
+            "  {:<8} {}  {}",
+            crate::timeline::record::severity_name(f.severity),
+            f.first_seen,
+            terminal(&f.title)
+        );
+    }
+    let rows_of = crate::timeline::record::records(findings);
+    for r in rows_of
+        .iter()
+        .filter(|r| r.kind == crate::timeline::record::Kind::PhaseStart)
+    {
+        let _ = writeln!(o, "  phase {}", terminal(&r.message));
+    }
+    let _ = writeln!(
+        o,
+        "report: {}\n        {}\ntimeline ({rows} rows): {}",
+        terminal(&md.display().to_string()),
+        terminal(&json.display().to_string()),
+        terminal(&cfg.out_dir.join("timeline.*").display().to_string())
+    );
+    o
+}
