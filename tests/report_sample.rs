@@ -87,6 +87,32 @@ fn sample_report_lists_every_finding_its_steps_and_every_planted_line() {
     .collect();
     assert!(order.windows(2).all(|w| w[0] < w[1]));
     assert!(md.contains("out of band"));
+    // The page: self-contained (no script, nothing fetched), the chart, every finding escaped.
+    let html = std::fs::read_to_string(t.path().join("report.html")).unwrap();
+    for banned in ["<script", "src=\"http", "href=\"http", "@import", "url("] {
+        assert!(!html.contains(banned), "{banned}");
+    }
+    assert!(html.contains("<svg") && html.contains("events per hour"));
+    assert_eq!(
+        html.matches("<line ").count(),
+        entries
+            .iter()
+            .filter(|e| {
+                let at = e["first_seen"].as_str().unwrap();
+                ("2026-03-01".."2026-03-06").contains(&at)
+            })
+            .count(),
+        "one mark per finding inside the logs' span"
+    );
+    for e in entries {
+        let title = e["title"]
+            .as_str()
+            .unwrap()
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;");
+        assert!(html.contains(&title), "{title}");
+    }
     assert!(md.contains("doveadm kick liwei"));
     assert!(md.contains(&format!(
         "iptables -I INPUT -s {} -j DROP",

@@ -1,4 +1,4 @@
-//! `triage` on the sample host: the report files and every timeline export in one folder, the
+//! `triage` on the sample host: the three report files and every timeline export in one folder, the
 //! same content `report` and `timeline` give, and a short summary on the terminal.
 
 use crate::util::{self, run};
@@ -18,6 +18,7 @@ fn sample_triage_writes_the_report_and_every_timeline_export() {
     assert_eq!(o.code, 0, "{}", o.stderr);
     for f in [
         "report.md",
+        "report.html",
         "report.json",
         "timeline.jsonl",
         "timeline.timesketch.jsonl",

@@ -63,6 +63,8 @@ pub struct Engine {
     /// Input hours between two seals (each walks the rules' state, so not every hour); 0:
     /// never.
     every: i64,
+    /// Events per hour since the epoch (for the report's activity chart).
+    activity: std::collections::BTreeMap<i64, u64>,
 }
 
 impl Engine {
@@ -77,6 +79,7 @@ impl Engine {
             late: 0,
             seals: 0,
             every: t.seal_every_hours,
+            activity: std::collections::BTreeMap::new(),
         }
     }
 }
@@ -85,7 +88,18 @@ impl FactSink for Engine {
     fn facts(&mut self, facts: Vec<Fact>) {
         self.facts += facts.len() as u64;
         let sealed_us = self.sealed.saturating_mul(rules::failures::HOUR_US);
+        // Hours change rarely from one fact to the next: count runs, not facts, in the map.
+        let mut run: Option<(i64, u64)> = None;
         for f in &facts {
+            let hour = f.ts_us.div_euclid(rules::failures::HOUR_US);
+            match &mut run {
+                Some((h, n)) if *h == hour => *n += 1,
+                _ => {
+                    if let Some((h, n)) = run.replace((hour, 1)) {
+                        *self.activity.entry(h).or_default() += n;
+                    }
+                }
+            }
             if f.ts_us < sealed_us {
                 self.late += 1;
             }
@@ -93,6 +107,9 @@ impl FactSink for Engine {
             for r in &mut self.rules {
                 r.observe(f);
             }
+        }
+        if let Some((h, n)) = run {
+            *self.activity.entry(h).or_default() += n;
         }
         fact::recycle(facts);
     }
@@ -138,6 +155,8 @@ pub fn sort(findings: &mut [Finding]) {
 pub struct Detected {
     /// Findings, in [`sort`] order.
     pub findings: Vec<Finding>,
+    /// Events per hour (hours since the epoch, ascending).
+    pub activity: Vec<(i64, u64)>,
     /// Counts of the run.
     pub stats: render::Stats,
     /// Some input could not be read at all.
@@ -201,6 +220,7 @@ pub fn findings(cfg: &DetectConfig, command: &str) -> Result<Option<Detected>> {
         unparsed: driven.total.unparsed,
     };
     Ok(Some(Detected {
+        activity: std::mem::take(&mut engine.activity).into_iter().collect(),
         findings,
         stats,
         input_errors: driven.input_errors,

@@ -9,33 +9,33 @@ use super::Lang;
 use crate::detect::finding::Phase;
 use crate::sanitize::markdown as md;
 
-/// The headings and fixed phrases in the report's language.
-struct Words {
-    title: &'static str,
-    summary: &'static str,
-    evidence: &'static str,
-    findings: &'static str,
-    timeline: &'static str,
-    playbook: &'static str,
-    stages: [&'static str; 4],
-    clean_items: &'static str,
-    no_findings: &'static str,
-    steps: &'static str,
-    lines: &'static str,
-    generated: &'static str,
-    findings_count: &'static str,
-    activity: &'static str,
-    accounts: &'static str,
-    attackers: &'static str,
-    planted: &'static str,
-    tampering: &'static str,
-    logs_read: &'static str,
-    config_read: &'static str,
-    cites: &'static str,
-    events: &'static str,
+/// The headings and fixed phrases in the report's language (the HTML page uses them too).
+pub struct Words {
+    pub title: &'static str,
+    pub summary: &'static str,
+    pub evidence: &'static str,
+    pub findings: &'static str,
+    pub timeline: &'static str,
+    pub playbook: &'static str,
+    pub stages: [&'static str; 4],
+    pub clean_items: &'static str,
+    pub no_findings: &'static str,
+    pub steps: &'static str,
+    pub lines: &'static str,
+    pub generated: &'static str,
+    pub findings_count: &'static str,
+    pub activity: &'static str,
+    pub accounts: &'static str,
+    pub attackers: &'static str,
+    pub planted: &'static str,
+    pub tampering: &'static str,
+    pub logs_read: &'static str,
+    pub config_read: &'static str,
+    pub cites: &'static str,
+    pub events: &'static str,
 }
 
-fn words(lang: Lang) -> Words {
+pub fn words(lang: Lang) -> Words {
     match lang {
         Lang::En => Words {
             title: "Mail server incident report",

@@ -2,13 +2,14 @@
 //! happened, the findings by phase with their evidence lines, the attack timeline, and the
 //! playbook isolate → evidence → clean → notify with the steps the findings call for (from
 //! [`playbook`]), every planted entry to remove named by file and line with the command that
-//! applies the change. Written as `report.md` ([`markdown`]) and `report.json` ([`model`]) in
-//! the output folder, in English or Chinese.
+//! applies the change. Written as `report.md` ([`markdown`]), `report.html` ([`html`], one self-contained
+//! page with the activity chart) and `report.json` ([`model`]) in the output folder, in English
+//! or Chinese.
 //!
 //! The detection run is `detect`'s own, so the report always agrees with `detect` and
-//! `timeline`. Still to come (issue 5): `report.html` with its chart, the compliance section
-//! from a case file, `triage`.
+//! `timeline`. Still to come (issue 5): the compliance section from a case file.
 
+pub mod html;
 pub mod markdown;
 pub mod model;
 pub mod playbook;
@@ -61,6 +62,9 @@ pub fn write(
     let md = cfg.out_dir.join("report.md");
     std::fs::write(&md, markdown::render(&report))
         .with_context(|| format!("cannot write {}", md.display()))?;
+    let html = cfg.out_dir.join("report.html");
+    std::fs::write(&html, html::render(&report, &markdown::words(cfg.lang)))
+        .with_context(|| format!("cannot write {}", html.display()))?;
     let json = cfg.out_dir.join("report.json");
     std::fs::write(&json, serde_json::to_vec_pretty(&report)?)
         .with_context(|| format!("cannot write {}", json.display()))?;

@@ -34,6 +34,8 @@ pub struct Report {
     pub clean_items: Vec<CleanItem>,
     /// Remediation ids the findings name and the playbook lacks (should be empty).
     pub unknown_steps: Vec<String>,
+    /// Events per hour: (hours since the epoch, count), ascending.
+    pub activity: Vec<(i64, u64)>,
 }
 
 /// The short story.
@@ -306,6 +308,7 @@ impl Report {
                 .into_iter()
                 .map(str::to_string)
                 .collect(),
+            activity: d.activity.clone(),
         }
     }
 }

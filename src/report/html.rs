@@ -1,0 +1,283 @@
+//! `report.html`: the report as one self-contained page — inline style, no script, nothing
+//! fetched from anywhere, readable printed — with an inline SVG chart of the activity per hour,
+//! the attack phases shaded over it and the findings marked. Every text that came from
+//! evidence is escaped ([`esc`]).
+
+use std::fmt::Write;
+
+use super::model::{phase_title, Report};
+use crate::detect::finding::{Phase, Severity};
+
+/// Text safe in HTML content and attribute values (terminal escapes made visible first).
+pub fn esc(s: &str) -> String {
+    let mut o = String::with_capacity(s.len() + 8);
+    for c in crate::sanitize::terminal(s).chars() {
+        match c {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&#39;"),
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+const STYLE: &str = "body{font-family:sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}\
+h1{border-bottom:2px solid #333}h2{margin-top:2rem;border-bottom:1px solid #999}\
+table{border-collapse:collapse;width:100%}td,th{border:1px solid #ccc;padding:.25rem .4rem;vertical-align:top;font-size:.9rem}\
+code{background:#f3f3f3;padding:0 .2rem}.critical{color:#a00;font-weight:bold}.high{color:#c40}.medium{color:#a70}\
+.low,.info{color:#555}@media print{body{max-width:none}}";
+
+fn phase_color(p: Phase) -> &'static str {
+    match p {
+        Phase::Recon => "#9ecae1",
+        Phase::InitialAccess => "#fdae6b",
+        Phase::Persistence => "#bcbddc",
+        Phase::Exfiltration => "#fb6a4a",
+        Phase::Cleanup => "#a1d99b",
+    }
+}
+
+fn severity_color(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical => "#a00",
+        Severity::High => "#d40",
+        Severity::Medium => "#c90",
+        _ => "#666",
+    }
+}
+
+fn hour_of(ts: &str) -> Option<i64> {
+    chrono::DateTime::parse_from_rfc3339(ts)
+        .ok()
+        .map(|t| t.timestamp().div_euclid(3600))
+}
+
+/// The activity chart: events per hour as bars (grouped into at most 480 bins), phases
+/// shaded, findings as ticks under the bars.
+pub fn chart(r: &Report) -> String {
+    let (w, h, base) = (960.0f64, 220.0f64, 180.0f64);
+    let mut o = String::new();
+    let _ = write!(
+        o,
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {w} {h}\" width=\"100%\" role=\"img\" aria-label=\"events per hour\">"
+    );
+    let Some(first) = r.activity.first().map(|a| a.0) else {
+        o.push_str("<text x=\"10\" y=\"20\">no events</text></svg>");
+        return o;
+    };
+    let last = r.activity.last().map_or(first, |a| a.0);
+    let span = (last - first + 1).max(1);
+    let bins = span.min(480);
+    let per = (span + bins - 1) / bins;
+    let mut counts = vec![0u64; bins as usize];
+    for (hour, n) in &r.activity {
+        let b = ((hour - first) / per).clamp(0, bins - 1) as usize;
+        counts[b] += n;
+    }
+    let max = counts.iter().copied().max().unwrap_or(1).max(1) as f64;
+    let x = |hour: i64| ((hour - first) as f64 / span as f64 * w).clamp(0.0, w);
+    for p in &r.phases {
+        if let (Some(a), Some(b)) = (hour_of(&p.first), hour_of(&p.last)) {
+            let (xa, xb) = (x(a), x(b + 1));
+            let _ = write!(
+                o,
+                "<rect x=\"{xa:.1}\" y=\"0\" width=\"{:.1}\" height=\"{base}\" fill=\"{}\" opacity=\"0.35\"><title>{}</title></rect>",
+                (xb - xa).max(1.0),
+                phase_color(p.phase),
+                esc(phase_title(p.phase, r.lang))
+            );
+        }
+    }
+    let bw = w / bins as f64;
+    for (i, n) in counts.iter().enumerate() {
+        if *n == 0 {
+            continue;
+        }
+        let bh = (*n as f64 / max * (base - 10.0)).max(1.0);
+        let _ = write!(
+            o,
+            "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.2}\" height=\"{bh:.1}\" fill=\"#333\"/>",
+            i as f64 * bw,
+            base - bh,
+            bw.max(0.5)
+        );
+    }
+    for e in &r.findings {
+        if let Some(hh) = hour_of(&e.finding.first_seen).filter(|hh| *hh >= first && *hh <= last) {
+            let _ = write!(
+                o,
+                "<line x1=\"{0:.1}\" x2=\"{0:.1}\" y1=\"{1}\" y2=\"{2}\" stroke=\"{3}\" stroke-width=\"2\"><title>{4}</title></line>",
+                x(hh),
+                base + 4.0,
+                base + 18.0,
+                severity_color(e.finding.severity),
+                esc(&e.finding.title)
+            );
+        }
+    }
+    let label = |hour: i64| {
+        chrono::DateTime::from_timestamp(hour * 3600, 0)
+            .map(|t| t.format("%Y-%m-%d %H:00Z").to_string())
+            .unwrap_or_default()
+    };
+    let _ = write!(
+        o,
+        "<text x=\"2\" y=\"{0}\" font-size=\"11\">{1}</text><text x=\"{w}\" y=\"{0}\" font-size=\"11\" text-anchor=\"end\">{2}</text><text x=\"2\" y=\"12\" font-size=\"11\">max {3} events/hour</text></svg>",
+        h - 2.0,
+        label(first),
+        label(last),
+        max as u64 / per.max(1) as u64
+    );
+    o
+}
+
+/// The whole page.
+pub fn render(r: &Report, markdown_words: &super::markdown::Words) -> String {
+    let w = markdown_words;
+    let mut o = String::new();
+    let lang = match r.lang {
+        super::Lang::En => "en",
+        super::Lang::Zh => "zh",
+    };
+    let _ = write!(
+        o,
+        "<!DOCTYPE html><html lang=\"{lang}\"><head><meta charset=\"utf-8\"><title>{}</title><style>{STYLE}</style></head><body>",
+        esc(w.title)
+    );
+    let _ = write!(
+        o,
+        "<h1>{}</h1><p>{}</p>",
+        esc(w.title),
+        esc(&w
+            .generated
+            .replace("{at}", &r.generated)
+            .replace("{inputs}", &r.inputs.join(", ")))
+    );
+    let s = &r.summary;
+    let _ = write!(o, "<h2>{}</h2><ul>", esc(w.summary));
+    let _ = write!(o, "<li>{} {}</li>", r.findings.len(), esc(w.findings_count));
+    if let (Some(a), Some(b)) = (&s.first, &s.last) {
+        let _ = write!(
+            o,
+            "<li>{}</li>",
+            esc(&w.activity.replace("{a}", a).replace("{b}", b))
+        );
+    }
+    if !s.accounts.is_empty() {
+        let _ = write!(
+            o,
+            "<li>{}: <strong>{}</strong></li>",
+            esc(w.accounts),
+            esc(&s.accounts.join(", "))
+        );
+    }
+    if !s.attackers.is_empty() {
+        let _ = write!(
+            o,
+            "<li>{}: {}</li>",
+            esc(w.attackers),
+            esc(&s.attackers.join(", "))
+        );
+    }
+    let _ = write!(
+        o,
+        "<li>{}: {}; {}: {}</li></ul>",
+        esc(w.planted),
+        s.persistence,
+        esc(w.tampering),
+        s.tampering
+    );
+    let _ = write!(o, "<h2>{}</h2>{}<ul>", esc(w.timeline), chart(r));
+    for p in &r.phases {
+        let _ = write!(
+            o,
+            "<li><span style=\"background:{}\">&nbsp;&nbsp;&nbsp;</span> <strong>{}</strong> {} → {}: {}</li>",
+            phase_color(p.phase),
+            esc(phase_title(p.phase, r.lang)),
+            esc(&p.first),
+            esc(&p.last),
+            esc(&p.message)
+        );
+    }
+    let _ = write!(o, "</ul><h2>{}</h2><table><tr><th>time</th><th>severity</th><th>finding</th><th>evidence</th></tr>", esc(w.findings));
+    for e in &r.findings {
+        let f = &e.finding;
+        let sev = crate::timeline::record::severity_name(f.severity);
+        let ev: Vec<String> = f
+            .evidence
+            .iter()
+            .map(|v| {
+                let lines: Vec<String> = v.lines.iter().map(u64::to_string).collect();
+                format!(
+                    "<code>{}</code> {} {}",
+                    esc(&v.path),
+                    esc(w.lines),
+                    esc(&lines.join(", "))
+                )
+            })
+            .collect();
+        let _ = write!(
+            o,
+            "<tr><td>{}</td><td class=\"{sev}\">{sev}</td><td><strong>{}</strong><br>{}<br><small><code>{}</code> · {} · {}: {}</small></td><td>{}</td></tr>",
+            esc(&f.first_seen),
+            esc(&f.title),
+            esc(&f.summary),
+            f.rule,
+            esc(&f.attack.join(", ")),
+            esc(w.steps),
+            esc(&e.steps.join(", ")),
+            ev.join("<br>")
+        );
+    }
+    let _ = write!(o, "</table><h2>{}</h2>", esc(w.playbook));
+    for (i, stage) in super::playbook::STAGES.iter().enumerate() {
+        let _ = write!(o, "<h3>{}. {}</h3><ul>", i + 1, esc(w.stages[i]));
+        for s in r.playbook.get(stage).map(Vec::as_slice).unwrap_or_default() {
+            let _ = write!(o, "<li><strong>{}</strong> — {}", esc(&s.id), esc(&s.text));
+            if !s.commands.is_empty() {
+                let cmds: Vec<String> = s
+                    .commands
+                    .iter()
+                    .map(|c| format!("<li><code>{}</code></li>", esc(c)))
+                    .collect();
+                let _ = write!(o, "<ul>{}</ul>", cmds.join(""));
+            }
+            o.push_str("</li>");
+        }
+        o.push_str("</ul>");
+        if *stage == "clean" && !r.clean_items.is_empty() {
+            let _ = write!(o, "<p>{}:</p><ul>", esc(w.clean_items));
+            for c in &r.clean_items {
+                let _ = write!(
+                    o,
+                    "<li><code>{}</code> {} {} ({}) — <code>{}</code></li>",
+                    esc(&c.file),
+                    esc(w.lines),
+                    c.line.map_or("-".to_string(), |l| l.to_string()),
+                    esc(&c.finding),
+                    esc(&c.apply)
+                );
+            }
+            o.push_str("</ul>");
+        }
+    }
+    o.push_str("</body></html>\n");
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::esc;
+
+    #[test]
+    fn evidence_text_cannot_become_markup() {
+        assert_eq!(
+            esc("<img src=x onerror=\"alert(1)\">&'"),
+            "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;&amp;&#39;"
+        );
+        assert_eq!(esc("a\u{1b}[2J"), "a\\u{1b}[2J");
+    }
+}
