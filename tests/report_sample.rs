@@ -138,3 +138,62 @@ fn sample_report_in_chinese() {
     assert!(md.contains("带外"));
     assert!(md.contains("绝不要通过被盗邮箱发送"));
 }
+
+/// Chromium, when this machine has it (`.ci/run` installs Debian's `chromium`).
+fn chromium() -> Option<&'static str> {
+    ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|b| {
+            std::process::Command::new(b)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+}
+
+#[test]
+fn sample_report_html_loads_in_a_real_browser_and_shows_the_chart() {
+    let Some(browser) = chromium() else {
+        eprintln!("SKIPPED sample_report_html_loads_in_a_real_browser_and_shows_the_chart: no chromium (apt-get install chromium; .ci/run does)");
+        return;
+    };
+    let t = tempfile::tempdir().unwrap();
+    report(t.path(), "en");
+    let page = format!("file://{}", t.path().join("report.html").display());
+    let shot = t.path().join("report.png");
+    let run_browser = |extra: &[&str]| {
+        let mut cmd = std::process::Command::new(browser);
+        cmd.args([
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--enable-logging=stderr",
+            "--v=0",
+            "--window-size=1280,1600",
+        ]);
+        cmd.args(extra).arg(&page);
+        util::run_cmd(cmd, std::time::Duration::from_secs(120))
+    };
+    // The DOM after load holds the chart and the findings; no script error was logged.
+    let dom = run_browser(&["--dump-dom"]);
+    let html = &dom.stdout;
+    assert!(
+        html.contains("<svg") && html.contains("events per hour"),
+        "{}",
+        dom.stderr
+    );
+    assert!(html.contains("Account liwei taken over from 203.0.113.77"));
+    let log = &dom.stderr;
+    assert!(
+        !log.contains("Uncaught") && !log.contains("CONSOLE"),
+        "{log}"
+    );
+    // It renders: a screenshot of the page is written and is not blank.
+    run_browser(&[&format!("--screenshot={}", shot.display())]);
+    let png = std::fs::read(&shot).unwrap();
+    assert!(
+        png.starts_with(b"\x89PNG") && png.len() > 20_000,
+        "{} bytes",
+        png.len()
+    );
+}
