@@ -87,6 +87,31 @@ fn sample_report_lists_every_finding_its_steps_and_every_planted_line() {
     .collect();
     assert!(order.windows(2).all(|w| w[0] < w[1]));
     assert!(md.contains("out of band"));
+    // Notification duties: every regime, "check" without a case file, clocks from the
+    // earliest detection (the recon scan, 22:10 +08:00): GDPR's 72 hours.
+    let notify = r["notify"].as_array().unwrap();
+    for id in [
+        "gdpr33",
+        "gdpr34",
+        "uk_gdpr",
+        "nis2",
+        "pipl57",
+        "cn_measures",
+        "hipaa",
+        "sec_8k",
+        "california",
+    ] {
+        assert!(
+            notify
+                .iter()
+                .any(|n| n["regime"] == id && n["applies"] == "check"),
+            "{id}"
+        );
+    }
+    let gdpr = notify.iter().find(|n| n["regime"] == "gdpr33").unwrap();
+    assert_eq!(gdpr["anchor_at"], "2026-03-03T14:10:04Z");
+    assert_eq!(gdpr["due"], "2026-03-06T14:10:04Z");
+    assert!(md.contains("| EU GDPR Art. 33 |"));
     // The page: self-contained (no script, nothing fetched), the chart, every finding escaped.
     let html = std::fs::read_to_string(t.path().join("report.html")).unwrap();
     for banned in ["<script", "src=\"http", "href=\"http", "@import", "url("] {

@@ -248,6 +248,28 @@ pub fn render(r: &Report, markdown_words: &super::markdown::Words) -> String {
             o.push_str("</li>");
         }
         o.push_str("</ul>");
+        if *stage == "notify" && !r.notify.is_empty() {
+            let _ = write!(o, "<p>{}</p><table><tr><th>regime</th><th>notice</th><th>applies</th><th>clock from</th><th>deadline</th><th></th></tr>", esc(w.duties));
+            for n in &r.notify {
+                let left = match (&n.due, n.hours) {
+                    (None, h) => format!("{h} h elapsed"),
+                    (Some(_), h) if h < 0 => format!("<strong>overdue by {} h</strong>", -h),
+                    (Some(_), h) => format!("{h} h left"),
+                };
+                let _ = write!(
+                    o,
+                    "<tr><td>{}</td><td>{}</td><td>{} ({})</td><td>{} ({})</td><td>{}</td><td>{left}</td></tr>",
+                    esc(n.name),
+                    esc(n.what),
+                    esc(n.applies),
+                    esc(n.applies_if),
+                    esc(&n.anchor),
+                    esc(&n.anchor_at),
+                    esc(n.due.as_deref().unwrap_or("immediately"))
+                );
+            }
+            o.push_str("</table>");
+        }
         if *stage == "clean" && !r.clean_items.is_empty() {
             let _ = write!(o, "<p>{}:</p><ul>", esc(w.clean_items));
             for c in &r.clean_items {

@@ -33,6 +33,7 @@ pub struct Words {
     pub config_read: &'static str,
     pub cites: &'static str,
     pub events: &'static str,
+    pub duties: &'static str,
 }
 
 pub fn words(lang: Lang) -> Words {
@@ -60,6 +61,7 @@ pub fn words(lang: Lang) -> Words {
             config_read: "configuration: {files} file(s) read, {errors} unreadable",
             cites: "every finding below cites its evidence by path and line; paths are as in the evidence (bundle entry names for a bundle) with the manifest's SHA-256 where known.",
             events: "event(s)",
+            duties: "Notification duties (clocks from the earliest detection; a case file sets the real anchors and which regimes apply)",
         },
         Lang::Zh => Words {
             title: "邮件服务器安全事件报告",
@@ -84,6 +86,7 @@ pub fn words(lang: Lang) -> Words {
             config_read: "配置：读取 {files} 个文件，{errors} 个无法读取",
             cites: "下列每项发现均按路径和行号引用证据；路径与证据中一致（证据包中为条目名），并在已知时附清单中的 SHA-256。",
             events: "个事件",
+            duties: "通报义务（时限暂从最早检测时间起算；由案件文件确定实际起算点及适用的法规）",
         },
     }
 }
@@ -256,6 +259,30 @@ fn playbook(o: &mut String, r: &Report, w: &Words) {
             let _ = writeln!(o, "- **{}** — {}", s.id, md(&s.text));
             for c in &s.commands {
                 let _ = writeln!(o, "  - `{}`", c.replace('`', "'"));
+            }
+        }
+        if *stage == "notify" && !r.notify.is_empty() {
+            let _ = writeln!(o, "\n{}\n", w.duties);
+            let _ = writeln!(o, "| regime | notice | applies | clock from | deadline | |");
+            let _ = writeln!(o, "|---|---|---|---|---|---|");
+            for n in &r.notify {
+                let left = match (&n.due, n.hours) {
+                    (None, h) => format!("{h} h elapsed"),
+                    (Some(_), h) if h < 0 => format!("**overdue by {} h**", -h),
+                    (Some(_), h) => format!("{h} h left"),
+                };
+                let _ = writeln!(
+                    o,
+                    "| {} | {} | {} ({}) | {} ({}) | {} | {} |",
+                    n.name,
+                    n.what,
+                    n.applies,
+                    n.applies_if,
+                    n.anchor,
+                    n.anchor_at,
+                    n.due.as_deref().unwrap_or("immediately"),
+                    left
+                );
             }
         }
         if *stage == "clean" && !r.clean_items.is_empty() {

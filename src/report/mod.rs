@@ -9,6 +9,7 @@
 //! The detection run is `detect`'s own, so the report always agrees with `detect` and
 //! `timeline`. Still to come (issue 5): the compliance section from a case file.
 
+pub mod compliance;
 pub mod html;
 pub mod markdown;
 pub mod model;

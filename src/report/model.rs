@@ -36,6 +36,9 @@ pub struct Report {
     pub unknown_steps: Vec<String>,
     /// Events per hour: (hours since the epoch, count), ascending.
     pub activity: Vec<(i64, u64)>,
+    /// Notification duties and their clocks (from the earliest detection until a case file
+    /// sets the anchors); empty without a log finding.
+    pub notify: Vec<super::compliance::Obligation>,
 }
 
 /// The short story.
@@ -287,8 +290,14 @@ impl Report {
                 finding: f.clone(),
             })
             .collect();
+        let now = chrono::Utc::now();
+        let detected_at = summary
+            .first
+            .as_deref()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.with_timezone(&chrono::Utc));
         Report {
-            generated: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            generated: now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             lang: cfg.lang,
             inputs: cfg
                 .detect
@@ -309,6 +318,9 @@ impl Report {
                 .map(str::to_string)
                 .collect(),
             activity: d.activity.clone(),
+            notify: detected_at
+                .map(|at| super::compliance::obligations(at, now))
+                .unwrap_or_default(),
         }
     }
 }

@@ -1,0 +1,300 @@
+//! Notification duties and their clocks (`../shared/reference/compliance.md` §2, §3.5): for
+//! each regime, what would make it apply and when each notice falls due from its anchor.
+//! Without a case file every regime is "check" and every clock runs from the earliest
+//! detection, which the report says; a case file (to come) sets applicability and the real
+//! anchors (awareness, discovery, materiality).
+//!
+//! To add a regime: an entry in [`regimes`]; its clocks use the kinds of [`Clock`].
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc, Weekday};
+use serde::Serialize;
+
+/// How a deadline follows from its anchor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Clock {
+    /// Continuous hours.
+    Hours(i64),
+    /// Calendar days.
+    Days(i64),
+    /// Calendar months (same day of month, clamped to its end).
+    Months(u32),
+    /// US business days (no weekends, no federal holidays), due 17:30 New York time.
+    UsBusinessDays(u32),
+    /// "Immediately" / "without undue delay": no number; the report shows time elapsed.
+    Immediate,
+}
+
+/// One notice of a regime.
+#[derive(Debug, Clone, Serialize)]
+pub struct Notice {
+    /// What is due (`early warning`, `notification to the authority`).
+    pub what: &'static str,
+    /// Its clock.
+    pub clock: Clock,
+}
+
+/// A notification regime.
+#[derive(Debug, Clone, Serialize)]
+pub struct Regime {
+    /// Short id (`gdpr33`).
+    pub id: &'static str,
+    /// Name.
+    pub name: &'static str,
+    /// What the clock runs from.
+    pub anchor: &'static str,
+    /// When it applies.
+    pub applies_if: &'static str,
+    /// The notices and their clocks.
+    pub notices: Vec<Notice>,
+}
+
+fn n(what: &'static str, clock: Clock) -> Notice {
+    Notice { what, clock }
+}
+
+/// The regimes of the reference, in the report's order.
+pub fn regimes() -> Vec<Regime> {
+    use Clock::*;
+    vec![
+        Regime { id: "gdpr33", name: "EU GDPR Art. 33", anchor: "awareness of the breach", applies_if: "personal data of people in the EU was accessed, copied or lost, unless the breach is unlikely to result in a risk to them", notices: vec![n("notification to the lead supervisory authority", Hours(72))] },
+        Regime { id: "gdpr34", name: "EU GDPR Art. 34", anchor: "awareness of the breach", applies_if: "the breach is likely to result in a high risk to the people concerned", notices: vec![n("communication to the data subjects (without undue delay)", Immediate)] },
+        Regime { id: "uk_gdpr", name: "UK GDPR / PECR", anchor: "awareness of the breach", applies_if: "personal data of people in the UK (PECR: the organisation provides public electronic communications)", notices: vec![n("notification to the ICO", Hours(72)), n("PECR notification to the ICO (communications providers)", Hours(24))] },
+        Regime { id: "nis2", name: "EU NIS2 Art. 23", anchor: "awareness of the significant incident", applies_if: "the organisation is an essential or important entity under NIS2 and the incident is significant", notices: vec![n("early warning to the CSIRT", Hours(24)), n("incident notification", Hours(72)), n("final report (from the notification)", Months(1))] },
+        Regime { id: "pipl57", name: "China PIPL Art. 57 (个人信息保护法)", anchor: "discovery (发现)", applies_if: "personal information was, or may have been, leaked, altered or lost (已经或者可能发生)", notices: vec![n("notice to the PI protection authorities and the individuals (立即)", Immediate)] },
+        Regime { id: "cn_measures", name: "China 2025 incident-reporting Measures (国家网络安全事件报告管理办法)", anchor: "discovery or learning of the incident (发现或获知)", applies_if: "the incident is graded 较大 or above (e.g. personal information of 1 million people or more); the hours depend on the operator", notices: vec![n("report, critical information infrastructure operator", Hours(1)), n("report, central or state organ", Hours(2)), n("report, other operator", Hours(4)), n("summary after handling ends (from the end of handling)", Days(30))] },
+        Regime { id: "hipaa", name: "US HIPAA Breach Notification Rule", anchor: "discovery of the breach", applies_if: "unsecured protected health information of a covered entity or business associate", notices: vec![n("notice to individuals (and HHS / media when 500 or more)", Days(60))] },
+        Regime { id: "sec_8k", name: "US SEC Form 8-K Item 1.05", anchor: "determination that the incident is material", applies_if: "the organisation is a public company and the incident is material", notices: vec![n("Form 8-K filing", UsBusinessDays(4))] },
+        Regime { id: "california", name: "US California Civ. Code §1798.82", anchor: "discovery of the breach", applies_if: "personal information of California residents, including an email address with its password; never notify through the breached mailbox", notices: vec![n("notice to residents (most expedient time; 30 days used as the outer bound)", Days(30))] },
+    ]
+}
+
+/// The date of the `nth` `weekday` of a month (1-based), or the last one (`nth` = 0).
+fn nth_weekday(year: i32, month: u32, weekday: Weekday, nth: u32) -> Option<NaiveDate> {
+    if nth == 0 {
+        let next = if month == 12 {
+            NaiveDate::from_ymd_opt(year + 1, 1, 1)?
+        } else {
+            NaiveDate::from_ymd_opt(year, month + 1, 1)?
+        };
+        let mut d = next.pred_opt()?;
+        while d.weekday() != weekday {
+            d = d.pred_opt()?;
+        }
+        return Some(d);
+    }
+    NaiveDate::from_weekday_of_month_opt(year, month, weekday, nth as u8)
+}
+
+/// Whether `d` is a US federal holiday (as observed: Saturday ones on the Friday before,
+/// Sunday ones on the Monday after).
+pub fn us_federal_holiday(d: NaiveDate) -> bool {
+    let y = d.year();
+    let fixed = |m: u32, day: u32| {
+        NaiveDate::from_ymd_opt(y, m, day).map(|h| match h.weekday() {
+            Weekday::Sat => h.pred_opt().unwrap_or(h),
+            Weekday::Sun => h.succ_opt().unwrap_or(h),
+            _ => h,
+        })
+    };
+    let floating = [
+        nth_weekday(y, 1, Weekday::Mon, 3),  // Martin Luther King Jr. Day
+        nth_weekday(y, 2, Weekday::Mon, 3),  // Washington's Birthday
+        nth_weekday(y, 5, Weekday::Mon, 0),  // Memorial Day
+        nth_weekday(y, 9, Weekday::Mon, 1),  // Labor Day
+        nth_weekday(y, 10, Weekday::Mon, 2), // Columbus Day
+        nth_weekday(y, 11, Weekday::Thu, 4), // Thanksgiving
+    ];
+    let fixed_days = [
+        fixed(1, 1),
+        fixed(6, 19),
+        fixed(7, 4),
+        fixed(11, 11),
+        fixed(12, 25),
+    ];
+    // New Year's Day of next year observed on Friday 31 December.
+    let next_new_year =
+        (d.month() == 12 && d.day() == 31 && d.weekday() == Weekday::Fri).then_some(d);
+    floating
+        .iter()
+        .chain(fixed_days.iter())
+        .chain(std::iter::once(&next_new_year))
+        .any(|h| *h == Some(d))
+}
+
+/// When a notice with `clock` falls due if its clock started at `anchor`.
+pub fn due(anchor: DateTime<Utc>, clock: Clock) -> Option<DateTime<Utc>> {
+    match clock {
+        Clock::Hours(h) => Some(anchor + Duration::hours(h)),
+        Clock::Days(d) => Some(anchor + Duration::days(d)),
+        Clock::Months(m) => anchor.checked_add_months(chrono::Months::new(m)),
+        Clock::UsBusinessDays(n) => {
+            let ny = chrono_tz::America::New_York;
+            let mut d = anchor.with_timezone(&ny).date_naive();
+            let mut left = n;
+            while left > 0 {
+                d = d.succ_opt()?;
+                if !matches!(d.weekday(), Weekday::Sat | Weekday::Sun) && !us_federal_holiday(d) {
+                    left -= 1;
+                }
+            }
+            ny.from_local_datetime(&d.and_hms_opt(17, 30, 0)?)
+                .earliest()
+                .map(|t| t.with_timezone(&Utc))
+        }
+        Clock::Immediate => None,
+    }
+}
+
+/// One notice as the report shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Obligation {
+    /// Regime id.
+    pub regime: &'static str,
+    /// Regime name.
+    pub name: &'static str,
+    /// What is due.
+    pub what: &'static str,
+    /// `check` (applicability not established: no case file).
+    pub applies: &'static str,
+    /// What would make it apply.
+    pub applies_if: &'static str,
+    /// What the clock runs from, and what it was taken as.
+    pub anchor: String,
+    /// The anchor time used.
+    pub anchor_at: String,
+    /// The deadline (none for "immediately").
+    pub due: Option<String>,
+    /// Hours left (negative: overdue), or hours elapsed for "immediately".
+    pub hours: i64,
+}
+
+/// Every notice of every regime, clocks running from `detected` (the earliest detection),
+/// judged at `now`.
+pub fn obligations(detected: DateTime<Utc>, now: DateTime<Utc>) -> Vec<Obligation> {
+    let mut out = Vec::new();
+    for r in regimes() {
+        for notice in &r.notices {
+            let due_at = due(detected, notice.clock);
+            let hours = match due_at {
+                Some(d) => (d - now).num_hours(),
+                None => (now - detected).num_hours(),
+            };
+            out.push(Obligation {
+                regime: r.id,
+                name: r.name,
+                what: notice.what,
+                applies: "check",
+                applies_if: r.applies_if,
+                anchor: format!(
+                    "{} — taken as the earliest detection until a case file gives it",
+                    r.anchor
+                ),
+                anchor_at: detected.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                due: due_at.map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+                hours,
+            });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    fn due_of(id: &str, what: &str, anchor: &str) -> Option<String> {
+        let r = regimes().into_iter().find(|r| r.id == id).unwrap();
+        let n = r.notices.iter().find(|n| n.what.contains(what)).unwrap();
+        due(at(anchor), n.clock).map(|d| d.to_rfc3339())
+    }
+
+    #[test]
+    fn hour_day_and_month_clocks() {
+        let a = "2026-03-03T18:14:07+00:00";
+        assert_eq!(
+            due_of("gdpr33", "authority", a).unwrap(),
+            "2026-03-06T18:14:07+00:00"
+        );
+        assert_eq!(
+            due_of("nis2", "early warning", a).unwrap(),
+            "2026-03-04T18:14:07+00:00"
+        );
+        assert_eq!(
+            due_of("nis2", "incident notification", a).unwrap(),
+            "2026-03-06T18:14:07+00:00"
+        );
+        assert_eq!(
+            due_of("nis2", "final report", a).unwrap(),
+            "2026-04-03T18:14:07+00:00"
+        );
+        // A month from 31 January ends with February.
+        assert_eq!(
+            due_of("nis2", "final report", "2026-01-31T10:00:00+00:00").unwrap(),
+            "2026-02-28T10:00:00+00:00"
+        );
+        assert_eq!(
+            due_of("cn_measures", "critical", a).unwrap(),
+            "2026-03-03T19:14:07+00:00"
+        );
+        assert_eq!(
+            due_of("cn_measures", "central", a).unwrap(),
+            "2026-03-03T20:14:07+00:00"
+        );
+        assert_eq!(
+            due_of("cn_measures", "other operator", a).unwrap(),
+            "2026-03-03T22:14:07+00:00"
+        );
+        assert_eq!(
+            due_of("hipaa", "individuals", a).unwrap(),
+            "2026-05-02T18:14:07+00:00"
+        );
+        assert_eq!(due_of("pipl57", "立即", a), None);
+    }
+
+    #[test]
+    fn sec_business_days_skip_weekends_and_federal_holidays() {
+        // Materiality determined Thursday 2 July 2026: Friday 3 July is Independence Day
+        // observed (4 July is a Saturday), then the weekend: Mon 6, Tue 7, Wed 8, Thu 9 July.
+        // Due 17:30 in New York (EDT, UTC-4).
+        assert_eq!(
+            due_of("sec_8k", "8-K", "2026-07-02T15:00:00+00:00").unwrap(),
+            "2026-07-09T21:30:00+00:00"
+        );
+        // Thanksgiving (26 November 2026) and the weekend after a Wednesday determination:
+        // Fri 27, Mon 30 Nov, Tue 1, Wed 2 Dec; 17:30 EST is 22:30 UTC.
+        assert_eq!(
+            due_of("sec_8k", "8-K", "2026-11-25T20:00:00+00:00").unwrap(),
+            "2026-12-02T22:30:00+00:00"
+        );
+        for (d, holiday) in [
+            ("2026-01-19", true), // MLK Day
+            ("2026-05-25", true), // Memorial Day (last Monday)
+            ("2026-06-19", true), // Juneteenth
+            ("2027-12-31", true), // New Year's Day 2028 (a Saturday) observed
+            ("2026-03-03", false),
+        ] {
+            assert_eq!(us_federal_holiday(d.parse().unwrap()), holiday, "{d}");
+        }
+    }
+
+    #[test]
+    fn without_a_case_file_every_regime_is_check_and_says_its_anchor() {
+        let o = obligations(at("2026-03-03T18:14:07Z"), at("2026-03-04T18:14:07Z"));
+        assert!(o.iter().all(|x| x.applies == "check"));
+        let g = o.iter().find(|x| x.regime == "gdpr33").unwrap();
+        assert_eq!(g.hours, 48);
+        let p = o.iter().find(|x| x.regime == "pipl57").unwrap();
+        assert_eq!((p.due.as_deref(), p.hours), (None, 24));
+        let c = o
+            .iter()
+            .find(|x| x.what.contains("other operator"))
+            .unwrap();
+        assert_eq!(c.hours, -20);
+        assert!(o.iter().all(|x| x.anchor.contains("earliest detection")));
+    }
+}
