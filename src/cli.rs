@@ -231,6 +231,10 @@ pub struct ReportArgs {
     /// A folder with a team's own steps.toml instead of the built-in playbook.
     #[arg(long, value_name = "DIR")]
     pub playbooks: Option<PathBuf>,
+    /// The case file (organisation, countries, sector, clocks, data) that decides which
+    /// notification regimes apply and when (see docs/report.md).
+    #[arg(long, value_name = "FILE")]
+    pub case: Option<PathBuf>,
     /// The year of every year-less timestamp (overrides inference).
     #[arg(long, value_name = "YYYY")]
     pub year: Option<i32>,
@@ -259,6 +263,7 @@ impl ReportArgs {
             out_dir: self.out,
             lang: self.lang,
             playbooks: self.playbooks,
+            case: self.case,
         })
     }
 }

@@ -222,3 +222,68 @@ fn sample_report_html_loads_in_a_real_browser_and_shows_the_chart() {
         png.len()
     );
 }
+
+#[test]
+fn sample_report_with_a_case_file_says_which_regimes_apply_and_from_when() {
+    let t = tempfile::tempdir().unwrap();
+    let case = t.path().join("case.toml");
+    std::fs::write(
+        &case,
+        r#"
+[organisation]
+name = "Oceanlab Research Centre"
+countries = ["CN"]
+sector = ["central_organ"]
+contact = "soc@oceanlab.example.org"
+
+[clocks]
+discovery = "2026-03-04T09:00:00+08:00"
+
+[data]
+categories = ["mail content"]
+"#,
+    )
+    .unwrap();
+    let out = t.path().join("r");
+    let o = run(&[
+        "report",
+        util::sample().to_str().unwrap(),
+        "--timezone",
+        "Asia/Shanghai",
+        "--out",
+        out.to_str().unwrap(),
+        "--case",
+        case.to_str().unwrap(),
+    ]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let r: Value =
+        serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    let notify = r["notify"].as_array().unwrap();
+    let find = |id: &str, what: &str| {
+        notify
+            .iter()
+            .find(|n| n["regime"] == id && n["what"].as_str().unwrap().contains(what))
+            .unwrap()
+    };
+    // A central organ in China: the 2-hour report from the case file's discovery (01:00 UTC).
+    let cn = find("cn_measures", "central");
+    assert_eq!(cn["applies"], "check");
+    assert_eq!(cn["due"], "2026-03-04T03:00:00Z");
+    assert_eq!(find("cn_measures", "other operator")["applies"], "no");
+    assert_eq!(find("pipl57", "立即")["applies"], "yes");
+    assert_eq!(find("gdpr33", "authority")["applies"], "no");
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.contains("Oceanlab Research Centre, contact soc@oceanlab.example.org"));
+    // A case file with a typo is refused, with the reason.
+    std::fs::write(&case, "[organisation]\nsector = [\"bank\"]\n").unwrap();
+    let bad = run(&[
+        "report",
+        util::sample().to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--case",
+        case.to_str().unwrap(),
+    ]);
+    assert_ne!(bad.code, 0);
+    assert!(bad.stderr.contains("unknown sector"), "{}", bad.stderr);
+}

@@ -9,6 +9,8 @@
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc, Weekday};
 use serde::Serialize;
 
+use super::case::Case;
+
 /// How a deadline follows from its anchor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -32,6 +34,9 @@ pub struct Notice {
     pub what: &'static str,
     /// Its clock.
     pub clock: Clock,
+    /// The case file's clock it runs from (`awareness`, `discovery`, `materiality`,
+    /// `handling_ended`).
+    pub anchor_key: &'static str,
 }
 
 /// A notification regime.
@@ -50,22 +55,41 @@ pub struct Regime {
 }
 
 fn n(what: &'static str, clock: Clock) -> Notice {
-    Notice { what, clock }
+    Notice {
+        what,
+        clock,
+        anchor_key: "",
+    }
+}
+
+/// The regime's notices, each running from the case file's `key` clock.
+fn from(key: &'static str, notices: Vec<Notice>) -> Vec<Notice> {
+    notices
+        .into_iter()
+        .map(|n| Notice {
+            anchor_key: if n.anchor_key.is_empty() {
+                key
+            } else {
+                n.anchor_key
+            },
+            ..n
+        })
+        .collect()
 }
 
 /// The regimes of the reference, in the report's order.
 pub fn regimes() -> Vec<Regime> {
     use Clock::*;
     vec![
-        Regime { id: "gdpr33", name: "EU GDPR Art. 33", anchor: "awareness of the breach", applies_if: "personal data of people in the EU was accessed, copied or lost, unless the breach is unlikely to result in a risk to them", notices: vec![n("notification to the lead supervisory authority", Hours(72))] },
-        Regime { id: "gdpr34", name: "EU GDPR Art. 34", anchor: "awareness of the breach", applies_if: "the breach is likely to result in a high risk to the people concerned", notices: vec![n("communication to the data subjects (without undue delay)", Immediate)] },
-        Regime { id: "uk_gdpr", name: "UK GDPR / PECR", anchor: "awareness of the breach", applies_if: "personal data of people in the UK (PECR: the organisation provides public electronic communications)", notices: vec![n("notification to the ICO", Hours(72)), n("PECR notification to the ICO (communications providers)", Hours(24))] },
-        Regime { id: "nis2", name: "EU NIS2 Art. 23", anchor: "awareness of the significant incident", applies_if: "the organisation is an essential or important entity under NIS2 and the incident is significant", notices: vec![n("early warning to the CSIRT", Hours(24)), n("incident notification", Hours(72)), n("final report (from the notification)", Months(1))] },
-        Regime { id: "pipl57", name: "China PIPL Art. 57 (个人信息保护法)", anchor: "discovery (发现)", applies_if: "personal information was, or may have been, leaked, altered or lost (已经或者可能发生)", notices: vec![n("notice to the PI protection authorities and the individuals (立即)", Immediate)] },
-        Regime { id: "cn_measures", name: "China 2025 incident-reporting Measures (国家网络安全事件报告管理办法)", anchor: "discovery or learning of the incident (发现或获知)", applies_if: "the incident is graded 较大 or above (e.g. personal information of 1 million people or more); the hours depend on the operator", notices: vec![n("report, critical information infrastructure operator", Hours(1)), n("report, central or state organ", Hours(2)), n("report, other operator", Hours(4)), n("summary after handling ends (from the end of handling)", Days(30))] },
-        Regime { id: "hipaa", name: "US HIPAA Breach Notification Rule", anchor: "discovery of the breach", applies_if: "unsecured protected health information of a covered entity or business associate", notices: vec![n("notice to individuals (and HHS / media when 500 or more)", Days(60))] },
-        Regime { id: "sec_8k", name: "US SEC Form 8-K Item 1.05", anchor: "determination that the incident is material", applies_if: "the organisation is a public company and the incident is material", notices: vec![n("Form 8-K filing", UsBusinessDays(4))] },
-        Regime { id: "california", name: "US California Civ. Code §1798.82", anchor: "discovery of the breach", applies_if: "personal information of California residents, including an email address with its password; never notify through the breached mailbox", notices: vec![n("notice to residents (most expedient time; 30 days used as the outer bound)", Days(30))] },
+        Regime { id: "gdpr33", name: "EU GDPR Art. 33", anchor: "awareness of the breach", applies_if: "personal data of people in the EU was accessed, copied or lost, unless the breach is unlikely to result in a risk to them", notices: from("awareness", vec![n("notification to the lead supervisory authority", Hours(72))]) },
+        Regime { id: "gdpr34", name: "EU GDPR Art. 34", anchor: "awareness of the breach", applies_if: "the breach is likely to result in a high risk to the people concerned", notices: from("awareness", vec![n("communication to the data subjects (without undue delay)", Immediate)]) },
+        Regime { id: "uk_gdpr", name: "UK GDPR / PECR", anchor: "awareness of the breach", applies_if: "personal data of people in the UK (PECR: the organisation provides public electronic communications)", notices: from("awareness", vec![n("notification to the ICO", Hours(72)), n("PECR notification to the ICO (communications providers)", Hours(24))]) },
+        Regime { id: "nis2", name: "EU NIS2 Art. 23", anchor: "awareness of the significant incident", applies_if: "the organisation is an essential or important entity under NIS2 and the incident is significant", notices: from("awareness", vec![n("early warning to the CSIRT", Hours(24)), n("incident notification", Hours(72)), n("final report (from the notification)", Months(1))]) },
+        Regime { id: "pipl57", name: "China PIPL Art. 57 (个人信息保护法)", anchor: "discovery (发现)", applies_if: "personal information was, or may have been, leaked, altered or lost (已经或者可能发生)", notices: from("discovery", vec![n("notice to the PI protection authorities and the individuals (立即)", Immediate)]) },
+        Regime { id: "cn_measures", name: "China 2025 incident-reporting Measures (国家网络安全事件报告管理办法)", anchor: "discovery or learning of the incident (发现或获知)", applies_if: "the incident is graded 较大 or above (e.g. personal information of 1 million people or more); the hours depend on the operator", notices: from("discovery", vec![n("report, critical information infrastructure operator", Hours(1)), n("report, central or state organ", Hours(2)), n("report, other operator", Hours(4)), Notice { anchor_key: "handling_ended", ..n("summary after handling ends (from the end of handling)", Days(30)) }]) },
+        Regime { id: "hipaa", name: "US HIPAA Breach Notification Rule", anchor: "discovery of the breach", applies_if: "unsecured protected health information of a covered entity or business associate", notices: from("discovery", vec![n("notice to individuals (and HHS / media when 500 or more)", Days(60))]) },
+        Regime { id: "sec_8k", name: "US SEC Form 8-K Item 1.05", anchor: "determination that the incident is material", applies_if: "the organisation is a public company and the incident is material", notices: from("materiality", vec![n("Form 8-K filing", UsBusinessDays(4))]) },
+        Regime { id: "california", name: "US California Civ. Code §1798.82", anchor: "discovery of the breach", applies_if: "personal information of California residents, including an email address with its password; never notify through the breached mailbox", notices: from("discovery", vec![n("notice to residents (most expedient time; 30 days used as the outer bound)", Days(30))]) },
     ]
 }
 
@@ -155,43 +179,164 @@ pub struct Obligation {
     pub name: &'static str,
     /// What is due.
     pub what: &'static str,
-    /// `check` (applicability not established: no case file).
+    /// `yes`, `no` or `check`.
     pub applies: &'static str,
-    /// What would make it apply.
-    pub applies_if: &'static str,
-    /// What the clock runs from, and what it was taken as.
+    /// Why (from the case file), or what would make it apply.
+    pub because: String,
+    /// What the clock runs from, and where its time came from.
     pub anchor: String,
     /// The anchor time used.
     pub anchor_at: String,
-    /// The deadline (none for "immediately").
+    /// The deadline (none: "immediately", or no anchor yet).
     pub due: Option<String>,
+    /// What stands for a missing deadline.
+    pub no_deadline: &'static str,
     /// Hours left (negative: overdue), or hours elapsed for "immediately".
     pub hours: i64,
 }
 
-/// Every notice of every regime, clocks running from `detected` (the earliest detection),
-/// judged at `now`.
-pub fn obligations(detected: DateTime<Utc>, now: DateTime<Utc>) -> Vec<Obligation> {
+/// EU and EEA member states (GDPR, NIS2).
+const EEA: [&str; 30] = [
+    "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV",
+    "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE", "IS", "LI", "NO",
+];
+
+/// Whether regime `id`'s `notice` applies to the case, and why.
+fn decide(r: &Regime, notice: &Notice, case: &Case) -> (&'static str, String) {
+    let eu = EEA.iter().any(|c| case.in_country(c));
+    let data = !case.data.categories.is_empty();
+    let cats = case.data.categories.join(", ");
+    match r.id {
+        "gdpr33" | "gdpr34" if !eu => ("no", "no EU/EEA country in the case file".into()),
+        "gdpr33" if data => (
+            "yes",
+            format!("personal data of people in the EU/EEA affected: {cats}"),
+        ),
+        "gdpr34" => (
+            "check",
+            "decide whether the breach is likely to result in a high risk to the people concerned"
+                .into(),
+        ),
+        "uk_gdpr" if !case.in_country("GB") => {
+            ("no", "the United Kingdom is not in the case file".into())
+        }
+        "uk_gdpr" if notice.what.starts_with("PECR") && !case.is("comms_provider") => (
+            "no",
+            "not a public electronic communications provider".into(),
+        ),
+        "uk_gdpr" if data => (
+            "yes",
+            format!("personal data of people in the UK affected: {cats}"),
+        ),
+        "nis2" if !(eu && (case.is("nis2_essential") || case.is("nis2_important"))) => (
+            "no",
+            "not an essential or important entity in the EU under the case file".into(),
+        ),
+        "nis2" => ("check", "decide whether the incident is significant".into()),
+        "pipl57" if !case.in_country("CN") => ("no", "China is not in the case file".into()),
+        "pipl57" if data => (
+            "yes",
+            format!("personal information affected or possibly affected: {cats}"),
+        ),
+        "cn_measures" if !case.in_country("CN") => ("no", "China is not in the case file".into()),
+        "cn_measures" => {
+            let kind = if case.is("cii") {
+                "critical information infrastructure operator"
+            } else if case.is("central_organ") {
+                "central or state organ"
+            } else {
+                "other operator"
+            };
+            let summary = notice.what.starts_with("summary");
+            if !summary && !notice.what.contains(kind) {
+                return (
+                    "no",
+                    format!("the case file makes the organisation a {kind}"),
+                );
+            }
+            match case.data.subjects {
+                Some(n) if n >= 1_000_000 => ("yes", format!("{n} people's personal information: graded 较大 or above")),
+                _ => ("check", "applies when the incident is graded 较大 or above (e.g. personal information of 1 million people or more)".into()),
+            }
+        }
+        "hipaa" if case.data.health_information => {
+            ("yes", "protected health information affected".into())
+        }
+        "hipaa" if case.is("hipaa_covered") => (
+            "check",
+            "covered entity: decide whether unsecured protected health information was affected"
+                .into(),
+        ),
+        "hipaa" => (
+            "no",
+            "no protected health information and not a covered entity".into(),
+        ),
+        "sec_8k" if !case.is("public_company") => ("no", "not a public company".into()),
+        "sec_8k" => (
+            "check",
+            "decide (without unreasonable delay) whether the incident is material".into(),
+        ),
+        "california" if case.data.california_residents || case.in_country("US-CA") => (
+            "yes",
+            "California residents' personal information (mail account credentials count)".into(),
+        ),
+        "california" => ("no", "no California residents in the case file".into()),
+        _ => ("check", r.applies_if.to_string()),
+    }
+}
+
+/// Every notice of every regime, judged at `now`: with a case file, whether it applies and
+/// from which of its clocks; otherwise "check", clocks from `detected` (the earliest
+/// detection).
+pub fn obligations(
+    detected: DateTime<Utc>,
+    now: DateTime<Utc>,
+    case: Option<&Case>,
+) -> Vec<Obligation> {
     let mut out = Vec::new();
     for r in regimes() {
         for notice in &r.notices {
-            let due_at = due(detected, notice.clock);
-            let hours = match due_at {
-                Some(d) => (d - now).num_hours(),
-                None => (now - detected).num_hours(),
+            let (applies, because) = match case {
+                Some(c) => decide(&r, notice, c),
+                None => ("check", r.applies_if.to_string()),
+            };
+            let given = case.and_then(|c| c.clock(notice.anchor_key));
+            // A materiality determination or the end of handling has no stand-in: no
+            // deadline until the case file gives it.
+            let needs_own = matches!(notice.anchor_key, "materiality" | "handling_ended");
+            let (anchor_at, anchor) = match (given, needs_own) {
+                (Some(t), _) => (Some(t), format!("{} (case file)", r.anchor)),
+                (None, false) => (
+                    Some(detected),
+                    format!(
+                        "{} — taken as the earliest detection until a case file gives it",
+                        r.anchor
+                    ),
+                ),
+                (None, true) => (None, format!("{} — not given yet", r.anchor)),
+            };
+            let due_at = anchor_at.and_then(|a| due(a, notice.clock));
+            let hours = match (due_at, anchor_at) {
+                (Some(d), _) => (d - now).num_hours(),
+                (None, Some(a)) => (now - a).num_hours(),
+                (None, None) => 0,
             };
             out.push(Obligation {
                 regime: r.id,
                 name: r.name,
                 what: notice.what,
-                applies: "check",
-                applies_if: r.applies_if,
-                anchor: format!(
-                    "{} — taken as the earliest detection until a case file gives it",
-                    r.anchor
-                ),
-                anchor_at: detected.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                applies,
+                because,
+                anchor,
+                anchor_at: anchor_at
+                    .map(|a| a.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+                    .unwrap_or_default(),
                 due: due_at.map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+                no_deadline: if anchor_at.is_none() {
+                    "when its anchor is known"
+                } else {
+                    "immediately"
+                },
                 hours,
             });
         }
@@ -282,9 +427,85 @@ mod tests {
         }
     }
 
+    fn case(text: &str) -> Case {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("case.toml");
+        std::fs::write(&p, text).unwrap();
+        Case::load(&p).unwrap()
+    }
+
+    #[test]
+    fn a_case_file_decides_which_regimes_apply_and_sets_their_clocks() {
+        let c = case(
+            r#"
+[organisation]
+name = "Oceanlab Research Centre"
+countries = ["CN", "DE"]
+sector = ["cii"]
+[clocks]
+awareness = "2026-03-04T09:30:00+08:00"
+discovery = "2026-03-04T09:00:00+08:00"
+[data]
+categories = ["mail content", "account credentials"]
+subjects = 120
+"#,
+        );
+        let o = obligations(
+            at("2026-03-03T14:10:04Z"),
+            at("2026-03-04T12:00:00Z"),
+            Some(&c),
+        );
+        let get = |id: &str, what: &str| {
+            o.iter()
+                .find(|x| x.regime == id && x.what.contains(what))
+                .unwrap()
+        };
+        // Germany: GDPR applies, from the case file's awareness (01:30 UTC).
+        let g = get("gdpr33", "authority");
+        assert_eq!(
+            (g.applies, g.due.as_deref()),
+            ("yes", Some("2026-03-07T01:30:00Z"))
+        );
+        assert!(g.anchor.contains("case file"));
+        // China, a CII operator: the 1-hour report (to be graded), not the 2- or 4-hour ones.
+        assert_eq!(get("cn_measures", "critical").applies, "check");
+        assert_eq!(
+            get("cn_measures", "critical").due.as_deref(),
+            Some("2026-03-04T02:00:00Z")
+        );
+        assert_eq!(get("cn_measures", "central").applies, "no");
+        assert_eq!(get("cn_measures", "other operator").applies, "no");
+        assert_eq!(get("pipl57", "立即").applies, "yes");
+        // Not a public company, no UK, no health data, no Californians.
+        for id in ["sec_8k", "uk_gdpr", "hipaa", "california", "nis2"] {
+            assert!(
+                o.iter()
+                    .filter(|x| x.regime == id)
+                    .all(|x| x.applies == "no"),
+                "{id}"
+            );
+        }
+        // The 30-day summary runs from the end of handling, which is not given yet.
+        let s = get("cn_measures", "summary");
+        assert_eq!(
+            (s.due.as_deref(), s.no_deadline),
+            (None, "when its anchor is known")
+        );
+    }
+
+    #[test]
+    fn a_case_file_with_an_unknown_sector_or_a_bad_time_is_refused() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("case.toml");
+        std::fs::write(&p, "[organisation]\nsector = [\"bank\"]\n").unwrap();
+        assert!(Case::load(&p).is_err());
+        std::fs::write(&p, "[clocks]\nawareness = \"yesterday\"\n").unwrap();
+        assert!(Case::load(&p).is_err());
+    }
+
     #[test]
     fn without_a_case_file_every_regime_is_check_and_says_its_anchor() {
-        let o = obligations(at("2026-03-03T18:14:07Z"), at("2026-03-04T18:14:07Z"));
+        let o = obligations(at("2026-03-03T18:14:07Z"), at("2026-03-04T18:14:07Z"), None);
         assert!(o.iter().all(|x| x.applies == "check"));
         let g = o.iter().find(|x| x.regime == "gdpr33").unwrap();
         assert_eq!(g.hours, 48);
@@ -295,6 +516,11 @@ mod tests {
             .find(|x| x.what.contains("other operator"))
             .unwrap();
         assert_eq!(c.hours, -20);
-        assert!(o.iter().all(|x| x.anchor.contains("earliest detection")));
+        // A materiality determination and the end of handling have no stand-in.
+        for x in &o {
+            let own = x.regime == "sec_8k" || x.what.starts_with("summary");
+            assert_eq!(x.anchor.contains("not given yet"), own, "{}", x.what);
+            assert_eq!(x.anchor.contains("earliest detection"), !own, "{}", x.what);
+        }
     }
 }

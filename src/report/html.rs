@@ -262,10 +262,10 @@ pub fn render(r: &Report, markdown_words: &super::markdown::Words) -> String {
                     esc(n.name),
                     esc(n.what),
                     esc(n.applies),
-                    esc(n.applies_if),
+                    esc(&n.because),
                     esc(&n.anchor),
                     esc(&n.anchor_at),
-                    esc(n.due.as_deref().unwrap_or("immediately"))
+                    esc(n.due.as_deref().unwrap_or(n.no_deadline))
                 );
             }
             o.push_str("</table>");

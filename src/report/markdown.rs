@@ -147,6 +147,9 @@ pub fn render(r: &Report) -> String {
 fn summary(o: &mut String, r: &Report, w: &Words) {
     let s = &r.summary;
     let _ = writeln!(o, "## {}\n", w.summary);
+    if let Some(org) = &r.organisation {
+        let _ = writeln!(o, "- {}", md(org));
+    }
     let sev: Vec<String> = s
         .by_severity
         .iter()
@@ -277,10 +280,10 @@ fn playbook(o: &mut String, r: &Report, w: &Words) {
                     n.name,
                     n.what,
                     n.applies,
-                    n.applies_if,
+                    n.because,
                     n.anchor,
                     n.anchor_at,
-                    n.due.as_deref().unwrap_or("immediately"),
+                    n.due.as_deref().unwrap_or(n.no_deadline),
                     left
                 );
             }

@@ -9,6 +9,7 @@
 //! The detection run is `detect`'s own, so the report always agrees with `detect` and
 //! `timeline`. Still to come (issue 5): the compliance section from a case file.
 
+pub mod case;
 pub mod compliance;
 pub mod html;
 pub mod markdown;
@@ -42,6 +43,8 @@ pub struct ReportConfig {
     pub lang: Lang,
     /// A team's playbook folder instead of the built-in one.
     pub playbooks: Option<PathBuf>,
+    /// The case file (organisation, clocks, data) that decides the notification duties.
+    pub case: Option<PathBuf>,
 }
 
 /// Writes `report.md` and `report.json` of a detection run into the configured folder;
@@ -51,7 +54,8 @@ pub fn write(
     book: &playbook::Playbook,
     cfg: &ReportConfig,
 ) -> Result<(PathBuf, PathBuf)> {
-    let report = model::Report::build(d, book, cfg);
+    let case = cfg.case.as_deref().map(case::Case::load).transpose()?;
+    let report = model::Report::build(d, book, cfg, case.as_ref());
     for id in &report.unknown_steps {
         eprintln!(
             "mailir report: finding names playbook step {} that the playbook lacks",

@@ -36,6 +36,8 @@ pub struct Report {
     pub unknown_steps: Vec<String>,
     /// Events per hour: (hours since the epoch, count), ascending.
     pub activity: Vec<(i64, u64)>,
+    /// The organisation as the case file names it (name, contact point, DPO).
+    pub organisation: Option<String>,
     /// Notification duties and their clocks (from the earliest detection until a case file
     /// sets the anchors); empty without a log finding.
     pub notify: Vec<super::compliance::Obligation>,
@@ -145,8 +147,13 @@ fn host_path(f: &Finding, evidence_path: &str) -> String {
 }
 
 impl Report {
-    /// Builds the report of a detection run.
-    pub fn build(d: &Detected, book: &Playbook, cfg: &ReportConfig) -> Report {
+    /// Builds the report of a detection run (`case`: the responder's case file, if any).
+    pub fn build(
+        d: &Detected,
+        book: &Playbook,
+        cfg: &ReportConfig,
+        case: Option<&super::case::Case>,
+    ) -> Report {
         let findings = &d.findings;
         let log_finding =
             |f: &&Finding| !f.rule.starts_with("persistence.") && !f.rule.starts_with("config.");
@@ -318,8 +325,19 @@ impl Report {
                 .map(str::to_string)
                 .collect(),
             activity: d.activity.clone(),
+            organisation: case.map(|c| {
+                let o = &c.organisation;
+                let mut parts = vec![o.name.clone().unwrap_or_else(|| "-".into())];
+                if let Some(x) = &o.contact {
+                    parts.push(format!("contact {x}"));
+                }
+                if let Some(x) = &o.dpo {
+                    parts.push(format!("DPO {x}"));
+                }
+                parts.join(", ")
+            }),
             notify: detected_at
-                .map(|at| super::compliance::obligations(at, now))
+                .map(|at| super::compliance::obligations(at, now, case))
                 .unwrap_or_default(),
         }
     }
