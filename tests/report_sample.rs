@@ -6,17 +6,23 @@ use serde_json::Value;
 
 use crate::util::{self, run};
 
-fn report(dir: &std::path::Path, lang: &str) -> (String, Value) {
-    let o = run(&[
+/// Runs `report` on the sample into `dir` with `extra` options; its exit and stderr.
+fn report_with(dir: &std::path::Path, extra: &[&str]) -> util::Output {
+    let sample = util::sample();
+    let mut args = vec![
         "report",
-        util::sample().to_str().unwrap(),
+        sample.to_str().unwrap(),
         "--timezone",
         "Asia/Shanghai",
         "--out",
         dir.to_str().unwrap(),
-        "--lang",
-        lang,
-    ]);
+    ];
+    args.extend_from_slice(extra);
+    run(&args)
+}
+
+fn report(dir: &std::path::Path, lang: &str) -> (String, Value) {
+    let o = report_with(dir, &["--lang", lang]);
     assert_eq!(o.code, 0, "{}", o.stderr);
     let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
     let json = serde_json::from_slice(&std::fs::read(dir.join("report.json")).unwrap()).unwrap();
@@ -245,16 +251,7 @@ categories = ["mail content"]
     )
     .unwrap();
     let out = t.path().join("r");
-    let o = run(&[
-        "report",
-        util::sample().to_str().unwrap(),
-        "--timezone",
-        "Asia/Shanghai",
-        "--out",
-        out.to_str().unwrap(),
-        "--case",
-        case.to_str().unwrap(),
-    ]);
+    let o = report_with(&out, &["--case", case.to_str().unwrap()]);
     assert_eq!(o.code, 0, "{}", o.stderr);
     let r: Value =
         serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
@@ -276,14 +273,7 @@ categories = ["mail content"]
     assert!(md.contains("Oceanlab Research Centre, contact soc@oceanlab.example.org"));
     // A case file with a typo is refused, with the reason.
     std::fs::write(&case, "[organisation]\nsector = [\"bank\"]\n").unwrap();
-    let bad = run(&[
-        "report",
-        util::sample().to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--case",
-        case.to_str().unwrap(),
-    ]);
+    let bad = report_with(&out, &["--case", case.to_str().unwrap()]);
     assert_ne!(bad.code, 0);
     assert!(bad.stderr.contains("unknown sector"), "{}", bad.stderr);
 }

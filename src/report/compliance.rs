@@ -195,6 +195,17 @@ pub struct Obligation {
     pub hours: i64,
 }
 
+impl Obligation {
+    /// Hours elapsed (for "immediately"), overdue (`true`) or left, as text.
+    pub fn remaining(&self) -> (String, bool) {
+        match (&self.due, self.hours) {
+            (None, h) => (format!("{h} h elapsed"), false),
+            (Some(_), h) if h < 0 => (format!("overdue by {} h", -h), true),
+            (Some(_), h) => (format!("{h} h left"), false),
+        }
+    }
+}
+
 /// EU and EEA member states (GDPR, NIS2).
 const EEA: [&str; 30] = [
     "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV",

@@ -251,10 +251,9 @@ pub fn render(r: &Report, markdown_words: &super::markdown::Words) -> String {
         if *stage == "notify" && !r.notify.is_empty() {
             let _ = write!(o, "<p>{}</p><table><tr><th>regime</th><th>notice</th><th>applies</th><th>clock from</th><th>deadline</th><th></th></tr>", esc(w.duties));
             for n in &r.notify {
-                let left = match (&n.due, n.hours) {
-                    (None, h) => format!("{h} h elapsed"),
-                    (Some(_), h) if h < 0 => format!("<strong>overdue by {} h</strong>", -h),
-                    (Some(_), h) => format!("{h} h left"),
+                let left = match n.remaining() {
+                    (t, true) => format!("<strong>{t}</strong>"),
+                    (t, false) => t,
                 };
                 let _ = write!(
                     o,

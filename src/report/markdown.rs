@@ -269,10 +269,9 @@ fn playbook(o: &mut String, r: &Report, w: &Words) {
             let _ = writeln!(o, "| regime | notice | applies | clock from | deadline | |");
             let _ = writeln!(o, "|---|---|---|---|---|---|");
             for n in &r.notify {
-                let left = match (&n.due, n.hours) {
-                    (None, h) => format!("{h} h elapsed"),
-                    (Some(_), h) if h < 0 => format!("**overdue by {} h**", -h),
-                    (Some(_), h) => format!("{h} h left"),
+                let left = match n.remaining() {
+                    (t, true) => format!("**{t}**"),
+                    (t, false) => t,
                 };
                 let _ = writeln!(
                     o,

@@ -35,7 +35,9 @@ pub fn run(cfg: &ReportConfig) -> Result<ExitCode> {
         let file = std::fs::File::create(&path)
             .with_context(|| format!("cannot create {}", path.display()))?;
         let mut out = BufWriter::new(file);
-        crate::timeline::write(format, rows.clone(), None, &mut out)?;
+        let mut e = crate::timeline::export::Exporter::new(format, &mut out);
+        e.batch(&rows)?;
+        e.finish()?;
         out.flush()?;
     }
     print!("{}", summary(&d.findings, rows.len(), &md, &json, cfg));
