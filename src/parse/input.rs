@@ -147,6 +147,47 @@ fn from_manifest(rows: &[ManifestRow], origin: impl Fn(&str) -> Origin, out: &mu
     }
 }
 
+/// What an input is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InputKind {
+    /// An unpacked bundle (a folder with `manifest.jsonl`).
+    BundleFolder,
+    /// A bundle archive (`.zip`, `.tar.gz`, `.tgz`).
+    BundleArchive,
+    /// A mounted root (a folder with `var/log`).
+    MountedRoot,
+    /// Any other folder (of logs).
+    LogFolder,
+    /// A single file.
+    LogFile,
+}
+
+impl InputKind {
+    /// Of `input`, whose metadata is `meta`.
+    pub fn of(input: &Path, meta: &std::fs::Metadata) -> InputKind {
+        let lower = input.display().to_string().to_ascii_lowercase();
+        if meta.is_dir() {
+            if input.join("manifest.jsonl").is_file() {
+                InputKind::BundleFolder
+            } else if input.join("var/log").is_dir() {
+                InputKind::MountedRoot
+            } else {
+                InputKind::LogFolder
+            }
+        } else if lower.ends_with(".zip") || lower.ends_with(".tar.gz") || lower.ends_with(".tgz") {
+            InputKind::BundleArchive
+        } else {
+            InputKind::LogFile
+        }
+    }
+
+    /// Whether it is a bundle (with custody and manifest).
+    pub fn is_bundle(self) -> bool {
+        matches!(self, InputKind::BundleFolder | InputKind::BundleArchive)
+    }
+}
+
 /// Resolves the command-line inputs.
 pub fn resolve(inputs: &[PathBuf]) -> Inputs {
     let mut res = Inputs::default();
@@ -159,25 +200,23 @@ pub fn resolve(inputs: &[PathBuf]) -> Inputs {
                 continue;
             }
         };
-        let lower = shown.to_ascii_lowercase();
-        if meta.is_dir() {
-            if input.join("manifest.jsonl").is_file() {
+        match InputKind::of(input, &meta) {
+            InputKind::BundleFolder => {
                 let manifest = std::fs::read(input.join("manifest.jsonl")).unwrap_or_default();
                 let custody = std::fs::read(input.join("custody.json")).unwrap_or_default();
                 let (rows, zone) = bundle_facts(&manifest, &custody);
                 res.custody_zone = res.custody_zone.or(zone);
                 from_manifest(&rows, |s| Origin::File(input.join(s)), &mut res.files);
-            } else if input.join("var/log").is_dir() {
+            }
+            InputKind::MountedRoot => {
                 for d in ["var/log", "usr/local/psa/var/log", "var/qmail/log"] {
                     if input.join(d).is_dir() {
                         walk(input, &input.join(d), 4, &mut res.files);
                     }
                 }
-            } else {
-                walk(input, input, 4, &mut res.files);
             }
-        } else if lower.ends_with(".zip") || lower.ends_with(".tar.gz") || lower.ends_with(".tgz") {
-            match archive_facts(input) {
+            InputKind::LogFolder => walk(input, input, 4, &mut res.files),
+            InputKind::BundleArchive => match archive_facts(input) {
                 Ok((rows, zone)) => {
                     res.custody_zone = res.custody_zone.or(zone);
                     let bundle = input.clone();
@@ -190,9 +229,8 @@ pub fn resolve(inputs: &[PathBuf]) -> Inputs {
                     );
                 }
                 Err(e) => res.errors.push((shown, e)),
-            }
-        } else {
-            res.files.push(LogFile {
+            },
+            InputKind::LogFile => res.files.push(LogFile {
                 path: input
                     .file_name()
                     .map(|n| n.to_string_lossy().into_owned())
@@ -200,7 +238,7 @@ pub fn resolve(inputs: &[PathBuf]) -> Inputs {
                 origin: Origin::File(input.clone()),
                 mtime: mtime_of(&meta),
                 sha256: None,
-            });
+            }),
         }
     }
     res

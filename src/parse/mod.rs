@@ -284,6 +284,8 @@ pub struct Driven {
     pub summaries: Vec<FileSummary>,
     /// Some input could not be read at all.
     pub input_errors: bool,
+    /// How local times were read (zone and where it came from).
+    pub zone: String,
 }
 
 /// Resolves the inputs and streams every mail log into `out` (`parse` renders; `detect`
@@ -439,6 +441,7 @@ pub fn drive(cfg: &ParseConfig, out: Sink, command: &str) -> Result<Option<Drive
         mail_logs,
         files,
         input_errors: !inputs.errors.is_empty(),
+        zone: tz_note,
     }))
 }
 

@@ -10,6 +10,7 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc, Weekday};
 use serde::Serialize;
 
 use super::case::Case;
+use super::Lang;
 
 /// How a deadline follows from its anchor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -27,11 +28,34 @@ pub enum Clock {
     Immediate,
 }
 
+/// A text in both report languages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Text {
+    /// English.
+    pub en: &'static str,
+    /// Chinese.
+    pub zh: &'static str,
+}
+
+impl Text {
+    /// In `lang`.
+    pub fn get(self, lang: Lang) -> &'static str {
+        match lang {
+            Lang::En => self.en,
+            Lang::Zh => self.zh,
+        }
+    }
+}
+
+const fn tx(en: &'static str, zh: &'static str) -> Text {
+    Text { en, zh }
+}
+
 /// One notice of a regime.
 #[derive(Debug, Clone, Serialize)]
 pub struct Notice {
     /// What is due (`early warning`, `notification to the authority`).
-    pub what: &'static str,
+    pub what: Text,
     /// Its clock.
     pub clock: Clock,
     /// The case file's clock it runs from (`awareness`, `discovery`, `materiality`,
@@ -45,16 +69,16 @@ pub struct Regime {
     /// Short id (`gdpr33`).
     pub id: &'static str,
     /// Name.
-    pub name: &'static str,
+    pub name: Text,
     /// What the clock runs from.
-    pub anchor: &'static str,
+    pub anchor: Text,
     /// When it applies.
-    pub applies_if: &'static str,
+    pub applies_if: Text,
     /// The notices and their clocks.
     pub notices: Vec<Notice>,
 }
 
-fn n(what: &'static str, clock: Clock) -> Notice {
+fn n(what: Text, clock: Clock) -> Notice {
     Notice {
         what,
         clock,
@@ -80,16 +104,84 @@ fn from(key: &'static str, notices: Vec<Notice>) -> Vec<Notice> {
 /// The regimes of the reference, in the report's order.
 pub fn regimes() -> Vec<Regime> {
     use Clock::*;
+    let aware = tx("awareness of the breach", "知悉数据泄露");
+    let found = tx("discovery of the breach", "发现数据泄露");
     vec![
-        Regime { id: "gdpr33", name: "EU GDPR Art. 33", anchor: "awareness of the breach", applies_if: "personal data of people in the EU was accessed, copied or lost, unless the breach is unlikely to result in a risk to them", notices: from("awareness", vec![n("notification to the lead supervisory authority", Hours(72))]) },
-        Regime { id: "gdpr34", name: "EU GDPR Art. 34", anchor: "awareness of the breach", applies_if: "the breach is likely to result in a high risk to the people concerned", notices: from("awareness", vec![n("communication to the data subjects (without undue delay)", Immediate)]) },
-        Regime { id: "uk_gdpr", name: "UK GDPR / PECR", anchor: "awareness of the breach", applies_if: "personal data of people in the UK (PECR: the organisation provides public electronic communications)", notices: from("awareness", vec![n("notification to the ICO", Hours(72)), n("PECR notification to the ICO (communications providers)", Hours(24))]) },
-        Regime { id: "nis2", name: "EU NIS2 Art. 23", anchor: "awareness of the significant incident", applies_if: "the organisation is an essential or important entity under NIS2 and the incident is significant", notices: from("awareness", vec![n("early warning to the CSIRT", Hours(24)), n("incident notification", Hours(72)), n("final report (from the notification)", Months(1))]) },
-        Regime { id: "pipl57", name: "China PIPL Art. 57 (个人信息保护法)", anchor: "discovery (发现)", applies_if: "personal information was, or may have been, leaked, altered or lost (已经或者可能发生)", notices: from("discovery", vec![n("notice to the PI protection authorities and the individuals (立即)", Immediate)]) },
-        Regime { id: "cn_measures", name: "China 2025 incident-reporting Measures (国家网络安全事件报告管理办法)", anchor: "discovery or learning of the incident (发现或获知)", applies_if: "the incident is graded 较大 or above (e.g. personal information of 1 million people or more); the hours depend on the operator", notices: from("discovery", vec![n("report, critical information infrastructure operator", Hours(1)), n("report, central or state organ", Hours(2)), n("report, other operator", Hours(4)), Notice { anchor_key: "handling_ended", ..n("summary after handling ends (from the end of handling)", Days(30)) }]) },
-        Regime { id: "hipaa", name: "US HIPAA Breach Notification Rule", anchor: "discovery of the breach", applies_if: "unsecured protected health information of a covered entity or business associate", notices: from("discovery", vec![n("notice to individuals (and HHS / media when 500 or more)", Days(60))]) },
-        Regime { id: "sec_8k", name: "US SEC Form 8-K Item 1.05", anchor: "determination that the incident is material", applies_if: "the organisation is a public company and the incident is material", notices: from("materiality", vec![n("Form 8-K filing", UsBusinessDays(4))]) },
-        Regime { id: "california", name: "US California Civ. Code §1798.82", anchor: "discovery of the breach", applies_if: "personal information of California residents, including an email address with its password; never notify through the breached mailbox", notices: from("discovery", vec![n("notice to residents (most expedient time; 30 days used as the outer bound)", Days(30))]) },
+        Regime {
+            id: "gdpr33",
+            name: tx("EU GDPR Art. 33", "欧盟 GDPR 第 33 条"),
+            anchor: aware,
+            applies_if: tx("personal data of people in the EU was accessed, copied or lost, unless the breach is unlikely to result in a risk to them", "欧盟境内人员的个人数据被访问、复制或丢失，除非不太可能对其造成风险"),
+            notices: from("awareness", vec![n(tx("notification to the lead supervisory authority", "向牵头监管机构通报"), Hours(72))]),
+        },
+        Regime {
+            id: "gdpr34",
+            name: tx("EU GDPR Art. 34", "欧盟 GDPR 第 34 条"),
+            anchor: aware,
+            applies_if: tx("the breach is likely to result in a high risk to the people concerned", "事件可能给相关人员带来高风险"),
+            notices: from("awareness", vec![n(tx("communication to the data subjects (without undue delay)", "告知数据主体（不得无故拖延）"), Immediate)]),
+        },
+        Regime {
+            id: "uk_gdpr",
+            name: tx("UK GDPR / PECR", "英国 GDPR / PECR"),
+            anchor: aware,
+            applies_if: tx("personal data of people in the UK (PECR: the organisation provides public electronic communications)", "涉及英国人员的个人数据（PECR：机构提供公共电子通信服务）"),
+            notices: from("awareness", vec![
+                n(tx("notification to the ICO", "向 ICO 通报"), Hours(72)),
+                n(tx("PECR notification to the ICO (communications providers)", "PECR 下向 ICO 通报（通信服务提供者）"), Hours(24)),
+            ]),
+        },
+        Regime {
+            id: "nis2",
+            name: tx("EU NIS2 Art. 23", "欧盟 NIS2 第 23 条"),
+            anchor: tx("awareness of the significant incident", "知悉重大事件"),
+            applies_if: tx("the organisation is an essential or important entity under NIS2 and the incident is significant", "机构是 NIS2 下的基本或重要实体，且事件属于重大事件"),
+            notices: from("awareness", vec![
+                n(tx("early warning to the CSIRT", "向 CSIRT 发出早期预警"), Hours(24)),
+                n(tx("incident notification", "事件通报"), Hours(72)),
+                n(tx("final report (from the notification)", "最终报告（自事件通报起算）"), Months(1)),
+            ]),
+        },
+        Regime {
+            id: "pipl57",
+            name: tx("China PIPL Art. 57 (个人信息保护法)", "《个人信息保护法》第五十七条"),
+            anchor: tx("discovery (发现)", "发现"),
+            applies_if: tx("personal information was, or may have been, leaked, altered or lost (已经或者可能发生)", "发生或者可能发生个人信息泄露、篡改、丢失"),
+            notices: from("discovery", vec![n(tx("notice to the PI protection authorities and the individuals (立即)", "立即通知履行个人信息保护职责的部门和个人"), Immediate)]),
+        },
+        Regime {
+            id: "cn_measures",
+            name: tx("China 2025 incident-reporting Measures (国家网络安全事件报告管理办法)", "《国家网络安全事件报告管理办法》"),
+            anchor: tx("discovery or learning of the incident (发现或获知)", "发现或获知事件"),
+            applies_if: tx("the incident is graded 较大 or above (e.g. personal information of 1 million people or more); the hours depend on the operator", "事件达到较大及以上级别（如涉及 100 万人以上个人信息）；时限取决于运营者类型"),
+            notices: from("discovery", vec![
+                n(tx("report, critical information infrastructure operator", "报告：关键信息基础设施运营者"), Hours(1)),
+                n(tx("report, central or state organ", "报告：中央和国家机关"), Hours(2)),
+                n(tx("report, other operator", "报告：其他网络运营者"), Hours(4)),
+                Notice { anchor_key: "handling_ended", ..n(tx("summary after handling ends (from the end of handling)", "处置结束后的总结报告（自处置结束起算）"), Days(30)) },
+            ]),
+        },
+        Regime {
+            id: "hipaa",
+            name: tx("US HIPAA Breach Notification Rule", "美国 HIPAA 违规通知规则"),
+            anchor: found,
+            applies_if: tx("unsecured protected health information of a covered entity or business associate", "受约束实体或业务伙伴的未加密受保护健康信息"),
+            notices: from("discovery", vec![n(tx("notice to individuals (and HHS / media when 500 or more)", "通知个人（500 人及以上时同时通知 HHS / 媒体）"), Days(60))]),
+        },
+        Regime {
+            id: "sec_8k",
+            name: tx("US SEC Form 8-K Item 1.05", "美国 SEC 8-K 表格第 1.05 项"),
+            anchor: tx("determination that the incident is material", "认定事件重大"),
+            applies_if: tx("the organisation is a public company and the incident is material", "机构为上市公司且事件重大"),
+            notices: from("materiality", vec![n(tx("Form 8-K filing", "提交 8-K 表格"), UsBusinessDays(4))]),
+        },
+        Regime {
+            id: "california",
+            name: tx("US California Civ. Code §1798.82", "美国加州民法典 §1798.82"),
+            anchor: found,
+            applies_if: tx("personal information of California residents, including an email address with its password; never notify through the breached mailbox", "涉及加州居民的个人信息（包括邮箱地址及其密码）；绝不能通过被盗邮箱通知"),
+            notices: from("discovery", vec![n(tx("notice to residents (most expedient time; 30 days used as the outer bound)", "通知居民（尽快；以 30 天为上限）"), Days(30))]),
+        },
     ]
 }
 
@@ -193,15 +285,21 @@ pub struct Obligation {
     pub no_deadline: &'static str,
     /// Hours left (negative: overdue), or hours elapsed for "immediately".
     pub hours: i64,
+    /// Language of the texts.
+    pub lang: Lang,
 }
 
 impl Obligation {
     /// Hours elapsed (for "immediately"), overdue (`true`) or left, as text.
     pub fn remaining(&self) -> (String, bool) {
-        match (&self.due, self.hours) {
-            (None, h) => (format!("{h} h elapsed"), false),
-            (Some(_), h) if h < 0 => (format!("overdue by {} h", -h), true),
-            (Some(_), h) => (format!("{h} h left"), false),
+        let zh = self.lang == Lang::Zh;
+        match (&self.due, self.hours, zh) {
+            (None, h, false) => (format!("{h} h elapsed"), false),
+            (None, h, true) => (format!("已过 {h} 小时"), false),
+            (Some(_), h, false) if h < 0 => (format!("overdue by {} h", -h), true),
+            (Some(_), h, true) if h < 0 => (format!("已逾期 {} 小时", -h), true),
+            (Some(_), h, false) => (format!("{h} h left"), false),
+            (Some(_), h, true) => (format!("剩余 {h} 小时"), false),
         }
     }
 }
@@ -212,87 +310,87 @@ const EEA: [&str; 30] = [
     "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE", "IS", "LI", "NO",
 ];
 
-/// Whether regime `id`'s `notice` applies to the case, and why.
-fn decide(r: &Regime, notice: &Notice, case: &Case) -> (&'static str, String) {
+/// Whether regime `id`'s `notice` applies to the case, and why (in `lang`).
+fn decide(r: &Regime, notice: &Notice, case: &Case, lang: Lang) -> (&'static str, String) {
     let eu = EEA.iter().any(|c| case.in_country(c));
     let data = !case.data.categories.is_empty();
     let cats = case.data.categories.join(", ");
+    let zh = lang == Lang::Zh;
+    let say = |en: &str, cn: &str| if zh { cn.to_string() } else { en.to_string() };
     match r.id {
-        "gdpr33" | "gdpr34" if !eu => ("no", "no EU/EEA country in the case file".into()),
+        "gdpr33" | "gdpr34" if !eu => ("no", say("no EU/EEA country in the case file", "案件文件中没有欧盟/欧洲经济区国家")),
         "gdpr33" if data => (
             "yes",
-            format!("personal data of people in the EU/EEA affected: {cats}"),
+            say("personal data of people in the EU/EEA affected: ", "欧盟/欧洲经济区人员的个人数据受影响：") + &cats,
         ),
         "gdpr34" => (
             "check",
-            "decide whether the breach is likely to result in a high risk to the people concerned"
-                .into(),
+            say("decide whether the breach is likely to result in a high risk to the people concerned", "判断该事件是否可能给相关人员带来高风险"),
         ),
         "uk_gdpr" if !case.in_country("GB") => {
-            ("no", "the United Kingdom is not in the case file".into())
+            ("no", say("the United Kingdom is not in the case file", "案件文件中没有英国"))
         }
-        "uk_gdpr" if notice.what.starts_with("PECR") && !case.is("comms_provider") => (
+        "uk_gdpr" if notice.what.en.starts_with("PECR") && !case.is("comms_provider") => (
             "no",
-            "not a public electronic communications provider".into(),
+            say("not a public electronic communications provider", "不是公共电子通信服务提供者"),
         ),
         "uk_gdpr" if data => (
             "yes",
-            format!("personal data of people in the UK affected: {cats}"),
+            say("personal data of people in the UK affected: ", "英国人员的个人数据受影响：") + &cats,
         ),
         "nis2" if !(eu && (case.is("nis2_essential") || case.is("nis2_important"))) => (
             "no",
-            "not an essential or important entity in the EU under the case file".into(),
+            say("not an essential or important entity in the EU under the case file", "根据案件文件，不是欧盟 NIS2 下的基本或重要实体"),
         ),
-        "nis2" => ("check", "decide whether the incident is significant".into()),
-        "pipl57" if !case.in_country("CN") => ("no", "China is not in the case file".into()),
+        "nis2" => ("check", say("decide whether the incident is significant", "判断该事件是否属于重大事件")),
+        "pipl57" if !case.in_country("CN") => ("no", say("China is not in the case file", "案件文件中没有中国")),
         "pipl57" if data => (
             "yes",
-            format!("personal information affected or possibly affected: {cats}"),
+            say("personal information affected or possibly affected: ", "个人信息已经或可能受影响：") + &cats,
         ),
-        "cn_measures" if !case.in_country("CN") => ("no", "China is not in the case file".into()),
+        "cn_measures" if !case.in_country("CN") => ("no", say("China is not in the case file", "案件文件中没有中国")),
         "cn_measures" => {
-            let kind = if case.is("cii") {
-                "critical information infrastructure operator"
+            let (kind, kind_zh) = if case.is("cii") {
+                ("critical information infrastructure operator", "关键信息基础设施运营者")
             } else if case.is("central_organ") {
-                "central or state organ"
+                ("central or state organ", "中央和国家机关")
             } else {
-                "other operator"
+                ("other operator", "其他网络运营者")
             };
-            let summary = notice.what.starts_with("summary");
-            if !summary && !notice.what.contains(kind) {
+            let summary = notice.what.en.starts_with("summary");
+            if !summary && !notice.what.en.contains(kind) {
                 return (
                     "no",
-                    format!("the case file makes the organisation a {kind}"),
+                    if zh { format!("根据案件文件，该单位属于{kind_zh}") } else { format!("the case file makes the organisation a {kind}") },
                 );
             }
             match case.data.subjects {
-                Some(n) if n >= 1_000_000 => ("yes", format!("{n} people's personal information: graded 较大 or above")),
-                _ => ("check", "applies when the incident is graded 较大 or above (e.g. personal information of 1 million people or more)".into()),
+                Some(n) if n >= 1_000_000 => ("yes", if zh { format!("涉及 {n} 人的个人信息：达到较大及以上级别") } else { format!("{n} people's personal information: graded 较大 or above") }),
+                _ => ("check", say("applies when the incident is graded 较大 or above (e.g. personal information of 1 million people or more)", "事件达到较大及以上级别时适用（如涉及 100 万人以上个人信息）")),
             }
         }
         "hipaa" if case.data.health_information => {
-            ("yes", "protected health information affected".into())
+            ("yes", say("protected health information affected", "受保护的健康信息受影响"))
         }
         "hipaa" if case.is("hipaa_covered") => (
             "check",
-            "covered entity: decide whether unsecured protected health information was affected"
-                .into(),
+            say("covered entity: decide whether unsecured protected health information was affected", "受 HIPAA 约束的实体：判断未加密的受保护健康信息是否受影响"),
         ),
         "hipaa" => (
             "no",
-            "no protected health information and not a covered entity".into(),
+            say("no protected health information and not a covered entity", "不涉及受保护健康信息，且不是受 HIPAA 约束的实体"),
         ),
-        "sec_8k" if !case.is("public_company") => ("no", "not a public company".into()),
+        "sec_8k" if !case.is("public_company") => ("no", say("not a public company", "不是上市公司")),
         "sec_8k" => (
             "check",
-            "decide (without unreasonable delay) whether the incident is material".into(),
+            say("decide (without unreasonable delay) whether the incident is material", "（不得无故拖延）判断事件是否重大"),
         ),
         "california" if case.data.california_residents || case.in_country("US-CA") => (
             "yes",
-            "California residents' personal information (mail account credentials count)".into(),
+            say("California residents' personal information (mail account credentials count)", "涉及加州居民的个人信息（邮箱账户凭据即属此类）"),
         ),
-        "california" => ("no", "no California residents in the case file".into()),
-        _ => ("check", r.applies_if.to_string()),
+        "california" => ("no", say("no California residents in the case file", "案件文件中没有加州居民")),
+        _ => ("check", r.applies_if.get(lang).to_string()),
     }
 }
 
@@ -303,28 +401,34 @@ pub fn obligations(
     detected: DateTime<Utc>,
     now: DateTime<Utc>,
     case: Option<&Case>,
+    lang: Lang,
 ) -> Vec<Obligation> {
+    let zh = lang == Lang::Zh;
     let mut out = Vec::new();
     for r in regimes() {
+        let anchor_name = r.anchor.get(lang);
         for notice in &r.notices {
             let (applies, because) = match case {
-                Some(c) => decide(&r, notice, c),
-                None => ("check", r.applies_if.to_string()),
+                Some(c) => decide(&r, notice, c, lang),
+                None => ("check", r.applies_if.get(lang).to_string()),
             };
             let given = case.and_then(|c| c.clock(notice.anchor_key));
             // A materiality determination or the end of handling has no stand-in: no
             // deadline until the case file gives it.
             let needs_own = matches!(notice.anchor_key, "materiality" | "handling_ended");
-            let (anchor_at, anchor) = match (given, needs_own) {
-                (Some(t), _) => (Some(t), format!("{} (case file)", r.anchor)),
-                (None, false) => (
+            let (anchor_at, anchor) = match (given, needs_own, zh) {
+                (Some(t), _, false) => (Some(t), format!("{anchor_name} (case file)")),
+                (Some(t), _, true) => (Some(t), format!("{anchor_name}（案件文件）")),
+                (None, false, false) => (
                     Some(detected),
-                    format!(
-                        "{} — taken as the earliest detection until a case file gives it",
-                        r.anchor
-                    ),
+                    format!("{anchor_name} — taken as the earliest detection until a case file gives it"),
                 ),
-                (None, true) => (None, format!("{} — not given yet", r.anchor)),
+                (None, false, true) => (
+                    Some(detected),
+                    format!("{anchor_name}——在案件文件给出之前按最早检测时间计"),
+                ),
+                (None, true, false) => (None, format!("{anchor_name} — not given yet")),
+                (None, true, true) => (None, format!("{anchor_name}——尚未给出")),
             };
             let due_at = anchor_at.and_then(|a| due(a, notice.clock));
             let hours = match (due_at, anchor_at) {
@@ -334,8 +438,8 @@ pub fn obligations(
             };
             out.push(Obligation {
                 regime: r.id,
-                name: r.name,
-                what: notice.what,
+                name: r.name.get(lang),
+                what: notice.what.get(lang),
                 applies,
                 because,
                 anchor,
@@ -343,12 +447,14 @@ pub fn obligations(
                     .map(|a| a.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
                     .unwrap_or_default(),
                 due: due_at.map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
-                no_deadline: if anchor_at.is_none() {
-                    "when its anchor is known"
-                } else {
-                    "immediately"
+                no_deadline: match (anchor_at.is_none(), zh) {
+                    (true, false) => "when its anchor is known",
+                    (true, true) => "起算点确定后计算",
+                    (false, false) => "immediately",
+                    (false, true) => "立即",
                 },
                 hours,
+                lang,
             });
         }
     }
@@ -365,7 +471,7 @@ mod tests {
 
     fn due_of(id: &str, what: &str, anchor: &str) -> Option<String> {
         let r = regimes().into_iter().find(|r| r.id == id).unwrap();
-        let n = r.notices.iter().find(|n| n.what.contains(what)).unwrap();
+        let n = r.notices.iter().find(|n| n.what.en.contains(what)).unwrap();
         due(at(anchor), n.clock).map(|d| d.to_rfc3339())
     }
 
@@ -465,6 +571,7 @@ subjects = 120
             at("2026-03-03T14:10:04Z"),
             at("2026-03-04T12:00:00Z"),
             Some(&c),
+            Lang::En,
         );
         let get = |id: &str, what: &str| {
             o.iter()
@@ -516,7 +623,12 @@ subjects = 120
 
     #[test]
     fn without_a_case_file_every_regime_is_check_and_says_its_anchor() {
-        let o = obligations(at("2026-03-03T18:14:07Z"), at("2026-03-04T18:14:07Z"), None);
+        let o = obligations(
+            at("2026-03-03T18:14:07Z"),
+            at("2026-03-04T18:14:07Z"),
+            None,
+            Lang::En,
+        );
         assert!(o.iter().all(|x| x.applies == "check"));
         let g = o.iter().find(|x| x.regime == "gdpr33").unwrap();
         assert_eq!(g.hours, 48);

@@ -157,7 +157,18 @@ pub fn render(r: &Report, markdown_words: &super::markdown::Words) -> String {
             .replace("{inputs}", &r.inputs.join(", ")))
     );
     let s = &r.summary;
-    let _ = write!(o, "<h2>{}</h2><ul>", esc(w.summary));
+    let _ = write!(
+        o,
+        "<h2>{}</h2><p>{} ({})</p><ul>",
+        esc(w.summary),
+        esc(&r.story.0),
+        r.story
+            .1
+            .iter()
+            .map(|id| format!("<a href=\"#{0}\">{0}</a>", esc(id)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     let _ = write!(o, "<li>{} {}</li>", r.findings.len(), esc(w.findings_count));
     if let (Some(a), Some(b)) = (&s.first, &s.last) {
         let _ = write!(
@@ -184,11 +195,30 @@ pub fn render(r: &Report, markdown_words: &super::markdown::Words) -> String {
     }
     let _ = write!(
         o,
-        "<li>{}: {}; {}: {}</li></ul>",
+        "<li>{}: {}; {}: {}</li><li>{}</li></ul>",
         esc(w.planted),
         s.persistence,
         esc(w.tampering),
-        s.tampering
+        s.tampering,
+        esc(&super::markdown::data_line(r, w))
+    );
+    let _ = write!(o, "<h2>{}</h2>", esc(w.evidence));
+    o.push_str(&outline(&super::custody::outline(r)));
+    let st = &r.stats;
+    let _ = write!(
+        o,
+        "<ul><li>{}</li><li>{}</li><li>{}</li></ul>",
+        esc(&w
+            .logs_read
+            .replace("{files}", &st.files.to_string())
+            .replace("{lines}", &st.lines.to_string())
+            .replace("{events}", &st.events.to_string())
+            .replace("{unparsed}", &st.unparsed.to_string())),
+        esc(&w
+            .config_read
+            .replace("{files}", &st.config_files.to_string())
+            .replace("{errors}", &st.config_errors.to_string())),
+        esc(w.cites)
     );
     let _ = write!(o, "<h2>{}</h2>{}<ul>", esc(w.timeline), chart(r));
     for p in &r.phases {
@@ -202,10 +232,16 @@ pub fn render(r: &Report, markdown_words: &super::markdown::Words) -> String {
             esc(&p.message)
         );
     }
-    let _ = write!(o, "</ul><h2>{}</h2><table><tr><th>time</th><th>severity</th><th>finding</th><th>evidence</th></tr>", esc(w.findings));
+    let _ = write!(
+        o,
+        "</ul><h2>{}</h2><table><tr><th>{}</th></tr>",
+        esc(w.findings),
+        w.finding_columns.map(esc).join("</th><th>")
+    );
     for e in &r.findings {
         let f = &e.finding;
         let sev = crate::timeline::record::severity_name(f.severity);
+        let sev_word = super::model::severity_word(f.severity, r.lang);
         let ev: Vec<String> = f
             .evidence
             .iter()
@@ -221,10 +257,12 @@ pub fn render(r: &Report, markdown_words: &super::markdown::Words) -> String {
             .collect();
         let _ = write!(
             o,
-            "<tr><td>{}</td><td class=\"{sev}\">{sev}</td><td><strong>{}</strong><br>{}<br><small><code>{}</code> · {} · {}: {}</small></td><td>{}</td></tr>",
+            "<tr id=\"{}\"><td>{}</td><td class=\"{sev}\">{sev_word}</td><td><strong>{} · {}</strong><br>{}<br><small><code>{}</code> · {} · {}: {}</small></td><td>{}</td></tr>",
+            e.id,
             esc(&f.first_seen),
-            esc(&f.title),
-            esc(&f.summary),
+            e.id,
+            esc(&e.title),
+            esc(&e.summary),
             f.rule,
             esc(&f.attack.join(", ")),
             esc(w.steps),
@@ -249,7 +287,12 @@ pub fn render(r: &Report, markdown_words: &super::markdown::Words) -> String {
         }
         o.push_str("</ul>");
         if *stage == "notify" && !r.notify.is_empty() {
-            let _ = write!(o, "<p>{}</p><table><tr><th>regime</th><th>notice</th><th>applies</th><th>clock from</th><th>deadline</th><th></th></tr>", esc(w.duties));
+            let _ = write!(
+                o,
+                "<p>{}</p><table><tr><th>{}</th><th></th></tr>",
+                esc(w.duties),
+                w.duty_columns.map(esc).join("</th><th>")
+            );
             for n in &r.notify {
                 let left = match n.remaining() {
                     (t, true) => format!("<strong>{t}</strong>"),
@@ -260,7 +303,7 @@ pub fn render(r: &Report, markdown_words: &super::markdown::Words) -> String {
                     "<tr><td>{}</td><td>{}</td><td>{} ({})</td><td>{} ({})</td><td>{}</td><td>{left}</td></tr>",
                     esc(n.name),
                     esc(n.what),
-                    esc(n.applies),
+                    esc(super::markdown::applies_word(n.applies, r.lang)),
                     esc(&n.because),
                     esc(&n.anchor),
                     esc(&n.anchor_at),
@@ -268,6 +311,7 @@ pub fn render(r: &Report, markdown_words: &super::markdown::Words) -> String {
                 );
             }
             o.push_str("</table>");
+            drafts(&mut o, r, w);
         }
         if *stage == "clean" && !r.clean_items.is_empty() {
             let _ = write!(o, "<p>{}:</p><ul>", esc(w.clean_items));
@@ -287,6 +331,77 @@ pub fn render(r: &Report, markdown_words: &super::markdown::Words) -> String {
     }
     o.push_str("</body></html>\n");
     o
+}
+
+/// Indented lines as nested lists.
+fn outline(lines: &[(usize, String)]) -> String {
+    let mut o = String::from("<ul>");
+    let mut depth = 0;
+    for (i, (d, text)) in lines.iter().enumerate() {
+        if i > 0 {
+            if *d > depth {
+                o.push_str(&"<ul>".repeat(d - depth));
+            } else {
+                o.push_str("</li>");
+                o.push_str(&"</ul></li>".repeat(depth - d));
+            }
+        }
+        depth = *d;
+        let _ = write!(o, "<li>{}", esc(text));
+    }
+    if !lines.is_empty() {
+        o.push_str("</li>");
+        o.push_str(&"</ul></li>".repeat(depth));
+    }
+    o.push_str("</ul>");
+    o
+}
+
+/// The draft notices: one table per regime, every item with its source.
+fn drafts(o: &mut String, r: &Report, w: &super::markdown::Words) {
+    if r.drafts.is_empty() {
+        return;
+    }
+    let _ = write!(
+        o,
+        "<h3>{}</h3><p>{}</p>",
+        esc(w.drafts),
+        esc(w.drafts_intro)
+    );
+    for d in &r.drafts {
+        let cols = super::markdown::words(d.lang).draft_columns;
+        let _ = write!(
+            o,
+            "<h4>{} ({})</h4><table><tr><th>{}</th></tr>",
+            esc(&d.title),
+            esc(super::markdown::applies_word(d.applies, d.lang)),
+            cols.map(esc).join("</th><th>")
+        );
+        for f in &d.fields {
+            let refs: Vec<String> = f
+                .refs
+                .iter()
+                .map(|id| format!("<a href=\"#{0}\">{0}</a>", esc(id)))
+                .collect();
+            let value = if f.source == super::draft::Source::Supply {
+                format!("<strong>[{}]</strong>", esc(&f.value))
+            } else {
+                esc(&f.value)
+            };
+            let _ = write!(
+                o,
+                "<tr><td>{}</td><td>{value}</td><td><em>{}</em>{}</td></tr>",
+                esc(&f.label),
+                esc(f.source.label(d.lang)),
+                if refs.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", refs.join(", "))
+                }
+            );
+        }
+        o.push_str("</table>");
+    }
 }
 
 #[cfg(test)]

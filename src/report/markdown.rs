@@ -34,6 +34,40 @@ pub struct Words {
     pub cites: &'static str,
     pub events: &'static str,
     pub duties: &'static str,
+    pub duty_columns: [&'static str; 5],
+    pub finding_columns: [&'static str; 4],
+    pub drafts: &'static str,
+    pub drafts_intro: &'static str,
+    pub draft_columns: [&'static str; 3],
+    pub data: &'static str,
+    pub data_unknown: &'static str,
+}
+
+/// `yes`, `no`, `check` in the report's language.
+pub fn applies_word(a: &str, lang: Lang) -> &str {
+    match (lang, a) {
+        (Lang::Zh, "yes") => "适用",
+        (Lang::Zh, "no") => "不适用",
+        (Lang::Zh, "check") => "待判断",
+        (_, a) => a,
+    }
+}
+
+/// "3 high" / "3 项高危".
+pub fn severity_count(name: &str, n: usize, lang: Lang) -> String {
+    match lang {
+        Lang::En => format!("{n} {name}"),
+        Lang::Zh => format!("{n} 项{}", super::model::severity_zh(name)),
+    }
+}
+
+/// The summary's line on the data affected.
+pub fn data_line(r: &Report, w: &Words) -> String {
+    if r.data.is_empty() {
+        w.data_unknown.to_string()
+    } else {
+        format!("{}: {}", w.data, r.data.join(", "))
+    }
 }
 
 pub fn words(lang: Lang) -> Words {
@@ -41,7 +75,7 @@ pub fn words(lang: Lang) -> Words {
         Lang::En => Words {
             title: "Mail server incident report",
             summary: "Summary",
-            evidence: "Evidence",
+            evidence: "Evidence and custody",
             findings: "Findings by phase",
             timeline: "Attack timeline",
             playbook: "Response playbook",
@@ -62,11 +96,18 @@ pub fn words(lang: Lang) -> Words {
             cites: "every finding below cites its evidence by path and line; paths are as in the evidence (bundle entry names for a bundle) with the manifest's SHA-256 where known.",
             events: "event(s)",
             duties: "Notification duties (clocks from the earliest detection; a case file sets the real anchors and which regimes apply)",
+            duty_columns: ["regime", "notice", "applies", "clock from", "deadline"],
+            finding_columns: ["time", "severity", "finding", "evidence"],
+            drafts: "Draft notifications",
+            drafts_intro: "Drafts to complete and check before anything is sent, one per regime that applies or may apply. Each item says where its value came from: from evidence (with the findings, F1…, it rests on), from the case file, or to be supplied by the responder. Never send a notice or a new password to a mailbox that was taken over. Drafts for Chinese regimes are in Chinese.",
+            draft_columns: ["item", "content", "source"],
+            data: "data affected (case file)",
+            data_unknown: "data affected: not yet assessed — the mail of the accounts above was readable by the attacker; give the confirmed categories in a case file (see the notify steps)",
         },
         Lang::Zh => Words {
             title: "邮件服务器安全事件报告",
             summary: "概要",
-            evidence: "证据",
+            evidence: "证据与保管",
             findings: "按攻击阶段列出的发现",
             timeline: "攻击时间线",
             playbook: "应急处置步骤",
@@ -87,6 +128,13 @@ pub fn words(lang: Lang) -> Words {
             cites: "下列每项发现均按路径和行号引用证据；路径与证据中一致（证据包中为条目名），并在已知时附清单中的 SHA-256。",
             events: "个事件",
             duties: "通报义务（时限暂从最早检测时间起算；由案件文件确定实际起算点及适用的法规）",
+            duty_columns: ["法规", "通报事项", "是否适用", "起算点", "截止时间"],
+            finding_columns: ["时间", "严重程度", "发现", "证据"],
+            drafts: "通报草稿",
+            drafts_intro: "以下草稿须补全并核对后方可提交，每个适用或可能适用的法规一份。每一项都注明内容来源：来自证据（附所依据的发现编号 F1…）、来自案件文件，或待补充。绝不要把通知或新密码发送到被盗用的邮箱。中国法规的草稿为中文。",
+            draft_columns: ["事项", "内容", "来源"],
+            data: "受影响的数据（案件文件）",
+            data_unknown: "受影响的数据：尚未评估——攻击者可读取上述账户的邮件；请在案件文件中给出确认的数据类别（见通报步骤）",
         },
     }
 }
@@ -114,6 +162,9 @@ pub fn render(r: &Report) -> String {
     summary(&mut o, r, &w);
     let _ = writeln!(o, "## {}\n", w.evidence);
     let s = &r.stats;
+    for (depth, line) in super::custody::outline(r) {
+        let _ = writeln!(o, "{}- {}", "  ".repeat(depth), md(&line));
+    }
     let _ = writeln!(
         o,
         "- {}\n- {}\n- {}\n",
@@ -147,6 +198,7 @@ pub fn render(r: &Report) -> String {
 fn summary(o: &mut String, r: &Report, w: &Words) {
     let s = &r.summary;
     let _ = writeln!(o, "## {}\n", w.summary);
+    let _ = writeln!(o, "{} ({})\n", md(&r.story.0), r.story.1.join(", "));
     if let Some(org) = &r.organisation {
         let _ = writeln!(o, "- {}", md(org));
     }
@@ -154,7 +206,7 @@ fn summary(o: &mut String, r: &Report, w: &Words) {
         .by_severity
         .iter()
         .rev()
-        .map(|(k, v)| format!("{v} {k}"))
+        .map(|(k, v)| severity_count(k, *v, r.lang))
         .collect();
     let _ = writeln!(
         o,
@@ -189,9 +241,10 @@ fn summary(o: &mut String, r: &Report, w: &Words) {
     }
     let _ = writeln!(
         o,
-        "- {}: {}; {}: {}\n",
+        "- {}: {}; {}: {}",
         w.planted, s.persistence, w.tampering, s.tampering
     );
+    let _ = writeln!(o, "- {}\n", md(&data_line(r, w)));
 }
 
 fn findings(o: &mut String, r: &Report, w: &Words) {
@@ -213,9 +266,10 @@ fn findings(o: &mut String, r: &Report, w: &Words) {
             let f = &e.finding;
             let _ = writeln!(
                 o,
-                "#### {} — {}\n",
-                md(&f.title),
-                crate::timeline::record::severity_name(f.severity)
+                "#### {} · {} — {}\n",
+                e.id,
+                md(&e.title),
+                super::model::severity_word(f.severity, r.lang)
             );
             let _ = writeln!(
                 o,
@@ -227,7 +281,7 @@ fn findings(o: &mut String, r: &Report, w: &Words) {
                 f.count,
                 w.events
             );
-            let _ = writeln!(o, "{}\n", md(&f.summary));
+            let _ = writeln!(o, "{}\n", md(&e.summary));
             for ev in &f.evidence {
                 let lines: Vec<String> = ev.lines.iter().map(u64::to_string).collect();
                 let _ = writeln!(
@@ -266,7 +320,7 @@ fn playbook(o: &mut String, r: &Report, w: &Words) {
         }
         if *stage == "notify" && !r.notify.is_empty() {
             let _ = writeln!(o, "\n{}\n", w.duties);
-            let _ = writeln!(o, "| regime | notice | applies | clock from | deadline | |");
+            let _ = writeln!(o, "| {} | |", w.duty_columns.join(" | "));
             let _ = writeln!(o, "|---|---|---|---|---|---|");
             for n in &r.notify {
                 let left = match n.remaining() {
@@ -278,14 +332,17 @@ fn playbook(o: &mut String, r: &Report, w: &Words) {
                     "| {} | {} | {} ({}) | {} ({}) | {} | {} |",
                     n.name,
                     n.what,
-                    n.applies,
-                    n.because,
+                    applies_word(n.applies, r.lang),
+                    md(&n.because),
                     n.anchor,
                     n.anchor_at,
                     n.due.as_deref().unwrap_or(n.no_deadline),
                     left
                 );
             }
+        }
+        if *stage == "notify" && !r.drafts.is_empty() {
+            drafts(o, r, w);
         }
         if *stage == "clean" && !r.clean_items.is_empty() {
             let _ = writeln!(o, "\n{}:\n", w.clean_items);
@@ -302,6 +359,42 @@ fn playbook(o: &mut String, r: &Report, w: &Words) {
                     c.apply.replace('`', "'")
                 );
             }
+        }
+        let _ = writeln!(o);
+    }
+}
+
+/// The draft notices: one table per regime, every item with its source.
+fn drafts(o: &mut String, r: &Report, w: &Words) {
+    let _ = writeln!(o, "\n#### {}\n\n{}\n", w.drafts, w.drafts_intro);
+    for d in &r.drafts {
+        let cols = words(d.lang).draft_columns;
+        let _ = writeln!(
+            o,
+            "##### {} ({})\n\n| {} |\n|---|---|---|",
+            md(&d.title),
+            applies_word(d.applies, d.lang),
+            cols.join(" | ")
+        );
+        for f in &d.fields {
+            let refs = if f.refs.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", f.refs.join(", "))
+            };
+            let value = md(&f.value);
+            let _ = writeln!(
+                o,
+                "| {} | {} | *{}*{} |",
+                md(&f.label),
+                if f.source == super::draft::Source::Supply {
+                    format!("**[{value}]**")
+                } else {
+                    value
+                },
+                f.source.label(d.lang),
+                refs
+            );
         }
         let _ = writeln!(o);
     }

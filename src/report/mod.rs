@@ -7,10 +7,15 @@
 //! or Chinese.
 //!
 //! The detection run is `detect`'s own, so the report always agrees with `detect` and
-//! `timeline`. Still to come (issue 5): the compliance section from a case file.
+//! `timeline`; beside it, [`custody`] verifies bundle inputs for the evidence section.
+//! Notification duties and their clocks come from [`compliance`] (decided by the responder's
+//! [`case`] file), the draft notices from [`draft`]. To add a section: a field on
+//! [`model::Report`] and its layout in both renderers.
 
 pub mod case;
 pub mod compliance;
+pub mod custody;
+pub mod draft;
 pub mod html;
 pub mod markdown;
 pub mod model;
@@ -51,11 +56,12 @@ pub struct ReportConfig {
 /// returns their paths.
 pub fn write(
     d: &crate::detect::Detected,
+    checks: Vec<custody::InputCheck>,
     book: &playbook::Playbook,
     cfg: &ReportConfig,
 ) -> Result<(PathBuf, PathBuf)> {
     let case = cfg.case.as_deref().map(case::Case::load).transpose()?;
-    let report = model::Report::build(d, book, cfg, case.as_ref());
+    let report = model::Report::build(d, book, cfg, case.as_ref(), checks);
     for id in &report.unknown_steps {
         eprintln!(
             "mailir report: finding names playbook step {} that the playbook lacks",
@@ -76,13 +82,29 @@ pub fn write(
     Ok((md, json))
 }
 
+/// Runs detection and, beside it on another thread, the inputs' custody check (bundles are
+/// verified); `None` when no input could be read.
+pub fn detect_and_check(
+    cfg: &ReportConfig,
+    command: &str,
+) -> Result<Option<(crate::detect::Detected, Vec<custody::InputCheck>)>> {
+    std::thread::scope(|s| {
+        let checking = s.spawn(|| custody::check(&cfg.detect.parse.inputs));
+        let detected = crate::detect::findings(&cfg.detect, command);
+        let checks = checking
+            .join()
+            .map_err(|_| anyhow::anyhow!("the custody check failed"))?;
+        Ok(detected?.map(|d| (d, checks)))
+    })
+}
+
 /// Runs `mailir report`.
 pub fn run(cfg: &ReportConfig) -> Result<ExitCode> {
     let book = playbook::Playbook::load(cfg.playbooks.as_deref())?;
-    let Some(d) = crate::detect::findings(&cfg.detect, "report")? else {
+    let Some((d, checks)) = detect_and_check(cfg, "report")? else {
         return Ok(ExitCode::Error);
     };
-    let (md, json) = write(&d, &book, cfg)?;
+    let (md, json) = write(&d, checks, &book, cfg)?;
     eprintln!(
         "mailir report: {} finding(s); wrote {} and {}",
         d.findings.len(),

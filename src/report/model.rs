@@ -41,7 +41,26 @@ pub struct Report {
     /// Notification duties and their clocks (from the earliest detection until a case file
     /// sets the anchors); empty without a log finding.
     pub notify: Vec<super::compliance::Obligation>,
+    /// What happened, in one paragraph (the drafts' description), and the findings it rests
+    /// on.
+    pub story: (String, Vec<String>),
+    /// Data affected: the case file's categories, or empty (to be assessed).
+    pub data: Vec<String>,
+    /// Draft notices of the regimes that apply or may apply, every field labelled with its
+    /// source.
+    pub drafts: Vec<super::draft::Draft>,
+    /// Each input: what it is, and for a bundle its verification and custody record.
+    pub custody: Vec<super::custody::InputCheck>,
+    /// Log files read (path, manifest SHA-256), the first [`LOGS_LISTED`].
+    pub logs_read: Vec<(String, Option<String>)>,
+    /// How many log files were read.
+    pub logs_total: usize,
+    /// How local times in the logs were read.
+    pub zone: String,
 }
+
+/// Most log files the report lists by name.
+pub const LOGS_LISTED: usize = 50;
 
 /// The short story.
 #[derive(Debug, Serialize)]
@@ -80,8 +99,13 @@ pub struct PhaseSpan {
 /// A finding and the steps it calls for.
 #[derive(Debug, Serialize)]
 pub struct Entry {
+    /// Its number in the report (`F1`), which drafts and steps cite.
+    pub id: String,
+    /// Title in the report's language.
+    pub title: String,
+    /// Summary in the report's language.
+    pub summary: String,
     /// The finding as `detect` reports it.
-    #[serde(flatten)]
     pub finding: Finding,
     /// Playbook step ids, in stage order.
     pub steps: Vec<String>,
@@ -146,6 +170,42 @@ fn host_path(f: &Finding, evidence_path: &str) -> String {
         .unwrap_or_else(|| format!("/{tail}"))
 }
 
+/// A playbook step's text in `lang` and its commands, filled with the addresses, accounts and
+/// files of the findings `by` that call for it.
+fn fill(step: &super::playbook::Step, lang: Lang, by: &[&Finding]) -> (String, Vec<String>) {
+    let ips: BTreeSet<String> = by
+        .iter()
+        .flat_map(|f| f.entities.ips.iter().cloned())
+        .collect();
+    let users: BTreeSet<String> = by
+        .iter()
+        .flat_map(|f| f.entities.users.iter().cloned())
+        .collect();
+    let files: BTreeSet<String> = by
+        .iter()
+        .flat_map(|f| f.entities.files.iter().cloned())
+        .collect();
+    let text = match lang {
+        Lang::En => &step.en,
+        Lang::Zh => &step.zh,
+    };
+    let text = text
+        .replace("{ips}", &names(&ips))
+        .replace("{users}", &names(&users))
+        .replace("{files}", &names(&files));
+    let mut commands = Vec::new();
+    for c in &step.commands {
+        if c.contains("{ip}") {
+            commands.extend(ips.iter().map(|ip| c.replace("{ip}", ip)));
+        } else if c.contains("{user}") {
+            commands.extend(users.iter().map(|u| c.replace("{user}", u)));
+        } else {
+            commands.push(c.clone());
+        }
+    }
+    (text, commands)
+}
+
 impl Report {
     /// Builds the report of a detection run (`case`: the responder's case file, if any).
     pub fn build(
@@ -153,6 +213,7 @@ impl Report {
         book: &Playbook,
         cfg: &ReportConfig,
         case: Option<&super::case::Case>,
+        checks: Vec<super::custody::InputCheck>,
     ) -> Report {
         let findings = &d.findings;
         let log_finding =
@@ -188,6 +249,32 @@ impl Report {
             first: logs.iter().map(|f| f.first_seen.clone()).min(),
             last: logs.iter().map(|f| f.last_seen.clone()).max(),
         };
+        // Titles and summaries in the report's language, by finding.
+        let mut texts: BTreeMap<&'static str, Option<super::playbook::RuleText>> = BTreeMap::new();
+        let local: Vec<(String, String)> = findings
+            .iter()
+            .map(|f| match cfg.lang {
+                Lang::En => (f.title.clone(), f.summary.clone()),
+                Lang::Zh => {
+                    let text = texts
+                        .entry(f.rule)
+                        .or_insert_with(|| book.rule_text(f.rule));
+                    zh_texts(f, text.as_ref())
+                }
+            })
+            .collect();
+        // Findings are met again by reference (steps, clean items): their index by address.
+        let index: std::collections::HashMap<*const Finding, usize> = findings
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f as *const Finding, i))
+            .collect();
+        let title_of = |f: &Finding| -> String {
+            index
+                .get(&(f as *const Finding))
+                .map(|&i| local[i].0.clone())
+                .unwrap_or_else(|| f.title.clone())
+        };
         let rows: Vec<Record> = records(findings);
         let mut phases = Vec::new();
         for r in rows.iter().filter(|r| r.kind == Kind::PhaseStart) {
@@ -195,16 +282,34 @@ impl Report {
                 .iter()
                 .find(|e| e.kind == Kind::PhaseEnd && e.phase == r.phase);
             if let (Some(p), Some(end)) = (r.phase, end) {
+                let message = match cfg.lang {
+                    Lang::En => r.message.clone(),
+                    Lang::Zh => {
+                        let rules: BTreeSet<&str> = findings
+                            .iter()
+                            .filter(|f| f.phase == p)
+                            .map(|f| f.rule)
+                            .collect();
+                        format!(
+                            "{} 项发现，{} 至 {}（规则：{}）",
+                            r.count,
+                            r.ts,
+                            end.ts,
+                            rules.into_iter().collect::<Vec<_>>().join(", ")
+                        )
+                    }
+                };
                 phases.push(PhaseSpan {
                     phase: p,
                     first: r.ts.clone(),
                     last: end.ts.clone(),
                     findings: r.count,
-                    message: r.message.clone(),
+                    message,
                 });
             }
         }
         let mut playbook: BTreeMap<&'static str, Vec<ChosenStep>> = BTreeMap::new();
+        let mut measures = Vec::new();
         for stage in STAGES {
             let mut chosen = Vec::new();
             for step in book.step.iter().filter(|s| s.stage == stage) {
@@ -215,37 +320,11 @@ impl Report {
                 if by.is_empty() {
                     continue;
                 }
-                let ips: BTreeSet<String> = by
-                    .iter()
-                    .flat_map(|f| f.entities.ips.iter().cloned())
-                    .collect();
-                let users: BTreeSet<String> = by
-                    .iter()
-                    .flat_map(|f| f.entities.users.iter().cloned())
-                    .collect();
-                let files: BTreeSet<String> = by
-                    .iter()
-                    .flat_map(|f| f.entities.files.iter().cloned())
-                    .collect();
-                let text = match cfg.lang {
-                    Lang::En => &step.en,
-                    Lang::Zh => &step.zh,
-                };
-                let text = text
-                    .replace("{ips}", &names(&ips))
-                    .replace("{users}", &names(&users))
-                    .replace("{files}", &names(&files));
-                let mut commands = Vec::new();
-                for c in &step.commands {
-                    if c.contains("{ip}") {
-                        commands.extend(ips.iter().map(|ip| c.replace("{ip}", ip)));
-                    } else if c.contains("{user}") {
-                        commands.extend(users.iter().map(|u| c.replace("{user}", u)));
-                    } else {
-                        commands.push(c.clone());
-                    }
+                let (text, commands) = fill(step, cfg.lang, &by);
+                if matches!(stage, "isolate" | "clean") {
+                    measures.push((fill(step, Lang::En, &by).0, fill(step, Lang::Zh, &by).0));
                 }
-                let mut because: Vec<String> = by.iter().map(|f| f.title.clone()).collect();
+                let mut because: Vec<String> = by.iter().map(|f| title_of(f)).collect();
                 because.dedup();
                 chosen.push(ChosenStep {
                     id: step.id.clone(),
@@ -263,7 +342,7 @@ impl Report {
         {
             for e in &f.evidence {
                 let file = host_path(f, &e.path);
-                let apply = book.apply(&file);
+                let apply = book.apply(&file, cfg.lang);
                 let lines: Vec<Option<u64>> = if e.lines.is_empty() {
                     vec![None]
                 } else {
@@ -271,7 +350,7 @@ impl Report {
                 };
                 for line in lines {
                     clean_items.push(CleanItem {
-                        finding: f.title.clone(),
+                        finding: title_of(f),
                         rule: f.rule,
                         file: file.clone(),
                         evidence_path: e.path.clone(),
@@ -281,20 +360,27 @@ impl Report {
                 }
             }
         }
-        let entries = findings
+        let entries: Vec<Entry> = findings
             .iter()
-            .map(|f| Entry {
-                steps: STAGES
-                    .iter()
-                    .flat_map(|stage| {
-                        book.step
-                            .iter()
-                            .filter(move |s| s.stage == *stage)
-                            .filter(|s| Playbook::chooses(s, f))
-                            .map(|s| s.id.clone())
-                    })
-                    .collect(),
-                finding: f.clone(),
+            .enumerate()
+            .map(|(i, f)| {
+                let (title, summary) = local[i].clone();
+                Entry {
+                    id: format!("F{}", i + 1),
+                    title,
+                    summary,
+                    steps: STAGES
+                        .iter()
+                        .flat_map(|stage| {
+                            book.step
+                                .iter()
+                                .filter(move |s| s.stage == *stage)
+                                .filter(|s| Playbook::chooses(s, f))
+                                .map(|s| s.id.clone())
+                        })
+                        .collect(),
+                    finding: f.clone(),
+                }
             })
             .collect();
         let now = chrono::Utc::now();
@@ -303,6 +389,12 @@ impl Report {
             .as_deref()
             .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
             .map(|t| t.with_timezone(&chrono::Utc));
+        let notify = detected_at
+            .map(|at| super::compliance::obligations(at, now, case, cfg.lang))
+            .unwrap_or_default();
+        let facts = facts(&entries, &summary, &checks, measures, cfg.lang);
+        let drafts = super::draft::drafts(&facts, &notify, case, cfg.lang);
+        let story = facts.story(cfg.lang);
         Report {
             generated: now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             lang: cfg.lang,
@@ -336,10 +428,178 @@ impl Report {
                 }
                 parts.join(", ")
             }),
-            notify: detected_at
-                .map(|at| super::compliance::obligations(at, now, case))
-                .unwrap_or_default(),
+            notify,
+            story,
+            data: case.map(|c| c.data.categories.clone()).unwrap_or_default(),
+            drafts,
+            custody: checks,
+            logs_read: d.files.iter().take(LOGS_LISTED).cloned().collect(),
+            logs_total: d.files.len(),
+            zone: d.zone.clone(),
         }
+    }
+}
+
+/// A finding's title and summary in Chinese: the rule's name with the finding's accounts,
+/// addresses and files, its meaning with the count and span, and the English line as 原文.
+fn zh_texts(f: &Finding, text: Option<&super::playbook::RuleText>) -> (String, String) {
+    let Some(t) = text else {
+        return (f.title.clone(), f.summary.clone());
+    };
+    let few = |v: &[String], n: usize| {
+        let mut s = v.iter().take(n).cloned().collect::<Vec<_>>().join(", ");
+        if v.len() > n {
+            s.push_str(&format!(" 等 {} 个", v.len()));
+        }
+        s
+    };
+    let mut parts = Vec::new();
+    if !f.entities.users.is_empty() {
+        parts.push(format!("账户 {}", few(&f.entities.users, 3)));
+    }
+    if !f.entities.ips.is_empty() {
+        parts.push(format!("地址 {}", few(&f.entities.ips, 3)));
+    }
+    if !f.entities.files.is_empty() {
+        parts.push(format!("文件 {}", few(&f.entities.files, 2)));
+    }
+    let title = if parts.is_empty() {
+        t.zh.clone()
+    } else {
+        format!("{}：{}", t.zh, parts.join("；"))
+    };
+    let summary = format!(
+        "{}。共 {} 个事件，{} 至 {}。原文：{}",
+        t.zh_what, f.count, f.first_seen, f.last_seen, f.summary
+    );
+    (title, summary)
+}
+
+/// What the drafts can say from the evidence.
+fn facts(
+    entries: &[Entry],
+    summary: &Summary,
+    checks: &[super::custody::InputCheck],
+    measures: Vec<(String, String)>,
+    lang: Lang,
+) -> super::draft::Facts {
+    let ids = |pred: &dyn Fn(&Finding) -> bool| -> Vec<String> {
+        entries
+            .iter()
+            .filter(|e| pred(&e.finding))
+            .map(|e| e.id.clone())
+            .collect()
+    };
+    let log = |f: &Finding| !f.rule.starts_with("persistence.") && !f.rule.starts_with("config.");
+    let at = |t: &Option<String>, first: bool| {
+        t.clone().map(|t| {
+            let refs = ids(&|f| {
+                log(f)
+                    && if first {
+                        f.first_seen == t
+                    } else {
+                        f.last_seen == t
+                    }
+            });
+            (t, refs)
+        })
+    };
+    let sum = |rule: &str| -> (u64, Vec<String>) {
+        (
+            entries
+                .iter()
+                .filter(|e| e.finding.rule == rule)
+                .map(|e| e.finding.count)
+                .sum(),
+            ids(&|f| f.rule == rule),
+        )
+    };
+    let mut vectors: Vec<(&'static str, Vec<String>)> = Vec::new();
+    for e in entries {
+        let r = e.finding.rule;
+        if r.starts_with("auth.")
+            || matches!(r, "relay.open" | "config.open_relay" | "config.weak_tls")
+        {
+            match vectors.iter_mut().find(|(v, _)| *v == r) {
+                Some((_, refs)) => refs.push(e.id.clone()),
+                None => vectors.push((r, vec![e.id.clone()])),
+            }
+        }
+    }
+    // Takeover first: it is the door; the guessing and the baselines explain it.
+    vectors.sort_by_key(|(r, _)| match *r {
+        "auth.compromised_account" => 0,
+        "auth.brute_force" | "auth.spray" => 1,
+        _ => 2,
+    });
+    let persistence = ids(&|f| f.rule.starts_with("persistence."));
+    let tampering = ids(&|f| f.rule.starts_with("tamper."));
+    let severity = summary
+        .by_severity
+        .iter()
+        .rev()
+        .map(|(k, v)| match lang {
+            Lang::En => format!("{v} {k}"),
+            Lang::Zh => format!("{v} 项{}", severity_zh(k)),
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    super::draft::Facts {
+        first: at(&summary.first, true),
+        last: at(&summary.last, false),
+        accounts: (
+            summary.accounts.clone(),
+            ids(&|f| matches!(f.rule, "auth.compromised_account" | "abuse.bulk_send")),
+        ),
+        attackers: (
+            summary.attackers.clone(),
+            ids(&|f| {
+                log(f)
+                    && matches!(f.phase, Phase::Recon | Phase::InitialAccess)
+                    && !f.entities.ips.is_empty()
+            }),
+        ),
+        vectors,
+        persistence: (persistence.len(), persistence),
+        bulk: sum("abuse.bulk_send"),
+        copied: sum("exfil.forwarding_observed"),
+        tampering: (tampering.len(), tampering),
+        hosts: checks
+            .iter()
+            .filter_map(|c| c.bundle.as_ref()?.custody.as_ref()?.host.hostname.clone())
+            .collect(),
+        bundles: checks
+            .iter()
+            .filter_map(|c| {
+                let b = c.bundle.as_ref()?;
+                Some((b.sha256.clone()?, b.problems.len()))
+            })
+            .collect(),
+        measures,
+        severity: if severity.is_empty() {
+            "-".into()
+        } else {
+            severity
+        },
+    }
+}
+
+/// A severity's name in Chinese.
+pub fn severity_zh(name: &str) -> &'static str {
+    match name {
+        "critical" => "严重",
+        "high" => "高危",
+        "medium" => "中危",
+        "low" => "低危",
+        _ => "提示",
+    }
+}
+
+/// A severity's name in the report's language.
+pub fn severity_word(s: Severity, lang: Lang) -> &'static str {
+    match lang {
+        Lang::En => severity_name(s),
+        Lang::Zh => severity_zh(severity_name(s)),
     }
 }
 

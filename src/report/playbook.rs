@@ -45,6 +45,20 @@ pub struct Apply {
     pub pattern: String,
     /// What to run (`{file}`, `{owner}`).
     pub command: String,
+    /// The same in Chinese, where it carries prose.
+    pub zh: Option<String>,
+}
+
+/// A detection rule's name and meaning in Chinese.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleText {
+    /// Rule id.
+    pub id: String,
+    /// Short name.
+    pub zh: String,
+    /// What it means, one sentence.
+    pub zh_what: String,
 }
 
 /// The whole playbook.
@@ -56,6 +70,9 @@ pub struct Playbook {
     /// Apply rules, first match wins.
     #[serde(default)]
     pub apply: Vec<Apply>,
+    /// Rules' texts in Chinese.
+    #[serde(default)]
+    pub rule: Vec<RuleText>,
 }
 
 impl Playbook {
@@ -82,6 +99,15 @@ impl Playbook {
         Ok(book)
     }
 
+    /// The Chinese name and meaning of rule `id` (this playbook's, else the built-in one's).
+    pub fn rule_text(&self, id: &str) -> Option<RuleText> {
+        if let Some(r) = self.rule.iter().find(|r| r.id == id) {
+            return Some(r.clone());
+        }
+        let builtin: Playbook = toml::from_str(DEFAULT).ok()?;
+        builtin.rule.into_iter().find(|r| r.id == id)
+    }
+
     /// Whether `step` is chosen by finding `f`: named in its remediation or matched by rule.
     pub fn chooses(step: &Step, f: &Finding) -> bool {
         f.remediation.contains(&step.id.as_str())
@@ -101,17 +127,18 @@ impl Playbook {
     }
 
     /// How an edit of `host_path` takes effect.
-    pub fn apply(&self, host_path: &str) -> String {
+    pub fn apply(&self, host_path: &str, lang: super::Lang) -> String {
         for a in &self.apply {
             let Ok(g) = globset::Glob::new(&a.pattern) else {
                 continue;
             };
             if g.compile_matcher().is_match(host_path) {
                 let owner = host_path.rsplit('/').next().unwrap_or("");
-                return a
-                    .command
-                    .replace("{file}", host_path)
-                    .replace("{owner}", owner);
+                let text = match (lang, &a.zh) {
+                    (super::Lang::Zh, Some(zh)) => zh,
+                    _ => &a.command,
+                };
+                return text.replace("{file}", host_path).replace("{owner}", owner);
             }
         }
         String::new()
@@ -128,6 +155,7 @@ fn rule_matches(pattern: &str, rule: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use super::super::Lang;
     use super::*;
 
     #[test]
@@ -149,19 +177,43 @@ mod tests {
     #[test]
     fn edits_take_effect_the_way_each_file_needs() {
         let b = Playbook::load(None).unwrap();
-        assert_eq!(b.apply("/etc/aliases"), "newaliases");
+        assert_eq!(b.apply("/etc/aliases", Lang::En), "newaliases");
         assert_eq!(
-            b.apply("/etc/postfix/recipient_bcc"),
+            b.apply("/etc/postfix/recipient_bcc", Lang::En),
             "postmap /etc/postfix/recipient_bcc && postfix reload"
         );
         assert!(b
-            .apply("/etc/postfix/transport.db")
+            .apply("/etc/postfix/transport.db", Lang::En)
             .starts_with("rebuild it"));
         assert!(b
-            .apply("/var/spool/cron/crontabs/root")
+            .apply("/var/spool/cron/crontabs/root", Lang::En)
             .starts_with("crontab -u root -e"));
+        // In Chinese where the command carries prose; commands themselves stay as they are.
+        assert!(b
+            .apply("/var/spool/cron/crontabs/root", Lang::Zh)
+            .starts_with("crontab -u root -e   （在其中删除该行"));
+        assert_eq!(b.apply("/etc/aliases", Lang::Zh), "newaliases");
+    }
+
+    #[test]
+    fn every_rule_has_its_chinese_name() {
+        let b = Playbook::load(None).unwrap();
+        let doc = include_str!("../../docs/detections.md");
+        let ids: std::collections::BTreeSet<&str> = doc
+            .lines()
+            .filter_map(|l| l.strip_prefix("| `"))
+            .filter_map(|l| l.split('`').next())
+            .filter(|id| id.contains('.'))
+            .collect();
+        assert!(ids.len() >= 28, "{ids:?}");
+        for id in ids {
+            let t = b
+                .rule_text(id)
+                .unwrap_or_else(|| panic!("{id} has no [[rule]] text"));
+            assert!(!t.zh.is_empty() && !t.zh_what.is_empty(), "{id}");
+        }
         assert_eq!(
-            b.apply("/home/liwei/.forward"),
+            b.apply("/home/liwei/.forward", Lang::En),
             "none: the file is read at each delivery"
         );
     }

@@ -25,10 +25,10 @@ pub const EXPORTS: [(Format, &str); 5] = [
 /// Runs `mailir triage` (its options are `report`'s).
 pub fn run(cfg: &ReportConfig) -> Result<ExitCode> {
     let book = Playbook::load(cfg.playbooks.as_deref())?;
-    let Some(d) = crate::detect::findings(&cfg.detect, "triage")? else {
+    let Some((d, checks)) = crate::report::detect_and_check(cfg, "triage")? else {
         return Ok(ExitCode::Error);
     };
-    let (md, json) = crate::report::write(&d, &book, cfg)?;
+    let (md, json) = crate::report::write(&d, checks, &book, cfg)?;
     let (rows, _) = crate::timeline::rows(&cfg.detect.parse, &d.findings, false)?;
     for (format, name) in EXPORTS {
         let path = cfg.out_dir.join(name);
