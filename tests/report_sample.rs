@@ -6,14 +6,11 @@ use serde_json::Value;
 
 use crate::util::{self, run};
 
-/// Runs `report` on the sample into `dir` with `extra` options; its exit and stderr.
-fn report_with(dir: &std::path::Path, extra: &[&str]) -> util::Output {
-    let sample = util::sample();
+/// Runs `report` on `input` into `dir` with `extra` options; its exit and stderr.
+fn report_on(input: &std::path::Path, dir: &std::path::Path, extra: &[&str]) -> util::Output {
     let mut args = vec![
         "report",
-        sample.to_str().unwrap(),
-        "--timezone",
-        "Asia/Shanghai",
+        input.to_str().unwrap(),
         "--out",
         dir.to_str().unwrap(),
     ];
@@ -21,12 +18,24 @@ fn report_with(dir: &std::path::Path, extra: &[&str]) -> util::Output {
     run(&args)
 }
 
-fn report(dir: &std::path::Path, lang: &str) -> (String, Value) {
-    let o = report_with(dir, &["--lang", lang]);
-    assert_eq!(o.code, 0, "{}", o.stderr);
+/// Runs `report` on the sample (its clock zone given) into `dir` with `extra` options.
+fn report_with(dir: &std::path::Path, extra: &[&str]) -> util::Output {
+    let mut args = vec!["--timezone", "Asia/Shanghai"];
+    args.extend_from_slice(extra);
+    report_on(&util::sample(), dir, &args)
+}
+
+/// `report.md` and `report.json` of a report written into `dir`.
+fn read(dir: &std::path::Path) -> (String, Value) {
     let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
     let json = serde_json::from_slice(&std::fs::read(dir.join("report.json")).unwrap()).unwrap();
     (md, json)
+}
+
+fn report(dir: &std::path::Path, lang: &str) -> (String, Value) {
+    let o = report_with(dir, &["--lang", lang]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    read(dir)
 }
 
 #[test]
@@ -330,22 +339,6 @@ categories = ["mail content"]
     assert!(bad.stderr.contains("unknown sector"), "{}", bad.stderr);
 }
 
-/// Runs `report` on `input` into `dir` with `extra` options; the report's JSON and Markdown.
-fn report_on(input: &std::path::Path, dir: &std::path::Path, extra: &[&str]) -> (String, Value) {
-    let mut args = vec![
-        "report",
-        input.to_str().unwrap(),
-        "--out",
-        dir.to_str().unwrap(),
-    ];
-    args.extend_from_slice(extra);
-    let o = run(&args);
-    assert!(o.code == 0 || o.code == 1, "{}", o.stderr);
-    let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
-    let json = serde_json::from_slice(&std::fs::read(dir.join("report.json")).unwrap()).unwrap();
-    (md, json)
-}
-
 #[test]
 fn report_on_a_bundle_gives_its_hash_verification_custody_and_what_was_not_collected() {
     let t = tempfile::tempdir().unwrap();
@@ -354,7 +347,9 @@ fn report_on_a_bundle_gives_its_hash_verification_custody_and_what_was_not_colle
     util::collect(&util::sample(), &zip);
     let sidecar = std::fs::read_to_string(t.path().join("b.zip.sha256")).unwrap();
     let sha = sidecar.split_whitespace().next().unwrap();
-    let (md, r) = report_on(&zip, &t.path().join("r1"), &[]);
+    let o = report_on(&zip, &t.path().join("r1"), &[]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let (md, r) = read(&t.path().join("r1"));
     let b = &r["custody"][0]["bundle"];
     assert_eq!(b["sha256"], sha);
     assert_eq!(b["sidecar_found"], true);
@@ -401,7 +396,11 @@ fn report_on_a_bundle_gives_its_hash_verification_custody_and_what_was_not_colle
     let mut text = std::fs::read(&main_cf).unwrap();
     text.extend_from_slice(b"always_bcc = x@evil.example\n");
     std::fs::write(&main_cf, text).unwrap();
-    let (md, r) = report_on(&dir, &t.path().join("r2"), &[]);
+    // The report is written; the exit says the bundle failed verification, as `verify` does.
+    let o = report_on(&dir, &t.path().join("r2"), &[]);
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert!(o.stderr.contains("FAILED verification"), "{}", o.stderr);
+    let (md, r) = read(&t.path().join("r2"));
     let b = &r["custody"][0]["bundle"];
     let total = b["not_collected_total"].as_u64().unwrap();
     assert!(total > 0, "{b}");

@@ -98,12 +98,41 @@ pub fn detect_and_check(
     })
 }
 
+/// The exit of `report` and `triage`: an unreadable input is an error (2); a bundle that
+/// failed verification is a mismatch (1), said on stderr (the report is written all the same,
+/// its evidence section naming each problem); else success.
+pub fn outcome(
+    command: &str,
+    d: &crate::detect::Detected,
+    checks: &[custody::InputCheck],
+) -> ExitCode {
+    let mut failed = false;
+    for c in checks {
+        if let Some(b) = c.bundle.as_ref().filter(|b| !b.intact()) {
+            failed = true;
+            eprintln!(
+                "mailir {command}: bundle {} FAILED verification ({} problem(s), listed in the report's evidence section)",
+                crate::sanitize::terminal(&c.input),
+                b.problems.len()
+            );
+        }
+    }
+    if d.input_errors {
+        ExitCode::Error
+    } else if failed {
+        ExitCode::Mismatch
+    } else {
+        ExitCode::Success
+    }
+}
+
 /// Runs `mailir report`.
 pub fn run(cfg: &ReportConfig) -> Result<ExitCode> {
     let book = playbook::Playbook::load(cfg.playbooks.as_deref())?;
     let Some((d, checks)) = detect_and_check(cfg, "report")? else {
         return Ok(ExitCode::Error);
     };
+    let exit = outcome("report", &d, &checks);
     let (md, json) = write(&d, checks, &book, cfg)?;
     eprintln!(
         "mailir report: {} finding(s); wrote {} and {}",
@@ -111,9 +140,5 @@ pub fn run(cfg: &ReportConfig) -> Result<ExitCode> {
         crate::sanitize::terminal(&md.display().to_string()),
         crate::sanitize::terminal(&json.display().to_string())
     );
-    Ok(if d.input_errors {
-        ExitCode::Error
-    } else {
-        ExitCode::Success
-    })
+    Ok(exit)
 }

@@ -28,6 +28,7 @@ pub fn run(cfg: &ReportConfig) -> Result<ExitCode> {
     let Some((d, checks)) = crate::report::detect_and_check(cfg, "triage")? else {
         return Ok(ExitCode::Error);
     };
+    let exit = crate::report::outcome("triage", &d, &checks);
     let (md, json) = crate::report::write(&d, checks, &book, cfg)?;
     let (rows, _) = crate::timeline::rows(&cfg.detect.parse, &d.findings, false)?;
     for (format, name) in EXPORTS {
@@ -41,11 +42,7 @@ pub fn run(cfg: &ReportConfig) -> Result<ExitCode> {
         out.flush()?;
     }
     print!("{}", summary(&d.findings, rows.len(), &md, &json, cfg));
-    Ok(if d.input_errors {
-        ExitCode::Error
-    } else {
-        ExitCode::Success
-    })
+    Ok(exit)
 }
 
 /// The terminal summary: counts, the five worst findings, the phases, the files written.
