@@ -50,3 +50,40 @@ fn sample_triage_writes_the_report_and_every_timeline_export() {
         .stdout
         .contains(&out.join("report.md").display().to_string()));
 }
+
+#[test]
+fn sample_triage_on_its_bundle_with_the_sample_case_file() {
+    let t = tempfile::tempdir().unwrap();
+    let zip = t.path().join("mx1.zip");
+    util::collect(&util::sample(), &zip);
+    let out = t.path().join("report");
+    let case = util::repo().join("samples/oceanlab-case.toml");
+    let o = run(&[
+        "triage",
+        zip.to_str().unwrap(),
+        "--case",
+        case.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let r: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    // Germany and China with confirmed data: GDPR Art. 33 and PIPL apply, from the case file's
+    // awareness / discovery (09:30 +08:00 = 01:30 UTC): GDPR due 72 h later.
+    let notify = r["notify"].as_array().unwrap();
+    let gdpr = notify.iter().find(|n| n["regime"] == "gdpr33").unwrap();
+    assert_eq!(gdpr["applies"], "yes");
+    assert_eq!(gdpr["due"], "2026-03-07T01:30:00Z");
+    let pipl = notify.iter().find(|n| n["regime"] == "pipl57").unwrap();
+    assert_eq!(pipl["applies"], "yes");
+    // The bundle was verified and its custody is in the report.
+    assert!(r["custody"][0]["bundle"]["problems"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    // The drafts: the DPO and the confirmed categories from the case file.
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.contains("| contact point (DPO) | dpo@oceanlab.example.org; soc@oceanlab.example.org | *from the case file* |"), "{md}");
+    assert!(md.contains("| 信息种类 | mail content, account credentials | *来自案件文件* |"));
+}
