@@ -86,4 +86,5 @@ fn sample_triage_on_its_bundle_with_the_sample_case_file() {
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(md.contains("| contact point (DPO) | dpo@oceanlab.example.org; soc@oceanlab.example.org | *from the case file* |"), "{md}");
     assert!(md.contains("| 信息种类 | mail content, account credentials | *来自案件文件* |"));
+    assert!(md.contains("- status: contained (case file)"));
 }

@@ -17,6 +17,9 @@
 //! materiality = "2026-03-06T17:00:00-05:00"
 //! handling_ended = "2026-03-10T18:00:00+08:00"
 //!
+//! [incident]
+//! status = "contained"           # new, contained, eradicated, recovered, closed
+//!
 //! [data]
 //! categories = ["mail content", "account credentials"]
 //! subjects = 120
@@ -43,7 +46,21 @@ pub struct Case {
     /// What was affected.
     #[serde(default)]
     pub data: Data,
+    /// Where the response stands.
+    #[serde(default)]
+    pub incident: Incident,
 }
+
+/// Where the response stands.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Incident {
+    /// One of [`STATUSES`].
+    pub status: Option<String>,
+}
+
+/// Incident statuses the case file may give (`../shared/reference/compliance.md` §3.2).
+pub const STATUSES: [&str; 5] = ["new", "contained", "eradicated", "recovered", "closed"];
 
 /// Who and where.
 #[derive(Debug, Default, Deserialize)]
@@ -112,6 +129,14 @@ impl Case {
             .with_context(|| format!("cannot read {}", path.display()))?;
         let case: Case =
             toml::from_str(&text).with_context(|| format!("case file {}", path.display()))?;
+        if let Some(st) = &case.incident.status {
+            if !STATUSES.contains(&st.as_str()) {
+                anyhow::bail!(
+                    "case file: unknown incident status {st:?} (one of {})",
+                    STATUSES.join(", ")
+                );
+            }
+        }
         for s in &case.organisation.sector {
             if !SECTORS.contains(&s.as_str()) {
                 anyhow::bail!(

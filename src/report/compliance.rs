@@ -612,13 +612,21 @@ subjects = 120
     }
 
     #[test]
-    fn a_case_file_with_an_unknown_sector_or_a_bad_time_is_refused() {
+    fn a_case_file_with_an_unknown_sector_status_or_a_bad_time_is_refused() {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("case.toml");
         std::fs::write(&p, "[organisation]\nsector = [\"bank\"]\n").unwrap();
         assert!(Case::load(&p).is_err());
         std::fs::write(&p, "[clocks]\nawareness = \"yesterday\"\n").unwrap();
         assert!(Case::load(&p).is_err());
+        std::fs::write(&p, "[incident]\nstatus = \"fixed\"\n").unwrap();
+        let e = format!("{:#}", Case::load(&p).unwrap_err());
+        assert!(e.contains("unknown incident status"), "{e}");
+        std::fs::write(&p, "[incident]\nstatus = \"contained\"\n").unwrap();
+        assert_eq!(
+            Case::load(&p).unwrap().incident.status.as_deref(),
+            Some("contained")
+        );
     }
 
     #[test]

@@ -195,12 +195,13 @@ pub fn render(r: &Report, markdown_words: &super::markdown::Words) -> String {
     }
     let _ = write!(
         o,
-        "<li>{}: {}; {}: {}</li><li>{}</li></ul>",
+        "<li>{}: {}; {}: {}</li><li>{}</li><li>{}</li></ul>",
         esc(w.planted),
         s.persistence,
         esc(w.tampering),
         s.tampering,
-        esc(&super::markdown::data_line(r, w))
+        esc(&super::markdown::data_line(r, w)),
+        esc(&super::markdown::status_line(r))
     );
     let _ = write!(o, "<h2>{}</h2>", esc(w.evidence));
     o.push_str(&outline(&super::custody::outline(r)));

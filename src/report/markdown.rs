@@ -61,6 +61,27 @@ pub fn severity_count(name: &str, n: usize, lang: Lang) -> String {
     }
 }
 
+/// The summary's line on where the response stands.
+pub fn status_line(r: &Report) -> String {
+    match (r.lang, &r.status) {
+        (Lang::En, Some(s)) => format!("status: {s} (case file)"),
+        (Lang::En, None) => "status: not given — treat the incident as open until the case file's [incident] status says otherwise".into(),
+        (Lang::Zh, Some(s)) => format!("状态：{}（案件文件）", status_zh(s)),
+        (Lang::Zh, None) => "状态：未给出——在案件文件的 [incident] status 另有说明之前，按未结事件处理".into(),
+    }
+}
+
+fn status_zh(s: &str) -> &str {
+    match s {
+        "new" => "新发现",
+        "contained" => "已遏制",
+        "eradicated" => "已清除",
+        "recovered" => "已恢复",
+        "closed" => "已结案",
+        s => s,
+    }
+}
+
 /// The summary's line on the data affected.
 pub fn data_line(r: &Report, w: &Words) -> String {
     if r.data.is_empty() {
@@ -244,7 +265,8 @@ fn summary(o: &mut String, r: &Report, w: &Words) {
         "- {}: {}; {}: {}",
         w.planted, s.persistence, w.tampering, s.tampering
     );
-    let _ = writeln!(o, "- {}\n", md(&data_line(r, w)));
+    let _ = writeln!(o, "- {}", md(&data_line(r, w)));
+    let _ = writeln!(o, "- {}\n", md(&status_line(r)));
 }
 
 fn findings(o: &mut String, r: &Report, w: &Words) {

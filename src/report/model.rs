@@ -46,6 +46,8 @@ pub struct Report {
     pub story: (String, Vec<String>),
     /// Data affected: the case file's categories, or empty (to be assessed).
     pub data: Vec<String>,
+    /// The incident's status from the case file (none: not given).
+    pub status: Option<String>,
     /// Draft notices of the regimes that apply or may apply, every field labelled with its
     /// source.
     pub drafts: Vec<super::draft::Draft>,
@@ -431,6 +433,7 @@ impl Report {
             notify,
             story,
             data: case.map(|c| c.data.categories.clone()).unwrap_or_default(),
+            status: case.and_then(|c| c.incident.status.clone()),
             drafts,
             custody: checks,
             logs_read: d.files.iter().take(LOGS_LISTED).cloned().collect(),
