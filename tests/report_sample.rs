@@ -32,6 +32,22 @@ fn read(dir: &std::path::Path) -> (String, Value) {
     (md, json)
 }
 
+/// The item of `regime`'s draft whose label contains `label`.
+fn draft_field(r: &Value, regime: &str, label: &str) -> Value {
+    r["drafts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["regime"] == regime)
+        .unwrap_or_else(|| panic!("no {regime} draft"))["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["label"].as_str().unwrap().contains(label))
+        .unwrap_or_else(|| panic!("{regime} has no {label}"))
+        .clone()
+}
+
 fn report(dir: &std::path::Path, lang: &str) -> (String, Value) {
     let o = report_with(dir, &["--lang", lang]);
     assert_eq!(o.code, 0, "{}", o.stderr);
@@ -367,18 +383,7 @@ fn report_on_a_bundle_gives_its_hash_verification_custody_and_what_was_not_colle
         assert!(md.contains(&line), "{line}");
     }
     // The Chinese incident report's scene-protection item cites the verified bundle.
-    let cn = r["drafts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|d| d["regime"] == "cn_measures")
-        .unwrap();
-    let scene = cn["fields"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["label"] == "（七）现场保护情况")
-        .unwrap();
+    let scene = draft_field(&r, "cn_measures", "（七）现场保护情况");
     assert!(
         scene["value"]
             .as_str()
@@ -463,15 +468,7 @@ fn drafts_label_every_field_by_source_and_chinese_regimes_are_in_chinese() {
             ["pipl57", "cn_measures"].contains(&d["regime"].as_str().unwrap())
         );
     }
-    let field = |regime: &str, label: &str| -> Value {
-        drafts.iter().find(|d| d["regime"] == regime).unwrap()["fields"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|f| f["label"].as_str().unwrap().contains(label))
-            .unwrap_or_else(|| panic!("{regime} has no {label}"))
-            .clone()
-    };
+    let field = |regime: &str, label: &str| draft_field(&r, regime, label);
     // From the case file.
     let controller = field("gdpr33", "controller");
     assert_eq!(controller["source"], "case");
