@@ -5,9 +5,10 @@
 //! stolen login is what the responder must disable; fail2ban and pflogsumm count per address or
 //! in total, never per login. **How**: deliveries are attributed to the SASL login that
 //! submitted the message (the parse layer joins them on the queue id) and counted per login and
-//! hour, with the source addresses of the submissions, deferrals and bounces. A login's
-//! baseline is its median over its active hours; an hour with ≥ `bulk_min` deliveries (default
-//! 50) and ≥ `bulk_factor` × the baseline (default 10) is a burst; bursts within an hour of each
+//! hour, with the source addresses of the submissions, deferrals and bounces. An hour's
+//! baseline is the login's median over its *other* active hours (none: 0 — an hour cannot raise
+//! its own bar); an hour with ≥ `bulk_min` deliveries (default 50) and ≥ `bulk_factor` × the
+//! baseline (default 10) is a burst; bursts within an hour of each
 //! other make one window, one finding each. A login whose bursts fall on ≥ `bulk_recurring_days`
 //! distinct days (default 3) is sending on a schedule (a newsletter) and is not reported.
 //! **ATT&CK**: T1496 (Resource Hijacking). **Phase**: exfiltration (abuse). **Severity**: high.
@@ -76,12 +77,14 @@ struct Sealed {
 }
 
 impl Sealed {
-    /// The median hourly volume (the upper one of an even count).
-    fn median(&self) -> u64 {
-        let total: u64 = self.volumes.values().sum();
+    /// The median hourly volume of the login's active hours other than one hour of volume
+    /// `judged` (the upper one of an even count); 0 when it has no other active hour.
+    fn median_without(&self, judged: u64) -> u64 {
+        let count = |v: u64, n: u64| if v == judged { n.saturating_sub(1) } else { n };
+        let total: u64 = self.volumes.iter().map(|(v, n)| count(*v, *n)).sum();
         let mut seen = 0;
         for (v, n) in &self.volumes {
-            seen += n;
+            seen += count(*v, *n);
             if seen > total / 2 {
                 return *v;
             }
@@ -187,13 +190,16 @@ impl Rule for BulkSend {
         let mut out = Vec::new();
         for (user, sealed) in &mut self.sealed {
             sealed.candidates.sort_by_key(|(hour, _)| *hour);
-            let median = sealed.median();
-            let threshold = t.bulk_min.max(t.bulk_factor * median);
-            let bursts: Vec<&(i64, Hour)> = sealed
+            // Each candidate hour against the login's other hours: an hour cannot raise its
+            // own baseline (a login whose only active hour is a burst has none but bulk_min).
+            let bursts: Vec<(&(i64, Hour), u64)> = sealed
                 .candidates
                 .iter()
-                .filter(|(_, h)| h.deliveries >= threshold)
+                .map(|c| (c, sealed.median_without(c.1.deliveries)))
+                .filter(|((_, h), median)| h.deliveries >= t.bulk_min.max(t.bulk_factor * median))
                 .collect();
+            let median = bursts.iter().map(|(_, m)| *m).max().unwrap_or(0);
+            let bursts: Vec<&(i64, Hour)> = bursts.into_iter().map(|(c, _)| c).collect();
             let days: BTreeSet<i64> = bursts.iter().map(|(hour, _)| hour.div_euclid(24)).collect();
             if bursts.is_empty() || days.len() >= t.bulk_recurring_days {
                 continue;
@@ -311,5 +317,33 @@ mod tests {
         assert_eq!(f[0].entities.users, ["liwei"]);
         assert_eq!(f[0].count, 200);
         assert_eq!(f[0].entities.ips, ["203.0.113.77"]);
+    }
+
+    #[test]
+    fn an_hour_is_judged_against_the_other_hours_only() {
+        let hour = |h: i64, n: i64, user: &str| {
+            (0..n)
+                .flat_map(|i| sent(h * 3_600 + i * 30, user, &format!("r{i}@out.example")))
+                .collect::<Vec<_>>()
+        };
+        let mut facts = Vec::new();
+        // carol: nothing else in the evidence, then 60 in an hour: her only hour is the burst.
+        facts.extend(hour(5, 60, "carol"));
+        // dave: two quiet hours and one of 60.
+        facts.extend(hour(1, 2, "dave"));
+        facts.extend(hour(2, 3, "dave"));
+        facts.extend(hour(6, 60, "dave"));
+        // app: 60 every hour for a day — its usual rate, not a burst.
+        for h in 0..24 {
+            facts.extend(hour(h, 60, "app"));
+        }
+        let f = run(Box::new(BulkSend::new(&Thresholds::default())), &facts);
+        let users: Vec<&str> = f.iter().map(|f| f.entities.users[0].as_str()).collect();
+        assert_eq!(users, ["carol", "dave"], "{f:?}");
+        assert!(
+            f[1].summary.contains("its usual rate is 3 per active hour"),
+            "{}",
+            f[1].summary
+        );
     }
 }
