@@ -5,6 +5,8 @@
 //! - `hostile_tree`: a tree of traps (loops, escaping links, FIFO, odd names, a growing log).
 //! - `verify_tamper`: every kind of bundle damage verify must name.
 //! - `live`: collection of this machine's own root (as root only).
+//! - `live_mail`: a real Postfix + Dovecot under a scripted attack, collected and triaged
+//!   (`MAILIR_LIVE=1`, root, Debian: `.ci/run` sets it up).
 //! - `timeline_sample`: `timeline` on the sample host: phases, placement, exports.
 //! - `report_sample`: `report` on the sample host: findings, steps, clean-up lines, Chinese.
 //! - `triage_sample`: `triage` on the sample host: every file, the same content, the summary.
@@ -16,6 +18,8 @@ mod collect_sample;
 mod detect_sample;
 mod hostile_tree;
 mod live;
+#[cfg(feature = "analysis")]
+mod live_mail;
 #[cfg(feature = "analysis")]
 mod parse_sample;
 #[cfg(feature = "analysis")]

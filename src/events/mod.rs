@@ -29,6 +29,9 @@ pub struct Daemon {
     pub accepts: fn(&str, bool) -> bool,
     /// The parser.
     pub parse: for<'a> fn(&'a str, &'a str) -> Parse<'a>,
+    /// Whether the daemon logs to syslog's `mail` facility (so a syslog set up to write
+    /// `mail.*` to its own file has its lines there too).
+    pub mail_facility: bool,
 }
 
 fn postfix_accepts(tag: &str, _has_host: bool) -> bool {
@@ -64,30 +67,37 @@ pub const DAEMONS: &[Daemon] = &[
     Daemon {
         accepts: postfix_accepts,
         parse: postfix::parse,
+        mail_facility: true,
     },
     Daemon {
         accepts: exim_accepts,
         parse: exim::parse,
+        mail_facility: true,
     },
     Daemon {
         accepts: sendmail_accepts,
         parse: sendmail::parse,
+        mail_facility: true,
     },
     Daemon {
         accepts: courier_accepts,
         parse: courier::parse,
+        mail_facility: true,
     },
     Daemon {
         accepts: qmail_accepts,
         parse: qmail::parse,
+        mail_facility: true,
     },
     Daemon {
         accepts: roundcube_accepts,
         parse: roundcube::parse,
+        mail_facility: false,
     },
     Daemon {
         accepts: dovecot_accepts,
         parse: dovecot::parse,
+        mail_facility: true,
     },
 ];
 
@@ -158,6 +168,16 @@ pub enum LineOutcome<'a> {
     Other,
     /// Not a log line of any known shape.
     NoPrefix,
+}
+
+/// Whether `text` is a syslog line of a daemon that logs to the `mail` facility.
+pub fn is_mail_facility_line(text: &str) -> bool {
+    syslog::parse(text).is_some_and(|line| {
+        DAEMONS
+            .iter()
+            .find(|d| (d.accepts)(line.tag, line.host.is_some()))
+            .is_some_and(|d| d.mail_facility)
+    })
 }
 
 /// Parses one line; `source` is where it came from.

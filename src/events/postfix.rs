@@ -102,7 +102,8 @@ fn sasl_failure(msg: &str) -> Option<Parse<'_>> {
         Some(at) => (&rest[..at], Some(&rest[at + ", sasl_username=".len()..])),
         None => (rest, None),
     };
-    p.user = owned(user);
+    // Postfix writes `(unavailable)` when the server never learnt the name.
+    p.user = owned(user.filter(|u| *u != "(unavailable)"));
     p.detail = Some(text.to_string().into());
     Some(Parse::Event(p))
 }
@@ -589,6 +590,9 @@ mod tests {
         assert_eq!(p.src_ip.as_deref(), Some("192.0.2.237"));
         let p = ev("postfix/smtpd", "warning: unknown[192.0.2.1]: SASL PLAIN authentication failed: Connection lost to authentication server");
         assert_eq!(p.kind, Some(Kind::Service));
+        // Seen live (Dovecot answering late under brute force): no name, not a user named so.
+        let p = ev("postfix/submission/smtpd", "warning: unknown[127.0.2.10]: SASL PLAIN authentication failed: Connection lost to authentication server, sasl_username=(unavailable)");
+        assert_eq!((p.kind, p.user.as_deref()), (Some(Kind::Service), None));
         let p = ev(
             "postfix/submission/smtpd",
             "8C3D2A1F07E: client=unknown[203.0.113.77], sasl_method=LOGIN, sasl_username=liwei",

@@ -60,6 +60,9 @@ pub struct FileStats {
     pub unparsed: u64,
     /// Lines of daemons mailir does not parse.
     pub other: u64,
+    /// Mail-facility lines of a syslog chain that repeats a mail chain beside it (skipped:
+    /// they are read once, from the mail chain).
+    pub repeated: u64,
     /// Lines that were not valid UTF-8.
     pub lossy: u64,
     /// A warning about the file (truncated gzip, unsupported compression).
@@ -82,6 +85,7 @@ impl FileStats {
         self.ignored += o.ignored;
         self.unparsed += o.unparsed;
         self.other += o.other;
+        self.repeated += o.repeated;
         self.lossy += o.lossy;
         self.nul_lines += o.nul_lines;
         self.ends_mid_line |= o.ends_mid_line;
@@ -115,6 +119,8 @@ struct Session<'a> {
     /// The earliest start of the files after the current one, when known (see
     /// [`pipeline::Ctx::ceiling`]).
     ceiling: Option<i64>,
+    /// Files whose mail lines repeat a mail chain beside them: path → that chain.
+    copies: std::collections::HashMap<String, String>,
 }
 
 /// One parsed file: where it is, its mtime, and its counts.
@@ -206,6 +212,7 @@ impl Session<'_> {
             keep_unparsed: self.unparsed.is_some(),
             file_id: self.files.len() as u32,
             ceiling: self.ceiling,
+            repeats: self.copies.contains_key(&f.path),
         };
         self.out.file(ctx.file_id, &f.path, f.sha256.as_deref())?;
         self.files.push((f.path.clone(), f.sha256.clone()));
@@ -224,13 +231,18 @@ impl Session<'_> {
 
     fn report(&self, f: &LogFile, s: &FileStats) {
         eprintln!(
-            "  {}: {} lines, {} events, {} ignored, {} unparsed, {} other{}{}",
+            "  {}: {} lines, {} events, {} ignored, {} unparsed, {} other{}{}{}",
             terminal(&f.path),
             s.lines,
             s.events,
             s.ignored,
             s.unparsed,
             s.other,
+            if s.repeated > 0 {
+                format!(", {} repeated from the mail log", s.repeated)
+            } else {
+                String::new()
+            },
             if s.lossy > 0 {
                 format!(", {} not UTF-8", s.lossy)
             } else {
@@ -324,6 +336,22 @@ pub fn drive(cfg: &ParseConfig, out: Sink, command: &str) -> Result<Option<Drive
         files: Vec::new(),
         summaries: Vec::new(),
         ceiling: None,
+        copies: {
+            let paths: Vec<&str> = inputs.files.iter().map(|f| f.path.as_str()).collect();
+            let mut m = std::collections::HashMap::new();
+            for (f, c) in inputs.files.iter().zip(rotation::copies(&paths)) {
+                if let Some(c) = c {
+                    eprintln!(
+                        "mailir {command}: {}: its mail lines repeat {} beside it (syslog writes mail.* to both): they are read once, from {}",
+                        terminal(&f.path),
+                        terminal(&c),
+                        terminal(&c)
+                    );
+                    m.insert(f.path.clone(), c);
+                }
+            }
+            m
+        },
     };
     // Bundle archives are read in one pass, in archive order (a `.tar.gz` cannot be read out
     // of order without decompressing it again, and archives hold the newest rotation first):

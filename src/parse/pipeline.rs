@@ -92,6 +92,9 @@ pub struct Ctx<'a> {
     /// with it, a detection sink is promised, chunk by chunk, that no later fact is earlier
     /// than the file's progress less [`SLACK_US`] (nor than this).
     pub ceiling: Option<i64>,
+    /// The file is a syslog chain that repeats a mail chain beside it: its mail-facility
+    /// lines are counted as repeated and skipped (see [`super::rotation::copies`]).
+    pub repeats: bool,
 }
 
 /// How far a line may be earlier than the latest line before it in its file and still be
@@ -196,6 +199,13 @@ fn parse_chunk(ctx: &Ctx, pool: &Pool, c: Chunk) -> io::Result<Done> {
             line: line_no,
             offset,
         };
+        if ctx.repeats && crate::events::is_mail_facility_line(&text) {
+            stats.repeated += 1;
+            offset += (next - start) as u64;
+            line_no += 1;
+            start = next;
+            continue;
+        }
         match parse_line(&text, &ctx.clock, &mut ts_cache, source, lossy) {
             LineOutcome::Event(mut e) => {
                 stats.first_us = Some(stats.first_us.map_or(e.ts_unix_us, |t| t.min(e.ts_unix_us)));

@@ -36,6 +36,41 @@ pub fn stem_rank(name: &str) -> (String, i64) {
     (s.to_string(), 0)
 }
 
+/// Chains of mail-facility lines: where syslog writes `mail.*` on its own.
+const MAIL_CHAINS: [&str; 2] = ["mail.log", "maillog"];
+
+/// Chains that repeat those lines when a mail chain sits beside them: Debian's rsyslog writes
+/// `*.*` to `syslog` and `mail.*` to `mail.log` (and, before Debian 12, `mail.err`,
+/// `mail.warn`, `mail.info` too); RHEL's `messages` excludes mail by default, but a changed
+/// rule repeats it.
+const COPY_CHAINS: [&str; 5] = ["syslog", "messages", "mail.err", "mail.warn", "mail.info"];
+
+/// For each path, the mail chain (`var/log/mail.log`) whose lines it repeats, when it is a
+/// syslog-style chain beside one in the same folder.
+pub fn copies(paths: &[&str]) -> Vec<Option<String>> {
+    let split = |path: &str| {
+        let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
+        (dir.to_string(), stem_rank(name).0)
+    };
+    let mail: Vec<(String, String)> = paths
+        .iter()
+        .map(|p| split(p))
+        .filter(|(_, stem)| MAIL_CHAINS.contains(&stem.as_str()))
+        .collect();
+    paths
+        .iter()
+        .map(|p| {
+            let (dir, stem) = split(p);
+            if !COPY_CHAINS.contains(&stem.as_str()) {
+                return None;
+            }
+            mail.iter()
+                .find(|(d, _)| *d == dir)
+                .map(|(d, m)| if d.is_empty() { m.clone() } else { format!("{d}/{m}") })
+        })
+        .collect()
+}
+
 /// Orders `files` (index, path, mtime) into chains and returns, for each index, its anchor.
 /// Chains are listed oldest file first so that processing order is chronological.
 pub fn plan(
@@ -93,6 +128,24 @@ mod tests {
         assert_eq!(stem_rank("mail.log.12.gz"), ("mail.log".into(), 12));
         assert!(stem_rank("maillog-20260301.gz").1 > stem_rank("maillog-20260302").1);
         assert_eq!(stem_rank("maillog-20260301").0, "maillog");
+    }
+
+    #[test]
+    fn syslog_beside_mail_log_repeats_it() {
+        let c = copies(&[
+            "files/var/log/mail.log",
+            "files/var/log/mail.log.1",
+            "files/var/log/syslog",
+            "files/var/log/syslog.2.gz",
+            "files/var/log/mail.err",
+            "other/syslog",
+            "other/dovecot.log",
+        ]);
+        let want = Some("files/var/log/mail.log".to_string());
+        assert_eq!(
+            c,
+            [None, None, want.clone(), want.clone(), want, None, None]
+        );
     }
 
     #[test]

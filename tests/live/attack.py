@@ -1,0 +1,323 @@
+#!/usr/bin/env python3
+"""The scripted attack of the live end-to-end test (tests/live/scenario.sh runs it as root).
+
+Every attacker class comes from its own loopback address (127.x.y.z, bound as the source of
+each connection); the legitimate users alice and bob work from 127.0.0.1 the whole time, one
+message and one mailbox check every few seconds, so the log runs continuously. Stages, in order:
+recon (a service scan, user enumeration by RCPT and VRFY, open-relay attempts with swaks),
+initial access (SMTP AUTH brute force on carol ending in her password, a password spray from six
+addresses, IMAP brute force on dave), abuse (bulk sending through carol's login, reading her
+mailbox), persistence (planted by scenario.sh, then mail to the victims so the copies show in
+the log), cleanup (a slice of mail.log cut out, then a logrotate-style rotation). Counts and
+waits are bounded: the whole run takes about six minutes. The ground truth is written to
+OUT/truth.json as it happens.
+"""
+
+import argparse
+import base64
+import concurrent.futures
+import datetime as dt
+import imaplib
+import json
+import os
+import smtplib
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+HOST = "127.0.0.1"
+DOMAIN = "lab.example"
+LEGIT_IP = "127.0.0.1"
+SCAN_IP = "127.0.1.10"
+ENUM_IP = "127.0.1.11"
+BRUTE_IP = "127.0.2.10"
+BRUTE_IP2 = "127.0.2.12"
+ABUSE_IP = "127.0.2.11"
+SPRAY_IPS = [f"127.0.3.{i}" for i in range(10, 16)]
+IMAP_BRUTE_IP = "127.0.4.10"
+RELAY_IP = "127.0.5.10"
+OUTSIDE_IP = "127.0.6.10"
+# Minutes the test's thresholds are scaled to (a real cut is judged over hours; this run
+# lasts minutes): the cut is longer than GAP_MINUTES, with CONTEXT_MINUTES of traffic on
+# either side.
+GAP_MINUTES = 1
+CONTEXT_MINUTES = 2
+
+
+def password(user):
+    return f"{user.capitalize()}-Pass-2026!"
+
+
+def now_utc():
+    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+
+
+def iso(t):
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def log(msg):
+    print(f"live attack {time.strftime('%H:%M:%S')}: {msg}", file=sys.stderr, flush=True)
+
+
+def smtp(src, port=25):
+    s = smtplib.SMTP(HOST, port, source_address=(src, 0), timeout=30)
+    s.ehlo(f"client-{src.replace('.', '-')}.example")
+    return s
+
+
+def auth_plain(s, user, pw):
+    """One AUTH PLAIN attempt; True when accepted."""
+    token = base64.b64encode(f"\0{user}\0{pw}".encode()).decode()
+    code, _ = s.docmd("AUTH", "PLAIN " + token)
+    return code == 235
+
+
+def quit_quietly(s):
+    try:
+        s.quit()
+    except (smtplib.SMTPException, OSError):
+        pass
+
+
+class Imap(imaplib.IMAP4):
+    """IMAP from a chosen source address."""
+
+    def __init__(self, src):
+        self.src = src
+        super().__init__(HOST, 143, timeout=30)
+
+    def _create_socket(self, timeout):
+        return socket.create_connection((self.host, self.port), timeout, source_address=(self.src, 0))
+
+
+def message(frm, to, subject):
+    return f"From: <{frm}>\r\nTo: <{to}>\r\nSubject: {subject}\r\n\r\n{subject}\r\n"
+
+
+class Legit(threading.Thread):
+    """alice and bob: a message every few seconds, bob checks his mailbox; from 127.0.0.1."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.stop = threading.Event()
+        self.sent = 0
+
+    def run(self):
+        n = 0
+        while not self.stop.is_set():
+            n += 1
+            frm, to = ("alice", "bob") if n % 2 else ("bob", "alice")
+            try:
+                s = smtp(LEGIT_IP, 587)
+                auth_plain(s, frm, password(frm))
+                s.sendmail(f"{frm}@{DOMAIN}", [f"{to}@{DOMAIN}"], message(f"{frm}@{DOMAIN}", f"{to}@{DOMAIN}", f"note {n}"))
+                quit_quietly(s)
+                self.sent += 1
+                if n % 3 == 0:
+                    m = Imap(LEGIT_IP)
+                    m.login(to, password(to))
+                    m.select("INBOX")
+                    m.logout()
+            except (smtplib.SMTPException, imaplib.IMAP4.error, OSError) as e:
+                log(f"legitimate traffic: {e}")
+            self.stop.wait(6)
+
+
+def scan():
+    for _ in range(25):
+        c = socket.create_connection((HOST, 25), 10, source_address=(SCAN_IP, 0))
+        c.recv(512)
+        c.sendall(b"EHLO scanner.example\r\n")
+        c.recv(1024)
+        c.close()  # no QUIT: dropped after EHLO
+
+
+def enumerate_users():
+    s = smtp(ENUM_IP)
+    s.mail("probe@enum.example")
+    for name in ["admin", "info", "sales", "support", "test", "oracle", "postgres", "webmaster2",
+                 "billing", "hr", "office", "jobs"]:
+        s.rcpt(f"{name}@{DOMAIN}")
+    s.rset()
+    for name in ["root2", "guest", "backup2", "manager"]:
+        s.docmd("VRFY", name)
+    quit_quietly(s)
+
+
+def relay_attempts():
+    for i in range(5):
+        subprocess.run(
+            ["swaks", "--server", HOST, "--port", "25", "--local-interface", RELAY_IP,
+             "--from", f"offer{i}@spammer.example", "--to", f"target{i}@victims.example",
+             "--helo", "relay-test.example", "--body", "relay test", "--silent", "2"],
+            check=False, timeout=60)
+
+
+def parallel(fn, items, workers=8):
+    """Runs fn over items on `workers` connections at once, as a guessing tool does (Dovecot
+    delays every answer to an address that failed before: one at a time would take minutes)."""
+    with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+        list(pool.map(fn, items))
+
+
+def smtp_brute_force(truth):
+    def guess(i):
+        s = smtp(BRUTE_IP, 587)
+        auth_plain(s, "carol", f"carol{i:02d}")
+        quit_quietly(s)
+
+    # All at once, as a guessing tool opens its connections: Dovecot delays its answers to an
+    # address that keeps failing, more with every failure, so guesses in a row soon wait.
+    parallel(guess, range(30), workers=30)
+    # Dovecot now holds every answer to this address up to 15 s, and Postfix gives up on its
+    # authentication server after 10 ("Connection lost to authentication server"): the
+    # guessing tool moves to the next address of its block for the password it found.
+    s = smtp(BRUTE_IP2, 587)
+    ok = auth_plain(s, "carol", password("carol"))
+    at = now_utc()
+    # The password works: a first message to the attacker's own mailbox proves it (and logs
+    # the login by name, which Postfix does only when mail is submitted).
+    if ok:
+        to = "it-works@drop.example"
+        s.sendmail(f"carol@{DOMAIN}", [to], message(f"carol@{DOMAIN}", to, "ok"))
+    quit_quietly(s)
+    assert ok, "carol's password was refused"
+    truth["compromised"] = {"user": "carol", "first_login": iso(at), "ip": BRUTE_IP2}
+
+
+def spray():
+    accounts = ["dave", "erin", "frank", "grace", "heidi", "ivan", "judy"]
+
+    def guess(kj):
+        k, j = kj
+        s = smtp(SPRAY_IPS[k], 25)
+        auth_plain(s, accounts[(k + j) % len(accounts)], "Spring2026")
+        quit_quietly(s)
+
+    parallel(guess, [(k, j) for k in range(len(SPRAY_IPS)) for j in range(2)], workers=6)
+
+
+def imap_brute_force():
+    def guess(i):
+        m = Imap(IMAP_BRUTE_IP)
+        try:
+            m.login("dave", f"dave{i:02d}")
+        except imaplib.IMAP4.error:
+            pass
+        try:
+            m.logout()
+        except (imaplib.IMAP4.error, OSError):
+            pass
+
+    parallel(guess, range(24))
+
+
+def abuse(truth, count=60):
+    s = smtp(ABUSE_IP, 587)
+    assert auth_plain(s, "carol", password("carol"))
+    for i in range(count):
+        to = f"buyer{i}@market{i % 7}.example"
+        s.sendmail(f"carol@{DOMAIN}", [to], message(f"carol@{DOMAIN}", to, f"Great offer {i}"))
+    quit_quietly(s)
+    m = Imap(ABUSE_IP)
+    m.login("carol", password("carol"))
+    _, count_in = m.select("INBOX")
+    if int(count_in[0] or 0) > 0:
+        m.fetch("1:*", "(RFC822.SIZE)")
+    m.logout()
+    truth["bulk"] = {"user": "carol", "ip": ABUSE_IP, "messages": count}
+
+
+def mail_the_victims(tag):
+    s = smtp(OUTSIDE_IP, 25)
+    for user in ["frank", "grace", "erin"]:
+        to = f"{user}@{DOMAIN}"
+        s.sendmail(f"partner@supplier.example", [to], message("partner@supplier.example", to, f"invoice {tag}"))
+    quit_quietly(s)
+
+
+def root_step(scenario, out, *args):
+    return subprocess.run(["bash", scenario, args[0], out, *args[1:]], check=True,
+                          capture_output=True, text=True).stdout
+
+
+def until(t0, seconds):
+    left = t0 + seconds - time.monotonic()
+    if left > 0:
+        time.sleep(left)
+
+
+def local_prefix(t):
+    """What a log line written at UTC time t starts with (rsyslog's RFC 3339, local zone)."""
+    return t.astimezone().strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def run(out, scenario):
+    truth = {
+        "legit": {"users": ["alice", "bob"], "ip": LEGIT_IP},
+        "attackers": {
+            "scan": [SCAN_IP], "enumeration": [ENUM_IP], "relay": [RELAY_IP],
+            "smtp_brute_force": [BRUTE_IP], "spray": SPRAY_IPS, "imap_brute_force": [IMAP_BRUTE_IP],
+        },
+        "thresholds": {"gap_minutes": GAP_MINUTES, "gap_context_minutes": CONTEXT_MINUTES},
+        "started": iso(now_utc()),
+    }
+    save = lambda: json.dump(truth, open(os.path.join(out, "truth.json"), "w"), indent=1)
+    legit = Legit()
+    legit.start()
+    t0 = time.monotonic()
+    time.sleep(8)
+    log("recon"); scan(); enumerate_users(); relay_attempts()
+    log("initial access"); smtp_brute_force(truth); spray(); imap_brute_force(); save()
+    log("abuse"); abuse(truth); save()
+    log("persistence")
+    truth["persistence"] = json.loads(root_step(scenario, out, "plant"))
+    time.sleep(2)
+    mail_the_victims("1")
+    save()
+    # The slice the intruder will cut: CONTEXT_MINUTES of traffic before it, its own checks
+    # inside it, CONTEXT_MINUTES after it.
+    until(t0, CONTEXT_MINUTES * 60 + 10)
+    cut_from = now_utc()
+    log("the slice to be cut starts")
+    mail_the_victims("2")
+    m = Imap(ABUSE_IP)
+    m.login("carol", password("carol"))
+    m.logout()
+    time.sleep(GAP_MINUTES * 60 + 20)
+    cut_to = now_utc()
+    truth["cut"] = {"from": iso(cut_from), "to": iso(cut_to)}
+    save()
+    log("context after the slice")
+    time.sleep(CONTEXT_MINUTES * 60 + 10)
+    log("cleanup: cutting the slice out of mail.log, then rotating it")
+    root_step(scenario, out, "cut", local_prefix(cut_from), local_prefix(cut_to))
+    time.sleep(3)
+    root_step(scenario, out, "rotate")
+    time.sleep(12)
+    legit.stop.set()
+    legit.join()
+    truth["legit"]["messages"] = legit.sent
+    truth["ended"] = iso(now_utc())
+    time.sleep(2)  # let the last deliveries be logged
+    save()
+    log(f"done: {legit.sent} legitimate messages alongside")
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--password")
+    p.add_argument("--out")
+    p.add_argument("--scenario")
+    a = p.parse_args()
+    if a.password:
+        print(password(a.password))
+        return
+    run(a.out, a.scenario)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,301 @@
+//! A real Postfix + Dovecot host under a real attack (`tests/live/`, `docs/live-test.md`):
+//! `scenario.sh up` installs and starts the servers on loopback, attacks them from distinct
+//! 127.x addresses beside two legitimate users, plants persistence, cuts a slice out of
+//! `mail.log` and rotates it; then `mailir collect` on the live root, `verify` and `triage`
+//! on the bundle, and the findings are held against the scenario's own ground truth
+//! (`truth.json`, written by the attack as it happened). `scenario.sh down` restores the
+//! machine, pass or fail.
+//!
+//! It changes the machine (packages, users, daemons), so it runs only when `MAILIR_LIVE=1`
+//! (`.ci/run` sets it) as root on a Debian-like machine with apt; otherwise it skips, saying
+//! why. The real logs, the bundle, the report and the list of changes stay in
+//! `$MAILIR_LIVE_OUT` (default: `live-e2e` under cargo's test scratch folder) for reading
+//! after a failure.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use crate::util::{self, run_cmd};
+
+/// Runs `scenario.sh down` when dropped: the machine is restored whatever the test did.
+struct Down {
+    script: PathBuf,
+    out: PathBuf,
+}
+
+impl Drop for Down {
+    fn drop(&mut self) {
+        let mut c = std::process::Command::new("bash");
+        c.arg(&self.script).arg("down").arg(&self.out);
+        let o = run_cmd(c, Duration::from_secs(120));
+        eprintln!("live: down exited {}: {}", o.code, o.stderr.trim());
+    }
+}
+
+fn why_not() -> Option<&'static str> {
+    if std::env::var("MAILIR_LIVE").as_deref() != Ok("1") {
+        return Some("set MAILIR_LIVE=1 to run it (it installs packages, adds users, starts daemons; .ci/run does)");
+    }
+    if !util::is_root() {
+        return Some("needs root");
+    }
+    if !Path::new("/etc/debian_version").exists() || !Path::new("/usr/bin/apt-get").exists() {
+        return Some("needs a Debian-like machine with apt-get");
+    }
+    None
+}
+
+fn at(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s)
+        .unwrap_or_else(|e| panic!("{s}: {e}"))
+        .with_timezone(&Utc)
+}
+
+fn mailir(args: &[&str], limit: Duration) -> util::Output {
+    let mut c = util::mailir();
+    c.args(args);
+    run_cmd(c, limit)
+}
+
+fn strs(v: &Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn live_postfix_and_dovecot_under_attack_are_found_end_to_end() {
+    if let Some(why) = why_not() {
+        eprintln!("SKIPPED live_postfix_and_dovecot_under_attack_are_found_end_to_end: {why}");
+        return;
+    }
+    let out = std::env::var_os("MAILIR_LIVE_OUT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_TARGET_TMPDIR")).join("live-e2e"));
+    let _ = std::fs::remove_dir_all(&out);
+    std::fs::create_dir_all(&out).unwrap();
+    eprintln!("live: everything of this run is kept in {}", out.display());
+    let script = util::repo().join("tests/live/scenario.sh");
+    let _down = Down {
+        script: script.clone(),
+        out: out.clone(),
+    };
+    let started = std::time::Instant::now();
+    let mut up = std::process::Command::new("bash");
+    up.arg(&script).arg("up").arg(&out);
+    let o = run_cmd(up, Duration::from_secs(20 * 60));
+    std::fs::write(out.join("up.stderr"), &o.stderr).unwrap();
+    assert_eq!(o.code, 0, "scenario up failed:\n{}", o.stderr);
+    let truth: Value =
+        serde_json::from_slice(&std::fs::read(out.join("truth.json")).unwrap()).unwrap();
+
+    // Collect the live root (volatile state included), verify, triage.
+    let bundle = out.join("bundle.zip");
+    let b = bundle.to_str().unwrap();
+    let c = mailir(
+        &[
+            "collect",
+            "--out",
+            b,
+            "--case",
+            "LIVE-E2E",
+            "--examiner",
+            "ci",
+        ],
+        Duration::from_secs(600),
+    );
+    assert_eq!(c.code, 0, "collect: {}", c.stderr);
+    let v = mailir(&["verify", b], Duration::from_secs(300));
+    assert_eq!(v.code, 0, "verify: {}{}", v.stdout, v.stderr);
+    let th = &truth["thresholds"];
+    let gap = format!("gap_minutes={}", th["gap_minutes"]);
+    let context = format!("gap_context_minutes={}", th["gap_context_minutes"]);
+    let report = out.join("report");
+    let t = mailir(
+        &[
+            "triage",
+            b,
+            "--out",
+            report.to_str().unwrap(),
+            "--set",
+            &gap,
+            "--set",
+            &context,
+        ],
+        Duration::from_secs(600),
+    );
+    std::fs::write(out.join("triage.stdout"), &t.stdout).unwrap();
+    assert_eq!(t.code, 0, "triage: {}", t.stderr);
+    // Lines of the real logs no parser recognised, kept for the reader.
+    let unparsed = out.join("unparsed.log");
+    let p = mailir(
+        &[
+            "parse",
+            b,
+            "--out",
+            out.join("events.jsonl").to_str().unwrap(),
+            "--unparsed",
+            unparsed.to_str().unwrap(),
+        ],
+        Duration::from_secs(300),
+    );
+    assert_eq!(p.code, 0, "parse: {}", p.stderr);
+    eprintln!(
+        "live: scenario, collect, verify, triage and parse took {} s",
+        started.elapsed().as_secs()
+    );
+
+    let r: Value =
+        serde_json::from_slice(&std::fs::read(report.join("report.json")).unwrap()).unwrap();
+    let findings: Vec<&Value> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["finding"])
+        .collect();
+    let of = |rule: &str| -> Vec<&Value> {
+        findings
+            .iter()
+            .copied()
+            .filter(|f| f["rule"] == rule)
+            .collect()
+    };
+    let names_ip = |rule: &str, ip: &str| {
+        of(rule)
+            .iter()
+            .any(|f| strs(&f["entities"]["ips"]).iter().any(|i| i == ip))
+    };
+
+    // The compromised account and its first malicious login (± 1 min).
+    let taken = &truth["compromised"];
+    let ca = of("auth.compromised_account");
+    assert_eq!(ca.len(), 1, "{ca:#?}");
+    assert_eq!(
+        strs(&ca[0]["entities"]["users"]),
+        [taken["user"].as_str().unwrap()]
+    );
+    let first = at(ca[0]["first_seen"].as_str().unwrap());
+    let truth_first = at(taken["first_login"].as_str().unwrap());
+    assert!(
+        (first - truth_first).num_seconds().abs() <= 60,
+        "first malicious login {first}, truth {truth_first}"
+    );
+    // Each attacker class's addresses.
+    let a = &truth["attackers"];
+    for (rule, class) in [
+        ("recon.scan", "scan"),
+        ("recon.enumeration", "enumeration"),
+        ("relay.probe", "relay"),
+        ("auth.brute_force", "smtp_brute_force"),
+        ("auth.brute_force", "imap_brute_force"),
+        ("auth.spray", "spray"),
+    ] {
+        for ip in strs(&a[class]) {
+            assert!(
+                names_ip(rule, &ip),
+                "{class} address {ip}: no {rule} finding names it"
+            );
+        }
+    }
+    // The bulk send, attributed to the stolen login.
+    let bulk = &truth["bulk"];
+    let bs = of("abuse.bulk_send");
+    assert!(
+        bs.iter().any(
+            |f| strs(&f["entities"]["users"]) == [bulk["user"].as_str().unwrap()]
+                && strs(&f["entities"]["ips"]).contains(&bulk["ip"].as_str().unwrap().to_string())
+                && f["count"].as_u64().unwrap() >= bulk["messages"].as_u64().unwrap()
+        ),
+        "{bs:#?}"
+    );
+    // Every planted item, by file and line, and its clean-up step.
+    for item in truth["persistence"].as_array().unwrap() {
+        let path = item["path"].as_str().unwrap();
+        let line = item["line"].as_u64().unwrap();
+        let stored = format!("files{path}");
+        let hit = of(item["rule"].as_str().unwrap()).iter().any(|f| {
+            f["evidence"].as_array().unwrap().iter().any(|e| {
+                e["path"] == stored.as_str()
+                    && e["lines"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .any(|l| l.as_u64() == Some(line))
+            })
+        });
+        assert!(hit, "planted {item}: no finding cites {stored} line {line}");
+        assert!(
+            r["clean_items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|c| c["file"] == path && c["line"].as_u64() == Some(line)),
+            "planted {item}: no clean-up step"
+        );
+    }
+    // The cut slice, as a gap in the log whose edges frame it.
+    let cut = &truth["cut"];
+    let (from, to) = (
+        at(cut["from"].as_str().unwrap()),
+        at(cut["to"].as_str().unwrap()),
+    );
+    let gaps = of("tamper.time_gap");
+    assert!(
+        gaps.iter().any(|g| {
+            let (a, b) = (
+                at(g["first_seen"].as_str().unwrap()),
+                at(g["last_seen"].as_str().unwrap()),
+            );
+            a <= from && (from - a).num_seconds() <= 30 && b >= to && (b - to).num_seconds() <= 30
+        }),
+        "cut {from} – {to}: {gaps:#?}"
+    );
+    // Phases in order.
+    let phase_start = |p: &str| {
+        r["phases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["phase"] == p)
+            .map(|x| at(x["first"].as_str().unwrap()))
+            .unwrap_or_else(|| panic!("no {p} phase"))
+    };
+    let order = [
+        "recon",
+        "initial_access",
+        "exfiltration",
+        "persistence",
+        "cleanup",
+    ]
+    .map(phase_start);
+    assert!(
+        order.windows(2).all(|w| w[0] <= w[1]),
+        "phases out of order: {order:?}"
+    );
+    // Nothing on the legitimate users or their address.
+    let legit = &truth["legit"];
+    let users = strs(&legit["users"]);
+    let ip = legit["ip"].as_str().unwrap();
+    for f in &findings {
+        for u in strs(&f["entities"]["users"]) {
+            let local = u.split('@').next().unwrap_or("");
+            assert!(
+                !users.iter().any(|l| l == local),
+                "{} names legitimate user {u}",
+                f["rule"]
+            );
+        }
+        assert!(
+            !strs(&f["entities"]["ips"]).iter().any(|i| i == ip),
+            "{} names the legitimate client {ip}",
+            f["rule"]
+        );
+    }
+}
