@@ -55,7 +55,11 @@ up() {
   mkdir -p "$STATE"
   # 1. Packages (idempotent, non-interactive). Installed ones stay; they are listed.
   local missing=()
-  for p in "${PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  # Installed means "install ok installed": a removed package whose configuration stayed is
+  # known to dpkg but has no programs.
+  for p in "${PACKAGES[@]}"; do
+    [ "$(dpkg-query -W -f '${Status}' "$p" 2>/dev/null)" = "install ok installed" ] || missing+=("$p")
+  done
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
