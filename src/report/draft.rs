@@ -142,9 +142,14 @@ fn t(lang: Lang, en: &str, zh: &str) -> String {
 
 /// Up to 10 names, then how many more.
 fn few(v: &[String]) -> String {
-    let mut s = v.iter().take(10).cloned().collect::<Vec<_>>().join(", ");
-    if v.len() > 10 {
-        s.push_str(&format!(" (+{})", v.len() - 10));
+    first_names(v, 10)
+}
+
+/// The first `n` names, then how many more (`a, b (+3)`).
+pub fn first_names(v: &[String], n: usize) -> String {
+    let mut s = v.iter().take(n).cloned().collect::<Vec<_>>().join(", ");
+    if v.len() > n {
+        s.push_str(&format!(" (+{})", v.len() - n));
     }
     s
 }

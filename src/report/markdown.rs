@@ -53,14 +53,6 @@ pub fn applies_word(a: &str, lang: Lang) -> &str {
     }
 }
 
-/// "3 high" / "3 项高危".
-pub fn severity_count(name: &str, n: usize, lang: Lang) -> String {
-    match lang {
-        Lang::En => format!("{n} {name}"),
-        Lang::Zh => format!("{n} 项{}", super::model::severity_zh(name)),
-    }
-}
-
 /// The summary's line on where the response stands.
 pub fn status_line(r: &Report) -> String {
     match (r.lang, &r.status) {
@@ -227,7 +219,7 @@ fn summary(o: &mut String, r: &Report, w: &Words) {
         .by_severity
         .iter()
         .rev()
-        .map(|(k, v)| severity_count(k, *v, r.lang))
+        .map(|(k, v)| super::model::severity_count(k, *v, r.lang))
         .collect();
     let _ = writeln!(
         o,

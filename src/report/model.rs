@@ -449,13 +449,7 @@ fn zh_texts(f: &Finding, text: Option<&super::playbook::RuleText>) -> (String, S
     let Some(t) = text else {
         return (f.title.clone(), f.summary.clone());
     };
-    let few = |v: &[String], n: usize| {
-        let mut s = v.iter().take(n).cloned().collect::<Vec<_>>().join(", ");
-        if v.len() > n {
-            s.push_str(&format!(" 等 {} 个", v.len()));
-        }
-        s
-    };
+    let few = super::draft::first_names;
     let mut parts = Vec::new();
     if !f.entities.users.is_empty() {
         parts.push(format!("账户 {}", few(&f.entities.users, 3)));
@@ -541,10 +535,7 @@ fn facts(
         .by_severity
         .iter()
         .rev()
-        .map(|(k, v)| match lang {
-            Lang::En => format!("{v} {k}"),
-            Lang::Zh => format!("{v} 项{}", severity_zh(k)),
-        })
+        .map(|(k, v)| severity_count(k, *v, lang))
         .collect::<Vec<_>>()
         .join(", ");
     super::draft::Facts {
@@ -584,6 +575,14 @@ fn facts(
         } else {
             severity
         },
+    }
+}
+
+/// "3 high" / "3 项高危".
+pub fn severity_count(name: &str, n: usize, lang: Lang) -> String {
+    match lang {
+        Lang::En => format!("{n} {name}"),
+        Lang::Zh => format!("{n} 项{}", severity_zh(name)),
     }
 }
 
