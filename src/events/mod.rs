@@ -10,6 +10,7 @@
 
 pub mod courier;
 pub mod dovecot;
+pub mod exchange;
 pub mod exim;
 pub mod fields;
 pub mod postfix;

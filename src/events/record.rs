@@ -52,6 +52,20 @@ pub enum Kind {
     Service,
     /// A connection or message rate limit was hit.
     RateLimit,
+    /// A web request (Exchange HttpProxy, IIS): method, URL and routing in the detail.
+    HttpRequest,
+    /// An administrative command ran (Exchange ECP / PowerShell cmdlet).
+    AdminCommand,
+    /// The server wrote, or had to remove, a file (Exchange OABGenerator).
+    FileWrite,
+    /// A mailbox (inbox) rule was created, changed, removed, or is present (inventory).
+    MailboxRule,
+    /// A mailbox's forwarding settings were changed, or are present (inventory).
+    MailboxForwarding,
+    /// An organisation-wide transport (mail flow) rule was created, changed, or is present.
+    TransportRule,
+    /// Any other audited cloud operation (unified audit log).
+    AuditOperation,
 }
 
 impl Kind {
@@ -76,6 +90,13 @@ impl Kind {
             Kind::Forwarded => "forwarded",
             Kind::Service => "service",
             Kind::RateLimit => "rate_limit",
+            Kind::HttpRequest => "http_request",
+            Kind::AdminCommand => "admin_command",
+            Kind::FileWrite => "file_write",
+            Kind::MailboxRule => "mailbox_rule",
+            Kind::MailboxForwarding => "mailbox_forwarding",
+            Kind::TransportRule => "transport_rule",
+            Kind::AuditOperation => "audit_operation",
         }
     }
 }
@@ -203,6 +224,9 @@ mod tests {
             Kind::LostConnection,
             Kind::RateLimit,
             Kind::MessageQueued,
+            Kind::HttpRequest,
+            Kind::MailboxForwarding,
+            Kind::AuditOperation,
         ] {
             assert_eq!(serde_json::to_value(k).unwrap(), k.name());
         }

@@ -9,6 +9,7 @@
 //! - [`verify`]: the `verify` command.
 
 pub mod custody;
+pub mod exports;
 pub mod manifest;
 pub mod pathname;
 pub mod reader;

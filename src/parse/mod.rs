@@ -9,6 +9,7 @@
 //! total; lines no parser understood can be written out with `--unparsed`.
 
 pub mod correlate;
+pub mod exports;
 pub mod input;
 pub mod output;
 pub mod parquet;
@@ -149,6 +150,9 @@ impl Session<'_> {
         input::with_reader(f, |_, r| {
             let mut head = Vec::with_capacity(SNIFF as usize);
             r.take(SNIFF).read_to_end(&mut head).ok()?;
+            if let Some(kind) = crate::evidence::exports::recognise(&head) {
+                return exports::first_time(kind, &head, f.mtime.map(|t| t.timestamp_micros()));
+            }
             let text = String::from_utf8_lossy(&head);
             let mut cache = crate::events::TsCache::without_text();
             text.lines().find_map(|l| {
@@ -195,7 +199,9 @@ impl Session<'_> {
             self.report(f, &s);
             return Ok(());
         }
-        if !input::sniff(&head) {
+        // Exports first: an IIS line (`2021-03-05 03:06:27 …`) also looks like Exim's.
+        let export = crate::evidence::exports::recognise(&head);
+        if export.is_none() && !input::sniff(&head) {
             return Ok(());
         }
         self.mail_logs += 1;
@@ -218,7 +224,13 @@ impl Session<'_> {
         self.files.push((f.path.clone(), f.sha256.clone()));
         let mut chained = io::Cursor::new(head).chain(r);
         let u = self.unparsed.as_mut().map(|u| u as &mut (dyn Write + Send));
-        let s = pipeline::run(&ctx, &mut chained, &mut self.out, u)?;
+        let s = match export {
+            Some(kind) => {
+                let export_us = f.mtime.map(|t| t.timestamp_micros());
+                exports::run(&ctx, kind, export_us, &mut chained, &mut self.out, u)?
+            }
+            None => pipeline::run(&ctx, &mut chained, &mut self.out, u)?,
+        };
         self.report(f, &s);
         self.total.add(&s);
         self.summaries.push(FileSummary {

@@ -16,11 +16,17 @@ pub mod auth_brute_force;
 pub mod auth_compromised;
 pub mod auth_new_source;
 pub mod auth_off_hours;
+pub mod auth_rule_after_login;
 pub mod auth_spray;
+pub mod cloud;
 pub mod config_banner;
 pub mod config_open_relay;
 pub mod config_vrfy;
 pub mod config_weak_tls;
+pub mod exchange_ecp_write;
+pub mod exchange_oab_write;
+pub mod exchange_ssrf;
+pub mod exchange_webshell;
 pub mod exfil_forwarding;
 pub mod failures;
 pub mod logins;
@@ -28,7 +34,10 @@ pub mod persistence_bcc;
 pub mod persistence_compiled_map;
 pub mod persistence_cron;
 pub mod persistence_forward;
+pub mod persistence_mailbox_forwarding;
+pub mod persistence_mailbox_rule;
 pub mod persistence_pipe;
+pub mod persistence_transport_rule;
 pub mod persistence_transport;
 pub mod recon_enumeration;
 pub mod recon_scan;
@@ -53,6 +62,8 @@ pub struct Shared {
     pub failures: failures::Failures,
     /// Successful logins.
     pub logins: logins::Logins,
+    /// The organisation's own domains (Exchange / M365 evidence).
+    pub tenant: cloud::Tenant,
 }
 
 impl Shared {
@@ -61,11 +72,13 @@ impl Shared {
         Shared {
             failures: failures::Failures::new(t.campaign_gap_hours),
             logins: logins::Logins::default(),
+            tenant: cloud::Tenant::default(),
         }
     }
 
     /// Sees one fact.
     pub fn observe(&mut self, f: &Fact) {
+        self.tenant.observe(f);
         if failures::is_failure(f) {
             self.failures.observe(f);
         } else {
@@ -164,6 +177,9 @@ pub struct Thresholds {
     pub off_hours_margin: i64,
     /// Other accounts that must have used a network before it is shared (not new to anyone).
     pub shared_network_users: usize,
+    /// Minutes after a sign-in from a new network within which a rule change by the same
+    /// account is the business e-mail compromise sequence.
+    pub rule_after_login_minutes: i64,
     /// Input hours between two seals of the rules' state (0: keep everything to the end;
     /// findings are the same either way on input in time order, memory is not).
     pub seal_every_hours: i64,
@@ -192,6 +208,7 @@ impl Default for Thresholds {
             baseline_days: 3,
             off_hours_margin: 1,
             shared_network_users: 2,
+            rule_after_login_minutes: 120,
             seal_every_hours: 24,
         }
     }
@@ -237,6 +254,14 @@ pub fn all(t: &Thresholds) -> Vec<Box<dyn Rule>> {
         Box::new(auth_new_source::NewSource::new(t)),
         Box::new(abuse_bulk_send::BulkSend::new(t)),
         Box::new(exfil_forwarding::Forwarding::new(t)),
+        Box::new(exchange_ssrf::Ssrf::new(t)),
+        Box::new(exchange_ecp_write::EcpWrite::new(t)),
+        Box::new(exchange_oab_write::OabWrite::new(t)),
+        Box::new(exchange_webshell::Webshell::new(t)),
+        Box::new(persistence_mailbox_rule::MailboxRule::new(t)),
+        Box::new(persistence_mailbox_forwarding::MailboxForwarding::new(t)),
+        Box::new(persistence_transport_rule::TransportRule::new(t)),
+        Box::new(auth_rule_after_login::RuleAfterLogin::new(t)),
         Box::new(tamper_time::TimeTamper::new(t)),
         // Last: it places events in the window the findings above define.
         Box::new(service_change::ServiceChange::new(t)),

@@ -1,0 +1,166 @@
+//! The structured `detail` of Exchange and Microsoft 365 events.
+//!
+//! Web requests, admin commands, mailbox rules, forwarding settings and transport rules carry
+//! more than the flat event fields hold. Their parsers fill one [`Detail`] and store it as a
+//! compact JSON object in the event's `detail` (documented in `docs/events.md`), so detection
+//! reads the same normalised fields whether a rule came from the audit log, a SIEM's JSON or a
+//! `Get-InboxRule` export. To add a field: a field here (optional, skipped when empty) and its
+//! row in the docs.
+
+use serde::{Deserialize, Serialize};
+
+/// Normalised detail of one Exchange / M365 event. Every field is optional.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Detail {
+    /// The operation or cmdlet (`New-InboxRule`, `Set-OabVirtualDirectory`, `RECEIVE`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub op: Option<String>,
+    /// An ECP / PowerShell command line as logged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cmd: Option<String>,
+    /// HTTP method.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    /// URL path.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// URL query.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub query: Option<String>,
+    /// HttpProxy `AnchorMailbox` (the routing target ProxyLogon forges).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub anchor: Option<String>,
+    /// HttpProxy `RoutingHint`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub routing: Option<String>,
+    /// User agent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ua: Option<String>,
+    /// Host name the client asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vhost: Option<String>,
+    /// A file path the server wrote or had to remove.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// Mailbox a rule or forwarding setting belongs to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mailbox: Option<String>,
+    /// Rule name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Forward targets (`ForwardTo`, `ForwardingSmtpAddress`, `ForwardingAddress`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub forward_to: Vec<String>,
+    /// Forward-as-attachment targets.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub forward_attach_to: Vec<String>,
+    /// Redirect targets (`RedirectTo`, `RedirectMessageTo`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub redirect_to: Vec<String>,
+    /// Blind or carbon copy targets of a transport rule (`BlindCopyTo`, `CopyTo`,
+    /// `AddToRecipients`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub copy_to: Vec<String>,
+    /// Deletes the message (`DeleteMessage`, `SoftDeleteMessage`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delete: Option<bool>,
+    /// Marks the message read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mark_read: Option<bool>,
+    /// Moves the message to this folder.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub move_to: Option<String>,
+    /// Stops processing further rules.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stop: Option<bool>,
+    /// Keeps a copy in the mailbox as well (`DeliverToMailboxAndForward`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub keep_copy: Option<bool>,
+    /// Sender conditions.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub from: Vec<String>,
+    /// Subject / body keyword conditions.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub words: Vec<String>,
+    /// Whether the rule is enabled (inventories).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// The tenant's own domain, as the audit record names it (`OrganizationName`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub org: Option<String>,
+    /// Client application (`ClientInfoString`) or workload.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client: Option<String>,
+    /// Message subject (message tracking).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// Size in bytes (message tracking).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<u64>,
+    /// Direction (message tracking `directionality`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub direction: Option<String>,
+    /// Where the event came from inside the server (message tracking `source`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// Free text the record adds (logon error, rule description, source context).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// The time is the export file's, not the change's (an inventory row without a
+    /// change time).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub time_is_export: bool,
+}
+
+impl Detail {
+    /// The compact JSON text stored in the event.
+    pub fn to_text(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// Reads a detail back (None when the text is not one).
+    pub fn from_text(s: &str) -> Option<Detail> {
+        if !s.starts_with('{') {
+            return None;
+        }
+        serde_json::from_str(s).ok()
+    }
+
+    /// Every address mail is sent on to: forward, forward-as-attachment, redirect, copies.
+    pub fn targets(&self) -> Vec<&str> {
+        let mut v: Vec<&str> = self
+            .forward_to
+            .iter()
+            .chain(&self.forward_attach_to)
+            .chain(&self.redirect_to)
+            .chain(&self.copy_to)
+            .map(String::as_str)
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Detail;
+
+    #[test]
+    fn round_trip_and_empty_fields_left_out() {
+        let d = Detail {
+            op: Some("New-InboxRule".into()),
+            forward_to: vec!["x@evil.example".into()],
+            mark_read: Some(true),
+            ..Detail::default()
+        };
+        let t = d.to_text();
+        assert_eq!(
+            t,
+            r#"{"op":"New-InboxRule","forward_to":["x@evil.example"],"mark_read":true}"#
+        );
+        assert_eq!(Detail::from_text(&t), Some(d));
+        assert_eq!(Detail::from_text("SASL LOGIN authentication failed"), None);
+    }
+}

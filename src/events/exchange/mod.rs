@@ -1,0 +1,277 @@
+//! Exchange server logs and Microsoft 365 exports → the normalized [`Event`].
+//!
+//! These are not syslog: each is a table with a header (W3C `#Fields:` or a CSV header row),
+//! a stream of JSON audit records, or Exchange server lines recognised one by one. The file's
+//! format is recognised from its first bytes ([`crate::evidence::exports::recognise`]); this
+//! module reads the whole stream in that format, one record at a time (never the whole file),
+//! and each format's module turns a record into [`Rec`]s: [`http`] (HttpProxy, IIS, request
+//! CSVs), [`lines`] (ECP server log, OABGenerator log, header-less rows), [`msgtrk`]
+//! (message tracking), [`ual`] (unified audit log, CSV or JSON), [`inventory`]
+//! (`Get-InboxRule` / `Get-TransportRule` / `Get-Mailbox` exports). What does not fit the
+//! flat event fields goes into the structured [`detail::Detail`].
+//!
+//! To read a new export: a variant in `ExportKind`, its recognition, a module here with a
+//! `row` function, and one arm in [`read`].
+
+pub mod detail;
+pub mod http;
+pub mod inventory;
+pub mod lines;
+pub mod msgtrk;
+pub mod ual;
+pub mod values;
+
+use std::borrow::Cow;
+use std::io::{self, BufRead, BufReader, Read};
+use std::sync::Arc;
+
+use crate::events::record::{Event, Kind, Source};
+use crate::evidence::exports::{fields_line, ExportKind};
+use detail::Detail;
+use values::Row;
+
+/// One event read from an export, owned (export records are not borrowed from a chunk).
+#[derive(Debug, Clone)]
+pub struct Rec {
+    /// Time, µs since the epoch (UTC).
+    pub ts_us: i64,
+    /// What happened.
+    pub kind: Kind,
+    /// Service (`exchange/httpproxy/ecp`, `m365/exchange`, `iis`).
+    pub service: String,
+    /// Protocol.
+    pub proto: Option<&'static str>,
+    /// Reporting server.
+    pub host: Option<String>,
+    /// Client address.
+    pub src_ip: Option<String>,
+    /// Client name.
+    pub src_host: Option<String>,
+    /// Acting account.
+    pub user: Option<String>,
+    /// Envelope sender.
+    pub sender: Option<String>,
+    /// Recipient.
+    pub recipient: Option<String>,
+    /// Message id.
+    pub queue_id: Option<String>,
+    /// Status (HTTP status, `sent`, `created`, `removed`).
+    pub status: Option<String>,
+    /// Structured detail.
+    pub detail: Detail,
+}
+
+impl Rec {
+    /// A record of `kind` at `ts_us` from `service`.
+    pub fn new(kind: Kind, ts_us: i64, service: impl Into<String>) -> Rec {
+        Rec {
+            ts_us,
+            kind,
+            service: service.into(),
+            proto: None,
+            host: None,
+            src_ip: None,
+            src_host: None,
+            user: None,
+            sender: None,
+            recipient: None,
+            queue_id: None,
+            status: None,
+            detail: Detail::default(),
+        }
+    }
+
+    /// The event, pointing at `source`; `ts` is its RFC 3339 text.
+    pub fn event<'a>(&'a self, ts: Arc<str>, source: Source<'a>) -> Event<'a> {
+        let b = |s: &'a Option<String>| s.as_deref().map(Cow::Borrowed);
+        let detail = self.detail.to_text();
+        Event {
+            ts,
+            ts_unix_us: self.ts_us,
+            ts_year_inferred: false,
+            host: b(&self.host),
+            service: Cow::Borrowed(&self.service),
+            pid: None,
+            kind: self.kind,
+            proto: self.proto,
+            src_ip: b(&self.src_ip),
+            src_host: b(&self.src_host),
+            user: b(&self.user),
+            sender: b(&self.sender),
+            recipient: b(&self.recipient),
+            orig_recipient: None,
+            queue_id: b(&self.queue_id),
+            status: b(&self.status),
+            relay: None,
+            detail: (detail != "{}").then_some(Cow::Owned(detail)),
+            utf8_lossy: false,
+            source,
+        }
+    }
+}
+
+/// What one record of an export became.
+pub enum Got {
+    /// Events (a message-tracking row with several recipients gives several).
+    Events(Vec<Rec>),
+    /// A known record without an event (a header, a comment).
+    Ignored,
+    /// A record of no known shape.
+    Unparsed,
+}
+
+/// Where a record starts.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct At {
+    /// 1-based line.
+    pub line: u64,
+    /// Byte offset.
+    pub offset: u64,
+}
+
+/// Reads the whole export `r` of format `kind`, handing each record's outcome to `emit` (which
+/// returns false to stop early). `export_us` is the time given to inventory rows that carry
+/// none (the export file's modification time). Returns the number of lines read and whether
+/// the stream ended in a read error (its text).
+pub fn read(
+    kind: ExportKind,
+    r: &mut dyn Read,
+    export_us: Option<i64>,
+    emit: &mut dyn FnMut(At, &str, Got, bool) -> bool,
+) -> (u64, Option<String>) {
+    match kind {
+        ExportKind::Iis | ExportKind::ExchangeLines => by_line(kind, r, emit),
+        ExportKind::UalJson => ual::read_json(r, emit),
+        _ => by_record(kind, r, export_us, emit),
+    }
+}
+
+/// Line-oriented formats: IIS W3C (space-separated, header optional) and Exchange server lines.
+fn by_line(
+    kind: ExportKind,
+    r: &mut dyn Read,
+    emit: &mut dyn FnMut(At, &str, Got, bool) -> bool,
+) -> (u64, Option<String>) {
+    let mut br = BufReader::with_capacity(1 << 20, r);
+    let mut buf = Vec::new();
+    let (mut line, mut offset) = (0u64, 0u64);
+    let mut fields: Option<Vec<String>> = None;
+    loop {
+        buf.clear();
+        match br.read_until(b'\n', &mut buf) {
+            Ok(0) => return (line, None),
+            Ok(n) => {
+                line += 1;
+                let at = At { line, offset };
+                offset += n as u64;
+                let lossy = std::str::from_utf8(&buf).is_err();
+                let text = String::from_utf8_lossy(&buf);
+                let text = text.trim_end_matches(['\n', '\r']).trim_start_matches('\u{feff}');
+                let got = if let Some(f) = fields_line(text) {
+                    fields = Some(f.iter().map(|s| s.to_ascii_lowercase()).collect());
+                    Got::Ignored
+                } else if text.starts_with('#') || text.trim().is_empty() {
+                    Got::Ignored
+                } else if kind == ExportKind::Iis {
+                    http::iis_line(text, fields.as_deref())
+                } else {
+                    lines::line(text)
+                };
+                if !emit(at, text, got, lossy) {
+                    return (line, None);
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return (line, Some(format!("read failed after line {line}: {e}"))),
+        }
+    }
+}
+
+/// CSV formats with a header (a `#Fields:` line or the first row), records may span lines.
+fn by_record(
+    kind: ExportKind,
+    r: &mut dyn Read,
+    export_us: Option<i64>,
+    emit: &mut dyn FnMut(At, &str, Got, bool) -> bool,
+) -> (u64, Option<String>) {
+    // With CRLF line ends the csv reader stops a record at `\r` and counts the `\n` into
+    // the next record's start position: one line too few for every record after the first.
+    let mut br = BufReader::with_capacity(1 << 20, r);
+    let crlf = match br.fill_buf() {
+        Ok(head) => {
+            let first = head.iter().position(|&b| b == b'\n');
+            first.is_some_and(|i| i > 0 && head[i - 1] == b'\r')
+        }
+        Err(_) => false,
+    };
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(br);
+    let start = |p: &csv::Position| At {
+        line: p.line() + u64::from(crlf && p.byte() > 0),
+        offset: p.byte() + u64::from(crlf && p.byte() > 0),
+    };
+    let mut header: Option<Vec<String>> = None;
+    let mut rec = csv::ByteRecord::new();
+    let mut lines = 0u64;
+    loop {
+        match rdr.read_byte_record(&mut rec) {
+            Ok(false) => return (lines, None),
+            Ok(true) => {}
+            Err(e) => {
+                if let csv::ErrorKind::Io(_) = e.kind() {
+                    return (lines, Some(format!("read failed after line {lines}: {e}")));
+                }
+                // A malformed record: counted, the next one is read.
+                let at = e.position().map(start).unwrap_or_default();
+                if !emit(at, "", Got::Unparsed, false) {
+                    return (lines, None);
+                }
+                continue;
+            }
+        }
+        let at = rec.position().map(start).unwrap_or_default();
+        lines = rdr.position().line();
+        let lossy = rec.iter().any(|c| std::str::from_utf8(c).is_err());
+        let cells: Vec<String> = rec
+            .iter()
+            .map(|c| String::from_utf8_lossy(c).into_owned())
+            .collect();
+        let first = cells.first().map(|c| c.trim_start_matches('\u{feff}')).unwrap_or("");
+        let text = cells.join(",");
+        let got = if first.starts_with("#Fields:") {
+            header = fields_line(text.trim_start_matches('\u{feff}'))
+                .map(|f| f.iter().map(|s| s.to_ascii_lowercase()).collect());
+            Got::Ignored
+        } else if first.starts_with('#') || cells.iter().all(|c| c.trim().is_empty()) {
+            Got::Ignored
+        } else if header.is_none() {
+            header = Some(
+                cells
+                    .iter()
+                    .map(|c| c.trim().trim_start_matches('\u{feff}').to_ascii_lowercase())
+                    .collect(),
+            );
+            Got::Ignored
+        } else {
+            let names = header.as_deref().unwrap_or_default();
+            let row = Row {
+                names,
+                cells: &cells,
+            };
+            match kind {
+                ExportKind::HttpProxy | ExportKind::HttpCsv => http::row(kind, &row),
+                ExportKind::MessageTracking => msgtrk::row(&row),
+                ExportKind::UalCsv => ual::csv_row(&row),
+                ExportKind::InboxRules => inventory::inbox_rule(&row, export_us),
+                ExportKind::TransportRules => inventory::transport_rule(&row, export_us),
+                ExportKind::Mailboxes => inventory::mailbox(&row, export_us),
+                _ => Got::Unparsed,
+            }
+        };
+        if !emit(at, &text, got, lossy) {
+            return (lines, None);
+        }
+    }
+}

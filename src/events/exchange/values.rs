@@ -1,0 +1,210 @@
+//! Cell-level helpers shared by the Exchange / M365 readers: times, client addresses, mail
+//! addresses, booleans, a quote-aware CSV line splitter and a row addressed by column name.
+//!
+//! Exchange and Microsoft 365 write UTC everywhere (`2021-03-03T06:49:42.162Z`, IIS
+//! `2021-03-05 03:06:27`, the audit log's `2023-09-26T01:56:15` and Purview's
+//! `9/26/2023 1:56:15 AM`), so a time without a zone is read as UTC.
+
+use chrono::{DateTime, NaiveDateTime};
+
+/// Microseconds since the epoch of an Exchange / M365 time text (UTC unless it says otherwise).
+pub fn time_us(s: &str) -> Option<i64> {
+    let s = s.trim().trim_matches('"');
+    if s.is_empty() {
+        return None;
+    }
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Some(t.timestamp_micros());
+    }
+    const FORMATS: &[&str] = &[
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%m/%d/%Y %I:%M:%S %p",
+        "%m/%d/%Y %H:%M:%S",
+        "%Y-%m-%dT%H:%M:%S%.fZ",
+    ];
+    FORMATS.iter().find_map(|f| {
+        NaiveDateTime::parse_from_str(s, f)
+            .ok()
+            .map(|t| t.and_utc().timestamp_micros())
+    })
+}
+
+/// A client address as logged (`185.73.124.135:19823`, `[2001:db8::1]:443`,
+/// `::ffff:192.0.2.7`) without port and IPv4-mapped prefix; None for empty or `-`.
+pub fn client_ip(s: &str) -> Option<String> {
+    let s = s.trim();
+    if s.is_empty() || s == "-" {
+        return None;
+    }
+    let s = if let Some(rest) = s.strip_prefix('[') {
+        rest.split(']').next().unwrap_or(rest)
+    } else if s.matches(':').count() == 1 {
+        s.split(':').next().unwrap_or(s)
+    } else {
+        s
+    };
+    let s = s
+        .strip_prefix("::ffff:")
+        .or_else(|| s.strip_prefix("::FFFF:"))
+        .unwrap_or(s);
+    s.parse::<std::net::IpAddr>().ok().map(|ip| ip.to_string())
+}
+
+/// The mail addresses in a cell: `smtp:a@b`, `"Name" [SMTP:a@b]`, `a@b;c@d`, a JSON-ish
+/// list. Lower-cased, deduplicated, in order. A non-empty cell without any address that
+/// names a recipient object (Exchange's `ForwardingAddress`) is kept as written.
+pub fn addresses(s: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for tok in s.split(|c: char| {
+        c.is_whitespace() || matches!(c, ';' | ',' | '[' | ']' | '"' | '\'' | '<' | '>' | '(' | ')')
+    }) {
+        let tok = tok.trim_matches(|c: char| c == '.' || c == '{' || c == '}');
+        let tok = tok
+            .strip_prefix("smtp:")
+            .or_else(|| tok.strip_prefix("SMTP:"))
+            .unwrap_or(tok);
+        let Some(at) = tok.find('@') else { continue };
+        if at == 0 || !tok[at + 1..].contains('.') {
+            continue;
+        }
+        let a = tok.to_ascii_lowercase();
+        if !out.contains(&a) {
+            out.push(a);
+        }
+    }
+    out
+}
+
+/// Addresses of a forwarding cell, or the recipient object it names when it holds none.
+pub fn recipients(s: &str) -> Vec<String> {
+    let a = addresses(s);
+    let t = s.trim();
+    if a.is_empty() && !t.is_empty() && !is_null(t) {
+        return vec![t.to_string()];
+    }
+    a
+}
+
+/// Whether a cell says nothing (`""`, `$null`, `null`, `{}`, `-`).
+pub fn is_null(s: &str) -> bool {
+    matches!(s.trim(), "" | "$null" | "null" | "{}" | "-" | "[]")
+}
+
+/// A boolean cell (`True`, `$true`, `1`).
+pub fn truth(s: &str) -> Option<bool> {
+    match s.trim().trim_start_matches('$').to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" => Some(true),
+        "false" | "0" | "no" => Some(false),
+        _ => None,
+    }
+}
+
+/// Splits one CSV line (double quotes, `""` inside quotes). Never fails: an unterminated
+/// quote runs to the end of the line.
+pub fn split_csv(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut at_start = true;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted => {
+                if chars.peek() == Some(&'"') {
+                    cur.push('"');
+                    chars.next();
+                } else {
+                    quoted = false;
+                }
+            }
+            '"' if at_start => quoted = true,
+            ',' if !quoted => {
+                out.push(std::mem::take(&mut cur));
+                at_start = true;
+                continue;
+            }
+            c => cur.push(c),
+        }
+        at_start = false;
+    }
+    out.push(cur);
+    out
+}
+
+/// One data row with its column names (lower-case).
+pub struct Row<'a> {
+    /// Column names, lower-case.
+    pub names: &'a [String],
+    /// Cells.
+    pub cells: &'a [String],
+}
+
+impl Row<'_> {
+    /// The first non-empty cell among these column names (lower-case).
+    pub fn get(&self, names: &[&str]) -> Option<&str> {
+        names.iter().find_map(|n| {
+            let i = self.names.iter().position(|c| c == n)?;
+            let v = self.cells.get(i)?.trim();
+            (!is_null(v)).then_some(v)
+        })
+    }
+
+    /// A boolean column.
+    pub fn flag(&self, names: &[&str]) -> Option<bool> {
+        self.get(names).and_then(truth)
+    }
+
+    /// Addresses in a column.
+    pub fn addresses(&self, names: &[&str]) -> Vec<String> {
+        self.get(names).map(addresses).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_of_every_export() {
+        let t = 1_632_621_375_000_000; // 2021-09-26T01:56:15Z
+        assert_eq!(time_us("2021-09-26T01:56:15Z"), Some(t));
+        assert_eq!(time_us("2021-09-26T01:56:15"), Some(t));
+        assert_eq!(time_us("2021-09-26 01:56:15"), Some(t));
+        assert_eq!(time_us("9/26/2021 1:56:15 AM"), Some(t));
+        assert_eq!(time_us("2021-09-26T01:56:15.500Z"), Some(t + 500_000));
+        assert_eq!(time_us("yesterday"), None);
+    }
+
+    #[test]
+    fn client_addresses_are_normalised() {
+        assert_eq!(client_ip("185.73.124.135:19823").as_deref(), Some("185.73.124.135"));
+        assert_eq!(client_ip("[2001:db8::1]:443").as_deref(), Some("2001:db8::1"));
+        assert_eq!(client_ip("::ffff:192.0.2.7").as_deref(), Some("192.0.2.7"));
+        assert_eq!(client_ip("2001:db8::5").as_deref(), Some("2001:db8::5"));
+        assert_eq!(client_ip("-"), None);
+        assert_eq!(client_ip("servernavn"), None);
+    }
+
+    #[test]
+    fn addresses_in_exchange_cells() {
+        assert_eq!(
+            addresses(r#""hacker@gmail.com" [SMTP:hacker@gmail.com]"#),
+            vec!["hacker@gmail.com"]
+        );
+        assert_eq!(
+            addresses("smtp:Peter.Griffin@familyguy.com;bart@simpsons.com"),
+            vec!["peter.griffin@familyguy.com", "bart@simpsons.com"]
+        );
+        assert_eq!(recipients("Peter Griffin"), vec!["Peter Griffin"]);
+        assert!(recipients("$null").is_empty());
+    }
+
+    #[test]
+    fn csv_lines_with_quotes() {
+        assert_eq!(
+            split_csv(r#"a,"b,c",,"d ""e""""#),
+            vec!["a", "b,c", "", r#"d "e""#]
+        );
+    }
+}
