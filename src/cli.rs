@@ -296,6 +296,10 @@ pub struct CollectArgs {
     /// Also copy mailbox content (default: mailboxes are listed, not copied).
     #[arg(long)]
     pub include_mailboxes: bool,
+    /// Package these folders of exported files (Exchange logs, Microsoft 365 audit-log and
+    /// rule exports) under exports/<n>/ in the bundle; without --root, only these are taken.
+    #[arg(long, value_name = "DIR", num_args = 1..)]
+    pub exports: Vec<PathBuf>,
 }
 
 /// Parses `--since`: a date (midnight UTC) or an RFC 3339 time.
@@ -318,8 +322,11 @@ impl CollectArgs {
             Some(s) => Some((s.clone(), parse_since(&s)?)),
             None => None,
         };
+        let host = self.exports.is_empty() || self.root.is_some();
         Ok(CollectConfig {
-            volatile: !self.no_volatile && self.root.is_none(),
+            volatile: host && !self.no_volatile && self.root.is_none(),
+            exports: self.exports,
+            host,
             root: self.root.unwrap_or_else(|| PathBuf::from("/")),
             out: self.out,
             case: self.case,

@@ -191,7 +191,7 @@ pub fn default_cap(category: Category) -> u64 {
     match category {
         MailLog | SystemLog | LoginRecords => 64 * GIB,
         Journal => 16 * GIB,
-        Mailbox => 64 * GIB,
+        Mailbox | Export => 64 * GIB,
         Volatile => 512 << 20,
         MailConfig | Aliases | UserDelivery | Cron | Context => 256 << 20,
     }

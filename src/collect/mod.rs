@@ -57,6 +57,10 @@ pub struct CollectConfig {
     pub include_mailboxes: bool,
     /// The command line, for custody.
     pub command_line: Vec<String>,
+    /// `--exports`: folders of exported files to package, in order (`exports/<n>/`).
+    pub exports: Vec<PathBuf>,
+    /// Whether the host catalog is collected (not with `--exports` alone).
+    pub host: bool,
 }
 
 /// The run's state: the bundle, the rows so far, the human log.
@@ -178,6 +182,17 @@ impl Run<'_> {
     }
 
     fn execute(&mut self, planner: &mut Planner, rules: &take::TakeRules) -> Result<()> {
+        let root = self.root;
+        self.execute_in(root, planner, rules)
+    }
+
+    /// Takes every planned item of `planner` from `root`.
+    fn execute_in(
+        &mut self,
+        root: &HostRoot,
+        planner: &mut Planner,
+        rules: &take::TakeRules,
+    ) -> Result<()> {
         let items = std::mem::take(&mut planner.items);
         let pb = self.progress.clone();
         let progress = move |n: u64| pb.inc(n);
@@ -192,7 +207,7 @@ impl Run<'_> {
             loop {
                 self.progress.set_message(terminal(&path.display()));
                 let taken = take::take(
-                    self.root,
+                    root,
                     &mut self.writer,
                     rules,
                     &path,
@@ -210,6 +225,47 @@ impl Run<'_> {
             }
         }
         Ok(())
+    }
+}
+
+impl Run<'_> {
+    /// Packages export folder number `n`: every path under it (links never followed out of
+    /// it, FIFOs and devices never opened, as for a host root), stored under `exports/<n>/`
+    /// with the format each file was recognised as.
+    fn exports(&mut self, n: usize, dir: &Path, rules: &take::TakeRules) -> Result<()> {
+        let xroot = match HostRoot::open(dir) {
+            Ok(r) => r,
+            Err(e) => {
+                let mut row = ManifestRow::named(
+                    format!("{}", dir.display()),
+                    Category::Export,
+                    Outcome::Missing,
+                    FileKind::Unknown,
+                );
+                row.error = Some(format!("cannot open the export folder: {e}"));
+                self.record(row);
+                return Ok(());
+            }
+        };
+        self.log(format!(
+            "export folder {} -> exports/{n}/",
+            xroot.real_root().display()
+        ));
+        let mut planner = Planner::new(&xroot, rules.bundle_path.clone());
+        planner.add(&HostPath::root(), b"**", Category::Export, false);
+        let rules = take::TakeRules {
+            store_under: Some(format!("exports/{n}")),
+            bundle_path: None,
+            ..*rules
+        };
+        let shown = xroot.real_root().display().to_string();
+        let first = self.rows.len();
+        let result = self.execute_in(&xroot, &mut planner, &rules);
+        // Sources name the file where the responder keeps it, not a path on a host.
+        for row in &mut self.rows[first..] {
+            row.source = format!("{}{}", shown.trim_end_matches('/'), row.source);
+        }
+        result
     }
 }
 
@@ -372,27 +428,34 @@ pub fn run(cfg: &CollectConfig) -> Result<ExitCode> {
     };
     let mut planner = Planner::new(&root, exclude.clone());
     let mut discovery_log = Vec::new();
-    let homes = plan_all(
-        &mut planner,
-        &root,
-        postconf_n.as_deref(),
-        &mut discovery_log,
-    );
+    let homes = if cfg.host {
+        plan_all(
+            &mut planner,
+            &root,
+            postconf_n.as_deref(),
+            &mut discovery_log,
+        )
+    } else {
+        discovery_log.push("host catalog skipped (--exports without --root)".to_string());
+        Vec::new()
+    };
     for l in discovery_log {
         run.log(l);
     }
-    let inv = mailboxes::inventory(&root, &homes, cfg.include_mailboxes);
+    let inv = mailboxes::inventory(&root, &homes, cfg.include_mailboxes && cfg.host);
     let mut listing = Vec::new();
     for m in &inv.mailboxes {
         listing.extend(serde_json::to_vec(m)?);
         listing.push(b'\n');
     }
-    run.store_generated(
-        "mailboxes.jsonl",
-        "inventory:mailboxes".into(),
-        &listing,
-        None,
-    )?;
+    if cfg.host {
+        run.store_generated(
+            "mailboxes.jsonl",
+            "inventory:mailboxes".into(),
+            &listing,
+            None,
+        )?;
+    }
     for f in &inv.files {
         planner.take(f.clone(), Category::Mailbox);
     }
@@ -406,8 +469,14 @@ pub fn run(cfg: &CollectConfig) -> Result<ExitCode> {
         since: cfg.since.as_ref().map(|s| s.1),
         bundle: bundle_id,
         bundle_path: exclude,
+        store_under: None,
     };
-    run.execute(&mut planner, &rules)?;
+    if cfg.host {
+        run.execute(&mut planner, &rules)?;
+    }
+    for (n, dir) in cfg.exports.iter().enumerate() {
+        run.exports(n, dir, &rules)?;
+    }
     run.progress.finish_and_clear();
     finish(run, cfg, &root, start, volatile_on)
 }

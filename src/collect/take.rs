@@ -31,6 +31,9 @@ pub struct TakeRules<'a> {
     pub bundle: Option<(u64, u64)>,
     /// The bundle's host path when it lies inside the collected root.
     pub bundle_path: Option<HostPath>,
+    /// For an export folder: the bundle folder its files are stored under
+    /// (`exports/<n>`) instead of `files/`; their formats are recognised and recorded.
+    pub store_under: Option<String>,
 }
 
 /// What a take produced besides its row: a symlink target to take next.
@@ -206,7 +209,10 @@ pub fn take(
         ));
     }
     let len = before.len();
-    let name = path.stored_name();
+    let name = match &rules.store_under {
+        Some(dir) => format!("{dir}/{}", escape(&path.as_bytes()[1..])),
+        None => path.stored_name(),
+    };
     let mtime = before.modified().unwrap_or(SystemTime::UNIX_EPOCH);
     let mut src = Counting {
         inner: &file,
@@ -217,6 +223,13 @@ pub fn take(
     row.stored = Some(name);
     row.sha256 = Some(stored.sha256);
     row.size = Some(len);
+    if rules.store_under.is_some() {
+        row.recognised_as = Some(
+            crate::evidence::exports::recognise(&stored.head)
+                .map_or("unrecognised", |k| k.name())
+                .to_string(),
+        );
+    }
     if contains_private_key(&stored.head) {
         row.secret = true;
     }

@@ -118,6 +118,9 @@ pub enum Category {
     Context,
     /// Mailbox content (only with `--include-mailboxes`).
     Mailbox,
+    /// A file of an export folder (`collect --exports`): Exchange server logs, Microsoft 365
+    /// audit-log and inventory exports, or anything else the responder copied.
+    Export,
 }
 
 impl Category {
@@ -135,6 +138,7 @@ impl Category {
             Category::Cron => "cron",
             Category::Context => "context",
             Category::Mailbox => "mailbox",
+            Category::Export => "export",
         }
     }
 }
@@ -234,6 +238,10 @@ pub struct ManifestRow {
     pub noatime: Option<bool>,
     /// Why the outcome is not `collected`, or a note about the read.
     pub error: Option<String>,
+    /// For an export file: the format its first bytes were recognised as
+    /// (`exchange_httpproxy`, `m365_ual_csv` …, or `unrecognised`). Absent for host files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recognised_as: Option<String>,
 }
 
 impl ManifestRow {
@@ -261,6 +269,7 @@ impl ManifestRow {
             secret: false,
             noatime: None,
             error: None,
+            recognised_as: None,
         }
     }
 

@@ -124,7 +124,7 @@ fn from_manifest(rows: &[ManifestRow], origin: impl Fn(&str) -> Origin, out: &mu
     for r in rows {
         let (Some(stored), true) = (
             &r.stored,
-            matches!(r.category, MailLog | SystemLog | Volatile),
+            matches!(r.category, MailLog | SystemLog | Volatile | Export),
         ) else {
             continue;
         };
@@ -215,7 +215,8 @@ pub fn resolve(inputs: &[PathBuf]) -> Inputs {
                     }
                 }
             }
-            InputKind::LogFolder => walk(input, input, 4, &mut res.files),
+            // Deep enough for an Exchange `Logging\HttpProxy\<protocol>` tree copied whole.
+            InputKind::LogFolder => walk(input, input, 8, &mut res.files),
             InputKind::BundleArchive => match archive_facts(input) {
                 Ok((rows, zone)) => {
                     res.custody_zone = res.custody_zone.or(zone);

@@ -40,6 +40,11 @@ pub fn line(text: &str) -> Got {
             },
         );
     }
+    // Another row of a time-stamped Exchange log (OAB generation progress, ECP requests
+    // without a command): a known shape without an event.
+    if lead_time(text).is_some() {
+        return Got::Ignored;
+    }
     Got::Unparsed
 }
 

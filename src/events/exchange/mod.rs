@@ -57,6 +57,8 @@ pub struct Rec {
     pub queue_id: Option<String>,
     /// Status (HTTP status, `sent`, `created`, `removed`).
     pub status: Option<String>,
+    /// Next hop of a delivery (`local` for a message-tracking `DELIVER`).
+    pub relay: Option<String>,
     /// Structured detail.
     pub detail: Detail,
 }
@@ -77,6 +79,7 @@ impl Rec {
             recipient: None,
             queue_id: None,
             status: None,
+            relay: None,
             detail: Detail::default(),
         }
     }
@@ -102,7 +105,7 @@ impl Rec {
             orig_recipient: None,
             queue_id: b(&self.queue_id),
             status: b(&self.status),
-            relay: None,
+            relay: b(&self.relay),
             detail: (detail != "{}").then_some(Cow::Owned(detail)),
             utf8_lossy: false,
             source,

@@ -71,6 +71,10 @@ pub fn row(row: &Row) -> Got {
     base.src_host = row.get(&["client-hostname"]).map(str::to_string);
     base.sender = row.get(&["sender-address"]).map(str::to_string);
     base.queue_id = row.get(&["message-id"]).map(str::to_string);
+    // DELIVER puts the message into a mailbox on this organisation's servers.
+    if event == "DELIVER" {
+        base.relay = Some("local".into());
+    }
     base.status = status
         .map(str::to_string)
         .or_else(|| Some(event.to_ascii_lowercase()));
