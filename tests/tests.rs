@@ -10,12 +10,17 @@
 //! - `timeline_sample`: `timeline` on the sample host: phases, placement, exports.
 //! - `report_sample`: `report` on the sample host: findings, steps, clean-up lines, Chinese.
 //! - `triage_sample`: `triage` on the sample host: every file, the same content, the summary.
+//! - `exchange_sample`: the Exchange / M365 export sample: triage, `collect --exports`, and
+//!   one report with the Postfix sample.
+//! - `peer_exchange`: Exchange / M365 conformance against the peers' ground truth.
 
 mod util;
 
 mod collect_sample;
 #[cfg(feature = "analysis")]
 mod detect_sample;
+#[cfg(feature = "analysis")]
+mod exchange_sample;
 mod hostile_tree;
 mod live;
 #[cfg(feature = "analysis")]
@@ -25,6 +30,8 @@ mod parse_sample;
 #[cfg(feature = "analysis")]
 mod peer_alerts;
 mod peer_corpus;
+#[cfg(feature = "analysis")]
+mod peer_exchange;
 #[cfg(feature = "analysis")]
 mod report_sample;
 #[cfg(feature = "analysis")]

@@ -206,15 +206,8 @@ impl Run<'_> {
             };
             loop {
                 self.progress.set_message(terminal(&path.display()));
-                let taken = take::take(
-                    root,
-                    &mut self.writer,
-                    rules,
-                    &path,
-                    category,
-                    &progress,
-                )
-                .with_context(|| {
+                let taken = take::take(root, &mut self.writer, rules, &path, category, &progress)
+                    .with_context(|| {
                     format!("writing the bundle failed while storing {}", path.display())
                 })?;
                 self.record(taken.row);

@@ -123,6 +123,11 @@ impl FactSink for Engine {
     }
 
     fn advance(&mut self, at: i64) {
+        // A promise of "no earlier than the beginning of time" (a later file that tells no
+        // time) promises nothing, and its hour would overflow when turned back into µs.
+        if at <= i64::MIN / 2 {
+            return;
+        }
         let before = at.div_euclid(rules::failures::HOUR_US);
         if self.every <= 0
             || before == i64::MAX.div_euclid(rules::failures::HOUR_US)

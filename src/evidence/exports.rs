@@ -164,7 +164,10 @@ pub fn recognise(head: &[u8]) -> Option<ExportKind> {
             && f[0].len() == 10
             && f[0].as_bytes()[4] == b'-'
             && f[1].len() == 8
-            && matches!(f[3], "GET" | "POST" | "HEAD" | "PUT" | "OPTIONS" | "RPC_IN_DATA")
+            && matches!(
+                f[3],
+                "GET" | "POST" | "HEAD" | "PUT" | "OPTIONS" | "RPC_IN_DATA"
+            )
             && f[4].starts_with('/')
     };
     iis(data).then_some(ExportKind::Iis)
@@ -205,7 +208,9 @@ mod tests {
             Some(ExportKind::Mailboxes)
         );
         assert_eq!(
-            recognise(b"[{\"CreationTime\":\"2023-09-26T01:56:15\",\"Operation\":\"New-InboxRule\"}]"),
+            recognise(
+                b"[{\"CreationTime\":\"2023-09-26T01:56:15\",\"Operation\":\"New-InboxRule\"}]"
+            ),
             Some(ExportKind::UalJson)
         );
         assert_eq!(

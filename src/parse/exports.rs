@@ -104,12 +104,17 @@ pub fn run(
 /// The time of the first event in the head of an export, if any.
 pub fn first_time(kind: ExportKind, head: &[u8], export_us: Option<i64>) -> Option<i64> {
     let mut first = None;
-    read(kind, &mut &head[..], export_us, &mut |_, _, got, _| match got {
-        Got::Events(r) => {
-            first = r.first().map(|r| r.ts_us);
-            false
-        }
-        _ => true,
-    });
+    read(
+        kind,
+        &mut &head[..],
+        export_us,
+        &mut |_, _, got, _| match got {
+            Got::Events(r) => {
+                first = r.first().map(|r| r.ts_us);
+                false
+            }
+            _ => true,
+        },
+    );
     first
 }

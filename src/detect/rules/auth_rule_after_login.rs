@@ -52,11 +52,10 @@ impl Rule for RuleAfterLogin {
                 }
             }
             Kind::MailboxRule | Kind::MailboxForwarding | Kind::TransportRule
-                if matches!(f.status(), Some("created" | "changed" | "enabled")) =>
+                if matches!(f.status(), Some("created" | "changed" | "enabled"))
+                    && f.user().is_some() =>
             {
-                if f.user().is_some() {
-                    self.changes.push(f.clone());
-                }
+                self.changes.push(f.clone());
             }
             _ => {}
         }

@@ -73,7 +73,11 @@ impl Tenant {
 
     /// The outside addresses among `targets`.
     pub fn outside_of<'a>(&self, targets: &[&'a str]) -> Vec<&'a str> {
-        targets.iter().copied().filter(|t| self.outside(t)).collect()
+        targets
+            .iter()
+            .copied()
+            .filter(|t| self.outside(t))
+            .collect()
     }
 }
 

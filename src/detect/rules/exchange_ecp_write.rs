@@ -34,7 +34,10 @@ pub fn has_payload(cmd: &str) -> bool {
         return false;
     };
     let after = &lower[open + 1..];
-    after.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+    after
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric())
         && after.contains('>')
         && after.contains("</")
 }
@@ -69,10 +72,7 @@ impl Rule for EcpWrite {
         let op = d.op.as_deref().unwrap_or("").to_ascii_lowercase();
         let cmd = d.cmd.as_deref().unwrap_or("");
         if op.starts_with("set-") && op.ends_with("virtualdirectory") && has_payload(cmd) {
-            let g = self
-                .writes
-                .entry(String::new())
-                .or_default();
+            let g = self.writes.entry(String::new()).or_default();
             g.add(f);
             g.names.insert(d.op.unwrap_or_default());
         }
@@ -121,9 +121,17 @@ mod tests {
 
     #[test]
     fn payloads_in_virtual_directory_urls() {
-        assert!(has_payload(r#"Set-OabVirtualDirectory.ExternalUrl='http://f/<script language="JScript" runat="server">function Page_Load(){}</script>'"#));
-        assert!(has_payload("Set-OabVirtualDirectory.ExternalUrl='http://o/#<sanitized>bad code</sanitized>'"));
-        assert!(!has_payload("Set-OabVirtualDirectory.ExternalUrl=$null.Identity='982d48c8'"));
-        assert!(!has_payload("Set-OwaVirtualDirectory.ExternalUrl='https://mail.example.org/owa'"));
+        assert!(has_payload(
+            r#"Set-OabVirtualDirectory.ExternalUrl='http://f/<script language="JScript" runat="server">function Page_Load(){}</script>'"#
+        ));
+        assert!(has_payload(
+            "Set-OabVirtualDirectory.ExternalUrl='http://o/#<sanitized>bad code</sanitized>'"
+        ));
+        assert!(!has_payload(
+            "Set-OabVirtualDirectory.ExternalUrl=$null.Identity='982d48c8'"
+        ));
+        assert!(!has_payload(
+            "Set-OwaVirtualDirectory.ExternalUrl='https://mail.example.org/owa'"
+        ));
     }
 }

@@ -78,7 +78,9 @@ mod tests {
 
     #[test]
     fn oab_paths() {
-        assert!(outside_oab(r"C:\inetpub\wwwroot\aspnet_client\discover.aspx"));
+        assert!(outside_oab(
+            r"C:\inetpub\wwwroot\aspnet_client\discover.aspx"
+        ));
         assert!(!outside_oab(
             r"C:\Program Files\Microsoft\Exchange Server\V15\ClientAccess\OAB\Temp\a.tmp"
         ));

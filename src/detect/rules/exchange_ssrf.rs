@@ -128,7 +128,10 @@ mod tests {
 
     #[test]
     fn anchors_as_test_proxylogon_judges_them() {
-        assert_eq!(forged("ServerInfo~a]@srv.example.local:444/mapi/emsmdb/?#"), Some(false));
+        assert_eq!(
+            forged("ServerInfo~a]@srv.example.local:444/mapi/emsmdb/?#"),
+            Some(false)
+        );
         assert_eq!(
             forged("ServerInfo~a]@srv.example.local:444/autodiscover/autodiscover.xml?#"),
             Some(false)
@@ -141,7 +144,10 @@ mod tests {
             forged("ServerInfo~a]@srv:444/ecp/DDI/DDIService.svc/SetObject?schema=ResetOABVirtualDirectory#"),
             Some(true)
         );
-        assert_eq!(forged("ServerInfo~exch02.corp.local/autodiscover/autodiscover.xml"), None);
+        assert_eq!(
+            forged("ServerInfo~exch02.corp.local/autodiscover/autodiscover.xml"),
+            None
+        );
         assert_eq!(forged("ServerInfo~localhost/ews/exchange.asmx"), None);
         assert_eq!(forged("SMTP:alice@corp.example"), None);
     }

@@ -8,8 +8,8 @@
 //! **How**: an `http_request` for a `.aspx`/`.ashx`/`.asmx`/`.asp`/`.php`/`.jsp` file under
 //! `/aspnet_client/` (which holds no scripts) or under `/owa/auth/` other than the pages
 //! Exchange ships there (`logon.aspx`, `logoff.aspx`, `errorFE.aspx`, `expiredpassword.aspx`,
-//! `RedirSuiteServiceProxy.aspx`, `OutlookCN.aspx`, `frowny.aspx`, `signout.aspx`,
-//! `TimeoutLogout.aspx`); and a POST to `/owa/auth/` or `/ecp/` with a user agent of the
+//! `RedirSuiteServiceProxy.aspx`, `OutlookCN.aspx`, `frowny.aspx`);
+//! and a POST to `/owa/auth/` or `/ecp/` with a user agent of the
 //! HAFNIUM tooling (`ExchangeServicesClient/0.0.0.0`, `python-requests/2.19.1`,
 //! `python-requests/2.25.1`, `antSword`). HTTP 200 means the shell answered (access); other
 //! statuses are probes. One finding per client address. **ATT&CK**: T1505.003 (Web Shell).
@@ -35,8 +35,6 @@ const SHIPPED: &[&str] = &[
     "redirsuiteserviceproxy.aspx",
     "outlookcn.aspx",
     "frowny.aspx",
-    "signout.aspx",
-    "timeoutlogout.aspx",
 ];
 
 /// User agents of the 2021 exploit tooling.
@@ -107,7 +105,9 @@ impl Rule for Webshell {
             .entry(f.src_ip().unwrap_or("unknown").to_string())
             .or_default();
         h.group.add(f);
-        h.group.names.insert(url.split('?').next().unwrap_or(url).to_string());
+        h.group
+            .names
+            .insert(url.split('?').next().unwrap_or(url).to_string());
         if f.status() == Some("200") {
             h.answered += 1;
         }
@@ -158,7 +158,12 @@ mod tests {
         assert!(reason("/aspnet_client/system_web/x.aspx", Some("POST"), None).is_some());
         assert!(reason("/owa/auth/RedirSuiteServiceProxy.aspx", Some("GET"), None).is_none());
         assert!(reason("/owa/auth/logon.aspx", Some("POST"), None).is_none());
-        assert!(reason("/owa/auth/15.1.2176/themes/resources/favicon.ico", None, None).is_none());
+        assert!(reason(
+            "/owa/auth/15.1.2176/themes/resources/favicon.ico",
+            None,
+            None
+        )
+        .is_none());
         assert!(reason("/ecp/y.js", Some("POST"), Some("python-requests/2.25.1")).is_some());
         assert!(reason("/ecp/y.js", None, Some("python-requests/2.25.1")).is_none());
     }

@@ -76,17 +76,20 @@ impl Rule for MailboxForwarding {
                 .clone()
                 .or_else(|| f.user().map(str::to_string))
                 .unwrap_or_else(|| "unknown mailbox".into());
-            let v = by_mailbox.entry(mailbox.clone()).or_insert_with(|| Verdict {
-                objects_only: true,
-                ..Verdict::default()
-            });
+            let v = by_mailbox
+                .entry(mailbox.clone())
+                .or_insert_with(|| Verdict {
+                    objects_only: true,
+                    ..Verdict::default()
+                });
             v.group.add(&f);
             v.group.users.insert(mailbox);
             if let Some(u) = f.user() {
                 v.group.users.insert(u.to_string());
             }
             v.objects_only &= outside.is_empty();
-            v.targets.extend(outside.iter().chain(&objects).map(|s| s.to_string()));
+            v.targets
+                .extend(outside.iter().chain(&objects).map(|s| s.to_string()));
             v.no_copy |= d.keep_copy == Some(false);
         }
         by_mailbox

@@ -14,7 +14,8 @@
 //!   there).
 //!
 //! Rules that only move mail to an ordinary folder, or forward inside the organisation, are
-//! not reported. One finding per mailbox, acting account and kind, listing the rule names.
+//! not reported; a rule that marks a sender's mail read is added to an actor's hiding rules
+//! made within the hour around it (an attacker's rule set), never reported alone. One finding per mailbox, acting account and kind, listing the rule names.
 //! **ATT&CK**: T1114.003 (Email Forwarding Rule), T1564.008 (Email Hiding Rules).
 //! **Phase**: persistence. **Severity**: critical for forwarding plus hiding; high for
 //! forwarding, or hiding with `MarkAsRead` or a fraud keyword condition (invoice, payment,
@@ -41,11 +42,32 @@ const HIDDEN_FOLDERS: &[&str] = &[
     "notes",
 ];
 
+/// How close to an actor's hiding rules a rule that only marks mail read counts as part of
+/// the same set (µs).
+const BURST_US: i64 = 3_600_000_000;
+
 /// Conditions that mark a rule as fraud-related.
 const KEYWORDS: &[&str] = &[
-    "invoice", "payment", "password", "bank", "wire", "transfer", "remittance", "paypal",
-    "hack", "phish", "compromise", "suspicious", "security", "fraud", "helpdesk", "发票",
-    "付款", "汇款", "密码", "银行",
+    "invoice",
+    "payment",
+    "password",
+    "bank",
+    "wire",
+    "transfer",
+    "remittance",
+    "paypal",
+    "hack",
+    "phish",
+    "compromise",
+    "suspicious",
+    "security",
+    "fraud",
+    "helpdesk",
+    "发票",
+    "付款",
+    "汇款",
+    "密码",
+    "银行",
 ];
 
 /// Whether a folder is one the owner does not look at.
@@ -127,6 +149,7 @@ impl Rule for MailboxRule {
     fn finish(&mut self, files: &Files, shared: &Shared) -> Vec<Finding> {
         // (mailbox, actor, forwards?) → verdict
         let mut groups: BTreeMap<(String, String, bool, bool), Verdict> = BTreeMap::new();
+        let mut weak: Vec<Seen> = Vec::new();
         for s in std::mem::take(&mut self.seen) {
             let d = &s.detail;
             let outside: Vec<String> = shared
@@ -144,6 +167,11 @@ impl Rule for MailboxRule {
                 || d.move_to.as_deref().is_some_and(hidden_folder)
                 || (archive && fraud_words(d));
             if outside.is_empty() && !hides {
+                // A rule that only marks a sender's mail read is weak alone; in the same burst
+                // as an actor's hiding rules it is part of the set (kept for below).
+                if d.mark_read == Some(true) && !(d.from.is_empty() && d.words.is_empty()) {
+                    weak.push(s);
+                }
                 continue;
             }
             let mailbox = d
@@ -162,7 +190,17 @@ impl Rule for MailboxRule {
                 s.ts_us,
                 Kind::MailboxRule,
                 None,
-                [s.src_ip.as_deref(), None, None, None, None, None, None, None, None],
+                [
+                    s.src_ip.as_deref(),
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                ],
                 s.file,
                 s.line,
             );
@@ -178,6 +216,40 @@ impl Rule for MailboxRule {
             v.mark_read |= d.mark_read == Some(true);
             v.words |= fraud_words(d);
             v.disabled_only &= d.enabled == Some(false);
+        }
+        for s in weak {
+            let mailbox = s.detail.mailbox.clone().or_else(|| s.actor.clone());
+            let actor = s.actor.clone().unwrap_or_default();
+            if let Some(v) = groups.iter_mut().find_map(|((m, a, _, _), v)| {
+                (Some(m) == mailbox.as_ref()
+                    && *a == actor
+                    && s.ts_us >= v.group.first - BURST_US
+                    && s.ts_us <= v.group.last + BURST_US)
+                    .then_some(v)
+            }) {
+                let fact = Fact::new(
+                    s.ts_us,
+                    Kind::MailboxRule,
+                    None,
+                    [
+                        s.src_ip.as_deref(),
+                        None,
+                        None,
+                        None,
+                        None,
+                        None,
+                        None,
+                        None,
+                        None,
+                    ],
+                    s.file,
+                    s.line,
+                );
+                v.group.add(&fact);
+                v.group
+                    .names
+                    .insert(s.detail.name.clone().unwrap_or_else(|| "(unnamed)".into()));
+            }
         }
         groups
             .into_iter()
@@ -228,8 +300,16 @@ impl Rule for MailboxRule {
                         "{} rule event(s){by}{from} that {what}{targets}: {}{}{}",
                         v.group.count,
                         some(&v.group.names, 8),
-                        if v.words { "; conditions name fraud keywords" } else { "" },
-                        if v.disabled_only { "; the rule is disabled" } else { "" },
+                        if v.words {
+                            "; conditions name fraud keywords"
+                        } else {
+                            ""
+                        },
+                        if v.disabled_only {
+                            "; the rule is disabled"
+                        } else {
+                            ""
+                        },
                     ),
                     vec![
                         "clean.remove_mailbox_rules",

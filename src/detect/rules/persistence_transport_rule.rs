@@ -57,7 +57,10 @@ impl Rule for TransportRule {
         let mut by_rule: BTreeMap<String, Verdict> = BTreeMap::new();
         for (f, d) in std::mem::take(&mut self.seen) {
             let out = |v: &[String]| -> Vec<String> {
-                v.iter().filter(|t| shared.tenant.outside(t)).cloned().collect()
+                v.iter()
+                    .filter(|t| shared.tenant.outside(t))
+                    .cloned()
+                    .collect()
             };
             let (redirect, copy) = (out(&d.redirect_to), out(&d.copy_to));
             if redirect.is_empty() && copy.is_empty() {
@@ -99,7 +102,10 @@ impl Rule for TransportRule {
                     sev,
                     Phase::Persistence,
                     vec!["T1114.003"],
-                    format!("Transport rule {name:?} sends mail to {}", some(&targets, 3)),
+                    format!(
+                        "Transport rule {name:?} sends mail to {}",
+                        some(&targets, 3)
+                    ),
                     format!(
                         "transport rule {name:?}{creators} {} to {}{}",
                         if v.redirect.is_empty() {
@@ -108,7 +114,11 @@ impl Rule for TransportRule {
                             "redirects messages"
                         },
                         some(&targets, 5),
-                        if v.disabled { "; the rule is disabled" } else { "" }
+                        if v.disabled {
+                            "; the rule is disabled"
+                        } else {
+                            ""
+                        }
                     ),
                     vec!["clean.remove_transport_rules", "notify.assess_data"],
                     files,

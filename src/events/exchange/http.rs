@@ -72,7 +72,9 @@ pub fn row(kind: ExportKind, row: &Row) -> Got {
         return Got::Unparsed;
     };
     let service = match (kind, row.get(&["protocol"])) {
-        (ExportKind::HttpProxy, Some(p)) => format!("exchange/httpproxy/{}", p.to_ascii_lowercase()),
+        (ExportKind::HttpProxy, Some(p)) => {
+            format!("exchange/httpproxy/{}", p.to_ascii_lowercase())
+        }
         (ExportKind::HttpProxy, None) => "exchange/httpproxy".to_string(),
         _ => "http".to_string(),
     };
@@ -86,7 +88,10 @@ pub fn row(kind: ExportKind, row: &Row) -> Got {
 }
 
 fn is_ip_column(n: &str) -> bool {
-    matches!(n, "clientipaddress" | "c-ip" | "clientip" | "client-ip" | "ip")
+    matches!(
+        n,
+        "clientipaddress" | "c-ip" | "clientip" | "client-ip" | "ip"
+    )
 }
 
 /// The request fields common to every web log.
@@ -175,8 +180,14 @@ mod tests {
         };
         assert_eq!(v[0].src_ip.as_deref(), Some("139.162.202.236"));
         assert_eq!(v[0].status.as_deref(), Some("200"));
-        assert_eq!(v[0].detail.url.as_deref(), Some("/owa/auth/RedirSuiteServerProxy.aspx"));
-        assert_eq!(v[0].detail.ua.as_deref(), Some("Mozilla/5.0 (Windows NT 10.0)"));
+        assert_eq!(
+            v[0].detail.url.as_deref(),
+            Some("/owa/auth/RedirSuiteServerProxy.aspx")
+        );
+        assert_eq!(
+            v[0].detail.ua.as_deref(),
+            Some("Mozilla/5.0 (Windows NT 10.0)")
+        );
         assert_eq!(v[0].user, None);
     }
 
@@ -204,11 +215,22 @@ mod tests {
             "ServerInfo~a]@srv.example.local:444/mapi/emsmdb/?#",
             "200",
         ]);
-        let Got::Events(v) = row(ExportKind::HttpProxy, &Row { names: &n, cells: &c }) else {
+        let Got::Events(v) = row(
+            ExportKind::HttpProxy,
+            &Row {
+                names: &n,
+                cells: &c,
+            },
+        ) else {
             panic!()
         };
         assert_eq!(v[0].src_ip.as_deref(), Some("130.255.189.21"));
-        assert!(v[0].detail.anchor.as_deref().unwrap().starts_with("ServerInfo~a]@"));
+        assert!(v[0]
+            .detail
+            .anchor
+            .as_deref()
+            .unwrap()
+            .starts_with("ServerInfo~a]@"));
         assert_eq!(v[0].kind, Kind::HttpRequest);
     }
 }

@@ -15,7 +15,12 @@ use crate::events::record::Kind;
 
 fn when(row: &Row, export_us: Option<i64>) -> Option<(i64, bool)> {
     match row
-        .get(&["whenchangedutc", "whenchanged", "whencreatedutc", "whencreated"])
+        .get(&[
+            "whenchangedutc",
+            "whenchanged",
+            "whencreatedutc",
+            "whencreated",
+        ])
         .and_then(time_us)
     {
         Some(t) => Some((t, false)),
@@ -31,7 +36,10 @@ fn words(row: &Row, names: &[&str]) -> Vec<String> {
     names
         .iter()
         .filter_map(|n| row.get(&[n]))
-        .flat_map(|v| v.split([';', ',']).map(|w| w.trim().trim_matches('"').to_string()))
+        .flat_map(|v| {
+            v.split([';', ','])
+                .map(|w| w.trim().trim_matches('"').to_string())
+        })
         .filter(|w| !w.is_empty())
         .collect()
 }
@@ -82,7 +90,27 @@ pub fn inbox_rule(row: &Row, export_us: Option<i64>) -> Got {
             "bodycontainswords",
         ],
     );
-    d.note = row.get(&["description", "textdescription"]).map(str::to_string);
+    d.note = row
+        .get(&["description", "textdescription"])
+        .map(str::to_string);
+    // The description names every target, also those a column export cut short.
+    for l in d.note.as_deref().unwrap_or("").lines() {
+        let low = l.to_ascii_lowercase();
+        let into = if low.contains("redirect the message") {
+            &mut d.redirect_to
+        } else if low.contains("as an attachment to") {
+            &mut d.forward_attach_to
+        } else if low.contains("forward the message") {
+            &mut d.forward_to
+        } else {
+            continue;
+        };
+        for a in addresses(l) {
+            if !into.contains(&a) {
+                into.push(a);
+            }
+        }
+    }
     Got::Events(vec![r])
 }
 
@@ -93,7 +121,9 @@ pub fn transport_rule(row: &Row, export_us: Option<i64>) -> Got {
     };
     let mut r = Rec::new(Kind::TransportRule, ts, "inventory/transport_rules");
     r.status = Some("present".into());
-    r.user = row.get(&["createdby", "lastmodifiedby"]).map(str::to_string);
+    r.user = row
+        .get(&["createdby", "lastmodifiedby"])
+        .map(str::to_string);
     let description = row.get(&["description"]).unwrap_or("");
     let d = &mut r.detail;
     d.time_is_export = from_export;
@@ -137,7 +167,12 @@ pub fn mailbox(row: &Row, export_us: Option<i64>) -> Got {
     let mut r = Rec::new(Kind::MailboxForwarding, ts, "inventory/mailboxes");
     r.status = Some("present".into());
     let mailbox = row
-        .get(&["primarysmtpaddress", "userprincipalname", "identity", "displayname"])
+        .get(&[
+            "primarysmtpaddress",
+            "userprincipalname",
+            "identity",
+            "displayname",
+        ])
         .map(str::to_string);
     r.user = mailbox.clone();
     let d = &mut r.detail;
@@ -183,7 +218,12 @@ mod tests {
     #[test]
     fn inbox_rule_row_without_time_takes_the_export_time() {
         let n = v(&["username", "rulename", "ruleenabled", "forwardto"]);
-        let c = v(&["FortunaHodan", "..", "True", r#""hacker@gmail.com" [SMTP:hacker@gmail.com]"#]);
+        let c = v(&[
+            "FortunaHodan",
+            "..",
+            "True",
+            r#""hacker@gmail.com" [SMTP:hacker@gmail.com]"#,
+        ]);
         let Got::Events(e) = inbox_rule(&row_of(&n, &c), Some(42)) else {
             panic!()
         };

@@ -117,7 +117,10 @@ mod tests {
         assert_eq!(v[0].kind, Kind::AdminCommand);
         assert_eq!(v[0].detail.op.as_deref(), Some("Set-OabVirtualDirectory"));
         let cmd = v[0].detail.cmd.as_deref().unwrap();
-        assert!(cmd.contains(r#"<script language="JScript" runat="server">"#), "{cmd}");
+        assert!(
+            cmd.contains(r#"<script language="JScript" runat="server">"#),
+            "{cmd}"
+        );
         assert!(cmd.ends_with(".Identity='982d48c8"), "{cmd}");
     }
 

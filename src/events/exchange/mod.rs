@@ -169,7 +169,9 @@ fn by_line(
                 offset += n as u64;
                 let lossy = std::str::from_utf8(&buf).is_err();
                 let text = String::from_utf8_lossy(&buf);
-                let text = text.trim_end_matches(['\n', '\r']).trim_start_matches('\u{feff}');
+                let text = text
+                    .trim_end_matches(['\n', '\r'])
+                    .trim_start_matches('\u{feff}');
                 let got = if let Some(f) = fields_line(text) {
                     fields = Some(f.iter().map(|s| s.to_ascii_lowercase()).collect());
                     Got::Ignored
@@ -241,7 +243,10 @@ fn by_record(
             .iter()
             .map(|c| String::from_utf8_lossy(c).into_owned())
             .collect();
-        let first = cells.first().map(|c| c.trim_start_matches('\u{feff}')).unwrap_or("");
+        let first = cells
+            .first()
+            .map(|c| c.trim_start_matches('\u{feff}'))
+            .unwrap_or("");
         let text = cells.join(",");
         let got = if first.starts_with("#Fields:") {
             header = fields_line(text.trim_start_matches('\u{feff}'))

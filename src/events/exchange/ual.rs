@@ -171,14 +171,20 @@ pub fn record(v: &Value, fallback_ts: Option<i64>) -> Got {
                 .or_else(|| param(&params, "Identity").filter(|i| i.contains('@')))
                 .map(str::to_string)
                 .or_else(|| r.user.clone());
-            d.forward_to = param(&params, "ForwardTo").map(recipients).unwrap_or_default();
+            d.forward_to = param(&params, "ForwardTo")
+                .map(recipients)
+                .unwrap_or_default();
             d.forward_attach_to = param(&params, "ForwardAsAttachmentTo")
                 .map(recipients)
                 .unwrap_or_default();
-            d.redirect_to = param(&params, "RedirectTo").map(recipients).unwrap_or_default();
-            d.delete = param(&params, "DeleteMessage")
-                .and_then(truth)
-                .or(param(&params, "SoftDeleteMessage").and_then(truth));
+            d.redirect_to = param(&params, "RedirectTo")
+                .map(recipients)
+                .unwrap_or_default();
+            d.delete = param(&params, "DeleteMessage").and_then(truth).or(param(
+                &params,
+                "SoftDeleteMessage",
+            )
+            .and_then(truth));
             d.mark_read = param(&params, "MarkAsRead").and_then(truth);
             d.move_to = param(&params, "MoveToFolder").map(str::to_string);
             d.stop = param(&params, "StopProcessingRules").and_then(truth);
@@ -202,7 +208,11 @@ pub fn record(v: &Value, fallback_ts: Option<i64>) -> Got {
             let mut fwd = param(&params, "ForwardingSmtpAddress")
                 .map(recipients)
                 .unwrap_or_default();
-            fwd.extend(param(&params, "ForwardingAddress").map(recipients).unwrap_or_default());
+            fwd.extend(
+                param(&params, "ForwardingAddress")
+                    .map(recipients)
+                    .unwrap_or_default(),
+            );
             d.forward_to = fwd;
             d.keep_copy = param(&params, "DeliverToMailboxAndForward")
                 .or_else(|| param(&params, "DeliverToAndForward"))
@@ -216,7 +226,8 @@ pub fn record(v: &Value, fallback_ts: Option<i64>) -> Got {
                 .map(addresses)
                 .unwrap_or_default();
             for p in ["BlindCopyTo", "CopyTo", "AddToRecipients"] {
-                d.copy_to.extend(param(&params, p).map(addresses).unwrap_or_default());
+                d.copy_to
+                    .extend(param(&params, p).map(addresses).unwrap_or_default());
             }
             d.delete = param(&params, "DeleteMessage").and_then(truth);
             d.words = words(
@@ -342,7 +353,9 @@ mod tests {
     #[test]
     fn new_inbox_rule_from_audit_data() {
         let v: Value = serde_json::from_str(r#"{"CreationTime":"2023-09-26T01:56:15","Operation":"New-InboxRule","ResultStatus":"True","Workload":"Exchange","ClientIP":"185.73.124.135:19823","UserId":"DebraB@M365B132131.OnMicrosoft.com","OrganizationName":"M365B132131.onmicrosoft.com","Parameters":[{"Name":"From","Value":"flag@ctf.com"},{"Name":"MoveToFolder","Value":"Conversation History"},{"Name":"Name","Value":"f"},{"Name":"MarkAsRead","Value":"True"},{"Name":"StopProcessingRules","Value":"True"}]}"#).unwrap();
-        let Got::Events(e) = record(&v, None) else { panic!() };
+        let Got::Events(e) = record(&v, None) else {
+            panic!()
+        };
         let r = &e[0];
         assert_eq!(r.kind, Kind::MailboxRule);
         assert_eq!(r.src_ip.as_deref(), Some("185.73.124.135"));
@@ -356,7 +369,9 @@ mod tests {
     #[test]
     fn lower_case_siem_record_and_forwarding() {
         let v: Value = serde_json::from_str(r#"{"clientip": "1.2.3.4", "creationtime": "2022-12-12 22:19:00", "operation": "Set-Mailbox", "organizationname": "simpsons.onmicrosoft.com", "parameters": [{"Name": "Identity", "Value": "homer.simpson@simpsons.onmicrosoft.com"}, {"Name": "ForwardingSmtpAddress", "Value": "smtp:peter.griffin@familyguy.com"}, {"Name": "DeliverToMailboxAndForward", "Value": "False"}], "userid": "homer.simpson@simpsons.onmicrosoft.com", "workload": "Exchange"}"#).unwrap();
-        let Got::Events(e) = record(&v, None) else { panic!() };
+        let Got::Events(e) = record(&v, None) else {
+            panic!()
+        };
         assert_eq!(e[0].kind, Kind::MailboxForwarding);
         assert_eq!(e[0].detail.forward_to, vec!["peter.griffin@familyguy.com"]);
         assert_eq!(e[0].detail.keep_copy, Some(false));

@@ -57,7 +57,11 @@ pub fn client_ip(s: &str) -> Option<String> {
 pub fn addresses(s: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for tok in s.split(|c: char| {
-        c.is_whitespace() || matches!(c, ';' | ',' | '[' | ']' | '"' | '\'' | '<' | '>' | '(' | ')')
+        c.is_whitespace()
+            || matches!(
+                c,
+                ';' | ',' | '[' | ']' | '"' | '\'' | '<' | '>' | '(' | ')'
+            )
     }) {
         let tok = tok.trim_matches(|c: char| c == '.' || c == '{' || c == '}');
         let tok = tok
@@ -93,7 +97,12 @@ pub fn is_null(s: &str) -> bool {
 
 /// A boolean cell (`True`, `$true`, `1`).
 pub fn truth(s: &str) -> Option<bool> {
-    match s.trim().trim_start_matches('$').to_ascii_lowercase().as_str() {
+    match s
+        .trim()
+        .trim_start_matches('$')
+        .to_ascii_lowercase()
+        .as_str()
+    {
         "true" | "1" | "yes" => Some(true),
         "false" | "0" | "no" => Some(false),
         _ => None,
@@ -178,8 +187,14 @@ mod tests {
 
     #[test]
     fn client_addresses_are_normalised() {
-        assert_eq!(client_ip("185.73.124.135:19823").as_deref(), Some("185.73.124.135"));
-        assert_eq!(client_ip("[2001:db8::1]:443").as_deref(), Some("2001:db8::1"));
+        assert_eq!(
+            client_ip("185.73.124.135:19823").as_deref(),
+            Some("185.73.124.135")
+        );
+        assert_eq!(
+            client_ip("[2001:db8::1]:443").as_deref(),
+            Some("2001:db8::1")
+        );
         assert_eq!(client_ip("::ffff:192.0.2.7").as_deref(), Some("192.0.2.7"));
         assert_eq!(client_ip("2001:db8::5").as_deref(), Some("2001:db8::5"));
         assert_eq!(client_ip("-"), None);

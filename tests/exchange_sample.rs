@@ -1,0 +1,202 @@
+//! `triage` on the Exchange / Microsoft 365 export sample (`samples/exchange-exports`):
+//! every item of its ground truth found with its evidence lines, nothing on its legitimate
+//! users; collected with `collect --exports` and triaged from the bundle; and triaged
+//! together with the Postfix sample host in one folder: one report, one timeline.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::util::{self, run};
+
+fn sample() -> PathBuf {
+    util::repo().join("samples/exchange-exports")
+}
+
+fn truth() -> Value {
+    serde_json::from_slice(&std::fs::read(sample().join("truth.json")).unwrap()).unwrap()
+}
+
+fn triage(inputs: &[&Path], out: &Path) -> Value {
+    let mut args = vec!["triage".to_string()];
+    args.extend(inputs.iter().map(|p| p.display().to_string()));
+    args.extend(["--timezone", "Asia/Shanghai", "--out"].map(String::from));
+    args.push(out.display().to_string());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = run(&args);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap()
+}
+
+fn findings(report: &Value) -> Vec<Value> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["finding"].clone())
+        .collect()
+}
+
+/// Every truth item has a finding of its rule holding all its lines (paths compared by their
+/// ending: a bundle stores them under `exports/<n>/`).
+fn check(found: &[Value], strip: &dyn Fn(&str) -> String) {
+    let t = truth();
+    for item in t["items"].as_array().unwrap() {
+        let rule = item["rule"].as_str().unwrap();
+        let file = item["file"].as_str().unwrap();
+        let want: BTreeSet<u64> = item["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l.as_u64().unwrap())
+            .collect();
+        let ok = found.iter().any(|f| {
+            f["rule"] == rule
+                && f["evidence"].as_array().unwrap().iter().any(|e| {
+                    strip(e["path"].as_str().unwrap()).ends_with(file) && {
+                        let have: BTreeSet<u64> = e["lines"]
+                            .as_array()
+                            .unwrap()
+                            .iter()
+                            .map(|l| l.as_u64().unwrap())
+                            .collect();
+                        want.is_subset(&have)
+                    }
+                })
+        });
+        assert!(
+            ok,
+            "truth item not found: {rule} {file} {want:?}\n{found:#?}"
+        );
+    }
+    let rules: BTreeSet<&str> = t["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["rule"].as_str().unwrap())
+        .collect();
+    for f in found {
+        assert!(
+            rules.contains(f["rule"].as_str().unwrap()),
+            "unexpected finding {f:#?}"
+        );
+        for u in t["legit_users"].as_array().unwrap() {
+            let users = f["entities"]["users"].to_string();
+            assert!(
+                !users.contains(u.as_str().unwrap()),
+                "finding on a legitimate user {u}: {f:#?}"
+            );
+            assert!(
+                !f["summary"].as_str().unwrap().contains(u.as_str().unwrap()),
+                "{f:#?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn exchange_sample_triage_finds_every_item_and_nothing_on_legitimate_users() {
+    let t = tempfile::tempdir().unwrap();
+    let report = triage(&[&sample()], &t.path().join("r"));
+    let found = findings(&report);
+    check(&found, &|p| p.to_string());
+    // The phases the story runs through.
+    let phases: BTreeSet<&str> = found.iter().map(|f| f["phase"].as_str().unwrap()).collect();
+    assert_eq!(phases, BTreeSet::from(["initial_access", "persistence"]));
+}
+
+#[test]
+fn exchange_exports_collected_then_triaged_from_the_bundle() {
+    let t = tempfile::tempdir().unwrap();
+    let zip = t.path().join("exports.zip");
+    let o = run(&[
+        "collect",
+        "--exports",
+        sample().join("exch01").to_str().unwrap(),
+        sample().join("m365").to_str().unwrap(),
+        "--out",
+        zip.to_str().unwrap(),
+    ]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(run(&["verify", zip.to_str().unwrap()]).code, 0);
+    let rows = util::manifest(&zip);
+    let recognised = |stored: &str| {
+        rows.iter()
+            .find(|r| r["stored"] == stored)
+            .map(|r| r["recognised_as"].as_str().unwrap().to_string())
+    };
+    assert_eq!(
+        recognised("exports/1/purview-unified-audit-log.csv").as_deref(),
+        Some("m365_ual_csv")
+    );
+    assert_eq!(
+        recognised("exports/0/W3SVC1/u_ex260303.log").as_deref(),
+        Some("iis_w3c")
+    );
+    assert_eq!(
+        recognised("exports/0/Logging/HttpProxy/Ecp/HttpProxy_2026030300-1.LOG").as_deref(),
+        Some("exchange_httpproxy")
+    );
+    // No host catalog without --root: only the exports are in the bundle.
+    assert!(rows.iter().all(|r| r["category"] == "export"), "{rows:#?}");
+    let report = triage(&[&zip], &t.path().join("r"));
+    let found = findings(&report);
+    check(&found, &|p| {
+        p.replace("exports/0/", "exch01/")
+            .replace("exports/1/", "m365/")
+    });
+    let evidence = found[0]["evidence"][0]["sha256"].as_str().unwrap_or("");
+    assert_eq!(
+        evidence.len(),
+        64,
+        "bundle evidence carries the manifest hash"
+    );
+}
+
+#[test]
+fn postfix_and_exchange_samples_in_one_folder_give_one_report_and_one_timeline() {
+    let t = tempfile::tempdir().unwrap();
+    let both = t.path().join("case");
+    util::copy_tree(&util::sample(), &both.join("mx1"));
+    util::copy_tree(&sample(), &both.join("exchange"));
+    let out = t.path().join("r");
+    let report = triage(&[&both], &out);
+    let rules: BTreeSet<String> = findings(&report)
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap().to_string())
+        .collect();
+    for r in [
+        "auth.compromised_account",
+        "exchange.proxylogon_ssrf",
+        "persistence.mailbox_rule",
+        "auth.brute_force",
+    ] {
+        assert!(rules.contains(r), "{r} missing from {rules:?}");
+    }
+    // One timeline with rows from both evidence sets, in time order.
+    let tl = std::fs::read_to_string(out.join("timeline.jsonl")).unwrap();
+    let rows: Vec<Value> = tl
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let text = tl.as_str();
+    assert!(
+        text.contains("mx1/var/log/mail.log"),
+        "postfix rows missing"
+    );
+    assert!(
+        text.contains("exchange/m365/purview-unified-audit-log.csv"),
+        "m365 rows missing"
+    );
+    assert!(text.contains("exchange/exch01/"), "exchange rows missing");
+    let times: Vec<chrono::DateTime<chrono::FixedOffset>> = rows
+        .iter()
+        .map(|r| chrono::DateTime::parse_from_rfc3339(r["ts"].as_str().unwrap()).unwrap())
+        .collect();
+    assert!(!times.is_empty());
+    assert!(
+        times.windows(2).all(|w| w[0] <= w[1]),
+        "timeline out of order"
+    );
+}
