@@ -98,6 +98,30 @@ struct Seen {
     detail: Detail,
 }
 
+impl Seen {
+    /// The time, address and line of the rule event, as a fact for a [`Group`].
+    fn fact(&self) -> Fact {
+        Fact::new(
+            self.ts_us,
+            Kind::MailboxRule,
+            None,
+            [
+                self.src_ip.as_deref(),
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+            ],
+            self.file,
+            self.line,
+        )
+    }
+}
+
 /// The rule.
 pub struct MailboxRule {
     seen: Vec<Seen>,
@@ -186,25 +210,7 @@ impl Rule for MailboxRule {
                     disabled_only: true,
                     ..Verdict::default()
                 });
-            let fact = Fact::new(
-                s.ts_us,
-                Kind::MailboxRule,
-                None,
-                [
-                    s.src_ip.as_deref(),
-                    None,
-                    None,
-                    None,
-                    None,
-                    None,
-                    None,
-                    None,
-                    None,
-                ],
-                s.file,
-                s.line,
-            );
-            v.group.add(&fact);
+            v.group.add(&s.fact());
             v.group.users.insert(mailbox);
             if !actor.is_empty() {
                 v.group.users.insert(actor);
@@ -227,25 +233,7 @@ impl Rule for MailboxRule {
                     && s.ts_us <= v.group.last + BURST_US)
                     .then_some(v)
             }) {
-                let fact = Fact::new(
-                    s.ts_us,
-                    Kind::MailboxRule,
-                    None,
-                    [
-                        s.src_ip.as_deref(),
-                        None,
-                        None,
-                        None,
-                        None,
-                        None,
-                        None,
-                        None,
-                        None,
-                    ],
-                    s.file,
-                    s.line,
-                );
-                v.group.add(&fact);
+                v.group.add(&s.fact());
                 v.group
                     .names
                     .insert(s.detail.name.clone().unwrap_or_else(|| "(unnamed)".into()));
