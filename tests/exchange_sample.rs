@@ -200,3 +200,41 @@ fn postfix_and_exchange_samples_in_one_folder_give_one_report_and_one_timeline()
         "timeline out of order"
     );
 }
+
+#[test]
+fn log_folders_that_reach_back_less_than_iis_are_reported() {
+    // IIS kept a month; the Exchange logs only the attack day (as if the older ones were
+    // wiped): every Exchange folder but W3SVC1 is reported, citing its oldest file.
+    let t = tempfile::tempdir().unwrap();
+    let tree = t.path().join("exports");
+    util::copy_tree(&sample().join("exch01"), &tree);
+    let iis = std::fs::read_to_string(tree.join("W3SVC1/u_ex260303.log")).unwrap();
+    std::fs::write(
+        tree.join("W3SVC1/u_ex260201.log"),
+        iis.replace("2026-03-03", "2026-02-01"),
+    )
+    .unwrap();
+    let o = run(&["detect", tree.to_str().unwrap(), "--format", "jsonl"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let aged: BTreeSet<String> = o
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|f| f["rule"] == "tamper.exchange_log_age")
+        .map(|f| f["entities"]["files"][0].as_str().unwrap().to_string())
+        .collect();
+    let want: BTreeSet<String> = [
+        "Logging/ECP/Server/ECPServer2026030300-1.LOG",
+        "Logging/HttpProxy/Ecp/HttpProxy_2026030300-1.LOG",
+        "Logging/HttpProxy/Owa/HttpProxy_2026030300-1.LOG",
+        "Logging/MessageTracking/MSGTRK2026030300-1.LOG",
+        "Logging/OABGeneratorLog/OABGenerator2026030300-1.LOG",
+    ]
+    .map(String::from)
+    .into();
+    assert_eq!(aged, want);
+    // Without the older IIS file, nothing is younger than anything else.
+    std::fs::remove_file(tree.join("W3SVC1/u_ex260201.log")).unwrap();
+    let o = run(&["detect", tree.to_str().unwrap(), "--format", "jsonl"]);
+    assert!(!o.stdout.contains("tamper.exchange_log_age"));
+}

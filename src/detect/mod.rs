@@ -206,6 +206,11 @@ pub fn findings(cfg: &DetectConfig, command: &str) -> Result<Option<Detected>> {
         &driven.summaries,
         &driven.files,
     ));
+    findings.extend(rules::tamper_log_age::findings(
+        &cfg.thresholds,
+        &driven.summaries,
+        &driven.files,
+    ));
     let conf = crate::hostconf::HostConf::load(&cfg.parse.inputs);
     for (path, why) in &conf.errors {
         eprintln!(

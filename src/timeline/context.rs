@@ -252,7 +252,12 @@ fn describe(f: &Fact) -> String {
     add("status=", f.status());
     add("via ", f.relay());
     add("queue ", f.queue_id());
-    add("— ", f.detail());
+    // Exchange / M365 details are structured: said in words, not as JSON.
+    let readable = f
+        .detail()
+        .and_then(crate::events::exchange::detail::Detail::from_text)
+        .map(|d| d.summary());
+    add("— ", readable.as_deref().or(f.detail()));
     s
 }
 

@@ -98,15 +98,30 @@ pub struct Group {
     pub users: BTreeSet<String>,
     /// Lines.
     pub evidence: EvidenceSet,
+    /// Whether a fact with its own time was added (an inventory row without a change time
+    /// carries the export's time and does not stretch the span of timed ones).
+    pub timed: bool,
 }
 
 impl Group {
     /// Adds one fact.
     pub fn add(&mut self, f: &Fact) {
-        if self.count == 0 || f.ts_us < self.first {
+        self.add_timed(f, true);
+    }
+
+    /// Adds one fact whose time is (`timed`) or is not (an export's time) its own.
+    pub fn add_timed(&mut self, f: &Fact, timed: bool) {
+        if timed && !self.timed {
+            // The first own time replaces export times.
+            self.timed = true;
             self.first = f.ts_us;
+            self.last = f.ts_us;
+        } else if timed || !self.timed {
+            if self.count == 0 || f.ts_us < self.first {
+                self.first = f.ts_us;
+            }
+            self.last = self.last.max(f.ts_us);
         }
-        self.last = self.last.max(f.ts_us);
         self.count += 1;
         if let Some(ip) = f.src_ip() {
             self.ips.insert(ip.to_string());

@@ -45,6 +45,7 @@ pub mod relay_open;
 pub mod relay_probe;
 pub mod service_change;
 pub mod tamper_file;
+pub mod tamper_log_age;
 pub mod tamper_time;
 
 use super::fact::Fact;
@@ -180,6 +181,9 @@ pub struct Thresholds {
     /// Minutes after a sign-in from a new network within which a rule change by the same
     /// account is the business e-mail compromise sequence.
     pub rule_after_login_minutes: i64,
+    /// Days an Exchange log folder must reach back less than the oldest one (and less than a
+    /// quarter of its span) to be reported as wiped.
+    pub log_age_days: i64,
     /// Input hours between two seals of the rules' state (0: keep everything to the end;
     /// findings are the same either way on input in time order, memory is not).
     pub seal_every_hours: i64,
@@ -209,6 +213,7 @@ impl Default for Thresholds {
             off_hours_margin: 1,
             shared_network_users: 2,
             rule_after_login_minutes: 120,
+            log_age_days: 7,
             seal_every_hours: 24,
         }
     }

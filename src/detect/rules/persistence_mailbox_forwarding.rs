@@ -82,7 +82,7 @@ impl Rule for MailboxForwarding {
                     objects_only: true,
                     ..Verdict::default()
                 });
-            v.group.add(&f);
+            v.group.add_timed(&f, !d.time_is_export);
             v.group.users.insert(mailbox);
             if let Some(u) = f.user() {
                 v.group.users.insert(u.to_string());

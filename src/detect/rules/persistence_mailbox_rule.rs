@@ -210,7 +210,7 @@ impl Rule for MailboxRule {
                     disabled_only: true,
                     ..Verdict::default()
                 });
-            v.group.add(&s.fact());
+            v.group.add_timed(&s.fact(), !s.detail.time_is_export);
             v.group.users.insert(mailbox);
             if !actor.is_empty() {
                 v.group.users.insert(actor);
@@ -233,7 +233,7 @@ impl Rule for MailboxRule {
                     && s.ts_us <= v.group.last + BURST_US)
                     .then_some(v)
             }) {
-                v.group.add(&s.fact());
+                v.group.add_timed(&s.fact(), !s.detail.time_is_export);
                 v.group
                     .names
                     .insert(s.detail.name.clone().unwrap_or_else(|| "(unnamed)".into()));

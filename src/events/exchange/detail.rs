@@ -127,6 +127,58 @@ impl Detail {
         serde_json::from_str(s).ok()
     }
 
+    /// A short readable line (timeline messages): the operation, then what is set.
+    pub fn summary(&self) -> String {
+        let mut parts: Vec<String> = Vec::new();
+        let mut text = |label: &str, v: &Option<String>| {
+            if let Some(v) = v {
+                parts.push(if label.is_empty() {
+                    v.clone()
+                } else {
+                    format!("{label}={v:?}")
+                });
+            }
+        };
+        text("", &self.op);
+        text("", &self.method);
+        text("", &self.url);
+        text("anchor", &self.anchor);
+        text("name", &self.name);
+        text("mailbox", &self.mailbox);
+        text("cmd", &self.cmd);
+        text("path", &self.path);
+        text("move_to", &self.move_to);
+        text("ua", &self.ua);
+        text("subject", &self.subject);
+        for (label, v) in [
+            ("forward_to", &self.forward_to),
+            ("forward_attach_to", &self.forward_attach_to),
+            ("redirect_to", &self.redirect_to),
+            ("copy_to", &self.copy_to),
+            ("from", &self.from),
+            ("words", &self.words),
+        ] {
+            if !v.is_empty() {
+                parts.push(format!("{label}={}", v.join(",")));
+            }
+        }
+        for (label, v) in [
+            ("delete", self.delete),
+            ("mark_read", self.mark_read),
+            ("stop", self.stop),
+            ("keep_copy", self.keep_copy),
+            ("enabled", self.enabled),
+        ] {
+            if let Some(b) = v {
+                parts.push(format!("{label}={b}"));
+            }
+        }
+        if self.time_is_export {
+            parts.push("(time: export file)".into());
+        }
+        parts.join(" ")
+    }
+
     /// Every address mail is sent on to: forward, forward-as-attachment, redirect, copies.
     pub fn targets(&self) -> Vec<&str> {
         let mut v: Vec<&str> = self
@@ -160,7 +212,11 @@ mod tests {
             t,
             r#"{"op":"New-InboxRule","forward_to":["x@evil.example"],"mark_read":true}"#
         );
-        assert_eq!(Detail::from_text(&t), Some(d));
+        assert_eq!(Detail::from_text(&t), Some(d.clone()));
+        assert_eq!(
+            d.summary(),
+            "New-InboxRule forward_to=x@evil.example mark_read=true"
+        );
         assert_eq!(Detail::from_text("SASL LOGIN authentication failed"), None);
     }
 }
