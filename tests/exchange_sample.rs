@@ -238,3 +238,38 @@ fn log_folders_that_reach_back_less_than_iis_are_reported() {
     let o = run(&["detect", tree.to_str().unwrap(), "--format", "jsonl"]);
     assert!(!o.stdout.contains("tamper.exchange_log_age"));
 }
+
+#[test]
+fn a_cut_gzip_export_yields_the_records_before_the_damage_and_a_finding() {
+    use std::io::Write;
+    let ual = std::fs::read(sample().join("m365/purview-unified-audit-log.csv")).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&ual).unwrap();
+    let gz = gz.finish().unwrap();
+    let t = tempfile::tempdir().unwrap();
+    let cut = t.path().join("ual.csv.gz");
+    std::fs::write(&cut, &gz[..gz.len() * 2 / 3]).unwrap();
+    let o = run(&["detect", cut.to_str().unwrap(), "--format", "jsonl"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(
+        o.stderr.contains("WARNING: read failed after line"),
+        "{}",
+        o.stderr
+    );
+    let rules: Vec<String> = o
+        .stdout
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["rule"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert!(rules.contains(&"tamper.truncated".to_string()), "{rules:?}");
+    // The newest records come first in the export: the attack is before the damage.
+    assert!(
+        rules.contains(&"persistence.transport_rule".to_string()),
+        "{rules:?}"
+    );
+}

@@ -135,6 +135,18 @@ pub struct FileSummary {
     pub stats: FileStats,
 }
 
+/// A reader that fails once with the error the stream's head ended in, then ends.
+struct Failed(Option<io::Error>);
+
+impl Read for Failed {
+    fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+        match self.0.take() {
+            Some(e) => Err(e),
+            None => Ok(0),
+        }
+    }
+}
+
 /// Bytes read to decide whether a stream is a mail log.
 const SNIFF: u64 = 64 * 1024;
 
@@ -191,13 +203,18 @@ impl Session<'_> {
             return Ok(());
         }
         let mut head = Vec::with_capacity(SNIFF as usize);
-        if let Err(e) = r.take(SNIFF).read_to_end(&mut head) {
-            let s = FileStats {
-                warning: Some(format!("read failed at the start: {e}")),
-                ..FileStats::default()
-            };
-            self.report(f, &s);
-            return Ok(());
+        // A stream damaged within its first bytes (a small cut `.gz`) still yields the lines
+        // before the damage: the bytes read are kept and the error comes after them.
+        let head_error = r.take(SNIFF).read_to_end(&mut head).err();
+        if head.is_empty() {
+            if let Some(e) = head_error {
+                let s = FileStats {
+                    warning: Some(format!("read failed at the start: {e}")),
+                    ..FileStats::default()
+                };
+                self.report(f, &s);
+                return Ok(());
+            }
         }
         // Exports first: an IIS line (`2021-03-05 03:06:27 …`) also looks like Exim's.
         let export = crate::evidence::exports::recognise(&head);
@@ -222,7 +239,9 @@ impl Session<'_> {
         };
         self.out.file(ctx.file_id, &f.path, f.sha256.as_deref())?;
         self.files.push((f.path.clone(), f.sha256.clone()));
-        let mut chained = io::Cursor::new(head).chain(r);
+        let mut failed = Failed(head_error);
+        let rest: &mut dyn Read = if failed.0.is_some() { &mut failed } else { r };
+        let mut chained = io::Cursor::new(head).chain(rest);
         let u = self.unparsed.as_mut().map(|u| u as &mut (dyn Write + Send));
         let s = match export {
             Some(kind) => {
