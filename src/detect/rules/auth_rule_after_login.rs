@@ -62,8 +62,15 @@ impl Rule for RuleAfterLogin {
     }
 
     fn finish(&mut self, files: &Files, _shared: &Shared) -> Vec<Finding> {
-        for v in self.logins.values_mut() {
+        // Per account: where in its sorted sign-ins each network first appears (a sign-in is
+        // from a new network when it is that first one).
+        let mut first_from: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
+        for (user, v) in self.logins.iter_mut() {
             v.sort();
+            let firsts = first_from.entry(user.clone()).or_default();
+            for (i, l) in v.iter().enumerate() {
+                firsts.entry(network(&l.1).to_string()).or_insert(i);
+            }
         }
         // (account, login line) → the change events that followed it
         let mut found: BTreeMap<(String, u32, u64), (Group, String)> = BTreeMap::new();
@@ -83,10 +90,11 @@ impl Rule for RuleAfterLogin {
             if c.ts_us - t > self.window_us {
                 continue;
             }
-            let net = network(ip);
-            let earlier = &logins[..i];
-            let new_net = !earlier.iter().any(|l| network(&l.1) == net);
-            if !new_net || earlier.is_empty() {
+            let new_net = first_from
+                .get(&user)
+                .and_then(|f| f.get(network(ip)))
+                .is_some_and(|&first| first == i);
+            if !new_net || i == 0 {
                 continue;
             }
             let e = found
