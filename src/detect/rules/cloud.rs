@@ -81,6 +81,15 @@ impl Tenant {
     }
 }
 
+/// The structured detail of a fact of `kind` (None for another kind, or a detail that is not
+/// an Exchange / M365 one).
+pub fn detail_of(f: &Fact, kind: Kind) -> Option<Detail> {
+    if f.kind != kind {
+        return None;
+    }
+    f.detail().and_then(Detail::from_text)
+}
+
 /// Evidence grouped under one key: times, count, names, addresses, lines.
 #[derive(Debug, Default, Clone)]
 pub struct Group {

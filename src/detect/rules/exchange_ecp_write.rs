@@ -13,11 +13,10 @@
 
 use std::collections::BTreeMap;
 
-use super::cloud::{some, Group};
+use super::cloud::{detail_of, some, Group};
 use super::{Files, Rule, Shared, Thresholds};
 use crate::detect::fact::Fact;
 use crate::detect::finding::{EvidenceSet, Finding, Phase, Severity};
-use crate::events::exchange::detail::Detail;
 use crate::events::record::Kind;
 
 /// How far around a payload write other ECP commands count as its chain (µs).
@@ -62,10 +61,7 @@ impl EcpWrite {
 
 impl Rule for EcpWrite {
     fn observe(&mut self, f: &Fact) {
-        if f.kind != Kind::AdminCommand {
-            return;
-        }
-        let Some(d) = f.detail().and_then(Detail::from_text) else {
+        let Some(d) = detail_of(f, Kind::AdminCommand) else {
             return;
         };
         self.commands.push((f.ts_us, f.file, f.line));

@@ -9,11 +9,10 @@
 //! persistence. **Severity**: critical. **False positives**: an Exchange installed with a
 //! non-default OAB path — check the path against the installation.
 
-use super::cloud::{some, Group};
+use super::cloud::{detail_of, some, Group};
 use super::{Files, Rule, Shared, Thresholds};
 use crate::detect::fact::Fact;
 use crate::detect::finding::{Finding, Phase, Severity};
-use crate::events::exchange::detail::Detail;
 use crate::events::record::Kind;
 
 /// Whether a path the OAB generator removed lies outside its own folder.
@@ -38,10 +37,7 @@ impl OabWrite {
 
 impl Rule for OabWrite {
     fn observe(&mut self, f: &Fact) {
-        if f.kind != Kind::FileWrite {
-            return;
-        }
-        let Some(path) = f.detail().and_then(Detail::from_text).and_then(|d| d.path) else {
+        let Some(path) = detail_of(f, Kind::FileWrite).and_then(|d| d.path) else {
             return;
         };
         if outside_oab(&path) {

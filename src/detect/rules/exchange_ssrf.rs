@@ -16,11 +16,10 @@
 
 use std::collections::BTreeMap;
 
-use super::cloud::{some, Group};
+use super::cloud::{detail_of, some, Group};
 use super::{Files, Rule, Shared, Thresholds};
 use crate::detect::fact::Fact;
 use crate::detect::finding::{Finding, Phase, Severity};
-use crate::events::exchange::detail::Detail;
 use crate::events::record::Kind;
 
 /// Whether an `AnchorMailbox` is a forged back-end route; and whether it is the
@@ -59,10 +58,7 @@ impl Ssrf {
 
 impl Rule for Ssrf {
     fn observe(&mut self, f: &Fact) {
-        if f.kind != Kind::HttpRequest {
-            return;
-        }
-        let Some(d) = f.detail().and_then(Detail::from_text) else {
+        let Some(d) = detail_of(f, Kind::HttpRequest) else {
             return;
         };
         let Some(reset) = d.anchor.as_deref().and_then(forged) else {

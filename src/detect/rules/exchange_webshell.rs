@@ -19,11 +19,10 @@
 
 use std::collections::BTreeMap;
 
-use super::cloud::{some, Group};
+use super::cloud::{detail_of, some, Group};
 use super::{Files, Rule, Shared, Thresholds};
 use crate::detect::fact::Fact;
 use crate::detect::finding::{Finding, Phase, Severity};
-use crate::events::exchange::detail::Detail;
 use crate::events::record::Kind;
 
 /// Pages Exchange itself serves under `/owa/auth/` (lower-case file names).
@@ -90,10 +89,7 @@ impl Webshell {
 
 impl Rule for Webshell {
     fn observe(&mut self, f: &Fact) {
-        if f.kind != Kind::HttpRequest {
-            return;
-        }
-        let Some(d) = f.detail().and_then(Detail::from_text) else {
+        let Some(d) = detail_of(f, Kind::HttpRequest) else {
             return;
         };
         let Some(url) = d.url.as_deref() else { return };

@@ -14,7 +14,7 @@
 
 use std::collections::BTreeMap;
 
-use super::cloud::{some, Group};
+use super::cloud::{detail_of, some, Group};
 use super::{Files, Rule, Shared, Thresholds};
 use crate::detect::fact::{domain, Fact};
 use crate::detect::finding::{Finding, Phase, Severity};
@@ -43,10 +43,7 @@ struct Verdict {
 
 impl Rule for MailboxForwarding {
     fn observe(&mut self, f: &Fact) {
-        if f.kind != Kind::MailboxForwarding {
-            return;
-        }
-        if let Some(d) = f.detail().and_then(Detail::from_text) {
+        if let Some(d) = detail_of(f, Kind::MailboxForwarding) {
             if !d.forward_to.is_empty() {
                 self.seen.push((f.clone(), d));
             }

@@ -14,7 +14,7 @@
 
 use std::collections::BTreeMap;
 
-use super::cloud::{some, Group};
+use super::cloud::{detail_of, some, Group};
 use super::{Files, Rule, Shared, Thresholds};
 use crate::detect::fact::Fact;
 use crate::detect::finding::{Finding, Phase, Severity};
@@ -43,10 +43,10 @@ struct Verdict {
 
 impl Rule for TransportRule {
     fn observe(&mut self, f: &Fact) {
-        if f.kind != Kind::TransportRule || matches!(f.status(), Some("removed" | "disabled")) {
+        if matches!(f.status(), Some("removed" | "disabled")) {
             return;
         }
-        if let Some(d) = f.detail().and_then(Detail::from_text) {
+        if let Some(d) = detail_of(f, Kind::TransportRule) {
             if !d.redirect_to.is_empty() || !d.copy_to.is_empty() {
                 self.seen.push((f.clone(), d));
             }
