@@ -1,0 +1,55 @@
+//! Fuzz target: the Exchange / Microsoft 365 export readers (format recognition, then every
+//! reader: W3C/CSV tables, Exchange server lines, audit-log JSON) on arbitrary bytes. No input
+//! may panic. Run: `RUSTC_BOOTSTRAP=1 cargo fuzz run read_export -- -max_total_time=300`
+//! from `fuzz/` (see docs/events.md).
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+#[allow(dead_code, clippy::all)]
+#[path = "../../src/events/mod.rs"]
+mod events;
+
+#[allow(dead_code, clippy::all)]
+#[path = "../../src/evidence/exports.rs"]
+pub mod exports_src;
+
+/// The crate path the export readers name (`crate::evidence::exports`).
+pub mod evidence {
+    pub use super::exports_src as exports;
+}
+
+#[allow(dead_code, clippy::all)]
+#[path = "../../src/events/exchange/mod.rs"]
+mod exchange;
+
+use evidence::exports::ExportKind;
+
+const KINDS: &[ExportKind] = &[
+    ExportKind::MessageTracking,
+    ExportKind::HttpProxy,
+    ExportKind::Iis,
+    ExportKind::HttpCsv,
+    ExportKind::ExchangeLines,
+    ExportKind::UalCsv,
+    ExportKind::UalJson,
+    ExportKind::InboxRules,
+    ExportKind::TransportRules,
+    ExportKind::Mailboxes,
+];
+
+fuzz_target!(|data: &[u8]| {
+    let recognised = evidence::exports::recognise(data);
+    for &kind in recognised.iter().chain(KINDS) {
+        exchange::read(kind, &mut &data[..], Some(0), &mut |at, _text, got, _lossy| {
+            if let exchange::Got::Events(recs) = got {
+                for r in &recs {
+                    let source = events::record::Source { path: "fuzz", sha256: None, line: at.line, offset: at.offset };
+                    let _ = r.event(std::sync::Arc::from(""), source);
+                    let _ = r.detail.summary();
+                }
+            }
+            true
+        });
+    }
+});
