@@ -273,3 +273,34 @@ fn a_cut_gzip_export_yields_the_records_before_the_damage_and_a_finding() {
         "{rules:?}"
     );
 }
+
+#[test]
+fn a_missing_export_folder_is_named_and_recorded_the_others_collected() {
+    let t = tempfile::tempdir().unwrap();
+    let zip = t.path().join("exports.zip");
+    let missing = t.path().join("no-such-folder");
+    let o = run(&[
+        "collect",
+        "--exports",
+        sample().join("m365").to_str().unwrap(),
+        missing.to_str().unwrap(),
+        "--out",
+        zip.to_str().unwrap(),
+    ]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(
+        o.stderr.contains("no-such-folder cannot be opened"),
+        "{}",
+        o.stderr
+    );
+    let rows = util::manifest(&zip);
+    assert!(rows
+        .iter()
+        .any(|r| r["outcome"] == "missing"
+            && r["source"].as_str().unwrap().ends_with("no-such-folder")));
+    assert_eq!(
+        rows.iter().filter(|r| r["outcome"] == "collected").count(),
+        4,
+        "{rows:#?}"
+    );
+}

@@ -236,6 +236,10 @@ impl Run<'_> {
                     FileKind::Unknown,
                 );
                 row.error = Some(format!("cannot open the export folder: {e}"));
+                eprintln!(
+                    "mailir collect: export folder {} cannot be opened: {e} (recorded as missing)",
+                    terminal(&dir.display().to_string())
+                );
                 self.record(row);
                 return Ok(());
             }
