@@ -278,3 +278,33 @@ fn elastic_message_tracking_rows_parse_with_their_fields() {
         assert_eq!(checked, 6);
     }
 }
+
+#[test]
+fn crowdsec_exchange_protocol_lines_are_auth_failures() {
+    let Some(dir) = peer_dir() else {
+        eprintln!("SKIPPED crowdsec_exchange_protocol_lines_are_auth_failures: no peer corpus at ../shared/peer (set MAILIR_PEER_DIR)");
+        return;
+    };
+    let c = dir.join("crowdsec");
+    let mut n = 0;
+    for r in truth(&c.join("truth.jsonl")) {
+        let file = r["file"].as_str().unwrap();
+        if !file.contains("exchange") || r["match"] != true {
+            continue;
+        }
+        let ev = events(&c.join(file));
+        let line = r["line_no"].as_u64().unwrap();
+        let e = ev
+            .iter()
+            .find(|e| e["source"]["line"].as_u64() == Some(line))
+            .unwrap_or_else(|| panic!("{file}:{line} gave no event"));
+        assert_eq!(e["kind"], "auth_failure", "{file}:{line}");
+        assert_eq!(e["src_ip"], r["host"], "{file}:{line}");
+        if let Some(u) = r["parsed"].get("username") {
+            assert_eq!(&e["user"], u, "{file}:{line}");
+        }
+        n += 1;
+    }
+    eprintln!("crowdsec exchange protocol lines: {n}/{n} auth failures with the peer's address");
+    assert!(n >= 3);
+}

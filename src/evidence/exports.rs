@@ -73,6 +73,29 @@ fn header_cells(line: &str) -> Vec<String> {
         .collect()
 }
 
+/// Whether a cell is an `address:port` endpoint (`192.0.2.1:25`, `[2001:db8::1]:143`).
+pub fn endpoint(s: &str) -> bool {
+    s.rsplit_once(':').is_some_and(|(host, port)| {
+        !port.is_empty()
+            && port.bytes().all(|b| b.is_ascii_digit())
+            && host
+                .trim_matches(['[', ']'])
+                .parse::<std::net::IpAddr>()
+                .is_ok()
+    })
+}
+
+/// Whether a line is a row of an Exchange protocol log: SMTP (`…,local:port,remote:port,>,…`)
+/// or IMAP4/POP3 (`…,server:port,client:port,user,…`).
+fn protocol_row(l: &str) -> bool {
+    let f: Vec<&str> = l.split(',').collect();
+    (f.len() >= 8
+        && endpoint(f[4])
+        && endpoint(f[5])
+        && matches!(f[6], "+" | "-" | ">" | "<" | "*"))
+        || (f.len() >= 11 && endpoint(f[3]) && endpoint(f[4]))
+}
+
 /// What the first bytes of a (decompressed) stream are, if an export mailir reads.
 pub fn recognise(head: &[u8]) -> Option<ExportKind> {
     let text = String::from_utf8_lossy(head);
@@ -109,7 +132,13 @@ pub fn recognise(head: &[u8]) -> Option<ExportKind> {
             return Some(ExportKind::HttpProxy);
         }
     }
-    if log_type.contains("ecp") || log_type.contains("oab") {
+    if let Some(h) = &header {
+        // Protocol logs: SMTP Receive/Send (`remote-endpoint`), IMAP4/POP3 (`cIp`).
+        if h.iter().any(|c| c == "remote-endpoint" || c == "cip") {
+            return Some(ExportKind::ExchangeLines);
+        }
+    }
+    if log_type.contains("ecp") || log_type.contains("oab") || log_type.contains("protocol") {
         return Some(ExportKind::ExchangeLines);
     }
     let data = first_data?;
@@ -147,7 +176,8 @@ pub fn recognise(head: &[u8]) -> Option<ExportKind> {
             && (l.contains("S:CMD=")
                 || l.contains("ServerInfo~")
                 || l.contains("Download failed and temporary file")
-                || l.matches(',').count() >= 28)
+                || l.matches(',').count() >= 28
+                || protocol_row(l))
     };
     if text
         .lines()
@@ -223,6 +253,8 @@ mod tests {
     fn headerless_rows_and_other_files() {
         let row = b"2021-04-06T14:54:38.677Z,WIN-03FGEGKLSPR,ECP.Request,\"S:TIME=4365;'S:CMD=Set-OabVirtualDirectory.ExternalUrl=''http://o/''\"\n";
         assert_eq!(recognise(row), Some(ExportKind::ExchangeLines));
+        let smtp = b"2022-07-20T21:12:06.270Z,EXCHANGE-1\\Default Frontend EXCHANGE-1,08DA4F7C11473A60,9,192.168.9.241:25,192.168.9.212:53722,>,535 5.7.3 Authentication unsuccessful,\n";
+        assert_eq!(recognise(smtp), Some(ExportKind::ExchangeLines));
         let iis = b"2021-03-05 03:06:27 10.0.0.5 GET /owa/auth/x.aspx - 443 - 192.0.2.9 Mozilla/5.0 - 200 0 0 133\n";
         assert_eq!(recognise(iis), Some(ExportKind::Iis));
         assert_eq!(

@@ -1,5 +1,5 @@
 //! Exchange server lines recognised one by one: the ECP server log (`S:CMD=` admin
-//! commands), the OABGenerator log (`Download failed and temporary file … needs to be
+//! commands), the SMTP/IMAP4/POP3 protocol logs (see [`super::protocol`]), the OABGenerator log (`Download failed and temporary file … needs to be
 //! removed`), and HttpProxy or message-tracking rows copied without their `#Fields:` header
 //! (SIEM rule tests, incident write-ups), read with Exchange's default column order.
 
@@ -17,6 +17,9 @@ pub fn line(text: &str) -> Got {
     }
     if let Some(at) = text.find("Download failed and temporary file") {
         return oab(text, at);
+    }
+    if let Some(got) = super::protocol::row(text) {
+        return got;
     }
     let cells = split_csv(text);
     if cells.len() >= MSGTRK_FIELDS.len() - 1

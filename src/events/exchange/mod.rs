@@ -18,6 +18,7 @@ pub mod http;
 pub mod inventory;
 pub mod lines;
 pub mod msgtrk;
+pub mod protocol;
 pub mod ual;
 pub mod values;
 
