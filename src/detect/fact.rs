@@ -93,6 +93,14 @@ impl Fact {
         }
     }
 
+    /// A fact with only a time, a kind, a client address and its line (rules that keep
+    /// events in their own form and hand them back to an evidence group).
+    pub fn at(ts_us: i64, kind: Kind, src_ip: Option<&str>, file: u32, line: u64) -> Fact {
+        let mut fields = [None; FIELDS];
+        fields[Field::SrcIp as usize] = src_ip;
+        Fact::new(ts_us, kind, None, fields, file, line)
+    }
+
     /// The fact of `e`, read from file number `file`. Events of a kind no rule reads the
     /// texts of ([`texts_read`]) keep only their time and place: the log-rhythm rules need
     /// every line's time, nothing else.

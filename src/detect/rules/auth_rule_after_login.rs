@@ -101,14 +101,7 @@ impl Rule for RuleAfterLogin {
                 .entry((user.clone(), *file, *line))
                 .or_insert_with(|| (Group::default(), ip.clone()));
             if e.0.count == 0 {
-                let login = Fact::new(
-                    *t,
-                    Kind::AuthSuccess,
-                    None,
-                    [Some(ip), None, None, None, None, None, None, None, None],
-                    *file,
-                    *line,
-                );
+                let login = Fact::at(*t, Kind::AuthSuccess, Some(ip), *file, *line);
                 e.0.add(&login);
                 e.0.users.insert(c.user().unwrap_or_default().to_string());
             }

@@ -81,6 +81,15 @@ impl Tenant {
     }
 }
 
+/// The playbook steps of a compromised Exchange server reached from outside (forged
+/// requests, web shells): block, patch, remove the shells, reset credentials.
+pub const SERVER_STEPS: &[&str] = &[
+    "isolate.block_ips",
+    "clean.patch_exchange",
+    "clean.remove_webshells",
+    "clean.reset_credentials",
+];
+
 /// The structured detail of a fact of `kind` (None for another kind, or a detail that is not
 /// an Exchange / M365 one).
 pub fn detail_of(f: &Fact, kind: Kind) -> Option<Detail> {

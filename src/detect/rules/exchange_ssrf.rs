@@ -16,7 +16,7 @@
 
 use std::collections::BTreeMap;
 
-use super::cloud::{detail_of, some, Group};
+use super::cloud::{detail_of, some, Group, SERVER_STEPS};
 use super::{Files, Rule, Shared, Thresholds};
 use crate::detect::fact::Fact;
 use crate::detect::finding::{Finding, Phase, Severity};
@@ -105,12 +105,7 @@ impl Rule for Ssrf {
                         h.group.count,
                         some(&h.group.names, 6)
                     ),
-                    vec![
-                        "isolate.block_ips",
-                        "clean.patch_exchange",
-                        "clean.remove_webshells",
-                        "clean.reset_credentials",
-                    ],
+                    SERVER_STEPS.to_vec(),
                     files,
                 )
             })

@@ -19,7 +19,7 @@
 
 use std::collections::BTreeMap;
 
-use super::cloud::{detail_of, some, Group};
+use super::cloud::{detail_of, some, Group, SERVER_STEPS};
 use super::{Files, Rule, Shared, Thresholds};
 use crate::detect::fact::Fact;
 use crate::detect::finding::{Finding, Phase, Severity};
@@ -130,12 +130,7 @@ impl Rule for Webshell {
                         h.answered,
                         some(&h.group.names, 6)
                     ),
-                    vec![
-                        "isolate.block_ips",
-                        "clean.remove_webshells",
-                        "clean.patch_exchange",
-                        "clean.reset_credentials",
-                    ],
+                    SERVER_STEPS.to_vec(),
                     files,
                 )
             })

@@ -101,21 +101,10 @@ struct Seen {
 impl Seen {
     /// The time, address and line of the rule event, as a fact for a [`Group`].
     fn fact(&self) -> Fact {
-        Fact::new(
+        Fact::at(
             self.ts_us,
             Kind::MailboxRule,
-            None,
-            [
-                self.src_ip.as_deref(),
-                None,
-                None,
-                None,
-                None,
-                None,
-                None,
-                None,
-                None,
-            ],
+            self.src_ip.as_deref(),
             self.file,
             self.line,
         )
