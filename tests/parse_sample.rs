@@ -71,7 +71,9 @@ fn sample_root_parses_completely_with_years_zone_and_provenance() {
     let first = ev
         .iter()
         .filter(|e| {
-            e["user"] == "liwei" && e["src_ip"] == "203.0.113.77" && e["kind"] == "message_received"
+            e["actor"] == "liwei"
+                && e["src_ip"] == "203.0.113.77"
+                && e["kind"] == "message_received"
         })
         .min_by_key(|e| e["ts"].as_str().unwrap().to_string())
         .unwrap();
@@ -97,7 +99,7 @@ fn sample_root_parses_completely_with_years_zone_and_provenance() {
     // The SASL login is carried to the queue and delivery events of its messages.
     let spam_deliveries = ev
         .iter()
-        .filter(|e| e["kind"] == "delivery" && e["user"] == "liwei")
+        .filter(|e| e["kind"] == "delivery" && e["actor"] == "liwei")
         .count();
     assert!(spam_deliveries > 700, "{spam_deliveries}");
     // Attacker auth failures are counted once: backend lines are their own kind.
@@ -159,7 +161,7 @@ fn year_rollover_damage_and_odd_bytes() {
     assert_eq!(ev[0]["ts"], "2026-12-31T23:59:58Z");
     assert_eq!(ev[1]["ts"], "2027-01-01T00:00:01Z");
     assert_eq!(ev[2]["utf8_lossy"], true);
-    assert_eq!(ev[2]["user"], "r\u{fffd}ne");
+    assert_eq!(ev[2]["actor"], "r\u{fffd}ne");
     let o = run(&["parse", log.to_str().unwrap(), "--year", "2020"]);
     assert!(events(&o.stdout)[0]["ts"]
         .as_str()
@@ -309,7 +311,7 @@ fn exim_deliveries_carry_the_submitting_login() {
     assert_eq!(ev[0]["ts"], "2026-03-03T18:45:02Z");
     assert_eq!(ev[0]["ts_year_inferred"], false);
     for e in &ev {
-        assert_eq!(e["user"], "liwei", "{e}");
+        assert_eq!(e["actor"], "liwei", "{e}");
         assert_eq!(e["queue_id"], "1vQxYz-0003Ab-Cd");
     }
     assert_eq!(ev[2]["status"], "bounced");

@@ -301,7 +301,7 @@ fn crowdsec_exchange_protocol_lines_are_auth_failures() {
         assert_eq!(e["kind"], "auth_failure", "{file}:{line}");
         assert_eq!(e["src_ip"], r["host"], "{file}:{line}");
         if let Some(u) = r["parsed"].get("username") {
-            assert_eq!(&e["user"], u, "{file}:{line}");
+            assert_eq!(&e["actor"], u, "{file}:{line}");
         }
         n += 1;
     }

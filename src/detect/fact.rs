@@ -14,8 +14,10 @@ use crate::events::record::{Event, Kind};
 pub enum Field {
     /// Client address.
     SrcIp,
-    /// Login.
-    User,
+    /// Whose action it was (the login, the submitter, the audit actor).
+    Actor,
+    /// The account whose mail it concerns.
+    Mailbox,
     /// Envelope sender.
     Sender,
     /// Envelope recipient.
@@ -32,7 +34,7 @@ pub enum Field {
     Detail,
 }
 
-const FIELDS: usize = 9;
+const FIELDS: usize = 10;
 
 /// Whether some rule, or the timeline's context events, reads the text fields of events of
 /// `kind`. A rule that starts reading a kind not listed here must add it (its tests build
@@ -121,7 +123,8 @@ impl Fact {
             e.proto,
             [
                 e.src_ip.as_deref(),
-                e.user.as_deref(),
+                e.actor.as_deref(),
+                e.mailbox.as_deref(),
                 e.sender.as_deref(),
                 e.recipient.as_deref(),
                 e.orig_recipient.as_deref(),
@@ -167,9 +170,15 @@ impl Fact {
     pub fn src_ip(&self) -> Option<&str> {
         self.get(Field::SrcIp)
     }
-    /// Login.
-    pub fn user(&self) -> Option<&str> {
-        self.get(Field::User)
+    /// Whose action it was: the login that authenticated or was tried, the login or local
+    /// user that submitted a message (on its later events too), the actor of an audit record.
+    pub fn actor(&self) -> Option<&str> {
+        self.get(Field::Actor)
+    }
+    /// The account whose mail it concerns: the mailbox delivered into, whose mail a forward
+    /// sends on, whose mailbox a session or audited operation touched.
+    pub fn mailbox(&self) -> Option<&str> {
+        self.get(Field::Mailbox)
     }
     /// Envelope sender.
     #[allow(dead_code)]
@@ -263,6 +272,7 @@ mod tests {
             [
                 Some("1.2.3.4"),
                 None,
+                Some("frank"),
                 Some(""),
                 Some("a@b"),
                 None,
@@ -277,7 +287,8 @@ mod tests {
         assert_eq!(
             (
                 f.src_ip(),
-                f.user(),
+                f.actor(),
+                f.mailbox(),
                 f.sender(),
                 f.recipient(),
                 f.queue_id(),
@@ -287,6 +298,7 @@ mod tests {
             (
                 Some("1.2.3.4"),
                 None,
+                Some("frank"),
                 Some(""),
                 Some("a@b"),
                 Some("Q1"),
@@ -294,10 +306,10 @@ mod tests {
                 None
             )
         );
-        let g = f.with(Field::User, Some("liwei")).with(Field::SrcIp, None);
+        let g = f.with(Field::Actor, Some("liwei")).with(Field::SrcIp, None);
         assert_eq!(
-            (g.src_ip(), g.user(), g.recipient()),
-            (None, Some("liwei"), Some("a@b"))
+            (g.src_ip(), g.actor(), g.mailbox(), g.recipient()),
+            (None, Some("liwei"), Some("frank"), Some("a@b"))
         );
     }
 }

@@ -88,7 +88,11 @@ pub fn parse<'a>(tag: &'a str, msg: &'a str) -> Parse<'a> {
                 proto: Some(proto),
                 ..Parsed::new(kind)
             };
-            p.user = owned(kv(rest, "user"));
+            p.actor = owned(kv(rest, "user"));
+            if !matches!(kind, Kind::Connect | Kind::AuthFailure) {
+                // A session (`LOGIN`, `LOGOUT`, …) of that login, in its own mailbox.
+                p.mailbox = p.actor.clone();
+            }
             p.src_ip = kv(rest, "ip").map(|i| Cow::Borrowed(unmap(i)));
             p.detail = Some(msg.into());
             return Parse::Event(p);
@@ -137,7 +141,7 @@ mod tests {
             "LOGIN FAILED, user=alice, ip=[::ffff:198.51.100.3]",
         );
         assert_eq!(
-            (p.kind, p.user.as_deref(), p.src_ip.as_deref(), p.proto),
+            (p.kind, p.actor.as_deref(), p.src_ip.as_deref(), p.proto),
             (
                 Some(Kind::AuthFailure),
                 Some("alice"),

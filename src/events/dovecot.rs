@@ -78,8 +78,14 @@ fn paren_user_ip(process: &str) -> (Option<&str>, Option<&str>) {
     (user, ip)
 }
 
+/// The fields of a login process's line. The login named is the actor; a successful login
+/// opens that account's mailbox (a master user's login names the mailbox it logged in to:
+/// Dovecot's default log format does not say the master user).
 fn login_fields<'a>(p: &mut Parsed<'a>, rest: &'a str) {
-    p.user = owned(angle(rest, "user"));
+    p.actor = owned(angle(rest, "user"));
+    if p.kind == Some(Kind::AuthSuccess) {
+        p.mailbox = p.actor.clone();
+    }
     p.src_ip = owned(plain(rest, "rip"));
     if let Some(m) = plain(rest, "method") {
         p.detail = Some(match p.detail.take() {
@@ -257,7 +263,7 @@ fn backend<'a>(process: &'a str, rest: &'a str) -> Parse<'a> {
     if failure {
         let (user, ip) = paren_user_ip(inner_proc);
         let mut p = event(Kind::AuthBackendFailure, "auth");
-        p.user = owned(user);
+        p.actor = owned(user);
         p.src_ip = owned(ip);
         p.detail = Some(
             format!(
@@ -321,7 +327,9 @@ fn deliver<'a>(process: &'a str, rest: &'a str) -> Parse<'a> {
     } else {
         return Parse::Unknown;
     };
-    p.user = owned(user);
+    // `lda(u)`/`lmtp(u)`: a delivery into u's mailbox, or u's Sieve script acting on it. No
+    // login of u did anything: the actor is the submitter, joined on the queue id if known.
+    p.mailbox = owned(user);
     if p.detail.is_none() {
         p.detail = Some(body.to_string().into());
     }
@@ -338,7 +346,9 @@ fn session<'a>(process: &'a str, rest: &'a str) -> Parse<'a> {
         || rest.starts_with("Connection closed")
     {
         let mut p = event(Kind::Disconnect, process);
-        p.user = owned(user);
+        // `imap(u)`/`pop3(u)`: the session of the login `u`, in its own mailbox.
+        p.actor = owned(user);
+        p.mailbox = owned(user);
         p.detail = Some(rest.to_string().into());
         return Parse::Event(p);
     }
@@ -382,7 +392,7 @@ mod tests {
     fn logins_and_failures() {
         let p = ev("dovecot", "imap-login: Login: user=<zhangwei>, method=PLAIN, rip=192.0.2.10, lip=198.51.100.25, mpid=4242, TLS, session=<abc>");
         assert_eq!(
-            (p.kind, p.user.as_deref(), p.src_ip.as_deref(), p.proto),
+            (p.kind, p.actor.as_deref(), p.src_ip.as_deref(), p.proto),
             (
                 Some(Kind::AuthSuccess),
                 Some("zhangwei"),
@@ -392,7 +402,7 @@ mod tests {
         );
         let p = ev("dovecot", "imap-login: Disconnected (auth failed, 1 attempts in 2 secs): user=<admin>, method=PLAIN, rip=203.0.113.78, lip=198.51.100.25, TLS, session=<x>");
         assert_eq!(
-            (p.kind, p.user.as_deref(), p.src_ip.as_deref()),
+            (p.kind, p.actor.as_deref(), p.src_ip.as_deref()),
             (Some(Kind::AuthFailure), Some("admin"), Some("203.0.113.78"))
         );
         assert!(p.detail.unwrap().starts_with("auth failed, 1 attempts"));
@@ -409,7 +419,7 @@ mod tests {
     fn backend_lines_are_not_attempts() {
         let p = ev("dovecot", "auth-worker(3065): pam(liwei,203.0.113.77,<EwmhyfITYf+43Ecf>): pam_authenticate() failed: Authentication failure (Password mismatch?)");
         assert_eq!(
-            (p.kind, p.user.as_deref(), p.src_ip.as_deref()),
+            (p.kind, p.actor.as_deref(), p.src_ip.as_deref()),
             (
                 Some(Kind::AuthBackendFailure),
                 Some("liwei"),
@@ -425,13 +435,13 @@ mod tests {
             "dovecot",
             "auth: sql(admin@example.ru,192.168.144.226,<6rXunFtu493AqJDi>): Password mismatch",
         );
-        assert_eq!(p.user.as_deref(), Some("admin@example.ru"));
+        assert_eq!(p.actor.as_deref(), Some("admin@example.ru"));
         let p = ev(
             "auth(info@example.com,1.2.3.4,sasl:login)<CvN+E95Uf4e7eEnj>",
             "Info: sql: Password mismatch (given password: XxxxXXxx123)",
         );
         assert_eq!(
-            (p.kind, p.user.as_deref(), p.src_ip.as_deref(), p.proto),
+            (p.kind, p.actor.as_deref(), p.src_ip.as_deref(), p.proto),
             (
                 Some(Kind::AuthBackendFailure),
                 Some("info@example.com"),
@@ -449,7 +459,7 @@ mod tests {
     fn deliveries_and_redirects() {
         let p = ev("dovecot", "lda(wangfang)<23330><F8pXL0rjDckSBw4O>: sieve: msgid=<20260305083453.512037@x>: forwarded to <wf.backup@mailsafe.example.com>");
         assert_eq!(
-            (p.kind, p.user.as_deref(), p.recipient.as_deref()),
+            (p.kind, p.mailbox.as_deref(), p.recipient.as_deref()),
             (
                 Some(Kind::Forwarded),
                 Some("wangfang"),
@@ -469,7 +479,7 @@ mod tests {
             "imap(liwei)<24093><W4CtYXfHgpLgbZK3>: Logged out in=878 out=650418 deleted=0",
         );
         assert_eq!(
-            (p.kind, p.user.as_deref()),
+            (p.kind, p.actor.as_deref()),
             (Some(Kind::Disconnect), Some("liwei"))
         );
         assert!(matches!(
@@ -478,7 +488,7 @@ mod tests {
         ));
         let p = ev("dovecot", "auth-worker(14877): conn unix:auth-worker (pid=14830,uid=109): auth-worker<5>: pam(needle,5.34.207.161): pam_authenticate() failed: Authentication failure (Password mismatch?)");
         assert_eq!(
-            (p.user.as_deref(), p.src_ip.as_deref()),
+            (p.actor.as_deref(), p.src_ip.as_deref()),
             (Some("needle"), Some("5.34.207.161"))
         );
         let p = ev("auth(default)", "pam(user@example.com,::ffff:1.2.3.4): pam_authenticate() failed: User not known to the underlying authentication module");

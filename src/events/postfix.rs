@@ -31,7 +31,7 @@ pub fn parse<'a>(tag: &'a str, msg: &'a str) -> Parse<'a> {
         "qmgr" | "nqmgr" | "oqmgr" => qmgr(msg),
         "pickup" => pickup(msg),
         "smtp" | "lmtp" | "local" | "virtual" | "pipe" | "error" | "retry" | "discard"
-        | "relay" => delivery(msg),
+        | "relay" => delivery(daemon, msg),
         "bounce" | "defer" | "trace" => bounce(msg),
         "master" | "postfix-script" | "postsuper" | "postfix" | "postlog" | "postmap"
         | "postalias" | "sendmail" | "postdrop" | "postqueue" => service(daemon, msg),
@@ -103,7 +103,7 @@ fn sasl_failure(msg: &str) -> Option<Parse<'_>> {
         None => (rest, None),
     };
     // Postfix writes `(unavailable)` when the server never learnt the name.
-    p.user = owned(user.filter(|u| *u != "(unavailable)"));
+    p.actor = owned(user.filter(|u| *u != "(unavailable)"));
     p.detail = Some(text.to_string().into());
     Some(Parse::Event(p))
 }
@@ -238,7 +238,7 @@ fn smtpd(msg: &str) -> Parse<'_> {
                         ip,
                     );
                     p.queue_id = owned(qid);
-                    p.user = owned(plain(tail, "sasl_username"));
+                    p.actor = owned(plain(tail, "sasl_username"));
                     p.sender =
                         owned(plain(tail, "sasl_sender").map(|s| s.trim_matches(['<', '>'])));
                     if let Some(m) = plain(tail, "sasl_method") {
@@ -489,7 +489,8 @@ const CLIENT_CHATTER: &[&str] = &[
     "delivery temporarily suspended",
 ];
 
-fn delivery(msg: &str) -> Parse<'_> {
+/// A delivery agent's (`agent`) line.
+fn delivery<'a>(agent: &str, msg: &'a str) -> Parse<'a> {
     let Some((qid, rest)) = queue_id(msg) else {
         return if CLIENT_CHATTER.iter().any(|c| msg.starts_with(c)) {
             Parse::Ignored
@@ -533,6 +534,22 @@ fn delivery(msg: &str) -> Parse<'_> {
     p.status = owned(status);
     p.relay = owned(plain(rest, "relay"));
     p.detail = find(rest, "status=").map(|i| rest[i..].into());
+    // Whose mail it is: for a forward or an alias redirect the address whose mail was sent
+    // on; for the final-delivery agents (`local`, `virtual`, `lmtp`, `pipe` — Dovecot's LDA
+    // and LMTP among them) the mailbox it went into. The login that submitted the message
+    // (the actor) is joined on the queue id later (`parse::correlate`).
+    let relay = p.relay.as_deref().unwrap_or("");
+    let final_delivery = matches!(agent, "local" | "virtual" | "lmtp" | "pipe")
+        || relay.contains("[private/")
+        || relay.contains("[unix:")
+        || relay.contains("lmtp");
+    p.mailbox = if kind == Kind::Forwarded {
+        owned(orig.or(to))
+    } else if final_delivery {
+        owned(to)
+    } else {
+        None
+    };
     Parse::Event(p)
 }
 
@@ -579,7 +596,7 @@ mod tests {
     fn smtpd_session_lines() {
         let p = ev("postfix/submission/smtpd", "warning: unknown[203.0.113.77]: SASL LOGIN authentication failed: UGFzc3dvcmQ6, sasl_username=liwei");
         assert_eq!(
-            (p.kind, p.src_ip.as_deref(), p.user.as_deref()),
+            (p.kind, p.src_ip.as_deref(), p.actor.as_deref()),
             (Some(Kind::AuthFailure), Some("203.0.113.77"), Some("liwei"))
         );
         assert_eq!(
@@ -592,13 +609,13 @@ mod tests {
         assert_eq!(p.kind, Some(Kind::Service));
         // Seen live (Dovecot answering late under brute force): no name, not a user named so.
         let p = ev("postfix/submission/smtpd", "warning: unknown[127.0.2.10]: SASL PLAIN authentication failed: Connection lost to authentication server, sasl_username=(unavailable)");
-        assert_eq!((p.kind, p.user.as_deref()), (Some(Kind::Service), None));
+        assert_eq!((p.kind, p.actor.as_deref()), (Some(Kind::Service), None));
         let p = ev(
             "postfix/submission/smtpd",
             "8C3D2A1F07E: client=unknown[203.0.113.77], sasl_method=LOGIN, sasl_username=liwei",
         );
         assert_eq!(
-            (p.kind, p.user.as_deref(), p.queue_id.as_deref()),
+            (p.kind, p.actor.as_deref(), p.queue_id.as_deref()),
             (
                 Some(Kind::MessageReceived),
                 Some("liwei"),

@@ -90,7 +90,7 @@ pub fn parse<'a>(tag: &'a str, msg: &'a str) -> Parse<'a> {
                 proto: Some("smtp"),
                 ..Parsed::new(Kind::AuthFailure)
             };
-            p.user = owned(rest.split(" - ").next());
+            p.actor = owned(rest.split(" - ").next());
             p.src_ip = owned(ip);
             p.detail = Some(m.into());
             return Parse::Event(p);
@@ -100,7 +100,7 @@ pub fn parse<'a>(tag: &'a str, msg: &'a str) -> Parse<'a> {
                 proto: Some("smtp"),
                 ..Parsed::new(Kind::AuthSuccess)
             };
-            p.user = owned(
+            p.actor = owned(
                 m.strip_prefix("SMTP user ")
                     .and_then(|r| r.split(' ').next()),
             );
@@ -198,7 +198,7 @@ mod tests {
             "FAILED: admin@example.org - password incorrect from unknown@ [198.51.100.20]",
         );
         assert_eq!(
-            (p.kind, p.user.as_deref(), p.src_ip.as_deref()),
+            (p.kind, p.actor.as_deref(), p.src_ip.as_deref()),
             (
                 Some(Kind::AuthFailure),
                 Some("admin@example.org"),

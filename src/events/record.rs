@@ -138,8 +138,16 @@ pub struct Event<'a> {
     pub src_ip: Option<Cow<'a, str>>,
     /// Client name as the daemon logged it (`unknown` when unresolved).
     pub src_host: Option<Cow<'a, str>>,
-    /// Login name.
-    pub user: Option<Cow<'a, str>>,
+    /// Whose action it was: the login that authenticated (SMTP AUTH, IMAP/POP3/webmail login,
+    /// the login presented in a failed attempt), the local Unix user who submitted a message, or
+    /// the actor of an audit record. On a message's later events (queued, delivered,
+    /// forwarded) the login that submitted it. Never the owner of a mailbox mail was delivered
+    /// to.
+    pub actor: Option<Cow<'a, str>>,
+    /// The account whose mail it concerns: the mailbox a message was delivered or stored into,
+    /// whose mail a Sieve/`.forward` rule sent on, whose mailbox a session opened, or the
+    /// mailbox an audited operation targeted.
+    pub mailbox: Option<Cow<'a, str>>,
     /// Envelope sender.
     pub sender: Option<Cow<'a, str>>,
     /// Envelope recipient.
@@ -173,8 +181,10 @@ pub struct Parsed<'a> {
     pub src_ip: Option<Cow<'a, str>>,
     /// Client name.
     pub src_host: Option<Cow<'a, str>>,
-    /// Login.
-    pub user: Option<Cow<'a, str>>,
+    /// Whose action it was (see [`Event::actor`]).
+    pub actor: Option<Cow<'a, str>>,
+    /// The account whose mail it concerns (see [`Event::mailbox`]).
+    pub mailbox: Option<Cow<'a, str>>,
     /// Envelope sender.
     pub sender: Option<Cow<'a, str>>,
     /// Envelope recipient.

@@ -51,7 +51,11 @@ pub fn parse<'a>(_tag: &'a str, msg: &'a str) -> Parse<'a> {
     .find(|k| msg.contains(*k))
     .copied()
     .unwrap_or("for ");
-    p.user = owned(word_after(msg, user_key));
+    p.actor = owned(word_after(msg, user_key));
+    if p.kind == Some(Kind::AuthSuccess) {
+        // A webmail login opens that account's mailbox.
+        p.mailbox = p.actor.clone();
+    }
     let ip = msg
         .find("X-Real-IP: ")
         .map(|i| &msg[i + 11..])
@@ -72,7 +76,7 @@ mod tests {
     fn roundcube_lines() {
         let Parse::Event(p) = parse("roundcube", "<a1b2c3> IMAP Error: Login failed for admin against localhost from 203.0.113.70. Could not connect") else { panic!() };
         assert_eq!(
-            (p.kind, p.user.as_deref(), p.src_ip.as_deref()),
+            (p.kind, p.actor.as_deref(), p.src_ip.as_deref()),
             (Some(Kind::AuthFailure), Some("admin"), Some("203.0.113.70"))
         );
         let Parse::Event(p) = parse(
@@ -82,7 +86,7 @@ mod tests {
             panic!()
         };
         assert_eq!(
-            (p.kind, p.user.as_deref(), p.src_ip.as_deref()),
+            (p.kind, p.actor.as_deref(), p.src_ip.as_deref()),
             (
                 Some(Kind::AuthSuccess),
                 Some("bob@example.org"),

@@ -90,7 +90,7 @@ fn classify(body: &str) -> Option<Parsed<'_>> {
     }
     if let Some(rest) = body.strip_prefix("AUTH failure (") {
         let mut p = with_relay(Kind::AuthFailure, rest);
-        p.user = kv(rest, "user").map(Cow::Borrowed);
+        p.actor = kv(rest, "user").map(Cow::Borrowed);
         p.detail = Some(
             format!(
                 "AUTH failure ({}",
@@ -102,7 +102,7 @@ fn classify(body: &str) -> Option<Parsed<'_>> {
     }
     if body.starts_with("AUTH=server") {
         let mut p = with_relay(Kind::AuthSuccess, body);
-        p.user = kv(body, "authid").map(Cow::Borrowed);
+        p.actor = kv(body, "authid").map(Cow::Borrowed);
         p.detail = kv(body, "mech").map(|m| format!("mech={m}").into());
         return Some(p);
     }
@@ -250,7 +250,7 @@ mod tests {
         );
         let p = ev("AUTH failure (LOGIN): authentication failure (-13) SASL(-13): authentication failure: checkpass failed, user=admin, relay=x.example [192.0.2.7]");
         assert_eq!(
-            (p.user.as_deref(), p.src_ip.as_deref()),
+            (p.actor.as_deref(), p.src_ip.as_deref()),
             (Some("admin"), Some("192.0.2.7"))
         );
         let p = ev("s1GNXHYB005133: ruleset=check_rcpt, arg1=<x@hotmail.it>, relay=host.example [80.253.155.119] (may be forged), reject=550 5.7.1 <x@hotmail.it>... Relaying denied. IP name possibly forged [80.253.155.119]");

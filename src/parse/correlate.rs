@@ -3,7 +3,7 @@
 //!
 //! Postfix logs the login once (`QID: client=…, sasl_username=alice`), Exim on the arrival line
 //! (`ID <= … A=login:alice`); the `message_queued` and `delivery`/`forwarded` events of that
-//! queue or message id get `user` filled from it, so a detector
+//! queue or message id get `actor` filled from it, so a detector
 //! can say *which login sent what*. The reader thread learns the bindings from each chunk
 //! *before* the chunk is handed to a parser thread (a cheap `memmem` scan for
 //! `sasl_username=` and ` A=`), so parallel parsers see every binding made earlier in the file. Files
@@ -44,9 +44,11 @@ impl Joiner {
         }
     }
 
-    /// Fills `e.user` for the later events of a message whose login is known.
+    /// Fills `e.actor` for the later events of a message whose submitter is known. A
+    /// delivery's mailbox stays as the parser set it: the submitter acted, the mailbox only
+    /// received.
     pub fn fill(&self, e: &mut Event) {
-        if e.user.is_some()
+        if e.actor.is_some()
             || !matches!(
                 e.kind,
                 Kind::MessageQueued | Kind::Delivery | Kind::Forwarded
@@ -55,7 +57,7 @@ impl Joiner {
             return;
         }
         if let Some(u) = e.queue_id.as_deref().and_then(|q| self.users.get(q)) {
-            e.user = Some(u.clone().into());
+            e.actor = Some(u.clone().into());
         }
     }
 }

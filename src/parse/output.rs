@@ -24,7 +24,7 @@ pub enum Format {
 }
 
 /// The CSV columns, in order.
-pub const CSV_HEADER: [&str; 22] = [
+pub const CSV_HEADER: [&str; 23] = [
     "ts",
     "ts_year_inferred",
     "host",
@@ -34,7 +34,8 @@ pub const CSV_HEADER: [&str; 22] = [
     "proto",
     "src_ip",
     "src_host",
-    "user",
+    "actor",
+    "mailbox",
     "sender",
     "recipient",
     "orig_recipient",
@@ -141,7 +142,8 @@ pub fn event_json(e: &Event, out: &mut Vec<u8>) {
     json_opt(out, b",\"proto\":", e.proto);
     json_opt(out, b",\"src_ip\":", e.src_ip.as_deref());
     json_opt(out, b",\"src_host\":", e.src_host.as_deref());
-    json_opt(out, b",\"user\":", e.user.as_deref());
+    json_opt(out, b",\"actor\":", e.actor.as_deref());
+    json_opt(out, b",\"mailbox\":", e.mailbox.as_deref());
     json_opt(out, b",\"sender\":", e.sender.as_deref());
     json_opt(out, b",\"recipient\":", e.recipient.as_deref());
     json_opt(out, b",\"orig_recipient\":", e.orig_recipient.as_deref());
@@ -316,7 +318,8 @@ impl<W: Write> Writer<W> {
                     e.proto.unwrap_or("").to_string(),
                     opt(&e.src_ip),
                     opt(&e.src_host),
-                    opt(&e.user),
+                    opt(&e.actor),
+                    opt(&e.mailbox),
                     opt(&e.sender),
                     opt(&e.recipient),
                     opt(&e.orig_recipient),
@@ -356,7 +359,8 @@ mod tests {
             proto: Some("smtp"),
             src_ip: Some(Cow::Borrowed("203.0.113.77")),
             src_host: None,
-            user: Some(Cow::Borrowed("r\u{e9}n\u{e9} \"x\"\\\u{1}\t\n\u{7f}")),
+            actor: Some(Cow::Borrowed("r\u{e9}n\u{e9} \"x\"\\\u{1}\t\n\u{7f}")),
+            mailbox: Some(Cow::Borrowed("zhang.wei@example.cn")),
             sender: None,
             recipient: None,
             orig_recipient: None,

@@ -29,7 +29,8 @@ pub struct Batch {
     proto: Vec<Option<&'static str>>,
     src_ip: Vec<Option<String>>,
     src_host: Vec<Option<String>>,
-    user: Vec<Option<String>>,
+    actor: Vec<Option<String>>,
+    mailbox: Vec<Option<String>>,
     sender: Vec<Option<String>>,
     recipient: Vec<Option<String>>,
     orig_recipient: Vec<Option<String>>,
@@ -61,7 +62,8 @@ impl Batch {
         self.proto.push(e.proto);
         self.src_ip.push(s(&e.src_ip));
         self.src_host.push(s(&e.src_host));
-        self.user.push(s(&e.user));
+        self.actor.push(s(&e.actor));
+        self.mailbox.push(s(&e.mailbox));
         self.sender.push(s(&e.sender));
         self.recipient.push(s(&e.recipient));
         self.orig_recipient.push(s(&e.orig_recipient));
@@ -90,7 +92,8 @@ impl Batch {
             Column::new("proto".into(), self.proto),
             Column::new("src_ip".into(), self.src_ip),
             Column::new("src_host".into(), self.src_host),
-            Column::new("user".into(), self.user),
+            Column::new("actor".into(), self.actor),
+            Column::new("mailbox".into(), self.mailbox),
             Column::new("sender".into(), self.sender),
             Column::new("recipient".into(), self.recipient),
             Column::new("orig_recipient".into(), self.orig_recipient),

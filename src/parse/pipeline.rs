@@ -104,12 +104,15 @@ pub const SLACK_US: i64 = 3_600_000_000;
 
 fn learn(joiner: &RwLock<Joiner>, chunk: &[u8], clock: &Clock) {
     let mut found = Vec::new();
-    // Postfix `client=…, sasl_username=u` and Exim `<= … A=authenticator:u`.
+    // Postfix `client=…, sasl_username=u`, Exim `<= … A=authenticator:u` and Exim's local
+    // submissions `<= … U=www-data P=local`.
     let postfix = memchr::memmem::Finder::new(b"sasl_username=");
     let exim = memchr::memmem::Finder::new(b" A=");
+    let exim_local = memchr::memmem::Finder::new(b" P=local");
     let mut hits: Vec<usize> = postfix
         .find_iter(chunk)
         .chain(exim.find_iter(chunk))
+        .chain(exim_local.find_iter(chunk))
         .collect();
     hits.sort_unstable();
     let mut last_line = usize::MAX;
@@ -132,7 +135,7 @@ fn learn(joiner: &RwLock<Joiner>, chunk: &[u8], clock: &Clock) {
         if let LineOutcome::Event(e) = parse_line(text, clock, &mut TsCache::default(), src, false)
         {
             if let (crate::events::record::Kind::MessageReceived, Some(q), Some(u)) =
-                (e.kind, e.queue_id, e.user)
+                (e.kind, e.queue_id, e.actor)
             {
                 found.push((q, u));
             }
@@ -210,7 +213,7 @@ fn parse_chunk(ctx: &Ctx, pool: &Pool, c: Chunk) -> io::Result<Done> {
             LineOutcome::Event(mut e) => {
                 stats.first_us = Some(stats.first_us.map_or(e.ts_unix_us, |t| t.min(e.ts_unix_us)));
                 stats.last_us = Some(stats.last_us.map_or(e.ts_unix_us, |t| t.max(e.ts_unix_us)));
-                if e.queue_id.is_some() && e.user.is_none() {
+                if e.queue_id.is_some() && e.actor.is_none() {
                     if let Ok(j) = ctx.joiner.read() {
                         j.fill(&mut e);
                     }

@@ -94,7 +94,12 @@ impl Interest {
             Kind::AuthSuccess | Kind::MessageReceived | Kind::Delivery | Kind::Forwarded
         );
         if by_user {
-            if let Some((p, since)) = f.user().and_then(|u| self.users.get(u)) {
+            // The account's own actions (its logins, what it submitted and where that went),
+            // and what its mailbox's forwards sent on.
+            let account = f
+                .actor()
+                .or_else(|| (f.kind == Kind::Forwarded).then(|| f.mailbox()).flatten());
+            if let Some((p, since)) = account.and_then(|u| self.users.get(u)) {
                 if f.ts_us < *since {
                     return None;
                 }
@@ -167,7 +172,7 @@ impl Gather {
                     severity: None,
                     message: describe(f),
                     ips: f.src_ip().map(str::to_string).into_iter().collect(),
-                    users: f.user().map(str::to_string).into_iter().collect(),
+                    users: accounts(f),
                     attack: Vec::new(),
                     count: 1,
                     source: Some(Source {
@@ -235,6 +240,15 @@ impl FactSink for Gather {
     }
 }
 
+/// The accounts a fact names: its actor, then the mailbox when another.
+fn accounts(f: &Fact) -> Vec<String> {
+    let mut v: Vec<String> = f.actor().map(str::to_string).into_iter().collect();
+    if let Some(m) = f.mailbox().filter(|m| Some(*m) != f.actor()) {
+        v.push(m.to_string());
+    }
+    v
+}
+
 /// One line about a fact: its kind and the fields it has.
 fn describe(f: &Fact) -> String {
     let mut s = f.kind.name().to_string();
@@ -245,7 +259,10 @@ fn describe(f: &Fact) -> String {
             s.push_str(v);
         }
     };
-    add("user=", f.user());
+    add("actor=", f.actor());
+    if f.mailbox() != f.actor() {
+        add("mailbox=", f.mailbox());
+    }
     add("from ", f.src_ip());
     add("sender=", f.sender());
     add("to ", f.recipient());
@@ -332,7 +349,7 @@ mod tests {
         assert_eq!(got[1].0, Some(Phase::InitialAccess));
         assert!(got[2]
             .1
-            .starts_with("auth_success user=liwei from 203.0.113.77"));
+            .starts_with("auth_success actor=liwei from 203.0.113.77"));
         assert_eq!(got[3].0, Some(Phase::Exfiltration));
         assert!(got[3].1.contains("to x@spam.example"));
     }

@@ -141,7 +141,7 @@ impl BulkSend {
 
 impl Rule for BulkSend {
     fn observe(&mut self, f: &Fact) {
-        let Some(user) = f.user() else {
+        let Some(user) = f.actor() else {
             return;
         };
         let submitted = f.kind == Kind::MessageReceived && f.src_ip().is_some();

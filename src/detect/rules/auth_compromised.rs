@@ -167,8 +167,8 @@ fn failures_before(by_net: &ByNetwork, ip: &str, at: i64) -> (u64, EvidenceSet, 
 impl Rule for Compromised {
     fn observe(&mut self, f: &Fact) {
         let success =
-            f.kind == Kind::AuthSuccess || (f.kind == Kind::MessageReceived && f.user().is_some());
-        let (Some(user), Some(ip), true) = (f.user(), f.src_ip(), success) else {
+            f.kind == Kind::AuthSuccess || (f.kind == Kind::MessageReceived && f.actor().is_some());
+        let (Some(user), Some(ip), true) = (f.actor(), f.src_ip(), success) else {
             return;
         };
         self.scratch.clear();

@@ -44,7 +44,7 @@ impl Rule for RuleAfterLogin {
     fn observe(&mut self, f: &Fact) {
         match f.kind {
             Kind::AuthSuccess => {
-                if let (Some(u), Some(ip)) = (f.user(), f.src_ip()) {
+                if let (Some(u), Some(ip)) = (f.actor(), f.src_ip()) {
                     self.logins
                         .entry(u.to_ascii_lowercase())
                         .or_default()
@@ -53,7 +53,7 @@ impl Rule for RuleAfterLogin {
             }
             Kind::MailboxRule | Kind::MailboxForwarding | Kind::TransportRule
                 if matches!(f.status(), Some("created" | "changed" | "enabled"))
-                    && f.user().is_some() =>
+                    && f.actor().is_some() =>
             {
                 self.changes.push(f.clone());
             }
@@ -77,7 +77,7 @@ impl Rule for RuleAfterLogin {
         let mut changes = std::mem::take(&mut self.changes);
         changes.sort_by_key(|f| f.ts_us);
         for c in changes {
-            let Some(user) = c.user().map(str::to_ascii_lowercase) else {
+            let Some(user) = c.actor().map(str::to_ascii_lowercase) else {
                 continue;
             };
             let Some(logins) = self.logins.get(&user) else {
@@ -103,7 +103,7 @@ impl Rule for RuleAfterLogin {
             if e.0.count == 0 {
                 let login = Fact::at(*t, Kind::AuthSuccess, Some(ip), *file, *line);
                 e.0.add(&login);
-                e.0.users.insert(c.user().unwrap_or_default().to_string());
+                e.0.users.insert(c.actor().unwrap_or_default().to_string());
             }
             e.0.add(&c);
             e.0.names.insert(c.kind.name().to_string());

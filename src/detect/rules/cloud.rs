@@ -35,12 +35,16 @@ impl Tenant {
             return;
         }
         if f.kind == Kind::AuthSuccess {
-            if let Some(d) = f.user().and_then(domain) {
+            if let Some(d) = f.actor().and_then(domain) {
                 self.domains.insert(d);
             }
             return;
         }
-        if let Some(d) = f.user().and_then(domain) {
+        for d in [f.actor(), f.mailbox()]
+            .into_iter()
+            .flatten()
+            .filter_map(domain)
+        {
             self.domains.insert(d);
         }
         if let Some(d) = f.detail().and_then(Detail::from_text) {

@@ -64,7 +64,7 @@ impl Rule for Forwarding {
         match f.kind {
             Kind::MessageReceived => {
                 let remote = f.src_ip().is_some_and(|ip| !is_loopback(ip));
-                if let (Some(q), None, true) = (f.queue_id(), f.user(), remote) {
+                if let (Some(q), None, true) = (f.queue_id(), f.actor(), remote) {
                     if !self.inbound.contains(q) {
                         self.inbound.insert(q.into());
                         self.order.push_back(q.into());
@@ -104,7 +104,7 @@ impl Rule for Forwarding {
                 }
                 c.last = c.last.max(f.ts_us);
                 c.count += 1;
-                let origin = match (f.orig_recipient(), f.kind, f.user()) {
+                let origin = match (f.orig_recipient(), f.kind, f.mailbox()) {
                     (Some(o), _, _) => o.to_ascii_lowercase(),
                     (None, Kind::Forwarded, Some(u)) => format!("{u} (sieve/filter)"),
                     _ => "BCC copy".to_string(),

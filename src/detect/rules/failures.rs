@@ -179,7 +179,7 @@ impl Failures {
 
     /// Records a failure fact (its account as the label, Dovecot's attempt count as weight).
     pub fn observe(&mut self, f: &Fact) {
-        let label = f.user().unwrap_or("(unknown)");
+        let label = f.actor().unwrap_or("(unknown)");
         if f.kind == Kind::AuthBackendFailure {
             if let Some(ip) = f.src_ip() {
                 if let Some(b) = slot(&mut self.backend, ip, f.ts_us.div_euclid(HOUR_US)) {

@@ -44,13 +44,13 @@ type ByNet = FxHashMap<Box<str>, FxHashMap<i64, Hour>>;
 
 /// Whether a fact is a successful login (an AUTH success, or mail submitted with a login).
 pub fn is_login(f: &Fact) -> bool {
-    f.kind == Kind::AuthSuccess || (f.kind == Kind::MessageReceived && f.user().is_some())
+    f.kind == Kind::AuthSuccess || (f.kind == Kind::MessageReceived && f.actor().is_some())
 }
 
 impl Logins {
     /// Records a fact when it is a login.
     pub fn observe(&mut self, f: &Fact) {
-        let (true, Some(user), Some(ip)) = (is_login(f), f.user(), f.src_ip()) else {
+        let (true, Some(user), Some(ip)) = (is_login(f), f.actor(), f.src_ip()) else {
             return;
         };
         let hour = f.ts_us.div_euclid(HOUR_US);

@@ -363,7 +363,7 @@ pub mod tests {
     /// 2026-03-04T00:00:00Z in µs.
     pub const T0: i64 = 1_772_582_400_000_000;
 
-    /// A fact of `kind` at `secs` after [`T0`].
+    /// A fact of `kind` at `secs` after [`T0`] whose actor is `user` (none when empty).
     pub fn fact(kind: Kind, secs: i64, ip: &str, user: &str) -> Fact {
         Fact::new(
             T0 + secs * 1_000_000,
@@ -372,6 +372,7 @@ pub mod tests {
             [
                 Some(ip),
                 (!user.is_empty()).then_some(user),
+                None,
                 None,
                 None,
                 None,

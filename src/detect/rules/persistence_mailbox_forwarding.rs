@@ -71,7 +71,7 @@ impl Rule for MailboxForwarding {
             let mailbox = d
                 .mailbox
                 .clone()
-                .or_else(|| f.user().map(str::to_string))
+                .or_else(|| f.mailbox().map(str::to_string))
                 .unwrap_or_else(|| "unknown mailbox".into());
             let v = by_mailbox
                 .entry(mailbox.clone())
@@ -81,7 +81,7 @@ impl Rule for MailboxForwarding {
                 });
             v.group.add_timed(&f, !d.time_is_export);
             v.group.users.insert(mailbox);
-            if let Some(u) = f.user() {
+            if let Some(u) = f.actor() {
                 v.group.users.insert(u.to_string());
             }
             v.objects_only &= outside.is_empty();

@@ -146,15 +146,18 @@ impl Rule for MailboxRule {
         if f.kind != Kind::MailboxRule || matches!(f.status(), Some("removed" | "disabled")) {
             return;
         }
-        let Some(detail) = f.detail().and_then(Detail::from_text) else {
+        let Some(mut detail) = f.detail().and_then(Detail::from_text) else {
             return;
         };
+        if detail.mailbox.is_none() {
+            detail.mailbox = f.mailbox().map(str::to_string);
+        }
         self.seen.push(Seen {
             ts_us: f.ts_us,
             file: f.file,
             line: f.line,
             src_ip: f.src_ip().map(str::to_string),
-            actor: f.user().map(str::to_string),
+            actor: f.actor().map(str::to_string),
             detail,
         });
     }

@@ -69,7 +69,7 @@ impl Rule for TransportRule {
             let name = d.name.clone().unwrap_or_else(|| "(unnamed)".into());
             let v = by_rule.entry(name).or_default();
             v.group.add_timed(&f, !d.time_is_export);
-            if let Some(u) = f.user() {
+            if let Some(u) = f.actor() {
                 v.group.users.insert(u.to_string());
             }
             v.redirect.extend(redirect);

@@ -60,7 +60,7 @@ impl Rule for OpenRelay {
     fn observe(&mut self, f: &Fact) {
         match f.kind {
             Kind::MessageReceived => {
-                let (Some(q), None, Some(ip)) = (f.queue_id(), f.user(), f.src_ip()) else {
+                let (Some(q), None, Some(ip)) = (f.queue_id(), f.actor(), f.src_ip()) else {
                     return;
                 };
                 if ip.starts_with("127.") || ip == "::1" {

@@ -101,7 +101,7 @@ fn request(row: &Row, ts: i64, service: String) -> Rec {
     r.src_ip = row
         .get(&["clientipaddress", "c-ip", "clientip", "client-ip", "ip"])
         .and_then(client_ip);
-    r.user = row
+    r.actor = row
         .get(&["authenticateduser", "cs-username", "username"])
         .map(str::to_string);
     r.host = row
@@ -188,7 +188,7 @@ mod tests {
             v[0].detail.ua.as_deref(),
             Some("Mozilla/5.0 (Windows NT 10.0)")
         );
-        assert_eq!(v[0].user, None);
+        assert_eq!(v[0].actor, None);
     }
 
     #[test]

@@ -54,7 +54,7 @@ pub fn inbox_rule(row: &Row, export_us: Option<i64>) -> Got {
     let mailbox = row
         .get(&["username", "mailboxownerid", "mailbox", "identity"])
         .map(|m| m.split('\\').next().unwrap_or(m).to_string());
-    r.user = mailbox.clone();
+    r.mailbox = mailbox.clone();
     let d = &mut r.detail;
     d.time_is_export = from_export;
     d.op = Some("Get-InboxRule".into());
@@ -121,7 +121,7 @@ pub fn transport_rule(row: &Row, export_us: Option<i64>) -> Got {
     };
     let mut r = Rec::new(Kind::TransportRule, ts, "inventory/transport_rules");
     r.status = Some("present".into());
-    r.user = row
+    r.actor = row
         .get(&["createdby", "lastmodifiedby"])
         .map(str::to_string);
     let description = row.get(&["description"]).unwrap_or("");
@@ -174,7 +174,7 @@ pub fn mailbox(row: &Row, export_us: Option<i64>) -> Got {
             "displayname",
         ])
         .map(str::to_string);
-    r.user = mailbox.clone();
+    r.mailbox = mailbox.clone();
     let d = &mut r.detail;
     d.time_is_export = from_export;
     d.op = Some("Get-Mailbox".into());

@@ -48,8 +48,11 @@ pub struct Rec {
     pub src_ip: Option<String>,
     /// Client name.
     pub src_host: Option<String>,
-    /// Acting account.
-    pub user: Option<String>,
+    /// Acting account (the audit record's `UserId`, the web or protocol login).
+    pub actor: Option<String>,
+    /// The mailbox the record concerns (a rule's or a forwarding's mailbox, the mailbox
+    /// owner of an audited access, an inventory row's mailbox).
+    pub mailbox: Option<String>,
     /// Envelope sender.
     pub sender: Option<String>,
     /// Recipient.
@@ -75,7 +78,8 @@ impl Rec {
             host: None,
             src_ip: None,
             src_host: None,
-            user: None,
+            actor: None,
+            mailbox: None,
             sender: None,
             recipient: None,
             queue_id: None,
@@ -100,7 +104,8 @@ impl Rec {
             proto: self.proto,
             src_ip: b(&self.src_ip),
             src_host: b(&self.src_host),
-            user: b(&self.user),
+            actor: b(&self.actor),
+            mailbox: b(&self.mailbox),
             sender: b(&self.sender),
             recipient: b(&self.recipient),
             orig_recipient: None,

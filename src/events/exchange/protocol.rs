@@ -52,7 +52,7 @@ fn smtp(cells: &[String], ts: i64, remote: Option<String>) -> Got {
     r.proto = Some("smtp");
     r.src_ip = remote;
     if kind == Kind::AuthSuccess {
-        r.user = Some(data.to_string());
+        r.actor = Some(data.to_string());
     }
     r.detail.note = Some(format!("{data} {context}").trim().to_string());
     r.detail.source = cells.get(1).cloned();
@@ -88,7 +88,7 @@ fn imap_pop(cells: &[String], ts: i64, client: Option<String>) -> Got {
     let mut r = Rec::new(kind, ts, service);
     r.proto = Some(proto);
     r.src_ip = client;
-    r.user = cells
+    r.actor = cells
         .get(5)
         .map(|u| u.trim())
         .filter(|u| !u.is_empty())
@@ -122,7 +122,7 @@ mod tests {
             r"2022-07-20T21:14:00.001Z,EXCHANGE-1\Client Frontend EXCHANGE-1,08DA4F7C11473A61,7,192.168.9.241:587,198.51.100.7:50112,*,CONTOSO\alice,authenticated",
         );
         assert_eq!(
-            (s.kind, s.user.as_deref()),
+            (s.kind, s.actor.as_deref()),
             (Kind::AuthSuccess, Some(r"CONTOSO\alice"))
         );
         assert!(matches!(
@@ -139,7 +139,7 @@ mod tests {
             r#"2022-07-20T21:28:50.530Z,000000000000000E,2,192.168.9.241:143,192.168.9.212:35070,testuser,168,31,31,authenticate,PLAIN,"R=""2 NO AUTHENTICATE failed."";Msg=""AuthFailed:LogonDenied,User: testuser"";ErrMsg=AuthFailed:LogonDenied","#,
         );
         assert_eq!(
-            (i.kind, i.proto, i.user.as_deref()),
+            (i.kind, i.proto, i.actor.as_deref()),
             (Kind::AuthFailure, Some("imap"), Some("testuser"))
         );
         let p = one(

@@ -124,7 +124,8 @@ pub fn record(v: &Value, fallback_ts: Option<i64>) -> Got {
     };
     let mut r = Rec::new(kind, ts, format!("m365/{}", workload.to_ascii_lowercase()));
     r.proto = Some("m365");
-    r.user = text(v, "UserId");
+    r.actor = text(v, "UserId");
+    r.mailbox = text(v, "MailboxOwnerUPN");
     r.src_ip = ["ClientIP", "ClientIPAddress", "ActorIpAddress"]
         .iter()
         .find_map(|k| text(v, k).and_then(|s| client_ip(&s)));
@@ -163,14 +164,14 @@ pub fn record(v: &Value, fallback_ts: Option<i64>) -> Got {
                 d.mark_read = Some(true);
             }
             d.note = (!actions.is_empty()).then(|| actions.to_string());
-            d.mailbox = text(v, "MailboxOwnerUPN").or_else(|| r.user.clone());
+            d.mailbox = text(v, "MailboxOwnerUPN").or_else(|| r.actor.clone());
         }
         Kind::MailboxRule => {
             d.name = param(&params, "Name").map(str::to_string);
             d.mailbox = param(&params, "Mailbox")
                 .or_else(|| param(&params, "Identity").filter(|i| i.contains('@')))
                 .map(str::to_string)
-                .or_else(|| r.user.clone());
+                .or_else(|| r.actor.clone());
             d.forward_to = param(&params, "ForwardTo")
                 .map(recipients)
                 .unwrap_or_default();
@@ -239,6 +240,11 @@ pub fn record(v: &Value, fallback_ts: Option<i64>) -> Got {
         _ => {
             d.note = text(v, "ObjectId");
         }
+    }
+    // The mailbox the operation concerns: a rule's or a forwarding's target (the actor may be
+    // an administrator or a delegate), else the audited mailbox's owner.
+    if let Some(m) = d.mailbox.clone() {
+        r.mailbox = Some(m);
     }
     Got::Events(vec![r])
 }
