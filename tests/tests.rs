@@ -13,6 +13,7 @@
 //! - `exchange_sample`: the Exchange / M365 export sample: triage, `collect --exports`, and
 //!   one report with the Postfix sample.
 //! - `peer_exchange`: Exchange / M365 conformance against the peers' ground truth.
+//! - `roles`: `actor` and `mailbox` through `parse` on real Exim and Sendmail logs.
 
 mod util;
 
@@ -34,6 +35,8 @@ mod peer_corpus;
 mod peer_exchange;
 #[cfg(feature = "analysis")]
 mod report_sample;
+#[cfg(feature = "analysis")]
+mod roles;
 #[cfg(feature = "analysis")]
 mod timeline_sample;
 #[cfg(feature = "analysis")]

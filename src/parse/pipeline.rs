@@ -103,18 +103,32 @@ pub struct Ctx<'a> {
 pub const SLACK_US: i64 = 3_600_000_000;
 
 fn learn(joiner: &RwLock<Joiner>, chunk: &[u8], clock: &Clock) {
-    let mut found = Vec::new();
     // Postfix `client=…, sasl_username=u`, Exim `<= … A=authenticator:u` and Exim's local
-    // submissions `<= … U=www-data P=local`.
-    let postfix = memchr::memmem::Finder::new(b"sasl_username=");
-    let exim = memchr::memmem::Finder::new(b" A=");
-    let exim_local = memchr::memmem::Finder::new(b" P=local");
-    let mut hits: Vec<usize> = postfix
-        .find_iter(chunk)
-        .chain(exim.find_iter(chunk))
-        .chain(exim_local.find_iter(chunk))
-        .collect();
+    // submissions `<= … U=www-data P=local`; Sendmail's `AUTH=server, … authid=u` (a session's
+    // login, on a line without a queue id) and the `from=…, proto=ESMTPA` lines of the messages
+    // that session submitted; a submission agent's hand-over to the MTA (`stat=Sent (QID2
+    // Message accepted for delivery)`), which carries a known submitter to the MTA's copy; a
+    // program's submission through Sendmail's submission agent (`relay=www-data@localhost`).
+    let finders = [
+        &b"sasl_username="[..],
+        b" A=",
+        b" P=local",
+        b"authid=",
+        b"proto=ESMTPA,",
+        b"proto=ESMTPSA,",
+        b" Message accepted for delivery)",
+        b"@localhost",
+    ]
+    .map(memchr::memmem::Finder::new);
+    let mut hits: Vec<usize> = finders.iter().flat_map(|f| f.find_iter(chunk)).collect();
+    if hits.is_empty() {
+        return;
+    }
     hits.sort_unstable();
+    // One short write lock per chunk that binds anything; parser threads only lock per lookup.
+    let Ok(mut j) = joiner.write() else {
+        return;
+    };
     let mut last_line = usize::MAX;
     for hit in hits {
         let start = memchr::memrchr(b'\n', &chunk[..hit]).map_or(0, |p| p + 1);
@@ -132,21 +146,37 @@ fn learn(joiner: &RwLock<Joiner>, chunk: &[u8], clock: &Clock) {
             line: 0,
             offset: 0,
         };
-        if let LineOutcome::Event(e) = parse_line(text, clock, &mut TsCache::default(), src, false)
-        {
-            if let (crate::events::record::Kind::MessageReceived, Some(q), Some(u)) =
-                (e.kind, e.queue_id, e.actor)
-            {
-                found.push((q, u));
+        let LineOutcome::Event(e) = parse_line(text, clock, &mut TsCache::default(), src, false)
+        else {
+            continue;
+        };
+        use crate::events::record::Kind;
+        match (e.kind, e.queue_id, e.actor) {
+            (Kind::MessageReceived, Some(q), Some(u)) => j.learn(&q, &u),
+            (Kind::AuthSuccess, None, Some(u)) => {
+                if let Some(pid) = e.pid {
+                    j.learn_session(e.host.as_deref().unwrap_or(""), pid, &u);
+                }
             }
-        }
-    }
-    // One short write lock per chunk; parser threads only lock per lookup.
-    if !found.is_empty() {
-        if let Ok(mut j) = joiner.write() {
-            for (q, u) in &found {
-                j.learn(q, u);
+            (Kind::Delivery, Some(q), None) => {
+                let next = e
+                    .detail
+                    .as_deref()
+                    .and_then(|d| d.split_once("Sent ("))
+                    .and_then(|(_, r)| r.split(' ').next());
+                if let (Some(next), Some(u)) = (next, j.actor_of(&q)) {
+                    let u = u.to_string();
+                    j.learn(next, &u);
+                }
             }
+            (Kind::MessageReceived, Some(q), None) => {
+                let Some(pid) = e.pid else { continue };
+                if let Some(u) = j.session(e.host.as_deref().unwrap_or(""), pid) {
+                    let u = u.to_string();
+                    j.learn(&q, &u);
+                }
+            }
+            _ => {}
         }
     }
 }

@@ -1,0 +1,155 @@
+//! Whose action each event is (`actor`) and whose mail it concerns (`mailbox`), through the
+//! whole `parse` pipeline — the joins included — on logs real MTAs wrote on loopback
+//! (`tests/fixtures/delivery/`: Debian 12's Exim 4.96 and Sendmail 8.17; its README says how
+//! each line was made and who did what).
+
+use serde_json::Value;
+
+use crate::util::{self, run};
+
+fn events(path: &str) -> Vec<Value> {
+    let p = util::repo().join(path);
+    let o = run(&["parse", p.to_str().unwrap()]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    o.stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// `(kind, actor, mailbox, recipient)` of the message events of queue id `q`.
+fn of(ev: &[Value], q: &str) -> Vec<(String, Value, Value, Value)> {
+    ev.iter()
+        .filter(|e| e["queue_id"] == q)
+        .map(|e| {
+            (
+                e["kind"].as_str().unwrap().to_string(),
+                e["actor"].clone(),
+                e["mailbox"].clone(),
+                e["recipient"].clone(),
+            )
+        })
+        .collect()
+}
+
+fn row(
+    kind: &str,
+    actor: Option<&str>,
+    mailbox: Option<&str>,
+    rcpt: Option<&str>,
+) -> (String, Value, Value, Value) {
+    let v = |s: Option<&str>| s.map_or(Value::Null, |s| Value::String(s.into()));
+    (kind.to_string(), v(actor), v(mailbox), v(rcpt))
+}
+
+#[test]
+fn exim_submitters_act_receivers_only_receive() {
+    let ev = events("tests/fixtures/delivery/exim-mainlog");
+    // alice's authenticated message to frank: alice acted, frank's mailbox received.
+    assert_eq!(
+        of(&ev, "1xa5VO-0003Me-0s"),
+        [
+            row("message_received", Some("alice"), None, None),
+            row(
+                "delivery",
+                Some("alice"),
+                Some("frank@lab.example"),
+                Some("frank")
+            ),
+        ]
+    );
+    // Mail from outside to frank: nobody on this server acted.
+    assert_eq!(
+        of(&ev, "1xa5VY-0003Qs-3B"),
+        [
+            row("message_received", None, None, None),
+            row("delivery", None, Some("frank@lab.example"), Some("frank")),
+        ]
+    );
+    // gina's `.forward`: a copy in her mailbox, and her mail leaving for outside.
+    assert_eq!(
+        of(&ev, "1xa5Vi-0003aI-0k")[1..],
+        [
+            row("delivery", None, Some("gina@lab.example"), Some("gina")),
+            row(
+                "forwarded",
+                None,
+                Some("gina@lab.example"),
+                Some("gina.private@remote.example")
+            ),
+        ]
+    );
+    // A web application's mail (`U=www-data P=local`) is www-data's on every delivery.
+    let web = of(&ev, "1xa5Vp-0003gw-0G");
+    assert_eq!(web.len(), 3, "{web:?}");
+    assert!(web.iter().all(|r| r.1 == "www-data"), "{web:?}");
+    // Exim's own bounces are no one's sending.
+    for e in ev.iter().filter(|e| e["kind"] == "message_received") {
+        assert_ne!(e["actor"], "Debian-exim", "{e}");
+    }
+    // Every delivery without a submitting login has no actor: receiving is not acting.
+    let inbound: Vec<&Value> = ev
+        .iter()
+        .filter(|e| e["kind"] == "message_received" && e["actor"].is_null())
+        .collect();
+    assert!(inbound.len() >= 8, "{}", inbound.len());
+    for m in inbound {
+        for e in ev.iter().filter(|e| e["queue_id"] == m["queue_id"]) {
+            assert!(e["actor"].is_null(), "{e}");
+        }
+    }
+}
+
+#[test]
+fn sendmail_session_logins_and_local_submitters_are_joined_to_their_messages() {
+    let ev = events("tests/fixtures/delivery/sendmail-maillog");
+    // `AUTH=server … authid=alice` has no queue id; the session's message is alice's.
+    assert_eq!(
+        of(&ev, "6B66MZ0h029913"),
+        [
+            row("message_received", Some("alice"), None, None),
+            row(
+                "delivery",
+                Some("alice"),
+                Some("frank@lab.example"),
+                Some("frank@lab.example")
+            ),
+        ]
+    );
+    // Inbound mail to bob and frank: mailboxes, no actor.
+    assert_eq!(
+        of(&ev, "6B66MqJl030089"),
+        [
+            row("message_received", None, None, None),
+            row("delivery", None, Some("bob"), Some("bob")),
+            row("delivery", None, Some("frank"), Some("frank")),
+        ]
+    );
+    // `sendmail -t` by www-data: the submission agent's queue id and, through its hand-over
+    // (`stat=Sent (QID2 Message accepted for delivery)`), the MTA's.
+    for q in [
+        "6B66NDhk030171",
+        "6B66NDYr030172",
+        "6B66NpBP030808",
+        "6B66Npi1030809",
+    ] {
+        let rows = of(&ev, q);
+        assert!(!rows.is_empty(), "{q}");
+        assert!(rows.iter().all(|r| r.1 == "www-data"), "{q}: {rows:?}");
+    }
+    // hank's `.forward` pipe runs for hank's mailbox.
+    assert_eq!(
+        of(&ev, "6B66N14M030128")[1],
+        row(
+            "delivery",
+            None,
+            Some("hank@lab.example"),
+            Some("|/home/hank/bin/mailsync")
+        )
+    );
+    // Mail from the outside client is never joined to a login.
+    assert!(ev
+        .iter()
+        .filter(|e| e["kind"] == "message_received" && e["src_ip"] == "127.0.0.77")
+        .all(|e| e["actor"].is_null()));
+}
