@@ -210,10 +210,12 @@ impl Fact {
         self.get(Field::Detail)
     }
 
-    /// Whether a delivery stayed on the host: the local or virtual agent, LMTP or Dovecot's LDA.
+    /// Whether a delivery stayed on the host: a delivery into a mailbox (the parser names it),
+    /// or through the local or virtual agent, LMTP or Dovecot's LDA.
     pub fn delivered_locally(&self) -> bool {
         let relay = self.relay().unwrap_or("");
-        relay == "local"
+        (self.kind == Kind::Delivery && self.mailbox().is_some())
+            || relay == "local"
             || relay == "virtual"
             || relay.contains("lmtp")
             || relay.contains("dovecot")

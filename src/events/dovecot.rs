@@ -295,6 +295,17 @@ fn deliver<'a>(process: &'a str, rest: &'a str) -> Parse<'a> {
         _ => text,
     };
     let body = body.strip_prefix("sieve: ").unwrap_or(body);
+    // Pigeonhole names the Sieve action first: `fileinto action: stored mail into mailbox
+    // 'Lists'`, `vacation action: sent vacation response to <…>`, `redirect action:
+    // forwarded to <…>`.
+    let body = match body.split_once(" action: ") {
+        Some((action, rest)) if !action.contains(' ') => rest,
+        _ => body,
+    };
+    if body.starts_with("discarded duplicate vacation response") {
+        // The reply was already sent within its period: nothing left the mailbox.
+        return Parse::Ignored;
+    }
     let mut p = if let Some(to) = body.strip_prefix("forwarded to <") {
         let mut p = event(Kind::Forwarded, process);
         p.recipient = owned(to.split('>').next());
@@ -311,7 +322,10 @@ fn deliver<'a>(process: &'a str, rest: &'a str) -> Parse<'a> {
         p.recipient = owned(user);
         p.status = Some("sent".into());
         p
-    } else if body.starts_with("rejected: ") || body.starts_with("discarded") {
+    } else if body.starts_with("rejected: ")
+        || body.starts_with("discarded")
+        || body.starts_with("marked message to be discarded")
+    {
         let mut p = event(Kind::Delivery, process);
         p.recipient = owned(user);
         p.status = Some("bounced".into());
@@ -503,5 +517,49 @@ mod tests {
             "Fatal: auth(default): Support not compiled in for passdb driver 'ldap'",
         );
         assert_eq!(p.kind, Some(Kind::Service));
+    }
+
+    /// Lines Dovecot 2.3.19.1 and Pigeonhole wrote on Debian 12 in the live test
+    /// (`docs/live-test.md`): deliveries by `dovecot-lda` (Postfix `mailbox_command`) and by
+    /// LMTP, with and without Sieve. Each concerns the mailbox; none is its owner's action.
+    #[test]
+    fn deliveries_name_the_mailbox_never_an_actor() {
+        for (line, kind, mailbox, rcpt) in [
+            ("lda(kate)<5399><JvC6KD8BFWsXFQAAg+zDdQ>: sieve: msgid=<in-1.5141@newsletter.example>: fileinto action: stored mail into mailbox 'Lists'", Kind::Delivery, "kate", Some("kate")),
+            ("lda(nora)<5519><DCRLDEABFWuPFQAAg+zDdQ>: msgid=<in-212.5141@newsletter.example>: saved mail to INBOX", Kind::Delivery, "nora", Some("nora")),
+            ("lda(liam)<5471><C18zAEABFWtfFQAAg+zDdQ>: sieve: msgid=<in-121.5141@partner0.example>: vacation action: sent vacation response to <contact0@partner0.example>", Kind::Delivery, "liam", Some("contact0@partner0.example")),
+            ("lmtp(kate)<6060></zIvIeABFWusFwAAg+zDdQ>: sieve: msgid=<in-221.5141@newsletter.example>: fileinto action: stored mail into mailbox 'Lists'", Kind::Delivery, "kate", Some("kate")),
+            ("lmtp(nora)<6073><Uh7fM+ABFWu5FwAAg+zDdQ>: msgid=<in-342.5141@newsletter.example>: saved mail to INBOX", Kind::Delivery, "nora", Some("nora")),
+            ("lmtp(liam)<6078><RbGqAuEBFWu+FwAAg+zDdQ>: sieve: msgid=<in-441.5141@partner1.example>: stored mail into mailbox 'INBOX'", Kind::Delivery, "liam", Some("liam")),
+        ] {
+            let p = ev("dovecot", line);
+            assert_eq!(
+                (p.kind, p.actor.as_deref(), p.mailbox.as_deref(), p.recipient.as_deref()),
+                (Some(kind), None, Some(mailbox), rcpt),
+                "{line}"
+            );
+        }
+        // A vacation reply already sent in its period: nothing was sent.
+        assert!(matches!(
+            parse("dovecot", "lda(liam)<5474><jAPqAEABFWtiFQAAg+zDdQ>: sieve: msgid=<in-122.5141@partner0.example>: vacation action: discarded duplicate vacation response to <contact0@partner0.example>"),
+            Parse::Ignored
+        ));
+        // A session is its owner's, in its own mailbox.
+        let p = ev("dovecot", "imap(bob)<5268><P9DaP/FhE79/AAAB>: Disconnected: Logged out in=32 out=812 deleted=0 expunged=0 trashed=0 hdr_count=0 hdr_bytes=0 body_count=0 body_bytes=0");
+        assert_eq!(
+            (p.kind, p.actor.as_deref(), p.mailbox.as_deref()),
+            (Some(Kind::Disconnect), Some("bob"), Some("bob"))
+        );
+        let p = ev("dovecot", "imap-login: Login: user=<bob>, method=PLAIN, rip=127.0.0.1, lip=127.0.0.1, mpid=5268, secured, session=<P9DaP/FhE79/AAAB>");
+        assert_eq!(
+            (p.kind, p.actor.as_deref(), p.mailbox.as_deref()),
+            (Some(Kind::AuthSuccess), Some("bob"), Some("bob"))
+        );
+        // A failed login names the account tried; no mailbox was opened.
+        let p = ev("dovecot", "imap-login: Disconnected (auth failed, 1 attempts in 2 secs): user=<admin>, method=PLAIN, rip=203.0.113.78, lip=198.51.100.25, TLS, session=<x>");
+        assert_eq!(
+            (p.kind, p.actor.as_deref(), p.mailbox.as_deref()),
+            (Some(Kind::AuthFailure), Some("admin"), None)
+        );
     }
 }

@@ -507,6 +507,11 @@ fn delivery<'a>(agent: &str, msg: &'a str) -> Parse<'a> {
         p.detail = Some(format!("outbound SASL authentication failed; {r}").into());
         return Parse::Event(p);
     }
+    if rest.starts_with("passing <") {
+        // local(8) handing a mailbox to `mailbox_transport` (`passing <u@d> to
+        // transport=lmtp`): the delivery is that transport's line.
+        return Parse::Ignored;
+    }
     if !rest.starts_with("to=") {
         return if CLIENT_CHATTER.iter().any(|c| rest.starts_with(c)) {
             Parse::Ignored
@@ -726,6 +731,37 @@ mod tests {
         assert!(matches!(
             parse("postfix/smtpd", "something new and strange"),
             Parse::Unknown
+        ));
+    }
+
+    /// Delivery lines Postfix 3.7.11 wrote on Debian 12 in the live test (`docs/live-test.md`):
+    /// the final-delivery agents
+    /// name the mailbox; forwards name the mailbox whose mail was sent on; none has an actor
+    /// (the submitting login is joined on the queue id later).
+    #[test]
+    fn deliveries_name_the_mailbox_never_an_actor() {
+        for (tag, line, kind, mailbox) in [
+            ("postfix/local", "89CB7C4498: to=<bob@lab.example>, relay=local, delay=0.02, delays=0.01/0/0/0.01, dsn=2.0.0, status=sent (delivered to command: /usr/lib/dovecot/dovecot-lda -f \"$SENDER\" -a \"$RECIPIENT\")", Kind::Delivery, Some("bob@lab.example")),
+            ("postfix/lmtp", "7FE9EC442C: to=<kate@lab.example>, relay=mx.lab.example[private/dovecot-lmtp], delay=0.05, delays=0.01/0.01/0.02/0, dsn=2.0.0, status=sent (250 2.0.0 <kate@lab.example> /zIvIeABFWusFwAAg+zDdQ Saved)", Kind::Delivery, Some("kate@lab.example")),
+            // erin's `.forward` (then the copy leaves under its new queue id).
+            ("postfix/local", "76736C45E2: to=<erin@lab.example>, relay=local, delay=0.02, delays=0/0.01/0/0, dsn=2.0.0, status=sent (forwarded as 791D1C45E3)", Kind::Forwarded, Some("erin@lab.example")),
+            // A planted virtual alias copies frank's mail outside.
+            ("postfix/discard", "72AC5C4448: to=<frank.copy@exfil.example>, orig_to=<frank@lab.example>, relay=none, delay=0.02, delays=0.01/0.02/0/0, dsn=2.0.0, status=sent (outside mail is discarded in this test)", Kind::Forwarded, Some("frank@lab.example")),
+            ("postfix/smtp", "FE61E81A742: to=<partner@remote.example>, relay=mx.remote.example[203.0.113.200]:25, delay=0.79, delays=0.11/0.029/0.13/0.53, dsn=2.0.0, status=sent (250 2.0.0 Ok)", Kind::Delivery, None),
+        ] {
+            let p = ev(tag, line);
+            assert_eq!(
+                (p.kind, p.actor.as_deref(), p.mailbox.as_deref()),
+                (Some(kind), None, mailbox),
+                "{line}"
+            );
+        }
+        assert!(matches!(
+            parse(
+                "postfix/local",
+                "7FE9EC442C: passing <kate@lab.example> to transport=lmtp"
+            ),
+            Parse::Ignored
         ));
     }
 }
