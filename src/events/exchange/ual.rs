@@ -370,6 +370,30 @@ mod tests {
         assert_eq!(r.detail.mark_read, Some(true));
         assert_eq!(r.detail.from, vec!["flag@ctf.com"]);
         assert_eq!(r.detail.org.as_deref(), Some("m365b132131.onmicrosoft.com"));
+        // The user made a rule in her own mailbox: actor and mailbox are both hers.
+        let debra = Some("DebraB@M365B132131.OnMicrosoft.com");
+        assert_eq!((r.actor.as_deref(), r.mailbox.as_deref()), (debra, debra));
+    }
+
+    /// An administrator (or a stolen admin session) changing another mailbox: the actor is
+    /// who did it, the mailbox whose mail it concerns. Record shape as the unified audit log's
+    /// `Set-Mailbox` / `New-InboxRule` (`Identity`, `Mailbox` parameters).
+    #[test]
+    fn actor_and_mailbox_differ_when_an_admin_acts_on_another_mailbox() {
+        for (op, param) in [("Set-Mailbox", "Identity"), ("New-InboxRule", "Mailbox")] {
+            let text = format!(
+                r#"{{"CreationTime":"2024-02-01T09:00:00","Operation":"{op}","Workload":"Exchange","UserId":"admin@contoso.example","ClientIP":"198.51.100.7","Parameters":[{{"Name":"{param}","Value":"cfo@contoso.example"}},{{"Name":"ForwardingSmtpAddress","Value":"smtp:x@evil.example"}},{{"Name":"ForwardTo","Value":"x@evil.example"}}]}}"#
+            );
+            let v: Value = serde_json::from_str(&text).unwrap();
+            let Got::Events(e) = record(&v, None) else {
+                panic!("{op}")
+            };
+            assert_eq!(
+                (e[0].actor.as_deref(), e[0].mailbox.as_deref()),
+                (Some("admin@contoso.example"), Some("cfo@contoso.example")),
+                "{op}"
+            );
+        }
     }
 
     #[test]
