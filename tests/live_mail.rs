@@ -1,6 +1,8 @@
 //! A real Postfix + Dovecot host under a real attack (`tests/live/`, `docs/live-test.md`):
 //! `scenario.sh up` installs and starts the servers on loopback, attacks them from distinct
-//! 127.x addresses beside two legitimate users, plants persistence, cuts a slice out of
+//! 127.x addresses beside two legitimate users and three users who only receive mail (bursts of
+//! hundreds of inbound messages, delivered by `dovecot-lda` with Sieve and then by LMTP, as
+//! Debian sets Dovecot up), plants persistence, cuts a slice out of
 //! `mail.log` and rotates it; then `mailir collect` on the live root, `verify` and `triage`
 //! on the bundle, and the findings are held against the scenario's own ground truth
 //! (`truth.json`, written by the attack as it happened). `scenario.sh down` restores the
@@ -58,6 +60,18 @@ fn mailir(args: &[&str], limit: Duration) -> util::Output {
     let mut c = util::mailir();
     c.args(args);
     run_cmd(c, limit)
+}
+
+/// The local part of an account name or address, lower-cased (`Kate@Lab.Example` → `kate`).
+fn local_part(u: &str) -> String {
+    u.split('@').next().unwrap_or("").to_ascii_lowercase()
+}
+
+/// Whether `text` names `name` as a word (case-insensitive): `liam` in `Bulk sending by login
+/// liam` or `liam@lab.example`, not in `William`.
+fn names_word(text: &str, name: &str) -> bool {
+    text.split(|c: char| !c.is_alphanumeric())
+        .any(|w| w.eq_ignore_ascii_case(name))
 }
 
 fn strs(v: &Value) -> Vec<String> {
@@ -158,12 +172,8 @@ fn live_postfix_and_dovecot_under_attack_are_found_end_to_end() {
 
     let r: Value =
         serde_json::from_slice(&std::fs::read(report.join("report.json")).unwrap()).unwrap();
-    let findings: Vec<&Value> = r["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| &e["finding"])
-        .collect();
+    let entries = r["findings"].as_array().unwrap();
+    let findings: Vec<&Value> = entries.iter().map(|e| &e["finding"]).collect();
     let of = |rule: &str| -> Vec<&Value> {
         findings
             .iter()
@@ -300,6 +310,87 @@ fn live_postfix_and_dovecot_under_attack_are_found_end_to_end() {
             !strs(&f["entities"]["ips"]).iter().any(|i| i == ip),
             "{} names the legitimate client {ip}",
             f["rule"]
+        );
+    }
+    // The users who only received mail: bursts of hundreds of inbound messages, stored by
+    // dovecot-lda (Sieve fileinto, vacation, no script) and by LMTP. First, that the scenario
+    // really delivered them that way (the counts come from Dovecot's own lines in mail.log).
+    let rc = &truth["receivers"];
+    let receivers: Vec<String> = strs(&rc["users"]).iter().map(|u| local_part(u)).collect();
+    assert!(!receivers.is_empty(), "truth.json names no receivers");
+    let bursts = rc["bursts"].as_array().unwrap();
+    for path in strs(&rc["paths"]) {
+        let b = bursts
+            .iter()
+            .find(|b| b["path"] == path.as_str())
+            .unwrap_or_else(|| panic!("no inbound burst delivered by {path}"));
+        assert_eq!(
+            b["stored"], b["sent"],
+            "{path}: Dovecot did not store every message of the burst"
+        );
+    }
+    assert!(
+        bursts
+            .iter()
+            .map(|b| b["vacation_replies"].as_u64().unwrap_or(0))
+            .sum::<u64>()
+            > 0,
+        "no Sieve vacation reply was sent: {bursts:?}"
+    );
+    // Then: no finding names an account that only received mail, by entity or in its text
+    // (the entry's title and summary, which may be translated, and the finding's own).
+    for (e, f) in entries.iter().zip(&findings) {
+        for u in strs(&f["entities"]["users"]) {
+            assert!(
+                !receivers.contains(&local_part(&u)),
+                "{} names {u}, who only received mail: {}",
+                f["rule"],
+                f["title"]
+            );
+        }
+        for text in [&e["title"], &e["summary"], &f["title"], &f["summary"]] {
+            let text = text.as_str().unwrap_or("");
+            for name in &receivers {
+                assert!(
+                    !names_word(text, name),
+                    "{} names {name}, who only received mail: {text}",
+                    f["rule"]
+                );
+            }
+        }
+    }
+    // Nor does the report's summary count them among the abused accounts.
+    for u in strs(&r["summary"]["accounts"]) {
+        assert!(
+            !receivers.contains(&local_part(&u)),
+            "the report counts {u}, who only received mail, among the abused accounts"
+        );
+    }
+    // The servers that sent them mail are ordinary inbound MX traffic: named by no finding
+    // (above all not as the source of a bulk send) and not among the report's attackers.
+    let senders = {
+        let mut v = strs(&rc["ips"]);
+        if v.is_empty() {
+            v = vec![rc["ip"].as_str().unwrap().to_string()];
+        }
+        v
+    };
+    for ip in &senders {
+        assert!(
+            !names_ip("abuse.bulk_send", ip),
+            "abuse.bulk_send names {ip}, which only sent mail to local users: {:#?}",
+            of("abuse.bulk_send")
+        );
+        for f in &findings {
+            assert!(
+                !strs(&f["entities"]["ips"]).contains(ip),
+                "{} names {ip}, which only sent mail to local users",
+                f["rule"]
+            );
+        }
+        assert!(
+            !strs(&r["summary"]["attackers"]).contains(ip),
+            "the report counts {ip}, which only sent mail to local users, among the attackers"
         );
     }
 }

