@@ -153,3 +153,70 @@ fn sendmail_session_logins_and_local_submitters_are_joined_to_their_messages() {
         .filter(|e| e["kind"] == "message_received" && e["src_ip"] == "127.0.0.77")
         .all(|e| e["actor"].is_null()));
 }
+
+/// The live test's real log (Postfix 3.7 + Dovecot 2.3 on Debian 12, `docs/live-test.md`):
+/// under attack, while three users who only receive mail take bursts of hundreds of messages
+/// through `dovecot-lda` with Sieve and then LMTP. The receivers appear in no finding; the
+/// stolen login's spam burst is still found.
+#[test]
+fn receiving_a_burst_of_mail_is_not_sending_it() {
+    let dir = util::repo().join("tests/fixtures/delivery/postfix-dovecot");
+    let truth: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("truth.json")).unwrap()).unwrap();
+    let receivers: Vec<String> = truth["receivers"]["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(receivers.len(), 3);
+    let logs = [dir.join("mail.log.1.gz"), dir.join("mail.log")];
+    let logs: Vec<&str> = logs.iter().map(|p| p.to_str().unwrap()).collect();
+
+    // Every Dovecot delivery names its mailbox and no actor.
+    let mut args = vec!["parse"];
+    args.extend(&logs);
+    let o = run(&args);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.stderr.contains(" 0 unparsed"), "{}", o.stderr);
+    let mut stored = 0;
+    for e in o
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+    {
+        let service = e["service"].as_str().unwrap_or("");
+        if e["kind"] == "delivery" && (service == "dovecot/lda" || service == "dovecot/lmtp") {
+            assert!(e["actor"].is_null(), "{e}");
+            assert!(e["mailbox"].is_string(), "{e}");
+            stored += 1;
+        }
+    }
+    assert!(stored >= 450, "{stored}");
+
+    let mut args = vec!["detect", "--format", "json"];
+    args.extend(&logs);
+    let o = run(&args);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let d: Value = serde_json::from_str(&o.stdout).unwrap();
+    let findings = d["findings"].as_array().unwrap();
+    for f in findings {
+        for u in f["entities"]["users"].as_array().unwrap() {
+            let local = u.as_str().unwrap().split('@').next().unwrap();
+            assert!(
+                !receivers.iter().any(|r| r.eq_ignore_ascii_case(local)),
+                "{} names {u}, who only received mail",
+                f["rule"]
+            );
+        }
+    }
+    let bulk: Vec<&Value> = findings
+        .iter()
+        .filter(|f| f["rule"] == "abuse.bulk_send")
+        .collect();
+    assert_eq!(bulk.len(), 1, "{bulk:#?}");
+    assert_eq!(
+        bulk[0]["entities"]["users"],
+        serde_json::json!([truth["bulk"]["user"]])
+    );
+}
