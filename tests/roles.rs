@@ -17,10 +17,11 @@ fn events(path: &str) -> Vec<Value> {
         .collect()
 }
 
-/// `(kind, actor, mailbox, recipient)` of the message events of queue id `q`.
+/// `(kind, actor, mailbox, recipient)` of the arrival and delivery events of queue id `q`
+/// (Postfix's `message_queued` lines left out).
 fn of(ev: &[Value], q: &str) -> Vec<(String, Value, Value, Value)> {
     ev.iter()
-        .filter(|e| e["queue_id"] == q)
+        .filter(|e| e["queue_id"] == q && e["kind"] != "message_queued")
         .map(|e| {
             (
                 e["kind"].as_str().unwrap().to_string(),
@@ -218,5 +219,83 @@ fn receiving_a_burst_of_mail_is_not_sending_it() {
     assert_eq!(
         bulk[0]["entities"]["users"],
         serde_json::json!([truth["bulk"]["user"]])
+    );
+}
+
+/// Postfix's own final-delivery agents (Debian 12's Postfix 3.7.11, `virtual(8)` and the
+/// `pipe(8)` into Dovecot's LDA that Dovecot documents for virtual users): each delivery names
+/// its mailbox; only the SASL submission's deliveries have an actor.
+#[test]
+fn postfix_virtual_and_pipe_deliveries_name_the_mailbox() {
+    let p = util::repo().join("tests/fixtures/delivery/postfix-maillog");
+    let o = run(&["parse", p.to_str().unwrap(), "--year", "2026"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.stderr.contains(" 0 unparsed"), "{}", o.stderr);
+    let ev: Vec<Value> = o
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        of(&ev, "CB46D98E012")[1],
+        row(
+            "delivery",
+            None,
+            Some("dan@dove.example"),
+            Some("dan@dove.example")
+        )
+    );
+    assert_eq!(
+        of(&ev, "BE7E198E381")[1..],
+        [
+            row(
+                "delivery",
+                None,
+                Some("carol@virt.example"),
+                Some("carol@virt.example")
+            ),
+            row(
+                "delivery",
+                None,
+                Some("erin@virt.example"),
+                Some("erin@virt.example")
+            ),
+        ]
+    );
+    // A virtual alias: the alias's mail, delivered into carol's mailbox.
+    assert_eq!(
+        of(&ev, "D7B5798E0E3")[1],
+        row(
+            "forwarded",
+            None,
+            Some("sales@virt.example"),
+            Some("carol@virt.example")
+        )
+    );
+    // alice's authenticated submission: she acted on every delivery, into two mailboxes and
+    // to one outside address.
+    assert_eq!(
+        of(&ev, "1A28998E1E2"),
+        [
+            row("message_received", Some("alice@virt.example"), None, None),
+            row(
+                "delivery",
+                Some("alice@virt.example"),
+                Some("erin@virt.example"),
+                Some("erin@virt.example")
+            ),
+            row(
+                "delivery",
+                Some("alice@virt.example"),
+                None,
+                Some("partner@remote.example")
+            ),
+            row(
+                "delivery",
+                Some("alice@virt.example"),
+                Some("dan@dove.example"),
+                Some("dan@dove.example")
+            ),
+        ]
     );
 }
