@@ -743,6 +743,11 @@ mod tests {
         for (tag, line, kind, mailbox) in [
             ("postfix/local", "89CB7C4498: to=<bob@lab.example>, relay=local, delay=0.02, delays=0.01/0/0/0.01, dsn=2.0.0, status=sent (delivered to command: /usr/lib/dovecot/dovecot-lda -f \"$SENDER\" -a \"$RECIPIENT\")", Kind::Delivery, Some("bob@lab.example")),
             ("postfix/lmtp", "7FE9EC442C: to=<kate@lab.example>, relay=mx.lab.example[private/dovecot-lmtp], delay=0.05, delays=0.01/0.01/0.02/0, dsn=2.0.0, status=sent (250 2.0.0 <kate@lab.example> /zIvIeABFWusFwAAg+zDdQ Saved)", Kind::Delivery, Some("kate@lab.example")),
+            // virtual(8) and Dovecot's documented pipe into dovecot-lda for virtual users
+            // (`tests/fixtures/delivery/postfix-maillog`).
+            ("postfix/virtual", "BE7E198E381: to=<carol@virt.example>, relay=virtual, delay=0.02, delays=0.01/0.01/0/0, dsn=2.0.0, status=sent (delivered to maildir)", Kind::Delivery, Some("carol@virt.example")),
+            ("postfix/pipe", "CB46D98E012: to=<dan@dove.example>, relay=dovecot, delay=0.03, delays=0/0.01/0/0.02, dsn=2.0.0, status=sent (delivered via dovecot service)", Kind::Delivery, Some("dan@dove.example")),
+            ("postfix/pipe", "E7CF798E183: to=<dan@dove.example>, orig_to=<team@virt.example>, relay=dovecot, delay=0.02, delays=0/0/0/0.01, dsn=2.0.0, status=sent (delivered via dovecot service)", Kind::Forwarded, Some("team@virt.example")),
             // erin's `.forward` (then the copy leaves under its new queue id).
             ("postfix/local", "76736C45E2: to=<erin@lab.example>, relay=local, delay=0.02, delays=0/0.01/0/0, dsn=2.0.0, status=sent (forwarded as 791D1C45E3)", Kind::Forwarded, Some("erin@lab.example")),
             // A planted virtual alias copies frank's mail outside.
