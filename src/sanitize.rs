@@ -54,6 +54,27 @@ pub fn markdown(s: &str) -> String {
     out
 }
 
+/// `s` as a Markdown code span: dangerous characters escaped as for a terminal (so no line
+/// break or control can end the span's line), fenced with more backticks than any run inside
+/// it, so that the text shows exactly as it is — a backtick stays a backtick.
+#[cfg(feature = "analysis")]
+pub fn markdown_code(s: &str) -> String {
+    let s = terminal(s);
+    let mut longest = 0;
+    let mut run = 0;
+    for c in s.chars() {
+        run = if c == '`' { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    let fence = "`".repeat(longest + 1);
+    // A space inside the fence keeps a leading or trailing backtick apart from it.
+    if longest > 0 {
+        format!("{fence} {s} {fence}")
+    } else {
+        format!("{fence}{s}{fence}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::terminal;
@@ -68,6 +89,19 @@ mod tests {
         );
         // The escape a terminal would show, its backslash escaped in turn.
         assert_eq!(markdown("a\u{1b}[31m"), "a\\\\u{1b}\\[31m");
+    }
+
+    #[cfg(feature = "analysis")]
+    #[test]
+    fn markdown_code_spans_keep_backticks_and_stay_on_their_line() {
+        use super::markdown_code;
+        assert_eq!(markdown_code("doveadm kick liwei"), "`doveadm kick liwei`");
+        assert_eq!(
+            markdown_code("doveadm kick 'a`id`'"),
+            "`` doveadm kick 'a`id`' ``"
+        );
+        assert_eq!(markdown_code("x\n# heading"), "`x\\u{a}# heading`");
+        assert!(!markdown_code("x\n# heading").contains('\n'));
     }
 
     #[test]

@@ -3,6 +3,8 @@
 //! - `detect_sample`: `detect` on the sample host against its ground truth.
 //! - `collect_sample`: the compromised-host sample into zip, tar.gz and directory bundles.
 //! - `hostile_tree`: a tree of traps (loops, escaping links, FIFO, odd names, a growing log).
+//! - `hostile_playbook`: the report's commands for a log full of shell metacharacters, run
+//!   under stub tools.
 //! - `verify_tamper`: every kind of bundle damage verify must name.
 //! - `live`: collection of this machine's own root (as root only).
 //! - `live_mail`: a real Postfix + Dovecot under a scripted attack, collected and triaged
@@ -22,6 +24,8 @@ mod collect_sample;
 mod detect_sample;
 #[cfg(feature = "analysis")]
 mod exchange_sample;
+#[cfg(feature = "analysis")]
+mod hostile_playbook;
 mod hostile_tree;
 mod live;
 #[cfg(feature = "analysis")]

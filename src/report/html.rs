@@ -284,6 +284,15 @@ pub fn render(r: &Report, markdown_words: &super::markdown::Words) -> String {
                     .collect();
                 let _ = write!(o, "<ul>{}</ul>", cmds.join(""));
             }
+            for r in &s.refused {
+                let _ = write!(
+                    o,
+                    "<p>⚠ {}: <code>{}</code> — {}</p>",
+                    esc(w.refused),
+                    esc(&r.value),
+                    esc(&r.reason)
+                );
+            }
             o.push_str("</li>");
         }
         o.push_str("</ul>");
@@ -317,14 +326,18 @@ pub fn render(r: &Report, markdown_words: &super::markdown::Words) -> String {
         if *stage == "clean" && !r.clean_items.is_empty() {
             let _ = write!(o, "<p>{}:</p><ul>", esc(w.clean_items));
             for c in &r.clean_items {
+                let apply = match &c.refused {
+                    Some(r) => format!("⚠ {}: {}", esc(w.refused), esc(&r.reason)),
+                    None => format!("<code>{}</code>", esc(&c.apply)),
+                };
                 let _ = write!(
                     o,
-                    "<li><code>{}</code> {} {} ({}) — <code>{}</code></li>",
+                    "<li><code>{}</code> {} {} ({}) — {}</li>",
                     esc(&c.file),
                     esc(w.lines),
                     c.line.map_or("-".to_string(), |l| l.to_string()),
                     esc(&c.finding),
-                    esc(&c.apply)
+                    apply
                 );
             }
             o.push_str("</ul>");

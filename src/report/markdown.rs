@@ -8,6 +8,7 @@ use super::model::{phase_title, Report};
 use super::Lang;
 use crate::detect::finding::Phase;
 use crate::sanitize::markdown as md;
+use crate::sanitize::markdown_code as code;
 
 /// The headings and fixed phrases in the report's language (the HTML page uses them too).
 pub struct Words {
@@ -19,6 +20,8 @@ pub struct Words {
     pub playbook: &'static str,
     pub stages: [&'static str; 4],
     pub clean_items: &'static str,
+    /// Said before a value from the evidence that was not put in a command.
+    pub refused: &'static str,
     pub no_findings: &'static str,
     pub steps: &'static str,
     pub lines: &'static str,
@@ -94,6 +97,7 @@ pub fn words(lang: Lang) -> Words {
             playbook: "Response playbook",
             stages: ["Isolate", "Evidence", "Clean", "Notify"],
             clean_items: "Planted entries to remove",
+            refused: "not made into a command (check it by hand)",
             no_findings: "No finding.",
             steps: "Steps",
             lines: "lines",
@@ -126,6 +130,7 @@ pub fn words(lang: Lang) -> Words {
             playbook: "应急处置步骤",
             stages: ["隔离", "取证", "清除", "通报"],
             clean_items: "需删除的植入条目",
+            refused: "未生成命令（请人工核对）",
             no_findings: "未发现异常。",
             steps: "处置步骤",
             lines: "行",
@@ -329,7 +334,16 @@ fn playbook(o: &mut String, r: &Report, w: &Words) {
         for s in r.playbook.get(stage).map(Vec::as_slice).unwrap_or_default() {
             let _ = writeln!(o, "- **{}** — {}", s.id, md(&s.text));
             for c in &s.commands {
-                let _ = writeln!(o, "  - `{}`", c.replace('`', "'"));
+                let _ = writeln!(o, "  - {}", code(c));
+            }
+            for r in &s.refused {
+                let _ = writeln!(
+                    o,
+                    "  - ⚠ {}: {} — {}",
+                    w.refused,
+                    code(&r.value),
+                    md(&r.reason)
+                );
             }
         }
         if *stage == "notify" && !r.notify.is_empty() {
@@ -362,15 +376,19 @@ fn playbook(o: &mut String, r: &Report, w: &Words) {
             let _ = writeln!(o, "\n{}:\n", w.clean_items);
             for c in &r.clean_items {
                 let line = c.line.map_or("-".to_string(), |l| l.to_string());
+                let apply = match &c.refused {
+                    Some(r) => format!("⚠ {}: {}", w.refused, md(&r.reason)),
+                    None => code(&c.apply),
+                };
                 let _ = writeln!(
                     o,
-                    "- `{}` {} {} ({}) — {}: `{}`",
-                    c.file.replace('`', "'"),
+                    "- {} {} {} ({}) — {}: {}",
+                    code(&c.file),
                     w.lines,
                     line,
                     md(&c.finding),
                     c.rule,
-                    c.apply.replace('`', "'")
+                    apply
                 );
             }
         }

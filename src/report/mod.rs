@@ -20,6 +20,7 @@ pub mod html;
 pub mod markdown;
 pub mod model;
 pub mod playbook;
+pub mod shell;
 
 use std::path::PathBuf;
 

@@ -120,8 +120,10 @@ pub struct ChosenStep {
     pub id: String,
     /// Text in the report's language, filled.
     pub text: String,
-    /// Commands, filled.
+    /// Commands, filled with checked, quoted values (`report::shell`).
     pub commands: Vec<String>,
+    /// Values from the evidence that were not put in a command, with the reason.
+    pub refused: Vec<super::shell::Refused>,
     /// Titles of the findings that call for it.
     pub because: Vec<String>,
 }
@@ -139,8 +141,11 @@ pub struct CleanItem {
     pub evidence_path: String,
     /// 1-based line to remove (none: the whole file, e.g. a compiled map).
     pub line: Option<u64>,
-    /// How the edit takes effect.
+    /// How the edit takes effect (empty when the path or owner could not be put in a
+    /// command: see `refused`).
     pub apply: String,
+    /// The value that kept `apply` from being a command, and why.
+    pub refused: Option<super::shell::Refused>,
 }
 
 fn severity_name(s: Severity) -> &'static str {
@@ -172,9 +177,13 @@ fn host_path(f: &Finding, evidence_path: &str) -> String {
         .unwrap_or_else(|| format!("/{tail}"))
 }
 
+/// A step's text, its commands, and the values kept out of them.
+type Filled = (String, Vec<String>, Vec<super::shell::Refused>);
+
 /// A playbook step's text in `lang` and its commands, filled with the addresses, accounts and
-/// files of the findings `by` that call for it.
-fn fill(step: &super::playbook::Step, lang: Lang, by: &[&Finding]) -> (String, Vec<String>) {
+/// files of the findings `by` that call for it. Every value is checked and quoted by
+/// [`super::shell::render`]; one that fails is listed as refused, never put in a command.
+fn fill(step: &super::playbook::Step, lang: Lang, by: &[&Finding]) -> Filled {
     let ips: BTreeSet<String> = by
         .iter()
         .flat_map(|f| f.entities.ips.iter().cloned())
@@ -195,17 +204,27 @@ fn fill(step: &super::playbook::Step, lang: Lang, by: &[&Finding]) -> (String, V
         .replace("{ips}", &names(&ips))
         .replace("{users}", &names(&users))
         .replace("{files}", &names(&files));
+    use super::shell::{render, Arg};
     let mut commands = Vec::new();
+    let mut refused: Vec<super::shell::Refused> = Vec::new();
     for c in &step.commands {
-        if c.contains("{ip}") {
-            commands.extend(ips.iter().map(|ip| c.replace("{ip}", ip)));
+        let (name, arg, values) = if c.contains("{ip}") {
+            ("ip", Arg::Ip, &ips)
         } else if c.contains("{user}") {
-            commands.extend(users.iter().map(|u| c.replace("{user}", u)));
+            ("user", Arg::Account, &users)
         } else {
             commands.push(c.clone());
+            continue;
+        };
+        for v in values {
+            match render(c, name, arg, v) {
+                Ok(cmd) => commands.push(cmd),
+                Err(r) if !refused.contains(&r) => refused.push(r),
+                Err(_) => {}
+            }
         }
     }
-    (text, commands)
+    (text, commands, refused)
 }
 
 impl Report {
@@ -322,7 +341,7 @@ impl Report {
                 if by.is_empty() {
                     continue;
                 }
-                let (text, commands) = fill(step, cfg.lang, &by);
+                let (text, commands, refused) = fill(step, cfg.lang, &by);
                 if matches!(stage, "isolate" | "clean") {
                     measures.push((fill(step, Lang::En, &by).0, fill(step, Lang::Zh, &by).0));
                 }
@@ -332,6 +351,7 @@ impl Report {
                     id: step.id.clone(),
                     text,
                     commands,
+                    refused,
                     because,
                 });
             }
@@ -344,7 +364,10 @@ impl Report {
         {
             for e in &f.evidence {
                 let file = host_path(f, &e.path);
-                let apply = book.apply(&file, cfg.lang);
+                let (apply, refused) = match book.apply(&file, cfg.lang) {
+                    Ok(a) => (a, None),
+                    Err(r) => (String::new(), Some(r)),
+                };
                 let lines: Vec<Option<u64>> = if e.lines.is_empty() {
                     vec![None]
                 } else {
@@ -358,6 +381,7 @@ impl Report {
                         evidence_path: e.path.clone(),
                         line,
                         apply: apply.clone(),
+                        refused: refused.clone(),
                     });
                 }
             }

@@ -126,8 +126,15 @@ impl Playbook {
         out
     }
 
-    /// How an edit of `host_path` takes effect.
-    pub fn apply(&self, host_path: &str, lang: super::Lang) -> String {
+    /// How an edit of `host_path` takes effect: the matching command with the path and the
+    /// crontab owner checked and quoted (`report::shell`); `Err` names the value that may not
+    /// be put in a command. No matching rule: an empty text.
+    pub fn apply(
+        &self,
+        host_path: &str,
+        lang: super::Lang,
+    ) -> Result<String, super::shell::Refused> {
+        use super::shell::{render, Arg};
         for a in &self.apply {
             let Ok(g) = globset::Glob::new(&a.pattern) else {
                 continue;
@@ -138,10 +145,19 @@ impl Playbook {
                     (super::Lang::Zh, Some(zh)) => zh,
                     _ => &a.command,
                 };
-                return text.replace("{file}", host_path).replace("{owner}", owner);
+                let text = if text.contains("{file}") {
+                    render(text, "file", Arg::Path, host_path)?
+                } else {
+                    text.clone()
+                };
+                return if text.contains("{owner}") {
+                    render(&text, "owner", Arg::Account, owner)
+                } else {
+                    Ok(text)
+                };
             }
         }
-        String::new()
+        Ok(String::new())
     }
 }
 
@@ -177,22 +193,25 @@ mod tests {
     #[test]
     fn edits_take_effect_the_way_each_file_needs() {
         let b = Playbook::load(None).unwrap();
-        assert_eq!(b.apply("/etc/aliases", Lang::En), "newaliases");
+        assert_eq!(b.apply("/etc/aliases", Lang::En).unwrap(), "newaliases");
         assert_eq!(
-            b.apply("/etc/postfix/recipient_bcc", Lang::En),
+            b.apply("/etc/postfix/recipient_bcc", Lang::En).unwrap(),
             "postmap /etc/postfix/recipient_bcc && postfix reload"
         );
         assert!(b
             .apply("/etc/postfix/transport.db", Lang::En)
+            .unwrap()
             .starts_with("rebuild it"));
         assert!(b
             .apply("/var/spool/cron/crontabs/root", Lang::En)
+            .unwrap()
             .starts_with("crontab -u root -e"));
         // In Chinese where the command carries prose; commands themselves stay as they are.
         assert!(b
             .apply("/var/spool/cron/crontabs/root", Lang::Zh)
+            .unwrap()
             .starts_with("crontab -u root -e   （在其中删除该行"));
-        assert_eq!(b.apply("/etc/aliases", Lang::Zh), "newaliases");
+        assert_eq!(b.apply("/etc/aliases", Lang::Zh).unwrap(), "newaliases");
     }
 
     #[test]
@@ -213,7 +232,7 @@ mod tests {
             assert!(!t.zh.is_empty() && !t.zh_what.is_empty(), "{id}");
         }
         assert_eq!(
-            b.apply("/home/liwei/.forward", Lang::En),
+            b.apply("/home/liwei/.forward", Lang::En).unwrap(),
             "none: the file is read at each delivery"
         );
     }
