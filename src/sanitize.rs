@@ -54,6 +54,24 @@ pub fn markdown(s: &str) -> String {
     out
 }
 
+/// `s` as a spreadsheet cell: controls, bidi and zero-width characters shown as `\u{…}` (so
+/// no ESC, NUL or line break reaches the file raw), and a cell that a spreadsheet would read as
+/// a formula — starting with `=`, `+`, `-` or `@` — prefixed with `'`. Every CSV mailir writes
+/// (`parse --format csv`, the Timesketch CSV and l2tcsv timelines) uses it.
+#[cfg(feature = "analysis")]
+pub fn spreadsheet(s: &str) -> std::borrow::Cow<'_, str> {
+    let formula = s.len() > 1 && s.starts_with(['=', '+', '-', '@']);
+    if !formula && !s.chars().any(needs_escape) {
+        return s.into();
+    }
+    let t = terminal(s);
+    if formula {
+        format!("'{t}").into()
+    } else {
+        t.into()
+    }
+}
+
 /// `s` as a Markdown code span: dangerous characters escaped as for a terminal (so no line
 /// break or control can end the span's line), fenced with more backticks than any run inside
 /// it, so that the text shows exactly as it is — a backtick stays a backtick.
@@ -102,6 +120,25 @@ mod tests {
         );
         assert_eq!(markdown_code("x\n# heading"), "`x\\u{a}# heading`");
         assert!(!markdown_code("x\n# heading").contains('\n'));
+    }
+
+    #[cfg(feature = "analysis")]
+    #[test]
+    fn spreadsheet_cells_hold_no_formula_and_no_control() {
+        use super::spreadsheet;
+        assert_eq!(
+            spreadsheet("=HYPERLINK(\"http://x\")"),
+            "'=HYPERLINK(\"http://x\")"
+        );
+        assert_eq!(spreadsheet("+cmd|' /C calc'!A0"), "'+cmd|' /C calc'!A0");
+        assert_eq!(spreadsheet("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(
+            spreadsheet("a\u{1b}[2J\r\n\0"),
+            "a\\u{1b}[2J\\u{d}\\u{a}\\u{0}"
+        );
+        assert_eq!(spreadsheet("\tx"), "\\u{9}x");
+        assert_eq!(spreadsheet("-"), "-");
+        assert_eq!(spreadsheet("alice@example.org"), "alice@example.org");
     }
 
     #[test]

@@ -52,10 +52,7 @@ pub const CSV_HEADER: [&str; 23] = [
 
 /// Escapes a cell that a spreadsheet would evaluate.
 pub fn csv_cell(s: &str) -> std::borrow::Cow<'_, str> {
-    match s.as_bytes().first() {
-        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => format!("'{s}").into(),
-        _ => s.into(),
-    }
+    crate::sanitize::spreadsheet(s)
 }
 
 /// Appends `s` as a JSON string: bytes are copied in one go when nothing needs escaping (the

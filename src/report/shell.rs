@@ -7,7 +7,7 @@
 //! substituted, single-quoted for a POSIX shell when it holds anything but plain characters.
 //! A value that fails is never put in a command: the report shows it as data beside the
 //! reason ([`Refused`]). An address that is valid but not a sensible target (the whole
-//! internet, unspecified, loopback, private, link-local, shared or documentation ranges — a
+//! internet, unspecified, loopback, private, link-local, shared or multicast ranges — a
 //! responder could lock out their own network) is refused the same way, saying so.
 //!
 //! Every command the report renders goes through [`render`]; to add a placeholder, add an

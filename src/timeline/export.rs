@@ -245,15 +245,18 @@ fn timesketch_csv(rows: &[Record], out: &mut dyn Write, header: bool) -> io::Res
     }
     for r in rows {
         let m = timesketch_row(r);
-        let cells = TIMESKETCH_COLUMNS.iter().map(|c| match m.get(*c) {
-            Some(Value::String(s)) => s.clone(),
-            Some(Value::Array(a)) => a
-                .iter()
-                .filter_map(Value::as_str)
-                .collect::<Vec<_>>()
-                .join(","),
-            Some(v) => v.to_string(),
-            None => "-".to_string(),
+        let cells = TIMESKETCH_COLUMNS.iter().map(|c| {
+            let cell = match m.get(*c) {
+                Some(Value::String(s)) => s.clone(),
+                Some(Value::Array(a)) => a
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(","),
+                Some(v) => v.to_string(),
+                None => "-".to_string(),
+            };
+            crate::sanitize::spreadsheet(&cell).into_owned()
         });
         w.write_record(cells)?;
     }
@@ -264,17 +267,19 @@ fn timesketch_csv(rows: &[Record], out: &mut dyn Write, header: bool) -> io::Res
 pub const L2T_HEADER: &str =
     "date,time,timezone,MACB,source,sourcetype,type,user,host,short,desc,version,filename,inode,notes,format,extra";
 
-/// An l2tcsv cell: no quoting, so commas become spaces; line breaks go; empty is `-`.
+/// An l2tcsv cell: no quoting, so commas become spaces and a `"` (which a CSV reader would
+/// take for a quote) becomes `'`; controls shown as `\u{…}` and formulas neutralised as in
+/// every CSV ([`crate::sanitize::spreadsheet`]); empty is `-`.
 fn l2t(s: &str) -> String {
     let v: String = s
         .chars()
-        .filter(|c| *c != '\r')
         .map(|c| match c {
             ',' => ' ',
-            '\n' => '-',
+            '"' => '\'',
             c => c,
         })
         .collect();
+    let v = crate::sanitize::spreadsheet(&v).into_owned();
     if v.trim().is_empty() {
         "-".into()
     } else {
@@ -403,9 +408,10 @@ mod tests {
                 kind: Kind::Finding,
                 rule: Some("auth.compromised_account"),
                 severity: Some(Severity::Critical),
-                // Attacker text: commas, a line break, quotes, and far too long.
+                // Attacker text: a formula, commas, a line break, an escape, quotes, and far
+                // too long.
                 message: format!(
-                    "Account liwei, taken over\nfrom \"x\" {}",
+                    "=HYPERLINK(\"http://x\") Account liwei, taken over\nfrom \"x\"\u{1b}[2J {}",
                     "A".repeat(40_000)
                 ),
                 ips: vec!["203.0.113.77".into(), "203.0.113.79".into()],
@@ -482,8 +488,20 @@ mod tests {
             assert!(rec[1].parse::<i64>().is_ok());
             assert!(!rec[0].is_empty() && !rec[3].is_empty());
         }
-        // The attacker's line break and quotes survive CSV quoting.
-        assert!(recs[0][0].contains("taken over\nfrom \"x\""));
+        // The attacker's quotes survive CSV quoting; the formula is text, the line break and
+        // the escape are shown, not written raw.
+        assert!(
+            recs[0][0].starts_with("'=HYPERLINK(\"http://x\")"),
+            "{:.80}",
+            &recs[0][0]
+        );
+        assert!(recs[0][0].contains("taken over\\u{a}from \"x\"\\u{1b}[2J"));
+        for rec in &recs {
+            for cell in rec.iter() {
+                assert!(!cell.chars().any(char::is_control), "{cell:.80}");
+                assert!(!cell.starts_with(['=', '+', '@']), "{cell:.80}");
+            }
+        }
     }
 
     #[test]
@@ -500,6 +518,11 @@ mod tests {
             assert_eq!(cells[2], "UTC");
             assert_eq!(cells[11], "2");
             assert!(!row.contains('\n') && !row.contains('\r'));
+            assert!(!row.chars().any(char::is_control), "{row:.200}");
+            assert!(
+                cells.iter().all(|c| !c.starts_with(['=', '+', '@', '"'])),
+                "{row:.200}"
+            );
         }
         assert!(
             text.contains("03/03/2026,18:14:07,UTC,M...,LOG,mailir,Finding First Seen,liwei,-,")
