@@ -16,6 +16,8 @@ mod exit_codes;
 #[cfg(feature = "analysis")]
 mod hostconf;
 #[cfg(feature = "analysis")]
+mod outfile;
+#[cfg(feature = "analysis")]
 mod parse;
 #[cfg(feature = "analysis")]
 mod report;

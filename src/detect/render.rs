@@ -63,7 +63,7 @@ pub fn write(
 ) -> io::Result<()> {
     let tty = out.is_none() && io::stdout().is_terminal();
     let mut w: Box<dyn Write> = match out {
-        Some(p) => Box::new(io::BufWriter::new(std::fs::File::create(p)?)),
+        Some(p) => Box::new(io::BufWriter::new(crate::outfile::create(p)?)),
         None => Box::new(io::BufWriter::new(io::stdout().lock())),
     };
     match format {

@@ -304,12 +304,13 @@ fn sink(cfg: &ParseConfig) -> Result<Option<Sink>> {
     Ok(Some(match (&cfg.out, cfg.format) {
         (None, Format::Parquet) => return Ok(None),
         (Some(p), Format::Parquet) => {
-            let f = File::create(p).with_context(|| format!("cannot create {}", p.display()))?;
+            let f = crate::outfile::create(p)
+                .with_context(|| format!("cannot create {}", p.display()))?;
             Sink::Parquet(Box::new(parquet::ParquetSink::new(f)))
         }
         (Some(p), _) => Sink::Bytes(Box::new(BufWriter::with_capacity(
             1 << 20,
-            File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
+            crate::outfile::create(p).with_context(|| format!("cannot create {}", p.display()))?,
         ))),
         (None, _) => Sink::Bytes(Box::new(BufWriter::with_capacity(1 << 20, io::stdout()))),
     }))
@@ -348,7 +349,7 @@ pub fn drive(cfg: &ParseConfig, out: Sink, command: &str) -> Result<Option<Drive
     let (tz, tz_note) = zone(cfg, inputs.custody_zone.as_deref());
     let unparsed = match &cfg.unparsed {
         Some(p) => Some(BufWriter::new(
-            File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
+            crate::outfile::create(p).with_context(|| format!("cannot create {}", p.display()))?,
         )),
         None => None,
     };

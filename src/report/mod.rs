@@ -72,13 +72,16 @@ pub fn write(
     std::fs::create_dir_all(&cfg.out_dir)
         .with_context(|| format!("cannot create {}", cfg.out_dir.display()))?;
     let md = cfg.out_dir.join("report.md");
-    std::fs::write(&md, markdown::render(&report))
+    crate::outfile::write(&md, markdown::render(&report).as_bytes())
         .with_context(|| format!("cannot write {}", md.display()))?;
     let html = cfg.out_dir.join("report.html");
-    std::fs::write(&html, html::render(&report, &markdown::words(cfg.lang)))
-        .with_context(|| format!("cannot write {}", html.display()))?;
+    crate::outfile::write(
+        &html,
+        html::render(&report, &markdown::words(cfg.lang)).as_bytes(),
+    )
+    .with_context(|| format!("cannot write {}", html.display()))?;
     let json = cfg.out_dir.join("report.json");
-    std::fs::write(&json, serde_json::to_vec_pretty(&report)?)
+    crate::outfile::write(&json, &serde_json::to_vec_pretty(&report)?)
         .with_context(|| format!("cannot write {}", json.display()))?;
     Ok((md, json))
 }

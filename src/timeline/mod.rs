@@ -100,7 +100,7 @@ pub fn run(cfg: &TimelineConfig) -> Result<ExitCode> {
     let (rows, runs) = rows(&cfg.detect.parse, &d.findings, cfg.all)?;
     let mut out: Box<dyn Write> = match &cfg.detect.parse.out {
         Some(p) => Box::new(BufWriter::new(
-            std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
+            crate::outfile::create(p).with_context(|| format!("cannot create {}", p.display()))?,
         )),
         None => Box::new(BufWriter::new(std::io::stdout())),
     };

@@ -33,7 +33,7 @@ pub fn run(cfg: &ReportConfig) -> Result<ExitCode> {
     let (rows, _) = crate::timeline::rows(&cfg.detect.parse, &d.findings, false)?;
     for (format, name) in EXPORTS {
         let path = cfg.out_dir.join(name);
-        let file = std::fs::File::create(&path)
+        let file = crate::outfile::create(&path)
             .with_context(|| format!("cannot create {}", path.display()))?;
         let mut out = BufWriter::new(file);
         let mut e = crate::timeline::export::Exporter::new(format, &mut out);
