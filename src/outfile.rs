@@ -11,22 +11,30 @@ use std::io::{self, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
-/// Creates (or truncates) the output file `p`, refusing a symbolic link in its place.
+/// Creates (or truncates) the output file `p`, refusing a symbolic link in its place, and
+/// anything there that is not a regular file (a FIFO is opened without blocking, then refused).
 pub fn create(p: &Path) -> io::Result<File> {
     let r = OpenOptions::new()
         .write(true)
         .create(true)
-        .truncate(true)
         .mode(0o644)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_NONBLOCK)
         .open(p);
+    let r = r.and_then(|f| {
+        if !f.metadata()?.file_type().is_file() {
+            return Err(io::Error::from_raw_os_error(libc::ENXIO));
+        }
+        // Truncate only once it is known to be a regular file.
+        f.set_len(0)?;
+        Ok(f)
+    });
     match r {
         Err(e) if e.raw_os_error() == Some(libc::ELOOP) => Err(io::Error::other(format!(
             "{} is a symbolic link: refusing to write through it (remove it or choose another output)",
             p.display()
         ))),
         Err(e) if e.raw_os_error() == Some(libc::ENXIO) => Err(io::Error::other(format!(
-            "{} is a FIFO or socket: refusing to write to it",
+            "{} is not a regular file (a FIFO, socket or device): refusing to write to it",
             p.display()
         ))),
         other => other,
@@ -57,6 +65,12 @@ mod tests {
         std::os::unix::fs::symlink(t.path().join("new"), &dangling).unwrap();
         assert!(write(&dangling, b"x").is_err());
         assert!(!t.path().join("new").exists());
+        // A FIFO is refused at once, not waited on.
+        let fifo = t.path().join("timeline.csv");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let e = write(&fifo, b"x").unwrap_err();
+        assert!(e.to_string().contains("not a regular file"), "{e}");
         // A plain file is replaced.
         let plain = t.path().join("report.html");
         std::fs::write(&plain, "old").unwrap();
