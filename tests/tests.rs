@@ -3,6 +3,7 @@
 //! - `detect_sample`: `detect` on the sample host against its ground truth.
 //! - `collect_sample`: the compromised-host sample into zip, tar.gz and directory bundles.
 //! - `hostile_tree`: a tree of traps (loops, escaping links, FIFO, odd names, a growing log).
+//! - `hostile_bundle`: unpacked bundles with links, FIFOs, climbing paths and grown logs.
 //! - `hostile_output`: output files never written through a planted symbolic link.
 //! - `hostile_playbook`: the report's commands for a log full of shell metacharacters, run
 //!   under stub tools.
@@ -25,6 +26,8 @@ mod collect_sample;
 mod detect_sample;
 #[cfg(feature = "analysis")]
 mod exchange_sample;
+#[cfg(feature = "analysis")]
+mod hostile_bundle;
 #[cfg(feature = "analysis")]
 mod hostile_output;
 #[cfg(feature = "analysis")]

@@ -79,6 +79,40 @@ pub fn check_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Opens the stored file `name` of the directory bundle `base` under the rules `verify`
+/// applies: a name [`check_name`] accepts, every folder on the way a real folder (not a
+/// symbolic link), and the file itself a regular file — opened without following a link and
+/// without blocking on a FIFO, so nothing outside the bundle is read and nothing hangs.
+pub fn open_stored(base: &Path, name: &str) -> io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let refuse = |why: String| io::Error::other(format!("{name}: {why}"));
+    check_name(name).map_err(refuse)?;
+    let mut real = base.to_path_buf();
+    let parts: Vec<&str> = name.split('/').collect();
+    let (last, folders) = parts
+        .split_last()
+        .ok_or_else(|| refuse("empty name".into()))?;
+    for f in folders {
+        real.push(f);
+        if !std::fs::symlink_metadata(&real)?.file_type().is_dir() {
+            return Err(refuse(format!("{f} is not a folder (a symbolic link?)")));
+        }
+    }
+    real.push(last);
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(&real)
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::ELOOP) => refuse("a symbolic link".into()),
+            _ => e,
+        })?;
+    if !file.metadata()?.file_type().is_file() {
+        return Err(refuse("not a regular file (FIFO, socket or device)".into()));
+    }
+    Ok(file)
+}
+
 fn hostile(entry: &str, why: impl Into<String>) -> ReadError {
     ReadError::Hostile {
         entry: crate::evidence::pathname::escape(entry.as_bytes()),
@@ -350,8 +384,9 @@ where
     if files.len() > MAX_ENTRIES {
         return Err(hostile("(directory)", "too many entries"));
     }
-    for (name, real, size) in files {
-        match File::open(&real) {
+    for (name, _, size) in files {
+        // Opened again under the rules: the folder may have changed since the walk.
+        match open_stored(base, &name) {
             Ok(file) => {
                 let mut bounded = Bounded {
                     inner: BufReader::with_capacity(CHUNK, file),

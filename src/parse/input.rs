@@ -42,6 +42,12 @@ pub struct LogFile {
     pub mtime: Option<DateTime<Utc>>,
     /// SHA-256 from the bundle manifest.
     pub sha256: Option<String>,
+    /// Size recorded in the bundle manifest.
+    pub size: Option<u64>,
+    /// For a stored file of an unpacked bundle: the bundle folder. Such a file is opened under
+    /// `verify`'s rules (`evidence::reader::open_stored`) and read no further than its
+    /// recorded size.
+    pub bundle_dir: Option<PathBuf>,
 }
 
 /// A set of inputs resolved into candidates, with bundle facts.
@@ -102,6 +108,8 @@ fn walk(base: &Path, dir: &Path, depth: usize, out: &mut Vec<LogFile>) {
                 origin: Origin::File(e.path().to_path_buf()),
                 mtime: e.metadata().ok().as_ref().and_then(mtime_of),
                 sha256: None,
+                size: None,
+                bundle_dir: None,
             });
         }
     }
@@ -143,6 +151,8 @@ fn from_manifest(rows: &[ManifestRow], origin: impl Fn(&str) -> Origin, out: &mu
                 .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
                 .map(|t| t.with_timezone(&Utc)),
             sha256: r.sha256.clone(),
+            size: r.size,
+            bundle_dir: None,
         });
     }
 }
@@ -206,7 +216,17 @@ pub fn resolve(inputs: &[PathBuf]) -> Inputs {
                 let custody = std::fs::read(input.join("custody.json")).unwrap_or_default();
                 let (rows, zone) = bundle_facts(&manifest, &custody);
                 res.custody_zone = res.custody_zone.or(zone);
-                from_manifest(&rows, |s| Origin::File(input.join(s)), &mut res.files);
+                let mut files = Vec::new();
+                from_manifest(&rows, |s| Origin::File(input.join(s)), &mut files);
+                for mut f in files {
+                    match check_stored(input, &f) {
+                        Ok(()) => {
+                            f.bundle_dir = Some(input.clone());
+                            res.files.push(f);
+                        }
+                        Err(e) => res.errors.push((shown.clone(), e.to_string())),
+                    }
+                }
             }
             InputKind::MountedRoot => {
                 for d in ["var/log", "usr/local/psa/var/log", "var/qmail/log"] {
@@ -239,10 +259,26 @@ pub fn resolve(inputs: &[PathBuf]) -> Inputs {
                 origin: Origin::File(input.clone()),
                 mtime: mtime_of(&meta),
                 sha256: None,
+                size: None,
+                bundle_dir: None,
             }),
         }
     }
     res
+}
+
+/// Whether the stored file `f` of the unpacked bundle `dir` may be read: opened under
+/// `verify`'s rules and of the size its manifest row records.
+fn check_stored(dir: &Path, f: &LogFile) -> io::Result<()> {
+    let file = crate::evidence::reader::open_stored(dir, &f.path)?;
+    let len = file.metadata()?.len();
+    match f.size {
+        Some(s) if s != len => Err(io::Error::other(format!(
+            "{}: {len} bytes, the manifest records {s}: refused (run `mailir verify`)",
+            f.path
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// Reads `manifest.jsonl` and `custody.json` out of an archive bundle.
@@ -277,7 +313,14 @@ pub fn with_reader<T>(
 ) -> io::Result<T> {
     match &file.origin {
         Origin::File(p) => {
-            let mut r = BufReader::with_capacity(1 << 20, File::open(p)?);
+            let (opened, limit) = match &file.bundle_dir {
+                Some(dir) => (
+                    crate::evidence::reader::open_stored(dir, &file.path)?,
+                    file.size.unwrap_or(u64::MAX),
+                ),
+                None => (File::open(p)?, u64::MAX),
+            };
+            let mut r = BufReader::with_capacity(1 << 20, opened.take(limit));
             decompressed(&mut r, f)
         }
         Origin::Entry { .. } => Err(io::Error::other(
