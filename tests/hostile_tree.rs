@@ -166,3 +166,48 @@ fn hostile_tree_outcomes() {
     let v = util::run(&["verify", out.to_str().unwrap()]);
     assert_eq!(v.code, 0, "{}{}", v.stdout, v.stderr);
 }
+
+/// A sparse log (a few real lines, then 2 GiB of holes — what `truncate -s` leaves) is
+/// collected with its allocated size recorded and a note, hashed at its full length, and stored
+/// as holes in a directory bundle (it takes no room there); the bundle verifies.
+#[test]
+fn sparse_files_are_recorded_and_stored_as_holes() {
+    use std::os::unix::fs::MetadataExt;
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path().join("root");
+    std::fs::create_dir_all(root.join("var/log")).unwrap();
+    std::fs::create_dir_all(root.join("etc")).unwrap();
+    let log = root.join("var/log/mail.log");
+    std::fs::write(
+        &log,
+        "Mar  5 10:00:00 mx postfix/smtpd[1]: connect from a[192.0.2.1]\n",
+    )
+    .unwrap();
+    let f = std::fs::OpenOptions::new().write(true).open(&log).unwrap();
+    f.set_len(2 << 30).unwrap();
+    drop(f);
+    let out = t.path().join("bundle");
+    let o = util::collect_with(&root, &out, &[]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let manifest = std::fs::read_to_string(out.join("manifest.jsonl")).unwrap();
+    let row: serde_json::Value = manifest
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|r| r["source"] == "/var/log/mail.log")
+        .unwrap();
+    assert_eq!(row["size"], 2u64 << 30);
+    assert!(row["allocated"].as_u64().unwrap() < 1 << 20, "{row}");
+    assert!(
+        row["error"].as_str().unwrap_or("").contains("sparse"),
+        "{row}"
+    );
+    let stored = std::fs::metadata(out.join("files/var/log/mail.log")).unwrap();
+    assert_eq!(stored.len(), 2 << 30);
+    assert!(
+        stored.blocks() * 512 < 1 << 20,
+        "{} bytes allocated",
+        stored.blocks() * 512
+    );
+    let v = util::run(&["verify", out.to_str().unwrap()]);
+    assert_eq!(v.code, 0, "{}{}", v.stdout, v.stderr);
+}

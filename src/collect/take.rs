@@ -223,6 +223,13 @@ pub fn take(
     row.stored = Some(name);
     row.sha256 = Some(stored.sha256);
     row.size = Some(len);
+    row.allocated = Some(before.blocks().saturating_mul(512));
+    if before.blocks().saturating_mul(512).saturating_add(1 << 20) < len {
+        notes.push(format!(
+            "sparse: {} bytes allocated of {len}; the holes are stored as zeros (as holes in a directory bundle)",
+            before.blocks().saturating_mul(512)
+        ));
+    }
     if rules.store_under.is_some() {
         row.recognised_as = Some(
             crate::evidence::exports::recognise(&stored.head)

@@ -242,6 +242,11 @@ pub struct ManifestRow {
     /// (`exchange_httpproxy`, `m365_ual_csv` …, or `unrecognised`). Absent for host files.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recognised_as: Option<String>,
+    /// **(extension)** Bytes the file system allocated to a regular file (`st_blocks` × 512):
+    /// far below `size`, the file is sparse — holes read as zeros, as a `truncate -s` or a
+    /// log cut in place leaves them. Absent for anything but regular files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allocated: Option<u64>,
 }
 
 impl ManifestRow {
@@ -270,6 +275,7 @@ impl ManifestRow {
             noatime: None,
             error: None,
             recognised_as: None,
+            allocated: None,
         }
     }
 
@@ -295,6 +301,7 @@ impl ManifestRow {
         self.gid = Some(meta.gid());
         self.inode = Some(meta.ino());
         self.dev = Some(meta.dev());
+        self.allocated = meta.is_file().then(|| meta.blocks().saturating_mul(512));
     }
 }
 

@@ -561,9 +561,7 @@ impl Sink for DirSink {
         if let Some(parent) = target.parent() {
             fs::create_dir_all(parent)?;
         }
-        let mut out = BufWriter::with_capacity(CHUNK, create_new(&target)?);
-        let copied = io::copy(data, &mut out)?;
-        out.flush()?;
+        let copied = copy_sparse(data, create_new(&target)?)?;
         if copied != len {
             return Err(io::Error::other(format!(
                 "{name}: wrote {copied} of {len} bytes"
@@ -575,6 +573,45 @@ impl Sink for DirSink {
     fn finish(self: Box<Self>) -> io::Result<Option<String>> {
         Ok(None)
     }
+}
+
+/// Block size at which runs of zeros are left as holes.
+const HOLE: usize = 64 << 10;
+
+/// Copies `data` into the new file `out`, leaving every all-zero `HOLE`-sized block as a hole
+/// (a seek instead of a write): a sparse source — a 20 GiB `mail.log` of a few real megabytes
+/// — takes no more room in a directory bundle than on the host. Returns the bytes copied.
+fn copy_sparse(data: &mut dyn Read, out: File) -> io::Result<u64> {
+    use std::io::{Seek, SeekFrom};
+    let mut out = BufWriter::with_capacity(CHUNK, out);
+    let mut buf = vec![0u8; CHUNK];
+    let mut total = 0u64;
+    let mut pending_hole = 0u64;
+    loop {
+        let n = match data.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        for block in buf[..n].chunks(HOLE) {
+            if block.len() == HOLE && block.iter().all(|&b| b == 0) {
+                pending_hole += HOLE as u64;
+                continue;
+            }
+            if pending_hole > 0 {
+                out.seek(SeekFrom::Current(pending_hole as i64))?;
+                pending_hole = 0;
+            }
+            out.write_all(block)?;
+        }
+        total += n as u64;
+    }
+    out.flush()?;
+    let file = out.into_inner().map_err(|e| e.into_error())?;
+    // A trailing hole: the file takes its full length without writing it.
+    file.set_len(total)?;
+    Ok(total)
 }
 
 #[cfg(test)]
@@ -634,6 +671,29 @@ mod tests {
             sealed.sidecar_line,
             format!("{}  b/SHA256SUMS", sealed.sha256)
         );
+    }
+
+    #[test]
+    fn zero_blocks_are_stored_as_holes_in_a_directory() {
+        let t = tempfile::tempdir().unwrap();
+        let p = t.path().join("sparse");
+        // 1 MiB of text, 256 MiB of zeros, a line, 64 MiB of zeros.
+        let mut src: Vec<u8> = Vec::new();
+        src.extend(std::iter::repeat_n(b'a', 1 << 20));
+        src.extend(std::iter::repeat_n(0u8, 256 << 20));
+        src.extend(b"last line\n");
+        src.extend(std::iter::repeat_n(0u8, 64 << 20));
+        let n = copy_sparse(&mut src.as_slice(), create_new(&p).unwrap()).unwrap();
+        assert_eq!(n, src.len() as u64);
+        let meta = std::fs::metadata(&p).unwrap();
+        assert_eq!(meta.len(), src.len() as u64);
+        use std::os::unix::fs::MetadataExt;
+        assert!(
+            meta.blocks() * 512 < 8 << 20,
+            "{} bytes allocated",
+            meta.blocks() * 512
+        );
+        assert_eq!(std::fs::read(&p).unwrap(), src);
     }
 
     #[test]
