@@ -47,6 +47,28 @@ pub fn texts_read(kind: Kind) -> bool {
 }
 const NONE: (u32, u32) = (u32::MAX, 0);
 
+/// Longest text a fact keeps of a name-like field (address, account, envelope, queue id,
+/// status, next hop): an attacker's 1 MiB "user name" is kept whole in the evidence and in
+/// `parse`'s output, but detection holds its first 1 KiB and a marker, so a flood of such names
+/// cannot multiply memory and every output that repeats them.
+pub const MAX_NAME: usize = 1024;
+/// Longest detail text a fact keeps (the structured Exchange / M365 detail stays whole below
+/// it; a longer one is cut and then no longer read as structured).
+pub const MAX_DETAIL: usize = 64 << 10;
+
+/// `s` cut to at most `max` bytes on a character boundary, with a marker saying how much was
+/// left out.
+fn capped(s: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    if s.len() <= max {
+        return s.into();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…[{} more bytes]", &s[..end], s.len() - end).into()
+}
+
 /// One event as detection sees it.
 #[derive(Debug, Clone)]
 pub struct Fact {
@@ -75,10 +97,18 @@ impl Fact {
         file: u32,
         line: u64,
     ) -> Fact {
+        let fields: [Option<std::borrow::Cow<'_, str>>; FIELDS] = std::array::from_fn(|i| {
+            let max = if i == Field::Detail as usize {
+                MAX_DETAIL
+            } else {
+                MAX_NAME
+            };
+            fields[i].map(|s| capped(s, max))
+        });
         let len: usize = fields.iter().flatten().map(|s| s.len()).sum();
         let mut text = String::with_capacity(len);
         let mut spans = [NONE; FIELDS];
-        for (span, f) in spans.iter_mut().zip(fields) {
+        for (span, f) in spans.iter_mut().zip(&fields) {
             if let Some(s) = f {
                 *span = (text.len() as u32, s.len() as u32);
                 text.push_str(s);
@@ -264,6 +294,18 @@ pub trait FactSink {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_names_are_cut_with_a_marker() {
+        let long = "é".repeat(4000);
+        let mut fields = [None; FIELDS];
+        fields[Field::Actor as usize] = Some(long.as_str());
+        let f = Fact::new(0, Kind::AuthFailure, None, fields, 0, 1);
+        let a = f.actor().unwrap();
+        assert!(a.len() < MAX_NAME + 32, "{}", a.len());
+        assert!(a.ends_with("…[6976 more bytes]"), "{}", &a[a.len() - 30..]);
+        assert!(a.starts_with("éé"));
+    }
 
     #[test]
     fn fields_round_trip_through_one_buffer() {
