@@ -1,4 +1,4 @@
-//! The finding record (contract: `../shared/DESIGN.md`, `docs/detections.md`).
+//! The finding record (its contract: `docs/detections.md`).
 //!
 //! A finding names its rule, severity, attack phase and ATT&CK techniques, the time span and
 //! count, the entities involved, a one-line summary, and the exact evidence lines.

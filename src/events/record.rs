@@ -1,5 +1,4 @@
-//! The normalized event record (contract: `../shared/DESIGN.md`, extensions in
-//! `docs/events.md`).
+//! The normalized event record (contract: `docs/events.md`).
 //!
 //! One [`Event`] per recognised log line. Daemon parsers fill the typed fields; nothing
 //! downstream ever looks at the raw line again, only at `source` to point back to it. To add a

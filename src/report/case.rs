@@ -59,7 +59,7 @@ pub struct Incident {
     pub status: Option<String>,
 }
 
-/// Incident statuses the case file may give (`../shared/reference/compliance.md` §3.2).
+/// Incident statuses the case file may give (`docs/report.md`, the case file).
 pub const STATUSES: [&str; 5] = ["new", "contained", "eradicated", "recovered", "closed"];
 
 /// Who and where.

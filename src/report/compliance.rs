@@ -1,4 +1,4 @@
-//! Notification duties and their clocks (`../shared/reference/compliance.md` §2, §3.5): for
+//! Notification duties and their clocks (documented in `docs/report.md`): for
 //! each regime, what would make it apply and when each notice falls due from its anchor.
 //! Without a case file every regime is "check" and every clock runs from the earliest
 //! detection, which the report says; a case file (to come) sets applicability and the real

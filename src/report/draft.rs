@@ -1,5 +1,5 @@
 //! Draft notifications: for every regime that may apply, the content its law requires
-//! (`../shared/reference/compliance.md` §2, §3.6), each field filled and labelled with where its
+//! (the regimes and their content are listed in `docs/report.md`), each field filled and labelled with where its
 //! value came from — *from evidence* (naming the findings, `F1`…, it rests on), *from the case
 //! file*, or *to be supplied* by the responder (with a hint where the evidence suggests one).
 //! Chinese regimes' drafts are in Chinese; the others in the report's language. No draft

@@ -1,7 +1,7 @@
 //! Timeline exports, one renderer per [`Format`]: our `jsonl` (the contract record), and the
 //! shapes other tools import — Timesketch JSONL and CSV, plaso's `l2tcsv`.
 //!
-//! The rules each format imposes (`../shared/reference/analysis-peers.md` §3) are kept here and
+//! The rules each format imposes (listed in `docs/timeline.md`) are kept here and
 //! tested by decoding: Timesketch needs `message`, `datetime` and `timestamp_desc` on every row,
 //! an integer-microsecond `timestamp`, flat keys, never `_id`, and values under its keyword
 //! limit; `l2tcsv` has 17 fixed columns, no quoting, commas inside values replaced, `-` for empty,

@@ -1,4 +1,4 @@
-//! The timeline record (contract: `../shared/DESIGN.md`, "Timeline record"): findings placed
+//! The timeline record (contract: `docs/timeline.md`): findings placed
 //! at their first time, and the start and end of each attack phase with its summary.
 //!
 //! To add a kind of row, give it a [`Kind`] and build it (here, or in its own module as
