@@ -5,8 +5,8 @@
 //! string that came from evidence goes through [`terminal`] before it is printed to stderr or
 //! stdout. Other sinks (CSV, HTML) get their own escapers next to their renderers.
 
-/// Whether `c` must not be shown raw on a terminal.
-fn needs_escape(c: char) -> bool {
+/// Whether `c` must not be shown raw on a terminal (nor stand in a path a command names).
+pub fn needs_escape(c: char) -> bool {
     c.is_control()
         || matches!(c,
             '\u{200B}'..='\u{200F}'   // zero-width and directional marks

@@ -16,39 +16,14 @@ pub mod pathname_src;
 #[path = "../../src/evidence/reader.rs"]
 mod reader;
 
-/// The crate paths the reader names (`crate::evidence::pathname`).
+/// The crate paths the reader names (`crate::evidence::pathname`, `super::format`).
 pub mod evidence {
     pub use super::pathname_src as pathname;
 }
 
-/// The two items the reader takes from the bundle writer.
-pub mod writer {
-    use std::path::Path;
-
-    /// Read buffer size.
-    pub const CHUNK: usize = 1 << 20;
-
-    /// Bundle formats, chosen by name as the writer does.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-    pub enum BundleFormat {
-        Zip,
-        TarGz,
-        Dir,
-    }
-
-    impl BundleFormat {
-        pub fn from_path(path: &Path) -> BundleFormat {
-            let name = path.to_string_lossy().to_ascii_lowercase();
-            if name.ends_with(".zip") {
-                BundleFormat::Zip
-            } else if name.ends_with(".tar.gz") || name.ends_with(".tgz") {
-                BundleFormat::TarGz
-            } else {
-                BundleFormat::Dir
-            }
-        }
-    }
-}
+#[allow(dead_code, clippy::all)]
+#[path = "../../src/evidence/format.rs"]
+mod format;
 
 fuzz_target!(|data: &[u8]| {
     let dir = std::env::temp_dir().join(format!("mailir-fuzz-bundle-{}", std::process::id()));

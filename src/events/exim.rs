@@ -371,33 +371,28 @@ mod tests {
         );
     }
 
-    /// The actor and mailbox of a message line.
-    fn roles<'a>(p: &'a Parsed<'_>) -> (Option<Kind>, Option<&'a str>, Option<&'a str>) {
-        (p.kind, p.actor.as_deref(), p.mailbox.as_deref())
-    }
-
     /// Lines written by Debian 12's Exim 4.96 on loopback
     /// (`tests/fixtures/delivery/exim-mainlog`, its README says how).
     #[test]
     fn whose_action_each_real_line_is() {
         let p = ev("1xa5VO-0003Me-0s <= alice@lab.example H=(alice-laptop.lab.example) [127.0.0.1]:34592 P=esmtpa A=plain:alice S=454 id=20261206061350.012930@vm T=\"Q3 numbers\" for frank@lab.example");
         assert_eq!(
-            roles(&p),
+            p.roles(),
             (Some(Kind::MessageReceived), Some("alice"), None)
         );
         // A local delivery names the local part, then the address: one mailbox, delivered.
         let p = ev("1xa5VO-0003Me-0s => frank <frank@lab.example> F=<alice@lab.example> P=<alice@lab.example> R=local_user T=mail_spool S=614");
         assert_eq!(
-            roles(&p),
+            p.roles(),
             (Some(Kind::Delivery), None, Some("frank@lab.example"))
         );
         // Inbound mail from outside to a local mailbox: nobody here acted.
         let p = ev("1xa5VY-0003Qs-3B <= news@outside.example H=(mail.outside.example) [127.0.0.77]:46807 P=esmtp S=461 id=20261206061400.013197@vm T=\"invoice overdue\" for frank@lab.example");
-        assert_eq!(roles(&p), (Some(Kind::MessageReceived), None, None));
+        assert_eq!(p.roles(), (Some(Kind::MessageReceived), None, None));
         // An alias: bob's mailbox receives sales@'s mail.
         let p = ev("1xa5Vb-0003SP-0w => bob <sales@lab.example> F=<news@outside.example> P=<news@outside.example> R=local_maildir T=maildir_home S=575");
         assert_eq!(
-            (roles(&p), p.recipient.as_deref()),
+            (p.roles(), p.recipient.as_deref()),
             (
                 (Some(Kind::Forwarded), None, Some("sales@lab.example")),
                 Some("bob")
@@ -406,30 +401,30 @@ mod tests {
         // gina's `.forward` sends her mail outside: her mailbox's mail leaves.
         let p = ev("1xa5Vi-0003aI-0k => gina.private@remote.example <gina@lab.example> F=<news@outside.example> P=<news@outside.example> R=remote_smtp T=remote_smtp S=471 H=127.0.0.1 [127.0.0.1]:10026 C=\"250 2.0.0 queued as 1A249FD0C84\"");
         assert_eq!(
-            roles(&p),
+            p.roles(),
             (Some(Kind::Forwarded), None, Some("gina@lab.example"))
         );
         // A pipe in hank's `.forward`.
         let p = ev("1xa5Vk-0003bn-1i => |/home/hank/bin/mailsync <hank@lab.example> F=<news@outside.example> P=<news@outside.example> R=userforward T=address_pipe S=504");
         assert_eq!(
-            roles(&p),
+            p.roles(),
             (Some(Kind::Forwarded), None, Some("hank@lab.example"))
         );
         // A remote delivery: no mailbox here (the submitter is joined on the message id).
         let p = ev("1xa5VQ-0003Nm-1q => partner@remote.example F=<alice@lab.example> P=<alice@lab.example> R=remote_smtp T=remote_smtp S=487 H=127.0.0.1 [127.0.0.1]:10026 C=\"250 2.0.0 queued as 1A249FCC8A0\"");
-        assert_eq!(roles(&p), (Some(Kind::Delivery), None, None));
+        assert_eq!(p.roles(), (Some(Kind::Delivery), None, None));
         let p = ev("1xa5VT-0003O7-0U => archive@lmtp.example F=<alice@lab.example> P=<alice@lab.example> R=lmtp_store T=lmtp_store S=483 H=127.0.0.1 [127.0.0.1]:10024 C=\"250 2.0.0 saved as 1A249FCD19F\"");
-        assert_eq!(roles(&p), (Some(Kind::Delivery), None, None));
+        assert_eq!(p.roles(), (Some(Kind::Delivery), None, None));
         // A web application's mail: the Unix user that ran Exim.
         let p = ev("1xa5Vp-0003gw-0G <= www-data@lab.example U=www-data P=local S=381 T=\"order confirmation\" for partner@remote.example frank@lab.example");
         assert_eq!(
-            roles(&p),
+            p.roles(),
             (Some(Kind::MessageReceived), Some("www-data"), None)
         );
         // Exim's own bounce is nobody's sending.
         let p = ev("1xa5Vs-0003wV-0l <= <> R=1xa5Vs-0003wN-0f U=Debian-exim P=local S=1686 T=\"Mail delivery failed: returning message to sender\" for alice@lab.example");
-        assert_eq!(roles(&p), (Some(Kind::MessageReceived), None, None));
+        assert_eq!(p.roles(), (Some(Kind::MessageReceived), None, None));
         let p = ev("login authenticator failed for (scanner.outside.example) [127.0.0.66]:42327: 535 Incorrect authentication data (set_id=admin)");
-        assert_eq!(roles(&p), (Some(Kind::AuthFailure), Some("admin"), None));
+        assert_eq!(p.roles(), (Some(Kind::AuthFailure), Some("admin"), None));
     }
 }

@@ -209,6 +209,12 @@ impl<'a> Parsed<'a> {
         }
     }
 
+    /// `(kind, actor, mailbox)`: what the roles tests of the daemon parsers compare.
+    #[cfg(test)]
+    pub fn roles(&self) -> (Option<Kind>, Option<&str>, Option<&str>) {
+        (self.kind, self.actor.as_deref(), self.mailbox.as_deref())
+    }
+
     /// An SMTP event of `kind` from the client `host` / `ip`.
     pub fn smtp_client(kind: Kind, host: Option<&'a str>, ip: Option<&'a str>) -> Self {
         let some = |v: Option<&'a str>| v.filter(|v| !v.is_empty()).map(std::borrow::Cow::Borrowed);

@@ -314,45 +314,40 @@ mod tests {
         );
     }
 
-    /// The actor and mailbox of a message line.
-    fn roles<'a>(p: &'a Parsed<'_>) -> (Option<Kind>, Option<&'a str>, Option<&'a str>) {
-        (p.kind, p.actor.as_deref(), p.mailbox.as_deref())
-    }
-
     /// Lines written by Debian 12's Sendmail 8.17.1.9 on loopback
     /// (`tests/fixtures/delivery/sendmail-maillog`, its README says how).
     #[test]
     fn whose_action_each_real_line_is() {
         // The session's login, on its own line; the message line joins it by process.
         let p = ev("AUTH=server, relay=[127.0.0.22], authid=alice, mech=PLAIN, bits=0");
-        assert_eq!(roles(&p), (Some(Kind::AuthSuccess), Some("alice"), None));
+        assert_eq!(p.roles(), (Some(Kind::AuthSuccess), Some("alice"), None));
         let p = ev("6B66MZ0h029913: from=<alice@lab.example>, size=238, class=0, nrcpts=1, msgid=<20261206062235.029912@mx.lab.example>, proto=ESMTPA, daemon=MSP-v4, relay=[127.0.0.22]");
-        assert_eq!(roles(&p), (Some(Kind::MessageReceived), None, None));
+        assert_eq!(p.roles(), (Some(Kind::MessageReceived), None, None));
         let p = ev("6B66MhNb029931: AUTH failure (LOGIN): user not found (-20) SASL(-13): user not found: checkpass failed, user=admin, relay=[127.0.0.66]");
-        assert_eq!(roles(&p), (Some(Kind::AuthFailure), Some("admin"), None));
+        assert_eq!(p.roles(), (Some(Kind::AuthFailure), Some("admin"), None));
         // Local deliveries: the mailbox is the recipient's, never an actor.
         let p = ev("6B66MZ0h029913: to=<frank@lab.example>, ctladdr=<alice@lab.example> (1001/1001), delay=00:00:00, xdelay=00:00:00, mailer=local, pri=30468, dsn=2.0.0, stat=Sent");
         assert_eq!(
-            roles(&p),
+            p.roles(),
             (Some(Kind::Delivery), None, Some("frank@lab.example"))
         );
         let p = ev("6B66MnTF030064: to=bob, delay=00:00:00, xdelay=00:00:00, mailer=local, pri=30447, dsn=2.0.0, stat=Sent");
-        assert_eq!(roles(&p), (Some(Kind::Delivery), None, Some("bob")));
+        assert_eq!(p.roles(), (Some(Kind::Delivery), None, Some("bob")));
         let p = ev("6B66MwSh030122: to=\\\\gina, delay=00:00:00, xdelay=00:00:00, mailer=local, pri=60438, dsn=2.0.0, stat=Sent");
-        assert_eq!(roles(&p), (Some(Kind::Delivery), None, Some("gina")));
+        assert_eq!(p.roles(), (Some(Kind::Delivery), None, Some("gina")));
         // A pipe from a `.forward`: run for the forward's owner.
         let p = ev("6B66N14M030128: to=|/home/hank/bin/mailsync, ctladdr=<hank@lab.example> (1005/1005), delay=00:00:00, xdelay=00:00:00, mailer=prog, pri=30438, dsn=2.0.0, stat=Sent");
         assert_eq!(
-            roles(&p),
+            p.roles(),
             (Some(Kind::Delivery), None, Some("hank@lab.example"))
         );
         // A remote delivery concerns no local mailbox.
         let p = ev("6B66McSS029918: to=<partner@remote.example>, ctladdr=<alice@lab.example> (1001/1001), delay=00:00:00, xdelay=00:00:00, mailer=esmtp, pri=30247, relay=[127.0.0.1] [127.0.0.1], dsn=2.0.0, stat=Sent (2.0.0 queued as 1A24A04D06B)");
-        assert_eq!(roles(&p), (Some(Kind::Delivery), None, None));
+        assert_eq!(p.roles(), (Some(Kind::Delivery), None, None));
         // `sendmail -t` run by www-data: the submission agent names the Unix user.
         let p = ev("6B66NDhk030171: from=www-data, size=98, class=0, nrcpts=2, msgid=<202612060623.6B66NDhk030171@mx.lab.example>, relay=www-data@localhost");
         assert_eq!(
-            (roles(&p), p.src_host.as_deref()),
+            (p.roles(), p.src_host.as_deref()),
             ((Some(Kind::MessageReceived), Some("www-data"), None), None)
         );
     }

@@ -10,6 +10,7 @@
 
 pub mod custody;
 pub mod exports;
+pub mod format;
 pub mod manifest;
 pub mod pathname;
 pub mod reader;

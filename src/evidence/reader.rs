@@ -17,7 +17,7 @@ use std::sync::Arc;
 use flate2::read::MultiGzDecoder;
 use thiserror::Error;
 
-use super::writer::{BundleFormat, CHUNK};
+use super::format::{BundleFormat, CHUNK};
 
 /// Largest entry size a bundle may declare (1 TiB).
 pub const MAX_ENTRY_SIZE: u64 = 1 << 40;

@@ -37,6 +37,61 @@ pub struct Joiner {
     session_order: VecDeque<(Box<str>, u32)>,
 }
 
+/// What one line tells the joiner, in the order the lines came.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Binding {
+    /// Message `qid` was submitted by `actor` (Postfix `sasl_username`, Exim `A=`/`U=`,
+    /// Sendmail's submission agent).
+    Message { qid: String, actor: String },
+    /// The SMTP session of process `pid` on `host` logged in as `actor` (Sendmail `AUTH=`).
+    Session {
+        host: String,
+        pid: u32,
+        actor: String,
+    },
+    /// Message `qid` was received, authenticated, by the session of `pid` on `host`.
+    FromSession { host: String, pid: u32, qid: String },
+    /// Message `from` was handed on as message `to` (`stat=Sent (QID2 Message accepted …)`).
+    HandOver { from: String, to: String },
+}
+
+impl Binding {
+    /// The binding an event states, if any.
+    pub fn of(e: &Event) -> Option<Binding> {
+        let host = || e.host.as_deref().unwrap_or("").to_string();
+        match (e.kind, e.queue_id.as_deref(), e.actor.as_deref()) {
+            (Kind::MessageReceived, Some(q), Some(u)) => Some(Binding::Message {
+                qid: q.into(),
+                actor: u.into(),
+            }),
+            (Kind::AuthSuccess, None, Some(u)) => Some(Binding::Session {
+                host: host(),
+                pid: e.pid?,
+                actor: u.into(),
+            }),
+            (Kind::MessageReceived, Some(q), None) => Some(Binding::FromSession {
+                host: host(),
+                pid: e.pid?,
+                qid: q.into(),
+            }),
+            (Kind::Delivery, Some(q), None) => {
+                let to = e
+                    .detail
+                    .as_deref()?
+                    .split_once("Sent (")?
+                    .1
+                    .split(' ')
+                    .next()?;
+                Some(Binding::HandOver {
+                    from: q.into(),
+                    to: to.into(),
+                })
+            }
+            _ => None,
+        }
+    }
+}
+
 /// Most open sessions remembered at once.
 pub const SESSIONS: usize = 1 << 16;
 
@@ -57,9 +112,22 @@ impl Joiner {
         }
     }
 
-    /// The login or local user that submitted the message `qid`, if known.
-    pub fn actor_of(&self, qid: &str) -> Option<&str> {
-        self.users.get(qid).map(String::as_str)
+    /// Applies what one line told (see [`Binding`]).
+    pub fn bind(&mut self, b: Binding) {
+        let known = match b {
+            Binding::Message { qid, actor } => Some((qid, actor)),
+            Binding::Session { host, pid, actor } => {
+                self.learn_session(&host, pid, &actor);
+                None
+            }
+            Binding::FromSession { host, pid, qid } => {
+                self.session(&host, pid).map(|u| (qid, u.to_string()))
+            }
+            Binding::HandOver { from, to } => self.users.get(&from).map(|u| (to, u.clone())),
+        };
+        if let Some((qid, actor)) = known {
+            self.learn(&qid, &actor);
+        }
     }
 
     /// Remembers that the SMTP session of process `pid` on `host` logged in as `user`
@@ -102,5 +170,51 @@ impl Joiner {
         if let Some(u) = e.queue_id.as_deref().and_then(|q| self.users.get(q)) {
             e.actor = Some(u.clone().into());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Binding, Joiner};
+
+    #[test]
+    fn sessions_and_hand_overs_carry_the_submitter() {
+        let mut j = Joiner::default();
+        let s = |s: &str| s.to_string();
+        j.bind(Binding::Session {
+            host: s("mx"),
+            pid: 7,
+            actor: s("alice"),
+        });
+        j.bind(Binding::FromSession {
+            host: s("mx"),
+            pid: 7,
+            qid: s("Q1"),
+        });
+        // Another process, or another host's process 7, logged in as no one.
+        j.bind(Binding::FromSession {
+            host: s("mx"),
+            pid: 8,
+            qid: s("Q2"),
+        });
+        j.bind(Binding::FromSession {
+            host: s("mx2"),
+            pid: 7,
+            qid: s("Q3"),
+        });
+        j.bind(Binding::HandOver {
+            from: s("Q1"),
+            to: s("Q9"),
+        });
+        j.bind(Binding::HandOver {
+            from: s("Q2"),
+            to: s("Q8"),
+        });
+        let got: Vec<Option<&String>> = ["Q1", "Q2", "Q3", "Q9", "Q8"]
+            .iter()
+            .map(|q| j.users.get(*q))
+            .collect();
+        let alice = s("alice");
+        assert_eq!(got, [Some(&alice), None, None, Some(&alice), None]);
     }
 }

@@ -12,7 +12,7 @@ use std::io::{self, Read, Write};
 use std::sync::mpsc::{channel, sync_channel, Receiver};
 use std::sync::{Arc, Mutex, RwLock};
 
-use super::correlate::Joiner;
+use super::correlate::{Binding, Joiner};
 use super::output::{Format, Sink, Writer};
 use super::FileStats;
 use crate::events::record::Source;
@@ -125,10 +125,7 @@ fn learn(joiner: &RwLock<Joiner>, chunk: &[u8], clock: &Clock) {
         return;
     }
     hits.sort_unstable();
-    // One short write lock per chunk that binds anything; parser threads only lock per lookup.
-    let Ok(mut j) = joiner.write() else {
-        return;
-    };
+    let mut bindings = Vec::new();
     let mut last_line = usize::MAX;
     for hit in hits {
         let start = memchr::memrchr(b'\n', &chunk[..hit]).map_or(0, |p| p + 1);
@@ -146,37 +143,18 @@ fn learn(joiner: &RwLock<Joiner>, chunk: &[u8], clock: &Clock) {
             line: 0,
             offset: 0,
         };
-        let LineOutcome::Event(e) = parse_line(text, clock, &mut TsCache::default(), src, false)
-        else {
-            continue;
-        };
-        use crate::events::record::Kind;
-        match (e.kind, e.queue_id, e.actor) {
-            (Kind::MessageReceived, Some(q), Some(u)) => j.learn(&q, &u),
-            (Kind::AuthSuccess, None, Some(u)) => {
-                if let Some(pid) = e.pid {
-                    j.learn_session(e.host.as_deref().unwrap_or(""), pid, &u);
-                }
+        if let LineOutcome::Event(e) = parse_line(text, clock, &mut TsCache::default(), src, false)
+        {
+            bindings.extend(Binding::of(&e));
+        }
+    }
+    // One short write lock per chunk, applied in line order; parser threads only lock per
+    // lookup.
+    if !bindings.is_empty() {
+        if let Ok(mut j) = joiner.write() {
+            for b in bindings {
+                j.bind(b);
             }
-            (Kind::Delivery, Some(q), None) => {
-                let next = e
-                    .detail
-                    .as_deref()
-                    .and_then(|d| d.split_once("Sent ("))
-                    .and_then(|(_, r)| r.split(' ').next());
-                if let (Some(next), Some(u)) = (next, j.actor_of(&q)) {
-                    let u = u.to_string();
-                    j.learn(next, &u);
-                }
-            }
-            (Kind::MessageReceived, Some(q), None) => {
-                let Some(pid) = e.pid else { continue };
-                if let Some(u) = j.session(e.host.as_deref().unwrap_or(""), pid) {
-                    let u = u.to_string();
-                    j.learn(&q, &u);
-                }
-            }
-            _ => {}
         }
     }
 }

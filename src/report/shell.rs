@@ -192,10 +192,7 @@ pub fn path_ok(v: &str) -> bool {
     v.starts_with('/')
         && v.len() <= 4096
         && !v.split('/').any(|c| c == "..")
-        && !v.chars().any(|c| {
-            c.is_control()
-                || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
-        })
+        && !v.chars().any(crate::sanitize::needs_escape)
 }
 
 /// The text a checked value takes in a command, or why it may not be in one.
