@@ -71,3 +71,77 @@ fn twenty_one_mebibyte_user_names_stay_small() {
     assert!(text.contains("203.0.113.50"));
     assert!(text.contains("more bytes]"), "{:.300}", text);
 }
+
+/// A xorshift step: the flood's addresses, scattered over the whole IPv4 space.
+fn next(x: &mut u64) -> u64 {
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    *x
+}
+
+#[test]
+fn two_million_addresses_failing_once_stay_bounded_and_the_real_guesser_is_found() {
+    use std::io::Write;
+    let t = tempfile::tempdir().unwrap();
+    let log = t.path().join("mail.log");
+    let mut w = std::io::BufWriter::new(std::fs::File::create(&log).unwrap());
+    let mut x = 0x9E37_79B9_7F4A_7C15u64;
+    let n = 2_000_000u64;
+    let mut tries = 0;
+    for i in 0..n {
+        let s = i * 86_400 / n;
+        let (h, m, sec) = (s / 3600, s / 60 % 60, s % 60);
+        let r = next(&mut x);
+        let ip = format!(
+            "{}.{}.{}.{}",
+            1 + r % 222,
+            (r >> 8) & 255,
+            (r >> 16) & 255,
+            1 + (r >> 24) % 254
+        );
+        writeln!(w, "Mar  5 {h:02}:{m:02}:{sec:02} mx postfix/smtpd[{}]: warning: unknown[{ip}]: SASL LOGIN authentication failed: UGFzc3dvcmQ6", 1000 + i % 30000).unwrap();
+        // One real guesser among them: about 60 tries across the day.
+        if i % (n / 60) == 0 {
+            tries += 1;
+            writeln!(w, "Mar  5 {h:02}:{m:02}:{sec:02} mx postfix/smtpd[77]: warning: unknown[198.51.100.77]: SASL LOGIN authentication failed: UGFzc3dvcmQ6").unwrap();
+        }
+    }
+    w.flush().unwrap();
+    drop(w);
+    let out = t.path().join("findings.json");
+    let (code, rss) = peak(&[
+        "detect",
+        log.to_str().unwrap(),
+        "--year",
+        "2026",
+        "--format",
+        "json",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0);
+    eprintln!(
+        "detect of 2,000,000 distinct addresses failing once: peak RSS {} MB",
+        rss >> 20
+    );
+    assert!(rss < 512 << 20, "peak RSS {} MB", rss >> 20);
+    let d: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    // The cap is reported, with how much was aggregated.
+    let limits = d["stats"]["limits"].as_array().unwrap();
+    assert_eq!(limits.len(), 1, "{limits:?}");
+    assert!(limits[0]["what"].as_str().unwrap().contains("folded"));
+    // The guesser is found by its own address; no finding on a network of many owners.
+    let findings = d["findings"].as_array().unwrap();
+    let titles: Vec<&str> = findings
+        .iter()
+        .map(|f| f["title"].as_str().unwrap())
+        .collect();
+    assert!(
+        findings.iter().any(|f| f["rule"] == "auth.brute_force"
+            && f["entities"]["ips"][0] == "198.51.100.77"
+            && f["count"] == tries),
+        "{findings:?}"
+    );
+    assert!(titles.iter().all(|t| !t.contains(".0.0/")), "{titles:?}");
+}

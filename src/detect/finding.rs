@@ -104,6 +104,10 @@ impl EvidenceSet {
     /// Adds line `line` of file `file` (beyond [`MAX_EVIDENCE_LINES`], lines are counted only).
     pub fn add(&mut self, file: u32, line: u64) {
         if self.lines.len() < MAX_EVIDENCE_LINES {
+            // Most sets (one address's hour) hold one line: no room for four on the first.
+            if self.lines.is_empty() {
+                self.lines.reserve_exact(1);
+            }
             self.lines.push((file, line));
         }
     }

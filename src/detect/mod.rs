@@ -196,6 +196,15 @@ pub fn findings(cfg: &DetectConfig, command: &str) -> Result<Option<Detected>> {
         );
     }
     engine.shared.settle();
+    let mut limits = engine.shared.limits();
+    limits.extend(engine.rules.iter().flat_map(|r| r.limits()));
+    for l in &limits {
+        eprintln!(
+            "mailir {command}: limit reached: {}: {}",
+            l.rule,
+            crate::sanitize::terminal(&l.what)
+        );
+    }
     let mut findings: Vec<Finding> = Vec::new();
     for r in engine.rules.iter_mut() {
         let found = r.finish_with(&driven.files, &engine.shared, &findings);
@@ -232,6 +241,7 @@ pub fn findings(cfg: &DetectConfig, command: &str) -> Result<Option<Detected>> {
         lines: driven.total.lines,
         events: driven.total.events,
         unparsed: driven.total.unparsed,
+        limits,
     };
     Ok(Some(Detected {
         activity: std::mem::take(&mut engine.activity).into_iter().collect(),

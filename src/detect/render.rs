@@ -36,6 +36,9 @@ pub struct Stats {
     pub config_files: u64,
     /// Configuration files that could not be read.
     pub config_errors: u64,
+    /// Bounds the rules' state reached on this input (aggregation instead of one entry per
+    /// address); empty when none was reached.
+    pub limits: Vec<super::rules::Limit>,
 }
 
 #[derive(Serialize)]
@@ -120,6 +123,9 @@ pub fn write(
                 stats.events,
                 stats.unparsed
             )?;
+            for l in &stats.limits {
+                writeln!(w, "limit: {}: {}", l.rule, terminal(&l.what))?;
+            }
         }
     }
     w.flush()

@@ -14,7 +14,13 @@ impl Counts {
     pub fn add(&mut self, name: &str, n: u64, cap: usize) {
         match self.0.binary_search_by(|(k, _)| (**k).cmp(name)) {
             Ok(i) => self.0[i].1 += n,
-            Err(i) if self.0.len() < cap => self.0.insert(i, (name.into(), n)),
+            Err(i) if self.0.len() < cap => {
+                // Most buckets hold one name: no room for four on the first.
+                if self.0.is_empty() {
+                    self.0.reserve_exact(1);
+                }
+                self.0.insert(i, (name.into(), n))
+            }
             Err(_) => {}
         }
     }

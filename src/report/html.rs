@@ -221,6 +221,13 @@ pub fn render(r: &Report, markdown_words: &super::markdown::Words) -> String {
             .replace("{errors}", &st.config_errors.to_string())),
         esc(w.cites)
     );
+    if !st.limits.is_empty() {
+        o.push_str("<ul>");
+        for l in &st.limits {
+            let _ = write!(o, "<li>{}</li>", esc(&super::markdown::limit_line(w, l)));
+        }
+        o.push_str("</ul>");
+    }
     let _ = write!(o, "<h2>{}</h2>{}<ul>", esc(w.timeline), chart(r));
     for p in &r.phases {
         let _ = write!(

@@ -33,6 +33,8 @@ pub struct Words {
     pub planted: &'static str,
     pub tampering: &'static str,
     pub logs_read: &'static str,
+    /// A bound detection reached (`{rule}`, `{what}`).
+    pub limit: &'static str,
     pub config_read: &'static str,
     pub cites: &'static str,
     pub events: &'static str,
@@ -109,6 +111,7 @@ pub fn words(lang: Lang) -> Words {
             planted: "planted configuration entries",
             tampering: "signs of log tampering",
             logs_read: "mail logs: {files} file(s), {lines} lines, {events} events, {unparsed} unparsed",
+            limit: "detection aggregated ({rule}): {what}",
             config_read: "configuration: {files} file(s) read, {errors} unreadable",
             cites: "every finding below cites its evidence by path and line; paths are as in the evidence (bundle entry names for a bundle) with the manifest's SHA-256 where known.",
             events: "event(s)",
@@ -142,6 +145,7 @@ pub fn words(lang: Lang) -> Words {
             planted: "配置中的植入条目",
             tampering: "日志篡改迹象",
             logs_read: "邮件日志：{files} 个文件，{lines} 行，{events} 个事件，{unparsed} 行无法解析",
+            limit: "检测已聚合（{rule}）：{what}",
             config_read: "配置：读取 {files} 个文件，{errors} 个无法读取",
             cites: "下列每项发现均按路径和行号引用证据；路径与证据中一致（证据包中为条目名），并在已知时附清单中的 SHA-256。",
             events: "个事件",
@@ -196,6 +200,12 @@ pub fn render(r: &Report) -> String {
             .replace("{errors}", &s.config_errors.to_string()),
         w.cites
     );
+    for l in &s.limits {
+        let _ = writeln!(o, "- {}", md(&limit_line(&w, l)));
+    }
+    if !s.limits.is_empty() {
+        o.push('\n');
+    }
     findings(&mut o, r, &w);
     let _ = writeln!(o, "## {}\n", w.timeline);
     for p in &r.phases {
@@ -430,4 +440,9 @@ fn drafts(o: &mut String, r: &Report, w: &Words) {
         }
         let _ = writeln!(o);
     }
+}
+
+/// One bound detection reached, in the report's language.
+pub fn limit_line(w: &Words, l: &crate::detect::rules::Limit) -> String {
+    w.limit.replace("{rule}", l.rule).replace("{what}", &l.what)
 }

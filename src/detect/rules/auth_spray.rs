@@ -42,11 +42,22 @@ impl Spray {
     }
 }
 
+/// Most addresses and accounts a spray finding lists (the rest are counted).
+const MAX_LISTED: usize = 1000;
+
 /// Failures grouped into one spray: addresses, accounts, attempts, span, sample lines.
 #[derive(Default)]
 struct Group {
+    /// The first [`MAX_LISTED`] addresses.
     ips: BTreeSet<String>,
+    /// Every address, as a hash (for the count; at most `max_addresses` of them).
+    distinct: rustc_hash::FxHashSet<u64>,
+    /// Addresses beyond the `max_addresses` hashes (may count one address twice).
+    over: u64,
+    /// The first [`MAX_LISTED`] accounts.
     users: BTreeSet<String>,
+    /// Accounts tried, beyond those listed (may count one account twice).
+    more_users: u64,
     count: u64,
     first: i64,
     last: i64,
@@ -54,10 +65,44 @@ struct Group {
 }
 
 impl Group {
+    /// Adds an address (listed while fewer than [`MAX_LISTED`] are) and its accounts.
+    fn add(&mut self, ip: &str, users: impl Iterator<Item = impl AsRef<str>>, cap: usize) {
+        use std::hash::BuildHasher;
+        let h = rustc_hash::FxBuildHasher.hash_one(ip);
+        if self.distinct.len() < cap {
+            self.distinct.insert(h);
+        } else if !self.distinct.contains(&h) {
+            self.over += 1;
+        }
+        if self.ips.len() < MAX_LISTED {
+            self.ips.insert(ip.to_string());
+        }
+        for u in users {
+            let u = u.as_ref();
+            if self.users.len() < MAX_LISTED {
+                self.users.insert(u.to_string());
+            } else if !self.users.contains(u) {
+                self.more_users += 1;
+            }
+        }
+    }
+
+    /// Distinct addresses (a lower bound once more than `max_addresses` were seen).
+    fn sources(&self) -> u64 {
+        (self.distinct.len() as u64).max(self.ips.len() as u64) + self.over
+    }
+
     fn finding(self, files: &Files, distributed: bool) -> Finding {
+        let sources = self.sources();
+        let accounts = self.users.len() as u64 + self.more_users;
         let ips: Vec<String> = self.ips.into_iter().collect();
+        let listed = if sources > ips.len() as u64 {
+            format!(" ({} listed)", ips.len())
+        } else {
+            String::new()
+        };
         let what = if distributed {
-            format!("{} addresses", ips.len())
+            format!("{sources} addresses")
         } else {
             ips.join(", ")
         };
@@ -71,10 +116,8 @@ impl Group {
             last_seen: ts(self.last),
             count: self.count,
             summary: format!(
-                "{} failed logins across {} accounts from {} address(es)",
+                "{} failed logins across {accounts} accounts from {sources} address(es){listed}",
                 self.count,
-                self.users.len(),
-                ips.len()
             ),
             entities: Entities {
                 ips,
@@ -102,14 +145,14 @@ fn judge(t: &Thresholds, files: &Files, (ip, c): (String, Bucket)) -> Option<Fin
     if c.users.len() < t.spray_users || c.users.values().any(|n| n > t.spray_max_per_user) {
         return None;
     }
-    let g = Group {
-        ips: BTreeSet::from([ip]),
-        users: c.users.keys().map(str::to_string).collect(),
+    let mut g = Group {
         count: c.count,
         first: c.first,
         last: c.last,
         evidence: c.evidence,
+        ..Group::default()
     };
+    g.add(&ip, c.users.keys(), t.max_addresses);
     Some(g.finding(files, false))
 }
 
@@ -181,8 +224,7 @@ impl Spray {
                 last: i64::MIN,
                 ..Group::default()
             });
-            g.ips.insert(ip.to_string());
-            g.users.extend(b.users.keys().map(str::to_string));
+            g.add(ip, b.users.keys(), t.max_addresses);
             g.count += b.count;
             g.first = g.first.min(b.first);
             g.last = g.last.max(b.last);

@@ -2,7 +2,7 @@
 //! sample evidence lines; merged into campaigns (runs of hours with no gap longer than the
 //! threshold). Used by the brute-force, spray and takeover rules.
 
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 
 use crate::detect::fact::Fact;
 use crate::detect::finding::EvidenceSet;
@@ -62,15 +62,16 @@ pub struct Bucket {
 /// to the end, as before.
 #[derive(Debug)]
 pub struct Failures {
-    by_ip: IpHours,
-    backend: IpHours,
-    service_ips: FxHashSet<Box<str>>,
+    by_ip: Store,
+    backend: Store,
     gap: i64,
+    cap: usize,
 }
 
 impl Default for Failures {
     fn default() -> Self {
-        Failures::new(super::Thresholds::default().campaign_gap_hours)
+        let t = super::Thresholds::default();
+        Failures::new(t.campaign_gap_hours, t.max_addresses)
     }
 }
 
@@ -89,7 +90,219 @@ type IpHours = FxHashMap<Box<str>, Series>;
 struct Series {
     /// Last hour of the campaigns already reported (their buckets are not reported again).
     done: Option<i64>,
+    /// The login service itself logged a failure of this address (not only the backend).
+    service: bool,
     hours: Vec<(i64, Bucket)>,
+}
+
+impl Series {
+    /// Occurrences in every bucket.
+    fn total(&self) -> u64 {
+        self.hours.iter().map(|(_, b)| b.count).sum()
+    }
+
+    /// Takes in the buckets of `other` not reported yet (hour by hour).
+    fn absorb(&mut self, other: Series) {
+        self.service |= other.service;
+        for (h, b) in other.hours {
+            if other.done.is_some_and(|d| h <= d) {
+                continue;
+            }
+            match self.hours.binary_search_by_key(&h, |(k, _)| *k) {
+                Ok(i) => self.hours[i].1.absorb(&b),
+                Err(i) => self.hours.insert(i, (h, b)),
+            }
+        }
+    }
+}
+
+/// The networks addresses are folded into when a store holds too many of them: first their
+/// /24 (IPv6 /48), judged like an address; then, when those are too many too, coarser
+/// networks that are only counted. IPv4 and IPv6 prefix lengths by level.
+const FOLD_PREFIXES: [(u8, u8); 4] = [(24, 48), (16, 32), (8, 16), (0, 0)];
+
+/// The key of addresses that are not addresses (a garbled log field) once folded.
+pub const UNPARSED_NETWORK: &str = "(unparsed addresses)";
+
+/// The network (CIDR text) of prefix level `level` holding `key`: an address, or a network
+/// of a finer level.
+fn fold_key(key: &str, level: usize) -> String {
+    let (v4, v6) = FOLD_PREFIXES[level.min(FOLD_PREFIXES.len() - 1)];
+    let addr = key.split_once('/').map_or(key, |(a, _)| a);
+    match addr.parse::<std::net::IpAddr>().map(|a| a.to_canonical()) {
+        Ok(std::net::IpAddr::V4(a)) => {
+            let mask = u32::MAX.checked_shl(32 - u32::from(v4)).unwrap_or(0);
+            format!("{}/{v4}", std::net::Ipv4Addr::from(u32::from(a) & mask))
+        }
+        Ok(std::net::IpAddr::V6(a)) => {
+            let mask = u128::MAX.checked_shl(128 - u32::from(v6)).unwrap_or(0);
+            format!("{}/{v6}", std::net::Ipv6Addr::from(u128::from(a) & mask))
+        }
+        Err(_) => UNPARSED_NETWORK.to_string(),
+    }
+}
+
+/// Occurrences of a network that is only counted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Count {
+    /// Occurrences.
+    pub count: u64,
+    /// First time (µs).
+    pub first: i64,
+    /// Last time (µs).
+    pub last: i64,
+}
+
+/// Addresses with their hours, bounded: when `cap` keys are held, the addresses with the
+/// fewest occurrences are folded into their /24 (IPv6 /48) networks, which are judged like
+/// addresses; when those pass a quarter of the cap, the quietest networks are only counted,
+/// in coarser networks (/16, /8, everything) — aggregated, never dropped, and reported.
+#[derive(Debug, Default)]
+struct Store {
+    ips: IpHours,
+    /// /24 and /48 networks folded addresses went into (CIDR text).
+    nets: IpHours,
+    /// Coarser networks, counted only, at prefix level `level`.
+    coarse: FxHashMap<Box<str>, Count>,
+    /// Index into [`FOLD_PREFIXES`] of the counted networks (0: none yet).
+    level: usize,
+    /// Addresses folded so far.
+    folded: u64,
+    /// /24 and /48 networks moved to the counted ones so far.
+    coarsened: u64,
+}
+
+/// The keys of `map` beyond the `keep` with the most occurrences (ties go too).
+fn lightest(map: &IpHours, keep: usize) -> Vec<Box<str>> {
+    if map.len() <= keep {
+        return Vec::new();
+    }
+    let mut totals: Vec<u64> = map.values().map(Series::total).collect();
+    let (_, cut, _) = totals.select_nth_unstable_by(keep, |a, b| b.cmp(a));
+    let cut = *cut;
+    map.iter()
+        .filter(|(_, s)| s.total() <= cut)
+        .map(|(k, _)| k.clone())
+        .collect()
+}
+
+impl Store {
+    fn len(&self) -> usize {
+        self.ips.len() + self.nets.len()
+    }
+
+    /// The series of `ip`, made on first use (folding first if `cap` keys are held).
+    fn series(&mut self, ip: &str, cap: usize) -> Option<&mut Series> {
+        if !self.ips.contains_key(ip) {
+            if self.len() >= cap {
+                self.fold(cap);
+            }
+            self.ips.insert(ip.into(), Series::default());
+        }
+        self.ips.get_mut(ip)
+    }
+
+    /// Folds until at most half of `cap` keys are held: addresses beyond the quarter with
+    /// the most occurrences go into their networks, networks beyond the quarter with the most
+    /// into the counted ones.
+    fn fold(&mut self, cap: usize) {
+        let quarter = cap / 4;
+        for ip in lightest(&self.ips, quarter) {
+            if let Some(s) = self.ips.remove(&ip) {
+                self.folded += 1;
+                let key = fold_key(&ip, 0);
+                self.nets.entry(key.into()).or_default().absorb(s);
+            }
+        }
+        for net in lightest(&self.nets, quarter) {
+            if let Some(s) = self.nets.remove(&net) {
+                self.coarsened += 1;
+                self.count(&net, &s, cap);
+            }
+        }
+    }
+
+    /// Adds a network's occurrences to the counted networks (coarser ones when they would
+    /// pass a quarter of `cap`).
+    fn count(&mut self, net: &str, s: &Series, cap: usize) {
+        self.level = self.level.max(1);
+        let c = self
+            .coarse
+            .entry(fold_key(net, self.level).into())
+            .or_default();
+        for (_, b) in &s.hours {
+            if c.count == 0 {
+                (c.first, c.last) = (b.first, b.last);
+            }
+            c.count += b.count;
+            c.first = c.first.min(b.first);
+            c.last = c.last.max(b.last);
+        }
+        while self.coarse.len() > cap / 4 && self.level + 1 < FOLD_PREFIXES.len() {
+            self.level += 1;
+            for (k, c) in std::mem::take(&mut self.coarse) {
+                let n = self
+                    .coarse
+                    .entry(fold_key(&k, self.level).into())
+                    .or_default();
+                if n.count == 0 {
+                    *n = c;
+                } else {
+                    n.count += c.count;
+                    n.first = n.first.min(c.first);
+                    n.last = n.last.max(c.last);
+                }
+            }
+        }
+    }
+
+    /// Every series: addresses, then networks.
+    fn iter(&self) -> impl Iterator<Item = (&Box<str>, &Series)> {
+        self.ips.iter().chain(self.nets.iter())
+    }
+
+    /// Keeps the series `keep` says to keep (it may change them).
+    fn retain(&mut self, mut keep: impl FnMut(&mut Series) -> bool) {
+        self.ips.retain(|_, s| keep(s));
+        self.nets.retain(|_, s| keep(s));
+    }
+
+    /// What folding did, if anything.
+    fn folding(&self) -> Option<Folded> {
+        if self.folded == 0 {
+            return None;
+        }
+        let mut busiest: Vec<(String, Count)> = self
+            .coarse
+            .iter()
+            .map(|(k, c)| (k.to_string(), *c))
+            .collect();
+        busiest.sort_by(|a, b| b.1.count.cmp(&a.1.count).then(a.0.cmp(&b.0)));
+        let counted = busiest.iter().map(|(_, c)| c.count).sum();
+        busiest.truncate(3);
+        Some(Folded {
+            addresses: self.folded,
+            networks: self.coarsened,
+            coarse_prefix: (self.level > 0).then_some(FOLD_PREFIXES[self.level]),
+            counted,
+            busiest,
+        })
+    }
+}
+
+/// A store's folding, for the run's limits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Folded {
+    /// Addresses folded into their /24 (IPv6 /48) networks.
+    pub addresses: u64,
+    /// Of those networks, how many were moved to coarser networks that are only counted.
+    pub networks: u64,
+    /// IPv4 and IPv6 prefix lengths of the counted networks, if any.
+    pub coarse_prefix: Option<(u8, u8)>,
+    /// Occurrences in the counted networks (not judged).
+    pub counted: u64,
+    /// The counted networks with the most occurrences (at most three).
+    pub busiest: Vec<(String, Count)>,
 }
 
 /// The last hour a bucket holds.
@@ -97,18 +310,19 @@ fn end_hour(b: &Bucket) -> i64 {
     b.last.div_euclid(HOUR_US)
 }
 
-/// The bucket of `ip` and `hour`, made on first use.
-fn slot<'m>(map: &'m mut IpHours, ip: &str, hour: i64) -> Option<&'m mut Bucket> {
-    if !map.contains_key(ip) {
-        map.insert(ip.into(), Series::default());
-    }
-    let hours = &mut map.get_mut(ip)?.hours;
+/// The bucket of `hour` in `s`, made on first use.
+fn slot(s: &mut Series, hour: i64) -> Option<&mut Bucket> {
+    let hours = &mut s.hours;
     // Logs run forward: the newest hour is the usual hit.
     let i = match hours.last() {
         Some((h, _)) if *h == hour => hours.len() - 1,
         _ => match hours.binary_search_by_key(&hour, |(h, _)| *h) {
             Ok(i) => i,
             Err(i) => {
+                // Most addresses fail in one hour only: no room for four on the first.
+                if hours.is_empty() {
+                    hours.reserve_exact(1);
+                }
                 hours.insert(i, (hour, Bucket::default()));
                 i
             }
@@ -151,49 +365,48 @@ fn judged(done: Option<i64>, part: &[(i64, Bucket)], before: i64, gap: i64) -> (
 
 /// One bucket holding `hours` (a campaign, or the old part of one).
 fn merged(hours: &[(i64, Bucket)]) -> Bucket {
-    let mut c = Bucket {
-        first: i64::MAX,
-        last: i64::MIN,
-        ..Bucket::default()
-    };
+    let mut c = Bucket::default();
     for (_, b) in hours {
-        c.count += b.count;
-        c.first = c.first.min(b.first);
-        c.last = c.last.max(b.last);
-        c.users.merge(&b.users, MAX_USERS);
-        c.evidence.extend(&b.evidence);
+        c.absorb(b);
     }
     c
 }
 
 impl Failures {
-    /// Empty, with campaigns ending after `gap_hours` hours of silence.
-    pub fn new(gap_hours: i64) -> Self {
+    /// Empty, with campaigns ending after `gap_hours` hours of silence, holding at most `cap`
+    /// addresses (and networks) before folding the quietest into networks.
+    pub fn new(gap_hours: i64, cap: usize) -> Self {
         Failures {
-            by_ip: IpHours::default(),
-            backend: IpHours::default(),
-            service_ips: FxHashSet::default(),
+            by_ip: Store::default(),
+            backend: Store::default(),
             gap: gap_hours,
+            cap: cap.max(4),
         }
     }
 
     /// Records a failure fact (its account as the label, Dovecot's attempt count as weight).
     pub fn observe(&mut self, f: &Fact) {
         let label = f.actor().unwrap_or("(unknown)");
+        let Some(ip) = f.src_ip() else {
+            return;
+        };
+        let hour = f.ts_us.div_euclid(HOUR_US);
         if f.kind == Kind::AuthBackendFailure {
-            if let Some(ip) = f.src_ip() {
-                if let Some(b) = slot(&mut self.backend, ip, f.ts_us.div_euclid(HOUR_US)) {
-                    b.add(f, label, 1);
-                }
+            if let Some(b) = self
+                .backend
+                .series(ip, self.cap)
+                .and_then(|s| slot(s, hour))
+            {
+                b.add(f, label, 1);
             }
             return;
         }
-        if let Some(ip) = f.src_ip() {
-            if !self.service_ips.contains(ip) {
-                self.service_ips.insert(ip.into());
+        if let Some(s) = self.by_ip.series(ip, self.cap) {
+            s.service = true;
+            if let Some(b) = slot(s, hour) {
+                b.add(f, label, attempts(f));
             }
         }
-        self.observe_labelled(f, label, attempts(f));
     }
 
     /// Moves backend failures of addresses without service-level failures into the count.
@@ -204,32 +417,44 @@ impl Failures {
     /// Moves backend failures before `hour` into the count where the address had no
     /// service-level failure so far; drops the others. Before sealing `hour`.
     pub fn settle_before(&mut self, hour: i64) {
-        let mut emptied = Vec::new();
-        for (ip, series) in self.backend.iter_mut() {
-            let n = series.hours.partition_point(|(h, _)| *h < hour);
-            if n == 0 {
-                continue;
-            }
-            let old: Vec<(i64, Bucket)> = series.hours.drain(..n).collect();
-            if series.hours.is_empty() {
-                emptied.push(ip.clone());
-            }
-            if self.service_ips.contains(ip) {
-                continue;
-            }
-            if !self.by_ip.contains_key(ip) {
-                self.by_ip.insert(ip.clone(), Series::default());
-            }
-            if let Some(target) = self.by_ip.get_mut(ip) {
-                for (h, b) in old {
-                    let i = target.hours.partition_point(|(t, _)| *t < h);
-                    target.hours.insert(i, (h, b));
+        let by_ip = &mut self.by_ip;
+        for (backend, main) in [
+            (&mut self.backend.ips, &mut by_ip.ips),
+            (&mut self.backend.nets, &mut by_ip.nets),
+        ] {
+            backend.retain(|ip, series| {
+                let n = series.hours.partition_point(|(h, _)| *h < hour);
+                if n == 0 {
+                    return true;
                 }
-            }
+                let old = Series {
+                    hours: series.hours.drain(..n).collect(),
+                    ..Series::default()
+                };
+                if !main.get(ip).is_some_and(|s| s.service) {
+                    main.entry(ip.clone()).or_default().absorb(old);
+                }
+                !series.hours.is_empty()
+            });
         }
-        for ip in emptied {
-            self.backend.remove(&ip);
+        // Backend repeats of addresses folded there are not counted (they repeat the service's
+        // failures where it logged any); what folding did is.
+        by_ip.folded += std::mem::take(&mut self.backend.folded);
+        by_ip.coarsened += std::mem::take(&mut self.backend.coarsened);
+        self.backend.coarse.clear();
+        if by_ip.len() > self.cap {
+            by_ip.fold(self.cap);
         }
+    }
+
+    /// What folding did to keep the addresses within the cap, if anything.
+    pub fn folding(&self) -> Option<Folded> {
+        self.by_ip.folding()
+    }
+
+    /// Most addresses (and networks) held at once.
+    pub fn cap(&self) -> usize {
+        self.cap
     }
 
     /// Records `n` occurrences of `label` (an account, a recipient) from the fact's address.
@@ -237,7 +462,8 @@ impl Failures {
         let Some(ip) = f.src_ip() else {
             return;
         };
-        if let Some(b) = slot(&mut self.by_ip, ip, f.ts_us.div_euclid(HOUR_US)) {
+        let hour = f.ts_us.div_euclid(HOUR_US);
+        if let Some(b) = self.by_ip.series(ip, self.cap).and_then(|s| slot(s, hour)) {
             b.add(f, label, n);
         }
     }
@@ -245,32 +471,34 @@ impl Failures {
     /// Every bucket: address, first hour, bucket (in no particular order). A bucket spans
     /// one hour unless sealing merged the old hours of a long campaign.
     pub fn buckets(&self) -> impl Iterator<Item = (&str, i64, &Bucket)> {
-        self.by_ip
-            .iter()
+        self.sources()
             .flat_map(|(ip, s)| s.hours.iter().map(move |(h, b)| (&**ip, *h, b)))
+    }
+
+    /// The series judged as sources: addresses, and the /24 (IPv6 /48) networks quiet
+    /// addresses were folded into (plausibly one actor's pool, as `auth.compromised` also
+    /// assumes); coarser networks are only counted.
+    fn sources(&self) -> impl Iterator<Item = (&Box<str>, &Series)> {
+        self.by_ip.iter()
     }
 
     /// Campaigns per address not reported yet: consecutive hours merged while gaps stay
     /// within the campaign gap.
-    pub fn campaigns(&self) -> Vec<(String, Bucket)> {
+    pub fn campaigns(&self) -> impl Iterator<Item = (String, Bucket)> + '_ {
         self.closed(i64::MAX)
     }
 
-    /// The campaigns not reported yet that no fact from hour `before` on can extend.
-    pub fn closed(&self, before: i64) -> Vec<(String, Bucket)> {
-        let mut out = Vec::new();
-        for (ip, s) in &self.by_ip {
-            for r in runs(&s.hours, self.gap) {
+    /// The campaigns not reported yet that no fact from hour `before` on can extend, one at a
+    /// time (in no particular order: findings are sorted at the end).
+    pub fn closed(&self, before: i64) -> impl Iterator<Item = (String, Bucket)> + '_ {
+        let gap = self.gap;
+        self.sources().flat_map(move |(ip, s)| {
+            runs(&s.hours, gap).into_iter().filter_map(move |r| {
                 let part = &s.hours[r];
-                let (reported, closed, _) = judged(s.done, part, before, self.gap);
-                if reported || !closed {
-                    continue;
-                }
-                out.push((ip.to_string(), merged(part)));
-            }
-        }
-        out.sort_by(|a, b| (&a.0, a.1.first).cmp(&(&b.0, b.1.first)));
-        out
+                let (reported, closed, _) = judged(s.done, part, before, gap);
+                (!reported && closed).then(|| (ip.to_string(), merged(part)))
+            })
+        })
     }
 
     /// After the rules judged [`Failures::closed`] for `before`: marks those campaigns
@@ -280,7 +508,7 @@ impl Failures {
         self.settle_before(before);
         let horizon = before.saturating_sub(keep);
         let gap = self.gap;
-        self.by_ip.retain(|_, s| {
+        self.by_ip.retain(|s| {
             let mut rest = Vec::with_capacity(s.hours.len());
             let ranges = runs(&s.hours, gap);
             let mut hours = std::mem::take(&mut s.hours).into_iter();
@@ -320,7 +548,7 @@ impl Judged {
     /// Judges `campaigns` and keeps the findings.
     pub fn add(
         &mut self,
-        campaigns: Vec<(String, Bucket)>,
+        campaigns: impl IntoIterator<Item = (String, Bucket)>,
         judge: impl FnMut((String, Bucket)) -> Option<crate::detect::finding::Finding>,
     ) {
         self.0.extend(campaigns.into_iter().filter_map(judge));
@@ -342,10 +570,10 @@ pub struct Tally {
 }
 
 impl Tally {
-    /// Empty, with campaigns ending after `gap_hours` hours of silence.
-    pub fn new(gap_hours: i64) -> Self {
+    /// Empty, with the campaign gap and address cap of `t`.
+    pub fn new(t: &super::Thresholds) -> Self {
         Tally {
-            seen: Failures::new(gap_hours),
+            seen: Failures::new(t.campaign_gap_hours, t.max_addresses),
             judged: Judged::default(),
         }
     }
@@ -360,6 +588,15 @@ impl Tally {
         self.seen.seal(before, 0);
     }
 
+    /// The limit reached, if addresses were folded, in the name of `rule`.
+    pub fn limits(&self, rule: &'static str) -> Vec<super::Limit> {
+        self.seen
+            .folding()
+            .map(|f| super::Limit::folded(rule, f, self.seen.cap()))
+            .into_iter()
+            .collect()
+    }
+
     /// Every finding: those of sealing, then those of the campaigns left.
     pub fn finish(
         &mut self,
@@ -371,6 +608,23 @@ impl Tally {
 }
 
 impl Bucket {
+    /// Takes in the occurrences of `other`.
+    fn absorb(&mut self, other: &Bucket) {
+        if other.count == 0 {
+            return;
+        }
+        if self.count == 0 {
+            self.first = other.first;
+            self.last = other.last;
+        } else {
+            self.first = self.first.min(other.first);
+            self.last = self.last.max(other.last);
+        }
+        self.count += other.count;
+        self.users.merge(&other.users, MAX_USERS);
+        self.evidence.extend(&other.evidence);
+    }
+
     /// Adds `n` occurrences of `label` seen in fact `f`.
     fn add(&mut self, f: &Fact, label: &str, n: u64) {
         let b = self;
@@ -440,7 +694,7 @@ mod tests {
 
     #[test]
     fn sealing_reports_a_campaign_once_and_keeps_a_running_one_whole() {
-        let mut f = Failures::new(1);
+        let mut f = Failures::new(1, 1000);
         // 203.0.113.7: one failure an hour for 60 hours (one running campaign);
         // 198.51.100.9: a burst in hour 0, then silence (a closed campaign).
         for h in 0..60 {
@@ -449,21 +703,74 @@ mod tests {
         for i in 0..30 {
             f.observe(&failure(i * 10, "198.51.100.9", "liwei"));
         }
-        let closed = f.closed(hour(40));
+        let closed: Vec<_> = f.closed(hour(40)).collect();
         assert_eq!(closed.len(), 1, "{closed:?}");
         assert_eq!(closed[0].0, "198.51.100.9");
         f.seal(hour(40), KEEP_HOURS);
         // Reported once; the running campaign's old hours are one bucket now.
-        assert!(f.closed(hour(50)).is_empty());
+        assert!(f.closed(hour(50)).next().is_none());
         let running: Vec<_> = f
             .buckets()
             .filter(|(ip, _, _)| *ip == "203.0.113.7")
             .collect();
         // Hours before 40 - KEEP_HOURS = 14 merged into one; 14..60 kept one by one.
         assert_eq!(running.len(), 1 + (60 - 14));
-        let all = f.campaigns();
+        let all: Vec<_> = f.campaigns().collect();
         assert_eq!(all.len(), 1);
         assert_eq!(all[0].1.count, 60);
         assert_eq!(all[0].1.first, T0 + 10_000_000);
+    }
+
+    #[test]
+    fn past_the_cap_quiet_addresses_fold_into_networks_and_loud_ones_stay() {
+        let mut f = Failures::new(1, 16);
+        // 200 addresses failing once each: 40 in one /24 (a pool), the rest spread over 40
+        // /24s of the same /16; one guesser failing 200 times among them.
+        for i in 0..200 {
+            let ip = if i % 5 == 0 {
+                format!("192.0.2.{}", i / 5 + 1)
+            } else {
+                format!("198.51.{}.{}", i % 40, i / 40 + 1)
+            };
+            f.observe(&failure(i, &ip, "info"));
+            if i % 4 == 0 {
+                for j in 0..4 {
+                    f.observe(&failure(i + j, "203.0.113.66", "admin"));
+                }
+            }
+        }
+        assert!(f.by_ip.len() <= 16, "{} keys held", f.by_ip.len());
+        let all: Vec<_> = f.campaigns().collect();
+        let loud = all.iter().find(|(ip, _)| ip == "203.0.113.66").unwrap();
+        assert_eq!(loud.1.count, 200);
+        // The quiet ones: some /24s still judged, the rest counted in their /16.
+        let pool = all.iter().find(|(k, _)| k == "192.0.2.0/24").unwrap();
+        assert_eq!(pool.1.count, 40);
+        let judged: u64 = all.iter().map(|(_, b)| b.count).sum();
+        let folded = f.folding().unwrap();
+        assert_eq!(judged + folded.counted, 400, "every failure still counted");
+        assert!(folded.addresses >= 190, "{folded:?}");
+        assert_eq!(folded.coarse_prefix, Some((16, 32)));
+        assert_eq!(folded.busiest[0].0, "198.51.0.0/16");
+    }
+
+    #[test]
+    fn folding_keys_ipv6_mapped_and_garbled_addresses() {
+        assert_eq!(fold_key("2001:db8:1:2::7", 0), "2001:db8:1::/48");
+        assert_eq!(fold_key("::ffff:192.0.2.9", 0), "192.0.2.0/24");
+        assert_eq!(fold_key("192.0.2.0/24", 1), "192.0.0.0/16");
+        assert_eq!(fold_key("2001:db8:1::/48", 3), "::/0");
+        assert_eq!(fold_key("1.2.3.4;touch x", 0), UNPARSED_NETWORK);
+        assert_eq!(fold_key("10.9.8.7", 3), "0.0.0.0/0");
+    }
+
+    #[test]
+    fn within_the_cap_nothing_folds() {
+        let mut f = Failures::new(1, 1000);
+        for i in 0..500 {
+            f.observe(&failure(i, &format!("192.0.2.{}", i % 250), "x"));
+        }
+        assert!(f.folding().is_none());
+        assert_eq!(f.campaigns().count(), 250);
     }
 }

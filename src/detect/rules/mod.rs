@@ -71,7 +71,7 @@ impl Shared {
     /// Empty, with the campaign gap of `t`.
     pub fn new(t: &Thresholds) -> Self {
         Shared {
-            failures: failures::Failures::new(t.campaign_gap_hours),
+            failures: failures::Failures::new(t.campaign_gap_hours, t.max_addresses),
             logins: logins::Logins::default(),
             tenant: cloud::Tenant::default(),
         }
@@ -98,9 +98,58 @@ impl Shared {
         self.logins.seal(before);
     }
 
+    /// The bounds the shared state reached.
+    pub fn limits(&self) -> Vec<Limit> {
+        self.failures
+            .folding()
+            .map(|f| {
+                Limit::folded(
+                    "failed logins (auth.brute_force, auth.spray, auth.compromised)",
+                    f,
+                    self.failures.cap(),
+                )
+            })
+            .into_iter()
+            .collect()
+    }
+
     /// Ends observation (settles what could only be decided with every fact seen).
     pub fn settle(&mut self) {
         self.failures.settle();
+    }
+}
+
+/// A bound a rule's state reached on this input: what it aggregated instead of keeping one
+/// by one (the run still reads every fact; findings on the aggregates name networks).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Limit {
+    /// The rule (or the shared state several rules read).
+    pub rule: &'static str,
+    /// What was aggregated, with the cap.
+    pub what: String,
+}
+
+impl Limit {
+    /// The limit of a per-address store that folded addresses into networks.
+    pub fn folded(rule: &'static str, f: failures::Folded, cap: usize) -> Limit {
+        let mut what = format!(
+            "{} address(es) with the fewest occurrences folded into their /24 (IPv6 /48) networks, judged as one source each, at the cap of {cap} addresses and networks held at once (threshold max_addresses)",
+            f.addresses
+        );
+        if let Some((v4, v6)) = f.coarse_prefix {
+            let busiest: Vec<String> = f
+                .busiest
+                .iter()
+                .map(|(net, c)| format!("{net} ({})", c.count))
+                .collect();
+            what.push_str(&format!(
+                "; {} of those networks then only counted, not judged, in /{v4} (IPv6 /{v6}) networks: {} occurrence(s), the most in {}",
+                f.networks,
+                f.counted,
+                busiest.join(", ")
+            ));
+        }
+        Limit { rule, what }
     }
 }
 
@@ -119,6 +168,10 @@ pub trait Rule: Send {
     fn seal(&mut self, _before: i64, _files: &Files, _shared: &Shared) {}
     /// Returns the findings.
     fn finish(&mut self, files: &Files, shared: &Shared) -> Vec<Finding>;
+    /// The bounds this rule's state reached (aggregation instead of one entry per key).
+    fn limits(&self) -> Vec<Limit> {
+        Vec::new()
+    }
     /// Returns the findings, knowing those of the rules before it (rules that judge events by
     /// the incident window, such as `service.config_change`, override this).
     fn finish_with(
@@ -184,6 +237,9 @@ pub struct Thresholds {
     /// Days an Exchange log folder must reach back less than the oldest one (and less than a
     /// quarter of its span) to be reported as wiped.
     pub log_age_days: i64,
+    /// Distinct addresses (and networks) one rule's per-address state holds before the
+    /// addresses with the fewest occurrences are folded into their networks (reported).
+    pub max_addresses: usize,
     /// Input hours between two seals of the rules' state (0: keep everything to the end;
     /// findings are the same either way on input in time order, memory is not).
     pub seal_every_hours: i64,
@@ -215,6 +271,7 @@ impl Default for Thresholds {
             rule_after_login_minutes: 120,
             log_age_days: 7,
             seal_every_hours: 24,
+            max_addresses: 200_000,
         }
     }
 }

@@ -20,7 +20,10 @@ use crate::events::record::Kind;
 pub struct Enumeration {
     t: Thresholds,
     probes: Tally,
+    /// Addresses that used VRFY/EXPN (at most `max_addresses`).
     vrfy: std::collections::BTreeSet<String>,
+    /// VRFY/EXPN addresses not kept beyond the cap.
+    vrfy_over: u64,
 }
 
 impl Enumeration {
@@ -28,8 +31,9 @@ impl Enumeration {
     pub fn new(t: &Thresholds) -> Self {
         Enumeration {
             t: t.clone(),
-            probes: Tally::new(t.campaign_gap_hours),
+            probes: Tally::new(t),
             vrfy: Default::default(),
+            vrfy_over: 0,
         }
     }
 }
@@ -41,11 +45,29 @@ impl Rule for Enumeration {
         }
         if matches!(f.kind, Kind::Vrfy | Kind::Expn) {
             if let Some(ip) = f.src_ip() {
-                self.vrfy.insert(ip.to_string());
+                if self.vrfy.len() < self.t.max_addresses {
+                    self.vrfy.insert(ip.to_string());
+                } else if !self.vrfy.contains(ip) {
+                    self.vrfy_over += 1;
+                }
             }
         }
         let target = f.recipient().unwrap_or("?").to_ascii_lowercase();
         self.probes.seen.observe_labelled(f, &target, 1);
+    }
+
+    fn limits(&self) -> Vec<super::Limit> {
+        let mut out = self.probes.limits("recon.enumeration");
+        if self.vrfy_over > 0 {
+            out.push(super::Limit {
+                rule: "recon.enumeration",
+                what: format!(
+                    "{} VRFY/EXPN use(s) by addresses beyond the first {} not remembered (their probes still count)",
+                    self.vrfy_over, self.t.max_addresses
+                ),
+            });
+        }
+        out
     }
 
     fn seal(&mut self, before: i64, files: &Files, _shared: &Shared) {

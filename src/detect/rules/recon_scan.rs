@@ -27,7 +27,7 @@ impl Scan {
     pub fn new(t: &Thresholds) -> Self {
         Scan {
             t: t.clone(),
-            sessions: Tally::new(t.campaign_gap_hours),
+            sessions: Tally::new(t),
         }
     }
 }
@@ -55,6 +55,10 @@ impl Rule for Scan {
                 .seen
                 .observe_labelled(f, f.detail().unwrap_or("session"), 1);
         }
+    }
+
+    fn limits(&self) -> Vec<super::Limit> {
+        self.sessions.limits("recon.scan")
     }
 
     fn seal(&mut self, before: i64, files: &Files, _shared: &Shared) {

@@ -24,7 +24,7 @@ impl RelayProbe {
     pub fn new(t: &Thresholds) -> Self {
         RelayProbe {
             t: t.clone(),
-            probes: Tally::new(t.campaign_gap_hours),
+            probes: Tally::new(t),
         }
     }
 }
@@ -36,6 +36,10 @@ impl Rule for RelayProbe {
                 .seen
                 .observe_labelled(f, f.recipient().unwrap_or("?"), 1);
         }
+    }
+
+    fn limits(&self) -> Vec<super::Limit> {
+        self.probes.limits("relay.probe")
     }
 
     fn seal(&mut self, before: i64, files: &Files, _shared: &Shared) {
