@@ -145,3 +145,60 @@ fn two_million_addresses_failing_once_stay_bounded_and_the_real_guesser_is_found
     );
     assert!(titles.iter().all(|t| !t.contains(".0.0/")), "{titles:?}");
 }
+
+#[test]
+fn a_manifest_of_a_million_rows_is_read_a_line_at_a_time() {
+    use std::io::Write;
+    let t = tempfile::tempdir().unwrap();
+    let b = t.path().join("bundle");
+    crate::util::collect(&crate::util::sample(), &b);
+    // A million more rows: half name stored logs the bundle does not hold, half files
+    // "denied". The custody record no longer matches: verify must say so, not run out of
+    // memory.
+    let mut w = std::io::BufWriter::new(
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(b.join("manifest.jsonl"))
+            .unwrap(),
+    );
+    for i in 0..1_000_000u64 {
+        if i % 2 == 1 {
+            writeln!(w, r#"{{"source":"/var/log/mail.log.{i}","stored":"files/var/log/mail.log.{i}","category":"mail_log","outcome":"collected","file_type":"file","size":10,"sha256":"{i:064x}","secret":false}}"#).unwrap();
+        } else {
+            writeln!(w, r#"{{"source":"/etc/x/{i}","category":"mail_config","outcome":"denied","file_type":"file","secret":false}}"#).unwrap();
+        }
+    }
+    w.flush().unwrap();
+    drop(w);
+    let (code, rss) = peak(&["verify", b.to_str().unwrap()]);
+    eprintln!(
+        "verify of a 1,000,000-row manifest: peak RSS {} MB",
+        rss >> 20
+    );
+    assert_eq!(code, 1, "verify must report the mismatch");
+    assert!(rss < 100 << 20, "peak RSS {} MB", rss >> 20);
+    let o = crate::util::run(&["verify", b.to_str().unwrap()]);
+    assert!(
+        o.stdout.contains("more problem(s) not listed"),
+        "{}",
+        o.stdout
+    );
+    assert!(o.stdout.contains("FAILED: 500"), "{}", o.stdout);
+    // The analysis commands refuse the bundle (half a million logs named), within bounds.
+    let out = t.path().join("report");
+    let (code, rss) = peak(&[
+        "triage",
+        b.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    eprintln!("triage of it: peak RSS {} MB, exit {code}", rss >> 20);
+    assert_ne!(code, 0);
+    assert!(rss < 512 << 20, "peak RSS {} MB", rss >> 20);
+    let o = crate::util::run(&["parse", b.to_str().unwrap()]);
+    assert!(
+        o.stderr.contains("more than 100000 log files"),
+        "{}",
+        o.stderr
+    );
+}

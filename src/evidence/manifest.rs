@@ -193,6 +193,73 @@ impl FileKind {
     }
 }
 
+/// Longest manifest line read: a longer one is reported as malformed and skipped, so a
+/// hostile manifest cannot make a reader hold more than this of it at once.
+pub const MAX_ROW_BYTES: usize = 1 << 20;
+
+/// Reads `manifest.jsonl` from `r` one line at a time, holding one line at most: `each` gets
+/// the 1-based line number and the row, or why the line is not one. Blank lines are skipped.
+pub fn for_each_row(
+    r: &mut dyn std::io::BufRead,
+    mut each: impl FnMut(u64, Result<ManifestRow, String>),
+) -> std::io::Result<()> {
+    let mut line = Vec::new();
+    let mut n = 0u64;
+    loop {
+        line.clear();
+        let (consumed, over) = read_line(r, &mut line, MAX_ROW_BYTES)?;
+        if consumed == 0 {
+            return Ok(());
+        }
+        n += 1;
+        if over {
+            each(n, Err(format!("longer than {MAX_ROW_BYTES} bytes")));
+            continue;
+        }
+        while line.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+            line.pop();
+        }
+        if line.is_empty() {
+            continue;
+        }
+        each(n, serde_json::from_slice(&line).map_err(|e| e.to_string()));
+    }
+}
+
+/// Reads one line (with its newline) into `buf`, keeping at most `max` bytes of it: returns
+/// the bytes consumed and whether the line was longer than `max` (the rest is skipped).
+pub fn read_line(
+    r: &mut dyn std::io::BufRead,
+    buf: &mut Vec<u8>,
+    max: usize,
+) -> std::io::Result<(usize, bool)> {
+    let (mut consumed, mut over) = (0, false);
+    loop {
+        let chunk = match r.fill_buf() {
+            Ok(c) => c,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if chunk.is_empty() {
+            return Ok((consumed, over));
+        }
+        let (take, done) = match chunk.iter().position(|b| *b == b'\n') {
+            Some(i) => (i + 1, true),
+            None => (chunk.len(), false),
+        };
+        let room = max.saturating_sub(buf.len());
+        if take > room {
+            over = true;
+        }
+        buf.extend_from_slice(&chunk[..take.min(room)]);
+        r.consume(take);
+        consumed += take;
+        if done {
+            return Ok((consumed, over));
+        }
+    }
+}
+
 /// One manifest line.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ManifestRow {
@@ -339,6 +406,22 @@ mod tests {
         assert_eq!(v["category"], "mail_config");
         let back: ManifestRow = serde_json::from_value(v).unwrap();
         assert_eq!(back, row);
+    }
+
+    #[test]
+    fn rows_are_read_one_line_at_a_time_and_long_lines_refused() {
+        let good = serde_json::to_string(&ManifestRow::named(
+            "/var/log/mail.log".into(),
+            Category::MailLog,
+            Outcome::Collected,
+            FileKind::File,
+        ))
+        .unwrap();
+        let long = "x".repeat(MAX_ROW_BYTES + 10);
+        let text = format!("{good}\n\nnot json\n{long}\n{good}");
+        let mut got = Vec::new();
+        for_each_row(&mut text.as_bytes(), |n, r| got.push((n, r.is_ok()))).unwrap();
+        assert_eq!(got, [(1, true), (3, false), (4, false), (5, true)]);
     }
 
     #[test]

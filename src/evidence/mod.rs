@@ -7,6 +7,7 @@
 //! - [`writer`]: streaming zip / tar.gz / directory writers that hash while copying.
 //! - [`reader`]: reading bundles in place, hostile entries refused.
 //! - [`verify`]: the `verify` command.
+//! - [`scratch`]: nameless scratch files (nothing left behind, even on `kill -9`).
 
 pub mod custody;
 pub mod exports;
@@ -15,6 +16,7 @@ pub mod manifest;
 pub mod pathname;
 pub mod reader;
 pub mod root;
+pub mod scratch;
 pub mod sums;
 pub mod verify;
 pub mod writer;

@@ -27,6 +27,7 @@ pub fn render(entries: &[(String, String)]) -> String {
 }
 
 /// Parses the file; malformed lines are returned as `Err((line_number, text))`.
+#[cfg(test)]
 pub fn parse(text: &str) -> Vec<Result<SumLine, (usize, String)>> {
     text.lines()
         .enumerate()
@@ -35,7 +36,8 @@ pub fn parse(text: &str) -> Vec<Result<SumLine, (usize, String)>> {
         .collect()
 }
 
-fn parse_line(line: &str) -> Option<SumLine> {
+/// One line of the file, if it is one (`HEX  name` or `HEX *name`).
+pub fn parse_line(line: &str) -> Option<SumLine> {
     let (hex, rest) = line.split_at_checked(64)?;
     if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;

@@ -8,15 +8,16 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-use std::io::{self, Read};
+use std::fs::File;
+use std::io::{self, BufReader, Read, Seek, Write};
 use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
 use super::custody::Custody;
-use super::manifest::ManifestRow;
 use super::pathname::hex;
 use super::reader::{for_each_entry, ReadError};
+use super::scratch;
 use super::sums;
 use super::writer::{hash_file, sidecar_path, BundleFormat, CHUNK};
 
@@ -28,8 +29,32 @@ pub const META_FILES: [&str; 4] = [
     "SHA256SUMS",
 ];
 
-/// Largest metadata file kept in memory for cross-checks.
-const META_CAP: u64 = 1 << 30;
+/// Largest `custody.json` read (a real one is a few kilobytes).
+const CUSTODY_CAP: u64 = 16 << 20;
+
+/// Most problems listed one by one; the rest are counted ([`Report::problems_more`]).
+pub const PROBLEMS_KEPT: usize = 10_000;
+
+/// Problems found, at most [`PROBLEMS_KEPT`] of them kept.
+#[derive(Debug, Default)]
+struct Problems {
+    list: Vec<Problem>,
+    more: u64,
+}
+
+impl Problems {
+    fn push(&mut self, p: Problem) {
+        if self.list.len() < PROBLEMS_KEPT {
+            self.list.push(p);
+        } else {
+            self.more += 1;
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+}
 
 /// One disagreement.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,6 +129,8 @@ pub struct Report {
     pub not_collected: Vec<NotCollected>,
     /// Rows not collected.
     pub not_collected_total: u64,
+    /// Problems beyond the [`PROBLEMS_KEPT`] listed.
+    pub problems_more: u64,
 }
 
 /// Most rows of [`Report::not_collected`] kept.
@@ -123,44 +150,109 @@ pub struct NotCollected {
 struct Seen {
     sha256: String,
     error: Option<String>,
+    /// Named by a line of SHA256SUMS.
+    in_sums: bool,
+    /// Named as `stored` by a manifest row.
+    in_manifest: bool,
 }
 
-fn hash_entry(r: &mut dyn Read, keep: bool) -> (String, Option<String>, Vec<u8>) {
+/// The records kept for the cross-checks: the two that grow with the evidence spooled to
+/// nameless scratch files ([`super::scratch`]) and read back a line at a time, custody in
+/// memory.
+#[derive(Default)]
+struct Records {
+    manifest: Option<File>,
+    sums: Option<File>,
+    custody: Option<Vec<u8>>,
+}
+
+impl Records {
+    /// Where the entry `name`, if it is a record, is kept while it is hashed.
+    fn sink(&mut self, name: &str) -> io::Result<Option<Box<dyn Write + '_>>> {
+        Ok(match name {
+            "manifest.jsonl" => Some(Box::new(self.manifest.insert(scratch::anonymous()?))),
+            "SHA256SUMS" => Some(Box::new(self.sums.insert(scratch::anonymous()?))),
+            "custody.json" => Some(Box::new(Limited {
+                inner: self.custody.insert(Vec::new()),
+                left: CUSTODY_CAP,
+            })),
+            _ => None,
+        })
+    }
+
+    /// A record spooled to a file, from its start.
+    fn reader(f: &mut Option<File>) -> Option<BufReader<&mut File>> {
+        let f = f.as_mut()?;
+        f.rewind().ok()?;
+        Some(BufReader::with_capacity(1 << 16, f))
+    }
+}
+
+/// A writer that keeps at most `cap` bytes and drops the rest.
+struct Limited<W> {
+    inner: W,
+    left: u64,
+}
+
+impl<W: Write> Write for Limited<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = (buf.len() as u64).min(self.left) as usize;
+        self.inner.write_all(&buf[..n])?;
+        self.left -= n as u64;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Hashes an entry, copying it to `keep` if given: its hash and the read error, if any.
+fn hash_entry(r: &mut dyn Read, mut keep: Option<Box<dyn Write + '_>>) -> (String, Option<String>) {
     let mut h = Sha256::new();
-    let mut kept = Vec::new();
     let mut buf = vec![0u8; CHUNK];
     loop {
         match r.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => {
                 h.update(&buf[..n]);
-                if keep && (kept.len() as u64) < META_CAP {
-                    kept.extend_from_slice(&buf[..n]);
+                if let Some(k) = keep.as_mut() {
+                    if let Err(e) = k.write_all(&buf[..n]) {
+                        return (hex(&h.finalize()), Some(format!("kept for checking: {e}")));
+                    }
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return (hex(&h.finalize()), Some(e.to_string()), kept),
+            Err(e) => return (hex(&h.finalize()), Some(e.to_string())),
         }
     }
-    (hex(&h.finalize()), None, kept)
+    (hex(&h.finalize()), None)
 }
 
-/// Verifies the bundle at `path`.
+/// Verifies the bundle at `path`. Memory grows with the entries of the bundle (a name and a
+/// hash each), never with its records: the manifest and SHA256SUMS are spooled to nameless
+/// scratch files and read back a line at a time, and at most [`PROBLEMS_KEPT`] problems are
+/// listed.
 pub fn verify(path: &Path) -> Result<Report, ReadError> {
     let mut seen: BTreeMap<String, Seen> = BTreeMap::new();
-    let mut meta: BTreeMap<String, Vec<u8>> = BTreeMap::new();
-    let mut problems = Vec::new();
+    let mut records = Records::default();
+    let mut problems = Problems::default();
     let mut duplicate = Vec::new();
     let walked = for_each_entry(path, |name, _size, r| {
-        let keep = META_FILES.contains(&name);
-        let (sha256, error, kept) = hash_entry(r, keep);
-        if keep && error.is_none() {
-            meta.insert(name.to_string(), kept);
-        }
-        if seen
-            .insert(name.to_string(), Seen { sha256, error })
-            .is_some()
-        {
+        let (sha256, error) = match records.sink(name) {
+            Ok(keep) => hash_entry(r, keep),
+            Err(e) => (
+                hash_entry(r, None).0,
+                Some(format!("kept for checking: {e}")),
+            ),
+        };
+        let s = Seen {
+            sha256,
+            error,
+            in_sums: false,
+            in_manifest: false,
+        };
+        if seen.insert(name.to_string(), s).is_some() {
             duplicate.push(name.to_string());
         }
     });
@@ -199,32 +291,39 @@ pub fn verify(path: &Path) -> Result<Report, ReadError> {
             });
         }
     }
-    check_sums(&seen, meta.get("SHA256SUMS"), truncated, &mut problems);
+    let usable = |seen: &BTreeMap<String, Seen>, name: &str| {
+        seen.get(name).is_some_and(|s| s.error.is_none())
+    };
+    let sums_ok = usable(&seen, "SHA256SUMS");
+    let manifest_ok = usable(&seen, "manifest.jsonl");
+    let custody_ok = usable(&seen, "custody.json");
+    if sums_ok {
+        if let Some(r) = Records::reader(&mut records.sums) {
+            check_sums(&mut seen, r, truncated, &mut problems);
+        }
+    }
     let mut not_collected = (Vec::new(), 0);
-    let manifest_counts = check_manifest(
-        &seen,
-        meta.get("manifest.jsonl"),
-        &mut problems,
-        &mut not_collected,
-    );
+    let manifest_counts = match Records::reader(&mut records.manifest) {
+        Some(r) if manifest_ok => check_manifest(&mut seen, r, &mut problems, &mut not_collected),
+        _ => None,
+    };
     let custody = check_custody(
         &seen,
-        meta.get("custody.json"),
+        records.custody.as_deref().filter(|_| custody_ok),
         manifest_counts,
         &mut problems,
     );
     let mut notes = Vec::new();
-    let (sha256, sidecar_found) = check_sidecar(
-        path,
-        format,
-        meta.get("SHA256SUMS"),
-        &mut problems,
-        &mut notes,
-    );
+    let sums_sha = seen
+        .get("SHA256SUMS")
+        .filter(|_| sums_ok)
+        .map(|s| s.sha256.clone());
+    let (sha256, sidecar_found) = check_sidecar(path, format, sums_sha, &mut problems, &mut notes);
     Ok(Report {
         format,
         entries: seen.len(),
-        problems,
+        problems: problems.list,
+        problems_more: problems.more,
         notes,
         sha256,
         sidecar_found,
@@ -235,43 +334,62 @@ pub fn verify(path: &Path) -> Result<Report, ReadError> {
 }
 
 fn check_sums(
-    seen: &BTreeMap<String, Seen>,
-    text: Option<&Vec<u8>>,
+    seen: &mut BTreeMap<String, Seen>,
+    mut text: BufReader<&mut File>,
     truncated: bool,
-    problems: &mut Vec<Problem>,
+    problems: &mut Problems,
 ) {
-    let Some(text) = text else { return };
-    let text = String::from_utf8_lossy(text);
-    let mut listed = BTreeSet::new();
-    for line in sums::parse(&text) {
-        match line {
-            Err((n, l)) => problems.push(Problem::Record {
-                file: "SHA256SUMS".into(),
-                detail: format!("line {n} malformed: {}", crate::sanitize::terminal(&l)),
-            }),
-            Ok(l) => {
-                listed.insert(l.name.clone());
-                match seen.get(&l.name) {
-                    None if truncated => {}
-                    None => problems.push(Problem::Missing {
-                        name: l.name,
-                        listed_in: "SHA256SUMS",
-                    }),
-                    Some(s) if s.error.is_none() && s.sha256 != l.sha256 => {
-                        problems.push(Problem::Altered {
-                            name: l.name,
-                            expected: l.sha256,
-                            actual: s.sha256.clone(),
-                            per: "SHA256SUMS",
-                        })
-                    }
-                    Some(_) => {}
+    let mut line = Vec::new();
+    let mut n = 0usize;
+    loop {
+        line.clear();
+        match super::manifest::read_line(&mut text, &mut line, 64 << 10) {
+            Ok((0, _)) => break,
+            Ok((_, over)) => {
+                n += 1;
+                while line.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+                    line.pop();
                 }
+                if line.is_empty() {
+                    continue;
+                }
+                let l = String::from_utf8_lossy(&line);
+                match sums::parse_line(&l).filter(|_| !over) {
+                    None => problems.push(Problem::Record {
+                        file: "SHA256SUMS".into(),
+                        detail: format!("line {n} malformed: {}", crate::sanitize::terminal(&l)),
+                    }),
+                    Some(l) => match seen.get_mut(&l.name) {
+                        None if truncated => {}
+                        None => problems.push(Problem::Missing {
+                            name: l.name,
+                            listed_in: "SHA256SUMS",
+                        }),
+                        Some(s) => {
+                            s.in_sums = true;
+                            if s.error.is_none() && s.sha256 != l.sha256 {
+                                problems.push(Problem::Altered {
+                                    name: l.name,
+                                    expected: l.sha256,
+                                    actual: s.sha256.clone(),
+                                    per: "SHA256SUMS",
+                                })
+                            }
+                        }
+                    },
+                }
+            }
+            Err(e) => {
+                problems.push(Problem::Unreadable {
+                    name: "SHA256SUMS".into(),
+                    error: e.to_string(),
+                });
+                return;
             }
         }
     }
-    for name in seen.keys() {
-        if name != "SHA256SUMS" && !listed.contains(name) {
+    for (name, s) in seen.iter() {
+        if name != "SHA256SUMS" && !s.in_sums {
             problems.push(Problem::Extra {
                 name: name.clone(),
                 not_in: "SHA256SUMS",
@@ -282,27 +400,22 @@ fn check_sums(
 
 /// Returns outcome counts of the manifest when it parsed.
 fn check_manifest(
-    seen: &BTreeMap<String, Seen>,
-    text: Option<&Vec<u8>>,
-    problems: &mut Vec<Problem>,
+    seen: &mut BTreeMap<String, Seen>,
+    mut text: BufReader<&mut File>,
+    problems: &mut Problems,
     not_collected: &mut (Vec<NotCollected>, u64),
 ) -> Option<(u64, BTreeMap<String, u64>)> {
-    let text = text?;
     let mut counts = BTreeMap::new();
     let mut rows = 0u64;
-    let mut stored = BTreeSet::new();
-    for (i, line) in text.split(|&b| b == b'\n').enumerate() {
-        if line.is_empty() {
-            continue;
-        }
-        let row: ManifestRow = match serde_json::from_slice(line) {
+    let read = super::manifest::for_each_row(&mut text, |i, row| {
+        let row = match row {
             Ok(r) => r,
             Err(e) => {
                 problems.push(Problem::Record {
                     file: "manifest.jsonl".into(),
-                    detail: format!("line {}: {e}", i + 1),
+                    detail: format!("line {i}: {e}"),
                 });
-                continue;
+                return;
             }
         };
         rows += 1;
@@ -321,37 +434,46 @@ fn check_manifest(
             problems.push(Problem::Record {
                 file: "manifest.jsonl".into(),
                 detail: format!(
-                    "line {}: outcome {} with stored={:?}",
-                    i + 1,
+                    "line {i}: outcome {} with stored={:?}",
                     row.outcome.name(),
                     row.stored
                 ),
             });
         }
-        let Some(name) = row.stored else { continue };
-        stored.insert(name.clone());
-        match (seen.get(&name), row.sha256) {
+        let Some(name) = row.stored else { return };
+        match (seen.get_mut(&name), row.sha256) {
             (None, _) => problems.push(Problem::Missing {
                 name,
                 listed_in: "manifest.jsonl",
             }),
-            (Some(s), Some(want)) if s.error.is_none() && s.sha256 != want => {
-                problems.push(Problem::Altered {
-                    name,
-                    expected: want,
-                    actual: s.sha256.clone(),
-                    per: "manifest.jsonl",
-                })
+            (Some(s), want) => {
+                s.in_manifest = true;
+                match want {
+                    Some(want) if s.error.is_none() && s.sha256 != want => {
+                        problems.push(Problem::Altered {
+                            name,
+                            expected: want,
+                            actual: s.sha256.clone(),
+                            per: "manifest.jsonl",
+                        })
+                    }
+                    None => problems.push(Problem::Record {
+                        file: "manifest.jsonl".into(),
+                        detail: format!("line {i}: {name} stored without a sha256"),
+                    }),
+                    _ => {}
+                }
             }
-            (Some(_), None) => problems.push(Problem::Record {
-                file: "manifest.jsonl".into(),
-                detail: format!("line {}: {name} stored without a sha256", i + 1),
-            }),
-            _ => {}
         }
+    });
+    if let Err(e) = read {
+        problems.push(Problem::Unreadable {
+            name: "manifest.jsonl".into(),
+            error: e.to_string(),
+        });
     }
-    for name in seen.keys() {
-        if (name.starts_with("files/") || name.starts_with("volatile/")) && !stored.contains(name) {
+    for (name, s) in seen.iter() {
+        if (name.starts_with("files/") || name.starts_with("volatile/")) && !s.in_manifest {
             problems.push(Problem::Extra {
                 name: name.clone(),
                 not_in: "manifest.jsonl",
@@ -363,9 +485,9 @@ fn check_manifest(
 
 fn check_custody(
     seen: &BTreeMap<String, Seen>,
-    text: Option<&Vec<u8>>,
+    text: Option<&[u8]>,
     manifest: Option<(u64, BTreeMap<String, u64>)>,
-    problems: &mut Vec<Problem>,
+    problems: &mut Problems,
 ) -> Option<Custody> {
     let text = text?;
     let custody: Custody = match serde_json::from_slice(text) {
@@ -405,12 +527,12 @@ fn check_custody(
 fn check_sidecar(
     path: &Path,
     format: BundleFormat,
-    sums_text: Option<&Vec<u8>>,
-    problems: &mut Vec<Problem>,
+    sums_sha: Option<String>,
+    problems: &mut Problems,
     notes: &mut Vec<String>,
 ) -> (Option<String>, bool) {
     let actual = match format {
-        BundleFormat::Dir => sums_text.map(|t| hex(&Sha256::digest(t))),
+        BundleFormat::Dir => sums_sha,
         _ => hash_file(path).ok(),
     };
     let sidecar = sidecar_path(path);
@@ -472,6 +594,9 @@ pub fn run(path: &Path) -> crate::exit_codes::ExitCode {
             for p in &report.problems {
                 println!("{}", terminal(&p.to_string()));
             }
+            if report.problems_more > 0 {
+                println!("… and {} more problem(s) not listed", report.problems_more);
+            }
             if report.problems.is_empty() {
                 println!(
                     "OK: {} ({}) intact: {} entries verified",
@@ -483,7 +608,7 @@ pub fn run(path: &Path) -> crate::exit_codes::ExitCode {
             } else {
                 println!(
                     "FAILED: {} mismatch(es) in {}",
-                    report.problems.len(),
+                    report.problems.len() as u64 + report.problems_more,
                     terminal(&path.display().to_string())
                 );
                 ExitCode::Mismatch

@@ -30,9 +30,12 @@ use crate::evidence::reader::for_each_entry;
 use crate::evidence::root::HostRoot;
 
 /// Largest configuration file read (compiled maps included).
-const MAX_FILE: u64 = 64 << 20;
-/// Most configuration bytes held in memory for one run.
-const MAX_TOTAL: u64 = 512 << 20;
+const MAX_FILE: u64 = 32 << 20;
+/// Most configuration bytes held in memory for one run (a real host's configuration, maps
+/// included, is a few megabytes; the cap keeps a hostile bundle's within the run's memory).
+const MAX_TOTAL: u64 = 128 << 20;
+/// Most configuration rows (files and links) of one manifest kept.
+const MAX_ROWS: usize = 100_000;
 
 /// Stored names that are logs or mail, never configuration.
 const LOG_OR_MAIL: &[&str] = &[
@@ -130,27 +133,30 @@ impl HostConf {
     fn read_bundle(&mut self, bundle: &Path) {
         let mut rows: BTreeMap<String, ManifestRow> = BTreeMap::new();
         let mut contents: BTreeMap<String, Vec<u8>> = BTreeMap::new();
-        let (mut held, mut over_budget) = (0u64, false);
+        let (mut held, mut over_budget, mut too_many) = (0u64, false, false);
         let read = for_each_entry(bundle, |name, size, r| {
             if name == "manifest.jsonl" {
-                let mut v = Vec::new();
-                if r.read_to_end(&mut v).is_ok() {
-                    for l in v.split(|&b| b == b'\n') {
-                        if let Ok(row) = serde_json::from_slice::<ManifestRow>(l) {
-                            if wanted(row.category) {
-                                match (&row.stored, &row.link_target) {
-                                    (Some(s), _) => {
-                                        rows.insert(s.clone(), row);
-                                    }
-                                    (None, Some(t)) => {
-                                        self.links.insert(row.source.clone(), t.clone());
-                                    }
-                                    _ => {}
-                                }
-                            }
-                        }
+                // A line at a time, keeping only configuration rows, at most MAX_ROWS.
+                let mut r = std::io::BufReader::new(r);
+                let _ = crate::evidence::manifest::for_each_row(&mut r, |_, row| {
+                    let Ok(row) = row else { return };
+                    if !wanted(row.category) {
+                        return;
                     }
-                }
+                    if rows.len() + self.links.len() >= MAX_ROWS {
+                        too_many = true;
+                        return;
+                    }
+                    match (&row.stored, &row.link_target) {
+                        (Some(s), _) => {
+                            rows.insert(s.clone(), row);
+                        }
+                        (None, Some(t)) => {
+                            self.links.insert(row.source.clone(), t.clone());
+                        }
+                        _ => {}
+                    }
+                });
             } else if name.starts_with("files/") && size <= MAX_FILE {
                 // The manifest usually comes last: before it, keep what can be configuration
                 // (never logs or mailboxes) within the in-memory budget; after it, only what it
@@ -171,6 +177,12 @@ impl HostConf {
                 }
             }
         });
+        if too_many {
+            self.errors.push((
+                bundle.display().to_string(),
+                format!("the manifest names more than {MAX_ROWS} configuration files: the rest were not read"),
+            ));
+        }
         if over_budget {
             self.errors.push((
                 bundle.display().to_string(),

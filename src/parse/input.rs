@@ -7,7 +7,6 @@
 //! syslog lines of a mail daemon. Compression is recognised by magic bytes: gzip is read;
 //! xz, bzip2 and zstd are reported as unsupported, never skipped silently.
 
-use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -115,33 +114,64 @@ fn walk(base: &Path, dir: &Path, depth: usize, out: &mut Vec<LogFile>) {
     }
 }
 
-/// The bundle's manifest rows and custody zone, from `manifest.jsonl` / `custody.json` bytes.
-fn bundle_facts(manifest: &[u8], custody: &[u8]) -> (Vec<ManifestRow>, Option<String>) {
-    let rows = manifest
-        .split(|&b| b == b'\n')
-        .filter_map(|l| serde_json::from_slice::<ManifestRow>(l).ok())
-        .collect();
-    let zone = serde_json::from_slice::<serde_json::Value>(custody)
+/// Most log files one bundle's manifest may name: a mail server keeps hundreds, a hostile
+/// manifest could name millions (and make every reader hold them).
+pub const MAX_LOG_ROWS: usize = 100_000;
+
+/// Largest `custody.json` read.
+const CUSTODY_CAP: u64 = 16 << 20;
+
+/// The rows of a bundle's manifest that name stored logs, read a line at a time (only those
+/// rows are kept): refused past [`MAX_LOG_ROWS`].
+fn log_rows(manifest: &mut dyn io::BufRead) -> Result<Vec<ManifestRow>, String> {
+    let mut rows = Vec::new();
+    let mut over = false;
+    crate::evidence::manifest::for_each_row(manifest, |_, row| {
+        if let Ok(row) = row {
+            if is_log_row(&row) {
+                if rows.len() < MAX_LOG_ROWS {
+                    rows.push(row);
+                } else {
+                    over = true;
+                }
+            }
+        }
+    })
+    .map_err(|e| format!("manifest.jsonl: {e}"))?;
+    if over {
+        return Err(format!(
+            "manifest.jsonl names more than {MAX_LOG_ROWS} log files: refused (run `mailir verify`)"
+        ));
+    }
+    Ok(rows)
+}
+
+/// The custody record's local zone, from `custody.json` (at most 16 MiB of it).
+fn custody_zone(custody: &mut dyn Read) -> Option<String> {
+    let mut text = Vec::new();
+    custody.take(CUSTODY_CAP).read_to_end(&mut text).ok()?;
+    serde_json::from_slice::<serde_json::Value>(&text)
         .ok()
-        .and_then(|c| c["clock"]["local_zone"].as_str().map(str::to_string));
-    (rows, zone)
+        .and_then(|c| c["clock"]["local_zone"].as_str().map(str::to_string))
+}
+
+/// Whether a manifest row names a stored log to read.
+fn is_log_row(r: &ManifestRow) -> bool {
+    use crate::evidence::manifest::Category::*;
+    let Some(stored) = &r.stored else {
+        return false;
+    };
+    matches!(r.category, MailLog | SystemLog | Volatile | Export)
+        && !(stored.ends_with(".status.json")
+            || stored.ends_with(".stderr")
+            || stored.ends_with(".jsonl"))
 }
 
 fn from_manifest(rows: &[ManifestRow], origin: impl Fn(&str) -> Origin, out: &mut Vec<LogFile>) {
-    use crate::evidence::manifest::Category::*;
     for r in rows {
-        let (Some(stored), true) = (
-            &r.stored,
-            matches!(r.category, MailLog | SystemLog | Volatile | Export),
-        ) else {
+        let Some(stored) = r.stored.as_ref().filter(|_| is_log_row(r)) else {
             continue;
         };
-        if stored.ends_with(".status.json")
-            || stored.ends_with(".stderr")
-            || stored.ends_with(".jsonl")
-        {
-            continue;
-        }
         out.push(LogFile {
             path: stored.clone(),
             origin: origin(stored),
@@ -212,9 +242,19 @@ pub fn resolve(inputs: &[PathBuf]) -> Inputs {
         };
         match InputKind::of(input, &meta) {
             InputKind::BundleFolder => {
-                let manifest = std::fs::read(input.join("manifest.jsonl")).unwrap_or_default();
-                let custody = std::fs::read(input.join("custody.json")).unwrap_or_default();
-                let (rows, zone) = bundle_facts(&manifest, &custody);
+                let rows = File::open(input.join("manifest.jsonl"))
+                    .map_err(|e| format!("manifest.jsonl: {e}"))
+                    .and_then(|f| log_rows(&mut BufReader::new(f)));
+                let rows = match rows {
+                    Ok(r) => r,
+                    Err(e) => {
+                        res.errors.push((shown, e));
+                        continue;
+                    }
+                };
+                let zone = File::open(input.join("custody.json"))
+                    .ok()
+                    .and_then(|mut f| custody_zone(&mut f));
                 res.custody_zone = res.custody_zone.or(zone);
                 let mut files = Vec::new();
                 from_manifest(&rows, |s| Origin::File(input.join(s)), &mut files);
@@ -281,28 +321,20 @@ fn check_stored(dir: &Path, f: &LogFile) -> io::Result<()> {
     }
 }
 
-/// Reads `manifest.jsonl` and `custody.json` out of an archive bundle.
+/// Reads the log rows of `manifest.jsonl` and the zone of `custody.json` out of an archive
+/// bundle, a line at a time.
 fn archive_facts(bundle: &Path) -> Result<(Vec<ManifestRow>, Option<String>), String> {
-    let mut found: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    let (mut rows, mut zone) = (None, None);
     for_each_entry(bundle, |name, _, r| {
-        if name == "manifest.jsonl" || name == "custody.json" {
-            let mut v = Vec::new();
-            if r.read_to_end(&mut v).is_ok() {
-                found.insert(name.to_string(), v);
-            }
+        if name == "manifest.jsonl" {
+            rows = Some(log_rows(&mut BufReader::new(r)));
+        } else if name == "custody.json" {
+            zone = custody_zone(r);
         }
     })
     .map_err(|e| e.to_string())?;
-    let manifest = found
-        .get("manifest.jsonl")
-        .ok_or("no manifest.jsonl in the bundle")?;
-    Ok(bundle_facts(
-        manifest,
-        found
-            .get("custody.json")
-            .map(Vec::as_slice)
-            .unwrap_or_default(),
-    ))
+    let rows = rows.ok_or("no manifest.jsonl in the bundle")??;
+    Ok((rows, zone))
 }
 
 /// Opens a file candidate as a (decompressed) byte stream and hands it to `f`. Bundle

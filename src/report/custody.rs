@@ -40,8 +40,10 @@ pub struct BundleCheck {
     pub sidecar_found: bool,
     /// Entries re-hashed.
     pub entries: usize,
-    /// Every disagreement (empty: intact).
+    /// Every disagreement (empty: intact), the first 10,000.
     pub problems: Vec<String>,
+    /// Disagreements beyond those listed.
+    pub problems_more: u64,
     /// Remarks (no sidecar).
     pub notes: Vec<String>,
     /// The custody record.
@@ -95,6 +97,7 @@ pub fn check(inputs: &[PathBuf]) -> Vec<InputCheck> {
                         sidecar_found: v.sidecar_found,
                         entries: v.entries,
                         problems: v.problems.iter().map(ToString::to_string).collect(),
+                        problems_more: v.problems_more,
                         notes: v.notes,
                         custody: v.custody,
                         not_collected: v.not_collected,
@@ -277,9 +280,9 @@ pub fn outline(r: &super::model::Report) -> Vec<(usize, String)> {
             1,
             match (zh, b.intact()) {
                 (false, true) => format!("verification: intact — {} entries re-hashed against SHA256SUMS, the manifest and the custody record", b.entries),
-                (false, false) => format!("verification: {} problem(s) — the evidence may have changed since collection", b.problems.len()),
+                (false, false) => format!("verification: {} problem(s) — the evidence may have changed since collection", b.problems.len() as u64 + b.problems_more),
                 (true, true) => format!("校验：完好——{} 个条目已按 SHA256SUMS、清单和保管记录重新计算哈希", b.entries),
-                (true, false) => format!("校验：发现 {} 处问题——证据自采集后可能已被改动", b.problems.len()),
+                (true, false) => format!("校验：发现 {} 处问题——证据自采集后可能已被改动", b.problems.len() as u64 + b.problems_more),
             },
         ));
         for p in b.problems.iter().take(20) {
