@@ -8,6 +8,7 @@
 //! - `hostile_output`: output files never written through a planted symbolic link.
 //! - `hostile_playbook`: the report's commands for a log full of shell metacharacters, run
 //!   under stub tools.
+//! - `hostile_spool`: a bundle archive's scratch copies: bounded by free space, nameless.
 //! - `verify_tamper`: every kind of bundle damage verify must name.
 //! - `live`: collection of this machine's own root (as root only).
 //! - `live_mail`: a real Postfix + Dovecot under a scripted attack, collected and triaged
@@ -35,6 +36,8 @@ mod hostile_memory;
 mod hostile_output;
 #[cfg(feature = "analysis")]
 mod hostile_playbook;
+#[cfg(feature = "analysis")]
+mod hostile_spool;
 mod hostile_tree;
 mod live;
 #[cfg(feature = "analysis")]

@@ -23,6 +23,9 @@ use crate::evidence::reader::for_each_entry;
 pub enum Origin {
     /// A file on disk.
     File(PathBuf),
+    /// A bundle archive's entry copied to a nameless scratch file (read by position, so every
+    /// reader starts at the beginning).
+    Scratch(std::sync::Arc<File>),
     /// An entry of a bundle archive.
     Entry {
         /// The archive (the entry name is the file's `path`).
@@ -355,9 +358,32 @@ pub fn with_reader<T>(
             let mut r = BufReader::with_capacity(1 << 20, opened.take(limit));
             decompressed(&mut r, f)
         }
+        Origin::Scratch(copy) => {
+            let at = At {
+                file: copy.clone(),
+                pos: 0,
+            };
+            let mut r = BufReader::with_capacity(1 << 20, at);
+            decompressed(&mut r, f)
+        }
         Origin::Entry { .. } => Err(io::Error::other(
             "bundle entries are read in one pass over the archive",
         )),
+    }
+}
+
+/// A reader of a shared file from its own position.
+struct At {
+    file: std::sync::Arc<File>,
+    pos: u64,
+}
+
+impl Read for At {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        use std::os::unix::fs::FileExt;
+        let n = self.file.read_at(buf, self.pos)?;
+        self.pos += n as u64;
+        Ok(n)
     }
 }
 

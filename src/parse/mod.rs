@@ -15,6 +15,7 @@ pub mod output;
 pub mod parquet;
 pub mod pipeline;
 pub mod rotation;
+pub mod spool;
 
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
@@ -387,41 +388,42 @@ pub fn drive(cfg: &ParseConfig, out: Sink, command: &str) -> Result<Option<Drive
     };
     // Bundle archives are read in one pass, in archive order (a `.tar.gz` cannot be read out
     // of order without decompressing it again, and archives hold the newest rotation first):
-    // their log entries are first copied, as stored, into a private scratch folder, so that
-    // they too are read in time order and detection can seal its state. Where that fails
-    // (no room), an archive is read in place, in archive order, and no promise is made.
+    // their log entries are first copied, as stored, to nameless scratch files (nothing is
+    // left behind, whatever ends the run), so that they too are read in time order and
+    // detection can seal its state. The copies never take the scratch file system's last
+    // room ([`spool::Budget`]); an archive that does not fit is read in place, in archive
+    // order, and no promise is made.
     let (mut on_disk, in_archives): (Vec<LogFile>, Vec<LogFile>) = inputs
         .files
         .iter()
         .cloned()
-        .partition(|f| matches!(f.origin, input::Origin::File(_)));
+        .partition(|f| !matches!(f.origin, input::Origin::Entry { .. }));
     let mut bundles: Vec<PathBuf> = in_archives
         .iter()
         .filter_map(|f| match &f.origin {
             input::Origin::Entry { bundle, .. } => Some(bundle.clone()),
-            input::Origin::File(_) => None,
+            _ => None,
         })
         .collect();
     bundles.dedup();
-    let scratch = if bundles.is_empty() {
-        None
-    } else {
-        tempfile::Builder::new()
-            .prefix("mailir-logs-")
-            .tempdir()
-            .ok()
-    };
+    let mut budget = spool::Budget::of_temp_dir();
     let mut in_place: Vec<(PathBuf, Vec<LogFile>)> = Vec::new();
-    for (n, bundle) in bundles.into_iter().enumerate() {
+    for bundle in bundles {
         let files: Vec<LogFile> = in_archives
             .iter()
             .filter(|f| matches!(&f.origin, input::Origin::Entry { bundle: b, .. } if *b == bundle))
             .cloned()
             .collect();
-        let dir = scratch.as_ref().map(|d| d.path().join(n.to_string()));
-        match dir.map(|d| std::fs::create_dir(&d).and_then(|()| spool(&bundle, &files, &d))) {
-            Some(Ok(copied)) => on_disk.extend(copied),
-            _ => in_place.push((bundle, files)),
+        match spool::copy(&bundle, &files, &mut budget) {
+            Ok(copied) => on_disk.extend(copied),
+            Err(e) => {
+                eprintln!(
+                    "mailir {command}: {}: read in place, in archive order ({}): findings may be split and memory grows with the logs",
+                    terminal(&bundle.display().to_string()),
+                    terminal(&e.to_string())
+                );
+                in_place.push((bundle, files));
+            }
         }
     }
     // Files on disk: in the order their first lines' times give (chain by chain, oldest
@@ -477,7 +479,6 @@ pub fn drive(cfg: &ParseConfig, out: Sink, command: &str) -> Result<Option<Drive
             return Err(e).with_context(|| format!("while reading {}", bundle.display()));
         }
     }
-    drop(scratch);
     let Session {
         out,
         mut unparsed,
@@ -503,44 +504,6 @@ pub fn drive(cfg: &ParseConfig, out: Sink, command: &str) -> Result<Option<Drive
         input_errors: !inputs.errors.is_empty(),
         zone: tz_note,
     }))
-}
-
-/// Copies the log entries `files` of archive `bundle`, as stored (still compressed where they
-/// were), into `dir`, in one pass; returns them as files on disk that keep their bundle path,
-/// mtime and manifest hash. An entry the pass did not meet is an error, like a failed write.
-fn spool(
-    bundle: &std::path::Path,
-    files: &[LogFile],
-    dir: &std::path::Path,
-) -> io::Result<Vec<LogFile>> {
-    let mut copied: Vec<Option<LogFile>> = vec![None; files.len()];
-    let mut failure: Option<io::Error> = None;
-    crate::evidence::reader::for_each_entry(bundle, |name, _, r| {
-        if failure.is_some() {
-            return;
-        }
-        let Some(i) = files.iter().position(|f| f.path == name) else {
-            return;
-        };
-        let to = dir.join(i.to_string());
-        match File::create(&to).and_then(|mut w| io::copy(r, &mut w)) {
-            Ok(_) => {
-                copied[i] = Some(LogFile {
-                    origin: input::Origin::File(to),
-                    ..files[i].clone()
-                });
-            }
-            Err(e) => failure = Some(e),
-        }
-    })
-    .map_err(|e| io::Error::other(e.to_string()))?;
-    if let Some(e) = failure {
-        return Err(e);
-    }
-    copied
-        .into_iter()
-        .map(|f| f.ok_or_else(|| io::Error::other("an entry was not in the archive")))
-        .collect()
 }
 
 /// Runs `mailir parse`.

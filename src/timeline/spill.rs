@@ -1,13 +1,13 @@
 //! `timeline --all`: every event of the logs in time order, in bounded memory. Rows are
-//! sorted in runs of [`RUN_ROWS`], each run written to a private scratch folder (removed at the
-//! end), and the runs merged with the findings' rows as they are exported. Files are read in
+//! sorted in runs of [`RUN_ROWS`], each run written to a nameless scratch file in `$TMPDIR`
+//! ([`crate::evidence::scratch`]: nothing is left behind, whatever ends the run), and the runs
+//! merged with the findings' rows as they are exported. Files are read in
 //! time order already, so runs overlap little; the merge holds one row per run.
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, BufWriter, Write};
-use std::path::PathBuf;
+use std::io::{self, BufRead, BufReader, BufWriter, Seek, Write};
 
 use serde::{Deserialize, Serialize};
 
@@ -72,8 +72,7 @@ impl Stored {
 
 /// The sorted runs written so far.
 pub struct Runs {
-    dir: tempfile::TempDir,
-    files: Vec<PathBuf>,
+    files: Vec<File>,
     /// Rows per run.
     pub run_rows: usize,
     /// The first write error (the sink cannot return one; [`Runs::merge`] does).
@@ -81,12 +80,9 @@ pub struct Runs {
 }
 
 impl Runs {
-    /// Runs of `run_rows` rows in a new scratch folder.
+    /// Runs of `run_rows` rows, each in a nameless scratch file.
     pub fn new(run_rows: usize) -> io::Result<Runs> {
         Ok(Runs {
-            dir: tempfile::Builder::new()
-                .prefix("mailir-timeline-")
-                .tempdir()?,
             files: Vec::new(),
             run_rows: run_rows.max(1),
             error: None,
@@ -98,17 +94,16 @@ impl Runs {
         if self.error.is_some() {
             return;
         }
-        let path = self.dir.path().join(self.files.len().to_string());
-        let written = File::create(&path).and_then(|f| {
+        let written = crate::evidence::scratch::anonymous().and_then(|f| {
             let mut w = BufWriter::new(f);
             for r in rows {
                 serde_json::to_writer(&mut w, &Stored::of(r))?;
                 w.write_all(b"\n")?;
             }
-            w.flush()
+            w.into_inner().map_err(|e| e.into_error())
         });
         match written {
-            Ok(()) => self.files.push(path),
+            Ok(f) => self.files.push(f),
             Err(e) => self.error = Some(e),
         }
     }
@@ -124,8 +119,9 @@ impl Runs {
         }
         let mut sources: Vec<Box<dyn Iterator<Item = io::Result<Record>>>> =
             vec![Box::new(rows.into_iter().map(Ok))];
-        for path in &self.files {
-            let lines = BufReader::new(File::open(path)?).lines();
+        for mut f in self.files {
+            f.rewind()?;
+            let lines = BufReader::new(f).lines();
             sources.push(Box::new(lines.map(|l| {
                 let s: Stored = serde_json::from_str(&l?).map_err(io::Error::other)?;
                 Ok(s.record())
