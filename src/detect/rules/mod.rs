@@ -464,4 +464,25 @@ pub mod tests {
         let files: &Files = &[("var/log/mail.log".to_string(), None)];
         rule.finish(files, &shared)
     }
+
+    /// Runs one rule over facts (in time order) as the engine does on a long input: sealing
+    /// at every hour boundary the facts cross.
+    pub fn run_sealed(mut rule: Box<dyn Rule>, facts: &[Fact]) -> Vec<Finding> {
+        let mut shared = super::Shared::default();
+        let files: &Files = &[("var/log/mail.log".to_string(), None)];
+        let mut hour = i64::MIN;
+        for f in facts {
+            let h = f.ts_us.div_euclid(super::failures::HOUR_US);
+            if hour != i64::MIN && h > hour {
+                shared.settle_before(h);
+                rule.seal(h, files, &shared);
+                shared.seal(h);
+            }
+            hour = hour.max(h);
+            shared.observe(f);
+            rule.observe(f);
+        }
+        shared.settle();
+        rule.finish(files, &shared)
+    }
 }
