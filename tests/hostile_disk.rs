@@ -122,7 +122,12 @@ fn fills_up(name: &str) {
     let Some(mnt) = Tmpfs::mount(&t.path().join("mnt"), "8m") else {
         return;
     };
-    let out = mnt.dir.join(name);
+    // An empty name: the directory bundle is the mount point itself (its sidecar lands outside).
+    let out = if name.is_empty() {
+        mnt.dir.clone()
+    } else {
+        mnt.dir.join(name)
+    };
     let o = collect_with(&root, &out, &["--case", "DISK-1"]);
     assert_eq!(
         o.code, 3,
@@ -132,7 +137,8 @@ fn fills_up(name: &str) {
     assert!(o.stderr.contains("INCOMPLETE"), "{}", o.stderr);
     assert!(o.stderr.contains("No space left on device"), "{}", o.stderr);
     // The sidecar line is still printed: the bundle is sealed.
-    assert!(o.stdout.contains(name), "{}", o.stdout);
+    let shown = out.file_name().unwrap().to_str().unwrap();
+    assert!(o.stdout.contains(shown), "{}", o.stdout);
 
     let got = manifest(&out);
     let sources = |rows: &[Value]| -> Vec<String> {
@@ -224,6 +230,11 @@ fn a_full_directory_bundle_keeps_its_manifest_and_custody() {
 }
 
 #[test]
+fn a_full_directory_bundle_on_its_own_mount_keeps_its_manifest_and_custody() {
+    fills_up("");
+}
+
+#[test]
 fn a_full_tar_gz_bundle_keeps_its_manifest_and_custody() {
     fills_up("bundle.tar.gz");
 }
@@ -241,14 +252,16 @@ fn a_destination_too_small_for_the_records_is_refused_up_front() {
     let Some(mnt) = Tmpfs::mount(&t.path().join("mnt"), "64k") else {
         return;
     };
-    let out = mnt.dir.join("b.zip");
-    let o = collect_with(&root, &out, &[]);
-    assert_eq!(o.code, 2, "{}{}", o.stdout, o.stderr);
-    assert!(
-        o.stderr.contains("cannot reserve") && o.stderr.contains("closing records"),
-        "{}",
-        o.stderr
-    );
-    let left: Vec<_> = fs::read_dir(&mnt.dir).unwrap().collect();
-    assert!(left.is_empty(), "nothing left behind: {left:?}");
+    for name in ["b.zip", "b.tar.gz", "b"] {
+        let out = mnt.dir.join(name);
+        let o = collect_with(&root, &out, &[]);
+        assert_eq!(o.code, 2, "{name}: {}{}", o.stdout, o.stderr);
+        assert!(
+            o.stderr.contains("cannot reserve") && o.stderr.contains("closing records"),
+            "{}",
+            o.stderr
+        );
+        let left: Vec<_> = fs::read_dir(&mnt.dir).unwrap().collect();
+        assert!(left.is_empty(), "{name}: nothing left behind: {left:?}");
+    }
 }

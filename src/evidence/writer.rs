@@ -171,6 +171,7 @@ impl BundleWriter {
     /// closing records.
     pub fn create(path: &Path) -> io::Result<BundleWriter> {
         let format = BundleFormat::from_path(path);
+        let existed = path.exists();
         let sink: Box<dyn Sink> = match format {
             BundleFormat::Zip => Box::new(ZipSink::create(path)?),
             BundleFormat::TarGz => Box::new(TarSink::create(path)?),
@@ -179,9 +180,12 @@ impl BundleWriter {
         let reserve = match Reserve::create(reserve_path(path, format), RESERVE_BASE) {
             Ok(r) => r,
             Err(e) => {
+                // Nothing is left behind: the archive, or the folder if this made it.
                 drop(sink);
                 if format != BundleFormat::Dir {
                     let _ = fs::remove_file(path);
+                } else if !existed {
+                    let _ = fs::remove_dir(path);
                 }
                 return Err(io::Error::new(
                     e.kind(),
