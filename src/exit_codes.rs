@@ -1,8 +1,9 @@
 //! Typed process exit codes, one place for the contract in `docs/cli.md`.
 //!
 //! `0` success (for `verify`: the bundle is intact), `1` the bundle has at least one mismatch,
-//! `2` bad usage or unreadable input (including a bundle refused as hostile). clap already exits
-//! with 2 on a usage error. Commands return an [`ExitCode`]; only `main` turns it into a status.
+//! `2` bad usage or unreadable input (including a bundle refused as hostile), `3` (`collect`) a
+//! bundle was sealed but the collection stopped early because its destination filled or failed.
+//! clap already exits with 2 on a usage error. Commands return an [`ExitCode`]; only `main` turns it into a status.
 
 /// What a command ended with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -13,6 +14,9 @@ pub enum ExitCode {
     Mismatch,
     /// Bad usage, unreadable or refused input, or no usable output could be written.
     Error,
+    /// `collect`: the bundle is sealed (manifest, custody record, `SHA256SUMS`) but incomplete —
+    /// the destination filled or failed part-way; custody and the manifest say what is missing.
+    Incomplete,
 }
 
 impl ExitCode {
@@ -22,6 +26,7 @@ impl ExitCode {
             ExitCode::Success => 0,
             ExitCode::Mismatch => 1,
             ExitCode::Error => 2,
+            ExitCode::Incomplete => 3,
         }
     }
 }
@@ -35,5 +40,6 @@ mod tests {
         assert_eq!(ExitCode::Success.code(), 0);
         assert_eq!(ExitCode::Mismatch.code(), 1);
         assert_eq!(ExitCode::Error.code(), 2);
+        assert_eq!(ExitCode::Incomplete.code(), 3);
     }
 }

@@ -4,6 +4,7 @@
 //! - `collect_sample`: the compromised-host sample into zip, tar.gz and directory bundles.
 //! - `hostile_tree`: a tree of traps (loops, escaping links, FIFO, odd names, a growing log).
 //! - `hostile_bundle`: unpacked bundles with links, FIFOs, climbing paths and grown logs.
+//! - `hostile_disk`: collection onto a tmpfs that fills up (as root only): records kept.
 //! - `hostile_memory`: floods of 1 MiB user names, peak memory and output size.
 //! - `hostile_output`: output files never written through a planted symbolic link.
 //! - `hostile_playbook`: the report's commands for a log full of shell metacharacters, run
@@ -30,6 +31,7 @@ mod detect_sample;
 mod exchange_sample;
 #[cfg(feature = "analysis")]
 mod hostile_bundle;
+mod hostile_disk;
 #[cfg(feature = "analysis")]
 mod hostile_memory;
 #[cfg(feature = "analysis")]

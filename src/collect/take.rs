@@ -5,6 +5,8 @@
 //! directory (`listed`), FIFO/socket/device (`special`, never opened), the bundle itself or an
 //! old rotation under `--since` (`skipped`), over the cap (`too_large`), then the read. The
 //! file is opened once; `fstat` before and after the read decides `changed_during_read`.
+//! Once the bundle's destination has failed (full), a file that would be read is not opened:
+//! its row keeps the metadata and says it was not collected ([`not_stored`]).
 
 use std::io::{self, Read};
 use std::os::unix::fs::MetadataExt;
@@ -17,7 +19,7 @@ use super::plan::outcome_of;
 use crate::evidence::manifest::{rfc3339, Category, FileKind, ManifestRow, Outcome};
 use crate::evidence::pathname::{escape, HostPath};
 use crate::evidence::root::{HostRoot, ResolveError};
-use crate::evidence::writer::BundleWriter;
+use crate::evidence::writer::{BundleWriter, Stopped};
 
 /// Settings a take needs.
 pub struct TakeRules<'a> {
@@ -27,8 +29,8 @@ pub struct TakeRules<'a> {
     pub max_file_size: Option<u64>,
     /// `--since`.
     pub since: Option<SystemTime>,
-    /// (dev, inode) of the bundle file being written, and its host path if inside the root.
-    pub bundle: Option<(u64, u64)>,
+    /// (dev, inode) of the files of the bundle being written (an archive and its reserve).
+    pub bundle: Vec<(u64, u64)>,
     /// The bundle's host path when it lies inside the collected root.
     pub bundle_path: Option<HostPath>,
     /// For an export folder: the bundle folder its files are stored under
@@ -140,7 +142,7 @@ pub fn take(
             )
         }
     }
-    if rules.bundle == Some((meta.dev(), meta.ino()))
+    if rules.bundle.contains(&(meta.dev(), meta.ino()))
         || rules
             .bundle_path
             .as_ref()
@@ -176,6 +178,10 @@ pub fn take(
                 category.name()
             )),
         );
+    }
+    if let Some(stop) = writer.stopped() {
+        let (outcome, note) = not_stored(stop, None);
+        return done(row, outcome, Some(note));
     }
     let (file, noatime) = match root.open_file(&path) {
         Ok(f) => f,
@@ -218,7 +224,17 @@ pub fn take(
         inner: &file,
         progress,
     };
-    let stored = writer.add_stream(&name, len, mtime, &mut src)?;
+    let stored = match writer.add_stream(&name, len, mtime, &mut src) {
+        Ok(s) => s,
+        Err(e) => {
+            let Some(stop) = writer.stopped() else {
+                return Err(e);
+            };
+            let (outcome, note) = not_stored(stop, Some(&name));
+            row.allocated = Some(before.blocks().saturating_mul(512));
+            return done(row, outcome, Some(note));
+        }
+    };
     let after = file.metadata();
     row.stored = Some(name);
     row.sha256 = Some(stored.sha256);
@@ -277,6 +293,36 @@ pub fn take(
         row.error = Some(notes.join("; "));
     }
     Ok(Taken { row, follow: None })
+}
+
+/// How every note of a row not stored because of the destination begins.
+pub const NOT_STORED: &str = "not collected: bundle destination";
+
+/// The outcome and note of a row whose content was not stored because the destination
+/// failed: `destination_full` when it ran out of space or quota, else `error`. `entry` is the
+/// bundle entry this row tried to write, if it did.
+pub fn not_stored(stop: &Stopped, entry: Option<&str>) -> (Outcome, String) {
+    let (outcome, what) = if stop.full() {
+        (Outcome::DestinationFull, "full")
+    } else {
+        (Outcome::Error, "failed")
+    };
+    let note = if entry == Some(stop.entry.as_str()) {
+        format!(
+            "{NOT_STORED} {what} ({}) while this was copied; {}; evidence copying stopped here",
+            stop.error,
+            match &stop.cleanup_error {
+                None => "the partial copy was taken back".to_string(),
+                Some(c) => format!("the partial copy could not be taken back: {c}"),
+            }
+        )
+    } else {
+        format!(
+            "{NOT_STORED} {what} ({}) while {} was copied; evidence copying stopped there",
+            stop.error, stop.entry
+        )
+    };
+    (outcome, note)
 }
 
 /// Whether the first bytes hold a PEM private key.

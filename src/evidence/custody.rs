@@ -46,6 +46,24 @@ pub struct Custody {
     pub bytes_stored: u64,
     /// Remarks a reader of the custody record must know (atime, clock, failures).
     pub notes: Vec<String>,
+    /// **(extension)** Set when the collection stopped before every planned path was stored
+    /// (`null` for a complete one; absent in records written before it).
+    #[serde(default)]
+    pub incomplete: Option<Incomplete>,
+}
+
+/// Why a collection is incomplete.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Incomplete {
+    /// `destination_full` (no space or quota left) or `destination_failed` (any other write
+    /// error of the destination).
+    pub reason: String,
+    /// The destination's error as the system reported it.
+    pub error: String,
+    /// The bundle entry being written when it happened; its partial copy was taken back.
+    pub entry: String,
+    /// Manifest rows of paths that exist whose content was not stored because of it.
+    pub rows_not_stored: u64,
 }
 
 /// The collector binary's identity.

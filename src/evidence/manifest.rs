@@ -40,11 +40,15 @@ pub enum Outcome {
     /// Deliberately not taken (`--since`, the bundle being written, mailbox content by
     /// default); the `error` field says why.
     Skipped,
+    /// **(extension)** Not stored because the bundle's destination ran out of space (or
+    /// quota) during the collection: this file's partial copy was taken back, or copying had
+    /// stopped before it. The `error` field names the failure; metadata is still recorded.
+    DestinationFull,
 }
 
 impl Outcome {
     /// Every outcome, in the order counts are reported.
-    pub const ALL: [Outcome; 10] = [
+    pub const ALL: [Outcome; 11] = [
         Outcome::Collected,
         Outcome::ChangedDuringRead,
         Outcome::Missing,
@@ -55,6 +59,7 @@ impl Outcome {
         Outcome::Symlink,
         Outcome::Listed,
         Outcome::Skipped,
+        Outcome::DestinationFull,
     ];
 
     /// The snake-case name used in JSON.
@@ -70,11 +75,12 @@ impl Outcome {
             Outcome::Symlink => "symlink",
             Outcome::Listed => "listed",
             Outcome::Skipped => "skipped",
+            Outcome::DestinationFull => "destination_full",
         }
     }
 
     /// Whether the path exists and its content was not stored (refused, too large, a special
-    /// file, an error, deliberately skipped): what a custody account must name.
+    /// file, an error, deliberately skipped, no room left): what a custody account must name.
     pub fn not_collected(self) -> bool {
         matches!(
             self,
@@ -83,6 +89,7 @@ impl Outcome {
                 | Outcome::Special
                 | Outcome::Error
                 | Outcome::Skipped
+                | Outcome::DestinationFull
         )
     }
 

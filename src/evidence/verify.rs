@@ -579,6 +579,15 @@ pub fn run(path: &Path) -> crate::exit_codes::ExitCode {
             for note in &report.notes {
                 eprintln!("note: {}", terminal(note));
             }
+            if let Some(inc) = report.custody.as_ref().and_then(|c| c.incomplete.as_ref()) {
+                eprintln!(
+                    "note: the collection is incomplete ({}: {} while {} was written): {} path(s) were not stored; the bundle holds what was collected before",
+                    terminal(&inc.reason),
+                    terminal(&inc.error),
+                    terminal(&inc.entry),
+                    inc.rows_not_stored
+                );
+            }
             if report.not_collected_total > 0 {
                 let reasons: BTreeSet<&str> =
                     report.not_collected.iter().map(|n| n.outcome).collect();

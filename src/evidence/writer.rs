@@ -8,18 +8,34 @@
 //! zeros (and the caller records it), bytes appended after the open are not read. Nothing is
 //! staged on disk. `finish` writes `SHA256SUMS` last, then the `PATH.sha256` sidecar.
 //!
+//! **A full destination.** Room for the closing records (`collect.log`, `manifest.jsonl`,
+//! `custody.json`, `SHA256SUMS`, the archive's directory, the sidecar) is reserved before any
+//! evidence is copied: a file allocated with `posix_fallocate` in the bundle's folder (a
+//! directory bundle: inside it; an archive: beside it), grown as the caller learns how many
+//! rows the collection will have ([`BundleWriter::reserve_more`]) and released just before the
+//! records are written ([`BundleWriter::release_reserve`]). Every entry is written whole or not
+//! at all: when the destination fails part-way (ENOSPC, EDQUOT, EIO …) the sink takes the entry
+//! back — a directory bundle deletes the partial file; an archive is cut back to where the entry
+//! began (every entry ends at a commit point: a zip entry completed, a tar entry ending on a
+//! deflate sync flush) — and the writer refuses further evidence ([`BundleWriter::stopped`]),
+//! so the records written afterwards never claim bytes the bundle does not hold.
+//!
 //! To add a bundle format: a [`Sink`] implementation and a [`BundleFormat`] variant.
 
 use std::collections::HashSet;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufWriter, Read, Write};
+use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::SystemTime;
 
 use chrono::{DateTime, Datelike, Timelike, Utc};
-use flate2::write::GzEncoder;
-use flate2::Compression;
+use flate2::write::DeflateEncoder;
+use flate2::{Compression, Crc};
 use sha2::{Digest, Sha256};
 
 use super::pathname::hex;
@@ -27,18 +43,41 @@ use super::sums;
 
 pub use super::format::{BundleFormat, CHUNK};
 
+/// Why a sink could not add an entry. The entry is not in the container: the sink took back
+/// what it had written of it, or `cleanup` says why it could not.
+struct Failed {
+    /// The destination's error (or the copy's).
+    error: io::Error,
+    /// Why the partial entry could not be taken back.
+    cleanup: Option<io::Error>,
+}
+
+impl From<io::Error> for Failed {
+    fn from(error: io::Error) -> Failed {
+        Failed {
+            error,
+            cleanup: None,
+        }
+    }
+}
+
 /// One container implementation.
 trait Sink: Send {
-    /// Adds an entry of exactly `len` bytes read from `data`.
+    /// Adds an entry of exactly `len` bytes read from `data`, whole (on disk, as far as the
+    /// file system reports write errors) when it returns `Ok`; on `Err` the entry is not in the
+    /// container.
     fn add(
         &mut self,
         name: &str,
         len: u64,
         mtime: SystemTime,
         data: &mut dyn Read,
-    ) -> io::Result<()>;
+    ) -> Result<(), Failed>;
     /// Closes the container; returns its SHA-256 when it was computed while writing.
     fn finish(self: Box<Self>) -> io::Result<Option<String>>;
+    /// Tests: the archive file refuses writes past `limit` bytes with ENOSPC.
+    #[cfg(test)]
+    fn fail_past(&mut self, _limit: Option<u64>) {}
 }
 
 /// What the read of one source produced.
@@ -65,6 +104,53 @@ pub struct Sealed {
     pub sidecar_line: String,
 }
 
+/// Why the bundle stopped taking evidence: the destination failed while an entry was written.
+#[derive(Debug, Clone)]
+pub struct Stopped {
+    /// The bundle entry being written (it is not in the bundle).
+    pub entry: String,
+    /// The destination's error as the system reported it.
+    pub error: String,
+    /// Its kind (`StorageFull`, `QuotaExceeded`: the destination is full).
+    pub kind: io::ErrorKind,
+    /// Why the partial entry could not be taken back, if it could not.
+    pub cleanup_error: Option<String>,
+}
+
+impl Stopped {
+    /// Whether the destination ran out of space (ENOSPC) or quota (EDQUOT).
+    pub fn full(&self) -> bool {
+        matches!(
+            self.kind,
+            io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded
+        )
+    }
+
+    /// `destination_full` or `destination_failed`.
+    pub fn reason(&self) -> &'static str {
+        if self.full() {
+            "destination_full"
+        } else {
+            "destination_failed"
+        }
+    }
+}
+
+/// Room reserved for the closing records before any evidence: 256 KiB (custody, the log's
+/// header, the volatile rows of a live host) ...
+pub const RESERVE_BASE: u64 = 256 << 10;
+/// ... never more than 1 GiB in all (a million rows).
+pub const RESERVE_CAP: u64 = 1 << 30;
+
+/// Bytes the closing records need for one manifest row whose source (escaped) is
+/// `source_len` bytes long: 1 KiB for the row's fixed fields and its `collect.log` line, and
+/// the name eight times (source, stored name, `source_hex`, the log line, `SHA256SUMS`, the
+/// zip directory or a tar long-name header). The sample host's records take about 550 bytes a
+/// row, so this is about twice what a typical row needs.
+pub fn record_room(source_len: usize) -> u64 {
+    1024 + 8 * source_len as u64
+}
+
 /// Writes one bundle; see the module doc.
 pub struct BundleWriter {
     sink: Box<dyn Sink>,
@@ -73,16 +159,41 @@ pub struct BundleWriter {
     sums: Vec<(String, String)>,
     names: HashSet<String>,
     bytes: u64,
+    reserve: Option<Reserve>,
+    reserve_wanted: u64,
+    stopped: Option<Stopped>,
+    closing: bool,
 }
 
 impl BundleWriter {
-    /// Creates the bundle at `path`; refuses to overwrite an existing file or non-empty directory.
+    /// Creates the bundle at `path`; refuses to overwrite an existing file or non-empty
+    /// directory, and refuses a destination without [`RESERVE_BASE`] bytes free for the
+    /// closing records.
     pub fn create(path: &Path) -> io::Result<BundleWriter> {
         let format = BundleFormat::from_path(path);
+        let existed = path.exists();
         let sink: Box<dyn Sink> = match format {
             BundleFormat::Zip => Box::new(ZipSink::create(path)?),
             BundleFormat::TarGz => Box::new(TarSink::create(path)?),
             BundleFormat::Dir => Box::new(DirSink::create(path)?),
+        };
+        let reserve = match Reserve::create(reserve_path(path, format), RESERVE_BASE) {
+            Ok(r) => r,
+            Err(e) => {
+                // Nothing is left behind: the archive, or the folder if this made it.
+                drop(sink);
+                if format != BundleFormat::Dir {
+                    let _ = fs::remove_file(path);
+                } else if !existed {
+                    let _ = fs::remove_dir(path);
+                }
+                return Err(io::Error::new(
+                    e.kind(),
+                    format!(
+                        "cannot reserve {RESERVE_BASE} bytes on the destination for the closing records (manifest, custody): {e}"
+                    ),
+                ));
+            }
         };
         Ok(BundleWriter {
             sink,
@@ -91,6 +202,10 @@ impl BundleWriter {
             sums: Vec::new(),
             names: HashSet::new(),
             bytes: 0,
+            reserve: Some(reserve),
+            reserve_wanted: RESERVE_BASE,
+            stopped: None,
+            closing: false,
         })
     }
 
@@ -104,7 +219,46 @@ impl BundleWriter {
         self.bytes
     }
 
+    /// Grows the reserve by `bytes` (up to [`RESERVE_CAP`] in all); returns its size. An error
+    /// means the destination had no room: the reserve keeps its former size.
+    pub fn reserve_more(&mut self, bytes: u64) -> io::Result<u64> {
+        self.reserve_wanted = self.reserve_wanted.saturating_add(bytes).min(RESERVE_CAP);
+        match &mut self.reserve {
+            Some(r) => r.grow(self.reserve_wanted).map(|()| r.size),
+            None => Ok(0),
+        }
+    }
+
+    /// Bytes reserved now.
+    pub fn reserved(&self) -> u64 {
+        self.reserve.as_ref().map_or(0, |r| r.size)
+    }
+
+    /// Frees the reserve for the closing records; from now on entries are accepted again even
+    /// after a [`Stopped`] (they are the records, not evidence).
+    pub fn release_reserve(&mut self) -> io::Result<()> {
+        self.closing = true;
+        match self.reserve.take() {
+            Some(mut r) => r.release(),
+            None => Ok(()),
+        }
+    }
+
+    /// Set once the destination failed while evidence was written; no evidence is accepted
+    /// after it.
+    pub fn stopped(&self) -> Option<&Stopped> {
+        self.stopped.as_ref()
+    }
+
     fn claim(&mut self, name: &str) -> io::Result<()> {
+        if !self.closing {
+            if let Some(s) = &self.stopped {
+                return Err(io::Error::other(format!(
+                    "{name} not written: the bundle destination failed earlier ({})",
+                    s.error
+                )));
+            }
+        }
         if !self.names.insert(name.to_string()) {
             return Err(io::Error::new(
                 io::ErrorKind::AlreadyExists,
@@ -114,8 +268,33 @@ impl BundleWriter {
         Ok(())
     }
 
+    /// Records a failed entry; returns the error to hand to the caller.
+    fn fail(&mut self, name: &str, f: Failed) -> io::Error {
+        self.names.remove(name);
+        let kind = f.error.kind();
+        let error = f.error.to_string();
+        if self.stopped.is_none() {
+            self.stopped = Some(Stopped {
+                entry: name.to_string(),
+                error: error.clone(),
+                kind,
+                cleanup_error: f.cleanup.as_ref().map(ToString::to_string),
+            });
+        }
+        io::Error::new(
+            kind,
+            match f.cleanup {
+                None => format!("writing {name} into the bundle failed: {error}"),
+                Some(c) => format!(
+                    "writing {name} into the bundle failed: {error}; its partial copy could not be removed: {c}"
+                ),
+            },
+        )
+    }
+
     /// Stores exactly `len` bytes from `src` as `name`, hashing them in the same read.
-    /// Errors returned are errors of the *bundle*; source errors are in [`Stored`].
+    /// Errors returned are errors of the *bundle* (the entry is then not in it, and
+    /// [`BundleWriter::stopped`] says why); source errors are in [`Stored`].
     pub fn add_stream(
         &mut self,
         name: &str,
@@ -128,16 +307,18 @@ impl BundleWriter {
             let mut buf = vec![0u8; len as usize];
             let (got, err) = fill(src, &mut buf);
             let sha = hex(&Sha256::digest(&buf));
-            self.sink.add(name, len, mtime, &mut buf.as_slice())?;
-            Stored {
-                sha256: sha,
-                source_bytes: got as u64,
-                read_error: err,
-                head: buf[..buf.len().min(HEAD)].to_vec(),
-            }
+            self.sink
+                .add(name, len, mtime, &mut buf.as_slice())
+                .map(|()| Stored {
+                    sha256: sha,
+                    source_bytes: got as u64,
+                    read_error: err,
+                    head: buf[..buf.len().min(HEAD)].to_vec(),
+                })
         } else {
-            pipelined(self.sink.as_mut(), name, len, mtime, src)?
+            pipelined(self.sink.as_mut(), name, len, mtime, src)
         };
+        let stored = stored.map_err(|f| self.fail(name, f))?;
         self.sums.push((name.to_string(), stored.sha256.clone()));
         self.bytes += len;
         Ok(stored)
@@ -148,21 +329,25 @@ impl BundleWriter {
         self.claim(name)?;
         let sha = hex(&Sha256::digest(bytes));
         self.sink
-            .add(name, bytes.len() as u64, mtime, &mut &bytes[..])?;
+            .add(name, bytes.len() as u64, mtime, &mut &bytes[..])
+            .map_err(|f| self.fail(name, f))?;
         self.sums.push((name.to_string(), sha.clone()));
         Ok(sha)
     }
 
     /// Writes `SHA256SUMS`, closes the container and writes the `PATH.sha256` sidecar.
     pub fn finish(mut self) -> io::Result<Sealed> {
+        self.release_reserve()?;
         let sums_text = sums::render(&self.sums);
         let now = SystemTime::now();
-        self.sink.add(
-            "SHA256SUMS",
-            sums_text.len() as u64,
-            now,
-            &mut sums_text.as_bytes(),
-        )?;
+        self.sink
+            .add(
+                "SHA256SUMS",
+                sums_text.len() as u64,
+                now,
+                &mut sums_text.as_bytes(),
+            )
+            .map_err(|f| f.error)?;
         let streamed = self.sink.finish()?;
         let file_name = self
             .path
@@ -192,6 +377,99 @@ impl BundleWriter {
             sidecar,
             sidecar_line: line.trim_end().to_string(),
         })
+    }
+
+    /// Tests: the archive file refuses writes past `limit` bytes (zip and tar.gz only).
+    #[cfg(test)]
+    fn fail_past(&mut self, limit: Option<u64>) {
+        self.sink.fail_past(limit);
+    }
+}
+
+/// Name of the reserve inside a directory bundle (removed before the bundle is sealed).
+pub const RESERVE_NAME: &str = ".mailir-reserve";
+
+/// Where the reserve of the bundle at `path` lives: inside a directory bundle (the folder may
+/// be a mount point of its own), beside an archive (`.NAME.mailir-reserve`).
+pub fn reserve_path(path: &Path, format: BundleFormat) -> PathBuf {
+    if format == BundleFormat::Dir {
+        return path.join(RESERVE_NAME);
+    }
+    let parent = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "bundle".to_string());
+    parent.join(format!(".{name}.mailir-reserve"))
+}
+
+/// Space held on the destination for the closing records: a file whose blocks are allocated
+/// (`posix_fallocate`, so the file system has really set them aside) and deleted when the
+/// records are written, or when the writer is dropped.
+struct Reserve {
+    path: PathBuf,
+    file: Option<File>,
+    size: u64,
+}
+
+impl Reserve {
+    fn create(path: PathBuf, size: u64) -> io::Result<Reserve> {
+        let file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .open(&path)
+            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+        let mut r = Reserve {
+            path,
+            file: Some(file),
+            size: 0,
+        };
+        r.grow(size)?;
+        Ok(r)
+    }
+
+    fn grow(&mut self, size: u64) -> io::Result<()> {
+        let Some(f) = &self.file else { return Ok(()) };
+        if size <= self.size {
+            return Ok(());
+        }
+        let len = libc::off_t::try_from(size).map_err(io::Error::other)?;
+        loop {
+            // SAFETY: the descriptor belongs to `f`, open for writing; no memory is passed.
+            match unsafe { libc::posix_fallocate(f.as_raw_fd(), 0, len) } {
+                0 => break,
+                libc::EINTR => continue,
+                e => return Err(io::Error::from_raw_os_error(e)),
+            }
+        }
+        self.size = size;
+        Ok(())
+    }
+
+    fn release(&mut self) -> io::Result<()> {
+        let Some(file) = self.file.take() else {
+            return Ok(());
+        };
+        let removed = fs::remove_file(&self.path);
+        drop(file);
+        match removed {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(io::Error::new(
+                e.kind(),
+                format!("cannot remove the reserve {}: {e}", self.path.display()),
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl Drop for Reserve {
+    fn drop(&mut self) {
+        let _ = self.release();
     }
 }
 
@@ -324,7 +602,7 @@ fn pipelined(
     len: u64,
     mtime: SystemTime,
     src: &mut (dyn Read + Send),
-) -> io::Result<Stored> {
+) -> Result<Stored, Failed> {
     let (full_tx, full_rx) = sync_channel(3);
     let (empty_tx, empty_rx) = channel();
     for _ in 0..4 {
@@ -340,29 +618,15 @@ fn pipelined(
             pos: 0,
         };
         let written = sink.add(name, len, mtime, &mut reader);
+        // A failed sink stops reading: dropping the channels ends the reader thread too.
         drop(reader);
-        let stored = producer
-            .join()
-            .map_err(|_| io::Error::other("reader thread panicked"))?;
-        written.map(|()| stored)
+        let stored = producer.join();
+        match (written, stored) {
+            (Ok(()), Ok(stored)) => Ok(stored),
+            (Err(f), _) => Err(f),
+            (Ok(()), Err(_)) => Err(io::Error::other("reader thread panicked").into()),
+        }
     })
-}
-
-/// Writes into a file and hashes what it writes (tar.gz: the bundle hash in one pass).
-struct HashingWriter<W: Write> {
-    inner: W,
-    hasher: Sha256,
-}
-
-impl<W: Write> Write for HashingWriter<W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.hasher.update(&buf[..n]);
-        Ok(n)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
-    }
 }
 
 fn create_new(path: &Path) -> io::Result<File> {
@@ -382,20 +646,343 @@ fn unix_secs(t: SystemTime) -> u64 {
 /// Gzip level: fast. Logs compress ~10x even at level 1 and collection is bound by it.
 const GZIP_LEVEL: u32 = 1;
 
+/// The file under a zip or tar.gz sink, shared (a cloneable handle) between the encoder that
+/// writes into it and the sink that commits and takes back entries.
+///
+/// Writes are buffered (1 MiB). The first write the file system refuses (ENOSPC …) is kept and
+/// the handle turns *dead*: from then on writes and seeks succeed without touching the file,
+/// so the zip and deflate state machines above never see an error half-way through their own
+/// bookkeeping. The sink notices at its commit point (or the copy stops early, see
+/// [`UntilDead`]), takes the entry back ([`ArchiveFile::rollback`]: the file is cut to the last
+/// commit and the handle is live again) and reports the kept error.
+#[derive(Clone)]
+struct ArchiveFile(Arc<Shared>);
+
+struct Shared {
+    dead: AtomicBool,
+    inner: Mutex<Inner>,
+}
+
+struct Inner {
+    file: File,
+    /// Bytes not yet written, for `[pos - buf.len(), pos)`.
+    buf: Vec<u8>,
+    /// Where the next write goes (the file's own offset is `pos - buf.len()` while live).
+    pos: u64,
+    /// The furthest position written.
+    end: u64,
+    /// Length of the file at the last commit: every entry before it is whole on disk.
+    committed: u64,
+    /// The first error of the file.
+    error: Option<io::Error>,
+    /// SHA-256 of the file as written, while it is written strictly in order.
+    hasher: Option<Sha256>,
+    /// Tests: writes past this offset fail with ENOSPC.
+    #[cfg(test)]
+    limit: Option<u64>,
+}
+
+impl Inner {
+    fn flush_buf(&mut self, dead: &AtomicBool) {
+        if dead.load(Ordering::Relaxed) || self.buf.is_empty() {
+            return;
+        }
+        match self.write_out() {
+            Ok(()) => {
+                if let Some(h) = &mut self.hasher {
+                    h.update(&self.buf);
+                }
+                self.buf.clear();
+            }
+            Err(e) => {
+                dead.store(true, Ordering::Relaxed);
+                self.error.get_or_insert(e);
+            }
+        }
+    }
+
+    fn write_out(&mut self) -> io::Result<()> {
+        #[cfg(test)]
+        if let Some(limit) = self.limit {
+            let start = self.pos - self.buf.len() as u64;
+            if start + self.buf.len() as u64 > limit {
+                let fits = limit.saturating_sub(start) as usize;
+                self.file.write_all(&self.buf[..fits])?;
+                return Err(io::Error::from_raw_os_error(libc::ENOSPC));
+            }
+        }
+        self.file.write_all(&self.buf)
+    }
+}
+
+impl ArchiveFile {
+    fn create(path: &Path, hash: bool) -> io::Result<ArchiveFile> {
+        let file = create_new(path)?;
+        Ok(ArchiveFile(Arc::new(Shared {
+            dead: AtomicBool::new(false),
+            inner: Mutex::new(Inner {
+                file,
+                buf: Vec::with_capacity(CHUNK + (64 << 10)),
+                pos: 0,
+                end: 0,
+                committed: 0,
+                error: None,
+                hasher: hash.then(Sha256::new),
+                #[cfg(test)]
+                limit: None,
+            }),
+        })))
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.0.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn is_dead(&self) -> bool {
+        self.0.dead.load(Ordering::Relaxed)
+    }
+
+    /// Stops writing to the file (before an entry is taken back).
+    fn kill(&self) {
+        self.0.dead.store(true, Ordering::Relaxed);
+    }
+
+    /// Writes out everything buffered; if the file took it all, marks this point as the
+    /// end of a whole entry and returns true.
+    fn commit(&self) -> bool {
+        let mut i = self.lock();
+        i.flush_buf(&self.0.dead);
+        if self.is_dead() {
+            return false;
+        }
+        i.committed = i.pos;
+        true
+    }
+
+    /// The file's first error, once.
+    fn take_error(&self) -> Option<io::Error> {
+        self.lock().error.take()
+    }
+
+    /// Cuts the file back to the last commit and makes the handle live again. An error here
+    /// leaves it dead: the archive cannot be trusted past the last commit.
+    fn rollback(&self) -> io::Result<()> {
+        let mut i = self.lock();
+        i.buf.clear();
+        i.hasher = None;
+        let at = i.committed;
+        i.file.set_len(at)?;
+        i.file.seek(SeekFrom::Start(at))?;
+        i.pos = at;
+        i.end = at;
+        i.error = None;
+        self.0.dead.store(false, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Writes out the buffer and syncs the file.
+    fn sync(&self) -> io::Result<()> {
+        let mut i = self.lock();
+        i.flush_buf(&self.0.dead);
+        if self.is_dead() {
+            return Err(i
+                .error
+                .take()
+                .unwrap_or_else(|| io::Error::other("the bundle destination failed")));
+        }
+        i.file.sync_all()
+    }
+
+    /// SHA-256 of the file, when it was written strictly in order with nothing taken back.
+    fn sha256(&self) -> Option<String> {
+        self.lock().hasher.take().map(|h| hex(&h.finalize()))
+    }
+
+    #[cfg(test)]
+    fn set_limit(&self, limit: Option<u64>) {
+        self.lock().limit = limit;
+    }
+}
+
+impl Write for ArchiveFile {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        let mut i = self.lock();
+        i.pos += data.len() as u64;
+        i.end = i.end.max(i.pos);
+        if !self.is_dead() {
+            i.buf.extend_from_slice(data);
+            if i.buf.len() >= CHUNK {
+                i.flush_buf(&self.0.dead);
+            }
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.lock().flush_buf(&self.0.dead);
+        Ok(())
+    }
+}
+
+impl Seek for ArchiveFile {
+    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        let mut i = self.lock();
+        let target = match to {
+            SeekFrom::Start(n) => Some(n),
+            SeekFrom::Current(d) => i.pos.checked_add_signed(d),
+            SeekFrom::End(d) => i.end.checked_add_signed(d),
+        }
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "seek out of range"))?;
+        if target == i.pos {
+            return Ok(target);
+        }
+        i.hasher = None;
+        i.flush_buf(&self.0.dead);
+        if !self.is_dead() {
+            if let Err(e) = i.file.seek(SeekFrom::Start(target)) {
+                self.0.dead.store(true, Ordering::Relaxed);
+                i.error.get_or_insert(e);
+            }
+        }
+        i.pos = target;
+        Ok(target)
+    }
+}
+
+/// An entry's bytes on their way into an archive; fails as soon as the archive file is dead,
+/// so a 20 GiB source is not read into a destination that stopped taking it.
+struct UntilDead<'a> {
+    data: &'a mut dyn Read,
+    file: &'a ArchiveFile,
+}
+
+impl Read for UntilDead<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.file.is_dead() {
+            return Err(io::Error::other("the bundle destination failed"));
+        }
+        self.data.read(buf)
+    }
+}
+
+/// gzip header: deflate, no name, no time, "fastest" (XFL 4), unknown OS — as `GzEncoder`
+/// writes it at level 1.
+const GZIP_HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 4, 255];
+
+/// One gzip member whose deflate stream can be cut back to the end of any committed entry.
+/// Each entry ends with a sync flush (all its compressed bytes written, byte-aligned); after a
+/// take-back the stream goes on from the cut with a fresh compressor, which deflate allows (a
+/// new block may follow any flushed one; only the trailer's CRC and length span the member, and
+/// they are kept per committed entry). The bundle stays one plain gzip member.
+struct GzStream {
+    file: ArchiveFile,
+    enc: Option<DeflateEncoder<ArchiveFile>>,
+    /// CRC and length of the committed bytes.
+    crc: Crc,
+    /// ... and of the entry being written.
+    pending: Crc,
+}
+
+impl GzStream {
+    fn new(mut file: ArchiveFile) -> io::Result<GzStream> {
+        file.write_all(&GZIP_HEADER)?;
+        // The header is never taken back.
+        if !file.commit() {
+            return Err(file
+                .take_error()
+                .unwrap_or_else(|| io::Error::other("the bundle destination failed")));
+        }
+        Ok(GzStream {
+            enc: Some(DeflateEncoder::new(
+                file.clone(),
+                Compression::new(GZIP_LEVEL),
+            )),
+            file,
+            crc: Crc::new(),
+            pending: Crc::new(),
+        })
+    }
+
+    fn enc(&mut self) -> io::Result<&mut DeflateEncoder<ArchiveFile>> {
+        self.enc
+            .as_mut()
+            .ok_or_else(|| io::Error::other("gzip stream already finished"))
+    }
+
+    /// Ends the entry: sync flush, everything written out.
+    fn commit(&mut self) -> io::Result<()> {
+        self.enc()?.flush()?;
+        if !self.file.commit() {
+            return Err(io::Error::other("the bundle destination failed"));
+        }
+        self.crc.combine(&self.pending);
+        self.pending.reset();
+        Ok(())
+    }
+
+    /// Takes the entry being written back.
+    fn rollback(&mut self) -> io::Result<()> {
+        self.file.kill();
+        // Its last output (dropping finishes the stream) goes nowhere.
+        drop(self.enc.take());
+        self.pending.reset();
+        self.file.rollback()?;
+        self.enc = Some(DeflateEncoder::new(
+            self.file.clone(),
+            Compression::new(GZIP_LEVEL),
+        ));
+        Ok(())
+    }
+
+    /// Ends the member: final block and trailer.
+    fn finish(mut self) -> io::Result<()> {
+        if let Some(enc) = self.enc.take() {
+            enc.finish()?;
+        }
+        self.crc.combine(&self.pending);
+        let mut trailer = [0u8; 8];
+        trailer[..4].copy_from_slice(&self.crc.sum().to_le_bytes());
+        trailer[4..].copy_from_slice(&self.crc.amount().to_le_bytes());
+        self.file.write_all(&trailer)?;
+        if !self.file.commit() {
+            return Err(self
+                .file
+                .take_error()
+                .unwrap_or_else(|| io::Error::other("the bundle destination failed")));
+        }
+        Ok(())
+    }
+}
+
+impl Write for GzStream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.enc()?.write(buf)?;
+        self.pending.update(&buf[..n]);
+        Ok(n)
+    }
+
+    /// Entries end at [`GzStream::commit`]; a flush from the tar writer is not one.
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
 struct TarSink {
-    builder: tar::Builder<GzEncoder<HashingWriter<BufWriter<File>>>>,
+    builder: tar::Builder<GzStream>,
+    file: ArchiveFile,
+    broken: Option<String>,
 }
 
 impl TarSink {
     fn create(path: &Path) -> io::Result<TarSink> {
-        let file = create_new(path)?;
-        let hw = HashingWriter {
-            inner: BufWriter::with_capacity(CHUNK, file),
-            hasher: Sha256::new(),
-        };
-        let mut builder = tar::Builder::new(GzEncoder::new(hw, Compression::new(GZIP_LEVEL)));
+        let file = ArchiveFile::create(path, true)?;
+        let mut builder = tar::Builder::new(GzStream::new(file.clone())?);
         builder.mode(tar::HeaderMode::Deterministic);
-        Ok(TarSink { builder })
+        Ok(TarSink {
+            builder,
+            file,
+            broken: None,
+        })
     }
 }
 
@@ -406,35 +993,83 @@ impl Sink for TarSink {
         len: u64,
         mtime: SystemTime,
         data: &mut dyn Read,
-    ) -> io::Result<()> {
+    ) -> Result<(), Failed> {
+        if let Some(b) = &self.broken {
+            return Err(io::Error::other(b.clone()).into());
+        }
         let mut header = tar::Header::new_gnu();
         header.set_entry_type(tar::EntryType::Regular);
         header.set_size(len);
         header.set_mode(0o644);
         header.set_mtime(unix_secs(mtime));
-        self.builder.append_data(&mut header, name, data)
+        let file = self.file.clone();
+        let mut data = UntilDead { data, file: &file };
+        let written = self
+            .builder
+            .append_data(&mut header, name, &mut data)
+            .and_then(|()| self.builder.get_mut().commit());
+        let Err(e) = written else { return Ok(()) };
+        let error = self.file.take_error().unwrap_or(e);
+        let cleanup = self.builder.get_mut().rollback().err();
+        if let Some(c) = &cleanup {
+            self.broken = Some(format!(
+                "the archive could not be cut back after a failed entry: {c}"
+            ));
+        }
+        Err(Failed { error, cleanup })
     }
 
     fn finish(self: Box<Self>) -> io::Result<Option<String>> {
-        let gz = self.builder.into_inner()?;
-        let mut hw = gz.finish()?;
-        hw.flush()?;
-        let file = hw.inner.into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()?;
-        Ok(Some(hex(&hw.hasher.finalize())))
+        let TarSink {
+            builder,
+            file,
+            broken,
+        } = *self;
+        if let Some(b) = broken {
+            return Err(io::Error::other(b));
+        }
+        builder.into_inner()?.finish()?;
+        file.sync()?;
+        Ok(file.sha256())
+    }
+
+    #[cfg(test)]
+    fn fail_past(&mut self, limit: Option<u64>) {
+        self.file.set_limit(limit);
     }
 }
 
 struct ZipSink {
-    zip: zip::ZipWriter<BufWriter<File>>,
+    zip: zip::ZipWriter<ArchiveFile>,
+    file: ArchiveFile,
+    broken: Option<String>,
 }
 
 impl ZipSink {
     fn create(path: &Path) -> io::Result<ZipSink> {
-        let file = create_new(path)?;
+        let file = ArchiveFile::create(path, false)?;
         Ok(ZipSink {
-            zip: zip::ZipWriter::new(BufWriter::with_capacity(CHUNK, file)),
+            zip: zip::ZipWriter::new(file.clone()),
+            file,
+            broken: None,
         })
+    }
+
+    /// Completes the entry being written and commits it. The zip writer completes an entry
+    /// (final deflate block, CRC and sizes in its local header) only when the next one starts
+    /// or the archive ends; `hide_file` of a name no entry can have completes it now (and hides
+    /// nothing), so the entry is whole on disk before `add` returns.
+    fn complete(&mut self) -> io::Result<()> {
+        let _ = self.zip.hide_file("");
+        if self.zip.is_writing_file() {
+            return Err(io::Error::other(
+                "the zip writer did not complete the entry",
+            ));
+        }
+        if !self.file.commit() {
+            return Err(io::Error::other("the bundle destination failed"));
+        }
+        Ok(())
     }
 }
 
@@ -463,30 +1098,64 @@ impl Sink for ZipSink {
         len: u64,
         mtime: SystemTime,
         data: &mut dyn Read,
-    ) -> io::Result<()> {
+    ) -> Result<(), Failed> {
+        if let Some(b) = &self.broken {
+            return Err(io::Error::other(b.clone()).into());
+        }
         let options = zip::write::SimpleFileOptions::default()
             .compression_method(zip::CompressionMethod::Deflated)
             .compression_level(Some(i64::from(GZIP_LEVEL)))
             .last_modified_time(zip_time(mtime))
             .unix_permissions(0o644)
             .large_file(len >= u64::from(u32::MAX));
-        self.zip
-            .start_file(name, options)
-            .map_err(io::Error::other)?;
-        let copied = io::copy(data, &mut self.zip)?;
-        if copied != len {
-            return Err(io::Error::other(format!(
-                "{name}: wrote {copied} of {len} bytes"
-            )));
+        // The handle never fails a write, so an error here is a refused name or option:
+        // nothing of the entry was written.
+        let mut in_archive = false;
+        let written = match self.zip.start_file(name, options) {
+            Err(e) => Err(io::Error::other(e)),
+            Ok(()) => {
+                in_archive = true;
+                let file = self.file.clone();
+                match io::copy(&mut UntilDead { data, file: &file }, &mut self.zip) {
+                    Ok(n) if n == len => self.complete(),
+                    Ok(n) => Err(io::Error::other(format!(
+                        "{name}: wrote {n} of {len} bytes"
+                    ))),
+                    Err(e) => Err(e),
+                }
+            }
+        };
+        let Err(e) = written else { return Ok(()) };
+        let error = self.file.take_error().unwrap_or(e);
+        self.file.kill();
+        // The failed entry is the last the zip writer knows (being written or just completed;
+        // it never drops one itself here: `large_file` is set for every entry that needs it
+        // and exactly `len` bytes are written): drop it, then cut the file where it began.
+        if in_archive {
+            let _ = self.zip.abort_file();
         }
-        Ok(())
+        let cleanup = self.file.rollback().err();
+        if let Some(c) = &cleanup {
+            self.broken = Some(format!(
+                "the archive could not be cut back after a failed entry: {c}"
+            ));
+        }
+        Err(Failed { error, cleanup })
     }
 
     fn finish(self: Box<Self>) -> io::Result<Option<String>> {
-        let buf = self.zip.finish().map_err(io::Error::other)?;
-        let file = buf.into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()?;
+        let ZipSink { zip, file, broken } = *self;
+        if let Some(b) = broken {
+            return Err(io::Error::other(b));
+        }
+        zip.finish().map_err(io::Error::other)?;
+        file.sync()?;
         Ok(None)
+    }
+
+    #[cfg(test)]
+    fn fail_past(&mut self, limit: Option<u64>) {
+        self.file.set_limit(limit);
     }
 }
 
@@ -521,18 +1190,26 @@ impl Sink for DirSink {
         len: u64,
         _mtime: SystemTime,
         data: &mut dyn Read,
-    ) -> io::Result<()> {
+    ) -> Result<(), Failed> {
         let target = self.base.join(name);
         if let Some(parent) = target.parent() {
             fs::create_dir_all(parent)?;
         }
-        let copied = copy_sparse(data, create_new(&target)?)?;
-        if copied != len {
-            return Err(io::Error::other(format!(
-                "{name}: wrote {copied} of {len} bytes"
-            )));
-        }
-        Ok(())
+        let file = create_new(&target)?;
+        let written = copy_sparse(data, file).and_then(|copied| {
+            if copied == len {
+                Ok(())
+            } else {
+                Err(io::Error::other(format!(
+                    "{name}: wrote {copied} of {len} bytes"
+                )))
+            }
+        });
+        // A partial file is deleted: no entry at all rather than one verify would misreport.
+        written.map_err(|error| Failed {
+            error,
+            cleanup: fs::remove_file(&target).err(),
+        })
     }
 
     fn finish(self: Box<Self>) -> io::Result<Option<String>> {
@@ -547,7 +1224,6 @@ const HOLE: usize = 64 << 10;
 /// (a seek instead of a write): a sparse source — a 20 GiB `mail.log` of a few real megabytes
 /// — takes no more room in a directory bundle than on the host. Returns the bytes copied.
 fn copy_sparse(data: &mut dyn Read, out: File) -> io::Result<u64> {
-    use std::io::{Seek, SeekFrom};
     let mut out = BufWriter::with_capacity(CHUNK, out);
     let mut buf = vec![0u8; CHUNK];
     let mut total = 0u64;
@@ -582,6 +1258,7 @@ fn copy_sparse(data: &mut dyn Read, out: File) -> io::Result<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeSet;
 
     #[test]
     fn format_from_path() {
@@ -659,6 +1336,128 @@ mod tests {
             meta.blocks() * 512
         );
         assert_eq!(std::fs::read(&p).unwrap(), src);
+    }
+
+    /// Bytes no compressor can shrink, so a failure can land anywhere in an entry.
+    fn noise(len: usize, seed: u64) -> Vec<u8> {
+        let mut x = seed | 1;
+        (0..len)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect()
+    }
+
+    /// Whatever byte the destination refuses first — in a header, in the middle of a big
+    /// pipelined entry, in a zip entry's completion or a tar entry's padding — the entry being
+    /// written is taken back whole, the entries before it stay intact, no evidence is accepted
+    /// afterwards, and the records written once room is back make a sound archive.
+    #[test]
+    fn a_refused_write_takes_back_the_entry_and_keeps_the_archive_sound() {
+        let entries: Vec<(String, Vec<u8>)> = vec![
+            ("files/etc/a.cf".into(), b"alpha\n".repeat(40)),
+            ("files/var/log/mail.log".into(), noise(CHUNK * 2 + 333, 7)),
+            ("files/etc/b.cf".into(), noise(3000, 11)),
+            ("files/var/log/mail.log.1".into(), noise(CHUNK + 10, 13)),
+            ("files/etc/c.cf".into(), b"gamma\n".repeat(10)),
+        ];
+        let now = SystemTime::now();
+        for name in ["x.zip", "x.tar.gz"] {
+            let t = tempfile::tempdir().unwrap();
+            // The archive's length with no failure, and where each entry ends in it (every
+            // entry is on disk when its add returns).
+            let mut ends = Vec::new();
+            let whole = {
+                let out = t.path().join(format!("whole-{name}"));
+                let mut w = BundleWriter::create(&out).unwrap();
+                for (n, d) in &entries {
+                    w.add_stream(n, d.len() as u64, now, &mut d.as_slice())
+                        .unwrap();
+                    ends.push(fs::metadata(&out).unwrap().len());
+                }
+                w.finish().unwrap();
+                fs::metadata(&out).unwrap().len()
+            };
+            let mut limits: Vec<u64> = (0..40).map(|i| whole * i / 40).collect();
+            limits.extend([1, 10, 11, 29, 30, 31, 64, 512, 513, 1024, 4096]);
+            for e in &ends {
+                limits.extend([e - 1, *e, e + 1, e + 30, e + 100, e.saturating_sub(20)]);
+            }
+            let mut failed_at = BTreeSet::new();
+            for (i, limit) in limits.into_iter().enumerate() {
+                let out = t.path().join(format!("{i}-{name}"));
+                let mut w = BundleWriter::create(&out).unwrap();
+                w.fail_past(Some(limit));
+                let mut kept = Vec::new();
+                for (n, d) in &entries {
+                    match w.add_stream(n, d.len() as u64, now, &mut d.as_slice()) {
+                        Ok(s) => {
+                            assert_eq!(s.sha256, hex(&Sha256::digest(d)));
+                            kept.push((n.clone(), d.clone()));
+                        }
+                        Err(e) => {
+                            let stop = w.stopped().expect("a failed add stops the writer");
+                            assert_eq!(&stop.entry, n);
+                            assert!(stop.full(), "{e}");
+                            assert!(stop.cleanup_error.is_none(), "{stop:?}");
+                            failed_at.insert(n.clone());
+                            break;
+                        }
+                    }
+                }
+                if w.stopped().is_some() {
+                    assert!(w.add_bytes("files/late", b"late", now).is_err());
+                }
+                // The reserve is freed: room again for the records.
+                w.fail_past(None);
+                w.release_reserve().unwrap();
+                w.add_bytes("manifest.jsonl", b"{}\n", now).unwrap();
+                let sealed = w.finish().unwrap();
+                assert_eq!(sealed.sha256, hash_file(&out).unwrap(), "{name} at {limit}");
+                let mut seen = Vec::new();
+                super::super::reader::for_each_entry(&out, |n, _, r| {
+                    let mut v = Vec::new();
+                    r.read_to_end(&mut v).unwrap();
+                    seen.push((n.to_string(), v));
+                })
+                .unwrap_or_else(|e| panic!("{name} failing at {limit}: {e}"));
+                let names: Vec<&str> = seen.iter().map(|(n, _)| n.as_str()).collect();
+                let mut want: Vec<&str> = kept.iter().map(|(n, _)| n.as_str()).collect();
+                want.extend(["manifest.jsonl", "SHA256SUMS"]);
+                assert_eq!(names, want, "{name} failing at {limit}");
+                for ((n, got), (_, expect)) in seen.iter().zip(&kept) {
+                    assert!(got == expect, "{n} differs ({name} failing at {limit})");
+                }
+                let sums = String::from_utf8(seen.last().unwrap().1.clone()).unwrap();
+                assert_eq!(sums.lines().count(), kept.len() + 1);
+                assert!(!reserve_path(&out, BundleFormat::from_path(&out)).exists());
+            }
+            assert_eq!(failed_at.len(), entries.len(), "{name}: {failed_at:?}");
+        }
+    }
+
+    #[test]
+    fn the_reserve_is_held_until_the_records_and_removed_on_drop() {
+        let t = tempfile::tempdir().unwrap();
+        let out = t.path().join("b");
+        let mut w = BundleWriter::create(&out).unwrap();
+        let r = out.join(RESERVE_NAME);
+        use std::os::unix::fs::MetadataExt;
+        assert!(fs::metadata(&r).unwrap().blocks() * 512 >= RESERVE_BASE);
+        assert_eq!(w.reserve_more(1 << 20).unwrap(), RESERVE_BASE + (1 << 20));
+        assert!(fs::metadata(&r).unwrap().blocks() * 512 >= RESERVE_BASE + (1 << 20));
+        assert_eq!(w.reserve_more(u64::MAX).unwrap(), RESERVE_CAP);
+        w.release_reserve().unwrap();
+        assert!(!r.exists());
+        let z = t.path().join("b.zip");
+        let w = BundleWriter::create(&z).unwrap();
+        let beside = t.path().join(".b.zip.mailir-reserve");
+        assert!(beside.exists());
+        drop(w);
+        assert!(!beside.exists());
     }
 
     #[test]

@@ -185,6 +185,19 @@ pub fn facts(c: &Custody, lang: super::Lang) -> Vec<(&'static str, String)> {
         ),
     );
     push("manifest", Some(c.manifest_sha256.clone()));
+    push(
+        "incomplete",
+        c.incomplete.as_ref().map(|i| match lang {
+            super::Lang::En => format!(
+                "{} ({}) while {} was written: {} existing path(s) not stored",
+                i.reason, i.error, i.entry, i.rows_not_stored
+            ),
+            super::Lang::Zh => format!(
+                "{}（{}），写入 {} 时发生：{} 个存在的路径未保存",
+                i.reason, i.error, i.entry, i.rows_not_stored
+            ),
+        }),
+    );
     out
 }
 
@@ -207,6 +220,7 @@ pub fn label(key: &str, lang: super::Lang) -> &str {
         (En, "boot") => "host booted (UTC)",
         (En, "outcomes") => "paths by outcome",
         (En, "manifest") => "manifest sha256",
+        (En, "incomplete") => "COLLECTION INCOMPLETE",
         (Zh, "case") => "案件编号",
         (Zh, "examiner") => "取证人员",
         (Zh, "collector") => "采集程序",
@@ -222,6 +236,7 @@ pub fn label(key: &str, lang: super::Lang) -> &str {
         (Zh, "boot") => "主机启动时间（UTC）",
         (Zh, "outcomes") => "各结果的路径数",
         (Zh, "manifest") => "清单 sha256",
+        (Zh, "incomplete") => "采集不完整",
         (_, k) => k,
     }
 }
