@@ -44,7 +44,7 @@ pub struct DetectConfig {
 ///
 /// When the parse layer promises that no later fact is earlier than some time (it knows
 /// where the files still to come start: [`crate::parse::pipeline::Ctx::ceiling`]), and that
-/// time has moved `seal_every_hours` (a threshold, default 24) past the last seal, every rule judges and forgets what
+/// time has moved `seal_every_hours` (a threshold, default 6) past the last seal, every rule judges and forgets what
 /// lies wholly before it ([`Rule::seal`]), then the shared state drops what no rule needs. A
 /// fact that breaks the promise anyway (a line far out of order) is still seen by every rule,
 /// and counted: findings around it may be split.

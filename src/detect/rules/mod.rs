@@ -270,7 +270,7 @@ impl Default for Thresholds {
             shared_network_users: 2,
             rule_after_login_minutes: 120,
             log_age_days: 7,
-            seal_every_hours: 24,
+            seal_every_hours: 6,
             max_addresses: 200_000,
         }
     }
