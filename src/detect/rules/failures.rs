@@ -101,6 +101,14 @@ impl Series {
         self.hours.iter().map(|(_, b)| b.count).sum()
     }
 
+    /// The buckets not reported yet (reported ones are kept for look-back only).
+    fn pending(&self) -> impl Iterator<Item = &Bucket> {
+        self.hours
+            .iter()
+            .filter(|(h, _)| self.done.is_none_or(|d| *h > d))
+            .map(|(_, b)| b)
+    }
+
     /// Takes in the buckets of `other` not reported yet (hour by hour).
     fn absorb(&mut self, other: Series) {
         self.service |= other.service;
@@ -210,8 +218,11 @@ impl Store {
         for ip in lightest(&self.ips, quarter) {
             if let Some(s) = self.ips.remove(&ip) {
                 self.folded += 1;
-                let key = fold_key(&ip, 0);
-                self.nets.entry(key.into()).or_default().absorb(s);
+                // Only what is not reported yet moves (reported hours were kept for look-back).
+                if s.pending().next().is_some() {
+                    let key = fold_key(&ip, 0);
+                    self.nets.entry(key.into()).or_default().absorb(s);
+                }
             }
         }
         for net in lightest(&self.nets, quarter) {
@@ -225,6 +236,9 @@ impl Store {
     /// Adds a network's occurrences to the counted networks (coarser ones when they would
     /// pass a quarter of `cap`).
     fn count(&mut self, net: &str, s: &Series, cap: usize) {
+        if s.total() == 0 {
+            return;
+        }
         self.level = self.level.max(1);
         let c = self
             .coarse
@@ -772,5 +786,26 @@ mod tests {
         }
         assert!(f.folding().is_none());
         assert_eq!(f.campaigns().count(), 250);
+    }
+
+    #[test]
+    fn reported_hours_are_not_counted_again_when_folded() {
+        let mut f = Failures::new(1, 8);
+        for i in 0..6 {
+            f.observe(&failure(i, &format!("192.0.2.{i}"), "a"));
+        }
+        // Hour 0 is judged and reported; kept for look-back.
+        let _ = f.closed(hour(5)).count();
+        f.seal(hour(5), KEEP_HOURS);
+        for i in 0..40 {
+            f.observe(&failure(6 * 3600 + i, &format!("198.51.{i}.1"), "b"));
+        }
+        let folded = f.folding().unwrap();
+        assert!(
+            folded.busiest.iter().all(|(_, c)| c.count > 0),
+            "{folded:?}"
+        );
+        let judged: u64 = f.campaigns().map(|(_, b)| b.count).sum();
+        assert_eq!(judged + folded.counted, 40, "{folded:?}");
     }
 }
