@@ -116,10 +116,13 @@ pub fn queue_id(s: &str) -> Option<(Option<&str>, &str)> {
     }
     let end = find(s, ": ")?;
     let id = &s[..end];
-    // Short ids are upper-case hex; long ids mix cases and digits. Words (`warning`) are not ids.
+    // Short ids are upper-case hex (5 hex digits of microseconds, then the inode in hex: about
+    // one in 80,000 has no decimal digit, `EEFEFEEFFA`); long ids mix cases and digits. Words
+    // (`warning`) are not ids.
+    let short_hex = id.len() >= 6 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'A'..=b'F'));
     if (5..=32).contains(&id.len())
         && id.bytes().all(|b| b.is_ascii_alphanumeric())
-        && id.bytes().any(|b| b.is_ascii_digit())
+        && (short_hex || id.bytes().any(|b| b.is_ascii_digit()))
     {
         Some((Some(id), &s[end + 2..]))
     } else {
@@ -130,6 +133,20 @@ pub fn queue_id(s: &str) -> Option<(Option<&str>, &str)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn queue_ids_with_or_without_a_digit() {
+        assert_eq!(
+            queue_id("EEFEFEEFFA: client=x"),
+            Some((Some("EEFEFEEFFA"), "client=x"))
+        );
+        assert_eq!(
+            queue_id("4Q3kLm2XyZz: to=<a>"),
+            Some((Some("4Q3kLm2XyZz"), "to=<a>"))
+        );
+        assert_eq!(queue_id("warning: x"), None);
+        assert_eq!(queue_id("ABCDEFG: x"), None);
+    }
 
     #[test]
     fn client_specs() {
