@@ -97,6 +97,13 @@ impl Outcome {
     pub fn has_content(self) -> bool {
         matches!(self, Outcome::Collected | Outcome::ChangedDuringRead)
     }
+
+    /// Whether a row of this outcome may name stored content: those with content, and an
+    /// `error` whose read failed part-way (what was read is stored, the rest zero-filled, and
+    /// the row says so).
+    pub fn may_store(self) -> bool {
+        self.has_content() || self == Outcome::Error
+    }
 }
 
 /// What kind of evidence a path is; decides its size cap and its place in the collection order.
@@ -429,6 +436,14 @@ mod tests {
         let mut got = Vec::new();
         for_each_row(&mut text.as_bytes(), |n, r| got.push((n, r.is_ok()))).unwrap();
         assert_eq!(got, [(1, true), (3, false), (4, false), (5, true)]);
+    }
+
+    #[test]
+    fn only_content_and_a_failed_read_may_name_a_stored_copy() {
+        assert!(Outcome::Collected.may_store() && Outcome::ChangedDuringRead.may_store());
+        // `take` stores what a read that failed part-way got, as `error`.
+        assert!(Outcome::Error.may_store() && !Outcome::Error.has_content());
+        assert!(!Outcome::Denied.may_store() && !Outcome::DestinationFull.may_store());
     }
 
     #[test]

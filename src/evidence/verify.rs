@@ -430,7 +430,10 @@ fn check_manifest(
                 });
             }
         }
-        if row.outcome.has_content() != row.stored.is_some() {
+        // Content without a stored copy, or a copy where none can be.
+        if (row.outcome.has_content() && row.stored.is_none())
+            || (!row.outcome.may_store() && row.stored.is_some())
+        {
             problems.push(Problem::Record {
                 file: "manifest.jsonl".into(),
                 detail: format!(
