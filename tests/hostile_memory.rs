@@ -6,15 +6,19 @@ use std::path::Path;
 use std::process::Command;
 
 /// Runs mailir with `args`; returns its exit code and peak resident memory in bytes.
+fn peak(args: &[&str]) -> (i32, u64) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mailir"));
+    cmd.args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    peak_of(cmd)
+}
+
+/// Runs `cmd`; returns its exit code and peak resident memory in bytes.
 // The child is reaped by `wait4` (which also gives its own peak memory), not `Child::wait`.
 #[allow(clippy::zombie_processes)]
-fn peak(args: &[&str]) -> (i32, u64) {
-    let child = Command::new(env!("CARGO_BIN_EXE_mailir"))
-        .args(args)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+pub fn peak_of(mut cmd: Command) -> (i32, u64) {
+    let child = cmd.spawn().unwrap();
     let mut status = 0;
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     let pid = child.id() as libc::pid_t;

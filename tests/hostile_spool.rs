@@ -107,3 +107,39 @@ fn scratch_copies_have_no_name_and_nothing_outlives_a_kill() {
     let _ = child.wait();
     assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0);
 }
+
+#[test]
+fn a_small_bundle_whose_log_inflates_to_a_gigabyte_stays_small() {
+    use std::io::Write;
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path().join("root");
+    std::fs::create_dir_all(root.join("var/log")).unwrap();
+    // One real line, then a gibibyte of zeros: a gzip of about 1 MB.
+    let gz = std::fs::File::create(root.join("var/log/mail.log.1.gz")).unwrap();
+    let mut w = flate2::write::GzEncoder::new(gz, flate2::Compression::fast());
+    w.write_all(b"Mar  5 10:00:00 mx postfix/smtpd[1]: warning: unknown[203.0.113.50]: SASL LOGIN authentication failed: UGFzc3dvcmQ6\n").unwrap();
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..1024 {
+        w.write_all(&zeros).unwrap();
+    }
+    w.finish().unwrap();
+    let b = t.path().join("b.tar.gz");
+    let o = util::collect_with(&root, &b, &["--max-file-size", "4000000000"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(std::fs::metadata(&b).unwrap().len() < 4 << 20);
+    let tmp = t.path().join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let mut cmd = util::mailir();
+    cmd.env("TMPDIR", &tmp)
+        .args(["detect", b.to_str().unwrap(), "--year", "2026"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let (code, rss) = crate::hostile_memory::peak_of(cmd);
+    eprintln!(
+        "detect of a 1 GiB-inflating bundle: peak RSS {} MB",
+        rss >> 20
+    );
+    assert_eq!(code, 0);
+    assert!(rss < 512 << 20, "peak RSS {} MB", rss >> 20);
+    assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0);
+}
