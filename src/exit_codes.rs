@@ -1,4 +1,4 @@
-//! Typed process exit codes, one place for the contract in `docs/cli.md`.
+//! Typed process exit codes, one place for the contract (the README, "Use", says it to users).
 //!
 //! `0` success (for `verify`: the bundle is intact), `1` the bundle has at least one mismatch,
 //! `2` bad usage or unreadable input (including a bundle refused as hostile), `3` (`collect`) a
