@@ -161,6 +161,22 @@ pub struct Count {
     pub last: i64,
 }
 
+impl Count {
+    /// Takes in the occurrences of `other`.
+    fn add(&mut self, other: Count) {
+        if other.count == 0 {
+            return;
+        }
+        if self.count == 0 {
+            *self = other;
+        } else {
+            self.count += other.count;
+            self.first = self.first.min(other.first);
+            self.last = self.last.max(other.last);
+        }
+    }
+}
+
 /// Addresses with their hours, bounded: when `cap` keys are held, the addresses with the
 /// fewest occurrences are folded into their /24 (IPv6 /48) networks, which are judged like
 /// addresses; when those pass a quarter of the cap, the quietest networks are only counted,
@@ -236,7 +252,7 @@ impl Store {
     /// Adds a network's occurrences to the counted networks (coarser ones when they would
     /// pass a quarter of `cap`).
     fn count(&mut self, net: &str, s: &Series, cap: usize) {
-        if s.total() == 0 {
+        if s.pending().all(|b| b.count == 0) {
             return;
         }
         self.level = self.level.max(1);
@@ -244,28 +260,20 @@ impl Store {
             .coarse
             .entry(fold_key(net, self.level).into())
             .or_default();
-        for (_, b) in &s.hours {
-            if c.count == 0 {
-                (c.first, c.last) = (b.first, b.last);
-            }
-            c.count += b.count;
-            c.first = c.first.min(b.first);
-            c.last = c.last.max(b.last);
+        for b in s.pending() {
+            c.add(Count {
+                count: b.count,
+                first: b.first,
+                last: b.last,
+            });
         }
         while self.coarse.len() > cap / 4 && self.level + 1 < FOLD_PREFIXES.len() {
             self.level += 1;
             for (k, c) in std::mem::take(&mut self.coarse) {
-                let n = self
-                    .coarse
+                self.coarse
                     .entry(fold_key(&k, self.level).into())
-                    .or_default();
-                if n.count == 0 {
-                    *n = c;
-                } else {
-                    n.count += c.count;
-                    n.first = n.first.min(c.first);
-                    n.last = n.last.max(c.last);
-                }
+                    .or_default()
+                    .add(c);
             }
         }
     }
