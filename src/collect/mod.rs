@@ -483,6 +483,11 @@ pub fn run(cfg: &CollectConfig) -> Result<ExitCode> {
         root.real_root().display(),
         cfg.out.display()
     ));
+    if let Some(why) = root.openat2_refused() {
+        run.log(format!(
+            "openat2 refused at start ({why}): every file is opened with open(2) and O_NOFOLLOW instead"
+        ));
+    }
     let postconf_n = if volatile_on {
         run.volatile()?
     } else {
@@ -578,6 +583,9 @@ fn finish(
     )];
     if !root.is_live() {
         notes.push("collected from a mounted or unpacked root: no volatile state; kernel, addresses and uptime are those of no running host".into());
+    }
+    if let Some(why) = root.openat2_refused() {
+        notes.push(format!("the kernel refused openat2 ({why}); files were opened with open(2) and O_NOFOLLOW, which refuses a symlinked last component but not a symlink swapped into a parent directory during the run"));
     }
     if volatile_on {
         notes.push("volatile command outputs come from the host's own binaries, which a compromise may have replaced".into());

@@ -8,6 +8,12 @@
 //! FIFO swapped in after `lstat` cannot hang us) and, where the kernel has `openat2`,
 //! `RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS` so that a symlink planted between the check and the
 //! open fails instead of being followed.
+//!
+//! Whether `openat2` can be used is decided once, when the root is opened, by opening the root
+//! itself through it ([`HostRoot::openat2_refused`]): any refusal — `ENOSYS` on an old kernel,
+//! `EPERM` from a container's seccomp profile that does not know the call — switches every open
+//! to plain `open` with the same flags, so a refused syscall never turns into files reported
+//! as `denied`.
 
 use std::ffi::CString;
 use std::fs::{self, File, Metadata};
@@ -47,6 +53,8 @@ pub struct HostRoot {
     live: bool,
     dir: File,
     openat2: AtomicBool,
+    /// Why `openat2` is not used, when the probe at open was refused.
+    openat2_refused: Option<String>,
 }
 
 impl HostRoot {
@@ -57,12 +65,25 @@ impl HostRoot {
             .read(true)
             .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC)
             .open(&real)?;
-        Ok(HostRoot {
+        let mut root = HostRoot {
             live: real == Path::new("/"),
             real,
             dir,
             openat2: AtomicBool::new(true),
-        })
+            openat2_refused: None,
+        };
+        let probe = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC;
+        if let Err(e) = root.openat2(&HostPath::root(), probe) {
+            root.openat2 = AtomicBool::new(false);
+            root.openat2_refused = Some(e.to_string());
+        }
+        Ok(root)
+    }
+
+    /// Why the kernel's `openat2` (symlink-proof opens) is not used on this host: the error the
+    /// probe at [`HostRoot::open`] got. `None` when it is used.
+    pub fn openat2_refused(&self) -> Option<&str> {
+        self.openat2_refused.as_deref()
     }
 
     /// Whether this is the running system's own root.
