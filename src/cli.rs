@@ -300,6 +300,10 @@ pub struct CollectArgs {
     /// rule exports) under exports/<n>/ in the bundle; without --root, only these are taken.
     #[arg(long, value_name = "DIR", num_args = 1..)]
     pub exports: Vec<PathBuf>,
+    /// Exit 0 even when mail logs or mail configuration were refused to the collector (not
+    /// root, an access policy); custody still records the shortfall. Without it: exit 4.
+    #[arg(long)]
+    pub allow_partial: bool,
 }
 
 /// Parses `--since`: a date (midnight UTC) or an RFC 3339 time.
@@ -334,6 +338,7 @@ impl CollectArgs {
             since,
             max_file_size: self.max_file_size,
             include_mailboxes: self.include_mailboxes,
+            allow_partial: self.allow_partial,
             command_line: std::env::args_os()
                 .map(|a| crate::evidence::pathname::escape(a.as_encoded_bytes()))
                 .collect(),

@@ -17,6 +17,10 @@ pub enum ExitCode {
     /// `collect`: the bundle is sealed (manifest, custody record, `SHA256SUMS`) but incomplete —
     /// the destination filled or failed part-way; custody and the manifest say what is missing.
     Incomplete,
+    /// `collect`: the bundle is sealed, but evidence it must hold (mail logs, mail
+    /// configuration) was refused to the collector (not root, an access policy); custody's
+    /// `shortfall` says which. `--allow-partial` turns this into [`ExitCode::Success`].
+    Partial,
 }
 
 impl ExitCode {
@@ -27,6 +31,7 @@ impl ExitCode {
             ExitCode::Mismatch => 1,
             ExitCode::Error => 2,
             ExitCode::Incomplete => 3,
+            ExitCode::Partial => 4,
         }
     }
 }
@@ -41,5 +46,6 @@ mod tests {
         assert_eq!(ExitCode::Mismatch.code(), 1);
         assert_eq!(ExitCode::Error.code(), 2);
         assert_eq!(ExitCode::Incomplete.code(), 3);
+        assert_eq!(ExitCode::Partial.code(), 4);
     }
 }

@@ -2,6 +2,8 @@
 //!
 //! - `detect_sample`: `detect` on the sample host against its ground truth.
 //! - `collect_sample`: the compromised-host sample into zip, tar.gz and directory bundles.
+//! - `collector_host`: the collector where `openat2` is refused (seccomp `EPERM`), run as
+//!   `nobody`, and started through the dynamic loader.
 //! - `hostile_tree`: a tree of traps (loops, escaping links, FIFO, odd names, a growing log).
 //! - `hostile_bundle`: unpacked bundles with links, FIFOs, climbing paths and grown logs.
 //! - `hostile_disk`: collection onto a tmpfs that fills up (as root only): records kept.
@@ -25,6 +27,7 @@
 mod util;
 
 mod collect_sample;
+mod collector_host;
 #[cfg(feature = "analysis")]
 mod detect_sample;
 #[cfg(feature = "analysis")]
@@ -48,6 +51,7 @@ mod live_mail;
 mod parse_sample;
 #[cfg(feature = "analysis")]
 mod peer_alerts;
+#[cfg(feature = "analysis")]
 mod peer_corpus;
 #[cfg(feature = "analysis")]
 mod peer_exchange;

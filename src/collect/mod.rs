@@ -20,6 +20,7 @@ pub mod discover;
 pub mod hostinfo;
 pub mod mailboxes;
 pub mod plan;
+pub mod shortfall;
 pub mod take;
 pub mod volatile;
 
@@ -67,6 +68,8 @@ pub struct CollectConfig {
     pub exports: Vec<PathBuf>,
     /// Whether the host catalog is collected (not with `--exports` alone).
     pub host: bool,
+    /// `--allow-partial`: a [`shortfall`] does not change the exit code.
+    pub allow_partial: bool,
 }
 
 /// The run's state: the bundle, the rows so far, the human log.
@@ -483,6 +486,13 @@ pub fn run(cfg: &CollectConfig) -> Result<ExitCode> {
         root.real_root().display(),
         cfg.out.display()
     ));
+    if let Some(uid) = hostinfo::euid().filter(|&u| u != 0) {
+        let w = format!(
+            "WARNING: running as uid {uid}, not root: mail logs, mail configuration and other accounts' files readable only by root will be refused (each is a `denied` row; exit 4 unless --allow-partial). Run it with sudo."
+        );
+        eprintln!("mailir collect: {w}");
+        run.log(w);
+    }
     if let Some(why) = root.openat2_refused() {
         run.log(format!(
             "openat2 refused at start ({why}): every file is opened with open(2) and O_NOFOLLOW instead"
@@ -618,6 +628,16 @@ fn finish(
             rows_not_stored,
         }
     });
+    let facts = shortfall::RunFacts {
+        euid: hostinfo::euid(),
+        openat2_refused: root.openat2_refused().map(str::to_string),
+    };
+    let shortfall = shortfall::judge(&run.rows, &facts, cfg.allow_partial);
+    if let Some(s) = &shortfall {
+        let m = shortfall::message(s);
+        notes.insert(0, m.clone());
+        run.log(m);
+    }
     let summary: Vec<String> = Outcome::ALL
         .iter()
         .filter_map(|o| counts.get(o.name()).map(|n| format!("{} {n}", o.name())))
@@ -652,6 +672,7 @@ fn finish(
     let mut clock = hostinfo::clock(root);
     clock.start_utc = rfc3339(start);
     clock.end_utc = rfc3339(SystemTime::now());
+    let own = hostinfo::own_binary();
     let custody = Custody {
         format_version: 1,
         case_id: cfg.case.clone(),
@@ -659,7 +680,9 @@ fn finish(
         collector: Collector {
             name: "mailir".into(),
             version: env!("CARGO_PKG_VERSION").into(),
-            sha256: hostinfo::own_sha256(),
+            sha256: own.sha256,
+            path: own.path,
+            loader: own.loader,
             features: if cfg!(feature = "analysis") {
                 vec!["analysis".into()]
             } else {
@@ -692,6 +715,7 @@ fn finish(
         bytes_stored: run.writer.bytes_stored(),
         notes,
         incomplete,
+        shortfall,
     };
     run.writer
         .add_bytes("custody.json", &serde_json::to_vec_pretty(&custody)?, now)
@@ -713,6 +737,12 @@ fn finish(
             inc.rows_not_stored
         );
         return Ok(ExitCode::Incomplete);
+    }
+    if let Some(s) = &custody.shortfall {
+        eprintln!("mailir collect: {}", terminal(&shortfall::message(s)));
+        if !s.allowed {
+            return Ok(ExitCode::Partial);
+        }
     }
     Ok(ExitCode::Success)
 }

@@ -50,6 +50,25 @@ pub struct Custody {
     /// (`null` for a complete one; absent in records written before it).
     #[serde(default)]
     pub incomplete: Option<Incomplete>,
+    /// **(extension)** Set when evidence a mail-server collection must hold (mail logs, mail
+    /// configuration) was refused to the collector (`null` otherwise; absent in older records).
+    #[serde(default)]
+    pub shortfall: Option<Shortfall>,
+}
+
+/// Evidence that must be readable was refused to the collector (not absent from the host).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Shortfall {
+    /// Manifest rows of the required categories whose outcome is `denied`.
+    pub rows_denied: u64,
+    /// Those rows by category.
+    pub by_category: BTreeMap<String, u64>,
+    /// The first of those paths (the manifest has them all).
+    pub paths: Vec<String>,
+    /// Likely causes, most likely first (not root, a refused syscall, an access policy).
+    pub causes: Vec<String>,
+    /// Whether `--allow-partial` accepted it (the run then exits 0).
+    pub allowed: bool,
 }
 
 /// Why a collection is incomplete.
@@ -73,10 +92,28 @@ pub struct Collector {
     pub name: String,
     /// Crate version.
     pub version: String,
-    /// SHA-256 of the running executable (`/proc/self/exe`), if readable.
+    /// SHA-256 of the collector's own executable file — the file its code was loaded from,
+    /// even when it was started through the dynamic loader — if readable.
     pub sha256: Option<String>,
+    /// **(extension)** Path of that executable file.
+    #[serde(default)]
+    pub path: Option<String>,
+    /// **(extension)** When the collector was started through the dynamic loader
+    /// (`ld-linux-x86-64.so.2 ./mailir`, the way to run from a `noexec` mount): the loader,
+    /// which is what the kernel executed.
+    #[serde(default)]
+    pub loader: Option<Loader>,
     /// Cargo features compiled in (`analysis` or none for the lean build).
     pub features: Vec<String>,
+}
+
+/// The program the kernel executed when it was not the collector itself.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Loader {
+    /// Its path (`/proc/self/exe`).
+    pub path: String,
+    /// Its SHA-256, if readable.
+    pub sha256: Option<String>,
 }
 
 /// Who ran the collection.
