@@ -144,7 +144,7 @@ pub struct OwnBinary {
 }
 
 /// Identifies and hashes the running collector. Normally `/proc/self/exe` is the collector;
-/// started as `ld-linux-x86-64.so.2 ./mailir` (from a `noexec` mount) it is the loader, so the
+/// started as `ld-linux-x86-64.so.2 ./mailir` (a file without execute permission) it is the loader, so the
 /// file is found instead in `/proc/self/maps` as the mapping that holds this very function,
 /// hashed, and the loader recorded beside it. A deleted file is read through
 /// `/proc/self/map_files` (or `/proc/self/exe`), which still reach its content.

@@ -99,7 +99,7 @@ pub struct Collector {
     #[serde(default)]
     pub path: Option<String>,
     /// **(extension)** When the collector was started through the dynamic loader
-    /// (`ld-linux-x86-64.so.2 ./mailir`, the way to run from a `noexec` mount): the loader,
+    /// (`ld-linux-x86-64.so.2 ./mailir`, the way to run a file without execute permission): the loader,
     /// which is what the kernel executed.
     #[serde(default)]
     pub loader: Option<Loader>,
