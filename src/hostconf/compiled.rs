@@ -62,6 +62,8 @@ struct Bdb<'a> {
     data: &'a [u8],
     order: Order,
     page: usize,
+    /// Bytes of keys and values still allowed (see [`Budget`]).
+    budget: Budget,
 }
 
 impl<'a> Bdb<'a> {
@@ -83,6 +85,7 @@ impl<'a> Bdb<'a> {
             data,
             order,
             page: 0,
+            budget: Budget::new("Berkeley DB", data.len()),
         };
         let page = b.u32(20).unwrap_or(0) as usize;
         if !(512..=65536).contains(&page) || !page.is_power_of_two() {
@@ -131,8 +134,9 @@ impl<'a> Bdb<'a> {
     }
 
     /// The items of one page, in slot order.
-    fn items(&self, at: usize, kind: u8) -> Vec<Option<Vec<u8>>> {
-        let entries = self.u16(at + 20).unwrap_or(0) as usize;
+    fn items(&self, at: usize, kind: u8) -> Result<Vec<Option<Vec<u8>>>, DecodeError> {
+        // No more slots than the page can hold, whatever its header says.
+        let entries = (self.u16(at + 20).unwrap_or(0) as usize).min((self.page - PAGE_HEADER) / 2);
         let mut out = Vec::with_capacity(entries);
         let mut prev_off = self.page;
         for i in 0..entries {
@@ -140,45 +144,64 @@ impl<'a> Bdb<'a> {
                 break;
             };
             let item = if kind == P_LBTREE {
-                self.btree_item(at + off)
+                self.btree_item(at + off)?
             } else {
                 let end = if off < prev_off { prev_off } else { self.page };
-                self.hash_item(at + off, at + end)
+                self.hash_item(at + off, at + end)?
             };
             prev_off = off;
             out.push(item);
         }
-        out
+        Ok(out)
     }
 
-    fn hash_item(&self, start: usize, end: usize) -> Option<Vec<u8>> {
-        match *self.data.get(start)? {
-            1 => Some(self.data.get(start + 1..end)?.to_vec()),
-            3 => {
-                let pgno = self.u32(start + 4)?;
-                let len = self.u32(start + 8)? as usize;
-                self.overflow(pgno, len)
-            }
-            _ => None,
+    /// An inline item's bytes, or an overflow chain's, once the budget allows them.
+    fn bytes(
+        &self,
+        inline: Option<&[u8]>,
+        overflow_at: usize,
+    ) -> Result<Option<Vec<u8>>, DecodeError> {
+        if let Some(b) = inline {
+            self.budget.spend(b.len())?;
+            return Ok(Some(b.to_vec()));
+        }
+        let (Some(pgno), Some(len)) = (self.u32(overflow_at), self.u32(overflow_at + 4)) else {
+            return Ok(None);
+        };
+        self.budget.spend(len as usize)?;
+        Ok(self.overflow(pgno, len as usize))
+    }
+
+    fn hash_item(&self, start: usize, end: usize) -> Result<Option<Vec<u8>>, DecodeError> {
+        match self.data.get(start) {
+            Some(1) => match self.data.get(start + 1..end) {
+                Some(b) => self.bytes(Some(b), 0),
+                None => Ok(None),
+            },
+            Some(3) => self.bytes(None, start + 4),
+            _ => Ok(None),
         }
     }
 
-    fn btree_item(&self, start: usize) -> Option<Vec<u8>> {
-        let kind = *self.data.get(start + 2)?;
+    fn btree_item(&self, start: usize) -> Result<Option<Vec<u8>>, DecodeError> {
+        let Some(&kind) = self.data.get(start + 2) else {
+            return Ok(None);
+        };
         if kind & 0x80 != 0 {
-            return None; // deleted
+            return Ok(None); // deleted
         }
         match kind & 0x7f {
             1 => {
-                let len = self.u16(start)? as usize;
-                Some(self.data.get(start + 3..start + 3 + len)?.to_vec())
+                let inline = self
+                    .u16(start)
+                    .and_then(|len| self.data.get(start + 3..start + 3 + len as usize));
+                match inline {
+                    Some(b) => self.bytes(Some(b), 0),
+                    None => Ok(None),
+                }
             }
-            3 => {
-                let pgno = self.u32(start + 4)?;
-                let len = self.u32(start + 8)? as usize;
-                self.overflow(pgno, len)
-            }
-            _ => None,
+            3 => self.bytes(None, start + 4),
+            _ => Ok(None),
         }
     }
 
@@ -191,7 +214,7 @@ impl<'a> Bdb<'a> {
             if !matches!(kind, P_HASH | P_HASH_UNSORTED | P_LBTREE) {
                 continue;
             }
-            let items = self.items(at, kind);
+            let items = self.items(at, kind)?;
             for pair in items.chunks(2) {
                 if let [Some(k), Some(v)] = pair {
                     out.push((text(k), text(v)));
@@ -199,6 +222,38 @@ impl<'a> Bdb<'a> {
             }
         }
         Ok(out)
+    }
+}
+
+// --- the output budget ----------------------------------------------------------------------
+
+/// Every key and value of a sound map is stored once in the file, so the decoded bytes never
+/// add up to more than the file's size. A hostile file can make many slots point at the same
+/// item or overflow chain (a 28 KB file found by the fuzzer decoded to 400 MB); the budget
+/// refuses it as damaged as soon as the output outgrows the input.
+struct Budget {
+    format: &'static str,
+    left: std::cell::Cell<usize>,
+}
+
+impl Budget {
+    fn new(format: &'static str, file_len: usize) -> Self {
+        Budget {
+            format,
+            left: std::cell::Cell::new(file_len),
+        }
+    }
+
+    fn spend(&self, n: usize) -> Result<(), DecodeError> {
+        let left = self.left.get();
+        if n > left {
+            return Err(DecodeError::Damaged(
+                self.format,
+                "its entries add up to more than the file holds (slots share storage)".into(),
+            ));
+        }
+        self.left.set(left - n);
+        Ok(())
     }
 }
 
@@ -282,6 +337,7 @@ fn lmdb(data: &[u8]) -> Result<Vec<Pair>, DecodeError> {
         _ => return Err(damaged("no meta page".into())),
     };
     let mut out = Vec::new();
+    let budget = Budget::new("LMDB", data.len());
     if root == u64::MAX {
         return Ok(out); // empty database
     }
@@ -328,6 +384,7 @@ fn lmdb(data: &[u8]) -> Result<Vec<Pair>, DecodeError> {
                     data.get(node + 8 + ksize..node + 8 + ksize + dlen)
                 };
                 if let (Some(k), Some(v)) = (key, val) {
+                    budget.spend(k.len() + v.len())?;
                     out.push((text(k), text(v)));
                 }
             }
@@ -403,6 +460,63 @@ mod tests {
         let crash = include_bytes!("../../tests/fixtures/maps/fuzz-page-number-overflow.bin");
         for hint in ["hash", "cdb", "lmdb"] {
             let _ = decode(crash, hint);
+        }
+    }
+
+    #[test]
+    fn slots_sharing_one_item_are_refused_not_multiplied() {
+        // Found by a long `decode_map` run: a 28 KB LMDB file whose slots all point at the
+        // same nodes decoded to 400 MB in 2 s before the output budget.
+        let bomb = include_bytes!("../../tests/fixtures/maps/fuzz-shared-overflow.bin");
+        assert!(matches!(
+            decode(bomb, "lmdb"),
+            Err(DecodeError::Damaged("LMDB", _))
+        ));
+        // Every slot of a Postfix-written LMDB leaf page pointed at its first node.
+        let lm = include_bytes!("../../tests/fixtures/maps/transport.lmdb");
+        let mut bad = lm.to_vec();
+        let u64_at = |b: &[u8], at: usize| u64::from_le_bytes(b[at..at + 8].try_into().unwrap());
+        let m = if u64_at(&bad, 4096 + 144) >= u64_at(&bad, 144) {
+            1
+        } else {
+            0
+        };
+        let at = u64_at(&bad, m * 4096 + 128) as usize * 4096;
+        let slots = 1500;
+        share_first_slot(&mut bad, at + 16, slots);
+        bad[at + 12..at + 14].copy_from_slice(&((16 + 2 * slots) as u16).to_le_bytes());
+        assert!(matches!(
+            decode(&bad, "lmdb"),
+            Err(DecodeError::Damaged("LMDB", _))
+        ));
+        // The same in a Postfix-written Berkeley DB B-tree: its leaf page's slots all point at
+        // the first item.
+        let bt = include_bytes!("../../tests/fixtures/maps/transport.btree.db");
+        let mut bad = bt.to_vec();
+        let page = u32::from_le_bytes(bad[20..24].try_into().unwrap()) as usize;
+        let leaf = (1..bad.len() / page)
+            .map(|p| p * page)
+            .find(|&at| bad[at + 25] == P_LBTREE)
+            .unwrap();
+        let slots = 1500;
+        share_first_slot(&mut bad, leaf + PAGE_HEADER, slots);
+        bad[leaf + 20..leaf + 22].copy_from_slice(&(slots as u16).to_le_bytes());
+        assert!(matches!(
+            decode(&bad, "btree"),
+            Err(DecodeError::Damaged("Berkeley DB", _))
+        ));
+    }
+
+    /// Points `slots` slots of the table at `table` to the first slot's item.
+    fn share_first_slot(page: &mut [u8], table: usize, slots: usize) {
+        let first = [page[table], page[table + 1]];
+        let off = u16::from_le_bytes(first) as usize;
+        assert!(
+            off >= 2 * slots + 26,
+            "the first item lies inside the slot table"
+        );
+        for i in 0..slots {
+            page[table + 2 * i..table + 2 * i + 2].copy_from_slice(&first);
         }
     }
 }
