@@ -32,7 +32,7 @@ use anyhow::{Context, Result};
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use sha2::{Digest, Sha256};
 
-use crate::evidence::custody::{Collector, Custody, Incomplete, Options, RunAs};
+use crate::evidence::custody::{Collector, Custody, Incomplete, Options};
 use crate::evidence::manifest::{rfc3339, Category, FileKind, ManifestRow, Outcome};
 use crate::evidence::pathname::{hex, HostPath};
 use crate::evidence::root::HostRoot;
@@ -432,8 +432,7 @@ fn bundle_host_path(out: &Path, root: &HostRoot) -> Option<HostPath> {
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     let abs = std::fs::canonicalize(parent).ok()?.join(out.file_name()?);
-    let rel = abs.strip_prefix(root.real_root()).ok()?;
-    Some(HostPath::from_bytes(rel.as_os_str().as_encoded_bytes()))
+    root.host_path_of(&abs)
 }
 
 fn progress_bar() -> indicatif::ProgressBar {
@@ -462,12 +461,7 @@ pub fn run(cfg: &CollectConfig) -> Result<ExitCode> {
     // The bundle's own files (an archive and the reserve beside it) are never collected.
     let bundle_ids: Vec<(u64, u64)> = [cfg.out.clone(), reserve_path(&cfg.out, writer.format())]
         .iter()
-        .filter_map(|p| std::fs::metadata(p).ok())
-        .filter(|m| m.is_file())
-        .map(|m| {
-            use std::os::unix::fs::MetadataExt;
-            (m.dev(), m.ino())
-        })
+        .filter_map(|p| crate::evidence::platform::file_id(p))
         .collect();
     let mut run = Run {
         root: &root,
@@ -667,13 +661,7 @@ fn finish(
             },
         },
         command_line: cfg.command_line.clone(),
-        // SAFETY: getuid/geteuid cannot fail and touch no memory.
-        run_as: unsafe {
-            RunAs {
-                uid: libc::getuid(),
-                euid: libc::geteuid(),
-            }
-        },
+        run_as: crate::evidence::platform::run_as(),
         root: root.real_root().display().to_string(),
         live: root.is_live(),
         host: hostinfo::host(root),

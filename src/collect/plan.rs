@@ -10,13 +10,13 @@
 
 use std::collections::HashSet;
 use std::io;
-use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 use globset::{GlobBuilder, GlobMatcher};
 
 use crate::evidence::manifest::{Category, FileKind, ManifestRow, Outcome};
 use crate::evidence::pathname::HostPath;
+use crate::evidence::platform::os_bytes;
 use crate::evidence::root::{HostRoot, ResolveError};
 
 /// Deepest a `**` pattern is walked.
@@ -244,7 +244,8 @@ impl<'a> Planner<'a> {
                 }
                 continue;
             }
-            if is_dir && prune && matches!(entry.file_name().as_bytes(), b"cur" | b"new" | b"tmp") {
+            if is_dir && prune && matches!(&*os_bytes(entry.file_name()), b"cur" | b"new" | b"tmp")
+            {
                 walker.skip_current_dir();
                 continue;
             }
@@ -282,7 +283,7 @@ pub fn host_of(real: &Path, resolved: &HostPath, p: &Path) -> HostPath {
     let rel = p.strip_prefix(real).unwrap_or(p);
     let mut h = resolved.clone();
     for c in rel.components() {
-        h = h.join(c.as_os_str().as_bytes());
+        h = h.join(&os_bytes(c.as_os_str()));
     }
     h
 }

@@ -84,7 +84,6 @@ pub fn check_name(name: &str) -> Result<(), String> {
 /// symbolic link), and the file itself a regular file — opened without following a link and
 /// without blocking on a FIFO, so nothing outside the bundle is read and nothing hangs.
 pub fn open_stored(base: &Path, name: &str) -> io::Result<File> {
-    use std::os::unix::fs::OpenOptionsExt;
     let refuse = |why: String| io::Error::other(format!("{name}: {why}"));
     check_name(name).map_err(refuse)?;
     let mut real = base.to_path_buf();
@@ -99,14 +98,7 @@ pub fn open_stored(base: &Path, name: &str) -> io::Result<File> {
         }
     }
     real.push(last);
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
-        .open(&real)
-        .map_err(|e| match e.raw_os_error() {
-            Some(libc::ELOOP) => refuse("a symbolic link".into()),
-            _ => e,
-        })?;
+    let file = super::platform::open_nofollow(&real, refuse)?;
     if !file.metadata()?.file_type().is_file() {
         return Err(refuse("not a regular file (FIFO, socket or device)".into()));
     }
