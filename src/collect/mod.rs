@@ -13,10 +13,16 @@
 //! entry being written back, and refuses further evidence; every path left still gets its row
 //! (`destination_full`), the records go into the reserved room, custody says the collection is
 //! incomplete and why, and the run exits with [`ExitCode::Incomplete`].
+//!
+//! On Windows (an Exchange host, [`crate::evidence::platform::HOST`]) the same run takes the
+//! [`catalog_windows`] catalog instead: its volatile commands, the live event logs exported
+//! with `wevtutil` ([`eventlog`]), then Exchange, IIS and event-log files and the web folders.
 
 pub mod catalog;
+pub mod catalog_windows;
 pub mod command;
 pub mod discover;
+pub mod eventlog;
 pub mod hostinfo;
 pub mod mailboxes;
 pub mod plan;
@@ -35,6 +41,7 @@ use sha2::{Digest, Sha256};
 use crate::evidence::custody::{Collector, Custody, Incomplete, Options};
 use crate::evidence::manifest::{rfc3339, Category, FileKind, ManifestRow, Outcome};
 use crate::evidence::pathname::{hex, HostPath};
+use crate::evidence::platform::{HostKind, HOST};
 use crate::evidence::root::HostRoot;
 use crate::evidence::writer::{record_room, reserve_path, BundleWriter};
 use crate::exit_codes::ExitCode;
@@ -78,6 +85,8 @@ struct Run<'a> {
     progress: indicatif::ProgressBar,
     /// Whether the destination's failure was announced.
     announced: bool,
+    /// Remarks for custody that only this platform's collection has.
+    platform_notes: Vec<String>,
 }
 
 impl Run<'_> {
@@ -230,6 +239,13 @@ impl Run<'_> {
 
     /// Volatile state; returns `postconf -n` output for log discovery.
     fn volatile(&mut self) -> Result<Option<String>> {
+        if HOST == HostKind::Windows {
+            self.log("volatile state: Windows commands".into());
+            for spec in catalog_windows::COMMANDS {
+                self.command(spec)?;
+            }
+            return Ok(None);
+        }
         self.log("volatile state: mail queue first".into());
         for spec in volatile::QUEUE_COMMANDS {
             self.command(spec)?;
@@ -335,6 +351,34 @@ impl Run<'_> {
     }
 }
 
+impl Run<'_> {
+    /// Exports the live event-log channels with `export` into a scratch folder beside the
+    /// bundle `out` and stores them ([`eventlog`]).
+    fn event_logs(&mut self, out: &Path, export: eventlog::Exporter<'_>) -> Result<()> {
+        let parent = out
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let scratch = parent.join(format!(
+            ".mailir-evtx-{}-{:x}",
+            std::process::id(),
+            crate::evidence::scratch::nonce()
+        ));
+        let channels = catalog_windows::EVENT_LOGS;
+        self.log(format!(
+            "event logs: exporting {} channel(s) with wevtutil epl through {}",
+            channels.len(),
+            scratch.display()
+        ));
+        let rows = eventlog::export_all(&mut self.writer, &scratch, channels, export)
+            .context("writing the bundle failed while storing an event log export")?;
+        for row in rows {
+            self.record(row);
+        }
+        Ok(())
+    }
+}
+
 fn secrets() -> Result<GlobSet> {
     let mut b = GlobSetBuilder::new();
     for s in catalog::SECRETS {
@@ -350,6 +394,15 @@ fn plan_all(
     postconf_n: Option<&str>,
     log: &mut Vec<String>,
 ) -> Vec<HostPath> {
+    if HOST == HostKind::Windows {
+        let install = root
+            .is_live()
+            .then(|| std::env::var_os("ExchangeInstallPath"))
+            .flatten()
+            .map(PathBuf::from);
+        catalog_windows::plan_all(planner, root, install.as_deref(), log);
+        return Vec::new();
+    }
     let found = discover::configured_logs(root, postconf_n);
     let accounts = discover::accounts(root);
     let mut homes: Vec<HostPath> = Vec::new();
@@ -470,6 +523,7 @@ pub fn run(cfg: &CollectConfig) -> Result<ExitCode> {
         log: Vec::new(),
         progress: progress_bar(),
         announced: false,
+        platform_notes: Vec::new(),
     };
     run.log(format!(
         "mailir {} collect: root {} -> {}",
@@ -495,6 +549,14 @@ pub fn run(cfg: &CollectConfig) -> Result<ExitCode> {
         ));
         None
     };
+    if HOST == HostKind::Windows {
+        run.platform_notes.push("Windows has no O_NOATIME: every file was read without it (noatime false), so access times may have changed where NTFS updates them".into());
+        if cfg.host && root.is_live() {
+            run.event_logs(&cfg.out, &eventlog::wevtutil)?;
+        } else if cfg.host {
+            run.log("event logs: not exported (not the live system drive); the raw .evtx files are collected".into());
+        }
+    }
     let mut planner = Planner::new(&root, exclude.clone());
     let mut discovery_log = Vec::new();
     let homes = if cfg.host {
@@ -511,7 +573,8 @@ pub fn run(cfg: &CollectConfig) -> Result<ExitCode> {
     for l in discovery_log {
         run.log(l);
     }
-    let inv = mailboxes::inventory(&root, &homes, cfg.include_mailboxes && cfg.host);
+    let mail_host = cfg.host && HOST == HostKind::Linux;
+    let inv = mailboxes::inventory(&root, &homes, cfg.include_mailboxes && mail_host);
     let mut listing = Vec::new();
     for m in &inv.mailboxes {
         listing.extend(serde_json::to_vec(m)?);
@@ -525,7 +588,7 @@ pub fn run(cfg: &CollectConfig) -> Result<ExitCode> {
     }
     // Room for every planned row's records before the first planned byte is copied.
     run.reserve_for(&planner.items, 0);
-    if cfg.host {
+    if mail_host {
         run.store_generated(
             "mailboxes.jsonl",
             "inventory:mailboxes".into(),
@@ -541,6 +604,7 @@ pub fn run(cfg: &CollectConfig) -> Result<ExitCode> {
         bundle: bundle_ids,
         bundle_path: exclude,
         store_under: None,
+        recognise: HOST == HostKind::Windows,
     };
     if cfg.host {
         run.execute(&mut planner, &rules)?;
@@ -581,6 +645,7 @@ fn finish(
     if let Some(why) = root.openat2_refused() {
         notes.push(format!("the kernel refused openat2 ({why}); files were opened with open(2) and O_NOFOLLOW, which refuses a symlinked last component but not a symlink swapped into a parent directory during the run"));
     }
+    notes.append(&mut run.platform_notes);
     if volatile_on {
         notes.push("volatile command outputs come from the host's own binaries, which a compromise may have replaced".into());
     }

@@ -41,6 +41,8 @@ pub struct Planner<'a> {
     root: &'a HostRoot,
     seen: HashSet<HostPath>,
     exclude: Option<HostPath>,
+    /// Match glob components without regard to case (Windows names).
+    nocase: bool,
     /// The plan, in collection order.
     pub items: Vec<Item>,
 }
@@ -65,8 +67,14 @@ impl<'a> Planner<'a> {
             root,
             seen: HashSet::new(),
             exclude,
+            nocase: false,
             items: Vec::new(),
         }
+    }
+
+    /// Matches the glob part of later patterns case-insensitively (as Windows names are).
+    pub fn case_insensitive(&mut self, yes: bool) {
+        self.nocase = yes;
     }
 
     /// Marks a path as planned; false when it was already.
@@ -122,7 +130,11 @@ impl<'a> Planner<'a> {
         } else {
             glob_rest.len()
         };
-        let matcher = match GlobBuilder::new(&glob_text).literal_separator(true).build() {
+        let matcher = match GlobBuilder::new(&glob_text)
+            .literal_separator(true)
+            .case_insensitive(self.nocase)
+            .build()
+        {
             Ok(g) => g.compile_matcher(),
             Err(e) => {
                 let mut row =

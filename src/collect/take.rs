@@ -36,6 +36,9 @@ pub struct TakeRules<'a> {
     /// For an export folder: the bundle folder its files are stored under
     /// (`exports/<n>`) instead of `files/`; their formats are recognised and recorded.
     pub store_under: Option<String>,
+    /// Record the recognised format of every log (`recognised_as`) as for exports: the
+    /// Windows catalog, whose Exchange and IIS logs `parse` reads like exported ones.
+    pub recognise: bool,
 }
 
 /// What a take produced besides its row: a symlink target to take next.
@@ -269,7 +272,7 @@ pub fn take(
             .ctime
             .and_then(|(s, n)| crate::evidence::manifest::unix_time(s, n));
     }
-    if rules.store_under.is_some() {
+    if rules.store_under.is_some() || (rules.recognise && is_log(category)) {
         row.recognised_as = Some(
             crate::evidence::exports::recognise(&stored.head)
                 .map_or("unrecognised", |k| k.name())

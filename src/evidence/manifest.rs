@@ -135,6 +135,12 @@ pub enum Category {
     /// A file of an export folder (`collect --exports`): Exchange server logs, Microsoft 365
     /// audit-log and inventory exports, or anything else the responder copied.
     Export,
+    /// **(Windows)** A Windows event log: a channel exported with `wevtutil epl` from the live
+    /// system (`exported_by` says which), or a raw `.evtx` file under `winevt\Logs`.
+    EventLog,
+    /// **(Windows)** A file of a web folder where attackers drop web shells (`aspnet_client`,
+    /// OWA/ECP `auth`, the HttpProxy and ECP `.aspx` pages): every one stored and hashed.
+    WebRoot,
 }
 
 impl Category {
@@ -153,6 +159,8 @@ impl Category {
             Category::Context => "context",
             Category::Mailbox => "mailbox",
             Category::Export => "export",
+            Category::EventLog => "event_log",
+            Category::WebRoot => "web_root",
         }
     }
 }

@@ -359,9 +359,15 @@ where
             io_err(p, io::Error::other(e.to_string()))
         })?;
         let rel = item.path().strip_prefix(base).unwrap_or(item.path());
-        let Some(name) = rel.to_str().map(str::to_string) else {
-            return Err(hostile(&rel.to_string_lossy(), "name is not UTF-8"));
-        };
+        // Entry names use `/` whatever the system's separator (Windows: `\`).
+        let mut parts = Vec::new();
+        for c in rel.components() {
+            match c.as_os_str().to_str() {
+                Some(part) => parts.push(part),
+                None => return Err(hostile(&rel.to_string_lossy(), "name is not UTF-8")),
+            }
+        }
+        let name = parts.join("/");
         let t = item.file_type();
         if t.is_dir() {
             continue;

@@ -44,7 +44,6 @@ mod windows;
 pub use self::windows::*;
 
 /// Which kind of host the running binary collects from (decides the catalog).
-#[allow(dead_code)] // until collect chooses its catalog by it
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HostKind {
     /// A Unix mail server (Postfix, Exim, Dovecot …): `collect/catalog.rs`.

@@ -30,7 +30,6 @@ use crate::evidence::manifest::FileKind;
 use crate::evidence::pathname::HostPath;
 
 /// This build collects a Unix mail server.
-#[allow(dead_code)] // until collect chooses its catalog by it
 pub const HOST: HostKind = HostKind::Linux;
 
 /// The opened root of a collection (or of an export folder).

@@ -58,7 +58,6 @@ use crate::evidence::manifest::FileKind;
 use crate::evidence::pathname::HostPath;
 
 /// This build collects a Windows (Exchange) host.
-#[allow(dead_code)] // until collect chooses its catalog by it
 pub const HOST: HostKind = HostKind::Windows;
 
 /// `ERROR_CANT_RESOLVE_FILENAME`: what an open reports when it met a reparse point or would
