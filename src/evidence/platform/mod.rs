@@ -88,3 +88,110 @@ pub struct FileMeta {
     /// Windows file attributes (`FILE_ATTRIBUTE_*`); `None` on Linux.
     pub attributes: Option<u32>,
 }
+
+/// The name a component that cannot be joined safely maps to on Windows (`<` and `>` are
+/// never valid in a Windows file name, so nothing can be opened there).
+#[cfg_attr(unix, allow(dead_code))]
+pub(crate) const UNNAMEABLE: &str = "<unnameable>";
+
+/// A Windows link or junction target (already `/`-separated bytes) in host-path form: the
+/// `\\?\`, `\??\` and `\\.\` prefixes are dropped; a target on the collected drive
+/// (`own_drive`, lower-case letter), or on any drive of a non-live root (an image is its own
+/// system drive), becomes root-absolute (`C:/x` → `/x`); one on another drive or a network
+/// share is put under `/<unnameable>/`, which no open reaches; a relative one is kept.
+#[cfg_attr(unix, allow(dead_code))]
+pub(crate) fn windows_link_target(raw: &[u8], own_drive: Option<u8>, live: bool) -> Vec<u8> {
+    let mut t = raw.to_vec();
+    for prefix in [&b"//?/"[..], b"/??/", b"//./"] {
+        if let Some(rest) = t.strip_prefix(prefix) {
+            t = rest.to_vec();
+        }
+    }
+    let far = |rest: &[u8]| {
+        let mut v = format!("/{UNNAMEABLE}/").into_bytes();
+        let start = rest.iter().position(|&b| b != b'/').unwrap_or(rest.len());
+        v.extend_from_slice(&rest[start..]);
+        v
+    };
+    if t.len() >= 2 && t[1] == b':' && t[0].is_ascii_alphabetic() {
+        let rest = &t[2..];
+        if !live || Some(t[0].to_ascii_lowercase()) == own_drive {
+            let mut abs = b"/".to_vec();
+            abs.extend_from_slice(rest.strip_prefix(b"/").unwrap_or(rest));
+            return abs;
+        }
+        return far(rest);
+    }
+    if t.starts_with(b"//") || t.starts_with(b"UNC/") {
+        return far(&t);
+    }
+    t
+}
+
+/// Whether the lower-cased Windows path `inner` is `outer` or lies below it.
+#[cfg_attr(unix, allow(dead_code))]
+pub(crate) fn path_inside(outer: &str, inner: &str) -> bool {
+    let outer = outer.trim_end_matches('\\');
+    inner == outer
+        || inner
+            .strip_prefix(outer)
+            .is_some_and(|rest| rest.starts_with('\\'))
+}
+
+/// A FILETIME (100 ns ticks since 1601) as `(seconds, nanoseconds)` since 1970; `None` for 0.
+#[cfg_attr(unix, allow(dead_code))]
+pub(crate) fn filetime(ticks: i64) -> Option<(i64, i64)> {
+    const EPOCH_DIFF: i64 = 116_444_736_000_000_000;
+    (ticks != 0).then(|| {
+        let t = ticks - EPOCH_DIFF;
+        (t.div_euclid(10_000_000), t.rem_euclid(10_000_000) * 100)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_link_targets_stay_in_the_collected_drive() {
+        let t = |raw: &str, live| {
+            String::from_utf8(windows_link_target(raw.as_bytes(), Some(b'c'), live)).unwrap()
+        };
+        // A junction's target as Windows reports it, on the collected drive: re-rooted.
+        assert_eq!(t("/??/C:/inetpub/wwwroot", true), "/inetpub/wwwroot");
+        assert_eq!(t("C:/Windows/System32", true), "/Windows/System32");
+        assert_eq!(t("c:/x", true), "/x");
+        // Another drive of a live host, or a share: never reached.
+        assert_eq!(t("D:/Exchange/V15", true), "/<unnameable>/Exchange/V15");
+        assert_eq!(
+            t("//?/UNC/srv/share/x", true),
+            "/<unnameable>/UNC/srv/share/x"
+        );
+        assert_eq!(t("//srv/share", true), "/<unnameable>/srv/share");
+        // An image taken with --root is its own system drive, whatever letter a link names.
+        assert_eq!(t("D:/Exchange/V15", false), "/Exchange/V15");
+        // Relative targets are resolved by the caller, `..` stopping at the root.
+        assert_eq!(t("../logs/x.log", true), "../logs/x.log");
+    }
+
+    #[test]
+    fn final_paths_are_inside_only_below_a_separator() {
+        assert!(path_inside("\\\\?\\c:\\", "\\\\?\\c:\\inetpub\\x"));
+        assert!(path_inside("\\\\?\\d:\\img", "\\\\?\\d:\\img"));
+        assert!(path_inside("\\\\?\\d:\\img", "\\\\?\\d:\\img\\a"));
+        assert!(!path_inside("\\\\?\\d:\\img", "\\\\?\\d:\\img2\\a"));
+        assert!(!path_inside("\\\\?\\c:\\", "\\\\?\\d:\\x"));
+    }
+
+    #[test]
+    fn filetimes_convert_to_unix_time() {
+        // 2021-03-03T06:49:51.389Z, the ECP sample's first line, as a FILETIME.
+        assert_eq!(
+            filetime(132_592_277_913_890_000),
+            Some((1_614_754_191, 389_000_000))
+        );
+        assert_eq!(filetime(116_444_736_000_000_000), Some((0, 0)));
+        assert_eq!(filetime(116_444_735_999_999_999), Some((-1, 999_999_900)));
+        assert_eq!(filetime(0), None);
+    }
+}

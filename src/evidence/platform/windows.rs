@@ -52,7 +52,7 @@ use windows_sys::Win32::System::Threading::{
 };
 use windows_sys::Win32::System::WindowsProgramming::GetUserNameW;
 
-use super::{FileMeta, HostKind};
+use super::{filetime, path_inside, windows_link_target, FileMeta, HostKind, UNNAMEABLE};
 use crate::evidence::custody::RunAs;
 use crate::evidence::manifest::FileKind;
 use crate::evidence::pathname::HostPath;
@@ -63,10 +63,6 @@ pub const HOST: HostKind = HostKind::Windows;
 /// `ERROR_CANT_RESOLVE_FILENAME`: what an open reports when it met a reparse point or would
 /// have left the root.
 const LINK_REFUSED: i32 = 1921;
-
-/// The name a component that cannot be joined safely maps to (`<` and `>` are never valid
-/// in a Windows file name, so nothing can be opened there).
-const UNNAMEABLE: &str = "<unnameable>";
 
 /// The opened root of a collection (or of an export folder).
 pub struct Root {
@@ -105,15 +101,6 @@ fn system_drive() -> PathBuf {
 
 fn lower(p: &Path) -> String {
     p.to_string_lossy().to_lowercase()
-}
-
-/// Whether `inner` (lower-cased final path) lies in or is `outer`.
-fn inside(outer: &str, inner: &str) -> bool {
-    let outer = outer.trim_end_matches('\\');
-    inner == outer
-        || inner
-            .strip_prefix(outer)
-            .is_some_and(|rest| rest.starts_with('\\'))
 }
 
 impl Root {
@@ -174,45 +161,21 @@ impl Root {
         Some(h)
     }
 
-    /// The target of a symbolic link or junction in host-path form: `\` becomes `/`; a target
-    /// on the root's own drive (`C:\x`, `\??\C:\x`) becomes `/x`, re-rooted like an absolute
-    /// Unix link; a target on another drive or a network share becomes a path under
-    /// `/<unnameable>` that no open can reach.
+    /// The target of a symbolic link or junction in host-path form (`\` becomes `/`, then
+    /// [`super::windows_link_target`]).
     pub fn read_link(&self, p: &HostPath) -> io::Result<Vec<u8>> {
         let target = fs::read_link(self.real(p))?;
-        let mut t: Vec<u8> = os_bytes(target.as_os_str())
+        let t: Vec<u8> = os_bytes(target.as_os_str())
             .iter()
             .map(|&b| if b == b'\\' { b'/' } else { b })
             .collect();
-        for prefix in [&b"//?/"[..], b"/??/", b"//./"] {
-            if let Some(rest) = t.strip_prefix(prefix) {
-                t = rest.to_vec();
-            }
-        }
         let own = self
             .real
             .to_string_lossy()
             .as_bytes()
             .first()
             .map(u8::to_ascii_lowercase);
-        if t.len() >= 2 && t[1] == b':' && t[0].is_ascii_alphabetic() {
-            let same = Some(t[0].to_ascii_lowercase()) == own || !self.live;
-            let rest = t[2..].to_vec();
-            if same {
-                let mut abs = b"/".to_vec();
-                abs.extend_from_slice(&rest);
-                return Ok(abs);
-            }
-            let mut far = format!("/{UNNAMEABLE}/").into_bytes();
-            far.extend_from_slice(&rest);
-            return Ok(far);
-        }
-        if t.starts_with(b"//") || t.starts_with(b"UNC/") {
-            let mut far = format!("/{UNNAMEABLE}/").into_bytes();
-            far.extend_from_slice(&t);
-            return Ok(far);
-        }
-        Ok(t)
+        Ok(windows_link_target(&t, own, self.live))
     }
 
     /// Opens a resolved regular file for reading, shared read|write|delete, the reparse point
@@ -230,7 +193,7 @@ impl Root {
         }
         // A final path that cannot be read (some network file systems) is not a refusal.
         if let Ok(fp) = final_path(&f) {
-            if !inside(&self.final_lower, &lower(&fp)) {
+            if !path_inside(&self.final_lower, &lower(&fp)) {
                 return Err(io::Error::from_raw_os_error(LINK_REFUSED));
             }
         }
@@ -312,15 +275,6 @@ pub fn file_kind(meta: &Metadata) -> FileKind {
     } else {
         FileKind::Unknown
     }
-}
-
-/// 100 ns ticks since 1601 (a FILETIME) as `(seconds, nanoseconds)` since 1970; `None` for 0.
-fn filetime(ticks: i64) -> Option<(i64, i64)> {
-    const EPOCH_DIFF: i64 = 116_444_736_000_000_000;
-    (ticks != 0).then(|| {
-        let t = ticks - EPOCH_DIFF;
-        (t.div_euclid(10_000_000), t.rem_euclid(10_000_000) * 100)
-    })
 }
 
 /// The normalised metadata of a `Metadata` (what every Windows metadata says).
