@@ -28,6 +28,9 @@
 //! - `HOST`: which catalog `collect` takes ([`HostKind::Linux`] mail server or
 //!   [`HostKind::Windows`] Exchange host; see `collect/catalog_windows.rs`).
 //!
+//! `unix_fs.rs` holds the Unix items that need only `std` and `libc` (path bytes, the no-follow
+//! open of `verify`), so the bundle-reader fuzz target can include it; `unix.rs` the rest.
+//!
 //! To port to another system: a third file with the same items, selected below. To add a
 //! capability: add it to both files with the same signature, and a line above.
 
@@ -37,7 +40,11 @@ use super::manifest::FileKind;
 #[cfg(unix)]
 mod unix;
 #[cfg(unix)]
+mod unix_fs;
+#[cfg(unix)]
 pub use unix::*;
+#[cfg(unix)]
+pub use unix_fs::*;
 #[cfg(windows)]
 mod windows;
 #[cfg(windows)]

@@ -12,8 +12,7 @@
 //! plain `open` with the same flags, so a refused syscall never turns into files reported as
 //! `denied`.
 
-use std::borrow::Cow;
-use std::ffi::{CString, OsStr};
+use std::ffi::CString;
 use std::fs::{self, File, Metadata, OpenOptions};
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd};
@@ -153,26 +152,6 @@ impl Root {
     }
 }
 
-/// Whether an open failed because the last component became a link (`ELOOP`).
-pub fn became_link(e: &io::Error) -> bool {
-    e.raw_os_error() == Some(libc::ELOOP)
-}
-
-/// The bytes of a real name, as a host path holds them (the raw bytes on Unix).
-pub fn os_bytes(s: &OsStr) -> Cow<'_, [u8]> {
-    Cow::Borrowed(s.as_bytes())
-}
-
-/// The `OsStr` of host-path bytes.
-pub fn os_str(b: &[u8]) -> Cow<'_, OsStr> {
-    Cow::Borrowed(OsStr::from_bytes(b))
-}
-
-/// `root` joined with the host path bytes `p` (which start with `/`).
-pub fn join_under(root: &Path, p: &[u8]) -> PathBuf {
-    root.join(Path::new(OsStr::from_bytes(p.get(1..).unwrap_or_default())))
-}
-
 /// Classifies an `lstat` result.
 pub fn file_kind(meta: &Metadata) -> FileKind {
     let t = meta.file_type();
@@ -286,19 +265,6 @@ pub fn preallocate(f: &File, size: u64) -> io::Result<()> {
             e => return Err(io::Error::from_raw_os_error(e)),
         }
     }
-}
-
-/// Opens `real` for reading without following a last-component link and without blocking
-/// on a FIFO; a link is refused with `refuse`'s error.
-pub fn open_nofollow(real: &Path, refuse: impl Fn(String) -> io::Error) -> io::Result<File> {
-    OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
-        .open(real)
-        .map_err(|e| match e.raw_os_error() {
-            Some(libc::ELOOP) => refuse("a symbolic link".into()),
-            _ => e,
-        })
 }
 
 /// Who runs the collection: real and effective uid.
