@@ -379,6 +379,11 @@ fn exchange_host_collected_under_wine() {
         assert_eq!(custody["root"], "C:\\");
         assert!(custody["run_as"]["uid"].is_null());
         assert!(
+            custody["host"]["hostname"].is_string(),
+            "COMPUTERNAME: {}",
+            custody["host"]
+        );
+        assert!(
             custody["run_as"]["user"].is_string(),
             "{}",
             custody["run_as"]

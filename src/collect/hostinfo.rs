@@ -82,7 +82,7 @@ pub fn host(root: &HostRoot) -> Host {
     let hostname_file = small_text(root, "/etc/hostname");
     Host {
         hostname: if live {
-            proc_text("/proc/sys/kernel/hostname")
+            proc_text("/proc/sys/kernel/hostname").or_else(crate::evidence::platform::hostname)
         } else {
             hostname_file.clone()
         },

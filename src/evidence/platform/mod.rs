@@ -22,7 +22,8 @@
 //! - `anonymous_in`: the nameless scratch file (`O_TMPFILE`; Windows: delete-on-close).
 //! - `create_private` / `preallocate`: the bundle writer's reserve file.
 //! - `open_nofollow`: a stored file of a directory bundle, opened for `verify`.
-//! - `run_as`: who runs the collection (uid/euid; Windows: user name and elevation).
+//! - `run_as`: who runs the collection (uid/euid; Windows: user name and elevation);
+//!   `hostname`: the live host's name where `/proc` has none (Windows: `COMPUTERNAME`).
 //! - Commands: `FIXED_PATH`, `find_program`, `isolate`, `kill_tree`, `exit_signal`,
 //!   `command_env` — how [`crate::collect::command`] runs a host command with a timeout.
 //! - `HOST`: which catalog `collect` takes ([`HostKind::Linux`] mail server or

@@ -280,6 +280,11 @@ pub fn run_as() -> RunAs {
     }
 }
 
+/// The running host's name where `/proc` does not give it: never on Linux.
+pub fn hostname() -> Option<String> {
+    None
+}
+
 /// Clock ticks per second for `/proc/<pid>/stat` start times.
 pub fn clock_ticks() -> u64 {
     // SAFETY: sysconf only reads a configuration value.

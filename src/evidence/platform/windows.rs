@@ -458,6 +458,14 @@ fn elevated() -> Option<bool> {
     }
 }
 
+/// The running host's NetBIOS name (`COMPUTERNAME`, set by the system for every process).
+pub fn hostname() -> Option<String> {
+    std::env::var("COMPUTERNAME")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+}
+
 /// Windows has no `/proc` clock ticks; the Linux probes are not run there.
 pub fn clock_ticks() -> u64 {
     100
