@@ -389,6 +389,26 @@ fn exchange_host_collected_under_wine() {
             custody["run_as"]
         );
     }
+    // The full build reads the Windows bundle's Exchange and IIS logs like exported ones: the
+    // sample's ProxyLogon chain is found in it. Only with the analysis stack (`.ci/run`); it
+    // was checked by hand with a full build of main on a bundle made like this one.
+    #[cfg(feature = "analysis")]
+    {
+        let d = util::run(&["detect", zip.to_str().unwrap(), "--format", "text"]);
+        for rule in [
+            "exchange.proxylogon_ssrf",
+            "exchange.webshell",
+            "exchange.proxylogon_ecp_write",
+            "exchange.proxylogon_oab_write",
+        ] {
+            assert!(
+                d.stdout.contains(rule),
+                "detect on the Windows bundle misses {rule}:\n{}\n{}",
+                d.stdout,
+                d.stderr
+            );
+        }
+    }
     // Volatile commands ran from C:\windows\system32 in the zip run.
     let rows = util::manifest(&zip);
     let ipconfig = row(&rows, "command:ipconfig /all (stdout)");
