@@ -23,6 +23,8 @@
 //!   one report with the Postfix sample.
 //! - `peer_exchange`: Exchange / M365 conformance against the peers' ground truth.
 //! - `roles`: `actor` and `mailbox` through `parse` on real Exim and Sendmail logs.
+//! - `windows_wine`: the Windows collector under wine on a fake Exchange `C:` drive of real
+//!   Exchange logs, verified by both builds (skips loudly without wine and mingw).
 
 mod util;
 
@@ -64,3 +66,4 @@ mod timeline_sample;
 #[cfg(feature = "analysis")]
 mod triage_sample;
 mod verify_tamper;
+mod windows_wine;

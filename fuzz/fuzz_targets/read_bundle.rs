@@ -16,6 +16,11 @@ pub mod pathname_src;
 #[path = "../../src/evidence/reader.rs"]
 mod reader;
 
+/// The Linux side of `evidence::platform` that `pathname.rs` and `reader.rs` call (`super::platform`).
+#[allow(dead_code, clippy::all)]
+#[path = "../../src/evidence/platform/unix_fs.rs"]
+mod platform;
+
 /// The crate paths the reader names (`crate::evidence::pathname`, `super::format`).
 pub mod evidence {
     pub use super::pathname_src as pathname;

@@ -190,10 +190,10 @@ pub fn default_cap(category: Category) -> u64 {
     const GIB: u64 = 1 << 30;
     match category {
         MailLog | SystemLog | LoginRecords => 64 * GIB,
-        Journal => 16 * GIB,
+        Journal | EventLog => 16 * GIB,
         Mailbox | Export => 64 * GIB,
         Volatile => 512 << 20,
-        MailConfig | Aliases | UserDelivery | Cron | Context => 256 << 20,
+        MailConfig | Aliases | UserDelivery | Cron | Context | WebRoot => 256 << 20,
     }
 }
 

@@ -1,13 +1,14 @@
 //! Running a host command safely for volatile evidence.
 //!
-//! Commands come only from the fixed table in [`super::volatile`], never from host data. They
-//! are found in a fixed PATH, run without a shell, with an empty environment (`PATH`, `LC_ALL`
-//! and `LANG` set to fixed values), stdin closed, in their own process group, and killed with
-//! the whole group when the timeout passes. Stdout and stderr are kept up to a cap (the rest
+//! Commands come only from the fixed tables in [`super::volatile`] and
+//! [`super::catalog_windows`], never from host data. They are found in a fixed PATH, run
+//! without a shell, with an empty environment (`PATH`, `LC_ALL` and `LANG` set to fixed
+//! values; on Windows `PATH` and `SystemRoot`), stdin closed, in their own process group, and
+//! killed with the whole group when the timeout passes (how, per system:
+//! [`crate::evidence::platform`]). Stdout and stderr are kept up to a cap (the rest
 //! drained and counted, so the child never blocks on a full pipe).
 
 use std::io::Read;
-use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::thread;
@@ -16,9 +17,10 @@ use std::time::{Duration, Instant, SystemTime};
 use serde::Serialize;
 
 use crate::evidence::manifest::rfc3339;
+use crate::evidence::platform;
 
 /// The only PATH commands are looked up in and run with.
-pub const FIXED_PATH: &str = "/usr/sbin:/usr/bin:/sbin:/bin";
+pub use platform::FIXED_PATH;
 
 /// What one command did.
 #[derive(Debug, Serialize)]
@@ -53,10 +55,7 @@ pub struct CommandOutput {
 
 /// Finds `program` in [`FIXED_PATH`].
 pub fn find(program: &str) -> Option<PathBuf> {
-    FIXED_PATH
-        .split(':')
-        .map(|d| PathBuf::from(d).join(program))
-        .find(|p| p.metadata().is_ok_and(|m| m.is_file()))
+    platform::find_program(program)
 }
 
 fn drain(mut r: impl Read, cap: usize) -> (Vec<u8>, u64) {
@@ -105,18 +104,17 @@ pub fn run(argv: &[&str], timeout: Duration, cap: usize) -> CommandOutput {
         return finish(out);
     };
     out.program = Some(program.display().to_string());
-    let child = Command::new(&program)
-        .args(&argv[1..])
+    let (env, dir) = platform::command_env();
+    let mut cmd = Command::new(&program);
+    cmd.args(&argv[1..])
         .env_clear()
-        .env("PATH", FIXED_PATH)
-        .env("LC_ALL", "C")
-        .env("LANG", "C")
-        .current_dir("/")
+        .envs(env)
+        .current_dir(dir)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .spawn();
+        .stderr(Stdio::piped());
+    platform::isolate(&mut cmd);
+    let child = cmd.spawn();
     let mut child = match child {
         Ok(c) => c,
         Err(e) => {
@@ -138,10 +136,7 @@ pub fn run(argv: &[&str], timeout: Duration, cap: usize) -> CommandOutput {
             Ok(Some(s)) => break Some(s),
             Ok(None) if Instant::now() >= deadline => {
                 out.timed_out = true;
-                // SAFETY: kill(2) on the child's own process group; no memory is involved.
-                unsafe {
-                    libc::kill(-(child.id() as libc::pid_t), libc::SIGKILL);
-                }
+                platform::kill_tree(&mut child);
                 break child.wait().ok();
             }
             Ok(None) => thread::sleep(Duration::from_millis(20)),
@@ -152,9 +147,8 @@ pub fn run(argv: &[&str], timeout: Duration, cap: usize) -> CommandOutput {
         }
     };
     if let Some(s) = status {
-        use std::os::unix::process::ExitStatusExt;
         out.exit_code = s.code();
-        out.signal = s.signal();
+        out.signal = platform::exit_signal(&s);
     }
     for (handle, slot) in [(so, &mut out.stdout), (se, &mut out.stderr)] {
         if let Some(Ok((kept, dropped))) = handle.map(|h| h.join()) {

@@ -7,13 +7,12 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::net::Ipv6Addr;
-use std::path::{Path, PathBuf};
 
-use crate::evidence::custody::{Clock, Host, Loader};
+use crate::evidence::custody::{Clock, Host};
 use crate::evidence::manifest::unix_time;
 use crate::evidence::pathname::{escape, HostPath};
+use crate::evidence::platform::{self, OwnBinary};
 use crate::evidence::root::HostRoot;
-use crate::evidence::writer::hash_file;
 
 fn small_text(root: &HostRoot, path: &str) -> Option<String> {
     let bytes = root.read_small(&HostPath::new(path), 64 * 1024)?;
@@ -84,7 +83,7 @@ pub fn host(root: &HostRoot) -> Host {
     let hostname_file = small_text(root, "/etc/hostname");
     Host {
         hostname: if live {
-            proc_text("/proc/sys/kernel/hostname")
+            proc_text("/proc/sys/kernel/hostname").or_else(platform::hostname)
         } else {
             hostname_file.clone()
         },
@@ -132,81 +131,9 @@ pub fn clock(root: &HostRoot) -> Clock {
     }
 }
 
-/// The collector's own executable: what custody records as the binary that collected.
-#[derive(Debug, Clone, Default)]
-pub struct OwnBinary {
-    /// SHA-256 of the file the collector's code was loaded from.
-    pub sha256: Option<String>,
-    /// Its path.
-    pub path: Option<String>,
-    /// The dynamic loader, when the kernel executed it rather than the collector.
-    pub loader: Option<Loader>,
-}
-
-/// Identifies and hashes the running collector. Normally `/proc/self/exe` is the collector;
-/// started as `ld-linux-x86-64.so.2 ./mailir` (a file without execute permission) it is the loader, so the
-/// file is found instead in `/proc/self/maps` as the mapping that holds this very function,
-/// hashed, and the loader recorded beside it. A deleted file is read through
-/// `/proc/self/map_files` (or `/proc/self/exe`), which still reach its content.
+/// The collector's own executable, hashed (see [`platform::own_binary`]).
 pub fn own_binary() -> OwnBinary {
-    let exe = Path::new("/proc/self/exe");
-    let exe_path = fs::read_link(exe).ok();
-    let mapped = mapped_file_of(own_binary as fn() -> OwnBinary as usize);
-    let exe_sha = || hash_file(exe).ok();
-    match (&exe_path, mapped) {
-        (Some(exe_path), Some((path, range))) if path != *exe_path => {
-            let sha = hash_file(&path)
-                .or_else(|_| hash_file(&Path::new("/proc/self/map_files").join(range)))
-                .ok();
-            OwnBinary {
-                sha256: sha,
-                path: Some(escape(path.as_os_str().as_encoded_bytes())),
-                loader: Some(Loader {
-                    path: escape(exe_path.as_os_str().as_encoded_bytes()),
-                    sha256: exe_sha(),
-                }),
-            }
-        }
-        _ => OwnBinary {
-            sha256: exe_sha(),
-            path: exe_path.map(|p| escape(p.as_os_str().as_encoded_bytes())),
-            loader: None,
-        },
-    }
-}
-
-/// The file mapped at `addr` in this process, with its mapping's `start-end` range, from
-/// `/proc/self/maps` (`start-end perms offset dev inode path`).
-fn mapped_file_of(addr: usize) -> Option<(PathBuf, String)> {
-    let maps = fs::read_to_string("/proc/self/maps").ok()?;
-    for line in maps.lines() {
-        let (range, rest) = line.split_once(' ')?;
-        let (start, end) = range.split_once('-')?;
-        let (start, end) = (
-            usize::from_str_radix(start, 16).ok()?,
-            usize::from_str_radix(end, 16).ok()?,
-        );
-        if !(start..end).contains(&addr) {
-            continue;
-        }
-        // Skip perms, offset, dev and inode; the rest (after padding) is the path.
-        let mut tail = rest;
-        for _ in 0..4 {
-            tail = tail.trim_start().split_once(' ').map_or("", |(_, t)| t);
-        }
-        let path = tail.trim_start();
-        let path = path.strip_suffix(" (deleted)").unwrap_or(path);
-        return path
-            .starts_with('/')
-            .then(|| (PathBuf::from(path), range.to_string()));
-    }
-    None
-}
-
-/// The effective uid of the collecting process.
-pub fn euid() -> Option<u32> {
-    // SAFETY: geteuid cannot fail and touches no memory.
-    Some(unsafe { libc::geteuid() })
+    platform::own_binary()
 }
 
 #[cfg(test)]
@@ -227,7 +154,7 @@ mod tests {
         let own = own_binary();
         let exe = std::env::current_exe().unwrap();
         assert_eq!(own.path.as_deref(), exe.to_str());
-        assert_eq!(own.sha256, hash_file(&exe).ok());
+        assert_eq!(own.sha256, crate::evidence::writer::hash_file(&exe).ok());
         assert!(own.loader.is_none());
     }
 }

@@ -7,14 +7,19 @@
 //! files are handed back to be collected (category `mailbox`).
 
 use std::io::Read;
-use std::os::unix::fs::MetadataExt;
 
 use serde::Serialize;
 
 use super::catalog::{MAILBOX_ROOTS, VIRTUAL_HOMES};
 use crate::evidence::manifest::unix_time;
 use crate::evidence::pathname::HostPath;
+use crate::evidence::platform;
 use crate::evidence::root::HostRoot;
+
+/// The modification time of `lstat` metadata, as the manifest writes it.
+fn mtime_of(m: &std::fs::Metadata) -> Option<String> {
+    platform::meta(m).mtime.and_then(|(s, n)| unix_time(s, n))
+}
 
 /// mbox files above this size are listed without a message count.
 const COUNT_CAP: u64 = 8 << 30;
@@ -99,7 +104,7 @@ fn maildir(root: &HostRoot, dir: &HostPath) -> Mailbox {
         path: dir.display(),
         kind: "maildir",
         size: None,
-        mtime: meta.and_then(|m| unix_time(m.mtime(), m.mtime_nsec())),
+        mtime: meta.and_then(|m| mtime_of(&m)),
         messages: Some(cur + new),
         new: Some(new),
     }
@@ -157,7 +162,7 @@ pub fn inventory(root: &HostRoot, homes: &[HostPath], include: bool) -> Inventor
                 path: p.display(),
                 kind: "mbox",
                 size: Some(meta.len()),
-                mtime: unix_time(meta.mtime(), meta.mtime_nsec()),
+                mtime: mtime_of(&meta),
                 messages: if meta.len() <= COUNT_CAP {
                     count_from_lines(root, &p)
                 } else {

@@ -13,10 +13,16 @@
 //! entry being written back, and refuses further evidence; every path left still gets its row
 //! (`destination_full`), the records go into the reserved room, custody says the collection is
 //! incomplete and why, and the run exits with [`ExitCode::Incomplete`].
+//!
+//! On Windows (an Exchange host, [`crate::evidence::platform::HOST`]) the same run takes the
+//! [`catalog_windows`] catalog instead: its volatile commands, the live event logs exported
+//! with `wevtutil` ([`eventlog`]), then Exchange, IIS and event-log files and the web folders.
 
 pub mod catalog;
+pub mod catalog_windows;
 pub mod command;
 pub mod discover;
+pub mod eventlog;
 pub mod hostinfo;
 pub mod mailboxes;
 pub mod plan;
@@ -33,9 +39,10 @@ use anyhow::{Context, Result};
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use sha2::{Digest, Sha256};
 
-use crate::evidence::custody::{Collector, Custody, Incomplete, Options, RunAs};
+use crate::evidence::custody::{Collector, Custody, Incomplete, Options};
 use crate::evidence::manifest::{rfc3339, Category, FileKind, ManifestRow, Outcome};
 use crate::evidence::pathname::{hex, HostPath};
+use crate::evidence::platform::{HostKind, HOST};
 use crate::evidence::root::HostRoot;
 use crate::evidence::writer::{record_room, reserve_path, BundleWriter};
 use crate::exit_codes::ExitCode;
@@ -81,6 +88,8 @@ struct Run<'a> {
     progress: indicatif::ProgressBar,
     /// Whether the destination's failure was announced.
     announced: bool,
+    /// Remarks for custody that only this platform's collection has.
+    platform_notes: Vec<String>,
 }
 
 impl Run<'_> {
@@ -233,6 +242,13 @@ impl Run<'_> {
 
     /// Volatile state; returns `postconf -n` output for log discovery.
     fn volatile(&mut self) -> Result<Option<String>> {
+        if HOST == HostKind::Windows {
+            self.log("volatile state: Windows commands".into());
+            for spec in catalog_windows::COMMANDS {
+                self.command(spec)?;
+            }
+            return Ok(None);
+        }
         self.log("volatile state: mail queue first".into());
         for spec in volatile::QUEUE_COMMANDS {
             self.command(spec)?;
@@ -338,6 +354,34 @@ impl Run<'_> {
     }
 }
 
+impl Run<'_> {
+    /// Exports the live event-log channels with `export` into a scratch folder beside the
+    /// bundle `out` and stores them ([`eventlog`]).
+    fn event_logs(&mut self, out: &Path, export: eventlog::Exporter<'_>) -> Result<()> {
+        let parent = out
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let scratch = parent.join(format!(
+            ".mailir-evtx-{}-{:x}",
+            std::process::id(),
+            crate::evidence::scratch::nonce()
+        ));
+        let channels = catalog_windows::EVENT_LOGS;
+        self.log(format!(
+            "event logs: exporting {} channel(s) with wevtutil epl through {}",
+            channels.len(),
+            scratch.display()
+        ));
+        let rows = eventlog::export_all(&mut self.writer, &scratch, channels, export)
+            .context("writing the bundle failed while storing an event log export")?;
+        for row in rows {
+            self.record(row);
+        }
+        Ok(())
+    }
+}
+
 fn secrets() -> Result<GlobSet> {
     let mut b = GlobSetBuilder::new();
     for s in catalog::SECRETS {
@@ -353,6 +397,15 @@ fn plan_all(
     postconf_n: Option<&str>,
     log: &mut Vec<String>,
 ) -> Vec<HostPath> {
+    if HOST == HostKind::Windows {
+        let install = root
+            .is_live()
+            .then(|| std::env::var_os("ExchangeInstallPath"))
+            .flatten()
+            .map(PathBuf::from);
+        catalog_windows::plan_all(planner, root, install.as_deref(), log);
+        return Vec::new();
+    }
     let found = discover::configured_logs(root, postconf_n);
     let accounts = discover::accounts(root);
     let mut homes: Vec<HostPath> = Vec::new();
@@ -435,8 +488,7 @@ fn bundle_host_path(out: &Path, root: &HostRoot) -> Option<HostPath> {
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     let abs = std::fs::canonicalize(parent).ok()?.join(out.file_name()?);
-    let rel = abs.strip_prefix(root.real_root()).ok()?;
-    Some(HostPath::from_bytes(rel.as_os_str().as_encoded_bytes()))
+    root.host_path_of(&abs)
 }
 
 fn progress_bar() -> indicatif::ProgressBar {
@@ -465,12 +517,7 @@ pub fn run(cfg: &CollectConfig) -> Result<ExitCode> {
     // The bundle's own files (an archive and the reserve beside it) are never collected.
     let bundle_ids: Vec<(u64, u64)> = [cfg.out.clone(), reserve_path(&cfg.out, writer.format())]
         .iter()
-        .filter_map(|p| std::fs::metadata(p).ok())
-        .filter(|m| m.is_file())
-        .map(|m| {
-            use std::os::unix::fs::MetadataExt;
-            (m.dev(), m.ino())
-        })
+        .filter_map(|p| crate::evidence::platform::file_id(p))
         .collect();
     let mut run = Run {
         root: &root,
@@ -479,6 +526,7 @@ pub fn run(cfg: &CollectConfig) -> Result<ExitCode> {
         log: Vec::new(),
         progress: progress_bar(),
         announced: false,
+        platform_notes: Vec::new(),
     };
     run.log(format!(
         "mailir {} collect: root {} -> {}",
@@ -486,10 +534,7 @@ pub fn run(cfg: &CollectConfig) -> Result<ExitCode> {
         root.real_root().display(),
         cfg.out.display()
     ));
-    if let Some(uid) = hostinfo::euid().filter(|&u| u != 0) {
-        let w = format!(
-            "WARNING: running as uid {uid}, not root: mail logs, mail configuration and other accounts' files readable only by root will be refused (each is a `denied` row; exit 4 unless --allow-partial). Run it with sudo."
-        );
+    if let Some(w) = shortfall::RunFacts::of_this_process().unprivileged_warning() {
         eprintln!("mailir collect: {w}");
         run.log(w);
     }
@@ -511,6 +556,14 @@ pub fn run(cfg: &CollectConfig) -> Result<ExitCode> {
         ));
         None
     };
+    if HOST == HostKind::Windows {
+        run.platform_notes.push("Windows has no O_NOATIME: every file was read without it (noatime false), so access times may have changed where NTFS updates them".into());
+        if cfg.host && root.is_live() {
+            run.event_logs(&cfg.out, &eventlog::wevtutil)?;
+        } else if cfg.host {
+            run.log("event logs: not exported (not the live system drive); the raw .evtx files are collected".into());
+        }
+    }
     let mut planner = Planner::new(&root, exclude.clone());
     let mut discovery_log = Vec::new();
     let homes = if cfg.host {
@@ -527,7 +580,8 @@ pub fn run(cfg: &CollectConfig) -> Result<ExitCode> {
     for l in discovery_log {
         run.log(l);
     }
-    let inv = mailboxes::inventory(&root, &homes, cfg.include_mailboxes && cfg.host);
+    let mail_host = cfg.host && HOST == HostKind::Linux;
+    let inv = mailboxes::inventory(&root, &homes, cfg.include_mailboxes && mail_host);
     let mut listing = Vec::new();
     for m in &inv.mailboxes {
         listing.extend(serde_json::to_vec(m)?);
@@ -541,7 +595,7 @@ pub fn run(cfg: &CollectConfig) -> Result<ExitCode> {
     }
     // Room for every planned row's records before the first planned byte is copied.
     run.reserve_for(&planner.items, 0);
-    if cfg.host {
+    if mail_host {
         run.store_generated(
             "mailboxes.jsonl",
             "inventory:mailboxes".into(),
@@ -557,6 +611,7 @@ pub fn run(cfg: &CollectConfig) -> Result<ExitCode> {
         bundle: bundle_ids,
         bundle_path: exclude,
         store_under: None,
+        recognise: HOST == HostKind::Windows,
     };
     if cfg.host {
         run.execute(&mut planner, &rules)?;
@@ -597,6 +652,7 @@ fn finish(
     if let Some(why) = root.openat2_refused() {
         notes.push(format!("the kernel refused openat2 ({why}); files were opened with open(2) and O_NOFOLLOW, which refuses a symlinked last component but not a symlink swapped into a parent directory during the run"));
     }
+    notes.append(&mut run.platform_notes);
     if volatile_on {
         notes.push("volatile command outputs come from the host's own binaries, which a compromise may have replaced".into());
     }
@@ -629,8 +685,8 @@ fn finish(
         }
     });
     let facts = shortfall::RunFacts {
-        euid: hostinfo::euid(),
         openat2_refused: root.openat2_refused().map(str::to_string),
+        ..shortfall::RunFacts::of_this_process()
     };
     let shortfall = shortfall::judge(&run.rows, &facts, cfg.allow_partial);
     if let Some(s) = &shortfall {
@@ -690,13 +746,7 @@ fn finish(
             },
         },
         command_line: cfg.command_line.clone(),
-        // SAFETY: getuid/geteuid cannot fail and touch no memory.
-        run_as: unsafe {
-            RunAs {
-                uid: libc::getuid(),
-                euid: libc::geteuid(),
-            }
-        },
+        run_as: crate::evidence::platform::run_as(),
         root: root.real_root().display().to_string(),
         live: root.is_live(),
         host: hostinfo::host(root),

@@ -10,13 +10,13 @@
 
 use std::collections::HashSet;
 use std::io;
-use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 use globset::{GlobBuilder, GlobMatcher};
 
 use crate::evidence::manifest::{Category, FileKind, ManifestRow, Outcome};
 use crate::evidence::pathname::HostPath;
+use crate::evidence::platform::os_bytes;
 use crate::evidence::root::{HostRoot, ResolveError};
 
 /// Deepest a `**` pattern is walked.
@@ -41,6 +41,8 @@ pub struct Planner<'a> {
     root: &'a HostRoot,
     seen: HashSet<HostPath>,
     exclude: Option<HostPath>,
+    /// Match glob components without regard to case (Windows names).
+    nocase: bool,
     /// The plan, in collection order.
     pub items: Vec<Item>,
 }
@@ -65,8 +67,14 @@ impl<'a> Planner<'a> {
             root,
             seen: HashSet::new(),
             exclude,
+            nocase: false,
             items: Vec::new(),
         }
+    }
+
+    /// Matches the glob part of later patterns case-insensitively (as Windows names are).
+    pub fn case_insensitive(&mut self, yes: bool) {
+        self.nocase = yes;
     }
 
     /// Marks a path as planned; false when it was already.
@@ -122,7 +130,11 @@ impl<'a> Planner<'a> {
         } else {
             glob_rest.len()
         };
-        let matcher = match GlobBuilder::new(&glob_text).literal_separator(true).build() {
+        let matcher = match GlobBuilder::new(&glob_text)
+            .literal_separator(true)
+            .case_insensitive(self.nocase)
+            .build()
+        {
             Ok(g) => g.compile_matcher(),
             Err(e) => {
                 let mut row =
@@ -244,7 +256,8 @@ impl<'a> Planner<'a> {
                 }
                 continue;
             }
-            if is_dir && prune && matches!(entry.file_name().as_bytes(), b"cur" | b"new" | b"tmp") {
+            if is_dir && prune && matches!(&*os_bytes(entry.file_name()), b"cur" | b"new" | b"tmp")
+            {
                 walker.skip_current_dir();
                 continue;
             }
@@ -282,7 +295,7 @@ pub fn host_of(real: &Path, resolved: &HostPath, p: &Path) -> HostPath {
     let rel = p.strip_prefix(real).unwrap_or(p);
     let mut h = resolved.clone();
     for c in rel.components() {
-        h = h.join(c.as_os_str().as_bytes());
+        h = h.join(&os_bytes(c.as_os_str()));
     }
     h
 }

@@ -28,6 +28,8 @@ const MAX_NAMED: usize = 20;
 pub struct RunFacts {
     /// Effective uid (`None` where the platform has none).
     pub euid: Option<u32>,
+    /// Whether the token is elevated (Windows; `None` elsewhere).
+    pub elevated: Option<bool>,
     /// Why `openat2` was refused at start, if it was.
     pub openat2_refused: Option<String>,
 }
@@ -59,6 +61,32 @@ pub fn judge(rows: &[ManifestRow], facts: &RunFacts, allowed: bool) -> Option<Sh
     })
 }
 
+impl RunFacts {
+    /// The facts of this process (the root's `openat2` probe is filled in by the caller).
+    pub fn of_this_process() -> Self {
+        let r = crate::evidence::platform::run_as();
+        RunFacts {
+            euid: r.euid,
+            elevated: r.elevated,
+            openat2_refused: None,
+        }
+    }
+
+    /// The warning to give before anything is read, when the collector lacks privilege.
+    pub fn unprivileged_warning(&self) -> Option<String> {
+        let who = match (self.euid, self.elevated) {
+            (Some(0), _) | (None, Some(true)) => return None,
+            (Some(uid), _) => format!("uid {uid}, not root"),
+            (None, Some(false)) => "an account that is not elevated (administrator)".into(),
+            (None, None) => return None,
+        };
+        Some(format!(
+            "WARNING: running as {who}: mail logs, mail configuration and other accounts' files readable only by an administrator will be refused (each is a `denied` row; exit 4 unless --allow-partial). Run it {}.",
+            if self.euid.is_some() { "with sudo" } else { "from an administrator prompt" }
+        ))
+    }
+}
+
 /// The likely causes, most likely first.
 fn causes(facts: &RunFacts) -> Vec<String> {
     let mut out = Vec::new();
@@ -69,7 +97,12 @@ fn causes(facts: &RunFacts) -> Vec<String> {
         Some(uid) => out.push(format!(
             "the collector ran as uid {uid}, not root: mail logs and mail configuration are readable only by root or the mail groups; run it again with sudo"
         )),
-        None => out.push("the collector's account may not read these files: run it from an elevated (administrator) prompt".into()),
+        None if facts.elevated == Some(true) => out.push(
+            "an elevated administrator was refused: the file is locked exclusively or its access list excludes administrators".into(),
+        ),
+        None => out.push(
+            "the collector did not run elevated: run it from an administrator prompt (Run as administrator)".into(),
+        ),
     }
     if let Some(why) = &facts.openat2_refused {
         out.push(format!(
@@ -114,6 +147,7 @@ mod tests {
     fn only_denied_rows_of_required_categories_count() {
         let facts = RunFacts {
             euid: Some(65534),
+            elevated: None,
             openat2_refused: None,
         };
         let rows = vec![

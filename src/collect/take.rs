@@ -9,7 +9,6 @@
 //! its row keeps the metadata and says it was not collected ([`not_stored`]).
 
 use std::io::{self, Read};
-use std::os::unix::fs::MetadataExt;
 use std::time::SystemTime;
 
 use globset::GlobSet;
@@ -18,6 +17,7 @@ use super::catalog::{default_cap, is_rotation};
 use super::plan::outcome_of;
 use crate::evidence::manifest::{rfc3339, Category, FileKind, ManifestRow, Outcome};
 use crate::evidence::pathname::{escape, HostPath};
+use crate::evidence::platform;
 use crate::evidence::root::{HostRoot, ResolveError};
 use crate::evidence::writer::{BundleWriter, Stopped};
 
@@ -36,6 +36,9 @@ pub struct TakeRules<'a> {
     /// For an export folder: the bundle folder its files are stored under
     /// (`exports/<n>`) instead of `files/`; their formats are recognised and recorded.
     pub store_under: Option<String>,
+    /// Record the recognised format of every log (`recognised_as`) as for exports: the
+    /// Windows catalog, whose Exchange and IIS logs `parse` reads like exported ones.
+    pub recognise: bool,
 }
 
 /// What a take produced besides its row: a symlink target to take next.
@@ -105,7 +108,8 @@ pub fn take(
         Ok(m) => m,
         Err(e) => return done(row, outcome_of(&e), Some(e.to_string())),
     };
-    row.set_meta(&meta);
+    let listed = platform::meta(&meta);
+    row.set_file_meta(&listed);
     match row.file_type {
         FileKind::Symlink => {
             row.outcome = Outcome::Symlink;
@@ -142,7 +146,11 @@ pub fn take(
             )
         }
     }
-    if rules.bundle.contains(&(meta.dev(), meta.ino()))
+    let is_bundle = |m: &platform::FileMeta| match (m.dev, m.inode) {
+        (Some(dev), Some(ino)) => rules.bundle.contains(&(dev, ino)),
+        _ => false,
+    };
+    if is_bundle(&listed)
         || rules
             .bundle_path
             .as_ref()
@@ -185,7 +193,7 @@ pub fn take(
     }
     let (file, noatime) = match root.open_file(&path) {
         Ok(f) => f,
-        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+        Err(e) if platform::became_link(&e) => {
             return done(
                 row,
                 Outcome::Error,
@@ -195,7 +203,7 @@ pub fn take(
         Err(e) => return done(row, outcome_of(&e), Some(e.to_string())),
     };
     row.noatime = Some(noatime);
-    let before = match file.metadata() {
+    let before_std = match file.metadata() {
         Ok(m) if m.is_file() => m,
         Ok(_) => {
             return done(
@@ -206,20 +214,29 @@ pub fn take(
         }
         Err(e) => return done(row, Outcome::Error, Some(e.to_string())),
     };
-    let mut notes = Vec::new();
-    if before.ino() != meta.ino() {
-        notes.push(format!(
-            "replaced between listing and read (inode {} -> {})",
-            meta.ino(),
-            before.ino()
-        ));
+    let before = platform::handle_meta(&file, &before_std);
+    // Only on Windows does the handle tell more than the listing: the file id of the bundle.
+    if listed.inode.is_none() && is_bundle(&before) {
+        return done(
+            row,
+            Outcome::Skipped,
+            Some("the bundle being written".into()),
+        );
     }
-    let len = before.len();
+    let mut notes = Vec::new();
+    if let (Some(was), Some(now)) = (listed.inode, before.inode) {
+        if now != was {
+            notes.push(format!(
+                "replaced between listing and read (inode {was} -> {now})"
+            ));
+        }
+    }
+    let len = before.len;
     let name = match &rules.store_under {
         Some(dir) => format!("{dir}/{}", escape(&path.as_bytes()[1..])),
         None => path.stored_name(),
     };
-    let mtime = before.modified().unwrap_or(SystemTime::UNIX_EPOCH);
+    let mtime = before_std.modified().unwrap_or(SystemTime::UNIX_EPOCH);
     let mut src = Counting {
         inner: &file,
         progress,
@@ -231,7 +248,7 @@ pub fn take(
                 return Err(e);
             };
             let (outcome, note) = not_stored(stop, Some(&name));
-            row.allocated = Some(before.blocks().saturating_mul(512));
+            row.allocated = before.allocated;
             return done(row, outcome, Some(note));
         }
     };
@@ -239,14 +256,23 @@ pub fn take(
     row.stored = Some(name);
     row.sha256 = Some(stored.sha256);
     row.size = Some(len);
-    row.allocated = Some(before.blocks().saturating_mul(512));
-    if before.blocks().saturating_mul(512).saturating_add(1 << 20) < len {
-        notes.push(format!(
-            "sparse: {} bytes allocated of {len}; the holes are stored as zeros (as holes in a directory bundle)",
-            before.blocks().saturating_mul(512)
-        ));
+    row.allocated = before.allocated;
+    if let Some(allocated) = before.allocated {
+        if allocated.saturating_add(1 << 20) < len {
+            notes.push(format!(
+                "sparse: {allocated} bytes allocated of {len}; the holes are stored as zeros (as holes in a directory bundle)"
+            ));
+        }
     }
-    if rules.store_under.is_some() {
+    if before.inode.is_some() && row.inode.is_none() {
+        // Windows: the file id, volume serial and change time are known from the handle only.
+        row.inode = before.inode;
+        row.dev = before.dev;
+        row.ctime = before
+            .ctime
+            .and_then(|(s, n)| crate::evidence::manifest::unix_time(s, n));
+    }
+    if rules.store_under.is_some() || (rules.recognise && is_log(category)) {
         row.recognised_as = Some(
             crate::evidence::exports::recognise(&stored.head)
                 .map_or("unrecognised", |k| k.name())
@@ -270,20 +296,16 @@ pub fn take(
             stored.source_bytes
         ));
     }
-    match after {
+    match after.map(|a| platform::handle_meta(&file, &a)) {
         Ok(a) => {
-            let changed = a.len() != len
-                || a.mtime() != before.mtime()
-                || a.mtime_nsec() != before.mtime_nsec()
-                || a.ctime() != before.ctime()
-                || a.ctime_nsec() != before.ctime_nsec();
+            let changed = a.len != len || a.mtime != before.mtime || a.ctime != before.ctime;
             if changed && row.outcome == Outcome::Collected {
                 row.outcome = Outcome::ChangedDuringRead;
             }
             if changed {
                 notes.push(format!(
                     "size {len} -> {} during the read; the first {len} bytes are stored",
-                    a.len()
+                    a.len
                 ));
             }
         }

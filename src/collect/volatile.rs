@@ -8,7 +8,6 @@
 
 use std::collections::HashMap;
 use std::fs;
-use std::os::unix::ffi::OsStrExt;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -16,6 +15,7 @@ use serde_json::json;
 
 use crate::evidence::manifest::unix_time;
 use crate::evidence::pathname::escape;
+use crate::evidence::platform;
 
 /// One host command to run: output name, argv, timeout in seconds.
 pub struct CommandSpec {
@@ -96,13 +96,7 @@ pub const COMMANDS: &[CommandSpec] = &[
 
 /// Clock ticks per second for `/proc/<pid>/stat` start times.
 fn clk_tck() -> u64 {
-    // SAFETY: sysconf only reads a configuration value.
-    let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    if t > 0 {
-        t as u64
-    } else {
-        100
-    }
+    platform::clock_ticks()
 }
 
 /// Boot time (seconds since the epoch) from `/proc/stat`.
@@ -193,7 +187,7 @@ pub fn processes() -> Vec<u8> {
             .unwrap_or_default();
         let exe = fs::read_link(format!("{base}/exe"))
             .ok()
-            .map(|p| escape(p.as_os_str().as_bytes()));
+            .map(|p| escape(&platform::os_bytes(p.as_os_str())));
         rows.push(Process {
             pid,
             ppid,

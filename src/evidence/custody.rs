@@ -116,13 +116,19 @@ pub struct Loader {
     pub sha256: Option<String>,
 }
 
-/// Who ran the collection.
+/// Who ran the collection (filled by `evidence::platform::run_as`).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct RunAs {
-    /// Real uid.
-    pub uid: u32,
-    /// Effective uid.
-    pub euid: u32,
+    /// Real uid (`null` on Windows).
+    pub uid: Option<u32>,
+    /// Effective uid (`null` on Windows).
+    pub euid: Option<u32>,
+    /// **(extension, Windows)** The account name the collector ran as.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// **(extension, Windows)** Whether its token was elevated (run as administrator).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub elevated: Option<bool>,
 }
 
 /// Host identity facts; each is `null` when it could not be read.

@@ -7,13 +7,13 @@
 //! line to `docs/bundle.md`; never rename one, bundles already written use the old names.
 
 use std::fs::Metadata;
-use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::time::SystemTime;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::pathname::HostPath;
+use super::platform::{self, FileMeta};
 
 /// What happened to one path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -135,6 +135,12 @@ pub enum Category {
     /// A file of an export folder (`collect --exports`): Exchange server logs, Microsoft 365
     /// audit-log and inventory exports, or anything else the responder copied.
     Export,
+    /// **(Windows)** A Windows event log: a channel exported with `wevtutil epl` from the live
+    /// system (`exported_by` says which), or a raw `.evtx` file under `winevt\Logs`.
+    EventLog,
+    /// **(Windows)** A file of a web folder where attackers drop web shells (`aspnet_client`,
+    /// OWA/ECP `auth`, the HttpProxy and ECP `.aspx` pages): every one stored and hashed.
+    WebRoot,
 }
 
 impl Category {
@@ -153,6 +159,8 @@ impl Category {
             Category::Context => "context",
             Category::Mailbox => "mailbox",
             Category::Export => "export",
+            Category::EventLog => "event_log",
+            Category::WebRoot => "web_root",
         }
     }
 }
@@ -181,30 +189,6 @@ pub enum FileKind {
     Command,
     /// Not known (the path could not be examined).
     Unknown,
-}
-
-impl FileKind {
-    /// Classifies an `lstat` result.
-    pub fn of(meta: &Metadata) -> FileKind {
-        let t = meta.file_type();
-        if t.is_file() {
-            FileKind::File
-        } else if t.is_dir() {
-            FileKind::Dir
-        } else if t.is_symlink() {
-            FileKind::Symlink
-        } else if t.is_fifo() {
-            FileKind::Fifo
-        } else if t.is_socket() {
-            FileKind::Socket
-        } else if t.is_block_device() {
-            FileKind::BlockDevice
-        } else if t.is_char_device() {
-            FileKind::CharDevice
-        } else {
-            FileKind::Unknown
-        }
-    }
 }
 
 /// Longest manifest line read: a longer one is reported as malformed and skipped, so a
@@ -328,6 +312,15 @@ pub struct ManifestRow {
     /// log cut in place leaves them. Absent for anything but regular files.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allocated: Option<u64>,
+    /// **(extension)** Windows file attributes (`FILE_ATTRIBUTE_*`) as `0x` and eight hex
+    /// digits (`0x00000020` archive, `0x00000400` reparse point …). Absent on Linux.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attributes: Option<String>,
+    /// **(extension)** How the stored content was obtained when it is not the file's bytes as
+    /// read: `wevtutil epl <channel>` for a Windows event log exported from the live channel.
+    /// Absent for files read directly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exported_by: Option<String>,
 }
 
 impl ManifestRow {
@@ -357,6 +350,8 @@ impl ManifestRow {
             error: None,
             recognised_as: None,
             allocated: None,
+            attributes: None,
+            exported_by: None,
         }
     }
 
@@ -371,18 +366,26 @@ impl ManifestRow {
 
     /// Fills the metadata fields from an `lstat`/`fstat` result.
     pub fn set_meta(&mut self, meta: &Metadata) {
-        self.file_type = FileKind::of(meta);
-        self.size = Some(meta.len());
-        self.mtime = unix_time(meta.mtime(), meta.mtime_nsec());
-        self.ctime = unix_time(meta.ctime(), meta.ctime_nsec());
-        self.atime = unix_time(meta.atime(), meta.atime_nsec());
-        self.btime = meta.created().ok().map(rfc3339);
-        self.mode = Some(format!("{:04o}", meta.mode() & 0o7777));
-        self.uid = Some(meta.uid());
-        self.gid = Some(meta.gid());
-        self.inode = Some(meta.ino());
-        self.dev = Some(meta.dev());
-        self.allocated = meta.is_file().then(|| meta.blocks().saturating_mul(512));
+        self.set_file_meta(&platform::meta(meta));
+    }
+
+    /// Fills the metadata fields from normalised metadata (what the platform knows; the rest
+    /// stays `null`, see [`FileMeta`]).
+    pub fn set_file_meta(&mut self, m: &FileMeta) {
+        let time = |t: Option<(i64, i64)>| t.and_then(|(s, n)| unix_time(s, n));
+        self.file_type = m.kind.unwrap_or(FileKind::Unknown);
+        self.size = Some(m.len);
+        self.mtime = time(m.mtime);
+        self.ctime = time(m.ctime);
+        self.atime = time(m.atime);
+        self.btime = m.btime.map(rfc3339);
+        self.mode = m.mode.map(|mode| format!("{mode:04o}"));
+        self.uid = m.uid;
+        self.gid = m.gid;
+        self.inode = m.inode;
+        self.dev = m.dev;
+        self.allocated = m.allocated.filter(|_| self.file_type == FileKind::File);
+        self.attributes = m.attributes.map(|a| format!("0x{a:08x}"));
     }
 }
 

@@ -8,12 +8,15 @@
 //! - [`reader`]: reading bundles in place, hostile entries refused.
 //! - [`verify`]: the `verify` command.
 //! - [`scratch`]: nameless scratch files (nothing left behind, even on `kill -9`).
+//! - [`platform`]: the one seam to the operating system (Linux or Windows): opening, metadata,
+//!   path mapping, scratch files, the run-as identity, running commands.
 
 pub mod custody;
 pub mod exports;
 pub mod format;
 pub mod manifest;
 pub mod pathname;
+pub mod platform;
 pub mod reader;
 pub mod root;
 pub mod scratch;

@@ -7,9 +7,10 @@
 //! `%`, `\` and every byte of invalid UTF-8 become `%XX`. The raw bytes are kept as hex in the
 //! manifest (`source_hex`) whenever the escaped form differs from them.
 
-use std::ffi::OsStr;
-use std::os::unix::ffi::OsStrExt;
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
+
+use super::platform;
 
 /// An absolute path as seen on the host (`/etc/postfix/main.cf`), whatever root it is read from.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -45,8 +46,12 @@ impl HostPath {
     }
 
     /// The path relative to the root, without the leading `/` (empty for the root itself).
-    pub fn relative(&self) -> &Path {
-        Path::new(OsStr::from_bytes(&self.0[1..]))
+    #[cfg_attr(not(unix), allow(dead_code))]
+    pub fn relative(&self) -> Cow<'_, Path> {
+        match platform::os_str(&self.0[1..]) {
+            Cow::Borrowed(s) => Cow::Borrowed(Path::new(s)),
+            Cow::Owned(s) => Cow::Owned(PathBuf::from(s)),
+        }
     }
 
     /// This path with one more component.
@@ -104,9 +109,9 @@ impl HostPath {
         format!("files/{}", escape(&self.0[1..]))
     }
 
-    /// The real path of this host path under `root`.
+    /// The real path of this host path under `root` (see [`platform::join_under`]).
     pub fn under(&self, root: &Path) -> PathBuf {
-        root.join(self.relative())
+        platform::join_under(root, &self.0)
     }
 }
 

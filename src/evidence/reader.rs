@@ -84,7 +84,6 @@ pub fn check_name(name: &str) -> Result<(), String> {
 /// symbolic link), and the file itself a regular file — opened without following a link and
 /// without blocking on a FIFO, so nothing outside the bundle is read and nothing hangs.
 pub fn open_stored(base: &Path, name: &str) -> io::Result<File> {
-    use std::os::unix::fs::OpenOptionsExt;
     let refuse = |why: String| io::Error::other(format!("{name}: {why}"));
     check_name(name).map_err(refuse)?;
     let mut real = base.to_path_buf();
@@ -99,14 +98,7 @@ pub fn open_stored(base: &Path, name: &str) -> io::Result<File> {
         }
     }
     real.push(last);
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
-        .open(&real)
-        .map_err(|e| match e.raw_os_error() {
-            Some(libc::ELOOP) => refuse("a symbolic link".into()),
-            _ => e,
-        })?;
+    let file = super::platform::open_nofollow(&real, refuse)?;
     if !file.metadata()?.file_type().is_file() {
         return Err(refuse("not a regular file (FIFO, socket or device)".into()));
     }
@@ -367,9 +359,15 @@ where
             io_err(p, io::Error::other(e.to_string()))
         })?;
         let rel = item.path().strip_prefix(base).unwrap_or(item.path());
-        let Some(name) = rel.to_str().map(str::to_string) else {
-            return Err(hostile(&rel.to_string_lossy(), "name is not UTF-8"));
-        };
+        // Entry names use `/` whatever the system's separator (Windows: `\`).
+        let mut parts = Vec::new();
+        for c in rel.components() {
+            match c.as_os_str().to_str() {
+                Some(part) => parts.push(part),
+                None => return Err(hostile(&rel.to_string_lossy(), "name is not UTF-8")),
+            }
+        }
+        let name = parts.join("/");
         let t = item.file_type();
         if t.is_dir() {
             continue;

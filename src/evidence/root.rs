@@ -3,28 +3,20 @@
 //!
 //! All paths are [`HostPath`]s, as seen on the host. Resolution is chroot-like: an absolute
 //! symlink target is re-rooted at the collected root and `..` never climbs above it, so no
-//! symlink can lead out of the root ([`HostRoot::resolve`]). Files are opened read-only with
-//! `O_NOATIME` (dropped silently where the kernel refuses it), `O_NOFOLLOW`, `O_NONBLOCK` (a
-//! FIFO swapped in after `lstat` cannot hang us) and, where the kernel has `openat2`,
-//! `RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS` so that a symlink planted between the check and the
-//! open fails instead of being followed.
+//! symlink can lead out of the root ([`HostRoot::resolve`]).
 //!
-//! Whether `openat2` can be used is decided once, when the root is opened, by opening the root
-//! itself through it ([`HostRoot::openat2_refused`]): any refusal — `ENOSYS` on an old kernel,
-//! `EPERM` from a container's seccomp profile that does not know the call — switches every open
-//! to plain `open` with the same flags, so a refused syscall never turns into files reported
-//! as `denied`.
+//! How a file is opened, how host paths map to real ones and whether the root is the live
+//! system are the operating system's business: [`super::platform`] (on Linux read-only with
+//! `O_NOATIME`, `O_NOFOLLOW`, `O_NONBLOCK` and, where the kernel allows it, `openat2` with
+//! `RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS`, probed once at open, see [`HostRoot::openat2_refused`];
+//! on Windows shared read|write|delete, never through a reparse point).
 
-use std::ffi::CString;
 use std::fs::{self, File, Metadata};
 use std::io::{self, Read};
-use std::os::fd::{AsRawFd, FromRawFd};
-use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::pathname::HostPath;
+use super::platform;
 
 /// Most symlinks followed while resolving one path (as Linux `MAXSYMLINKS`).
 const MAX_HOPS: usize = 40;
@@ -49,56 +41,41 @@ impl std::fmt::Display for ResolveError {
 
 /// The collected root.
 pub struct HostRoot {
-    real: PathBuf,
-    live: bool,
-    dir: File,
-    openat2: AtomicBool,
-    /// Why `openat2` is not used, when the probe at open was refused.
-    openat2_refused: Option<String>,
+    os: platform::Root,
 }
 
 impl HostRoot {
-    /// Opens the root at `real` (`/` for a live collection).
+    /// Opens the root at `real` (`/` for a live collection; on Windows the system drive).
     pub fn open(real: &Path) -> io::Result<HostRoot> {
-        let real = fs::canonicalize(real)?;
-        let dir = fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC)
-            .open(&real)?;
-        let mut root = HostRoot {
-            live: real == Path::new("/"),
-            real,
-            dir,
-            openat2: AtomicBool::new(true),
-            openat2_refused: None,
-        };
-        let probe = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC;
-        if let Err(e) = root.openat2(&HostPath::root(), probe) {
-            root.openat2 = AtomicBool::new(false);
-            root.openat2_refused = Some(e.to_string());
-        }
-        Ok(root)
+        Ok(HostRoot {
+            os: platform::Root::open(real)?,
+        })
     }
 
     /// Why the kernel's `openat2` (symlink-proof opens) is not used on this host: the error the
-    /// probe at [`HostRoot::open`] got. `None` when it is used.
+    /// probe at [`HostRoot::open`] got. `None` when it is used (and always on Windows).
     pub fn openat2_refused(&self) -> Option<&str> {
-        self.openat2_refused.as_deref()
+        self.os.openat2_refused()
     }
 
     /// Whether this is the running system's own root.
     pub fn is_live(&self) -> bool {
-        self.live
+        self.os.is_live()
     }
 
     /// The real directory the root is read from.
     pub fn real_root(&self) -> &Path {
-        &self.real
+        self.os.real_root()
     }
 
     /// The real path of a host path (only safe for resolved paths).
     pub fn real(&self, p: &HostPath) -> PathBuf {
-        p.under(&self.real)
+        self.os.real(p)
+    }
+
+    /// The host path of a real absolute path, when it lies inside the root.
+    pub fn host_path_of(&self, abs: &Path) -> Option<HostPath> {
+        self.os.host_path_of(abs)
     }
 
     /// `lstat` of a resolved host path.
@@ -106,9 +83,9 @@ impl HostRoot {
         fs::symlink_metadata(self.real(p))
     }
 
-    /// The raw target of a symlink.
+    /// The raw target of a symlink (on Windows: of a reparse point, in host-path form).
     pub fn read_link(&self, p: &HostPath) -> io::Result<Vec<u8>> {
-        Ok(fs::read_link(self.real(p))?.as_os_str().as_bytes().to_vec())
+        self.os.read_link(p)
     }
 
     /// Resolves every symlink in `p` inside the root (chroot semantics). A missing last
@@ -148,59 +125,10 @@ impl HostRoot {
         Ok(cur)
     }
 
-    /// Opens a resolved regular file for reading; returns whether `O_NOATIME` was honoured.
+    /// Opens a resolved regular file for reading; returns whether `O_NOATIME` was honoured
+    /// (always `false` on Windows, which has no such flag).
     pub fn open_file(&self, p: &HostPath) -> io::Result<(File, bool)> {
-        match self.open_flags(p, true) {
-            Err(e) if e.raw_os_error() == Some(libc::EPERM) => {
-                Ok((self.open_flags(p, false)?, false))
-            }
-            other => other.map(|f| (f, true)),
-        }
-    }
-
-    fn open_flags(&self, p: &HostPath, noatime: bool) -> io::Result<File> {
-        let mut flags = libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC;
-        if noatime {
-            flags |= libc::O_NOATIME;
-        }
-        if self.openat2.load(Ordering::Relaxed) {
-            match self.openat2(p, flags) {
-                Err(e) if e.raw_os_error() == Some(libc::ENOSYS) => {
-                    self.openat2.store(false, Ordering::Relaxed)
-                }
-                other => return other,
-            }
-        }
-        fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(flags & !libc::O_RDONLY)
-            .open(self.real(p))
-    }
-
-    fn openat2(&self, p: &HostPath, flags: libc::c_int) -> io::Result<File> {
-        let rel = p.relative().as_os_str().as_bytes();
-        let rel = if rel.is_empty() { &b"."[..] } else { rel };
-        let c = CString::new(rel)
-            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in path"))?;
-        // SAFETY: `open_how` is plain data, zero-initialised then filled; the syscall reads it
-        // and the path, both valid for the call; a returned fd is owned by the new File.
-        unsafe {
-            let mut how: libc::open_how = std::mem::zeroed();
-            how.flags = flags as u64;
-            how.resolve =
-                libc::RESOLVE_IN_ROOT | libc::RESOLVE_NO_SYMLINKS | libc::RESOLVE_NO_MAGICLINKS;
-            let fd = libc::syscall(
-                libc::SYS_openat2,
-                self.dir.as_raw_fd(),
-                c.as_ptr(),
-                &how as *const libc::open_how,
-                std::mem::size_of::<libc::open_how>(),
-            );
-            if fd < 0 {
-                return Err(io::Error::last_os_error());
-            }
-            Ok(File::from_raw_fd(fd as libc::c_int))
-        }
+        self.os.open_file(p)
     }
 
     /// Reads up to `cap` bytes of a small file after resolving it in the root (configs,

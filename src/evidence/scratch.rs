@@ -1,15 +1,16 @@
 //! Scratch files that leave nothing behind: created in `$TMPDIR` without a name
 //! (`O_TMPFILE`), or, where the file system cannot, created under a fresh random name and
 //! unlinked at once. Either way the kernel frees the space when the last handle closes —
-//! at the end of the run, on an error, on Ctrl-C and on `kill -9` alike.
+//! at the end of the run, on an error, on Ctrl-C and on `kill -9` alike. On Windows: a fresh
+//! random name opened delete-on-close (`%TEMP%`), removed by the system when the handle
+//! closes, a killed process included ([`super::platform`]).
 //!
 //! Used where a reader must keep more of a hostile bundle than memory should hold (the
 //! records `verify` cross-checks). To extend: ask [`anonymous`] for a file, write, then
 //! `seek` back and read it.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 /// A new, empty read-write file in `$TMPDIR` that no path names.
@@ -19,45 +20,11 @@ pub fn anonymous() -> io::Result<File> {
 
 /// A new, empty read-write file in `dir` that no path names.
 pub fn anonymous_in(dir: &Path) -> io::Result<File> {
-    match OpenOptions::new()
-        .read(true)
-        .write(true)
-        .mode(0o600)
-        .custom_flags(libc::O_TMPFILE)
-        .open(dir)
-    {
-        Ok(f) => Ok(f),
-        // Not every file system knows O_TMPFILE: a named file, unlinked before any write.
-        Err(_) => {
-            let mut tries = 0;
-            loop {
-                let name = dir.join(format!(
-                    ".mailir-scratch-{}-{:x}",
-                    std::process::id(),
-                    nonce()
-                ));
-                match OpenOptions::new()
-                    .read(true)
-                    .write(true)
-                    .create_new(true)
-                    .mode(0o600)
-                    .custom_flags(libc::O_NOFOLLOW)
-                    .open(&name)
-                {
-                    Ok(f) => {
-                        std::fs::remove_file(&name)?;
-                        return Ok(f);
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists && tries < 16 => tries += 1,
-                    Err(e) => return Err(e),
-                }
-            }
-        }
-    }
+    super::platform::anonymous_in(dir)
 }
 
 /// A value unlikely to repeat: the clock's nanoseconds mixed with a counter.
-fn nonce() -> u64 {
+pub(crate) fn nonce() -> u64 {
     use std::sync::atomic::{AtomicU64, Ordering};
     static COUNT: AtomicU64 = AtomicU64::new(0);
     let t = std::time::SystemTime::now()

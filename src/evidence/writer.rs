@@ -25,8 +25,6 @@
 use std::collections::HashSet;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::OpenOptionsExt;
-use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
@@ -417,12 +415,7 @@ struct Reserve {
 
 impl Reserve {
     fn create(path: PathBuf, size: u64) -> io::Result<Reserve> {
-        let file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-            .open(&path)
+        let file = super::platform::create_private(&path)
             .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
         let mut r = Reserve {
             path,
@@ -438,15 +431,7 @@ impl Reserve {
         if size <= self.size {
             return Ok(());
         }
-        let len = libc::off_t::try_from(size).map_err(io::Error::other)?;
-        loop {
-            // SAFETY: the descriptor belongs to `f`, open for writing; no memory is passed.
-            match unsafe { libc::posix_fallocate(f.as_raw_fd(), 0, len) } {
-                0 => break,
-                libc::EINTR => continue,
-                e => return Err(io::Error::from_raw_os_error(e)),
-            }
-        }
+        super::platform::preallocate(f, size)?;
         self.size = size;
         Ok(())
     }
