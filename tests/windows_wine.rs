@@ -378,6 +378,14 @@ fn exchange_host_collected_under_wine() {
         assert_eq!(custody["live"], true);
         assert_eq!(custody["root"], "C:\\");
         assert!(custody["run_as"]["uid"].is_null());
+        // The collector's own hash is the exe's, as `sha256sum` gives it.
+        assert_eq!(
+            custody["collector"]["sha256"],
+            sha(&fs::read(&exe).unwrap()).as_str(),
+            "{}",
+            custody["collector"]
+        );
+        assert!(custody["collector"]["loader"].is_null());
         assert!(
             custody["host"]["hostname"].is_string(),
             "COMPUTERNAME: {}",
