@@ -48,6 +48,13 @@ pub enum Command {
     /// Detect, timeline and report in one run: everything into one folder, a summary here.
     #[cfg(feature = "analysis")]
     Triage(ReportArgs),
+    /// List the detection rules: id, severities, phase, ATT&CK, roles and playbook steps.
+    #[cfg(feature = "analysis")]
+    Rules {
+        /// text (a line per rule), json (every field) or markdown (a table).
+        #[arg(long, value_enum, default_value = "text")]
+        format: crate::detect::listing::Format,
+    },
 }
 
 /// The inputs and time options `parse` and `detect` share.

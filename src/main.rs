@@ -68,6 +68,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Report(args) => report::run(&args.resolve()?),
         #[cfg(feature = "analysis")]
         Command::Triage(args) => triage::run(&args.resolve()?),
+        #[cfg(feature = "analysis")]
+        Command::Rules { format } => {
+            print!("{}", format.render());
+            Ok(ExitCode::Success)
+        }
     }
 }
 

@@ -5,6 +5,8 @@
 
 use serde::Serialize;
 
+use super::catalog::Role;
+
 /// How bad. (Every level is part of the contract; not every one is used by a rule yet.)
 #[allow(dead_code)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -88,6 +90,41 @@ pub struct Finding {
     pub evidence: Vec<Evidence>,
     /// Playbook step ids.
     pub remediation: Vec<&'static str>,
+    /// What the finding means downstream, from the rule's catalogue record
+    /// ([`crate::detect::catalog`]): report, timeline and drafts select by these.
+    pub roles: &'static [Role],
+}
+
+impl Finding {
+    /// A finding of rule `rule` with its phase, techniques and roles from the catalogue and
+    /// everything else empty: rules fill the rest with struct update syntax
+    /// (`Finding { title, severity, .., ..Finding::of("auth.brute_force") }`). A rule missing
+    /// from the catalogue (a test's) gets the initial-access phase and no roles.
+    pub fn of(rule: &'static str) -> Finding {
+        let meta = crate::detect::catalog::meta(rule);
+        Finding {
+            rule,
+            title: String::new(),
+            severity: meta
+                .and_then(|m| m.severities.first().copied())
+                .unwrap_or(Severity::Medium),
+            phase: meta.map_or(Phase::InitialAccess, |m| m.phase),
+            attack: meta.map(|m| m.attack.to_vec()).unwrap_or_default(),
+            first_seen: String::new(),
+            last_seen: String::new(),
+            count: 0,
+            entities: Entities::default(),
+            summary: String::new(),
+            evidence: Vec::new(),
+            remediation: Vec::new(),
+            roles: meta.map_or(&[], |m| m.roles),
+        }
+    }
+
+    /// Whether the finding has `role`.
+    pub fn has(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
 }
 
 /// Most evidence lines kept per finding (the count says how many there were).

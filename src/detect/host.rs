@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use crate::detect::finding::{ts, Entities, Evidence, Finding, Phase, Severity};
+use crate::detect::finding::{ts, Entities, Evidence, Finding, Severity};
 use crate::hostconf::domains::Domains;
 use crate::hostconf::maps::{Map, Syntax};
 use crate::hostconf::postfix::{map_refs, master, MainCf, Param, Service};
@@ -258,16 +258,9 @@ impl Cites {
             .max()
             .map(|t| ts(t.timestamp_micros()))
             .unwrap_or_default();
-        let phase = if rule.starts_with("config.") {
-            Phase::InitialAccess
-        } else {
-            Phase::Persistence
-        };
         Finding {
-            rule,
             title,
             severity,
-            phase,
             attack,
             first_seen: newest.clone(),
             last_seen: newest,
@@ -299,6 +292,7 @@ impl Cites {
                 })
                 .collect(),
             remediation: vec![],
+            ..Finding::of(rule)
         }
     }
 }

@@ -9,9 +9,11 @@
 //! [`host::Host`] and judged by the [`host::ConfigRule`]s of [`rules::config_rules`]; the
 //! log-integrity rules judge the per-file summaries of the parse.
 
+pub mod catalog;
 pub mod fact;
 pub mod finding;
 pub mod host;
+pub mod listing;
 pub mod render;
 pub mod rules;
 pub mod small;

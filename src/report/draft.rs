@@ -278,20 +278,13 @@ impl Facts {
         let mut out = Vec::new();
         let mut refs = Vec::new();
         for (rule, r) in &self.vectors {
-            let phrase = match (lang, *rule) {
-                (Lang::En, "auth.brute_force" | "auth.spray") => "password guessing against the mail logins (SMTP AUTH, IMAP, POP)",
-                (Lang::En, "auth.compromised_account") => "a successful login after failures from the same source (password guessed or stolen)",
-                (Lang::En, "auth.new_source") => "logins with valid credentials from a source the account had not used",
-                (Lang::En, "relay.open") => "the server relayed mail for outside senders (open relay)",
-                (Lang::En, "config.open_relay") => "an open-relay configuration",
-                (Lang::En, "config.weak_tls") => "weak TLS settings (credentials readable on the network)",
-                (Lang::Zh, "auth.brute_force" | "auth.spray") => "针对邮件登录（SMTP AUTH、IMAP、POP）的密码猜解",
-                (Lang::Zh, "auth.compromised_account") => "同一来源多次失败后登录成功（密码被猜中或被盗）",
-                (Lang::Zh, "auth.new_source") => "使用有效凭据从账户未曾使用过的来源登录",
-                (Lang::Zh, "relay.open") => "服务器为外部发件人转发邮件（开放转发）",
-                (Lang::Zh, "config.open_relay") => "开放转发的配置",
-                (Lang::Zh, "config.weak_tls") => "TLS 配置薄弱（凭据可能在网络上被读取）",
-                _ => continue,
+            let Some((en, zh, _)) = crate::detect::catalog::meta(rule).and_then(|m| m.vector)
+            else {
+                continue;
+            };
+            let phrase = match lang {
+                Lang::En => en,
+                Lang::Zh => zh,
             };
             if !out.contains(&phrase) {
                 out.push(phrase);

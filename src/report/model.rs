@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::playbook::{Playbook, STAGES};
 use super::{Lang, ReportConfig};
+use crate::detect::catalog::Role;
 use crate::detect::finding::{Finding, Phase, Severity};
 use crate::detect::Detected;
 use crate::timeline::record::{phase_name, records, Kind, Record};
@@ -237,21 +238,21 @@ impl Report {
         checks: Vec<super::custody::InputCheck>,
     ) -> Report {
         let findings = &d.findings;
-        let log_finding =
-            |f: &&Finding| !f.rule.starts_with("persistence.") && !f.rule.starts_with("config.");
+        // Findings about events in the logs: not host state (planted entries found in the
+        // configuration) and not posture.
+        let log_finding = |f: &&Finding| is_log_event(f);
         let mut by_severity = BTreeMap::new();
         for f in findings {
             *by_severity.entry(severity_name(f.severity)).or_insert(0) += 1;
         }
         let accounts: BTreeSet<String> = findings
             .iter()
-            .filter(|f| matches!(f.rule, "auth.compromised_account" | "abuse.bulk_send"))
+            .filter(|f| names_taken_account(f))
             .flat_map(|f| f.entities.users.iter().cloned())
             .collect();
         let attackers: BTreeSet<String> = findings
             .iter()
-            .filter(log_finding)
-            .filter(|f| matches!(f.phase, Phase::Recon | Phase::InitialAccess))
+            .filter(|f| f.has(Role::AttackerSource))
             .flat_map(|f| f.entities.ips.iter().cloned())
             .collect();
         let logs: Vec<&Finding> = findings.iter().filter(log_finding).collect();
@@ -261,11 +262,11 @@ impl Report {
             attackers: attackers.into_iter().collect(),
             persistence: findings
                 .iter()
-                .filter(|f| f.rule.starts_with("persistence."))
+                .filter(|f| f.has(Role::PlantedEntry))
                 .count(),
             tampering: findings
                 .iter()
-                .filter(|f| f.rule.starts_with("tamper."))
+                .filter(|f| f.has(Role::LogIntegrity))
                 .count(),
             first: logs.iter().map(|f| f.first_seen.clone()).min(),
             last: logs.iter().map(|f| f.last_seen.clone()).max(),
@@ -358,10 +359,7 @@ impl Report {
             playbook.insert(stage, chosen);
         }
         let mut clean_items = Vec::new();
-        for f in findings
-            .iter()
-            .filter(|f| f.rule.starts_with("persistence."))
-        {
+        for f in findings.iter().filter(|f| f.has(Role::PlantedEntry)) {
             for e in &f.evidence {
                 let file = host_path(f, &e.path);
                 let (apply, refused) = match book.apply(&file, cfg.lang) {
@@ -511,7 +509,7 @@ fn facts(
             .map(|e| e.id.clone())
             .collect()
     };
-    let log = |f: &Finding| !f.rule.starts_with("persistence.") && !f.rule.starts_with("config.");
+    let log = |f: &Finding| is_log_event(f);
     let at = |t: &Option<String>, first: bool| {
         t.clone().map(|t| {
             let refs = ids(&|f| {
@@ -525,36 +523,32 @@ fn facts(
             (t, refs)
         })
     };
-    let sum = |rule: &str| -> (u64, Vec<String>) {
+    let sum = |pred: &dyn Fn(&Finding) -> bool| -> (u64, Vec<String>) {
         (
             entries
                 .iter()
-                .filter(|e| e.finding.rule == rule)
+                .filter(|e| pred(&e.finding))
                 .map(|e| e.finding.count)
                 .sum(),
-            ids(&|f| f.rule == rule),
+            ids(pred),
         )
     };
     let mut vectors: Vec<(&'static str, Vec<String>)> = Vec::new();
-    for e in entries {
+    for e in entries.iter().filter(|e| e.finding.has(Role::AccessVector)) {
         let r = e.finding.rule;
-        if r.starts_with("auth.")
-            || matches!(r, "relay.open" | "config.open_relay" | "config.weak_tls")
-        {
-            match vectors.iter_mut().find(|(v, _)| *v == r) {
-                Some((_, refs)) => refs.push(e.id.clone()),
-                None => vectors.push((r, vec![e.id.clone()])),
-            }
+        match vectors.iter_mut().find(|(v, _)| *v == r) {
+            Some((_, refs)) => refs.push(e.id.clone()),
+            None => vectors.push((r, vec![e.id.clone()])),
         }
     }
-    // Takeover first: it is the door; the guessing and the baselines explain it.
-    vectors.sort_by_key(|(r, _)| match *r {
-        "auth.compromised_account" => 0,
-        "auth.brute_force" | "auth.spray" => 1,
-        _ => 2,
+    // The door first (a takeover, an exploit); the guessing and the baselines explain it.
+    vectors.sort_by_key(|(r, _)| {
+        crate::detect::catalog::meta(r)
+            .and_then(|m| m.vector)
+            .map_or(u8::MAX, |v| v.2)
     });
-    let persistence = ids(&|f| f.rule.starts_with("persistence."));
-    let tampering = ids(&|f| f.rule.starts_with("tamper."));
+    let persistence = ids(&|f| f.has(Role::PlantedEntry));
+    let tampering = ids(&|f| f.has(Role::LogIntegrity));
     let severity = summary
         .by_severity
         .iter()
@@ -565,22 +559,15 @@ fn facts(
     super::draft::Facts {
         first: at(&summary.first, true),
         last: at(&summary.last, false),
-        accounts: (
-            summary.accounts.clone(),
-            ids(&|f| matches!(f.rule, "auth.compromised_account" | "abuse.bulk_send")),
-        ),
+        accounts: (summary.accounts.clone(), ids(&names_taken_account)),
         attackers: (
             summary.attackers.clone(),
-            ids(&|f| {
-                log(f)
-                    && matches!(f.phase, Phase::Recon | Phase::InitialAccess)
-                    && !f.entities.ips.is_empty()
-            }),
+            ids(&|f| f.has(Role::AttackerSource) && !f.entities.ips.is_empty()),
         ),
         vectors,
         persistence: (persistence.len(), persistence),
-        bulk: sum("abuse.bulk_send"),
-        copied: sum("exfil.forwarding_observed"),
+        bulk: sum(&|f| f.has(Role::MailSent) && f.has(Role::AbusedAccount)),
+        copied: sum(&|f| f.has(Role::MailCopied)),
         tampering: (tampering.len(), tampering),
         hosts: checks
             .iter()
@@ -639,4 +626,15 @@ pub fn phase_title(p: Phase, lang: Lang) -> &'static str {
         (Lang::Zh, Phase::Exfiltration) => "数据窃取与滥用",
         (Lang::Zh, Phase::Cleanup) => "痕迹清除",
     }
+}
+
+/// Whether a finding is about events in the logs — not an entry planted in the host's or the
+/// tenant's configuration, not a posture weakness.
+fn is_log_event(f: &Finding) -> bool {
+    !f.has(Role::PlantedEntry) && !f.has(Role::Posture)
+}
+
+/// Whether a finding's accounts were taken or abused to send: the accounts the summary names.
+fn names_taken_account(f: &Finding) -> bool {
+    f.has(Role::TakenAccount) || (f.has(Role::AbusedAccount) && f.has(Role::MailSent))
 }

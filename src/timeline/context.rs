@@ -12,6 +12,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::detect::catalog::Role;
 use crate::detect::fact::{Fact, FactSink};
 use crate::detect::finding::{Finding, Phase};
 use crate::events::record::Kind;
@@ -36,7 +37,7 @@ impl Interest {
     /// From the log findings (configuration findings name files, not actors).
     pub fn of(findings: &[Finding]) -> Interest {
         let mut i = Interest::default();
-        for f in findings.iter().filter(|f| f.rule.starts_with("tamper.")) {
+        for f in findings.iter().filter(|f| f.has(Role::LogIntegrity)) {
             for e in &f.evidence {
                 i.edges
                     .entry(e.path.clone())
@@ -45,7 +46,7 @@ impl Interest {
             }
         }
         for f in findings {
-            if f.rule.starts_with("persistence.") || f.rule.starts_with("config.") {
+            if f.has(Role::PlantedEntry) || f.has(Role::Posture) {
                 continue;
             }
             for ip in &f.entities.ips {
@@ -53,13 +54,7 @@ impl Interest {
             }
             // Accounts a finding is *about* (taken over, abused, logging in oddly); an
             // attack's tried accounts are its victims' names, not actors.
-            if matches!(
-                f.rule,
-                "auth.compromised_account"
-                    | "auth.off_hours"
-                    | "auth.new_source"
-                    | "abuse.bulk_send"
-            ) {
+            if f.has(Role::AccountActivity) {
                 let since = chrono::DateTime::parse_from_rfc3339(&f.first_seen)
                     .map_or(i64::MIN, |t| t.timestamp_micros());
                 for u in &f.entities.users {
@@ -287,7 +282,6 @@ mod tests {
 
     fn finding(rule: &'static str, phase: Phase, ips: &[&str], users: &[&str]) -> Finding {
         Finding {
-            rule,
             title: String::new(),
             severity: Severity::High,
             phase,
@@ -303,6 +297,7 @@ mod tests {
             summary: String::new(),
             evidence: Vec::new(),
             remediation: Vec::new(),
+            ..Finding::of(rule)
         }
     }
 

@@ -9,6 +9,7 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::detect::catalog::Role;
 use crate::detect::finding::{Finding, Phase, Severity};
 
 /// What a row is.
@@ -143,11 +144,11 @@ pub fn records(findings: &[Finding]) -> Vec<Record> {
         Phase::Cleanup,
     ] {
         let of: Vec<&Finding> = findings.iter().filter(|f| f.phase == phase).collect();
-        // Hardening weaknesses (`config.*`) carry their file's mtime, not a time of the
+        // Hardening weaknesses (posture) carry their file's mtime, not a time of the
         // attack: listed, but not what a phase's span is made of.
         let times: Vec<(i64, i64)> = of
             .iter()
-            .filter(|f| !f.rule.starts_with("config."))
+            .filter(|f| !f.has(Role::Posture))
             .filter_map(|f| Some((micros(&f.first_seen)?, micros(&f.last_seen)?)))
             .collect();
         let (Some(first), Some(last)) = (

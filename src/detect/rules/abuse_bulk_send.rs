@@ -22,7 +22,7 @@ use super::{Files, Rule, Shared, Thresholds};
 use rustc_hash::FxHashMap;
 
 use crate::detect::fact::Fact;
-use crate::detect::finding::{ts, Entities, EvidenceSet, Finding, Phase, Severity};
+use crate::detect::finding::{ts, Entities, EvidenceSet, Finding, Severity};
 use crate::detect::small::Names;
 use crate::events::record::Kind;
 
@@ -240,10 +240,8 @@ impl Rule for BulkSend {
                 let minutes = (sum.last - sum.first) / 60_000_000;
                 let ips: Vec<String> = sum.ips.iter().map(str::to_string).collect();
                 out.push(Finding {
-                    rule: "abuse.bulk_send",
                     title: format!("Bulk sending by login {user}"),
                     severity: Severity::High,
-                    phase: Phase::Exfiltration,
                     attack: vec!["T1496"],
                     first_seen: ts(sum.first),
                     last_seen: ts(sum.last),
@@ -259,6 +257,7 @@ impl Rule for BulkSend {
                     entities: Entities { ips, users: vec![user.to_string()], files: Vec::new() },
                     evidence: sum.evidence.resolve(files),
                     remediation: vec!["isolate.disable_accounts", "isolate.hold_queue", "clean.reset_credentials"],
+                    ..Finding::of("abuse.bulk_send")
                 });
             }
         }

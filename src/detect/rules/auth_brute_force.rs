@@ -12,7 +12,7 @@
 
 use super::failures::{Bucket, Judged};
 use super::{Files, Rule, Shared, Thresholds};
-use crate::detect::finding::{Entities, Finding, Phase, Severity};
+use crate::detect::finding::{Entities, Finding, Severity};
 
 /// The rule.
 pub struct BruteForce {
@@ -70,7 +70,6 @@ fn judge(t: &Thresholds, files: &Files, (ip, c): (String, Bucket)) -> Option<Fin
         ..c.finding(
             "auth.brute_force",
             Severity::High,
-            Phase::InitialAccess,
             vec!["T1110.001"],
             ip.clone(),
             files,

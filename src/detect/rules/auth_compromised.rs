@@ -19,7 +19,7 @@ use rustc_hash::FxHashMap;
 use super::failures::{network, HOUR_US};
 use super::{Files, Rule, Shared, Thresholds};
 use crate::detect::fact::Fact;
-use crate::detect::finding::{ts, Entities, EvidenceSet, Finding, Phase, Severity};
+use crate::detect::finding::{ts, Entities, EvidenceSet, Finding, Severity};
 use crate::events::record::Kind;
 
 /// First success of (user, address) in each hour.
@@ -215,10 +215,8 @@ impl Rule for Compromised {
                 ips,
             } = t;
             out.push(Finding {
-                rule: "auth.compromised_account",
                 title: format!("Account {user} taken over from {first_ip}"),
                 severity: Severity::Critical,
-                phase: Phase::InitialAccess,
                 attack: vec!["T1078", "T1110"],
                 first_seen: ts(first.ts),
                 last_seen: ts(last),
@@ -230,6 +228,7 @@ impl Rule for Compromised {
                 entities: Entities { ips: ips.into_iter().collect(), users: vec![user.clone()], files: Vec::new() },
                 evidence: evidence.resolve(files),
                 remediation: vec!["isolate.disable_accounts", "isolate.block_ips", "clean.reset_credentials"],
+                ..Finding::of("auth.compromised_account")
             });
         }
         out

@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::logins::History;
 use super::{Files, Rule, Shared, Thresholds};
-use crate::detect::finding::{ts, Entities, EvidenceSet, Finding, Phase, Severity};
+use crate::detect::finding::{ts, Entities, EvidenceSet, Finding, Severity};
 
 /// The rule.
 pub struct NewSource {
@@ -117,10 +117,8 @@ impl Rule for NewSource {
             for (net, hit) in acct.hits {
                 let ips: Vec<String> = hit.ips.into_iter().collect();
                 out.push(Finding {
-                    rule: "auth.new_source",
                     title: format!("{user} logged in from a new network {net}"),
                     severity: Severity::Low,
-                    phase: Phase::InitialAccess,
                     attack: vec!["T1078"],
                     first_seen: ts(hit.first),
                     last_seen: ts(hit.last),
@@ -134,6 +132,7 @@ impl Rule for NewSource {
                     entities: Entities { ips, users: vec![user.clone()], files: Vec::new() },
                     evidence: hit.evidence.resolve(files),
                     remediation: vec!["clean.reset_credentials"],
+                    ..Finding::of("auth.new_source")
                 });
             }
         }

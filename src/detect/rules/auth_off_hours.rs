@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::logins::History;
 use super::{Files, Rule, Shared, Thresholds};
-use crate::detect::finding::{ts, Entities, EvidenceSet, Finding, Phase, Severity};
+use crate::detect::finding::{ts, Entities, EvidenceSet, Finding, Severity};
 
 /// The rule.
 pub struct OffHours {
@@ -101,10 +101,8 @@ impl Rule for OffHours {
             for r in runs {
                 let from: Vec<String> = r.ips.into_iter().collect();
                 out.push(Finding {
-                    rule: "auth.off_hours",
                     title: format!("{user} logged in at an unusual hour"),
                     severity: Severity::Medium,
-                    phase: Phase::InitialAccess,
                     attack: vec!["T1078"],
                     first_seen: ts(r.first),
                     last_seen: ts(r.last),
@@ -119,6 +117,7 @@ impl Rule for OffHours {
                     entities: Entities { ips: from, users: vec![user.clone()], files: Vec::new() },
                     evidence: r.evidence.resolve(files),
                     remediation: vec!["isolate.disable_accounts", "clean.reset_credentials"],
+                    ..Finding::of("auth.off_hours")
                 });
             }
         }

@@ -22,7 +22,7 @@ use super::cloud::Group;
 use super::failures::network;
 use super::{Files, Rule, Shared, Thresholds};
 use crate::detect::fact::Fact;
-use crate::detect::finding::{Finding, Phase, Severity};
+use crate::detect::finding::{Finding, Severity};
 use crate::events::record::Kind;
 
 /// A sign-in: time, address, file, line (ordered as sign-ins are sorted).
@@ -159,7 +159,6 @@ impl Rule for RuleAfterLogin {
                 g.finding(
                     "auth.rule_after_login",
                     Severity::High,
-                    Phase::InitialAccess,
                     vec!["T1078.004", "T1114.003"],
                     format!("{user} changed mail rules right after signing in from a new network"),
                     format!(

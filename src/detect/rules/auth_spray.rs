@@ -15,7 +15,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use super::failures::{Bucket, Judged, HOUR_US};
 use super::{Files, Rule, Shared, Thresholds};
-use crate::detect::finding::{ts, Entities, EvidenceSet, Finding, Phase, Severity};
+use crate::detect::finding::{ts, Entities, EvidenceSet, Finding, Severity};
 
 /// The rule.
 pub struct Spray {
@@ -107,10 +107,8 @@ impl Group {
             ips.join(", ")
         };
         Finding {
-            rule: "auth.spray",
             title: format!("Password spraying from {what}"),
             severity: Severity::High,
-            phase: Phase::InitialAccess,
             attack: vec!["T1110.003"],
             first_seen: ts(self.first),
             last_seen: ts(self.last),
@@ -126,6 +124,7 @@ impl Group {
             },
             evidence: self.evidence.resolve(files),
             remediation: vec!["isolate.block_ips", "clean.reset_credentials"],
+            ..Finding::of("auth.spray")
         }
     }
 }

@@ -10,7 +10,7 @@
 use std::collections::BTreeSet;
 
 use crate::detect::fact::{domain, Fact};
-use crate::detect::finding::{ts, Entities, EvidenceSet, Finding, Phase, Severity};
+use crate::detect::finding::{ts, Entities, EvidenceSet, Finding, Severity};
 use crate::events::exchange::detail::Detail;
 use crate::events::record::Kind;
 
@@ -157,7 +157,6 @@ impl Group {
         &self,
         rule: &'static str,
         severity: Severity,
-        phase: Phase,
         attack: Vec<&'static str>,
         title: String,
         summary: String,
@@ -165,10 +164,8 @@ impl Group {
         files: &super::Files,
     ) -> Finding {
         Finding {
-            rule,
             title,
             severity,
-            phase,
             attack,
             first_seen: ts(self.first),
             last_seen: ts(self.last),
@@ -181,6 +178,7 @@ impl Group {
             summary,
             evidence: self.evidence.resolve(files),
             remediation,
+            ..Finding::of(rule)
         }
     }
 }

@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use super::cloud::{detail_of, some, Group};
 use super::{Files, Rule, Shared, Thresholds};
 use crate::detect::fact::Fact;
-use crate::detect::finding::{EvidenceSet, Finding, Phase, Severity};
+use crate::detect::finding::{EvidenceSet, Finding, Severity};
 use crate::events::record::Kind;
 
 /// How far around a payload write other ECP commands count as its chain (µs).
@@ -90,7 +90,6 @@ impl Rule for EcpWrite {
             out.push(g.finding(
                 "exchange.proxylogon_ecp_write",
                 Severity::Critical,
-                Phase::Persistence,
                 vec!["T1505.003", "T1190"],
                 "ProxyLogon web shell written through an ECP virtual-directory URL".to_string(),
                 format!(

@@ -12,7 +12,7 @@
 use super::cloud::{detail_of, some, Group};
 use super::{Files, Rule, Shared, Thresholds};
 use crate::detect::fact::Fact;
-use crate::detect::finding::{Finding, Phase, Severity};
+use crate::detect::finding::{Finding, Severity};
 use crate::events::record::Kind;
 
 /// Whether a path the OAB generator removed lies outside its own folder.
@@ -54,7 +54,6 @@ impl Rule for OabWrite {
         vec![g.finding(
             "exchange.proxylogon_oab_write",
             Severity::Critical,
-            Phase::Persistence,
             vec!["T1505.003", "T1190"],
             "Files written outside the OAB folder (CVE-2021-26858)".to_string(),
             format!(

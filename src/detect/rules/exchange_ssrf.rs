@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use super::cloud::{detail_of, some, Group, SERVER_STEPS};
 use super::{Files, Rule, Shared, Thresholds};
 use crate::detect::fact::Fact;
-use crate::detect::finding::{Finding, Phase, Severity};
+use crate::detect::finding::{Finding, Severity};
 use crate::events::record::Kind;
 
 /// Whether an `AnchorMailbox` is a forged back-end route; and whether it is the
@@ -97,7 +97,6 @@ impl Rule for Ssrf {
                 h.group.finding(
                     "exchange.proxylogon_ssrf",
                     Severity::Critical,
-                    Phase::InitialAccess,
                     vec!["T1190"],
                     format!("ProxyLogon server-side request forgery from {ip}"),
                     format!(

@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 use super::cloud::{detail_of, some, Group, SERVER_STEPS};
 use super::{Files, Rule, Shared, Thresholds};
 use crate::detect::fact::Fact;
-use crate::detect::finding::{Finding, Phase, Severity};
+use crate::detect::finding::{Finding, Severity};
 use crate::events::record::Kind;
 
 /// Pages Exchange itself serves under `/owa/auth/` (lower-case file names).
@@ -121,7 +121,6 @@ impl Rule for Webshell {
                 h.group.finding(
                     "exchange.webshell",
                     sev,
-                    Phase::Persistence,
                     vec!["T1505.003"],
                     format!("Exchange {what} from {ip}"),
                     format!(

@@ -20,7 +20,7 @@ use rustc_hash::FxHashSet;
 
 use super::{Files, Rule, Shared, Thresholds};
 use crate::detect::fact::{domain, Fact};
-use crate::detect::finding::{ts, Entities, EvidenceSet, Finding, Phase, Severity};
+use crate::detect::finding::{ts, Entities, EvidenceSet, Finding, Severity};
 use crate::events::record::Kind;
 
 /// Most inbound queue ids remembered.
@@ -131,10 +131,8 @@ impl Rule for Forwarding {
             };
             let origins: Vec<String> = c.origins.into_iter().collect();
             out.push(Finding {
-                rule: "exfil.forwarding_observed",
                 title: format!("Mail for local users copied to {rcpt}"),
                 severity,
-                phase: Phase::Exfiltration,
                 attack: vec!["T1114.003"],
                 first_seen: ts(c.first),
                 last_seen: ts(c.last),
@@ -151,6 +149,7 @@ impl Rule for Forwarding {
                 },
                 evidence: c.evidence.resolve(files),
                 remediation: vec!["clean.remove_forwarding", "notify.assess_data"],
+                ..Finding::of("exfil.forwarding_observed")
             });
         }
         out

@@ -665,17 +665,14 @@ impl Bucket {
         &self,
         rule: &'static str,
         severity: crate::detect::finding::Severity,
-        phase: crate::detect::finding::Phase,
         attack: Vec<&'static str>,
         ip: String,
         files: &super::Files,
     ) -> crate::detect::finding::Finding {
         use crate::detect::finding::{ts, Entities, Finding};
         Finding {
-            rule,
             title: String::new(),
             severity,
-            phase,
             attack,
             first_seen: ts(self.first),
             last_seen: ts(self.last),
@@ -688,6 +685,7 @@ impl Bucket {
             },
             evidence: self.evidence.resolve(files),
             remediation: vec!["isolate.block_ips"],
+            ..Finding::of(rule)
         }
     }
 }

@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use super::cloud::{detail_of, some, Group};
 use super::{Files, Rule, Shared, Thresholds};
 use crate::detect::fact::{domain, Fact};
-use crate::detect::finding::{Finding, Phase, Severity};
+use crate::detect::finding::{Finding, Severity};
 use crate::events::exchange::detail::Detail;
 use crate::events::record::Kind;
 
@@ -100,7 +100,6 @@ impl Rule for MailboxForwarding {
                 v.group.finding(
                     "persistence.mailbox_forwarding",
                     sev,
-                    Phase::Persistence,
                     vec!["T1114.003"],
                     format!("Mailbox {mailbox} forwards its mail to {}", some(&v.targets, 3)),
                     format!(

@@ -28,7 +28,7 @@ use std::collections::BTreeMap;
 use super::cloud::{some, Group};
 use super::{Files, Rule, Shared, Thresholds};
 use crate::detect::fact::Fact;
-use crate::detect::finding::{Finding, Phase, Severity};
+use crate::detect::finding::{Finding, Severity};
 use crate::events::exchange::detail::Detail;
 use crate::events::record::Kind;
 
@@ -273,7 +273,6 @@ impl Rule for MailboxRule {
                 let mut f = v.group.finding(
                     "persistence.mailbox_rule",
                     sev,
-                    Phase::Persistence,
                     attack,
                     format!("Inbox rules in {mailbox} {what}"),
                     format!(

@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use super::cloud::{detail_of, some, Group};
 use super::{Files, Rule, Shared, Thresholds};
 use crate::detect::fact::Fact;
-use crate::detect::finding::{Finding, Phase, Severity};
+use crate::detect::finding::{Finding, Severity};
 use crate::events::exchange::detail::Detail;
 use crate::events::record::Kind;
 
@@ -100,7 +100,6 @@ impl Rule for TransportRule {
                 v.group.finding(
                     "persistence.transport_rule",
                     sev,
-                    Phase::Persistence,
                     vec!["T1114.003"],
                     format!(
                         "Transport rule {name:?} sends mail to {}",

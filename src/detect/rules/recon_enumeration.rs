@@ -13,7 +13,7 @@
 use super::failures::{Bucket, Tally};
 use super::{Files, Rule, Shared, Thresholds};
 use crate::detect::fact::Fact;
-use crate::detect::finding::{Finding, Phase, Severity};
+use crate::detect::finding::{Finding, Severity};
 use crate::events::record::Kind;
 
 /// The rule.
@@ -105,7 +105,6 @@ fn judge(
         ..c.finding(
             "recon.enumeration",
             Severity::Medium,
-            Phase::Recon,
             vec!["T1589.002"],
             ip.clone(),
             files,

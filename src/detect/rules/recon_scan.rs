@@ -13,7 +13,7 @@
 use super::failures::{Bucket, Tally};
 use super::{Files, Rule, Shared, Thresholds};
 use crate::detect::fact::Fact;
-use crate::detect::finding::{Finding, Phase, Severity};
+use crate::detect::finding::{Finding, Severity};
 use crate::events::record::Kind;
 
 /// The rule.
@@ -84,7 +84,6 @@ fn judge(t: &Thresholds, files: &Files, (ip, c): (String, Bucket)) -> Option<Fin
         ..c.finding(
             "recon.scan",
             Severity::Low,
-            Phase::Recon,
             vec!["T1595", "T1046"],
             ip.clone(),
             files,

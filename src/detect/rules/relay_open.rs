@@ -18,7 +18,7 @@ use rustc_hash::FxHashMap;
 
 use super::{Files, Rule, Shared, Thresholds};
 use crate::detect::fact::{domain, Fact};
-use crate::detect::finding::{ts, Entities, EvidenceSet, Finding, Phase, Severity};
+use crate::detect::finding::{ts, Entities, EvidenceSet, Finding, Severity};
 use crate::events::record::Kind;
 
 /// Most inbound messages tracked at once. The oldest is let go when a new one arrives (its
@@ -138,10 +138,8 @@ impl Rule for OpenRelay {
         per_ip
             .into_iter()
             .map(|(ip, (count, first, last, rcpts, ev))| Finding {
-                rule: "relay.open",
                 title: format!("Mail relayed for {ip} without authentication"),
                 severity: Severity::Critical,
-                phase: Phase::InitialAccess,
                 attack: vec!["T1090"],
                 first_seen: ts(first),
                 last_seen: ts(last),
@@ -150,6 +148,7 @@ impl Rule for OpenRelay {
                 entities: Entities { ips: vec![ip], users: Vec::new(), files: Vec::new() },
                 evidence: ev.resolve(files),
                 remediation: vec!["isolate.hold_queue", "clean.close_relay"],
+                ..Finding::of("relay.open")
             })
             .collect()
     }

@@ -10,7 +10,7 @@
 use super::failures::{Bucket, Tally};
 use super::{Files, Rule, Shared, Thresholds};
 use crate::detect::fact::Fact;
-use crate::detect::finding::{Finding, Phase, Severity};
+use crate::detect::finding::{Finding, Severity};
 use crate::events::record::Kind;
 
 /// The rule.
@@ -68,7 +68,6 @@ fn judge(t: &Thresholds, files: &Files, (ip, c): (String, Bucket)) -> Option<Fin
         ..c.finding(
             "relay.probe",
             Severity::Medium,
-            Phase::Recon,
             vec!["T1595"],
             ip.clone(),
             files,

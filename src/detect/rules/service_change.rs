@@ -12,7 +12,7 @@
 
 use super::{Files, Rule, Shared, Thresholds};
 use crate::detect::fact::Fact;
-use crate::detect::finding::{ts, Entities, EvidenceSet, Finding, Phase, Severity};
+use crate::detect::finding::{ts, Entities, EvidenceSet, Finding, Severity};
 use crate::events::record::Kind;
 
 /// Words of a service event that mark a change of the running system.
@@ -100,10 +100,8 @@ impl Rule for ServiceChange {
         let times = when.len();
         when.truncate(10);
         vec![Finding {
-            rule: "service.config_change",
             title: format!("Mail system reloaded or restarted {times} time(s) during the incident"),
             severity: Severity::Medium,
-            phase: Phase::Persistence,
             attack: vec!["T1543"],
             first_seen: ts(inside[0].0),
             last_seen: ts(inside[inside.len() - 1].0),
@@ -112,6 +110,7 @@ impl Rule for ServiceChange {
             entities: Entities::default(),
             evidence: ev.resolve(files),
             remediation: vec!["clean.review_config_changes"],
+            ..Finding::of("service.config_change")
         }]
     }
 }
@@ -140,10 +139,8 @@ mod tests {
             "no incident, nothing to place a change in"
         );
         let incident = Finding {
-            rule: "auth.compromised_account",
             title: String::new(),
             severity: Severity::Critical,
-            phase: Phase::InitialAccess,
             attack: vec![],
             first_seen: ts(crate::detect::rules::tests::T0),
             last_seen: ts(crate::detect::rules::tests::T0 + 3_600_000_000),
@@ -152,6 +149,7 @@ mod tests {
             summary: String::new(),
             evidence: vec![],
             remediation: vec![],
+            ..Finding::of("auth.compromised_account")
         };
         let f = r.finish_with(files, &Shared::default(), &[incident]);
         assert_eq!(f.len(), 1);

@@ -19,7 +19,7 @@
 //! allocation); an mtime set by a copy that did not preserve times (`cp` without `-p`) —
 //! mailir's own bundles keep the source's times.
 
-use crate::detect::finding::{ts, Entities, Evidence, Finding, Phase, Severity};
+use crate::detect::finding::{ts, Entities, Evidence, Finding, Severity};
 use crate::parse::FileSummary;
 
 use super::Thresholds;
@@ -35,10 +35,8 @@ fn finding(
 ) -> Finding {
     let at = f.stats.last_us.unwrap_or(0);
     Finding {
-        rule,
         title,
         severity: sev,
-        phase: Phase::Cleanup,
         attack,
         first_seen: ts(f.stats.first_us.unwrap_or(at)),
         last_seen: ts(at),
@@ -55,6 +53,7 @@ fn finding(
             lines: vec![f.stats.lines.max(1)],
         }],
         remediation: vec!["evidence.preserve_backups", "evidence.remote_logs"],
+        ..Finding::of(rule)
     }
 }
 

@@ -15,7 +15,7 @@
 use std::collections::BTreeMap;
 
 use super::{Files, Thresholds};
-use crate::detect::finding::{ts, Entities, Evidence, Finding, Phase, Severity};
+use crate::detect::finding::{ts, Entities, Evidence, Finding, Severity};
 use crate::parse::FileSummary;
 
 const DAY_US: i64 = 86_400_000_000;
@@ -82,10 +82,8 @@ pub fn findings(t: &Thresholds, summaries: &[FileSummary], files: &Files) -> Vec
             .find(|(p, _)| *p == s.path)
             .and_then(|(_, h)| h.clone());
         out.push(Finding {
-            rule: "tamper.exchange_log_age",
             title: format!("Exchange log folder {dir} reaches back only {} day(s)", age / DAY_US),
             severity: Severity::Medium,
-            phase: Phase::Cleanup,
             attack: vec!["T1070.004"],
             first_seen: ts(f.first),
             last_seen: ts(f.last),
@@ -107,6 +105,7 @@ pub fn findings(t: &Thresholds, summaries: &[FileSummary], files: &Files) -> Vec
                 lines: vec![1],
             }],
             remediation: vec!["evidence.preserve_backups", "evidence.remote_logs"],
+            ..Finding::of("tamper.exchange_log_age")
         });
     }
     out

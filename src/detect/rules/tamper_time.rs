@@ -17,7 +17,7 @@
 
 use super::{Files, Rule, Shared, Thresholds};
 use crate::detect::fact::Fact;
-use crate::detect::finding::{ts, Entities, EvidenceSet, Finding, Phase, Severity};
+use crate::detect::finding::{ts, Entities, EvidenceSet, Finding, Severity};
 
 const MINUTE_US: i64 = 60_000_000;
 
@@ -175,10 +175,8 @@ impl Rule for TimeTamper {
             ev.add(g.file, g.before_line);
             ev.add(g.file, g.after_line);
             out.push(Finding {
-                rule: "tamper.time_gap",
                 title: format!("{minutes} minutes missing from {path}"),
                 severity: Severity::High,
-                phase: Phase::Cleanup,
                 attack: vec!["T1070.002"],
                 first_seen: ts(g.before_ts),
                 last_seen: ts(g.after_ts),
@@ -197,6 +195,7 @@ impl Rule for TimeTamper {
                 entities: Entities { ips: Vec::new(), users: Vec::new(), files: vec![path] },
                 evidence: ev.resolve(files),
                 remediation: vec!["evidence.preserve_backups", "evidence.remote_logs"],
+                ..Finding::of("tamper.time_gap")
             });
         }
         for (file, prev, prev_line, now, line) in &self.reversals {
@@ -208,10 +207,8 @@ impl Rule for TimeTamper {
             ev.add(*file, *prev_line);
             ev.add(*file, *line);
             out.push(Finding {
-                rule: "tamper.time_reversal",
                 title: format!("Time runs backwards in {path}"),
                 severity: Severity::High,
-                phase: Phase::Cleanup,
                 attack: vec!["T1070.002"],
                 first_seen: ts(*now),
                 last_seen: ts(*prev),
@@ -228,6 +225,7 @@ impl Rule for TimeTamper {
                 },
                 evidence: ev.resolve(files),
                 remediation: vec!["evidence.preserve_backups"],
+                ..Finding::of("tamper.time_reversal")
             });
         }
         out

@@ -1,0 +1,685 @@
+//! The rule catalogue: one metadata record per rule — id, title, the severities it can give,
+//! phase, ATT&CK techniques, the playbook steps it chooses, and its **roles**.
+//!
+//! Findings take their rule id, phase and techniques from here ([`Finding::of`]); the report,
+//! the timeline and the notification drafts select findings by [`Role`], never by rule-id
+//! string, so a new rule with the right roles reaches the summary, the block list and the
+//! timeline context without any other edit. `mailir rules` prints this table;
+//! `docs/detections.md` and `playbooks/steps.toml` are checked against it by tests.
+//!
+//! To add a rule: its file in `rules/` (see that module), one [`RuleMeta`] row here, its row in
+//! `docs/detections.md`, and — if it needs a response step of its own — the step in
+//! `playbooks/steps.toml` with the rule in the step's `when` list and in [`RuleMeta::steps`].
+//!
+//! [`Finding::of`]: super::finding::Finding::of
+
+use serde::Serialize;
+
+use super::finding::{Phase, Severity};
+
+/// What a rule's findings mean to the rest of mailir.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Its addresses attacked the server: they go on the block list and are called attacking.
+    AttackerSource,
+    /// Its accounts were logged into by an attacker (credentials to reset, sessions to end).
+    TakenAccount,
+    /// Its accounts were used abnormally (sent in bulk, logged in oddly): disable and review.
+    AbusedAccount,
+    /// It names entries planted on the host or in the tenant: forwarding, pipes, rules, jobs,
+    /// web shells — each to be removed.
+    PlantedEntry,
+    /// The evidence itself was altered or removed (log integrity).
+    LogIntegrity,
+    /// A weakness of the configuration, not an event (posture).
+    Posture,
+    /// Its count is mail sent by the attacker (abuse volume).
+    MailSent,
+    /// Its count is mail copied out of the organisation (data that left).
+    MailCopied,
+    /// It says how the attacker got in (the notification drafts' "how").
+    AccessVector,
+    /// A server vulnerability was exploited.
+    Exploit,
+    /// Activity of an account after it was taken (timeline context of the takeover).
+    AccountActivity,
+}
+
+impl Role {
+    /// The snake-case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::AttackerSource => "attacker_source",
+            Role::TakenAccount => "taken_account",
+            Role::AbusedAccount => "abused_account",
+            Role::PlantedEntry => "planted_entry",
+            Role::LogIntegrity => "log_integrity",
+            Role::Posture => "posture",
+            Role::MailSent => "mail_sent",
+            Role::MailCopied => "mail_copied",
+            Role::AccessVector => "access_vector",
+            Role::Exploit => "exploit",
+            Role::AccountActivity => "account_activity",
+        }
+    }
+}
+
+/// One rule's record.
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleMeta {
+    /// Stable id (`auth.brute_force`).
+    pub id: &'static str,
+    /// What it finds, in a few words.
+    pub title: &'static str,
+    /// The severities its findings can have, highest first.
+    pub severities: &'static [Severity],
+    /// Attack phase of its findings.
+    pub phase: Phase,
+    /// MITRE ATT&CK techniques.
+    pub attack: &'static [&'static str],
+    /// What its findings mean downstream.
+    pub roles: &'static [Role],
+    /// Playbook steps chosen for it by name in `playbooks/steps.toml` (the steps every finding
+    /// chooses, `when = ["*"]`, are not listed).
+    pub steps: &'static [&'static str],
+    /// How the attacker got in, for the notification drafts (English, Chinese), when the rule
+    /// is an [`Role::AccessVector`]; the lower `vector_rank`, the likelier the vector.
+    pub vector: Option<(&'static str, &'static str, u8)>,
+}
+
+use Phase::*;
+use Role::*;
+use Severity::{Critical as C, High as H, Low as L, Medium as M};
+
+const fn r(
+    id: &'static str,
+    title: &'static str,
+    severities: &'static [Severity],
+    phase: Phase,
+    attack: &'static [&'static str],
+    roles: &'static [Role],
+    steps: &'static [&'static str],
+) -> RuleMeta {
+    RuleMeta {
+        id,
+        title,
+        severities,
+        phase,
+        attack,
+        roles,
+        steps,
+        vector: None,
+    }
+}
+
+const fn v(mut m: RuleMeta, en: &'static str, zh: &'static str, rank: u8) -> RuleMeta {
+    m.vector = Some((en, zh, rank));
+    m
+}
+
+const BLOCK: &str = "isolate.block_ips";
+const NET: &str = "isolate.network";
+const DISABLE: &str = "isolate.disable_accounts";
+const HOLD: &str = "isolate.hold_queue";
+const RESET: &str = "clean.reset_credentials";
+const VOLATILE: &str = "evidence.volatile";
+const ASSESS: &str = "notify.assess_data";
+const RULES_OFF: &str = "isolate.disable_rules";
+const REMOVE: &str = "clean.remove_persistence";
+const BACKUPS: &str = "evidence.preserve_backups";
+const REVOKE: &str = "isolate.revoke_sessions";
+const EXPORT_RULES: &str = "evidence.export_rules";
+const AUTO_FWD: &str = "clean.block_auto_forwarding";
+const EXCHANGE: &[&str] = &[
+    NET,
+    "clean.patch_exchange",
+    "clean.remove_webshells",
+    "clean.reset_all_credentials",
+    ASSESS,
+];
+const TAMPER: &[&str] = &[BACKUPS];
+const HOST_PLANT: &[&str] = &[NET, RULES_OFF, VOLATILE, REMOVE];
+
+/// Every rule, in the order of `docs/detections.md`'s tables.
+pub const RULES: &[RuleMeta] = &[
+    r(
+        "recon.scan",
+        "service scan",
+        &[L],
+        Recon,
+        &["T1595", "T1046"],
+        &[AttackerSource],
+        &[BLOCK],
+    ),
+    r(
+        "recon.enumeration",
+        "user enumeration (VRFY/EXPN, RCPT to unknown users)",
+        &[M],
+        Recon,
+        &["T1589.002"],
+        &[AttackerSource],
+        &[BLOCK, "clean.harden_vrfy"],
+    ),
+    r(
+        "relay.probe",
+        "open-relay probing",
+        &[M],
+        Recon,
+        &["T1595"],
+        &[AttackerSource],
+        &[BLOCK],
+    ),
+    v(
+        r(
+            "auth.brute_force",
+            "password brute force",
+            &[H],
+            InitialAccess,
+            &["T1110.001"],
+            &[AttackerSource, AccessVector],
+            &[BLOCK, RESET],
+        ),
+        "password guessing against the mail logins (SMTP AUTH, IMAP, POP)",
+        "针对邮件登录（SMTP AUTH、IMAP、POP）的密码猜解",
+        1,
+    ),
+    v(
+        r(
+            "auth.spray",
+            "password spraying",
+            &[H],
+            InitialAccess,
+            &["T1110.003"],
+            &[AttackerSource, AccessVector],
+            &[BLOCK, RESET],
+        ),
+        "password guessing against the mail logins (SMTP AUTH, IMAP, POP)",
+        "针对邮件登录（SMTP AUTH、IMAP、POP）的密码猜解",
+        1,
+    ),
+    v(
+        r(
+            "relay.open",
+            "mail relayed without authentication (open relay)",
+            &[C],
+            InitialAccess,
+            &["T1090"],
+            &[AttackerSource, AccessVector, MailSent],
+            &[NET, HOLD, "clean.close_relay"],
+        ),
+        "the server relayed mail for outside senders (open relay)",
+        "服务器为外部发件人转发邮件（开放转发）",
+        2,
+    ),
+    r(
+        "service.config_change",
+        "mail system reloaded or restarted during the incident",
+        &[M],
+        Persistence,
+        &["T1543"],
+        &[],
+        &["clean.review_config_changes"],
+    ),
+    r(
+        "tamper.time_gap",
+        "lines cut out of a continuous log",
+        &[H],
+        Cleanup,
+        &["T1070.002"],
+        &[LogIntegrity],
+        TAMPER,
+    ),
+    r(
+        "tamper.time_reversal",
+        "time running backwards in a log",
+        &[H],
+        Cleanup,
+        &["T1070.002"],
+        &[LogIntegrity],
+        TAMPER,
+    ),
+    r(
+        "tamper.truncated",
+        "a rotated log broken off",
+        &[H],
+        Cleanup,
+        &["T1070.002"],
+        &[LogIntegrity],
+        TAMPER,
+    ),
+    r(
+        "tamper.rotation_gap",
+        "a missing log rotation",
+        &[H],
+        Cleanup,
+        &["T1070.002"],
+        &[LogIntegrity],
+        TAMPER,
+    ),
+    r(
+        "tamper.nul_bytes",
+        "a log region zeroed in place",
+        &[H],
+        Cleanup,
+        &["T1070.002"],
+        &[LogIntegrity],
+        TAMPER,
+    ),
+    r(
+        "tamper.mtime_mismatch",
+        "a log's mtime earlier than its last event",
+        &[M],
+        Cleanup,
+        &["T1070.006"],
+        &[LogIntegrity],
+        TAMPER,
+    ),
+    r(
+        "abuse.bulk_send",
+        "bulk sending by a login",
+        &[H],
+        Exfiltration,
+        &["T1496"],
+        &[AbusedAccount, MailSent, AccountActivity],
+        &[NET, DISABLE, HOLD, VOLATILE, RESET, ASSESS],
+    ),
+    r(
+        "exfil.forwarding_observed",
+        "mail for local users copied outside",
+        &[H, M],
+        Exfiltration,
+        &["T1114.003"],
+        &[MailCopied],
+        &[NET, "clean.remove_forwarding", ASSESS],
+    ),
+    r(
+        "auth.off_hours",
+        "a login at an unusual hour",
+        &[M],
+        InitialAccess,
+        &["T1078"],
+        &[AbusedAccount, AccountActivity],
+        &[DISABLE, RESET],
+    ),
+    v(
+        r(
+            "auth.new_source",
+            "a login from a new network",
+            &[L],
+            InitialAccess,
+            &["T1078"],
+            &[AccessVector, AccountActivity],
+            &[RESET],
+        ),
+        "logins with valid credentials from a source the account had not used",
+        "使用有效凭据从账户未曾使用过的来源登录",
+        3,
+    ),
+    v(
+        r(
+            "exchange.proxylogon_ssrf",
+            "ProxyLogon SSRF (CVE-2021-26855)",
+            &[C],
+            InitialAccess,
+            &["T1190"],
+            &[AttackerSource, Exploit, AccessVector],
+            EXCHANGE,
+        ),
+        "exploitation of the Exchange server's ProxyLogon vulnerability (CVE-2021-26855)",
+        "利用 Exchange 服务器的 ProxyLogon 漏洞（CVE-2021-26855）",
+        0,
+    ),
+    r(
+        "exchange.proxylogon_ecp_write",
+        "ProxyLogon ECP file write (CVE-2021-27065)",
+        &[C],
+        Persistence,
+        &["T1505.003", "T1190"],
+        &[Exploit],
+        EXCHANGE,
+    ),
+    r(
+        "exchange.proxylogon_oab_write",
+        "ProxyLogon OAB file write (CVE-2021-26858)",
+        &[C],
+        Persistence,
+        &["T1505.003", "T1190"],
+        &[Exploit],
+        EXCHANGE,
+    ),
+    r(
+        "exchange.webshell",
+        "web shell requests",
+        &[C, H],
+        Persistence,
+        &["T1505.003"],
+        &[AttackerSource],
+        EXCHANGE,
+    ),
+    r(
+        "persistence.mailbox_rule",
+        "inbox rules forwarding or hiding mail",
+        &[C, H, M, L],
+        Persistence,
+        &["T1114.003", "T1564.008"],
+        &[PlantedEntry],
+        &[
+            RULES_OFF,
+            VOLATILE,
+            REMOVE,
+            REVOKE,
+            EXPORT_RULES,
+            "clean.remove_mailbox_rules",
+            AUTO_FWD,
+            RESET,
+            ASSESS,
+        ],
+    ),
+    r(
+        "persistence.mailbox_forwarding",
+        "mailbox forwarding outside the organisation",
+        &[C, H, L],
+        Persistence,
+        &["T1114.003"],
+        &[PlantedEntry],
+        &[
+            RULES_OFF,
+            VOLATILE,
+            REMOVE,
+            REVOKE,
+            EXPORT_RULES,
+            "clean.clear_forwarding",
+            AUTO_FWD,
+            ASSESS,
+        ],
+    ),
+    r(
+        "persistence.transport_rule",
+        "transport rules copying or redirecting mail outside",
+        &[C, H, M],
+        Persistence,
+        &["T1114.003"],
+        &[PlantedEntry],
+        &[
+            RULES_OFF,
+            VOLATILE,
+            REMOVE,
+            EXPORT_RULES,
+            "clean.remove_transport_rules",
+            ASSESS,
+        ],
+    ),
+    r(
+        "auth.rule_after_login",
+        "a mail rule changed right after a login from a new network",
+        &[H],
+        InitialAccess,
+        &["T1078.004", "T1114.003"],
+        &[TakenAccount, AccountActivity],
+        &[REVOKE, EXPORT_RULES, RESET],
+    ),
+    r(
+        "tamper.exchange_log_age",
+        "an Exchange log folder whose older files were deleted",
+        &[M],
+        Cleanup,
+        &["T1070.004"],
+        &[LogIntegrity],
+        TAMPER,
+    ),
+    v(
+        r(
+            "auth.compromised_account",
+            "an account taken over after failed logins",
+            &[C],
+            InitialAccess,
+            &["T1078", "T1110"],
+            &[AttackerSource, TakenAccount, AccessVector, AccountActivity],
+            &[NET, BLOCK, DISABLE, VOLATILE, RESET, ASSESS],
+        ),
+        "a successful login after failures from the same source (password guessed or stolen)",
+        "同一来源多次失败后登录成功（密码被猜中或被盗）",
+        0,
+    ),
+    r(
+        "persistence.bcc",
+        "mail copied by always_bcc or BCC maps",
+        &[H, L],
+        Persistence,
+        &["T1114.003"],
+        &[PlantedEntry],
+        &[NET, RULES_OFF, VOLATILE, REMOVE, ASSESS],
+    ),
+    r(
+        "persistence.forward",
+        "local mail forwarded outside (aliases, .forward, sieve)",
+        &[C, H, M],
+        Persistence,
+        &["T1114.003"],
+        &[PlantedEntry],
+        &[NET, RULES_OFF, VOLATILE, REMOVE, ASSESS],
+    ),
+    r(
+        "persistence.pipe",
+        "mail handed to a program",
+        &[H, M],
+        Persistence,
+        &["T1546", "T1114.003"],
+        &[PlantedEntry],
+        HOST_PLANT,
+    ),
+    r(
+        "persistence.transport",
+        "mail routed to a public address (transport, relayhost, filters)",
+        &[H],
+        Persistence,
+        &["T1114.003", "T1557"],
+        &[PlantedEntry],
+        HOST_PLANT,
+    ),
+    r(
+        "persistence.compiled_map_mismatch",
+        "a compiled map that differs from its source",
+        &[H, M, L],
+        Persistence,
+        &["T1565.001", "T1114.003"],
+        &[PlantedEntry],
+        HOST_PLANT,
+    ),
+    r(
+        "persistence.cron",
+        "a planted scheduled job",
+        &[H],
+        Persistence,
+        &["T1053.003"],
+        &[PlantedEntry],
+        HOST_PLANT,
+    ),
+    v(
+        r(
+            "config.open_relay",
+            "an open-relay configuration",
+            &[H],
+            InitialAccess,
+            &["T1566"],
+            &[Posture, AccessVector],
+            &["clean.close_relay"],
+        ),
+        "an open-relay configuration",
+        "开放转发的配置",
+        4,
+    ),
+    r(
+        "config.vrfy_enabled",
+        "VRFY enabled",
+        &[L],
+        InitialAccess,
+        &["T1589.002"],
+        &[Posture],
+        &["clean.harden_vrfy"],
+    ),
+    r(
+        "config.banner_version",
+        "the version in the SMTP banner",
+        &[L],
+        InitialAccess,
+        &["T1592.002"],
+        &[Posture],
+        &["clean.harden_banner"],
+    ),
+    v(
+        r(
+            "config.weak_tls",
+            "weak TLS settings",
+            &[M, L],
+            InitialAccess,
+            &["T1040", "T1557"],
+            &[Posture, AccessVector],
+            &["clean.harden_tls"],
+        ),
+        "weak TLS settings (credentials readable on the network)",
+        "TLS 配置薄弱（凭据可能在网络上被读取）",
+        5,
+    ),
+];
+
+/// The record of rule `id`.
+pub fn meta(id: &str) -> Option<&'static RuleMeta> {
+    RULES.iter().find(|m| m.id == id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_unique_and_well_formed() {
+        let mut ids: Vec<&str> = RULES.iter().map(|m| m.id).collect();
+        ids.sort_unstable();
+        let n = ids.len();
+        ids.dedup();
+        assert_eq!(ids.len(), n, "a rule id is listed twice");
+        for m in RULES {
+            assert!(m.id.split_once('.').is_some(), "{}", m.id);
+            assert!(!m.severities.is_empty() && !m.attack.is_empty(), "{}", m.id);
+            assert!(
+                m.severities.windows(2).all(|w| w[0] > w[1]),
+                "{}: severities highest first",
+                m.id
+            );
+            assert_eq!(
+                m.vector.is_some(),
+                m.roles.contains(&AccessVector),
+                "{}",
+                m.id
+            );
+        }
+    }
+
+    /// The rule rows of `docs/detections.md`'s tables: id → the row's cells.
+    fn doc_rows() -> std::collections::BTreeMap<String, Vec<String>> {
+        include_str!("../../docs/detections.md")
+            .lines()
+            .filter_map(|l| {
+                let cells: Vec<String> = l
+                    .trim()
+                    .trim_matches('|')
+                    .split(" | ")
+                    .map(|c| c.trim().to_string())
+                    .collect();
+                let id = cells
+                    .first()?
+                    .strip_prefix('`')?
+                    .strip_suffix('`')?
+                    .to_string();
+                (id.contains('.') && cells.len() >= 4).then_some((id, cells))
+            })
+            .collect()
+    }
+
+    fn techniques(text: &str) -> Vec<String> {
+        let mut out: Vec<String> = text
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '.'))
+            .filter(|w| {
+                w.len() >= 5 && w.starts_with('T') && w[1..5].bytes().all(|b| b.is_ascii_digit())
+            })
+            .map(|w| w.trim_end_matches('.').to_string())
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    #[test]
+    fn docs_detections_table_agrees_with_the_catalogue() {
+        let rows = doc_rows();
+        let doc_ids: Vec<&String> = rows.keys().collect();
+        let mut ids: Vec<&str> = RULES.iter().map(|m| m.id).collect();
+        ids.sort_unstable();
+        assert_eq!(doc_ids, ids, "rules in docs/detections.md vs the catalogue");
+        for m in RULES {
+            let cells = &rows[m.id];
+            let phase = serde_json::to_value(m.phase).unwrap();
+            assert!(
+                cells[2].contains(phase.as_str().unwrap()),
+                "{}: docs say {:?}, the catalogue {phase}",
+                m.id,
+                cells[2]
+            );
+            let mut want: Vec<String> = m.attack.iter().map(|t| t.to_string()).collect();
+            want.sort();
+            assert_eq!(techniques(&cells[3]), want, "{}: ATT&CK", m.id);
+            // The highest severity is named in the docs (lower ones are often "one lower when …").
+            for sev in &m.severities[..1] {
+                let name = serde_json::to_value(sev).unwrap();
+                assert!(
+                    cells[2].contains(name.as_str().unwrap()),
+                    "{}: severity {name} not in the docs' {:?}",
+                    m.id,
+                    cells[2]
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn playbook_steps_agree_with_the_catalogue() {
+        #[derive(serde::Deserialize)]
+        struct Book {
+            step: Vec<Step>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Step {
+            id: String,
+            #[serde(default)]
+            when: Vec<String>,
+        }
+        let book: Book = toml::from_str(include_str!("../../playbooks/steps.toml")).unwrap();
+        let matches = |pat: &str, id: &str| match pat.strip_suffix('*') {
+            Some(prefix) => !pat.is_empty() && pat != "*" && id.starts_with(prefix),
+            None => pat == id,
+        };
+        for m in RULES {
+            let mut chosen: Vec<&str> = book
+                .step
+                .iter()
+                .filter(|s| s.when.iter().any(|w| matches(w, m.id)))
+                .map(|s| s.id.as_str())
+                .collect();
+            chosen.sort_unstable();
+            let mut want = m.steps.to_vec();
+            want.sort_unstable();
+            assert_eq!(chosen, want, "{}: steps.toml chooses these steps", m.id);
+        }
+        for s in &book.step {
+            for w in &s.when {
+                assert!(
+                    w == "*" || RULES.iter().any(|m| matches(w, m.id)),
+                    "step {} names {w}, which matches no rule",
+                    s.id
+                );
+            }
+        }
+    }
+}
