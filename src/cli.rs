@@ -138,6 +138,14 @@ pub struct RuleArgs {
     /// those the configuration names (mydestination, virtual and relay domains, mailname).
     #[arg(long = "local-domain", value_name = "DOMAIN")]
     pub local_domains: Vec<String>,
+    /// Switch off a rule or a family of rules (`auth.off_hours`, `config`); repeatable. Also
+    /// `disable = [...]` in the config file's `[rules]` table. `mailir rules` lists them.
+    #[arg(long, value_name = "RULE|PREFIX")]
+    pub disable: Vec<String>,
+    /// Keep a rule that a broader --disable switched off (`--disable config --enable
+    /// config.open_relay`); repeatable. Also `enable = [...]` in `[rules]`.
+    #[arg(long, value_name = "RULE|PREFIX")]
+    pub enable: Vec<String>,
 }
 
 #[cfg(feature = "analysis")]
@@ -157,14 +165,43 @@ impl RuleArgs {
         };
         let thresholds = crate::detect::rules::Thresholds::load(config.as_deref(), &self.sets)
             .map_err(|e| anyhow::anyhow!("thresholds: {e}"))?;
+        let (mut disable, mut enable) = rule_lists(config.as_deref())?;
+        disable.extend(self.disable);
+        enable.extend(self.enable);
+        let rules = crate::detect::catalog::Selection::new(disable, enable)
+            .map_err(|e| anyhow::anyhow!("rules: {e}"))?;
         let parse = input.resolve(crate::parse::output::Format::Facts, None)?;
         Ok(crate::detect::DetectConfig {
             parse,
             format,
             thresholds,
             local_domains: self.local_domains,
+            rules,
         })
     }
+}
+
+/// The `disable` and `enable` lists of the config file's `[rules]` table.
+#[cfg(feature = "analysis")]
+fn rule_lists(config: Option<&str>) -> Result<(Vec<String>, Vec<String>)> {
+    #[derive(Default, serde::Deserialize)]
+    #[serde(default, deny_unknown_fields)]
+    struct Lists {
+        disable: Vec<String>,
+        enable: Vec<String>,
+    }
+    let Some(text) = config else {
+        return Ok(Default::default());
+    };
+    let mut doc: toml::Table =
+        toml::from_str(text).map_err(|e| anyhow::anyhow!("--config: {e}"))?;
+    let lists: Lists = match doc.remove("rules") {
+        Some(v) => v
+            .try_into()
+            .map_err(|e: toml::de::Error| anyhow::anyhow!("--config [rules]: {e}"))?,
+        None => Lists::default(),
+    };
+    Ok((lists.disable, lists.enable))
 }
 
 /// `mailir detect` arguments.

@@ -446,3 +446,76 @@ fn sealing_state_as_time_moves_on_changes_no_finding() {
         }
     }
 }
+
+/// Every finding on the sample agrees with its rule's catalogue record (`mailir rules`): the
+/// phase, techniques within the rule's, a severity it can give, the same roles.
+#[test]
+fn findings_agree_with_the_rule_catalogue() {
+    let o = run(&["rules", "--format", "json"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let cat: Value = serde_json::from_str(&o.stdout).unwrap();
+    let rules = cat["rules"].as_array().unwrap();
+    let doc = detect_json(&util::sample());
+    let findings = doc["findings"].as_array().unwrap();
+    assert!(findings.len() > 10);
+    for f in findings {
+        let m = rules
+            .iter()
+            .find(|m| m["id"] == f["rule"])
+            .unwrap_or_else(|| panic!("{} is not in the catalogue", f["rule"]));
+        assert_eq!(f["phase"], m["phase"], "{}", f["rule"]);
+        assert_eq!(f["roles"], m["roles"], "{}", f["rule"]);
+        assert!(
+            m["severities"].as_array().unwrap().contains(&f["severity"]),
+            "{}: severity {}",
+            f["rule"],
+            f["severity"]
+        );
+        for t in f["attack"].as_array().unwrap() {
+            assert!(
+                m["attack"].as_array().unwrap().contains(t),
+                "{}: {t}",
+                f["rule"]
+            );
+        }
+    }
+}
+
+/// `--disable` drops a family, `--enable` keeps one rule of it, and a name that matches no
+/// rule is refused.
+#[test]
+fn rules_can_be_switched_off_and_on() {
+    let sample = util::sample();
+    let s = sample.to_str().unwrap();
+    let rules_of = |args: &[&str]| {
+        let mut all = vec!["detect", s, "--timezone", "Asia/Shanghai"];
+        all.extend_from_slice(args);
+        let o = run(&all);
+        assert_eq!(o.code, 0, "{}", o.stderr);
+        let doc: Value = serde_json::from_str(&o.stdout).unwrap();
+        let mut r: Vec<String> = doc["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["rule"].as_str().unwrap().to_string())
+            .collect();
+        r.dedup();
+        (r, o.stderr)
+    };
+    let (all, _) = rules_of(&[]);
+    assert!(all.iter().any(|r| r.starts_with("auth.")));
+    assert!(all.iter().any(|r| r == "auth.compromised_account"));
+    let (some, stderr) = rules_of(&["--disable", "auth", "--enable", "auth.compromised_account"]);
+    assert!(stderr.contains("rules switched off: "), "{stderr}");
+    assert!(some.iter().any(|r| r == "auth.compromised_account"));
+    assert!(!some
+        .iter()
+        .any(|r| r.starts_with("auth.") && r != "auth.compromised_account"));
+    assert_eq!(
+        all.iter().filter(|r| !r.starts_with("auth.")).count(),
+        some.iter().filter(|r| !r.starts_with("auth.")).count()
+    );
+    let o = run(&["detect", s, "--disable", "auth.nosuch"]);
+    assert_eq!(o.code, 2);
+    assert!(o.stderr.contains("matches no rule"), "{}", o.stderr);
+}

@@ -138,6 +138,14 @@ const EXCHANGE: &[&str] = &[
     "clean.reset_all_credentials",
     ASSESS,
 ];
+const EXCHANGE_ATTACKER: &[&str] = &[
+    NET,
+    BLOCK,
+    "clean.patch_exchange",
+    "clean.remove_webshells",
+    "clean.reset_all_credentials",
+    ASSESS,
+];
 const TAMPER: &[&str] = &[BACKUPS];
 const HOST_PLANT: &[&str] = &[NET, RULES_OFF, VOLATILE, REMOVE];
 
@@ -206,7 +214,7 @@ pub const RULES: &[RuleMeta] = &[
             InitialAccess,
             &["T1090"],
             &[AttackerSource, AccessVector, MailSent],
-            &[NET, HOLD, "clean.close_relay"],
+            &[NET, BLOCK, HOLD, "clean.close_relay"],
         ),
         "the server relayed mail for outside senders (open relay)",
         "服务器为外部发件人转发邮件（开放转发）",
@@ -324,7 +332,7 @@ pub const RULES: &[RuleMeta] = &[
             InitialAccess,
             &["T1190"],
             &[AttackerSource, Exploit, AccessVector],
-            EXCHANGE,
+            EXCHANGE_ATTACKER,
         ),
         "exploitation of the Exchange server's ProxyLogon vulnerability (CVE-2021-26855)",
         "利用 Exchange 服务器的 ProxyLogon 漏洞（CVE-2021-26855）",
@@ -355,7 +363,7 @@ pub const RULES: &[RuleMeta] = &[
         Persistence,
         &["T1505.003"],
         &[AttackerSource],
-        EXCHANGE,
+        EXCHANGE_ATTACKER,
     ),
     r(
         "persistence.mailbox_rule",
@@ -417,7 +425,7 @@ pub const RULES: &[RuleMeta] = &[
         InitialAccess,
         &["T1078.004", "T1114.003"],
         &[TakenAccount, AccountActivity],
-        &[REVOKE, EXPORT_RULES, RESET],
+        &[DISABLE, REVOKE, EXPORT_RULES, RESET],
     ),
     r(
         "tamper.exchange_log_age",
@@ -549,6 +557,60 @@ pub fn meta(id: &str) -> Option<&'static RuleMeta> {
     RULES.iter().find(|m| m.id == id)
 }
 
+/// Which rules report: `--disable RULE|PREFIX` and `--enable RULE|PREFIX` (repeatable), and
+/// `disable = [...]`, `enable = [...]` in the `[rules]` table of `--config FILE`. A pattern is
+/// a rule id (`auth.off_hours`), a family (`config`, `config.` or `config.*`), or `*`. A rule
+/// is off when a disable pattern matches it, unless an enable pattern at least as specific
+/// matches it too (`--disable config --enable config.open_relay` keeps that one). A disabled
+/// rule's findings are dropped where they are made, so they neither reach the output nor
+/// shape later rules' judgements (the incident window of `service.config_change`).
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    disable: Vec<String>,
+    enable: Vec<String>,
+}
+
+impl Selection {
+    /// A selection; every pattern must match at least one rule of the catalogue.
+    pub fn new(disable: Vec<String>, enable: Vec<String>) -> Result<Selection, String> {
+        for p in disable.iter().chain(&enable) {
+            if !RULES.iter().any(|m| Self::specificity(p, m.id).is_some()) {
+                return Err(format!("{p:?} matches no rule (see `mailir rules`)"));
+            }
+        }
+        Ok(Selection { disable, enable })
+    }
+
+    /// How specifically `pattern` names rule `id` (longer is more specific), if it does.
+    fn specificity(pattern: &str, id: &str) -> Option<usize> {
+        let p = pattern.trim_end_matches('*').trim_end_matches('.');
+        if p.is_empty() {
+            return Some(0);
+        }
+        let hit = id == p || id.strip_prefix(p).is_some_and(|rest| rest.starts_with('.'));
+        hit.then_some(p.len())
+    }
+
+    /// Whether rule `id`'s findings are kept.
+    pub fn runs(&self, id: &str) -> bool {
+        let best = |ps: &[String]| ps.iter().filter_map(|p| Self::specificity(p, id)).max();
+        match (best(&self.disable), best(&self.enable)) {
+            (None, _) => true,
+            (Some(d), Some(e)) => e >= d,
+            (Some(_), None) => false,
+        }
+    }
+
+    /// The catalogue's rules that are off, in catalogue order.
+    pub fn disabled(&self) -> Vec<&'static str> {
+        RULES
+            .iter()
+            .map(|m| m.id)
+            .filter(|id| !self.runs(id))
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -576,6 +638,20 @@ mod tests {
             );
         }
     }
+
+    const ALL_ROLES: [Role; 11] = [
+        AttackerSource,
+        TakenAccount,
+        AbusedAccount,
+        PlantedEntry,
+        LogIntegrity,
+        Posture,
+        MailSent,
+        MailCopied,
+        AccessVector,
+        Exploit,
+        AccountActivity,
+    ];
 
     /// The rule rows of `docs/detections.md`'s tables: id → the row's cells.
     fn doc_rows() -> std::collections::BTreeMap<String, Vec<String>> {
@@ -654,6 +730,8 @@ mod tests {
             id: String,
             #[serde(default)]
             when: Vec<String>,
+            #[serde(default)]
+            roles: Vec<String>,
         }
         let book: Book = toml::from_str(include_str!("../../playbooks/steps.toml")).unwrap();
         let matches = |pat: &str, id: &str| match pat.strip_suffix('*') {
@@ -664,7 +742,12 @@ mod tests {
             let mut chosen: Vec<&str> = book
                 .step
                 .iter()
-                .filter(|s| s.when.iter().any(|w| matches(w, m.id)))
+                .filter(|s| {
+                    s.when.iter().any(|w| matches(w, m.id))
+                        || s.roles
+                            .iter()
+                            .any(|r| m.roles.iter().any(|mr| mr.name() == r))
+                })
                 .map(|s| s.id.as_str())
                 .collect();
             chosen.sort_unstable();
@@ -673,6 +756,13 @@ mod tests {
             assert_eq!(chosen, want, "{}: steps.toml chooses these steps", m.id);
         }
         for s in &book.step {
+            for r in &s.roles {
+                assert!(
+                    ALL_ROLES.iter().any(|x| x.name() == r),
+                    "step {} names an unknown role {r}",
+                    s.id
+                );
+            }
             for w in &s.when {
                 assert!(
                     w == "*" || RULES.iter().any(|m| matches(w, m.id)),
@@ -681,5 +771,35 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn rules_are_switched_by_id_family_and_the_most_specific_pattern() {
+        let s = |d: &[&str], e: &[&str]| {
+            Selection::new(
+                d.iter().map(|x| x.to_string()).collect(),
+                e.iter().map(|x| x.to_string()).collect(),
+            )
+        };
+        let all_on = Selection::default();
+        assert!(RULES.iter().all(|m| all_on.runs(m.id)));
+        let x = s(&["auth.off_hours"], &[]).unwrap();
+        assert!(!x.runs("auth.off_hours") && x.runs("auth.spray"));
+        assert_eq!(x.disabled(), ["auth.off_hours"]);
+        for fam in ["config", "config.", "config.*"] {
+            let x = s(&[fam], &["config.open_relay"]).unwrap();
+            assert!(
+                x.runs("config.open_relay") && !x.runs("config.weak_tls"),
+                "{fam}"
+            );
+            assert!(x.runs("auth.spray"));
+        }
+        let only = s(&["*"], &["tamper"]).unwrap();
+        assert!(only.runs("tamper.time_gap") && !only.runs("auth.spray"));
+        // A prefix is a family, not a substring: `auth.s` names nothing.
+        assert!(s(&["auth.s"], &[]).is_err());
+        assert!(s(&[], &["nosuch.rule"]).is_err());
+        // `*` switches off every rule, catalogued or not.
+        assert!(!s(&["*"], &[]).unwrap().runs("test.new_rule"));
     }
 }

@@ -40,6 +40,8 @@ pub struct DetectConfig {
     pub thresholds: Thresholds,
     /// Mail domains the responder declares the host's own (beyond those its config names).
     pub local_domains: Vec<String>,
+    /// Which rules report (`--disable`, `--enable`).
+    pub rules: catalog::Selection,
 }
 
 /// Feeds facts to every rule, and seals the rules' state as the input moves forward in time.
@@ -207,21 +209,22 @@ pub fn findings(cfg: &DetectConfig, command: &str) -> Result<Option<Detected>> {
             crate::sanitize::terminal(&l.what)
         );
     }
+    let on = |f: &Finding| cfg.rules.runs(f.rule);
     let mut findings: Vec<Finding> = Vec::new();
     for r in engine.rules.iter_mut() {
         let found = r.finish_with(&driven.files, &engine.shared, &findings);
-        findings.extend(found);
+        findings.extend(found.into_iter().filter(on));
     }
-    findings.extend(rules::tamper_file::findings(
-        &cfg.thresholds,
-        &driven.summaries,
-        &driven.files,
-    ));
-    findings.extend(rules::tamper_log_age::findings(
-        &cfg.thresholds,
-        &driven.summaries,
-        &driven.files,
-    ));
+    findings.extend(
+        rules::tamper_file::findings(&cfg.thresholds, &driven.summaries, &driven.files)
+            .into_iter()
+            .filter(on),
+    );
+    findings.extend(
+        rules::tamper_log_age::findings(&cfg.thresholds, &driven.summaries, &driven.files)
+            .into_iter()
+            .filter(on),
+    );
     let conf = crate::hostconf::HostConf::load(&cfg.parse.inputs);
     for (path, why) in &conf.errors {
         eprintln!(
@@ -233,7 +236,11 @@ pub fn findings(cfg: &DetectConfig, command: &str) -> Result<Option<Detected>> {
     let (config_files, config_errors) = (conf.files.len() as u64, conf.errors.len() as u64);
     let host = host::Host::new(conf, &cfg.local_domains);
     for rule in rules::config_rules() {
-        findings.extend(rule.check(&host));
+        findings.extend(rule.check(&host).into_iter().filter(on));
+    }
+    let off = cfg.rules.disabled();
+    if !off.is_empty() {
+        eprintln!("mailir {command}: rules switched off: {}", off.join(", "));
     }
     sort(&mut findings);
     let stats = render::Stats {

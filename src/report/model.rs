@@ -84,6 +84,44 @@ pub struct Summary {
     pub last: Option<String>,
 }
 
+impl Summary {
+    /// The summary of `findings`, selected by their roles: the accounts taken or abused to
+    /// send, the attacker sources, planted entries, log-integrity signs, and the span of the
+    /// findings about events in the logs.
+    pub fn of(findings: &[Finding]) -> Summary {
+        let mut by_severity = BTreeMap::new();
+        for f in findings {
+            *by_severity.entry(severity_name(f.severity)).or_insert(0) += 1;
+        }
+        let accounts: BTreeSet<String> = findings
+            .iter()
+            .filter(|f| names_taken_account(f))
+            .flat_map(|f| f.entities.users.iter().cloned())
+            .collect();
+        let attackers: BTreeSet<String> = findings
+            .iter()
+            .filter(|f| f.has(Role::AttackerSource))
+            .flat_map(|f| f.entities.ips.iter().cloned())
+            .collect();
+        let logs: Vec<&Finding> = findings.iter().filter(|f| is_log_event(f)).collect();
+        Summary {
+            by_severity,
+            accounts: accounts.into_iter().collect(),
+            attackers: attackers.into_iter().collect(),
+            persistence: findings
+                .iter()
+                .filter(|f| f.has(Role::PlantedEntry))
+                .count(),
+            tampering: findings
+                .iter()
+                .filter(|f| f.has(Role::LogIntegrity))
+                .count(),
+            first: logs.iter().map(|f| f.first_seen.clone()).min(),
+            last: logs.iter().map(|f| f.last_seen.clone()).max(),
+        }
+    }
+}
+
 /// One attack phase's span.
 #[derive(Debug, Serialize)]
 pub struct PhaseSpan {
@@ -238,39 +276,7 @@ impl Report {
         checks: Vec<super::custody::InputCheck>,
     ) -> Report {
         let findings = &d.findings;
-        // Findings about events in the logs: not host state (planted entries found in the
-        // configuration) and not posture.
-        let log_finding = |f: &&Finding| is_log_event(f);
-        let mut by_severity = BTreeMap::new();
-        for f in findings {
-            *by_severity.entry(severity_name(f.severity)).or_insert(0) += 1;
-        }
-        let accounts: BTreeSet<String> = findings
-            .iter()
-            .filter(|f| names_taken_account(f))
-            .flat_map(|f| f.entities.users.iter().cloned())
-            .collect();
-        let attackers: BTreeSet<String> = findings
-            .iter()
-            .filter(|f| f.has(Role::AttackerSource))
-            .flat_map(|f| f.entities.ips.iter().cloned())
-            .collect();
-        let logs: Vec<&Finding> = findings.iter().filter(log_finding).collect();
-        let summary = Summary {
-            by_severity,
-            accounts: accounts.into_iter().collect(),
-            attackers: attackers.into_iter().collect(),
-            persistence: findings
-                .iter()
-                .filter(|f| f.has(Role::PlantedEntry))
-                .count(),
-            tampering: findings
-                .iter()
-                .filter(|f| f.has(Role::LogIntegrity))
-                .count(),
-            first: logs.iter().map(|f| f.first_seen.clone()).min(),
-            last: logs.iter().map(|f| f.last_seen.clone()).max(),
-        };
+        let summary = Summary::of(findings);
         // Titles and summaries in the report's language, by finding.
         let mut texts: BTreeMap<&'static str, Option<super::playbook::RuleText>> = BTreeMap::new();
         let local: Vec<(String, String)> = findings
@@ -637,4 +643,60 @@ fn is_log_event(f: &Finding) -> bool {
 /// Whether a finding's accounts were taken or abused to send: the accounts the summary names.
 fn names_taken_account(f: &Finding) -> bool {
     f.has(Role::TakenAccount) || (f.has(Role::AbusedAccount) && f.has(Role::MailSent))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::finding::Entities;
+    use crate::report::playbook::Playbook;
+
+    /// A rule that exists nowhere but here: only its roles say what it means.
+    fn new_rule_finding() -> Finding {
+        Finding {
+            title: "Something new from 198.51.100.7".into(),
+            first_seen: "2026-03-04T02:00:00Z".into(),
+            last_seen: "2026-03-04T03:00:00Z".into(),
+            count: 3,
+            entities: Entities {
+                ips: vec!["198.51.100.7".into()],
+                users: vec!["alice".into()],
+                files: Vec::new(),
+            },
+            roles: &[
+                Role::AttackerSource,
+                Role::TakenAccount,
+                Role::AccountActivity,
+            ],
+            ..Finding::of("test.new_rule")
+        }
+    }
+
+    #[test]
+    fn a_new_rule_with_roles_reaches_summary_playbook_and_timeline() {
+        let f = new_rule_finding();
+        let s = Summary::of(std::slice::from_ref(&f));
+        assert_eq!(s.attackers, ["198.51.100.7"]);
+        assert_eq!(s.accounts, ["alice"]);
+        assert_eq!(s.first.as_deref(), Some("2026-03-04T02:00:00Z"));
+        let book = Playbook::load(None).unwrap();
+        for step in ["isolate.block_ips", "isolate.disable_accounts"] {
+            let st = book.step.iter().find(|s| s.id == step).unwrap();
+            assert!(Playbook::chooses(st, &f), "{step}");
+        }
+        let rows = crate::timeline::record::records(std::slice::from_ref(&f));
+        assert!(rows.iter().any(|r| r.rule == Some("test.new_rule")));
+        let interest = crate::timeline::context::Interest::of(std::slice::from_ref(&f));
+        assert!(interest.follows_user("alice") && interest.follows_ip("198.51.100.7"));
+        // The same finding without roles reaches none of them.
+        let plain = Finding { roles: &[], ..f };
+        let s = Summary::of(std::slice::from_ref(&plain));
+        assert!(s.attackers.is_empty() && s.accounts.is_empty());
+        let block = book
+            .step
+            .iter()
+            .find(|s| s.id == "isolate.block_ips")
+            .unwrap();
+        assert!(!Playbook::chooses(block, &plain));
+    }
 }

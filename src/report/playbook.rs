@@ -27,6 +27,10 @@ pub struct Step {
     /// Rule patterns that choose the step (`auth.*`, `*`).
     #[serde(default)]
     pub when: Vec<String>,
+    /// Roles that choose the step (`attacker_source`: every finding naming attacking
+    /// addresses, whatever its rule; see `mailir rules`).
+    #[serde(default)]
+    pub roles: Vec<String>,
     /// English text.
     pub en: String,
     /// Chinese text.
@@ -108,10 +112,15 @@ impl Playbook {
         builtin.rule.into_iter().find(|r| r.id == id)
     }
 
-    /// Whether `step` is chosen by finding `f`: named in its remediation or matched by rule.
+    /// Whether `step` is chosen by finding `f`: named in its remediation, matched by rule, or
+    /// by one of its roles.
     pub fn chooses(step: &Step, f: &Finding) -> bool {
         f.remediation.contains(&step.id.as_str())
             || step.when.iter().any(|w| rule_matches(w, f.rule))
+            || step
+                .roles
+                .iter()
+                .any(|r| f.roles.iter().any(|fr| fr.name() == r))
     }
 
     /// Remediation ids of `findings` that no step has.

@@ -68,6 +68,18 @@ impl Interest {
         i
     }
 
+    /// Whether what `ip` did is kept as context.
+    #[cfg(test)]
+    pub fn follows_ip(&self, ip: &str) -> bool {
+        self.ips.contains_key(ip)
+    }
+
+    /// Whether what account `user` did is kept as context.
+    #[cfg(test)]
+    pub fn follows_user(&self, user: &str) -> bool {
+        self.users.contains_key(user)
+    }
+
     /// Whether nothing is of interest.
     pub fn is_empty(&self) -> bool {
         self.ips.is_empty() && self.users.is_empty() && self.edges.is_empty()

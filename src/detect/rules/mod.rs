@@ -7,9 +7,12 @@
 //! for the rest; the findings do not depend on how often sealing happens. State that several
 //! rules read (failed and successful logins) is gathered once, in [`Shared`]. To add a rule:
 //! a file here with a `Rule` implementation and its tests (a `seal` that judges and drops what
-//! lies before its hour, if it keeps per-hour state), one line in [`all`], and its entry in
-//! `docs/detections.md`; a rule that reads the texts of an event kind no rule read before adds
-//! it to [`crate::detect::fact::texts_read`].
+//! lies before its hour, if it keeps per-hour state), one line in [`all`], its record in
+//! [`crate::detect::catalog`] (phase, techniques, **roles**: they decide where its findings
+//! go — block list, summary, timeline — with no other edit) and its row in
+//! `docs/detections.md` (a test compares the two); findings are built on
+//! `Finding::of("rule.id")`. A rule that reads the texts of an event kind no rule read before
+//! adds it to [`crate::detect::fact::texts_read`].
 
 pub mod abuse_bulk_send;
 pub mod auth_brute_force;
