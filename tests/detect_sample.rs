@@ -519,3 +519,48 @@ fn rules_can_be_switched_off_and_on() {
     assert_eq!(o.code, 2);
     assert!(o.stderr.contains("matches no rule"), "{}", o.stderr);
 }
+
+/// `--format text` is coloured under a pseudo-terminal (util-linux `script` gives it one),
+/// with real escape sequences, and plain with `NO_COLOR` or when piped.
+#[test]
+fn text_is_coloured_on_a_terminal_unless_no_color() {
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("\n*** SKIPPED: no util-linux `script` to give detect a terminal ***\n");
+        return;
+    }
+    let cmd = format!(
+        "'{}' detect '{}' --timezone Asia/Shanghai --format text",
+        env!("CARGO_BIN_EXE_mailir"),
+        util::sample().display()
+    );
+    let under_pty = |no_color: bool| {
+        let mut c = std::process::Command::new("script");
+        c.args(["-qec", &cmd, "/dev/null"]).env_remove("NO_COLOR");
+        if no_color {
+            c.env("NO_COLOR", "1");
+        }
+        let o = util::run_cmd(c, std::time::Duration::from_secs(120));
+        assert_eq!(o.code, 0, "{}", o.stderr);
+        o.stdout
+    };
+    let coloured = under_pty(false);
+    assert!(coloured.contains("\u{1b}[31mHIGH"), "{coloured}");
+    assert!(coloured.contains("\u{1b}[0m"));
+    assert!(!coloured.contains("\\x1b"), "escape written as text");
+    let plain = under_pty(true);
+    assert!(
+        plain.contains("HIGH") && !plain.contains('\u{1b}'),
+        "{plain}"
+    );
+    let piped = run(&[
+        "detect",
+        util::sample().to_str().unwrap(),
+        "--format",
+        "text",
+    ]);
+    assert!(!piped.stdout.contains('\u{1b}'));
+}

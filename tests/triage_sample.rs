@@ -45,7 +45,27 @@ fn sample_triage_writes_the_report_and_every_timeline_export() {
     let first = o.stdout.lines().nth(1).unwrap();
     assert!(first.contains("critical"), "{first}");
     assert!(first.contains(truth["compromised_account"]["user"].as_str().unwrap()));
-    assert!(o.stdout.contains("phase Phase recon begins"));
+    // One line per phase with its span and rules; weaknesses apart, not in a phase.
+    let recon = o
+        .stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("recon "))
+        .unwrap_or_else(|| panic!("{}", o.stdout));
+    assert!(
+        recon.contains(" → ") && recon.contains("recon.scan"),
+        "{recon}"
+    );
+    assert!(!o.stdout.contains("Phase recon begins"));
+    let access = o
+        .stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("initial_access "))
+        .unwrap();
+    assert!(!access.contains("config."), "{access}");
+    assert!(o
+        .stdout
+        .lines()
+        .any(|l| l.trim_start().starts_with("weaknesses") && l.contains("config.vrfy_enabled")));
     assert!(o
         .stdout
         .contains(&out.join("report.md").display().to_string()));

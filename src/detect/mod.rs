@@ -151,6 +151,13 @@ impl FactSink for Engine {
 
 /// Orders findings deterministically: by first time, then severity (worst first), rule, title.
 pub fn sort(findings: &mut [Finding]) {
+    // Titles are one line of plain text in every output: attacker text in them (a user name
+    // with a tab or a newline, a bidi override) is escaped once, here.
+    for f in findings.iter_mut() {
+        if f.title.chars().any(crate::sanitize::needs_escape) {
+            f.title = crate::sanitize::terminal(&f.title);
+        }
+    }
     findings.sort_by(|a, b| {
         a.first_seen
             .cmp(&b.first_seen)
@@ -273,4 +280,20 @@ pub fn run(cfg: &DetectConfig) -> Result<ExitCode> {
     } else {
         ExitCode::Success
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn titles_are_one_escaped_line() {
+        let mut f = vec![Finding {
+            title: "a\tb\nc\u{202e}d logged in at an unusual hour".into(),
+            ..Finding::of("auth.off_hours")
+        }];
+        sort(&mut f);
+        assert!(!f[0].title.chars().any(crate::sanitize::needs_escape));
+        assert!(f[0].title.starts_with("a\\u{9}b\\u{a}c"), "{}", f[0].title);
+    }
 }

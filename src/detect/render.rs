@@ -49,10 +49,10 @@ struct Document<'a> {
 
 fn colour(s: Severity) -> &'static str {
     match s {
-        Severity::Critical => "\\x1b[1;31m",
-        Severity::High => "\\x1b[31m",
-        Severity::Medium => "\\x1b[33m",
-        Severity::Low => "\\x1b[36m",
+        Severity::Critical => "\x1b[1;31m",
+        Severity::High => "\x1b[31m",
+        Severity::Medium => "\x1b[33m",
+        Severity::Low => "\x1b[36m",
         Severity::Info => "",
     }
 }
@@ -64,7 +64,10 @@ pub fn write(
     findings: &[Finding],
     stats: &Stats,
 ) -> io::Result<()> {
-    let tty = out.is_none() && io::stdout().is_terminal();
+    // Colour only on a terminal, and never when NO_COLOR is set to anything (no-color.org).
+    let tty = out.is_none()
+        && io::stdout().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let mut w: Box<dyn Write> = match out {
         Some(p) => Box::new(io::BufWriter::new(crate::outfile::create(p)?)),
         None => Box::new(io::BufWriter::new(io::stdout().lock())),
@@ -87,7 +90,7 @@ pub fn write(
                     .and_then(|v| v.as_str().map(str::to_uppercase))
                     .unwrap_or_default();
                 let (on, off) = if tty {
-                    (colour(f.severity), "\\x1b[0m")
+                    (colour(f.severity), "\x1b[0m")
                 } else {
                     ("", "")
                 };

@@ -71,12 +71,44 @@ fn summary(
             terminal(&f.title)
         );
     }
+    // One line per phase, in time order: its span (from the timeline's phase rows) and the
+    // rules that found something in it; weaknesses of the configuration apart.
+    use crate::detect::catalog::Role;
+    use crate::timeline::record::{phase_name, Kind};
     let rows_of = crate::timeline::record::records(findings);
-    for r in rows_of
+    for start in rows_of.iter().filter(|r| r.kind == Kind::PhaseStart) {
+        let Some(phase) = start.phase else { continue };
+        let end = rows_of
+            .iter()
+            .find(|r| r.kind == Kind::PhaseEnd && r.phase == Some(phase))
+            .map_or(start.ts.as_str(), |r| r.ts.as_str());
+        let of: Vec<&Finding> = findings
+            .iter()
+            .filter(|f| f.phase == phase && !f.has(Role::Posture))
+            .collect();
+        let rules: std::collections::BTreeSet<&str> = of.iter().map(|f| f.rule).collect();
+        let _ = writeln!(
+            o,
+            "  {:<15} {} → {}  {} finding(s): {}",
+            phase_name(phase),
+            start.ts,
+            end,
+            of.len(),
+            rules.into_iter().collect::<Vec<_>>().join(", ")
+        );
+    }
+    let weak: std::collections::BTreeSet<&str> = findings
         .iter()
-        .filter(|r| r.kind == crate::timeline::record::Kind::PhaseStart)
-    {
-        let _ = writeln!(o, "  phase {}", terminal(&r.message));
+        .filter(|f| f.has(Role::Posture))
+        .map(|f| f.rule)
+        .collect();
+    if !weak.is_empty() {
+        let _ = writeln!(
+            o,
+            "  {:<15} {}",
+            "weaknesses",
+            weak.into_iter().collect::<Vec<_>>().join(", ")
+        );
     }
     let _ = writeln!(
         o,
