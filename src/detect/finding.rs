@@ -41,6 +41,19 @@ pub enum Phase {
     Cleanup,
 }
 
+/// Where a finding's times come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TimeSource {
+    /// Log events.
+    Events,
+    /// File modification times recorded at collection (the bundle's manifest).
+    RecordedMtime,
+    /// File modification times read from the file system the analysis ran on: they may be
+    /// those of a copy or a checkout, so they never stretch an attack phase.
+    FileMtime,
+}
+
 /// Entities a finding is about.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Entities {
@@ -93,6 +106,8 @@ pub struct Finding {
     /// What the finding means downstream, from the rule's catalogue record
     /// ([`crate::detect::catalog`]): report, timeline and drafts select by these.
     pub roles: &'static [Role],
+    /// Where `first_seen` and `last_seen` come from.
+    pub time_source: TimeSource,
 }
 
 impl Finding {
@@ -118,6 +133,7 @@ impl Finding {
             evidence: Vec::new(),
             remediation: Vec::new(),
             roles: meta.map_or(&[], |m| m.roles),
+            time_source: TimeSource::Events,
         }
     }
 

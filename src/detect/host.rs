@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use crate::detect::finding::{ts, Entities, Evidence, Finding, Severity};
+use crate::detect::finding::{ts, Entities, Evidence, Finding, Severity, TimeSource};
 use crate::hostconf::domains::Domains;
 use crate::hostconf::maps::{Map, Syntax};
 use crate::hostconf::postfix::{map_refs, master, MainCf, Param, Service};
@@ -258,7 +258,19 @@ impl Cites {
             .max()
             .map(|t| ts(t.timestamp_micros()))
             .unwrap_or_default();
+        // Recorded at collection when every cited file's time was (a bundle's manifest).
+        let recorded = self
+            .by_path
+            .values()
+            .filter_map(|(f, _)| f.as_ref())
+            .filter(|f| f.mtime.is_some())
+            .all(|f| f.mtime_recorded);
         Finding {
+            time_source: if recorded {
+                TimeSource::RecordedMtime
+            } else {
+                TimeSource::FileMtime
+            },
             title,
             severity,
             attack,

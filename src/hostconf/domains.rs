@@ -117,6 +117,7 @@ mod tests {
                 shown: String::new(),
                 data: b"oceanlab.example.org\n".to_vec(),
                 mtime: None,
+                mtime_recorded: false,
                 sha256: None,
             },
         );

@@ -327,6 +327,7 @@ mod tests {
             shown: String::new(),
             data: data.to_vec(),
             mtime: None,
+            mtime_recorded: false,
             sha256: None,
         };
         // The source lacks b.example, which the compiled file routes to 5.6.7.8:2525.

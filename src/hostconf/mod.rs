@@ -56,6 +56,9 @@ pub struct ConfFile {
     pub data: Vec<u8>,
     /// Modification time on the host.
     pub mtime: Option<DateTime<Utc>>,
+    /// Whether `mtime` was recorded at collection (the bundle's manifest) rather than read
+    /// from the file system the analysis runs on (a checkout or a copy may have reset it).
+    pub mtime_recorded: bool,
     /// SHA-256 from the bundle manifest.
     pub sha256: Option<String>,
 }
@@ -202,6 +205,7 @@ impl HostConf {
                         shown: stored,
                         data,
                         mtime: rfc3339(&row.mtime),
+                        mtime_recorded: true,
                         sha256: row.sha256.clone(),
                     },
                 ),
@@ -253,6 +257,7 @@ impl HostConf {
                             shown,
                             data,
                             mtime,
+                            mtime_recorded: false,
                             sha256: None,
                         },
                     );

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::detect::catalog::Role;
-use crate::detect::finding::{Finding, Phase, Severity};
+use crate::detect::finding::{Finding, Phase, Severity, TimeSource};
 
 /// What a row is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -145,10 +145,11 @@ pub fn records(findings: &[Finding]) -> Vec<Record> {
     ] {
         let of: Vec<&Finding> = findings.iter().filter(|f| f.phase == phase).collect();
         // Hardening weaknesses (posture) carry their file's mtime, not a time of the
-        // attack: listed, but not what a phase's span is made of.
+        // attack, and a file time read from the analysed copy (not recorded at collection) may
+        // be a checkout's: listed, but not what a phase's span is made of.
         let times: Vec<(i64, i64)> = of
             .iter()
-            .filter(|f| !f.has(Role::Posture))
+            .filter(|f| !f.has(Role::Posture) && f.time_source != TimeSource::FileMtime)
             .filter_map(|f| Some((micros(&f.first_seen)?, micros(&f.last_seen)?)))
             .collect();
         let (Some(first), Some(last)) = (

@@ -365,6 +365,7 @@ pub mod config_tests {
                     shown: p.trim_start_matches('/').to_string(),
                     data: data.to_vec(),
                     mtime: None,
+                    mtime_recorded: false,
                     sha256: None,
                 },
             );
