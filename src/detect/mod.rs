@@ -167,6 +167,60 @@ pub fn sort(findings: &mut [Finding]) {
     });
 }
 
+/// One finding per planted entry: the same entry reached through several files (an alias in
+/// `/etc/aliases` and in `/etc/mail/aliases`, a forward in a map and its compiled copy) gives
+/// findings of one rule with one title; they become one finding citing every file, with the
+/// worst severity, the whole time span and the summed count. Order is kept (first seen).
+pub fn merge_same_entries(findings: Vec<Finding>) -> Vec<Finding> {
+    let mut out: Vec<Finding> = Vec::with_capacity(findings.len());
+    for f in findings {
+        let same = out
+            .iter_mut()
+            .find(|o| o.rule == f.rule && o.title == f.title && o.phase == f.phase);
+        let Some(o) = same else {
+            out.push(f);
+            continue;
+        };
+        o.severity = o.severity.max(f.severity);
+        o.count += f.count;
+        if f.first_seen < o.first_seen {
+            o.first_seen = f.first_seen;
+        }
+        if f.last_seen > o.last_seen {
+            o.last_seen = f.last_seen;
+        }
+        for e in f.evidence {
+            match o.evidence.iter_mut().find(|x| x.path == e.path) {
+                Some(x) => {
+                    x.lines.extend(e.lines);
+                    x.lines.sort_unstable();
+                    x.lines.dedup();
+                }
+                None => o.evidence.push(e),
+            }
+        }
+        let union = |a: &mut Vec<String>, b: Vec<String>| {
+            for v in b {
+                if !a.contains(&v) {
+                    a.push(v);
+                }
+            }
+        };
+        union(&mut o.entities.files, f.entities.files);
+        union(&mut o.entities.users, f.entities.users);
+        union(&mut o.entities.ips, f.entities.ips);
+        for r in f.remediation {
+            if !o.remediation.contains(&r) {
+                o.remediation.push(r);
+            }
+        }
+        if f.time_source == finding::TimeSource::FileMtime {
+            o.time_source = finding::TimeSource::FileMtime;
+        }
+    }
+    out
+}
+
 /// What a detection run found, for `detect` to render and for `timeline` to order.
 pub struct Detected {
     /// Findings, in [`sort`] order.
@@ -242,9 +296,11 @@ pub fn findings(cfg: &DetectConfig, command: &str) -> Result<Option<Detected>> {
     }
     let (config_files, config_errors) = (conf.files.len() as u64, conf.errors.len() as u64);
     let host = host::Host::new(conf, &cfg.local_domains);
+    let mut planted = Vec::new();
     for rule in rules::config_rules() {
-        findings.extend(rule.check(&host).into_iter().filter(on));
+        planted.extend(rule.check(&host).into_iter().filter(on));
     }
+    findings.extend(merge_same_entries(planted));
     let off = cfg.rules.disabled();
     if !off.is_empty() {
         eprintln!("mailir {command}: rules switched off: {}", off.join(", "));
@@ -285,6 +341,39 @@ pub fn run(cfg: &DetectConfig) -> Result<ExitCode> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_alias_in_two_alias_files_is_one_finding_citing_both() {
+        use crate::detect::host::ConfigRule;
+        let h = rules::config_tests::host(&[
+            ("/etc/mailname", "lab.example\n"),
+            ("/etc/postfix/main.cf", "myhostname = mx.lab.example\n"),
+            (
+                "/etc/aliases",
+                "postmaster: root\nwebmaster: root, w@out.example\n",
+            ),
+            ("/etc/mail/aliases", "webmaster: root, w@out.example\n"),
+        ]);
+        let raw = rules::persistence_forward::Forward.check(&h);
+        assert_eq!(raw.len(), 2, "{raw:#?}");
+        let merged = merge_same_entries(raw);
+        assert_eq!(merged.len(), 1, "{merged:#?}");
+        let paths: Vec<&str> = merged[0].evidence.iter().map(|e| e.path.as_str()).collect();
+        assert!(
+            paths.contains(&"etc/aliases") && paths.contains(&"etc/mail/aliases"),
+            "{paths:?}"
+        );
+        // Different entries stay apart.
+        let h = rules::config_tests::host(&[
+            ("/etc/mailname", "lab.example\n"),
+            (
+                "/etc/aliases",
+                "webmaster: w@out.example\nsales: s@out.example\n",
+            ),
+        ]);
+        let f = merge_same_entries(rules::persistence_forward::Forward.check(&h));
+        assert_eq!(f.len(), 2);
+    }
 
     #[test]
     fn titles_are_one_escaped_line() {
