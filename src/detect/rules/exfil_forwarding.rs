@@ -4,9 +4,13 @@
 //!
 //! **Why**: the persistence the seed articles warn about ("malicious forwarding rules") is
 //! silent in the configuration a responder reads last; the logs show it working. **How**: a
-//! message is *inbound* when a remote client submitted it without logging in; every delivery
-//! or forward of an inbound message to a recipient whose domain is not a local one, and every
-//! sieve/alias `forwarded` event to such a recipient, counts for that recipient. Local domains
+//! message is *inbound* when a remote client submitted it without logging in; a delivery of an
+//! inbound message to a recipient whose domain is not a local one counts for that recipient
+//! when it is a forward of a local address (`orig_to`, a sieve/alias `forwarded` event) or when
+//! the same message was also delivered to a local user (a BCC copy). An inbound message that
+//! reached no local user at all was never mail *for* local users — relayed spam is
+//! `relay.open`'s — so its outside deliveries are held (at most [`PENDING`] per message) until
+//! a local delivery of it shows up, and dropped when none does. Local domains
 //! are learned from the evidence: domains of recipients delivered locally (`relay=local`,
 //! LMTP/LDA, virtual). One finding per outside recipient, naming the local addresses it copies
 //! (`orig_to`) or "BCC copy". **ATT&CK**: T1114.003 (Email Forwarding Rule). **Phase**:
@@ -16,7 +20,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-use rustc_hash::FxHashSet;
+use rustc_hash::FxHashMap;
 
 use super::{Files, Rule, Shared, Thresholds};
 use crate::detect::fact::{domain, Fact};
@@ -25,6 +29,18 @@ use crate::events::record::Kind;
 
 /// Most inbound queue ids remembered.
 const CAPACITY: usize = 1 << 17;
+
+/// Most outside deliveries held per inbound message until it is seen to reach a local user.
+const PENDING: usize = 4;
+
+/// An inbound message as far as its deliveries have shown.
+#[derive(Default)]
+struct Inbound {
+    /// A local user received it.
+    local: bool,
+    /// Outside deliveries waiting for that: recipient, time, file, line.
+    pending: Vec<(Box<str>, i64, u32, u64)>,
+}
 
 #[derive(Default)]
 struct Copies {
@@ -37,7 +53,7 @@ struct Copies {
 
 /// The rule.
 pub struct Forwarding {
-    inbound: FxHashSet<Box<str>>,
+    inbound: FxHashMap<Box<str>, Inbound>,
     order: VecDeque<Box<str>>,
     local_domains: BTreeSet<String>,
     copies: BTreeMap<String, Copies>,
@@ -47,11 +63,25 @@ impl Forwarding {
     /// A new rule.
     pub fn new(_t: &Thresholds) -> Self {
         Forwarding {
-            inbound: FxHashSet::default(),
+            inbound: FxHashMap::default(),
             order: VecDeque::new(),
             local_domains: BTreeSet::new(),
             copies: BTreeMap::new(),
         }
+    }
+}
+
+impl Forwarding {
+    /// Counts one copy to outside recipient `rcpt`.
+    fn copy(&mut self, rcpt: &str, at: i64, origin: String, file: u32, line: u64) {
+        let c = self.copies.entry(rcpt.to_ascii_lowercase()).or_default();
+        if c.count == 0 || at < c.first {
+            c.first = at;
+        }
+        c.last = c.last.max(at);
+        c.count += 1;
+        c.origins.insert(origin);
+        c.evidence.add(file, line);
     }
 }
 
@@ -65,8 +95,8 @@ impl Rule for Forwarding {
             Kind::MessageReceived => {
                 let remote = f.src_ip().is_some_and(|ip| !is_loopback(ip));
                 if let (Some(q), None, true) = (f.queue_id(), f.actor(), remote) {
-                    if !self.inbound.contains(q) {
-                        self.inbound.insert(q.into());
+                    if !self.inbound.contains_key(q) {
+                        self.inbound.insert(q.into(), Inbound::default());
                         self.order.push_back(q.into());
                         if self.order.len() > CAPACITY {
                             if let Some(old) = self.order.pop_front() {
@@ -85,9 +115,22 @@ impl Rule for Forwarding {
                     if let Some(d) = f.orig_recipient().and_then(domain) {
                         self.local_domains.insert(d);
                     }
+                    // The message reached a local user: its held outside copies count now.
+                    let held = f
+                        .queue_id()
+                        .and_then(|q| self.inbound.get_mut(q))
+                        .map(|m| {
+                            m.local = true;
+                            std::mem::take(&mut m.pending)
+                        })
+                        .unwrap_or_default();
+                    for (rcpt, at, file, line) in held {
+                        self.copy(&rcpt, at, "BCC copy".into(), file, line);
+                    }
                     return;
                 }
-                let inbound = f.queue_id().is_some_and(|q| self.inbound.contains(q));
+                let message = f.queue_id().and_then(|q| self.inbound.get_mut(q));
+                let inbound = message.is_some();
                 let (Some(rcpt), true) = (f.recipient(), inbound || f.kind == Kind::Forwarded)
                 else {
                     return;
@@ -98,19 +141,24 @@ impl Rule for Forwarding {
                 if let Some(d) = f.orig_recipient().and_then(domain) {
                     self.local_domains.insert(d);
                 }
-                let c = self.copies.entry(rcpt.to_ascii_lowercase()).or_default();
-                if c.count == 0 || f.ts_us < c.first {
-                    c.first = f.ts_us;
-                }
-                c.last = c.last.max(f.ts_us);
-                c.count += 1;
                 let origin = match (f.orig_recipient(), f.kind, f.mailbox()) {
                     (Some(o), _, _) => o.to_ascii_lowercase(),
                     (None, Kind::Forwarded, Some(u)) => format!("{u} (sieve/filter)"),
-                    _ => "BCC copy".to_string(),
+                    _ => {
+                        // A plain outside delivery: a copy only if the message also reached a
+                        // local user (before or after this line).
+                        if let Some(m) = message {
+                            if !m.local {
+                                if m.pending.len() < PENDING {
+                                    m.pending.push((rcpt.into(), f.ts_us, f.file, f.line));
+                                }
+                                return;
+                            }
+                        }
+                        "BCC copy".to_string()
+                    }
                 };
-                c.origins.insert(origin);
-                c.evidence.add(f.file, f.line);
+                self.copy(rcpt, f.ts_us, origin, f.file, f.line);
             }
             _ => {}
         }
@@ -214,5 +262,51 @@ mod tests {
         assert_eq!(f.len(), 1, "{f:?}");
         assert!(f[0].title.contains("zw.archive@mailsafe.example.com"));
         assert_eq!(f[0].severity, Severity::High);
+    }
+
+    #[test]
+    fn relayed_spam_is_not_forwarding_a_copy_logged_before_the_local_delivery_is() {
+        let mut facts = Vec::new();
+        // Relayed spam: inbound, no login, every recipient outside, no local delivery.
+        for i in 0..50 {
+            let q = format!("S{i}");
+            facts.push(received(i, &q));
+            facts.push(delivered(
+                i,
+                &q,
+                &format!("victim{i}@far{}.example", i % 5),
+                None,
+                "mx.far.example[198.51.100.3]:25",
+            ));
+        }
+        // A BCC copy whose outside delivery is logged before the local one.
+        facts.push(received(100, "A1"));
+        facts.push(delivered(
+            101,
+            "A1",
+            "zw.archive@mailsafe.example.com",
+            None,
+            "mx.mailsafe.example.com[203.0.113.200]:25",
+        ));
+        facts.push(delivered(102, "A1", "zhangwei@example.org", None, "local"));
+        // An alias of a local address expanding outside counts without a local delivery.
+        facts.push(received(110, "F1"));
+        facts.push(delivered(
+            111,
+            "F1",
+            "fin@out.example",
+            Some("finance@example.org"),
+            "mx.out.example[203.0.113.9]:25",
+        ));
+        let f = run(Box::new(Forwarding::new(&Thresholds::default())), &facts);
+        let titles: Vec<&str> = f.iter().map(|x| x.title.as_str()).collect();
+        assert_eq!(
+            titles,
+            [
+                "Mail for local users copied to fin@out.example",
+                "Mail for local users copied to zw.archive@mailsafe.example.com"
+            ],
+            "{titles:?}"
+        );
     }
 }

@@ -7,12 +7,18 @@
 //! with at least one `sent` delivery to an outside domain and none to a local one is relayed.
 //! Local domains are learned from local deliveries (as in `exfil.forwarding_observed`, which
 //! covers messages that *also* reached local users: BCC copies, forwards). One finding per
-//! client address. **ATT&CK**: T1090 (Proxy — the server is used to relay). **Phase**: initial
+//! **campaign** — relayed messages with less than `campaign_gap_hours` between them — however
+//! many clients took part (a botnet abusing an open relay is tens of thousands of addresses):
+//! its count, span, the busiest sources and destination domains in the summary, every source
+//! address (up to [`MAX_LISTED`], the rest counted) in its entities. Memory is bounded: a
+//! message is judged when it leaves the window of [`CAPACITY`] tracked messages (or at the
+//! end), against the local domains learned so far, and folded into its campaign's counters.
+//! **ATT&CK**: T1090 (Proxy — the server is used to relay). **Phase**: initial
 //! access. **Severity**: critical. **False positives**: a secondary MX or a relay the server is
 //! configured to serve (`relay_domains`, a backup MX for a partner) — check the recipient
 //! domains against the configuration.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeSet, VecDeque};
 
 use rustc_hash::FxHashMap;
 
@@ -27,6 +33,109 @@ use crate::events::record::Kind;
 /// looks relayed is kept; the others are dropped, so memory stays bounded.
 const CAPACITY: usize = 1 << 16;
 
+/// Most distinct source addresses and destination domains a campaign lists; more are counted.
+const MAX_LISTED: usize = 10_000;
+
+/// Relayed messages of one campaign, as counters.
+#[derive(Default)]
+struct Campaign {
+    messages: u64,
+    first: i64,
+    last: i64,
+    sources: FxHashMap<Box<str>, u64>,
+    more_sources: u64,
+    domains: FxHashMap<Box<str>, u64>,
+    more_domains: u64,
+    recipients: u64,
+    evidence: EvidenceSet,
+}
+
+impl Campaign {
+    fn add(&mut self, m: &Message, outside: &[&String]) {
+        if self.messages == 0 {
+            self.first = m.ts;
+        }
+        self.messages += 1;
+        self.first = self.first.min(m.ts);
+        self.last = self.last.max(m.ts);
+        self.recipients += outside.len() as u64;
+        bump(&mut self.sources, &mut self.more_sources, &m.ip);
+        for d in outside.iter().filter_map(|r| domain(r)) {
+            bump(&mut self.domains, &mut self.more_domains, &d);
+        }
+        self.evidence.extend(&m.evidence);
+    }
+
+    fn finding(self, files: &Files) -> Finding {
+        let sources = by_count(&self.sources);
+        let domains = by_count(&self.domains);
+        let n_sources = self.sources.len() as u64 + self.more_sources;
+        let top = |v: &[(&str, u64)]| {
+            v.iter()
+                .take(5)
+                .map(|(k, n)| format!("{k} ({n})"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let title = if n_sources == 1 {
+            format!("Mail relayed for {} without authentication", sources[0].0)
+        } else {
+            format!(
+                "Open relay abused: {} message(s) from {n_sources} address(es) without authentication",
+                self.messages
+            )
+        };
+        let mut summary = format!(
+            "{} message(s) from {n_sources} client address(es) that did not log in, delivered to {} outside recipient(s) only; busiest sources: {}; destination domains: {}",
+            self.messages,
+            self.recipients,
+            top(&sources),
+            top(&domains)
+        );
+        if self.more_sources > 0 || self.more_domains > 0 {
+            summary.push_str(&format!(
+                " ({} further source(s) and {} further domain(s) counted, not listed)",
+                self.more_sources, self.more_domains
+            ));
+        }
+        Finding {
+            title,
+            severity: Severity::Critical,
+            attack: vec!["T1090"],
+            first_seen: ts(self.first),
+            last_seen: ts(self.last),
+            count: self.messages,
+            summary,
+            entities: Entities {
+                ips: sources.iter().map(|(ip, _)| ip.to_string()).collect(),
+                users: Vec::new(),
+                files: Vec::new(),
+            },
+            evidence: self.evidence.resolve(files),
+            remediation: vec!["isolate.hold_queue", "clean.close_relay"],
+            ..Finding::of("relay.open")
+        }
+    }
+}
+
+/// Counts `key`, or counts it as one more beyond the cap.
+fn bump(map: &mut FxHashMap<Box<str>, u64>, more: &mut u64, key: &str) {
+    if let Some(n) = map.get_mut(key) {
+        *n += 1;
+    } else if map.len() < MAX_LISTED {
+        map.insert(key.into(), 1);
+    } else {
+        *more += 1;
+    }
+}
+
+/// Entries busiest first (then by name: deterministic).
+fn by_count(map: &FxHashMap<Box<str>, u64>) -> Vec<(&str, u64)> {
+    let mut v: Vec<(&str, u64)> = map.iter().map(|(k, n)| (&**k, *n)).collect();
+    v.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    v
+}
+
 #[derive(Default)]
 struct Message {
     ip: String,
@@ -40,19 +149,40 @@ struct Message {
 pub struct OpenRelay {
     messages: FxHashMap<Box<str>, Message>,
     order: VecDeque<Box<str>>,
-    relayed: Vec<Message>,
     local_domains: BTreeSet<String>,
+    gap_us: i64,
+    campaign: Campaign,
+    done: Vec<Campaign>,
 }
 
 impl OpenRelay {
     /// A new rule.
-    pub fn new(_t: &Thresholds) -> Self {
+    pub fn new(t: &Thresholds) -> Self {
         OpenRelay {
             messages: FxHashMap::default(),
             order: VecDeque::new(),
-            relayed: Vec::new(),
             local_domains: BTreeSet::new(),
+            gap_us: t.campaign_gap_hours.max(1) * 3_600_000_000,
+            campaign: Campaign::default(),
+            done: Vec::new(),
         }
+    }
+
+    /// Judges a message leaving the window: relayed ones join their campaign.
+    fn judge(&mut self, m: Message) {
+        let outside: Vec<&String> = m
+            .outside
+            .iter()
+            .filter(|r| domain(r).is_some_and(|d| !self.local_domains.contains(&d)))
+            .collect();
+        if m.local || outside.is_empty() {
+            return;
+        }
+        let c = &mut self.campaign;
+        if c.messages > 0 && (m.ts - c.last > self.gap_us || c.first - m.ts > self.gap_us) {
+            self.done.push(std::mem::take(&mut self.campaign));
+        }
+        self.campaign.add(&m, &outside);
     }
 }
 
@@ -72,9 +202,7 @@ impl Rule for OpenRelay {
                         .pop_front()
                         .and_then(|q| self.messages.remove(&q))
                     {
-                        if !m.local && !m.outside.is_empty() {
-                            self.relayed.push(m);
-                        }
+                        self.judge(m);
                     }
                 }
                 let mut m = Message {
@@ -111,46 +239,21 @@ impl Rule for OpenRelay {
     }
 
     fn finish(&mut self, files: &Files, _shared: &Shared) -> Vec<Finding> {
-        let mut per_ip: BTreeMap<String, (u64, i64, i64, BTreeSet<String>, EvidenceSet)> =
-            BTreeMap::new();
-        for m in self.messages.values().chain(&self.relayed) {
-            let outside: Vec<&String> = m
-                .outside
-                .iter()
-                .filter(|r| domain(r).is_some_and(|d| !self.local_domains.contains(&d)))
-                .collect();
-            if m.local || outside.is_empty() {
-                continue;
+        // The messages still in the window, in arrival order.
+        while let Some(q) = self.order.pop_front() {
+            if let Some(m) = self.messages.remove(&q) {
+                self.judge(m);
             }
-            let e = per_ip.entry(m.ip.clone()).or_insert((
-                0,
-                i64::MAX,
-                i64::MIN,
-                BTreeSet::new(),
-                EvidenceSet::default(),
-            ));
-            e.0 += 1;
-            e.1 = e.1.min(m.ts);
-            e.2 = e.2.max(m.ts);
-            e.3.extend(outside.into_iter().cloned());
-            e.4.extend(&m.evidence);
         }
-        per_ip
+        let last = std::mem::take(&mut self.campaign);
+        let mut out: Vec<Finding> = std::mem::take(&mut self.done)
             .into_iter()
-            .map(|(ip, (count, first, last, rcpts, ev))| Finding {
-                title: format!("Mail relayed for {ip} without authentication"),
-                severity: Severity::Critical,
-                attack: vec!["T1090"],
-                first_seen: ts(first),
-                last_seen: ts(last),
-                count,
-                summary: format!("{count} message(s) from {ip}, which did not log in, delivered to {} outside address(es) only", rcpts.len()),
-                entities: Entities { ips: vec![ip], users: Vec::new(), files: Vec::new() },
-                evidence: ev.resolve(files),
-                remediation: vec!["isolate.hold_queue", "clean.close_relay"],
-                ..Finding::of("relay.open")
-            })
-            .collect()
+            .chain(std::iter::once(last))
+            .filter(|c| c.messages > 0)
+            .map(|c| c.finding(files))
+            .collect();
+        out.sort_by(|a, b| a.first_seen.cmp(&b.first_seen));
+        out
     }
 }
 
@@ -221,5 +324,56 @@ mod tests {
         let f = run(Box::new(OpenRelay::new(&Thresholds::default())), &facts);
         assert_eq!(f.len(), 1, "{f:?}");
         assert_eq!(f[0].entities.ips, ["198.51.100.9"]);
+    }
+
+    #[test]
+    fn a_botnet_relaying_is_one_campaign_and_a_later_wave_another() {
+        let mut facts = Vec::new();
+        for i in 0..3000i64 {
+            let q = format!("B{i}");
+            let ip = format!("198.51.{}.{}", i / 250, i % 250 + 1);
+            facts.push(msg(i, &q, &ip));
+            facts.push(delivery(
+                i,
+                &q,
+                &format!("u{i}@d{}.example", i % 7),
+                "mx[203.0.113.5]:25",
+            ));
+        }
+        // Normal inbound mail in between teaches the local domain.
+        facts.push(msg(3001, "L1", "192.0.2.44"));
+        facts.push(delivery(3001, "L1", "ann@lab.example", "local"));
+        // A second wave two days later from one address.
+        facts.push(msg(2 * 86_400, "W1", "203.0.113.66"));
+        facts.push(delivery(
+            2 * 86_400,
+            "W1",
+            "x@far.example",
+            "mx[198.51.100.3]:25",
+        ));
+        let f = run(Box::new(OpenRelay::new(&Thresholds::default())), &facts);
+        assert_eq!(
+            f.len(),
+            2,
+            "{:#?}",
+            f.iter().map(|x| &x.title).collect::<Vec<_>>()
+        );
+        assert_eq!(f[0].count, 3000);
+        assert_eq!(f[0].entities.ips.len(), 3000);
+        assert!(
+            f[0].title.contains("3000 message(s) from 3000 address(es)"),
+            "{}",
+            f[0].title
+        );
+        assert!(
+            f[0].summary.contains("d0.example (429)"),
+            "{}",
+            f[0].summary
+        );
+        assert_eq!(f[1].entities.ips, ["203.0.113.66"]);
+        assert_eq!(
+            f[1].title,
+            "Mail relayed for 203.0.113.66 without authentication"
+        );
     }
 }
