@@ -29,6 +29,11 @@ server logs them. What it holds:
   70 % a password spray across hundreds of accounts from one /24 that ends in one IMAP login
   downloading a mailbox; at 60 % a stolen password used from a new network at night.
 
+With `--open-relay FRACTION`, from that fraction of the output on the server relays for anyone:
+a spam botnet of `--relay-bots` addresses (default 30,000) sends `--relay-per-day` messages a day
+(default 120,000) through it to outside recipients, without logging in, mixed with the normal
+traffic (`benches/relay_abuse.sh`).
+
 Deterministic for a given `--seed`: `--gzip` writes the same lines, gzip-compressed (on a
 second thread). A one-line summary goes to stderr. Standard library only.
 """
@@ -120,6 +125,11 @@ def parse_args():
     ap.add_argument("--long-queue-ids", action="store_true",
                     help="enable_long_queue_ids=yes form (default: Debian's short hex ids)")
     ap.add_argument("--truth", metavar="FILE", help="write the incidents' ground truth (JSON)")
+    ap.add_argument("--open-relay", metavar="FRACTION", type=float,
+                    help="from this fraction of the output on, the server is an open relay abused by "
+                         "a spam botnet (--relay-bots addresses, --relay-per-day messages a day)")
+    ap.add_argument("--relay-bots", type=int, default=30000)
+    ap.add_argument("--relay-per-day", type=int, default=120000)
     return ap.parse_args()
 
 
@@ -1037,6 +1047,40 @@ def main():
 
     pending_incidents = [(0.45, incident_bruteforce), (0.60, incident_stolen), (0.70, incident_spray)]
 
+    # The open-relay abuse (--open-relay): a botnet's addresses, each relaying spam through the
+    # server to outside recipients, without logging in.
+    relay_on = [False]
+    relay_bots = []
+    relay_count = [0]
+
+    def s_relay_spam():
+        if not relay_bots:
+            relay_bots.extend(new_ip4()[0] for _ in range(a.relay_bots))
+        ip = relay_bots[int(rnd() * len(relay_bots))]
+        cl = "unknown[%s]" % ip
+        tg = T_SMTPD[int(rnd() * 97)]
+        b0 = nowbucket()
+        b0.append(tg + "connect from " + cl)
+        n = 1 + int(rnd() * 3)
+        q = qid()
+        d = 1 + int(rnd() * 2)
+        b = at(d)
+        dom = REMOTE[int(rnd() * len(REMOTE))]
+        sender = sender_tab[rb(13)] + "@" + dom
+        b.append("%s%s: client=%s" % (tg, q, cl))
+        b.append("%s%s: message-id=%s" % (T_CLEANUP[rb(2)], q, msgid_in(dom, q)))
+        size = SIZES[rb(12)]
+        b.append("%s%s: from=<%s>, size=%d, nrcpt=%d (queue active)" % (T_QMGR, q, sender, size, n))
+        b.append("%sdisconnect from %s ehlo=1 mail=1 rcpt=%d data=1 quit=1 commands=%d" % (tg, cl, n, 4 + n))
+        done = True
+        for _ in range(n):
+            rcpt, rdom = remote_rcpt()
+            if remote_delivery(d + 1, q, sender, rcpt, rdom, size, spam=True) is None:
+                done = False
+        if done:
+            at(d + 2).append(T_QMGR + q + ": removed")
+        relay_count[0] += 1
+
     # ---------------------------------------------------------------- main loop
     rate = {k: v / 86400.0 for k, v in PER_DAY.items()}
     t = START
@@ -1069,6 +1113,7 @@ def main():
             (imap_day if day_users else imap_night, rate["user_imap"] * (biz if day_users else 0.25 * biz)),
             (s_user_pop, rate["user_pop"] * biz * day_users),
             (send_day if day_users else send_night, rate["user_send"] * biz * (1.0 if day_users else 0.2)),
+            (s_relay_spam, a.relay_per_day / 86400.0 * relay_on[0] * (0.5 + rnd())),
         ]
         sched = [[] for _ in range(3600)]
         for f, lam in plan:
@@ -1107,6 +1152,9 @@ def main():
         written[1] += len(out)
         out.clear()
         writer.put(data)
+        if a.open_relay is not None and not relay_on[0] and written[0] >= a.open_relay * target:
+            relay_on[0] = True
+            truth.append({"incident": "open_relay", "start": iso(t), "botnet_addresses": a.relay_bots})
         while pending_incidents and written[0] >= pending_incidents[0][0] * target:
             spawn(pending_incidents.pop(0)[1](), t + int(rnd() * 3000))
         if written[0] >= target:
@@ -1117,7 +1165,8 @@ def main():
     if a.truth:
         with open(a.truth, "w") as f:
             json.dump({"start": iso(START), "end": iso(t), "lines": written[1], "bytes": written[0],
-                       "distinct_client_addresses": distinct4 + len(seen6), "incidents": truth}, f, indent=1)
+                       "distinct_client_addresses": distinct4 + len(seen6), "incidents": truth,
+                       "relayed_messages": relay_count[0]}, f, indent=1)
     print("gen_mx_log: %d lines, %d bytes, %.1f days (%s .. %s), %d distinct client addresses (%d IPv4, %d IPv6), %d incidents, %.1f s, %.1f MB/s" % (
         written[1], written[0], (t - START) / 86400, iso(START), iso(t), distinct4 + len(seen6), distinct4, len(seen6),
         len(truth), elapsed, written[0] / 1e6 / elapsed), file=sys.stderr)
