@@ -63,6 +63,18 @@ fn sample_report_lists_every_finding_its_steps_and_every_planted_line() {
     let entries = r["findings"].as_array().unwrap();
     assert_eq!(entries.len(), findings.len());
     assert!(r["unknown_steps"].as_array().unwrap().is_empty());
+    // Configuration weaknesses have a section of their own, after the attack phases.
+    let weak_at = md
+        .find("### Weaknesses that helped or could help an attacker")
+        .expect("a weaknesses section");
+    let vrfy = md
+        .find("`config.vrfy_enabled`")
+        .expect("the VRFY weakness is listed");
+    assert!(
+        vrfy > weak_at,
+        "config.vrfy_enabled is listed among the attack phases"
+    );
+    assert!(md[..weak_at].contains("### initial_access"));
     for e in entries {
         let steps: Vec<&str> = e["steps"]
             .as_array()

@@ -246,37 +246,18 @@ pub fn render(r: &Report, markdown_words: &super::markdown::Words) -> String {
         esc(w.findings),
         w.finding_columns.map(esc).join("</th><th>")
     );
-    for e in &r.findings {
-        let f = &e.finding;
-        let sev = crate::timeline::record::severity_name(f.severity);
-        let sev_word = super::model::severity_word(f.severity, r.lang);
-        let ev: Vec<String> = f
-            .evidence
-            .iter()
-            .map(|v| {
-                let lines: Vec<String> = v.lines.iter().map(u64::to_string).collect();
-                format!(
-                    "<code>{}</code> {} {}",
-                    esc(&v.path),
-                    esc(w.lines),
-                    esc(&lines.join(", "))
-                )
-            })
-            .collect();
+    let posture = |e: &&super::model::Entry| e.finding.has(crate::detect::catalog::Role::Posture);
+    let attack: Vec<&super::model::Entry> = r.findings.iter().filter(|e| !posture(e)).collect();
+    let weak: Vec<&super::model::Entry> = r.findings.iter().filter(posture).collect();
+    finding_rows(&mut o, &attack, r, w);
+    if !weak.is_empty() {
         let _ = write!(
             o,
-            "<tr id=\"{}\"><td>{}</td><td class=\"{sev}\">{sev_word}</td><td><strong>{} · {}</strong><br>{}<br><small><code>{}</code> · {} · {}: {}</small></td><td>{}</td></tr>",
-            e.id,
-            esc(&f.first_seen),
-            e.id,
-            esc(&e.title),
-            esc(&e.summary),
-            f.rule,
-            esc(&f.attack.join(", ")),
-            esc(w.steps),
-            esc(&e.steps.join(", ")),
-            ev.join("<br>")
+            "</table><h3>{}</h3><table><tr><th>{}</th></tr>",
+            esc(w.weaknesses),
+            w.finding_columns.map(esc).join("</th><th>")
         );
+        finding_rows(&mut o, &weak, r, w);
     }
     let _ = write!(o, "</table><h2>{}</h2>", esc(w.playbook));
     for (i, stage) in super::playbook::STAGES.iter().enumerate() {
@@ -352,6 +333,47 @@ pub fn render(r: &Report, markdown_words: &super::markdown::Words) -> String {
     }
     o.push_str("</body></html>\n");
     o
+}
+
+/// The findings table's rows for `entries`.
+fn finding_rows(
+    o: &mut String,
+    entries: &[&super::model::Entry],
+    r: &Report,
+    w: &super::markdown::Words,
+) {
+    for e in entries {
+        let f = &e.finding;
+        let sev = crate::timeline::record::severity_name(f.severity);
+        let sev_word = super::model::severity_word(f.severity, r.lang);
+        let ev: Vec<String> = f
+            .evidence
+            .iter()
+            .map(|v| {
+                let lines: Vec<String> = v.lines.iter().map(u64::to_string).collect();
+                format!(
+                    "<code>{}</code> {} {}",
+                    esc(&v.path),
+                    esc(w.lines),
+                    esc(&lines.join(", "))
+                )
+            })
+            .collect();
+        let _ = write!(
+            o,
+            "<tr id=\"{}\"><td>{}</td><td class=\"{sev}\">{sev_word}</td><td><strong>{} · {}</strong><br>{}<br><small><code>{}</code> · {} · {}: {}</small></td><td>{}</td></tr>",
+            e.id,
+            esc(&f.first_seen),
+            e.id,
+            esc(&e.title),
+            esc(&e.summary),
+            f.rule,
+            esc(&f.attack.join(", ")),
+            esc(w.steps),
+            esc(&e.steps.join(", ")),
+            ev.join("<br>")
+        );
+    }
 }
 
 /// Indented lines as nested lists.

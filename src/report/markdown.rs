@@ -16,6 +16,8 @@ pub struct Words {
     pub summary: &'static str,
     pub evidence: &'static str,
     pub findings: &'static str,
+    /// The section of configuration weaknesses (posture), apart from the attack phases.
+    pub weaknesses: &'static str,
     pub timeline: &'static str,
     pub playbook: &'static str,
     pub stages: [&'static str; 4],
@@ -95,6 +97,7 @@ pub fn words(lang: Lang) -> Words {
             summary: "Summary",
             evidence: "Evidence and custody",
             findings: "Findings by phase",
+            weaknesses: "Weaknesses that helped or could help an attacker",
             timeline: "Attack timeline",
             playbook: "Response playbook",
             stages: ["Isolate", "Evidence", "Clean", "Notify"],
@@ -129,6 +132,7 @@ pub fn words(lang: Lang) -> Words {
             summary: "概要",
             evidence: "证据与保管",
             findings: "按攻击阶段列出的发现",
+            weaknesses: "曾经或可能被攻击者利用的配置弱点",
             timeline: "攻击时间线",
             playbook: "应急处置步骤",
             stages: ["隔离", "取证", "清除", "通报"],
@@ -277,6 +281,7 @@ fn summary(o: &mut String, r: &Report, w: &Words) {
 }
 
 fn findings(o: &mut String, r: &Report, w: &Words) {
+    use crate::detect::catalog::Role;
     let _ = writeln!(o, "## {}\n", w.findings);
     if r.findings.is_empty() {
         let _ = writeln!(o, "{}\n", w.no_findings);
@@ -285,56 +290,73 @@ fn findings(o: &mut String, r: &Report, w: &Words) {
         let of: Vec<_> = r
             .findings
             .iter()
-            .filter(|e| e.finding.phase == phase)
+            .filter(|e| e.finding.phase == phase && !e.finding.has(Role::Posture))
             .collect();
         if of.is_empty() {
             continue;
         }
         let _ = writeln!(o, "### {}\n", phase_title(phase, r.lang));
         for e in of {
-            let f = &e.finding;
-            let _ = writeln!(
-                o,
-                "#### {} · {} — {}\n",
-                e.id,
-                md(&e.title),
-                super::model::severity_word(f.severity, r.lang)
-            );
-            let _ = writeln!(
-                o,
-                "`{}` · ATT&CK {} · {} → {} · {} {}\n",
-                f.rule,
-                f.attack.join(", "),
-                f.first_seen,
-                f.last_seen,
-                f.count,
-                w.events
-            );
-            let _ = writeln!(o, "{}\n", md(&e.summary));
-            for ev in &f.evidence {
-                let lines: Vec<String> = ev.lines.iter().map(u64::to_string).collect();
-                let _ = writeln!(
-                    o,
-                    "- `{}` {} {}{}",
-                    crate::sanitize::terminal(&ev.path).replace('`', "'"),
-                    w.lines,
-                    if lines.is_empty() {
-                        "-".to_string()
-                    } else {
-                        lines.join(", ")
-                    },
-                    ev.sha256
-                        .as_deref()
-                        .map(|h| format!(" (sha256 {h})"))
-                        .unwrap_or_default()
-                );
-            }
-            if !e.steps.is_empty() {
-                let _ = writeln!(o, "\n{}: {}", w.steps, e.steps.join(", "));
-            }
-            let _ = writeln!(o);
+            entry(o, e, r, w);
         }
     }
+    // Configuration weaknesses are not events of the attack: a section of their own.
+    let weak: Vec<_> = r
+        .findings
+        .iter()
+        .filter(|e| e.finding.has(Role::Posture))
+        .collect();
+    if !weak.is_empty() {
+        let _ = writeln!(o, "### {}\n", w.weaknesses);
+        for e in weak {
+            entry(o, e, r, w);
+        }
+    }
+}
+
+/// One finding: heading, rule and times, summary, evidence, steps.
+fn entry(o: &mut String, e: &super::model::Entry, r: &Report, w: &Words) {
+    let f = &e.finding;
+    let _ = writeln!(
+        o,
+        "#### {} · {} — {}\n",
+        e.id,
+        md(&e.title),
+        super::model::severity_word(f.severity, r.lang)
+    );
+    let _ = writeln!(
+        o,
+        "`{}` · ATT&CK {} · {} → {} · {} {}\n",
+        f.rule,
+        f.attack.join(", "),
+        f.first_seen,
+        f.last_seen,
+        f.count,
+        w.events
+    );
+    let _ = writeln!(o, "{}\n", md(&e.summary));
+    for ev in &f.evidence {
+        let lines: Vec<String> = ev.lines.iter().map(u64::to_string).collect();
+        let _ = writeln!(
+            o,
+            "- `{}` {} {}{}",
+            crate::sanitize::terminal(&ev.path).replace('`', "'"),
+            w.lines,
+            if lines.is_empty() {
+                "-".to_string()
+            } else {
+                lines.join(", ")
+            },
+            ev.sha256
+                .as_deref()
+                .map(|h| format!(" (sha256 {h})"))
+                .unwrap_or_default()
+        );
+    }
+    if !e.steps.is_empty() {
+        let _ = writeln!(o, "\n{}: {}", w.steps, e.steps.join(", "));
+    }
+    let _ = writeln!(o);
 }
 
 fn playbook(o: &mut String, r: &Report, w: &Words) {
