@@ -5,8 +5,10 @@
 //! account, in time order, the hours of day of its earlier logins (AUTH successes and
 //! authenticated submissions) are its baseline; once it holds `baseline_logins` (default 20)
 //! logins on `baseline_days` (3) days, a login whose hour of day is more than
-//! `off_hours_margin` (1) hour from every hour in the baseline is off-hours. Flagged hours do
-//! not teach the baseline; flagged hours of one account within `campaign_gap_hours` merge into
+//! `off_hours_margin` (1) hour from every hour in the baseline, **from a network (/24, IPv6
+//! /64) the account has not logged in from before**, is off-hours; an odd hour from one of its
+//! own networks is its owner's (on call, the phone at home) and widens the baseline. Flagged
+//! hours do not teach the baseline; flagged hours of one account within `campaign_gap_hours` merge into
 //! one finding. Hours are UTC, which shifts the baseline and the login alike. **Severity**:
 //! medium. **ATT&CK**: T1078 (Valid Accounts). **False positives**: on-call staff, travel
 //! across time zones, a new night job authenticating as a user.
@@ -57,7 +59,10 @@ impl OffHours {
             };
             for h in hours {
                 let judged = hist.enough(t.baseline_logins, t.baseline_days);
-                if !judged || hist.usual_hour(h.hour, t.off_hours_margin) {
+                // An odd hour from a network the account has used before is its owner (on
+                // call, the phone at home): it teaches the baseline instead of being flagged.
+                let known_net = hist.nets.contains(&*h.net);
+                if !judged || known_net || hist.usual_hour(h.hour, t.off_hours_margin) {
                     hist.add(h);
                     continue;
                 }
@@ -169,5 +174,21 @@ mod tests {
             .collect();
         any.push(success(4 * DAY + 3 * 3600, "192.0.2.10", "admin"));
         assert!(run(Box::new(OffHours::new(&Thresholds::default())), &any).is_empty());
+    }
+
+    #[test]
+    fn odd_hours_from_the_accounts_own_network_teach_instead_of_flagging() {
+        let mut facts = office("ann");
+        // The owner reads mail at 14:00 and 15:00 UTC (night) from the office network on
+        // three nights: never flagged, and each teaches the baseline.
+        for d in 5..8 {
+            facts.push(success(d * DAY + 14 * 3600, "192.0.2.10", "ann"));
+            facts.push(success(d * DAY + 15 * 3600, "192.0.2.10", "ann"));
+        }
+        // The same hour from a network ann never used is flagged; an hour still unusual is too.
+        facts.push(success(9 * DAY + 19 * 3600, "198.51.100.23", "ann"));
+        let f = run(Box::new(OffHours::new(&Thresholds::default())), &facts);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].entities.ips, ["198.51.100.23"]);
     }
 }
