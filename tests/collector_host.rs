@@ -121,21 +121,6 @@ fn openat2_refused_with_eperm_still_collects_everything() {
     assert!(log.contains("openat2 refused at start"), "{log}");
 }
 
-/// The collector run as `nobody` (as root), or as the unprivileged account running the tests.
-fn unprivileged(t: &Path) -> Command {
-    if util::is_root() {
-        let bin = t.join("mailir");
-        fs::copy(env!("CARGO_BIN_EXE_mailir"), &bin).unwrap();
-        fs::set_permissions(&bin, fs::Permissions::from_mode(0o755)).unwrap();
-        let mut c = Command::new("setpriv");
-        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
-            .arg(&bin);
-        c
-    } else {
-        util::mailir()
-    }
-}
-
 #[test]
 fn unprivileged_collection_warns_and_exits_4_unless_allowed() {
     let t = tempfile::tempdir().unwrap();
@@ -166,7 +151,7 @@ fn unprivileged_collection_warns_and_exits_4_unless_allowed() {
 
     for (name, allow) in [("strict", false), ("allowed", true)] {
         let out = outs.join(name);
-        let mut cmd = unprivileged(t.path());
+        let mut cmd = util::mailir_unprivileged(t.path());
         cmd.args(["collect", "--root"])
             .arg(&root)
             .arg("--out")

@@ -7,7 +7,6 @@ use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::Path;
-use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -83,18 +82,7 @@ fn hostile_tree_outcomes() {
         })
     };
     // As root every file is readable: run the collector as nobody so the locked file is refused.
-    let mut cmd = if util::is_root() {
-        // The build directory may sit in root's home: give nobody its own copy of the binary.
-        let bin = t.path().join("mailir");
-        fs::copy(env!("CARGO_BIN_EXE_mailir"), &bin).unwrap();
-        fs::set_permissions(&bin, fs::Permissions::from_mode(0o755)).unwrap();
-        let mut c = Command::new("setpriv");
-        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
-            .arg(&bin);
-        c
-    } else {
-        util::mailir()
-    };
+    let mut cmd = util::mailir_unprivileged(t.path());
     // The locked file is mail configuration refused to the collector: accepted explicitly.
     cmd.args(["collect", "--allow-partial", "--root"])
         .arg(&root)

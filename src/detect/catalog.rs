@@ -18,7 +18,7 @@ use serde::Serialize;
 use super::finding::{Phase, Severity};
 
 /// What a rule's findings mean to the rest of mailir.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Its addresses attacked the server: they go on the block list and are called attacking.
@@ -639,20 +639,6 @@ mod tests {
         }
     }
 
-    const ALL_ROLES: [Role; 11] = [
-        AttackerSource,
-        TakenAccount,
-        AbusedAccount,
-        PlantedEntry,
-        LogIntegrity,
-        Posture,
-        MailSent,
-        MailCopied,
-        AccessVector,
-        Exploit,
-        AccountActivity,
-    ];
-
     /// The rule rows of `docs/detections.md`'s tables: id → the row's cells.
     fn doc_rows() -> std::collections::BTreeMap<String, Vec<String>> {
         include_str!("../../docs/detections.md")
@@ -757,8 +743,9 @@ mod tests {
         }
         for s in &book.step {
             for r in &s.roles {
+                let role: Result<Role, _> = serde_json::from_value(serde_json::json!(r));
                 assert!(
-                    ALL_ROLES.iter().any(|x| x.name() == r),
+                    role.is_ok_and(|x| x.name() == r),
                     "step {} names an unknown role {r}",
                     s.id
                 );

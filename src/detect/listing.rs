@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 
 use super::catalog::{RuleMeta, RULES};
-use super::finding::{Phase, Severity};
+use crate::timeline::record::{phase_name, severity_name};
 
 /// How `mailir rules` prints the catalogue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -43,26 +43,6 @@ fn roles(m: &RuleMeta) -> String {
         .map(|r| r.name())
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-fn severity_name(s: Severity) -> &'static str {
-    match s {
-        Severity::Info => "info",
-        Severity::Low => "low",
-        Severity::Medium => "medium",
-        Severity::High => "high",
-        Severity::Critical => "critical",
-    }
-}
-
-fn phase_name(p: Phase) -> &'static str {
-    match p {
-        Phase::Recon => "recon",
-        Phase::InitialAccess => "initial_access",
-        Phase::Persistence => "persistence",
-        Phase::Exfiltration => "exfiltration",
-        Phase::Cleanup => "cleanup",
-    }
 }
 
 fn text(rules: &[RuleMeta]) -> String {

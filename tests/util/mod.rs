@@ -69,6 +69,22 @@ pub fn mailir() -> Command {
     Command::new(env!("CARGO_BIN_EXE_mailir"))
 }
 
+/// The collector run as `nobody` when the tests run as root (a copy of the binary in `dir`,
+/// since the build folder may sit in root's home), or as the unprivileged account running them.
+pub fn mailir_unprivileged(dir: &Path) -> Command {
+    use std::os::unix::fs::PermissionsExt;
+    if !is_root() {
+        return mailir();
+    }
+    let bin = dir.join("mailir");
+    std::fs::copy(env!("CARGO_BIN_EXE_mailir"), &bin).unwrap();
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut c = Command::new("setpriv");
+    c.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .arg(&bin);
+    c
+}
+
 /// Runs mailir with `args` (two-minute limit).
 pub fn run(args: &[&str]) -> Output {
     let mut c = mailir();
