@@ -15,16 +15,87 @@ fn peak(args: &[&str]) -> (i32, u64) {
 }
 
 /// Runs `cmd`; returns its exit code and peak resident memory in bytes.
+///
+/// The kernel's figure for a child (`wait4`) starts from the peak of the process that
+/// spawned it: Linux carries the old address space's high-water mark across `exec`, so a
+/// child of this test process, which holds other tests' data, would be charged with it. The
+/// command is therefore started from a fresh copy of this test binary ([`peak_gauge`]),
+/// whose own memory is a few megabytes, and that copy reports the child's figure.
+pub fn peak_of(cmd: Command) -> (i32, u64) {
+    let spec = serde_json::json!({
+        "program": cmd.get_program().to_string_lossy(),
+        "args": cmd.get_args().map(|a| a.to_string_lossy()).collect::<Vec<_>>(),
+        "env": cmd
+            .get_envs()
+            .filter_map(|(k, v)| Some((k.to_string_lossy().into_owned(), v?.to_string_lossy().into_owned())))
+            .collect::<std::collections::BTreeMap<_, _>>(),
+        "cwd": cmd.get_current_dir().map(|d| d.to_string_lossy().into_owned()),
+    });
+    let o = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "hostile_memory::peak_gauge",
+            "--exact",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("MAILIR_PEAK_OF", spec.to_string())
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    let line = out
+        .lines()
+        .find_map(|l| Some(l.split_once("PEAK ")?.1))
+        .unwrap_or_else(|| panic!("the gauge printed no figure: {out}"));
+    let (code, rss) = line.split_once(' ').unwrap();
+    (code.parse().unwrap(), rss.parse().unwrap())
+}
+
+/// Not a test of its own: the gauge [`peak_of`] starts. With `MAILIR_PEAK_OF` set it runs
+/// the command described there, reaps it with `wait4` and prints `PEAK <exit> <bytes>`.
 // The child is reaped by `wait4` (which also gives its own peak memory), not `Child::wait`.
 #[allow(clippy::zombie_processes)]
-pub fn peak_of(mut cmd: Command) -> (i32, u64) {
+#[test]
+fn peak_gauge() {
+    let Ok(spec) = std::env::var("MAILIR_PEAK_OF") else {
+        return;
+    };
+    let spec: serde_json::Value = serde_json::from_str(&spec).unwrap();
+    let mut cmd = Command::new(spec["program"].as_str().unwrap());
+    for a in spec["args"].as_array().unwrap() {
+        cmd.arg(a.as_str().unwrap());
+    }
+    for (k, v) in spec["env"].as_object().unwrap() {
+        cmd.env(k, v.as_str().unwrap());
+    }
+    if let Some(d) = spec["cwd"].as_str() {
+        cmd.current_dir(d);
+    }
+    cmd.env_remove("MAILIR_PEAK_OF")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
     let child = cmd.spawn().unwrap();
     let mut status = 0;
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     let pid = child.id() as libc::pid_t;
     let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
     assert_eq!(r, pid);
-    (libc::WEXITSTATUS(status), usage.ru_maxrss as u64 * 1024)
+    println!(
+        "PEAK {} {}",
+        libc::WEXITSTATUS(status),
+        usage.ru_maxrss as u64 * 1024
+    );
+}
+
+/// The gauge charges the child with its own memory only, however much the test process holds.
+#[test]
+fn peak_gauge_is_not_charged_with_the_test_process() {
+    let ballast = vec![1u8; 300 << 20];
+    let (code, rss) = peak_of(Command::new("true"));
+    assert_eq!(code, 0);
+    assert!(rss < 64 << 20, "true charged with {} MB", rss >> 20);
+    let (code, _) = peak_of(Command::new("false"));
+    assert_eq!(code, 1);
+    assert_eq!(ballast.iter().map(|&b| b as u64).sum::<u64>(), 300 << 20);
 }
 
 fn folder_size(dir: &Path) -> u64 {

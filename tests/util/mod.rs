@@ -77,7 +77,15 @@ pub fn mailir_unprivileged(dir: &Path) -> Command {
         return mailir();
     }
     let bin = dir.join("mailir");
-    std::fs::copy(env!("CARGO_BIN_EXE_mailir"), &bin).unwrap();
+    // Copied by `cp`, not `fs::copy`: a write descriptor opened in this (multi-threaded) test
+    // process is inherited by whatever another test forks meanwhile, and executing the copy
+    // while any process holds it open for writing fails with "Text file busy".
+    let cp = Command::new("cp")
+        .arg(env!("CARGO_BIN_EXE_mailir"))
+        .arg(&bin)
+        .status()
+        .unwrap();
+    assert!(cp.success(), "cp of the mailir binary: {cp}");
     std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
     let mut c = Command::new("setpriv");
     c.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
