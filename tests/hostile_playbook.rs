@@ -114,17 +114,13 @@ fn stubs(dir: &Path, calls: &Path) {
         "exim",
         "makemap",
     ] {
-        let p = dir.join(tool);
-        std::fs::write(
-            &p,
-            format!(
+        util::write_script(
+            &dir.join(tool),
+            &format!(
                 "#!/bin/bash\n{{ printf '%s' {tool}; for a in \"$@\"; do printf '\\t%s' \"$a\"; done; printf '\\n'; }} >> '{}'\n",
                 calls.display()
             ),
-        )
-        .unwrap();
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        );
     }
 }
 

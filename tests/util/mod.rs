@@ -93,6 +93,22 @@ pub fn mailir_unprivileged(dir: &Path) -> Command {
     c
 }
 
+/// Writes an executable script at `path`. The file is written by a child `sh`, never opened
+/// for writing in this multi-threaded test process: a sibling test forking meanwhile would
+/// inherit that descriptor and running the script would fail with "Text file busy".
+pub fn write_script(path: &Path, text: &str) {
+    use std::io::Write;
+    let mut c = Command::new("sh")
+        .args(["-c", "cat > \"$1\" && chmod 755 \"$1\"", "sh"])
+        .arg(path)
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    c.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    let s = c.wait().unwrap();
+    assert!(s.success(), "writing {}: {s}", path.display());
+}
+
 /// Runs mailir with `args` (two-minute limit).
 pub fn run(args: &[&str]) -> Output {
     let mut c = mailir();
