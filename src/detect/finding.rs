@@ -54,16 +54,7 @@ pub enum TimeSource {
     FileMtime,
 }
 
-/// Entities a finding is about.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Entities {
-    /// Addresses.
-    pub ips: Vec<String>,
-    /// Accounts.
-    pub users: Vec<String>,
-    /// Files (configs, per-user files).
-    pub files: Vec<String>,
-}
+pub use super::entity::Entities;
 
 /// Lines of one evidence file.
 #[derive(Debug, Clone, Serialize)]
@@ -74,6 +65,15 @@ pub struct Evidence {
     pub sha256: Option<String>,
     /// 1-based line numbers.
     pub lines: Vec<u64>,
+}
+
+/// One line of one evidence file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Cite {
+    /// Path as in the events' `source.path`.
+    pub path: String,
+    /// 1-based line number.
+    pub line: u64,
 }
 
 /// One finding.
@@ -101,6 +101,10 @@ pub struct Finding {
     pub summary: String,
     /// The exact lines.
     pub evidence: Vec<Evidence>,
+    /// The line that decides the finding, when one does (the login that succeeded after the
+    /// failures): quoted with the first and the last ([`crate::detect::quote`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decisive: Option<Cite>,
     /// Playbook step ids.
     pub remediation: Vec<&'static str>,
     /// What the finding means downstream, from the rule's catalogue record
@@ -131,6 +135,7 @@ impl Finding {
             entities: Entities::default(),
             summary: String::new(),
             evidence: Vec::new(),
+            decisive: None,
             remediation: Vec::new(),
             roles: meta.map_or(&[], |m| m.roles),
             time_source: TimeSource::Events,

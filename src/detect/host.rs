@@ -285,6 +285,7 @@ impl Cites {
                 ips: Vec::new(),
                 users: Vec::new(),
                 files: self.by_path.keys().cloned().collect(),
+                ..Entities::default()
             },
             summary,
             evidence: self

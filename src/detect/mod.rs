@@ -10,10 +10,12 @@
 //! log-integrity rules judge the per-file summaries of the parse.
 
 pub mod catalog;
+pub mod entity;
 pub mod fact;
 pub mod finding;
 pub mod host;
 pub mod listing;
+pub mod quote;
 pub mod render;
 pub mod rules;
 pub mod small;
@@ -199,16 +201,7 @@ pub fn merge_same_entries(findings: Vec<Finding>) -> Vec<Finding> {
                 None => o.evidence.push(e),
             }
         }
-        let union = |a: &mut Vec<String>, b: Vec<String>| {
-            for v in b {
-                if !a.contains(&v) {
-                    a.push(v);
-                }
-            }
-        };
-        union(&mut o.entities.files, f.entities.files);
-        union(&mut o.entities.users, f.entities.users);
-        union(&mut o.entities.ips, f.entities.ips);
+        o.entities.union(f.entities);
         for r in f.remediation {
             if !o.remediation.contains(&r) {
                 o.remediation.push(r);
@@ -235,11 +228,15 @@ pub struct Detected {
     pub files: Vec<(String, Option<String>)>,
     /// How local times were read (zone and where it came from).
     pub zone: String,
+    /// The quoted lines of the findings.
+    pub quotes: quote::Quotes,
 }
 
 /// Runs every rule over the inputs of `cfg` (logs and configuration); `command` names the
-/// caller in messages. `None` when no input could be read.
-pub fn findings(cfg: &DetectConfig, command: &str) -> Result<Option<Detected>> {
+/// caller in messages; with `quote`, the findings' representative lines are read for the
+/// outputs that show them ([`quote`]: one more pass over the cited files). `None` when no
+/// input could be read.
+pub fn findings(cfg: &DetectConfig, command: &str, quote: bool) -> Result<Option<Detected>> {
     let engine = Arc::new(Mutex::new(Engine::new(&cfg.thresholds)));
     // `cfg.parse.format` is `Facts`: the parse layer hands facts to the engine.
     let Some(driven) = crate::parse::drive(&cfg.parse, Sink::Facts(engine.clone()), command)?
@@ -305,7 +302,26 @@ pub fn findings(cfg: &DetectConfig, command: &str) -> Result<Option<Detected>> {
     if !off.is_empty() {
         eprintln!("mailir {command}: rules switched off: {}", off.join(", "));
     }
+    entity::settle(&mut findings);
     sort(&mut findings);
+    let config: std::collections::BTreeMap<&str, &[u8]> = host
+        .conf
+        .files
+        .values()
+        .map(|f| (f.shown.as_str(), f.data.as_slice()))
+        .collect();
+    let quotes = if quote {
+        quote::Quotes::read(&findings, &config, &driven.sources)
+    } else {
+        quote::Quotes::default()
+    };
+    for (path, why) in &quotes.errors {
+        eprintln!(
+            "mailir {command}: cannot quote from {}: {}",
+            crate::sanitize::terminal(path),
+            crate::sanitize::terminal(why)
+        );
+    }
     let stats = render::Stats {
         config_files,
         config_errors,
@@ -322,15 +338,23 @@ pub fn findings(cfg: &DetectConfig, command: &str) -> Result<Option<Detected>> {
         input_errors: driven.input_errors,
         files: driven.files,
         zone: driven.zone,
+        quotes,
     }))
 }
 
 /// Runs `mailir detect`.
 pub fn run(cfg: &DetectConfig) -> Result<ExitCode> {
-    let Some(d) = findings(cfg, "detect")? else {
+    // Only the text table shows quoted lines; JSON keeps the line numbers.
+    let Some(d) = findings(cfg, "detect", cfg.format == render::Format::Text)? else {
         return Ok(ExitCode::Error);
     };
-    render::write(cfg.format, cfg.parse.out.as_deref(), &d.findings, &d.stats)?;
+    render::write(
+        cfg.format,
+        cfg.parse.out.as_deref(),
+        &d.findings,
+        &d.stats,
+        &d.quotes,
+    )?;
     Ok(if d.input_errors {
         ExitCode::Error
     } else {

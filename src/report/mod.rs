@@ -21,6 +21,7 @@ pub mod markdown;
 pub mod model;
 pub mod playbook;
 pub mod shell;
+pub mod who;
 
 use std::path::PathBuf;
 
@@ -94,7 +95,7 @@ pub fn detect_and_check(
 ) -> Result<Option<(crate::detect::Detected, Vec<custody::InputCheck>)>> {
     std::thread::scope(|s| {
         let checking = s.spawn(|| custody::check(&cfg.detect.parse.inputs));
-        let detected = crate::detect::findings(&cfg.detect, command);
+        let detected = crate::detect::findings(&cfg.detect, command, true);
         let checks = checking
             .join()
             .map_err(|_| anyhow::anyhow!("the custody check failed"))?;

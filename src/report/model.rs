@@ -98,16 +98,14 @@ impl Summary {
             .filter(|f| names_taken_account(f))
             .flat_map(|f| f.entities.users.iter().cloned())
             .collect();
-        let attackers: BTreeSet<String> = findings
-            .iter()
-            .filter(|f| f.has(Role::AttackerSource))
-            .flat_map(|f| f.entities.ips.iter().cloned())
-            .collect();
+        // The addresses of an attacker or of a stolen login, whichever rule named them; an
+        // account's usual address never.
+        let attackers = crate::detect::entity::block_list(findings);
         let logs: Vec<&Finding> = findings.iter().filter(|f| is_log_event(f)).collect();
         Summary {
             by_severity,
             accounts: accounts.into_iter().collect(),
-            attackers: attackers.into_iter().collect(),
+            attackers,
             persistence: findings
                 .iter()
                 .filter(|f| f.has(Role::PlantedEntry))
@@ -150,6 +148,12 @@ pub struct Entry {
     pub finding: Finding,
     /// Playbook step ids, in stage order.
     pub steps: Vec<String>,
+    /// Its entities by role, named in the report's language.
+    pub who: Vec<super::who::Group>,
+    /// Representative evidence lines, verbatim (each output escapes them).
+    pub quotes: Vec<crate::detect::quote::Quote>,
+    /// Evidence lines cited beyond the quoted ones (all of them are in `finding.evidence`).
+    pub more_lines: u64,
 }
 
 /// A playbook step as the report shows it.
@@ -223,18 +227,19 @@ type Filled = (String, Vec<String>, Vec<super::shell::Refused>);
 /// files of the findings `by` that call for it. Every value is checked and quoted by
 /// [`super::shell::render`]; one that fails is listed as refused, never put in a command.
 fn fill(step: &super::playbook::Step, lang: Lang, by: &[&Finding]) -> Filled {
-    let ips: BTreeSet<String> = by
-        .iter()
-        .flat_map(|f| f.entities.ips.iter().cloned())
-        .collect();
-    let users: BTreeSet<String> = by
-        .iter()
-        .flat_map(|f| f.entities.users.iter().cloned())
-        .collect();
-    let files: BTreeSet<String> = by
-        .iter()
-        .flat_map(|f| f.entities.files.iter().cloned())
-        .collect();
+    use crate::detect::entity::EntityKind;
+    let of = |kind: EntityKind| -> BTreeSet<String> {
+        by.iter()
+            .flat_map(|f| super::playbook::Playbook::entities_of(step, f))
+            .filter(|(k, _)| *k == kind)
+            .map(|(_, v)| v.clone())
+            .collect()
+    };
+    let (ips, users, files) = (
+        of(EntityKind::Ip),
+        of(EntityKind::User),
+        of(EntityKind::File),
+    );
     let text = match lang {
         Lang::En => &step.en,
         Lang::Zh => &step.zh,
@@ -395,10 +400,15 @@ impl Report {
             .enumerate()
             .map(|(i, f)| {
                 let (title, summary) = local[i].clone();
+                let quotes = d.quotes.of(f);
+                let more_lines = crate::detect::quote::cited(f).saturating_sub(quotes.len() as u64);
                 Entry {
                     id: format!("F{}", i + 1),
                     title,
                     summary,
+                    who: super::who::groups(f, cfg.lang),
+                    quotes,
+                    more_lines,
                     steps: STAGES
                         .iter()
                         .flat_map(|stage| {
@@ -662,6 +672,7 @@ mod tests {
                 ips: vec!["198.51.100.7".into()],
                 users: vec!["alice".into()],
                 files: Vec::new(),
+                ..Entities::default()
             },
             roles: &[
                 Role::AttackerSource,
@@ -674,7 +685,13 @@ mod tests {
 
     #[test]
     fn a_new_rule_with_roles_reaches_summary_playbook_and_timeline() {
-        let f = new_rule_finding();
+        // Entity roles are settled from the rule roles, as `detect` does for every run.
+        let settled = |f: Finding| {
+            let mut v = vec![f];
+            crate::detect::entity::settle(&mut v);
+            v.remove(0)
+        };
+        let f = settled(new_rule_finding());
         let s = Summary::of(std::slice::from_ref(&f));
         assert_eq!(s.attackers, ["198.51.100.7"]);
         assert_eq!(s.accounts, ["alice"]);
@@ -689,7 +706,10 @@ mod tests {
         let interest = crate::timeline::context::Interest::of(std::slice::from_ref(&f));
         assert!(interest.follows_user("alice") && interest.follows_ip("198.51.100.7"));
         // The same finding without roles reaches none of them.
-        let plain = Finding { roles: &[], ..f };
+        let plain = settled(Finding {
+            roles: &[],
+            ..new_rule_finding()
+        });
         let s = Summary::of(std::slice::from_ref(&plain));
         assert!(s.attackers.is_empty() && s.accounts.is_empty());
         let block = book

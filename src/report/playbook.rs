@@ -31,6 +31,11 @@ pub struct Step {
     /// addresses, whatever its rule; see `mailir rules`).
     #[serde(default)]
     pub roles: Vec<String>,
+    /// Entity roles (`attacker_source`, `stolen_login_source`, … see `docs/detections.md`):
+    /// the step is also chosen by any finding naming an entity of one of them, and its
+    /// `{ips}`, `{users}`, `{files}` and commands are filled with those entities only.
+    #[serde(default)]
+    pub entities: Vec<String>,
     /// English text.
     pub en: String,
     /// Chinese text.
@@ -96,6 +101,16 @@ impl Playbook {
                 anyhow::bail!("playbook step {}: unknown stage {:?}", s.id, s.stage);
             }
         }
+        for s in &book.step {
+            use crate::detect::entity::EntityRole;
+            if let Some(bad) = s
+                .entities
+                .iter()
+                .find(|e| !EntityRole::ALL.iter().any(|r| r.name() == e.as_str()))
+            {
+                anyhow::bail!("playbook step {}: unknown entity role {bad:?}", s.id);
+            }
+        }
         for a in &book.apply {
             globset::Glob::new(&a.pattern)
                 .with_context(|| format!("playbook apply pattern {:?}", a.pattern))?;
@@ -121,6 +136,26 @@ impl Playbook {
                 .roles
                 .iter()
                 .any(|r| f.roles.iter().any(|fr| fr.name() == r))
+            || (!step.entities.is_empty() && !Self::entities_of(step, f).is_empty())
+    }
+
+    /// The entities of `f` a step is filled with, by kind: every one, or those whose role
+    /// the step names in `entities`.
+    pub fn entities_of<'a>(
+        step: &Step,
+        f: &'a Finding,
+    ) -> Vec<(crate::detect::entity::EntityKind, &'a String)> {
+        use crate::detect::entity::EntityKind;
+        let e = &f.entities;
+        [EntityKind::Ip, EntityKind::User, EntityKind::File]
+            .into_iter()
+            .flat_map(|k| e.list(k).iter().map(move |v| (k, v)))
+            .filter(|(k, v)| {
+                step.entities.is_empty()
+                    || e.role(*k, v)
+                        .is_some_and(|r| step.entities.iter().any(|s| s == r.name()))
+            })
+            .collect()
     }
 
     /// Remediation ids of `findings` that no step has.

@@ -13,6 +13,7 @@
 use std::collections::BTreeMap;
 
 use crate::detect::catalog::Role;
+use crate::detect::entity::{EntityKind, EntityRole};
 use crate::detect::fact::{Fact, FactSink};
 use crate::detect::finding::{Finding, Phase};
 use crate::events::record::Kind;
@@ -49,7 +50,13 @@ impl Interest {
             if f.has(Role::PlantedEntry) || f.has(Role::Posture) {
                 continue;
             }
-            for ip in &f.entities.ips {
+            // An account's usual address is its owner's: what it did is not the attack's.
+            let e = &f.entities;
+            for ip in e
+                .ips
+                .iter()
+                .filter(|ip| e.role(EntityKind::Ip, ip) != Some(EntityRole::UsualSource))
+            {
                 i.ips.entry(ip.clone()).or_insert(f.phase);
             }
             // Accounts a finding is *about* (taken over, abused, logging in oddly); an
@@ -305,6 +312,7 @@ mod tests {
                 ips: ips.iter().map(|s| s.to_string()).collect(),
                 users: users.iter().map(|s| s.to_string()).collect(),
                 files: Vec::new(),
+                ..Entities::default()
             },
             summary: String::new(),
             evidence: Vec::new(),

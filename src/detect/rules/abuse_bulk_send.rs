@@ -11,6 +11,14 @@
 //! baseline (default 10) is a burst; bursts within an hour of each
 //! other make one window, one finding each. A login whose bursts fall on ≥ `bulk_recurring_days`
 //! distinct days (default 3) is sending on a schedule (a newsletter) and is not reported.
+//! **Whose addresses**: each source address of a burst is the login's *usual source* when the
+//! login used it (to log in or submit) before the burst began (the first appearance of an
+//! address that sent ≥ 10 % of it), either ≥ 6 hours before or as the first address it is
+//! seen with in the evidence (unless it sent ≥ 10 % of the burst itself); the others are a
+//! *stolen login's sources*
+//! when the login has a usual source to differ from, else only *new sources*
+//! (`crate::detect::entity` then reconciles them with the other findings: a taken account's
+//! new source is a stolen login's). The block list takes the stolen login's, never the usual.
 //! **ATT&CK**: T1496 (Resource Hijacking). **Phase**: exfiltration (abuse). **Severity**: high.
 //! **False positives**: a one-off legitimate mailing (an announcement to all staff) from a
 //! normally quiet account.
@@ -21,9 +29,9 @@ use super::failures::HOUR_US;
 use super::{Files, Rule, Shared, Thresholds};
 use rustc_hash::FxHashMap;
 
+use crate::detect::entity::{EntityKind, EntityRole};
 use crate::detect::fact::Fact;
 use crate::detect::finding::{ts, Entities, EvidenceSet, Finding, Severity};
-use crate::detect::small::Names;
 use crate::events::record::Kind;
 
 #[derive(Default, Clone)]
@@ -35,10 +43,44 @@ struct Hour {
     recipients: Vec<u64>,
     /// Distinct recipients of an hour whose hashes were let go (see [`FULL_CANDIDATES`]).
     uncounted: usize,
-    ips: Names,
+    /// Source addresses: how many messages each submitted, from when (at most 16).
+    ips: Vec<Sender>,
     first: i64,
     last: i64,
     evidence: EvidenceSet,
+}
+
+/// One source address of an hour or a burst.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Sender {
+    ip: Box<str>,
+    /// Messages it submitted.
+    sent: u64,
+    /// Its first submission (µs).
+    first: i64,
+}
+
+/// Counts `n` submissions from `ip`, the first at `at` (a new address only while fewer than
+/// 16 are held).
+fn count_ip(ips: &mut Vec<Sender>, ip: &str, n: u64, at: i64) {
+    match ips.iter().position(|s| *s.ip == *ip) {
+        Some(i) => {
+            ips[i].sent += n;
+            ips[i].first = ips[i].first.min(at);
+        }
+        None if ips.len() < 16 => ips.push(Sender {
+            ip: ip.into(),
+            sent: n,
+            first: at,
+        }),
+        None => {}
+    }
+}
+
+/// Whether `s` sent at least a tenth of the `total` messages of a burst: one of its heavy
+/// senders.
+fn heavy(s: &Sender, total: u64) -> bool {
+    total > 0 && s.sent * 10 >= total
 }
 
 /// Adds the hash of a recipient (case-folded) to a sorted set of hashes.
@@ -62,7 +104,17 @@ pub struct BulkSend {
     /// Login → its sealed hours: how many hours had each volume (for the median), and the
     /// hours with at least `bulk_min` deliveries in full (the only ones that can be bursts).
     sealed: BTreeMap<String, Sealed>,
+    /// Login → the addresses it logged in or submitted from, each with its first time (at
+    /// most [`MAX_SOURCES`] per login).
+    sources: FxHashMap<Box<str>, Vec<(Box<str>, i64)>>,
 }
+
+/// Addresses remembered per login (beyond them a login roams too much to have usual ones).
+const MAX_SOURCES: usize = 64;
+
+/// How long before a burst an address must have served the login to be its usual one (unless
+/// it is the first the login is seen with).
+const USUAL_BEFORE_US: i64 = 6 * HOUR_US;
 
 /// Burst candidates a login keeps with their recipients; later ones keep only how many
 /// distinct recipients they had (a login reported for a burst has bursts on fewer than
@@ -100,6 +152,7 @@ impl BulkSend {
             t: t.clone(),
             hours: FxHashMap::default(),
             sealed: BTreeMap::new(),
+            sources: FxHashMap::default(),
         }
     }
 
@@ -139,11 +192,101 @@ impl BulkSend {
     }
 }
 
+impl BulkSend {
+    /// Records that `user` logged in or submitted from `ip` at `at`.
+    fn source(&mut self, user: &str, ip: &str, at: i64) {
+        if !self.sources.contains_key(user) {
+            self.sources.insert(user.into(), Vec::new());
+        }
+        let Some(known) = self.sources.get_mut(user) else {
+            return;
+        };
+        match known.iter().position(|(k, _)| **k == *ip) {
+            Some(i) => known[i].1 = known[i].1.min(at),
+            None if known.len() < MAX_SOURCES => known.push((ip.into(), at)),
+            None => {}
+        }
+    }
+}
+
+/// The source addresses of a burst of `user` (each with the messages it submitted in the
+/// burst) and their roles, by the addresses the logins were `seen` with.
+///
+/// The burst starts when the first of its *heavy* senders (≥ 10 % of its messages) was first
+/// seen; an address is usual when the login used it before that, either
+/// `USUAL_BEFORE_US` before or as the first address of the evidence — the latter only if it
+/// is not itself a heavy sender (a log that starts with the attacker's own login).
+fn roles_of(
+    seen: &FxHashMap<Box<str>, Vec<(Box<str>, i64)>>,
+    user: &str,
+    ips: &[Sender],
+    window_first: i64,
+) -> Vec<(String, EntityRole)> {
+    let known = seen.get(user).map(Vec::as_slice).unwrap_or_default();
+    let first_use = |ip: &str| known.iter().find(|(k, _)| **k == *ip).map(|(_, t)| *t);
+    let first_ever = known.iter().map(|(_, t)| *t).min();
+    let total: u64 = ips.iter().map(|s| s.sent).sum();
+    let heavy = |ip: &str| ips.iter().any(|s| *s.ip == *ip && heavy(s, total));
+    let start = ips
+        .iter()
+        .filter(|s| heavy(&s.ip))
+        .filter_map(|s| first_use(&s.ip))
+        .min()
+        .unwrap_or(window_first);
+    let usual = |ip: &str| {
+        first_use(ip).is_some_and(|t| {
+            t < start && (t <= start - USUAL_BEFORE_US || (Some(t) == first_ever && !heavy(ip)))
+        })
+    };
+    let has_usual = known.iter().any(|(k, _)| usual(k));
+    ips.iter()
+        .map(|Sender { ip, .. }| {
+            let role = if usual(ip) {
+                EntityRole::UsualSource
+            } else if has_usual {
+                EntityRole::StolenLoginSource
+            } else {
+                EntityRole::NewSource
+            };
+            (ip.to_string(), role)
+        })
+        .collect()
+}
+
+/// "from A (new to the login) and B (its usual address)".
+fn sources_text(roles: &[(String, EntityRole)]) -> String {
+    if roles.is_empty() {
+        return "unknown addresses".to_string();
+    }
+    let of = |want: EntityRole| -> Vec<&str> {
+        roles
+            .iter()
+            .filter(|(_, r)| *r == want)
+            .map(|(ip, _)| ip.as_str())
+            .collect()
+    };
+    let mut parts = Vec::new();
+    for (role, words) in [
+        (EntityRole::StolenLoginSource, "not the login's own"),
+        (EntityRole::NewSource, "new to the login"),
+        (EntityRole::UsualSource, "the login's usual"),
+    ] {
+        let ips = of(role);
+        if !ips.is_empty() {
+            parts.push(format!("{} ({words})", ips.join(", ")));
+        }
+    }
+    parts.join(" and ")
+}
+
 impl Rule for BulkSend {
     fn observe(&mut self, f: &Fact) {
         let Some(user) = f.actor() else {
             return;
         };
+        if let (Some(ip), true) = (f.src_ip(), super::logins::is_login(f)) {
+            self.source(user, ip, f.ts_us);
+        }
         let submitted = f.kind == Kind::MessageReceived && f.src_ip().is_some();
         let delivered = matches!(f.kind, Kind::Delivery | Kind::Forwarded) && f.status().is_some();
         if !submitted && !delivered {
@@ -162,7 +305,7 @@ impl Rule for BulkSend {
         h.last = h.last.max(f.ts_us);
         if submitted {
             if let Some(ip) = f.src_ip() {
-                h.ips.insert(ip, 16);
+                count_ip(&mut h.ips, ip, 1, f.ts_us);
             }
             h.evidence.add(f.file, f.line);
             return;
@@ -230,15 +373,36 @@ impl Rule for BulkSend {
                             sum.recipients.insert(i, *r);
                         }
                     }
-                    for ip in h.ips.iter() {
-                        sum.ips.insert(ip, 16);
+                    for s in &h.ips {
+                        count_ip(&mut sum.ips, &s.ip, s.sent, s.first);
                     }
                     sum.first = sum.first.min(h.first);
                     sum.last = sum.last.max(h.last);
                     sum.evidence.extend(&h.evidence);
                 }
+                sum.ips.sort();
+                let roles = roles_of(&self.sources, user, &sum.ips, sum.first);
+                // The burst begins with its first heavy sender, not with whatever else the
+                // login did earlier in that hour (its owner's own morning mail).
+                let total: u64 = sum.ips.iter().map(|s| s.sent).sum();
+                if let Some(start) = sum
+                    .ips
+                    .iter()
+                    .filter(|s| heavy(s, total))
+                    .map(|s| s.first)
+                    .min()
+                {
+                    sum.first = sum.first.max(start);
+                }
                 let minutes = (sum.last - sum.first) / 60_000_000;
-                let ips: Vec<String> = sum.ips.iter().map(str::to_string).collect();
+                let mut entities = Entities {
+                    users: vec![user.to_string()],
+                    ..Entities::default()
+                };
+                entities.tag(EntityKind::User, user, EntityRole::VictimAccount);
+                for (ip, role) in &roles {
+                    entities.tag(EntityKind::Ip, ip, *role);
+                }
                 out.push(Finding {
                     title: format!("Bulk sending by login {user}"),
                     severity: Severity::High,
@@ -252,9 +416,9 @@ impl Rule for BulkSend {
                         sum.recipients.len() + sum.uncounted,
                         sum.deferred,
                         sum.bounced,
-                        if ips.is_empty() { "unknown addresses".to_string() } else { ips.join(", ") }
+                        sources_text(&roles)
                     ),
-                    entities: Entities { ips, users: vec![user.to_string()], files: Vec::new() },
+                    entities,
                     evidence: sum.evidence.resolve(files),
                     remediation: vec!["isolate.disable_accounts", "isolate.hold_queue", "clean.reset_credentials"],
                     ..Finding::of("abuse.bulk_send")
@@ -343,6 +507,117 @@ mod tests {
             f[1].summary.contains("its usual rate is 3 per active hour"),
             "{}",
             f[1].summary
+        );
+    }
+
+    fn from(secs: i64, ip: &str, user: &str, rcpt: &str) -> Vec<Fact> {
+        let mut v = sent(secs, user, rcpt);
+        v[0] = v[0].clone().with(Field::SrcIp, Some(ip));
+        v
+    }
+
+    #[test]
+    fn the_owners_address_is_told_from_the_stolen_logins() {
+        let mut facts = Vec::new();
+        // liwei works from the office for three days, and goes on while the spam is sent.
+        for day in 0..3 {
+            for i in 0..3 {
+                facts.extend(from(
+                    day * 86_400 + 36_000 + i * 600,
+                    "198.51.100.20",
+                    "liwei",
+                    "a@partner.example",
+                ));
+            }
+        }
+        let burst = 3 * 86_400 + 36_000;
+        facts.extend(from(burst, "198.51.100.20", "liwei", "a@partner.example"));
+        for i in 0..300 {
+            facts.extend(from(
+                burst + 10 + i * 10,
+                "203.0.113.77",
+                "liwei",
+                &format!("x{i}@spam.example"),
+            ));
+        }
+        facts.sort_by_key(|f| f.ts_us);
+        let f = run(Box::new(BulkSend::new(&Thresholds::default())), &facts);
+        assert_eq!(f.len(), 1, "{f:?}");
+        let e = &f[0].entities;
+        assert_eq!(
+            e.role(EntityKind::Ip, "203.0.113.77"),
+            Some(EntityRole::StolenLoginSource)
+        );
+        assert_eq!(
+            e.role(EntityKind::Ip, "198.51.100.20"),
+            Some(EntityRole::UsualSource)
+        );
+        assert_eq!(
+            e.role(EntityKind::User, "liwei"),
+            Some(EntityRole::VictimAccount)
+        );
+        assert!(
+            f[0].summary.contains(
+                "203.0.113.77 (not the login's own) and 198.51.100.20 (the login's usual)"
+            ),
+            "{}",
+            f[0].summary
+        );
+    }
+
+    #[test]
+    fn a_log_that_starts_with_the_attackers_login_gives_it_no_usual_address() {
+        // The attacker's test message, then the burst from the same address: the first
+        // address of the evidence, but it sent the burst.
+        let mut facts = from(3_600, "203.0.113.77", "carol", "test@spam.example");
+        for i in 0..200 {
+            facts.extend(from(
+                7_200 + i * 10,
+                "203.0.113.77",
+                "carol",
+                &format!("x{i}@spam.example"),
+            ));
+        }
+        let f = run(Box::new(BulkSend::new(&Thresholds::default())), &facts);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(
+            f[0].entities.role(EntityKind::Ip, "203.0.113.77"),
+            Some(EntityRole::NewSource)
+        );
+    }
+
+    #[test]
+    fn an_owner_seen_minutes_before_the_burst_in_the_same_hour_is_usual() {
+        // A short log: carol's two messages from her office, the burst from a new address
+        // minutes later in the same hour, one more message of hers during it.
+        let mut facts = from(60, "198.51.100.30", "carol", "a@lab.example");
+        facts.extend(from(90, "198.51.100.30", "carol", "b@lab.example"));
+        for i in 0..60 {
+            facts.extend(from(
+                600 + i * 5,
+                "192.0.2.11",
+                "carol",
+                &format!("x{i}@spam.example"),
+            ));
+        }
+        facts.extend(from(700, "198.51.100.30", "carol", "c@lab.example"));
+        facts.sort_by_key(|f| f.ts_us);
+        let f = run(Box::new(BulkSend::new(&Thresholds::default())), &facts);
+        assert_eq!(f.len(), 1, "{f:?}");
+        let e = &f[0].entities;
+        assert_eq!(
+            e.role(EntityKind::Ip, "198.51.100.30"),
+            Some(EntityRole::UsualSource)
+        );
+        assert_eq!(
+            e.role(EntityKind::Ip, "192.0.2.11"),
+            Some(EntityRole::StolenLoginSource)
+        );
+        // The burst begins with the spam, not with carol's own mail earlier in the hour.
+        assert!(
+            f[0].first_seen.ends_with("T00:10:00Z"),
+            "{}",
+            f[0].first_seen
         );
     }
 }

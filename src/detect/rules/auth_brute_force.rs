@@ -66,6 +66,7 @@ fn judge(t: &Thresholds, files: &Files, (ip, c): (String, Bucket)) -> Option<Fin
             ips: vec![ip.clone()],
             users,
             files: Vec::new(),
+            ..Entities::default()
         },
         ..c.finding(
             "auth.brute_force",

@@ -19,7 +19,7 @@ use rustc_hash::FxHashMap;
 use super::failures::{network, HOUR_US};
 use super::{Files, Rule, Shared, Thresholds};
 use crate::detect::fact::Fact;
-use crate::detect::finding::{ts, Entities, EvidenceSet, Finding, Severity};
+use crate::detect::finding::{ts, Cite, Entities, EvidenceSet, Finding, Severity};
 use crate::events::record::Kind;
 
 /// First success of (user, address) in each hour.
@@ -225,8 +225,9 @@ impl Rule for Compromised {
                     "{user} logged in from {first_ip} at {} after {failures} failed logins from that address or its network",
                     ts(first.ts)
                 ),
-                entities: Entities { ips: ips.into_iter().collect(), users: vec![user.clone()], files: Vec::new() },
+                entities: Entities { ips: ips.into_iter().collect(), users: vec![user.clone()], files: Vec::new(), ..Entities::default() },
                 evidence: evidence.resolve(files),
+                decisive: files.get(first.file as usize).map(|(path, _)| Cite { path: path.clone(), line: first.line }),
                 remediation: vec!["isolate.disable_accounts", "isolate.block_ips", "clean.reset_credentials"],
                 ..Finding::of("auth.compromised_account")
             });

@@ -14,6 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::logins::History;
 use super::{Files, Rule, Shared, Thresholds};
+use crate::detect::entity::EntityRole;
 use crate::detect::finding::{ts, Entities, EvidenceSet, Finding, Severity};
 
 /// The rule.
@@ -129,7 +130,7 @@ impl Rule for NewSource {
                         ips.join(", "),
                         acct.hist.logins
                     ),
-                    entities: Entities { ips, users: vec![user.clone()], files: Vec::new() },
+                    entities: Entities::logins(&user, EntityRole::Observed, &ips, EntityRole::NewSource),
                     evidence: hit.evidence.resolve(files),
                     remediation: vec!["clean.reset_credentials"],
                     ..Finding::of("auth.new_source")

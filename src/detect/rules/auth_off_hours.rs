@@ -17,6 +17,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::logins::History;
 use super::{Files, Rule, Shared, Thresholds};
+use crate::detect::entity::EntityRole;
 use crate::detect::finding::{ts, Entities, EvidenceSet, Finding, Severity};
 
 /// The rule.
@@ -119,7 +120,7 @@ impl Rule for OffHours {
                         ts(r.first),
                         r.usual
                     ),
-                    entities: Entities { ips: from, users: vec![user.clone()], files: Vec::new() },
+                    entities: Entities::logins(&user, EntityRole::VictimAccount, &from, EntityRole::NewSource),
                     evidence: r.evidence.resolve(files),
                     remediation: vec!["isolate.disable_accounts", "clean.reset_credentials"],
                     ..Finding::of("auth.off_hours")

@@ -121,6 +121,7 @@ impl Group {
                 ips,
                 users: self.users.into_iter().collect(),
                 files: Vec::new(),
+                ..Entities::default()
             },
             evidence: self.evidence.resolve(files),
             remediation: vec!["isolate.block_ips", "clean.reset_credentials"],

@@ -174,6 +174,7 @@ impl Group {
                 ips: self.ips.iter().cloned().collect(),
                 users: self.users.iter().cloned().collect(),
                 files: Vec::new(),
+                ..Entities::default()
             },
             summary,
             evidence: self.evidence.resolve(files),

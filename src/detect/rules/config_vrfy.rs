@@ -24,9 +24,11 @@ impl ConfigRule for Vrfy {
                     continue;
                 }
                 let mut c = Cites::default();
-                match &at {
-                    Some((p, l)) => c.add(&host.conf, p, Some(*l)),
-                    None => c.add(&host.conf, &pf.main_path(), None),
+                match (&at, svc) {
+                    (Some((p, l)), _) => c.add(&host.conf, p, Some(*l)),
+                    // Not set: the service that answers is the evidence (its master.cf line).
+                    (None, Some(s)) => c.add(&host.conf, &pf.master_path(), Some(s.line)),
+                    (None, None) => c.add(&host.conf, &pf.main_path(), None),
                 };
                 let name = svc.map(|s| s.name.as_str()).unwrap_or("smtp");
                 let how = if at.is_some() {

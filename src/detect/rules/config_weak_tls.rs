@@ -54,8 +54,15 @@ impl ConfigRule for WeakTls {
                             c.add(&host.conf, p, Some(*l));
                         }
                     }
-                    if c.is_empty() {
-                        c.add(&host.conf, &pf.main_path(), None);
+                    // Nothing set: the service that runs with the defaults is the evidence.
+                    match (c.is_empty(), svc) {
+                        (true, Some(s)) => {
+                            c.add(&host.conf, &pf.master_path(), Some(s.line));
+                        }
+                        (true, None) => {
+                            c.add(&host.conf, &pf.main_path(), None);
+                        }
+                        _ => {}
                     }
                     c
                 };

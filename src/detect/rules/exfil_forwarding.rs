@@ -23,6 +23,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use rustc_hash::FxHashMap;
 
 use super::{Files, Rule, Shared, Thresholds};
+use crate::detect::entity::{EntityKind, EntityRole};
 use crate::detect::fact::{domain, Fact};
 use crate::detect::finding::{ts, Entities, EvidenceSet, Finding, Severity};
 use crate::events::record::Kind;
@@ -178,6 +179,18 @@ impl Rule for Forwarding {
                 Severity::Medium
             };
             let origins: Vec<String> = c.origins.into_iter().collect();
+            // The mailboxes whose mail left are victims; an origin that only describes how
+            // the copy was made ("BCC copy", "wangfang (sieve/filter)") is named, not judged.
+            let mut entities = Entities::default();
+            for o in &origins {
+                let role = if o.contains(' ') {
+                    EntityRole::Observed
+                } else {
+                    EntityRole::VictimAccount
+                };
+                entities.tag(EntityKind::User, o, role);
+            }
+            entities.tag(EntityKind::Recipient, &rcpt, EntityRole::OutsideRecipient);
             out.push(Finding {
                 title: format!("Mail for local users copied to {rcpt}"),
                 severity,
@@ -190,11 +203,7 @@ impl Rule for Forwarding {
                     c.count,
                     origins.join(", ")
                 ),
-                entities: Entities {
-                    ips: Vec::new(),
-                    users: origins,
-                    files: Vec::new(),
-                },
+                entities,
                 evidence: c.evidence.resolve(files),
                 remediation: vec!["clean.remove_forwarding", "notify.assess_data"],
                 ..Finding::of("exfil.forwarding_observed")

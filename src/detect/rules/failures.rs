@@ -682,6 +682,7 @@ impl Bucket {
                 ips: vec![ip],
                 users: Vec::new(),
                 files: Vec::new(),
+                ..Entities::default()
             },
             evidence: self.evidence.resolve(files),
             remediation: vec!["isolate.block_ips"],

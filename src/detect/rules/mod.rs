@@ -11,7 +11,10 @@
 //! [`crate::detect::catalog`] (phase, techniques, **roles**: they decide where its findings
 //! go — block list, summary, timeline — with no other edit) and its row in
 //! `docs/detections.md` (a test compares the two); findings are built on
-//! `Finding::of("rule.id")`. A rule that reads the texts of an event kind no rule read before
+//! `Finding::of("rule.id")`. Its entities take the default role of its rule roles
+//! ([`crate::detect::entity`]); a rule that knows better (whose address is the account's
+//! usual one, which is a stolen login's) tags them with `Entities::tag`, and a line that
+//! decides the finding goes in `Finding::decisive` (it is quoted). A rule that reads the texts of an event kind no rule read before
 //! adds it to [`crate::detect::fact::texts_read`].
 
 pub mod abuse_bulk_send;

@@ -39,13 +39,15 @@ impl ConfigRule for Bcc {
                 } else {
                     (Severity::High, "an outside address")
                 };
-                out.push(c.finding(
+                let mut f = c.finding(
                     "persistence.bcc",
                     sev,
                     vec!["T1114.003"],
                     format!("Every message is copied to {value}"),
                     format!("always_bcc = {value} copies all mail passing the server to {what}"),
-                ));
+                );
+                f.entities.recipients = ext;
+                out.push(f);
             }
             for param in ["sender_bcc_maps", "recipient_bcc_maps"] {
                 for (map, at) in pf.maps_of(&host.conf, param, Syntax::Table) {
@@ -73,6 +75,7 @@ impl ConfigRule for Bcc {
                             ),
                         );
                         f.entities.users.push(e.key.clone());
+                        f.entities.recipients.extend(ext);
                         out.push(f);
                     }
                 }

@@ -48,6 +48,7 @@ impl ConfigRule for Forward {
                     ),
                 );
                 f.entities.users.push(e.key.clone());
+                f.entities.recipients = ext;
                 out.push(f);
             }
         }
@@ -100,6 +101,7 @@ impl ConfigRule for Forward {
             if let Some(o) = d.owner {
                 f.entities.users.push(o.to_string());
             }
+            f.entities.recipients = addrs.iter().map(|a| a.to_string()).collect();
             out.push(f);
         }
         out

@@ -37,6 +37,8 @@ impl MailboxForwarding {
 struct Verdict {
     group: Group,
     targets: std::collections::BTreeSet<String>,
+    /// The targets that are outside addresses.
+    outside: std::collections::BTreeSet<String>,
     no_copy: bool,
     objects_only: bool,
 }
@@ -87,6 +89,7 @@ impl Rule for MailboxForwarding {
             v.objects_only &= outside.is_empty();
             v.targets
                 .extend(outside.iter().chain(&objects).map(|s| s.to_string()));
+            v.outside.extend(outside.iter().map(|s| s.to_string()));
             v.no_copy |= d.keep_copy == Some(false);
         }
         by_mailbox
@@ -97,7 +100,7 @@ impl Rule for MailboxForwarding {
                     (false, true) => Severity::Critical,
                     (false, false) => Severity::High,
                 };
-                v.group.finding(
+                let mut f = v.group.finding(
                     "persistence.mailbox_forwarding",
                     sev,
                     vec!["T1114.003"],
@@ -119,7 +122,10 @@ impl Rule for MailboxForwarding {
                         "notify.assess_data",
                     ],
                     files,
-                )
+                );
+                // Outside addresses (recipient objects are named, not addresses).
+                f.entities.recipients = v.outside.iter().cloned().collect();
+                f
             })
             .collect()
     }

@@ -110,6 +110,7 @@ impl Campaign {
                 ips: sources.iter().map(|(ip, _)| ip.to_string()).collect(),
                 users: Vec::new(),
                 files: Vec::new(),
+                ..Entities::default()
             },
             evidence: self.evidence.resolve(files),
             remediation: vec!["isolate.hold_queue", "clean.close_relay"],

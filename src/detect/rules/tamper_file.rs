@@ -46,6 +46,7 @@ fn finding(
             ips: Vec::new(),
             users: Vec::new(),
             files: vec![f.path.clone()],
+            ..Entities::default()
         },
         evidence: vec![Evidence {
             path: f.path.clone(),

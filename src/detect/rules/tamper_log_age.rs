@@ -98,6 +98,7 @@ pub fn findings(t: &Thresholds, summaries: &[FileSummary], files: &Files) -> Vec
                 ips: Vec::new(),
                 users: Vec::new(),
                 files: vec![s.path.clone()],
+..Entities::default()
             },
             evidence: vec![Evidence {
                 path: s.path.clone(),

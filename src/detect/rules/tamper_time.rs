@@ -192,7 +192,7 @@ impl Rule for TimeTamper {
                     g.after_count,
                     self.t.gap_context_minutes
                 ),
-                entities: Entities { ips: Vec::new(), users: Vec::new(), files: vec![path] },
+                entities: Entities { ips: Vec::new(), users: Vec::new(), files: vec![path], ..Entities::default() },
                 evidence: ev.resolve(files),
                 remediation: vec!["evidence.preserve_backups", "evidence.remote_logs"],
                 ..Finding::of("tamper.time_gap")
@@ -222,6 +222,7 @@ impl Rule for TimeTamper {
                     ips: Vec::new(),
                     users: Vec::new(),
                     files: vec![path],
+                    ..Entities::default()
                 },
                 evidence: ev.resolve(files),
                 remediation: vec!["evidence.preserve_backups"],
