@@ -229,6 +229,82 @@ fn live_postfix_and_dovecot_under_attack_are_found_end_to_end() {
         ),
         "{bs:#?}"
     );
+    // Whose addresses: the spam came from an address that never failed a login, beside
+    // carol's own office address. The bulk send tells them apart; the block list (the
+    // report's attackers and the block step's commands) holds every attacker source and the
+    // stolen login's, and neither carol's office nor the legitimate users' address.
+    let usual_ip = bulk["usual_ip"].as_str().unwrap();
+    let abuse_ip = bulk["ip"].as_str().unwrap();
+    let carol_bulk = bs
+        .iter()
+        .find(|f| strs(&f["entities"]["users"]) == [bulk["user"].as_str().unwrap()])
+        .unwrap();
+    let ip_role = |f: &Value, ip: &str| {
+        f["entities"]["roles"]["ips"][ip]
+            .as_str()
+            .map(str::to_string)
+    };
+    assert_eq!(
+        ip_role(carol_bulk, abuse_ip).as_deref(),
+        Some("stolen_login_source"),
+        "{carol_bulk:#?}"
+    );
+    assert_eq!(
+        ip_role(carol_bulk, usual_ip).as_deref(),
+        Some("usual_source"),
+        "{carol_bulk:#?}"
+    );
+    let blocked = strs(&r["summary"]["attackers"]);
+    let block_step = r["playbook"]["isolate"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "isolate.block_ips")
+        .expect("no block step");
+    // Loopback addresses are never made into commands (this host itself): the step lists
+    // them as refused, with the reason; either way the step names them.
+    let named_by_step = format!("{} {}", block_step["commands"], block_step["refused"]);
+    let mut must: Vec<String> = vec![
+        abuse_ip.to_string(),
+        taken["ip"].as_str().unwrap().to_string(),
+    ];
+    for class in [
+        "scan",
+        "enumeration",
+        "relay",
+        "smtp_brute_force",
+        "imap_brute_force",
+        "spray",
+    ] {
+        must.extend(strs(&truth["attackers"][class]));
+    }
+    for ip in &must {
+        assert!(
+            blocked.contains(ip),
+            "{ip} is not among the report's attackers: {blocked:?}"
+        );
+        assert!(
+            named_by_step.contains(&format!("\"{ip}\""))
+                || named_by_step.contains(&format!("{ip} ")),
+            "the block step does not name {ip}: {named_by_step}"
+        );
+    }
+    for ip in [usual_ip, truth["legit"]["ip"].as_str().unwrap()] {
+        assert!(
+            !blocked.iter().any(|b| b == ip),
+            "{ip} is legitimate but listed to block: {blocked:?}"
+        );
+        assert!(
+            !named_by_step.contains(&format!("\"{ip}\""))
+                && !named_by_step.contains(&format!("{ip} ")),
+            "the block step names {ip}: {named_by_step}"
+        );
+        for f in &findings {
+            if let Some(role) = ip_role(f, ip) {
+                assert_eq!(role, "usual_source", "{} calls {ip} {role}", f["rule"]);
+            }
+        }
+    }
     // Every planted item, by file and line, and its clean-up step.
     for item in truth["persistence"].as_array().unwrap() {
         let path = item["path"].as_str().unwrap();

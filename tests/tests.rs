@@ -18,6 +18,8 @@
 //!   (`MAILIR_LIVE=1`, root, Debian: `.ci/run` sets it up).
 //! - `timeline_sample`: `timeline` on the sample host: phases, placement, exports.
 //! - `report_sample`: `report` on the sample host: findings, steps, clean-up lines, Chinese.
+//! - `report_quotes`: quoted evidence lines (verbatim, escaped for every output) and the
+//!   block list from entity roles.
 //! - `triage_sample`: `triage` on the sample host: every file, the same content, the summary.
 //! - `exchange_sample`: the Exchange / M365 export sample: triage, `collect --exports`, and
 //!   one report with the Postfix sample.
@@ -57,6 +59,8 @@ mod peer_alerts;
 mod peer_corpus;
 #[cfg(feature = "analysis")]
 mod peer_exchange;
+#[cfg(feature = "analysis")]
+mod report_quotes;
 #[cfg(feature = "analysis")]
 mod report_sample;
 #[cfg(feature = "analysis")]

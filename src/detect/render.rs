@@ -57,12 +57,49 @@ fn colour(s: Severity) -> &'static str {
     }
 }
 
+/// The `who:` line of a finding in text: each entity role and its entities.
+fn text_who(w: &mut dyn Write, f: &Finding) -> io::Result<()> {
+    use super::entity::{EntityKind, EntityRole};
+    let e = &f.entities;
+    let mut parts = Vec::new();
+    for role in EntityRole::ALL {
+        let named: Vec<String> = [
+            EntityKind::Ip,
+            EntityKind::User,
+            EntityKind::File,
+            EntityKind::Recipient,
+        ]
+        .into_iter()
+        .flat_map(|k| {
+            e.with_role(k, std::slice::from_ref(&role))
+                .collect::<Vec<_>>()
+        })
+        .map(|v| terminal(v))
+        .collect();
+        if named.is_empty() {
+            continue;
+        }
+        let shown = named.iter().take(8).cloned().collect::<Vec<_>>().join(", ");
+        let more = if named.len() > 8 {
+            format!(" (+{} more)", named.len() - 8)
+        } else {
+            String::new()
+        };
+        parts.push(format!("{} {shown}{more}", role.name()));
+    }
+    if parts.is_empty() {
+        return Ok(());
+    }
+    writeln!(w, "         who: {}", parts.join("; "))
+}
+
 /// Writes the findings to `out` (stdout when `None`).
 pub fn write(
     format: Format,
     out: Option<&Path>,
     findings: &[Finding],
     stats: &Stats,
+    quotes: &super::quote::Quotes,
 ) -> io::Result<()> {
     // Colour only on a terminal, and never when NO_COLOR is set to anything (no-color.org).
     let tty = out.is_none()
@@ -102,6 +139,21 @@ pub fn write(
                     terminal(&f.title)
                 )?;
                 writeln!(w, "         {}", terminal(&f.summary))?;
+                text_who(&mut w, f)?;
+                let quoted = quotes.of(f);
+                for q in &quoted {
+                    writeln!(
+                        w,
+                        "         > {}:{}  {}",
+                        terminal(&q.path),
+                        q.line,
+                        terminal(&q.text)
+                    )?;
+                }
+                let rest = super::quote::cited(f).saturating_sub(quoted.len() as u64);
+                if !quoted.is_empty() && rest > 0 {
+                    writeln!(w, "         … and {rest} more line(s):")?;
+                }
                 for e in &f.evidence {
                     let lines: Vec<String> = e.lines.iter().take(8).map(u64::to_string).collect();
                     let more = if e.lines.len() > 8 {

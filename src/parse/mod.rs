@@ -331,6 +331,10 @@ pub struct Driven {
     pub input_errors: bool,
     /// How local times were read (zone and where it came from).
     pub zone: String,
+    /// The files read, where they can be read again (scratch copies of bundle entries stay
+    /// open until this is dropped): evidence lines are quoted from them
+    /// ([`crate::detect::quote`]).
+    pub sources: Vec<input::LogFile>,
 }
 
 /// Resolves the inputs and streams every mail log into `out` (`parse` renders; `detect`
@@ -454,6 +458,8 @@ pub fn drive(cfg: &ParseConfig, out: Sink, command: &str) -> Result<Option<Drive
             .with_context(|| format!("while reading {}", f.path))?;
     }
     session.ceiling = None;
+    let mut sources = on_disk;
+    sources.extend(in_place.iter().flat_map(|(_, files)| files.iter().cloned()));
     for (bundle, files) in in_place {
         let meta: Vec<_> = files.iter().map(|f| (f.path.clone(), f.mtime)).collect();
         let (_, anchors) = rotation::plan(&meta, Utc::now());
@@ -503,6 +509,7 @@ pub fn drive(cfg: &ParseConfig, out: Sink, command: &str) -> Result<Option<Drive
         files,
         input_errors: !inputs.errors.is_empty(),
         zone: tz_note,
+        sources,
     }))
 }
 

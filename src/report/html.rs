@@ -28,7 +28,8 @@ const STYLE: &str = "body{font-family:sans-serif;max-width:60rem;margin:2rem aut
 h1{border-bottom:2px solid #333}h2{margin-top:2rem;border-bottom:1px solid #999}\
 table{border-collapse:collapse;width:100%}td,th{border:1px solid #ccc;padding:.25rem .4rem;vertical-align:top;font-size:.9rem}\
 code{background:#f3f3f3;padding:0 .2rem}.critical{color:#a00;font-weight:bold}.high{color:#c40}.medium{color:#a70}\
-.low,.info{color:#555}@media print{body{max-width:none}}";
+.low,.info{color:#555}.quote{margin-bottom:.2rem}.quote code{white-space:pre-wrap;word-break:break-all}\
+@media print{body{max-width:none}details{display:block}}";
 
 fn phase_color(p: Phase) -> &'static str {
     match p {
@@ -346,22 +347,19 @@ fn finding_rows(
         let f = &e.finding;
         let sev = crate::timeline::record::severity_name(f.severity);
         let sev_word = super::model::severity_word(f.severity, r.lang);
-        let ev: Vec<String> = f
-            .evidence
-            .iter()
-            .map(|v| {
-                let lines: Vec<String> = v.lines.iter().map(u64::to_string).collect();
-                format!(
-                    "<code>{}</code> {} {}",
-                    esc(&v.path),
-                    esc(w.lines),
-                    esc(&lines.join(", "))
-                )
-            })
-            .collect();
+        let who = if e.who.is_empty() {
+            String::new()
+        } else {
+            let more = |n: usize| w.more.replace("{n}", &n.to_string());
+            format!(
+                "<br><small><b>{}</b>: {}</small>",
+                esc(w.who),
+                super::who::line(&e.who, esc, more)
+            )
+        };
         let _ = write!(
             o,
-            "<tr id=\"{}\"><td>{}</td><td class=\"{sev}\">{sev_word}</td><td><strong>{} · {}</strong><br>{}<br><small><code>{}</code> · {} · {}: {}</small></td><td>{}</td></tr>",
+            "<tr id=\"{}\"><td>{}</td><td class=\"{sev}\">{sev_word}</td><td><strong>{} · {}</strong><br>{}{who}<br><small><code>{}</code> · {} · {}: {}</small></td><td>{}</td></tr>",
             e.id,
             esc(&f.first_seen),
             e.id,
@@ -371,9 +369,55 @@ fn finding_rows(
             esc(&f.attack.join(", ")),
             esc(w.steps),
             esc(&e.steps.join(", ")),
-            ev.join("<br>")
+            evidence_cell(e, w)
         );
     }
+}
+
+/// A finding's evidence: the quoted lines as written, then every cited line number, folded.
+fn evidence_cell(e: &super::model::Entry, w: &super::markdown::Words) -> String {
+    let mut o = String::new();
+    if e.quotes.is_empty() {
+        let _ = write!(o, "<div class=\"quote\"><i>{}</i></div>", esc(w.no_line));
+    }
+    for q in &e.quotes {
+        let _ = write!(
+            o,
+            "<div class=\"quote\"><code>{}:{}</code> <code>{}</code></div>",
+            esc(&q.path),
+            q.line,
+            esc(&q.text)
+        );
+    }
+    let files: Vec<String> = e
+        .finding
+        .evidence
+        .iter()
+        .map(|v| {
+            let lines: Vec<String> = v.lines.iter().map(u64::to_string).collect();
+            format!(
+                "<code>{}</code> {} {}",
+                esc(&v.path),
+                esc(w.lines),
+                esc(&lines.join(", "))
+            )
+        })
+        .collect();
+    if files.is_empty() {
+        return o;
+    }
+    let label = if e.more_lines > 0 {
+        w.more_lines.replace("{n}", &e.more_lines.to_string())
+    } else {
+        w.lines.to_string()
+    };
+    let _ = write!(
+        o,
+        "<details><summary>{}</summary>{}</details>",
+        esc(&label),
+        files.join("<br>")
+    );
+    o
 }
 
 /// Indented lines as nested lists.

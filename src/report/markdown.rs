@@ -27,6 +27,14 @@ pub struct Words {
     pub no_findings: &'static str,
     pub steps: &'static str,
     pub lines: &'static str,
+    /// Heading of a finding's entities by role.
+    pub who: &'static str,
+    /// "and N more" of a group of entities (`{n}`).
+    pub more: &'static str,
+    /// Said after the quoted lines when more are cited (`{n}`).
+    pub more_lines: &'static str,
+    /// Said instead of quotes when a finding cites no line.
+    pub no_line: &'static str,
     pub generated: &'static str,
     pub findings_count: &'static str,
     pub activity: &'static str,
@@ -106,6 +114,10 @@ pub fn words(lang: Lang) -> Words {
             no_findings: "No finding.",
             steps: "Steps",
             lines: "lines",
+            who: "Who",
+            more: "and {n} more",
+            more_lines: "… and {n} more evidence line(s); every line number is in report.json and the timeline",
+            no_line: "no line to quote: the evidence is the file as a whole, or a setting it lacks",
             generated: "Generated {at} by mailir from: {inputs}",
             findings_count: "finding(s)",
             activity: "activity in the logs from {a} to {b} (UTC)",
@@ -141,6 +153,10 @@ pub fn words(lang: Lang) -> Words {
             no_findings: "未发现异常。",
             steps: "处置步骤",
             lines: "行",
+            who: "涉及",
+            more: "另有 {n} 个",
+            more_lines: "……另有 {n} 行证据；所有行号见 report.json 和时间线",
+            no_line: "无可引用的行：证据是整个文件，或文件中缺少的某项设置",
             generated: "由 mailir 于 {at} 根据以下输入生成：{inputs}",
             findings_count: "项发现",
             activity: "日志中的可疑活动时间：{a} 至 {b}（UTC）",
@@ -335,18 +351,42 @@ fn entry(o: &mut String, e: &super::model::Entry, r: &Report, w: &Words) {
         w.events
     );
     let _ = writeln!(o, "{}\n", md(&e.summary));
-    for ev in &f.evidence {
-        let lines: Vec<String> = ev.lines.iter().map(u64::to_string).collect();
+    if !e.who.is_empty() {
+        let more = |n: usize| w.more.replace("{n}", &n.to_string());
         let _ = writeln!(
             o,
-            "- `{}` {} {}{}",
-            crate::sanitize::terminal(&ev.path).replace('`', "'"),
+            "**{}** — {}\n",
+            w.who,
+            super::who::line(&e.who, md, more)
+        );
+    }
+    // The evidence: a few lines as written, then the files with how many lines each.
+    for q in &e.quotes {
+        let _ = writeln!(
+            o,
+            "> {} {}  ",
+            code(&format!("{}:{}", q.path, q.line)),
+            code(&q.text)
+        );
+    }
+    if e.quotes.is_empty() {
+        let _ = writeln!(o, "> {}", w.no_line);
+    }
+    o.push('\n');
+    if e.more_lines > 0 {
+        let _ = writeln!(
+            o,
+            "{}\n",
+            w.more_lines.replace("{n}", &e.more_lines.to_string())
+        );
+    }
+    for ev in &f.evidence {
+        let _ = writeln!(
+            o,
+            "- {} — {} {}{}",
+            code(&ev.path),
+            ev.lines.len(),
             w.lines,
-            if lines.is_empty() {
-                "-".to_string()
-            } else {
-                lines.join(", ")
-            },
             ev.sha256
                 .as_deref()
                 .map(|h| format!(" (sha256 {h})"))

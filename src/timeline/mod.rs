@@ -94,7 +94,7 @@ pub fn run(cfg: &TimelineConfig) -> Result<ExitCode> {
         eprintln!("mailir timeline: --format parquet writes a binary file: give --out PATH");
         return Ok(ExitCode::Error);
     }
-    let Some(d) = crate::detect::findings(&cfg.detect, "timeline")? else {
+    let Some(d) = crate::detect::findings(&cfg.detect, "timeline", false)? else {
         return Ok(ExitCode::Error);
     };
     let (rows, runs) = rows(&cfg.detect.parse, &d.findings, cfg.all)?;

@@ -6,8 +6,9 @@ each connection); the legitimate users alice and bob work from 127.0.0.1 the who
 message and one mailbox check every few seconds, so the log runs continuously. Stages, in order:
 recon (a service scan, user enumeration by RCPT and VRFY, open-relay attempts with swaks),
 initial access (SMTP AUTH brute force on carol ending in her password, a password spray from six
-addresses, IMAP brute force on dave), abuse (bulk sending through carol's login, reading her
-mailbox), persistence (planted by scenario.sh, then mail to the victims so the copies show in
+addresses, IMAP brute force on dave), abuse (bulk sending through carol's login from an address
+that never failed a login, reading her mailbox, while carol herself sends from her office address
+before and during it), persistence (planted by scenario.sh, then mail to the victims so the copies show in
 the log), cleanup (a slice of mail.log cut out, then a logrotate-style rotation). Counts and
 waits are bounded: the whole run takes about six minutes. The ground truth is written to
 OUT/truth.json as it happens.
@@ -44,7 +45,10 @@ SCAN_IP = "127.0.1.10"
 ENUM_IP = "127.0.1.11"
 BRUTE_IP = "127.0.2.10"
 BRUTE_IP2 = "127.0.2.12"
-ABUSE_IP = "127.0.2.11"
+# The stolen login's spam comes from a network that never failed a login: only what the
+# account did tells it apart from carol's own office address, which sends beside it.
+ABUSE_IP = "127.0.9.11"
+CAROL_OFFICE_IP = "127.0.8.20"
 SPRAY_IPS = [f"127.0.3.{i}" for i in range(10, 16)]
 IMAP_BRUTE_IP = "127.0.4.10"
 RELAY_IP = "127.0.5.10"
@@ -239,12 +243,23 @@ def imap_brute_force():
     parallel(guess, range(24))
 
 
+def carol_at_work(n):
+    """carol's own mail, from her office address."""
+    s = smtp(CAROL_OFFICE_IP, 587)
+    assert auth_plain(s, "carol", password("carol"))
+    to = f"bob@{DOMAIN}"
+    s.sendmail(f"carol@{DOMAIN}", [to], message(f"carol@{DOMAIN}", to, f"carol's note {n}"))
+    quit_quietly(s)
+
+
 def abuse(truth, count=60):
     s = smtp(ABUSE_IP, 587)
     assert auth_plain(s, "carol", password("carol"))
     for i in range(count):
         to = f"buyer{i}@market{i % 7}.example"
         s.sendmail(f"carol@{DOMAIN}", [to], message(f"carol@{DOMAIN}", to, f"Great offer {i}"))
+        if i == count // 2:
+            carol_at_work(3)
     quit_quietly(s)
     m = Imap(ABUSE_IP)
     m.login("carol", password("carol"))
@@ -252,7 +267,8 @@ def abuse(truth, count=60):
     if int(count_in[0] or 0) > 0:
         m.fetch("1:*", "(RFC822.SIZE)")
     m.logout()
-    truth["bulk"] = {"user": "carol", "ip": ABUSE_IP, "messages": count}
+    truth["bulk"] = {"user": "carol", "ip": ABUSE_IP, "messages": count,
+                     "usual_ip": CAROL_OFFICE_IP}
 
 
 def mail_the_victims(tag):
@@ -385,7 +401,10 @@ def run(out, scenario):
     legit = Legit()
     legit.start()
     t0 = time.monotonic()
-    time.sleep(8)
+    time.sleep(4)
+    carol_at_work(1)
+    carol_at_work(2)
+    time.sleep(4)
     log("recon"); scan(); enumerate_users(); relay_attempts()
     log("initial access"); smtp_brute_force(truth); spray(); imap_brute_force(); save()
     log("abuse"); abuse(truth); save()
