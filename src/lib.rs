@@ -3,7 +3,8 @@
 //!
 //! This library owns every command and everything they share; the `mailir` binary
 //! (`src/main.rs`) only parses the command line into a resolved config ([`cli`]), calls the
-//! command's `run` and turns its [`exit_codes::ExitCode`] into the process status.
+//! command's `run` and turns its [`exit_codes::ExitCode`] into the process status. The fuzz
+//! targets (`fuzz/fuzz_targets/`) link this library too, without the analysis stack.
 //!
 //! # The flow of the folders
 //!
@@ -41,16 +42,19 @@
 //! - `analysis` (default): the offline commands (`parse`, `detect`, `timeline`, `report`,
 //!   `triage`) and their stack (polars for Parquet, mimalloc in the binary). Without it the
 //!   build is the lean collector: `collect` and `verify` only.
+//! - `readers` (part of `analysis`): `events` and `hostconf` alone — the log line parsers, the
+//!   export readers and the host configuration readers, without polars. The fuzz targets build
+//!   with it.
 
 pub mod cli;
 pub mod collect;
 #[cfg(feature = "analysis")]
 pub mod detect;
-#[cfg(feature = "analysis")]
+#[cfg(feature = "readers")]
 pub mod events;
 pub mod evidence;
 pub mod exit_codes;
-#[cfg(feature = "analysis")]
+#[cfg(feature = "readers")]
 pub mod hostconf;
 #[cfg(feature = "analysis")]
 pub mod outfile;
