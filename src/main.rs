@@ -1,33 +1,16 @@
-//! mailir: incident response and forensics for compromised mail servers.
+//! The `mailir` binary: a thin shell over the `mailir` library (`src/lib.rs`).
 //!
-//! `main` only parses the command line, resolves it into a typed config and dispatches; each
-//! command lives in its module (`collect`, `evidence::verify`) and returns an
-//! [`exit_codes::ExitCode`]. Errors that end a command are printed once here (anyhow chain,
-//! terminal-escaped) with exit code 2.
-
-mod cli;
-mod collect;
-#[cfg(feature = "analysis")]
-mod detect;
-#[cfg(feature = "analysis")]
-mod events;
-mod evidence;
-mod exit_codes;
-#[cfg(feature = "analysis")]
-mod hostconf;
-#[cfg(feature = "analysis")]
-mod outfile;
-#[cfg(feature = "analysis")]
-mod parse;
-#[cfg(feature = "analysis")]
-mod report;
-mod sanitize;
-#[cfg(feature = "analysis")]
-mod timeline;
-#[cfg(feature = "analysis")]
-mod triage;
+//! `main` only parses the command line, resolves it into a typed config ([`mailir::cli`]) and
+//! dispatches; each command lives in the library (`collect`, `evidence::verify`, `parse` …)
+//! and returns an [`ExitCode`]. Errors that end a command are printed once here (anyhow chain,
+//! terminal-escaped) with exit code 2. The global allocator is chosen here, for the binary only.
 
 use clap::Parser;
+use mailir::cli::{Cli, Command};
+use mailir::exit_codes::ExitCode;
+use mailir::{collect, evidence, sanitize};
+#[cfg(feature = "analysis")]
+use mailir::{detect, parse, report, timeline, triage};
 
 /// The analysis build allocates and frees small strings across threads at a high rate (facts
 /// made by parser threads, dropped by the detection thread); mimalloc does that several
@@ -50,9 +33,6 @@ fn tune_allocator() {
     // SAFETY: sets a documented allocator option before any worker thread starts.
     unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
 }
-
-use cli::{Cli, Command};
-use exit_codes::ExitCode;
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {

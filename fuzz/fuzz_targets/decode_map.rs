@@ -4,10 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-
-#[allow(dead_code, clippy::all)]
-#[path = "../../src/hostconf/compiled.rs"]
-mod compiled;
+use mailir::hostconf::compiled;
 
 fuzz_target!(|data: &[u8]| {
     for hint in ["hash", "cdb", "lmdb"] {

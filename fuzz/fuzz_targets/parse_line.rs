@@ -4,10 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-
-#[allow(dead_code, clippy::all)]
-#[path = "../../src/events/mod.rs"]
-mod events;
+use mailir::events;
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);

@@ -5,30 +5,8 @@
 //! -max_total_time=300` from `fuzz/` (see docs/threat-model.md).
 #![no_main]
 
-
 use libfuzzer_sys::fuzz_target;
-
-#[allow(dead_code, clippy::all)]
-#[path = "../../src/evidence/pathname.rs"]
-pub mod pathname_src;
-
-#[allow(dead_code, clippy::all)]
-#[path = "../../src/evidence/reader.rs"]
-mod reader;
-
-/// The Linux side of `evidence::platform` that `pathname.rs` and `reader.rs` call (`super::platform`).
-#[allow(dead_code, clippy::all)]
-#[path = "../../src/evidence/platform/unix_fs.rs"]
-mod platform;
-
-/// The crate paths the reader names (`crate::evidence::pathname`, `super::format`).
-pub mod evidence {
-    pub use super::pathname_src as pathname;
-}
-
-#[allow(dead_code, clippy::all)]
-#[path = "../../src/evidence/format.rs"]
-mod format;
+use mailir::evidence::reader;
 
 // Each run reads the input as one format: the one its magic bytes say (gzip, zip), else one
 // chosen by its last byte (reading every input both ways made runs twice as slow); files go to /dev/shm where there is one (a disk write per run

@@ -5,25 +5,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-
-#[allow(dead_code, clippy::all)]
-#[path = "../../src/events/mod.rs"]
-mod events;
-
-#[allow(dead_code, clippy::all)]
-#[path = "../../src/evidence/exports.rs"]
-pub mod exports_src;
-
-/// The crate path the export readers name (`crate::evidence::exports`).
-pub mod evidence {
-    pub use super::exports_src as exports;
-}
-
-#[allow(dead_code, clippy::all)]
-#[path = "../../src/events/exchange/mod.rs"]
-mod exchange;
-
-use evidence::exports::ExportKind;
+use mailir::events::{self, exchange};
+use mailir::evidence;
+use mailir::evidence::exports::ExportKind;
 
 const KINDS: &[ExportKind] = &[
     ExportKind::MessageTracking,

@@ -466,7 +466,6 @@ fn plan_all(
 
 /// Every path the catalog reaches in `root` with its category, without reading any content
 /// (for analysis of a mounted root: the same paths `collect` would take).
-#[cfg_attr(not(feature = "analysis"), allow(dead_code))]
 pub fn planned(root: &HostRoot) -> Vec<(HostPath, Category)> {
     let mut planner = Planner::new(root, None);
     let mut log = Vec::new();

@@ -77,7 +77,6 @@ pub struct Fact {
     /// What happened.
     pub kind: Kind,
     /// Protocol (no rule distinguishes protocols yet; kept so one can).
-    #[allow(dead_code)]
     pub proto: Option<&'static str>,
     /// Index of the file in the run's file table.
     pub file: u32,
@@ -211,7 +210,6 @@ impl Fact {
         self.get(Field::Mailbox)
     }
     /// Envelope sender.
-    #[allow(dead_code)]
     pub fn sender(&self) -> Option<&str> {
         self.get(Field::Sender)
     }

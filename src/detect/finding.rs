@@ -8,7 +8,6 @@ use serde::Serialize;
 use super::catalog::Role;
 
 /// How bad. (Every level is part of the contract; not every one is used by a rule yet.)
-#[allow(dead_code)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
@@ -25,7 +24,6 @@ pub enum Severity {
 }
 
 /// Where in the attack chain. (All five phases are contract; rules for some are to come.)
-#[allow(dead_code)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {

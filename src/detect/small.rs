@@ -38,7 +38,6 @@ impl Counts {
     }
 
     /// Whether there is none.
-    #[allow(dead_code)]
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }

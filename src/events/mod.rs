@@ -10,9 +10,6 @@
 
 pub mod courier;
 pub mod dovecot;
-// Not in the line fuzz target (it compiles this module tree alone; the export readers need the
-// evidence module).
-#[cfg(not(fuzzing))]
 pub mod exchange;
 pub mod exim;
 pub mod fields;

@@ -46,7 +46,6 @@ impl HostPath {
     }
 
     /// The path relative to the root, without the leading `/` (empty for the root itself).
-    #[cfg_attr(not(unix), allow(dead_code))]
     pub fn relative(&self) -> Cow<'_, Path> {
         match platform::os_str(&self.0[1..]) {
             Cow::Borrowed(s) => Cow::Borrowed(Path::new(s)),

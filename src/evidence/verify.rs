@@ -118,10 +118,8 @@ pub struct Report {
     /// could be computed.
     pub sha256: Option<String>,
     /// Whether the `PATH.sha256` sidecar was found (a mismatch is a problem).
-    #[cfg_attr(not(feature = "analysis"), allow(dead_code))]
     pub sidecar_found: bool,
     /// The custody record, when it parsed.
-    #[cfg_attr(not(feature = "analysis"), allow(dead_code))]
     pub custody: Option<Custody>,
     /// Manifest rows of files that exist and were not stored (denied, too large, special,
     /// error, skipped), up to [`NOT_COLLECTED_KEPT`]; [`Report::not_collected_total`] counts

@@ -113,7 +113,6 @@ pub struct FileMeta {
 
 /// The name a component that cannot be joined safely maps to on Windows (`<` and `>` are
 /// never valid in a Windows file name, so nothing can be opened there).
-#[cfg_attr(unix, allow(dead_code))]
 pub(crate) const UNNAMEABLE: &str = "<unnameable>";
 
 /// A Windows link or junction target (already `/`-separated bytes) in host-path form: the
