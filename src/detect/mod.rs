@@ -126,6 +126,9 @@ impl FactSink for Engine {
             self.files.resize(id + 1, Default::default());
         }
         self.files[id] = (path.to_string(), sha256.map(str::to_string));
+        for r in &mut self.rules {
+            r.file_started(id as u32, path);
+        }
     }
 
     fn advance(&mut self, at: i64) {
@@ -232,6 +235,31 @@ pub struct Detected {
     pub quotes: quote::Quotes,
 }
 
+/// The input files that were not read as mail logs (empty ones among them), with their size
+/// and modification time: an emptied rotation is one of them.
+fn unread_candidates(d: &crate::parse::Driven) -> Vec<rules::tamper_file::Candidate> {
+    use crate::parse::input::Origin;
+    let read: std::collections::HashSet<&str> = d.files.iter().map(|(p, _)| p.as_str()).collect();
+    d.sources
+        .iter()
+        .filter(|s| !read.contains(s.path.as_str()))
+        .map(|s| {
+            let size = s.size.or_else(|| match &s.origin {
+                Origin::File(p) => std::fs::symlink_metadata(p).ok().map(|m| m.len()),
+                _ => None,
+            });
+            let recorded = s.bundle_dir.is_some()
+                || matches!(s.origin, Origin::Entry { .. } | Origin::Scratch(_));
+            rules::tamper_file::Candidate {
+                path: s.path.clone(),
+                size,
+                mtime_us: s.mtime.map(|t| t.timestamp_micros()),
+                mtime_recorded: recorded,
+            }
+        })
+        .collect()
+}
+
 /// Runs every rule over the inputs of `cfg` (logs and configuration); `command` names the
 /// caller in messages; with `quote`, the findings' representative lines are read for the
 /// outputs that show them ([`quote`]: one more pass over the cited files). `None` when no
@@ -274,9 +302,14 @@ pub fn findings(cfg: &DetectConfig, command: &str, quote: bool) -> Result<Option
         findings.extend(found.into_iter().filter(on));
     }
     findings.extend(
-        rules::tamper_file::findings(&cfg.thresholds, &driven.summaries, &driven.files)
-            .into_iter()
-            .filter(on),
+        rules::tamper_file::findings(
+            &cfg.thresholds,
+            &driven.summaries,
+            &driven.files,
+            &unread_candidates(&driven),
+        )
+        .into_iter()
+        .filter(on),
     );
     findings.extend(
         rules::tamper_log_age::findings(&cfg.thresholds, &driven.summaries, &driven.files)

@@ -161,11 +161,15 @@ pub fn write(
                     } else {
                         String::new()
                     };
+                    let lines = if lines.is_empty() {
+                        "none (the file as a whole)".to_string()
+                    } else {
+                        lines.join(", ")
+                    };
                     writeln!(
                         w,
-                        "         evidence {}: lines {}{more}",
-                        terminal(&e.path),
-                        lines.join(", ")
+                        "         evidence {}: lines {lines}{more}",
+                        terminal(&e.path)
                     )?;
                 }
             }

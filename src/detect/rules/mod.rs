@@ -168,6 +168,9 @@ impl Limit {
 /// the input rather than its length. [`Rule::finish`] returns the kept findings with those of
 /// what was left. A rule that keeps the default `seal` keeps everything to the end.
 pub trait Rule: Send {
+    /// A file starts: its number and path (facts name files by number; rules that judge a
+    /// file's own order, such as the log-integrity ones, read the path).
+    fn file_started(&mut self, _id: u32, _path: &str) {}
     /// Sees one fact (rules that only read [`Shared`] state keep the default).
     fn observe(&mut self, _f: &Fact) {}
     /// Judges and forgets what lies wholly before hour `before` (see the trait's doc).

@@ -7,9 +7,8 @@
 //! - **nul_bytes**: lines holding NUL bytes — a region zeroed in place, the trace of "wiping"
 //!   lines without changing the file's size.
 //! - **rotation_gap**: a missing rotation index, or ≥ 6 hours between the end of `.N+1` and the
-//!   start of `.N`.
-//! - **rotation_gap**: a missing rotation index, or ≥ 6 hours between the end of `.N+1` and the
-//!   start of `.N`.
+//!   start of `.N`. A rotation that is there but holds no mail line (emptied: `> mail.log.2`,
+//!   `truncate -s 0`) is named as emptied, with its size and modification time, not as missing.
 //! - **mtime_mismatch**: the file's modification time (bundle manifest or file system) is more
 //!   than `reversal_minutes` earlier than its last event: its time was set back (`touch -d`).
 //!
@@ -66,22 +65,44 @@ fn rotated(path: &str) -> bool {
 /// Hours between the end of a rotation and the start of the next newer one that make a hole.
 const ROTATION_HOLE_HOURS: i64 = 6;
 
-/// `tamper.rotation_gap`: a missing rotation index (`.1` and `.3.gz` but no `.2`), or a hole of
-/// ≥ 6 hours between the last event of `.N+1` and the first of `.N`.
-fn rotation_gaps(summaries: &[FileSummary], files: &[(String, Option<String>)]) -> Vec<Finding> {
+/// A file among the inputs that was not read as a mail log: path, size, modification time (µs).
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    /// Path as the inputs show it.
+    pub path: String,
+    /// Size in bytes, when known.
+    pub size: Option<u64>,
+    /// Modification time, when known.
+    pub mtime_us: Option<i64>,
+    /// Whether the time was recorded at collection (a bundle's manifest), not read from the
+    /// file system of the copy.
+    pub mtime_recorded: bool,
+}
+
+/// The chain (folder and stem) and rank of a path.
+fn chain_rank(path: &str) -> (String, i64) {
+    let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
+    let (stem, rank) = crate::parse::rotation::stem_rank(name);
+    (format!("{dir}/{stem}"), rank)
+}
+
+/// `tamper.rotation_gap`: a missing rotation index (`.1` and `.3.gz` but no `.2`) — or one
+/// present among `candidates` but with no mail line, named as emptied — or a hole of ≥ 6 hours
+/// between the last event of `.N+1` and the first of `.N`.
+fn rotation_gaps(
+    summaries: &[FileSummary],
+    files: &[(String, Option<String>)],
+    candidates: &[Candidate],
+) -> Vec<Finding> {
     use std::collections::BTreeMap;
     let mut chains: BTreeMap<String, Vec<(i64, &FileSummary)>> = BTreeMap::new();
     for f in summaries {
-        let (dir, name) = f.path.rsplit_once('/').unwrap_or(("", &f.path));
-        let (stem, rank) = crate::parse::rotation::stem_rank(name);
-        chains
-            .entry(format!("{dir}/{stem}"))
-            .or_default()
-            .push((rank, f));
+        let (chain, rank) = chain_rank(&f.path);
+        chains.entry(chain).or_default().push((rank, f));
     }
     let mut out = Vec::new();
-    for (stem, mut chain) in chains {
-        let stem = stem.trim_start_matches('/').to_string();
+    for (key, mut chain) in chains {
+        let stem = key.trim_start_matches('/').to_string();
         chain.sort_by_key(|(rank, _)| *rank);
         for pair in chain.windows(2) {
             let ((newer_rank, newer), (older_rank, older)) = (pair[0], pair[1]);
@@ -91,18 +112,30 @@ fn rotation_gaps(summaries: &[FileSummary], files: &[(String, Option<String>)]) 
                 .find(|(p, _)| *p == newer.path)
                 .and_then(|(_, s)| s.clone());
             if numbered && older_rank > newer_rank + 1 {
-                out.push(finding(
-                    "tamper.rotation_gap",
-                    Severity::High,
-                    vec!["T1070.002"],
-                    newer,
-                    sha.clone(),
-                    format!("Rotation {stem}.{} missing", newer_rank + 1),
-                    format!(
-                        "{} is followed by {} with no rotation in between",
-                        older.path, newer.path
-                    ),
-                ));
+                let mut absent = Vec::new();
+                for rank in newer_rank + 1..older_rank {
+                    let emptied = candidates
+                        .iter()
+                        .find(|c| chain_rank(&c.path) == (key.clone(), rank));
+                    match emptied {
+                        Some(c) => out.push(emptied_finding(c, newer, older, sha.clone())),
+                        None => absent.push(rank),
+                    }
+                }
+                if let Some(first) = absent.first() {
+                    out.push(finding(
+                        "tamper.rotation_gap",
+                        Severity::High,
+                        vec!["T1070.002"],
+                        newer,
+                        sha.clone(),
+                        format!("Rotation {stem}.{first} missing"),
+                        format!(
+                            "{} is followed by {} with no rotation in between",
+                            older.path, newer.path
+                        ),
+                    ));
+                }
             }
             if let (Some(end), Some(start)) = (older.stats.last_us, newer.stats.first_us) {
                 if start - end >= ROTATION_HOLE_HOURS * 3_600_000_000 {
@@ -133,13 +166,56 @@ fn rotation_gaps(summaries: &[FileSummary], files: &[(String, Option<String>)]) 
     out
 }
 
-/// The findings of every parsed file.
+/// A rotation that is there but holds no mail line, between `newer` and `older`.
+fn emptied_finding(
+    c: &Candidate,
+    newer: &FileSummary,
+    older: &FileSummary,
+    sha: Option<String>,
+) -> Finding {
+    let size = c
+        .size
+        .map_or("of unknown size".to_string(), |s| format!("{s} bytes"));
+    let mtime = c.mtime_us.map_or("unknown".to_string(), ts);
+    let mut f = finding(
+        "tamper.rotation_gap",
+        Severity::High,
+        vec!["T1070.002"],
+        newer,
+        sha,
+        format!("Rotation {} emptied", c.path),
+        format!(
+            "{} is there but holds no mail line ({size}, modified {mtime}), between {} and {}",
+            c.path, older.path, newer.path
+        ),
+    );
+    f.entities.files = vec![c.path.clone()];
+    // The evidence is the empty file itself: no line to cite.
+    f.evidence = vec![Evidence {
+        path: c.path.clone(),
+        sha256: None,
+        lines: Vec::new(),
+    }];
+    if let Some(m) = c.mtime_us {
+        f.first_seen = ts(m);
+        f.last_seen = ts(m);
+        f.time_source = if c.mtime_recorded {
+            crate::detect::finding::TimeSource::RecordedMtime
+        } else {
+            crate::detect::finding::TimeSource::FileMtime
+        };
+    }
+    f
+}
+
+/// The findings of every parsed file (`candidates`: the input files not read as mail logs).
 pub fn findings(
     t: &Thresholds,
     summaries: &[FileSummary],
     files: &[(String, Option<String>)],
+    candidates: &[Candidate],
 ) -> Vec<Finding> {
-    let mut out = rotation_gaps(summaries, files);
+    let mut out = rotation_gaps(summaries, files, candidates);
     for f in summaries {
         let sha = files
             .iter()
@@ -262,7 +338,7 @@ mod tests {
                 Some(3_700_000_000),
             ),
         ];
-        let f = findings(&t, &files, &[]);
+        let f = findings(&t, &files, &[], &[]);
         let rules: Vec<&str> = f.iter().map(|x| x.rule).collect();
         assert_eq!(
             rules,
@@ -290,15 +366,51 @@ mod tests {
             summary("var/log/mail.log.1", day(4), None),
             summary("var/log/mail.log.2.gz", day(3), None),
         ];
-        assert!(findings(&t, &chain, &[]).is_empty());
+        assert!(findings(&t, &chain, &[], &[]).is_empty());
         let holes = vec![
             summary("var/log/mail.log", day(5), None),
             summary("var/log/mail.log.1", day(4), None),
             summary("var/log/mail.log.3.gz", day(1), None),
         ];
-        let f = findings(&t, &holes, &[]);
+        let f = findings(&t, &holes, &[], &[]);
         assert_eq!(f.len(), 2, "{f:?}");
         assert!(f.iter().all(|x| x.rule == "tamper.rotation_gap"));
         assert!(f[0].title.contains("mail.log.2"), "{}", f[0].title);
+    }
+
+    #[test]
+    fn an_emptied_rotation_is_named_as_emptied_not_missing() {
+        const H: i64 = 3_600_000_000;
+        let day = |d: i64| FileStats {
+            lines: 10,
+            first_us: Some(d * 24 * H),
+            last_us: Some(d * 24 * H + 23 * H),
+            ..FileStats::default()
+        };
+        let chain = vec![
+            summary("var/log/mail.log", day(5), None),
+            summary("var/log/mail.log.2.gz", day(3), None),
+        ];
+        let emptied = Candidate {
+            path: "var/log/mail.log.1".into(),
+            size: Some(0),
+            mtime_us: Some(5 * 24 * H),
+            mtime_recorded: true,
+        };
+        let f = findings(&Thresholds::default(), &chain, &[], &[emptied]);
+        let titles: Vec<&str> = f.iter().map(|x| x.title.as_str()).collect();
+        assert!(
+            titles.contains(&"Rotation var/log/mail.log.1 emptied"),
+            "{titles:?}"
+        );
+        assert!(
+            !titles
+                .iter()
+                .any(|t| t.contains("missing") && t.contains("mail.log.1")),
+            "{titles:?}"
+        );
+        let e = f.iter().find(|x| x.title.ends_with("emptied")).unwrap();
+        assert!(e.summary.contains("0 bytes"), "{}", e.summary);
+        assert_eq!(e.evidence[0].path, "var/log/mail.log.1");
     }
 }
