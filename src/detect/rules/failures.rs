@@ -484,8 +484,14 @@ impl Failures {
         let Some(ip) = f.src_ip() else {
             return;
         };
+        self.observe_keyed(ip, f, label, n);
+    }
+
+    /// Records `n` occurrences of `label` under `key` instead of the fact's address (a
+    /// network, for rules that judge many addresses of one network together).
+    pub fn observe_keyed(&mut self, key: &str, f: &Fact, label: &str, n: u64) {
         let hour = f.ts_us.div_euclid(HOUR_US);
-        if let Some(b) = self.by_ip.series(ip, self.cap).and_then(|s| slot(s, hour)) {
+        if let Some(b) = self.by_ip.series(key, self.cap).and_then(|s| slot(s, hour)) {
             b.add(f, label, n);
         }
     }

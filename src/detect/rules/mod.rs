@@ -214,6 +214,8 @@ pub struct Thresholds {
     pub compromise_failures: u64,
     /// Sessions without mail from one address in a campaign that make a scan.
     pub scan_sessions: u64,
+    /// Distinct addresses of one network whose empty sessions together make a scan.
+    pub scan_network_addresses: usize,
     /// Distinct addresses probed (RCPT to unknown users, VRFY/EXPN) that make enumeration.
     pub enumeration_addresses: usize,
     /// Refused relay attempts from one address in a campaign that make a probe.
@@ -264,6 +266,7 @@ impl Default for Thresholds {
             spray_sources: 5,
             compromise_failures: 5,
             scan_sessions: 20,
+            scan_network_addresses: 5,
             enumeration_addresses: 10,
             relay_probes: 3,
             bulk_min: 50,
