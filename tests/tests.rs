@@ -16,6 +16,8 @@
 //! - `live`: collection of this machine's own root (as root only).
 //! - `live_mail`: a real Postfix + Dovecot under a scripted attack, collected and triaged
 //!   (`MAILIR_LIVE=1`, root, Debian: `.ci/run` sets it up).
+//! - `tamper_chain`: log integrity across files on real logs (Exim's rejectlog against its
+//!   mainlog; an emptied rotation).
 //! - `timeline_sample`: `timeline` on the sample host: phases, placement, exports.
 //! - `report_sample`: `report` on the sample host: findings, steps, clean-up lines, Chinese.
 //! - `report_quotes`: quoted evidence lines (verbatim, escaped for every output) and the
@@ -65,6 +67,8 @@ mod report_quotes;
 mod report_sample;
 #[cfg(feature = "analysis")]
 mod roles;
+#[cfg(feature = "analysis")]
+mod tamper_chain;
 #[cfg(feature = "analysis")]
 mod timeline_sample;
 #[cfg(feature = "analysis")]

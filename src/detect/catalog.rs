@@ -275,6 +275,15 @@ pub const RULES: &[RuleMeta] = &[
         TAMPER,
     ),
     r(
+        "tamper.rejectlog_mismatch",
+        "Exim's rejectlog holding rejections its mainlog lacks",
+        &[H],
+        Cleanup,
+        &["T1070.002"],
+        &[LogIntegrity],
+        TAMPER,
+    ),
+    r(
         "tamper.mtime_mismatch",
         "a log's mtime earlier than its last event",
         &[M],

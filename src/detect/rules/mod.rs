@@ -52,6 +52,7 @@ pub mod relay_probe;
 pub mod service_change;
 pub mod tamper_file;
 pub mod tamper_log_age;
+pub mod tamper_rejectlog;
 pub mod tamper_time;
 
 use super::fact::Fact;
@@ -337,6 +338,7 @@ pub fn all(t: &Thresholds) -> Vec<Box<dyn Rule>> {
         Box::new(persistence_transport_rule::TransportRule::new(t)),
         Box::new(auth_rule_after_login::RuleAfterLogin::new(t)),
         Box::new(tamper_time::TimeTamper::new(t)),
+        Box::new(tamper_rejectlog::RejectLog::new(t)),
         // Last: it places events in the window the findings above define.
         Box::new(service_change::ServiceChange::new(t)),
     ]
