@@ -113,6 +113,8 @@ pub struct Host {
     pub shells: BTreeMap<String, String>,
     /// Account name by home directory.
     pub homes: BTreeMap<String, String>,
+    /// Exim configurations (a monolithic file, Debian's split `conf.d`).
+    pub exim: Vec<crate::hostconf::exim::Exim>,
 }
 
 impl Host {
@@ -158,12 +160,14 @@ impl Host {
                 }
             }
         }
+        let exim = crate::hostconf::exim::read(&conf);
         Host {
             conf,
             postfix,
             domains,
             shells,
             homes,
+            exim,
         }
     }
 
@@ -178,6 +182,30 @@ impl Host {
                 _ => None,
             })
             .collect()
+    }
+
+    /// The redirect routers of every Exim configuration, with the literal targets of their
+    /// `data` (lookups and expansions are not followed) and where `data` is set.
+    pub fn exim_redirects(
+        &self,
+    ) -> Vec<(
+        &crate::hostconf::exim::Router,
+        Vec<String>,
+        &crate::hostconf::exim::At,
+    )> {
+        let mut out = Vec::new();
+        for e in &self.exim {
+            for r in e
+                .routers
+                .iter()
+                .filter(|r| r.get("driver") == Some("redirect"))
+            {
+                if let Some((data, at)) = r.options.get("data") {
+                    out.push((r, crate::hostconf::exim::redirect_targets(data), at));
+                }
+            }
+        }
+        out
     }
 
     /// The account whose home holds host path `p`.

@@ -15,6 +15,7 @@ pub mod compiled;
 pub mod cron;
 pub mod delivery;
 pub mod domains;
+pub mod exim;
 pub mod maps;
 pub mod postfix;
 

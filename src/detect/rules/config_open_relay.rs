@@ -102,8 +102,91 @@ impl ConfigRule for OpenRelay {
                 }
             }
         }
+        out.extend(exim_relay_nets(host));
         out
     }
+}
+
+/// The items of an Exim list (`a : b`, or `<; a ; b` with another separator; `::` is a
+/// literal colon in the default form).
+fn exim_list(v: &str) -> Vec<String> {
+    let v = v.trim();
+    if let Some(rest) = v.strip_prefix('<') {
+        let mut chars = rest.chars();
+        if let Some(sep) = chars.next() {
+            return chars
+                .as_str()
+                .split(sep)
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect();
+        }
+    }
+    v.replace("::", "\u{0}")
+        .split(':')
+        .map(|s| s.replace("\u{0}", ":").trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+/// Exim's `relay_from_hosts` (and ACL `accept hosts =` lines) naming public networks: outside
+/// clients allowed to relay.
+fn exim_relay_nets(host: &Host) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let public = |item: &str| {
+        let addr = item
+            .split('/')
+            .next()
+            .unwrap_or(item)
+            .trim_start_matches('!');
+        super::super::host::public_literal(addr).is_some()
+    };
+    for e in &host.exim {
+        if let Some((_, v, at)) = e.lists.get("relay_from_hosts") {
+            let nets: Vec<String> = exim_list(v).into_iter().filter(|i| public(i)).collect();
+            if !nets.is_empty() {
+                let c = Cites::one(&host.conf, &at.0, Some(at.1));
+                out.push(c.finding(
+                    "config.open_relay",
+                    Severity::High,
+                    vec!["T1566"],
+                    format!("Exim relays for outside networks {}", nets.join(", ")),
+                    format!(
+                        "relay_from_hosts ({}) lets clients of {} relay to any domain",
+                        at.0,
+                        nets.join(", ")
+                    ),
+                ));
+            }
+        }
+        for (line, at) in &e.acl {
+            let Some(hosts) = line
+                .strip_prefix("accept")
+                .map(str::trim)
+                .and_then(|r| r.strip_prefix("hosts"))
+                .and_then(|r| r.trim().strip_prefix('='))
+            else {
+                continue;
+            };
+            let nets: Vec<String> = exim_list(hosts).into_iter().filter(|i| public(i)).collect();
+            if nets.is_empty() {
+                continue;
+            }
+            let c = Cites::one(&host.conf, &at.0, Some(at.1));
+            out.push(c.finding(
+                "config.open_relay",
+                Severity::Medium,
+                vec!["T1566"],
+                format!("Exim ACL accepts outside networks {}", nets.join(", ")),
+                format!(
+                    "`{line}` ({}): a client of {} is accepted before the relay check when it stands in acl_check_rcpt",
+                    at.0,
+                    nets.join(", ")
+                ),
+            ));
+        }
+    }
+    out
 }
 
 #[cfg(test)]

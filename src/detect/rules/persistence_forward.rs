@@ -52,6 +52,39 @@ impl ConfigRule for Forward {
                 out.push(f);
             }
         }
+        // Exim redirect routers that send mail on to outside addresses (with `unseen` they
+        // copy it: `persistence.bcc`).
+        for (r, targets, at) in host.exim_redirects() {
+            let ext: Vec<String> = targets
+                .into_iter()
+                .filter(|t| host.domains.is_external(t))
+                .collect();
+            if ext.is_empty() || r.flag("unseen") {
+                continue;
+            }
+            let c = Cites::one(&host.conf, &at.0, Some(at.1));
+            let whose = r
+                .get("local_parts")
+                .unwrap_or("every local part it matches");
+            let mut f = c.finding(
+                "persistence.forward",
+                Severity::High,
+                vec!["T1114.003"],
+                format!(
+                    "Exim router {} forwards mail of {whose} to {}",
+                    r.name,
+                    ext.join(", ")
+                ),
+                format!(
+                    "router {} (driver = redirect) in {}: data sends the mail of {whose} to {}",
+                    r.name,
+                    at.0,
+                    ext.join(", ")
+                ),
+            );
+            f.entities.recipients = ext;
+            out.push(f);
+        }
         for d in host.delivery_files() {
             let ext: Vec<(u64, String)> = d
                 .rules

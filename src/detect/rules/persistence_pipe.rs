@@ -89,6 +89,49 @@ impl ConfigRule for Pipe {
                 );
             }
         }
+        // Exim redirect routers whose data is a pipe, and the system filter's pipes.
+        for (r, targets, at) in host.exim_redirects() {
+            for cmd in targets.iter().filter_map(|t| t.strip_prefix('|')) {
+                let Some((sev, why)) = judge(cmd, false) else {
+                    continue;
+                };
+                let c = Cites::one(&host.conf, &at.0, Some(at.1));
+                let whose = r
+                    .get("local_parts")
+                    .unwrap_or("every local part it matches");
+                push(
+                    c,
+                    sev,
+                    cmd,
+                    whose.to_string(),
+                    format!("{why} (Exim router {})", r.name),
+                    None,
+                );
+            }
+        }
+        for e in &host.exim {
+            let Some((path, _)) = e.main.get("system_filter") else {
+                continue;
+            };
+            let Some(file) = host.conf.get(path) else {
+                continue;
+            };
+            for (n, t) in crate::hostconf::delivery::exim_filter(&file.text()) {
+                let Target::Pipe(cmd) = t else { continue };
+                let Some((sev, why)) = judge(&cmd, false) else {
+                    continue;
+                };
+                let c = Cites::one(&host.conf, path, Some(n));
+                push(
+                    c,
+                    sev.max(Severity::High),
+                    &cmd,
+                    "every message".into(),
+                    format!("{why} (Exim system filter {path})"),
+                    None,
+                );
+            }
+        }
         for pf in &host.postfix {
             let (cmd, at) = pf.setting(None, "mailbox_command");
             if let (Some((p, l)), Some(why)) = (at, risky_command(&cmd)) {

@@ -115,6 +115,43 @@ impl ConfigRule for Transport {
                 }
             }
         }
+        // Exim: a manualroute router that sends local mail (its `domains` includes the local
+        // domains, or every domain) to a public address.
+        for e in &host.exim {
+            for r in e
+                .routers
+                .iter()
+                .filter(|r| r.get("driver") == Some("manualroute"))
+            {
+                let domains = r.get("domains").unwrap_or("*");
+                let local = domains.split(':').any(|d| {
+                    let d = d.trim();
+                    d == "*" || d == "+local_domains" || host.domains.own.iter().any(|o| o == d)
+                });
+                let Some((route, at)) = r.options.get("route_list").or(r.options.get("route_data"))
+                else {
+                    continue;
+                };
+                let hops: Vec<String> = route
+                    .split([' ', ':', ';'])
+                    .filter_map(|h| public_literal(h.trim()).map(|(ip, _)| ip))
+                    .collect();
+                if !local || hops.is_empty() {
+                    continue;
+                }
+                let c = Cites::one(&host.conf, &at.0, Some(at.1));
+                push(
+                    c,
+                    format!("Exim router {} sends local mail to {}", r.name, hops.join(", ")),
+                    format!(
+                        "router {} (driver = manualroute, domains = {domains}) in {} routes the mail to {}",
+                        r.name,
+                        at.0,
+                        hops.join(", ")
+                    ),
+                );
+            }
+        }
         out
     }
 }
