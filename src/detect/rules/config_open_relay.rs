@@ -103,8 +103,79 @@ impl ConfigRule for OpenRelay {
             }
         }
         out.extend(exim_relay_nets(host));
+        out.extend(sendmail_access(host));
         out
     }
+}
+
+/// Sendmail's `access` map (read as sendmail reads it: the compiled `access.db` first):
+/// `RELAY` for a public address or network (`Connect:203.0.113`, `203.0.113.5`) lets its
+/// clients relay anywhere; `To:domain RELAY` for an outside domain relays mail to it for
+/// everyone.
+fn sendmail_access(host: &Host) -> Vec<Finding> {
+    use crate::hostconf::maps::{Map, Syntax};
+    use crate::hostconf::postfix::MapRef;
+    let path = "/etc/mail/access";
+    if host.conf.get(path).is_none() && host.conf.get(&format!("{path}.db")).is_none() {
+        return Vec::new();
+    }
+    let r = MapRef {
+        kind: "hash".into(),
+        name: path.into(),
+    };
+    let map = Map::load(&host.conf, &r, Syntax::Table);
+    let mut out = Vec::new();
+    for e in map.effective() {
+        if !e.value.trim().to_ascii_uppercase().starts_with("RELAY") {
+            continue;
+        }
+        let key = e.key.trim();
+        let (tag, what) = match key.split_once(':') {
+            Some((t, w)) if !t.contains('.') && !w.is_empty() => {
+                (t.to_ascii_lowercase(), w.to_string())
+            }
+            _ => (String::new(), key.to_string()),
+        };
+        let c = Cites::entry(&host.conf, &None, &map, &e);
+        match tag.as_str() {
+            "" | "connect" => {
+                // A dotted prefix (`203.0.113`) is a network: judge its first address.
+                let parts = what.split('.').count();
+                let addr = if what.bytes().all(|b| b.is_ascii_digit() || b == b'.') && parts < 4 {
+                    format!("{what}{}", ".0".repeat(4 - parts))
+                } else {
+                    what.clone()
+                };
+                if super::super::host::public_literal(&addr).is_none() {
+                    continue;
+                }
+                out.push(c.finding(
+                    "config.open_relay",
+                    Severity::High,
+                    vec!["T1566"],
+                    format!("Sendmail relays for outside network {what}"),
+                    format!(
+                        "{path}: `{key} {}` lets clients of {what} relay to any domain",
+                        e.value.trim()
+                    ),
+                ));
+            }
+            "to" if host.domains.is_external(&format!("x@{what}")) => {
+                out.push(c.finding(
+                    "config.open_relay",
+                    Severity::Medium,
+                    vec!["T1566"],
+                    format!("Sendmail relays mail to outside domain {what} for anyone"),
+                    format!(
+                        "{path}: `{key} {}` relays mail addressed to {what} from any client",
+                        e.value.trim()
+                    ),
+                ));
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 /// The items of an Exim list (`a : b`, or `<; a ; b` with another separator; `::` is a

@@ -492,6 +492,40 @@ mod exim_config_tests {
     }
 }
 
+/// Sendmail's access map opened to outside networks and domains.
+#[cfg(test)]
+mod sendmail_config_tests {
+    use super::config_rules;
+    use super::config_tests::host;
+
+    #[test]
+    fn a_relay_opened_in_the_access_map_is_found() {
+        let h = host(&[
+            ("/etc/mail/local-host-names", "lab.example\n"),
+            ("/etc/mailname", "mx.lab.example\n"),
+            (
+                "/etc/mail/access",
+                "# Debian's defaults\nConnect:localhost.localdomain\tRELAY\nConnect:localhost\tRELAY\nConnect:127.0.0.1\tRELAY\nConnect:192.168.1\tRELAY\n# planted\nConnect:203.0.113\tRELAY\n198.51.100.7\tRELAY\nTo:gmail.example\tRELAY\nTo:lab.example\tRELAY\nFrom:spammer.example\tREJECT\n",
+            ),
+        ]);
+        let found: Vec<String> = config_rules()
+            .iter()
+            .flat_map(|r| r.check(&h))
+            .filter(|f| f.rule == "config.open_relay")
+            .map(|f| f.title)
+            .collect();
+        assert_eq!(
+            found,
+            [
+                "Sendmail relays for outside network 203.0.113",
+                "Sendmail relays for outside network 198.51.100.7",
+                "Sendmail relays mail to outside domain gmail.example for anyone"
+            ],
+            "{found:#?}"
+        );
+    }
+}
+
 #[cfg(test)]
 mod threshold_tests {
     use super::Thresholds;
