@@ -14,7 +14,7 @@
 # OUT is a run's folder ($MAILIR_LIVE_EXIM_OUT, by default live-exim under cargo's test
 # scratch folder). The README.md in DEST is written by hand (it says how the corpus was made).
 set -euo pipefail
-OUT=${1:?the run's output folder}
+OUT=${1:?the output folder of a run}
 DEST=${2:-$(cd "$(dirname "$0")/../.." && pwd)/fixtures/exim-live}
 [ -e "$OUT/truth.json" ] && [ -d "$OUT/logs/exim4" ] || { echo "no Exim run in $OUT" >&2; exit 1; }
 mkdir -p "$DEST"
@@ -23,13 +23,13 @@ rm -rf "$DEST/var" "$DEST/etc" "$DEST/home" "$DEST/truth.json" "$DEST/versions.t
 mkdir -p "$DEST/var/log/exim4"
 for f in "$OUT"/logs/exim4/*; do
   # An empty file (a panic log Exim never wrote to) says nothing.
-  [ -s "$f" ] && cp "$f" "$DEST/var/log/exim4/"
+  if [ -s "$f" ]; then cp "$f" "$DEST/var/log/exim4/"; fi
 done
 cp "$OUT/logs/mail.log" "$DEST/var/log/"
 cp "$OUT/truth.json" "$OUT/versions.txt" "$OUT/log_selector.txt" "$DEST/"
 cp -r "$OUT/config/." "$DEST/"
 chmod -R u+rwX,go+rX "$DEST"
-size=$(du -sk "$DEST" | cut -f1)
+size=$(find "$DEST" -type f -printf '%s\n' | awk '{ s += $1 } END { print int(s / 1024) }')
 if [ "$size" -gt 600 ]; then
   echo "the corpus is ${size} KB: trim it by hand (whole lines) and say so in README.md" >&2
   exit 1
