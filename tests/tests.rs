@@ -18,6 +18,9 @@
 //!   (`MAILIR_LIVE=1`, root, Debian: `.ci/run` sets it up).
 //! - `tamper_chain`: log integrity across files on real logs (Exim's rejectlog against its
 //!   mainlog; an emptied rotation).
+//! - `live_exim`: a real Exim 4 + Dovecot in a Debian chroot and network namespace of their
+//!   own under the same attack, with persistence in Exim's idiom, collected with `--root`,
+//!   triaged and measured against the truth (`MAILIR_LIVE_EXIM=1`, root).
 //! - `timeline_sample`: `timeline` on the sample host: phases, placement, exports.
 //! - `report_sample`: `report` on the sample host: findings, steps, clean-up lines, Chinese.
 //! - `report_quotes`: quoted evidence lines (verbatim, escaped for every output) and the
@@ -51,6 +54,8 @@ mod hostile_playbook;
 mod hostile_spool;
 mod hostile_tree;
 mod live;
+#[cfg(feature = "analysis")]
+mod live_exim;
 #[cfg(feature = "analysis")]
 mod live_mail;
 #[cfg(feature = "analysis")]

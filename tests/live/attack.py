@@ -20,6 +20,14 @@ once while Postfix delivers through dovecot-lda with Sieve (after the abuse stag
 after scenario.sh has switched it to LMTP (after the cut slice). kate's Sieve script files the
 list into a folder, liam's sends vacation replies (to outside domains: discarded), nora has no
 script. None of them did anything wrong: no finding may name them.
+
+`--mta exim` runs the same attack on the Exim host of tests/live/exim/ (Debian's Exim 4 with
+Dovecot for IMAP and SMTP AUTH, in a chroot with its own network namespace): Exim refuses VRFY
+and EXPN, so the enumeration also tries EXPN; Exim writes its own main log, so the scenario's
+times and the receivers' deliveries are read there; its logs are rotated once early (so a
+compressed rotation holds carol's first office mail) and once at the end; after the
+persistence, a host of the outside network the intruder added to Exim's relay networks relays
+through it. Local delivery is Exim's own (mail_spool): one inbound burst, no Sieve.
 """
 
 import argparse
@@ -67,6 +75,18 @@ BURSTS = {
     "lmtp": [("kate", "list", 120), ("nora", "list", 100), ("liam", "personal", 10)],
 }
 MAIL_LOG = "/var/log/mail.log"
+# The MTA under attack (--mta): "postfix" (tests/live/scenario.sh) or "exim"
+# (tests/live/exim/inside.sh).
+MTA = "postfix"
+EXIM_MAIN_LOG = "/var/log/exim4/mainlog"
+# Exim: one burst, delivered by Exim's own appendfile transport (mail_spool) into /var/mail.
+EXIM_BURSTS = {
+    "mail_spool": [("kate", "list", 120), ("liam", "personal", 90), ("nora", "list", 10)],
+}
+# Exim: a host of the outside network (TEST-NET-3) the intruder adds to the relay networks,
+# which then relays through the server without logging in (inside.sh puts it on the
+# namespace's loopback interface).
+RELAY_NET_IP = "198.51.100.7"
 # Minutes the test's thresholds are scaled to (a real cut is judged over hours; this run
 # lasts minutes): the cut is longer than GAP_MINUTES, with CONTEXT_MINUTES of traffic on
 # either side.
@@ -94,6 +114,19 @@ def smtp(src, port=25):
     s = smtplib.SMTP(HOST, port, source_address=(src, 0), timeout=30)
     s.ehlo(f"client-{src.replace('.', '-')}.example")
     return s
+
+
+def smtp_retrying(src, port, tries=20):
+    """A connection a guessing tool insists on: when the server turns it away (Exim accepts 20
+    connections at once by default, smtp_accept_max, and answers the others 421), it tries
+    again a second later."""
+    for n in range(tries):
+        try:
+            return smtp(src, port)
+        except (smtplib.SMTPConnectError, smtplib.SMTPServerDisconnected, ConnectionError):
+            if n == tries - 1:
+                raise
+            time.sleep(1)
 
 
 def auth_plain(s, user, pw):
@@ -172,6 +205,9 @@ def enumerate_users():
     s.rset()
     for name in ["root2", "guest", "backup2", "manager"]:
         s.docmd("VRFY", name)
+    if MTA == "exim":
+        for name in ["staff", "all"]:
+            s.docmd("EXPN", name)
     quit_quietly(s)
 
 
@@ -193,7 +229,7 @@ def parallel(fn, items, workers=8):
 
 def smtp_brute_force(truth):
     def guess(i):
-        s = smtp(BRUTE_IP, 587)
+        s = smtp_retrying(BRUTE_IP, 587)
         auth_plain(s, "carol", f"carol{i:02d}")
         quit_quietly(s)
 
@@ -321,15 +357,22 @@ class Inbound:
 # stored mail into mailbox 'Lists'`, `lmtp(nora)<pid><session>: msgid=<…>: saved mail to INBOX`.
 STORED = re.compile(r"\b(lda|lmtp)\((\w+)\)\S*: .*(?:saved mail to |stored mail into mailbox )")
 VACATION = re.compile(r"\b(lda|lmtp)\((\w+)\)\S*: .*sent vacation response to ")
+# Exim's main log: `=> kate <kate@lab.example> R=local_user T=mail_spool`.
+EXIM_STORED = re.compile(r" => (\w+) <\w+@lab\.example> R=local_user T=(mail_spool)\b")
 
 
 def stored_counts():
-    """(agent, user) → messages Dovecot stored, and agent → vacation replies sent, from the
-    live mail.log so far."""
+    """(agent, user) → messages Dovecot stored (Exim: that Exim's mail_spool transport
+    delivered), and agent → vacation replies sent, from the live log so far."""
     stored, vacation = {}, {}
     try:
-        text = open(MAIL_LOG, errors="replace").read()
+        text = open(EXIM_MAIN_LOG if MTA == "exim" else MAIL_LOG, errors="replace").read()
     except OSError:
+        return stored, vacation
+    if MTA == "exim":
+        for m in EXIM_STORED.finditer(text):
+            key = (m.group(2), m.group(1))
+            stored[key] = stored.get(key, 0) + 1
         return stored, vacation
     for m in STORED.finditer(text):
         stored[m.groups()] = stored.get(m.groups(), 0) + 1
@@ -341,14 +384,15 @@ def stored_counts():
 def receive_burst(inbound, path):
     """One burst for the receivers, delivered by `path`'s agent; waits (up to 3 minutes) until
     Dovecot has stored every message, so none is left for the next phase's agent."""
-    agent = "lda" if path.startswith("dovecot-lda") else "lmtp"
+    agent = "mail_spool" if MTA == "exim" else "lda" if path.startswith("dovecot-lda") else "lmtp"
+    bursts = EXIM_BURSTS if MTA == "exim" else BURSTS
     before, vac_before = stored_counts()
     t = time.monotonic()
     start = now_utc()
-    for user, kind, count in BURSTS[path]:
+    for user, kind, count in bursts[path]:
         inbound.send(kind, user, count)
     sent_s = time.monotonic() - t
-    want = {u: c for u, _, c in BURSTS[path]}
+    want = {u: c for u, _, c in bursts[path]}
     while True:
         now, vac = stored_counts()
         got = {u: now.get((agent, u), 0) - before.get((agent, u), 0) for u in want}
@@ -373,8 +417,20 @@ def until(t0, seconds):
 
 
 def local_prefix(t):
-    """What a log line written at UTC time t starts with (rsyslog's RFC 3339, local zone)."""
-    return t.astimezone().strftime("%Y-%m-%dT%H:%M:%S")
+    """What a log line written at UTC time t starts with (rsyslog's RFC 3339, local zone;
+    Exim's main log: `YYYY-MM-DD HH:MM:SS`, local zone)."""
+    return t.astimezone().strftime("%Y-%m-%d %H:%M:%S" if MTA == "exim" else "%Y-%m-%dT%H:%M:%S")
+
+
+def relay_through_planted_net(truth, count=5):
+    """Exim: a host of the network the intruder added to the relay networks sends mail to
+    outside domains without logging in, and the server relays it."""
+    s = smtp(RELAY_NET_IP, 25)
+    for i in range(count):
+        to = f"lead{i}@prospects{i % 3}.example"
+        s.sendmail(f"news{i}@bulk-sender.example", [to], message(f"news{i}@bulk-sender.example", to, f"Offer {i}"))
+    quit_quietly(s)
+    truth["attackers"]["relay_abuse"] = [RELAY_NET_IP]
 
 
 def run(out, scenario):
@@ -385,10 +441,12 @@ def run(out, scenario):
             "smtp_brute_force": [BRUTE_IP], "spray": SPRAY_IPS, "imap_brute_force": [IMAP_BRUTE_IP],
         },
         "receivers": {"users": RECEIVERS, "ip": LIST_IP, "ips": [LIST_IP, CORRESPONDENTS_IP],
-                      "messages": 0, "paths": list(BURSTS), "bursts": [],
-                      "sieve": {"kate": "fileinto", "liam": "vacation", "nora": None}},
+                      "messages": 0, "paths": list(EXIM_BURSTS if MTA == "exim" else BURSTS),
+                      "bursts": [],
+                      "sieve": {} if MTA == "exim" else {"kate": "fileinto", "liam": "vacation", "nora": None}},
         "thresholds": {"gap_minutes": GAP_MINUTES, "gap_context_minutes": CONTEXT_MINUTES},
         "started": iso(now_utc()),
+        "mta": MTA,
     }
     inbound = Inbound()
 
@@ -405,15 +463,28 @@ def run(out, scenario):
     carol_at_work(1)
     carol_at_work(2)
     time.sleep(4)
+    if MTA == "exim":
+        # Exim's logs rotated once already (a day's rotation): carol's first office mail is
+        # in the rotation that will be compressed. The minutes before the cut count from here.
+        root_step(scenario, out, "rotate")
+        truth["rotated"] = [iso(now_utc())]
+        time.sleep(4)
+        t0 = time.monotonic()
     log("recon"); scan(); enumerate_users(); relay_attempts()
     log("initial access"); smtp_brute_force(truth); spray(); imap_brute_force(); save()
     log("abuse"); abuse(truth); save()
-    log("inbound burst for the receivers, delivered by dovecot-lda with Sieve")
-    burst("dovecot-lda+sieve")
+    if MTA == "exim":
+        log("inbound burst for the receivers, delivered by Exim's mail_spool transport")
+        burst("mail_spool")
+    else:
+        log("inbound burst for the receivers, delivered by dovecot-lda with Sieve")
+        burst("dovecot-lda+sieve")
     log("persistence")
     truth["persistence"] = json.loads(root_step(scenario, out, "plant"))
     time.sleep(2)
     mail_the_victims("1")
+    if MTA == "exim":
+        relay_through_planted_net(truth)
     save()
     # The slice the intruder will cut: CONTEXT_MINUTES of traffic before it, its own checks
     # inside it, CONTEXT_MINUTES after it.
@@ -428,16 +499,21 @@ def run(out, scenario):
     cut_to = now_utc()
     truth["cut"] = {"from": iso(cut_from), "to": iso(cut_to)}
     save()
-    log("context after the slice; Postfix now delivers by LMTP")
     t_after = time.monotonic()
-    root_step(scenario, out, "lmtp")
-    time.sleep(2)
-    burst("lmtp")
+    if MTA != "exim":
+        log("context after the slice; Postfix now delivers by LMTP")
+        root_step(scenario, out, "lmtp")
+        time.sleep(2)
+        burst("lmtp")
+    else:
+        log("context after the slice")
     until(t_after, CONTEXT_MINUTES * 60 + 10)
-    log("cleanup: cutting the slice out of mail.log, then rotating it")
+    log("cleanup: cutting the slice out of the log, then rotating it")
     root_step(scenario, out, "cut", local_prefix(cut_from), local_prefix(cut_to))
     time.sleep(3)
     root_step(scenario, out, "rotate")
+    if MTA == "exim":
+        truth["rotated"].append(iso(now_utc()))
     time.sleep(12)
     legit.stop.set()
     legit.join()
@@ -453,7 +529,10 @@ def main():
     p.add_argument("--password")
     p.add_argument("--out")
     p.add_argument("--scenario")
+    p.add_argument("--mta", choices=["postfix", "exim"], default="postfix")
     a = p.parse_args()
+    global MTA
+    MTA = a.mta
     if a.password:
         print(password(a.password))
         return
