@@ -71,6 +71,17 @@ pub struct Engine {
     every: i64,
     /// Events per hour since the epoch (for the report's activity chart).
     activity: std::collections::BTreeMap<i64, u64>,
+    /// By file number: whether the file repeats another log's lines ([`Rule::observe_copy`]).
+    copies: Vec<bool>,
+}
+
+/// Whether a log repeats another's lines: Exim's `rejectlog` (any rotation, cPanel's
+/// `exim_rejectlog`), whose lines are all in the `mainlog` too.
+fn repeats_another_log(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    crate::parse::rotation::stem_rank(name)
+        .0
+        .ends_with("rejectlog")
 }
 
 impl Engine {
@@ -86,6 +97,7 @@ impl Engine {
             seals: 0,
             every: t.seal_every_hours,
             activity: std::collections::BTreeMap::new(),
+            copies: Vec::new(),
         }
     }
 }
@@ -97,6 +109,12 @@ impl FactSink for Engine {
         // Hours change rarely from one fact to the next: count runs, not facts, in the map.
         let mut run: Option<(i64, u64)> = None;
         for f in &facts {
+            if self.copies.get(f.file as usize).copied().unwrap_or(false) {
+                for r in &mut self.rules {
+                    r.observe_copy(f);
+                }
+                continue;
+            }
             let hour = f.ts_us.div_euclid(rules::failures::HOUR_US);
             match &mut run {
                 Some((h, n)) if *h == hour => *n += 1,
@@ -126,6 +144,10 @@ impl FactSink for Engine {
             self.files.resize(id + 1, Default::default());
         }
         self.files[id] = (path.to_string(), sha256.map(str::to_string));
+        if self.copies.len() <= id {
+            self.copies.resize(id + 1, false);
+        }
+        self.copies[id] = repeats_another_log(path);
         for r in &mut self.rules {
             r.file_started(id as u32, path);
         }

@@ -59,6 +59,9 @@ pub struct Exim {
     pub routers: Vec<Router>,
     /// ACL lines (for `accept hosts = …`), with where.
     pub acl: Vec<(String, At)>,
+    /// Debian's `update-exim4.conf.conf` settings by the macro they become
+    /// (`MAIN_RELAY_NETS` ← `dc_relay_nets`), with where each is set.
+    pub debian: BTreeMap<String, At>,
 }
 
 /// The single-file configurations Exim may run from.
@@ -74,11 +77,12 @@ const MONOLITHIC: [&str; 6] = [
 /// Every Exim configuration among the host's files.
 pub fn read(conf: &HostConf) -> Vec<Exim> {
     let mut out = Vec::new();
-    let debian = debian_macros(conf);
+    let (debian, debian_at) = debian_macros(conf);
     for p in MONOLITHIC {
         if let Some(f) = conf.get(p) {
             let mut e = Exim {
                 source: p.to_string(),
+                debian: debian_at.clone(),
                 ..Exim::default()
             };
             let mut r = Reader::new(debian.clone());
@@ -94,6 +98,7 @@ pub fn read(conf: &HostConf) -> Vec<Exim> {
     if !split.is_empty() {
         let mut e = Exim {
             source: "/etc/exim4/conf.d".into(),
+            debian: debian_at,
             ..Exim::default()
         };
         let mut r = Reader::new(debian);
@@ -118,13 +123,16 @@ pub fn read(conf: &HostConf) -> Vec<Exim> {
     out
 }
 
-/// Debian's `update-exim4.conf.conf` settings as the macros its fragments read.
-fn debian_macros(conf: &HostConf) -> BTreeMap<String, String> {
+/// Debian's `update-exim4.conf.conf` settings as the macros its fragments read, and where
+/// each was set.
+fn debian_macros(conf: &HostConf) -> (BTreeMap<String, String>, BTreeMap<String, At>) {
+    const PATH: &str = "/etc/exim4/update-exim4.conf.conf";
     let mut m = BTreeMap::new();
-    let Some(f) = conf.get("/etc/exim4/update-exim4.conf.conf") else {
-        return m;
+    let mut at = BTreeMap::new();
+    let Some(f) = conf.get(PATH) else {
+        return (m, at);
     };
-    for (_, l) in super::numbered(&f.text()) {
+    for (n, l) in super::numbered(&f.text()) {
         let Some((k, v)) = l.trim().split_once('=') else {
             continue;
         };
@@ -138,12 +146,13 @@ fn debian_macros(conf: &HostConf) -> BTreeMap<String, String> {
         };
         if !v.is_empty() {
             m.insert(macro_name.to_string(), v.to_string());
+            at.insert(macro_name.to_string(), (PATH.to_string(), n));
         }
     }
     // Debian's default when dc_relay_nets is empty.
     m.entry("MAIN_RELAY_NETS".into())
         .or_insert_with(|| "127.0.0.1 : ::::1".into());
-    m
+    (m, at)
 }
 
 /// State while reading one configuration.

@@ -216,7 +216,11 @@ fn exim_relay_nets(host: &Host) -> Vec<Finding> {
         if let Some((_, v, at)) = e.lists.get("relay_from_hosts") {
             let nets: Vec<String> = exim_list(v).into_iter().filter(|i| public(i)).collect();
             if !nets.is_empty() {
-                let c = Cites::one(&host.conf, &at.0, Some(at.1));
+                let mut c = Cites::one(&host.conf, &at.0, Some(at.1));
+                // Debian: the list is `MAIN_RELAY_NETS`, set by `dc_relay_nets`.
+                if let Some(d) = e.debian.get("MAIN_RELAY_NETS") {
+                    c.add(&host.conf, &d.0, Some(d.1));
+                }
                 out.push(c.finding(
                     "config.open_relay",
                     Severity::High,

@@ -174,6 +174,10 @@ pub trait Rule: Send {
     fn file_started(&mut self, _id: u32, _path: &str) {}
     /// Sees one fact (rules that only read [`Shared`] state keep the default).
     fn observe(&mut self, _f: &Fact) {}
+    /// Sees one fact of a log that repeats another one's lines (Exim's `rejectlog`, whose
+    /// every line is also in the `mainlog`): only rules that compare the two read it; every
+    /// other rule, and the shared state, see each event once.
+    fn observe_copy(&mut self, _f: &Fact) {}
     /// Judges and forgets what lies wholly before hour `before` (see the trait's doc).
     fn seal(&mut self, _before: i64, _files: &Files, _shared: &Shared) {}
     /// Returns the findings.
@@ -449,7 +453,10 @@ mod exim_config_tests {
         let has =
             |rule: &str, part: &str| found.iter().any(|(r, t)| *r == rule && t.contains(part));
         assert!(
-            has("persistence.bcc", "router carol_copy copies mail of carol"),
+            has(
+                "persistence.forward",
+                "router carol_copy copies mail of carol"
+            ),
             "{found:#?}"
         );
         assert!(

@@ -1,8 +1,8 @@
 //! `persistence.bcc` — every message (or every message of chosen senders or recipients) is
 //! silently copied to an outside address: Postfix `always_bcc`, `sender_bcc_maps`,
-//! `recipient_bcc_maps` (in main.cf or a master.cf `-o` override); Exim: a redirect router with
-//! `unseen` whose `data` names outside addresses (the mail is delivered *and* copied out), and
-//! the system filter's `deliver` / `unseen deliver` to outside addresses (every message).
+//! `recipient_bcc_maps` (in main.cf or a master.cf `-o` override); Exim's system filter
+//! `deliver` / `unseen deliver` to outside addresses (it sees every message; a redirect router
+//! with `unseen` is `persistence.forward`, as a `.forward` keeping a copy is).
 //!
 //! **Why**: the quietest exfiltration a mail server offers — nothing in the user's mailbox or
 //! sent folder shows it, and the seed articles name malicious forwarding rules added after
@@ -20,39 +20,9 @@ use crate::hostconf::maps::Syntax;
 /// The rule.
 pub struct Bcc;
 
-/// Exim's copies: `unseen` redirect routers and the system filter.
+/// Exim's copies of every message: the system filter.
 fn exim(host: &Host) -> Vec<Finding> {
     let mut out = Vec::new();
-    for (r, targets, at) in host.exim_redirects() {
-        let ext: Vec<String> = targets
-            .into_iter()
-            .filter(|t| host.domains.is_external(t))
-            .collect();
-        if ext.is_empty() || !r.flag("unseen") {
-            continue;
-        }
-        let mut c = Cites::one(&host.conf, &at.0, Some(at.1));
-        if let Some((_, u)) = r.options.get("unseen") {
-            c.add(&host.conf, &u.0, Some(u.1));
-        }
-        let whose = r
-            .get("local_parts")
-            .unwrap_or("every local part it matches");
-        let mut f = c.finding(
-            "persistence.bcc",
-            Severity::High,
-            vec!["T1114.003"],
-            format!("Exim router {} copies mail of {whose} to {}", r.name, ext.join(", ")),
-            format!(
-                "router {} (driver = redirect, unseen) in {}: the mail of {whose} is delivered and copied to {}",
-                r.name,
-                at.0,
-                ext.join(", ")
-            ),
-        );
-        f.entities.recipients = ext;
-        out.push(f);
-    }
     for e in &host.exim {
         let Some((path, set_at)) = e.main.get("system_filter") else {
             continue;

@@ -52,17 +52,25 @@ impl ConfigRule for Forward {
                 out.push(f);
             }
         }
-        // Exim redirect routers that send mail on to outside addresses (with `unseen` they
-        // copy it: `persistence.bcc`).
+        // Exim redirect routers that send mail on to outside addresses (with `unseen` the
+        // mail is delivered too and a copy leaves, as with a `.forward` that keeps a copy).
         for (r, targets, at) in host.exim_redirects() {
             let ext: Vec<String> = targets
                 .into_iter()
                 .filter(|t| host.domains.is_external(t))
                 .collect();
-            if ext.is_empty() || r.flag("unseen") {
+            if ext.is_empty() {
                 continue;
             }
-            let c = Cites::one(&host.conf, &at.0, Some(at.1));
+            let mut c = Cites::one(&host.conf, &at.0, Some(at.1));
+            let (verb, how) = if r.flag("unseen") {
+                if let Some((_, u)) = r.options.get("unseen") {
+                    c.add(&host.conf, &u.0, Some(u.1));
+                }
+                ("copies", "unseen: delivered and copied to")
+            } else {
+                ("forwards", "sent on to")
+            };
             let whose = r
                 .get("local_parts")
                 .unwrap_or("every local part it matches");
@@ -71,12 +79,12 @@ impl ConfigRule for Forward {
                 Severity::High,
                 vec!["T1114.003"],
                 format!(
-                    "Exim router {} forwards mail of {whose} to {}",
+                    "Exim router {} {verb} mail of {whose} to {}",
                     r.name,
                     ext.join(", ")
                 ),
                 format!(
-                    "router {} (driver = redirect) in {}: data sends the mail of {whose} to {}",
+                    "router {} (driver = redirect) in {}: the mail of {whose} is {how} {}",
                     r.name,
                     at.0,
                     ext.join(", ")

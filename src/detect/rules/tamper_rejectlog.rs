@@ -99,6 +99,22 @@ impl Rule for RejectLog {
     }
 
     fn observe(&mut self, f: &Fact) {
+        self.see(f);
+    }
+
+    fn observe_copy(&mut self, f: &Fact) {
+        self.see(f);
+    }
+
+    fn finish(&mut self, files: &Files, _shared: &Shared) -> Vec<Finding> {
+        self.findings(files)
+    }
+}
+
+impl RejectLog {
+    /// Counts a fact of a mainlog or a rejectlog (the engine hands rejectlog facts to
+    /// [`Rule::observe_copy`] only).
+    fn see(&mut self, f: &Fact) {
         let Some(role) = self.roles.get(f.file as usize) else {
             return;
         };
@@ -125,7 +141,8 @@ impl Rule for RejectLog {
         }
     }
 
-    fn finish(&mut self, files: &Files, _shared: &Shared) -> Vec<Finding> {
+    /// A finding per run of minutes the mainlog lacks rejections in.
+    fn findings(&self, files: &Files) -> Vec<Finding> {
         let mut out = Vec::new();
         for (key, p) in &self.pairs {
             let Some((first, last)) = p.span else {

@@ -262,7 +262,7 @@ EOF
 [{"path": "/etc/exim4/conf.d/router/350_exim4-config_archive", "line": $router_line, "rule": "persistence.forward", "what": "redirect router, unseen copy of frank's mail"},
  {"path": "/home/grace/.forward", "line": 2, "rule": "persistence.forward", "what": "Exim filter in grace's .forward, unseen deliver"},
  {"path": "/etc/exim4/update-exim4.conf.conf", "line": $relay_line, "rule": "config.open_relay", "what": "relay networks widened to $RELAY_NET"},
- {"path": "/etc/exim4/system.filter", "line": $filter_line, "rule": "persistence.forward", "what": "system filter, unseen deliver of erin's mail",
+ {"path": "/etc/exim4/system.filter", "line": $filter_line, "rule": "persistence.bcc", "what": "system filter, unseen deliver of erin's mail",
   "setting": {"path": "/etc/exim4/conf.d/main/02_exim4-config_options", "line": $setting_line}},
  {"path": "/etc/cron.d/exim4-sync", "line": 2, "rule": "persistence.cron", "what": "cron job piping curl into sh"}]
 EOF
