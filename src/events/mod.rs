@@ -222,6 +222,7 @@ pub fn parse_line<'a>(
         proto: parsed.proto,
         src_ip: parsed.src_ip,
         src_host: parsed.src_host,
+        proxy: parsed.proxy,
         actor: parsed.actor,
         mailbox: parsed.mailbox,
         sender: parsed.sender,
