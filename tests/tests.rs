@@ -30,11 +30,16 @@
 //!   one report with the Postfix sample.
 //! - `peer_exchange`: Exchange / M365 conformance against the peers' ground truth.
 //! - `roles`: `actor` and `mailbox` through `parse` on real Exim and Sendmail logs.
+//! - `auth_vocabulary`: `parse` on real Dovecot (PAM, SQL, LDAP, passwd-file), Roundcube
+//!   (behind nginx) and tcpserver / rblsmtpd logs: every line recognised, every refusal with
+//!   its address and account.
 //! - `windows_wine`: the Windows collector under wine on a fake Exchange `C:` drive of real
 //!   Exchange logs, verified by both builds (skips loudly without wine and mingw).
 
 mod util;
 
+#[cfg(feature = "analysis")]
+mod auth_vocabulary;
 mod collect_sample;
 mod collector_host;
 #[cfg(feature = "analysis")]

@@ -44,6 +44,9 @@ pub const CATALOG: &[Artifact] = &[
     a("/usr/local/psa/var/log/maillog*", MailLog),
     a("/var/qmail/log/**", MailLog),
     a("/var/log/qmail/**", MailLog),
+    // Roundcube's own logs (`userlogins`, `errors`): Debian, and RHEL/EPEL's roundcubemail.
+    a("/var/log/roundcube/**", MailLog),
+    a("/var/log/roundcubemail/**", MailLog),
     // General logs that carry mail, SASL and PAM lines.
     a("/var/log/syslog*", SystemLog),
     a("/var/log/messages*", SystemLog),

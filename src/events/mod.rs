@@ -40,7 +40,9 @@ fn postfix_accepts(tag: &str, _has_host: bool) -> bool {
 }
 
 fn dovecot_accepts(tag: &str, has_host: bool) -> bool {
-    dovecot::is_dovecot(tag) || (!has_host && tag != "exim" && tag != "roundcube")
+    // `auth`: Dovecot's auth process, whose PAM module logs `pam_unix(dovecot:auth): …`
+    // straight to syslog under the program's name.
+    dovecot::is_dovecot(tag) || tag == "auth" || (!has_host && tag != "exim" && tag != "roundcube")
 }
 
 fn exim_accepts(tag: &str, _has_host: bool) -> bool {
@@ -222,6 +224,7 @@ pub fn parse_line<'a>(
         proto: parsed.proto,
         src_ip: parsed.src_ip,
         src_host: parsed.src_host,
+        proxy: parsed.proxy,
         actor: parsed.actor,
         mailbox: parsed.mailbox,
         sender: parsed.sender,

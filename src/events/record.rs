@@ -137,6 +137,10 @@ pub struct Event<'a> {
     pub src_ip: Option<Cow<'a, str>>,
     /// Client name as the daemon logged it (`unknown` when unresolved).
     pub src_host: Option<Cow<'a, str>>,
+    /// The address the client's request came through when the line names the real client
+    /// behind it (a reverse proxy in front of webmail: `src_ip` is the client from
+    /// `X-Real-IP` / `X-Forwarded-For`, this is the peer that sent the request) (extension).
+    pub proxy: Option<Cow<'a, str>>,
     /// Whose action it was: the login that authenticated (SMTP AUTH, IMAP/POP3/webmail login,
     /// the login presented in a failed attempt), the local Unix user who submitted a message, or
     /// the actor of an audit record. On a message's later events (queued, delivered,
@@ -180,6 +184,8 @@ pub struct Parsed<'a> {
     pub src_ip: Option<Cow<'a, str>>,
     /// Client name.
     pub src_host: Option<Cow<'a, str>>,
+    /// The proxy the client came through (see [`Event::proxy`]).
+    pub proxy: Option<Cow<'a, str>>,
     /// Whose action it was (see [`Event::actor`]).
     pub actor: Option<Cow<'a, str>>,
     /// The account whose mail it concerns (see [`Event::mailbox`]).

@@ -6,7 +6,9 @@
 //! - RFC 3339 / rsyslog high precision and `journalctl -o short-iso[-precise]`:
 //!   `2026-03-01T02:14:07.123456+08:00 host tag[pid]: msg` (`Z`, `+0800` and `+08:00`);
 //! - RFC 5424: `<PRI>1 2026-03-01T02:14:07Z host app procid msgid [sd] msg` (PRI optional);
-//! - Dovecot's own `log_path` files: `Mar 01 02:14:07 imap-login: Info: …` (no host).
+//! - Dovecot's own `log_path` files: `Mar 01 02:14:07 imap-login: Info: …` (no host);
+//! - daemontools' `multilog t`: `@4000000069344cf21e4b7c5c tcpserver: ok …` (TAI64N; no host,
+//!   no tag: qmail's logs get the tag `multilog`, a Dovecot process its own).
 //!
 //! The daemon parsers get the tag and the message; the time is a [`Stamp`] that
 //! [`super::time`] turns into UTC.
@@ -433,11 +435,58 @@ fn rfc5424(s: &str) -> Option<Line<'_>> {
     })
 }
 
+/// daemontools' `multilog t` files (qmail's usual logs, also Dovecot or a patched qmail run
+/// under supervise): `@` and 24 hex digits of TAI64N (2^62 + 10 + Unix seconds, then
+/// nanoseconds), a space and the program's own line, which has no host and no tag. A line
+/// whose first word is a Dovecot process is read as Dovecot's own log; any other gets the tag
+/// `multilog` (qmail's parser reads `tcpserver: …`, `rblsmtpd: …`, qmail-send's lines).
+fn tai64n(line: &str) -> Option<Line<'_>> {
+    let b = line.as_bytes();
+    let hex = b.get(1..25)?;
+    if b.get(25) != Some(&b' ') {
+        return None;
+    }
+    let mut v: u128 = 0;
+    for &c in hex {
+        v = v << 4 | u128::from((c as char).to_digit(16)?);
+    }
+    let secs = i64::try_from(v >> 32).ok()? - (1i64 << 62) - 10;
+    let nanos = (v & 0xffff_ffff) as u32;
+    if nanos >= 1_000_000_000 {
+        return None;
+    }
+    let stamp = Stamp::Unix { secs, nanos };
+    let rest = &line[26..];
+    let first = rest.split(' ').next().unwrap_or("");
+    if let Some(process) = first.strip_suffix(':') {
+        if is_dovecot_process(process) {
+            return after_stamp(stamp, rest);
+        }
+        if process == "dovecot" || process.starts_with("dovecot-") {
+            return Some(Line {
+                stamp,
+                host: None,
+                tag: process,
+                pid: None,
+                msg: rest[first.len()..].trim_start(),
+            });
+        }
+    }
+    Some(Line {
+        stamp,
+        host: None,
+        tag: "multilog",
+        pid: None,
+        msg: rest,
+    })
+}
+
 /// Parses one line (without its newline).
 pub fn parse(line: &str) -> Option<Line<'_>> {
     let b = line.as_bytes();
     match b.first()? {
         b'[' => bracketed(line),
+        b'@' => tai64n(line),
         b'<' | b'1' if line.starts_with("1 ") || line.starts_with('<') => rfc5424(line),
         c if c.is_ascii_digit() => {
             let (stamp, used) = iso(b)?;
@@ -564,6 +613,29 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn multilog_lines() {
+        let l = parse("@4000000069344cf21e4b7c5c tcpserver: ok 2741 mail1.example.org:192.0.2.25:25 :198.51.100.7::41872").unwrap();
+        assert_eq!((l.tag, l.host, l.pid), ("multilog", None, None));
+        assert!(l.msg.starts_with("tcpserver: ok 2741"));
+        match l.stamp {
+            s @ Stamp::Unix { .. } => assert_eq!(
+                s.absolute().unwrap().to_rfc3339(),
+                "2025-12-06T15:34:00.508263516+00:00"
+            ),
+            other => panic!("{other:?}"),
+        }
+        let l = parse("@4000000069344cf21e4b7c5c imap-login: Info: Login: user=<a>, rip=1.2.3.4")
+            .unwrap();
+        assert_eq!(
+            (l.tag, l.msg),
+            ("imap-login", "Info: Login: user=<a>, rip=1.2.3.4")
+        );
+        assert!(parse("@4000000069344cf21e4b7c5").is_none());
+        assert!(parse("@4000000069344cf2ffffffff x").is_none());
+        assert!(parse("@40000000zz344cf21e4b7c5c x").is_none());
     }
 
     #[test]

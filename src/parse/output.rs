@@ -24,7 +24,7 @@ pub enum Format {
 }
 
 /// The CSV columns, in order.
-pub const CSV_HEADER: [&str; 23] = [
+pub const CSV_HEADER: [&str; 24] = [
     "ts",
     "ts_year_inferred",
     "host",
@@ -34,6 +34,7 @@ pub const CSV_HEADER: [&str; 23] = [
     "proto",
     "src_ip",
     "src_host",
+    "proxy",
     "actor",
     "mailbox",
     "sender",
@@ -139,6 +140,7 @@ pub fn event_json(e: &Event, out: &mut Vec<u8>) {
     json_opt(out, b",\"proto\":", e.proto);
     json_opt(out, b",\"src_ip\":", e.src_ip.as_deref());
     json_opt(out, b",\"src_host\":", e.src_host.as_deref());
+    json_opt(out, b",\"proxy\":", e.proxy.as_deref());
     json_opt(out, b",\"actor\":", e.actor.as_deref());
     json_opt(out, b",\"mailbox\":", e.mailbox.as_deref());
     json_opt(out, b",\"sender\":", e.sender.as_deref());
@@ -315,6 +317,7 @@ impl<W: Write> Writer<W> {
                     e.proto.unwrap_or("").to_string(),
                     opt(&e.src_ip),
                     opt(&e.src_host),
+                    opt(&e.proxy),
                     opt(&e.actor),
                     opt(&e.mailbox),
                     opt(&e.sender),
@@ -356,6 +359,7 @@ mod tests {
             proto: Some("smtp"),
             src_ip: Some(Cow::Borrowed("203.0.113.77")),
             src_host: None,
+            proxy: Some(Cow::Borrowed("198.51.100.20")),
             actor: Some(Cow::Borrowed("r\u{e9}n\u{e9} \"x\"\\\u{1}\t\n\u{7f}")),
             mailbox: Some(Cow::Borrowed("zhang.wei@example.cn")),
             sender: None,

@@ -29,6 +29,7 @@ pub struct Batch {
     proto: Vec<Option<&'static str>>,
     src_ip: Vec<Option<String>>,
     src_host: Vec<Option<String>>,
+    proxy: Vec<Option<String>>,
     actor: Vec<Option<String>>,
     mailbox: Vec<Option<String>>,
     sender: Vec<Option<String>>,
@@ -62,6 +63,7 @@ impl Batch {
         self.proto.push(e.proto);
         self.src_ip.push(s(&e.src_ip));
         self.src_host.push(s(&e.src_host));
+        self.proxy.push(s(&e.proxy));
         self.actor.push(s(&e.actor));
         self.mailbox.push(s(&e.mailbox));
         self.sender.push(s(&e.sender));
@@ -92,6 +94,7 @@ impl Batch {
             Column::new("proto".into(), self.proto),
             Column::new("src_ip".into(), self.src_ip),
             Column::new("src_host".into(), self.src_host),
+            Column::new("proxy".into(), self.proxy),
             Column::new("actor".into(), self.actor),
             Column::new("mailbox".into(), self.mailbox),
             Column::new("sender".into(), self.sender),

@@ -104,6 +104,7 @@ impl Rec {
             proto: self.proto,
             src_ip: b(&self.src_ip),
             src_host: b(&self.src_host),
+            proxy: None,
             actor: b(&self.actor),
             mailbox: b(&self.mailbox),
             sender: b(&self.sender),
