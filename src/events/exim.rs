@@ -170,6 +170,26 @@ fn message<'a>(id: &'a str, rest: &'a str) -> Parse<'a> {
 }
 
 fn session(msg: &str) -> Parse<'_> {
+    // The daemon turning a connection away before the greeting: `Connection from [ip]:port
+    // I=[ip]:port refused: too many connections` (smtp_accept_max, per-host limits, load).
+    if let Some(rest) = msg.strip_prefix("Connection from ") {
+        if let Some((_, why)) = rest.split_once(" refused: ") {
+            let mut p = event(Kind::RateLimit, msg);
+            p.status = Some("rejected".into());
+            p.detail = Some(why.into());
+            return Parse::Event(p);
+        }
+    }
+    // Debian's stock RCPT ACL (`logwrite = REJECT [$sender_host_address]: bad recipient count
+    // high [n]`): a client piling up refused recipients, as an enumeration does.
+    if let Some(rest) = msg.strip_prefix("REJECT [") {
+        if let Some((ip, why)) = rest.split_once("]: ") {
+            let mut p = Parsed::smtp_client(Kind::Reject, None, Some(ip));
+            p.status = Some("rejected".into());
+            p.detail = Some(why.into());
+            return Parse::Event(p);
+        }
+    }
     if let Some(at) = msg.find(" authenticator failed for ") {
         let mut p = event(Kind::AuthFailure, &msg[at..]);
         p.actor = msg
@@ -426,5 +446,19 @@ mod tests {
         assert_eq!(p.roles(), (Some(Kind::MessageReceived), None, None));
         let p = ev("login authenticator failed for (scanner.outside.example) [127.0.0.66]:42327: 535 Incorrect authentication data (set_id=admin)");
         assert_eq!(p.roles(), (Some(Kind::AuthFailure), Some("admin"), None));
+    }
+
+    /// Lines of the Exim live run (tests/fixtures/exim-live, Debian's Exim 4.96).
+    #[test]
+    fn connection_refusals_and_debians_rcpt_acl() {
+        let p = ev(
+            "Connection from [127.0.2.10]:40671 I=[127.0.0.1]:587 refused: too many connections",
+        );
+        assert_eq!(p.kind, Some(Kind::RateLimit));
+        assert_eq!(p.src_ip.as_deref(), Some("127.0.2.10"));
+        assert_eq!(p.detail.as_deref(), Some("too many connections"));
+        let p = ev("REJECT [127.0.1.11]: bad recipient count high [11]");
+        assert_eq!(p.kind, Some(Kind::Reject));
+        assert_eq!(p.src_ip.as_deref(), Some("127.0.1.11"));
     }
 }

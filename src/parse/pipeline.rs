@@ -231,6 +231,9 @@ fn parse_chunk(ctx: &Ctx, pool: &Pool, c: Chunk) -> io::Result<Done> {
             }
             LineOutcome::Ignored => stats.ignored += 1,
             LineOutcome::Other => stats.other += 1,
+            // The indented second line of a message written over several lines (Exim's
+            // `Warning: …` / ` Suggested action: …`): no log line starts with a blank.
+            LineOutcome::NoPrefix if text.starts_with([' ', '\t']) => stats.ignored += 1,
             LineOutcome::Unparsed | LineOutcome::NoPrefix => {
                 stats.unparsed += 1;
                 if ctx.keep_unparsed {
