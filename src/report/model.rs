@@ -178,6 +178,9 @@ pub struct CleanItem {
     pub finding: String,
     /// Rule.
     pub rule: &'static str,
+    /// `remove` (a planted entry) or `change` (a configuration weakness — an open relay list
+    /// an intruder widened is one — to set back).
+    pub action: &'static str,
     /// Path on the host.
     pub file: String,
     /// Path in the evidence (bundle or root relative).
@@ -370,8 +373,23 @@ impl Report {
             playbook.insert(stage, chosen);
         }
         let mut clean_items = Vec::new();
-        for f in findings.iter().filter(|f| f.has(Role::PlantedEntry)) {
+        // Planted entries to remove, then weaknesses to change at the lines they cite (a
+        // weakness with no line — a setting left at its default — has its step's text only).
+        let to_clean = findings
+            .iter()
+            .filter(|f| f.has(Role::PlantedEntry))
+            .map(|f| (f, "remove"))
+            .chain(
+                findings
+                    .iter()
+                    .filter(|f| f.has(Role::Posture) && !f.has(Role::PlantedEntry))
+                    .map(|f| (f, "change")),
+            );
+        for (f, action) in to_clean {
             for e in &f.evidence {
+                if action == "change" && e.lines.is_empty() {
+                    continue;
+                }
                 let file = host_path(f, &e.path);
                 let (apply, refused) = match book.apply(&file, cfg.lang) {
                     Ok(a) => (a, None),
@@ -386,6 +404,7 @@ impl Report {
                     clean_items.push(CleanItem {
                         finding: title_of(f),
                         rule: f.rule,
+                        action,
                         file: file.clone(),
                         evidence_path: e.path.clone(),
                         line,
