@@ -116,10 +116,9 @@ fn classify(body: &str) -> Option<Parsed<'_>> {
         p.detail = kv(body, "mech").map(|m| format!("mech={m}").into());
         return Some(p);
     }
-    if body.starts_with("ruleset=check_rcpt")
-        || body.starts_with("ruleset=check_mail")
-        || body.starts_with("ruleset=check_relay")
-    {
+    // Any ruleset's rejection (`check_rcpt`, `check_mail`, `check_relay`, `trust_auth` — an
+    // `AUTH=` parameter the server does not trust —, local `check_*` of the site's own).
+    if body.starts_with("ruleset=") && body.contains(" reject=") {
         let reject = kv(body, "reject").unwrap_or("");
         let kind = if reject.contains("Relaying denied") {
             Kind::RelayDenied
@@ -349,6 +348,16 @@ mod tests {
         assert_eq!(
             (p.roles(), p.src_host.as_deref()),
             ((Some(Kind::MessageReceived), Some("www-data"), None), None)
+        );
+    }
+
+    /// A line of the Sendmail delivery run (tests/fixtures/delivery/sendmail-maillog, line 99).
+    #[test]
+    fn any_rulesets_rejection_is_a_reject() {
+        let p = ev("ruleset=trust_auth, arg1=www-data@mx.lab.example, relay=localhost [127.0.0.1], reject=550 5.7.1 <www-data@mx.lab.example>... not authenticated");
+        assert_eq!(
+            (p.kind, p.src_ip.as_deref(), p.status.as_deref()),
+            (Some(Kind::Reject), Some("127.0.0.1"), Some("rejected"))
         );
     }
 }
