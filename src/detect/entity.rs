@@ -215,6 +215,29 @@ impl Entities {
             .filter(move |v| self.role(kind, v).is_some_and(|r| roles.contains(&r)))
     }
 
+    /// The entities grouped by role, in role order, every kind together (ips, accounts, files,
+    /// recipients, each in list order); roles with no entity are left out.
+    pub fn by_role(&self) -> Vec<(EntityRole, Vec<&String>)> {
+        EntityRole::ALL
+            .iter()
+            .filter_map(|role: &'static EntityRole| {
+                let named: Vec<&String> = [
+                    EntityKind::Ip,
+                    EntityKind::User,
+                    EntityKind::File,
+                    EntityKind::Recipient,
+                ]
+                .into_iter()
+                .flat_map(|k| {
+                    self.with_role(k, std::slice::from_ref(role))
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+                (!named.is_empty()).then_some((*role, named))
+            })
+            .collect()
+    }
+
     /// Adds the entities of `other` not named yet, with their roles.
     pub fn union(&mut self, other: Entities) {
         for kind in [

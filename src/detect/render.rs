@@ -59,34 +59,20 @@ fn colour(s: Severity) -> &'static str {
 
 /// The `who:` line of a finding in text: each entity role and its entities.
 fn text_who(w: &mut dyn Write, f: &Finding) -> io::Result<()> {
-    use super::entity::{EntityKind, EntityRole};
-    let e = &f.entities;
-    let mut parts = Vec::new();
-    for role in EntityRole::ALL {
-        let named: Vec<String> = [
-            EntityKind::Ip,
-            EntityKind::User,
-            EntityKind::File,
-            EntityKind::Recipient,
-        ]
+    let parts: Vec<String> = f
+        .entities
+        .by_role()
         .into_iter()
-        .flat_map(|k| {
-            e.with_role(k, std::slice::from_ref(&role))
-                .collect::<Vec<_>>()
+        .map(|(role, named)| {
+            let shown: Vec<String> = named.iter().take(8).map(|v| terminal(v)).collect();
+            let more = if named.len() > 8 {
+                format!(" (+{} more)", named.len() - 8)
+            } else {
+                String::new()
+            };
+            format!("{} {}{more}", role.name(), shown.join(", "))
         })
-        .map(|v| terminal(v))
         .collect();
-        if named.is_empty() {
-            continue;
-        }
-        let shown = named.iter().take(8).cloned().collect::<Vec<_>>().join(", ");
-        let more = if named.len() > 8 {
-            format!(" (+{} more)", named.len() - 8)
-        } else {
-            String::new()
-        };
-        parts.push(format!("{} {shown}{more}", role.name()));
-    }
     if parts.is_empty() {
         return Ok(());
     }

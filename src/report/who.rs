@@ -7,7 +7,9 @@
 use serde::Serialize;
 
 use super::Lang;
-use crate::detect::entity::{EntityKind, EntityRole};
+#[cfg(test)]
+use crate::detect::entity::EntityKind;
+use crate::detect::entity::EntityRole;
 use crate::detect::finding::Finding;
 
 /// Values shown per group in the report text (the finding's JSON has all of them).
@@ -28,28 +30,14 @@ pub struct Group {
 
 /// The groups of `f`'s entities, in role order.
 pub fn groups(f: &Finding, lang: Lang) -> Vec<Group> {
-    let e = &f.entities;
-    EntityRole::ALL
-        .iter()
-        .filter_map(|&role| {
-            let all: Vec<&String> = [
-                EntityKind::Ip,
-                EntityKind::User,
-                EntityKind::File,
-                EntityKind::Recipient,
-            ]
-            .into_iter()
-            .flat_map(|k| {
-                e.with_role(k, std::slice::from_ref(&role))
-                    .collect::<Vec<_>>()
-            })
-            .collect();
-            (!all.is_empty()).then(|| Group {
-                role,
-                word: role_word(role, lang).to_string(),
-                values: all.iter().take(SHOWN).map(|v| v.to_string()).collect(),
-                more: all.len().saturating_sub(SHOWN),
-            })
+    f.entities
+        .by_role()
+        .into_iter()
+        .map(|(role, all)| Group {
+            role,
+            word: role_word(role, lang).to_string(),
+            values: all.iter().take(SHOWN).map(|v| v.to_string()).collect(),
+            more: all.len().saturating_sub(SHOWN),
         })
         .collect()
 }
