@@ -78,7 +78,13 @@ const MONOLITHIC: [&str; 6] = [
 pub fn read(conf: &HostConf) -> Vec<Exim> {
     let mut out = Vec::new();
     let (debian, debian_at) = debian_macros(conf);
+    // Debian builds its runtime configuration from the template or from conf.d, whichever
+    // `dc_use_split_config` names: the other one is not run, and is not judged.
+    let split = debian_split(conf);
     for p in MONOLITHIC {
+        if split == Some(true) && p == "/etc/exim4/exim4.conf.template" {
+            continue;
+        }
         if let Some(f) = conf.get(p) {
             let mut e = Exim {
                 source: p.to_string(),
@@ -93,7 +99,7 @@ pub fn read(conf: &HostConf) -> Vec<Exim> {
     let split: Vec<(&String, &super::ConfFile)> = conf
         .files
         .iter()
-        .filter(|(p, _)| p.starts_with("/etc/exim4/conf.d/"))
+        .filter(|(p, _)| p.starts_with("/etc/exim4/conf.d/") && split != Some(false))
         .collect();
     if !split.is_empty() {
         let mut e = Exim {
@@ -121,6 +127,20 @@ pub fn read(conf: &HostConf) -> Vec<Exim> {
         out.push(e);
     }
     out
+}
+
+/// Debian's `dc_use_split_config`, when set: whether conf.d (true) or the template (false) is
+/// what `update-exim4.conf` builds the running configuration from.
+fn debian_split(conf: &HostConf) -> Option<bool> {
+    let f = conf.get("/etc/exim4/update-exim4.conf.conf")?;
+    super::numbered(&f.text()).find_map(|(_, l)| {
+        let (k, v) = l.trim().split_once('=')?;
+        (k.trim() == "dc_use_split_config").then(|| {
+            v.trim()
+                .trim_matches(['\'', '"'])
+                .eq_ignore_ascii_case("true")
+        })
+    })
 }
 
 /// Debian's `update-exim4.conf.conf` settings as the macros its fragments read, and where
@@ -391,5 +411,26 @@ mod tests {
             .acl
             .iter()
             .any(|(l, _)| l == "accept hosts = 192.0.2.0/24"));
+    }
+
+    #[test]
+    fn only_the_configuration_debian_builds_from_is_judged() {
+        let template = "begin routers\nout:\n  driver = redirect\n  data = x@out.example\n";
+        let part = "spy:\n  driver = redirect\n  data = y@out.example\n";
+        for (setting, want) in [
+            ("true", "/etc/exim4/conf.d"),
+            ("false", "/etc/exim4/exim4.conf.template"),
+        ] {
+            let c = host(&[
+                (
+                    "/etc/exim4/update-exim4.conf.conf",
+                    &format!("dc_use_split_config='{setting}'\n"),
+                ),
+                ("/etc/exim4/exim4.conf.template", template),
+                ("/etc/exim4/conf.d/router/100_spy", part),
+            ]);
+            let sources: Vec<String> = read(&c).into_iter().map(|e| e.source).collect();
+            assert_eq!(sources, [want], "{setting}");
+        }
     }
 }
