@@ -74,15 +74,7 @@ fn names_word(text: &str, name: &str) -> bool {
         .any(|w| w.eq_ignore_ascii_case(name))
 }
 
-fn strs(v: &Value) -> Vec<String> {
-    v.as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|x| x.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
-}
+use crate::util::strs;
 
 #[test]
 fn live_postfix_and_dovecot_under_attack_are_found_end_to_end() {

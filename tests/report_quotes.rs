@@ -55,15 +55,7 @@ fn terminal_escaped(s: &str) -> String {
         .collect()
 }
 
-fn strs(v: &Value) -> Vec<String> {
-    v.as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|x| x.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
-}
+use crate::util::strs;
 
 #[test]
 fn every_finding_of_the_sample_quotes_its_evidence_verbatim() {
