@@ -115,6 +115,8 @@ pub struct Host {
     pub homes: BTreeMap<String, String>,
     /// Exim configurations (a monolithic file, Debian's split `conf.d`).
     pub exim: Vec<crate::hostconf::exim::Exim>,
+    /// Sendmail's configuration (`sendmail.mc`, `sendmail.cf`).
+    pub sendmail: Option<crate::hostconf::sendmail::Sendmail>,
 }
 
 impl Host {
@@ -161,6 +163,7 @@ impl Host {
             }
         }
         let exim = crate::hostconf::exim::read(&conf);
+        let sendmail = crate::hostconf::sendmail::Sendmail::read(&conf);
         Host {
             conf,
             postfix,
@@ -168,6 +171,7 @@ impl Host {
             shells,
             homes,
             exim,
+            sendmail,
         }
     }
 

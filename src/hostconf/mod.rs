@@ -7,7 +7,8 @@
 //! following links out of the root). Plain log files carry no configuration. Parsers of each
 //! format live beside: [`postfix`] (main.cf, master.cf, map references), [`maps`] (text,
 //! regexp/pcre and compiled tables), [`compiled`] (Berkeley DB hash/btree, CDB and LMDB files), [`delivery`]
-//! (`.forward`, `.qmail`, procmail, sieve, Exim filters), [`cron`], and [`domains`] (what
+//! (`.forward`, `.qmail`, procmail, sieve, Exim filters), [`exim`] and [`sendmail`] (each MTA's
+//! own configuration), [`cron`], and [`domains`] (what
 //! counts as local). Rules in `detect::rules::{persistence_*, config_*}` consume them; a new
 //! format is a parser here, never format details in a rule.
 
@@ -18,6 +19,7 @@ pub mod domains;
 pub mod exim;
 pub mod maps;
 pub mod postfix;
+pub mod sendmail;
 
 use std::collections::BTreeMap;
 use std::io::Read;

@@ -13,6 +13,9 @@
 //! (Adversary-in-the-Middle). **False positives**: a smarthost or cloud filter configured by IP
 //! literal — verify the address belongs to your provider.
 
+mod exim;
+mod sendmail;
+
 use super::super::host::{public_literal, Cites, ConfigRule, Host};
 use crate::detect::finding::{Finding, Severity};
 use crate::hostconf::maps::{targets, Syntax, Target};
@@ -37,18 +40,20 @@ const CHECKS: &[&str] = &[
     "smtpd_end_of_data_restrictions",
 ];
 
+/// A finding of this rule.
+fn finding(c: Cites, title: String, summary: String) -> Finding {
+    c.finding(
+        "persistence.transport",
+        Severity::High,
+        vec!["T1114.003", "T1557"],
+        title,
+        summary,
+    )
+}
+
 impl ConfigRule for Transport {
     fn check(&self, host: &Host) -> Vec<Finding> {
         let mut out = Vec::new();
-        let mut push = |c: Cites, title: String, summary: String| {
-            out.push(c.finding(
-                "persistence.transport",
-                Severity::High,
-                vec!["T1114.003", "T1557"],
-                title,
-                summary,
-            ));
-        };
         for pf in &host.postfix {
             for param in HOP_MAPS {
                 for (map, at) in pf.maps_of(&host.conf, param, Syntax::Table) {
@@ -59,11 +64,11 @@ impl ConfigRule for Transport {
                         let c = Cites::entry(&host.conf, &at, &map, &e);
                         let cited = map.cite_path(&e);
                         let port = port.map(|p| format!(" port {p}")).unwrap_or_default();
-                        push(
+                        out.push(finding(
                             c,
                             format!("Mail for {} is routed to {ip}{port}", e.key),
                             format!("{param} entry in {cited}: {} -> {}", e.key, e.value),
-                        );
+                        ));
                     }
                 }
             }
@@ -81,11 +86,11 @@ impl ConfigRule for Transport {
                 for hop in crate::hostconf::postfix::list(&value) {
                     if let Some((ip, _)) = public_literal(&hop) {
                         let c = Cites::one(&host.conf, &path, Some(line));
-                        push(
+                        out.push(finding(
                             c,
                             format!("{param} sends mail through {ip}"),
                             format!("{param} = {value}: mail passes a public address"),
-                        );
+                        ));
                     }
                 }
             }
@@ -106,52 +111,17 @@ impl ConfigRule for Transport {
                             continue;
                         }
                         let c = Cites::entry(&host.conf, &at, &map, &e);
-                        push(
+                        out.push(finding(
                             c,
                             format!("{param} {action} to {arg}"),
                             format!("{param} rule /{}/ {} diverts matching mail", e.key, e.value),
-                        );
+                        ));
                     }
                 }
             }
         }
-        // Exim: a manualroute router that sends local mail (its `domains` includes the local
-        // domains, or every domain) to a public address.
-        for e in &host.exim {
-            for r in e
-                .routers
-                .iter()
-                .filter(|r| r.get("driver") == Some("manualroute"))
-            {
-                let domains = r.get("domains").unwrap_or("*");
-                let local = domains.split(':').any(|d| {
-                    let d = d.trim();
-                    d == "*" || d == "+local_domains" || host.domains.own.iter().any(|o| o == d)
-                });
-                let Some((route, at)) = r.options.get("route_list").or(r.options.get("route_data"))
-                else {
-                    continue;
-                };
-                let hops: Vec<String> = route
-                    .split([' ', ':', ';'])
-                    .filter_map(|h| public_literal(h.trim()).map(|(ip, _)| ip))
-                    .collect();
-                if !local || hops.is_empty() {
-                    continue;
-                }
-                let c = Cites::one(&host.conf, &at.0, Some(at.1));
-                push(
-                    c,
-                    format!("Exim router {} sends local mail to {}", r.name, hops.join(", ")),
-                    format!(
-                        "router {} (driver = manualroute, domains = {domains}) in {} routes the mail to {}",
-                        r.name,
-                        at.0,
-                        hops.join(", ")
-                    ),
-                );
-            }
-        }
+        out.extend(exim::routes(host));
+        out.extend(sendmail::routes(host));
         out
     }
 }
