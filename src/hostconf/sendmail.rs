@@ -348,7 +348,7 @@ pub fn cf(path: &str, text: &str) -> Cf {
                 let (Some(name), Some(kind)) = (w.next(), w.next()) else {
                     continue;
                 };
-                let file = w.filter(|x| !x.starts_with('-')).next_back().unwrap_or("");
+                let file = w.rfind(|x| !x.starts_with('-')).unwrap_or("");
                 out.maps
                     .insert(name.to_string(), (kind.to_string(), file.to_string(), at));
             }

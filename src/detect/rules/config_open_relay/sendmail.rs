@@ -180,17 +180,10 @@ fn feature(host: &Host, sm: &Sendmail, name: &str) -> Option<Finding> {
 
 #[cfg(test)]
 mod tests {
-    use crate::detect::rules::config_tests::host;
+    use crate::detect::rules::config_tests::{cited, host, Cited};
 
-    fn titles(files: &[(&str, &str)]) -> Vec<(String, Vec<(String, Vec<u64>)>)> {
-        let h = host(files);
-        super::relay(&h)
-            .into_iter()
-            .map(|f| {
-                let ev = f.evidence.iter().map(|e| (e.path.clone(), e.lines.clone()));
-                (f.title, ev.collect())
-            })
-            .collect()
+    fn titles(files: &[(&str, &str)]) -> Vec<(String, Cited)> {
+        cited(super::relay(&host(files)))
     }
 
     #[test]

@@ -129,7 +129,7 @@ impl ConfigRule for Transport {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::detect::rules::config_tests::host;
+    use crate::detect::rules::config_tests::{cited, cites, host, Cited};
 
     #[test]
     fn public_next_hops_filters_and_check_actions() {
@@ -139,18 +139,9 @@ mod tests {
             ("/etc/postfix/transport", "lists.lab.example smtp:[10.20.0.15]\npartner.example smtp:[203.0.113.77]:2525\n"),
             ("/etc/postfix/header_checks", "/^Subject:.*invoice/  BCC x@out.example\n/^Subject:.*viagra/ DISCARD\n"),
         ]);
-        let f = Transport.check(&h);
-        type Cited = Vec<(String, Vec<u64>)>;
-        let got: Vec<(&str, Cited)> = f
-            .iter()
-            .map(|f| {
-                let ev = f.evidence.iter().map(|e| (e.path.clone(), e.lines.clone()));
-                (f.title.as_str(), ev.collect())
-            })
-            .collect();
-        let ev = |v: &[(&str, &[u64])]| -> Vec<(String, Vec<u64>)> {
-            v.iter().map(|(p, l)| (p.to_string(), l.to_vec())).collect()
-        };
+        let got = cited(Transport.check(&h));
+        let got: Vec<(&str, Cited)> = got.iter().map(|(t, c)| (t.as_str(), c.clone())).collect();
+        let ev = cites;
         assert_eq!(
             got,
             [

@@ -117,7 +117,7 @@ fn mailertable(host: &Host, sm: &Sendmail) -> Vec<Finding> {
 
 #[cfg(test)]
 mod tests {
-    use crate::detect::rules::config_tests::host;
+    use crate::detect::rules::config_tests::{cited, cites, host};
 
     #[test]
     fn smart_hosts_and_mailertable() {
@@ -137,16 +137,8 @@ mod tests {
                 "# routes\nlab.example\tesmtp:[mx.collect.example]\n.lab.example\tesmtp:[10.0.0.5]\nsub.lab.example\tesmtp:store.lab.example\npartner.example\tesmtp:[198.51.100.9]\nfriends.example\tsmtp:mx.friends.example\nold.lab.example\terror:5.1.1:550 gone\n",
             ),
         ]);
-        let got: Vec<(String, Vec<(String, Vec<u64>)>)> = super::routes(&h)
-            .into_iter()
-            .map(|f| {
-                let ev = f.evidence.iter().map(|e| (e.path.clone(), e.lines.clone()));
-                (f.title, ev.collect())
-            })
-            .collect();
-        let ev = |v: &[(&str, &[u64])]| -> Vec<(String, Vec<u64>)> {
-            v.iter().map(|(p, l)| (p.to_string(), l.to_vec())).collect()
-        };
+        let got = cited(super::routes(&h));
+        let ev = cites;
         assert_eq!(
             got,
             [
