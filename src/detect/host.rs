@@ -188,15 +188,16 @@ impl Host {
             .collect()
     }
 
-    /// The redirect routers of every Exim configuration, with the literal targets of their
-    /// `data` (lookups and expansions are not followed) and where `data` is set.
-    pub fn exim_redirects(
-        &self,
-    ) -> Vec<(
-        &crate::hostconf::exim::Router,
-        Vec<String>,
-        &crate::hostconf::exim::At,
-    )> {
+    /// Where the redirect routers of every Exim configuration send mail: the literal targets
+    /// of their `data`, and each entry of the `lsearch` files their `data` looks up (Debian's
+    /// `/etc/exim4/virtual`, a planted table) — except the alias files [`Host::alias_maps`]
+    /// already reads, which `persistence.forward` judges as aliases.
+    pub fn exim_redirects(&self) -> Vec<EximRedirect<'_>> {
+        let aliases: Vec<String> = self
+            .alias_maps()
+            .into_iter()
+            .map(|(_, m, _)| m.reference.name)
+            .collect();
         let mut out = Vec::new();
         for e in &self.exim {
             for r in e
@@ -204,8 +205,30 @@ impl Host {
                 .iter()
                 .filter(|r| r.get("driver") == Some("redirect"))
             {
-                if let Some((data, at)) = r.options.get("data") {
-                    out.push((r, crate::hostconf::exim::redirect_targets(data), at));
+                let Some((data, at)) = r.options.get("data") else {
+                    continue;
+                };
+                out.push(EximRedirect {
+                    router: r,
+                    targets: crate::hostconf::exim::redirect_targets(data),
+                    at,
+                    entry: None,
+                });
+                for path in crate::hostconf::exim::lsearch_files(data) {
+                    if aliases.contains(&path) {
+                        continue;
+                    }
+                    let Some(f) = self.conf.get(&path) else {
+                        continue;
+                    };
+                    for x in crate::hostconf::exim::lsearch(&f.text()) {
+                        out.push(EximRedirect {
+                            router: r,
+                            targets: crate::hostconf::exim::redirect_targets(&x.value),
+                            at,
+                            entry: Some((x.key, path.clone(), x.line.unwrap_or(0))),
+                        });
+                    }
                 }
             }
         }
@@ -227,6 +250,40 @@ impl Host {
         self.shells
             .get(user)
             .is_some_and(|s| s.ends_with("nologin") || s.ends_with("/false") || s.is_empty())
+    }
+}
+
+/// Where an Exim redirect router sends mail ([`Host::exim_redirects`]).
+pub struct EximRedirect<'a> {
+    /// The router.
+    pub router: &'a crate::hostconf::exim::Router,
+    /// The addresses, `|pipes` and `/files` named.
+    pub targets: Vec<String>,
+    /// Where the router's `data` is set.
+    pub at: &'a crate::hostconf::exim::At,
+    /// When the targets come from a looked-up file: the entry's key, the file and its line.
+    pub entry: Option<(String, String, u64)>,
+}
+
+impl EximRedirect<'_> {
+    /// Cites the router's `data` line and the looked-up entry's line.
+    pub fn cites(&self, conf: &HostConf) -> Cites {
+        let mut c = Cites::one(conf, &self.at.0, Some(self.at.1));
+        if let Some((_, path, line)) = &self.entry {
+            c.add(conf, path, Some(*line));
+        }
+        c
+    }
+
+    /// Whose mail it is: the entry's key, or the router's `local_parts`.
+    pub fn whose(&self) -> &str {
+        match &self.entry {
+            Some((key, _, _)) => key,
+            None => self
+                .router
+                .get("local_parts")
+                .unwrap_or("every local part it matches"),
+        }
     }
 }
 

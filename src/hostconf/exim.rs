@@ -59,6 +59,8 @@ pub struct Exim {
     pub routers: Vec<Router>,
     /// ACL lines (for `accept hosts = …`), with where.
     pub acl: Vec<(String, At)>,
+    /// Rewrite rules (`pattern replacement flags`), macros expanded, with where.
+    pub rewrite: Vec<(String, At)>,
     /// Debian's `update-exim4.conf.conf` settings by the macro they become
     /// (`MAIN_RELAY_NETS` ← `dc_relay_nets`), with where each is set.
     pub debian: BTreeMap<String, At>,
@@ -304,6 +306,7 @@ impl Reader {
                 r.options.insert(k, (v, at));
             }
             "acl" => e.acl.push((self.expand(t), at)),
+            "rewrite" => e.rewrite.push((self.expand(t), at)),
             _ => {}
         }
     }
@@ -338,6 +341,62 @@ pub fn redirect_targets(data: &str) -> Vec<String> {
         .map(|t| t.trim().trim_matches('"').trim_matches(['<', '>']))
         .filter(|t| !t.is_empty() && (t.contains('@') || t.starts_with('|') || t.starts_with('/')))
         .map(str::to_string)
+        .collect()
+}
+
+/// The lookups of the line-per-key kind (`lsearch`, `partial-lsearch`, `wildlsearch`,
+/// `nwildlsearch`, with `*`/`*@` defaults) an expansion makes on a file:
+/// `${lookup{$local_part}lsearch{/etc/exim4/virtual}}` → `/etc/exim4/virtual`. Database
+/// lookups (`dbm`, `cdb`, SQL, LDAP) are not files this reader can follow.
+pub fn lsearch_files(value: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = value;
+    while let Some(at) = rest.find("lsearch") {
+        let after = &rest[at + "lsearch".len()..];
+        rest = after;
+        // The type may carry `*` or `*@` (defaults) and, for partial matching, a prefix.
+        let Some(open) = after.find('{') else { break };
+        if !after[..open]
+            .bytes()
+            .all(|b| b == b'*' || b == b'@' || b == b',')
+        {
+            continue;
+        }
+        let Some(close) = after[open + 1..].find('}') else {
+            break;
+        };
+        let path = after[open + 1..open + 1 + close].trim();
+        if path.starts_with('/') && !path.contains('$') && !out.iter().any(|p| p == path) {
+            out.push(path.to_string());
+        }
+    }
+    out
+}
+
+/// The entries of an `lsearch` file: `key: data` or `key data` (the colon is optional), a
+/// quoted key, continuation lines starting with white space, `#` comments.
+pub fn lsearch(text: &str) -> Vec<super::maps::Entry> {
+    super::postfix::logical_lines(text)
+        .into_iter()
+        .filter_map(|(line, l)| {
+            let (key, data) = match l.strip_prefix('"') {
+                Some(q) => {
+                    let end = q.find('"')?;
+                    (q[..end].to_string(), &q[end + 1..])
+                }
+                None => {
+                    let end = l.find(|c: char| c == ':' || c.is_whitespace())?;
+                    (l[..end].to_string(), &l[end..])
+                }
+            };
+            let data = data.trim_start();
+            let data = data.strip_prefix(':').unwrap_or(data).trim();
+            (!key.is_empty()).then(|| super::maps::Entry {
+                key: key.to_ascii_lowercase(),
+                value: data.to_string(),
+                line: Some(line),
+            })
+        })
         .collect()
 }
 

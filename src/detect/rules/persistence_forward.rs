@@ -54,15 +54,18 @@ impl ConfigRule for Forward {
         }
         // Exim redirect routers that send mail on to outside addresses (with `unseen` the
         // mail is delivered too and a copy leaves, as with a `.forward` that keeps a copy).
-        for (r, targets, at) in host.exim_redirects() {
-            let ext: Vec<String> = targets
-                .into_iter()
+        for x in host.exim_redirects() {
+            let r = x.router;
+            let ext: Vec<String> = x
+                .targets
+                .iter()
                 .filter(|t| host.domains.is_external(t))
+                .cloned()
                 .collect();
             if ext.is_empty() {
                 continue;
             }
-            let mut c = Cites::one(&host.conf, &at.0, Some(at.1));
+            let mut c = x.cites(&host.conf);
             let (verb, how) = if r.flag("unseen") {
                 if let Some((_, u)) = r.options.get("unseen") {
                     c.add(&host.conf, &u.0, Some(u.1));
@@ -71,9 +74,11 @@ impl ConfigRule for Forward {
             } else {
                 ("forwards", "sent on to")
             };
-            let whose = r
-                .get("local_parts")
-                .unwrap_or("every local part it matches");
+            let whose = x.whose();
+            let table = match &x.entry {
+                Some((_, path, line)) => format!(" (entry at {path} line {line})"),
+                None => String::new(),
+            };
             let mut f = c.finding(
                 "persistence.forward",
                 Severity::High,
@@ -84,12 +89,15 @@ impl ConfigRule for Forward {
                     ext.join(", ")
                 ),
                 format!(
-                    "router {} (driver = redirect) in {}: the mail of {whose} is {how} {}",
+                    "router {} (driver = redirect) in {}{table}: the mail of {whose} is {how} {}",
                     r.name,
-                    at.0,
+                    x.at.0,
                     ext.join(", ")
                 ),
             );
+            if x.entry.is_some() {
+                f.entities.users.push(whose.to_string());
+            }
             f.entities.recipients = ext;
             out.push(f);
         }
@@ -151,6 +159,39 @@ impl ConfigRule for Forward {
 
 #[cfg(test)]
 mod tests {
+    /// A redirect router whose `data` looks up a table: each entry is judged, with its line.
+    #[test]
+    fn exim_router_lookup_entries() {
+        let h = crate::detect::rules::config_tests::host(&[
+            ("/etc/mailname", "lab.example\n"),
+            (
+                "/etc/exim.conf",
+                "domainlist local_domains = lab.example\nbegin routers\nvirtual_users:\n  driver = redirect\n  domains = +local_domains\n  data = ${lookup{$local_part}lsearch*{/etc/exim/virtual}}\nsystem_aliases:\n  driver = redirect\n  data = ${lookup{$local_part}lsearch{/etc/aliases}}\n",
+            ),
+            (
+                "/etc/exim/virtual",
+                "sales: bob\nceo: ceo@lab.example, ceo.copy@collect.example\n*: postmaster\n",
+            ),
+            ("/etc/aliases", "postmaster: root\nroot: admin@outside.example\n"),
+        ]);
+        let got = crate::detect::rules::config_tests::cited(Forward.check(&h));
+        let titles: Vec<&str> = got.iter().map(|(t, _)| t.as_str()).collect();
+        assert_eq!(
+            titles,
+            [
+                "Mail for root is forwarded to admin@outside.example",
+                "Exim router virtual_users forwards mail of ceo to ceo.copy@collect.example"
+            ]
+        );
+        assert_eq!(
+            got[1].1,
+            crate::detect::rules::config_tests::cites(&[
+                ("etc/exim.conf", &[6]),
+                ("etc/exim/virtual", &[2])
+            ])
+        );
+    }
+
     use super::*;
     use crate::detect::rules::config_tests::{host, host_with_links};
 

@@ -90,21 +90,17 @@ impl ConfigRule for Pipe {
             }
         }
         // Exim redirect routers whose data is a pipe, and the system filter's pipes.
-        for (r, targets, at) in host.exim_redirects() {
-            for cmd in targets.iter().filter_map(|t| t.strip_prefix('|')) {
+        for x in host.exim_redirects() {
+            for cmd in x.targets.iter().filter_map(|t| t.strip_prefix('|')) {
                 let Some((sev, why)) = judge(cmd, false) else {
                     continue;
                 };
-                let c = Cites::one(&host.conf, &at.0, Some(at.1));
-                let whose = r
-                    .get("local_parts")
-                    .unwrap_or("every local part it matches");
                 push(
-                    c,
+                    x.cites(&host.conf),
                     sev,
                     cmd,
-                    whose.to_string(),
-                    format!("{why} (Exim router {})", r.name),
+                    x.whose().to_string(),
+                    format!("{why} (Exim router {})", x.router.name),
                     None,
                 );
             }

@@ -1,6 +1,7 @@
 //! `persistence.sender_rewrite` — the host's own addresses rewritten to outside ones on the way
 //! out: Sendmail's `genericstable`, Postfix `smtp_generic_maps`, `sender_canonical_maps` and
-//! `canonical_maps`.
+//! `canonical_maps`, Exim's `begin rewrite` rules (literal, or the entries of the `lsearch`
+//! file they look up: Debian's `/etc/email-addresses`).
 //!
 //! **Why**: mail from `cfo@lab.example` that leaves as `cfo@lab-example.net` still reaches its
 //! readers from the real server, but every reply goes to the attacker — invoice fraud without
@@ -59,7 +60,7 @@ impl ConfigRule for SenderRewrite {
                 ));
             }
         }
-        let mut out = Vec::new();
+        let mut out = exim(host);
         for (table, map, at) in tables {
             for e in map.effective() {
                 let ext = host.external(&e.value);
@@ -86,6 +87,78 @@ impl ConfigRule for SenderRewrite {
         }
         out
     }
+}
+
+/// Exim's rewrite rules: `pattern replacement flags`, either token possibly quoted.
+fn exim(host: &Host) -> Vec<Finding> {
+    let mut out = Vec::new();
+    // Debian's two stock rules look up the same file: one finding per entry.
+    let mut seen: Vec<(String, String)> = Vec::new();
+    for e in &host.exim {
+        for (rule, at) in &e.rewrite {
+            let words = quoted_words(rule);
+            let (Some(pattern), Some(replacement)) = (words.first(), words.get(1)) else {
+                continue;
+            };
+            let mut hits: Vec<(String, String, Cites)> = Vec::new();
+            for path in crate::hostconf::exim::lsearch_files(replacement) {
+                let Some(f) = host.conf.get(&path) else {
+                    continue;
+                };
+                for x in crate::hostconf::exim::lsearch(&f.text()) {
+                    let mut c = Cites::one(&host.conf, &at.0, Some(at.1));
+                    c.add(&host.conf, &path, x.line);
+                    hits.push((x.key, x.value, c));
+                }
+            }
+            let local = !pattern.contains('@')
+                || pattern.ends_with("@+local_domains")
+                || host.external(pattern).is_empty();
+            if local && !replacement.contains('$') {
+                let c = Cites::one(&host.conf, &at.0, Some(at.1));
+                hits.push((pattern.clone(), replacement.clone(), c));
+            }
+            for (from, to, c) in hits {
+                let ext = host.external(&to);
+                if ext.is_empty() || seen.contains(&(from.clone(), to.clone())) {
+                    continue;
+                }
+                seen.push((from.clone(), to.clone()));
+                let mut f = c.finding(
+                    "persistence.sender_rewrite",
+                    Severity::High,
+                    vec!["T1672", "T1114.003"],
+                    format!("Mail from {from} leaves as {}", ext.join(", ")),
+                    format!(
+                        "Exim rewrite rule `{rule}` ({} line {}): {from} -> {to}: replies to it go outside",
+                        at.0, at.1
+                    ),
+                );
+                f.entities.users.push(from);
+                f.entities.recipients = ext;
+                out.push(f);
+            }
+        }
+    }
+    out
+}
+
+/// White-space separated words, a `"…"` word kept whole (quotes removed).
+fn quoted_words(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = s.trim_start();
+    while !rest.is_empty() {
+        if let Some(q) = rest.strip_prefix('"') {
+            let end = q.find('"').unwrap_or(q.len());
+            out.push(q[..end].to_string());
+            rest = q.get(end + 1..).unwrap_or("").trim_start();
+        } else {
+            let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+            out.push(rest[..end].to_string());
+            rest = rest[end..].trim_start();
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -142,5 +215,39 @@ mod tests {
             ("/etc/mail/genericstable", "cfo\tcfo@lab-example.net\n"),
         ]);
         assert!(SenderRewrite.check(&h).is_empty());
+    }
+
+    /// Debian's stock rewrite rules (exim4-config 4.96) and `/etc/email-addresses` with an
+    /// entry added, and a literal rule.
+    #[test]
+    fn exim_rewrite_rules() {
+        let files = |extra: &'static str| {
+            host(&[
+                ("/etc/mailname", "mx.lab.example\n"),
+                ("/etc/exim4/update-exim4.conf.conf", "dc_other_hostnames='lab.example'\ndc_use_split_config='false'\n"),
+                (
+                    "/etc/exim4/exim4.conf.template",
+                    "domainlist local_domains = MAIN_LOCAL_DOMAINS\nbegin rewrite\n*@+local_domains \"${lookup{${local_part}}lsearch{/etc/email-addresses}\\\n                   {$value}fail}\" Ffrs\n*@ETC_MAILNAME \"${lookup{${local_part}}lsearch{/etc/email-addresses}\\\n                   {$value}fail}\" Ffrs\nceo@lab.example ceo@lab-example.net Ffrs\n",
+                ),
+                ("/etc/email-addresses", extra),
+            ])
+        };
+        let stock = "# This is /etc/email-addresses.\n# It is used to rewrite the From: address of outgoing mail\nbob: bob@lab.example\n";
+        let got = cited(SenderRewrite.check(&files(stock)));
+        assert_eq!(
+            got.iter().map(|(t, _)| t.as_str()).collect::<Vec<_>>(),
+            ["Mail from ceo@lab.example leaves as ceo@lab-example.net"]
+        );
+        let planted = "bob: bob@lab.example\ncfo: cfo@lab-example.net\n";
+        let got = cited(SenderRewrite.check(&files(planted)));
+        assert_eq!(got.len(), 2, "{got:#?}");
+        assert_eq!(got[0].0, "Mail from cfo leaves as cfo@lab-example.net");
+        assert_eq!(
+            got[0].1,
+            [
+                ("etc/email-addresses".to_string(), vec![2]),
+                ("etc/exim4/exim4.conf.template".to_string(), vec![3])
+            ]
+        );
     }
 }

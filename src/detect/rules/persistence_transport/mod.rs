@@ -51,6 +51,22 @@ fn finding(c: Cites, title: String, summary: String) -> Finding {
     )
 }
 
+/// What routing mail for `domain` (a table key: `lab.example`, `.lab.example`, `*`) to next
+/// hop `hop` means, as a finding's title: a public IP literal for any domain, or an own domain
+/// sent to a host outside the own domains; `None` when it is a route like any other (a
+/// partner's MX by name, an internal hub).
+fn judge_route(host: &Host, domain: &str, hop: &str) -> Option<String> {
+    if let Some((ip, _)) = public_literal(hop) {
+        return Some(format!("Mail for {domain} is routed to {ip}"));
+    }
+    let d = domain.trim().trim_start_matches(['.', '*']);
+    let own = d.is_empty() || !host.domains.is_external(&format!("x@{d}"));
+    let outside_name =
+        hop.parse::<std::net::IpAddr>().is_err() && host.domains.is_external(&format!("x@{hop}"));
+    (own && outside_name)
+        .then(|| format!("Mail for own domain {domain} is routed to outside host {hop}"))
+}
+
 impl ConfigRule for Transport {
     fn check(&self, host: &Host) -> Vec<Finding> {
         let mut out = Vec::new();

@@ -10,7 +10,7 @@
 //! to an internal host (a private address, or a name in an own domain) is a mail hub, not a
 //! finding.
 
-use super::finding;
+use super::{finding, judge_route};
 use crate::detect::finding::Finding;
 use crate::detect::host::{public_literal, Cites, Host};
 use crate::hostconf::maps::{Map, Syntax};
@@ -87,18 +87,8 @@ fn mailertable(host: &Host, sm: &Sendmail) -> Vec<Finding> {
         let Some(hop) = next_hop(&e.value) else {
             continue;
         };
-        let domain = e.key.trim().trim_start_matches('.');
-        let own = !domain.is_empty() && !host.domains.is_external(&format!("x@{domain}"));
-        let public = public_literal(&hop).map(|(ip, _)| ip);
-        let outside_name = hop.parse::<std::net::IpAddr>().is_err()
-            && host.domains.is_external(&format!("x@{hop}"));
-        let why = match (&public, own && outside_name) {
-            (Some(ip), _) => format!("Mail for {} is routed to {ip}", e.key),
-            (None, true) => format!(
-                "Mail for own domain {} is routed to outside host {hop}",
-                e.key
-            ),
-            _ => continue,
+        let Some(why) = judge_route(host, &e.key, &hop) else {
+            continue;
         };
         let c = Cites::entry(&host.conf, &at, &map, &e);
         out.push(finding(
