@@ -522,6 +522,104 @@ mod exim_config_tests {
     }
 }
 
+/// Sendmail as Debian installs it, and with persistence planted in its idiom
+/// (`tests/fixtures/sendmail-stock`, `tests/fixtures/sendmail-planted`: `.cf` files m4 made).
+#[cfg(test)]
+mod sendmail_stock_tests {
+    use super::config_rules;
+    use super::config_tests::{cited, host};
+
+    macro_rules! fixture {
+        ($dir:literal, $file:literal) => {
+            (
+                concat!("/etc/mail/", $file),
+                include_str!(concat!(
+                    "../../../tests/fixtures/",
+                    $dir,
+                    "/etc/mail/",
+                    $file
+                )),
+            )
+        };
+    }
+
+    fn found(files: &[(&str, &str)]) -> Vec<(&'static str, String)> {
+        let h = host(files);
+        let mut out = Vec::new();
+        for r in config_rules() {
+            let f = r.check(&h);
+            let rules: Vec<&'static str> = f.iter().map(|f| f.rule).collect();
+            for (rule, (title, _)) in rules.into_iter().zip(cited(f)) {
+                out.push((rule, title));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn debian_stock_is_quiet_but_for_vrfy() {
+        let got = found(&[
+            fixture!("sendmail-stock", "sendmail.mc"),
+            fixture!("sendmail-stock", "sendmail.cf"),
+            fixture!("sendmail-stock", "access"),
+            fixture!("sendmail-stock", "local-host-names"),
+        ]);
+        // Debian's PrivacyOptions refuse VRFY only before HELO (`needvrfyhelo`).
+        assert_eq!(
+            got,
+            [(
+                "config.vrfy_enabled",
+                "VRFY answers on sendmail".to_string()
+            )]
+        );
+    }
+
+    #[test]
+    fn planted_items_are_found_at_their_lines() {
+        let got = found(&[
+            fixture!("sendmail-planted", "sendmail.mc"),
+            fixture!("sendmail-planted", "sendmail.cf"),
+            fixture!("sendmail-planted", "access"),
+            fixture!("sendmail-planted", "local-host-names"),
+            fixture!("sendmail-planted", "mailertable"),
+            fixture!("sendmail-planted", "genericstable"),
+        ]);
+        let want = [
+            (
+                "persistence.transport",
+                "Sendmail SMART_HOST sends all outgoing mail through 203.0.113.25",
+            ),
+            (
+                "persistence.transport",
+                "Mail for own domain lab.example is routed to outside host mx.collect.example",
+            ),
+            (
+                "persistence.transport",
+                "Mail for partner.example is routed to 198.51.100.9",
+            ),
+            (
+                "persistence.sender_rewrite",
+                "Mail from cfo leaves as cfo@lab-example.net",
+            ),
+            (
+                "persistence.trusted_sender",
+                "Sendmail trusts www-data to send mail as anyone",
+            ),
+            (
+                "config.open_relay",
+                "Sendmail relays for outside network 203.0.113",
+            ),
+            (
+                "config.open_relay",
+                "Sendmail relays for everyone (promiscuous_relay)",
+            ),
+            ("config.vrfy_enabled", "VRFY answers on sendmail"),
+        ];
+        let want: Vec<(&str, String)> = want.iter().map(|(r, t)| (*r, t.to_string())).collect();
+        assert_eq!(got, want);
+    }
+}
+
 #[cfg(test)]
 mod threshold_tests {
     use super::Thresholds;
