@@ -206,6 +206,7 @@ impl Host {
                 .filter(|r| r.get("driver") == Some("redirect"))
             {
                 let Some((data, at)) = r.options.get("data") else {
+                    out.extend(self.exim_redirect_files(r));
                     continue;
                 };
                 out.push(EximRedirect {
@@ -214,6 +215,7 @@ impl Host {
                     at,
                     entry: None,
                 });
+                out.extend(self.exim_redirect_files(r));
                 for path in crate::hostconf::exim::lsearch_files(data) {
                     if aliases.contains(&path) {
                         continue;
@@ -230,6 +232,58 @@ impl Host {
                         });
                     }
                 }
+            }
+        }
+        out
+    }
+
+    /// The files a redirect router's `file` option reads (`/etc/exim4/forwards/${local_part}`:
+    /// every file of that folder, its name the local part); users' own `$home/.forward` files
+    /// are [`Host::delivery_files`].
+    fn exim_redirect_files<'a>(
+        &'a self,
+        r: &'a crate::hostconf::exim::Router,
+    ) -> Vec<EximRedirect<'a>> {
+        use crate::hostconf::maps::Target;
+        let mut out = Vec::new();
+        let Some((file, at)) = r.options.get("file") else {
+            return out;
+        };
+        let file = file.trim_matches('"');
+        if file.starts_with("$home") || file.starts_with("${home}") {
+            return out;
+        }
+        let files: Vec<(&str, &crate::hostconf::ConfFile)> = match file.find('$') {
+            Some(i) => match file[..i].rfind('/') {
+                Some(j) if j > 0 => self.conf.under(&file[..=j]).collect(),
+                _ => Vec::new(),
+            },
+            None => self
+                .conf
+                .get(file)
+                .map(|f| vec![(file, f)])
+                .unwrap_or_default(),
+        };
+        for (path, f) in files {
+            let key = path.rsplit('/').next().unwrap_or(path).to_string();
+            let text = f.text();
+            let rules = if text.trim_start().to_ascii_lowercase().starts_with("# exim filter") {
+                crate::hostconf::delivery::exim_filter(&text)
+            } else {
+                crate::hostconf::delivery::forward(&text)
+            };
+            for (n, t) in rules {
+                let target = match t {
+                    Target::Pipe(c) => format!("|{c}"),
+                    Target::File(x) | Target::Address(x) => x,
+                    _ => continue,
+                };
+                out.push(EximRedirect {
+                    router: r,
+                    targets: vec![target],
+                    at,
+                    entry: Some((key.clone(), path.to_string(), n)),
+                });
             }
         }
         out

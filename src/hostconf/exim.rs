@@ -1,5 +1,5 @@
 //! Exim's configuration as the detection rules read it: main options, named lists, routers and
-//! the system filter, each with the file and line that set it.
+//! transports and the system filter, each with the file and line that set it.
 //!
 //! Exim's runtime configuration is either one file (`/etc/exim4/exim4.conf.template`,
 //! `/etc/exim4/exim4.conf`, `/etc/exim.conf`, `/usr/exim/configure`, cPanel's `/etc/exim.conf`;
@@ -21,7 +21,7 @@ use super::HostConf;
 /// Where a value was set: host path and 1-based line.
 pub type At = (String, u64);
 
-/// One router.
+/// One router or transport instance.
 #[derive(Debug, Clone, Default)]
 pub struct Router {
     /// Its name.
@@ -57,6 +57,8 @@ pub struct Exim {
     pub lists: BTreeMap<String, (String, String, At)>,
     /// Routers in order.
     pub routers: Vec<Router>,
+    /// Transports in order.
+    pub transports: Vec<Router>,
     /// ACL lines (for `accept hosts = …`), with where.
     pub acl: Vec<(String, At)>,
     /// Rewrite rules (`pattern replacement flags`), macros expanded, with where.
@@ -287,16 +289,21 @@ impl Reader {
                         .insert(k.trim().to_string(), (self.expand(v.trim()), at));
                 }
             }
-            "routers" => {
+            "routers" | "transports" => {
+                let list = if self.section == "routers" {
+                    &mut e.routers
+                } else {
+                    &mut e.transports
+                };
                 if let Some(name) = t.strip_suffix(':').filter(|n| !n.contains(' ')) {
-                    e.routers.push(Router {
+                    list.push(Router {
                         name: name.to_string(),
                         at: Some(at),
                         options: BTreeMap::new(),
                     });
                     return;
                 }
-                let Some(r) = e.routers.last_mut() else {
+                let Some(r) = list.last_mut() else {
                     return;
                 };
                 let (k, v) = match t.split_once('=') {

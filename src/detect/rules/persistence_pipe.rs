@@ -105,6 +105,58 @@ impl ConfigRule for Pipe {
                 );
             }
         }
+        // Exim pipe transports a router hands mail to (or that look planted on their own).
+        for e in &host.exim {
+            for t in e
+                .transports
+                .iter()
+                .filter(|t| t.get("driver") == Some("pipe"))
+            {
+                let Some((cmd, at)) = t.options.get("command") else {
+                    continue;
+                };
+                let cmd = cmd.trim_matches('"');
+                let users: Vec<&crate::hostconf::exim::Router> = e
+                    .routers
+                    .iter()
+                    .filter(|r| r.get("transport") == Some(t.name.as_str()))
+                    .collect();
+                if users.is_empty() && risky_command(cmd).is_none() {
+                    continue;
+                }
+                let Some((sev, why)) = judge(cmd, false) else {
+                    continue;
+                };
+                let mut c = Cites::one(&host.conf, &at.0, Some(at.1));
+                for r in &users {
+                    if let Some((_, ra)) = r.options.get("transport") {
+                        c.add(&host.conf, &ra.0, Some(ra.1));
+                    }
+                }
+                let whose: Vec<String> = users
+                    .iter()
+                    .map(|r| {
+                        let parts = r
+                            .get("local_parts")
+                            .unwrap_or("every local part it matches");
+                        format!("{parts} (router {})", r.name)
+                    })
+                    .collect();
+                let whose = if whose.is_empty() {
+                    "no router yet".to_string()
+                } else {
+                    whose.join(", ")
+                };
+                push(
+                    c,
+                    sev,
+                    cmd,
+                    whose,
+                    format!("{why} (Exim transport {})", t.name),
+                    None,
+                );
+            }
+        }
         for e in &host.exim {
             let Some((path, _)) = e.main.get("system_filter") else {
                 continue;

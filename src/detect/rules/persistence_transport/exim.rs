@@ -26,9 +26,17 @@ pub(super) fn routes(host: &Host) -> Vec<Finding> {
             else {
                 continue;
             };
+            // The hosts of `route_list`'s `domain-pattern hosts [options]` items (or of
+            // `route_data`): public literals, and for the own domains outside host names.
             let hops: Vec<String> = route
                 .split([' ', ':', ';'])
-                .filter_map(|h| public_literal(h.trim()).map(|(ip, _)| ip))
+                .map(str::trim)
+                .filter(|h| !h.is_empty() && !h.contains('$') && !h.contains('{'))
+                .filter_map(|h| match public_literal(h) {
+                    Some((ip, _)) => Some(ip),
+                    None => judge_route(host, "", h).map(|_| h.to_string()),
+                })
+                .filter(|h| !matches!(h.as_str(), "*" | "byname" | "bydns" | "randomize"))
                 .collect();
             if !local || hops.is_empty() {
                 continue;
@@ -48,6 +56,34 @@ pub(super) fn routes(host: &Host) -> Vec<Finding> {
                 hops.join(", ")
             ),
             ));
+        }
+    }
+    for e in &host.exim {
+        for t in e
+            .transports
+            .iter()
+            .filter(|t| t.get("driver") == Some("smtp"))
+        {
+            for option in ["hosts", "hosts_override"] {
+                let Some((hosts, at)) = t.options.get(option) else {
+                    continue;
+                };
+                let ips: Vec<String> = hosts
+                    .split([':', ' '])
+                    .filter_map(|h| public_literal(h.trim()).map(|(ip, _)| ip))
+                    .collect();
+                if ips.is_empty() {
+                    continue;
+                }
+                out.push(finding(
+                    Cites::one(&host.conf, &at.0, Some(at.1)),
+                    format!("Exim transport {} sends mail to {}", t.name, ips.join(", ")),
+                    format!(
+                        "transport {} (driver = smtp) in {}: {option} = {hosts}: the mail it carries passes a public address",
+                        t.name, at.0
+                    ),
+                ));
+            }
         }
     }
     out
