@@ -78,10 +78,7 @@ pub struct Engine {
 /// Whether a log repeats another's lines: Exim's `rejectlog` (any rotation, cPanel's
 /// `exim_rejectlog`), whose lines are all in the `mainlog` too.
 fn repeats_another_log(path: &str) -> bool {
-    let name = path.rsplit('/').next().unwrap_or(path);
-    crate::parse::rotation::stem_rank(name)
-        .0
-        .ends_with("rejectlog")
+    crate::parse::rotation::chain(path).ends_with("rejectlog")
 }
 
 impl Engine {

@@ -78,12 +78,11 @@ impl RejectLog {
 /// The role of a log file by its name: `mainlog`, `rejectlog` (any rotation), with the folder
 /// and any prefix (`exim_`) as the key that pairs them.
 fn role_of(path: &str) -> Role {
-    let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
-    let (stem, _) = crate::parse::rotation::stem_rank(name);
-    if let Some(prefix) = stem.strip_suffix("mainlog") {
-        Role::Main(format!("{dir}/{prefix}"))
-    } else if let Some(prefix) = stem.strip_suffix("rejectlog") {
-        Role::Reject(format!("{dir}/{prefix}"))
+    let chain = crate::parse::rotation::chain(path);
+    if let Some(key) = chain.strip_suffix("mainlog") {
+        Role::Main(key.to_string())
+    } else if let Some(key) = chain.strip_suffix("rejectlog") {
+        Role::Reject(key.to_string())
     } else {
         Role::Other
     }
