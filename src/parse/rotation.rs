@@ -56,6 +56,36 @@ pub fn chain(path: &str) -> String {
     chain_rank(path).0
 }
 
+/// Which of Exim's own logs a file is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EximLog {
+    /// `mainlog` (any rotation; cPanel's `exim_mainlog`), with its pairing key.
+    Main(String),
+    /// `rejectlog`, every line of which Exim writes to the mainlog too, with its pairing key.
+    Reject(String),
+}
+
+/// Whether a file is one of Exim's own logs, by its chain: the key that pairs one Exim's
+/// mainlog and rejectlog is the chain before the name (`var/log/exim4/`, cPanel's
+/// `var/log/exim_`).
+pub fn exim_log(path: &str) -> Option<EximLog> {
+    let chain = chain(path);
+    if let Some(key) = chain.strip_suffix("mainlog") {
+        Some(EximLog::Main(key.to_string()))
+    } else {
+        chain
+            .strip_suffix("rejectlog")
+            .map(|key| EximLog::Reject(key.to_string()))
+    }
+}
+
+/// Whether a log repeats lines of another log that is read too: Exim's `rejectlog`, whose
+/// lines are all in the `mainlog`. Its events are marked ([`crate::detect::fact::Fact::copy`])
+/// so that only the rules comparing the two read them.
+pub fn repeats_another_log(path: &str) -> bool {
+    matches!(exim_log(path), Some(EximLog::Reject(_)))
+}
+
 /// Chains of mail-facility lines: where syslog writes `mail.*` on its own.
 const MAIL_CHAINS: [&str; 2] = ["mail.log", "maillog"];
 
@@ -182,6 +212,23 @@ mod tests {
         // A dash that is not a date is part of the name.
         assert_eq!(chain("var/log/php-fpm.log"), "var/log/php-fpm.log");
         assert_eq!(chain("var/log/exim-2026"), "var/log/exim-2026");
+    }
+
+    #[test]
+    fn exims_logs_pair_by_folder_and_prefix() {
+        assert_eq!(
+            exim_log("var/log/exim4/mainlog.1"),
+            Some(EximLog::Main("var/log/exim4/".into()))
+        );
+        assert_eq!(
+            exim_log("var/log/exim_rejectlog.1.gz"),
+            Some(EximLog::Reject("var/log/exim_".into()))
+        );
+        assert_eq!(exim_log("rejectlog"), Some(EximLog::Reject(String::new())));
+        assert_eq!(exim_log("var/log/exim4/paniclog"), None);
+        assert!(repeats_another_log("var/log/exim4/rejectlog.2.gz"));
+        assert!(!repeats_another_log("var/log/exim4/mainlog"));
+        assert!(!repeats_another_log("var/log/mail.log"));
     }
 
     #[test]
