@@ -82,6 +82,12 @@ pub struct Fact {
     pub file: u32,
     /// 1-based line.
     pub line: u64,
+    /// The event repeats one of another log that is read too (a line of Exim's `rejectlog`,
+    /// which Exim writes to its `mainlog` as well): set by the parse layer, which knows what
+    /// each file is ([`crate::parse::rotation::repeats_another_log`]); the engine hands such
+    /// facts only to the rules that compare the two logs
+    /// ([`crate::detect::rules::Rule::observe_copy`]).
+    pub copy: bool,
     text: Box<str>,
     spans: [(u32, u32); FIELDS],
 }
@@ -119,6 +125,7 @@ impl Fact {
             proto,
             file,
             line,
+            copy: false,
             text: text.into_boxed_str(),
             spans,
         }
@@ -190,9 +197,11 @@ impl Fact {
             };
         }
         let refs: [Option<&str>; FIELDS] = std::array::from_fn(|i| fields[i].as_deref());
-        Fact::new(
+        let mut f = Fact::new(
             self.ts_us, self.kind, self.proto, refs, self.file, self.line,
-        )
+        );
+        f.copy = self.copy;
+        f
     }
 
     /// Client address.

@@ -71,17 +71,6 @@ pub struct Engine {
     every: i64,
     /// Events per hour since the epoch (for the report's activity chart).
     activity: std::collections::BTreeMap<i64, u64>,
-    /// By file number: whether the file repeats another log's lines ([`Rule::observe_copy`]).
-    copies: Vec<bool>,
-}
-
-/// Whether a log repeats another's lines: Exim's `rejectlog` (any rotation, cPanel's
-/// `exim_rejectlog`), whose lines are all in the `mainlog` too.
-fn repeats_another_log(path: &str) -> bool {
-    let name = path.rsplit('/').next().unwrap_or(path);
-    crate::parse::rotation::stem_rank(name)
-        .0
-        .ends_with("rejectlog")
 }
 
 impl Engine {
@@ -97,7 +86,6 @@ impl Engine {
             seals: 0,
             every: t.seal_every_hours,
             activity: std::collections::BTreeMap::new(),
-            copies: Vec::new(),
         }
     }
 }
@@ -109,7 +97,9 @@ impl FactSink for Engine {
         // Hours change rarely from one fact to the next: count runs, not facts, in the map.
         let mut run: Option<(i64, u64)> = None;
         for f in &facts {
-            if self.copies.get(f.file as usize).copied().unwrap_or(false) {
+            // A line another log of the run holds too (marked by the parse layer): only the
+            // rules that compare the two see it.
+            if f.copy {
                 for r in &mut self.rules {
                     r.observe_copy(f);
                 }
@@ -144,10 +134,6 @@ impl FactSink for Engine {
             self.files.resize(id + 1, Default::default());
         }
         self.files[id] = (path.to_string(), sha256.map(str::to_string));
-        if self.copies.len() <= id {
-            self.copies.resize(id + 1, false);
-        }
-        self.copies[id] = repeats_another_log(path);
         for r in &mut self.rules {
             r.file_started(id as u32, path);
         }
@@ -420,6 +406,42 @@ pub fn run(cfg: &DetectConfig) -> Result<ExitCode> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn facts_marked_as_copies_go_only_to_the_rules_that_compare_logs() {
+        /// Counts what it is handed: (observe, observe_copy).
+        struct Seen(Arc<Mutex<(u32, u32)>>);
+        impl Rule for Seen {
+            fn observe(&mut self, _f: &Fact) {
+                if let Ok(mut n) = self.0.lock() {
+                    n.0 += 1;
+                }
+            }
+            fn observe_copy(&mut self, _f: &Fact) {
+                if let Ok(mut n) = self.0.lock() {
+                    n.1 += 1;
+                }
+            }
+            fn finish(&mut self, _: &rules::Files, _: &rules::Shared) -> Vec<Finding> {
+                Vec::new()
+            }
+        }
+        let seen = Arc::new(Mutex::new((0, 0)));
+        let mut e = Engine::new(&Thresholds::default());
+        e.rules = vec![Box::new(Seen(seen.clone()))];
+        // The engine reads the mark, not the file's name.
+        e.file(0, "var/log/exim4/rejectlog", None);
+        e.file(1, "var/log/exim4/mainlog", None);
+        let mut main = rules::tests::failure(0, "203.0.113.9", "a");
+        main.file = 1;
+        let mut copy = main.clone();
+        (copy.file, copy.copy) = (0, true);
+        let mut unmarked = main.clone();
+        unmarked.file = 0;
+        e.facts(vec![main, copy, unmarked]);
+        assert_eq!(seen.lock().map(|n| *n).ok(), Some((2, 1)));
+        assert_eq!(e.activity.values().sum::<u64>(), 2);
+    }
 
     #[test]
     fn one_alias_in_two_alias_files_is_one_finding_citing_both() {

@@ -51,6 +51,9 @@ impl Router {
 pub struct Exim {
     /// Where it comes from (the file, or the `conf.d` folder).
     pub source: String,
+    /// The files it was read from, in the order Exim reads them (for a split configuration
+    /// the first is the first fragment of `main`).
+    pub files: Vec<String>,
     /// Main options, macros expanded.
     pub main: BTreeMap<String, (String, At)>,
     /// Named lists (`hostlist relay_from_hosts = …`): name → (kind, value, where).
@@ -212,6 +215,7 @@ impl Reader {
     /// Reads the lines of `text` (host path `path`); `section` is the split configuration's
     /// folder (`router` …), `None` for a monolithic file.
     fn feed(&mut self, e: &mut Exim, path: &str, text: &str, section: Option<&str>) {
+        e.files.push(path.to_string());
         if let Some(s) = section {
             self.section = match s {
                 "router" => "routers",
@@ -448,6 +452,13 @@ mod tests {
         let e = read(&c);
         assert_eq!(e.len(), 1);
         let e = &e[0];
+        assert_eq!(
+            e.files,
+            [
+                "/etc/exim4/conf.d/main/01_exim4-config_listmacrosdefs",
+                "/etc/exim4/conf.d/router/350_spy"
+            ]
+        );
         assert_eq!(e.lists["relay_from_hosts"].1, "198.51.100.0/24");
         let r = &e.routers[0];
         assert_eq!(r.name, "spy_copy");

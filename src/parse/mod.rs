@@ -237,6 +237,7 @@ impl Session<'_> {
             file_id: self.files.len() as u32,
             ceiling: self.ceiling,
             repeats: self.copies.contains_key(&f.path),
+            copy: rotation::repeats_another_log(&f.path),
         };
         self.out.file(ctx.file_id, &f.path, f.sha256.as_deref())?;
         self.files.push((f.path.clone(), f.sha256.clone()));

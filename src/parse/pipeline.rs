@@ -95,6 +95,10 @@ pub struct Ctx<'a> {
     /// The file is a syslog chain that repeats a mail chain beside it: its mail-facility
     /// lines are counted as repeated and skipped (see [`super::rotation::copies`]).
     pub repeats: bool,
+    /// Every line of the file is in another log of the run too (Exim's `rejectlog`, see
+    /// [`super::rotation::repeats_another_log`]): its lines are read, and its detection facts
+    /// marked as copies ([`crate::detect::fact::Fact::copy`]).
+    pub copy: bool,
 }
 
 /// How far a line may be earlier than the latest line before it in its file and still be
@@ -249,9 +253,15 @@ fn parse_chunk(ctx: &Ctx, pool: &Pool, c: Chunk) -> io::Result<Done> {
     }
     let seq = c.seq;
     pool.put(c.data);
+    let mut rendered = out.finish()?;
+    if ctx.copy {
+        for f in &mut rendered.facts {
+            f.copy = true;
+        }
+    }
     Ok(Done {
         seq,
-        rendered: out.finish()?,
+        rendered,
         unparsed,
         stats,
     })

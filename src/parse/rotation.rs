@@ -6,12 +6,16 @@
 //! dateext by date descending); a file's anchor is its own mtime, but never later than the
 //! anchor of the newer file before it: a rotated file cannot hold lines newer than its
 //! successor's (copies that reset mtimes would otherwise break the years).
+//!
+//! [`chain_rank`] is the one place that says which chain a path belongs to: everything that
+//! groups a log with its rotations (the read order here, the syslog copies, the
+//! log-integrity rules, Exim's log roles) asks it.
 
 use chrono::{DateTime, Utc};
 
 /// Splits a file name into (stem, rotation rank): rank 0 is the live file, `.N` gives N,
 /// dateext `-YYYYMMDD` gives a rank that sorts newer dates first.
-pub fn stem_rank(name: &str) -> (String, i64) {
+fn stem_rank(name: &str) -> (String, i64) {
     let mut s = name;
     for ext in [".gz", ".xz", ".bz2", ".zst"] {
         if let Some(t) = s.strip_suffix(ext) {
@@ -36,6 +40,52 @@ pub fn stem_rank(name: &str) -> (String, i64) {
     (s.to_string(), 0)
 }
 
+/// The rotation chain of a log file and its rank in it. The chain is the path of the live
+/// file (the folder kept as the path writes it, the name cut to its stem):
+/// `var/log/mail.log.2.gz` → (`var/log/mail.log`, 2), Exim's `exim4/mainlog.1` →
+/// (`exim4/mainlog`, 1), dateext `maillog-20261201.gz` → (`maillog`, a rank that sorts newer
+/// dates first); the live file has rank 0.
+pub fn chain_rank(path: &str) -> (String, i64) {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let (stem, rank) = stem_rank(name);
+    (format!("{}{stem}", &path[..path.len() - name.len()]), rank)
+}
+
+/// The rotation chain of a log file (see [`chain_rank`]).
+pub fn chain(path: &str) -> String {
+    chain_rank(path).0
+}
+
+/// Which of Exim's own logs a file is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EximLog {
+    /// `mainlog` (any rotation; cPanel's `exim_mainlog`), with its pairing key.
+    Main(String),
+    /// `rejectlog`, every line of which Exim writes to the mainlog too, with its pairing key.
+    Reject(String),
+}
+
+/// Whether a file is one of Exim's own logs, by its chain: the key that pairs one Exim's
+/// mainlog and rejectlog is the chain before the name (`var/log/exim4/`, cPanel's
+/// `var/log/exim_`).
+pub fn exim_log(path: &str) -> Option<EximLog> {
+    let chain = chain(path);
+    if let Some(key) = chain.strip_suffix("mainlog") {
+        Some(EximLog::Main(key.to_string()))
+    } else {
+        chain
+            .strip_suffix("rejectlog")
+            .map(|key| EximLog::Reject(key.to_string()))
+    }
+}
+
+/// Whether a log repeats lines of another log that is read too: Exim's `rejectlog`, whose
+/// lines are all in the `mainlog`. Its events are marked ([`crate::detect::fact::Fact::copy`])
+/// so that only the rules comparing the two read them.
+pub fn repeats_another_log(path: &str) -> bool {
+    matches!(exim_log(path), Some(EximLog::Reject(_)))
+}
+
 /// Chains of mail-facility lines: where syslog writes `mail.*` on its own.
 const MAIL_CHAINS: [&str; 2] = ["mail.log", "maillog"];
 
@@ -48,29 +98,23 @@ const COPY_CHAINS: [&str; 5] = ["syslog", "messages", "mail.err", "mail.warn", "
 /// For each path, the mail chain (`var/log/mail.log`) whose lines it repeats, when it is a
 /// syslog-style chain beside one in the same folder.
 pub fn copies(paths: &[&str]) -> Vec<Option<String>> {
-    let split = |path: &str| {
-        let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
-        (dir.to_string(), stem_rank(name).0)
+    let chains: Vec<String> = paths.iter().map(|p| chain(p)).collect();
+    // The folder part of a chain whose stem is one of `stems` (`var/log/` of
+    // `var/log/syslog`).
+    let folder = |c: &'_ str, stems: &[&str]| -> Option<usize> {
+        stems.iter().find_map(|s| {
+            let f = c.strip_suffix(s)?;
+            (f.is_empty() || f.ends_with('/')).then_some(f.len())
+        })
     };
-    let mail: Vec<(String, String)> = paths
+    chains
         .iter()
-        .map(|p| split(p))
-        .filter(|(_, stem)| MAIL_CHAINS.contains(&stem.as_str()))
-        .collect();
-    paths
-        .iter()
-        .map(|p| {
-            let (dir, stem) = split(p);
-            if !COPY_CHAINS.contains(&stem.as_str()) {
-                return None;
-            }
-            mail.iter().find(|(d, _)| *d == dir).map(|(d, m)| {
-                if d.is_empty() {
-                    m.clone()
-                } else {
-                    format!("{d}/{m}")
-                }
-            })
+        .map(|c| {
+            let dir = &c[..folder(c, &COPY_CHAINS)?];
+            chains
+                .iter()
+                .find(|m| folder(m, &MAIL_CHAINS).is_some_and(|n| &m[..n] == dir))
+                .cloned()
         })
         .collect()
 }
@@ -85,9 +129,8 @@ pub fn plan(
         .iter()
         .enumerate()
         .map(|(i, (path, _))| {
-            let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
-            let (stem, rank) = stem_rank(name);
-            (format!("{dir}/{stem}"), rank, i)
+            let (chain, rank) = chain_rank(path);
+            (chain, rank, i)
         })
         .collect();
     // Newest first within a chain.
@@ -132,6 +175,60 @@ mod tests {
         assert_eq!(stem_rank("mail.log.12.gz"), ("mail.log".into(), 12));
         assert!(stem_rank("maillog-20260301.gz").1 > stem_rank("maillog-20260302").1);
         assert_eq!(stem_rank("maillog-20260301").0, "maillog");
+    }
+
+    #[test]
+    fn each_suffix_form_finds_its_chain() {
+        for (path, chain, rank) in [
+            ("var/log/mail.log", "var/log/mail.log", 0),
+            ("var/log/mail.log.1", "var/log/mail.log", 1),
+            ("var/log/mail.log.2.gz", "var/log/mail.log", 2),
+            ("var/log/syslog.7.xz", "var/log/syslog", 7),
+            ("var/log/mail.log.3.bz2", "var/log/mail.log", 3),
+            ("var/log/mail.log.4.zst", "var/log/mail.log", 4),
+            ("var/log/exim4/mainlog", "var/log/exim4/mainlog", 0),
+            ("var/log/exim4/mainlog.1", "var/log/exim4/mainlog", 1),
+            ("var/log/exim4/rejectlog.2.gz", "var/log/exim4/rejectlog", 2),
+            ("var/log/exim_mainlog.1", "var/log/exim_mainlog", 1),
+            ("/var/log/maillog", "/var/log/maillog", 0),
+            ("mail.log.1", "mail.log", 1),
+            ("/mail.log.1", "/mail.log", 1),
+            // A compressed live file is still the live file.
+            ("var/log/mail.log.gz", "var/log/mail.log", 0),
+            // Not a rotation: a name with a dot in it, a long number.
+            ("var/log/mail.err", "var/log/mail.err", 0),
+            ("var/log/app.12345", "var/log/app.12345", 0),
+        ] {
+            assert_eq!(chain_rank(path), (chain.to_string(), rank), "{path}");
+        }
+        // Dateext: one chain, newer dates first, before any numbered rotation of another.
+        let (c1, r1) = chain_rank("var/log/maillog-20261201");
+        let (c2, r2) = chain_rank("var/log/maillog-20261124.gz");
+        assert_eq!(
+            (c1.as_str(), c2.as_str()),
+            ("var/log/maillog", "var/log/maillog")
+        );
+        assert!(0 < r1 && r1 < r2);
+        // A dash that is not a date is part of the name.
+        assert_eq!(chain("var/log/php-fpm.log"), "var/log/php-fpm.log");
+        assert_eq!(chain("var/log/exim-2026"), "var/log/exim-2026");
+    }
+
+    #[test]
+    fn exims_logs_pair_by_folder_and_prefix() {
+        assert_eq!(
+            exim_log("var/log/exim4/mainlog.1"),
+            Some(EximLog::Main("var/log/exim4/".into()))
+        );
+        assert_eq!(
+            exim_log("var/log/exim_rejectlog.1.gz"),
+            Some(EximLog::Reject("var/log/exim_".into()))
+        );
+        assert_eq!(exim_log("rejectlog"), Some(EximLog::Reject(String::new())));
+        assert_eq!(exim_log("var/log/exim4/paniclog"), None);
+        assert!(repeats_another_log("var/log/exim4/rejectlog.2.gz"));
+        assert!(!repeats_another_log("var/log/exim4/mainlog"));
+        assert!(!repeats_another_log("var/log/mail.log"));
     }
 
     #[test]

@@ -3,7 +3,9 @@
 //! **Why**: a version in the banner lets scanners pick exploits without probing (the seed
 //! articles' hardening list hides it). **How**: Postfix `smtpd_banner` containing
 //! `$mail_version` or a dotted version number; Exim without `smtp_banner` (its default greeting
-//! carries `$version_number`) or with one naming it; Dovecot `login_greeting` with a version.
+//! carries `$version_number`) or with one naming it, in the configuration Exim runs
+//! ([`crate::hostconf::exim`]: Debian's template or conf.d as `dc_use_split_config` says,
+//! `.ifdef`s followed, macros expanded); Dovecot `login_greeting` with a version.
 //! **Severity**: low. **ATT&CK**: T1592.002 (Gather Victim Host Information: Software).
 //! **False positives**: none; `$mail_name` alone (the product name) is not reported.
 
@@ -45,42 +47,29 @@ impl ConfigRule for Banner {
                 }
             }
         }
-        let exim: Vec<(&str, &crate::hostconf::ConfFile)> = host
-            .conf
-            .files
-            .iter()
-            .filter(|(p, _)| {
-                *p == "/etc/exim.conf"
-                    || p.starts_with("/etc/exim4/exim4.conf")
-                    || p.starts_with("/etc/exim/exim.conf")
-                    || p.starts_with("/etc/exim4/conf.d/main/")
-            })
-            .map(|(p, f)| (p.as_str(), f))
-            .collect();
-        if !exim.is_empty() {
-            let set = exim.iter().find_map(|(p, f)| {
-                crate::hostconf::numbered(&f.text())
-                    .find(|(_, l)| l.trim_start().starts_with("smtp_banner"))
-                    .map(|(n, l)| (*p, n, l.trim().to_string()))
-            });
-            let mut c = Cites::default();
-            match set {
-                Some((p, n, l)) if has_version(&l) => {
-                    c.add(&host.conf, p, Some(n));
-                    out.push(c.finding(
-                        "config.banner_version",
-                        Severity::Low,
-                        vec!["T1592.002"],
-                        "The SMTP banner names the Exim version".into(),
-                        l,
-                    ));
+        for e in &host.exim {
+            let (cite, summary) = match e.main.get("smtp_banner") {
+                Some((banner, at)) if has_version(banner) => {
+                    (Some(at.clone()), format!("smtp_banner = {banner}"))
                 }
-                None => {
-                    c.add(&host.conf, exim[0].0, None);
-                    out.push(c.finding("config.banner_version", Severity::Low, vec!["T1592.002"], "The SMTP banner names the Exim version".into(), "smtp_banner is not set: Exim's default greeting includes $version_number".into()));
-                }
-                _ => {}
-            }
+                Some(_) => continue,
+                None => (
+                    None,
+                    "smtp_banner is not set: Exim's default greeting includes $version_number"
+                        .into(),
+                ),
+            };
+            let c = match &cite {
+                Some((p, n)) => Cites::one(&host.conf, p, Some(*n)),
+                None => Cites::one(&host.conf, e.files.first().unwrap_or(&e.source), None),
+            };
+            out.push(c.finding(
+                "config.banner_version",
+                Severity::Low,
+                vec!["T1592.002"],
+                "The SMTP banner names the Exim version".into(),
+                summary,
+            ));
         }
         out
     }
@@ -113,5 +102,55 @@ mod tests {
                 .len(),
             1
         );
+    }
+
+    #[test]
+    fn exims_banner_is_read_as_exim_reads_it() {
+        let debian = |split: &str, files: &[(&str, &str)]| {
+            let setting = format!("dc_use_split_config='{split}'\n");
+            let mut all = vec![("/etc/exim4/update-exim4.conf.conf", setting.as_str())];
+            all.extend_from_slice(files);
+            Banner.check(&host(&all))
+        };
+        let options = "/etc/exim4/conf.d/main/02_exim4-config_options";
+        // A macro that names the version.
+        let f = debian(
+            "true",
+            &[(
+                options,
+                "BANNER = $smtp_active_hostname ESMTP Exim $version_number\nsmtp_banner = BANNER\n",
+            )],
+        );
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(
+            f[0].summary,
+            "smtp_banner = $smtp_active_hostname ESMTP Exim $version_number"
+        );
+        assert_eq!(f[0].evidence[0].lines, [2]);
+        // Hidden in conf.d; the template Debian does not build from is not judged.
+        let hidden = "smtp_banner = $smtp_active_hostname ESMTP\n";
+        assert!(debian(
+            "true",
+            &[
+                (options, hidden),
+                ("/etc/exim4/exim4.conf.template", "primary_hostname = mx\n")
+            ]
+        )
+        .is_empty());
+        // Commented out, or behind an `.ifdef` not taken: the default greeting, cited at the
+        // configuration's first file.
+        let f = debian(
+            "false",
+            &[
+                (
+                    "/etc/exim4/exim4.conf.template",
+                    "# smtp_banner = x\n.ifdef MAIN_SMTP_BANNER\nsmtp_banner = MAIN_SMTP_BANNER\n.endif\n",
+                ),
+                (options, hidden),
+            ],
+        );
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert!(f[0].summary.starts_with("smtp_banner is not set"));
+        assert_eq!(f[0].evidence[0].path, "etc/exim4/exim4.conf.template");
     }
 }

@@ -4,7 +4,9 @@
 //! recon does); the seed articles' hardening list disables it. **How**: Postfix
 //! `disable_vrfy_command` not `yes` (its default is `no`) in main.cf or an smtpd service;
 //! sendmail `PrivacyOptions` without `novrfy`/`goaway`. Exim refuses VRFY unless
-//! `acl_smtp_vrfy` accepts, so an `acl_smtp_vrfy` setting is reported. **Severity**: low.
+//! `acl_smtp_vrfy` accepts, so an `acl_smtp_vrfy` setting is reported: read from the
+//! configuration Exim runs ([`crate::hostconf::exim`]: Debian's template or conf.d as
+//! `dc_use_split_config` says, `.ifdef`s followed, macros expanded). **Severity**: low.
 //! **ATT&CK**: T1589.002 (Gather Victim Identity Information: Email Addresses).
 //! **False positives**: none in the sense of a wrong reading; some sites accept the exposure.
 
@@ -65,18 +67,16 @@ impl ConfigRule for Vrfy {
                 }
             }
         }
-        for (p, f) in host.conf.under("/etc/exim") {
-            for (n, l) in crate::hostconf::numbered(&f.text()) {
-                if l.trim_start().starts_with("acl_smtp_vrfy") {
-                    let c = Cites::one(&host.conf, p, Some(n));
-                    out.push(c.finding(
-                        "config.vrfy_enabled",
-                        Severity::Low,
-                        vec!["T1589.002"],
-                        "Exim has a VRFY ACL".into(),
-                        format!("{}: VRFY is answered as that ACL allows", l.trim()),
-                    ));
-                }
+        for e in &host.exim {
+            if let Some((acl, (p, n))) = e.main.get("acl_smtp_vrfy") {
+                let c = Cites::one(&host.conf, p, Some(*n));
+                out.push(c.finding(
+                    "config.vrfy_enabled",
+                    Severity::Low,
+                    vec!["T1589.002"],
+                    "Exim has a VRFY ACL".into(),
+                    format!("acl_smtp_vrfy = {acl}: VRFY is answered as that ACL allows"),
+                ));
             }
         }
         out
@@ -98,6 +98,46 @@ mod tests {
                 "/etc/postfix/main.cf",
                 "disable_vrfy_command = yes\n"
             )]))
+            .is_empty());
+    }
+
+    #[test]
+    fn exims_vrfy_acl_counts_only_where_exim_reads_it() {
+        let acl = "acl_smtp_vrfy = VRFY_ACL\n";
+        let macros = "VRFY_ACL = acl_check_vrfy\n";
+        // A macro named setting, in the configuration Debian builds from.
+        let f = Vrfy.check(&host(&[
+            (
+                "/etc/exim4/update-exim4.conf.conf",
+                "dc_use_split_config='true'\n",
+            ),
+            ("/etc/exim4/conf.d/main/000_localmacros", macros),
+            ("/etc/exim4/conf.d/main/02_exim4-config_options", acl),
+        ]));
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(
+            f[0].summary,
+            "acl_smtp_vrfy = acl_check_vrfy: VRFY is answered as that ACL allows"
+        );
+        assert_eq!(
+            f[0].evidence[0].path,
+            "etc/exim4/conf.d/main/02_exim4-config_options"
+        );
+        // The template Debian does not build from, a commented line, an `.ifdef` not taken,
+        // a file Exim does not read: quiet.
+        assert!(Vrfy
+            .check(&host(&[
+                (
+                    "/etc/exim4/update-exim4.conf.conf",
+                    "dc_use_split_config='true'\n",
+                ),
+                ("/etc/exim4/exim4.conf.template", acl),
+                (
+                    "/etc/exim4/conf.d/main/02_exim4-config_options",
+                    "# acl_smtp_vrfy = acl_check_vrfy\n.ifdef NO_SUCH\nacl_smtp_vrfy = x\n.endif\n",
+                ),
+                ("/etc/exim4/acl_smtp_vrfy.notes", acl),
+            ]))
             .is_empty());
     }
 }

@@ -19,6 +19,7 @@
 //! mailir's own bundles keep the source's times.
 
 use crate::detect::finding::{ts, Entities, Evidence, Finding, Severity};
+use crate::parse::rotation::chain_rank;
 use crate::parse::FileSummary;
 
 use super::Thresholds;
@@ -58,8 +59,7 @@ fn finding(
 }
 
 fn rotated(path: &str) -> bool {
-    let name = path.rsplit('/').next().unwrap_or(path);
-    crate::parse::rotation::stem_rank(name).1 != 0 || name.ends_with(".gz")
+    chain_rank(path).1 != 0 || path.ends_with(".gz")
 }
 
 /// Hours between the end of a rotation and the start of the next newer one that make a hole.
@@ -77,13 +77,6 @@ pub struct Candidate {
     /// Whether the time was recorded at collection (a bundle's manifest), not read from the
     /// file system of the copy.
     pub mtime_recorded: bool,
-}
-
-/// The chain (folder and stem) and rank of a path.
-fn chain_rank(path: &str) -> (String, i64) {
-    let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
-    let (stem, rank) = crate::parse::rotation::stem_rank(name);
-    (format!("{dir}/{stem}"), rank)
 }
 
 /// `tamper.rotation_gap`: a missing rotation index (`.1` and `.3.gz` but no `.2`) — or one

@@ -20,19 +20,15 @@ use super::{Files, Rule, Shared, Thresholds};
 use crate::detect::fact::Fact;
 use crate::detect::finding::{ts, Entities, EvidenceSet, Finding, Severity};
 use crate::events::record::Kind;
+use crate::parse::rotation::{exim_log, EximLog};
 
 const MINUTE_US: i64 = 60_000_000;
 
 /// Rejectlog lines kept per minute as evidence.
 const LINES_PER_MINUTE: usize = 16;
 
-/// Which log of which Exim a file is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Role {
-    Main(String),
-    Reject(String),
-    Other,
-}
+/// Which log of which Exim a file is (none: neither of Exim's two).
+type Role = Option<EximLog>;
 
 /// Reject-class events: what Exim writes to the rejectlog as well.
 fn reject_class(k: Kind) -> bool {
@@ -75,27 +71,13 @@ impl RejectLog {
     }
 }
 
-/// The role of a log file by its name: `mainlog`, `rejectlog` (any rotation), with the folder
-/// and any prefix (`exim_`) as the key that pairs them.
-fn role_of(path: &str) -> Role {
-    let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
-    let (stem, _) = crate::parse::rotation::stem_rank(name);
-    if let Some(prefix) = stem.strip_suffix("mainlog") {
-        Role::Main(format!("{dir}/{prefix}"))
-    } else if let Some(prefix) = stem.strip_suffix("rejectlog") {
-        Role::Reject(format!("{dir}/{prefix}"))
-    } else {
-        Role::Other
-    }
-}
-
 impl Rule for RejectLog {
     fn file_started(&mut self, id: u32, path: &str) {
         let id = id as usize;
         if self.roles.len() <= id {
-            self.roles.resize(id + 1, Role::Other);
+            self.roles.resize(id + 1, None);
         }
-        self.roles[id] = role_of(path);
+        self.roles[id] = exim_log(path);
     }
 
     fn observe(&mut self, f: &Fact) {
@@ -112,15 +94,15 @@ impl Rule for RejectLog {
 }
 
 impl RejectLog {
-    /// Counts a fact of a mainlog or a rejectlog (the engine hands rejectlog facts to
-    /// [`Rule::observe_copy`] only).
+    /// Counts a fact of a mainlog or a rejectlog (the parse layer marks rejectlog facts as
+    /// copies, which the engine hands to [`Rule::observe_copy`] only).
     fn see(&mut self, f: &Fact) {
-        let Some(role) = self.roles.get(f.file as usize) else {
+        let Some(Some(role)) = self.roles.get(f.file as usize) else {
             return;
         };
         let minute = f.ts_us.div_euclid(MINUTE_US);
         match role {
-            Role::Main(key) => {
+            EximLog::Main(key) => {
                 let p = self.pairs.entry(key.clone()).or_default();
                 p.span = Some(p.span.map_or((f.ts_us, f.ts_us), |(a, b)| {
                     (a.min(f.ts_us), b.max(f.ts_us))
@@ -129,7 +111,7 @@ impl RejectLog {
                     *p.main.entry(minute).or_default() += 1;
                 }
             }
-            Role::Reject(key) if reject_class(f.kind) => {
+            EximLog::Reject(key) if reject_class(f.kind) => {
                 let p = self.pairs.entry(key.clone()).or_default();
                 let (n, lines) = p.reject.entry(minute).or_default();
                 *n += 1;
@@ -245,15 +227,5 @@ mod tests {
         );
         assert_eq!(f[0].evidence[0].path, "var/log/exim4/rejectlog.1");
         assert_eq!(f[0].evidence[0].lines, [190, 195]);
-        // cPanel names pair too; unrelated files do not.
-        assert_eq!(
-            role_of("var/log/exim_mainlog"),
-            Role::Main("var/log/exim_".into())
-        );
-        assert_eq!(
-            role_of("var/log/exim_rejectlog.1.gz"),
-            Role::Reject("var/log/exim_".into())
-        );
-        assert_eq!(role_of("var/log/mail.log"), Role::Other);
     }
 }

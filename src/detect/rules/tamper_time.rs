@@ -115,13 +115,11 @@ impl TimeTamper {
 
 impl Rule for TimeTamper {
     fn file_started(&mut self, id: u32, path: &str) {
-        let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
-        let (stem, _) = crate::parse::rotation::stem_rank(name);
         let id = id as usize;
         if self.chain_of.len() <= id {
             self.chain_of.resize(id + 1, String::new());
         }
-        self.chain_of[id] = format!("{dir}/{stem}");
+        self.chain_of[id] = crate::parse::rotation::chain(path);
     }
 
     fn observe(&mut self, f: &Fact) {
