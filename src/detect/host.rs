@@ -267,7 +267,11 @@ impl Host {
         for (path, f) in files {
             let key = path.rsplit('/').next().unwrap_or(path).to_string();
             let text = f.text();
-            let rules = if text.trim_start().to_ascii_lowercase().starts_with("# exim filter") {
+            let rules = if text
+                .trim_start()
+                .to_ascii_lowercase()
+                .starts_with("# exim filter")
+            {
                 crate::hostconf::delivery::exim_filter(&text)
             } else {
                 crate::hostconf::delivery::forward(&text)

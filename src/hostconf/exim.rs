@@ -81,6 +81,9 @@ const MONOLITHIC: [&str; 6] = [
     "/usr/exim/configure",
 ];
 
+/// Debian's local macros file, read before the template in a non-split configuration.
+const LOCALMACROS: &str = "/etc/exim4/exim4.conf.localmacros";
+
 /// Every Exim configuration among the host's files.
 pub fn read(conf: &HostConf) -> Vec<Exim> {
     let mut out = Vec::new();
@@ -99,6 +102,12 @@ pub fn read(conf: &HostConf) -> Vec<Exim> {
                 ..Exim::default()
             };
             let mut r = Reader::new(debian.clone());
+            // update-exim4.conf puts the local macros before the template (non-split only).
+            if p == "/etc/exim4/exim4.conf.template" {
+                if let Some(m) = conf.get(LOCALMACROS) {
+                    r.feed(&mut e, LOCALMACROS, &m.text(), None);
+                }
+            }
             r.feed(&mut e, p, &f.text(), None);
             out.push(e);
         }
@@ -414,6 +423,34 @@ pub fn lsearch(text: &str) -> Vec<super::maps::Entry> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn local_macros_come_before_the_template_when_not_split() {
+        let files = |split: &str| {
+            host(&[
+                ("/etc/exim4/update-exim4.conf.conf", split),
+                (
+                    "/etc/exim4/exim4.conf.localmacros",
+                    "MAIN_TLS_ENABLE = yes\nsmtp_banner = $smtp_active_hostname ESMTP Exim $version_number\n",
+                ),
+                (
+                    "/etc/exim4/exim4.conf.template",
+                    ".ifdef MAIN_TLS_ENABLE\ntls_advertise_hosts = *\n.endif\n",
+                ),
+                ("/etc/exim4/conf.d/main/02_options", "message_size_limit = 10M\n"),
+            ])
+        };
+        let e = read(&files("dc_use_split_config='false'\n"));
+        assert_eq!(e.len(), 1);
+        assert_eq!(e[0].main["tls_advertise_hosts"].0, "*");
+        assert_eq!(
+            e[0].main["smtp_banner"].1,
+            ("/etc/exim4/exim4.conf.localmacros".to_string(), 2)
+        );
+        let e = read(&files("dc_use_split_config='true'\n"));
+        assert_eq!(e.len(), 1);
+        assert!(!e[0].main.contains_key("smtp_banner"));
+    }
     use crate::hostconf::{ConfFile, HostConf};
 
     fn host(files: &[(&str, &str)]) -> HostConf {

@@ -3,7 +3,7 @@
 //! **Why**: attackers list valid accounts with VRFY before guessing passwords (the sample's
 //! recon does); the seed articles' hardening list disables it. **How**: Postfix
 //! `disable_vrfy_command` not `yes` (its default is `no`) in main.cf or an smtpd service;
-//! sendmail `PrivacyOptions` without `novrfy`/`goaway`. Exim refuses VRFY unless
+//! the running `sendmail.cf`'s `PrivacyOptions` without `novrfy`/`goaway` (or none at all). Exim refuses VRFY unless
 //! `acl_smtp_vrfy` accepts, so an `acl_smtp_vrfy` setting is reported: read from the
 //! configuration Exim runs ([`crate::hostconf::exim`]: Debian's template or conf.d as
 //! `dc_use_split_config` says, `.ifdef`s followed, macros expanded). **Severity**: low.
@@ -48,23 +48,27 @@ impl ConfigRule for Vrfy {
                 break;
             }
         }
-        for p in ["/etc/mail/sendmail.cf"] {
-            if let Some(f) = host.conf.get(p) {
-                for (n, l) in crate::hostconf::numbered(&f.text()) {
-                    if l.starts_with("O PrivacyOptions")
-                        && !l.contains("novrfy")
-                        && !l.contains("goaway")
-                    {
-                        let c = Cites::one(&host.conf, p, Some(n));
-                        out.push(c.finding(
-                            "config.vrfy_enabled",
-                            Severity::Low,
-                            vec!["T1589.002"],
-                            "VRFY answers on sendmail".into(),
-                            format!("{} lacks novrfy", l.trim()),
-                        ));
-                    }
-                }
+        // Sendmail: the running sendmail.cf ([`crate::hostconf::sendmail`]); without
+        // PrivacyOptions VRFY is answered too.
+        if let Some(cf) = host.sendmail.as_ref().and_then(|s| s.cf.as_ref()) {
+            let (value, line) = match cf.options.get("PrivacyOptions") {
+                Some((v, at)) => (v.as_str(), Some(at.1)),
+                None => ("", None),
+            };
+            let flags: Vec<&str> = value.split([',', ' ']).map(str::trim).collect();
+            if !flags.iter().any(|f| matches!(*f, "novrfy" | "goaway")) {
+                let c = Cites::one(&host.conf, &cf.path, line);
+                let why = match line {
+                    Some(_) => format!("O PrivacyOptions={value} lacks novrfy"),
+                    None => "sendmail.cf sets no PrivacyOptions: VRFY is answered".into(),
+                };
+                out.push(c.finding(
+                    "config.vrfy_enabled",
+                    Severity::Low,
+                    vec!["T1589.002"],
+                    "VRFY answers on sendmail".into(),
+                    why,
+                ));
             }
         }
         for e in &host.exim {
