@@ -79,7 +79,7 @@ pub fn patterns(text: &str) -> Vec<Entry> {
                 escaped = c == '\\' && !escaped;
                 hit.then_some(i)
             })?;
-            let after = &body[end + 1..];
+            let after = &body[end + delim.len_utf8()..];
             let action = after
                 .trim_start_matches(|c: char| c.is_ascii_alphabetic())
                 .trim();
@@ -293,6 +293,17 @@ fn normal(v: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A delimiter of more than one byte (found by the read_config fuzz target: it panicked).
+    #[test]
+    fn pattern_with_a_multibyte_delimiter() {
+        let e = patterns("§^Subject: x§ REDIRECT a@b.example\n§unclosed\n");
+        assert_eq!(e.len(), 1);
+        assert_eq!(
+            (e[0].key.as_str(), e[0].value.as_str()),
+            ("^Subject: x", "REDIRECT a@b.example")
+        );
+    }
 
     #[test]
     fn sources_aliases_and_patterns() {
