@@ -1,24 +1,21 @@
-//! A real Exim 4 + Dovecot host under a real attack (`tests/live/exim/`, `docs/live-test.md`,
-//! "The Exim run"): `scenario.sh up` builds (once, then reuses) a Debian bookworm chroot with
-//! Debian's `exim4-daemon-heavy`, Dovecot, swaks and python3, mounts an overlay over it for
-//! this run, and starts Exim (Debian's split configuration, configtype `internet`, SMTP AUTH
-//! through Dovecot) and Dovecot inside it, in a network namespace of their own. The attack of
-//! `tests/live/attack.py --mta exim` runs there too: the same attacker classes as the Postfix
-//! run, the persistence planted in Exim's idiom (a redirect router, an Exim filter in a
-//! `.forward`, widened relay networks, a system filter, a cron job), a slice of
-//! `/var/log/exim4/mainlog` cut out and the logs rotated by Debian's logrotate rules. Then
-//! `mailir collect --root` on the chroot, `verify`, `triage` and `parse --unparsed`, and the
-//! findings are held against the scenario's own ground truth (`truth.json`).
+//! The chroot labs' end-to-end run, shared by `live_exim` and `live_sendmail`
+//! (`docs/live-test.md`, "The Exim run" and "The Sendmail run"): a lab's `scenario.sh up`
+//! builds (once, then reuses) a Debian bookworm chroot, mounts an overlay over it for the run,
+//! starts the MTA and Dovecot inside it in a network namespace of their own, and runs the
+//! attack of `tests/live/attack.py --mta NAME` there, persistence planted in the MTA's idiom, a
+//! slice of a log cut out and the logs rotated. Then `mailir collect --root` on the chroot,
+//! `verify`, `triage` and `parse --unparsed`, and the findings are held against the
+//! scenario's own ground truth (`truth.json`).
 //!
-//! mailir's Exim support is not complete: before asserting, the test prints what was found and
-//! what was missed against the truth, and the share of Exim lines no parser recognised (also
-//! written to `measurement.txt`), so a failing run is a measurement. The assertions are what
-//! mailir should do, not what it does today.
+//! Before asserting, [`run`] prints what was found and what was missed against the truth, and
+//! the share of the MTA's lines no parser recognised (also written to `measurement.txt`), so a
+//! failing run is a measurement. The assertions are what mailir should do, not what it does
+//! today.
 //!
-//! It mounts, makes a network namespace and may build a chroot (a few minutes, once), so it
-//! runs only when `MAILIR_LIVE_EXIM=1`, as root; otherwise it skips, saying why. Everything of
-//! the run stays in `$MAILIR_LIVE_EXIM_OUT` (default: `live-exim` under cargo's test scratch
-//! folder); `scenario.sh down` stops the lab and unmounts it, pass or fail.
+//! A lab mounts, makes a network namespace and may build a chroot (a few minutes, once), so
+//! it runs only when its variable (`MAILIR_LIVE_EXIM=1`, `MAILIR_LIVE_SENDMAIL=1`) is set, as
+//! root; otherwise it skips, saying why. Everything of the run stays in its output folder;
+//! `scenario.sh down` stops the lab and unmounts it, pass or fail.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -28,6 +25,33 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use crate::util::{self, run_cmd};
+
+/// `parse`'s per-file counts: path, lines, unparsed lines.
+pub type FileStats = [(String, u64, u64)];
+
+/// One chroot lab: its names, where it lives, and how its MTA's lines are told apart.
+pub struct Lab {
+    /// `exim`, `sendmail`: `tests/live/NAME/scenario.sh`, the log prefix, the output folder.
+    pub name: &'static str,
+    /// The MTA's name in the measurement (`Exim`, `Sendmail`).
+    pub mta: &'static str,
+    /// The variable that switches the run on (`MAILIR_LIVE_EXIM`).
+    pub enable: &'static str,
+    /// The variable naming the output folder (`MAILIR_LIVE_EXIM_OUT`).
+    pub out_var: &'static str,
+    /// The variable naming the cached chroot, and its default.
+    pub root_var: &'static str,
+    pub root_default: &'static str,
+    /// The variable holding extra `triage` options.
+    pub triage_args_var: &'static str,
+    /// The case name given to `collect`.
+    pub case: &'static str,
+    /// Whether a line of `unparsed.log` (`files/PATH:LINE: text`) is one of the MTA's.
+    pub is_mta_unparsed: fn(&str) -> bool,
+    /// How many lines the MTA wrote, from `parse`'s per-file counts (path, lines, unparsed)
+    /// and the run's copy of the logs (`OUT/logs`).
+    pub mta_lines: fn(&FileStats, &Path) -> u64,
+}
 
 /// Runs `scenario.sh down` when dropped: the lab is stopped and unmounted whatever happened.
 struct Down {
@@ -40,7 +64,7 @@ impl Drop for Down {
         let mut c = std::process::Command::new("bash");
         c.arg(&self.script).arg("down").arg(&self.out);
         let o = run_cmd(c, Duration::from_secs(120));
-        eprintln!("live-exim: down exited {}: {}", o.code, o.stderr.trim());
+        eprintln!("live lab: down exited {}: {}", o.code, o.stderr.trim());
     }
 }
 
@@ -52,13 +76,13 @@ fn on_path(tool: &str) -> bool {
     dirs.iter().any(|d| d.join(tool).is_file())
 }
 
-fn why_not() -> Option<String> {
-    if std::env::var("MAILIR_LIVE_EXIM").as_deref() != Ok("1") {
-        return Some(
-            "set MAILIR_LIVE_EXIM=1 to run it (it builds a Debian chroot once, mounts an overlay, \
-             makes a network namespace and starts Exim and Dovecot in it)"
-                .into(),
-        );
+fn why_not(lab: &Lab) -> Option<String> {
+    if std::env::var(lab.enable).as_deref() != Ok("1") {
+        return Some(format!(
+            "set {}=1 to run it (it builds a Debian chroot once, mounts an overlay, makes a \
+             network namespace and starts {} and Dovecot in it)",
+            lab.enable, lab.mta
+        ));
     }
     if !util::is_root() {
         return Some("needs root".into());
@@ -74,11 +98,10 @@ fn why_not() -> Option<String> {
             "needs overlayfs (the run's root is an overlay over the cached chroot)".into(),
         );
     }
-    let cached = Path::new(
-        &std::env::var("MAILIR_EXIM_ROOT").unwrap_or_else(|_| "/var/cache/mailir/exim-root".into()),
-    )
-    .join(".mailir-base")
-    .exists();
+    let cached =
+        Path::new(&std::env::var(lab.root_var).unwrap_or_else(|_| lab.root_default.into()))
+            .join(".mailir-base")
+            .exists();
     if !cached
         && !["mmdebstrap", "debootstrap", "apt-get"]
             .iter()
@@ -125,7 +148,7 @@ struct Check {
 
 /// Lines and unparsed lines per file, from `parse`'s per-file report on stderr
 /// (`  PATH: N lines, E events, I ignored, U unparsed, O other…`).
-fn per_file_stats(stderr: &str) -> Vec<(String, u64, u64)> {
+pub fn per_file_stats(stderr: &str) -> Vec<(String, u64, u64)> {
     stderr
         .lines()
         .filter_map(|l| {
@@ -141,10 +164,12 @@ fn per_file_stats(stderr: &str) -> Vec<(String, u64, u64)> {
         .collect()
 }
 
-/// A line's shape: the text after the `PATH:LINE: ` prefix and the time stamp, with message
-/// ids, addresses and numbers replaced, so lines of one kind count together.
+/// A line's shape: the text after the `PATH:LINE: ` prefix and the time stamp (Exim's, or
+/// rsyslog's with the host name), with message and queue ids, addresses and numbers replaced,
+/// so lines of one kind count together.
 fn shape(unparsed_line: &str) -> String {
-    // `files/var/log/exim4/mainlog.1:123: 2026-12-06 15:16:01 text`
+    // `files/var/log/exim4/mainlog.1:123: 2026-12-06 15:16:01 text`,
+    // `files/var/log/mail.log:12: 2026-12-06T17:36:08.262635+00:00 mx sm-mta[19537]: text`
     let text = unparsed_line
         .splitn(3, ':')
         .nth(2)
@@ -153,6 +178,8 @@ fn shape(unparsed_line: &str) -> String {
     let b = text.as_bytes();
     let text = if b.len() > 20 && b[4] == b'-' && b[10] == b' ' {
         text.get(20..).unwrap_or(text)
+    } else if b.len() > 20 && b[4] == b'-' && b[10] == b'T' {
+        text.splitn(3, ' ').nth(2).unwrap_or(text)
     } else {
         text
     };
@@ -162,6 +189,12 @@ fn shape(unparsed_line: &str) -> String {
         let is_id = w.len() >= 14
             && w.split('-').count() == 3
             && w.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        // A Sendmail queue id, `6B6HbYOZ031444:`.
+        let qid = w.strip_suffix(':').unwrap_or(w);
+        let is_id = is_id
+            || (qid.len() == 14
+                && qid.bytes().all(|b| b.is_ascii_alphanumeric())
+                && qid.bytes().any(|b| b.is_ascii_uppercase()));
         if !out.is_empty() {
             out.push(' ');
         }
@@ -185,16 +218,18 @@ fn shape(unparsed_line: &str) -> String {
     out
 }
 
-#[test]
-fn live_exim_and_dovecot_under_attack_are_found_end_to_end() {
-    if let Some(why) = why_not() {
-        eprintln!("SKIPPED live_exim_and_dovecot_under_attack_are_found_end_to_end: {why}");
+/// Runs the lab end to end and asserts every expectation of its truth (`test` names the test
+/// in the skip message).
+pub fn run(lab: &Lab, test: &str) {
+    if let Some(why) = why_not(lab) {
+        eprintln!("SKIPPED {test}: {why}");
         return;
     }
-    let out = std::env::var_os("MAILIR_LIVE_EXIM_OUT")
+    let tag = format!("live-{}", lab.name);
+    let out = std::env::var_os(lab.out_var)
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_TARGET_TMPDIR")).join("live-exim"));
-    let script = util::repo().join("tests/live/exim/scenario.sh");
+        .unwrap_or_else(|| Path::new(env!("CARGO_TARGET_TMPDIR")).join(&tag));
+    let script = util::repo().join(format!("tests/live/{}/scenario.sh", lab.name));
     // A previous run's lab (a crash before its down) is stopped before its folder goes.
     if out.join("state").exists() {
         drop(Down {
@@ -204,10 +239,7 @@ fn live_exim_and_dovecot_under_attack_are_found_end_to_end() {
     }
     let _ = std::fs::remove_dir_all(&out);
     std::fs::create_dir_all(&out).unwrap();
-    eprintln!(
-        "live-exim: everything of this run is kept in {}",
-        out.display()
-    );
+    eprintln!("{tag}: everything of this run is kept in {}", out.display());
     let _down = Down {
         script: script.clone(),
         out: out.clone(),
@@ -219,17 +251,11 @@ fn live_exim_and_dovecot_under_attack_are_found_end_to_end() {
     let o = run_cmd(up, Duration::from_secs(40 * 60));
     std::fs::write(out.join("up.stderr"), &o.stderr).unwrap();
     assert_eq!(o.code, 0, "scenario up failed:\n{}", o.stderr);
-    eprintln!(
-        "live-exim: scenario up took {} s",
-        started.elapsed().as_secs()
-    );
+    eprintln!("{tag}: scenario up took {} s", started.elapsed().as_secs());
     let truth: Value =
         serde_json::from_slice(&std::fs::read(out.join("truth.json")).unwrap()).unwrap();
     let versions = std::fs::read_to_string(out.join("versions.txt")).unwrap_or_default();
-    eprintln!(
-        "live-exim: versions: {}",
-        versions.trim().replace('\n', "; ")
-    );
+    eprintln!("{tag}: versions: {}", versions.trim().replace('\n', "; "));
 
     // Collect the chroot as a mounted image, verify, triage, parse.
     let root = out.join("root");
@@ -243,7 +269,7 @@ fn live_exim_and_dovecot_under_attack_are_found_end_to_end() {
             "--out",
             b,
             "--case",
-            "LIVE-EXIM",
+            lab.case,
             "--examiner",
             "ci",
         ],
@@ -269,7 +295,7 @@ fn live_exim_and_dovecot_under_attack_are_found_end_to_end() {
     ];
     // Extra options for triage, to show the test can fail (as MAILIR_LIVE_TRIAGE_ARGS does
     // for the Postfix run).
-    let extra = std::env::var("MAILIR_LIVE_EXIM_TRIAGE_ARGS").unwrap_or_default();
+    let extra = std::env::var(lab.triage_args_var).unwrap_or_default();
     args.extend(extra.split_whitespace());
     let t = mailir(&args, Duration::from_secs(600));
     std::fs::write(out.join("triage.stdout"), &t.stdout).unwrap();
@@ -290,7 +316,7 @@ fn live_exim_and_dovecot_under_attack_are_found_end_to_end() {
     std::fs::write(out.join("parse.stderr"), &p.stderr).unwrap();
     assert_eq!(p.code, 0, "parse: {}", p.stderr);
     eprintln!(
-        "live-exim: scenario, collect, verify, triage and parse took {} s",
+        "{tag}: scenario, collect, verify, triage and parse took {} s",
         started.elapsed().as_secs()
     );
 
@@ -495,7 +521,7 @@ fn live_exim_and_dovecot_under_attack_are_found_end_to_end() {
                 .map(|f| f["rule"].as_str().unwrap_or("?").to_string())
                 .collect();
             eprintln!(
-                "live-exim: (not asserted) the setting {}:{sl} that switches {path} on is {}",
+                "{tag}: (not asserted) the setting {}:{sl} that switches {path} on is {}",
                 s["path"].as_str().unwrap(),
                 if cited.is_empty() {
                     "cited by no finding".to_string()
@@ -609,7 +635,7 @@ fn live_exim_and_dovecot_under_attack_are_found_end_to_end() {
         },
     });
 
-    // The users who only received mail (a burst of 220 messages delivered by Exim's
+    // The users who only received mail (a burst of 220 messages delivered by the MTA's
     // mail_spool transport) and the servers that sent it: named by no finding.
     let rc = &truth["receivers"];
     let receivers: Vec<String> = strs(&rc["users"]).iter().map(|u| local_part(u)).collect();
@@ -618,7 +644,10 @@ fn live_exim_and_dovecot_under_attack_are_found_end_to_end() {
         delivered &= b["stored"] == b["sent"];
     }
     checks.push(Check {
-        what: "(scenario) Exim delivered every message of the receivers' burst".into(),
+        what: format!(
+            "(scenario) {} delivered every message of the receivers' burst",
+            lab.mta
+        ),
         ok: delivered && !receivers.is_empty(),
         found: format!("{}", rc["bursts"]),
     });
@@ -668,23 +697,21 @@ fn live_exim_and_dovecot_under_attack_are_found_end_to_end() {
         },
     });
 
-    // The measurement: lines of Exim's own logs no parser recognised, and their shapes.
+    // The measurement: lines of the MTA's own logs no parser recognised, and their shapes.
     let mut stats = per_file_stats(&p.stderr);
     stats.sort();
     let unparsed_text = std::fs::read_to_string(&unparsed).unwrap_or_default();
-    let is_exim = |path: &str| path.contains("/var/log/exim4/");
-    let exim_lines: u64 = stats
-        .iter()
-        .filter(|(p, _, _)| is_exim(p))
-        .map(|s| s.1)
-        .sum();
-    let exim_unparsed = unparsed_text.lines().filter(|l| is_exim(l)).count() as u64;
-    let other_lines: u64 = stats
-        .iter()
-        .filter(|(p, _, _)| !is_exim(p))
-        .map(|s| s.1)
-        .sum();
-    let other_unparsed = unparsed_text.lines().filter(|l| !is_exim(l)).count() as u64;
+    let all_lines: u64 = stats.iter().map(|s| s.1).sum();
+    let mta_lines = (lab.mta_lines)(&stats, &out.join("logs"));
+    let mta_unparsed = unparsed_text
+        .lines()
+        .filter(|l| (lab.is_mta_unparsed)(l))
+        .count() as u64;
+    let other_lines = all_lines.saturating_sub(mta_lines);
+    let other_unparsed = unparsed_text
+        .lines()
+        .filter(|l| !(lab.is_mta_unparsed)(l))
+        .count() as u64;
     let mut shapes: BTreeMap<String, u64> = BTreeMap::new();
     for l in unparsed_text.lines() {
         *shapes.entry(shape(l)).or_default() += 1;
@@ -692,8 +719,28 @@ fn live_exim_and_dovecot_under_attack_are_found_end_to_end() {
     let mut shapes: Vec<(String, u64)> = shapes.into_iter().collect();
     shapes.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
 
+    let pct = |n: u64, d: u64| {
+        if d == 0 {
+            0.0
+        } else {
+            100.0 * n as f64 / d as f64
+        }
+    };
+    // At most 2 % of the MTA's lines unrecognised (and some lines at all).
+    checks.push(Check {
+        what: format!("at most 2 % of {}'s lines unrecognised", lab.mta),
+        ok: mta_lines > 0 && pct(mta_unparsed, mta_lines) <= 2.0,
+        found: format!(
+            "{mta_unparsed} of {mta_lines} ({:.1} %)",
+            pct(mta_unparsed, mta_lines)
+        ),
+    });
+
     let mut m = String::new();
-    m.push_str("MEASUREMENT: what mailir found against the truth of the Exim run\n");
+    m.push_str(&format!(
+        "MEASUREMENT: what mailir found against the truth of the {} run\n",
+        lab.mta
+    ));
     for c in &checks {
         m.push_str(&format!(
             "  {:7} {} — {}\n",
@@ -702,17 +749,11 @@ fn live_exim_and_dovecot_under_attack_are_found_end_to_end() {
             c.found
         ));
     }
-    let pct = |n: u64, d: u64| {
-        if d == 0 {
-            0.0
-        } else {
-            100.0 * n as f64 / d as f64
-        }
-    };
     m.push_str(&format!(
-        "  unrecognised lines: Exim's logs {exim_unparsed} of {exim_lines} ({:.1} %); \
-         other mail logs (Dovecot's mail.log, syslog) {other_unparsed} of {other_lines} ({:.1} %)\n",
-        pct(exim_unparsed, exim_lines),
+        "  unrecognised lines: {}'s {mta_unparsed} of {mta_lines} ({:.1} %); \
+         other mail log lines (Dovecot, syslog) {other_unparsed} of {other_lines} ({:.1} %)\n",
+        lab.mta,
+        pct(mta_unparsed, mta_lines),
         pct(other_unparsed, other_lines)
     ));
     for (path, lines, un) in &stats {
@@ -728,15 +769,16 @@ fn live_exim_and_dovecot_under_attack_are_found_end_to_end() {
         checks.len() - failed.len(),
         checks.len()
     ));
-    eprintln!("live-exim: {m}");
+    eprintln!("{tag}: {m}");
     std::fs::write(out.join("measurement.txt"), &m).unwrap();
 
     // The assertions: every expectation above, as mailir should meet it.
     assert!(
         failed.is_empty(),
-        "{} of {} expectations of the Exim run failed (measurement in {}):\n{}",
+        "{} of {} expectations of the {} run failed (measurement in {}):\n{}",
         failed.len(),
         checks.len(),
+        lab.mta,
         out.join("measurement.txt").display(),
         failed
             .iter()
