@@ -5,10 +5,11 @@
 
 log() { echo "live-$LAB: $*" >&2; }
 
-# The running process of a pid file, or nothing.
+# The running process of a pid file (its first line: Sendmail's holds its command line
+# too), or nothing.
 pid_of() {
   local pid
-  pid=$(cat "$1" 2>/dev/null) || return 1
+  pid=$(head -n 1 "$1" 2>/dev/null) || return 1
   [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && echo "$pid"
 }
 

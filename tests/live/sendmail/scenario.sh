@@ -45,10 +45,13 @@ up() {
   for f in "$ROOT"/var/log/mail.log*; do
     [ -e "$f" ] && cp -a "$f" "$OUT/logs/"
   done
+  # The compiled maps too: what sendmail reads, against their text.
   keep_config etc/mail/sendmail.mc etc/mail/sendmail.cf etc/mail/submit.mc etc/mail/access \
     etc/mail/virtusertable etc/mail/mailertable etc/mail/genericstable etc/mail/trusted-users \
+    etc/mail/access.db etc/mail/virtusertable.db etc/mail/mailertable.db \
+    etc/mail/genericstable.db etc/mail/aliases.db etc/mail/sasl/sasl.m4 \
     etc/mail/local-host-names etc/mail/aliases etc/aliases etc/mail/sasl/Sendmail.conf \
-    etc/mail/service.switch etc/dovecot/dovecot.conf etc/cron.d/sendmail-sync \
+    etc/mail/service.switch-nodns etc/dovecot/dovecot.conf etc/cron.d/sendmail-sync \
     home/grace/.forward etc/passwd etc/group etc/timezone etc/mailname etc/hosts
   return "$rc"
 }
