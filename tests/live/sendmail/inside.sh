@@ -189,7 +189,7 @@ plant() {
   cat <<EOF
 [{"path": "/etc/mail/access", "line": $access_line, "rule": "config.open_relay", "what": "RELAY for the outside network $RELAY_NET"},
  {"path": "/etc/mail/virtusertable", "line": 1, "rule": "persistence.forward", "what": "erin's mail redirected to erin.archive@exfil.example"},
- {"path": "/etc/mail/genericstable", "line": 1, "rule": "persistence.forward", "what": "frank's outgoing mail rewritten to come from billing@exfil.example"},
+ {"path": "/etc/mail/genericstable", "line": 1, "rule": "persistence.sender_rewrite", "what": "frank's outgoing mail rewritten to come from billing@exfil.example"},
  {"path": "/etc/mail/mailertable", "line": 1, "rule": "persistence.transport", "what": "partner.example routed to $EVIL_ROUTE"},
  {"path": "/etc/mail/sendmail.mc", "line": $smart_line, "rule": "persistence.transport", "what": "smart host $EVIL_SMART_HOST",
   "setting": {"path": "/etc/mail/sendmail.cf", "line": $cf_line}},
