@@ -21,6 +21,9 @@
 //! - `live_exim`: a real Exim 4 + Dovecot in a Debian chroot and network namespace of their
 //!   own under the same attack, with persistence in Exim's idiom, collected with `--root`,
 //!   triaged and measured against the truth (`MAILIR_LIVE_EXIM=1`, root).
+//! - `live_sendmail`: a real Sendmail + Dovecot in a Debian chroot and network namespace of
+//!   their own under the same attack, with persistence in Sendmail's idiom (`MAILIR_LIVE_SENDMAIL=1`,
+//!   root); `live_lab` is the run the two chroot labs share.
 //! - `timeline_sample`: `timeline` on the sample host: phases, placement, exports.
 //! - `report_sample`: `report` on the sample host: findings, steps, clean-up lines, Chinese.
 //! - `report_quotes`: quoted evidence lines (verbatim, escaped for every output) and the
@@ -62,7 +65,11 @@ mod live;
 #[cfg(feature = "analysis")]
 mod live_exim;
 #[cfg(feature = "analysis")]
+mod live_lab;
+#[cfg(feature = "analysis")]
 mod live_mail;
+#[cfg(feature = "analysis")]
+mod live_sendmail;
 #[cfg(feature = "analysis")]
 mod parse_sample;
 #[cfg(feature = "analysis")]

@@ -28,6 +28,18 @@ times and the receivers' deliveries are read there; its logs are rotated once ea
 compressed rotation holds carol's first office mail) and once at the end; after the
 persistence, a host of the outside network the intruder added to Exim's relay networks relays
 through it. Local delivery is Exim's own (mail_spool): one inbound burst, no Sieve.
+
+`--mta sendmail` runs it on the Sendmail host of tests/live/sendmail/ (Debian's Sendmail with
+Cyrus SASL through saslauthd, Dovecot for IMAP, the same chroot and namespace set-up as Exim's).
+Debian's access map holds every client but 127.0.0.1 to 10 connections per 10 minutes and 10 at
+once (ratecontrol, conncontrol), with a greeting pause of 5 s: the scan also talks before the
+greeting (greet_pause), the guessing tools try several passwords per connection and stay under
+the limits, the inbound servers send 50 messages per session, and the enumeration ends by
+dropping its connection. Sendmail allows VRFY and EXPN (Debian's PrivacyOptions), and a
+recipient flood trips confBAD_RCPT_THROTTLE. The relay prober's address has a name in the
+host's /etc/hosts whose forward lookup gives another address (`may be forged`). Logs are
+rsyslog's /var/log/mail.log, rotated with Debian's logrotate rules, once early and once at the
+end, as for Exim; the planted access-map RELAY is then used from its outside network.
 """
 
 import argparse
@@ -50,6 +62,9 @@ HOST = "127.0.0.1"
 DOMAIN = "lab.example"
 LEGIT_IP = "127.0.0.1"
 SCAN_IP = "127.0.1.10"
+# Sendmail: Debian's access map allows one outside address 10 connections per 10 minutes, so
+# the scanner sweeps from five addresses of its network, six sessions each.
+SCAN_IPS_SENDMAIL = [f"127.0.1.{i}" for i in range(20, 25)]
 ENUM_IP = "127.0.1.11"
 BRUTE_IP = "127.0.2.10"
 BRUTE_IP2 = "127.0.2.12"
@@ -75,13 +90,18 @@ BURSTS = {
     "lmtp": [("kate", "list", 120), ("nora", "list", 100), ("liam", "personal", 10)],
 }
 MAIL_LOG = "/var/log/mail.log"
-# The MTA under attack (--mta): "postfix" (tests/live/scenario.sh) or "exim"
-# (tests/live/exim/inside.sh).
+# The MTA under attack (--mta): "postfix" (tests/live/scenario.sh), "exim"
+# (tests/live/exim/inside.sh) or "sendmail" (tests/live/sendmail/inside.sh).
 MTA = "postfix"
 EXIM_MAIN_LOG = "/var/log/exim4/mainlog"
 # Exim: one burst, delivered by Exim's own appendfile transport (mail_spool) into /var/mail.
 EXIM_BURSTS = {
     "mail_spool": [("kate", "list", 120), ("liam", "personal", 90), ("nora", "list", 10)],
+}
+# Sendmail: the same burst, delivered by Debian's local mailer (sensible-mda, which runs
+# mail.local).
+SENDMAIL_BURSTS = {
+    "local": [("kate", "list", 120), ("liam", "personal", 90), ("nora", "list", 10)],
 }
 # Exim: a host of the outside network (TEST-NET-3) the intruder adds to the relay networks,
 # which then relays through the server without logging in (inside.sh puts it on the
@@ -114,6 +134,15 @@ def smtp(src, port=25):
     s = smtplib.SMTP(HOST, port, source_address=(src, 0), timeout=30)
     s.ehlo(f"client-{src.replace('.', '-')}.example")
     return s
+
+
+def chroot_lab():
+    """Whether the lab is one of the chroot labs (Exim, Sendmail), rotated early as well."""
+    return MTA in ("exim", "sendmail")
+
+
+def bursts():
+    return {"exim": EXIM_BURSTS, "sendmail": SENDMAIL_BURSTS}.get(MTA, BURSTS)
 
 
 def smtp_retrying(src, port, tries=20):
@@ -187,13 +216,37 @@ class Legit(threading.Thread):
             self.stop.wait(6)
 
 
+def scan_ips():
+    return SCAN_IPS_SENDMAIL if MTA == "sendmail" else [SCAN_IP]
+
+
 def scan():
-    for _ in range(25):
-        c = socket.create_connection((HOST, 25), 10, source_address=(SCAN_IP, 0))
-        c.recv(512)
-        c.sendall(b"EHLO scanner.example\r\n")
-        c.recv(1024)
+    def probe(i):
+        src = scan_ips()[i % len(scan_ips())]
+        c = socket.create_connection((HOST, 25), 30, source_address=(src, 0))
+        try:
+            c.recv(512)
+            c.sendall(b"EHLO scanner.example\r\n")
+            c.recv(1024)
+        except OSError:
+            pass  # turned away (Sendmail's connection rate limit)
         c.close()  # no QUIT: dropped after EHLO
+
+    if MTA == "sendmail":
+        # A scanner that does not wait for the greeting (Sendmail's greet_pause catches it),
+        # then the sweep, five at a time: each waits out the greeting pause.
+        for src in scan_ips()[:2]:
+            c = socket.create_connection((HOST, 25), 30, source_address=(src, 0))
+            c.sendall(b"EHLO scanner.example\r\n")
+            try:
+                c.recv(1024)
+            except OSError:
+                pass
+            c.close()
+        parallel(probe, range(25), workers=5)  # five from each address
+        return
+    for i in range(25):
+        probe(i)
 
 
 def enumerate_users():
@@ -205,9 +258,12 @@ def enumerate_users():
     s.rset()
     for name in ["root2", "guest", "backup2", "manager"]:
         s.docmd("VRFY", name)
-    if MTA == "exim":
+    if MTA in ("exim", "sendmail"):
         for name in ["staff", "all"]:
             s.docmd("EXPN", name)
+    if MTA == "sendmail":
+        s.close()  # dropped without QUIT
+        return
     quit_quietly(s)
 
 
@@ -233,14 +289,35 @@ def smtp_brute_force(truth):
         auth_plain(s, "carol", f"carol{i:02d}")
         quit_quietly(s)
 
-    # All at once, as a guessing tool opens its connections: Dovecot delays its answers to an
-    # address that keeps failing, more with every failure, so guesses in a row soon wait.
-    parallel(guess, range(30), workers=30)
+    def guesses(i, per=3):
+        """Sendmail: several guesses a connection (Debian's access map allows an address 10
+        connections per 10 minutes)."""
+        try:
+            s = smtp(BRUTE_IP, 587)
+        except (smtplib.SMTPException, OSError) as e:
+            log(f"brute force connection {i}: {e}")
+            return
+        for j in range(per):
+            auth_plain(s, "carol", f"carol{i * per + j:02d}")
+        quit_quietly(s)
+
+    if MTA == "sendmail":
+        parallel(guesses, range(9), workers=9)
+    else:
+        # All at once, as a guessing tool opens its connections: Dovecot delays its answers to
+        # an address that keeps failing, more with every failure, so guesses in a row soon wait.
+        parallel(guess, range(30), workers=30)
     # Dovecot now holds every answer to this address up to 15 s, and Postfix gives up on its
     # authentication server after 10 ("Connection lost to authentication server"): the
     # guessing tool moves to the next address of its block for the password it found.
+    if MTA == "sendmail":
+        # saslauthd's PAM workers are still busy with the last guesses (Sendmail answers
+        # `454 Temporary authentication failure` meanwhile): the tool waits a little.
+        time.sleep(5)
     s = smtp(BRUTE_IP2, 587)
-    ok = auth_plain(s, "carol", password("carol"))
+    token = base64.b64encode(f"\0carol\0{password('carol')}".encode()).decode()
+    code, answer = s.docmd("AUTH", "PLAIN " + token)
+    ok = code == 235
     at = now_utc()
     # The password works: a first message to the attacker's own mailbox proves it (and logs
     # the login by name, which Postfix does only when mail is submitted).
@@ -248,7 +325,7 @@ def smtp_brute_force(truth):
         to = "it-works@drop.example"
         s.sendmail(f"carol@{DOMAIN}", [to], message(f"carol@{DOMAIN}", to, "ok"))
     quit_quietly(s)
-    assert ok, "carol's password was refused"
+    assert ok, f"carol's password was refused: {code} {answer!r}"
     truth["compromised"] = {"user": "carol", "first_login": iso(at), "ip": BRUTE_IP2}
 
 
@@ -326,10 +403,13 @@ class Inbound:
 
     def send(self, kind, to, count):
         src = LIST_IP if kind == "list" else CORRESPONDENTS_IP
+        # Sendmail lets an outside address 10 connections per 10 minutes (Debian's access
+        # map): the servers send more a session, as big senders do.
+        per_session = 50 if MTA == "sendmail" else 10
         done = 0
         while done < count:
             s = smtp(src, 25)
-            for _ in range(min(10, count - done)):
+            for _ in range(min(per_session, count - done)):
                 self.n += 1
                 if kind == "list":
                     frm = "news@newsletter.example"
@@ -359,6 +439,8 @@ STORED = re.compile(r"\b(lda|lmtp)\((\w+)\)\S*: .*(?:saved mail to |stored mail 
 VACATION = re.compile(r"\b(lda|lmtp)\((\w+)\)\S*: .*sent vacation response to ")
 # Exim's main log: `=> kate <kate@lab.example> R=local_user T=mail_spool`.
 EXIM_STORED = re.compile(r" => (\w+) <\w+@lab\.example> R=local_user T=(mail_spool)\b")
+# Sendmail's: `QID: to=<kate@lab.example>, delay=…, mailer=local, pri=…, dsn=2.0.0, stat=Sent`.
+SENDMAIL_STORED = re.compile(r"\bto=<(\w+)@lab\.example>, .*mailer=(local), .*stat=Sent")
 
 
 def stored_counts():
@@ -369,8 +451,8 @@ def stored_counts():
         text = open(EXIM_MAIN_LOG if MTA == "exim" else MAIL_LOG, errors="replace").read()
     except OSError:
         return stored, vacation
-    if MTA == "exim":
-        for m in EXIM_STORED.finditer(text):
+    if chroot_lab():
+        for m in (EXIM_STORED if MTA == "exim" else SENDMAIL_STORED).finditer(text):
             key = (m.group(2), m.group(1))
             stored[key] = stored.get(key, 0) + 1
         return stored, vacation
@@ -384,15 +466,14 @@ def stored_counts():
 def receive_burst(inbound, path):
     """One burst for the receivers, delivered by `path`'s agent; waits (up to 3 minutes) until
     Dovecot has stored every message, so none is left for the next phase's agent."""
-    agent = "mail_spool" if MTA == "exim" else "lda" if path.startswith("dovecot-lda") else "lmtp"
-    bursts = EXIM_BURSTS if MTA == "exim" else BURSTS
+    agent = path if chroot_lab() else "lda" if path.startswith("dovecot-lda") else "lmtp"
     before, vac_before = stored_counts()
     t = time.monotonic()
     start = now_utc()
-    for user, kind, count in bursts[path]:
+    for user, kind, count in bursts()[path]:
         inbound.send(kind, user, count)
     sent_s = time.monotonic() - t
-    want = {u: c for u, _, c in bursts[path]}
+    want = {u: c for u, _, c in bursts()[path]}
     while True:
         now, vac = stored_counts()
         got = {u: now.get((agent, u), 0) - before.get((agent, u), 0) for u in want}
@@ -423,8 +504,9 @@ def local_prefix(t):
 
 
 def relay_through_planted_net(truth, count=5):
-    """Exim: a host of the network the intruder added to the relay networks sends mail to
-    outside domains without logging in, and the server relays it."""
+    """Exim, Sendmail: a host of the network the intruder added to the relay networks (the
+    access map's RELAY) sends mail to outside domains without logging in, and the server
+    relays it."""
     s = smtp(RELAY_NET_IP, 25)
     for i in range(count):
         to = f"lead{i}@prospects{i % 3}.example"
@@ -437,13 +519,13 @@ def run(out, scenario):
     truth = {
         "legit": {"users": ["alice", "bob"], "ip": LEGIT_IP},
         "attackers": {
-            "scan": [SCAN_IP], "enumeration": [ENUM_IP], "relay": [RELAY_IP],
+            "scan": scan_ips(), "enumeration": [ENUM_IP], "relay": [RELAY_IP],
             "smtp_brute_force": [BRUTE_IP], "spray": SPRAY_IPS, "imap_brute_force": [IMAP_BRUTE_IP],
         },
         "receivers": {"users": RECEIVERS, "ip": LIST_IP, "ips": [LIST_IP, CORRESPONDENTS_IP],
-                      "messages": 0, "paths": list(EXIM_BURSTS if MTA == "exim" else BURSTS),
+                      "messages": 0, "paths": list(bursts()),
                       "bursts": [],
-                      "sieve": {} if MTA == "exim" else {"kate": "fileinto", "liam": "vacation", "nora": None}},
+                      "sieve": {} if chroot_lab() else {"kate": "fileinto", "liam": "vacation", "nora": None}},
         "thresholds": {"gap_minutes": GAP_MINUTES, "gap_context_minutes": CONTEXT_MINUTES},
         "started": iso(now_utc()),
         "mta": MTA,
@@ -463,8 +545,8 @@ def run(out, scenario):
     carol_at_work(1)
     carol_at_work(2)
     time.sleep(4)
-    if MTA == "exim":
-        # Exim's logs rotated once already (a day's rotation): carol's first office mail is
+    if chroot_lab():
+        # The logs rotated once already (a day's rotation): carol's first office mail is
         # in the rotation that will be compressed. The minutes before the cut count from here.
         root_step(scenario, out, "rotate")
         truth["rotated"] = [iso(now_utc())]
@@ -473,9 +555,10 @@ def run(out, scenario):
     log("recon"); scan(); enumerate_users(); relay_attempts()
     log("initial access"); smtp_brute_force(truth); spray(); imap_brute_force(); save()
     log("abuse"); abuse(truth); save()
-    if MTA == "exim":
-        log("inbound burst for the receivers, delivered by Exim's mail_spool transport")
-        burst("mail_spool")
+    if chroot_lab():
+        path = list(bursts())[0]
+        log(f"inbound burst for the receivers, delivered by {MTA}'s {path}")
+        burst(path)
     else:
         log("inbound burst for the receivers, delivered by dovecot-lda with Sieve")
         burst("dovecot-lda+sieve")
@@ -483,7 +566,7 @@ def run(out, scenario):
     truth["persistence"] = json.loads(root_step(scenario, out, "plant"))
     time.sleep(2)
     mail_the_victims("1")
-    if MTA == "exim":
+    if chroot_lab():
         relay_through_planted_net(truth)
     save()
     # The slice the intruder will cut: CONTEXT_MINUTES of traffic before it, its own checks
@@ -500,7 +583,7 @@ def run(out, scenario):
     truth["cut"] = {"from": iso(cut_from), "to": iso(cut_to)}
     save()
     t_after = time.monotonic()
-    if MTA != "exim":
+    if not chroot_lab():
         log("context after the slice; Postfix now delivers by LMTP")
         root_step(scenario, out, "lmtp")
         time.sleep(2)
@@ -512,7 +595,7 @@ def run(out, scenario):
     root_step(scenario, out, "cut", local_prefix(cut_from), local_prefix(cut_to))
     time.sleep(3)
     root_step(scenario, out, "rotate")
-    if MTA == "exim":
+    if chroot_lab():
         truth["rotated"].append(iso(now_utc()))
     time.sleep(12)
     legit.stop.set()
@@ -529,7 +612,7 @@ def main():
     p.add_argument("--password")
     p.add_argument("--out")
     p.add_argument("--scenario")
-    p.add_argument("--mta", choices=["postfix", "exim"], default="postfix")
+    p.add_argument("--mta", choices=["postfix", "exim", "sendmail"], default="postfix")
     a = p.parse_args()
     global MTA
     MTA = a.mta

@@ -30,24 +30,9 @@ USERS=(alice bob carol dave erin frank grace "${RECEIVERS[@]}")
 # of it that then relays through the server (attack.py's RELAY_NET_IP).
 RELAY_NET=198.51.100.0/24
 
-log() { echo "live-exim: $*" >&2; }
-
-# The running process of a pid file, or nothing.
-pid_of() {
-  local pid
-  pid=$(cat "$1" 2>/dev/null) || return 1
-  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && echo "$pid"
-}
-
-wait_port() {
-  local ip=$1 port=$2
-  for _ in $(seq 100); do
-    (exec 3<>"/dev/tcp/$ip/$port") 2>/dev/null && return 0
-    sleep 0.1
-  done
-  log "nothing listens on $ip:$port"
-  return 1
-}
+LAB=exim
+# shellcheck source=../lab-inside.sh
+. "$here/lab-inside.sh"
 
 # Sets KEY='VALUE' in Debian's update-exim4.conf.conf.
 dc() {
@@ -57,17 +42,8 @@ dc() {
 
 up() {
   # 1. The host's names: a short host name (the namespace's own), its FQDN in /etc/hosts.
-  echo "$DOMAIN" > /etc/mailname
-  cat > /etc/hosts <<EOF
-127.0.0.1	localhost
-127.0.1.1	mx.$DOMAIN mx
-EOF
-
   # 2. Users, with their passwords in Dovecot's password file.
-  local u
-  for u in "${USERS[@]}"; do
-    id "$u" >/dev/null 2>&1 || useradd -m -s /bin/bash "$u"
-  done
+  host_and_users
 
   # 3. Exim: Debian's split configuration, as `dpkg-reconfigure exim4-config` leaves it for
   #    "internet site; mail is sent and received directly using SMTP".
@@ -131,28 +107,7 @@ EOF
 
   # 4. Dovecot: IMAP on loopback, users from a password file, the auth socket for Exim (as
   #    Debian's Exim example sets it up), mbox in /var/mail as Exim's mail_spool writes it.
-  rm -rf /etc/dovecot && mkdir -p /etc/dovecot
-  cat > /etc/dovecot/dovecot.conf <<EOF
-# mailir live test (Exim run): IMAP on loopback, users from a password file, SASL for Exim.
-protocols = imap
-listen = 127.0.0.1
-ssl = no
-disable_plaintext_auth = no
-auth_mechanisms = plain login
-auth_failure_delay = 0
-mail_location = mbox:~/mail:INBOX=/var/mail/%u
-mail_privileged_group = mail
-log_path = syslog
-syslog_facility = mail
-hostname = mx.$DOMAIN
-postmaster_address = postmaster@$DOMAIN
-passdb {
-  driver = passwd-file
-  args = scheme=PLAIN username_format=%n /etc/dovecot/users.passwd
-}
-userdb {
-  driver = passwd
-}
+  dovecot_conf Exim <<'EOF'
 service auth {
   unix_listener /var/spool/exim4/dovecot.auth-client {
     mode = 0660
@@ -160,24 +115,15 @@ service auth {
   }
 }
 EOF
-  : > /etc/dovecot/users.passwd
-  for u in "${USERS[@]}"; do
-    echo "$u:{PLAIN}$(python3 "$here/attack.py" --password "$u")::::::" >> /etc/dovecot/users.passwd
-  done
-  chmod 640 /etc/dovecot/users.passwd
-  chgrp dovecot /etc/dovecot/users.passwd
 
-  # 5. rsyslog with Debian's configuration, but without the kernel log: /proc/kmsg is the
-  #    machine's, and reading it takes the messages from the machine's own logger.
-  sed -i 's|^module(load="imklog"|#&|' /etc/rsyslog.conf
+  # 5. rsyslog with Debian's configuration, but without the kernel log (start_rsyslog).
 
   # 6. Start: the sink, rsyslogd, Dovecot, Exim (no init system: by hand, as the init
   #    scripts would). Daemons get no inherited stdio.
   rm -rf /var/log/exim4/* /var/log/mail.log /var/log/syslog
   python3 "$here/sink.py" "$SINK_IP" 25 </dev/null >/dev/null 2>&1 &
   echo $! > /run/mailir-sink.pid
-  rsyslogd </dev/null >/dev/null 2>&1
-  for _ in $(seq 50); do [ -S /dev/log ] && break; sleep 0.1; done
+  start_rsyslog
   dovecot </dev/null >/dev/null 2>&1
   install -d -o Debian-exim -g Debian-exim -m 750 /run/exim4
   # shellcheck disable=SC1091
@@ -188,12 +134,7 @@ EOF
   wait_port 127.0.0.1 587
   wait_port 127.0.0.1 143
   { echo "exim $(exim4 -bV | sed -n '1s/^Exim version \([^ ]*\).*/\1/p') ($(dpkg-query -W -f '${Package} ${Version}' exim4-daemon-heavy))"
-    echo "dovecot $(dovecot --version) ($(dpkg-query -W -f '${Version}' dovecot-core))"
-    echo "rsyslog $(dpkg-query -W -f '${Version}' rsyslog)"
-    echo "swaks $(dpkg-query -W -f '${Version}' swaks)"
-    echo "python3 $(python3 -c 'import platform; print(platform.python_version())')"
-    echo "logrotate $(dpkg-query -W -f '${Version}' logrotate)"
-    echo "debian $(cat /etc/debian_version)"
+    common_versions
   } > "$OUT/versions.txt"
   exim4 -bP log_selector > "$OUT/log_selector.txt"
 
@@ -272,18 +213,7 @@ EOF
 # prefixes, the log's own local time) the way an intruder edits a log: a new file with the
 # same owner and mode moved over it. Exim notices the new file and writes on into it.
 cut_slice() {
-  local from=$1 to=$2 path=/var/log/exim4/mainlog
-  python3 - "$path" "$from" "$to" <<'EOF'
-import sys
-path, lo, hi = sys.argv[1], sys.argv[2].encode(), sys.argv[3].encode()
-lines = open(path, "rb").read().split(b"\n")
-keep = [l for l in lines if not (lo <= l[:19] < hi)]
-print(len(lines) - len(keep), file=sys.stderr)
-open(path + ".new", "wb").write(b"\n".join(keep))
-EOF
-  chown --reference="$path" "$path.new"
-  chmod --reference="$path" "$path.new"
-  mv "$path.new" "$path"
+  cut_log /var/log/exim4/mainlog "$1" "$2"
 }
 
 # Debian's rotation of Exim's logs: logrotate with exim4-base's own rules (daily, rotate 10,

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
-"""The rest of the world for the Exim run: an SMTP server that accepts every message and
+"""The rest of the world for the chroot labs: an SMTP server that accepts every message and
 keeps none (tests/live/exim/inside.sh starts it on 127.0.99.1:25 inside the lab's network
-namespace, and Exim's lab_internet router hands it every outside domain).
+namespace, and Exim's lab_internet router hands it every outside domain;
+tests/live/sendmail/inside.sh starts one on the smart host's 127.0.99.1 and on the outside
+hosts the intruder's smart host and mailertable route name).
 
     sink.py ADDRESS PORT
 """
