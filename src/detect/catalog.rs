@@ -507,7 +507,7 @@ pub const RULES: &[RuleMeta] = &[
     r(
         "persistence.trusted_sender",
         "an account the MTA trusts to send as anyone",
-        &[H, M],
+        &[H, M, L],
         Persistence,
         &["T1672"],
         &[PlantedEntry],

@@ -783,6 +783,19 @@ impl Host {
             };
             out.push((kind, Map::load(&self.conf, &r, syntax), None));
         }
-        out
+        // Two names of one text (Debian's `/etc/mail/aliases -> ../aliases`) are one table:
+        // the one with a compiled file is what the daemon reads.
+        let mut kept: Vec<AliasMap> = Vec::new();
+        for m in out {
+            let same = kept
+                .iter()
+                .position(|k| k.1.source.is_some() && k.1.source_path == m.1.source_path);
+            match same {
+                Some(i) if kept[i].1.compiled.is_none() && m.1.compiled.is_some() => kept[i] = m,
+                Some(_) => {}
+                None => kept.push(m),
+            }
+        }
+        kept
     }
 }

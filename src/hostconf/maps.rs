@@ -185,7 +185,13 @@ impl Map {
             Syntax::Aliases => aliases(text),
             Syntax::Patterns => patterns(text),
         };
-        let source = host.get(&r.name).map(|f| (f.clone(), read(&f.text())));
+        // A source that is a link (Debian's `/etc/mail/aliases -> ../aliases`) is read, and
+        // cited, where it points.
+        let source_path = match host.get(&r.name) {
+            Some(_) => r.name.clone(),
+            None => host.follow(&r.name).unwrap_or_else(|| r.name.clone()),
+        };
+        let source = host.get(&source_path).map(|f| (f.clone(), read(&f.text())));
         let compiled_path = compiled_name(&r.kind, &r.name);
         let compiled = compiled_path.as_deref().and_then(|p| host.get(p)).map(|f| {
             let decoded = compiled::decode(&f.data, &r.kind).map(|pairs| {
@@ -207,7 +213,7 @@ impl Map {
         });
         Map {
             reference: r.clone(),
-            source_path: r.name.clone(),
+            source_path,
             source,
             compiled_path,
             compiled,

@@ -286,12 +286,24 @@ impl HostConf {
     /// Follows a symbolic link (relative targets from the link's directory), once.
     pub fn follow(&self, p: &str) -> Option<String> {
         let t = self.links.get(p)?;
-        Some(if t.starts_with('/') {
+        let joined = if t.starts_with('/') {
             t.clone()
         } else {
             let parent = HostPath::new(p).parent().display();
             format!("{}/{t}", parent.trim_end_matches('/'))
-        })
+        };
+        // `.` and `..` resolved by name (Debian's `/etc/mail/aliases -> ../aliases`).
+        let mut parts: Vec<&str> = Vec::new();
+        for part in joined.split('/') {
+            match part {
+                "" | "." => {}
+                ".." => {
+                    parts.pop();
+                }
+                other => parts.push(other),
+            }
+        }
+        Some(format!("/{}", parts.join("/")))
     }
 }
 

@@ -9,16 +9,19 @@
 //! every compiled file under the mail configuration directories are decoded
 //! ([`crate::hostconf::compiled`]) and compared with their source, entry by entry.
 //! **Severity**: high for entries only in the compiled file; medium for a compiled file without
-//! a source or one modified more than `1 h` after its source when it cannot be decoded; low for
-//! source entries never compiled (an edit without `postmap`: not an attack, but what the
-//! server does is not what the file says). **ATT&CK**: T1565.001 (Stored Data Manipulation),
+//! a source or one modified more than `1 h` after its source when it cannot be decoded, and for
+//! source entries never compiled that send mail outside or to a program (armed for the next
+//! routine `newaliases`/`postmap`/`makemap`); low for other source entries never compiled (an
+//! edit without a rebuild: not an attack, but what the server does is not what the file says).
+//! A source that is a link (Debian's `/etc/mail/aliases -> ../aliases`) is read and cited
+//! where it points. **ATT&CK**: T1565.001 (Stored Data Manipulation),
 //! T1114.003. **False positives**: a map whose source was deliberately removed after compiling.
 
 use std::collections::BTreeSet;
 
 use super::super::host::{Cites, ConfigRule, Host};
 use crate::detect::finding::{Finding, Severity};
-use crate::hostconf::maps::{Map, Syntax};
+use crate::hostconf::maps::{targets, Map, Syntax, Target};
 use crate::hostconf::postfix::{map_refs, MapRef};
 
 /// The rule.
@@ -134,17 +137,47 @@ impl ConfigRule for CompiledMap {
                     }
                     let pending = map.source_only();
                     if !pending.is_empty() {
+                        let source = &map.source_path;
                         let mut c = Cites::default();
                         for e in &pending {
-                            c.add(&host.conf, name, e.line);
+                            c.add(&host.conf, source, e.line);
                         }
                         c.add(&host.conf, cpath, None);
+                        // Entries that will send mail out or run a program once the map is
+                        // rebuilt (newaliases, postmap and makemap are routine) are planted
+                        // persistence waiting for the next rebuild.
+                        let armed: Vec<String> = pending
+                            .iter()
+                            .filter(|e| {
+                                !host.external(&e.value).is_empty()
+                                    || targets(&e.value)
+                                        .iter()
+                                        .any(|t| matches!(t, Target::Pipe(_)))
+                            })
+                            .take(10)
+                            .map(|e| format!("{} -> {}", e.key, e.value))
+                            .collect();
+                        let (severity, attack, why) = if armed.is_empty() {
+                            (Severity::Low, vec!["T1565.001"], String::new())
+                        } else {
+                            (
+                                Severity::Medium,
+                                vec!["T1565.001", "T1114.003"],
+                                format!(
+                                    "; at the next rebuild these send mail outside or to a program: {}",
+                                    armed.join("; ")
+                                ),
+                            )
+                        };
                         out.push(c.finding(
                             "persistence.compiled_map_mismatch",
-                            Severity::Low,
-                            vec!["T1565.001"],
-                            format!("{name} has entries that were never compiled"),
-                            format!("{} source entries are not in {cpath} (postmap not run after an edit)", pending.len()),
+                            severity,
+                            attack,
+                            format!("{source} has entries that were never compiled"),
+                            format!(
+                                "{} source entries are not in {cpath} (the map was not rebuilt after an edit){why}",
+                                pending.len()
+                            ),
                         ));
                     }
                 }

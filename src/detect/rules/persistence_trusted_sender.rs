@@ -44,69 +44,87 @@ const WEB: &[&str] = &[
     "nobody", "nogroup", "php-fpm", "tomcat",
 ];
 
+/// Every account an MTA's configuration names as trusted: (MTA, account, where, whether the
+/// MTA reads that place now).
+fn named(host: &Host) -> Vec<(&'static str, String, At, bool)> {
+    let mut named = Vec::new();
+    if let Some(sm) = &host.sendmail {
+        for (user, at) in sm.class(&host.conf, "t") {
+            named.push(("Sendmail", user, at, true));
+        }
+        if let Some((v, at)) = sm.mc.as_ref().and_then(|m| m.define("confTRUSTED_USERS")) {
+            for u in v.split([' ', ',', '\t']).filter(|u| !u.is_empty()) {
+                named.push(("Sendmail", u.to_string(), at.clone(), true));
+            }
+        }
+        // The trusted-users file when the running .cf does not read it: with use_ct_file in
+        // the .mc it is read from the next build; without, an account there is inert (but
+        // says what the intruder wanted).
+        let file = "/etc/mail/trusted-users";
+        let read = sm
+            .cf
+            .as_ref()
+            .is_some_and(|c| c.class_files.contains_key("t"));
+        let next_build = sm
+            .mc
+            .as_ref()
+            .is_some_and(|m| m.feature("use_ct_file").is_some());
+        if let (false, Some(f)) = (read, host.conf.get(file)) {
+            for (n, l) in crate::hostconf::numbered(&f.text()) {
+                for u in l.split('#').next().unwrap_or("").split_whitespace() {
+                    named.push(("Sendmail", u.to_string(), (file.into(), n), next_build));
+                }
+            }
+        }
+    }
+    for e in &host.exim {
+        for option in ["trusted_users", "trusted_groups"] {
+            if let Some((v, at)) = e.main.get(option) {
+                for u in v.split(':').map(str::trim).filter(|u| !u.is_empty()) {
+                    named.push(("Exim", u.to_string(), at.clone(), true));
+                }
+            }
+        }
+    }
+    named
+}
+
 impl ConfigRule for TrustedSender {
     fn check(&self, host: &Host) -> Vec<Finding> {
-        let mut named: Vec<(&str, String, At)> = Vec::new();
-        if let Some(sm) = &host.sendmail {
-            for (user, at) in sm.class(&host.conf, "t") {
-                named.push(("Sendmail", user, at));
-            }
-            if let Some(mc) = &sm.mc {
-                if let Some((v, at)) = mc.define("confTRUSTED_USERS") {
-                    for u in v.split([' ', ',', '\t']).filter(|u| !u.is_empty()) {
-                        named.push(("Sendmail", u.to_string(), at.clone()));
-                    }
-                }
-                // use_ct_file reads the file at the next build even where the running .cf
-                // has no `Ft` line yet.
-                let file = "/etc/mail/trusted-users";
-                let read = sm
-                    .cf
-                    .as_ref()
-                    .is_some_and(|c| c.class_files.contains_key("t"));
-                if mc.feature("use_ct_file").is_some() && !read {
-                    if let Some(f) = host.conf.get(file) {
-                        for (n, l) in crate::hostconf::numbered(&f.text()) {
-                            for u in l.split('#').next().unwrap_or("").split_whitespace() {
-                                named.push(("Sendmail", u.to_string(), (file.into(), n)));
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        for e in &host.exim {
-            for option in ["trusted_users", "trusted_groups"] {
-                if let Some((v, at)) = e.main.get(option) {
-                    for u in v.split(':').map(str::trim).filter(|u| !u.is_empty()) {
-                        named.push(("Exim", u.to_string(), at.clone()));
-                    }
-                }
-            }
-        }
         let mut out: Vec<Finding> = Vec::new();
         let mut seen: Vec<(&str, String)> = Vec::new();
-        for (mta, user, at) in named {
+        for (mta, user, at, live) in named(host) {
             if EXPECTED.contains(&user.as_str()) || seen.contains(&(mta, user.clone())) {
                 continue;
             }
             seen.push((mta, user.clone()));
             let web = WEB.contains(&user.as_str());
             let c = Cites::one(&host.conf, &at.0, Some(at.1));
+            let (severity, title, state) = match (live, web) {
+                (false, _) => (
+                    Severity::Low,
+                    format!("{user} is listed as a Sendmail trusted user, not in effect"),
+                    "; the running sendmail.cf does not read this file (FEATURE(`use_ct_file') is off): inert until that is enabled, but it says what the intruder wanted",
+                ),
+                (true, true) => (
+                    Severity::High,
+                    format!("{mta} trusts {user} to send mail as anyone"),
+                    "; it is the account a web server (and a web shell) runs as",
+                ),
+                (true, false) => (
+                    Severity::Medium,
+                    format!("{mta} trusts {user} to send mail as anyone"),
+                    "",
+                ),
+            };
             let mut f = c.finding(
                 "persistence.trusted_sender",
-                if web { Severity::High } else { Severity::Medium },
+                severity,
                 vec!["T1672"],
-                format!("{mta} trusts {user} to send mail as anyone"),
+                title,
                 format!(
-                    "{} line {}: {user} is a trusted user of {mta}: it may set any sender address{}",
-                    at.0,
-                    at.1,
-                    if web {
-                        "; it is the account a web server (and a web shell) runs as"
-                    } else {
-                        ""
-                    }
+                    "{} line {}: {user} is a trusted user of {mta}: it may set any sender address{state}",
+                    at.0, at.1
                 ),
             );
             f.entities.users.push(user);
@@ -132,21 +150,32 @@ mod tests {
     }
 
     /// Debian's generated sendmail.cf trusts root, daemon and uucp; Debian's Exim trusts no
-    /// one by option: neither is a finding.
+    /// one by option: neither is a finding. An account in the trusted-users file the .cf does
+    /// not read is inert: low.
     #[test]
     fn stock_trust_is_quiet() {
+        let cf = (
+            "/etc/mail/sendmail.cf",
+            "#Ft/etc/mail/trusted-users %[^\\#]\nTroot\nTdaemon\nTuucp\n",
+        );
         assert!(found(&[
-            (
-                "/etc/mail/sendmail.cf",
-                "#Ft/etc/mail/trusted-users %[^\\#]\nTroot\nTdaemon\nTuucp\n"
-            ),
-            ("/etc/mail/trusted-users", "www-data\n"),
+            cf,
+            ("/etc/mail/trusted-users", ""),
             (
                 "/etc/exim4/exim4.conf.template",
                 "trusted_users = mail:list\n"
             ),
         ])
         .is_empty());
+        let inert = found(&[cf, ("/etc/mail/trusted-users", "www-data\n")]);
+        assert_eq!(
+            inert,
+            [(
+                "www-data is listed as a Sendmail trusted user, not in effect".to_string(),
+                Severity::Low,
+                vec![("etc/mail/trusted-users".to_string(), vec![1])]
+            )]
+        );
     }
 
     #[test]
