@@ -255,7 +255,40 @@ fn session(msg: &str) -> Parse<'_> {
             return Parse::Event(p);
         }
     }
-    if let Some(rest) = msg.strip_prefix("SMTP connection from ") {
+    // `no MAIL in SMTP connection from (helo) [ip]:port I=… D=0s C=EHLO,QUIT` (log selector
+    // `smtp_no_mail`): a session that ended without a message — what scanners, banner
+    // grabbers and VRFY/EXPN probers leave. Closed by QUIT it is a probe of its own
+    // (`lost_connection`: the `closed by QUIT` line is a plain `disconnect`); otherwise the
+    // session's end has its own line (`… lost`, a timeout, a drop) that counts it, and this
+    // one is a `disconnect`, so no session counts twice. The detail names the commands.
+    if let Some(rest) = msg.strip_prefix("no MAIL in ") {
+        if let Some(at) = rest.find("connection from ") {
+            let from = &rest[at + "connection from ".len()..];
+            let cmds = from
+                .split_whitespace()
+                .find_map(|w| w.strip_prefix("C="))
+                .unwrap_or("none");
+            let quit = cmds.split(',').any(|c| c == "QUIT");
+            let mut p = event(
+                if quit {
+                    Kind::LostConnection
+                } else {
+                    Kind::Disconnect
+                },
+                from,
+            );
+            p.detail = Some(format!("no mail command: C={cmds}").into());
+            return Parse::Event(p);
+        }
+    }
+    // Exim 4.97 and later put a connection id first: `SMTP connection Ci=175444 from …`.
+    let connection = msg.strip_prefix("SMTP connection from ").or_else(|| {
+        let (id, rest) = msg
+            .strip_prefix("SMTP connection Ci=")?
+            .split_once(" from ")?;
+        id.bytes().all(|b| b.is_ascii_digit()).then_some(rest)
+    });
+    if let Some(rest) = connection {
         let kind = if rest.ends_with(" lost")
             || rest.contains(" lost ")
             || rest.contains("lost while reading")
@@ -381,6 +414,26 @@ mod tests {
         assert_eq!(
             (p.kind, p.src_ip.as_deref()),
             (Some(Kind::ProtocolError), Some("::1"))
+        );
+        // Published real lines: Alaveteli's specs (mysociety/alaveteli, an Exim 4 log of
+        // 2016) and the Exim users' list (2010); Exim 4.97's connection-id form.
+        for (line, kind, ip, cmds) in [
+            ("no MAIL in SMTP connection from null.ukcod.org.uk (null) [46.235.226.171]:57365 I=[127.0.0.1]:25 D=0s C=HELO,QUIT", Kind::LostConnection, "46.235.226.171", "C=HELO,QUIT"),
+            ("no MAIL in SMTP connection from (mycomp) [123.123.123.123]:1185 I=[123.123.123.124]:587 D=6s C=EHLO,STARTTLS", Kind::Disconnect, "123.123.123.123", "C=EHLO,STARTTLS"),
+            ("no MAIL in SMTP connection from [45.140.17.97]:64899 I=[46.62.234.65]:25 Ci=157361 D=0.003s", Kind::Disconnect, "45.140.17.97", "C=none"),
+        ] {
+            let p = ev(line);
+            let want = format!("no mail command: {cmds}");
+            assert_eq!(
+                (p.kind, p.src_ip.as_deref(), p.detail.as_deref()),
+                (Some(kind), Some(ip), Some(want.as_str())),
+                "{line}"
+            );
+        }
+        let p = ev("SMTP connection Ci=175444 from (helo) [203.0.113.5]:41000 I=[10.0.0.1]:25 closed by QUIT");
+        assert_eq!(
+            (p.kind, p.src_ip.as_deref()),
+            (Some(Kind::Disconnect), Some("203.0.113.5"))
         );
         let p = ev("SMTP connection from (hydra) [10.101.1.10]:53682 lost");
         assert_eq!(p.kind, Some(Kind::LostConnection));

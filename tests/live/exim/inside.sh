@@ -57,10 +57,10 @@ up() {
   # Local macros (Debian's place for them in the split configuration). The log selector is
   # Debian's default (+smtp_protocol_error +smtp_syntax_error +tls_certificate_verified
   # +tls_peerdn) plus what an admin who reads the logs adds: every connection and its end,
-  # transactions broken off, and the local interface and remote port of each session (which
+  # sessions that never sent MAIL (the line scanners and probers leave), transactions broken off, and the local interface and remote port of each session (which
   # tells port 25 from 587).
   cat > /etc/exim4/conf.d/main/000_localmacros <<'EOF'
-MAIN_LOG_SELECTOR = +smtp_protocol_error +smtp_syntax_error +tls_certificate_verified +tls_peerdn +smtp_connection +smtp_incomplete_transaction +incoming_interface +incoming_port
+MAIN_LOG_SELECTOR = +smtp_protocol_error +smtp_syntax_error +tls_certificate_verified +tls_peerdn +smtp_connection +smtp_no_mail +smtp_incomplete_transaction +incoming_interface +incoming_port
 EOF
   # SMTP AUTH through Dovecot's auth socket: Debian's own example
   # (conf.d/auth/30_exim4-config_examples), for PLAIN and LOGIN. No TLS in this lab, so
