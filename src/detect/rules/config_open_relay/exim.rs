@@ -3,6 +3,7 @@
 //! read through [`crate::hostconf::exim`] (the configuration Debian builds from, macros
 //! expanded).
 
+use super::finding;
 use crate::detect::finding::{Finding, Severity};
 use crate::detect::host::{public_literal, Cites, Host};
 
@@ -44,10 +45,9 @@ pub(super) fn relay(host: &Host) -> Vec<Finding> {
         if let Some((_, v, at)) = e.lists.get("relay_from_hosts") {
             if exim_list(v).iter().any(|i| i == "*") {
                 let c = Cites::one(&host.conf, &at.0, Some(at.1));
-                out.push(c.finding(
-                    "config.open_relay",
+                out.push(finding(
+                    &c,
                     Severity::High,
-                    vec!["T1566"],
                     "Exim relays for every host".into(),
                     format!(
                         "hostlist relay_from_hosts = {v} ({}) lets any client relay",
@@ -62,10 +62,9 @@ pub(super) fn relay(host: &Host) -> Vec<Finding> {
                 if let Some(d) = e.debian.get("MAIN_RELAY_NETS") {
                     c.add(&host.conf, &d.0, Some(d.1));
                 }
-                out.push(c.finding(
-                    "config.open_relay",
+                out.push(finding(
+                    &c,
                     Severity::High,
-                    vec!["T1566"],
                     format!("Exim relays for outside networks {}", nets.join(", ")),
                     format!(
                         "relay_from_hosts ({}) lets clients of {} relay to any domain",
@@ -89,10 +88,7 @@ pub(super) fn relay(host: &Host) -> Vec<Finding> {
                 continue;
             }
             let c = Cites::one(&host.conf, &at.0, Some(at.1));
-            out.push(c.finding(
-                "config.open_relay",
-                Severity::Medium,
-                vec!["T1566"],
+            out.push(finding(&c, Severity::Medium,
                 format!("Exim ACL accepts outside networks {}", nets.join(", ")),
                 format!(
                     "`{line}` ({}): a client of {} is accepted before the relay check when it stands in acl_check_rcpt",

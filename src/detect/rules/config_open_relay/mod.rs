@@ -39,6 +39,11 @@ fn decides(value: &str) -> Option<bool> {
     None
 }
 
+/// A finding of this rule.
+fn finding(c: &Cites, severity: Severity, title: String, summary: String) -> Finding {
+    c.finding("config.open_relay", severity, vec!["T1566"], title, summary)
+}
+
 impl ConfigRule for OpenRelay {
     fn check(&self, host: &Host) -> Vec<Finding> {
         let mut out = Vec::new();
@@ -79,10 +84,9 @@ impl ConfigRule for OpenRelay {
                         relay.0, rcpt.0
                     )
                 };
-                out.push(c.finding(
-                    "config.open_relay",
+                out.push(finding(
+                    &c,
                     Severity::High,
-                    vec!["T1566"],
                     format!("Postfix service {name} is an open relay"),
                     why,
                 ));

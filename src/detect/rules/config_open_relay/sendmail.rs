@@ -14,6 +14,7 @@
 //! rebuilt from it (it takes effect at the next rebuild); one only in the `.cf` with the note
 //! that the `.mc` does not say so (the `.cf` was edited or built from another source).
 
+use super::finding;
 use crate::detect::finding::{Finding, Severity};
 use crate::detect::host::{public_literal, Cites, Host};
 use crate::hostconf::maps::{Map, Syntax};
@@ -91,10 +92,9 @@ fn access(host: &Host) -> Vec<Finding> {
             continue;
         };
         let c = Cites::entry(&host.conf, &None, &map, &e);
-        out.push(c.finding(
-            "config.open_relay",
+        out.push(finding(
+            &c,
             severity,
-            vec!["T1566"],
             title,
             format!(
                 "{path}: `{key} {}` opens relaying past the recipient check",
@@ -116,10 +116,9 @@ fn relay_class(host: &Host, sm: &Sendmail) -> Vec<Finding> {
         if let Some((_, at)) = sm.cf.as_ref().and_then(|cf| cf.class_files.get("R")) {
             c.add(&host.conf, &at.0, Some(at.1));
         }
-        out.push(c.finding(
-            "config.open_relay",
+        out.push(finding(
+            &c,
             severity,
-            vec!["T1566"],
             title,
             format!(
                 "{path} line {line}: `{word}` is in the relay-domains class sendmail relays for"
@@ -169,10 +168,9 @@ fn feature(host: &Host, sm: &Sendmail, name: &str) -> Option<Finding> {
             "a client that gives a sender address in a local domain — which any spammer can forge — may relay",
         ),
     };
-    Some(c.finding(
-        "config.open_relay",
+    Some(finding(
+        &c,
         severity,
-        vec!["T1566"],
         title.into(),
         format!("FEATURE(`{name}'): {what}; {state}"),
     ))
