@@ -415,9 +415,12 @@ mod tests {
             (p.kind, p.src_ip.as_deref()),
             (Some(Kind::ProtocolError), Some("::1"))
         );
-        // Published real lines: Alaveteli's specs (mysociety/alaveteli, an Exim 4 log of
-        // 2016) and the Exim users' list (2010); Exim 4.97's connection-id form.
+        // Real lines: the Exim live run's (Exim 4.96, `+smtp_no_mail`: a scanner, and a guesser
+        // whose session tried AUTH), Alaveteli's specs (mysociety/alaveteli, an Exim 4 log of
+        // 2016), the Exim users' list (2010), and Exim 4.97's connection-id form.
         for (line, kind, ip, cmds) in [
+            ("no MAIL in SMTP connection from (scanner.example) [127.0.1.10]:34459 I=[127.0.0.1]:25 D=0s C=EHLO", Kind::Disconnect, "127.0.1.10", "C=EHLO"),
+            ("no MAIL in SMTP connection from (client-127-0-2-10.example) [127.0.2.10]:34897 I=[127.0.0.1]:587 D=4s C=EHLO,AUTH,QUIT", Kind::LostConnection, "127.0.2.10", "C=EHLO,AUTH,QUIT"),
             ("no MAIL in SMTP connection from null.ukcod.org.uk (null) [46.235.226.171]:57365 I=[127.0.0.1]:25 D=0s C=HELO,QUIT", Kind::LostConnection, "46.235.226.171", "C=HELO,QUIT"),
             ("no MAIL in SMTP connection from (mycomp) [123.123.123.123]:1185 I=[123.123.123.124]:587 D=6s C=EHLO,STARTTLS", Kind::Disconnect, "123.123.123.123", "C=EHLO,STARTTLS"),
             ("no MAIL in SMTP connection from [45.140.17.97]:64899 I=[46.62.234.65]:25 Ci=157361 D=0.003s", Kind::Disconnect, "45.140.17.97", "C=none"),
