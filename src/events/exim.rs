@@ -4,8 +4,15 @@
 //! Message lines start with the message id and a flag: `<=` arrival (`A=auth:user` marks an
 //! authenticated submission), `=>` `->` `*>` delivery, `**` bounce, `==` deferral. Session
 //! lines name the client as `H=name (helo) [ip]:port`: the address is the first `[…]` outside
-//! parentheses (a HELO may itself be a bracketed address). To support a new message: a branch
-//! in [`session`] and a test line below.
+//! parentheses (a HELO may itself be a bracketed address). A message line with another flag
+//! (`1xaGhe-00000h-2Y H=… rejected after DATA: …`) is read as a session line of that message.
+//! To support a new message: a branch in [`session`] and a test line below.
+//!
+//! The rejectlog repeats the mainlog's rejections and, after a rejection after DATA, writes
+//! the message's header block without time stamps: [`is_block_line`] knows its lines and
+//! [`extend_block`] keeps the rejected message's `Subject`, `Message-Id` and `From` in the
+//! rejection's detail. The paniclog's lines (configuration errors, failed expansions, sockets,
+//! files and privilege Exim could not get: `PANIC`) are `service` events.
 
 use std::borrow::Cow;
 
@@ -404,7 +411,7 @@ pub fn takes_block(detail: Option<&str>, kind: Kind, queued: bool) -> bool {
 
 /// Feeds the line after an event that [`takes_block`] to it: a configuration error gets its
 /// indented explanation; a rejection after DATA keeps the rejected message's `Subject`,
-/// `Message-Id` and `From` (each cut to [`HEADER_KEPT`] bytes). Returns whether the line was
+/// `Message-Id` and `From` (each cut to `HEADER_KEPT` bytes). Returns whether the line was
 /// part of the entry (the first that is not ends it).
 pub fn extend_block(detail: &mut Option<Cow<'_, str>>, line: &str) -> bool {
     let Some(d) = detail.as_mut() else {
