@@ -16,6 +16,8 @@
 //! - `live`: collection of this machine's own root (as root only).
 //! - `live_mail`: a real Postfix + Dovecot under a scripted attack, collected and triaged
 //!   (`MAILIR_LIVE=1`, root, Debian: `.ci/run` sets it up).
+//! - `exim_rejects`: `parse` and `detect` on Exim's own rejectlog (header blocks) and
+//!   paniclog: every line read, the rejectlog a faithful copy of the mainlog.
 //! - `tamper_chain`: log integrity across files on real logs (Exim's rejectlog against its
 //!   mainlog; an emptied rotation).
 //! - `live_exim`: a real Exim 4 + Dovecot in a Debian chroot and network namespace of their
@@ -49,6 +51,8 @@ mod collector_host;
 mod detect_sample;
 #[cfg(feature = "analysis")]
 mod exchange_sample;
+#[cfg(feature = "analysis")]
+mod exim_rejects;
 #[cfg(feature = "analysis")]
 mod hostile_bundle;
 mod hostile_disk;

@@ -36,6 +36,8 @@ pub const CATALOG: &[Artifact] = &[
     a("/var/log/postfix*", MailLog),
     a("/var/log/exim4/**", MailLog),
     a("/var/log/exim/**", MailLog),
+    // cPanel's `exim_mainlog`, `exim_rejectlog`, `exim_paniclog` (and their rotations).
+    a("/var/log/exim_*", MailLog),
     a("/var/log/dovecot*", MailLog),
     a("/var/log/dovecot/**", MailLog),
     a("/var/log/sendmail*", MailLog),

@@ -4,8 +4,15 @@
 //! Message lines start with the message id and a flag: `<=` arrival (`A=auth:user` marks an
 //! authenticated submission), `=>` `->` `*>` delivery, `**` bounce, `==` deferral. Session
 //! lines name the client as `H=name (helo) [ip]:port`: the address is the first `[…]` outside
-//! parentheses (a HELO may itself be a bracketed address). To support a new message: a branch
-//! in [`session`] and a test line below.
+//! parentheses (a HELO may itself be a bracketed address). A message line with another flag
+//! (`1xaGhe-00000h-2Y H=… rejected after DATA: …`) is read as a session line of that message.
+//! To support a new message: a branch in [`session`] and a test line below.
+//!
+//! The rejectlog repeats the mainlog's rejections and, after a rejection after DATA, writes
+//! the message's header block without time stamps: [`is_block_line`] knows its lines and
+//! [`extend_block`] keeps the rejected message's `Subject`, `Message-Id` and `From` in the
+//! rejection's detail. The paniclog's lines (configuration errors, failed expansions, sockets,
+//! files and privilege Exim could not get: `PANIC`) are `service` events.
 
 use std::borrow::Cow;
 
@@ -156,7 +163,15 @@ fn message<'a>(id: &'a str, rest: &'a str) -> Parse<'a> {
             p.detail = Some(tail.into());
             p
         }
-        _ => return Parse::Ignored,
+        // A session line about the message: a rejection after DATA (`1xaGhe-00000h-2Y
+        // H=… F=<…> rejected after DATA: …`) names the message it refused.
+        _ => match session(rest) {
+            Parse::Event(mut p) => {
+                p.queue_id = Some(Cow::Borrowed(id));
+                return Parse::Event(p);
+            }
+            _ => return Parse::Ignored,
+        },
     };
     p.queue_id = Some(Cow::Borrowed(id));
     // Delivery lines name the *remote* host: keep it as the relay, not as a client.
@@ -252,6 +267,10 @@ fn session(msg: &str) -> Parse<'_> {
             if matches!(kind, Kind::Vrfy | Kind::Expn) {
                 p.status = Some("rejected".into());
             }
+            if marker == " rejected after DATA" {
+                p.sender = field(msg, "F").map(|f| Cow::Borrowed(f.trim_matches(['<', '>'])));
+                p.status = Some("rejected".into());
+            }
             return Parse::Event(p);
         }
     }
@@ -288,6 +307,9 @@ fn session(msg: &str) -> Parse<'_> {
             .split_once(" from ")?;
         id.bytes().all(|b| b.is_ascii_digit()).then_some(rest)
     });
+    if let Some(p) = panic(msg) {
+        return Parse::Event(p);
+    }
     if let Some(rest) = connection {
         let kind = if rest.ends_with(" lost")
             || rest.contains(" lost ")
@@ -339,6 +361,133 @@ fn session(msg: &str) -> Parse<'_> {
         return Parse::Ignored;
     }
     Parse::Unknown
+}
+
+/// What Exim writes to its paniclog (most of it to the mainlog too): configuration errors,
+/// failed expansions, sockets it cannot bind, files it cannot open or lock, privilege it lost.
+/// Markers from Exim 4.96's `log_write(…, LOG_PANIC…)` calls.
+const PANIC: [&str; 16] = [
+    "Exim configuration error",
+    "failed to expand",
+    "lost privilege",
+    "daemon abandoned",
+    "daemon_notifier_socket bind",
+    "socket bind() to port",
+    "Cannot open ",
+    "failed to open ",
+    "failed to lock",
+    "failed to write to",
+    "unable to open file for reading",
+    "unable to read file",
+    "internal ACL error",
+    "attempt to use tainted",
+    "verb not allowed in",
+    "unknown log name",
+];
+
+/// A paniclog line: a `service` event whose detail is the line; a line naming a client
+/// (`H=… [ip]`) keeps its address.
+fn panic(msg: &str) -> Option<Parsed<'_>> {
+    if !PANIC.iter().any(|m| msg.contains(m)) {
+        return None;
+    }
+    let mut p = Parsed::new(Kind::Service);
+    if let Some(at) = msg.find("H=") {
+        let (host, ip) = client(&msg[at..]);
+        if ip.is_some() {
+            p.src_ip = ip.map(Cow::Borrowed);
+            p.src_host = host.map(Cow::Borrowed);
+        }
+    }
+    p.detail = Some(msg.into());
+    Some(p)
+}
+
+/// Exim's flag letters before a header in a rejectlog header block: `F` From, `T` To, `C` Cc,
+/// `B` Bcc, `I` Message-Id, `R` Reply-To, `P` Received, `S` Sender, `*` a removed header,
+/// a space for any other.
+const HEADER_FLAGS: &[u8] = b" FTCBIRPS*";
+
+/// A header line of a rejectlog block (`F From: …`, `  Subject: …`): its name and value.
+fn block_header(line: &str) -> Option<(&str, &str)> {
+    let b = line.as_bytes();
+    if b.len() < 3 || !HEADER_FLAGS.contains(&b[0]) || b[1] != b' ' {
+        return None;
+    }
+    let (name, value) = line[2..].split_once(':')?;
+    let token = !name.is_empty() && name.bytes().all(|c| c.is_ascii_graphic() && c != b':');
+    token.then_some((name, value.trim()))
+}
+
+/// Whether a line without a time stamp belongs to the entry before it in an Exim log: a line
+/// of the header block the rejectlog writes after a rejection after DATA (`Envelope-from: <…>`,
+/// `Envelope-to: <…>`, the headers with their flag letters, `*** truncated ***`). Indented
+/// lines (folded headers, further recipients, a configuration error's second line) start with
+/// a blank.
+pub fn is_block_line(line: &str) -> bool {
+    line.starts_with("Envelope-from: <")
+        || line.starts_with("Envelope-to: <")
+        || line == "*** truncated ***"
+        || block_header(line).is_some()
+}
+
+/// Longest header value kept in a rejection's detail (the text is the sender's).
+const HEADER_KEPT: usize = 200;
+
+/// Whether an event takes the lines after it: a rejection after DATA (its rejectlog header
+/// block) or a configuration error (its indented second line).
+pub fn takes_block(detail: Option<&str>, kind: Kind, queued: bool) -> bool {
+    let Some(d) = detail else { return false };
+    (queued && matches!(kind, Kind::Reject | Kind::RateLimit) && d.contains(" after DATA"))
+        || (kind == Kind::Service && d.starts_with("Exim configuration error") && d.ends_with(':'))
+}
+
+/// Feeds the line after an event that [`takes_block`] to it: a configuration error gets its
+/// indented explanation; a rejection after DATA keeps the rejected message's `Subject`,
+/// `Message-Id` and `From` (each cut to `HEADER_KEPT` bytes). Returns whether the line was
+/// part of the entry (the first that is not ends it).
+pub fn extend_block(detail: &mut Option<Cow<'_, str>>, line: &str) -> bool {
+    let Some(d) = detail.as_mut() else {
+        return false;
+    };
+    if d.starts_with("Exim configuration error") {
+        if !line.starts_with([' ', '\t']) {
+            return false;
+        }
+        let text = line.trim();
+        if !text.is_empty() {
+            let d = d.to_mut();
+            d.push(' ');
+            d.push_str(cut(text, HEADER_KEPT));
+        }
+        return true;
+    }
+    if let Some((name, value)) = block_header(line) {
+        let kept = ["Subject", "Message-Id", "From"]
+            .iter()
+            .any(|k| k.eq_ignore_ascii_case(name));
+        if kept {
+            let d = d.to_mut();
+            d.push_str("; ");
+            d.push_str(name);
+            d.push_str(": ");
+            d.push_str(cut(value, HEADER_KEPT));
+        }
+        return true;
+    }
+    is_block_line(line) || line.starts_with([' ', '\t'])
+}
+
+/// `s` cut to at most `max` bytes, on a character boundary.
+fn cut(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
 }
 
 #[cfg(test)]
@@ -516,5 +665,128 @@ mod tests {
         let p = ev("REJECT [127.0.1.11]: bad recipient count high [11]");
         assert_eq!(p.kind, Some(Kind::Reject));
         assert_eq!(p.src_ip.as_deref(), Some("127.0.1.11"));
+    }
+
+    /// Lines Debian 12's Exim 4.96 wrote to its rejectlog and paniclog
+    /// (tests/fixtures/exim-rejects, its README says which line came from what).
+    #[test]
+    fn rejections_after_data_and_their_header_blocks() {
+        let line = "1xaGhe-00000h-2Y H=(mail.outside.example) [127.0.0.1]:56620 F=<billing@outside.example> rejected after DATA: Rejected: this subject is not accepted here";
+        let mut p = ev(line);
+        assert_eq!(
+            (
+                p.kind,
+                p.src_ip.as_deref(),
+                p.sender.as_deref(),
+                p.queue_id.as_deref(),
+                p.status.as_deref()
+            ),
+            (
+                Some(Kind::Reject),
+                Some("127.0.0.1"),
+                Some("billing@outside.example"),
+                Some("1xaGhe-00000h-2Y"),
+                Some("rejected")
+            )
+        );
+        assert!(takes_block(p.detail.as_deref(), Kind::Reject, true));
+        // The block as the rejectlog has it, then the next entry.
+        let block = [
+            "Envelope-from: <billing@outside.example>",
+            "Envelope-to: <frank@lab.example>",
+            "P Received: from [127.0.0.1] (port=56620 helo=mail.outside.example)",
+            "\tby mx.lab.example with esmtp (Exim 4.96)",
+            "\t(envelope-from <billing@outside.example>)",
+            "\tid 1xaGhe-00000h-2Y",
+            "\tfor frank@lab.example;",
+            "\tSun, 06 Dec 2026 18:11:14 +0000",
+            "  Date: Sun, 06 Dec 2026 18:11:14 +0000",
+            "T To: frank@lab.example",
+            "F From: billing@outside.example",
+            "  Subject: Invoice 2231 overdue",
+            "I Message-Id: <20261206181114.000042@mx>",
+            "  X-Mailer: swaks v20201014.0 jetmore.org/john/code/swaks/",
+            "  X-Campaign: q4-7731",
+        ];
+        for l in block {
+            assert!(extend_block(&mut p.detail, l), "{l}");
+        }
+        assert!(!extend_block(&mut p.detail, "2026-12-06 18:11:15 1xaGhf-00000j-0A H=(mail.outside.example) [127.0.0.1]:56624 F=<spoof@outside.example> rejected after DATA: '>' missing at end of address: failing address in \"From:\" header is: \"Bank\" <support@bank.example"));
+        assert_eq!(
+            p.detail.as_deref(),
+            Some("H=(mail.outside.example) [127.0.0.1]:56620 F=<billing@outside.example> rejected after DATA: Rejected: this subject is not accepted here; From: billing@outside.example; Subject: Invoice 2231 overdue; Message-Id: <20261206181114.000042@mx>")
+        );
+        // Lines of a block met on their own (a chunk that starts inside one) are part of an
+        // entry; timestamped lines are not.
+        for l in [
+            "Envelope-from: <spoof@outside.example>",
+            "F From: \"Bank\" <support@bank.example",
+            "I Message-Id: <20261206181115.000044@mx>",
+            "P Received: from [127.0.0.1] (port=56624 helo=mail.outside.example)",
+            "*** truncated ***",
+        ] {
+            assert!(is_block_line(l), "{l}");
+        }
+        assert!(!is_block_line("2026-12-06 18:11:15 H=(mail.outside.example) [127.0.0.1]:56632 F=<probe@outside.example> rejected RCPT <ticket-abc@lab.example>: Unrouteable address"));
+        assert!(!is_block_line("F from the field: not a header"));
+        // A header cut to its bound: the text is the sender's.
+        let mut p = ev(line);
+        let long = format!("  Subject: {}", "é".repeat(300));
+        assert!(extend_block(&mut p.detail, &long));
+        let d = p.detail.as_deref().unwrap_or_default();
+        assert!(d.len() < line.len() + 230, "{}", d.len());
+        // A header-syntax rejection: the broken From: stays as Exim logged it.
+        let p = ev("1xaGhf-00000j-0A H=(mail.outside.example) [127.0.0.1]:56624 F=<spoof@outside.example> rejected after DATA: '>' missing at end of address: failing address in \"From:\" header is: \"Bank\" <support@bank.example");
+        assert_eq!(
+            (p.kind, p.sender.as_deref()),
+            (Some(Kind::Reject), Some("spoof@outside.example"))
+        );
+        // A rejection at RCPT has no block.
+        let p = ev("H=(mail.outside.example) [127.0.0.1]:56644 F=<root@outside.example> rejected RCPT <${run{\\x2Fbin\\x2Fsh\\t-c\\t\\x22id\\x3E\\x2Ftmp\\x2Fpwned\\x22}}@lab.example>: Unrouteable address");
+        assert_eq!(
+            (p.kind, p.recipient.as_deref()),
+            (
+                Some(Kind::RecipientUnknown),
+                Some("${run{\\x2Fbin\\x2Fsh\\t-c\\t\\x22id\\x3E\\x2Ftmp\\x2Fpwned\\x22}}@lab.example")
+            )
+        );
+        assert!(!takes_block(
+            p.detail.as_deref(),
+            p.kind.unwrap_or(Kind::Reject),
+            false
+        ));
+    }
+
+    #[test]
+    fn paniclog_lines() {
+        for line in [
+            "failed to expand condition \"${if >{$local_part}{0}}\" for tickets router: integer expected but \"abc\" found",
+            "daemon_notifier_socket bind: Address already in use",
+            "socket bind() to port 25 for address 127.0.0.1 failed: Address already in use: daemon abandoned",
+            "exim user lost privilege for using -C option",
+        ] {
+            let p = ev(line);
+            assert_eq!(
+                (p.kind, p.src_ip.as_deref(), p.detail.as_deref()),
+                (Some(Kind::Service), None, Some(line)),
+                "{line}"
+            );
+        }
+        // A configuration error takes its indented second line.
+        let mut p = ev("Exim configuration error in line 6 of /etc/exim4/bad.conf:");
+        assert_eq!(p.kind, Some(Kind::Service));
+        assert!(takes_block(p.detail.as_deref(), Kind::Service, false));
+        assert!(extend_block(
+            &mut p.detail,
+            "  main option \"recieve_timeout\" unknown"
+        ));
+        assert!(!extend_block(
+            &mut p.detail,
+            "2026-12-06 18:11:16 exim user lost privilege for using -C option"
+        ));
+        assert_eq!(
+            p.detail.as_deref(),
+            Some("Exim configuration error in line 6 of /etc/exim4/bad.conf: main option \"recieve_timeout\" unknown")
+        );
     }
 }

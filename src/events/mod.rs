@@ -183,6 +183,26 @@ pub fn is_mail_facility_line(text: &str) -> bool {
     })
 }
 
+/// Whether a line without a log prefix belongs to the entry before it: an indented line (a
+/// message written over several lines, a folded header) or a line of Exim's rejectlog header
+/// block ([`exim::is_block_line`]). Such lines are part of that entry, not events of their own.
+pub fn is_continuation(text: &str) -> bool {
+    text.starts_with([' ', '\t']) || exim::is_block_line(text)
+}
+
+/// Whether an event takes the lines that follow it in its file ([`extend`]): an Exim rejection
+/// after DATA (the rejectlog's header block) or configuration error (its second line).
+pub fn takes_lines(e: &Event) -> bool {
+    exim::is_exim(&e.service)
+        && exim::takes_block(e.detail.as_deref(), e.kind, e.queue_id.is_some())
+}
+
+/// Feeds a line that follows an event [`takes_lines`] to it; returns whether it belonged to
+/// the event (the first that does not ends the entry).
+pub fn extend(e: &mut Event, text: &str) -> bool {
+    exim::extend_block(&mut e.detail, text)
+}
+
 /// Parses one line; `source` is where it came from.
 pub fn parse_line<'a>(
     text: &'a str,

@@ -21,6 +21,10 @@ use crate::events::{parse_line, LineOutcome, TsCache};
 
 const CHUNK: usize = 4 << 20;
 
+/// Most lines after an event read into it ([`crate::events::extend`]): Exim's rejectlog header
+/// block is bounded by its buffer (8 KiB in 4.96), far fewer lines.
+const MAX_ENTRY_LINES: usize = 1000;
+
 /// Recycled buffers: chunks and rendered output are reused instead of reallocated (fresh
 /// multi-megabyte allocations cost page faults on every chunk).
 #[derive(Default)]
@@ -223,6 +227,29 @@ fn parse_chunk(ctx: &Ctx, pool: &Pool, c: Chunk) -> io::Result<Done> {
         }
         match parse_line(&text, &ctx.clock, &mut ts_cache, source, lossy) {
             LineOutcome::Event(mut e) => {
+                // An entry written over several lines (Exim's rejectlog header block): the
+                // lines after it, as far as this chunk holds them, complete its detail; they
+                // are counted as ignored when the loop reaches them.
+                if crate::events::takes_lines(&e) {
+                    let mut at = next;
+                    for _ in 0..MAX_ENTRY_LINES {
+                        if at >= c.data.len() {
+                            break;
+                        }
+                        let end =
+                            memchr::memchr(b'\n', &c.data[at..]).map_or(c.data.len(), |p| at + p);
+                        let line = c.data[at..end]
+                            .strip_suffix(b"\r")
+                            .unwrap_or(&c.data[at..end]);
+                        let Ok(line) = std::str::from_utf8(line) else {
+                            break;
+                        };
+                        if !crate::events::extend(&mut e, line) {
+                            break;
+                        }
+                        at = end + 1;
+                    }
+                }
                 stats.first_us = Some(stats.first_us.map_or(e.ts_unix_us, |t| t.min(e.ts_unix_us)));
                 stats.last_us = Some(stats.last_us.map_or(e.ts_unix_us, |t| t.max(e.ts_unix_us)));
                 if e.queue_id.is_some() && e.actor.is_none() {
@@ -236,8 +263,10 @@ fn parse_chunk(ctx: &Ctx, pool: &Pool, c: Chunk) -> io::Result<Done> {
             LineOutcome::Ignored => stats.ignored += 1,
             LineOutcome::Other => stats.other += 1,
             // The indented second line of a message written over several lines (Exim's
-            // `Warning: …` / ` Suggested action: …`): no log line starts with a blank.
-            LineOutcome::NoPrefix if text.starts_with([' ', '\t']) => stats.ignored += 1,
+            // `Warning: …` / ` Suggested action: …`; no log line starts with a blank), and the
+            // header block Exim's rejectlog writes after a rejection after DATA: part of the
+            // entry before them.
+            LineOutcome::NoPrefix if crate::events::is_continuation(&text) => stats.ignored += 1,
             LineOutcome::Unparsed | LineOutcome::NoPrefix => {
                 stats.unparsed += 1;
                 if ctx.keep_unparsed {

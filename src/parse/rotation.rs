@@ -63,19 +63,25 @@ pub enum EximLog {
     Main(String),
     /// `rejectlog`, every line of which Exim writes to the mainlog too, with its pairing key.
     Reject(String),
+    /// `paniclog` (cPanel's `exim_paniclog`), with its pairing key. Most of its lines are in
+    /// the mainlog too, but not all (a configuration error found at start is written here
+    /// only): it is read as a log of its own, not as a copy.
+    Panic(String),
 }
 
 /// Whether a file is one of Exim's own logs, by its chain: the key that pairs one Exim's
-/// mainlog and rejectlog is the chain before the name (`var/log/exim4/`, cPanel's
+/// mainlog, rejectlog and paniclog is the chain before the name (`var/log/exim4/`, cPanel's
 /// `var/log/exim_`).
 pub fn exim_log(path: &str) -> Option<EximLog> {
     let chain = chain(path);
     if let Some(key) = chain.strip_suffix("mainlog") {
         Some(EximLog::Main(key.to_string()))
+    } else if let Some(key) = chain.strip_suffix("rejectlog") {
+        Some(EximLog::Reject(key.to_string()))
     } else {
         chain
-            .strip_suffix("rejectlog")
-            .map(|key| EximLog::Reject(key.to_string()))
+            .strip_suffix("paniclog")
+            .map(|key| EximLog::Panic(key.to_string()))
     }
 }
 
@@ -225,7 +231,16 @@ mod tests {
             Some(EximLog::Reject("var/log/exim_".into()))
         );
         assert_eq!(exim_log("rejectlog"), Some(EximLog::Reject(String::new())));
-        assert_eq!(exim_log("var/log/exim4/paniclog"), None);
+        assert_eq!(
+            exim_log("var/log/exim4/paniclog.1.gz"),
+            Some(EximLog::Panic("var/log/exim4/".into()))
+        );
+        assert_eq!(
+            exim_log("var/log/exim_paniclog-20261201"),
+            Some(EximLog::Panic("var/log/exim_".into()))
+        );
+        assert_eq!(exim_log("var/log/exim4/panic.log"), None);
+        assert!(!repeats_another_log("var/log/exim4/paniclog"));
         assert!(repeats_another_log("var/log/exim4/rejectlog.2.gz"));
         assert!(!repeats_another_log("var/log/exim4/mainlog"));
         assert!(!repeats_another_log("var/log/mail.log"));
