@@ -191,6 +191,9 @@ fn debian_macros(conf: &HostConf) -> (BTreeMap<String, String>, BTreeMap<String,
     (m, at)
 }
 
+/// Longest value a macro expansion may give (a real one is a few hundred bytes).
+const MAX_EXPANDED: usize = 64 << 10;
+
 /// State while reading one configuration.
 struct Reader {
     macros: BTreeMap<String, String>,
@@ -209,14 +212,41 @@ impl Reader {
     }
 
     fn expand(&self, v: &str) -> String {
-        let mut out = v.to_string();
-        // Longest names first, so `MAIN_RELAY_NETS` is not eaten by a `MAIN` macro.
-        let mut names: Vec<&String> = self.macros.keys().collect();
-        names.sort_by_key(|n| std::cmp::Reverse(n.len()));
-        for n in names {
-            if out.contains(n.as_str()) {
-                out = out.replace(n.as_str(), &self.macros[n]);
+        // One pass: at each upper-case letter the longest macro name starting there is
+        // replaced (so `MAIN_RELAY_NETS` is not eaten by a `MAIN` macro); replacements are not
+        // rescanned (a macro's value was expanded when it was defined). The result is held to
+        // `MAX_EXPANDED` bytes: macros that double each other would otherwise grow a hostile
+        // file of a few kilobytes into gigabytes (found by the read_config fuzz target).
+        let longest = self.macros.keys().map(String::len).max().unwrap_or(0);
+        let mut out = String::with_capacity(v.len());
+        let mut rest = v;
+        while let Some(c) = rest.chars().next() {
+            if out.len() > MAX_EXPANDED {
+                break;
             }
+            let hit = c.is_ascii_uppercase().then(|| {
+                (1..=longest.min(rest.len()))
+                    .rev()
+                    .filter(|&n| rest.is_char_boundary(n))
+                    .find_map(|n| self.macros.get(&rest[..n]).map(|value| (n, value)))
+            });
+            match hit.flatten() {
+                Some((n, value)) => {
+                    out.push_str(value);
+                    rest = &rest[n..];
+                }
+                None => {
+                    out.push(c);
+                    rest = &rest[c.len_utf8()..];
+                }
+            }
+        }
+        if out.len() > MAX_EXPANDED {
+            let mut cut = MAX_EXPANDED;
+            while !out.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            out.truncate(cut);
         }
         out
     }
@@ -423,6 +453,20 @@ pub fn lsearch(text: &str) -> Vec<super::maps::Entry> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Macros that each double the one before: a few hundred bytes that would expand to
+    /// gigabytes (the read_config fuzz target's out-of-memory input had this shape).
+    #[test]
+    fn doubling_macros_are_held_to_a_bound() {
+        let mut text = String::from("A0 = xxxxxxxxxxxxxxxx\n");
+        for i in 1..40 {
+            text.push_str(&format!("A{i} = A{p}A{p}\n", p = i - 1));
+        }
+        text.push_str("primary_hostname = A39\n");
+        let e = read(&host(&[("/etc/exim.conf", &text)]));
+        let v = &e[0].main["primary_hostname"].0;
+        assert!(v.len() <= MAX_EXPANDED && v.len() > 60_000, "{}", v.len());
+    }
 
     #[test]
     fn local_macros_come_before_the_template_when_not_split() {
