@@ -517,4 +517,123 @@ mod tests {
             .collect();
         assert_eq!(got, [Some("alice"), None, None, Some("alice"), None]);
     }
+
+    /// OpenSMTPD: lines of the 7.6 fixture (tests/fixtures/opensmtpd), learned in file order
+    /// as the reader thread learns them, then filled as a parser thread fills them.
+    #[test]
+    fn opensmtpd_sessions_carry_address_login_and_stage() {
+        use crate::events::record::{Kind, Source};
+        use crate::events::{parse_line, time::Clock, LineOutcome, TsCache};
+        let clock = Clock {
+            tz: chrono_tz::UTC,
+            anchor: chrono::NaiveDate::from_ymd_opt(2026, 12, 31)
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .unwrap(),
+            year: None,
+        };
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/opensmtpd/var/log/mail.log");
+        let text = std::fs::read_to_string(path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        let event = |n: usize| {
+            let src = Source {
+                path: "",
+                sha256: None,
+                line: n as u64,
+                offset: 0,
+            };
+            match parse_line(lines[n - 1], &clock, &mut TsCache::default(), src, false) {
+                LineOutcome::Event(e) => Some(e),
+                _ => None,
+            }
+        };
+        let mut j = Joiner::default();
+        for n in 1..=lines.len() {
+            if let Some(b) = event(n).as_ref().and_then(Binding::of) {
+                j.bind(b);
+            }
+        }
+        let filled = |n: usize| {
+            let mut e = event(n).unwrap();
+            j.fill(&mut e);
+            e
+        };
+        let row = |n: usize| {
+            let e = filled(n);
+            (
+                e.kind,
+                e.src_ip.map(|s| s.to_string()),
+                e.actor.map(|s| s.to_string()),
+            )
+        };
+        let s = |v: &str| Some(v.to_string());
+        // (line, kind, address, login) after the join.
+        let cases = [
+            (5, Kind::AuthSuccess, s("127.0.0.1"), s("alice")),
+            (6, Kind::MessageReceived, s("127.0.0.1"), s("alice")),
+            (10, Kind::Delivery, None, s("alice")),
+            (19, Kind::MessageReceived, s("127.0.7.7"), None),
+            (23, Kind::Delivery, None, None),
+            (25, Kind::Delivery, None, s("bob")),
+            (28, Kind::LostConnection, s("127.0.1.10"), None),
+            (33, Kind::ProtocolError, s("127.0.1.10"), None),
+            // The GET session's end: its protocol error counted it already.
+            (35, Kind::Disconnect, s("127.0.1.10"), None),
+            // EHLO and QUIT: a session that never sent a mail command.
+            (36, Kind::LostConnection, s("127.0.1.10"), None),
+            (38, Kind::Vrfy, s("127.0.1.11"), None),
+            (39, Kind::Expn, s("127.0.1.11"), None),
+            // An unknown user of the local domain (lab.example had local deliveries).
+            (40, Kind::RecipientUnknown, s("127.0.1.11"), None),
+            (44, Kind::Disconnect, s("127.0.1.11"), None),
+            // The same answer for an outside domain from an unauthenticated client.
+            (46, Kind::RelayDenied, s("127.0.5.10"), None),
+            (52, Kind::Reject, s("127.0.6.6"), None),
+            (57, Kind::AuthFailure, s("127.0.3.10"), s("alice")),
+            (59, Kind::Disconnect, s("127.0.3.10"), None),
+            (83, Kind::AuthFailure, s("127.0.2.10"), s("carol")),
+            (112, Kind::AuthSuccess, s("127.0.2.12"), s("carol")),
+            (113, Kind::MessageReceived, s("127.0.2.12"), s("carol")),
+            (114, Kind::MessageQueued, s("127.0.2.12"), s("carol")),
+            (176, Kind::Delivery, None, s("carol")),
+            (205, Kind::Delivery, None, s("carol")),
+        ];
+        for (n, kind, ip, actor) in cases {
+            assert_eq!(row(n), (kind, ip, actor), "line {n}: {}", lines[n - 1]);
+        }
+        assert_eq!(
+            filled(36).detail.as_deref(),
+            Some("no mail command (reason=quit)")
+        );
+        // Nothing known before the session's first line: the parser's kind stays.
+        let mut fresh = Joiner::default();
+        let mut e = event(36).unwrap();
+        fresh.fill(&mut e);
+        assert_eq!((e.kind, e.src_ip), (Kind::Disconnect, None));
+        // Before any local delivery the host's domains are unknown: a refusal stays an
+        // unknown recipient.
+        for n in 45..=46 {
+            if let Some(b) = event(n).as_ref().and_then(Binding::of) {
+                fresh.bind(b);
+            }
+        }
+        let mut e = event(46).unwrap();
+        fresh.fill(&mut e);
+        assert_eq!(e.kind, Kind::RecipientUnknown);
+    }
+
+    /// OpenSMTPD sessions are forgotten oldest first beyond the bound.
+    #[test]
+    fn opensmtpd_sessions_are_bounded() {
+        let mut j = Joiner::default();
+        for i in 0..super::SMTPD_SESSIONS as u64 + 10 {
+            j.bind(Binding::SmtpdConnect {
+                sid: format!("{i:016x}"),
+                ip: Some("192.0.2.1".into()),
+            });
+        }
+        assert_eq!(j.smtpd.len(), super::SMTPD_SESSIONS);
+        assert!(!j.smtpd.contains_key(&0));
+        assert!(j.smtpd.contains_key(&(super::SMTPD_SESSIONS as u64 + 9)));
+    }
 }
