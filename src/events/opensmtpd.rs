@@ -512,6 +512,15 @@ mod tests {
         }
     }
 
+    /// A line and its `(kind, src_ip, actor, recipient)`.
+    type Case<'a> = (
+        &'a str,
+        Kind,
+        Option<&'a str>,
+        Option<&'a str>,
+        Option<&'a str>,
+    );
+
     /// `(kind, src_ip, actor, recipient)` of a line.
     fn row<'a>(
         p: &'a Parsed<'a>,
@@ -533,7 +542,7 @@ mod tests {
     /// reads it: the address of a session's later lines is joined in `parse::correlate`.
     #[test]
     fn lines_of_opensmtpd_7_6() {
-        let cases: &[(&str, Kind, Option<&str>, Option<&str>, Option<&str>)] = &[
+        let cases: &[Case] = &[
             (
                 "d68f432cbce2d433 smtp connected address=127.0.1.10 host=<unknown>",
                 Kind::Connect,
