@@ -38,6 +38,8 @@
 //! - `auth_vocabulary`: `parse` on real Dovecot (PAM, SQL, LDAP, passwd-file), Roundcube
 //!   (behind nginx) and tcpserver / rblsmtpd logs: every line recognised, every refusal with
 //!   its address and account.
+//! - `opensmtpd_sample`: `parse` and `detect` on a real OpenSMTPD 7.6's log under attack: every
+//!   line recognised, the session joins, the attacks found and nothing on the users' traffic.
 //! - `windows_wine`: the Windows collector under wine on a fake Exchange `C:` drive of real
 //!   Exchange logs, verified by both builds (skips loudly without wine and mingw).
 
@@ -74,6 +76,8 @@ mod live_lab;
 mod live_mail;
 #[cfg(feature = "analysis")]
 mod live_sendmail;
+#[cfg(feature = "analysis")]
+mod opensmtpd_sample;
 #[cfg(feature = "analysis")]
 mod parse_sample;
 #[cfg(feature = "analysis")]

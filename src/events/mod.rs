@@ -13,6 +13,7 @@ pub mod dovecot;
 pub mod exchange;
 pub mod exim;
 pub mod fields;
+pub mod opensmtpd;
 pub mod postfix;
 pub mod qmail;
 pub mod record;
@@ -61,6 +62,10 @@ fn qmail_accepts(tag: &str, _has_host: bool) -> bool {
     qmail::is_qmail(tag)
 }
 
+fn opensmtpd_accepts(tag: &str, _has_host: bool) -> bool {
+    opensmtpd::is_opensmtpd(tag)
+}
+
 fn roundcube_accepts(tag: &str, _has_host: bool) -> bool {
     roundcube::is_roundcube(tag)
 }
@@ -90,6 +95,11 @@ pub const DAEMONS: &[Daemon] = &[
     Daemon {
         accepts: qmail_accepts,
         parse: qmail::parse,
+        mail_facility: true,
+    },
+    Daemon {
+        accepts: opensmtpd_accepts,
+        parse: opensmtpd::parse,
         mail_facility: true,
     },
     Daemon {
@@ -256,5 +266,6 @@ pub fn parse_line<'a>(
         detail: parsed.detail,
         utf8_lossy: lossy,
         source,
+        session: parsed.session,
     })
 }

@@ -169,6 +169,11 @@ pub struct Event<'a> {
     pub utf8_lossy: bool,
     /// Provenance.
     pub source: Source<'a>,
+    /// The daemon's SMTP session id, for the correlation only (OpenSMTPD names the client on a
+    /// session's first line and the session id on every line: `parse::correlate` carries the
+    /// address and login on it). Not an output column.
+    #[serde(skip)]
+    pub session: Option<Cow<'a, str>>,
 }
 
 /// What a daemon parser extracts from one message; the driver adds time, host and source.
@@ -204,6 +209,8 @@ pub struct Parsed<'a> {
     pub relay: Option<Cow<'a, str>>,
     /// Detail.
     pub detail: Option<Cow<'a, str>>,
+    /// The SMTP session id (see [`Event::session`]).
+    pub session: Option<Cow<'a, str>>,
 }
 
 impl<'a> Parsed<'a> {

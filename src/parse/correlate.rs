@@ -18,12 +18,78 @@
 //! login as an index into the logins seen (each kept once, at most [`NAMES`]), about 30 bytes
 //! a message; at most [`CAPACITY`] queue ids and [`SESSIONS`] sessions are remembered, the
 //! oldest forgotten first.
+//!
+//! OpenSMTPD (6.4 and later) names the client only on a session's `smtp connected address=…`
+//! line; every later line names the session id ([`Event::session`]). The joiner remembers, per
+//! session id, the address, the login once `authentication … result=ok`, and how far the
+//! session went (AUTH, MAIL, RCPT, a message, a protocol error), at most [`SMTPD_SESSIONS`]
+//! sessions, about 40 bytes each. It fills the address of the session's later events and the
+//! login of its `message_received` / `message_queued` events; the message id learns the login
+//! from the session, so the `mta`/`mda delivery` events get it on their queue id. The end of a
+//! session is normalised the way other daemons log it: a session that ended (`reason=quit`)
+//! without any AUTH, MAIL, RCPT, VRFY/EXPN or protocol error is `lost_connection` with detail
+//! `no mail command (reason=quit)` (Sendmail's `did not issue MAIL/EXPN/VRFY/ETRN`), a dropped
+//! session's detail names its last stage (`after AUTH (reason=disconnect)`), and the end of a
+//! session whose only act was a protocol error is a `disconnect` (the `protocol_error` counts
+//! it). Successful MAIL and RCPT commands are not logged by OpenSMTPD: a session that gave them
+//! and quit before DATA looks empty.
+//!
+//! OpenSMTPD refuses a relay attempt and an unknown local user with the same `550 Invalid
+//! recipient`. The joiner learns, in file order, the domains the host delivered into local
+//! mailboxes (`mda delivery` recipients); a refused RCPT of an unauthenticated session is
+//! `relay_denied` when the host has delivered locally before the line and never to the
+//! recipient's domain, else `recipient_unknown`. The verdict is made when the reader thread
+//! learns the line (file order, so it does not depend on how chunks meet parser threads) and
+//! kept per session and recipient (at most [`SMTPD_VERDICTS`]). Limits: an unknown user of a
+//! local domain that has had no local delivery yet reads as a relay attempt, and every refusal
+//! before the first local delivery as an unknown user.
 
 use std::collections::VecDeque;
 
 use rustc_hash::FxHashMap;
 
 use crate::events::record::{Event, Kind};
+
+/// Most OpenSMTPD sessions remembered at once (the parser threads may be a few dozen 4 MiB
+/// chunks behind the reader, some thousands of sessions each).
+pub const SMTPD_SESSIONS: usize = 1 << 18;
+
+/// Most relay verdicts (refused RCPTs judged to be relay attempts) remembered.
+pub const SMTPD_VERDICTS: usize = 1 << 16;
+
+/// Most local domains remembered.
+pub const LOCAL_DOMAINS: usize = 4096;
+
+/// How far an OpenSMTPD session went (bits of [`Smtpd::stage`]).
+mod stage {
+    pub const AUTH: u8 = 1;
+    pub const MAIL: u8 = 2;
+    pub const RCPT: u8 = 4;
+    pub const DATA: u8 = 8;
+    /// VRFY, EXPN, another refused command: the session did something with an event.
+    pub const OTHER: u8 = 16;
+    /// A protocol error (its own `protocol_error` event counts the session).
+    pub const PROTO: u8 = 32;
+}
+
+/// What is known of one OpenSMTPD session.
+#[derive(Debug, Clone, Copy)]
+struct Smtpd {
+    ip: Option<std::net::IpAddr>,
+    /// Index into the logins, `u32::MAX` for none.
+    login: u32,
+    stage: u8,
+}
+
+impl Default for Smtpd {
+    fn default() -> Self {
+        Smtpd {
+            ip: None,
+            login: u32::MAX,
+            stage: 0,
+        }
+    }
+}
 
 /// Most queue ids remembered at once: the submissions of days on a busy server (an
 /// Internet-facing MX with 3,000 mailboxes submits about 65,000 messages a day), so a
@@ -46,6 +112,14 @@ pub struct Joiner {
     /// messages (Sendmail), at most [`SESSIONS`].
     sessions: FxHashMap<(Box<str>, u32), String>,
     session_order: VecDeque<(Box<str>, u32)>,
+    /// OpenSMTPD session id → what is known of the session, at most [`SMTPD_SESSIONS`].
+    smtpd: FxHashMap<u64, Smtpd>,
+    smtpd_order: VecDeque<u64>,
+    /// Refused RCPTs (session and recipient) judged relay attempts.
+    verdicts: rustc_hash::FxHashSet<u64>,
+    verdict_order: VecDeque<u64>,
+    /// Domains mail was delivered to locally (OpenSMTPD `mda delivery`).
+    local_domains: rustc_hash::FxHashSet<Box<str>>,
 }
 
 /// What one line tells the joiner, in the order the lines came.
@@ -64,11 +138,67 @@ pub enum Binding {
     FromSession { host: String, pid: u32, qid: String },
     /// Message `from` was handed on as message `to` (`stat=Sent (QID2 Message accepted …)`).
     HandOver { from: String, to: String },
+    /// OpenSMTPD session `sid` connected from `ip` (none: the local enqueuer).
+    SmtpdConnect { sid: String, ip: Option<String> },
+    /// OpenSMTPD session `sid` logged in as `actor`.
+    SmtpdLogin { sid: String, actor: String },
+    /// OpenSMTPD session `sid` reached a stage ([`stage`] bits).
+    SmtpdStage { sid: String, stage: u8 },
+    /// OpenSMTPD session `sid` had `rcpt` refused as unknown (a relay attempt, or not).
+    SmtpdRefused { sid: String, rcpt: String },
+    /// OpenSMTPD session `sid` submitted message `msgid`.
+    SmtpdMessage { sid: String, msgid: String },
+    /// Mail for `domain` was delivered into a local mailbox (OpenSMTPD `mda delivery`).
+    LocalDomain { domain: String },
+}
+
+/// The OpenSMTPD binding an event states, if any.
+fn smtpd_binding(e: &Event, sid: &str) -> Option<Binding> {
+    let sid = sid.to_string();
+    let staged = |stage: u8| {
+        Some(Binding::SmtpdStage {
+            sid: sid.clone(),
+            stage,
+        })
+    };
+    match e.kind {
+        Kind::Connect => Some(Binding::SmtpdConnect {
+            sid: sid.clone(),
+            ip: e.src_ip.as_deref().map(str::to_string),
+        }),
+        Kind::AuthSuccess => Some(Binding::SmtpdLogin {
+            sid: sid.clone(),
+            actor: e.actor.as_deref()?.to_string(),
+        }),
+        Kind::AuthFailure => staged(stage::AUTH),
+        Kind::MessageReceived => Some(Binding::SmtpdMessage {
+            sid: sid.clone(),
+            msgid: e.queue_id.as_deref()?.to_string(),
+        }),
+        Kind::RecipientUnknown => Some(Binding::SmtpdRefused {
+            sid: sid.clone(),
+            rcpt: e.recipient.as_deref()?.to_string(),
+        }),
+        Kind::ProtocolError => staged(stage::PROTO),
+        Kind::Reject if e.sender.is_some() => staged(stage::MAIL),
+        Kind::Reject if e.recipient.is_some() => staged(stage::RCPT),
+        Kind::Reject | Kind::Vrfy | Kind::Expn | Kind::RelayDenied => staged(stage::OTHER),
+        _ => None,
+    }
 }
 
 impl Binding {
     /// The binding an event states, if any.
     pub fn of(e: &Event) -> Option<Binding> {
+        if let Some(sid) = e.session.as_deref() {
+            return smtpd_binding(e, sid);
+        }
+        if e.kind == Kind::Delivery && e.service == "smtpd" && e.relay.as_deref() == Some("local") {
+            let domain = e.recipient.as_deref()?.rsplit_once('@')?.1;
+            return Some(Binding::LocalDomain {
+                domain: domain.to_ascii_lowercase(),
+            });
+        }
         let host = || e.host.as_deref().unwrap_or("").to_string();
         match (e.kind, e.queue_id.as_deref(), e.actor.as_deref()) {
             (Kind::MessageReceived, Some(q), Some(u)) => Some(Binding::Message {
@@ -135,6 +265,55 @@ impl Joiner {
                 self.session(&host, pid).map(|u| (qid, u.to_string()))
             }
             Binding::HandOver { from, to } => self.user(&from).map(|u| (to, u.to_string())),
+            Binding::SmtpdConnect { sid, ip } => {
+                let s = self.smtpd_entry(&sid);
+                s.ip = ip.and_then(|ip| ip.parse().ok());
+                None
+            }
+            Binding::SmtpdLogin { sid, actor } => {
+                let login = self.intern(&actor).unwrap_or(u32::MAX);
+                let s = self.smtpd_entry(&sid);
+                s.login = login;
+                s.stage |= stage::AUTH;
+                None
+            }
+            Binding::SmtpdStage { sid, stage } => {
+                self.smtpd_entry(&sid).stage |= stage;
+                None
+            }
+            Binding::SmtpdRefused { sid, rcpt } => {
+                let s = *self.smtpd_entry(&sid);
+                self.smtpd_entry(&sid).stage |= stage::RCPT;
+                let outside = rcpt
+                    .rsplit_once('@')
+                    .is_some_and(|(_, d)| !self.local_domains.contains(&*d.to_ascii_lowercase()));
+                if s.login == u32::MAX && !self.local_domains.is_empty() && outside {
+                    let k = verdict_key(&sid, &rcpt);
+                    if self.verdicts.insert(k) {
+                        self.verdict_order.push_back(k);
+                        if self.verdict_order.len() > SMTPD_VERDICTS {
+                            if let Some(old) = self.verdict_order.pop_front() {
+                                self.verdicts.remove(&old);
+                            }
+                        }
+                    }
+                }
+                None
+            }
+            Binding::SmtpdMessage { sid, msgid } => {
+                let s = self.smtpd_entry(&sid);
+                s.stage |= stage::DATA;
+                let login = s.login;
+                self.names
+                    .get(login as usize)
+                    .map(|n| (msgid, n.to_string()))
+            }
+            Binding::LocalDomain { domain } => {
+                if self.local_domains.len() < LOCAL_DOMAINS {
+                    self.local_domains.insert(domain.into());
+                }
+                None
+            }
         };
         if let Some((qid, actor)) = known {
             self.learn(&qid, &actor);
@@ -166,10 +345,83 @@ impl Joiner {
             .map(String::as_str)
     }
 
+    /// The entry of OpenSMTPD session `sid`, made if new (the oldest forgotten beyond
+    /// [`SMTPD_SESSIONS`]).
+    fn smtpd_entry(&mut self, sid: &str) -> &mut Smtpd {
+        let k = key_of_session(sid);
+        if !self.smtpd.contains_key(&k) {
+            self.smtpd_order.push_back(k);
+            if self.smtpd_order.len() > SMTPD_SESSIONS {
+                if let Some(old) = self.smtpd_order.pop_front() {
+                    self.smtpd.remove(&old);
+                }
+            }
+        }
+        self.smtpd.entry(k).or_default()
+    }
+
+    /// Fills an OpenSMTPD session event from what its session told earlier (see the module
+    /// documentation): the address, the login of its messages, how the session ended, and
+    /// whether a refused recipient was a relay attempt.
+    fn fill_smtpd(&self, sid: &str, e: &mut Event) {
+        let Some(s) = self.smtpd.get(&key_of_session(sid)) else {
+            return;
+        };
+        if e.src_ip.is_none() {
+            e.src_ip = s.ip.map(|ip| ip.to_string().into());
+        }
+        if e.actor.is_none() && matches!(e.kind, Kind::MessageReceived | Kind::MessageQueued) {
+            e.actor = self
+                .names
+                .get(s.login as usize)
+                .map(|n| n.to_string().into());
+        }
+        let reason = e.detail.as_deref().unwrap_or("").to_string();
+        let acted = s.stage & !stage::PROTO;
+        match e.kind {
+            Kind::RecipientUnknown => {
+                let relay = e
+                    .recipient
+                    .as_deref()
+                    .is_some_and(|r| self.verdicts.contains(&verdict_key(sid, r)));
+                if relay {
+                    e.kind = Kind::RelayDenied;
+                }
+            }
+            Kind::Disconnect | Kind::LostConnection
+                if acted == 0 && s.stage & stage::PROTO != 0 =>
+            {
+                e.kind = Kind::Disconnect;
+                e.detail = Some(format!("{reason}, after a protocol error").into());
+            }
+            Kind::Disconnect if acted == 0 => {
+                e.kind = Kind::LostConnection;
+                e.detail = Some(format!("no mail command ({reason})").into());
+            }
+            Kind::LostConnection => {
+                let last = [
+                    (stage::DATA, "DATA"),
+                    (stage::RCPT, "RCPT"),
+                    (stage::MAIL, "MAIL"),
+                    (stage::AUTH, "AUTH"),
+                ]
+                .iter()
+                .find(|(bit, _)| s.stage & bit != 0);
+                if let Some((_, name)) = last {
+                    e.detail = Some(format!("after {name} ({reason})").into());
+                }
+            }
+            _ => {}
+        }
+    }
+
     /// Fills `e.actor` for the later events of a message whose submitter is known. A
     /// delivery's mailbox stays as the parser set it: the submitter acted, the mailbox only
-    /// received.
+    /// received. An OpenSMTPD session event gets what its session told (`fill_smtpd`).
     pub fn fill(&self, e: &mut Event) {
+        if let Some(sid) = e.session.clone() {
+            self.fill_smtpd(&sid, e);
+        }
         if e.actor.is_some()
             || !matches!(
                 e.kind,
@@ -210,6 +462,16 @@ impl Joiner {
 fn key(qid: &str) -> u64 {
     use std::hash::BuildHasher;
     rustc_hash::FxBuildHasher.hash_one(qid)
+}
+
+/// An OpenSMTPD session id's key: its 64 bits (16 hex digits), else a hash.
+fn key_of_session(sid: &str) -> u64 {
+    u64::from_str_radix(sid, 16).unwrap_or_else(|_| key(sid))
+}
+
+/// The key of a refused recipient in a session.
+fn verdict_key(sid: &str, rcpt: &str) -> u64 {
+    key(&format!("{sid} {}", rcpt.to_ascii_lowercase()))
 }
 
 #[cfg(test)]
@@ -254,5 +516,124 @@ mod tests {
             .map(|q| j.user(q))
             .collect();
         assert_eq!(got, [Some("alice"), None, None, Some("alice"), None]);
+    }
+
+    /// OpenSMTPD: lines of the 7.6 fixture (tests/fixtures/opensmtpd), learned in file order
+    /// as the reader thread learns them, then filled as a parser thread fills them.
+    #[test]
+    fn opensmtpd_sessions_carry_address_login_and_stage() {
+        use crate::events::record::{Kind, Source};
+        use crate::events::{parse_line, time::Clock, LineOutcome, TsCache};
+        let clock = Clock {
+            tz: chrono_tz::UTC,
+            anchor: chrono::NaiveDate::from_ymd_opt(2026, 12, 31)
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .unwrap(),
+            year: None,
+        };
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/opensmtpd/var/log/mail.log");
+        let text = std::fs::read_to_string(path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        let event = |n: usize| {
+            let src = Source {
+                path: "",
+                sha256: None,
+                line: n as u64,
+                offset: 0,
+            };
+            match parse_line(lines[n - 1], &clock, &mut TsCache::default(), src, false) {
+                LineOutcome::Event(e) => Some(e),
+                _ => None,
+            }
+        };
+        let mut j = Joiner::default();
+        for n in 1..=lines.len() {
+            if let Some(b) = event(n).as_ref().and_then(Binding::of) {
+                j.bind(b);
+            }
+        }
+        let filled = |n: usize| {
+            let mut e = event(n).unwrap();
+            j.fill(&mut e);
+            e
+        };
+        let row = |n: usize| {
+            let e = filled(n);
+            (
+                e.kind,
+                e.src_ip.map(|s| s.to_string()),
+                e.actor.map(|s| s.to_string()),
+            )
+        };
+        let s = |v: &str| Some(v.to_string());
+        // (line, kind, address, login) after the join.
+        let cases = [
+            (5, Kind::AuthSuccess, s("127.0.0.1"), s("alice")),
+            (6, Kind::MessageReceived, s("127.0.0.1"), s("alice")),
+            (10, Kind::Delivery, None, s("alice")),
+            (19, Kind::MessageReceived, s("127.0.7.7"), None),
+            (23, Kind::Delivery, None, None),
+            (25, Kind::Delivery, None, s("bob")),
+            (28, Kind::LostConnection, s("127.0.1.10"), None),
+            (33, Kind::ProtocolError, s("127.0.1.10"), None),
+            // The GET session's end: its protocol error counted it already.
+            (35, Kind::Disconnect, s("127.0.1.10"), None),
+            // EHLO and QUIT: a session that never sent a mail command.
+            (36, Kind::LostConnection, s("127.0.1.10"), None),
+            (38, Kind::Vrfy, s("127.0.1.11"), None),
+            (39, Kind::Expn, s("127.0.1.11"), None),
+            // An unknown user of the local domain (lab.example had local deliveries).
+            (40, Kind::RecipientUnknown, s("127.0.1.11"), None),
+            (44, Kind::Disconnect, s("127.0.1.11"), None),
+            // The same answer for an outside domain from an unauthenticated client.
+            (46, Kind::RelayDenied, s("127.0.5.10"), None),
+            (52, Kind::Reject, s("127.0.6.6"), None),
+            (57, Kind::AuthFailure, s("127.0.3.10"), s("alice")),
+            (59, Kind::Disconnect, s("127.0.3.10"), None),
+            (83, Kind::AuthFailure, s("127.0.2.10"), s("carol")),
+            (112, Kind::AuthSuccess, s("127.0.2.12"), s("carol")),
+            (113, Kind::MessageReceived, s("127.0.2.12"), s("carol")),
+            (114, Kind::MessageQueued, s("127.0.2.12"), s("carol")),
+            (176, Kind::Delivery, None, s("carol")),
+            (205, Kind::Delivery, None, s("carol")),
+        ];
+        for (n, kind, ip, actor) in cases {
+            assert_eq!(row(n), (kind, ip, actor), "line {n}: {}", lines[n - 1]);
+        }
+        assert_eq!(
+            filled(36).detail.as_deref(),
+            Some("no mail command (reason=quit)")
+        );
+        // Nothing known before the session's first line: the parser's kind stays.
+        let mut fresh = Joiner::default();
+        let mut e = event(36).unwrap();
+        fresh.fill(&mut e);
+        assert_eq!((e.kind, e.src_ip), (Kind::Disconnect, None));
+        // Before any local delivery the host's domains are unknown: a refusal stays an
+        // unknown recipient.
+        for n in 45..=46 {
+            if let Some(b) = event(n).as_ref().and_then(Binding::of) {
+                fresh.bind(b);
+            }
+        }
+        let mut e = event(46).unwrap();
+        fresh.fill(&mut e);
+        assert_eq!(e.kind, Kind::RecipientUnknown);
+    }
+
+    /// OpenSMTPD sessions are forgotten oldest first beyond the bound.
+    #[test]
+    fn opensmtpd_sessions_are_bounded() {
+        let mut j = Joiner::default();
+        for i in 0..super::SMTPD_SESSIONS as u64 + 10 {
+            j.bind(Binding::SmtpdConnect {
+                sid: format!("{i:016x}"),
+                ip: Some("192.0.2.1".into()),
+            });
+        }
+        assert_eq!(j.smtpd.len(), super::SMTPD_SESSIONS);
+        assert!(!j.smtpd.contains_key(&0));
+        assert!(j.smtpd.contains_key(&(super::SMTPD_SESSIONS as u64 + 9)));
     }
 }

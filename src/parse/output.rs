@@ -378,6 +378,7 @@ mod tests {
                 line: 7,
                 offset: 99,
             },
+            session: None,
         };
         for pid in [Some(1), None] {
             e.pid = pid;

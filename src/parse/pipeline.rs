@@ -126,6 +126,10 @@ fn learn(joiner: &RwLock<Joiner>, chunk: &[u8], clock: &Clock) {
         b"proto=ESMTPSA,",
         b" Message accepted for delivery)",
         b"@localhost",
+        // OpenSMTPD: `SID smtp …` / `smtp-in: …` session lines, `mda delivery` (local domains).
+        b" smtp ",
+        b"smtp-in: ",
+        b" mda ",
     ]
     .map(memchr::memmem::Finder::new);
     let mut hits: Vec<usize> = finders.iter().flat_map(|f| f.find_iter(chunk)).collect();
@@ -252,7 +256,7 @@ fn parse_chunk(ctx: &Ctx, pool: &Pool, c: Chunk) -> io::Result<Done> {
                 }
                 stats.first_us = Some(stats.first_us.map_or(e.ts_unix_us, |t| t.min(e.ts_unix_us)));
                 stats.last_us = Some(stats.last_us.map_or(e.ts_unix_us, |t| t.max(e.ts_unix_us)));
-                if e.queue_id.is_some() && e.actor.is_none() {
+                if e.session.is_some() || (e.queue_id.is_some() && e.actor.is_none()) {
                     if let Ok(j) = ctx.joiner.read() {
                         j.fill(&mut e);
                     }

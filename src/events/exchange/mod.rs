@@ -116,6 +116,7 @@ impl Rec {
             detail: (detail != "{}").then_some(Cow::Owned(detail)),
             utf8_lossy: false,
             source,
+            session: None,
         }
     }
 }
