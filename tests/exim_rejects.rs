@@ -102,4 +102,17 @@ fn the_rejectlog_matches_its_mainlog() {
         "{}",
         o.stdout
     );
+    // The CVE-2019-10149 probe Exim 4.96 refused: one attempt, from the mainlog only (the
+    // rejectlog's copy of the line is not counted twice).
+    let exploit: Vec<serde_json::Value> = o
+        .stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|f| f["rule"] == "exploit.smtp_injection")
+        .collect();
+    assert_eq!(exploit.len(), 1, "{}", o.stdout);
+    assert_eq!(exploit[0]["count"], 1);
+    assert!(exploit[0]["title"]
+        .as_str()
+        .is_some_and(|t| t.starts_with("CVE-2019-10149 (Exim) exploit attempt from")));
 }

@@ -151,6 +151,14 @@ fn attacks_found_and_only_attacks() {
     assert!(of("auth.compromised_account")
         .iter()
         .any(|f| names(f, "carol")));
+    // The CVE-2020-7247 probe, refused by 7.6: an attempt, named with its CVE and source.
+    let exploit = of("exploit.smtp_injection");
+    assert_eq!(exploit.len(), 1, "{exploit:?}");
+    assert!(names(exploit[0], "127.0.6.6"));
+    assert_eq!(exploit[0]["severity"], "medium");
+    assert!(exploit[0]["title"]
+        .as_str()
+        .is_some_and(|t| t.contains("CVE-2020-7247") && t.contains("attempt")));
     let bulk = of("abuse.bulk_send");
     assert!(bulk
         .iter()

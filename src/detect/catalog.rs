@@ -333,6 +333,15 @@ pub const RULES: &[RuleMeta] = &[
         "使用有效凭据从账户未曾使用过的来源登录",
         3,
     ),
+    r(
+        "exploit.smtp_injection",
+        "an exploit payload in an SMTP address (Exim CVE-2019-10149, OpenSMTPD CVE-2020-7247)",
+        &[C, M],
+        InitialAccess,
+        &["T1190"],
+        &[AttackerSource, Exploit],
+        &["isolate.block_ips", "clean.patch_mta"],
+    ),
     v(
         r(
             "exchange.proxylogon_ssrf",
