@@ -3,7 +3,9 @@
 //! File names and log text on a compromised host can carry ANSI escape sequences, carriage
 //! returns, bidi overrides or zero-width characters that rewrite what the responder sees. Every
 //! string that came from evidence goes through [`terminal`] before it is printed to stderr or
-//! stdout. Other sinks (CSV, HTML) get their own escapers next to their renderers.
+//! stdout. Other sinks (CSV, HTML) get their own escapers next to their renderers. Attacker
+//! text is also bounded before it is kept: [`cut`] and [`capped`] shorten it on a character
+//! boundary (every module that holds such text uses these two).
 
 /// Whether `c` must not be shown raw on a terminal (nor stand in a path a command names).
 pub fn needs_escape(c: char) -> bool {
@@ -91,6 +93,28 @@ pub fn markdown_code(s: &str) -> String {
     } else {
         format!("{fence}{s}{fence}")
     }
+}
+
+/// `s` cut to at most `max` bytes, on a character boundary.
+pub fn cut(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// `s` cut to at most `max` bytes on a character boundary, with a marker saying how much was
+/// left out.
+pub fn capped(s: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    let kept = cut(s, max);
+    if kept.len() == s.len() {
+        return s.into();
+    }
+    format!("{kept}…[{} more bytes]", s.len() - kept.len()).into()
 }
 
 #[cfg(test)]

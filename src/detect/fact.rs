@@ -7,6 +7,7 @@
 //! one allocation instead of up to nine is the difference that shows.
 
 use crate::events::record::{Event, Kind};
+use crate::sanitize::capped;
 
 /// The text fields of a fact.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,19 +56,6 @@ pub const MAX_NAME: usize = 1024;
 /// Longest detail text a fact keeps (the structured Exchange / M365 detail stays whole below
 /// it; a longer one is cut and then no longer read as structured).
 pub const MAX_DETAIL: usize = 64 << 10;
-
-/// `s` cut to at most `max` bytes on a character boundary, with a marker saying how much was
-/// left out.
-fn capped(s: &str, max: usize) -> std::borrow::Cow<'_, str> {
-    if s.len() <= max {
-        return s.into();
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…[{} more bytes]", &s[..end], s.len() - end).into()
-}
 
 /// One event as detection sees it.
 #[derive(Debug, Clone)]

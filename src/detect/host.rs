@@ -266,17 +266,7 @@ impl Host {
         };
         for (path, f) in files {
             let key = path.rsplit('/').next().unwrap_or(path).to_string();
-            let text = f.text();
-            let rules = if text
-                .trim_start()
-                .to_ascii_lowercase()
-                .starts_with("# exim filter")
-            {
-                crate::hostconf::delivery::exim_filter(&text)
-            } else {
-                crate::hostconf::delivery::forward(&text)
-            };
-            for (n, t) in rules {
+            for (n, t) in crate::hostconf::delivery::forward_file(&f.text()) {
                 let target = match t {
                     Target::Pipe(c) => format!("|{c}"),
                     Target::File(x) | Target::Address(x) => x,

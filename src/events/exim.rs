@@ -18,6 +18,7 @@ use std::borrow::Cow;
 
 use super::fields::{between, owned, Parse};
 use super::record::{Kind, Parsed};
+use crate::sanitize::cut;
 
 /// Whether a syslog tag belongs to Exim.
 pub fn is_exim(tag: &str) -> bool {
@@ -476,18 +477,6 @@ pub fn extend_block(detail: &mut Option<Cow<'_, str>>, line: &str) -> bool {
         return true;
     }
     is_block_line(line) || line.starts_with([' ', '\t'])
-}
-
-/// `s` cut to at most `max` bytes, on a character boundary.
-fn cut(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
 }
 
 #[cfg(test)]

@@ -36,6 +36,7 @@ use std::borrow::Cow;
 
 use super::fields::{angle, find, owned, Parse};
 use super::record::{Kind, Parsed};
+use crate::sanitize::capped as bounded;
 
 /// Whether a syslog tag belongs to OpenSMTPD.
 pub fn is_opensmtpd(tag: &str) -> bool {
@@ -53,18 +54,6 @@ fn is_id(s: &str, len: usize) -> bool {
 /// The message id of an envelope id (its first 8 hex digits).
 fn msgid_of(evpid: &str) -> Option<&str> {
     is_id(evpid, 16).then(|| &evpid[..8])
-}
-
-/// `s` cut to at most `max` bytes on a character boundary, with a marker when cut.
-fn bounded(s: &str, max: usize) -> Cow<'_, str> {
-    if s.len() <= max {
-        return Cow::Borrowed(s);
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    Cow::Owned(format!("{}… [{} bytes more]", &s[..end], s.len() - end))
 }
 
 /// The value of a space-separated `key=value` token of a line's fixed part: tokens are read up

@@ -14,16 +14,10 @@ pub type Rule = (u64, Target);
 /// The targets of a delivery file at host path `path`.
 pub fn of_file(path: &str, text: &str) -> Vec<Rule> {
     let name = path.rsplit('/').next().unwrap_or(path);
-    let first = text.lines().next().unwrap_or("").to_ascii_lowercase();
-    if first.starts_with("# exim filter") {
-        exim_filter(text)
-    } else if first.starts_with("# sieve filter")
-        || name.ends_with(".sieve")
-        || name == ".dovecot.sieve"
-    {
+    if filter_header(text).is_some() || name.starts_with(".forward") {
+        forward_file(text)
+    } else if name.ends_with(".sieve") || name == ".dovecot.sieve" {
         sieve(text)
-    } else if name.starts_with(".forward") {
-        forward(text)
     } else if name.starts_with(".qmail") {
         qmail(text)
     } else if name == ".procmailrc" || name.ends_with(".rc") {
@@ -32,6 +26,34 @@ pub fn of_file(path: &str, text: &str) -> Vec<Rule> {
         sieve(text)
     } else {
         Vec::new()
+    }
+}
+
+/// A file read the way a `.forward` is, whatever its name (Exim's redirect router `file`
+/// option): an Exim or Sieve filter when its first line says so, else a list of targets.
+pub fn forward_file(text: &str) -> Vec<Rule> {
+    match filter_header(text) {
+        Some(Filter::Exim) => exim_filter(text),
+        Some(Filter::Sieve) => sieve(text),
+        None => forward(text),
+    }
+}
+
+/// The filter languages a delivery file names on its first line.
+enum Filter {
+    Exim,
+    Sieve,
+}
+
+/// The filter a file's first line names (`# Exim filter`, `# Sieve filter`), if any.
+fn filter_header(text: &str) -> Option<Filter> {
+    let first = text.lines().next().unwrap_or("").to_ascii_lowercase();
+    if first.starts_with("# exim filter") {
+        Some(Filter::Exim)
+    } else if first.starts_with("# sieve filter") {
+        Some(Filter::Sieve)
+    } else {
+        None
     }
 }
 

@@ -241,13 +241,8 @@ impl Reader {
                 }
             }
         }
-        if out.len() > MAX_EXPANDED {
-            let mut cut = MAX_EXPANDED;
-            while !out.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            out.truncate(cut);
-        }
+        let kept = crate::sanitize::cut(&out, MAX_EXPANDED).len();
+        out.truncate(kept);
         out
     }
 

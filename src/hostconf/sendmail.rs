@@ -145,17 +145,55 @@ impl Sendmail {
         };
         let mut out = cf.classes.get(name).cloned().unwrap_or_default();
         if let Some((path, _)) = cf.class_files.get(name) {
-            if let Some(f) = conf.get(path) {
-                for (n, l) in super::numbered(&f.text()) {
-                    let words = l.split('#').next().unwrap_or("");
-                    for w in words.split_whitespace() {
-                        out.push((w.to_string(), (path.clone(), n)));
-                    }
-                }
-            }
+            out.extend(class_file(conf, path));
         }
         out
     }
+}
+
+/// A lookup table of sendmail's (`access`, `mailertable`, `generics` …) read as sendmail reads
+/// it (the compiled `.db` first): where the running `.cf` declares it (`K name hash path`), else
+/// at `default`; with the declaration's place. `None` when neither the source nor its `.db` is
+/// on the host.
+pub fn table(
+    sm: Option<&Sendmail>,
+    conf: &HostConf,
+    name: &str,
+    default: &str,
+) -> Option<(super::maps::Map, Option<At>)> {
+    let declared = sm
+        .and_then(|s| s.cf.as_ref())
+        .and_then(|c| c.maps.get(name));
+    let path = declared
+        .map(|(_, p, _)| p.trim_end_matches(".db").to_string())
+        .unwrap_or_else(|| default.to_string());
+    if conf.get(&path).is_none() && conf.get(&format!("{path}.db")).is_none() {
+        return None;
+    }
+    let r = super::postfix::MapRef {
+        kind: "hash".into(),
+        name: path,
+    };
+    let map = super::maps::Map::load(conf, &r, super::maps::Syntax::Table);
+    Some((map, declared.map(|(_, _, at)| at.clone())))
+}
+
+/// The words of a class file (`/etc/mail/relay-domains`, `trusted-users`) as sendmail reads
+/// one: white-space separated, `#` starting a comment; each with its line.
+pub fn class_file(conf: &HostConf, path: &str) -> Vec<(String, At)> {
+    let Some(f) = conf.get(path) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (n, l) in super::numbered(&f.text()) {
+        let words = l.split('#').next().unwrap_or("");
+        out.extend(
+            words
+                .split_whitespace()
+                .map(|w| (w.to_string(), (path.to_string(), n))),
+        );
+    }
+    out
 }
 
 /// Reads a `.mc` at host path `path`.

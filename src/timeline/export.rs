@@ -12,6 +12,7 @@ use std::io::{self, Write};
 use serde_json::{json, Map, Value};
 
 use super::record::{phase_name, severity_name, Kind, Record};
+pub use crate::sanitize::cut;
 
 /// Output format of `mailir timeline`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -122,18 +123,6 @@ fn jsonl(rows: &[Record], out: &mut dyn Write) -> io::Result<()> {
         out.write_all(b"\n")?;
     }
     Ok(())
-}
-
-/// `s` cut to at most `max` bytes, at a character boundary.
-pub fn cut(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
 }
 
 /// What the row's time means, for Timesketch's `timestamp_desc` and l2tcsv's `type`.

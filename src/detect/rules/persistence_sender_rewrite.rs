@@ -14,8 +14,8 @@
 
 use super::super::host::{Cites, ConfigRule, Host};
 use crate::detect::finding::{Finding, Severity};
-use crate::hostconf::maps::{Map, Syntax};
-use crate::hostconf::postfix::MapRef;
+use crate::hostconf::maps::Syntax;
+use crate::hostconf::sendmail::table;
 
 /// The rule.
 pub struct SenderRewrite;
@@ -38,26 +38,14 @@ impl ConfigRule for SenderRewrite {
             }
         }
         if let Some(sm) = &host.sendmail {
-            let declared = sm.cf.as_ref().and_then(|c| c.maps.get("generics"));
+            // Read only when the .cf declares it or the .mc turns it on.
             let featured = sm.mc.as_ref().and_then(|m| m.feature("genericstable"));
-            let path = declared
-                .map(|(_, p, _)| p.trim_end_matches(".db").to_string())
-                .unwrap_or_else(|| "/etc/mail/genericstable".into());
-            let stored =
-                host.conf.get(&path).is_some() || host.conf.get(&format!("{path}.db")).is_some();
-            if stored && (declared.is_some() || featured.is_some()) {
-                let r = MapRef {
-                    kind: "hash".into(),
-                    name: path,
-                };
-                let at = declared
-                    .map(|(_, _, at)| at.clone())
-                    .or(featured.map(|c| c.at.clone()));
-                tables.push((
-                    "genericstable",
-                    Map::load(&host.conf, &r, Syntax::Table),
-                    at,
-                ));
+            let generics = table(Some(sm), &host.conf, "generics", "/etc/mail/genericstable");
+            if let Some((map, declared)) = generics {
+                if declared.is_some() || featured.is_some() {
+                    let at = declared.or(featured.map(|c| c.at.clone()));
+                    tables.push(("genericstable", map, at));
+                }
             }
         }
         let mut out = exim(host);

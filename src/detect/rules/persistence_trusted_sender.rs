@@ -69,11 +69,9 @@ fn named(host: &Host) -> Vec<(&'static str, String, At, bool)> {
             .mc
             .as_ref()
             .is_some_and(|m| m.feature("use_ct_file").is_some());
-        if let (false, Some(f)) = (read, host.conf.get(file)) {
-            for (n, l) in crate::hostconf::numbered(&f.text()) {
-                for u in l.split('#').next().unwrap_or("").split_whitespace() {
-                    named.push(("Sendmail", u.to_string(), (file.into(), n), next_build));
-                }
+        if !read {
+            for (user, at) in crate::hostconf::sendmail::class_file(&host.conf, file) {
+                named.push(("Sendmail", user, at, next_build));
             }
         }
     }

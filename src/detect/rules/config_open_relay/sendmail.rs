@@ -17,9 +17,7 @@
 use super::finding;
 use crate::detect::finding::{Finding, Severity};
 use crate::detect::host::{public_literal, Cites, Host};
-use crate::hostconf::maps::{Map, Syntax};
-use crate::hostconf::postfix::MapRef;
-use crate::hostconf::sendmail::{At, Sendmail};
+use crate::hostconf::sendmail::{table, At, Sendmail};
 
 /// Every Sendmail relay finding of the host.
 pub(super) fn relay(host: &Host) -> Vec<Finding> {
@@ -67,15 +65,15 @@ fn judge(host: &Host, tag: &str, what: &str) -> Option<(Severity, String)> {
 
 /// The `access` map's `RELAY` entries.
 fn access(host: &Host) -> Vec<Finding> {
-    let path = "/etc/mail/access";
-    if host.conf.get(path).is_none() && host.conf.get(&format!("{path}.db")).is_none() {
+    let Some((map, _)) = table(
+        host.sendmail.as_ref(),
+        &host.conf,
+        "access",
+        "/etc/mail/access",
+    ) else {
         return Vec::new();
-    }
-    let r = MapRef {
-        kind: "hash".into(),
-        name: path.into(),
     };
-    let map = Map::load(&host.conf, &r, Syntax::Table);
+    let path = map.reference.name.clone();
     let mut out = Vec::new();
     for e in map.effective() {
         if !e.value.trim().to_ascii_uppercase().starts_with("RELAY") {

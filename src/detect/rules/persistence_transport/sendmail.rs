@@ -13,9 +13,7 @@
 use super::{finding, judge_route};
 use crate::detect::finding::Finding;
 use crate::detect::host::{public_literal, Cites, Host};
-use crate::hostconf::maps::{Map, Syntax};
-use crate::hostconf::postfix::MapRef;
-use crate::hostconf::sendmail::{next_hop, Sendmail};
+use crate::hostconf::sendmail::{next_hop, table, Sendmail};
 
 /// Every Sendmail route to a host the attacker may hold.
 pub(super) fn routes(host: &Host) -> Vec<Finding> {
@@ -66,22 +64,10 @@ fn relays(host: &Host, sm: &Sendmail) -> Vec<Finding> {
 
 /// The mailertable's entries.
 fn mailertable(host: &Host, sm: &Sendmail) -> Vec<Finding> {
-    let declared = sm.cf.as_ref().and_then(|c| c.maps.get("mailertable"));
-    let path = declared
-        .map(|(_, p, _)| p.trim_end_matches(".db").to_string())
-        .unwrap_or_else(|| "/etc/mail/mailertable".into());
-    if host.conf.get(&path).is_none() && host.conf.get(&format!("{path}.db")).is_none() {
+    let Some((map, at)) = table(Some(sm), &host.conf, "mailertable", "/etc/mail/mailertable")
+    else {
         return Vec::new();
-    }
-    let map = Map::load(
-        &host.conf,
-        &MapRef {
-            kind: "hash".into(),
-            name: path.clone(),
-        },
-        Syntax::Table,
-    );
-    let at = declared.map(|(_, _, at)| at.clone());
+    };
     let mut out = Vec::new();
     for e in map.effective() {
         let Some(hop) = next_hop(&e.value) else {
