@@ -335,7 +335,7 @@ pub const RULES: &[RuleMeta] = &[
     ),
     r(
         "exploit.smtp_injection",
-        "an exploit payload in an SMTP address (Exim CVE-2019-10149, OpenSMTPD CVE-2020-7247)",
+        "an exploit payload in an SMTP address (Exim CVE-2019-10149, OpenSMTPD CVE-2020-7247, Zimbra CVE-2024-45519)",
         &[C, M],
         InitialAccess,
         &["T1190"],
