@@ -346,7 +346,7 @@ pub const RULES: &[RuleMeta] = &[
         r(
             "exchange.proxylogon_ssrf",
             "ProxyLogon SSRF (CVE-2021-26855)",
-            &[C],
+            &[C, M],
             InitialAccess,
             &["T1190"],
             &[AttackerSource, Exploit, AccessVector],

@@ -8,7 +8,8 @@
 //! any credentials" exploitation. **How** (the shapes of Orange Tsai's talk, PeterJson's
 //! write-up and the public scanners, as the Sentinel and Splunk content reads them): the path
 //! is `…/autodiscover.json`, the decoded query has an `@` followed by a back-end path
-//! (`/mapi/`, `/ews/`, `/powershell`, `/owa/`, `/ecp/`, `/oab/`), or an `X-Rps-CAT` token;
+//! (`/mapi/`, `/ews/`, `/powershell`, `/owa/`, `/ecp/`, `/oab/`), an `X-Rps-CAT` token, or the
+//! exploit's own `Email=autodiscover/autodiscover.json` parameter;
 //! requests with a logged, authenticated user and no `X-Rps-CAT` are ProxyNotShell's
 //! (`exchange.proxynotshell`). Exchange's own `autodiscover.json?Email=alice@corp&Protocol=…`
 //! has no path after the `@` and is not matched. **Attempt or success** ([`super::web`]):
@@ -33,7 +34,7 @@ pub fn autodiscover_ssrf(r: &Req) -> bool {
     if !r.path.ends_with("/autodiscover.json") {
         return false;
     }
-    if r.query.contains("x-rps-cat=") {
+    if r.query.contains("x-rps-cat=") || r.query.contains("email=autodiscover/autodiscover.json") {
         return true;
     }
     r.query
