@@ -393,6 +393,15 @@ pub const RULES: &[RuleMeta] = &[
         &["clean.patch_webmail", "clean.remove_webshells_linux", "isolate.block_ips", "isolate.network"],
     ),
     r(
+        "web.webshell_file",
+        "web-shell code in a collected web root's script file",
+        &[C],
+        Persistence,
+        &["T1505.003"],
+        &[PlantedEntry],
+        &["clean.patch_webmail", "clean.remove_webshells_linux", "isolate.network"],
+    ),
+    r(
         "exchange.admin_cmdlet",
         "Exchange management cmdlets of an intrusion (export to a script, export role, transport agent)",
         &[C, H, M, L],

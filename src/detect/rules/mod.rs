@@ -63,6 +63,7 @@ pub mod tamper_rejectlog;
 pub mod tamper_time;
 pub mod web;
 pub mod web_webshell;
+pub mod web_webshell_file;
 pub mod webmail_roundcube_rce;
 pub mod webmail_zimbra_mboximport;
 
@@ -380,6 +381,7 @@ pub fn config_rules() -> Vec<Box<dyn super::host::ConfigRule>> {
         Box::new(persistence_trusted_sender::TrustedSender),
         Box::new(persistence_compiled_map::CompiledMap),
         Box::new(persistence_cron::Cron),
+        Box::new(web_webshell_file::WebshellFile),
         Box::new(config_open_relay::OpenRelay),
         Box::new(config_vrfy::Vrfy),
         Box::new(config_banner::Banner),
