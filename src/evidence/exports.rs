@@ -1,5 +1,6 @@
-//! What an exported file is: Exchange server logs and Microsoft 365 exports recognised by
-//! their first bytes, never by their names (responders rename and re-folder exports).
+//! What an exported file is: Exchange server logs, Microsoft 365 exports, web-server access
+//! logs and Zimbra's logs recognised by their first bytes, never by their names (responders
+//! rename and re-folder exports).
 //!
 //! Shared by `collect --exports` (it records what each file was recognised as in the
 //! manifest) and by `parse` (it picks the reader). Pure byte inspection, no analysis
@@ -34,6 +35,12 @@ pub enum ExportKind {
     TransportRules,
     /// `Get-Mailbox` inventory CSV (forwarding columns).
     Mailboxes,
+    /// Web-server access log: Apache `common` / `combined` / `vhost_combined`, nginx
+    /// `combined` and its variants (Zimbra's proxy `nginx.access.log`), Jetty's NCSA request
+    /// log (Zimbra's `access_log.*`). Shapes in [`super::weblines::access`].
+    AccessLog,
+    /// Zimbra's log4j logs: `mailbox.log`, `audit.log` (shape in [`super::weblines::log4j`]).
+    ZimbraLog,
 }
 
 impl ExportKind {
@@ -50,6 +57,8 @@ impl ExportKind {
             ExportKind::InboxRules => "inbox_rules_csv",
             ExportKind::TransportRules => "transport_rules_csv",
             ExportKind::Mailboxes => "mailboxes_csv",
+            ExportKind::AccessLog => "web_access_log",
+            ExportKind::ZimbraLog => "zimbra_log",
         }
     }
 }
@@ -140,6 +149,13 @@ pub fn recognise(head: &[u8]) -> Option<ExportKind> {
     }
     if log_type.contains("ecp") || log_type.contains("oab") || log_type.contains("protocol") {
         return Some(ExportKind::ExchangeLines);
+    }
+    // Web-server access lines and Zimbra's log4j lines, by the shape of their first lines.
+    if super::weblines::looks_like_access_log(text) {
+        return Some(ExportKind::AccessLog);
+    }
+    if super::weblines::looks_like_zimbra_log(text) {
+        return Some(ExportKind::ZimbraLog);
     }
     let data = first_data?;
     // A CSV header line (PowerShell's `Export-Csv` writes `#TYPE …` first, skipped above).
