@@ -280,4 +280,33 @@ mod tests {
         assert_eq!(recognise(b"a,b,c\n1,2,3\n"), None);
         assert_eq!(recognise(b"{\"hello\": 1}"), None);
     }
+
+    /// The real nginx and Apache logs of `tests/fixtures/web` (their README says how they were
+    /// made) and published Zimbra audit lines are recognised by content, whatever their names;
+    /// other line logs are not taken for them.
+    #[test]
+    fn web_and_zimbra_logs_by_content() {
+        for log in [
+            &include_bytes!("../../tests/fixtures/web/var/log/nginx/access.log")[..],
+            include_bytes!("../../tests/fixtures/web/var/log/nginx/zimbra-proxy.access.log"),
+            include_bytes!("../../tests/fixtures/web/var/log/apache2/access.log"),
+            include_bytes!("../../tests/fixtures/web/var/log/apache2/other_vhosts_access.log"),
+        ] {
+            assert_eq!(recognise(log), Some(ExportKind::AccessLog));
+        }
+        assert_eq!(
+            recognise(include_bytes!(
+                "../../tests/fixtures/web/opt/zimbra/log/audit.log"
+            )),
+            Some(ExportKind::ZimbraLog)
+        );
+        assert_eq!(ExportKind::AccessLog.name(), "web_access_log");
+        for other in [
+            &b"2021-03-05 03:06:27 1lI2Hr-0003Xb-Ls <= a@example.com H=(x) [192.0.2.1] P=esmtp S=1\n"[..],
+            b"Dec  6 20:30:17 mx1 dovecot: imap-login: Login: user=<a>, rip=192.0.2.1\n",
+            b"[06-Dec-2026 20:30:17 +0000]: <4f3a> IMAP Error: Login failed for a from 192.0.2.1\n",
+        ] {
+            assert_eq!(recognise(other), None);
+        }
+    }
 }

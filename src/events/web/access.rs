@@ -159,4 +159,102 @@ mod tests {
         );
         assert_eq!(vhost("-"), None);
     }
+
+    const NGINX: &str = include_str!("../../../tests/fixtures/web/var/log/nginx/access.log");
+    const PROXY: &str =
+        include_str!("../../../tests/fixtures/web/var/log/nginx/zimbra-proxy.access.log");
+    const APACHE: &str = include_str!("../../../tests/fixtures/web/var/log/apache2/access.log");
+    const VHOSTS: &str =
+        include_str!("../../../tests/fixtures/web/var/log/apache2/other_vhosts_access.log");
+
+    /// The line of `log` holding `needle`, read.
+    fn find(log: &str, needle: &str) -> Rec {
+        one(log.lines().find(|l| l.contains(needle)).expect(needle))
+    }
+
+    /// Every line real nginx 1.22 and Apache 2.4 wrote (tests/fixtures/web) is a request.
+    #[test]
+    fn every_fixture_line_is_a_request() {
+        for log in [NGINX, PROXY, APACHE, VHOSTS] {
+            for l in log.lines() {
+                let r = one(l);
+                assert_eq!(r.kind, Kind::HttpRequest);
+                assert!(r.status.as_deref().is_some_and(|s| s.len() == 3), "{l}");
+                assert!(r.src_ip.is_some(), "{l}");
+            }
+        }
+    }
+
+    #[test]
+    fn fixture_attacks_and_oddities() {
+        let r = find(NGINX, "/mapi/nspi/");
+        assert_eq!(r.src_ip.as_deref(), Some("127.0.6.6"));
+        assert_eq!(
+            r.detail.url.as_deref(),
+            Some("/autodiscover/autodiscover.json")
+        );
+        assert_eq!(
+            r.detail.query.as_deref(),
+            Some("@evil.com/mapi/nspi/?&Email=autodiscover/autodiscover.json%3F@evil.com")
+        );
+        // nginx: a TLS hello on the plain port, and a request line of nothing.
+        let r = find(NGINX, r#""\x16\x03\x01"#);
+        assert_eq!(
+            (r.status.as_deref(), r.detail.method.as_ref()),
+            (Some("400"), None)
+        );
+        assert!(r
+            .detail
+            .note
+            .as_deref()
+            .unwrap()
+            .starts_with(r"request line: \x16\x03\x01"));
+        let r = find(NGINX, r#" "" 400"#);
+        assert_eq!(
+            (r.detail.method.as_ref(), r.detail.note.as_ref()),
+            (None, None)
+        );
+        // Both servers' escapes give the same text.
+        let n = find(NGINX, "quoted");
+        let a = find(APACHE, "quoted");
+        assert_eq!(n.detail.query.as_deref(), Some(r#"q="a\b""#));
+        assert_eq!(a.detail.query.as_deref(), Some(r#"_task=mail&q="a\b""#));
+        assert_eq!(
+            n.detail.ua.as_deref(),
+            Some(r#"Mozilla/5.0 "quoted" \xC3\xA9"#)
+        );
+        assert_eq!(
+            a.detail.ua.as_deref(),
+            Some(r#"Mozilla/5.0 "quoted" \xc3\xa9"#)
+        );
+        // An over-long request line, as the servers cut it (no `HTTP/x` left).
+        let r = find(APACHE, "x=AAAA");
+        assert_eq!(r.status.as_deref(), Some("414"));
+        assert_eq!(r.detail.method.as_deref(), Some("GET"));
+        assert!(r.detail.query.as_deref().unwrap().len() > 8000);
+        // Longer still (a server that logs the whole line): the field is cut, with a marker.
+        let l = APACHE.lines().find(|l| l.contains("x=AAAA")).unwrap();
+        let longer = l.replacen("x=A", &format!("x={}", "A".repeat(20_000)), 1);
+        let q = one(&longer).detail.query.unwrap();
+        assert!(
+            q.len() < MAX_FIELD + 64 && q.ends_with("more bytes]"),
+            "{}",
+            q.len()
+        );
+        // The client's port and the upstream of the proxy format; the vhost of Apache's.
+        let r = find(PROXY, "ow=2&no-switch=1");
+        assert_eq!(r.src_ip.as_deref(), Some("127.0.6.8"));
+        assert_eq!(r.detail.vhost.as_deref(), Some("zimbra.example.test"));
+        assert_eq!(r.detail.method.as_deref(), Some("POST"));
+        assert_eq!(
+            r.detail.url.as_deref(),
+            Some("/service/extension/backup/mboximport")
+        );
+        let r = find(VHOSTS, "cat+/etc/passwd");
+        assert_eq!(r.detail.vhost.as_deref(), Some("zimbra.example.test"));
+        assert_eq!(r.src_ip.as_deref(), Some("127.0.6.8"));
+        // IPv6 clients and a basic-auth user.
+        assert_eq!(find(NGINX, "::1 - -").src_ip.as_deref(), Some("::1"));
+        assert_eq!(find(NGINX, " admin [").actor.as_deref(), Some("admin"));
+    }
 }

@@ -3,8 +3,9 @@
 //!
 //! Zimbra writes `date level [thread] [context] category - message`, the time in the server's
 //! zone without saying which (read in `--timezone` / the bundle's zone), and its `security`
-//! category (all of `audit.log`, and a copy in `mailbox.log`) records each login and account
-//! change as `cmd=<Command>; key=value; …`:
+//! category (all of `audit.log`) records each login and account
+//! change as `cmd=<Command>; key=value; …` (where `mailbox.log` holds these too, depends on
+//! the host's log4j configuration):
 //!
 //! - `cmd=Auth` / `cmd=AdminAuth` (also `AuthRequest`): `auth_success`, or `auth_failure` when
 //!   the line carries `error=` (`authentication failed for [user], invalid password`). The
@@ -14,7 +15,8 @@
 //!   context `oproto=smtp`, a password check made for the MTA, is `smtp`); the detail keeps
 //!   the command in `op`, the protocol in `client`, the user agent in `ua`, the error in `note`.
 //! - any other command (`CreateAccount`, `ModifyAccount`, `SetPassword` …): `admin_command`,
-//!   the context's `name=` as actor, the command in `op`, the whole message in `cmd`.
+//!   the context's `name=` (the administrator) as actor, the message's `name=` (the account
+//!   acted on) as mailbox, the command in `op`, the whole message in `cmd`.
 //!
 //! Other lines of the layout (and the other categories' echo of a failed login, such as
 //! `SoapEngine - handler exception: authentication failed for …`, which would count one
@@ -92,6 +94,7 @@ fn security(l: &Log4j, ts: i64, cmd: &str) -> Rec {
         r.detail.note = error.map(cap);
     } else {
         r.actor = l.get("name").map(cap);
+        r.mailbox = pair(l.message, "name").map(cap);
         r.detail.cmd = Some(cap(l.message.trim()));
     }
     r
@@ -174,6 +177,24 @@ mod tests {
         assert_eq!(r.src_ip.as_deref(), Some("1.2.3.4"));
         assert_eq!(r.detail.client.as_deref(), Some("zsync"));
         assert_eq!(r.proto, Some("http"));
+    }
+
+    /// Not a published line: the shape Zimbra's `CreateAccount` handler writes
+    /// (`ZimbraLog.security.info(ZimbraLog.encodeAttrs({"cmd", "CreateAccount", "name", name},
+    /// attrs))` in zm-mailbox), behind the context of the published admin-port line above.
+    #[test]
+    fn account_change_is_an_admin_command() {
+        let r = one("2018-10-02 00:00:41,101 INFO  [qtp509886383-2438090:https://192.168.15.15:7071/service/admin/soap/] [name=admin@ucab.edu.ve;ip=192.168.15.15;] security - cmd=CreateAccount; name=backdoor@ucab.edu.ve; zimbraIsAdminAccount=TRUE;");
+        assert_eq!(r.kind, Kind::AdminCommand);
+        assert_eq!(r.actor.as_deref(), Some("admin@ucab.edu.ve"));
+        assert_eq!(r.mailbox.as_deref(), Some("backdoor@ucab.edu.ve"));
+        assert_eq!(r.detail.op.as_deref(), Some("CreateAccount"));
+        assert!(r
+            .detail
+            .cmd
+            .as_deref()
+            .unwrap()
+            .contains("zimbraIsAdminAccount=TRUE"));
     }
 
     #[test]
