@@ -34,67 +34,61 @@ pub fn run(
     let mut writer = Writer::new(ctx.format, Vec::new(), false, ctx.file_id)?;
     let mut pending = 0usize;
     let mut failure: Option<io::Error> = None;
-    let (lines, warning) = read(
-        kind,
-        r,
-        export_us,
-        ctx.clock.tz,
-        &mut |at, text, got, lossy| {
-            if lossy {
-                stats.lossy += 1;
-            }
-            match got {
-                Got::Events(recs) => {
-                    for rec in &recs {
-                        let ts: Arc<str> = crate::detect::finding::ts(rec.ts_us).into();
-                        let e = rec.event(
-                            ts,
-                            Source {
-                                path: &ctx.path,
-                                sha256: ctx.sha256.as_deref(),
-                                line: at.line,
-                                offset: at.offset,
-                            },
-                        );
-                        if let Err(err) = writer.write(&e) {
-                            failure = Some(err);
-                            return false;
-                        }
-                        stats.events += 1;
-                        stats.first_us =
-                            Some(stats.first_us.map_or(rec.ts_us, |t| t.min(rec.ts_us)));
-                        stats.last_us = Some(stats.last_us.map_or(rec.ts_us, |t| t.max(rec.ts_us)));
-                        pending += 1;
+    let tz = ctx.clock.tz;
+    let (lines, warning) = read(kind, r, export_us, tz, &mut |at, text, got, lossy| {
+        if lossy {
+            stats.lossy += 1;
+        }
+        match got {
+            Got::Events(recs) => {
+                for rec in &recs {
+                    let ts: Arc<str> = crate::detect::finding::ts(rec.ts_us).into();
+                    let e = rec.event(
+                        ts,
+                        Source {
+                            path: &ctx.path,
+                            sha256: ctx.sha256.as_deref(),
+                            line: at.line,
+                            offset: at.offset,
+                        },
+                    );
+                    if let Err(err) = writer.write(&e) {
+                        failure = Some(err);
+                        return false;
                     }
+                    stats.events += 1;
+                    stats.first_us = Some(stats.first_us.map_or(rec.ts_us, |t| t.min(rec.ts_us)));
+                    stats.last_us = Some(stats.last_us.map_or(rec.ts_us, |t| t.max(rec.ts_us)));
+                    pending += 1;
                 }
-                Got::Ignored => stats.ignored += 1,
-                Got::Unparsed => {
-                    stats.unparsed += 1;
-                    if let Some(u) = unparsed.as_mut() {
-                        let _ = writeln!(u, "{}:{}: {}", ctx.path, at.line, text);
+            }
+            Got::Ignored => stats.ignored += 1,
+            Got::Unparsed => {
+                stats.unparsed += 1;
+                if let Some(u) = unparsed.as_mut() {
+                    let _ = writeln!(u, "{}:{}: {}", ctx.path, at.line, text);
+                }
+            }
+        }
+        if pending >= BATCH {
+            pending = 0;
+            let full = std::mem::replace(
+                &mut writer,
+                match Writer::new(ctx.format, Vec::new(), false, ctx.file_id) {
+                    Ok(w) => w,
+                    Err(e) => {
+                        failure = Some(e);
+                        return false;
                     }
-                }
+                },
+            );
+            if let Err(e) = full.finish().and_then(|mut r| out.write(&mut r)) {
+                failure = Some(e);
+                return false;
             }
-            if pending >= BATCH {
-                pending = 0;
-                let full = std::mem::replace(
-                    &mut writer,
-                    match Writer::new(ctx.format, Vec::new(), false, ctx.file_id) {
-                        Ok(w) => w,
-                        Err(e) => {
-                            failure = Some(e);
-                            return false;
-                        }
-                    },
-                );
-                if let Err(e) = full.finish().and_then(|mut r| out.write(&mut r)) {
-                    failure = Some(e);
-                    return false;
-                }
-            }
-            true
-        },
-    );
+        }
+        true
+    });
     if let Some(e) = failure {
         return Err(e);
     }
