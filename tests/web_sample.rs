@@ -154,3 +154,78 @@ fn published_zimbra_audit_lines() {
     assert_eq!(fail[0]["src_ip"], "1.9.9.9");
     assert_eq!(fail[0]["proto"], "pop3");
 }
+
+/// `detect` on the same corpus: every exploit request shape named with its CVE and its
+/// sender, attempt or success as the servers answered, and nothing on the users' traffic
+/// (127.0.1.x, `::1`), the health checks or the administrator.
+#[test]
+fn exploits_are_named_and_users_are_not() {
+    let dir = util::repo().join("tests/fixtures/web");
+    let o = run(&["detect", dir.to_str().unwrap(), "--format", "jsonl"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let findings: Vec<Value> = o
+        .stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|f| f["rule"].is_string())
+        .collect();
+    let has = |rule: &str, ip: &str, severity: &str| {
+        findings.iter().any(|f| {
+            f["rule"] == rule
+                && f["severity"] == severity
+                && f["entities"]["ips"]
+                    .as_array()
+                    .is_some_and(|a| a.iter().any(|i| i == ip))
+        })
+    };
+    // The attackers of client.py, each by its CVE (answered by the fake trees: then the web
+    // shells they hit make them likely successes; ProxyToken was refused by basic auth).
+    assert!(
+        has("exchange.proxyshell", "127.0.6.6", "critical"),
+        "{}",
+        o.stdout
+    );
+    assert!(
+        has("exchange.proxynotshell", "127.0.6.7", "critical"),
+        "{}",
+        o.stdout
+    );
+    assert!(
+        has("exchange.proxytoken", "127.0.6.7", "medium"),
+        "{}",
+        o.stdout
+    );
+    assert!(
+        has("webmail.zimbra_mboximport", "127.0.6.8", "critical"),
+        "{}",
+        o.stdout
+    );
+    assert!(
+        has("webmail.roundcube_rce", "127.0.6.9", "critical"),
+        "{}",
+        o.stdout
+    );
+    assert!(has("web.webshell", "127.0.6.9", "critical"), "{}", o.stdout);
+    assert!(has("web.webshell", "127.0.6.8", "critical"), "{}", o.stdout);
+    for f in &findings {
+        for ip in f["entities"]["ips"].as_array().into_iter().flatten() {
+            let ip = ip.as_str().unwrap_or("");
+            assert!(
+                !ip.starts_with("127.0.1.") && ip != "::1",
+                "a user's address in {}: {f}",
+                f["rule"]
+            );
+        }
+    }
+    // Every exploitation finding names its CVE in the title.
+    for f in findings.iter().filter(|f| {
+        f["rule"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("webmail.") || r.starts_with("exchange.proxy"))
+    }) {
+        assert!(
+            f["title"].as_str().is_some_and(|t| t.contains("CVE-")),
+            "{f}"
+        );
+    }
+}

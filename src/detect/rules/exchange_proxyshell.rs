@@ -44,7 +44,7 @@ pub fn autodiscover_ssrf(r: &Req) -> bool {
 
 /// Whether `r` is ProxyShell's (not ProxyNotShell's) shape.
 pub fn is_proxyshell(r: &Req) -> bool {
-    autodiscover_ssrf(r) && (r.query.contains("x-rps-cat=") || r.user.is_none())
+    autodiscover_ssrf(r) && !super::exchange_proxynotshell::is_proxynotshell(r)
 }
 
 /// The rule.

@@ -237,12 +237,12 @@ impl Tries {
         }
     }
 
-    /// What came of these requests, given the findings of the rules before.
-    pub fn verdict(&self, earlier: &[Finding]) -> Verdict {
+    /// What came of these requests from `ip`, given the findings of the rules before.
+    pub fn verdict(&self, ip: &str, earlier: &[Finding]) -> Verdict {
         let Some(first) = self.first_answered else {
             return Verdict::Attempt;
         };
-        match follow_on(first, earlier) {
+        match follow_on(first, ip, earlier) {
             Some(f) => Verdict::Likely(f),
             None => Verdict::Answered,
         }
@@ -296,21 +296,29 @@ impl Verdict {
     }
 }
 
-/// The first earlier finding that follows an answered exploit request at `first`: a planted
-/// entry, or persistence or exfiltration, timed within [`FOLLOW_US`] after it.
-fn follow_on(first: i64, earlier: &[Finding]) -> Option<String> {
+/// The earlier finding that follows an answered exploit request from `ip` at `first`: one
+/// [`is_follow_on`], timed within [`FOLLOW_US`] after it — the same address's first, else the
+/// first of any.
+fn follow_on(first: i64, ip: &str, earlier: &[Finding]) -> Option<String> {
     earlier
         .iter()
-        .filter(|f| {
-            f.has(Role::PlantedEntry) || matches!(f.phase, Phase::Persistence | Phase::Exfiltration)
-        })
-        .filter(|f| !f.has(Role::Exploit) || f.has(Role::PlantedEntry))
-        // A refused web-shell probe or a backup export is no follow-on.
-        .filter(|f| f.severity >= Severity::High)
+        .filter(|f| is_follow_on(f))
         .filter_map(|f| Some((us_of(&f.first_seen)?, f)))
         .filter(|(t, _)| *t >= first - SKEW_US && *t <= first + FOLLOW_US)
-        .min_by_key(|(t, _)| *t)
+        .min_by_key(|(t, f)| (!f.entities.ips.iter().any(|i| i == ip), *t))
         .map(|(_, f)| format!("{} ({})", f.title, f.first_seen))
+}
+
+/// Whether a finding can be an exploit's follow-on: something planted (a web-shell file, a
+/// cmdlet's export or role, a mailbox rule) of severity high or more, or persistence or
+/// exfiltration of severity critical (a web shell answered). A probe for a web shell (high,
+/// not planted), a backup export (low) or another exploit is not.
+fn is_follow_on(f: &Finding) -> bool {
+    let planted = f.has(Role::PlantedEntry) && f.severity >= Severity::High;
+    let persisted = matches!(f.phase, Phase::Persistence | Phase::Exfiltration)
+        && f.severity == Severity::Critical
+        && !f.has(Role::Exploit);
+    planted || persisted
 }
 
 /// Microseconds of an RFC 3339 time.
@@ -383,7 +391,7 @@ impl Report {
         by.map
             .into_iter()
             .map(|(ip, t)| {
-                let verdict = t.verdict(earlier);
+                let verdict = t.verdict(&ip, earlier);
                 t.group.finding(
                     self.rule,
                     verdict.severity(),
@@ -481,28 +489,39 @@ pub mod tests {
             first_answered: Some(t0),
             ..Tries::default()
         };
-        assert_eq!(t.verdict(&[]), Verdict::Answered);
+        assert_eq!(t.verdict("203.0.113.9", &[]), Verdict::Answered);
         let shell = finding(
             Phase::Persistence,
             &[Role::AttackerSource],
             "2021-08-10T03:20:00Z",
         );
         assert!(matches!(
-            t.verdict(std::slice::from_ref(&shell)),
+            t.verdict("203.0.113.9", std::slice::from_ref(&shell)),
             Verdict::Likely(_)
         ));
         // Before the exploit, or weeks after, it does not follow from it.
         let old = finding(Phase::Persistence, &[], "2021-07-01T00:00:00Z");
         let late = finding(Phase::Persistence, &[], "2021-09-30T00:00:00Z");
-        assert_eq!(t.verdict(&[old, late]), Verdict::Answered);
-        // A recon finding is no follow-on.
+        assert_eq!(t.verdict("203.0.113.9", &[old, late]), Verdict::Answered);
+        // A recon finding, or a probe for web shells (high, not planted), is no follow-on.
         let scan = finding(
             Phase::Recon,
             &[Role::AttackerSource],
             "2021-08-10T03:30:00Z",
         );
-        assert_eq!(t.verdict(&[scan]), Verdict::Answered);
+        let probe = Finding {
+            severity: Severity::High,
+            ..finding(
+                Phase::Persistence,
+                &[Role::AttackerSource],
+                "2021-08-10T03:30:00Z",
+            )
+        };
+        assert_eq!(t.verdict("203.0.113.9", &[scan, probe]), Verdict::Answered);
         // Nothing answered: an attempt, whatever follows.
-        assert_eq!(Tries::default().verdict(&[shell]), Verdict::Attempt);
+        assert_eq!(
+            Tries::default().verdict("203.0.113.9", &[shell]),
+            Verdict::Attempt
+        );
     }
 }
