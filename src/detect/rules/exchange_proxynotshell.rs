@@ -113,14 +113,15 @@ mod tests {
 
     #[test]
     fn shapes() {
-        // ZDI's and GTSC's ProxyNotShell request (authenticated with a stolen login).
+        // The ProxyNotShell request of ZDI's and GTSC's write-ups (authenticated with a stolen
+        // login), as IIS logs it.
         let pns = req("2022-09-29 10:00:00 10.0.0.5 POST /autodiscover/autodiscover.json @evil.com/Powershell?serializationLevel=Full;ExchClientVer=15.1.2044.4;clientApplication=ManagementShell;TargetServer=;PSVersion=5.1.17763.592&Email=autodiscover/autodiscover.json%3F@evil.com 443 carol@corp.example 203.0.113.50 python-requests/2.28.1 - 200 0 0 120");
         assert!(is_proxynotshell(&pns));
         assert!(!is_proxyshell(&pns));
-        // The variant Microsoft's mitigation text quotes.
+        // The variant Microsoft's customer guidance (September 2022) describes.
         let variant = req("2022-09-30 10:00:00 10.0.0.5 GET /autodiscover/autodiscover.json @evil.com/owa/&Email=autodiscover/autodiscover.json%3F@evil.com&Protocol=XYZ&FooProtocol=Powershell 443 - 203.0.113.51 Mozilla/5.0 - 404 0 0 12");
         assert!(is_proxynotshell(&variant));
-        // CrowdStrike's OWASSRF request.
+        // The OWASSRF request of CrowdStrike's December 2022 write-up.
         let owa = req("2022-12-01 12:00:00 10.0.0.5 POST /owa/mastermailbox%40outlook.com/powershell - 443 carol@corp.example 203.0.113.52 ClientInfo - 200 0 0 300");
         assert!(is_owassrf(&owa));
         // An administrator's remote PowerShell and OWA's own pages are not.

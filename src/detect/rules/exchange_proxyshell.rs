@@ -100,7 +100,9 @@ mod tests {
 
     #[test]
     fn the_chain_and_exchanges_own_autodiscover() {
-        // The three steps of the public ProxyShell scanners and exploit (IIS default fields).
+        // The request shapes of the public ProxyShell exploit and scanners (Orange Tsai's
+        // Black Hat 2021 talk, PeterJson's write-up; the X-Rps-CAT line is the example Splunk
+        // published with its "Exchange PowerShell Abuse via SSRF" analytic), as IIS logs them.
         for line in [
             "2021-08-10 03:01:02 10.0.0.5 GET /autodiscover/autodiscover.json @evil.com/mapi/nspi/?&Email=autodiscover/autodiscover.json%3F@evil.com 443 - 203.0.113.9 python-requests/2.26.0 - 200 0 0 15",
             "2021-08-10 03:01:05 10.0.0.5 POST /autodiscover/autodiscover.json a=dsxvu@fnsso.flq/powershell/?X-Rps-CAT=VgEAVAdXaW5kb3dzQwBBCEtlcmJlcm9z&Email=autodiscover/autodiscover.json%3Fa=dsxvu@fnsso.flq 443 - 203.0.113.9 python-requests/2.26.0 - 200 0 0 93",

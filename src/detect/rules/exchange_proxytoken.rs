@@ -90,7 +90,7 @@ mod tests {
 
     #[test]
     fn unauthenticated_ecp_of_another_mailbox() {
-        // ZDI's ProxyToken request as IIS logs it (no user).
+        // The request of ZDI's ProxyToken write-up (August 2021), as IIS logs it (no user).
         let r = request(&iis("2021-08-30 10:00:00 10.0.0.5 POST /ecp/victim@corp.example/RulesEditor/InboxRules.svc/NewObject msExchEcpCanary=x 443 - 203.0.113.60 python-requests/2.26.0 - 200 0 0 40")).unwrap();
         assert_eq!(victim(&r), Some("victim@corp.example"));
         // An administrator editing a user's rules is logged as themself.
