@@ -40,6 +40,8 @@
 //!   its address and account.
 //! - `opensmtpd_sample`: `parse` and `detect` on a real OpenSMTPD 7.6's log under attack: every
 //!   line recognised, the session joins, the attacks found and nothing on the users' traffic.
+//! - `smtp_smuggling`: `parse` and `detect` on what real Postfix, Exim and Sendmail logged for
+//!   the SMTP smuggling probes: the probes each made visible found, with their outcome.
 //! - `windows_wine`: the Windows collector under wine on a fake Exchange `C:` drive of real
 //!   Exchange logs, verified by both builds (skips loudly without wine and mingw).
 
@@ -92,6 +94,8 @@ mod report_quotes;
 mod report_sample;
 #[cfg(feature = "analysis")]
 mod roles;
+#[cfg(feature = "analysis")]
+mod smtp_smuggling;
 #[cfg(feature = "analysis")]
 mod tamper_chain;
 #[cfg(feature = "analysis")]
