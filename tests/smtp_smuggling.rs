@@ -86,17 +86,24 @@ fn every_line_recognised() {
     }
 }
 
+/// Asserts that `exploit.smtp_smuggling` on `name` found exactly the bare-LF probes, each with
+/// `severity` and a summary holding every one of `says`.
+fn bare_lf_probes_found(name: &str, severity: &str, says: &[&str]) {
+    let found = smuggling(name);
+    assert_eq!(ips(&found), LF, "{name}");
+    for (ip, (sev, summary)) in &found {
+        assert_eq!(sev, severity, "{name} {ip}");
+        for s in says {
+            assert!(summary.contains(s), "{name} {ip}: {summary}");
+        }
+    }
+}
+
 #[test]
 fn postfix_reject_refuses_every_bare_lf() {
     // `smtpd_forbid_bare_newline = reject`: each bare-LF probe refused (550, logged); the
     // bare-CR ones pass as one message each and leave nothing to see.
-    let found = smuggling("postfix-reject.log");
-    assert_eq!(ips(&found), LF);
-    for (sev, summary) in found.values() {
-        assert_eq!(sev, "low");
-        assert!(summary.contains("bare_lf"), "{summary}");
-        assert!(summary.contains("attempt"), "{summary}");
-    }
+    bare_lf_probes_found("postfix-reject.log", "low", &["bare_lf", "attempt"]);
 }
 
 #[test]
@@ -104,24 +111,18 @@ fn postfix_pipelining_refuses_the_smuggled_data() {
     // `reject_unauth_pipelining`: Postfix took the bare-LF ends as the end of DATA (3.7's
     // `smtpd_forbid_bare_newline = no`), then refused the smuggled DATA: an attempt, naming the
     // sender the smuggled message claimed.
-    let found = smuggling("postfix-pipelining.log");
-    assert_eq!(ips(&found), LF);
-    for (sev, summary) in found.values() {
-        assert_eq!(sev, "low");
-        assert!(summary.contains("ceo@lab.example"), "{summary}");
-    }
+    bare_lf_probes_found(
+        "postfix-pipelining.log",
+        "low",
+        &["ceo@lab.example", "attempt"],
+    );
 }
 
 #[test]
 fn postfix_without_defences_took_the_smuggled_message() {
     // No defence: each bare-LF probe's second message was queued (the client's transcript
     // has two `250 … queued as` answers): a possible success.
-    let found = smuggling("postfix-none.log");
-    assert_eq!(ips(&found), LF);
-    for (sev, summary) in found.values() {
-        assert_eq!(sev, "high");
-        assert!(summary.contains("possible success"), "{summary}");
-    }
+    bare_lf_probes_found("postfix-none.log", "high", &["possible success"]);
 }
 
 #[test]
