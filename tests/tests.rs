@@ -43,6 +43,8 @@
 //! - `web_sample`: `parse` on real nginx 1.22 and Apache 2.4 access logs (Exchange, Zimbra and
 //!   Roundcube exploit request shapes among users' traffic) and published Zimbra audit lines:
 //!   every line read, the fields of chosen requests.
+//! - `smtp_smuggling`: `parse` and `detect` on what real Postfix, Exim and Sendmail logged for
+//!   the SMTP smuggling probes: the probes each made visible found, with their outcome.
 //! - `windows_wine`: the Windows collector under wine on a fake Exchange `C:` drive of real
 //!   Exchange logs, verified by both builds (skips loudly without wine and mingw).
 
@@ -95,6 +97,8 @@ mod report_quotes;
 mod report_sample;
 #[cfg(feature = "analysis")]
 mod roles;
+#[cfg(feature = "analysis")]
+mod smtp_smuggling;
 #[cfg(feature = "analysis")]
 mod tamper_chain;
 #[cfg(feature = "analysis")]

@@ -342,6 +342,15 @@ pub const RULES: &[RuleMeta] = &[
         &[AttackerSource, Exploit],
         &["isolate.block_ips", "clean.patch_mta"],
     ),
+    r(
+        "exploit.smtp_smuggling",
+        "SMTP smuggling (a malformed end of DATA hiding a second, spoofed message)",
+        &[H, M, L],
+        InitialAccess,
+        &["T1190", "T1566"],
+        &[AttackerSource, Exploit],
+        &["isolate.block_ips", "clean.patch_smtp_smuggling"],
+    ),
     v(
         r(
             "exchange.proxylogon_ssrf",

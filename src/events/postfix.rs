@@ -9,7 +9,7 @@
 //! and a test line below.
 
 use super::fields::{angle, client, client_after, find, has, owned, plain, queue_id, Parse};
-use super::record::{Kind, Parsed};
+use super::record::{line_ending, Kind, Parsed};
 
 /// Whether a syslog tag belongs to Postfix.
 pub fn is_postfix(tag: &str) -> bool {
@@ -50,7 +50,20 @@ fn reject<'a>(qid: Option<&'a str>, action: &str, rest: &'a str) -> Parse<'a> {
     };
     let text = after.trim_start_matches(':').trim();
     let lower_has = |needle: &str| has(text, needle);
-    let kind = if lower_has("Relay access denied") {
+    // SMTP smuggling defences: `smtpd_forbid_bare_newline = reject` refusing a bare LF
+    // (`END-OF-MESSAGE …: bare <LF> received`), `reject_unauth_pipelining` refusing a DATA sent
+    // without waiting (`DATA …: 503 5.5.0 <DATA>: Data command rejected: Improper use of SMTP
+    // command pipelining`).
+    let smuggling = if lower_has("bare <LF> received") {
+        Some(line_ending::BARE_LF)
+    } else if stage == "DATA" && lower_has("Improper use of SMTP command pipelining") {
+        Some(line_ending::PIPELINING_AFTER_DATA)
+    } else {
+        None
+    };
+    let kind = if smuggling == Some(line_ending::BARE_LF) {
+        Kind::ProtocolError
+    } else if lower_has("Relay access denied") {
         Kind::RelayDenied
     } else if stage == "VRFY" {
         Kind::Vrfy
@@ -75,7 +88,11 @@ fn reject<'a>(qid: Option<&'a str>, action: &str, rest: &'a str) -> Parse<'a> {
         _ => "rejected".into(),
     });
     let reason = text.split("; from=").next().unwrap_or(text);
-    p.detail = Some(format!("{stage}: {reason}").into());
+    let said = format!("{stage}: {reason}");
+    p.detail = Some(match smuggling {
+        Some(marker) => line_ending::detail(marker, &said).into(),
+        None => said.into(),
+    });
     Parse::Event(p)
 }
 
@@ -162,6 +179,12 @@ fn smtpd(msg: &str) -> Parse<'_> {
                     p.detail = Some(
                         if kind == Kind::LostConnection && what == "lost connection" {
                             format!("after {stage}").into()
+                        } else if what == "improper command pipelining" && stage == "DATA" {
+                            line_ending::detail(
+                                line_ending::PIPELINING_AFTER_DATA,
+                                &format!("{what} after {stage}"),
+                            )
+                            .into()
                         } else {
                             format!("{what} after {stage}").into()
                         },
@@ -681,6 +704,53 @@ mod tests {
             (p.kind, p.src_ip.as_deref()),
             (Some(Kind::ProtocolError), Some("192.0.2.9"))
         );
+    }
+
+    #[test]
+    fn smuggling_defences() {
+        use crate::events::record::line_ending;
+        // What Postfix 3.7.11 logged for the smuggling probes (tests/fixtures/smtp-smuggling):
+        // `smtpd_forbid_bare_newline = reject` refusing `<LF>.<LF>` …
+        let p = ev("postfix/smtpd", "A1057992933: reject: END-OF-MESSAGE from unknown[127.0.3.1]: bare <LF> received; from=<news@outside.example> to=<root@lab.example> proto=ESMTP helo=<client.outside.example>");
+        assert_eq!(
+            (p.kind, p.src_ip.as_deref(), p.status.as_deref()),
+            (
+                Some(Kind::ProtocolError),
+                Some("127.0.3.1"),
+                Some("rejected")
+            )
+        );
+        let d = p.detail.as_deref().unwrap_or_default();
+        assert_eq!(line_ending::of(d), Some(line_ending::BARE_LF), "{d}");
+        assert_eq!(p.sender.as_deref(), Some("news@outside.example"));
+        // … the smuggled commands after `<LF>.<CR><LF>` taken as pipelining after DATA, and
+        // `reject_unauth_pipelining` refusing the smuggled DATA.
+        let p = ev("postfix/smtpd", "improper command pipelining after DATA from unknown[127.0.3.2]: From: <ceo@lab.example>\\r\\nTo: <root@lab.example>\\r\\nSubject: Urgent wire transfer\\r\\n\\r\\nPlease pay the att");
+        assert_eq!(
+            (p.kind, p.src_ip.as_deref()),
+            (Some(Kind::ProtocolError), Some("127.0.3.2"))
+        );
+        let d = p.detail.as_deref().unwrap_or_default();
+        assert_eq!(line_ending::of(d), Some(line_ending::PIPELINING_AFTER_DATA));
+        let p = ev("postfix/smtpd", "6DB5C9942AD: reject: DATA from unknown[127.0.3.2]: 503 5.5.0 <DATA>: Data command rejected: Improper use of SMTP command pipelining; from=<ceo@lab.example> to=<root@lab.example> proto=ESMTP helo=<client.outside.example>");
+        assert_eq!(
+            (p.kind, p.src_ip.as_deref(), p.sender.as_deref()),
+            (
+                Some(Kind::Reject),
+                Some("127.0.3.2"),
+                Some("ceo@lab.example")
+            )
+        );
+        let d = p.detail.as_deref().unwrap_or_default();
+        assert_eq!(line_ending::of(d), Some(line_ending::PIPELINING_AFTER_DATA));
+        // Pipelining at another stage and other rejects carry no marker.
+        for line in [
+            "improper command pipelining after EHLO from unknown[192.0.2.7]: MAIL FROM:<a@b>\\r\\n",
+            "00ADB3C0899: reject: RCPT from example.com[192.0.2.1]: 550 5.1.1 <sales@server.com>: Recipient address rejected: User unknown in local recipient table; from=<x@example.com> to=<sales@server.com> proto=ESMTP helo=<mail.example.com>",
+        ] {
+            let p = ev("postfix/smtpd", line);
+            assert_eq!(line_ending::of(p.detail.as_deref().unwrap_or_default()), None);
+        }
     }
 
     #[test]

@@ -240,6 +240,33 @@ impl<'a> Parsed<'a> {
     }
 }
 
+/// What an SMTP server logged about line endings in a session (SMTP smuggling), in the words
+/// every parser uses: the event's `detail` starts with one of these, then `: ` and what the
+/// server wrote. Rules match these, never a daemon's own text. A new daemon's line maps to one
+/// of them in its parser (and a row in `docs/events.md`).
+pub mod line_ending {
+    /// A line ended in LF without CR (bare `<LF>`): the server refused it.
+    pub const BARE_LF: &str = "bare_lf";
+    /// A CR not followed by LF (bare `<CR>`): the server refused it.
+    pub const BARE_CR: &str = "bare_cr";
+    /// The client sent more after `DATA` without waiting for the server's answer: what a
+    /// smuggled second message looks like to a server that took the malformed end of data
+    /// as the end (Postfix's `improper command pipelining after DATA`).
+    pub const PIPELINING_AFTER_DATA: &str = "pipelining_after_data";
+
+    /// The marker `detail` starts with, if any.
+    pub fn of(detail: &str) -> Option<&'static str> {
+        [BARE_LF, BARE_CR, PIPELINING_AFTER_DATA]
+            .into_iter()
+            .find(|m| detail.strip_prefix(m).is_some_and(|r| r.starts_with(": ")))
+    }
+
+    /// `marker: text`, the detail of such an event.
+    pub fn detail(marker: &str, text: &str) -> String {
+        format!("{marker}: {text}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::Kind;

@@ -12,7 +12,7 @@
 use std::borrow::Cow;
 
 use super::fields::{angle, between, owned, Parse};
-use super::record::{Kind, Parsed};
+use super::record::{line_ending, Kind, Parsed};
 
 /// Whether a syslog tag belongs to Sendmail.
 pub fn is_sendmail(tag: &str) -> bool {
@@ -94,7 +94,49 @@ pub fn parse<'a>(_tag: &'a str, msg: &'a str) -> Parse<'a> {
     Parse::Event(p)
 }
 
+/// The SMTP smuggling defence of Debian's 8.17.1.9 (CVE-2023-51765 backport, 8.18's
+/// `srv_features` `g`/`u`, on by default): `collect: relay=[ip], from=<…>, info=Bare linefeed
+/// (LF) not allowed, where=body, status=tempfail` (or `Bare carriage return (CR)`); the
+/// session is dropped with 421. With `G`/`U` the same line has no `status=`: the message was
+/// accepted with the bare line ending in it. With `O` (a lone dot ends DATA) the smuggled
+/// transaction's DATA, sent without waiting, is refused: `rejecting server DATA from [ip]
+/// [ip] due to traffic before response`.
+fn bare_line_ending(body: &str) -> Option<Parsed<'_>> {
+    if let Some(rest) = body.strip_prefix("rejecting server DATA from ") {
+        let mut p = Parsed {
+            proto: Some("smtp"),
+            src_ip: owned(bracket_ip(rest)),
+            ..Parsed::new(Kind::Reject)
+        };
+        p.status = Some("rejected".into());
+        p.detail = Some(line_ending::detail(line_ending::PIPELINING_AFTER_DATA, body).into());
+        return Some(p);
+    }
+    let rest = body.strip_prefix("collect: ")?;
+    let info = kv(rest, "info")?;
+    let marker = if info.starts_with("Bare linefeed") {
+        line_ending::BARE_LF
+    } else if info.starts_with("Bare carriage return") {
+        line_ending::BARE_CR
+    } else {
+        return None;
+    };
+    let mut p = with_relay(Kind::ProtocolError, rest);
+    p.sender = owned(angle(rest, "from"));
+    p.status = Some(if kv(rest, "status").is_some() {
+        "rejected".into()
+    } else {
+        "accepted".into()
+    });
+    let said = &rest[rest.find("info=").unwrap_or(0)..];
+    p.detail = Some(line_ending::detail(marker, said).into());
+    Some(p)
+}
+
 fn classify(body: &str) -> Option<Parsed<'_>> {
+    if let Some(p) = bare_line_ending(body) {
+        return Some(p);
+    }
     // `[ip]: possible SMTP attack: command=AUTH, count=3`: too many of one command in a
     // session (AUTH: counted as a failed login; VRFY, EXPN, HELO, NOOP …: a protocol error).
     if let Some(at) = body.find("possible SMTP attack: command=") {
@@ -430,6 +472,40 @@ mod tests {
     /// Lines of the Sendmail live run (tests/fixtures/sendmail-live, Debian's Sendmail
     /// 8.17.1.9 with saslauthd; `var/log/mail.log.1`): each attack line with its client, and
     /// the user where the line names one.
+    #[test]
+    fn bare_line_endings_refused() {
+        use crate::events::record::line_ending;
+        // What Debian's Sendmail 8.17.1.9 logged for the smuggling probes
+        // (tests/fixtures/smtp-smuggling): `<LF>.<LF>` and `<CR>.<CR>`.
+        for (msg, ip, marker) in [
+            ("6B6KaUZV000141: collect: relay=[127.0.3.1], from=<news@outside.example>, info=Bare linefeed (LF) not allowed, where=body, status=tempfail", "127.0.3.1", line_ending::BARE_LF),
+            ("6B6Kb6th000146: collect: relay=[127.0.3.6], from=<news@outside.example>, info=Bare carriage return (CR) not allowed, where=body, status=tempfail", "127.0.3.6", line_ending::BARE_CR),
+        ] {
+            let p = ev(msg);
+            assert_eq!(
+                (p.kind, p.src_ip.as_deref(), p.status.as_deref()),
+                (Some(Kind::ProtocolError), Some(ip), Some("rejected"))
+            );
+            assert_eq!(p.sender.as_deref(), Some("news@outside.example"));
+            let d = p.detail.as_deref().unwrap_or_default();
+            assert_eq!(line_ending::of(d), Some(marker), "{d}");
+        }
+        // With `Srv_Features` `G U O` the line has no status: accepted. The smuggled DATA
+        // that followed was refused.
+        let p = ev("6B6KjlXm001440: collect: relay=[127.0.3.1], from=<news@outside.example>, info=Bare linefeed (LF) not allowed, where=body");
+        assert_eq!(p.status.as_deref(), Some("accepted"));
+        let p = ev("6B6KjlXn001440: rejecting server DATA from [127.0.3.1] [127.0.3.1] due to traffic before response");
+        assert_eq!(
+            (p.kind, p.src_ip.as_deref()),
+            (Some(Kind::Reject), Some("127.0.3.1"))
+        );
+        let d = p.detail.as_deref().unwrap_or_default();
+        assert_eq!(line_ending::of(d), Some(line_ending::PIPELINING_AFTER_DATA));
+        // Another `collect:` line (a client gone mid-message) stays chatter.
+        let msg = "6B6KaUZV000141: collect: premature EOM: unexpected close";
+        assert!(matches!(parse("sm-mta", msg), Parse::Ignored));
+    }
+
     #[test]
     fn live_run_attack_lines() {
         let cases: [(&str, Kind, Option<&str>, Option<&str>); 12] = [

@@ -39,6 +39,7 @@ pub mod exchange_ssrf;
 pub mod exchange_webshell;
 pub mod exfil_forwarding;
 pub mod exploit_smtp_injection;
+pub mod exploit_smtp_smuggling;
 pub mod failures;
 pub mod logins;
 pub mod persistence_bcc;
@@ -352,6 +353,7 @@ pub fn all(t: &Thresholds) -> Vec<Box<dyn Rule>> {
         Box::new(web_webshell::Webshell::new(t)),
         Box::new(exchange_admin_cmdlet::AdminCmdlet::new(t)),
         Box::new(exploit_smtp_injection::SmtpInjection::new(t)),
+        Box::new(exploit_smtp_smuggling::SmtpSmuggling::new(t)),
         Box::new(persistence_mailbox_rule::MailboxRule::new(t)),
         Box::new(persistence_mailbox_forwarding::MailboxForwarding::new(t)),
         Box::new(persistence_transport_rule::TransportRule::new(t)),
