@@ -34,6 +34,9 @@ pub enum ExportKind {
     TransportRules,
     /// `Get-Mailbox` inventory CSV (forwarding columns).
     Mailboxes,
+    /// Windows event log (`.evtx`, magic `ElfFile\0`): MSExchange Management, PowerShell,
+    /// Security.
+    Evtx,
 }
 
 impl ExportKind {
@@ -50,6 +53,7 @@ impl ExportKind {
             ExportKind::InboxRules => "inbox_rules_csv",
             ExportKind::TransportRules => "transport_rules_csv",
             ExportKind::Mailboxes => "mailboxes_csv",
+            ExportKind::Evtx => "windows_evtx",
         }
     }
 }
@@ -98,6 +102,9 @@ fn protocol_row(l: &str) -> bool {
 
 /// What the first bytes of a (decompressed) stream are, if an export mailir reads.
 pub fn recognise(head: &[u8]) -> Option<ExportKind> {
+    if head.starts_with(b"ElfFile\0") {
+        return Some(ExportKind::Evtx);
+    }
     let text = String::from_utf8_lossy(head);
     let text = text.trim_start_matches('\u{feff}');
     let first = text.trim_start();
@@ -263,5 +270,17 @@ mod tests {
         );
         assert_eq!(recognise(b"a,b,c\n1,2,3\n"), None);
         assert_eq!(recognise(b"{\"hello\": 1}"), None);
+    }
+
+    #[test]
+    fn windows_event_log_by_magic() {
+        // The first bytes of a Security.evtx exported by `wevtutil epl` (file header:
+        // magic, first chunk 0, last chunk 0, next record 1).
+        let mut head = b"ElfFile\0".to_vec();
+        head.extend_from_slice(&[0; 24]);
+        assert_eq!(recognise(&head), Some(ExportKind::Evtx));
+        assert_eq!(ExportKind::Evtx.name(), "windows_evtx");
+        assert_eq!(recognise(b"ElfChnk\0"), None);
+        assert_eq!(recognise(b"ElfFile"), None);
     }
 }
