@@ -40,6 +40,8 @@
 //!   its address and account.
 //! - `opensmtpd_sample`: `parse` and `detect` on a real OpenSMTPD 7.6's log under attack: every
 //!   line recognised, the session joins, the attacks found and nothing on the users' traffic.
+//! - `evtx_sample`: `parse` on real Windows event logs (MSExchange Management, Security,
+//!   PowerShell) from a folder, a `collect --exports` bundle and a cut copy.
 //! - `windows_wine`: the Windows collector under wine on a fake Exchange `C:` drive of real
 //!   Exchange logs, verified by both builds (skips loudly without wine and mingw).
 
@@ -76,6 +78,8 @@ mod live_lab;
 mod live_mail;
 #[cfg(feature = "analysis")]
 mod live_sendmail;
+#[cfg(feature = "analysis")]
+mod evtx_sample;
 #[cfg(feature = "analysis")]
 mod opensmtpd_sample;
 #[cfg(feature = "analysis")]

@@ -428,6 +428,21 @@ mod tests {
     }
 
     #[test]
+    fn event_logs_of_a_bundle_are_read() {
+        use crate::evidence::manifest::{Category, FileKind, Outcome};
+        let mut row = ManifestRow::named(
+            "eventlog:MSExchange Management".into(),
+            Category::EventLog,
+            Outcome::Collected,
+            FileKind::Command,
+        );
+        row.stored = Some("eventlogs/MSExchange Management.evtx".into());
+        assert!(is_log_row(&row));
+        row.category = Category::MailConfig;
+        assert!(!is_log_row(&row));
+    }
+
+    #[test]
     fn sniffing_by_content() {
         assert!(sniff(
             b"Mar  4 02:14:07 mx1 postfix/smtpd[1]: connect from x[1.2.3.4]\n"
