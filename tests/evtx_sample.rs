@@ -39,7 +39,7 @@ fn check(ev: &[Value]) {
     );
     assert_eq!(install["status"], "failure");
     assert_eq!(install["ts"], "2021-06-04T08:41:47.982128Z");
-    assert_eq!(install["line"], 7184);
+    assert_eq!(install["source"]["line"], 7184);
     let d = detail(install);
     assert_eq!(d["op"], "Install-TransportAgent");
     assert_eq!(d["params"]["AssemblyPath"], r".\NetshHelperBeacon.dll");

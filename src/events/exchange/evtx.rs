@@ -90,7 +90,15 @@ pub fn read(
             }
             continue;
         }
-        let (read, go_on) = chunk(&buf, number, offset, &settings, emit);
+        // The decoder is the `evtx` crate's; should it panic on a hostile chunk, that chunk
+        // counts as one unparsed record and the next is read.
+        let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            chunk(&buf, number, offset, &settings, &mut *emit)
+        }));
+        let (read, go_on) = decoded.unwrap_or_else(|_| {
+            let text = format!("EVTX chunk {number}: the decoder failed");
+            (1, emit(At { line: 0, offset }, &text, Got::Unparsed, false))
+        });
         records += read;
         if !go_on || cut.is_some() {
             return (records, cut);
