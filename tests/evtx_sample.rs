@@ -52,16 +52,22 @@ fn check(ev: &[Value]) {
         .all(|e| e["src_ip"] == "10.23.23.9" && e["service"] == "windows/logon"));
     let ok: Vec<&Value> = ev.iter().filter(|e| e["kind"] == "auth_success").collect();
     assert!(ok.iter().any(|e| e["actor"] == r"OFFSEC\admmig"));
-    assert!(ev
-        .iter()
-        .all(|e| !e["service"].as_str().unwrap().starts_with("windows/powershell")));
+    assert!(ev.iter().all(|e| !e["service"]
+        .as_str()
+        .unwrap()
+        .starts_with("windows/powershell")));
 }
 
 #[test]
 fn event_logs_from_a_folder() {
     let t = tempfile::tempdir().unwrap();
     let unparsed = t.path().join("unparsed.txt");
-    let o = run(&["parse", &fixtures(), "--unparsed", unparsed.to_str().unwrap()]);
+    let o = run(&[
+        "parse",
+        &fixtures(),
+        "--unparsed",
+        unparsed.to_str().unwrap(),
+    ]);
     assert_eq!(o.code, 0, "{}", o.stderr);
     assert!(
         o.stderr
@@ -84,7 +90,13 @@ fn event_logs_from_a_folder() {
 fn event_logs_from_a_bundle_and_a_cut_copy() {
     let t = tempfile::tempdir().unwrap();
     let zip = t.path().join("evtx.zip");
-    let o = run(&["collect", "--exports", &fixtures(), "--out", zip.to_str().unwrap()]);
+    let o = run(&[
+        "collect",
+        "--exports",
+        &fixtures(),
+        "--out",
+        zip.to_str().unwrap(),
+    ]);
     assert_eq!(o.code, 0, "{}", o.stderr);
     let rows = util::manifest(&zip);
     assert!(rows
@@ -95,9 +107,9 @@ fn event_logs_from_a_bundle_and_a_cut_copy() {
     assert_eq!(o.code, 0, "{}", o.stderr);
     check(&events(&o.stdout));
     // A copy cut inside its first chunk: the records before the cut, and a warning.
-    let whole = std::fs::read(util::repo().join(
-        "tests/fixtures/evtx/exchange-management-install-transport-agent.evtx",
-    ))
+    let whole = std::fs::read(
+        util::repo().join("tests/fixtures/evtx/exchange-management-install-transport-agent.evtx"),
+    )
     .unwrap();
     let cut = t.path().join("cut.evtx");
     std::fs::write(&cut, &whole[..4096 + 9_000]).unwrap();

@@ -54,6 +54,8 @@ mod collector_host;
 #[cfg(feature = "analysis")]
 mod detect_sample;
 #[cfg(feature = "analysis")]
+mod evtx_sample;
+#[cfg(feature = "analysis")]
 mod exchange_sample;
 #[cfg(feature = "analysis")]
 mod exim_rejects;
@@ -78,8 +80,6 @@ mod live_lab;
 mod live_mail;
 #[cfg(feature = "analysis")]
 mod live_sendmail;
-#[cfg(feature = "analysis")]
-mod evtx_sample;
 #[cfg(feature = "analysis")]
 mod opensmtpd_sample;
 #[cfg(feature = "analysis")]

@@ -164,9 +164,26 @@ pub fn is_exchange(cmdlet: &str) -> bool {
         return false;
     };
     const VERBS: &[&str] = &[
-        "add", "clear", "disable", "enable", "export", "get", "import", "install", "new",
-        "remove", "restore", "resume", "search", "set", "start", "stop", "suspend", "test",
-        "uninstall", "update",
+        "add",
+        "clear",
+        "disable",
+        "enable",
+        "export",
+        "get",
+        "import",
+        "install",
+        "new",
+        "remove",
+        "restore",
+        "resume",
+        "search",
+        "set",
+        "start",
+        "stop",
+        "suspend",
+        "test",
+        "uninstall",
+        "update",
     ];
     const NOUN_PREFIXES: &[&str] = &[
         "mailbox",
@@ -199,8 +216,7 @@ pub fn is_exchange(cmdlet: &str) -> bool {
     VERBS.contains(&verb.as_str())
         && !noun.is_empty()
         && noun.bytes().all(|b| b.is_ascii_alphanumeric())
-        && (noun.ends_with("virtualdirectory")
-            || NOUN_PREFIXES.iter().any(|p| noun.starts_with(p)))
+        && (noun.ends_with("virtualdirectory") || NOUN_PREFIXES.iter().any(|p| noun.starts_with(p)))
 }
 
 /// The Exchange cmdlet calls in a script: each call's cmdlet and its parameter text (to the
@@ -248,7 +264,9 @@ mod tests {
     #[test]
     fn typed_parameters_of_exchange_2016() {
         // Data[1] of the MSExchange Management event in tests/fixtures/evtx.
-        let p = params(r#"-Name "Evil" -AssemblyPath ".\NetshHelperBeacon.dll" -TransportAgentFactory "hack""#);
+        let p = params(
+            r#"-Name "Evil" -AssemblyPath ".\NetshHelperBeacon.dll" -TransportAgentFactory "hack""#,
+        );
         assert_eq!(p["Name"], "Evil");
         assert_eq!(p["AssemblyPath"], r".\NetshHelperBeacon.dll");
         assert_eq!(p["TransportAgentFactory"], "hack");
@@ -261,7 +279,10 @@ mod tests {
         let p = params(r#"-ContentFilter {Received -lt "01/01/2014"} -Name 'it''s'"#);
         assert_eq!(p["ContentFilter"], r#"{Received -lt "01/01/2014"}"#);
         assert_eq!(p["Name"], "it's");
-        assert_eq!(params("ceo@contoso.example")[POSITIONAL], "ceo@contoso.example");
+        assert_eq!(
+            params("ceo@contoso.example")[POSITIONAL],
+            "ceo@contoso.example"
+        );
     }
 
     #[test]

@@ -71,7 +71,9 @@ pub fn read(
             Err(e) => {
                 return (
                     records,
-                    Some(format!("read failed in chunk {number} (offset {offset}): {e}")),
+                    Some(format!(
+                        "read failed in chunk {number} (offset {offset}): {e}"
+                    )),
                 )
             }
         };

@@ -227,7 +227,10 @@ fn pipeline(h: &Header, payload: Option<String>, user: Option<String>) -> Got {
             .iter()
             .map(|(n, v)| format!("-{n} \"{v}\""))
             .collect();
-        r.detail.cmd = Some(command(r.detail.op.as_deref().unwrap_or(""), &args.join(" ")));
+        r.detail.cmd = Some(command(
+            r.detail.op.as_deref().unwrap_or(""),
+            &args.join(" "),
+        ));
         r.mailbox = r.detail.param("Mailbox").map(cap);
     }
     if recs.is_empty() {

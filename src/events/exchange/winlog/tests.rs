@@ -72,7 +72,9 @@ fn exchange_management_failed_cmdlets() {
     assert_eq!(e.detail.op.as_deref(), Some("Install-TransportAgent"));
     assert_eq!(
         e.detail.cmd.as_deref(),
-        Some(r#"Install-TransportAgent -Name "Evil" -AssemblyPath ".\NetshHelperBeacon.dll" -TransportAgentFactory "hack""#)
+        Some(
+            r#"Install-TransportAgent -Name "Evil" -AssemblyPath ".\NetshHelperBeacon.dll" -TransportAgentFactory "hack""#
+        )
     );
     assert_eq!(
         e.detail.param("assemblypath"),
@@ -154,8 +156,16 @@ fn powershell_exchange_cmdlets_in_800_4103_4104() {
     let e = events(&v).remove(0);
     assert_eq!(e.service, "windows/powershell/4103");
     assert_eq!(e.actor.as_deref(), Some(r"OFFSEC\admmig"));
-    assert_eq!(e.detail.param("ExternalUrl"), Some("http://f/<script>x</script>"));
-    assert!(e.detail.cmd.as_deref().unwrap().starts_with("Set-OabVirtualDirectory -ExternalUrl"));
+    assert_eq!(
+        e.detail.param("ExternalUrl"),
+        Some("http://f/<script>x</script>")
+    );
+    assert!(e
+        .detail
+        .cmd
+        .as_deref()
+        .unwrap()
+        .starts_with("Set-OabVirtualDirectory -ExternalUrl"));
     let mut v = of(800);
     v["Event"]["EventData"]["Data"]["#text"][2] = payload.into();
     let e = events(&v).remove(0);
@@ -179,8 +189,12 @@ fn security_logons() {
     let r = run(&fixture("security-4624-golden-ticket.evtx"));
     let ok: Vec<&Rec> = r.recs.iter().map(|(_, e)| e).collect();
     assert!(ok.iter().all(|e| e.kind == Kind::AuthSuccess));
-    assert!(ok.iter().any(|e| e.actor.as_deref() == Some(r"OFFSEC\not_existing_user")));
-    assert!(ok.iter().any(|e| e.actor.as_deref() == Some(r"OFFSEC\admmig") && e.proto == Some("network")));
+    assert!(ok
+        .iter()
+        .any(|e| e.actor.as_deref() == Some(r"OFFSEC\not_existing_user")));
+    assert!(ok
+        .iter()
+        .any(|e| e.actor.as_deref() == Some(r"OFFSEC\admmig") && e.proto == Some("network")));
     assert_eq!(r.unparsed, 0);
 }
 
@@ -191,8 +205,16 @@ fn cut_and_damaged_logs_keep_what_reads() {
     assert!(all.records > 4, "{}", all.records);
     // Cut in the middle of the first chunk: the records before the cut, and a warning.
     let cut = run(&whole[..4096 + 6_000]);
-    assert!(cut.records > 0 && cut.records < all.records, "{}", cut.records);
-    assert!(cut.warning.as_deref().unwrap().contains("cut inside chunk 0"));
+    assert!(
+        cut.records > 0 && cut.records < all.records,
+        "{}",
+        cut.records
+    );
+    assert!(cut
+        .warning
+        .as_deref()
+        .unwrap()
+        .contains("cut inside chunk 0"));
     assert!(cut.recs.len() <= all.recs.len());
     // A damaged chunk header: counted as unparsed, never a panic.
     let mut bad = whole.clone();
