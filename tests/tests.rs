@@ -42,6 +42,9 @@
 //!   line recognised, the session joins, the attacks found and nothing on the users' traffic.
 //! - `evtx_sample`: `parse` on real Windows event logs (MSExchange Management, Security,
 //!   PowerShell) from a folder, a `collect --exports` bundle and a cut copy.
+//! - `web_sample`: `parse` on real nginx 1.22 and Apache 2.4 access logs (Exchange, Zimbra and
+//!   Roundcube exploit request shapes among users' traffic) and published Zimbra audit lines:
+//!   every line read, the fields of chosen requests.
 //! - `windows_wine`: the Windows collector under wine on a fake Exchange `C:` drive of real
 //!   Exchange logs, verified by both builds (skips loudly without wine and mingw).
 
@@ -103,4 +106,6 @@ mod timeline_sample;
 #[cfg(feature = "analysis")]
 mod triage_sample;
 mod verify_tamper;
+#[cfg(feature = "analysis")]
+mod web_sample;
 mod windows_wine;

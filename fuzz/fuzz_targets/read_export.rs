@@ -1,4 +1,4 @@
-//! Fuzz target: the Exchange / Microsoft 365 export readers (format recognition, then every
+//! Fuzz target: the Exchange / Microsoft 365 export readers and the web / Zimbra log readers (format recognition, then every
 //! reader: W3C/CSV tables, Exchange server lines, audit-log JSON, EVTX chunks) on arbitrary bytes. No input
 //! may panic. Run: `RUSTC_BOOTSTRAP=1 cargo fuzz run read_export -- -max_total_time=300`
 //! from `fuzz/` (see docs/events.md).
@@ -20,6 +20,8 @@ const KINDS: &[ExportKind] = &[
     ExportKind::InboxRules,
     ExportKind::TransportRules,
     ExportKind::Mailboxes,
+    ExportKind::AccessLog,
+    ExportKind::ZimbraLog,
     ExportKind::Evtx,
 ];
 
@@ -36,7 +38,7 @@ fuzz_target!(|data: &[u8]| {
     evtx.extend_from_slice(data);
     for &kind in recognised.iter().chain(std::iter::once(&chosen)) {
         let input: &[u8] = if kind == ExportKind::Evtx && recognised != Some(kind) { &evtx } else { data };
-        exchange::read(kind, &mut &input[..], Some(0), &mut |at, _text, got, _lossy| {
+        exchange::read(kind, &mut &input[..], Some(0), chrono_tz::UTC, &mut |at, _text, got, _lossy| {
             if let exchange::Got::Events(recs) = got {
                 for r in &recs {
                     let source = events::record::Source { path: "fuzz", sha256: None, line: at.line, offset: at.offset };

@@ -248,6 +248,9 @@ fn session(msg: &str) -> Parse<'_> {
         (" rejected EXPN", Kind::Expn),
         (" sender verify fail", Kind::Reject),
         (" rejected EHLO or HELO", Kind::Reject),
+        // `rejected EHLO from [ip]:port: syntactically invalid argument(s): …` (no `H=`).
+        ("rejected EHLO from ", Kind::Reject),
+        ("rejected HELO from ", Kind::Reject),
         (" rejected MAIL", Kind::Reject),
         (" rejected after DATA", Kind::Reject),
         (" rejected connection in ", Kind::Reject),
@@ -487,6 +490,18 @@ mod tests {
         match parse("exim", msg) {
             Parse::Event(p) => p,
             other => panic!("{msg}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn refused_helo_names() {
+        // Exim 4.96 refusing an expansion item as the HELO name (tests/fixtures/exim-rejects).
+        for verb in ["EHLO", "HELO"] {
+            let msg = format!("rejected {verb} from [127.0.0.1]:59978: syntactically invalid argument(s): ${{run{{/bin/id}}}}");
+            let p = ev(&msg);
+            assert_eq!(p.kind, Some(Kind::Reject));
+            assert_eq!(p.src_ip.as_deref(), Some("127.0.0.1"));
+            assert_eq!(p.detail.as_deref(), Some(msg.as_str()));
         }
     }
 

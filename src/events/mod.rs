@@ -21,6 +21,7 @@ pub mod roundcube;
 pub mod sendmail;
 pub mod syslog;
 pub mod time;
+pub mod web;
 
 use fields::Parse;
 use record::{Event, Source};

@@ -1,5 +1,6 @@
-//! What an exported file is: Exchange server logs and Microsoft 365 exports recognised by
-//! their first bytes, never by their names (responders rename and re-folder exports).
+//! What an exported file is: Exchange server logs, Microsoft 365 exports, web-server access
+//! logs and Zimbra's logs recognised by their first bytes, never by their names (responders
+//! rename and re-folder exports).
 //!
 //! Shared by `collect --exports` (it records what each file was recognised as in the
 //! manifest) and by `parse` (it picks the reader). Pure byte inspection, no analysis
@@ -37,6 +38,12 @@ pub enum ExportKind {
     /// Windows event log (`.evtx`, magic `ElfFile\0`): MSExchange Management, PowerShell,
     /// Security.
     Evtx,
+    /// Web-server access log: Apache `common` / `combined` / `vhost_combined`, nginx
+    /// `combined` and its variants (Zimbra's proxy `nginx.access.log`), Jetty's NCSA request
+    /// log (Zimbra's `access_log.*`). Shapes in [`super::weblines::access`].
+    AccessLog,
+    /// Zimbra's log4j logs: `mailbox.log`, `audit.log` (shape in [`super::weblines::log4j`]).
+    ZimbraLog,
 }
 
 impl ExportKind {
@@ -54,6 +61,8 @@ impl ExportKind {
             ExportKind::TransportRules => "transport_rules_csv",
             ExportKind::Mailboxes => "mailboxes_csv",
             ExportKind::Evtx => "windows_evtx",
+            ExportKind::AccessLog => "web_access_log",
+            ExportKind::ZimbraLog => "zimbra_log",
         }
     }
 }
@@ -147,6 +156,13 @@ pub fn recognise(head: &[u8]) -> Option<ExportKind> {
     }
     if log_type.contains("ecp") || log_type.contains("oab") || log_type.contains("protocol") {
         return Some(ExportKind::ExchangeLines);
+    }
+    // Web-server access lines and Zimbra's log4j lines, by the shape of their first lines.
+    if super::weblines::looks_like_access_log(text) {
+        return Some(ExportKind::AccessLog);
+    }
+    if super::weblines::looks_like_zimbra_log(text) {
+        return Some(ExportKind::ZimbraLog);
     }
     let data = first_data?;
     // A CSV header line (PowerShell's `Export-Csv` writes `#TYPE …` first, skipped above).
@@ -274,13 +290,41 @@ mod tests {
 
     #[test]
     fn windows_event_log_by_magic() {
-        // The first bytes of a Security.evtx exported by `wevtutil epl` (file header:
-        // magic, first chunk 0, last chunk 0, next record 1).
+        // An EVTX file header starts with its magic, then its first and last chunk numbers.
         let mut head = b"ElfFile\0".to_vec();
         head.extend_from_slice(&[0; 24]);
         assert_eq!(recognise(&head), Some(ExportKind::Evtx));
         assert_eq!(ExportKind::Evtx.name(), "windows_evtx");
         assert_eq!(recognise(b"ElfChnk\0"), None);
         assert_eq!(recognise(b"ElfFile"), None);
+    }
+
+    /// The real nginx and Apache logs of `tests/fixtures/web` (their README says how they were
+    /// made) and published Zimbra audit lines are recognised by content, whatever their names;
+    /// other line logs are not taken for them.
+    #[test]
+    fn web_and_zimbra_logs_by_content() {
+        for log in [
+            &include_bytes!("../../tests/fixtures/web/var/log/nginx/access.log")[..],
+            include_bytes!("../../tests/fixtures/web/var/log/nginx/zimbra-proxy.access.log"),
+            include_bytes!("../../tests/fixtures/web/var/log/apache2/access.log"),
+            include_bytes!("../../tests/fixtures/web/var/log/apache2/other_vhosts_access.log"),
+        ] {
+            assert_eq!(recognise(log), Some(ExportKind::AccessLog));
+        }
+        assert_eq!(
+            recognise(include_bytes!(
+                "../../tests/fixtures/web/opt/zimbra/log/audit.log"
+            )),
+            Some(ExportKind::ZimbraLog)
+        );
+        assert_eq!(ExportKind::AccessLog.name(), "web_access_log");
+        for other in [
+            &b"2021-03-05 03:06:27 1lI2Hr-0003Xb-Ls <= a@example.com H=(x) [192.0.2.1] P=esmtp S=1\n"[..],
+            b"Dec  6 20:30:17 mx1 dovecot: imap-login: Login: user=<a>, rip=192.0.2.1\n",
+            b"[06-Dec-2026 20:30:17 +0000]: <4f3a> IMAP Error: Login failed for a from 192.0.2.1\n",
+        ] {
+            assert_eq!(recognise(other), None);
+        }
     }
 }

@@ -8,6 +8,7 @@
 //! - [`reader`]: reading bundles in place, hostile entries refused.
 //! - [`verify`]: the `verify` command.
 //! - [`scratch`]: nameless scratch files (nothing left behind, even on `kill -9`).
+//! - [`exports`], [`weblines`]: what a log or export file is, by its first bytes.
 //! - [`platform`]: the one seam to the operating system (Linux or Windows): opening, metadata,
 //!   path mapping, scratch files, the run-as identity, running commands.
 
@@ -22,4 +23,5 @@ pub mod root;
 pub mod scratch;
 pub mod sums;
 pub mod verify;
+pub mod weblines;
 pub mod writer;

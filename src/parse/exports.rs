@@ -34,7 +34,8 @@ pub fn run(
     let mut writer = Writer::new(ctx.format, Vec::new(), false, ctx.file_id)?;
     let mut pending = 0usize;
     let mut failure: Option<io::Error> = None;
-    let (lines, warning) = read(kind, r, export_us, &mut |at, text, got, lossy| {
+    let tz = ctx.clock.tz;
+    let (lines, warning) = read(kind, r, export_us, tz, &mut |at, text, got, lossy| {
         if lossy {
             stats.lossy += 1;
         }
@@ -102,12 +103,19 @@ pub fn run(
 }
 
 /// The time of the first event in the head of an export, if any.
-pub fn first_time(kind: ExportKind, head: &[u8], export_us: Option<i64>) -> Option<i64> {
+/// `tz` is the zone of logs that write local times.
+pub fn first_time(
+    kind: ExportKind,
+    head: &[u8],
+    export_us: Option<i64>,
+    tz: chrono_tz::Tz,
+) -> Option<i64> {
     let mut first = None;
     read(
         kind,
         &mut &head[..],
         export_us,
+        tz,
         &mut |_, _, got, _| match got {
             Got::Events(r) => {
                 first = r.first().map(|r| r.ts_us);

@@ -274,7 +274,12 @@ pub fn resolve(inputs: &[PathBuf]) -> Inputs {
                 }
             }
             InputKind::MountedRoot => {
-                for d in ["var/log", "usr/local/psa/var/log", "var/qmail/log"] {
+                for d in [
+                    "var/log",
+                    "usr/local/psa/var/log",
+                    "var/qmail/log",
+                    "opt/zimbra/log",
+                ] {
                     if input.join(d).is_dir() {
                         walk(input, &input.join(d), 4, &mut res.files);
                     }

@@ -164,7 +164,12 @@ impl Session<'_> {
             let mut head = Vec::with_capacity(SNIFF as usize);
             r.take(SNIFF).read_to_end(&mut head).ok()?;
             if let Some(kind) = crate::evidence::exports::recognise(&head) {
-                return exports::first_time(kind, &head, f.mtime.map(|t| t.timestamp_micros()));
+                return exports::first_time(
+                    kind,
+                    &head,
+                    f.mtime.map(|t| t.timestamp_micros()),
+                    self.tz,
+                );
             }
             let text = String::from_utf8_lossy(&head);
             let mut cache = crate::events::TsCache::without_text();

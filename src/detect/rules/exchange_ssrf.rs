@@ -8,7 +8,11 @@
 //! — but a cookie-forged anchor with the exploit's `]@` syntax
 //! (`ServerInfo~a]@server:444/…`) is kept even when it names autodiscover, which the script
 //! drops. The CVE-2021-27065 variant (`…Reset*VirtualDirectory#` with HTTP 200) is named in
-//! the summary. One finding per client address. **ATT&CK**: T1190 (Exploit Public-Facing
+//! the summary. In web logs without the HttpProxy columns (IIS, a reverse proxy's access log)
+//! the route is in a cookie no log keeps: there the exploit's and the scanners' request for a
+//! static resource straight under `/ecp/` (`y.js`, `target.js`, `default.flt`, `main.css`) or
+//! `/owa/auth/` (`x.js`) is read instead — answered 2xx a likely success (critical), refused
+//! an attempt (medium). One finding per client address. **ATT&CK**: T1190 (Exploit Public-Facing
 //! Application). **Phase**: initial access. **Severity**: critical. **False positives**:
 //! none known for the `]@` form; a plain `ServerInfo~server/path` anchor can come from
 //! Exchange's own server-to-server calls, which is why localhost and autodiscover are
@@ -36,10 +40,30 @@ pub fn forged(anchor: &str) -> Option<bool> {
     Some(reset)
 }
 
+/// Whether a request is the static-resource shape of ProxyLogon's exploits and scanners: a
+/// file name straight under `/ecp/` (`y.js`, `target.js`, `default.flt`, `main.css`) or
+/// `/owa/auth/` (`x.js`), which Exchange never serves there (its own scripts sit in versioned
+/// folders); the forged route rides in a cookie the log does not keep.
+pub fn static_probe(r: &super::web::Req) -> bool {
+    let (dir, name) = match r.path.rsplit_once('/') {
+        Some(p) => p,
+        None => return false,
+    };
+    match dir {
+        "/ecp" => [".js", ".flt", ".css"].iter().any(|e| name.ends_with(e)),
+        "/owa/auth" => name.ends_with(".js"),
+        _ => false,
+    }
+}
+
 #[derive(Default)]
 struct Hits {
     group: Group,
     reset_ok: u64,
+    /// Requests with a forged anchor.
+    forged: u64,
+    /// Static-resource probes answered 2xx.
+    probes_answered: u64,
 }
 
 /// The rule.
@@ -62,10 +86,20 @@ impl Rule for Ssrf {
             return;
         };
         let Some(reset) = d.anchor.as_deref().and_then(forged) else {
+            if let Some(r) = super::web::request(f).filter(static_probe) {
+                let ip = f.src_ip().unwrap_or("unknown").to_string();
+                let h = self.by_ip.entry(ip).or_default();
+                h.group.add(f);
+                h.group.names.insert(r.shown.clone());
+                if r.answered() {
+                    h.probes_answered += 1;
+                }
+            }
             return;
         };
         let ip = f.src_ip().unwrap_or("unknown").to_string();
         let h = self.by_ip.entry(ip).or_default();
+        h.forged += 1;
         h.group.add(f);
         if let Some(u) = d.url {
             h.group.names.insert(u);
@@ -94,16 +128,31 @@ impl Rule for Ssrf {
                 } else {
                     String::new()
                 };
+                let (severity, title, what) = if h.forged > 0 {
+                    (
+                        Severity::Critical,
+                        "ProxyLogon server-side request forgery",
+                        format!("{} request(s) with a forged AnchorMailbox (ServerInfo~…) routed to the back end", h.forged),
+                    )
+                } else if h.probes_answered > 0 {
+                    (
+                        Severity::Critical,
+                        "ProxyLogon (CVE-2021-26855) request answered",
+                        format!("{} request(s) for static resources under /ecp/ or /owa/auth/ that Exchange does not serve there (ProxyLogon's exploit and scanner shape; the forged route rides in a cookie), {} answered 2xx: likely success", h.group.count, h.probes_answered),
+                    )
+                } else {
+                    (
+                        Severity::Medium,
+                        "ProxyLogon (CVE-2021-26855) attempted",
+                        format!("{} request(s) for static resources under /ecp/ or /owa/auth/ that Exchange does not serve there (ProxyLogon's exploit and scanner shape), none answered 2xx: attempt", h.group.count),
+                    )
+                };
                 h.group.finding(
                     "exchange.proxylogon_ssrf",
-                    Severity::Critical,
+                    severity,
                     vec!["T1190"],
-                    format!("ProxyLogon server-side request forgery from {ip}"),
-                    format!(
-                        "{} request(s) with a forged AnchorMailbox (ServerInfo~…) routed to the back end: {}{reset}",
-                        h.group.count,
-                        some(&h.group.names, 6)
-                    ),
+                    format!("{title} from {ip}"),
+                    format!("{what}: {}{reset}", some(&h.group.names, 6)),
                     SERVER_STEPS.to_vec(),
                     files,
                 )
@@ -115,6 +164,19 @@ impl Rule for Ssrf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn static_probes_in_plain_web_logs() {
+        use crate::detect::rules::web::{request, tests::iis};
+        let r = |l: &str| request(&iis(l)).unwrap();
+        // nmap's http-vuln-cve2021-26855 request and the public exploits' POSTs.
+        assert!(static_probe(&r("2021-03-05 10:00:00 10.0.0.5 GET /owa/auth/x.js - 443 - 203.0.113.9 Mozilla/5.0 - 404 0 0 5")));
+        assert!(static_probe(&r("2021-03-05 10:00:00 10.0.0.5 POST /ecp/y.js - 443 - 203.0.113.9 ExchangeServicesClient/0.0.0.0 - 200 0 0 5")));
+        assert!(static_probe(&r("2021-03-05 10:00:00 10.0.0.5 POST /ecp/default.flt - 443 - 203.0.113.9 python-requests/2.25.1 - 241 0 0 5")));
+        // Exchange's own scripts sit in versioned folders.
+        assert!(!static_probe(&r("2021-03-05 10:00:00 10.0.0.5 GET /owa/auth/15.1.2176/scripts/premium/flogon.js - 443 - 192.0.2.20 Mozilla/5.0 - 200 0 0 5")));
+        assert!(!static_probe(&r("2021-03-05 10:00:00 10.0.0.5 GET /ecp/15.1.2176/scripts/common.js - 443 alice 192.0.2.20 Mozilla/5.0 - 200 0 0 5")));
+    }
 
     #[test]
     fn anchors_as_test_proxylogon_judges_them() {

@@ -29,8 +29,12 @@ pub mod config_banner;
 pub mod config_open_relay;
 pub mod config_vrfy;
 pub mod config_weak_tls;
+pub mod exchange_admin_cmdlet;
 pub mod exchange_ecp_write;
 pub mod exchange_oab_write;
+pub mod exchange_proxynotshell;
+pub mod exchange_proxyshell;
+pub mod exchange_proxytoken;
 pub mod exchange_ssrf;
 pub mod exchange_webshell;
 pub mod exfil_forwarding;
@@ -57,6 +61,11 @@ pub mod tamper_file;
 pub mod tamper_log_age;
 pub mod tamper_rejectlog;
 pub mod tamper_time;
+pub mod web;
+pub mod web_webshell;
+pub mod web_webshell_file;
+pub mod webmail_roundcube_rce;
+pub mod webmail_zimbra_mboximport;
 
 use super::fact::Fact;
 use super::finding::Finding;
@@ -340,10 +349,19 @@ pub fn all(t: &Thresholds) -> Vec<Box<dyn Rule>> {
         Box::new(exchange_ecp_write::EcpWrite::new(t)),
         Box::new(exchange_oab_write::OabWrite::new(t)),
         Box::new(exchange_webshell::Webshell::new(t)),
+        Box::new(web_webshell::Webshell::new(t)),
+        Box::new(exchange_admin_cmdlet::AdminCmdlet::new(t)),
         Box::new(exploit_smtp_injection::SmtpInjection::new(t)),
         Box::new(persistence_mailbox_rule::MailboxRule::new(t)),
         Box::new(persistence_mailbox_forwarding::MailboxForwarding::new(t)),
         Box::new(persistence_transport_rule::TransportRule::new(t)),
+        // After the web-shell, cmdlet and mailbox-rule rules: their findings are the
+        // follow-ons that make an answered exploit a likely success.
+        Box::new(exchange_proxyshell::ProxyShell::new(t)),
+        Box::new(exchange_proxynotshell::ProxyNotShell::new(t)),
+        Box::new(exchange_proxytoken::ProxyToken::new(t)),
+        Box::new(webmail_zimbra_mboximport::Mboximport::new(t)),
+        Box::new(webmail_roundcube_rce::RoundcubeRce::new(t)),
         Box::new(auth_rule_after_login::RuleAfterLogin::new(t)),
         Box::new(tamper_time::TimeTamper::new(t)),
         Box::new(tamper_rejectlog::RejectLog::new(t)),
@@ -363,6 +381,7 @@ pub fn config_rules() -> Vec<Box<dyn super::host::ConfigRule>> {
         Box::new(persistence_trusted_sender::TrustedSender),
         Box::new(persistence_compiled_map::CompiledMap),
         Box::new(persistence_cron::Cron),
+        Box::new(web_webshell_file::WebshellFile),
         Box::new(config_open_relay::OpenRelay),
         Box::new(config_vrfy::Vrfy),
         Box::new(config_banner::Banner),

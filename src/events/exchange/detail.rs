@@ -49,6 +49,9 @@ pub struct Detail {
     /// Host name the client asked for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub vhost: Option<String>,
+    /// The page the client says it came from (web-server access logs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub referer: Option<String>,
     /// A file path the server wrote or had to remove.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
@@ -104,7 +107,7 @@ pub struct Detail {
     /// Message subject (message tracking).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
-    /// Size in bytes (message tracking).
+    /// Size in bytes (message tracking; the response of a web-server access line).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bytes: Option<u64>,
     /// Direction (message tracking `directionality`).

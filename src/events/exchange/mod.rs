@@ -29,7 +29,10 @@ use std::borrow::Cow;
 use std::io::{self, BufRead, BufReader, Read};
 use std::sync::Arc;
 
+use chrono_tz::Tz;
+
 use crate::events::record::{Event, Kind, Source};
+use crate::events::web;
 use crate::evidence::exports::{fields_line, ExportKind};
 use detail::Detail;
 use values::Row;
@@ -145,26 +148,33 @@ pub struct At {
 
 /// Reads the whole export `r` of format `kind`, handing each record's outcome to `emit` (which
 /// returns false to stop early). `export_us` is the time given to inventory rows that carry
-/// none (the export file's modification time). Returns the number of lines read and whether
-/// the stream ended in a read error (its text).
+/// none (the export file's modification time); `tz` the zone of logs that write local times
+/// without a zone (Zimbra's). Returns the number of lines read and whether the stream ended
+/// in a read error (its text).
 pub fn read(
     kind: ExportKind,
     r: &mut dyn Read,
     export_us: Option<i64>,
+    tz: Tz,
     emit: &mut dyn FnMut(At, &str, Got, bool) -> bool,
 ) -> (u64, Option<String>) {
     match kind {
-        ExportKind::Iis | ExportKind::ExchangeLines => by_line(kind, r, emit),
+        ExportKind::Iis
+        | ExportKind::ExchangeLines
+        | ExportKind::AccessLog
+        | ExportKind::ZimbraLog => by_line(kind, r, tz, emit),
         ExportKind::UalJson => ual::read_json(r, emit),
         ExportKind::Evtx => evtx::read(r, emit),
         _ => by_record(kind, r, export_us, emit),
     }
 }
 
-/// Line-oriented formats: IIS W3C (space-separated, header optional) and Exchange server lines.
+/// Line-oriented formats: IIS W3C (space-separated, header optional), Exchange server lines,
+/// web-server access lines and Zimbra's log4j lines.
 fn by_line(
     kind: ExportKind,
     r: &mut dyn Read,
+    tz: Tz,
     emit: &mut dyn FnMut(At, &str, Got, bool) -> bool,
 ) -> (u64, Option<String>) {
     let mut br = BufReader::with_capacity(1 << 20, r);
@@ -184,7 +194,11 @@ fn by_line(
                 let text = text
                     .trim_end_matches(['\n', '\r'])
                     .trim_start_matches('\u{feff}');
-                let got = if let Some(f) = fields_line(text) {
+                let got = if kind == ExportKind::AccessLog {
+                    web::access::line(text)
+                } else if kind == ExportKind::ZimbraLog {
+                    web::zimbra::line(text, tz)
+                } else if let Some(f) = fields_line(text) {
                     fields = Some(f.iter().map(|s| s.to_ascii_lowercase()).collect());
                     Got::Ignored
                 } else if text.starts_with('#') || text.trim().is_empty() {

@@ -1,0 +1,103 @@
+//! `exchange.proxytoken` — ProxyToken (CVE-2021-33766): an unauthenticated request to the
+//! ECP of another user's mailbox (`/ecp/victim@corp/RulesEditor/InboxRules.svc/NewObject`)
+//! carrying a `SecurityToken` cookie, which Exchange's delegated authentication let through
+//! without checking: the attacker adds a forwarding inbox rule to any mailbox.
+//!
+//! **Why**: a silent copy of a victim's mail, no password needed (ZDI, August 2021). **How**:
+//! a request whose path is `/ecp/<address>/…` (an `@` in the first segment) to a
+//! `RulesEditor/InboxRules.svc` method, with no authenticated user logged. An
+//! administrator who opens another user's options (`/ecp/alice@corp/…`) is logged with their
+//! own account and is not matched. **Attempt or success** ([`super::web`]): refused is an
+//! attempt (medium); answered 2xx a possible success (high); answered and followed by an
+//! inbox rule or forwarding finding a likely success (critical). The mailbox in the path is
+//! named as the victim. One finding per client address. **ATT&CK**: T1190, T1114.003 (email
+//! forwarding rule). **Phase**: initial access. **False positives**: none known for the
+//! unauthenticated shape.
+
+use super::web::{request, BySource, Report, Req};
+use super::{Files, Limit, Rule, Shared, Thresholds};
+use crate::detect::fact::Fact;
+use crate::detect::finding::Finding;
+
+/// The victim mailbox of a ProxyToken request, if `r` is one.
+pub fn victim(r: &Req) -> Option<&str> {
+    if r.user.is_some() {
+        return None;
+    }
+    let rest = r.path.strip_prefix("/ecp/")?;
+    let (mailbox, tail) = rest.split_once('/')?;
+    (mailbox.contains('@') && tail.starts_with("ruleseditor/inboxrules.svc")).then_some(mailbox)
+}
+
+/// The rule.
+pub struct ProxyToken {
+    tries: BySource,
+}
+
+impl ProxyToken {
+    /// A new rule.
+    pub fn new(_t: &Thresholds) -> Self {
+        ProxyToken {
+            tries: BySource::default(),
+        }
+    }
+}
+
+const REPORT: Report = Report {
+    rule: "exchange.proxytoken",
+    what: "ProxyToken (CVE-2021-33766)",
+    attack: &["T1190", "T1114.003"],
+    steps: &[
+        "isolate.block_ips",
+        "clean.patch_exchange",
+        "clean.remove_mailbox_rules",
+    ],
+};
+
+impl Rule for ProxyToken {
+    fn observe(&mut self, f: &Fact) {
+        let Some(r) = request(f) else {
+            return;
+        };
+        let Some(mailbox) = victim(&r).map(str::to_string) else {
+            return;
+        };
+        self.tries.add(f, &r, r.answered());
+        if let Some(t) = self.tries.map.get_mut(f.src_ip().unwrap_or("unknown")) {
+            if t.group.users.len() < 64 {
+                t.group.users.insert(mailbox);
+            }
+        }
+    }
+
+    fn finish(&mut self, files: &Files, shared: &Shared) -> Vec<Finding> {
+        self.finish_with(files, shared, &[])
+    }
+
+    fn finish_with(&mut self, files: &Files, _s: &Shared, earlier: &[Finding]) -> Vec<Finding> {
+        REPORT.findings(std::mem::take(&mut self.tries), earlier, files)
+    }
+
+    fn limits(&self) -> Vec<Limit> {
+        self.tries.limit(REPORT.rule).into_iter().collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::rules::web::tests::iis;
+
+    #[test]
+    fn unauthenticated_ecp_of_another_mailbox() {
+        // The request of ZDI's ProxyToken write-up (August 2021), as IIS logs it (no user).
+        let r = request(&iis("2021-08-30 10:00:00 10.0.0.5 POST /ecp/victim@corp.example/RulesEditor/InboxRules.svc/NewObject msExchEcpCanary=x 443 - 203.0.113.60 python-requests/2.26.0 - 200 0 0 40")).unwrap();
+        assert_eq!(victim(&r), Some("victim@corp.example"));
+        // An administrator editing a user's rules is logged as themself.
+        let admin = request(&iis("2021-08-30 11:00:00 10.0.0.5 POST /ecp/alice@corp.example/RulesEditor/InboxRules.svc/NewObject msExchEcpCanary=y 443 CORP\\admin 10.0.0.20 Mozilla/5.0 - 200 0 0 40")).unwrap();
+        assert_eq!(victim(&admin), None);
+        // A user's own rules page has no address in the path.
+        let own = request(&iis("2021-08-30 11:00:00 10.0.0.5 POST /ecp/RulesEditor/InboxRules.svc/NewObject msExchEcpCanary=z 443 - 192.0.2.20 Mozilla/5.0 - 200 0 0 40")).unwrap();
+        assert_eq!(victim(&own), None);
+    }
+}
