@@ -40,6 +40,8 @@
 //!   its address and account.
 //! - `opensmtpd_sample`: `parse` and `detect` on a real OpenSMTPD 7.6's log under attack: every
 //!   line recognised, the session joins, the attacks found and nothing on the users' traffic.
+//! - `evtx_sample`: `parse` on real Windows event logs (MSExchange Management, Security,
+//!   PowerShell) from a folder, a `collect --exports` bundle and a cut copy.
 //! - `web_sample`: `parse` on real nginx 1.22 and Apache 2.4 access logs (Exchange, Zimbra and
 //!   Roundcube exploit request shapes among users' traffic) and published Zimbra audit lines:
 //!   every line read, the fields of chosen requests.
@@ -56,6 +58,8 @@ mod collect_sample;
 mod collector_host;
 #[cfg(feature = "analysis")]
 mod detect_sample;
+#[cfg(feature = "analysis")]
+mod evtx_sample;
 #[cfg(feature = "analysis")]
 mod exchange_sample;
 #[cfg(feature = "analysis")]

@@ -35,6 +35,9 @@ pub enum ExportKind {
     TransportRules,
     /// `Get-Mailbox` inventory CSV (forwarding columns).
     Mailboxes,
+    /// Windows event log (`.evtx`, magic `ElfFile\0`): MSExchange Management, PowerShell,
+    /// Security.
+    Evtx,
     /// Web-server access log: Apache `common` / `combined` / `vhost_combined`, nginx
     /// `combined` and its variants (Zimbra's proxy `nginx.access.log`), Jetty's NCSA request
     /// log (Zimbra's `access_log.*`). Shapes in [`super::weblines::access`].
@@ -57,6 +60,7 @@ impl ExportKind {
             ExportKind::InboxRules => "inbox_rules_csv",
             ExportKind::TransportRules => "transport_rules_csv",
             ExportKind::Mailboxes => "mailboxes_csv",
+            ExportKind::Evtx => "windows_evtx",
             ExportKind::AccessLog => "web_access_log",
             ExportKind::ZimbraLog => "zimbra_log",
         }
@@ -107,6 +111,9 @@ fn protocol_row(l: &str) -> bool {
 
 /// What the first bytes of a (decompressed) stream are, if an export mailir reads.
 pub fn recognise(head: &[u8]) -> Option<ExportKind> {
+    if head.starts_with(b"ElfFile\0") {
+        return Some(ExportKind::Evtx);
+    }
     let text = String::from_utf8_lossy(head);
     let text = text.trim_start_matches('\u{feff}');
     let first = text.trim_start();
@@ -279,6 +286,17 @@ mod tests {
         );
         assert_eq!(recognise(b"a,b,c\n1,2,3\n"), None);
         assert_eq!(recognise(b"{\"hello\": 1}"), None);
+    }
+
+    #[test]
+    fn windows_event_log_by_magic() {
+        // An EVTX file header starts with its magic, then its first and last chunk numbers.
+        let mut head = b"ElfFile\0".to_vec();
+        head.extend_from_slice(&[0; 24]);
+        assert_eq!(recognise(&head), Some(ExportKind::Evtx));
+        assert_eq!(ExportKind::Evtx.name(), "windows_evtx");
+        assert_eq!(recognise(b"ElfChnk\0"), None);
+        assert_eq!(recognise(b"ElfFile"), None);
     }
 
     /// The real nginx and Apache logs of `tests/fixtures/web` (their README says how they were

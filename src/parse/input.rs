@@ -164,10 +164,12 @@ fn is_log_row(r: &ManifestRow) -> bool {
     let Some(stored) = &r.stored else {
         return false;
     };
-    matches!(r.category, MailLog | SystemLog | Volatile | Export)
-        && !(stored.ends_with(".status.json")
-            || stored.ends_with(".stderr")
-            || stored.ends_with(".jsonl"))
+    matches!(
+        r.category,
+        MailLog | SystemLog | Volatile | Export | EventLog
+    ) && !(stored.ends_with(".status.json")
+        || stored.ends_with(".stderr")
+        || stored.ends_with(".jsonl"))
 }
 
 fn from_manifest(rows: &[ManifestRow], origin: impl Fn(&str) -> Origin, out: &mut Vec<LogFile>) {
@@ -430,6 +432,21 @@ mod tests {
         );
         assert_eq!(compression(b"BZh91AY"), Compression::Unsupported("bzip2"));
         assert_eq!(compression(b"Mar  1 00:00:00"), Compression::None);
+    }
+
+    #[test]
+    fn event_logs_of_a_bundle_are_read() {
+        use crate::evidence::manifest::{Category, FileKind, Outcome};
+        let mut row = ManifestRow::named(
+            "eventlog:MSExchange Management".into(),
+            Category::EventLog,
+            Outcome::Collected,
+            FileKind::Command,
+        );
+        row.stored = Some("eventlogs/MSExchange Management.evtx".into());
+        assert!(is_log_row(&row));
+        row.category = Category::MailConfig;
+        assert!(!is_log_row(&row));
     }
 
     #[test]

@@ -19,6 +19,15 @@ pub struct Detail {
     /// An ECP / PowerShell command line as logged.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cmd: Option<String>,
+    /// A cmdlet's parameters, name (without `-`, as written) → value (quotes removed; a
+    /// switch without a value is `True`; positional arguments under `_positional`). Filled
+    /// from Windows event logs (MSExchange Management, PowerShell); see [`Detail::param`].
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub params: std::collections::BTreeMap<String, String>,
+    /// The account a command ran as, when the log names it apart from the caller (the
+    /// MSExchange Management run-as SID).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run_as: Option<String>,
     /// HTTP method.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub method: Option<String>,
@@ -180,6 +189,14 @@ impl Detail {
             parts.push("(time: export file)".into());
         }
         parts.join(" ")
+    }
+
+    /// A parameter's value, its name matched without regard to case.
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.params
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     /// Every address mail is sent on to: forward, forward-as-attachment, redirect, copies.

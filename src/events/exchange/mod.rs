@@ -13,7 +13,9 @@
 //! To read a new export: a variant in `ExportKind`, its recognition, a module here with a
 //! `row` function, and one arm in [`read`].
 
+pub mod cmdline;
 pub mod detail;
+pub mod evtx;
 pub mod http;
 pub mod inventory;
 pub mod lines;
@@ -21,6 +23,7 @@ pub mod msgtrk;
 pub mod protocol;
 pub mod ual;
 pub mod values;
+pub mod winlog;
 
 use std::borrow::Cow;
 use std::io::{self, BufRead, BufReader, Read};
@@ -161,6 +164,7 @@ pub fn read(
         | ExportKind::AccessLog
         | ExportKind::ZimbraLog => by_line(kind, r, tz, emit),
         ExportKind::UalJson => ual::read_json(r, emit),
+        ExportKind::Evtx => evtx::read(r, emit),
         _ => by_record(kind, r, export_us, emit),
     }
 }
