@@ -29,6 +29,7 @@ use std::collections::BTreeMap;
 
 use super::cloud::{detail_of, Group};
 use super::{Files, Rule, Shared, Thresholds};
+use crate::detect::entity::{EntityKind, EntityRole};
 use crate::detect::fact::Fact;
 use crate::detect::finding::{Finding, Severity};
 use crate::events::record::Kind;
@@ -146,9 +147,17 @@ pub fn classify(op: &str, cmd: &str) -> Option<Use> {
     }
 }
 
+/// One use of one account: the evidence and the mailboxes named.
+#[derive(Default)]
+struct Uses {
+    group: Group,
+    mailboxes: std::collections::BTreeSet<String>,
+}
+
 /// The rule.
 pub struct AdminCmdlet {
-    by_use: BTreeMap<(Use, String), Group>,
+    /// By use, acting account, and whether the commands failed.
+    by_use: BTreeMap<(Use, String, bool), Uses>,
 }
 
 impl AdminCmdlet {
@@ -171,38 +180,72 @@ impl Rule for AdminCmdlet {
         let cmd = d.cmd.as_deref().unwrap_or("");
         let Some(u) = classify(op, cmd) else { return };
         let actor = f.actor().unwrap_or("unknown").to_string();
-        let g = self.by_use.entry((u, actor)).or_default();
-        g.add(f);
-        if g.names.len() < 4 {
+        // MSExchange Management's event 6: the cmdlet ran and failed.
+        let failed = f.status() == Some("failure");
+        let e = self.by_use.entry((u, actor, failed)).or_default();
+        e.group.add(f);
+        if e.group.names.len() < 4 {
             let shown = if cmd.is_empty() { op } else { cmd };
-            g.names
+            e.group
+                .names
                 .insert(crate::sanitize::capped(shown, 240).into_owned());
+        }
+        if let Some(m) = f.mailbox().filter(|_| e.mailboxes.len() < 32) {
+            e.mailboxes.insert(m.to_string());
         }
     }
 
     fn finish(&mut self, files: &Files, _shared: &Shared) -> Vec<Finding> {
         std::mem::take(&mut self.by_use)
             .into_iter()
-            .map(|((u, actor), mut g)| {
-                if actor != "unknown" {
-                    g.users.insert(actor.clone());
-                }
-                g.finding(
-                    "exchange.admin_cmdlet",
-                    u.severity(),
-                    vec![u.attack()],
-                    format!("{} by {actor}", capitalised(u.what())),
-                    format!(
-                        "{} command(s): {}",
-                        g.count,
-                        super::cloud::some(&g.names, 3)
-                    ),
-                    steps(u),
-                    files,
-                )
-            })
+            .map(|((u, actor, failed), e)| finding(u, &actor, failed, e, files))
             .collect()
     }
+}
+
+/// The finding of one use: a failed command one step less severe; the account that ran a
+/// backup-like export is only observed, any other the abused one.
+fn finding(u: Use, actor: &str, failed: bool, e: Uses, files: &Files) -> Finding {
+    let mut g = e.group;
+    let severity = match (failed, u.severity()) {
+        (false, s) => s,
+        (true, Severity::Critical) => Severity::High,
+        (true, Severity::High) => Severity::Medium,
+        (true, _) => Severity::Low,
+    };
+    let mailboxes = if e.mailboxes.is_empty() {
+        String::new()
+    } else {
+        format!("; mailbox(es) {}", super::cloud::some(&e.mailboxes, 5))
+    };
+    let outcome = if failed {
+        " (the cmdlet failed: an attempt)"
+    } else {
+        ""
+    };
+    let mut f = g.finding(
+        "exchange.admin_cmdlet",
+        severity,
+        vec![u.attack()],
+        format!("{}{outcome} by {actor}", capitalised(u.what())),
+        format!(
+            "{} command(s): {}{mailboxes}",
+            g.count,
+            super::cloud::some(&g.names, 3)
+        ),
+        steps(u),
+        files,
+    );
+    if actor != "unknown" {
+        let role = if u == Use::ExportToShare {
+            EntityRole::Observed
+        } else {
+            EntityRole::VictimAccount
+        };
+        f.entities.tag(EntityKind::User, actor, role);
+    }
+    g.users.clear();
+    f
 }
 
 fn capitalised(s: &str) -> String {
@@ -297,7 +340,16 @@ mod tests {
             crate::detect::rules::tests::fact(Kind::AdminCommand, secs, "10.0.0.20", user)
                 .with(Field::Detail, Some(&detail(op, cmd)))
         };
+        // A failed cmdlet (MSExchange Management event 6, as tests/fixtures/evtx holds).
+        let failed = mk(
+            120,
+            "CORP\\admmig",
+            "Install-TransportAgent",
+            r#"Install-TransportAgent -Name "Evil" -AssemblyPath ".\NetshHelperBeacon.dll" -TransportAgentFactory "hack""#,
+        )
+        .with(Field::Status, Some("failure"));
         let facts = [
+            failed,
             mk(
                 0,
                 "CORP\\backupadmin",
@@ -326,6 +378,7 @@ mod tests {
             got,
             [
                 (Severity::Critical, "Mailbox export written as a web script (ProxyShell's web-shell step, CVE-2021-31207) by NT AUTHORITY\\SYSTEM"),
+                (Severity::Medium, "Transport agent installed or enabled (the cmdlet failed: an attempt) by CORP\\admmig"),
                 (Severity::Medium, "Mailbox export requests removed by NT AUTHORITY\\SYSTEM"),
                 (Severity::Low, "Mailbox exported to a file (check it against a planned backup) by CORP\\backupadmin"),
             ]
