@@ -164,10 +164,12 @@ fn is_log_row(r: &ManifestRow) -> bool {
     let Some(stored) = &r.stored else {
         return false;
     };
-    matches!(r.category, MailLog | SystemLog | Volatile | Export)
-        && !(stored.ends_with(".status.json")
-            || stored.ends_with(".stderr")
-            || stored.ends_with(".jsonl"))
+    matches!(
+        r.category,
+        MailLog | SystemLog | Volatile | Export | WebLog | SpoolHeader
+    ) && !(stored.ends_with(".status.json")
+        || stored.ends_with(".stderr")
+        || stored.ends_with(".jsonl"))
 }
 
 fn from_manifest(rows: &[ManifestRow], origin: impl Fn(&str) -> Origin, out: &mut Vec<LogFile>) {
