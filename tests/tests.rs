@@ -40,6 +40,8 @@
 //!   its address and account.
 //! - `opensmtpd_sample`: `parse` and `detect` on a real OpenSMTPD 7.6's log under attack: every
 //!   line recognised, the session joins, the attacks found and nothing on the users' traffic.
+//! - `web_collect`: `collect` on a mail server's web side: vhost logs and web roots the nginx and
+//!   Apache configs name, webmail installs, Zimbra, Exim's real spool files, and a web root's traps.
 //! - `windows_wine`: the Windows collector under wine on a fake Exchange `C:` drive of real
 //!   Exchange logs, verified by both builds (skips loudly without wine and mingw).
 
@@ -99,4 +101,5 @@ mod timeline_sample;
 #[cfg(feature = "analysis")]
 mod triage_sample;
 mod verify_tamper;
+mod web_collect;
 mod windows_wine;

@@ -20,6 +20,7 @@ pub mod exim;
 pub mod maps;
 pub mod postfix;
 pub mod sendmail;
+pub mod webroots;
 
 use std::collections::BTreeMap;
 use std::io::Read;
