@@ -144,9 +144,9 @@ pub fn version_of(path: &str, text: &str) -> Option<String> {
     if path.ends_with("/.install_history") {
         return text
             .lines()
+            .rev()
             .filter_map(|l| l.split("zimbra-core-").nth(1))
-            .filter_map(|v| v.split_whitespace().next())
-            .last()
+            .find_map(|v| v.split_whitespace().next())
             .map(|v| crate::sanitize::cut(v, 64).to_string());
     }
     None
