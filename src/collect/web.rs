@@ -244,7 +244,7 @@ fn is_var(c: &str) -> bool {
 }
 
 /// A component with variables (`$host`, `${X}`, `%Y`) as a glob; glob characters escaped.
-fn component_glob(c: &str) -> String {
+pub fn component_glob(c: &str) -> String {
     let mut g = String::new();
     let mut chars = c.chars().peekable();
     while let Some(ch) = chars.next() {
