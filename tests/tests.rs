@@ -47,6 +47,8 @@
 //!   every line read, the fields of chosen requests.
 //! - `smtp_smuggling`: `parse` and `detect` on what real Postfix, Exim and Sendmail logged for
 //!   the SMTP smuggling probes: the probes each made visible found, with their outcome.
+//! - `web_collect`: `collect` on a mail server's web side: vhost logs and web roots the nginx and
+//!   Apache configs name, webmail installs, Zimbra, Exim's real spool files, and a web root's traps.
 //! - `windows_wine`: the Windows collector under wine on a fake Exchange `C:` drive of real
 //!   Exchange logs, verified by both builds (skips loudly without wine and mingw).
 
@@ -110,6 +112,7 @@ mod timeline_sample;
 #[cfg(feature = "analysis")]
 mod triage_sample;
 mod verify_tamper;
+mod web_collect;
 #[cfg(feature = "analysis")]
 mod web_sample;
 mod windows_wine;

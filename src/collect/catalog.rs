@@ -49,6 +49,22 @@ pub const CATALOG: &[Artifact] = &[
     // Roundcube's own logs (`userlogins`, `errors`): Debian, and RHEL/EPEL's roundcubemail.
     a("/var/log/roundcube/**", MailLog),
     a("/var/log/roundcubemail/**", MailLog),
+    // Zimbra's own log folder (mailbox.log, audit.log, sync.log, zmmailboxd.out …); its
+    // nginx proxy's logs are web logs.
+    a("/opt/zimbra/log/nginx*", WebLog),
+    a("/opt/zimbra/log/**", MailLog),
+    // Exim's queue: message header (`-H`) and journal (`-J`) files; bodies (`-D`) become
+    // `skipped` rows (collect::webapps::skip_spool_bodies). Per-message logs.
+    a("/var/spool/exim4/input/**", SpoolHeader),
+    a("/var/spool/exim/input/**", SpoolHeader),
+    a("/var/spool/exim4/msglog/**", MailLog),
+    a("/var/spool/exim/msglog/**", MailLog),
+    // Web server logs (vhost logs the configs name elsewhere are added after these), PHP-FPM.
+    a("/var/log/nginx/**", WebLog),
+    a("/var/log/apache2/**", WebLog),
+    a("/var/log/httpd/**", WebLog),
+    a("/var/log/lighttpd/**", WebLog),
+    a("/var/log/php*", WebLog),
     // General logs that carry mail, SASL and PAM lines.
     a("/var/log/syslog*", SystemLog),
     a("/var/log/messages*", SystemLog),
@@ -134,7 +150,35 @@ pub const CATALOG: &[Artifact] = &[
     a("/etc/fail2ban/jail.conf", Context),
     a("/etc/fail2ban/jail.local", Context),
     a("/etc/fail2ban/jail.d/*", Context),
+    // Web server configuration (files included from elsewhere are added after these).
+    a("/etc/nginx/**", WebConfig),
+    a("/etc/apache2/**", WebConfig),
+    a("/etc/httpd/**", WebConfig),
+    // Webmail installs: version files, configuration, plugin folders (scripts are listed
+    // with every web root by collect::webapps).
+    a("/etc/roundcube/**", WebApp),
+    a("/etc/roundcubemail/**", WebApp),
+    a("/usr/share/roundcube/composer.json", WebApp),
+    a("/usr/share/roundcube/plugins/*", WebApp),
+    a("/usr/share/roundcubemail/composer.json", WebApp),
+    a("/usr/share/roundcubemail/plugins/*", WebApp),
+    a("/var/www/**/roundcube*/composer.json", WebApp),
+    a("/var/www/**/roundcube*/config/*", WebApp),
+    a("/var/www/**/roundcube*/plugins/*", WebApp),
+    a("/etc/sogo/**", WebApp),
+    a("/etc/horde/**", WebApp),
+    a("/var/www/**/snappymail/v/*", WebApp),
+    a("/var/www/**/rainloop/v/*", WebApp),
+    a("/var/www/**/data/_data_/_default_/configs/*", WebApp),
+    a("/opt/zimbra/.install_history", WebApp),
 ];
+
+/// Files looked at but never copied (their metadata is recorded with why): Zimbra's
+/// `localconfig.xml` holds every service password of the install in clear.
+pub const NEVER_COPIED: &[(&str, &str)] = &[(
+    "/opt/zimbra/conf/localconfig.xml",
+    "holds every Zimbra service password in clear: metadata only, never copied",
+)];
 
 /// Per-user delivery files, relative to a home directory.
 pub const USER_FILES: &[&str] = &[
@@ -189,6 +233,11 @@ pub const SECRETS: &[&str] = &[
     "/etc/sasldb*",
     "**/.fetchmailrc",
     "/var/qmail/control/*password*",
+    "/etc/roundcube*/**",
+    "**/roundcube*/config/*",
+    "/etc/sogo/**",
+    "/etc/horde/**",
+    "**/data/_data_/_default_/configs/*",
 ];
 
 /// Default size cap of a category, in bytes; `--max-file-size` overrides all of them.
@@ -198,11 +247,15 @@ pub const SECRETS: &[&str] = &[
 pub fn default_cap(category: Category) -> u64 {
     const GIB: u64 = 1 << 30;
     match category {
-        MailLog | SystemLog | LoginRecords => 64 * GIB,
+        MailLog | SystemLog | LoginRecords | WebLog => 64 * GIB,
+        WebScript => 2 << 20,
+        SpoolHeader => 64 << 20,
         Journal | EventLog => 16 * GIB,
         Mailbox | Export => 64 * GIB,
         Volatile => 512 << 20,
-        MailConfig | Aliases | UserDelivery | Cron | Context | WebRoot => 256 << 20,
+        MailConfig | Aliases | UserDelivery | Cron | Context | WebRoot | WebConfig | WebApp => {
+            256 << 20
+        }
     }
 }
 

@@ -84,25 +84,8 @@ fn log_glob(path: &str, origin: String) -> Option<FoundLog> {
     if name.is_empty() || dir.contains('%') || dir.contains('$') {
         return None;
     }
-    let mut glob = String::new();
-    let mut chars = name.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            // Exim: %s = main/reject/panic, %D / %M = date stamps.
-            '%' => {
-                chars.next();
-                if !glob.ends_with('*') {
-                    glob.push('*');
-                }
-            }
-            '*' | '?' | '[' | ']' | '{' | '}' => {
-                glob.push('[');
-                glob.push(c);
-                glob.push(']');
-            }
-            c => glob.push(c),
-        }
-    }
+    // Exim: %s = main/reject/panic, %D / %M = date stamps: each a `*`.
+    let mut glob = super::web::component_glob(name);
     if !glob.ends_with('*') {
         glob.push('*');
     }

@@ -29,6 +29,8 @@ pub mod plan;
 pub mod shortfall;
 pub mod take;
 pub mod volatile;
+pub mod web;
+pub mod webapps;
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
@@ -296,8 +298,15 @@ impl Run<'_> {
                     .with_context(|| {
                     format!("writing the bundle failed while storing {}", path.display())
                 })?;
-                self.record(taken.row);
-                match taken.follow {
+                let mut row = taken.row;
+                // A link in a web root is recorded, never followed (out of the root or not).
+                let follow = taken.follow.filter(|_| category != Category::WebScript);
+                if category == Category::WebScript && row.outcome == Outcome::Symlink {
+                    row.error
+                        .get_or_insert_with(|| "link in a web root: recorded, not followed".into());
+                }
+                self.record(row);
+                match follow {
                     Some(next) if planner.mark(&next) => path = next,
                     _ => break,
                 }
@@ -407,11 +416,25 @@ fn plan_all(
         return Vec::new();
     }
     let found = discover::configured_logs(root, postconf_n);
+    let web = web::web_config(root);
     let accounts = discover::accounts(root);
     let mut homes: Vec<HostPath> = Vec::new();
     let mut inserted_logs = false;
+    let mut inserted_web = false;
     let mut inserted_users = false;
     for Artifact { pattern, category } in CATALOG {
+        if !inserted_web && *category == Category::SystemLog {
+            inserted_web = true;
+            for f in &web.logs {
+                log.push(format!(
+                    "web log location from {}: {}/{}",
+                    f.origin,
+                    f.dir.display(),
+                    f.name_glob
+                ));
+                planner.add(&f.dir, f.name_glob.as_bytes(), Category::WebLog, false);
+            }
+        }
         if !inserted_logs && *category != Category::MailLog {
             inserted_logs = true;
             for f in &found {
@@ -461,6 +484,19 @@ fn plan_all(
         }
         planner.add_pattern(pattern, *category);
     }
+    for (path, why) in catalog::NEVER_COPIED {
+        let path = HostPath::new(path);
+        if let Ok(Ok(m)) = root.resolve(&path).map(|p| root.lstat(&p)) {
+            let mut row = ManifestRow::new(&path, Category::WebApp, Outcome::Skipped);
+            row.set_meta(&m);
+            row.error = Some((*why).to_string());
+            planner.mark(&path);
+            planner.items.push(Item::Row(Box::new(row)));
+        }
+    }
+    log.extend(web.notes.iter().cloned());
+    webapps::plan_web(planner, &web, log);
+    webapps::skip_spool_bodies(root, &mut planner.items);
     homes
 }
 

@@ -52,7 +52,11 @@ pub struct Taken {
 fn is_log(c: Category) -> bool {
     matches!(
         c,
-        Category::MailLog | Category::SystemLog | Category::Journal | Category::LoginRecords
+        Category::MailLog
+            | Category::SystemLog
+            | Category::Journal
+            | Category::LoginRecords
+            | Category::WebLog
     )
 }
 

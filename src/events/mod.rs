@@ -12,6 +12,7 @@ pub mod courier;
 pub mod dovecot;
 pub mod exchange;
 pub mod exim;
+pub mod exim_spool;
 pub mod fields;
 pub mod opensmtpd;
 pub mod postfix;

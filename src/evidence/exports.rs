@@ -44,6 +44,9 @@ pub enum ExportKind {
     AccessLog,
     /// Zimbra's log4j logs: `mailbox.log`, `audit.log` (shape in [`super::weblines::log4j`]).
     ZimbraLog,
+    /// An Exim spool header file (`<id>-H` on its first line), read by
+    /// `crate::events::exim_spool`.
+    EximSpoolHeader,
 }
 
 impl ExportKind {
@@ -63,6 +66,7 @@ impl ExportKind {
             ExportKind::Evtx => "windows_evtx",
             ExportKind::AccessLog => "web_access_log",
             ExportKind::ZimbraLog => "zimbra_log",
+            ExportKind::EximSpoolHeader => "exim_spool_header",
         }
     }
 }
@@ -113,6 +117,9 @@ fn protocol_row(l: &str) -> bool {
 pub fn recognise(head: &[u8]) -> Option<ExportKind> {
     if head.starts_with(b"ElfFile\0") {
         return Some(ExportKind::Evtx);
+    }
+    if spool_header(head) {
+        return Some(ExportKind::EximSpoolHeader);
     }
     let text = String::from_utf8_lossy(head);
     let text = text.trim_start_matches('\u{feff}');
@@ -224,6 +231,25 @@ pub fn recognise(head: &[u8]) -> Option<ExportKind> {
             && f[4].starts_with('/')
     };
     iis(data).then_some(ExportKind::Iis)
+}
+
+/// Whether the first line is an Exim message id followed by `-H`.
+fn spool_header(head: &[u8]) -> bool {
+    let first = head.split(|&b| b == b'\n').next().unwrap_or_default();
+    let first = first.strip_suffix(b"\r").unwrap_or(first);
+    first.strip_suffix(b"-H").is_some_and(exim_message_id)
+}
+
+/// Whether `id` is an Exim message id: base-62 `tttttt-pppppp-ss` (before 4.97) or
+/// `tttttt-ppppppppppp-ssss` (4.97 and later).
+pub fn exim_message_id(id: &[u8]) -> bool {
+    let parts: Vec<&[u8]> = id.split(|&b| b == b'-').collect();
+    parts.len() == 3
+        && parts
+            .iter()
+            .all(|p| p.iter().all(u8::is_ascii_alphanumeric))
+        && parts[0].len() == 6
+        && matches!((parts[1].len(), parts[2].len()), (6, 2) | (11, 4))
 }
 
 #[cfg(test)]

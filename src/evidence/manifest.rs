@@ -141,6 +141,21 @@ pub enum Category {
     /// **(Windows)** A file of a web folder where attackers drop web shells (`aspnet_client`,
     /// OWA/ECP `auth`, the HttpProxy and ECP `.aspx` pages): every one stored and hashed.
     WebRoot,
+    /// Web server logs (Apache, nginx, Zimbra's proxy): the default folders, every vhost log
+    /// the web server configs name, and their rotations.
+    WebLog,
+    /// Web server configuration (`/etc/nginx`, `/etc/apache2`, `/etc/httpd` and the files
+    /// they include).
+    WebConfig,
+    /// A webmail install's version files, configuration and plugin folders (Roundcube, SOGo,
+    /// Horde, SnappyMail / RainLoop, Zimbra).
+    WebApp,
+    /// **(Linux)** A script file (`.php`, `.jsp`, `.cgi` …) in a web root or webmail install:
+    /// stored and hashed up to 2 MiB so web shells can be scanned; larger ones are listed.
+    WebScript,
+    /// The header file (`-H`) of a message in Exim's queue: envelope, client and headers,
+    /// never the body (`-D` files are listed as skipped).
+    SpoolHeader,
 }
 
 impl Category {
@@ -161,6 +176,11 @@ impl Category {
             Category::Export => "export",
             Category::EventLog => "event_log",
             Category::WebRoot => "web_root",
+            Category::WebLog => "web_log",
+            Category::WebConfig => "web_config",
+            Category::WebApp => "web_app",
+            Category::WebScript => "web_script",
+            Category::SpoolHeader => "spool_header",
         }
     }
 }

@@ -20,6 +20,7 @@ pub mod exim;
 pub mod maps;
 pub mod postfix;
 pub mod sendmail;
+pub mod webroots;
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -93,6 +94,10 @@ fn wanted(c: Category) -> bool {
             | Category::UserDelivery
             | Category::Cron
             | Category::Context
+            // Web roots' scripts (Linux) and Exchange's web folders (Windows): what
+            // `web.webshell_file` reads.
+            | Category::WebScript
+            | Category::WebRoot
     )
 }
 

@@ -13,9 +13,24 @@ use std::sync::Arc;
 use super::output::{Sink, Writer};
 use super::pipeline::Ctx;
 use super::FileStats;
-use crate::events::exchange::{read, Got};
+use crate::events::exchange::{At, Got};
 use crate::events::record::Source;
 use crate::evidence::exports::ExportKind;
+
+/// Reads export `r` with the reader of its format (Exim spool headers have their own).
+fn read(
+    kind: ExportKind,
+    r: &mut dyn Read,
+    export_us: Option<i64>,
+    tz: chrono_tz::Tz,
+    emit: &mut dyn FnMut(At, &str, Got, bool) -> bool,
+) -> (u64, Option<String>) {
+    match kind {
+        // Spool headers carry epoch times: no zone.
+        ExportKind::EximSpoolHeader => crate::events::exim_spool::read(r, emit),
+        _ => crate::events::exchange::read(kind, r, export_us, tz, emit),
+    }
+}
 
 /// Events rendered per batch.
 const BATCH: usize = 4096;

@@ -166,7 +166,7 @@ fn is_log_row(r: &ManifestRow) -> bool {
     };
     matches!(
         r.category,
-        MailLog | SystemLog | Volatile | Export | EventLog
+        MailLog | SystemLog | Volatile | Export | EventLog | WebLog | SpoolHeader
     ) && !(stored.ends_with(".status.json")
         || stored.ends_with(".stderr")
         || stored.ends_with(".jsonl"))
