@@ -137,3 +137,25 @@ fn the_rejectlog_matches_its_mainlog() {
         )
     );
 }
+
+/// The queue of a real Exim 4.96 whose RCPT ACL accepts everything (tests/fixtures/exim-spool):
+/// the CVE-2019-10149 recipients were accepted and wait in a spool header — the likely success
+/// the rejections above are not.
+#[test]
+fn a_queued_payload_is_a_likely_success() {
+    let spool = util::repo().join("tests/fixtures/exim-spool");
+    let o = util::run(&["detect", spool.to_str().unwrap(), "--format", "jsonl"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let exploit: Vec<serde_json::Value> = o
+        .stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|f| f["rule"] == "exploit.smtp_injection")
+        .collect();
+    assert_eq!(exploit.len(), 1, "{}", o.stdout);
+    assert_eq!(exploit[0]["severity"], "critical");
+    assert_eq!(
+        exploit[0]["title"],
+        "CVE-2019-10149 (Exim) exploit accepted from 203.0.113.66"
+    );
+}

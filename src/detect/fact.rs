@@ -41,10 +41,7 @@ const FIELDS: usize = 10;
 /// `kind`. A rule that starts reading a kind not listed here must add it (its tests build
 /// facts directly and would not notice).
 pub fn texts_read(kind: Kind) -> bool {
-    !matches!(
-        kind,
-        Kind::Connect | Kind::Disconnect | Kind::MessageQueued | Kind::RateLimit
-    )
+    !matches!(kind, Kind::Connect | Kind::Disconnect | Kind::RateLimit)
 }
 const NONE: (u32, u32) = (u32::MAX, 0);
 
