@@ -403,8 +403,8 @@ pub const RULES: &[RuleMeta] = &[
     ),
     r(
         "web.webshell_file",
-        "web-shell code in a collected web root's script file",
-        &[C],
+        "web-shell code in a collected web root's script file, or a script added after its install",
+        &[C, H],
         Persistence,
         &["T1505.003"],
         &[PlantedEntry],

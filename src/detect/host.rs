@@ -117,6 +117,9 @@ pub struct Host {
     pub exim: Vec<crate::hostconf::exim::Exim>,
     /// Sendmail's configuration (`sendmail.mc`, `sendmail.cf`).
     pub sendmail: Option<crate::hostconf::sendmail::Sendmail>,
+    /// Web roots and webmail installs with their scripts (set by the engine from the inputs;
+    /// empty when built from configuration files alone).
+    pub webroots: crate::hostconf::webroots::WebRoots,
 }
 
 impl Host {
@@ -172,6 +175,7 @@ impl Host {
             homes,
             exim,
             sendmail,
+            webroots: Default::default(),
         }
     }
 

@@ -24,7 +24,7 @@ use crate::detect::fact::Fact;
 use crate::detect::finding::{Finding, Severity};
 
 /// Path segments of folders that hold no scripts in webmail installs.
-const NO_SCRIPTS: &[&str] = &[
+pub const NO_SCRIPTS: &[&str] = &[
     "temp",
     "tmp",
     "upload",

@@ -16,12 +16,18 @@
 //! `Process.Start` with request input, `Assembly.Load(Convert.FromBase64String(Request…))`.
 //! Application code passes request input through its own helpers first, so the direct shapes
 //! are the shells'. One finding per file, naming the shapes and the file's hash and time.
-//! **ATT&CK**: T1505.003. **Phase**: persistence. **Severity**: critical. **False positives**:
+//! A script without those shapes that was **added after its install** (modified or changed
+//! more than a day after the install's median, `hostconf::webroots`) into a folder that holds
+//! no scripts (`temp`, `uploads`, `skins`, `images` … as `web.webshell` lists them) is
+//! reported too (high): an obfuscated or encrypted shell has no shape to match.
+//! **ATT&CK**: T1505.003. **Phase**: persistence. **Severity**: critical (code shapes), high
+//! (added into a script-less folder). **False positives**:
 //! an administrator's own debugging script left in a web root (it is a web shell all the same:
 //! remove it).
 
 use super::super::host::{Cites, ConfigRule, Host};
 use super::web::is_script_extension;
+use super::web_webshell::NO_SCRIPTS;
 use crate::detect::finding::{Finding, Severity};
 
 /// Largest part of a file read (collect stores script files up to 2 MiB).
@@ -133,9 +139,52 @@ fn extension(path: &str) -> Option<String> {
 /// The rule.
 pub struct WebshellFile;
 
+/// How much later than its install's reference time a script must be to have been added
+/// (seconds): a day, so the files of one unpacking or upgrade never are.
+const ADDED_AFTER_S: i64 = 86_400;
+
+/// Scripts added after their install into a folder that holds no scripts (and without the
+/// code shapes, which the files' own findings report): high.
+fn added(host: &Host, flagged: &[String]) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for install in &host.webroots.installs {
+        for s in install.scripts.iter().filter(|s| s.is_file()) {
+            let rel = s.path.strip_prefix(&install.root).unwrap_or(&s.path);
+            let folders: Vec<&str> = rel.split('/').collect();
+            let odd = folders[..folders.len().saturating_sub(1)]
+                .iter()
+                .any(|d| NO_SCRIPTS.contains(&d.to_ascii_lowercase().as_str()));
+            if !odd || flagged.contains(&s.path) || !install.newer_than_install(s, ADDED_AFTER_S) {
+                continue;
+            }
+            let when = |t: Option<chrono::DateTime<chrono::Utc>>| {
+                t.map_or("unknown".to_string(), |t| t.to_rfc3339())
+            };
+            let c = Cites::one(&host.conf, &s.path, None);
+            out.push(c.finding(
+                "web.webshell_file",
+                Severity::High,
+                vec!["T1505.003"],
+                format!("Script added to {} after its install: {}", install.product, s.path),
+                format!(
+                    "{} (SHA-256 {}, modified {}, changed {}) sits in a folder that holds no scripts, and is newer than the install around it ({}, its files modified around {}): read it before removing it",
+                    s.path,
+                    s.sha256.as_deref().unwrap_or("not read"),
+                    when(s.mtime),
+                    when(s.ctime),
+                    install.root,
+                    when(install.reference_mtime)
+                ),
+            ));
+        }
+    }
+    out
+}
+
 impl ConfigRule for WebshellFile {
     fn check(&self, host: &Host) -> Vec<Finding> {
         let mut out = Vec::new();
+        let mut flagged: Vec<String> = Vec::new();
         for (path, f) in &host.conf.files {
             let Some(ext) = extension(path).filter(|e| is_script_extension(e)) else {
                 continue;
@@ -144,6 +193,7 @@ impl ConfigRule for WebshellFile {
             if found.is_empty() {
                 continue;
             }
+            flagged.push(path.clone());
             let c = Cites::one(&host.conf, path, None);
             let hash = f
                 .sha256
@@ -162,6 +212,7 @@ impl ConfigRule for WebshellFile {
                 format!("{path}{hash}{when}: {}", found.join(", ")),
             ));
         }
+        out.extend(added(host, &flagged));
         out
     }
 }
@@ -220,6 +271,52 @@ eval('$x = 1;');
         // A JSP page of a web application.
         let jsp = br#"<%@ page contentType="text/html" %><% String skin = request.getParameter("skin"); %><jsp:include page="/public/Resources.jsp"/>"#;
         assert!(shapes("jsp", jsp).is_empty());
+    }
+
+    #[test]
+    fn a_script_added_after_the_install_into_temp() {
+        use crate::hostconf::webroots::{Install, Script};
+        let t = |s: &str| {
+            chrono::DateTime::parse_from_rfc3339(s)
+                .ok()
+                .map(|t| t.to_utc())
+        };
+        let script = |path: &str, at: &str| Script {
+            path: path.to_string(),
+            shown: None,
+            sha256: Some("ab".repeat(32)),
+            size: Some(100),
+            mtime: t(at),
+            ctime: t(at),
+            outcome: "collected".to_string(),
+        };
+        let mut h = host(&[("/etc/postfix/main.cf", "myhostname = mx\n")]);
+        h.webroots.installs.push(Install {
+            root: "/var/www/roundcube".into(),
+            product: "roundcube",
+            version: Some("1.6.5".into()),
+            reference_mtime: t("2025-01-10T00:00:00Z"),
+            reference_ctime: t("2025-01-10T00:00:00Z"),
+            scripts: vec![
+                script("/var/www/roundcube/index.php", "2025-01-10T00:00:00Z"),
+                // A plugin updated later, where plugins live: not reported.
+                script("/var/www/roundcube/plugins/x/x.php", "2026-11-01T00:00:00Z"),
+                // An encrypted shell dropped into temp/: no shape, but added there.
+                script("/var/www/roundcube/temp/y.php", "2026-11-30T03:00:00Z"),
+                // A shipped file in skins/ at install time: not reported.
+                script(
+                    "/var/www/roundcube/skins/elastic/templates.php",
+                    "2025-01-10T00:00:00Z",
+                ),
+            ],
+        });
+        let f = WebshellFile.check(&h);
+        let titles: Vec<&str> = f.iter().map(|f| f.title.as_str()).collect();
+        assert_eq!(
+            titles,
+            ["Script added to roundcube after its install: /var/www/roundcube/temp/y.php"]
+        );
+        assert_eq!(f[0].severity, Severity::High);
     }
 
     #[test]
