@@ -670,6 +670,15 @@ pub const RULES: &[RuleMeta] = &[
         &["clean.harden_vrfy"],
     ),
     r(
+        "config.webmail_version",
+        "a webmail install below the release that fixed an exploited vulnerability",
+        &[M, L],
+        InitialAccess,
+        &["T1190"],
+        &[Posture],
+        &["clean.patch_webmail"],
+    ),
+    r(
         "config.banner_version",
         "the version in the SMTP banner",
         &[L],

@@ -29,6 +29,7 @@ pub mod config_banner;
 pub mod config_open_relay;
 pub mod config_vrfy;
 pub mod config_weak_tls;
+pub mod config_webmail_version;
 pub mod exchange_admin_cmdlet;
 pub mod exchange_ecp_write;
 pub mod exchange_oab_write;
@@ -387,6 +388,7 @@ pub fn config_rules() -> Vec<Box<dyn super::host::ConfigRule>> {
         Box::new(config_open_relay::OpenRelay),
         Box::new(config_vrfy::Vrfy),
         Box::new(config_banner::Banner),
+        Box::new(config_webmail_version::WebmailVersion),
         Box::new(config_weak_tls::WeakTls),
     ]
 }
