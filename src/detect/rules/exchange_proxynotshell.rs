@@ -19,10 +19,8 @@
 //! `/powershell` directly.
 
 use super::exchange_proxyshell::autodiscover_ssrf;
-use super::web::{request, BySource, Report, Req};
-use super::{Files, Limit, Rule, Shared, Thresholds};
-use crate::detect::fact::Fact;
-use crate::detect::finding::Finding;
+use super::web::{logged_user, Exploit, Report, Req};
+use super::Thresholds;
 
 /// Whether `r` is ProxyNotShell's autodiscover shape.
 pub fn is_proxynotshell(r: &Req) -> bool {
@@ -46,20 +44,6 @@ pub fn is_owassrf(r: &Req) -> bool {
     mailbox.contains('@') && next == "powershell"
 }
 
-/// The rule.
-pub struct ProxyNotShell {
-    tries: BySource,
-}
-
-impl ProxyNotShell {
-    /// A new rule.
-    pub fn new(_t: &Thresholds) -> Self {
-        ProxyNotShell {
-            tries: BySource::default(),
-        }
-    }
-}
-
 const REPORT: Report = Report {
     rule: "exchange.proxynotshell",
     what: "ProxyNotShell/OWASSRF (CVE-2022-41040, CVE-2022-41080, CVE-2022-41082)",
@@ -72,32 +56,14 @@ const REPORT: Report = Report {
     ],
 };
 
-impl Rule for ProxyNotShell {
-    fn observe(&mut self, f: &Fact) {
-        let Some(r) = request(f) else {
-            return;
-        };
-        if is_proxynotshell(&r) || is_owassrf(&r) {
-            self.tries.add(f, &r, r.answered());
-            if let Some(u) = r.user {
-                if let Some(t) = self.tries.map.get_mut(f.src_ip().unwrap_or("unknown")) {
-                    t.group.users.insert(u);
-                }
-            }
-        }
-    }
+/// Either shape.
+pub fn is_either(r: &Req) -> bool {
+    is_proxynotshell(r) || is_owassrf(r)
+}
 
-    fn finish(&mut self, files: &Files, shared: &Shared) -> Vec<Finding> {
-        self.finish_with(files, shared, &[])
-    }
-
-    fn finish_with(&mut self, files: &Files, _s: &Shared, earlier: &[Finding]) -> Vec<Finding> {
-        REPORT.findings(std::mem::take(&mut self.tries), earlier, files)
-    }
-
-    fn limits(&self) -> Vec<Limit> {
-        self.tries.limit(REPORT.rule).into_iter().collect()
-    }
+/// The rule.
+pub fn new(_t: &Thresholds) -> Exploit {
+    Exploit::new(REPORT, is_either, logged_user)
 }
 
 #[cfg(test)]
@@ -105,7 +71,9 @@ mod tests {
     use super::*;
     use crate::detect::finding::Severity;
     use crate::detect::rules::exchange_proxyshell::is_proxyshell;
+    use crate::detect::rules::web::request;
     use crate::detect::rules::web::tests::iis;
+    use crate::detect::rules::{Files, Rule, Shared};
 
     fn req(line: &str) -> Req {
         request(&iis(line)).expect("a request")
@@ -137,7 +105,7 @@ mod tests {
 
     #[test]
     fn names_the_stolen_login() {
-        let mut rule = ProxyNotShell::new(&Thresholds::default());
+        let mut rule = new(&Thresholds::default());
         rule.observe(&iis("2022-12-01 12:00:00 10.0.0.5 POST /owa/mastermailbox%40outlook.com/powershell - 443 carol@corp.example 203.0.113.52 ClientInfo - 200 0 0 300"));
         let files: &Files = &[("u_ex.log".to_string(), None)];
         let f = rule.finish_with(files, &Shared::default(), &[]);

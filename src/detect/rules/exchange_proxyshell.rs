@@ -20,10 +20,8 @@
 //! refused by a patched server is what they leave: medium, and it names the scanner's
 //! address).
 
-use super::web::{request, BySource, Report, Req};
-use super::{Files, Limit, Rule, Shared, Thresholds};
-use crate::detect::fact::Fact;
-use crate::detect::finding::Finding;
+use super::web::{no_user, Exploit, Report, Req};
+use super::Thresholds;
 
 /// Back-end paths a forged autodiscover request reaches.
 pub const BACKENDS: &[&str] = &["/mapi/", "/ews/", "/powershell", "/owa/", "/ecp/", "/oab/"];
@@ -47,20 +45,6 @@ pub fn is_proxyshell(r: &Req) -> bool {
     autodiscover_ssrf(r) && !super::exchange_proxynotshell::is_proxynotshell(r)
 }
 
-/// The rule.
-pub struct ProxyShell {
-    tries: BySource,
-}
-
-impl ProxyShell {
-    /// A new rule.
-    pub fn new(_t: &Thresholds) -> Self {
-        ProxyShell {
-            tries: BySource::default(),
-        }
-    }
-}
-
 const REPORT: Report = Report {
     rule: "exchange.proxyshell",
     what: "ProxyShell (CVE-2021-34473, CVE-2021-34523, CVE-2021-31207)",
@@ -68,31 +52,19 @@ const REPORT: Report = Report {
     steps: &["isolate.block_ips", "clean.patch_exchange"],
 };
 
-impl Rule for ProxyShell {
-    fn observe(&mut self, f: &Fact) {
-        if let Some(r) = request(f).filter(is_proxyshell) {
-            self.tries.add(f, &r, r.answered());
-        }
-    }
-
-    fn finish(&mut self, files: &Files, shared: &Shared) -> Vec<Finding> {
-        self.finish_with(files, shared, &[])
-    }
-
-    fn finish_with(&mut self, files: &Files, _s: &Shared, earlier: &[Finding]) -> Vec<Finding> {
-        REPORT.findings(std::mem::take(&mut self.tries), earlier, files)
-    }
-
-    fn limits(&self) -> Vec<Limit> {
-        self.tries.limit(REPORT.rule).into_iter().collect()
-    }
+/// The rule.
+pub fn new(_t: &Thresholds) -> Exploit {
+    Exploit::new(REPORT, is_proxyshell, no_user)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::detect::finding::Finding;
     use crate::detect::finding::Severity;
+    use crate::detect::rules::web::request;
     use crate::detect::rules::web::tests::iis;
+    use crate::detect::rules::{Files, Rule, Shared};
 
     fn req(line: &str) -> Req {
         request(&iis(line)).expect("a request")
@@ -121,7 +93,7 @@ mod tests {
     }
 
     fn run(lines: &[&str], earlier: &[Finding]) -> Vec<Finding> {
-        let mut rule = ProxyShell::new(&Thresholds::default());
+        let mut rule = new(&Thresholds::default());
         for l in lines {
             rule.observe(&iis(l));
         }

@@ -14,10 +14,8 @@
 //! forwarding rule). **Phase**: initial access. **False positives**: none known for the
 //! unauthenticated shape.
 
-use super::web::{request, BySource, Report, Req};
-use super::{Files, Limit, Rule, Shared, Thresholds};
-use crate::detect::fact::Fact;
-use crate::detect::finding::Finding;
+use super::web::{Exploit, Report, Req};
+use super::Thresholds;
 
 /// The victim mailbox of a ProxyToken request, if `r` is one.
 pub fn victim(r: &Req) -> Option<&str> {
@@ -27,20 +25,6 @@ pub fn victim(r: &Req) -> Option<&str> {
     let rest = r.path.strip_prefix("/ecp/")?;
     let (mailbox, tail) = rest.split_once('/')?;
     (mailbox.contains('@') && tail.starts_with("ruleseditor/inboxrules.svc")).then_some(mailbox)
-}
-
-/// The rule.
-pub struct ProxyToken {
-    tries: BySource,
-}
-
-impl ProxyToken {
-    /// A new rule.
-    pub fn new(_t: &Thresholds) -> Self {
-        ProxyToken {
-            tries: BySource::default(),
-        }
-    }
 }
 
 const REPORT: Report = Report {
@@ -54,38 +38,19 @@ const REPORT: Report = Report {
     ],
 };
 
-impl Rule for ProxyToken {
-    fn observe(&mut self, f: &Fact) {
-        let Some(r) = request(f) else {
-            return;
-        };
-        let Some(mailbox) = victim(&r).map(str::to_string) else {
-            return;
-        };
-        self.tries.add(f, &r, r.answered());
-        if let Some(t) = self.tries.map.get_mut(f.src_ip().unwrap_or("unknown")) {
-            if t.group.users.len() < 64 {
-                t.group.users.insert(mailbox);
-            }
-        }
-    }
-
-    fn finish(&mut self, files: &Files, shared: &Shared) -> Vec<Finding> {
-        self.finish_with(files, shared, &[])
-    }
-
-    fn finish_with(&mut self, files: &Files, _s: &Shared, earlier: &[Finding]) -> Vec<Finding> {
-        REPORT.findings(std::mem::take(&mut self.tries), earlier, files)
-    }
-
-    fn limits(&self) -> Vec<Limit> {
-        self.tries.limit(REPORT.rule).into_iter().collect()
-    }
+/// The rule.
+pub fn new(_t: &Thresholds) -> Exploit {
+    Exploit::new(
+        REPORT,
+        |r| victim(r).is_some(),
+        |r| victim(r).map(str::to_string),
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::detect::rules::web::request;
     use crate::detect::rules::web::tests::iis;
 
     #[test]

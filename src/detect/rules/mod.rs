@@ -360,11 +360,11 @@ pub fn all(t: &Thresholds) -> Vec<Box<dyn Rule>> {
         Box::new(persistence_transport_rule::TransportRule::new(t)),
         // After the web-shell, cmdlet and mailbox-rule rules: their findings are the
         // follow-ons that make an answered exploit a likely success.
-        Box::new(exchange_proxyshell::ProxyShell::new(t)),
-        Box::new(exchange_proxynotshell::ProxyNotShell::new(t)),
-        Box::new(exchange_proxytoken::ProxyToken::new(t)),
-        Box::new(webmail_zimbra_mboximport::Mboximport::new(t)),
-        Box::new(webmail_roundcube_rce::RoundcubeRce::new(t)),
+        Box::new(exchange_proxyshell::new(t)),
+        Box::new(exchange_proxynotshell::new(t)),
+        Box::new(exchange_proxytoken::new(t)),
+        Box::new(webmail_zimbra_mboximport::new(t)),
+        Box::new(webmail_roundcube_rce::new(t)),
         Box::new(auth_rule_after_login::RuleAfterLogin::new(t)),
         Box::new(tamper_time::TimeTamper::new(t)),
         Box::new(tamper_rejectlog::RejectLog::new(t)),

@@ -368,6 +368,76 @@ impl BySource {
     }
 }
 
+/// An exploitation rule over web requests: the requests of its shape, by source, judged at
+/// the end against the findings of the rules before it. Each rule file gives its shape, the
+/// account a request names ([`no_user`], [`logged_user`] or its own) and its [`Report`].
+pub struct Exploit {
+    report: Report,
+    shape: fn(&Req) -> bool,
+    user: fn(&Req) -> Option<String>,
+    tries: BySource,
+}
+
+impl Exploit {
+    /// A rule reporting `report` on requests of `shape`, naming `user` of each.
+    pub fn new(report: Report, shape: fn(&Req) -> bool, user: fn(&Req) -> Option<String>) -> Self {
+        Exploit {
+            report,
+            shape,
+            user,
+            tries: BySource::default(),
+        }
+    }
+}
+
+/// No account named.
+pub fn no_user(_: &Req) -> Option<String> {
+    None
+}
+
+/// The authenticated user the server logged (a stolen login, for exploits that need one).
+pub fn logged_user(r: &Req) -> Option<String> {
+    r.user.clone()
+}
+
+impl super::Rule for Exploit {
+    fn observe(&mut self, f: &Fact) {
+        let Some(r) = request(f).filter(|r| (self.shape)(r)) else {
+            return;
+        };
+        self.tries.add(f, &r, r.answered());
+        if let Some(u) = (self.user)(&r) {
+            let ip = f.src_ip().unwrap_or("unknown");
+            if let Some(t) = self
+                .tries
+                .map
+                .get_mut(ip)
+                .filter(|t| t.group.users.len() < 64)
+            {
+                t.group.users.insert(u);
+            }
+        }
+    }
+
+    fn finish(&mut self, files: &super::Files, shared: &super::Shared) -> Vec<Finding> {
+        self.finish_with(files, shared, &[])
+    }
+
+    fn finish_with(
+        &mut self,
+        files: &super::Files,
+        _shared: &super::Shared,
+        earlier: &[Finding],
+    ) -> Vec<Finding> {
+        self.report
+            .findings(std::mem::take(&mut self.tries), earlier, files)
+    }
+
+    fn limits(&self) -> Vec<super::Limit> {
+        self.tries.limit(self.report.rule).into_iter().collect()
+    }
+}
+
 /// What an exploitation rule reports about its requests.
 pub struct Report {
     /// The rule.

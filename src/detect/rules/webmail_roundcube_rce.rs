@@ -15,10 +15,8 @@
 //! One finding per client address. **ATT&CK**: T1190, T1078. **Phase**: initial access.
 //! **False positives**: none known.
 
-use super::web::{request, BySource, Report, Req};
-use super::{Files, Limit, Rule, Shared, Thresholds};
-use crate::detect::fact::Fact;
-use crate::detect::finding::Finding;
+use super::web::{logged_user, Exploit, Report, Req};
+use super::Thresholds;
 
 /// Whether `r` is the CVE-2025-49113 upload: a settings upload with a `_from` value that is
 /// not `[A-Za-z0-9_.-]+`.
@@ -34,20 +32,6 @@ pub fn is_exploit(r: &Req) -> bool {
     })
 }
 
-/// The rule.
-pub struct RoundcubeRce {
-    tries: BySource,
-}
-
-impl RoundcubeRce {
-    /// A new rule.
-    pub fn new(_t: &Thresholds) -> Self {
-        RoundcubeRce {
-            tries: BySource::default(),
-        }
-    }
-}
-
 const REPORT: Report = Report {
     rule: "webmail.roundcube_rce",
     what: "Roundcube deserialisation (CVE-2025-49113)",
@@ -59,35 +43,15 @@ const REPORT: Report = Report {
     ],
 };
 
-impl Rule for RoundcubeRce {
-    fn observe(&mut self, f: &Fact) {
-        let Some(r) = request(f).filter(is_exploit) else {
-            return;
-        };
-        self.tries.add(f, &r, r.answered());
-        if let Some(u) = r.user {
-            if let Some(t) = self.tries.map.get_mut(f.src_ip().unwrap_or("unknown")) {
-                t.group.users.insert(u);
-            }
-        }
-    }
-
-    fn finish(&mut self, files: &Files, shared: &Shared) -> Vec<Finding> {
-        self.finish_with(files, shared, &[])
-    }
-
-    fn finish_with(&mut self, files: &Files, _s: &Shared, earlier: &[Finding]) -> Vec<Finding> {
-        REPORT.findings(std::mem::take(&mut self.tries), earlier, files)
-    }
-
-    fn limits(&self) -> Vec<Limit> {
-        self.tries.limit(REPORT.rule).into_iter().collect()
-    }
+/// The rule.
+pub fn new(_t: &Thresholds) -> Exploit {
+    Exploit::new(REPORT, is_exploit, logged_user)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::detect::rules::web::request;
     use crate::detect::rules::web::tests::iis;
 
     fn req(q: &str) -> Req {

@@ -18,28 +18,12 @@
 //! importing a mailbox with a script against this servlet from outside (rare; the finding
 //! names the address).
 
-use super::web::{request, BySource, Report, Req};
-use super::{Files, Limit, Rule, Shared, Thresholds};
-use crate::detect::fact::Fact;
-use crate::detect::finding::Finding;
+use super::web::{no_user, Exploit, Report, Req};
+use super::Thresholds;
 
 /// Whether `r` goes to the backup extension's mailbox import servlet.
 pub fn is_mboximport(r: &Req) -> bool {
     r.path.contains("/service/extension/backup/mboximport")
-}
-
-/// The rule.
-pub struct Mboximport {
-    tries: BySource,
-}
-
-impl Mboximport {
-    /// A new rule.
-    pub fn new(_t: &Thresholds) -> Self {
-        Mboximport {
-            tries: BySource::default(),
-        }
-    }
 }
 
 const REPORT: Report = Report {
@@ -49,29 +33,15 @@ const REPORT: Report = Report {
     steps: &["isolate.block_ips", "clean.patch_webmail"],
 };
 
-impl Rule for Mboximport {
-    fn observe(&mut self, f: &Fact) {
-        if let Some(r) = request(f).filter(is_mboximport) {
-            self.tries.add(f, &r, r.answered());
-        }
-    }
-
-    fn finish(&mut self, files: &Files, shared: &Shared) -> Vec<Finding> {
-        self.finish_with(files, shared, &[])
-    }
-
-    fn finish_with(&mut self, files: &Files, _s: &Shared, earlier: &[Finding]) -> Vec<Finding> {
-        REPORT.findings(std::mem::take(&mut self.tries), earlier, files)
-    }
-
-    fn limits(&self) -> Vec<Limit> {
-        self.tries.limit(REPORT.rule).into_iter().collect()
-    }
+/// The rule.
+pub fn new(_t: &Thresholds) -> Exploit {
+    Exploit::new(REPORT, is_mboximport, no_user)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::detect::rules::web::request;
     use crate::detect::rules::web::tests::iis;
 
     #[test]
