@@ -124,13 +124,15 @@ pub fn web_path(path: &str) -> bool {
     SCRIPTS.iter().any(|s| p.ends_with(s)) || WEB_DIRS.iter().any(|d| p.contains(d))
 }
 
-/// What a cmdlet (`op`) with its command line (`cmd`) is, if one this rule judges.
-pub fn classify(op: &str, cmd: &str) -> Option<Use> {
+/// What a cmdlet (`op`) with its command line (`cmd`) is, if one this rule judges;
+/// `file_path` is the `-FilePath` a reader already parsed (the event log's parameters), else
+/// it is read from the command line (ECP and audit-log commands).
+pub fn classify(op: &str, cmd: &str, file_path: Option<&str>) -> Option<Use> {
     let op = op.to_ascii_lowercase();
     let line = cmd.to_ascii_lowercase();
     match op.as_str() {
         "new-mailboxexportrequest" => {
-            let path = value(&line, "filepath").unwrap_or("");
+            let path = file_path.or_else(|| value(&line, "filepath")).unwrap_or("");
             Some(if web_path(path) {
                 Use::ExportToScript
             } else {
@@ -178,7 +180,9 @@ impl Rule for AdminCmdlet {
         };
         let Some(op) = d.op.as_deref() else { return };
         let cmd = d.cmd.as_deref().unwrap_or("");
-        let Some(u) = classify(op, cmd) else { return };
+        let Some(u) = classify(op, cmd, d.param("FilePath")) else {
+            return;
+        };
         let actor = f.actor().unwrap_or("unknown").to_string();
         // MSExchange Management's event 6: the cmdlet ran and failed.
         let failed = f.status() == Some("failure");
@@ -296,7 +300,8 @@ mod tests {
         assert_eq!(
             classify(
                 "New-MailboxExportRequest",
-                r##"New-MailboxExportRequest -Mailbox "administrator@corp.example" -IncludeFolders ("#Drafts#") -ContentFilter "(Subject -eq 'x')" -ExcludeDumpster -FilePath "\\localhost\C$\Program Files\Microsoft\Exchange Server\V15\FrontEnd\HttpProxy\owa\auth\x.aspx""##
+                r##"New-MailboxExportRequest -Mailbox "administrator@corp.example" -IncludeFolders ("#Drafts#") -ContentFilter "(Subject -eq 'x')" -ExcludeDumpster -FilePath "\\localhost\C$\Program Files\Microsoft\Exchange Server\V15\FrontEnd\HttpProxy\owa\auth\x.aspx""##,
+                None
             ),
             Some(Use::ExportToScript)
         );
@@ -304,32 +309,45 @@ mod tests {
         assert_eq!(
             classify(
                 "New-MailboxExportRequest",
-                r#"New-MailboxExportRequest -Mailbox "alice" -FilePath "\\backup01\pst$\alice-2026-11.pst""#
+                r#"New-MailboxExportRequest -Mailbox "alice" -FilePath "\\backup01\pst$\alice-2026-11.pst""#,
+                None
             ),
             Some(Use::ExportToShare)
         );
         assert_eq!(
             classify(
                 "New-ManagementRoleAssignment",
-                r#"New-ManagementRoleAssignment -Role "Mailbox Import Export" -User "svc-x""#
+                r#"New-ManagementRoleAssignment -Role "Mailbox Import Export" -User "svc-x""#,
+                None
             ),
             Some(Use::RoleGrant)
         );
         assert_eq!(
             classify(
                 "New-ManagementRoleAssignment",
-                "-Role \"View-Only Recipients\""
+                "-Role \"View-Only Recipients\"",
+                None
             ),
             None
         );
         assert_eq!(
             classify(
                 "Install-TransportAgent",
-                "-Name x -TransportAgentFactory y -AssemblyPath c:\\x.dll"
+                "-Name x -TransportAgentFactory y -AssemblyPath c:\\x.dll",
+                None
             ),
             Some(Use::TransportAgent)
         );
-        assert_eq!(classify("Get-Mailbox", ""), None);
+        assert_eq!(classify("Get-Mailbox", "", None), None);
+        // The event log reader's parsed -FilePath is used as it stands.
+        assert_eq!(
+            classify(
+                "New-MailboxExportRequest",
+                "",
+                Some(r"\\127.0.0.1\c$\inetpub\wwwroot\aspnet_client\a.aspx")
+            ),
+            Some(Use::ExportToScript)
+        );
     }
 
     #[test]
