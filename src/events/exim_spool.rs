@@ -19,7 +19,7 @@
 
 use std::io::{BufReader, Read};
 
-use crate::events::exchange::detail::Detail;
+use crate::events::detail::Detail;
 use crate::events::exchange::{At, Got, Rec};
 use crate::events::record::Kind;
 use crate::evidence::manifest::read_line;

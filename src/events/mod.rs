@@ -9,6 +9,7 @@
 //! [`DAEMONS`], and its lines in the tests of that module and of `tests/`.
 
 pub mod courier;
+pub mod detail;
 pub mod dovecot;
 pub mod exchange;
 pub mod exim;

@@ -65,6 +65,26 @@ pub enum Kind {
     TransportRule,
     /// Any other audited cloud operation (unified audit log).
     AuditOperation,
+    /// A session read mail: an IMAP/POP3 session's counters at its end, a webmail download,
+    /// Microsoft 365 `MailItemsAccessed` (counts, bytes and folders in the structured detail).
+    MailboxAccess,
+    /// Messages or folders in a mailbox changed: expunge, delete, copy/move, folder create /
+    /// rename / delete (Dovecot `mail_log`, M365 `HardDelete` / `SoftDelete` / purges).
+    MailboxChange,
+    /// A search across mail (M365 `SearchQueryInitiatedExchange`, eDiscovery searches).
+    MailboxSearch,
+    /// Mail exported out of the mailbox store (export requests, eDiscovery exports, PST).
+    MailboxExport,
+    /// A permission on a mailbox or folder given to (or taken from) another account
+    /// (FullAccess, SendAs, SendOnBehalf, folder permissions).
+    PermissionGrant,
+    /// An application granted access (OAuth consent, delegated or application permissions,
+    /// credentials added to a service principal).
+    AppConsent,
+    /// A mailbox's access protocols switched on or off (IMAP, POP, EWS, ActiveSync, MAPI).
+    AccessSetting,
+    /// Auditing switched off or on, or an account exempted from it.
+    AuditSetting,
 }
 
 impl Kind {
@@ -96,6 +116,14 @@ impl Kind {
             Kind::MailboxForwarding => "mailbox_forwarding",
             Kind::TransportRule => "transport_rule",
             Kind::AuditOperation => "audit_operation",
+            Kind::MailboxAccess => "mailbox_access",
+            Kind::MailboxChange => "mailbox_change",
+            Kind::MailboxSearch => "mailbox_search",
+            Kind::MailboxExport => "mailbox_export",
+            Kind::PermissionGrant => "permission_grant",
+            Kind::AppConsent => "app_consent",
+            Kind::AccessSetting => "access_setting",
+            Kind::AuditSetting => "audit_setting",
         }
     }
 }
@@ -282,6 +310,9 @@ mod tests {
             Kind::HttpRequest,
             Kind::MailboxForwarding,
             Kind::AuditOperation,
+            Kind::MailboxAccess,
+            Kind::PermissionGrant,
+            Kind::AuditSetting,
         ] {
             assert_eq!(serde_json::to_value(k).unwrap(), k.name());
         }

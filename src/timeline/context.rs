@@ -286,7 +286,7 @@ fn describe(f: &Fact) -> String {
     // Exchange / M365 details are structured: said in words, not as JSON.
     let readable = f
         .detail()
-        .and_then(crate::events::exchange::detail::Detail::from_text)
+        .and_then(crate::events::detail::Detail::from_text)
         .map(|d| d.summary());
     add("— ", readable.as_deref().or(f.detail()));
     s

@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 
 use crate::detect::fact::{domain, Fact};
 use crate::detect::finding::{ts, Entities, EvidenceSet, Finding, Severity};
-use crate::events::exchange::detail::Detail;
+use crate::events::detail::Detail;
 use crate::events::record::Kind;
 
 /// The organisation's own domains.

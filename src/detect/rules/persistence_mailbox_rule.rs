@@ -29,7 +29,7 @@ use super::cloud::{some, Group};
 use super::{Files, Rule, Shared, Thresholds};
 use crate::detect::fact::Fact;
 use crate::detect::finding::{Finding, Severity};
-use crate::events::exchange::detail::Detail;
+use crate::events::detail::Detail;
 use crate::events::record::Kind;
 
 /// Folders a mailbox owner does not look at (last path component, lower-case).

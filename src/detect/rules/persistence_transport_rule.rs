@@ -18,7 +18,7 @@ use super::cloud::{detail_of, some, Group};
 use super::{Files, Rule, Shared, Thresholds};
 use crate::detect::fact::Fact;
 use crate::detect::finding::{Finding, Severity};
-use crate::events::exchange::detail::Detail;
+use crate::events::detail::Detail;
 use crate::events::record::Kind;
 
 /// The rule.

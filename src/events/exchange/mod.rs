@@ -14,7 +14,8 @@
 //! `row` function, and one arm in [`read`].
 
 pub mod cmdline;
-pub mod detail;
+/// The structured detail moved to [`crate::events::detail`]; kept here under its old path.
+pub use crate::events::detail;
 pub mod evtx;
 pub mod http;
 pub mod inventory;

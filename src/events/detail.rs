@@ -1,7 +1,9 @@
-//! The structured `detail` of Exchange and Microsoft 365 events.
+//! The structured `detail` of events that carry more than the flat fields hold.
 //!
-//! Web requests, admin commands, mailbox rules, forwarding settings and transport rules carry
-//! more than the flat event fields hold. Their parsers fill one [`Detail`] and store it as a
+//! Web requests, admin commands, mailbox rules, forwarding settings, transport rules, and what
+//! a session did inside a mailbox (messages and bytes read, folders, deletions: Dovecot's
+//! session counters and `mail_log` lines, webmail downloads, Microsoft 365
+//! `MailItemsAccessed`) carry more than the flat event fields hold. Their parsers fill one [`Detail`] and store it as a
 //! compact JSON object in the event's `detail` (documented in `docs/events.md`), so detection
 //! reads the same normalised fields whether a rule came from the audit log, a SIEM's JSON or a
 //! `Get-InboxRule` export. To add a field: a field here (optional, skipped when empty) and its
@@ -107,9 +109,42 @@ pub struct Detail {
     /// Message subject (message tracking).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
-    /// Size in bytes (message tracking; the response of a web-server access line).
+    /// Size in bytes (message tracking; the response of a web-server access line; the
+    /// message bytes a mailbox access read, or the size of a changed message).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bytes: Option<u64>,
+    /// `mailbox_access`: how the mailbox was read — `session` (an IMAP/POP3 session's end
+    /// counters), `download` / `view_source` / `export` (webmail), `bind` / `sync` (Microsoft
+    /// 365 `MailItemsAccessed`). `mailbox_change`: what changed — `expunge`, `delete`
+    /// (flagged deleted / POP3 `DELE`), `trash`, `copy`, `move`, `soft_delete`, `hard_delete`,
+    /// `purge`, `create`, `rename`, `folder_delete`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
+    /// Messages whose body was read (IMAP `body_count`, POP3 `RETR`, M365 items accessed, a
+    /// webmail download); on `mailbox_change` the messages changed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub messages: Option<u64>,
+    /// Messages of which only headers were fetched (a listing; IMAP `hdr_count`, POP3 `TOP`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listed: Option<u64>,
+    /// Messages flagged deleted in the session (IMAP `deleted`, POP3 `DELE`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deleted: Option<u64>,
+    /// Messages expunged (removed for good) in the session.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expunged: Option<u64>,
+    /// Messages in the mailbox when the session ended (POP3 `size`/count), when logged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mailbox_messages: Option<u64>,
+    /// Session length in seconds, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secs: Option<u64>,
+    /// Folders the access or change touched (`INBOX`, `Sent`, M365 folder paths).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub folders: Vec<String>,
+    /// The daemon's or service's session id (Dovecot `session=<…>`, M365 `SessionId`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session: Option<String>,
     /// Direction (message tracking `directionality`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub direction: Option<String>,
@@ -152,6 +187,7 @@ impl Detail {
             }
         };
         text("", &self.op);
+        text("", &self.action);
         text("", &self.method);
         text("", &self.url);
         text("anchor", &self.anchor);
@@ -184,6 +220,21 @@ impl Detail {
             if let Some(b) = v {
                 parts.push(format!("{label}={b}"));
             }
+        }
+        for (label, v) in [
+            ("messages", self.messages),
+            ("bytes", self.bytes),
+            ("listed", self.listed),
+            ("deleted", self.deleted),
+            ("expunged", self.expunged),
+            ("secs", self.secs),
+        ] {
+            if let Some(n) = v {
+                parts.push(format!("{label}={n}"));
+            }
+        }
+        if !self.folders.is_empty() {
+            parts.push(format!("folders={}", self.folders.join(",")));
         }
         if self.time_is_export {
             parts.push("(time: export file)".into());
