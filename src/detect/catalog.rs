@@ -44,6 +44,9 @@ pub enum Role {
     Exploit,
     /// Activity of an account after it was taken (timeline context of the takeover).
     AccountActivity,
+    /// Mail was read, downloaded, searched, exported or deleted: its `accessed` records are
+    /// the report's "what was accessed" and the drafts' affected mailboxes and counts.
+    MailRead,
 }
 
 impl Role {
@@ -61,6 +64,7 @@ impl Role {
             Role::AccessVector => "access_vector",
             Role::Exploit => "exploit",
             Role::AccountActivity => "account_activity",
+            Role::MailRead => "mail_read",
         }
     }
 }

@@ -110,6 +110,52 @@ pub struct Finding {
     pub roles: &'static [Role],
     /// Where `first_seen` and `last_seen` come from.
     pub time_source: TimeSource,
+    /// What the finding says was read, taken or deleted, one record per mailbox (rules with
+    /// the role [`Role::MailRead`]): the report's "what was accessed" and the notification
+    /// drafts' numbers come from these.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub accessed: Vec<Accessed>,
+}
+
+/// What one finding says happened to one mailbox's mail: read, downloaded, searched,
+/// exported or deleted, from where and when, with the counts the logs gave (a count the logs
+/// did not give is `None`, never a guess).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Accessed {
+    /// The mailbox (account) whose mail it was.
+    pub mailbox: String,
+    /// Who did it (the login, or the admin / application), when it is not the mailbox itself.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
+    /// Client addresses it came from.
+    pub sources: Vec<String>,
+    /// How: `imap`, `pop3`, `webmail`, `m365`, `ews`, `export`, `search` ….
+    pub how: String,
+    /// First and last time (RFC 3339, UTC).
+    pub first_seen: String,
+    /// Last time.
+    pub last_seen: String,
+    /// Messages whose content was read or taken (bodies fetched, retrieved, downloaded,
+    /// exported, accessed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub messages: Option<u64>,
+    /// Bytes of them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<u64>,
+    /// Messages only listed (headers fetched, not bodies).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listed: Option<u64>,
+    /// Messages deleted or expunged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deleted: Option<u64>,
+    /// Folders named.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub folders: Vec<String>,
+    /// Sessions counted.
+    pub sessions: u64,
+    /// What the account's own history was (the baseline the rule measured against), in words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<String>,
 }
 
 impl Finding {
@@ -137,6 +183,7 @@ impl Finding {
             remediation: Vec::new(),
             roles: meta.map_or(&[], |m| m.roles),
             time_source: TimeSource::Events,
+            accessed: Vec::new(),
         }
     }
 
