@@ -94,7 +94,7 @@ pub struct RuleMeta {
 
 use Phase::*;
 use Role::*;
-use Severity::{Critical as C, High as H, Low as L, Medium as M};
+use Severity::{Critical as C, High as H, Info as I, Low as L, Medium as M};
 
 const fn r(
     id: &'static str,
@@ -313,6 +313,33 @@ pub const RULES: &[RuleMeta] = &[
         &["T1114.003"],
         &[MailCopied],
         &[NET, "clean.remove_forwarding", ASSESS],
+    ),
+    r(
+        "exfil.mailbox_download",
+        "much of a mailbox read from a source that is not the account's own",
+        &[C, H, M, L, I],
+        Exfiltration,
+        &["T1114.002", "T1114.001"],
+        &[MailRead],
+        &[ASSESS],
+    ),
+    r(
+        "exfil.pop_retrieve",
+        "a mailbox retrieved by POP3 from a source that is not the account's own",
+        &[C, H, M, L, I],
+        Exfiltration,
+        &["T1114.002"],
+        &[MailRead],
+        &[ASSESS],
+    ),
+    r(
+        "cleanup.mail_deletion",
+        "many messages deleted from a mailbox by the attacker or a new source (cover-up)",
+        &[H, M, L],
+        Cleanup,
+        &["T1070.008"],
+        &[MailRead],
+        &[ASSESS, "evidence.restore_mail"],
     ),
     r(
         "auth.off_hours",

@@ -803,7 +803,10 @@ mod tests {
         );
         assert_eq!(p.session.as_deref(), Some("P9DaP/FhE79/AAAB"));
         // Without counters (a custom logout format) it is a plain end of session.
-        let p = ev("dovecot", "imap(bob)<5268><P9DaP/FhE79/AAAB>: Disconnected: Logged out");
+        let p = ev(
+            "dovecot",
+            "imap(bob)<5268><P9DaP/FhE79/AAAB>: Disconnected: Logged out",
+        );
         assert_eq!(p.kind, Some(Kind::Disconnect));
         let p = ev("dovecot", "imap-login: Login: user=<bob>, method=PLAIN, rip=127.0.0.1, lip=127.0.0.1, mpid=5268, secured, session=<P9DaP/FhE79/AAAB>");
         assert_eq!(

@@ -1,0 +1,844 @@
+//! Shared bookkeeping of what sessions read and deleted in mailboxes, for
+//! `exfil.mailbox_download`, `exfil.pop_retrieve` and `cleanup.mail_deletion`.
+//!
+//! **What is counted.** Each `mailbox_access` fact (an IMAP / POP3 session's end counters, a
+//! webmail download, an M365 `MailItemsAccessed`) and each `mailbox_change` fact (a `mail_log`
+//! expunge, an M365 deletion) adds to a *cell*: one mailbox, one client address, one hour —
+//! the messages and bytes read, the headers listed, the messages deleted, the folders, the
+//! sessions and their lines. Consecutive hours of one mailbox and address make a *burst*
+//! (the attacker who fetches in several sessions is one download).
+//!
+//! **The baseline, learned from the evidence.** Per account: every network (/24, IPv6 /64)
+//! and address it logged in or read mail from, with the first login and the first session end;
+//! the messages it read per day. A burst's address is the account's **own** when a session of
+//! the account from that address ended before the burst began (the client had been there
+//! before), or the account logged in from it more than a day before; it is a **new address on
+//! the account's own network** when another address of the same network did either. Addresses
+//! an earlier rule named as attacking never count as the account's own. The **usual volume** is the most
+//! messages the account read on one earlier day. Both are independent of the order the
+//! facts come in. Addresses that earlier findings name as attackers (a brute force that
+//! succeeded, a takeover) and accounts they name as taken come from
+//! [`Rule::finish_with`](super::Rule::finish_with).
+//!
+//! **Bounded.** On sealing, cells wholly before the sealed hour that cannot make a burst worth
+//! judging (fewer than `download_messages` read, fewer than `deletion_messages` deleted) are
+//! folded into the baseline and dropped; at most [`MAX_CELLS`] are held (then the smallest
+//! bursts are judged early). Per account at most [`MAX_IPS`] addresses and 400 days.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use rustc_hash::FxHashMap;
+
+use super::failures::{network, HOUR_US};
+use super::Thresholds;
+use crate::detect::catalog::Role;
+use crate::detect::entity::EntityRole;
+use crate::detect::fact::Fact;
+use crate::detect::finding::{ts, Accessed, EvidenceSet, Finding};
+use crate::detect::small::Names;
+use crate::events::detail::Detail;
+use crate::events::record::Kind;
+
+/// Most cells held at once.
+pub const MAX_CELLS: usize = 1 << 18;
+/// Most addresses remembered per account (beyond it only networks are).
+pub const MAX_IPS: usize = 256;
+const DAY_US: i64 = 24 * HOUR_US;
+
+/// What one fact says was read or deleted.
+#[derive(Debug, Clone, Default)]
+pub struct Counts {
+    /// Message bodies read.
+    pub messages: u64,
+    /// Their bytes, when logged.
+    pub bytes: Option<u64>,
+    /// Headers only.
+    pub listed: u64,
+    /// Messages deleted or expunged.
+    pub deleted: u64,
+    /// Messages in the mailbox, when logged (POP3).
+    pub mailbox_messages: Option<u64>,
+    /// Folders named.
+    pub folders: Vec<String>,
+    /// A whole-folder synchronisation (M365 `Sync`): the count is not logged.
+    pub synced: bool,
+}
+
+/// Reads the counts of a `mailbox_access` or `mailbox_change` fact (its structured detail).
+/// Deletions come from `mail_log` lines and M365 deletions; a session end's `expunged`
+/// counter is used only for sessions without such lines (see [`Cell::add`]).
+pub fn counts(f: &Fact) -> Option<(Counts, Detail)> {
+    let d = f.detail().and_then(Detail::from_text)?;
+    let mut c = Counts {
+        folders: d.folders.clone(),
+        ..Counts::default()
+    };
+    match f.kind {
+        Kind::MailboxAccess => {
+            c.messages = d.messages.unwrap_or(0);
+            c.bytes = d.bytes;
+            c.listed = d.listed.unwrap_or(0);
+            c.mailbox_messages = d.mailbox_messages;
+            c.synced = d.action.as_deref() == Some("sync");
+        }
+        Kind::MailboxChange => {
+            let removes = matches!(
+                d.action.as_deref(),
+                Some("expunge" | "hard_delete" | "soft_delete" | "purge" | "trash")
+            );
+            if !removes {
+                return None;
+            }
+            c.deleted = d.messages.unwrap_or(1);
+        }
+        _ => return None,
+    }
+    Some((c, d))
+}
+
+/// One mailbox, one address, one hour.
+#[derive(Debug, Clone)]
+pub struct Cell {
+    first: i64,
+    last: i64,
+    messages: u64,
+    bytes: Option<u64>,
+    listed: u64,
+    /// Deleted per `mail_log` / M365 lines.
+    deleted_lines: u64,
+    /// Deleted per session counters (`expunged=`, POP3 `del=`), used when no line says.
+    deleted_counted: u64,
+    mailbox_messages: Option<u64>,
+    sessions: u64,
+    synced: u64,
+    folders: Names,
+    actors: Names,
+    proto: Option<&'static str>,
+    read: EvidenceSet,
+    deletes: EvidenceSet,
+}
+
+impl Cell {
+    fn new(ts: i64) -> Cell {
+        Cell {
+            first: ts,
+            last: ts,
+            messages: 0,
+            bytes: None,
+            listed: 0,
+            deleted_lines: 0,
+            deleted_counted: 0,
+            mailbox_messages: None,
+            sessions: 0,
+            synced: 0,
+            folders: Names::default(),
+            actors: Names::default(),
+            proto: None,
+            read: EvidenceSet::default(),
+            deletes: EvidenceSet::default(),
+        }
+    }
+
+    fn add(&mut self, f: &Fact, c: &Counts, d: &Detail) {
+        self.first = self.first.min(f.ts_us);
+        self.last = self.last.max(f.ts_us);
+        self.proto = self.proto.or(f.proto);
+        for folder in &c.folders {
+            self.folders.insert(folder, 16);
+        }
+        if let Some(a) = f.actor() {
+            self.actors.insert(a, 4);
+        }
+        if f.kind == Kind::MailboxChange {
+            self.deleted_lines += c.deleted;
+            self.deletes.add(f.file, f.line);
+            return;
+        }
+        self.sessions += 1;
+        self.synced += u64::from(c.synced);
+        self.messages += c.messages;
+        self.listed += c.listed;
+        if let Some(b) = c.bytes {
+            self.bytes = Some(self.bytes.unwrap_or(0) + b);
+        }
+        if c.mailbox_messages.is_some() {
+            self.mailbox_messages = self.mailbox_messages.max(c.mailbox_messages);
+        }
+        let removed = d.expunged.unwrap_or(0).max(if f.proto == Some("pop3") {
+            d.deleted.unwrap_or(0)
+        } else {
+            0
+        });
+        self.deleted_counted += removed;
+        if c.messages > 0 || c.synced {
+            self.read.add(f.file, f.line);
+        }
+        if removed > 0 {
+            self.deletes.add(f.file, f.line);
+        }
+    }
+
+    fn deleted(&self) -> u64 {
+        self.deleted_lines.max(self.deleted_counted)
+    }
+}
+
+/// What one account did before: where from, and how much it read a day.
+#[derive(Debug, Default)]
+struct Known {
+    /// Network → first time used.
+    nets: FxHashMap<Box<str>, i64>,
+    /// Address → first login and first session end (`i64::MAX`: none), at most [`MAX_IPS`].
+    ips: FxHashMap<Box<str>, (i64, i64)>,
+    /// Day → messages read that day.
+    days: BTreeMap<i64, u64>,
+}
+
+/// A run of consecutive hours of one mailbox from one address.
+#[derive(Debug, Clone)]
+pub struct Burst {
+    /// The mailbox.
+    pub mailbox: String,
+    /// The address (empty: not logged).
+    pub ip: String,
+    /// The cells, merged.
+    pub cell: Cell,
+    /// Distinct days of the cells.
+    pub days: BTreeSet<i64>,
+}
+
+impl Burst {
+    /// Messages read.
+    pub fn messages(&self) -> u64 {
+        self.cell.messages
+    }
+    /// Headers listed.
+    pub fn listed(&self) -> u64 {
+        self.cell.listed
+    }
+    /// Messages deleted.
+    pub fn deleted(&self) -> u64 {
+        self.cell.deleted()
+    }
+    /// Whole-folder synchronisations.
+    pub fn synced(&self) -> u64 {
+        self.cell.synced
+    }
+    /// Messages in the mailbox, when logged.
+    pub fn mailbox_messages(&self) -> Option<u64> {
+        self.cell.mailbox_messages
+    }
+    /// First time.
+    pub fn first(&self) -> i64 {
+        self.cell.first
+    }
+    /// Sessions.
+    pub fn sessions(&self) -> u64 {
+        self.cell.sessions
+    }
+    /// The protocol of its sessions.
+    pub fn proto(&self) -> Option<&'static str> {
+        self.cell.proto
+    }
+    /// The lines that read mail.
+    pub fn read_lines(&self) -> &EvidenceSet {
+        &self.cell.read
+    }
+    /// The lines that deleted mail.
+    pub fn delete_lines(&self) -> &EvidenceSet {
+        &self.cell.deletes
+    }
+
+    fn merge(&mut self, c: &Cell) {
+        let m = &mut self.cell;
+        m.first = m.first.min(c.first);
+        m.last = m.last.max(c.last);
+        m.messages += c.messages;
+        m.bytes = match (m.bytes, c.bytes) {
+            (None, None) => None,
+            (a, b) => Some(a.unwrap_or(0) + b.unwrap_or(0)),
+        };
+        m.listed += c.listed;
+        m.deleted_lines += c.deleted_lines;
+        m.deleted_counted += c.deleted_counted;
+        m.mailbox_messages = m.mailbox_messages.max(c.mailbox_messages);
+        m.sessions += c.sessions;
+        m.synced += c.synced;
+        for f in c.folders.iter() {
+            m.folders.insert(f, 16);
+        }
+        for a in c.actors.iter() {
+            m.actors.insert(a, 4);
+        }
+        m.proto = m.proto.or(c.proto);
+        m.read.extend(&c.read);
+        m.deletes.extend(&c.deletes);
+    }
+
+    /// The record of what the burst did to the mailbox, for the finding.
+    pub fn accessed(&self, how: &str, baseline: String) -> Accessed {
+        let c = &self.cell;
+        let actor = c
+            .actors
+            .iter()
+            .find(|a| *a != self.mailbox)
+            .map(str::to_string);
+        Accessed {
+            mailbox: self.mailbox.clone(),
+            actor,
+            sources: if self.ip.is_empty() {
+                Vec::new()
+            } else {
+                vec![self.ip.clone()]
+            },
+            how: how.to_string(),
+            first_seen: ts(c.first),
+            last_seen: ts(c.last),
+            messages: (c.messages > 0 || c.sessions > c.synced).then_some(c.messages),
+            bytes: c.bytes,
+            listed: (c.listed > 0).then_some(c.listed),
+            deleted: (self.deleted() > 0).then_some(self.deleted()),
+            folders: c.folders.iter().map(str::to_string).collect(),
+            sessions: c.sessions,
+            baseline: Some(baseline),
+        }
+    }
+}
+
+/// How a burst's address stands to its account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standing {
+    /// An earlier finding named the address an attacker (or the login a takeover).
+    Attacker,
+    /// The account had not used the address's network before.
+    NewNetwork,
+    /// The account's own network, a new address in it (a new phone on the office Wi-Fi).
+    NewAddressOwnNetwork,
+    /// An address the account used more than an hour before.
+    Own,
+    /// The log does not name the address.
+    Unknown,
+    /// The account has no earlier login or session in the evidence to compare with (the
+    /// evidence starts here).
+    NoHistory,
+}
+
+/// What the judges know about a burst.
+#[derive(Debug, Clone)]
+pub struct Judged {
+    /// The burst.
+    pub burst: Burst,
+    /// Its address's standing.
+    pub standing: Standing,
+    /// The account had been taken when the burst ended (an earlier finding says so).
+    pub taken: bool,
+    /// The most messages the account read on one earlier day (none: no earlier day).
+    pub usual: Option<u64>,
+    /// Distinct days (before and including this burst) this address read this mailbox in
+    /// bulk: a schedule (a backup job) when several.
+    pub recurring_days: usize,
+    /// The baseline in words.
+    pub baseline: String,
+}
+
+/// The cells and the baseline.
+pub struct Accesses {
+    cells: FxHashMap<(Box<str>, Box<str>, i64), Cell>,
+    known: FxHashMap<Box<str>, Known>,
+    /// Which facts this owner counts.
+    wants: fn(&Fact) -> bool,
+    /// Reads and deletions worth judging.
+    t: Thresholds,
+}
+
+/// Whether a cell read at least `download_messages` (or synced a folder) or deleted at least
+/// `deletion_messages`.
+pub fn worth_any(c: &Cell, t: &Thresholds) -> bool {
+    c.messages + c.listed >= t.download_messages
+        || c.synced > 0
+        || c.deleted() >= t.deletion_messages
+}
+
+impl Accesses {
+    /// Empty, counting the facts `wants` accepts.
+    pub fn new(wants: fn(&Fact) -> bool, t: &Thresholds) -> Accesses {
+        Accesses {
+            cells: FxHashMap::default(),
+            known: FxHashMap::default(),
+            wants,
+            t: t.clone(),
+        }
+    }
+
+    /// Sees one fact: a login (baseline) or an access / change it counts.
+    pub fn observe(&mut self, f: &Fact) {
+        if f.kind == Kind::AuthSuccess {
+            if let (Some(user), Some(ip)) = (f.actor(), f.src_ip()) {
+                self.learn(user, ip, f.ts_us, None);
+            }
+            return;
+        }
+        if !matches!(f.kind, Kind::MailboxAccess | Kind::MailboxChange) {
+            return;
+        }
+        let Some(mailbox) = f.mailbox().or(f.actor()) else {
+            return;
+        };
+        let Some((c, d)) = counts(f) else {
+            return;
+        };
+        let ip = f.src_ip().unwrap_or("");
+        if !ip.is_empty() && f.kind == Kind::MailboxAccess {
+            self.learn(mailbox, ip, f.ts_us, Some(c.messages));
+        }
+        if !(self.wants)(f) {
+            return;
+        }
+        let hour = f.ts_us.div_euclid(HOUR_US);
+        let key = (Box::from(mailbox), Box::from(ip), hour);
+        self.cells
+            .entry(key)
+            .or_insert_with(|| Cell::new(f.ts_us))
+            .add(f, &c, &d);
+        if self.cells.len() > MAX_CELLS {
+            // Too many at once: fold every small cell now, whatever its hour.
+            let t = &self.t;
+            self.cells.retain(|_, c| worth_any(c, t));
+        }
+    }
+
+    fn learn(&mut self, user: &str, ip: &str, at: i64, access: Option<u64>) {
+        let k = match self.known.get_mut(user) {
+            Some(k) => k,
+            None => self.known.entry(user.into()).or_default(),
+        };
+        let net = network(ip);
+        match k.nets.get_mut(net) {
+            Some(t) => *t = (*t).min(at),
+            None => {
+                k.nets.insert(net.into(), at);
+            }
+        }
+        if !k.ips.contains_key(ip) && k.ips.len() < MAX_IPS {
+            k.ips.insert(ip.into(), (i64::MAX, i64::MAX));
+        }
+        let seen = k.ips.get_mut(ip);
+        if let Some((login, ended)) = seen {
+            match access {
+                Some(_) => *ended = (*ended).min(at),
+                None => *login = (*login).min(at),
+            }
+        }
+        if let Some(n) = access.filter(|n| *n > 0) {
+            *k.days.entry(at.div_euclid(DAY_US)).or_default() += n;
+            while k.days.len() > 400 {
+                k.days.pop_first();
+            }
+        }
+    }
+
+    /// Folds the cells of hours before `before` (hour since the epoch, exclusive, minus one
+    /// hour a burst may still grow into) that are not worth judging; keeps the rest.
+    pub fn seal(&mut self, before: i64) {
+        let limit = before.saturating_sub(1);
+        let t = &self.t;
+        self.cells
+            .retain(|(_, _, hour), c| *hour >= limit || worth_any(c, t));
+    }
+
+    /// The bursts: cells of one mailbox and address in consecutive hours, merged, in time
+    /// order.
+    fn bursts(&mut self) -> Vec<Burst> {
+        let mut cells: Vec<_> = std::mem::take(&mut self.cells).into_iter().collect();
+        cells.sort_by(|a, b| (&a.0 .0, &a.0 .1, a.0 .2).cmp(&(&b.0 .0, &b.0 .1, b.0 .2)));
+        let mut out: Vec<Burst> = Vec::new();
+        let mut prev: Option<(Box<str>, Box<str>, i64)> = None;
+        for ((mailbox, ip, hour), cell) in cells {
+            let day = cell.first.div_euclid(DAY_US);
+            let joins = prev
+                .as_ref()
+                .is_some_and(|(m, i, h)| *m == mailbox && *i == ip && hour - h <= 1);
+            match out.last_mut() {
+                Some(b) if joins => {
+                    b.merge(&cell);
+                    b.days.insert(day);
+                }
+                _ => out.push(Burst {
+                    mailbox: mailbox.to_string(),
+                    ip: ip.to_string(),
+                    cell,
+                    days: BTreeSet::from([day]),
+                }),
+            }
+            prev = Some((mailbox, ip, hour));
+        }
+        out.sort_by(|a, b| {
+            (a.cell.first, &a.mailbox, &a.ip).cmp(&(b.cell.first, &b.mailbox, &b.ip))
+        });
+        out
+    }
+
+    /// Every burst with what is known of it, given the findings of the rules before.
+    pub fn judge(&mut self, earlier: &[Finding]) -> Vec<Judged> {
+        let t = self.t.clone();
+        let (attackers, taken) = named_by(earlier);
+        let bursts = self.bursts();
+        // Days on which an address read a mailbox in bulk (a schedule when several).
+        let mut bulk_days: FxHashMap<(String, String), BTreeSet<i64>> = FxHashMap::default();
+        for b in &bursts {
+            if b.messages() >= t.download_messages {
+                bulk_days
+                    .entry((b.mailbox.clone(), b.ip.clone()))
+                    .or_default()
+                    .extend(b.days.iter().copied());
+            }
+        }
+        bursts
+            .into_iter()
+            .map(|b| {
+                let k = self.known.get(b.mailbox.as_str());
+                let standing = standing(&b, k, &attackers);
+                let day = b.first().div_euclid(DAY_US);
+                let usual = k.and_then(|k| k.days.range(..day).map(|(_, n)| *n).max());
+                let recurring_days = bulk_days
+                    .get(&(b.mailbox.clone(), b.ip.clone()))
+                    .map_or(0, BTreeSet::len);
+                let baseline = baseline_words(&b, k, standing, usual);
+                Judged {
+                    taken: taken.get(&b.mailbox).is_some_and(|at| *at <= b.cell.last),
+                    burst: b,
+                    standing,
+                    usual,
+                    recurring_days,
+                    baseline,
+                }
+            })
+            .collect()
+    }
+}
+
+/// Addresses earlier findings name as attacking (or as a stolen login's), and accounts they
+/// name as taken.
+fn named_by(earlier: &[Finding]) -> (BTreeSet<String>, BTreeMap<String, i64>) {
+    use crate::detect::entity::EntityKind;
+    let mut ips = BTreeSet::new();
+    let mut users: BTreeMap<String, i64> = BTreeMap::new();
+    for f in earlier {
+        let takeover = f.has(Role::TakenAccount);
+        if !(takeover || f.has(Role::AttackerSource)) {
+            continue;
+        }
+        for ip in &f.entities.ips {
+            let role = f.entities.role(EntityKind::Ip, ip);
+            if matches!(
+                role,
+                None | Some(EntityRole::AttackerSource | EntityRole::StolenLoginSource)
+            ) {
+                ips.insert(ip.clone());
+            }
+        }
+        if takeover {
+            for u in &f.entities.users {
+                let role = f.entities.role(EntityKind::User, u);
+                if matches!(role, None | Some(EntityRole::VictimAccount)) {
+                    // From the takeover on (a finding without a time: always).
+                    let at = chrono::DateTime::parse_from_rfc3339(&f.first_seen)
+                        .map_or(i64::MIN, |t| t.timestamp_micros());
+                    let e = users.entry(u.clone()).or_insert(at);
+                    *e = (*e).min(at);
+                }
+            }
+        }
+    }
+    (ips, users)
+}
+
+fn standing(b: &Burst, k: Option<&Known>, attackers: &BTreeSet<String>) -> Standing {
+    if b.ip.is_empty() {
+        return Standing::Unknown;
+    }
+    if attackers.contains(&b.ip) {
+        return Standing::Attacker;
+    }
+    let start = b.first();
+    let Some(k) = k.filter(|k| {
+        k.ips
+            .iter()
+            .any(|(ip, (login, ended))| *ended < start || (**ip != *b.ip && *login < start))
+    }) else {
+        return Standing::NoHistory;
+    };
+    let net = network(&b.ip);
+    let before = |(login, ended): (i64, i64)| ended < start || login < start - DAY_US;
+    if k.ips.get(b.ip.as_str()).is_some_and(|t| before(*t)) {
+        return Standing::Own;
+    }
+    let other_address_before = k.ips.iter().any(|(ip, t)| {
+        **ip != *b.ip && network(ip) == net && !attackers.contains(&**ip) && before(*t)
+    });
+    if other_address_before {
+        Standing::NewAddressOwnNetwork
+    } else {
+        Standing::NewNetwork
+    }
+}
+
+fn baseline_words(b: &Burst, k: Option<&Known>, s: Standing, usual: Option<u64>) -> String {
+    let nets = k.map_or(0, |k| {
+        k.nets
+            .iter()
+            .filter(|(n, t)| **t < b.first() && &***n != network(&b.ip))
+            .count()
+    });
+    let place = match s {
+        Standing::Attacker => "an address earlier findings name as the attacker's".to_string(),
+        Standing::NewNetwork => format!(
+            "a network {} had not used before ({nets} other network(s) earlier)",
+            b.mailbox
+        ),
+        Standing::NewAddressOwnNetwork => {
+            format!("a new address on a network {} used before", b.mailbox)
+        }
+        Standing::Own => format!("an address {} used before", b.mailbox),
+        Standing::Unknown => "an address the log does not name".to_string(),
+        Standing::NoHistory => format!(
+            "no earlier login or session of {} in the evidence to compare with",
+            b.mailbox
+        ),
+    };
+    let volume = match usual {
+        Some(n) => format!("at most {n} message(s) read on any earlier day"),
+        None => "no earlier day of reading in the evidence".to_string(),
+    };
+    format!("{place}; {volume}")
+}
+
+#[cfg(test)]
+pub mod tests {
+    //! Builders of access facts for the rules' tests.
+    use super::*;
+
+    /// An access fact: `mailbox` read `messages` (bytes `bytes`) from `ip` at `secs`, by
+    /// `proto`, with `listed` headers and `expunged` removed.
+    pub fn access(secs: i64, ip: &str, mailbox: &str, proto: &'static str, d: Detail) -> Fact {
+        let text = d.to_text();
+        Fact::new(
+            crate::detect::rules::tests::T0 + secs * 1_000_000,
+            Kind::MailboxAccess,
+            Some(proto),
+            [
+                (!ip.is_empty()).then_some(ip),
+                Some(mailbox),
+                Some(mailbox),
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                Some(&text),
+            ],
+            0,
+            secs as u64,
+        )
+    }
+
+    /// A session's end counters.
+    pub fn session(messages: u64, bytes: u64, listed: u64, expunged: u64) -> Detail {
+        Detail {
+            action: Some("session".into()),
+            messages: Some(messages),
+            bytes: Some(bytes),
+            listed: Some(listed),
+            expunged: Some(expunged),
+            ..Detail::default()
+        }
+    }
+}
+
+/// The reading rules (`exfil.mailbox_download`, `exfil.pop_retrieve`): one [`Rule`] over
+/// [`Accesses`], each rule file giving its id, which sessions it reads and its verdict.
+pub struct Reading {
+    /// The rule id.
+    pub id: &'static str,
+    /// How the mail was read, for the finding (`IMAP`, `POP3`).
+    pub how: fn(&Burst) -> &'static str,
+    /// The severity of a judged burst, with why (none: not a finding).
+    pub verdict: fn(&Judged, &Thresholds) -> Option<(crate::detect::finding::Severity, String)>,
+    /// The accesses.
+    pub accesses: Accesses,
+}
+
+impl Reading {
+    /// The finding of one judged burst.
+    pub fn finding(
+        &self,
+        j: &Judged,
+        sev: crate::detect::finding::Severity,
+        why: String,
+        files: &super::Files,
+    ) -> Finding {
+        use crate::detect::entity::{Entities, EntityKind};
+        let b = &j.burst;
+        let how = (self.how)(b);
+        let mut entities = Entities::default();
+        let ip_role = match j.standing {
+            Standing::Attacker => EntityRole::AttackerSource,
+            Standing::NewNetwork | Standing::Unknown | Standing::NoHistory => EntityRole::NewSource,
+            Standing::NewAddressOwnNetwork | Standing::Own => EntityRole::UsualSource,
+        };
+        if !b.ip.is_empty() {
+            entities.tag(EntityKind::Ip, &b.ip, ip_role);
+        }
+        let user_role = if sev >= crate::detect::finding::Severity::Medium {
+            EntityRole::VictimAccount
+        } else {
+            EntityRole::Observed
+        };
+        entities.tag(EntityKind::User, &b.mailbox, user_role);
+        let bytes = b
+            .cell
+            .bytes
+            .map_or(String::new(), |n| format!(" ({n} bytes)"));
+        let from = if b.ip.is_empty() {
+            "an address the log does not name".to_string()
+        } else {
+            b.ip.clone()
+        };
+        let synced = if b.synced() > 0 {
+            format!(", {} whole-folder synchronisation(s)", b.synced())
+        } else {
+            String::new()
+        };
+        let listed = if b.listed() > 0 {
+            format!(", {} more listed (headers only)", b.listed())
+        } else {
+            String::new()
+        };
+        Finding {
+            title: format!(
+                "{} message(s) of {} read by {how} from {from}",
+                b.messages(),
+                b.mailbox
+            ),
+            severity: sev,
+            first_seen: ts(b.cell.first),
+            last_seen: ts(b.cell.last),
+            count: b.sessions().max(1),
+            summary: format!(
+                "{} session(s) from {from} read {} message(s){bytes} of {}'s mailbox{listed}{synced}: {why}; baseline: {}",
+                b.sessions(),
+                b.messages(),
+                b.mailbox,
+                j.baseline
+            ),
+            entities,
+            evidence: b.read_lines().resolve(files),
+            accessed: vec![b.accessed(&how.to_ascii_lowercase(), j.baseline.clone())],
+            ..Finding::of(self.id)
+        }
+    }
+}
+
+impl super::Rule for Reading {
+    fn observe(&mut self, f: &Fact) {
+        self.accesses.observe(f);
+    }
+
+    fn seal(&mut self, before: i64, _files: &super::Files, _shared: &super::Shared) {
+        self.accesses.seal(before);
+    }
+
+    fn finish(&mut self, files: &super::Files, shared: &super::Shared) -> Vec<Finding> {
+        self.finish_with(files, shared, &[])
+    }
+
+    fn finish_with(
+        &mut self,
+        files: &super::Files,
+        _shared: &super::Shared,
+        earlier: &[Finding],
+    ) -> Vec<Finding> {
+        let t = self.accesses.t.clone();
+        self.accesses
+            .judge(earlier)
+            .into_iter()
+            .filter(|j| j.burst.messages() > 0 || j.burst.synced() > 0 || j.burst.listed() > 0)
+            .filter_map(|j| {
+                let (sev, why) = (self.verdict)(&j, &t)?;
+                Some(self.finding(&j, sev, why, files))
+            })
+            .collect()
+    }
+}
+
+/// The verdict both reading rules share: who read (attacker, new network, the account's own
+/// network), how much against the account's busiest earlier day, whether it recurs.
+pub fn read_verdict(
+    j: &Judged,
+    t: &Thresholds,
+    everything: bool,
+) -> Option<(crate::detect::finding::Severity, String)> {
+    use crate::detect::finding::Severity::*;
+    let b = &j.burst;
+    let m = b.messages();
+    let read = m > 0 || b.synced() > 0;
+    let big = m >= t.download_messages || everything;
+    let factor = j.usual.map_or(true, |u| m >= t.download_factor * u.max(1));
+    let above = j.usual.map_or(true, |u| m > u);
+    let whole = if everything {
+        " — the whole mailbox"
+    } else {
+        ""
+    };
+    if j.recurring_days >= t.bulk_recurring_days && j.standing != Standing::Attacker {
+        return big.then(|| {
+            (
+                Info,
+                format!(
+                    "the same address read this mailbox in bulk on {} days: a schedule (a backup or archiving job)",
+                    j.recurring_days
+                ),
+            )
+        });
+    }
+    match j.standing {
+        Standing::Attacker if read => Some((
+            if big { Critical } else { High },
+            format!("read from an address earlier findings name as the attacker's{whole}"),
+        )),
+        Standing::NewNetwork | Standing::Unknown if j.taken && read => Some((
+            if big { Critical } else { High },
+            format!("the account was taken over and this is a network it had not used{whole}"),
+        )),
+        Standing::NewNetwork if big && factor => Some((
+            High,
+            format!("a bulk download from a network the account had not used{whole}"),
+        )),
+        Standing::NewNetwork if (m >= 5 && above) || (big && read) => Some((
+            Medium,
+            "more than the account reads from a network it had not used".into(),
+        )),
+        Standing::NewNetwork if m + b.listed() >= t.download_messages => Some((
+            Low,
+            "a new network listed the mailbox (headers) and read little".into(),
+        )),
+        Standing::NoHistory if j.taken && read => Some((
+            High,
+            format!("the account was taken over; it has no earlier activity in the evidence{whole}"),
+        )),
+        Standing::NoHistory if big => Some((
+            Medium,
+            format!("a bulk download; the account has no earlier activity in the evidence to compare with{whole}"),
+        )),
+        Standing::Unknown if big && factor => Some((
+            Medium,
+            format!("a bulk download far above the account's usual reading{whole}; the log does not name the address"),
+        )),
+        Standing::NewAddressOwnNetwork if big && factor => Some((
+            Info,
+            "a new client on the account's own network downloaded the mailbox (a new phone or a reinstalled client)".into(),
+        )),
+        _ => None,
+    }
+}
