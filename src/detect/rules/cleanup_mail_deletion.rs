@@ -16,7 +16,7 @@
 //! nothing. **ATT&CK**: T1070.008 (clear mailbox data). **Phase**: cleanup. **False
 //! positives**: a new mail client's "empty trash" on first use from home.
 
-use super::mail_access::{Accesses, Judged, Standing};
+use super::mail_access::{how_code, Accesses, Judged, Standing};
 use super::{Files, Rule, Shared, Thresholds};
 use crate::detect::entity::{Entities, EntityKind, EntityRole};
 use crate::detect::fact::Fact;
@@ -82,15 +82,7 @@ impl MailDeletion {
         } else {
             &b.ip
         };
-        let accessed = b.accessed(
-            match b.proto() {
-                Some("pop3") => "pop3",
-                Some("imap") => "imap",
-                Some("m365") => "m365",
-                _ => "mail client",
-            },
-            j.baseline.clone(),
-        );
+        let accessed = b.accessed(how_code(b), j.baseline.clone(), false);
         let folders = if accessed.folders.is_empty() {
             String::new()
         } else {

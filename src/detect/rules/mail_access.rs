@@ -190,8 +190,8 @@ struct Known {
     nets: FxHashMap<Box<str>, i64>,
     /// Address → first login and first session end (`i64::MAX`: none), at most [`MAX_IPS`].
     ips: FxHashMap<Box<str>, (i64, i64)>,
-    /// Day → messages read that day.
-    days: BTreeMap<i64, u64>,
+    /// (Day, address) → messages read that day from that address (at most 1,600).
+    days: BTreeMap<(i64, Box<str>), u64>,
 }
 
 /// A run of consecutive hours of one mailbox from one address.
@@ -275,8 +275,10 @@ impl Burst {
         m.deletes.extend(&c.deletes);
     }
 
-    /// The record of what the burst did to the mailbox, for the finding.
-    pub fn accessed(&self, how: &str, baseline: String) -> Accessed {
+    /// The record of what the burst did to the mailbox, for a finding that says it read
+    /// (`reading`: messages, bytes, listed) or deleted (`!reading`: deleted): each finding
+    /// counts its own part, so a report adding them up counts nothing twice.
+    pub fn accessed(&self, how: &str, baseline: String, reading: bool) -> Accessed {
         let c = &self.cell;
         let actor = c
             .actors
@@ -294,10 +296,10 @@ impl Burst {
             how: how.to_string(),
             first_seen: ts(c.first),
             last_seen: ts(c.last),
-            messages: (c.messages > 0 || c.sessions > c.synced).then_some(c.messages),
-            bytes: c.bytes,
-            listed: (c.listed > 0).then_some(c.listed),
-            deleted: (self.deleted() > 0).then_some(self.deleted()),
+            messages: (reading && (c.messages > 0 || c.sessions > c.synced)).then_some(c.messages),
+            bytes: c.bytes.filter(|_| reading),
+            listed: (reading && c.listed > 0).then_some(c.listed),
+            deleted: (!reading && self.deleted() > 0).then_some(self.deleted()),
             folders: c.folders.iter().map(str::to_string).collect(),
             sessions: c.sessions,
             baseline: Some(baseline),
@@ -430,8 +432,10 @@ impl Accesses {
             }
         }
         if let Some(n) = access.filter(|n| *n > 0) {
-            *k.days.entry(at.div_euclid(DAY_US)).or_default() += n;
-            while k.days.len() > 400 {
+            *k.days
+                .entry((at.div_euclid(DAY_US), ip.into()))
+                .or_default() += n;
+            while k.days.len() > 1600 {
                 k.days.pop_first();
             }
         }
@@ -499,7 +503,7 @@ impl Accesses {
                 let k = self.known.get(b.mailbox.as_str());
                 let standing = standing(&b, k, &attackers);
                 let day = b.first().div_euclid(DAY_US);
-                let usual = k.and_then(|k| k.days.range(..day).map(|(_, n)| *n).max());
+                let usual = k.and_then(|k| usual_day(k, day, &attackers));
                 let recurring_days = bulk_days
                     .get(&(b.mailbox.clone(), b.ip.clone()))
                     .map_or(0, BTreeSet::len);
@@ -515,6 +519,18 @@ impl Accesses {
             })
             .collect()
     }
+}
+
+/// The most messages the account read on one day before `day`, not counting what addresses
+/// named as attacking read.
+fn usual_day(k: &Known, day: i64, attackers: &BTreeSet<String>) -> Option<u64> {
+    let mut per_day: BTreeMap<i64, u64> = BTreeMap::new();
+    for ((d, ip), n) in k.days.range(..(day, Box::from(""))) {
+        if !attackers.contains(&**ip) {
+            *per_day.entry(*d).or_default() += n;
+        }
+    }
+    per_day.into_values().max()
 }
 
 /// Addresses earlier findings name as attacking (or as a stolen login's), and accounts they
@@ -734,7 +750,7 @@ impl Reading {
             ),
             entities,
             evidence: b.read_lines().resolve(files),
-            accessed: vec![b.accessed(&how.to_ascii_lowercase(), j.baseline.clone())],
+            accessed: vec![b.accessed(how_code(b), j.baseline.clone(), true)],
             ..Finding::of(self.id)
         }
     }
@@ -769,6 +785,16 @@ impl super::Rule for Reading {
                 Some(self.finding(&j, sev, why, files))
             })
             .collect()
+    }
+}
+
+/// How a burst read, as `Accessed::how` says it: the protocol (`imap`, `pop3`, `m365`),
+/// `webmail` for web requests.
+pub fn how_code(b: &Burst) -> &'static str {
+    match b.proto() {
+        Some("http") => "webmail",
+        Some(p) => p,
+        None => "mail client",
     }
 }
 
