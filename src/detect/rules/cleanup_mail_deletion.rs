@@ -16,7 +16,7 @@
 //! nothing. **ATT&CK**: T1070.008 (clear mailbox data). **Phase**: cleanup. **False
 //! positives**: a new mail client's "empty trash" on first use from home.
 
-use super::mail_access::{how_code, Accesses, Judged, Standing};
+use super::mail_access::{how_code, taken_steps, Accesses, Judged, Standing};
 use super::{Files, Rule, Shared, Thresholds};
 use crate::detect::entity::{Entities, EntityKind, EntityRole};
 use crate::detect::fact::Fact;
@@ -108,6 +108,7 @@ impl MailDeletion {
             entities,
             evidence: b.delete_lines().resolve(files),
             accessed: vec![accessed],
+            remediation: taken_steps(sev),
             ..Finding::of("cleanup.mail_deletion")
         }
     }

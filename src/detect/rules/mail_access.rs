@@ -751,6 +751,7 @@ impl Reading {
             entities,
             evidence: b.read_lines().resolve(files),
             accessed: vec![b.accessed(how_code(b), j.baseline.clone(), true)],
+            remediation: taken_steps(sev),
             ..Finding::of(self.id)
         }
     }
@@ -785,6 +786,17 @@ impl super::Rule for Reading {
                 Some(self.finding(&j, sev, why, files))
             })
             .collect()
+    }
+}
+
+/// The steps a reading or deleting finding calls for beyond its rule's: from medium up the
+/// account is taken to be in the attacker's hands (disable it, end its sessions, reset its
+/// password); an info or low finding (the owner's new phone) calls for none.
+pub fn taken_steps(sev: crate::detect::finding::Severity) -> Vec<&'static str> {
+    if sev >= crate::detect::finding::Severity::Medium {
+        vec!["isolate.disable_accounts", "clean.reset_credentials"]
+    } else {
+        Vec::new()
     }
 }
 
