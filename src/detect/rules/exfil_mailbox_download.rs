@@ -61,6 +61,7 @@ mod tests {
     use crate::detect::rules::mail_access::tests::{access, session};
     use crate::detect::rules::tests::{run, success};
     use crate::detect::rules::Rule;
+    use crate::events::detail::Detail;
 
     const DAY: i64 = 86_400;
 
@@ -204,6 +205,61 @@ mod tests {
         }
         let f = found(&facts);
         assert!(f.iter().all(|f| f.severity <= Severity::Info), "{f:#?}");
+    }
+
+    #[test]
+    fn webmail_downloads_go_to_the_login_from_their_address() {
+        let mut facts = week();
+        facts.push(success(6 * DAY, "203.0.113.90", "liwei"));
+        for i in 0..25 {
+            let d = Detail {
+                action: Some("download".into()),
+                messages: Some(1),
+                bytes: Some(40_000),
+                folders: vec!["合同".into()],
+                ..Detail::default()
+            };
+            // The access log names no account.
+            let text = d.to_text();
+            facts.push(Fact::new(
+                crate::detect::rules::tests::T0 + (6 * DAY + 60 + i) * 1_000_000,
+                crate::events::record::Kind::MailboxAccess,
+                Some("http"),
+                [
+                    Some("203.0.113.90"),
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                    Some(&text),
+                ],
+                1,
+                i as u64,
+            ));
+        }
+        // Another address's request, with no login from it: no account to name.
+        let lone = access(
+            6 * DAY + 90,
+            "198.51.100.3",
+            "",
+            "http",
+            session(30, 1, 0, 0),
+        );
+        facts.push(
+            lone.with(crate::detect::fact::Field::Mailbox, None)
+                .with(crate::detect::fact::Field::Actor, None),
+        );
+        let f = found(&facts);
+        assert_eq!(f.len(), 1, "{f:#?}");
+        let a = &f[0].accessed[0];
+        assert_eq!((a.mailbox.as_str(), a.how.as_str()), ("liwei", "webmail"));
+        assert_eq!((a.messages, a.bytes), (Some(25), Some(1_000_000)));
+        assert_eq!(a.folders, ["合同"]);
+        assert_eq!(f[0].severity, Severity::High);
     }
 
     #[test]

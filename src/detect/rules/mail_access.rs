@@ -41,6 +41,10 @@ use crate::events::record::Kind;
 
 /// Most cells held at once.
 pub const MAX_CELLS: usize = 1 << 18;
+/// Most client addresses whose logins are remembered for webmail attribution.
+pub const MAX_LOGIN_IPS: usize = 1 << 17;
+/// Most logins remembered per client address (the latest).
+const LOGINS_PER_IP: usize = 8;
 /// Most addresses remembered per account (beyond it only networks are).
 pub const MAX_IPS: usize = 256;
 const DAY_US: i64 = 24 * HOUR_US;
@@ -180,6 +184,18 @@ impl Cell {
 
     fn deleted(&self) -> u64 {
         self.deleted_lines.max(self.deleted_counted)
+    }
+
+    /// Adds another cell of the same mailbox, address and hour.
+    fn absorb(&mut self, c: &Cell) {
+        let mut b = Burst {
+            mailbox: String::new(),
+            ip: String::new(),
+            cell: self.clone(),
+            days: BTreeSet::new(),
+        };
+        b.merge(c);
+        *self = b.cell;
     }
 }
 
@@ -351,6 +367,9 @@ pub struct Accesses {
     wants: fn(&Fact) -> bool,
     /// Reads and deletions worth judging.
     t: Thresholds,
+    /// Client address → its latest logins (time, account): a webmail request names no
+    /// account, the login from its address does.
+    logins_by_ip: FxHashMap<Box<str>, Vec<(i64, Box<str>)>>,
 }
 
 /// Whether a cell read at least `download_messages` (or synced a folder) or deleted at least
@@ -369,6 +388,7 @@ impl Accesses {
             known: FxHashMap::default(),
             wants,
             t: t.clone(),
+            logins_by_ip: FxHashMap::default(),
         }
     }
 
@@ -377,20 +397,22 @@ impl Accesses {
         if f.kind == Kind::AuthSuccess {
             if let (Some(user), Some(ip)) = (f.actor(), f.src_ip()) {
                 self.learn(user, ip, f.ts_us, None);
+                self.remember_login(ip, user, f.ts_us);
             }
             return;
         }
         if !matches!(f.kind, Kind::MailboxAccess | Kind::MailboxChange) {
             return;
         }
-        let Some(mailbox) = f.mailbox().or(f.actor()) else {
+        // A webmail request names no account: its address's login will ("" until then).
+        let Some(mailbox) = f.mailbox().or(f.actor()).or(f.src_ip().map(|_| "")) else {
             return;
         };
         let Some((c, d)) = counts(f) else {
             return;
         };
         let ip = f.src_ip().unwrap_or("");
-        if !ip.is_empty() && f.kind == Kind::MailboxAccess {
+        if !ip.is_empty() && !mailbox.is_empty() && f.kind == Kind::MailboxAccess {
             self.learn(mailbox, ip, f.ts_us, Some(c.messages));
         }
         if !(self.wants)(f) {
@@ -407,6 +429,34 @@ impl Accesses {
             let t = &self.t;
             self.cells.retain(|_, c| worth_any(c, t));
         }
+    }
+
+    fn remember_login(&mut self, ip: &str, user: &str, at: i64) {
+        if !self.logins_by_ip.contains_key(ip) && self.logins_by_ip.len() >= MAX_LOGIN_IPS {
+            return;
+        }
+        let v = self.logins_by_ip.entry(ip.into()).or_default();
+        if v.iter().any(|(t, u)| *t == at && &**u == user) {
+            return;
+        }
+        v.push((at, user.into()));
+        if v.len() > LOGINS_PER_IP {
+            v.sort_unstable_by_key(|(t, _)| std::cmp::Reverse(*t));
+            v.truncate(LOGINS_PER_IP);
+        }
+    }
+
+    /// The account that logged in from `ip` last at or before `at` (a webmail session's
+    /// login), else the first one within an hour after (the login line written late).
+    fn login_at(&self, ip: &str, at: i64) -> Option<&str> {
+        let v = self.logins_by_ip.get(ip)?;
+        let before = v.iter().filter(|(t, _)| *t <= at).max_by_key(|(t, _)| *t);
+        let after = || {
+            v.iter()
+                .filter(|(t, _)| *t > at && *t - at <= HOUR_US)
+                .min_by_key(|(t, _)| *t)
+        };
+        before.or_else(after).map(|(_, u)| &**u)
     }
 
     fn learn(&mut self, user: &str, ip: &str, at: i64, access: Option<u64>) {
@@ -453,7 +503,26 @@ impl Accesses {
     /// The bursts: cells of one mailbox and address in consecutive hours, merged, in time
     /// order.
     fn bursts(&mut self) -> Vec<Burst> {
-        let mut cells: Vec<_> = std::mem::take(&mut self.cells).into_iter().collect();
+        // Webmail cells go to the account of their address's login (none known: dropped,
+        // there is no mailbox to name).
+        let mut merged: FxHashMap<(Box<str>, Box<str>, i64), Cell> = FxHashMap::default();
+        for ((mailbox, ip, hour), cell) in std::mem::take(&mut self.cells) {
+            let mailbox: Box<str> = if mailbox.is_empty() {
+                match self.login_at(&ip, cell.first) {
+                    Some(user) => user.into(),
+                    None => continue,
+                }
+            } else {
+                mailbox
+            };
+            match merged.get_mut(&(mailbox.clone(), ip.clone(), hour)) {
+                Some(c) => c.absorb(&cell),
+                None => {
+                    merged.insert((mailbox, ip, hour), cell);
+                }
+            }
+        }
+        let mut cells: Vec<_> = merged.into_iter().collect();
         cells.sort_by(|a, b| (&a.0 .0, &a.0 .1, a.0 .2).cmp(&(&b.0 .0, &b.0 .1, b.0 .2)));
         let mut out: Vec<Burst> = Vec::new();
         let mut prev: Option<(Box<str>, Box<str>, i64)> = None;
