@@ -130,12 +130,12 @@ impl Rule for MailDeletion {
     fn finish_with(
         &mut self,
         files: &Files,
-        _shared: &Shared,
+        shared: &Shared,
         earlier: &[Finding],
     ) -> Vec<Finding> {
         let t = self.t.clone();
         self.accesses
-            .judge(earlier)
+            .judge(earlier, &shared.mail)
             .iter()
             .filter_map(|j| {
                 let (sev, why) = verdict(j, &t)?;

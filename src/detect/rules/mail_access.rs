@@ -20,6 +20,9 @@
 //! succeeded, a takeover) and accounts they name as taken come from
 //! [`Rule::finish_with`](super::Rule::finish_with).
 //!
+//! The baseline is gathered once for the three rules ([`Baseline`], in [`super::Shared`]);
+//! each rule keeps its own cells.
+//!
 //! **Bounded.** On sealing, cells wholly before the sealed hour that cannot make a burst worth
 //! judging (fewer than `download_messages` read, fewer than `deletion_messages` deleted) are
 //! folded into the baseline and dropped; at most [`MAX_CELLS`] are held (then the smallest
@@ -359,14 +362,21 @@ pub struct Judged {
     pub baseline: String,
 }
 
-/// The cells and the baseline.
+/// One rule's cells.
 pub struct Accesses {
     cells: FxHashMap<(Box<str>, Box<str>, i64), Cell>,
-    known: FxHashMap<Box<str>, Known>,
     /// Which facts this owner counts.
     wants: fn(&Fact) -> bool,
     /// Reads and deletions worth judging.
     t: Thresholds,
+}
+
+/// What every account did, gathered once for the three rules ([`super::Shared`]): its
+/// addresses and networks with their first login and first session end, the messages it read
+/// per day and address, and each client address's latest logins.
+#[derive(Debug, Default)]
+pub struct Baseline {
+    known: FxHashMap<Box<str>, Known>,
     /// Client address → its latest logins (time, account): a webmail request names no
     /// account, the login from its address does.
     logins_by_ip: FxHashMap<Box<str>, Vec<(i64, Box<str>)>>,
@@ -380,54 +390,28 @@ pub fn worth_any(c: &Cell, t: &Thresholds) -> bool {
         || c.deleted() >= t.deletion_messages
 }
 
-impl Accesses {
-    /// Empty, counting the facts `wants` accepts.
-    pub fn new(wants: fn(&Fact) -> bool, t: &Thresholds) -> Accesses {
-        Accesses {
-            cells: FxHashMap::default(),
-            known: FxHashMap::default(),
-            wants,
-            t: t.clone(),
-            logins_by_ip: FxHashMap::default(),
-        }
-    }
-
-    /// Sees one fact: a login (baseline) or an access / change it counts.
+impl Baseline {
+    /// Sees one fact: a login, or a session that read mail.
     pub fn observe(&mut self, f: &Fact) {
-        if f.kind == Kind::AuthSuccess {
-            if let (Some(user), Some(ip)) = (f.actor(), f.src_ip()) {
-                self.learn(user, ip, f.ts_us, None);
-                self.remember_login(ip, user, f.ts_us);
+        match f.kind {
+            Kind::AuthSuccess => {
+                if let (Some(user), Some(ip)) = (f.actor(), f.src_ip()) {
+                    self.learn(user, ip, f.ts_us, None);
+                    self.remember_login(ip, user, f.ts_us);
+                }
             }
-            return;
-        }
-        if !matches!(f.kind, Kind::MailboxAccess | Kind::MailboxChange) {
-            return;
-        }
-        // A webmail request names no account: its address's login will ("" until then).
-        let Some(mailbox) = f.mailbox().or(f.actor()).or(f.src_ip().map(|_| "")) else {
-            return;
-        };
-        let Some((c, d)) = counts(f) else {
-            return;
-        };
-        let ip = f.src_ip().unwrap_or("");
-        if !ip.is_empty() && !mailbox.is_empty() && f.kind == Kind::MailboxAccess {
-            self.learn(mailbox, ip, f.ts_us, Some(c.messages));
-        }
-        if !(self.wants)(f) {
-            return;
-        }
-        let hour = f.ts_us.div_euclid(HOUR_US);
-        let key = (Box::from(mailbox), Box::from(ip), hour);
-        self.cells
-            .entry(key)
-            .or_insert_with(|| Cell::new(f.ts_us))
-            .add(f, &c, &d);
-        if self.cells.len() > MAX_CELLS {
-            // Too many at once: fold every small cell now, whatever its hour.
-            let t = &self.t;
-            self.cells.retain(|_, c| worth_any(c, t));
+            Kind::MailboxAccess => {
+                let (Some(user), Some(ip)) = (f.mailbox().or(f.actor()), f.src_ip()) else {
+                    return;
+                };
+                let read = f
+                    .detail()
+                    .and_then(Detail::from_text)
+                    .and_then(|d| d.messages)
+                    .unwrap_or(0);
+                self.learn(user, ip, f.ts_us, Some(read));
+            }
+            _ => {}
         }
     }
 
@@ -490,6 +474,43 @@ impl Accesses {
             }
         }
     }
+}
+
+impl Accesses {
+    /// Empty, counting the facts `wants` accepts.
+    pub fn new(wants: fn(&Fact) -> bool, t: &Thresholds) -> Accesses {
+        Accesses {
+            cells: FxHashMap::default(),
+            wants,
+            t: t.clone(),
+        }
+    }
+
+    /// Sees one fact: an access or change it counts.
+    pub fn observe(&mut self, f: &Fact) {
+        if !matches!(f.kind, Kind::MailboxAccess | Kind::MailboxChange) || !(self.wants)(f) {
+            return;
+        }
+        // A webmail request names no account: its address's login will ("" until then).
+        let Some(mailbox) = f.mailbox().or(f.actor()).or(f.src_ip().map(|_| "")) else {
+            return;
+        };
+        let Some((c, d)) = counts(f) else {
+            return;
+        };
+        let ip = f.src_ip().unwrap_or("");
+        let hour = f.ts_us.div_euclid(HOUR_US);
+        let key = (Box::from(mailbox), Box::from(ip), hour);
+        self.cells
+            .entry(key)
+            .or_insert_with(|| Cell::new(f.ts_us))
+            .add(f, &c, &d);
+        if self.cells.len() > MAX_CELLS {
+            // Too many at once: fold every small cell now, whatever its hour.
+            let t = &self.t;
+            self.cells.retain(|_, c| worth_any(c, t));
+        }
+    }
 
     /// Folds the cells of hours before `before` (hour since the epoch, exclusive, minus one
     /// hour a burst may still grow into) that are not worth judging; keeps the rest.
@@ -502,13 +523,13 @@ impl Accesses {
 
     /// The bursts: cells of one mailbox and address in consecutive hours, merged, in time
     /// order.
-    fn bursts(&mut self) -> Vec<Burst> {
+    fn bursts(&mut self, base: &Baseline) -> Vec<Burst> {
         // Webmail cells go to the account of their address's login (none known: dropped,
         // there is no mailbox to name).
         let mut merged: FxHashMap<(Box<str>, Box<str>, i64), Cell> = FxHashMap::default();
         for ((mailbox, ip, hour), cell) in std::mem::take(&mut self.cells) {
             let mailbox: Box<str> = if mailbox.is_empty() {
-                match self.login_at(&ip, cell.first) {
+                match base.login_at(&ip, cell.first) {
                     Some(user) => user.into(),
                     None => continue,
                 }
@@ -552,10 +573,10 @@ impl Accesses {
     }
 
     /// Every burst with what is known of it, given the findings of the rules before.
-    pub fn judge(&mut self, earlier: &[Finding]) -> Vec<Judged> {
+    pub fn judge(&mut self, earlier: &[Finding], base: &Baseline) -> Vec<Judged> {
         let t = self.t.clone();
         let (attackers, taken) = named_by(earlier);
-        let bursts = self.bursts();
+        let bursts = self.bursts(base);
         // Days on which an address read a mailbox in bulk (a schedule when several).
         let mut bulk_days: FxHashMap<(String, String), BTreeSet<i64>> = FxHashMap::default();
         for b in &bursts {
@@ -569,7 +590,7 @@ impl Accesses {
         bursts
             .into_iter()
             .map(|b| {
-                let k = self.known.get(b.mailbox.as_str());
+                let k = base.known.get(b.mailbox.as_str());
                 let standing = standing(&b, k, &attackers);
                 let day = b.first().div_euclid(DAY_US);
                 let usual = k.and_then(|k| usual_day(k, day, &attackers));
@@ -842,12 +863,12 @@ impl super::Rule for Reading {
     fn finish_with(
         &mut self,
         files: &super::Files,
-        _shared: &super::Shared,
+        shared: &super::Shared,
         earlier: &[Finding],
     ) -> Vec<Finding> {
         let t = self.accesses.t.clone();
         self.accesses
-            .judge(earlier)
+            .judge(earlier, &shared.mail)
             .into_iter()
             .filter(|j| j.burst.messages() > 0 || j.burst.synced() > 0 || j.burst.listed() > 0)
             .filter_map(|j| {

@@ -90,6 +90,8 @@ pub struct Shared {
     pub logins: logins::Logins,
     /// The organisation's own domains (Exchange / M365 evidence).
     pub tenant: cloud::Tenant,
+    /// Each account's own addresses and usual reading (the mailbox access rules).
+    pub mail: mail_access::Baseline,
 }
 
 impl Shared {
@@ -99,12 +101,14 @@ impl Shared {
             failures: failures::Failures::new(t.campaign_gap_hours, t.max_addresses),
             logins: logins::Logins::default(),
             tenant: cloud::Tenant::default(),
+            mail: mail_access::Baseline::default(),
         }
     }
 
     /// Sees one fact.
     pub fn observe(&mut self, f: &Fact) {
         self.tenant.observe(f);
+        self.mail.observe(f);
         if failures::is_failure(f) {
             self.failures.observe(f);
         } else {
