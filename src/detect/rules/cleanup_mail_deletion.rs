@@ -16,7 +16,8 @@
 //! nothing. **ATT&CK**: T1070.008 (clear mailbox data). **Phase**: cleanup. **False
 //! positives**: a new mail client's "empty trash" on first use from home.
 
-use super::mail_access::{how_code, taken_steps, Accesses, Judged, Standing};
+use super::mail_access::{Accesses, Judged, Standing};
+use super::mail_reading::{how_code, taken_steps};
 use super::{Files, Rule, Shared, Thresholds};
 use crate::detect::entity::{Entities, EntityKind, EntityRole};
 use crate::detect::fact::Fact;
@@ -127,12 +128,7 @@ impl Rule for MailDeletion {
         self.finish_with(files, shared, &[])
     }
 
-    fn finish_with(
-        &mut self,
-        files: &Files,
-        shared: &Shared,
-        earlier: &[Finding],
-    ) -> Vec<Finding> {
+    fn finish_with(&mut self, files: &Files, shared: &Shared, earlier: &[Finding]) -> Vec<Finding> {
         let t = self.t.clone();
         self.accesses
             .judge(earlier, &shared.mail)

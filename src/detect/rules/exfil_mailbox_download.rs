@@ -20,7 +20,8 @@
 //! client on a new network (home, travel): the finding says the baseline; compare with the
 //! account's owner. POP3 retrievals are `exfil.pop_retrieve`.
 
-use super::mail_access::{read_verdict, Accesses, Burst, Judged, Reading};
+use super::mail_access::{Accesses, Burst, Judged};
+use super::mail_reading::{read_verdict, Reading};
 use super::Thresholds;
 use crate::detect::fact::Fact;
 use crate::detect::finding::Severity;

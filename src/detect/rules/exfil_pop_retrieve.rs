@@ -10,7 +10,8 @@
 //! exfiltration. **False positives**: a user who set up a POP3 client at home (new network):
 //! ask the owner; a collector pulling every night from the same host is info.
 
-use super::mail_access::{read_verdict, Accesses, Burst, Judged, Reading};
+use super::mail_access::{Accesses, Burst, Judged};
+use super::mail_reading::{read_verdict, Reading};
 use super::Thresholds;
 use crate::detect::fact::Fact;
 use crate::detect::finding::Severity;

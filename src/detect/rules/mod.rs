@@ -47,6 +47,7 @@ pub mod exploit_smtp_smuggling;
 pub mod failures;
 pub mod logins;
 pub mod mail_access;
+pub mod mail_reading;
 pub mod persistence_bcc;
 pub mod persistence_compiled_map;
 pub mod persistence_cron;
