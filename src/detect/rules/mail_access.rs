@@ -48,6 +48,8 @@ pub const MAX_CELLS: usize = 1 << 18;
 pub const MAX_LOGIN_IPS: usize = 1 << 17;
 /// Most logins remembered per client address (the latest).
 const LOGINS_PER_IP: usize = 8;
+/// Most copied message ids remembered per cell.
+pub const MAX_COPIES: usize = 8192;
 /// Most addresses remembered per account (beyond it only networks are).
 pub const MAX_IPS: usize = 256;
 const DAY_US: i64 = 24 * HOUR_US;
@@ -89,14 +91,14 @@ pub fn counts(f: &Fact) -> Option<(Counts, Detail)> {
             c.synced = d.action.as_deref() == Some("sync");
         }
         Kind::MailboxChange => {
-            let removes = matches!(
-                d.action.as_deref(),
-                Some("expunge" | "hard_delete" | "soft_delete" | "purge" | "trash")
-            );
-            if !removes {
-                return None;
+            match d.action.as_deref() {
+                Some("expunge" | "hard_delete" | "soft_delete" | "purge" | "trash") => {
+                    c.deleted = d.messages.unwrap_or(1);
+                }
+                // A copy is kept only to tell a MOVE's expunge from a deletion.
+                Some("copy") => {}
+                _ => return None,
             }
-            c.deleted = d.messages.unwrap_or(1);
         }
         _ => return None,
     }
@@ -113,6 +115,12 @@ pub struct Cell {
     listed: u64,
     /// Deleted per `mail_log` / M365 lines.
     deleted_lines: u64,
+    /// Message ids copied in this cell (hashed, at most [`MAX_COPIES`]): an expunge of one of
+    /// them is the second half of an IMAP MOVE (Dovecot logs `copy from A: box=B` and then
+    /// `expunge: box=A` for the same message), not a deletion.
+    copied: rustc_hash::FxHashSet<u64>,
+    /// Expunges that were moves.
+    moved: u64,
     /// Deleted per session counters (`expunged=`, POP3 `del=`), used when no line says.
     deleted_counted: u64,
     mailbox_messages: Option<u64>,
@@ -134,6 +142,8 @@ impl Cell {
             bytes: None,
             listed: 0,
             deleted_lines: 0,
+            copied: rustc_hash::FxHashSet::default(),
+            moved: 0,
             deleted_counted: 0,
             mailbox_messages: None,
             sessions: 0,
@@ -157,6 +167,22 @@ impl Cell {
             self.actors.insert(a, 4);
         }
         if f.kind == Kind::MailboxChange {
+            let id = f.queue_id().map(|m| {
+                use std::hash::{Hash, Hasher};
+                let mut h = rustc_hash::FxHasher::default();
+                m.hash(&mut h);
+                h.finish()
+            });
+            if d.action.as_deref() == Some("copy") {
+                if let Some(id) = id.filter(|_| self.copied.len() < MAX_COPIES) {
+                    self.copied.insert(id);
+                }
+                return;
+            }
+            if id.is_some_and(|id| self.copied.remove(&id)) {
+                self.moved += 1;
+                return;
+            }
             self.deleted_lines += c.deleted;
             self.deletes.add(f.file, f.line);
             return;
@@ -287,6 +313,7 @@ impl Burst {
         };
         m.listed += c.listed;
         m.deleted_lines += c.deleted_lines;
+        m.moved += c.moved;
         m.deleted_counted += c.deleted_counted;
         m.mailbox_messages = m.mailbox_messages.max(c.mailbox_messages);
         m.sessions += c.sessions;
@@ -606,7 +633,7 @@ impl Accesses {
                 let k = base.known.get(b.mailbox.as_str());
                 let standing = standing(&b, k, &attackers);
                 let day = b.first().div_euclid(DAY_US);
-                let usual = k.and_then(|k| usual_day(k, day, &attackers));
+                let usual = k.and_then(|k| usual_day(k, day, &b.ip, &attackers));
                 let recurring_days = bulk_days
                     .get(&(b.mailbox.clone(), b.ip.clone()))
                     .map_or(0, BTreeSet::len);
@@ -624,14 +651,17 @@ impl Accesses {
     }
 }
 
-/// The most messages the account read on one day before `day`, not counting what addresses
-/// named as attacking read.
-fn usual_day(k: &Known, day: i64, attackers: &BTreeSet<String>) -> Option<u64> {
+/// The most messages the account read on one day up to `day` — on `day` itself only from
+/// other addresses than the burst's own `ip` (so a burst never raises its own bar, and the
+/// owner's reading earlier that day counts) — not counting what addresses named as attacking
+/// read.
+fn usual_day(k: &Known, day: i64, ip: &str, attackers: &BTreeSet<String>) -> Option<u64> {
     let mut per_day: BTreeMap<i64, u64> = BTreeMap::new();
-    for ((d, ip), n) in k.days.range(..(day, Box::from(""))) {
-        if !attackers.contains(&**ip) {
-            *per_day.entry(*d).or_default() += n;
+    for ((d, from), n) in k.days.range(..(day + 1, Box::from(""))) {
+        if attackers.contains(&**from) || (*d == day && &**from == ip) {
+            continue;
         }
+        *per_day.entry(*d).or_default() += n;
     }
     per_day.into_values().max()
 }
@@ -726,8 +756,8 @@ fn baseline_words(b: &Burst, k: Option<&Known>, s: Standing, usual: Option<u64>)
         ),
     };
     let volume = match usual {
-        Some(n) => format!("at most {n} message(s) read on any earlier day"),
-        None => "no earlier day of reading in the evidence".to_string(),
+        Some(n) => format!("at most {n} message(s) read in one day from its other sources"),
+        None => "no earlier reading in the evidence".to_string(),
     };
     format!("{place}; {volume}")
 }
