@@ -51,8 +51,15 @@ fn every_line_is_recognised_and_sessions_carry_the_login_address() {
     let o = run(&["parse", log.to_str().unwrap(), "--format", "jsonl"]);
     assert_eq!(o.code, 0, "{}", o.stderr);
     assert!(o.stderr.contains(", 0 unparsed"), "{}", o.stderr);
-    let ev: Vec<Value> = o.stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    let access: Vec<&Value> = ev.iter().filter(|e| e["kind"] == "mailbox_access").collect();
+    let ev: Vec<Value> = o
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let access: Vec<&Value> = ev
+        .iter()
+        .filter(|e| e["kind"] == "mailbox_access")
+        .collect();
     let changes = ev.iter().filter(|e| e["kind"] == "mailbox_change").count();
     assert!(!access.is_empty() && changes > 0);
     // Every session end names its client: the login line's `session=<…>` joins them.
@@ -69,7 +76,10 @@ fn theft_is_found_with_the_clients_counts_and_the_owners_use_is_not() {
     let a = episode(&t, "a");
     let (found, acc) = one(&f, "exfil.mailbox_download", "203.0.113.50");
     assert_eq!(found["severity"], "high", "{found:#}");
-    assert_eq!(found["entities"]["roles"]["users"]["mira"], "victim_account");
+    assert_eq!(
+        found["entities"]["roles"]["users"]["mira"],
+        "victim_account"
+    );
     assert_eq!(acc["mailbox"], "mira");
     assert_eq!(acc["messages"], a["messages"]);
     assert_eq!(acc["bytes"], a["bytes"]);
@@ -77,7 +87,10 @@ fn theft_is_found_with_the_clients_counts_and_the_owners_use_is_not() {
     let b = episode(&t, "b");
     let (found, acc) = one(&f, "exfil.pop_retrieve", "203.0.113.51");
     assert_eq!(found["severity"], "high");
-    assert!(found["summary"].as_str().unwrap().contains("the whole mailbox"));
+    assert!(found["summary"]
+        .as_str()
+        .unwrap()
+        .contains("the whole mailbox"));
     assert_eq!(acc["mailbox"], "tomas");
     assert_eq!(acc["messages"], b["messages"]);
     assert_eq!(acc["bytes"], b["bytes"]);
@@ -99,16 +112,25 @@ fn theft_is_found_with_the_clients_counts_and_the_owners_use_is_not() {
         .sum();
     let (found, acc) = one(&f, "cleanup.mail_deletion", "203.0.113.50");
     assert_eq!(found["severity"], "medium");
-    assert_eq!(acc["deleted"].as_u64(), Some(d["expunged"].as_u64().unwrap() + folder));
+    assert_eq!(
+        acc["deleted"].as_u64(),
+        Some(d["expunged"].as_u64().unwrap() + folder)
+    );
     // e: owen's new phone on the office network downloading everything: info at most, and
     // the owners' own reading, MOVE and emptied Trash: nothing.
     let phone = t["phone"].as_str().unwrap();
     for x in &f {
         let sev = x["severity"].as_str().unwrap();
         let ips = util::strs(&x["entities"]["ips"]);
-        if ips.iter().any(|i| i == phone || i.starts_with("198.51.100.")) {
+        if ips
+            .iter()
+            .any(|i| i == phone || i.starts_with("198.51.100."))
+        {
             assert_eq!(sev, "info", "{x:#}");
-            assert_eq!(x["entities"]["roles"]["ips"][phone], "usual_source", "{x:#}");
+            assert_eq!(
+                x["entities"]["roles"]["ips"][phone], "usual_source",
+                "{x:#}"
+            );
         }
     }
     // Owen read 8 messages that day from his desk: 30 is under five times that, so the

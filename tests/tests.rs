@@ -60,9 +60,9 @@ mod util;
 mod auth_vocabulary;
 mod collect_sample;
 mod collector_host;
+mod detect_sample;
 #[cfg(feature = "analysis")]
 mod dovecot_access;
-mod detect_sample;
 #[cfg(feature = "analysis")]
 mod evtx_sample;
 #[cfg(feature = "analysis")]

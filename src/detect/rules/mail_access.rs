@@ -13,10 +13,13 @@
 //! the messages it read per day. A burst's address is the account's **own** when a session of
 //! the account from that address ended before the burst began (the client had been there
 //! before), or the account logged in from it more than a day before; it is a **new address on
-//! the account's own network** when another address of the same network did either. Addresses
-//! an earlier rule named as attacking never count as the account's own. The **usual volume** is the most
-//! messages the account read on one earlier day. Both are independent of the order the
-//! facts come in. Addresses that earlier findings name as attackers (a brute force that
+//! the account's own network** when another address of the same network did either. An
+//! address vouches for itself or its network only if no earlier rule named it attacking and it
+//! did not itself read `download_messages` or more in a day (the attacker's first address,
+//! whose second address in the same /24 is no "own network") — unless it was first used more
+//! than a week before. The **usual volume** is the most messages the account read in one day
+//! from its other sources (on the burst's day, from the other addresses). Both are independent
+//! of the order the facts come in. Addresses that earlier findings name as attackers (a brute force that
 //! succeeded, a takeover) and accounts they name as taken come from
 //! [`Rule::finish_with`](super::Rule::finish_with).
 //!
@@ -228,13 +231,43 @@ impl Cell {
     }
 }
 
+/// When an account first used an address (`i64::MAX`: never): its first login, and its first
+/// two session ends (two sessions make a client that had been there, not one visit).
+#[derive(Debug, Clone, Copy)]
+struct Seen {
+    login: i64,
+    ended: i64,
+    ended2: i64,
+}
+
+impl Seen {
+    const NEVER: Seen = Seen {
+        login: i64::MAX,
+        ended: i64::MAX,
+        ended2: i64::MAX,
+    };
+
+    fn first(&self) -> i64 {
+        self.login.min(self.ended)
+    }
+
+    fn session_ended(&mut self, at: i64) {
+        if at < self.ended {
+            self.ended2 = self.ended;
+            self.ended = at;
+        } else if at < self.ended2 {
+            self.ended2 = at;
+        }
+    }
+}
+
 /// What one account did before: where from, and how much it read a day.
 #[derive(Debug, Default)]
 struct Known {
     /// Network → first time used.
     nets: FxHashMap<Box<str>, i64>,
-    /// Address → first login and first session end (`i64::MAX`: none), at most [`MAX_IPS`].
-    ips: FxHashMap<Box<str>, (i64, i64)>,
+    /// Address → when it was first seen, at most [`MAX_IPS`].
+    ips: FxHashMap<Box<str>, Seen>,
     /// (Day, address) → messages read that day from that address (at most 1,600).
     days: BTreeMap<(i64, Box<str>), u64>,
 }
@@ -491,13 +524,12 @@ impl Baseline {
             }
         }
         if !k.ips.contains_key(ip) && k.ips.len() < MAX_IPS {
-            k.ips.insert(ip.into(), (i64::MAX, i64::MAX));
+            k.ips.insert(ip.into(), Seen::NEVER);
         }
-        let seen = k.ips.get_mut(ip);
-        if let Some((login, ended)) = seen {
+        if let Some(seen) = k.ips.get_mut(ip) {
             match access {
-                Some(_) => *ended = (*ended).min(at),
-                None => *login = (*login).min(at),
+                Some(_) => seen.session_ended(at),
+                None => seen.login = seen.login.min(at),
             }
         }
         if let Some(n) = access.filter(|n| *n > 0) {
@@ -631,9 +663,8 @@ impl Accesses {
             .into_iter()
             .map(|b| {
                 let k = base.known.get(b.mailbox.as_str());
-                let standing = standing(&b, k, &attackers);
-                let day = b.first().div_euclid(DAY_US);
-                let usual = k.and_then(|k| usual_day(k, day, &b.ip, &attackers));
+                let standing = standing(&b, k, &attackers, t.download_messages);
+                let usual = k.and_then(|k| usual_day(k, &b, &attackers, t.download_messages));
                 let recurring_days = bulk_days
                     .get(&(b.mailbox.clone(), b.ip.clone()))
                     .map_or(0, BTreeSet::len);
@@ -651,14 +682,23 @@ impl Accesses {
     }
 }
 
-/// The most messages the account read on one day up to `day` — on `day` itself only from
-/// other addresses than the burst's own `ip` (so a burst never raises its own bar, and the
-/// owner's reading earlier that day counts) — not counting what addresses named as attacking
-/// read.
-fn usual_day(k: &Known, day: i64, ip: &str, attackers: &BTreeSet<String>) -> Option<u64> {
+/// The most messages the account read on one day up to the burst's — on that day only from
+/// other addresses than the burst's own (so a burst never raises its own bar, and the owner's
+/// reading earlier that day counts) — counting only addresses that vouch ([`trusted`]): not
+/// what attackers, or an untrusted bulk reader, read.
+fn usual_day(k: &Known, b: &Burst, attackers: &BTreeSet<String>, bulk: u64) -> Option<u64> {
+    let day = b.first().div_euclid(DAY_US);
     let mut per_day: BTreeMap<i64, u64> = BTreeMap::new();
     for ((d, from), n) in k.days.range(..(day + 1, Box::from(""))) {
-        if attackers.contains(&**from) || (*d == day && &**from == ip) {
+        // On the burst's day, only addresses established when it began (two sessions, or a
+        // day old): the attacker's first visit is no one's usual reading.
+        let vouched = || {
+            k.ips.get(&**from).is_some_and(|t| {
+                (*d < day || t.ended2 < b.first() || t.first() < b.first() - DAY_US)
+                    && trusted(k, from, t, b.first(), &b.ip, attackers, bulk)
+            })
+        };
+        if attackers.contains(&**from) || (*d == day && **from == *b.ip) || !vouched() {
             continue;
         }
         *per_day.entry(*d).or_default() += n;
@@ -702,7 +742,7 @@ fn named_by(earlier: &[Finding]) -> (BTreeSet<String>, BTreeMap<String, i64>) {
     (ips, users)
 }
 
-fn standing(b: &Burst, k: Option<&Known>, attackers: &BTreeSet<String>) -> Standing {
+fn standing(b: &Burst, k: Option<&Known>, attackers: &BTreeSet<String>, bulk: u64) -> Standing {
     if b.ip.is_empty() {
         return Standing::Unknown;
     }
@@ -713,23 +753,55 @@ fn standing(b: &Burst, k: Option<&Known>, attackers: &BTreeSet<String>) -> Stand
     let Some(k) = k.filter(|k| {
         k.ips
             .iter()
-            .any(|(ip, (login, ended))| *ended < start || (**ip != *b.ip && *login < start))
+            .any(|(ip, s)| s.ended < start || (**ip != *b.ip && s.login < start))
     }) else {
         return Standing::NoHistory;
     };
     let net = network(&b.ip);
-    let before = |(login, ended): (i64, i64)| ended < start || login < start - DAY_US;
-    if k.ips.get(b.ip.as_str()).is_some_and(|t| before(*t)) {
+    let day_old = |s: &Seen| s.first() < start - DAY_US;
+    // An address vouches for itself or its network only when it is not an attacker's and
+    // it did not itself read in bulk before (the attacker's first address), unless that was
+    // more than a week earlier (the owner's first full sync); for its network, only after two
+    // sessions or a day (one visit of the attacker's first address makes no "own network" of
+    // its /24).
+    let trusted = |ip: &str, s: &Seen| trusted(k, ip, s, start, &b.ip, attackers, bulk);
+    if k.ips
+        .get(b.ip.as_str())
+        .is_some_and(|s| (s.ended < start || day_old(s)) && trusted(&b.ip, s))
+    {
         return Standing::Own;
     }
-    let other_address_before = k.ips.iter().any(|(ip, t)| {
-        **ip != *b.ip && network(ip) == net && !attackers.contains(&**ip) && before(*t)
+    let other_address_before = k.ips.iter().any(|(ip, s)| {
+        **ip != *b.ip && network(ip) == net && (s.ended2 < start || day_old(s)) && trusted(ip, s)
     });
     if other_address_before {
         Standing::NewAddressOwnNetwork
     } else {
         Standing::NewNetwork
     }
+}
+
+/// Whether address `ip` (first seen `seen`) vouches for itself or its network
+/// for a burst from `own` starting at `start`: not an attacker's, and it did not read `bulk`
+/// messages or more in a day (before the burst's day for the burst's own address, up to it
+/// for the others) unless it was first used more than a week before.
+fn trusted(
+    k: &Known,
+    ip: &str,
+    seen: &Seen,
+    start: i64,
+    own: &str,
+    attackers: &BTreeSet<String>,
+    bulk: u64,
+) -> bool {
+    let day = start.div_euclid(DAY_US);
+    let last = if ip == own { day - 1 } else { day };
+    let heavy = || {
+        k.days
+            .iter()
+            .any(|((d, from), n)| &**from == ip && *d <= last && *n >= bulk)
+    };
+    !attackers.contains(ip) && (seen.first() < start - 7 * DAY_US || !heavy())
 }
 
 fn baseline_words(b: &Burst, k: Option<&Known>, s: Standing, usual: Option<u64>) -> String {
