@@ -839,18 +839,27 @@ pub mod tests {
     //! Builders of access facts for the rules' tests.
     use super::*;
 
-    /// An access fact: `mailbox` read `messages` (bytes `bytes`) from `ip` at `secs`, by
-    /// `proto`, with `listed` headers and `expunged` removed.
-    pub fn access(secs: i64, ip: &str, mailbox: &str, proto: &'static str, d: Detail) -> Fact {
+    /// A fact of `kind` at `secs`: `mailbox` (empty: none, as a webmail request) from `ip`
+    /// (empty: none) by `proto`, with the structured detail `d`; its line is `secs`.
+    pub fn fact(
+        kind: Kind,
+        secs: i64,
+        ip: &str,
+        mailbox: &str,
+        proto: &'static str,
+        d: Detail,
+    ) -> Fact {
         let text = d.to_text();
+        let some = |s: &str| (!s.is_empty()).then_some(s.to_string());
+        let (ip, mailbox) = (some(ip), some(mailbox));
         Fact::new(
             crate::detect::rules::tests::T0 + secs * 1_000_000,
-            Kind::MailboxAccess,
+            kind,
             Some(proto),
             [
-                (!ip.is_empty()).then_some(ip),
-                Some(mailbox),
-                Some(mailbox),
+                ip.as_deref(),
+                mailbox.as_deref(),
+                mailbox.as_deref(),
                 None,
                 None,
                 None,
@@ -862,6 +871,11 @@ pub mod tests {
             0,
             secs as u64,
         )
+    }
+
+    /// An access fact: what `mailbox` read from `ip` at `secs` by `proto` (the counts in `d`).
+    pub fn access(secs: i64, ip: &str, mailbox: &str, proto: &'static str, d: Detail) -> Fact {
+        fact(Kind::MailboxAccess, secs, ip, mailbox, proto, d)
     }
 
     /// A session's end counters.
