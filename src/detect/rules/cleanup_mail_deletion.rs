@@ -96,7 +96,7 @@ impl MailDeletion {
                 b.mailbox
             ),
             severity: sev,
-            first_seen: ts(b.first()),
+            first_seen: ts(b.span(false).0),
             last_seen: accessed.last_seen.clone(),
             count: b.deleted(),
             summary: format!(

@@ -134,6 +134,16 @@ pub struct Cell {
     proto: Option<&'static str>,
     read: EvidenceSet,
     deletes: EvidenceSet,
+    /// First and last time mail was read (`i64::MAX`, `i64::MIN`: never).
+    read_span: (i64, i64),
+    /// First and last time mail was deleted.
+    delete_span: (i64, i64),
+}
+
+/// Widens a (first, last) span to `t`.
+fn widen(span: &mut (i64, i64), t: i64) {
+    span.0 = span.0.min(t);
+    span.1 = span.1.max(t);
 }
 
 impl Cell {
@@ -156,6 +166,8 @@ impl Cell {
             proto: None,
             read: EvidenceSet::default(),
             deletes: EvidenceSet::default(),
+            read_span: (i64::MAX, i64::MIN),
+            delete_span: (i64::MAX, i64::MIN),
         }
     }
 
@@ -188,6 +200,7 @@ impl Cell {
             }
             self.deleted_lines += c.deleted;
             self.deletes.add(f.file, f.line);
+            widen(&mut self.delete_span, f.ts_us);
             return;
         }
         self.sessions += 1;
@@ -206,11 +219,13 @@ impl Cell {
             0
         });
         self.deleted_counted += removed;
-        if c.messages > 0 || c.synced {
+        if c.messages > 0 || c.synced || c.listed > 0 {
             self.read.add(f.file, f.line);
+            widen(&mut self.read_span, f.ts_us);
         }
         if removed > 0 {
             self.deletes.add(f.file, f.line);
+            widen(&mut self.delete_span, f.ts_us);
         }
     }
 
@@ -360,6 +375,28 @@ impl Burst {
         m.proto = m.proto.or(c.proto);
         m.read.extend(&c.read);
         m.deletes.extend(&c.deletes);
+        for t in [c.read_span.0, c.read_span.1] {
+            if t != i64::MAX && t != i64::MIN {
+                widen(&mut m.read_span, t);
+            }
+        }
+        for t in [c.delete_span.0, c.delete_span.1] {
+            if t != i64::MAX && t != i64::MIN {
+                widen(&mut m.delete_span, t);
+            }
+        }
+    }
+
+    /// When it read (`reading`) or deleted mail: its first and last such line (the whole
+    /// burst when it has none).
+    pub fn span(&self, reading: bool) -> (i64, i64) {
+        let c = &self.cell;
+        let s = if reading { c.read_span } else { c.delete_span };
+        if s.0 <= s.1 {
+            s
+        } else {
+            (c.first, c.last)
+        }
     }
 
     /// The record of what the burst did to the mailbox, for a finding that says it read
@@ -381,8 +418,8 @@ impl Burst {
                 vec![self.ip.clone()]
             },
             how: how.to_string(),
-            first_seen: ts(c.first),
-            last_seen: ts(c.last),
+            first_seen: ts(self.span(reading).0),
+            last_seen: ts(self.span(reading).1),
             messages: (reading && (c.messages > 0 || c.sessions > c.synced)).then_some(c.messages),
             bytes: c.bytes.filter(|_| reading),
             listed: (reading && c.listed > 0).then_some(c.listed),

@@ -72,8 +72,8 @@ impl Reading {
                 b.mailbox
             ),
             severity: sev,
-            first_seen: ts(b.first()),
-            last_seen: ts(b.last()),
+            first_seen: ts(b.span(true).0),
+            last_seen: ts(b.span(true).1),
             count: b.sessions().max(1),
             summary: format!(
                 "{} session(s) from {from} read {} message(s){bytes} of {}'s mailbox{listed}{synced}: {why}; baseline: {}",
