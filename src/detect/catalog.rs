@@ -94,7 +94,7 @@ pub struct RuleMeta {
 
 use Phase::*;
 use Role::*;
-use Severity::{Critical as C, High as H, Low as L, Medium as M};
+use Severity::{Critical as C, High as H, Info as I, Low as L, Medium as M};
 
 const fn r(
     id: &'static str,
@@ -419,7 +419,7 @@ pub const RULES: &[RuleMeta] = &[
         "Exchange management cmdlets of an intrusion (export to a script, export role, transport agent)",
         &[C, H, M, L],
         Persistence,
-        &["T1505.003", "T1098", "T1505.002", "T1070", "T1098.002", "T1114.002"],
+        &["T1505.003", "T1098", "T1505.002", "T1070"],
         &[PlantedEntry],
         &["clean.patch_exchange", "clean.remove_webshells", "clean.review_exchange_roles", "notify.assess_data"],
     ),
@@ -554,6 +554,60 @@ pub const RULES: &[RuleMeta] = &[
         &["T1078.004", "T1114.003"],
         &[TakenAccount, AccountActivity],
         &[DISABLE, REVOKE, EXPORT_RULES, RESET],
+    ),
+    r(
+        "exfil.mailbox_search",
+        "mail searched for what is worth taking (mailbox searches, eDiscovery content searches)",
+        &[H, M, L, I],
+        Exfiltration,
+        &["T1114.002", "T1213"],
+        &[MailRead],
+        &[ASSESS, "clean.review_ediscovery"],
+    ),
+    r(
+        "exfil.mailbox_export",
+        "mail exported out of the mailbox store (export requests, eDiscovery exports and downloads)",
+        &[C, H, M, L, I],
+        Exfiltration,
+        &["T1114.002"],
+        &[MailRead],
+        &[ASSESS, "clean.review_ediscovery"],
+    ),
+    r(
+        "exfil.protocol_enabled",
+        "IMAP, POP or EWS switched on for a mailbox, and used",
+        &[C, H, M, L],
+        Exfiltration,
+        &["T1114.002", "T1098"],
+        &[AccountActivity],
+        &[ASSESS, "clean.disable_legacy_protocols"],
+    ),
+    r(
+        "persistence.mailbox_delegation",
+        "a mailbox or folder opened to another account (FullAccess, SendAs, SendOnBehalf, folder permissions)",
+        &[C, H, M, L],
+        Persistence,
+        &["T1098.002"],
+        &[PlantedEntry],
+        &[RULES_OFF, VOLATILE, REMOVE, ASSESS, "clean.review_mailbox_permissions"],
+    ),
+    r(
+        "persistence.oauth_consent",
+        "an application granted access to mail (consent, permission grant, app role, credentials)",
+        &[C, H, M],
+        Persistence,
+        &["T1528", "T1098.003"],
+        &[PlantedEntry],
+        &[RULES_OFF, VOLATILE, REMOVE, ASSESS, "clean.revoke_app_consent"],
+    ),
+    r(
+        "tamper.audit_disabled",
+        "mailbox or tenant auditing switched off, cut, or an account exempted from it",
+        &[C, H, M, L],
+        Cleanup,
+        &["T1562.008", "T1070"],
+        &[LogIntegrity],
+        &[BACKUPS, "clean.restore_auditing"],
     ),
     r(
         "tamper.exchange_log_age",
