@@ -73,7 +73,11 @@ struct Judged {
     queries: BTreeSet<String>,
     words: BTreeSet<&'static str>,
     mailboxes: BTreeMap<String, Access>,
-    ediscovery: bool,
+    /// Mailboxes a content search covered (else only users' searches looked in them).
+    by_ediscovery: BTreeSet<String>,
+    /// Content searches across mailboxes, and users' searches in a mailbox.
+    ediscovery: u64,
+    queries_in_mailbox: u64,
     why: BTreeSet<&'static str>,
     attacker: bool,
     decisive: Option<(i64, u32, u64)>,
@@ -119,7 +123,11 @@ impl Rule for MailboxSearch {
             mail_access::add(&mut j.group, &mut j.firsts, &s.fact);
             j.why.insert(why);
             j.attacker |= attacker;
-            j.ediscovery |= s.ediscovery;
+            if s.ediscovery {
+                j.ediscovery += 1;
+            } else {
+                j.queries_in_mailbox += 1;
+            }
             if let Some(q) = s.query.as_deref().filter(|_| j.queries.len() < 8) {
                 j.queries
                     .insert(crate::sanitize::capped(q, 200).into_owned());
@@ -136,6 +144,9 @@ impl Rule for MailboxSearch {
             }
             for m in &s.mailboxes {
                 if j.mailboxes.len() < 32 || j.mailboxes.contains_key(m) {
+                    if s.ediscovery {
+                        j.by_ediscovery.insert(m.clone());
+                    }
                     j.mailboxes.entry(m.clone()).or_default().add(
                         m,
                         &actor,
@@ -198,10 +209,12 @@ fn finding(
     shared: &Shared,
     taken: &Taken,
 ) -> Finding {
-    let what = if j.ediscovery {
-        "content searches across mailboxes"
-    } else {
-        "mailbox searches"
+    let what = match (j.ediscovery, j.queries_in_mailbox) {
+        (0, n) => format!("{n} search(es) in a mailbox"),
+        (n, 0) => format!("{n} content search(es) across mailboxes"),
+        (e, q) => {
+            format!("{q} search(es) in a mailbox and {e} content search(es) across mailboxes")
+        }
     };
     let words = if j.words.is_empty() {
         String::new()
@@ -215,8 +228,7 @@ fn finding(
         vec!["T1114.002", "T1213"],
         format!("Mail searched by {actor} ({why}){words}"),
         format!(
-            "{} {what} ({why}): {}; mailboxes {}",
-            j.group.count,
+            "{what} ({why}): {}; mailboxes {}",
             some(j.queries.iter().map(|q| format!("{q:?}")), 4),
             some(j.mailboxes.keys(), 5),
         ),
@@ -224,8 +236,12 @@ fn finding(
         files,
     );
     mail_access::tag_actor(&mut f, shared, taken, actor, j.attacker, &j.firsts);
-    let how = if j.ediscovery { "ediscovery" } else { "search" };
     for (mailbox, a) in &j.mailboxes {
+        let how = if j.by_ediscovery.contains(mailbox) {
+            "ediscovery"
+        } else {
+            "search"
+        };
         f.accessed.push(a.record(mailbox, how));
         if mailbox.contains('@') && !mail_access::same_account(mailbox, actor) {
             let role = if sev >= Severity::High {

@@ -187,8 +187,8 @@ impl Rule for OauthConsent {
             a.attacker |= attacker;
             a.severity = a.severity.max(Some(sev));
         }
-        apps.into_iter()
-            .filter_map(|(_, mut a)| {
+        apps.into_values()
+            .filter_map(|mut a| {
                 let mut sev = a.severity?;
                 // A secret added to an application that holds risky scopes.
                 if a.what.contains("credentials added") && !a.risky.is_empty() {
