@@ -60,7 +60,7 @@ impl ProtocolEnabled {
     /// A new rule.
     pub fn new(t: &Thresholds) -> Self {
         ProtocolEnabled {
-            window_us: t.protocol_use_hours * HOUR_US,
+            window_us: t.protocol_use_hours.max(0).saturating_mul(HOUR_US),
             enabled: Vec::new(),
             uses: BTreeMap::new(),
             dropped: 0,
@@ -186,20 +186,16 @@ impl ProtocolEnabled {
         let mut firsts = BTreeMap::new();
         mail_access::add(&mut g, &mut firsts, f);
         let protocols = some(&e.protocols, 3).to_uppercase();
-        let then = match used {
-            Some((ts, file, line, ip)) => {
-                let use_fact = Fact::at(*ts, Kind::AuthSuccess, ip.as_deref(), *file, *line);
-                g.add(&use_fact);
-                format!(
-                    "used {} min later{}",
-                    (ts - f.ts_us) / 60_000_000,
-                    ip.as_deref()
-                        .map(|i| format!(" from {i}"))
-                        .unwrap_or_default()
-                )
-            }
-            None => format!("not used in the {} h after", self.window_us / HOUR_US),
-        };
+        if let Some((ts, file, line, ip)) = used {
+            g.add(&Fact::at(
+                *ts,
+                Kind::AuthSuccess,
+                ip.as_deref(),
+                *file,
+                *line,
+            ));
+        }
+        let then = self.then(used, f.ts_us);
         let by = if attacker { ", by a taken account" } else { "" };
         let mut out = g.finding(
             "exfil.protocol_enabled",
@@ -230,6 +226,22 @@ impl ProtocolEnabled {
             out.entities.tag(EntityKind::User, &e.mailbox, role);
         }
         out
+    }
+}
+
+impl ProtocolEnabled {
+    /// What followed a switch-on at `at`: its first use, or none within the window.
+    fn then(&self, used: Option<&Use>, at: i64) -> String {
+        match used {
+            Some((ts, _, _, ip)) => format!(
+                "used {} min later{}",
+                (ts - at) / 60_000_000,
+                ip.as_deref()
+                    .map(|i| format!(" from {i}"))
+                    .unwrap_or_default()
+            ),
+            None => format!("not used in the {} h after", self.window_us / HOUR_US),
+        }
     }
 }
 

@@ -62,6 +62,22 @@ fn target(f: &Fact) -> String {
         .unwrap_or_else(|| "tenant".into())
 }
 
+/// A cut's severity: off or bypass high, a reduction medium, the attacker's critical; a
+/// failed command one less.
+fn severity(action: Option<&str>, attacker: bool, failed: bool) -> Severity {
+    let base = match (attacker, action) {
+        (true, _) => Severity::Critical,
+        (false, Some("reduced")) => Severity::Medium,
+        (false, _) => Severity::High,
+    };
+    match (failed, base) {
+        (false, s) => s,
+        (true, Severity::Critical) => Severity::High,
+        (true, Severity::High) => Severity::Medium,
+        (true, _) => Severity::Low,
+    }
+}
+
 /// One finding's worth.
 #[derive(Default)]
 struct Judged {
@@ -105,22 +121,7 @@ impl Rule for AuditDisabled {
             let f = &s.fact;
             let attacker = taken.acted(f.actor(), f.src_ip(), f.ts_us);
             let failed = f.status() == Some("failure");
-            let base = match s.detail.action.as_deref() {
-                Some("reduced") => Severity::Medium,
-                _ => Severity::High,
-            };
-            let sev = match (attacker, failed) {
-                (true, false) => Severity::Critical,
-                (true, true) => Severity::High,
-                (false, false) => base,
-                (false, true) => {
-                    if base == Severity::High {
-                        Severity::Medium
-                    } else {
-                        Severity::Low
-                    }
-                }
-            };
+            let sev = severity(s.detail.action.as_deref(), attacker, failed);
             let actor = f.actor().unwrap_or("unknown").to_string();
             let j = judged.entry((actor, sev)).or_default();
             mail_access::add(&mut j.group, &mut j.firsts, f);
