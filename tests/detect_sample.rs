@@ -18,6 +18,30 @@ fn detect_json(input: &std::path::Path) -> Value {
     serde_json::from_str(&o.stdout).unwrap()
 }
 
+/// The theft episode (truth `theft`): the attacker's IMAP downloads, POP3 retrieval and
+/// cover-up deletions found with the counts Dovecot logged; wangfang's new phone on the office
+/// network and the users' own tidying up are not.
+#[test]
+fn sample_theft_findings_match_the_ground_truth() {
+    let doc = detect_json(&util::sample());
+    let findings = doc["findings"].as_array().unwrap();
+    util::check_theft(findings, &util::truth()["theft"]);
+    // The attacker's reads: critical (an address the takeover findings name).
+    let download = findings
+        .iter()
+        .find(|f| f["rule"] == "exfil.mailbox_download")
+        .unwrap();
+    assert_eq!(download["severity"], "critical");
+    assert_eq!(
+        download["entities"]["roles"]["ips"]["203.0.113.79"],
+        "attacker_source"
+    );
+    assert_eq!(
+        download["entities"]["roles"]["users"]["liwei"],
+        "victim_account"
+    );
+}
+
 #[test]
 fn sample_initial_access_findings_match_the_ground_truth() {
     let doc = detect_json(&util::sample());

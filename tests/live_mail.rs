@@ -2,7 +2,9 @@
 //! `scenario.sh up` installs and starts the servers on loopback, attacks them from distinct
 //! 127.x addresses beside two legitimate users and three users who only receive mail (bursts of
 //! hundreds of inbound messages, delivered by `dovecot-lda` with Sieve and then by LMTP, as
-//! Debian sets Dovecot up), plants persistence, cuts a slice out of
+//! Debian sets Dovecot up), steals a user's mail (a full IMAP download, a POP3 retrieval, a
+//! later mass expunge) beside an ordinary user whose new phone downloads everything, plants
+//! persistence, cuts a slice out of
 //! `mail.log` and rotates it; then `mailir collect` on the live root, `verify` and `triage`
 //! on the bundle, and the findings are held against the scenario's own ground truth
 //! (`truth.json`, written by the attack as it happened). `scenario.sh down` restores the
@@ -460,5 +462,146 @@ fn live_postfix_and_dovecot_under_attack_are_found_end_to_end() {
             !strs(&r["summary"]["attackers"]).contains(ip),
             "the report counts {ip}, which only sent mail to local users, among the attackers"
         );
+    }
+    // What was read, taken and deleted in carol's mailbox, and paul's new phone.
+    check_theft(&truth, &findings);
+}
+
+/// Whether finding `f` names the account `user` (its local part) as the victim account.
+fn names_victim(f: &Value, user: &str) -> bool {
+    strs(&f["entities"]["users"])
+        .iter()
+        .any(|u| local_part(u) == user)
+        && f["entities"]["roles"]["users"]
+            .as_object()
+            .is_some_and(|roles| {
+                roles
+                    .iter()
+                    .any(|(u, role)| local_part(u) == user && role == "victim_account")
+            })
+}
+
+/// The record of finding `f`'s `accessed` array for the mailbox of `user` (its local part).
+fn accessed_of<'a>(f: &'a Value, user: &str) -> Option<&'a Value> {
+    f["accessed"]
+        .as_array()?
+        .iter()
+        .find(|a| local_part(a["mailbox"].as_str().unwrap_or("")) == user)
+}
+
+/// The one finding of `rule` that names `user` as the victim account and `ip` among its
+/// addresses, with its `accessed` record for the mailbox; fails saying what there is.
+fn theft_finding<'a>(findings: &[&'a Value], rule: &str, user: &str, ip: &str) -> &'a Value {
+    let of: Vec<&Value> = findings
+        .iter()
+        .copied()
+        .filter(|f| f["rule"] == rule)
+        .collect();
+    let hit = of.iter().copied().find(|f| {
+        names_victim(f, user)
+            && strs(&f["entities"]["ips"]).iter().any(|i| i == ip)
+            && accessed_of(f, user).is_some()
+    });
+    let seen: Vec<String> = of
+        .iter()
+        .map(|f| {
+            format!(
+                "users {:?} ips {:?} roles {} accessed {}",
+                strs(&f["entities"]["users"]),
+                strs(&f["entities"]["ips"]),
+                f["entities"]["roles"],
+                f["accessed"]
+            )
+        })
+        .collect();
+    hit.unwrap_or_else(|| {
+        panic!("no {rule} finding names {user} (victim_account) and {ip} with an accessed record for the mailbox; {rule} findings: {seen:#?}")
+    })
+}
+
+/// The mailbox theft of the run (`truth.json`: `theft`, `hard_negative`; docs/live-test.md,
+/// "The theft"), held against the counts the clients kept. What Dovecot logs and how it
+/// relates to those counts is established in `tests/fixtures/dovecot-access/README.md`:
+/// `body_count`/`body_bytes` of an IMAP session are its BODY[] literals, their number and
+/// exact bytes; a POP3 session's `retr=N/B` is its RETR count and the bytes on the wire for
+/// them (each `+OK N octets` line included), which the client counted the same way.
+fn check_theft(truth: &Value, findings: &[&Value]) {
+    let theft = &truth["theft"];
+    let victim = theft["user"].as_str().unwrap();
+    let n = |v: &Value| v.as_u64().unwrap_or_else(|| panic!("not a count: {v}"));
+    // First, that the scenario did what it claims: everything of carol's mailbox was
+    // downloaded, her INBOX retrieved, most of it expunged; everything of paul's downloaded.
+    let sum = |layout: &Value| layout.as_object().unwrap().values().map(n).sum::<u64>();
+    let imap = &theft["imap_download"];
+    let pop = &theft["pop3_retrieve"];
+    let cover = &theft["cover_up"];
+    let phone = &truth["hard_negative"];
+    assert_eq!(n(&imap["messages"]), sum(&theft["mailbox"]), "{theft}");
+    assert_eq!(
+        n(&pop["messages"]),
+        n(&theft["mailbox"]["INBOX"]),
+        "{theft}"
+    );
+    assert!(n(&cover["expunged"]) > 0, "{theft}");
+    assert_eq!(n(&phone["messages"]), sum(&phone["mailbox"]), "{phone}");
+    assert!(
+        phone["history"].as_array().is_some_and(|h| h.len() >= 3),
+        "{phone}"
+    );
+
+    // The full IMAP download, by the stolen login's address, with the client's counts.
+    let ip = imap["ip"].as_str().unwrap();
+    let f = theft_finding(findings, "exfil.mailbox_download", victim, ip);
+    let a = accessed_of(f, victim).unwrap();
+    assert_eq!(
+        a["messages"], imap["messages"],
+        "exfil.mailbox_download: messages of {victim}'s mailbox taken from {ip}: {a}, truth {imap}"
+    );
+    assert_eq!(
+        a["bytes"], imap["bytes"],
+        "exfil.mailbox_download: bytes (Dovecot's body_bytes, the sum of the BODY[] literals) from {ip}: {a}, truth {imap}"
+    );
+    // The POP3 retrieval, from a second address of the attacker's network.
+    let ip = pop["ip"].as_str().unwrap();
+    let f = theft_finding(findings, "exfil.pop_retrieve", victim, ip);
+    let a = accessed_of(f, victim).unwrap();
+    assert_eq!(
+        a["messages"], pop["messages"],
+        "exfil.pop_retrieve: messages (RETR count) from {ip}: {a}, truth {pop}"
+    );
+    assert_eq!(
+        a["bytes"], pop["bytes"],
+        "exfil.pop_retrieve: bytes (Dovecot's retr=N/BYTES: the messages and their +OK lines) from {ip}: {a}, truth {pop}"
+    );
+    // The cover-up: the messages expunged from carol's INBOX.
+    let deletions: Vec<&Value> = findings
+        .iter()
+        .copied()
+        .filter(|f| f["rule"] == "cleanup.mail_deletion" && names_victim(f, victim))
+        .collect();
+    assert!(
+        deletions.iter().any(|f| accessed_of(f, victim)
+            .is_some_and(|a| a["deleted"] == cover["expunged"])),
+        "cleanup.mail_deletion: no finding on {victim} with {} messages deleted (truth {cover}): {:#?}",
+        cover["expunged"],
+        deletions
+            .iter()
+            .map(|f| &f["accessed"])
+            .collect::<Vec<_>>()
+    );
+    // The hard negative: paul's new phone, on his office network, downloads everything. It
+    // may be reported for context, never as likely malicious.
+    let phone_ip = phone["phone_ip"].as_str().unwrap();
+    for f in findings {
+        if f["rule"] == "exfil.mailbox_download"
+            && strs(&f["entities"]["ips"]).iter().any(|i| i == phone_ip)
+        {
+            assert!(
+                matches!(f["severity"].as_str(), Some("info" | "low")),
+                "paul's new phone {phone_ip} (his office network) is reported {}: {}",
+                f["severity"],
+                f["summary"]
+            );
+        }
     }
 }

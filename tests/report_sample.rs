@@ -509,6 +509,68 @@ fn drafts_label_every_field_by_source_and_chinese_regimes_are_in_chinese() {
         nature["value"].as_str().unwrap().contains("liwei"),
         "{nature}"
     );
+    // From evidence: the approximate number of records is the messages the theft findings
+    // count in liwei's mailbox (the truth's IMAP sessions and POP3 retrieval, which may have
+    // fetched the same messages: a range), citing those findings; the number of people is the
+    // organisation's to give.
+    let theft = &util::truth()["theft"]["expected"];
+    let reads: Vec<u64> = theft
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|i| i["accessed"]["messages"].as_u64())
+        .collect();
+    let (most, least) = (reads.iter().sum::<u64>(), *reads.iter().max().unwrap());
+    let records = field("gdpr33", "approximate number of records");
+    assert_eq!(records["source"], "evidence", "{records}");
+    let group = |n: u64| {
+        let s = n.to_string();
+        let mut out = String::new();
+        for (i, c) in s.chars().enumerate() {
+            if i > 0 && (s.len() - i) % 3 == 0 {
+                out.push(',');
+            }
+            out.push(c);
+        }
+        out
+    };
+    let text = records["value"].as_str().unwrap();
+    // The IMAP burst (targeted look + full download) is one finding, the POP3 another.
+    assert!(text.contains(&format!("–{}", group(most))), "{text}");
+    assert!(
+        text.contains("liwei") && text.contains("203.0.113.79"),
+        "{text}"
+    );
+    assert!(
+        text.contains("to be supplied by the organisation"),
+        "{text}"
+    );
+    let theft_ids: Vec<Value> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| {
+            ["exfil.mailbox_download", "exfil.pop_retrieve"]
+                .contains(&e["finding"]["rule"].as_str().unwrap())
+        })
+        .map(|e| e["id"].clone())
+        .collect();
+    assert!(!theft_ids.is_empty() && least > 0);
+    for id in &theft_ids {
+        assert!(
+            records["refs"].as_array().unwrap().contains(id),
+            "{records}"
+        );
+    }
+    assert_eq!(
+        field("gdpr33", "number of data subjects")["source"],
+        "supply"
+    );
+    // The report's "What was accessed" names the mailbox with its counts.
+    assert!(md.contains("## What was accessed"), "{md}");
+    let row = r["accessed"][0].clone();
+    assert_eq!(row["mailbox"], "liwei");
+    assert_eq!(row["messages"].as_u64(), Some(most));
     // To be supplied: the legal judgements only the responder can make.
     assert_eq!(field("gdpr33", "likely consequences")["source"], "supply");
     assert_eq!(field("cn_measures", "事件级别")["source"], "supply");

@@ -14,6 +14,7 @@ rsyslog writes them on Debian 12 with its default template.
 import datetime as dt
 import gzip
 import json
+import math
 import os
 import random
 import shutil
@@ -249,12 +250,20 @@ def submission(t, user, client, rcpts, tag=None, conn_pid=None, close=True, meth
     return p
 
 
-def imap_session(t, user, ip, tag=None):
+def imap_session(t, user, ip, tag=None, client=None):
+    """An IMAP login now; its end (and any mail_log lines) once all mail is known (see sessions_end)."""
     p = pid()
+    sid = sess()
     mail.add(t, "dovecot", None,
-             f"imap-login: Login: user=<{user}>, method=PLAIN, rip={ip}, lip={SERVER_IP}, mpid={p}, TLS, session=<{sess()}>", tag)
-    mail.add(s(t, R.randint(30, 2400)), "dovecot", None,
-             f"imap({user})<{p}><{sess()}>: Logged out in={R.randint(80, 4000)} out={R.randint(500, 900000)} deleted=0 expunged=0 trashed=0 hdr_count=0 hdr_bytes=0 body_count={R.randint(0, 40)} body_bytes={R.randint(0, 800000)}")
+             f"imap-login: Login: user=<{user}>, method=PLAIN, rip={ip}, lip={SERVER_IP}, mpid={p}, TLS, session=<{sid}>", tag)
+    end = s(t, R.randint(30, 2400))
+    # The draws the first version of this sample spent on random counters, kept so that every
+    # other line of the sample stays as it was; the counters now come from the mailbox model.
+    sess()
+    for lo, hi in ((80, 4000), (500, 900000), (0, 40), (0, 800000)):
+        R.randint(lo, hi)
+    SESSIONS.append({"kind": "cut" if tag else "ordinary", "proto": "imap", "user": user, "ip": ip, "t": t, "end": end,
+                     "pid": p, "sid": sid, "tag": tag, "client": client or ip})
 
 
 def smtp_auth_fail(t, ip, user, service="postfix/submission/smtpd", tag=None):
@@ -479,6 +488,274 @@ def attack():
         t += dt.timedelta(minutes=20)
 
 
+# ---------------------------------------------------------------- mailboxes, IMAP and POP3 sessions
+# What the users' mailboxes hold and what each IMAP/POP3 session fetched, deleted or moved, with
+# Dovecot 2.3.19's own line shapes (README, "Line formats"). Drawn from a stream of its own (TR),
+# so adding this left every other line of the sample as it was.
+TR = random.Random(SEED + 19)
+SESSIONS = []  # IMAP/POP3 sessions; sessions_end() writes their ends once all mail is known
+THEFT = {}     # what the theft episode did, for truth.json
+
+# What each mailbox held before 1 March: (folder, messages, median size in bytes). The Maildir
+# folders under home/ hold only a token few of them.
+FOLDERS = {
+    "admin": [("INBOX", 2210, 6000), ("Sent", 140, 5000), ("Trash", 12, 6000)],
+    "zhangwei": [("INBOX", 5120, 16000), ("Sent", 1830, 11000), ("项目", 640, 120000), ("Drafts", 4, 9000),
+                 ("Trash", 55, 14000), ("Junk", 31, 7000)],
+    "liwei": [("INBOX", 1652, 15000), ("Sent", 534, 10000), ("合同", 146, 180000), ("Archive", 812, 17000),
+              ("Drafts", 6, 8000), ("Trash", 38, 13000), ("Junk", 19, 6000)],
+    "wangfang": [("INBOX", 2904, 15000), ("Sent", 771, 10000), ("Papers", 418, 350000), ("Drafts", 3, 8000),
+                 ("Trash", 27, 12000), ("Junk", 12, 6000)],
+    "chenjing": [("INBOX", 3377, 14000), ("Sent", 1204, 12000), ("报销", 905, 150000), ("Trash", 60, 12000),
+                 ("Junk", 8, 6000)],
+}
+THEFT_IP = ATTACKER2           # the attacker's address that read, took and deleted liwei's mail
+PHONE_USER = "wangfang"        # the hard negative: a new phone on the office network syncs everything
+CONTRACTS = "合同"              # the folder the attacker read first
+
+
+def tsess():
+    return "".join(TR.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/") for _ in range(16))
+
+
+def vsize(size):
+    """A message's virtual size (CRLF line ends), what IMAP and POP3 send: about one CR per 70 bytes."""
+    return size + size // 70
+
+
+def msg(size, t=None, mid=None):
+    return {"size": size, "hdr": TR.randint(900, 4200), "mid": mid, "t": t}
+
+
+class Mailboxes:
+    """Every user's folders: uid -> message, with the next uid, in the order things happened."""
+
+    def __init__(self):
+        self.boxes = {}
+        for user, folders in FOLDERS.items():
+            self.boxes[user] = {}
+            for name, n, median in folders:
+                msgs = {}
+                uid = 0
+                for _ in range(n):
+                    uid += 1 if TR.random() < 0.8 else TR.randint(2, 9)  # earlier expunges leave gaps
+                    size = int(min(25_000_000, max(700, TR.lognormvariate(math.log(median), 1.0))))
+                    msgs[uid] = msg(size)
+                self.boxes[user][name] = {"msgs": msgs, "next": uid + TR.randint(1, 40)}
+
+    def add(self, user, box, m):
+        f = self.boxes[user][box]
+        uid = f["next"]
+        f["next"] += 1
+        f["msgs"][uid] = m
+        return uid
+
+    def remove(self, user, box, uid):
+        return self.boxes[user][box]["msgs"].pop(uid)
+
+    def mid(self, m):
+        """The Message-ID of a message from before 1 March, made up when first logged."""
+        if m["mid"] is None:
+            host, _, dom = TR.choice(PARTNERS)
+            m["mid"] = f"<{TR.randint(10**11, 10**12)}.{TR.randint(1000, 9999)}@{dom}>"
+        return m["mid"]
+
+    def totals(self, user, folders=None):
+        n = b = 0
+        for name, f in self.boxes[user].items():
+            if folders is None or name in folders:
+                n += len(f["msgs"])
+                b += sum(vsize(m["size"]) for m in f["msgs"].values())
+        return n, b
+
+
+def arrivals():
+    """Mail that reached the mailboxes, read back from the finished log: local deliveries into
+    INBOX (size from qmgr, Message-ID from cleanup), the non-delivery notices Postfix sent the
+    spamming login, and what the users' own clients saved to Sent after submitting."""
+    size, mid, sender, out = {}, {}, {}, []
+    for t, _, text, _ in sorted(mail.lines, key=lambda x: (x[0], x[1])):
+        prog, _, body = text.split(f" {HOST} ", 1)[1].partition(": ")
+        q = body.split(":", 1)[0]
+        if prog.startswith("postfix/qmgr[") and ", size=" in body:
+            size[q] = int(body.split(", size=")[1].split(",")[0])
+            sender[q] = body.split("from=<", 1)[1].split(">", 1)[0]
+        elif prog.startswith("postfix/cleanup[") and "message-id=" in body:
+            mid[q] = body.split("message-id=", 1)[1]
+        elif prog.startswith("postfix/local[") and "relay=local" in body and "status=sent (delivered to command: /usr/lib/dovecot/deliver" in body:
+            user = body.split("to=<", 1)[1].split("@", 1)[0]
+            if user in FOLDERS and q in size:
+                out.append((t, user, "INBOX", msg(size[q] + 96, t, mid.get(q))))
+        elif prog.startswith("postfix/bounce[") and "sender non-delivery notification: " in body:
+            ndr = body.rsplit(" ", 1)[1]
+            user = sender.get(q, "").split("@", 1)[0]
+            if user in FOLDERS:
+                # Postfix returns the original with its notice, up to bounce_size_limit (50000).
+                out.append((t, user, "INBOX", dict(msg(min(size[q], 50000) + 2400, t, mid.get(ndr)), ndr=True)))
+        elif prog.startswith("postfix/submission/smtpd[") and f"client={OFFICE[0]}[{OFFICE[1]}], sasl_method=PLAIN" in body:
+            user = body.rsplit("sasl_username=", 1)[1]
+            out.append((t + dt.timedelta(seconds=2), user, "Sent", ("sent", q)))
+    # The Sent copies take the size qmgr logged a moment later.
+    return [(t, u, b, msg(size[m[1]] + 40, t) if isinstance(m, tuple) else m) for t, u, b, m in out
+            if not isinstance(m, tuple) or m[1] in size]
+
+
+def imap_stats(i, o, deleted=0, expunged=0, trashed=0, hdr=(0, 0), body=(0, 0)):
+    """Dovecot 2.3's default imap_logout_format."""
+    return (f"in={i} out={o} deleted={deleted} expunged={expunged} trashed={trashed} "
+            f"hdr_count={hdr[0]} hdr_bytes={hdr[1]} body_count={body[0]} body_bytes={body[1]}")
+
+
+def mail_log(prefix, t, event, box, uid, m):
+    """One mail_log plugin line with the default fields (box, uid, msgid, size)."""
+    mail.add(t, "dovecot", None, f"{prefix}{event}: box={box}, uid={uid}, msgid={MB.mid(m)}, size={m['size']}", m.get("tag"))
+
+
+def ordinary(sn, seen):
+    """A user's own client: headers of what arrived since it last looked, the bodies opened,
+    now and then a message moved to Trash or deleted for good."""
+    user, prefix = sn["user"], f"imap({sn['user']})<{sn['pid']}><{sn['sid']}>: "
+    inbox = MB.boxes[user]["INBOX"]["msgs"]
+    since = seen.get(sn["client"], sn["t"] - dt.timedelta(hours=10))
+    new = [(uid, m) for uid, m in inbox.items() if m["t"] is not None and since < m["t"] <= sn["t"]]
+    seen[sn["client"]] = sn["t"]
+    # The account's owner leaves the bounces of the spam alone (the attacker removes them).
+    mine = [(uid, m) for uid, m in new if not m.get("ndr")]
+    opened = [(uid, m) for uid, m in new if TR.random() < (0.75 if sn["client"] == OFFICE[1] else 0.4)]
+    hdr = (len(new), sum(m["hdr"] for _, m in new))
+    body = (len(opened), sum(vsize(m["size"]) for _, m in opened))
+    deleted = expunged = trashed = 0
+    r = TR.random() if sn["kind"] == "ordinary" else 1.0  # the cut session: reading only
+    dur = (sn["end"] - sn["t"]).total_seconds()
+    at = s(sn["t"], TR.uniform(5, max(6, dur - 5)))
+    if mine and r < 0.12:
+        # MOVE to Trash: mail_log logs the copy, then the expunge of the original.
+        k = TR.randint(1, min(3, len(mine)))
+        moved = mine[-k:]
+        for uid, m in moved:
+            mail_log(prefix, at, "copy from INBOX", "Trash", MB.add(user, "Trash", m), m)
+        for uid, m in moved:
+            mail_log(prefix, s(at, 0.05), "expunge", "INBOX", uid, m)
+            MB.remove(user, "INBOX", uid)
+        trashed = k
+    elif mine and r < 0.16:
+        # Deleted for good: flagged \\Deleted, then expunged.
+        k = TR.randint(1, min(2, len(mine)))
+        gone = mine[:k]
+        for uid, m in gone:
+            mail_log(prefix, at, "delete", "INBOX", uid, m)
+        for uid, m in gone:
+            mail_log(prefix, s(at, 1.2), "expunge", "INBOX", uid, m)
+            MB.remove(user, "INBOX", uid)
+        deleted = expunged = k
+    i = TR.randint(140, 900) + 70 * body[0] + 60 * (deleted + trashed)
+    o = hdr[1] + body[1] + 110 * (hdr[0] + body[0]) + TR.randint(600, 6000)
+    mail.add(sn["end"], "dovecot", None,
+             prefix + "Disconnected: Logged out " + imap_stats(i, o, deleted, expunged, trashed, hdr, body), sn["tag"])
+
+
+def login_line(t, proto, user, ip, p, sid, tag):
+    mail.add(t, "dovecot", None,
+             f"{proto}-login: Login: user=<{user}>, method=PLAIN, rip={ip}, lip={SERVER_IP}, mpid={p}, TLS, session=<{sid}>", tag)
+
+
+def theft_session(kind, t, user, ip, proto="imap", tag=None, secs=None):
+    sn = {"kind": kind, "proto": proto, "user": user, "ip": ip, "t": t, "end": None, "pid": TR.randint(1200, 48000),
+          "sid": tsess(), "tag": tag, "client": (user, ip, kind), "secs": secs}
+    SESSIONS.append(sn)
+    return sn
+
+
+def special(sn):
+    """The sessions of the theft episode and of the new phone: counters from the whole mailbox."""
+    user, ip, t, kind, tag = sn["user"], sn["ip"], sn["t"], sn["kind"], sn["tag"]
+    prefix = f"{sn['proto']}({user})<{sn['pid']}><{sn['sid']}>: "
+    login_line(t, sn["proto"], user, ip, sn["pid"], sn["sid"], tag)
+    boxes = MB.boxes[user]
+    everything = MB.totals(user)
+    rec = {"kind": kind, "protocol": sn["proto"], "account": user, "source": ip, "session": sn["sid"],
+           "login_local": t.isoformat(), "login_utc": utc(t)}
+    if kind in ("browse", "phone", "download"):
+        heads = sum(m["hdr"] for f in boxes.values() for m in f["msgs"].values())
+        if kind == "browse":      # headers of every folder, the bodies of one
+            hdr = (everything[0], heads)
+            body = MB.totals(user, [CONTRACTS])
+            rec["folders_read"] = [CONTRACTS]
+        elif kind == "phone":     # a new phone's first sync: every header and every body
+            hdr, body = (everything[0], heads), everything
+        else:                     # a whole-mailbox download (BODY.PEEK[] of every message)
+            hdr, body = (0, 0), everything
+        rec["folders"] = {name: {"messages": len(f["msgs"]), "bytes": sum(vsize(m["size"]) for m in f["msgs"].values())}
+                          for name, f in boxes.items()}
+        secs = sn["secs"] or int(body[1] / 520_000) + TR.randint(40, 120)
+        end = s(t, secs)
+        i = 300 + 40 * len(boxes) + (48 * body[0] if kind == "download" else 60 * body[0] // 10)
+        o = hdr[1] + body[1] + 70 * (hdr[0] + body[0]) + TR.randint(3000, 9000)
+        line = prefix + "Disconnected: Logged out " + imap_stats(i, o, hdr=hdr, body=body)
+        rec.update({"listed": hdr[0], "listed_bytes": hdr[1], "messages": body[0], "bytes": body[1],
+                    "mailbox_messages": everything[0], "mailbox_bytes": everything[1]})
+    elif kind == "pop3":          # POP3 sees INBOX only; RETR of every message, none deleted
+        inbox = boxes["INBOX"]["msgs"].values()
+        n, size = len(inbox), sum(vsize(m["size"]) for m in inbox)
+        retr = sum(vsize(m["size"]) + len(f"+OK {vsize(m['size'])} octets\r\n") + 3 for m in inbox)
+        end = s(t, int(retr / 480_000) + TR.randint(20, 60))
+        line = prefix + f"Disconnected: Logged out top=0/0, retr={n}/{retr}, del=0/{n}, size={size}"
+        rec.update({"folders_read": ["INBOX"], "messages": n, "bytes": retr, "mailbox_messages": n, "mailbox_bytes": size})
+    else:                         # cover-up: the non-delivery notices flagged \Deleted and expunged
+        ndrs = [(uid, m) for uid, m in boxes["INBOX"]["msgs"].items() if m.get("ndr")]
+        at = s(t, 21)
+        for uid, m in ndrs:
+            m["tag"] = tag
+            mail_log(prefix, at, "delete", "INBOX", uid, m)
+        at = s(at, 4)
+        for uid, m in ndrs:
+            mail_log(prefix, at, "expunge", "INBOX", uid, m)
+            MB.remove(user, "INBOX", uid)
+        k = len(ndrs)
+        end = s(at, 9)
+        line = prefix + "Disconnected: Logged out " + imap_stats(520 + 7 * k, 2400 + 61 * k, k, k, 0)
+        rec.update({"folders": ["INBOX"], "deleted": k, "expunged": k,
+                    "deleted_bytes": sum(m["size"] for _, m in ndrs),
+                    "what": "the non-delivery notices of the spam sent through the account"})
+    mail.add(end, "dovecot", None, line, tag)
+    rec.update({"logout_local": end.isoformat(), "logout_utc": utc(end), "_line": line, "_login_sid": sn["sid"]})
+    THEFT.setdefault("sessions", []).append(rec)
+
+
+def utc(t):
+    return t.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def theft():
+    """The episode: after the cut session, the attacker looks through liwei's mailbox (every
+    header, the contracts folder's bodies), then downloads all of it; the next morning it takes
+    INBOX again by POP3 and, after the last spam wave, expunges the bounces that would have told
+    liwei. A new phone of wangfang's syncs her whole mailbox from the office network."""
+    d = lambda day, h, m, sec: dt.datetime(2026, 3, day, h, m, sec, tzinfo=TZ)
+    theft_session("browse", d(4, 3, 10, 14), COMPROMISED, THEFT_IP, tag="mailbox_browse", secs=506)
+    theft_session("download", d(4, 3, 24, 5), COMPROMISED, THEFT_IP, tag="mailbox_download")
+    theft_session("pop3", d(5, 7, 36, 2), COMPROMISED, THEFT_IP, proto="pop3", tag="mailbox_pop3_retrieve")
+    theft_session("cleanup", d(4, 4, 41, 17), COMPROMISED, THEFT_IP, tag="mail_deletion_coverup")
+    theft_session("cleanup", d(5, 8, 51, 30), COMPROMISED, THEFT_IP, tag="mail_deletion_coverup")
+    theft_session("phone", d(4, 10, 5, 12), PHONE_USER, OFFICE[1], tag="legit_new_phone_sync")
+
+
+def sessions_end():
+    """Replays mail arrivals and sessions in time order against the mailboxes."""
+    global MB
+    MB = Mailboxes()
+    events = [(t, 0, ("arrive", u, b, m)) for t, u, b, m in arrivals()]
+    events += [(sn["t"], 1, ("session", sn)) for sn in SESSIONS]
+    seen = {}
+    for _, _, e in sorted(events, key=lambda x: (x[0], x[1])):
+        if e[0] == "arrive":
+            MB.add(e[1], e[2], e[3])
+        elif e[1]["kind"] in ("ordinary", "cut"):
+            ordinary(e[1], seen)
+        else:
+            special(e[1])
+
+
 def auth_background():
     for day in range(1, 6):
         for _ in range(14):
@@ -505,6 +782,116 @@ def auth_background():
             auth.add(t, "sshd", p, f"Accepted publickey for admin from {OFFICE[1]} port {R.randint(40000, 60000)} ssh2: ED25519 SHA256:q8Lk2Jt0x5rJ9m3u4dPqYf1bXc7vN2aHs6WkZ0eRtYo")
             auth.add(t, "sshd", p, "pam_unix(sshd:session): session opened for user admin(uid=1000) by (uid=0)")
             auth.add(s(t, 900), "sshd", p, "pam_unix(sshd:session): session closed for user admin")
+
+
+def theft_truth(texts):
+    """truth["theft"]: the episode's sessions with their lines, the findings expected of it, the
+    hard negative and the baseline of ordinary sessions."""
+    files = {"mail.log.1": texts["mail.log.1"].splitlines(), "mail.log": texts["mail.log"].splitlines()}
+
+    def where(needle):
+        for name, lines in files.items():
+            for i, l in enumerate(lines, 1):
+                if needle in l:
+                    return {"path": f"/var/log/{name}", "line": i}
+        raise SystemExit(f"needle not found: {needle!r}")
+
+    def all_lines(needle):
+        out = []
+        for name, lines in files.items():
+            out += [(f"/var/log/{name}", i) for i, l in enumerate(lines, 1) if needle in l]
+        return out
+
+    sessions = []
+    for rec in THEFT["sessions"]:
+        sid = rec.pop("_login_sid")
+        logout_text = rec.pop("_line")
+        rec["login"] = where(f"session=<{sid}>")
+        rec["logout"] = where(logout_text)
+        rec["logout"]["text"] = logout_text
+        if rec["kind"] == "cleanup":
+            for event in ("delete", "expunge"):
+                at = all_lines(f"<{sid}>: {event}: box=")
+                rec[f"{event}_lines"] = {"path": at[0][0], "first": at[0][1], "last": at[-1][1], "count": len(at)}
+        sessions.append(rec)
+    by = lambda kind: [r for r in sessions if r["kind"] == kind]
+    (browse,), (download,), (pop,), (phone,) = by("browse"), by("download"), by("pop3"), by("phone")
+    cleanups = by("cleanup")
+
+    def item(rule, r, what, accessed, phase="exfiltration"):
+        """One expected finding in the shape of the Exchange sample's items: the session's login
+        (it names the address) and logout (its counters) are the lines a finding must cite."""
+        assert r["login"]["path"] == r["logout"]["path"]
+        return {"rule": rule, "file": r["login"]["path"].lstrip("/"), "lines": [r["login"]["line"], r["logout"]["line"]],
+                "what": what, "phase": phase, "users": [COMPROMISED], "ips": [THEFT_IP],
+                "accessed": dict(accessed, mailbox=COMPROMISED, sources=[THEFT_IP])}
+
+    expected = [
+        item("exfil.mailbox_download", download,
+             f"IMAP download of liwei's whole mailbox ({download['messages']} messages, {download['bytes']} bytes, every folder) from {THEFT_IP}",
+             {"how": "imap", "messages": download["messages"], "bytes": download["bytes"]}),
+        item("exfil.mailbox_download", browse,
+             f"IMAP look through liwei's mailbox: headers of all {browse['listed']} messages, bodies of the {CONTRACTS} folder ({browse['messages']} messages, {browse['bytes']} bytes)",
+             {"how": "imap", "messages": browse["messages"], "bytes": browse["bytes"], "listed": browse["listed"]}),
+        item("exfil.pop_retrieve", pop,
+             f"POP3 retrieval of all {pop['messages']} messages of liwei's INBOX ({pop['bytes']} bytes sent)",
+             {"how": "pop3", "messages": pop["messages"], "bytes": pop["bytes"]}),
+    ] + [
+        dict(item("cleanup.mail_deletion", r,
+                  f"the spam's bounces deleted from liwei's INBOX: {r['expunged']} messages flagged \\Deleted and expunged "
+                  f"(mail_log delete/expunge lines {r['delete_lines']['first']}–{r['expunge_lines']['last']}, deleted=/expunged= on the logout line)",
+                  {"how": "imap", "deleted": r["expunged"], "folders": ["INBOX"]}, phase="cleanup"),
+             mail_log=[r["delete_lines"], r["expunge_lines"]])
+        for r in cleanups
+    ]
+    legit = [sn for sn in SESSIONS if sn["kind"] == "ordinary"]
+    stats = []
+    for sn in legit:
+        end = [l for l in mail.lines if f"<{sn['sid']}>: Disconnected: Logged out" in l[2]]
+        if end:
+            kv = dict(x.split("=") for x in end[0][2].split("Logged out ", 1)[1].split())
+            stats.append({k: int(v) for k, v in kv.items()})
+    med = lambda k: sorted(st[k] for st in stats)[len(stats) // 2]
+    return {
+        "story": ("After the cut session, 203.0.113.79 logs in to liwei's mailbox by IMAP on 4 Mar 03:10 (+08:00) and "
+                  f"fetches every header and the bodies of the {CONTRACTS} (contracts) folder, then at 03:24 downloads every "
+                  "message of every folder; at 04:41, after the first two spam waves, it flags the bounces of the spam in INBOX "
+                  "\\Deleted and expunges them, so liwei's morning client shows none; on 5 Mar 07:36 it retrieves all of INBOX by "
+                  "POP3, and at 08:51, after the last wave, it deletes that wave's bounces the same way. Hard negative: on 4 Mar "
+                  "10:05 wangfang sets up a new phone on the office Wi-Fi (the office NAT 192.0.2.10, her usual address) and it "
+                  "syncs her whole mailbox."),
+        "account": COMPROMISED,
+        "attacker_sources": [THEFT_IP],
+        "sessions": sessions,
+        "expected": expected,
+        "negatives": [{
+            "rule": "exfil.mailbox_download", "max_severity": "low", "users": [PHONE_USER], "ips": [OFFICE[1]],
+            "file": phone["login"]["path"].lstrip("/"), "lines": [phone["login"]["line"], phone["logout"]["line"]],
+            "why": (f"wangfang's new phone syncing her whole mailbox ({phone['messages']} messages, {phone['bytes']} bytes) from "
+                    "the office network she always uses, in working hours: no medium or higher exfil.mailbox_download may name "
+                    "her or 192.0.2.10"),
+        }, {
+            "rule": "cleanup.mail_deletion", "max_severity": None, "users": [u for u in USERS if u != COMPROMISED],
+            "why": ("the users' own clients move a message or three to Trash or delete one or two for good now and then: "
+                    "no cleanup.mail_deletion may name them (max_severity null: no finding at all)"),
+        }],
+        "baseline": {
+            "ordinary_imap_sessions": len(stats),
+            "body_count": {"median": med("body_count"), "max": max(st["body_count"] for st in stats)},
+            "body_bytes": {"median": med("body_bytes"), "max": max(st["body_bytes"] for st in stats)},
+            "hdr_count": {"median": med("hdr_count"), "max": max(st["hdr_count"] for st in stats)},
+            "sessions_with_moves_to_trash": sum(1 for st in stats if st["trashed"]),
+            "sessions_with_deletions": sum(1 for st in stats if st["expunged"]),
+            "expunged_max": max(st["expunged"] for st in stats),
+        },
+        "line_formats": {
+            "imap_logout": "src/imap/imap-settings.c (imap_logout_format), src/imap/imap-client.c (\"Disconnected: %s %s\"), src/imap/cmd-logout.c (\"Logged out\")",
+            "pop3_logout": "src/pop3/pop3-settings.c (pop3_logout_format), src/pop3/pop3-client.c (client_stats), src/pop3/pop3-commands.c",
+            "mail_log": "src/plugins/mail-log/mail-log-plugin.c (default fields uid box msgid size; desc \"expunge\", \"delete\", \"copy from <box>\")",
+            "login": "src/login-common/login-settings.c (login_log_format_elements), src/lib-storage/mail-storage-settings.c (mail_log_prefix)",
+            "dovecot": "dovecot/core tag 2.3.19.1",
+        },
+    }
 
 
 def split_days(log, boundaries):
@@ -541,6 +928,8 @@ def main(root):
     day_traffic(dt.date(2026, 3, 4))
     day_traffic(dt.date(2026, 3, 5), until=dt.datetime(2026, 3, 5, 11, 0, tzinfo=TZ))
     attack()
+    theft()
+    sessions_end()
     auth_background()
 
     mid = lambda d, h=0, m=0, sec=0: dt.datetime(2026, 3, d, h, m, sec, tzinfo=TZ)
@@ -634,9 +1023,12 @@ def main(root):
     truth["legitimate"] = {"users": [u for u in USERS if u != COMPROMISED], "client_addresses": [OFFICE[1]],
                            "benign_forward": "/home/admin/.forward (internal address only)"}
     truth["tagged_line_counts"] = dict(sorted(counts.items()))
+    truth["theft"] = theft_truth(texts)
     truth["phases"] = ["recon 2026-03-03T22:10+08:00", "initial_access 2026-03-04T00:58+08:00 (brute force) / 02:14:07 (takeover)",
                        "persistence 2026-03-04T02:19-02:53+08:00", "exfiltration 2026-03-04T02:45+08:00 onward (spam, BCC/forward copies)",
-                       "cleanup 2026-03-04T02:16:30-02:44:10+08:00 cut from mail.log"]
+                       "cleanup 2026-03-04T02:16:30-02:44:10+08:00 cut from mail.log",
+                       "exfiltration 2026-03-04T03:10+08:00 onward (liwei's mailbox read and downloaded by IMAP, INBOX retrieved by POP3 on 5 Mar 07:36)",
+                       "cleanup 2026-03-04T04:41+08:00 and 2026-03-05T08:51+08:00 (the spam's bounces expunged from liwei's INBOX)"]
     write(root, "truth.json", json.dumps(truth, indent=2) + "\n")
     readme(root, truth)
     # Realistic mtimes when generated locally (git does not keep them; tests set their own).
@@ -836,7 +1228,41 @@ service auth {
 #debug_log_path =
 syslog_facility = mail
 auth_verbose = no
+
+# mail_log plugin provides more event logging for mail processes.
+# (loaded for IMAP and POP3 in 20-imap.conf and 20-pop3.conf)
+plugin {
+  # Events to log. Also available: flag_change append
+  mail_log_events = delete undelete expunge copy mailbox_delete mailbox_rename
+  # Available fields: uid, box, msgid, from, subject, size, vsize, flags
+  # size and vsize are available only for expunge and copy events.
+  mail_log_fields = uid box msgid size
+}
 """)
+    write(root, dov[1:] + "/conf.d/15-mailboxes.conf", """## Mailbox definitions
+namespace inbox {
+  mailbox Drafts {
+    special_use = \\Drafts
+  }
+  mailbox Junk {
+    special_use = \\Junk
+  }
+  mailbox Trash {
+    special_use = \\Trash
+  }
+  mailbox Sent {
+    special_use = \\Sent
+  }
+  mailbox "Sent Messages" {
+    special_use = \\Sent
+  }
+}
+""")
+    write(root, dov[1:] + "/conf.d/20-imap.conf", "protocol imap {\n  mail_plugins = $mail_plugins mail_log notify\n}\n")
+    write(root, dov[1:] + "/conf.d/20-pop3.conf", "protocol pop3 {\n  mail_plugins = $mail_plugins mail_log notify\n}\n")
+    # What dovecot-imapd and dovecot-pop3d install (dovecot.conf includes them first).
+    write(root, "usr/share/dovecot/protocols.d/imapd.protocol", "protocols = $protocols imap\n")
+    write(root, "usr/share/dovecot/protocols.d/pop3d.protocol", "protocols = $protocols pop3\n")
     write(root, dov[1:] + "/conf.d/10-ssl.conf", "ssl = required\nssl_cert = </etc/dovecot/private/dovecot.pem\nssl_key = </etc/dovecot/private/dovecot.key\n")
     write(root, dov[1:] + "/conf.d/15-lda.conf", "postmaster_address = postmaster@" + DOMAIN + "\nprotocol lda {\n  mail_plugins = $mail_plugins sieve\n}\n")
     write(root, dov[1:] + "/conf.d/90-sieve.conf", """plugin {
@@ -1047,6 +1473,31 @@ def readme(root, truth):
     ca = truth["compromised_account"]
     attackers = "\n".join(f"| {k} | {', '.join(v)} |" for k, v in truth["attackers"].items())
     counts = "\n".join(f"| {k} | {v} |" for k, v in truth["tagged_line_counts"].items())
+    th = truth["theft"]
+    by = lambda kind: [r for r in th["sessions"] if r["kind"] == kind]
+    (browse,), (download,), (pop,), (phone,) = by("browse"), by("download"), by("pop3"), by("phone")
+    cleanups = by("cleanup")
+    hm = lambda r: r["login_local"][11:16]
+    mb = lambda b: f"{b / 1e6:.1f} MB"
+    short = lambda p: p.rsplit("/", 1)[1]
+
+    def what(r):
+        if r["kind"] == "pop3":
+            return f"retr {r['messages']} / {r['bytes']} B of {r['mailbox_messages']} in INBOX"
+        if r["kind"] == "cleanup":
+            return f"deleted={r['deleted']} expunged={r['expunged']} (mail_log lines {r['delete_lines']['first']}–{r['expunge_lines']['last']})"
+        return f"hdr_count={r['listed']} body_count={r['messages']} body_bytes={r['bytes']} of {r['mailbox_messages']} messages"
+    sessions = "\n".join(
+        f"| {r['kind']} ({r['protocol']}) | {r['account']}, {r['source']} | {r['login_local'][5:10]} {r['login_local'][11:19]} → {r['logout_local'][11:19]} | "
+        f"`{short(r['login']['path'])}` {r['login']['line']}, {r['logout']['line']} | {what(r)} |" for r in th["sessions"])
+    acc = lambda a: ", ".join(f"{k}={v}" for k, v in a.items() if k not in ("mailbox", "sources"))
+    expected = "\n".join(
+        f"| `{e['rule']}` | {', '.join(e['users'])}, {', '.join(e['ips'])} | "
+        f"`{short(e['file'])}` {', '.join(map(str, e['lines']))} | {acc(e['accessed'])} |"
+        for e in th["expected"])
+    n0 = th["negatives"][0]
+    neg_lines = f"`{short(n0['file'])}` " + ", ".join(map(str, n0["lines"]))
+    base = th["baseline"]
     text = f"""# Sample: a compromised Postfix + Dovecot host (`{FQDN}`)
 
 A fake root of a Debian 12 mail server of a small research centre (Postfix 3.7.11 with Dovecot
@@ -1088,7 +1539,26 @@ times the files had on the host) or pass the year: every log line is from **2026
    what is now `mail.log.1`: the file jumps from line {g['after_line']} ({g['last_before']}) to line
    {g['after_line'] + 1} ({g['first_after']}). The logs then rotate normally at midnight.
 
+6. **Mailbox theft** — after the cut session, `{THEFT_IP}` logs in to liwei's mailbox by IMAP at
+   {hm(browse)} and fetches the headers of all {browse['listed']} messages and the bodies of the
+   `{CONTRACTS}` (contracts) folder ({browse['messages']} messages); at {hm(download)} it downloads every message of every folder
+   ({download['messages']} messages, {mb(download['bytes'])}). On 5 Mar at {hm(pop)} it takes INBOX again by POP3
+   ({pop['messages']} messages). Nothing in the log names a folder that was read: only the sessions'
+   counters say what was fetched.
+7. **Hiding the bounces** — at {hm(cleanups[0])}, after the first two spam waves, and at {hm(cleanups[1])} on 5 Mar, after the
+   last, `{THEFT_IP}` flags the spam's non-delivery notices in liwei's INBOX `\\Deleted` and expunges them
+   ({cleanups[0]['expunged']} and {cleanups[1]['expunged']} messages), so liwei's own clients never show them. Dovecot's
+   `mail_log` plugin (enabled for IMAP and POP3 in `conf.d/10-logging.conf`, `20-imap.conf`, `20-pop3.conf`) logs
+   one `delete:` and one `expunge:` line per message.
+
 The responder arrived on 5 Mar around 11:00; the live `mail.log` ends then.
+
+**Ordinary mail access**: the users' own clients (the office NAT and their phones' carrier
+addresses) log in all day; each session fetches the headers of what arrived since that client
+last looked and the bodies opened, and now and then moves a message or three to Trash
+(`copy from INBOX: box=Trash` then `expunge: box=INBOX`) or deletes one or two for good. On
+4 Mar at {hm(phone)} wangfang sets up a new phone on the office Wi-Fi: from `{OFFICE[1]}`, her usual
+address, it syncs her whole mailbox ({phone['messages']} messages, {mb(phone['bytes'])}) — a hard negative.
 
 ## Ground truth
 
@@ -1110,6 +1580,45 @@ internal address only; `/home/chenjing/.procmailrc` is an unused leftover.
 | kind | file | line | text | what it does |
 |---|---|---|---|---|
 {items}
+
+### Mailbox theft (`theft` in `truth.json`)
+
+The mailboxes' contents are a model in the generator (folders of messages from before 1 March,
+then every local delivery the log shows, the bounces of the spam, the users' Sent copies, and
+every move and deletion); the Maildir folders under `home/` hold only a token few messages.
+Sizes in `mail_log` lines are physical; IMAP and POP3 send virtual sizes (CRLF).
+
+| session | account, source | login → logout (+08:00) | log lines | what the counters say |
+|---|---|---|---|---|
+{sessions}
+
+Findings expected (`theft.expected`; the lines are each session's login and logout):
+
+| rule | account, source | evidence | accessed |
+|---|---|---|---|
+{expected}
+
+Negatives (`theft.negatives`): no `exfil.mailbox_download` of medium or higher may name wangfang or
+`{OFFICE[1]}` (her new phone's sync, lines {neg_lines}; a low one may); no `cleanup.mail_deletion`
+may name a legitimate user. Baseline of the {base['ordinary_imap_sessions']} ordinary IMAP sessions: body_count median
+{base['body_count']['median']}, max {base['body_count']['max']}; hdr_count max {base['hdr_count']['max']}; {base['sessions_with_moves_to_trash']} sessions move
+mail to Trash, {base['sessions_with_deletions']} delete for good (at most {base['expunged_max']} messages).
+
+Line formats are Dovecot 2.3.19.1's (`dovecot/core`, tag `2.3.19.1`), in their default settings:
+`imap-login: Login: user=<…>, method=PLAIN, rip=…, lip=…, mpid=…, TLS, session=<…>`
+(`login_log_format_elements`, `src/login-common/login-settings.c`); the mail process's prefix
+`imap(user)<pid><session>: ` (`mail_log_prefix`, `src/lib-storage/mail-storage-settings.c`), whose
+session id is the login line's; `Disconnected: Logged out in=… out=… deleted=… expunged=… trashed=…
+hdr_count=… hdr_bytes=… body_count=… body_bytes=…` (`imap_logout_format`, `src/imap/imap-settings.c`;
+`"Disconnected: %s %s"`, `src/imap/imap-client.c`; `"Logged out"`, `src/imap/cmd-logout.c`); POP3's
+`Disconnected: Logged out top=%t/%p, retr=%r/%b, del=%d/%m, size=%s` (`pop3_logout_format`,
+`src/pop3/pop3-settings.c`, expanded in `src/pop3/pop3-client.c`; `retr` bytes count the `+OK`
+line and the terminating dot, `size` the messages' virtual sizes); and `mail_log`'s
+`delete:` / `expunge:` / `copy from <box>:` lines with the default fields `box=…, uid=…, msgid=<…>,
+size=…` (`src/plugins/mail-log/mail-log-plugin.c`). The IMAP login and logout lines have the
+shape of the real Dovecot 2.3.19 logs under `tests/fixtures/dovecot-backends`. Earlier versions
+of this sample wrote 2.2's `Logged out in=…` with a session id unlike the login's, and random
+counters; every IMAP session now ends the 2.3 way with counters from the mailbox model.
 
 ### Cut slice (log tampering)
 

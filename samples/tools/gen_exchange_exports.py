@@ -6,7 +6,7 @@ CSVs), with the story's ground truth in truth.json. Deterministic: run it again 
 are byte-identical. Formats follow the products' documented headers; addresses are from the
 documentation ranges (RFC 5737)."""
 
-import csv, io, json, os, random, uuid
+import csv, io, json, math, os, random, uuid
 from datetime import datetime, timedelta, timezone
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "exchange-exports")
@@ -283,6 +283,223 @@ t_adm = t_in + timedelta(minutes=31)
 login(t_adm, ADMIN, CLOUD_ATTACKER)
 exo(t_adm + timedelta(minutes=4), "New-TransportRule", ADMIN, CLOUD_ATTACKER,
     [("Name", "Compliance copy"), ("FromScope", "InOrganization"), ("BlindCopyTo", "archive-7731@mailbox-relay.example.net"), ("Enabled", "True")])
+# ---------------------------------------------------------------- what the attacker read and took (issue 19)
+# Record shapes: Microsoft Learn, "Office 365 Management Activity API schema" (common, Exchange
+# admin, Exchange mailbox and Entra schemas; AuditLogRecordType 1 ExchangeAdmin, 3
+# ExchangeItemGroup, 8 AzureActiveDirectory, 24 Discovery, 50 ExchangeItemAggregated, 101
+# ExchangeSearch); "Use MailItemsAccessed to investigate compromised accounts" (MailAccessType
+# Bind/Sync and IsThrottled in OperationProperties, Folders[].FolderItems[].InternetMessageId,
+# OperationCount, SessionId, ClientInfoString; Bind aggregated per 2 minutes, Sync recorded per
+# folder for desktop Outlook); "Search for eDiscovery activities in the audit log" (SearchCreated,
+# SearchStarted, SearchExported, SearchExportDownloaded, CaseAdded, HoldCreated with ObjectId,
+# Case, Query, ExchangeLocations); "Detect and remediate illicit consent grants" ("Consent to
+# application." with ConsentContext.IsAdminConsent and ConsentAction.Permissions ... Scope: ...).
+# SearchQueryInitiatedExchange carries QueryText and QuerySource (as Office 365 for IT Pros'
+# FindCrucialSendAndSearchRecords.PS1 reads them).
+rt = random.Random(20260319)
+MAILBOX_GUID = {u: gid() for u in LEGIT + [VICTIM, ADMIN, "zhao.lei"]}
+APP = {"name": "Mail Backup Sync", "app_id": "7e1c2f9a-3b64-4d85-a0c2-5f8e91d4b6a3",
+       "spn": "c2a9e5b1-64f0-4e3d-9b7a-18d2f0a6c4e9"}
+DIRECTOR = "zhao.lei"   # the centre's director: a mailbox, not a person who signs in here
+GRAPH = "Client=REST;Client=RESTSystem;;"
+OWA = "Client=OWA;Action=ViaProxy"
+
+
+def mid_of(dom=None):
+    if dom:
+        return f"<{rt.randint(10**11, 10**12)}.{rt.randint(1000, 9999)}@{dom}>"
+    return f"<SG2PR01MB{rt.randint(1000, 9999)}{rt.getrandbits(64):016X}@SG2PR01MB{rt.randint(1000, 9999)}.apcprd01.prod.exchangelabs.com>"
+
+
+def item_size(median):
+    return int(min(20_000_000, max(1800, rt.lognormvariate(math.log(median), 1.0))))
+
+
+def mailbox_record(t, op, owner, ip, rtype, extra, actor=None, client=OWA, session=None, logon=0):
+    """An Exchange mailbox audit record (owner's or delegate's access)."""
+    d = {"ClientIPAddress": ip, "ClientInfoString": client, "ExternalAccess": False, "InternalLogonType": 0,
+         "LogonType": logon, "LogonUserSid": f"S-1-5-21-{rt.randint(10**8, 10**9)}-{rt.randint(10**8, 10**9)}-1{rt.randint(100, 999)}",
+         "MailboxGuid": MAILBOX_GUID[owner], "MailboxOwnerUPN": upn(owner), "OrganizationName": TENANT,
+         "OriginatingServer": "SG2PR01MB2345 (15.20.7452.028)\r\n"}
+    if session:
+        d["SessionId"] = session
+    d.update(extra)
+    ual(t, op, upn(actor or owner), "Exchange", rtype, ip, d, status="Succeeded")
+
+
+def accessed(t, owner, ip, folders, access="Bind", client=OWA, session=None, app=None):
+    """MailItemsAccessed: Bind lists each item by Internet message id (and size); Sync names folders."""
+    if access == "Bind":
+        fl = [{"FolderItems": [{"InternetMessageId": m, "SizeInBytes": s} for m, s in items],
+               "Id": folder_id(owner, path), "Path": path} for path, items in folders if items]
+        count = sum(len(items) for _, items in folders)
+    else:
+        fl = [{"Id": folder_id(owner, path), "Path": path} for path, _ in folders]
+        count = len(fl)
+    extra = {"OperationProperties": [{"Name": "MailAccessType", "Value": access}, {"Name": "IsThrottled", "Value": "False"}],
+             "Folders": fl, "OperationCount": count}
+    if app:
+        extra.update({"AppId": app, "ClientAppId": app})
+    mailbox_record(t, "MailItemsAccessed", owner, ip, 50, extra, client=client, session=session)
+
+
+FOLDER_IDS = {}
+
+
+def folder_id(owner, path):
+    return FOLDER_IDS.setdefault((owner, path), "LgAAAAB" + "".join(rt.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/") for _ in range(52)) + "AAAB")
+
+
+def admin_cmd(t, op, u, ip, params, obj=""):
+    exo(t, op, u, ip, params, obj=obj)
+
+
+def discovery(t, op, u, ip, extra, status="Succeeded"):
+    d = {"ObjectId": extra.pop("ObjectId", ""), "ClientApplication": "EMC", "CmdletVersion": "",
+         "EffectiveOrganization": TENANT, "SecurityComplianceCenterEventType": 0, "StartTime": iso(t - timedelta(seconds=2), ms=False),
+         "UserServicePlan": "", "UserType": 2}
+    d.update(extra)
+    ual(t, op, upn(u), "SecurityComplianceCenter", 24, ip, d, status=status)
+
+
+def consent(t, u, app, scopes):
+    """Entra's record of a user consenting to a delegated permission grant (no client address)."""
+    grant = (f"[] => [[Id: {''.join(rt.choice('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-') for _ in range(43))}, "
+             f"ClientId: {app['spn']}, PrincipalId: {MAILBOX_GUID[u]}, ResourceId: 3b5e2c1d-8a47-4f96-b0e3-d9c6a2f17e58, "
+             f"ConsentType: Principal, Scope: {scopes}, CreatedDateTime: , LastModifiedDateTime ]]; ")
+    mp = [{"Name": "ConsentContext.IsAdminConsent", "NewValue": "False", "OldValue": ""},
+          {"Name": "ConsentContext.IsAppOnly", "NewValue": "False", "OldValue": ""},
+          {"Name": "ConsentContext.OnBehalfOfAll", "NewValue": "False", "OldValue": ""},
+          {"Name": "ConsentContext.Tags", "NewValue": "WindowsAzureActiveDirectoryIntegratedApp", "OldValue": ""},
+          {"Name": "ConsentAction.Permissions", "NewValue": grant, "OldValue": ""},
+          {"Name": "TargetId.ServicePrincipalNames", "NewValue": app["app_id"], "OldValue": ""}]
+    extra = {"AzureActiveDirectoryEventType": 1, "ExtendedProperties": [
+                 {"Name": "additionalDetails", "Value": "{\"User-Agent\":\"" + BROWSER + "\",\"AppId\":\"" + app["app_id"] + "\"}"},
+                 {"Name": "extendedAuditEventCategory", "Value": "ServicePrincipal"}],
+             "ModifiedProperties": mp, "ObjectId": app["spn"],
+             "Actor": [{"ID": upn(u), "Type": 5}, {"ID": MAILBOX_GUID[u], "Type": 2}, {"ID": "User_" + MAILBOX_GUID[u], "Type": 2}],
+             "Target": [{"ID": "ServicePrincipal_" + app["spn"], "Type": 2}, {"ID": app["spn"], "Type": 2},
+                        {"ID": "ServicePrincipal", "Type": 2}, {"ID": app["name"], "Type": 1}, {"ID": app["app_id"], "Type": 2},
+                        {"ID": app["app_id"], "Type": 4}]}
+    ual(t, "Consent to application.", upn(u), "AzureActiveDirectory", 8, None, extra, status="Success")
+
+
+THEFT_ITEMS = []   # (rule, predicate over (op, user, t), what, phase, users, ips, accessed)
+NEGATIVES = []
+
+
+def theft_m365():
+    sess_owa, sess_graph, sess_owa2 = gid(), gid(), gid()
+    # The owner's mailbox as the attacker found it: Inbox, Sent Items and a Finance folder.
+    box = {"\\Inbox": [(mid_of(rt.choice(["partner.example.net", "funding.example.org", "vendor.example.net"])) if rt.random() < 0.6 else mid_of(), item_size(24000)) for _ in range(388)],
+           "\\Sent Items": [(mid_of(), item_size(16000)) for _ in range(152)],
+           "\\Finance": [(mid_of("vendor.example.net") if rt.random() < 0.7 else mid_of(), item_size(160000)) for _ in range(86)]}
+    # 1. Searches in OWA for money, and a look at what they found.
+    t = t_in + timedelta(minutes=3, seconds=12)
+    searches = []
+    for q in ("invoice", "bank account", "payment due"):
+        mailbox_record(t, "SearchQueryInitiatedExchange", VICTIM, CLOUD_ATTACKER, 101,
+                       {"QueryText": q, "QuerySource": "OWA", "ScenarioName": "OwaMailSearch"}, session=sess_owa)
+        searches.append(t)
+        t += timedelta(seconds=rt.randint(20, 50))
+    looked = rt.sample(box["\\Inbox"], 7) + rt.sample(box["\\Finance"], 5)
+    accessed(t + timedelta(seconds=30), VICTIM, CLOUD_ATTACKER, [("\\Inbox", looked[:7]), ("\\Finance", looked[7:])],
+             session=sess_owa)
+    owa_binds = [t + timedelta(seconds=30)]
+    # 2. Consent to an app that reads mail, then the app pulls every item through Graph.
+    t_consent = t_in + timedelta(minutes=11, seconds=4)
+    consent(t_consent, VICTIM, APP, "Mail.Read Mail.ReadBasic offline_access User.Read")
+    t = t_consent + timedelta(minutes=1, seconds=40)
+    graph_times = []
+    rest = [(path, m) for path, items in box.items() for m in items]
+    while rest:
+        n = rt.randint(38, 52)
+        chunk, rest = rest[:n], rest[n:]
+        folders = []
+        for path in box:
+            items = [m for p, m in chunk if p == path]
+            if items:
+                folders.append((path, items))
+        accessed(t, VICTIM, CLOUD_ATTACKER, folders, client=GRAPH, session=sess_graph, app=APP["app_id"])
+        graph_times.append(t)
+        t += timedelta(minutes=2, seconds=rt.randint(0, 9))
+    n_items = sum(len(v) for v in box.values())
+    n_bytes = sum(s for v in box.values() for _, s in v)
+    # 3. The attacker clears the invoices it has read from the Inbox for good.
+    t_del = t + timedelta(minutes=4, seconds=17)
+    gone = rt.sample(box["\\Inbox"], 14)
+    mailbox_record(t_del, "HardDelete", VICTIM, CLOUD_ATTACKER, 3, {
+        "Folder": {"Id": folder_id(VICTIM, "\\Inbox"), "Path": "\\Inbox"}, "CrossMailboxOperations": False,
+        "AffectedItems": [{"Id": "RgAAAAB" + "".join(rt.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef0123456789") for _ in range(40)) + "AAAJ",
+                           "InternetMessageId": m, "ParentFolder": {"Id": folder_id(VICTIM, "\\Inbox"), "Path": "\\Inbox"},
+                           "Subject": f"RE: Invoice OL-2026-{rt.randint(100, 999)}"} for m, _ in gone]}, session=sess_owa2)
+    # 4. it.admin (phished): audit bypass for itself, FullAccess to the director's mailbox, IMAP on
+    #    for wang.fang, and a content search of every mailbox for payments, exported and downloaded.
+    ta = t_adm + timedelta(minutes=6, seconds=40)
+    admin_cmd(ta, "Set-MailboxAuditBypassAssociation", ADMIN, CLOUD_ATTACKER,
+              [("Identity", upn(ADMIN)), ("AuditBypassEnabled", "True")], obj=upn(ADMIN))
+    admin_cmd(ta + timedelta(minutes=1, seconds=52), "Add-MailboxPermission", ADMIN, CLOUD_ATTACKER,
+              [("Identity", upn(DIRECTOR)), ("User", upn(ADMIN)), ("AccessRights", "FullAccess"),
+               ("InheritanceType", "All"), ("AutoMapping", "False")], obj=upn(DIRECTOR))
+    admin_cmd(ta + timedelta(minutes=3, seconds=30), "Set-CASMailbox", ADMIN, CLOUD_ATTACKER,
+              [("Identity", upn(VICTIM)), ("ImapEnabled", "True")], obj=upn(VICTIM))
+    ts = ta + timedelta(minutes=7, seconds=5)
+    query = "invoice OR payment OR \"bank details\" OR swift"
+    discovery(ts, "SearchCreated", ADMIN, CLOUD_ATTACKER, {"ObjectId": "Q1 payments", "ObjectType": "ComplianceSearch", "Query": query,
+              "ExchangeLocations": ["All"], "Case": "", "ExtendedProperties": [{"Name": "ContentMatchQuery", "Value": query}]})
+    discovery(ts + timedelta(seconds=21), "SearchStarted", ADMIN, CLOUD_ATTACKER, {"ObjectId": "Q1 payments", "ObjectType": "ComplianceSearch",
+              "Query": query, "ExchangeLocations": ["All"], "Case": ""})
+    te = ts + timedelta(minutes=9, seconds=48)
+    discovery(te, "SearchExported", ADMIN, CLOUD_ATTACKER, {"ObjectId": "Q1 payments_Export", "ObjectType": "ComplianceSearchAction",
+              "Query": query, "ExchangeLocations": ["All"], "Case": "",
+              "ExtendedProperties": [{"Name": "SearchName", "Value": "Q1 payments"}, {"Name": "Action", "Value": "Export"},
+                                     {"Name": "ExchangeArchiveFormat", "Value": "PerUserPst"}, {"Name": "ItemCount", "Value": "2417"},
+                                     {"Name": "TotalSize", "Value": "1873260417"}]})
+    td = te + timedelta(minutes=14, seconds=3)
+    discovery(td, "SearchExportDownloaded", ADMIN, CLOUD_ATTACKER, {"ObjectId": "Q1 payments_Export", "ObjectType": "ComplianceSearchAction",
+              "Case": ""})
+    THEFT.update(dict(searches=searches, owa_binds=owa_binds, t_consent=t_consent, graph_times=graph_times, t_del=t_del,
+                      n_items=n_items, n_bytes=n_bytes, deleted=len(gone), ta=ta, ts=ts, te=te, td=td,
+                      folders={p: {"items": len(v), "bytes": sum(s for _, s in v)} for p, v in box.items()}))
+
+
+def baseline_m365():
+    """The users' own reading: Outlook on the web binds of a few messages, and li.na's new
+    laptop's Outlook syncing her folders from the office (a hard negative)."""
+    for d in range(4):
+        for u in LEGIT + [VICTIM]:
+            for _ in range(rt.randint(1, 3)):
+                t = start + timedelta(days=d, hours=rt.randint(1, 9), minutes=rt.randint(0, 59), seconds=rt.randint(0, 59))
+                if u == VICTIM and t >= t0:
+                    continue
+                items = [(mid_of(rt.choice(["partner.example.net", "univ-a.example.edu"])) if rt.random() < 0.5 else mid_of(), item_size(24000))
+                         for _ in range(rt.randint(1, 4))]
+                accessed(t, u, rt.choice(OFFICE), [("\\Inbox", items)], session=gid())
+    t = datetime(2026, 3, 3, 1, 48, 9, tzinfo=UTC)
+    sync_folders = ["\\Inbox", "\\Sent Items", "\\Deleted Items", "\\Archive", "\\Newsletters", "\\Cruise 2025"]
+    for k in range(3):
+        accessed(t + timedelta(minutes=7 * k, seconds=rt.randint(0, 40)), "li.na", OFFICE[0],
+                 [(p, []) for p in sync_folders[2 * k:2 * k + 2]], access="Sync",
+                 client="Client=MSExchangeRPC", session=THEFT.setdefault("sync_session", gid()))
+    THEFT["sync_t"] = t
+    # zhou.min places a charter dispute's custodians on hold and searches them (a legal hold).
+    tc = datetime(2026, 3, 2, 6, 20, 31, tzinfo=UTC)
+    case = gid()
+    q = "charter OR \"MV Haiyang\" OR demurrage"
+    custodians = [upn("sun.hao"), upn("chen.jie")]
+    discovery(tc, "CaseAdded", "zhou.min", OFFICE[2], {"ObjectId": "Charter dispute 2026-02", "ObjectType": "ComplianceCase", "Case": case})
+    discovery(tc + timedelta(minutes=3, seconds=12), "HoldCreated", "zhou.min", OFFICE[2], {"ObjectId": "Charter dispute hold", "ObjectType": "CaseHoldRule",
+              "Case": case, "Query": q, "ExchangeLocations": custodians})
+    discovery(tc + timedelta(minutes=5, seconds=40), "SearchCreated", "zhou.min", OFFICE[2], {"ObjectId": "Charter dispute - custodians",
+              "ObjectType": "ComplianceSearch", "Case": case, "Query": q, "ExchangeLocations": custodians})
+    discovery(tc + timedelta(minutes=5, seconds=58), "SearchStarted", "zhou.min", OFFICE[2], {"ObjectId": "Charter dispute - custodians",
+              "ObjectType": "ComplianceSearch", "Case": case, "Query": q, "ExchangeLocations": custodians})
+    THEFT["legal_hold"] = tc
+
+
+THEFT = {}
+theft_m365()
+baseline_m365()
 recs.sort(key=lambda r: r[0], reverse=True)  # Purview lists the newest first
 out = io.StringIO()
 w = csv.writer(out, lineterminator="\n")
@@ -319,6 +536,94 @@ item("auth.rule_after_login", rel,
 item("auth.rule_after_login", rel,
      lines_of(lambda op, u, t: u == upn(ADMIN) and (t == t_adm or op == "New-TransportRule")),
      "it.admin: sign-in from a new network, then a transport rule", "initial_access", users=[upn(ADMIN)])
+
+# ---------------------------------------------------------------- truth of the theft episode
+id_line = {d["Id"]: i + 2 for i, (_, _, _, d) in enumerate(recs)}
+
+
+def lines_where(pred):
+    return sorted(id_line[d["Id"]] for t, op, u, d in recs if pred(op, u, t, d))
+
+
+def graph(op, u, t, d):
+    return op == "MailItemsAccessed" and d.get("ClientAppId") == APP["app_id"]
+
+
+def theft_item(rule, pred, what, phase, users, ips=(CLOUD_ATTACKER,), accessed=None, **more):
+    e = {"rule": rule, "file": rel, "lines": lines_where(pred), "what": what, "phase": phase,
+         "users": [upn(u) for u in users], "ips": list(ips)}
+    if accessed:
+        e["accessed"] = accessed
+    e.update(more)
+    return e
+
+
+T = THEFT
+theft_truth = {
+    "story": ("After taking wang.fang's mailbox (14:06 UTC, 4 Mar) the attacker searches it in Outlook on the web for "
+              "invoices, bank accounts and payments and opens a dozen hits, consents for her to an app, 'Mail Backup Sync', "
+              "with Mail.Read, and through Microsoft Graph the app reads every message of Inbox, Sent Items and Finance "
+              f"({T['n_items']} items) in 2-minute batches; then it hard-deletes 14 invoice threads from her Inbox. With the "
+              "phished it.admin it exempts that account from mailbox auditing, gives it FullAccess to the director zhao.lei's "
+              "mailbox, switches IMAP on for wang.fang, and runs a content search of every mailbox for payments, exports it "
+              "and downloads the export. Negatives: li.na's new laptop's Outlook syncing her folders from the office, the "
+              "users' own Outlook on the web reading, and zhou.min's legal hold and custodian search for a charter dispute."),
+    "attacker_sources": [CLOUD_ATTACKER],
+    "expected": [
+        theft_item("exfil.mailbox_download", graph,
+                   f"'Mail Backup Sync' reads all {T['n_items']} messages of wang.fang's Inbox, Sent Items and Finance through Graph "
+                   f"(MailItemsAccessed Bind, {len(T['graph_times'])} records, {T['n_bytes']} bytes by SizeInBytes)",
+                   "exfiltration", [VICTIM],
+                   accessed={"mailbox": upn(VICTIM), "how": "m365", "messages": T["n_items"], "bytes": T["n_bytes"],
+                             "folders": list(T["folders"]), "app": APP["name"], "app_id": APP["app_id"]},
+                   folders=T["folders"]),
+        theft_item("exfil.mailbox_search", lambda op, u, t, d: op == "SearchQueryInitiatedExchange" and u == upn(VICTIM),
+                   "wang.fang's mailbox searched in Outlook on the web for 'invoice', 'bank account', 'payment due' "
+                   "(then 12 of the hits opened: MailItemsAccessed Bind from the same SessionId)",
+                   "exfiltration", [VICTIM], accessed={"mailbox": upn(VICTIM), "how": "search"},
+                   related_lines=lines_where(lambda op, u, t, d: op == "MailItemsAccessed" and t in T["owa_binds"])),
+        theft_item("exfil.mailbox_search", lambda op, u, t, d: op in ("SearchCreated", "SearchStarted") and u == upn(ADMIN),
+                   "it.admin creates and starts a content search 'Q1 payments' of every mailbox (no case)",
+                   "exfiltration", [ADMIN], accessed={"how": "search", "mailbox": "All"}),
+        theft_item("exfil.mailbox_export", lambda op, u, t, d: op in ("SearchExported", "SearchExportDownloaded") and u == upn(ADMIN),
+                   "the search's results exported (2417 items, 1873260417 bytes, a PST per mailbox) and downloaded",
+                   "exfiltration", [ADMIN], accessed={"how": "export", "mailbox": "All", "messages": 2417, "bytes": 1873260417}),
+        theft_item("persistence.mailbox_delegation", lambda op, u, t, d: op == "Add-MailboxPermission",
+                   "it.admin given FullAccess to the director zhao.lei's mailbox (AutoMapping off)", "persistence",
+                   [ADMIN, DIRECTOR]),
+        theft_item("persistence.oauth_consent", lambda op, u, t, d: op == "Consent to application.",
+                   "wang.fang consents for herself to 'Mail Backup Sync': Mail.Read Mail.ReadBasic offline_access User.Read "
+                   "(the record has no client address; the sign-in before it was from the attacker)",
+                   "persistence", [VICTIM], ips=[]),
+        theft_item("exfil.protocol_enabled", lambda op, u, t, d: op == "Set-CASMailbox",
+                   "IMAP switched on for wang.fang by it.admin", "persistence", [ADMIN, VICTIM]),
+        theft_item("tamper.audit_disabled", lambda op, u, t, d: op == "Set-MailboxAuditBypassAssociation",
+                   "it.admin exempts itself from mailbox auditing (AuditBypassEnabled True): its reading of zhao.lei's "
+                   "mailbox leaves no MailItemsAccessed", "cleanup", [ADMIN]),
+        theft_item("cleanup.mail_deletion", lambda op, u, t, d: op == "HardDelete",
+                   f"{T['deleted']} invoice threads hard-deleted from wang.fang's Inbox", "cleanup", [VICTIM],
+                   accessed={"mailbox": upn(VICTIM), "how": "m365", "deleted": T["deleted"], "folders": ["\\Inbox"]}),
+    ],
+    "negatives": [
+        {"rule": "exfil.mailbox_download", "max_severity": None, "file": rel, "users": [upn("li.na")], "ips": [OFFICE[0]],
+         "lines": lines_where(lambda op, u, t, d: op == "MailItemsAccessed" and d.get("SessionId") == T["sync_session"]),
+         "why": "li.na's new laptop's Outlook syncs her folders from the office network (MailAccessType Sync): no finding may name her"},
+        {"rule": "exfil.mailbox_search", "max_severity": None, "file": rel, "users": [upn("zhou.min")], "ips": [OFFICE[2]],
+         "lines": lines_where(lambda op, u, t, d: u == upn("zhou.min") and d.get("Workload") == "SecurityComplianceCenter"),
+         "why": "zhou.min's legal hold: a case, a hold and a custodian search of two mailboxes, nothing exported: no finding may name her"},
+        {"rule": "exfil.mailbox_download", "max_severity": None, "file": rel, "users": [upn(u) for u in LEGIT],
+         "lines": lines_where(lambda op, u, t, d: op == "MailItemsAccessed" and u in [upn(x) for x in LEGIT]
+                              and d.get("SessionId") != T["sync_session"]),
+         "why": "the users' own Outlook on the web reading: one to four messages at a time"},
+    ],
+    "sources": {
+        "schema": "https://learn.microsoft.com/en-us/office/office-365-management-api/office-365-management-activity-api-schema",
+        "mailitemsaccessed": "https://learn.microsoft.com/en-us/purview/audit-log-investigate-accounts",
+        "search_events": "https://learn.microsoft.com/en-us/purview/audit-premium (SearchQueryInitiatedExchange); QueryText/QuerySource as read by github.com/12Knocksinna/Office365itpros FindCrucialSendAndSearchRecords.PS1",
+        "ediscovery": "https://learn.microsoft.com/en-us/purview/ediscovery-search-for-activities-in-the-audit-log",
+        "consent": "https://learn.microsoft.com/en-us/defender-office-365/detect-and-remediate-illicit-consent-grants",
+    },
+}
 
 # ---------------------------------------------------------------- inventories (exported 2026-03-05)
 def csv_text(header, rows, ps_type=None):
@@ -383,6 +688,7 @@ truth["story"] = ("Oceanlab's on-premises Exchange 2016 server (exch01) was expl
                   "mailbox to forward everything to the same outside address, and with the phished it.admin login "
                   "added a transport rule that blind-copies all internal mail outside. li.na, chen.jie, zhou.min "
                   "and sun.hao are ordinary users with ordinary rules, forwarding and a disclaimer.")
+truth["theft"] = theft_truth
 with open(os.path.join(OUT, "truth.json"), "w") as f:
     json.dump(truth, f, indent=2)
     f.write("\n")

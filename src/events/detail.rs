@@ -139,6 +139,9 @@ pub struct Detail {
     /// Messages in the mailbox when the session ended (POP3 `size`/count), when logged.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mailbox_messages: Option<u64>,
+    /// Bytes in the mailbox when the session ended (POP3 `size`), when logged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mailbox_bytes: Option<u64>,
     /// Session length in seconds, when known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub secs: Option<u64>,

@@ -161,6 +161,11 @@ fn login_fields<'a>(p: &mut Parsed<'a>, elements: &'a str) {
         p.mailbox = p.actor.clone();
     }
     p.src_ip = owned(rip.map(|(_, ip)| ip.strip_prefix("::ffff:").unwrap_or(ip)));
+    // `session=<…>` comes after the address (the name the client sent comes before it): the
+    // mail process's later lines name the same id (`imap(u)<pid><id>`).
+    if let Some((at, _)) = rip {
+        p.session = owned(angle(&elements[at..], "session"));
+    }
     if let Some(m) = plain(elements, "method") {
         p.detail = Some(match p.detail.take() {
             Some(d) => format!("{d}; method={m}").into(),
@@ -455,6 +460,8 @@ fn deliver<'a>(process: &'a str, rest: &'a str) -> Parse<'a> {
         || rest.starts_with("Error:")
         || rest.starts_with("Warning:")
         || body.starts_with("msgid=")
+        // `mail_log` lines of a delivery (`save: box=INBOX, uid=…`).
+        || super::dovecot_session::mail_log(body).is_some()
     {
         return Parse::Ignored;
     } else {
@@ -474,6 +481,12 @@ fn deliver<'a>(process: &'a str, rest: &'a str) -> Parse<'a> {
 
 fn session<'a>(process: &'a str, rest: &'a str) -> Parse<'a> {
     let (user, _) = paren_user_ip(process);
+    // Counters at the end, `mail_log` lines: what the session did in the mailbox.
+    match super::dovecot_session::event(|k| event(k, process), user, process, rest) {
+        Some(Some(p)) => return Parse::Event(p),
+        Some(None) => return Parse::Ignored,
+        None => {}
+    }
     if rest.starts_with("Logged out")
         || rest.starts_with("Disconnected")
         || rest.starts_with("Connection closed")
@@ -483,6 +496,7 @@ fn session<'a>(process: &'a str, rest: &'a str) -> Parse<'a> {
         p.actor = owned(user);
         p.mailbox = owned(user);
         p.detail = Some(rest.to_string().into());
+        p.session = owned(super::dovecot_session::session_of(process));
         return Parse::Event(p);
     }
     Parse::Ignored
@@ -613,7 +627,7 @@ mod tests {
         );
         assert_eq!(
             (p.kind, p.actor.as_deref()),
-            (Some(Kind::Disconnect), Some("liwei"))
+            (Some(Kind::MailboxAccess), Some("liwei"))
         );
         assert!(matches!(
             parse("dovecot", "frobnicator: weird"),
@@ -781,12 +795,19 @@ mod tests {
             parse("dovecot", "lda(liam)<5474><jAPqAEABFWtiFQAAg+zDdQ>: sieve: msgid=<in-122.5141@partner0.example>: vacation action: discarded duplicate vacation response to <contact0@partner0.example>"),
             Parse::Ignored
         ));
-        // A session is its owner's, in its own mailbox.
+        // A session is its owner's, in its own mailbox; its end says what it read.
         let p = ev("dovecot", "imap(bob)<5268><P9DaP/FhE79/AAAB>: Disconnected: Logged out in=32 out=812 deleted=0 expunged=0 trashed=0 hdr_count=0 hdr_bytes=0 body_count=0 body_bytes=0");
         assert_eq!(
             (p.kind, p.actor.as_deref(), p.mailbox.as_deref()),
-            (Some(Kind::Disconnect), Some("bob"), Some("bob"))
+            (Some(Kind::MailboxAccess), Some("bob"), Some("bob"))
         );
+        assert_eq!(p.session.as_deref(), Some("P9DaP/FhE79/AAAB"));
+        // Without counters (a custom logout format) it is a plain end of session.
+        let p = ev(
+            "dovecot",
+            "imap(bob)<5268><P9DaP/FhE79/AAAB>: Disconnected: Logged out",
+        );
+        assert_eq!(p.kind, Some(Kind::Disconnect));
         let p = ev("dovecot", "imap-login: Login: user=<bob>, method=PLAIN, rip=127.0.0.1, lip=127.0.0.1, mpid=5268, secured, session=<P9DaP/FhE79/AAAB>");
         assert_eq!(
             (p.kind, p.actor.as_deref(), p.mailbox.as_deref()),

@@ -11,6 +11,7 @@
 pub mod courier;
 pub mod detail;
 pub mod dovecot;
+pub mod dovecot_session;
 pub mod exchange;
 pub mod exim;
 pub mod exim_spool;

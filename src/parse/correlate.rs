@@ -19,6 +19,11 @@
 //! a message; at most [`CAPACITY`] queue ids and [`SESSIONS`] sessions are remembered, the
 //! oldest forgotten first.
 //!
+//! Dovecot 2.3 and later name the client only on the login line (`imap-login: Login: …,
+//! rip=…, session=<ID>`); the mail process's later lines (session end with its counters,
+//! `mail_log` lines) name the session id (`imap(u)<pid><ID>`). The joiner keeps the address
+//! per session id (in the OpenSMTPD session table below) and fills it into those events.
+//!
 //! OpenSMTPD (6.4 and later) names the client only on a session's `smtp connected address=…`
 //! line; every later line names the session id ([`Event::session`]). The joiner remembers, per
 //! session id, the address, the login once `authentication … result=ok`, and how far the
@@ -150,6 +155,8 @@ pub enum Binding {
     SmtpdMessage { sid: String, msgid: String },
     /// Mail for `domain` was delivered into a local mailbox (OpenSMTPD `mda delivery`).
     LocalDomain { domain: String },
+    /// A Dovecot login opened mail session `sid` from `ip`.
+    MailSession { sid: String, ip: String },
 }
 
 /// The OpenSMTPD binding an event states, if any.
@@ -191,6 +198,15 @@ impl Binding {
     /// The binding an event states, if any.
     pub fn of(e: &Event) -> Option<Binding> {
         if let Some(sid) = e.session.as_deref() {
+            if is_mail_session(e) {
+                return match (e.kind, e.src_ip.as_deref()) {
+                    (Kind::AuthSuccess, Some(ip)) => Some(Binding::MailSession {
+                        sid: sid.into(),
+                        ip: ip.into(),
+                    }),
+                    _ => None,
+                };
+            }
             return smtpd_binding(e, sid);
         }
         if e.kind == Kind::Delivery && e.service == "smtpd" && e.relay.as_deref() == Some("local") {
@@ -308,6 +324,10 @@ impl Joiner {
                     .get(login as usize)
                     .map(|n| (msgid, n.to_string()))
             }
+            Binding::MailSession { sid, ip } => {
+                self.smtpd_entry(&sid).ip = ip.parse().ok();
+                None
+            }
             Binding::LocalDomain { domain } => {
                 if self.local_domains.len() < LOCAL_DOMAINS {
                     self.local_domains.insert(domain.into());
@@ -420,6 +440,13 @@ impl Joiner {
     /// received. An OpenSMTPD session event gets what its session told (`fill_smtpd`).
     pub fn fill(&self, e: &mut Event) {
         if let Some(sid) = e.session.clone() {
+            if is_mail_session(e) {
+                if e.src_ip.is_none() {
+                    let ip = self.smtpd.get(&key_of_session(&sid)).and_then(|s| s.ip);
+                    e.src_ip = ip.map(|ip| ip.to_string().into());
+                }
+                return;
+            }
             self.fill_smtpd(&sid, e);
         }
         if e.actor.is_some()
@@ -465,6 +492,12 @@ fn key(qid: &str) -> u64 {
 }
 
 /// An OpenSMTPD session id's key: its 64 bits (16 hex digits), else a hash.
+/// A Dovecot mail session's event (login, session end, `mail_log` line): its session id
+/// joins the login's address to the session's later lines.
+fn is_mail_session(e: &Event) -> bool {
+    e.service.starts_with("dovecot/")
+}
+
 fn key_of_session(sid: &str) -> u64 {
     u64::from_str_radix(sid, 16).unwrap_or_else(|_| key(sid))
 }
@@ -520,6 +553,61 @@ mod tests {
 
     /// OpenSMTPD: lines of the 7.6 fixture (tests/fixtures/opensmtpd), learned in file order
     /// as the reader thread learns them, then filled as a parser thread fills them.
+    #[test]
+    fn dovecot_sessions_carry_the_login_address() {
+        use crate::events::record::{Kind, Source};
+        use crate::events::{parse_line, time::Clock, LineOutcome, TsCache};
+        let clock = Clock {
+            tz: chrono_tz::UTC,
+            anchor: chrono::NaiveDate::from_ymd_opt(2026, 12, 31)
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .unwrap(),
+            year: None,
+        };
+        // A real Dovecot 2.3.19 run (tests/fixtures/dovecot-backends), lines 187-188, and
+        // another session's end whose login is not in the input.
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/dovecot-backends/ldap-bind.syslog");
+        let text = std::fs::read_to_string(path).unwrap();
+        let mut lines: Vec<&str> = text.lines().skip(186).take(2).collect();
+        lines.push("Dec  6 15:24:20 mail1 dovecot: imap(mira)<600><AAAAs/hhIsjLAHFN>: Disconnected: Logged out in=12 out=477 deleted=0 expunged=0 trashed=0 hdr_count=0 hdr_bytes=0 body_count=3 body_bytes=9000");
+        let events: Vec<_> = lines
+            .iter()
+            .filter_map(|l| {
+                let src = Source {
+                    path: "",
+                    sha256: None,
+                    line: 0,
+                    offset: 0,
+                };
+                match parse_line(l, &clock, &mut TsCache::default(), src, false) {
+                    LineOutcome::Event(e) => Some(e),
+                    _ => None,
+                }
+            })
+            .collect();
+        let mut j = Joiner::default();
+        events
+            .iter()
+            .filter_map(Binding::of)
+            .for_each(|b| j.bind(b));
+        let filled: Vec<_> = events
+            .into_iter()
+            .map(|mut e| {
+                j.fill(&mut e);
+                (e.kind, e.src_ip.map(|s| s.to_string()))
+            })
+            .collect();
+        assert_eq!(
+            filled,
+            [
+                (Kind::AuthSuccess, Some("203.0.113.77".to_string())),
+                (Kind::MailboxAccess, Some("203.0.113.77".to_string())),
+                (Kind::MailboxAccess, None),
+            ]
+        );
+    }
+
     #[test]
     fn opensmtpd_sessions_carry_address_login_and_stage() {
         use crate::events::record::{Kind, Source};

@@ -130,6 +130,8 @@ fn learn(joiner: &RwLock<Joiner>, chunk: &[u8], clock: &Clock) {
         b" smtp ",
         b"smtp-in: ",
         b" mda ",
+        // Dovecot: `imap-login: Login: …, session=<…>` (the address of the session's lines).
+        b"-login: Login: ",
     ]
     .map(memchr::memmem::Finder::new);
     let mut hits: Vec<usize> = finders.iter().flat_map(|f| f.find_iter(chunk)).collect();

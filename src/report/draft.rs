@@ -98,6 +98,8 @@ pub struct Facts {
     pub measures: Vec<(String, String)>,
     /// Findings by severity, as text.
     pub severity: String,
+    /// What was accessed, per mailbox, with the findings that say so.
+    pub accessed: Vec<super::impact::Impact>,
 }
 
 impl Field {
@@ -236,6 +238,9 @@ impl Facts {
                 Lang::Zh => format!("被盗账户批量发送了 {} 次投递", self.bulk.0),
             });
         }
+        if let Some(part) = self.accessed_part(lang) {
+            parts.push(part);
+        }
         if self.tampering.0 > 0 {
             parts.push(match lang {
                 Lang::En => format!("{} sign(s) of log tampering", self.tampering.0),
@@ -269,8 +274,79 @@ impl Facts {
             &self.copied.1,
             &self.bulk.1,
             &self.tampering.1,
+            &self.accessed_refs(),
         ]);
         (text, refs)
+    }
+
+    /// The findings the accessed mailboxes rest on.
+    fn accessed_refs(&self) -> Vec<String> {
+        let mut refs: Vec<String> = self.accessed.iter().flat_map(|a| a.refs.clone()).collect();
+        refs.sort_by_key(|r| r.trim_start_matches('F').parse::<u64>().unwrap_or(u64::MAX));
+        refs.dedup();
+        refs
+    }
+
+    /// "3,433 message(s) were read from 1 mailbox(es) (liwei); 97 were deleted".
+    fn accessed_part(&self, lang: Lang) -> Option<String> {
+        use super::impact::{group, range, totals};
+        if self.accessed.is_empty() {
+            return None;
+        }
+        let (messages, least, deleted) = totals(&self.accessed);
+        let names: Vec<String> = self.accessed.iter().map(|a| a.mailbox.clone()).collect();
+        let n = names.len();
+        let mut s = match (messages, lang) {
+            (Some(m), Lang::En) => format!(
+                "{} message(s) were read or downloaded from {n} mailbox(es) ({})",
+                range(least, m),
+                few(&names)
+            ),
+            (Some(m), Lang::Zh) => format!(
+                "{n} 个邮箱（{}）中的 {} 封邮件被读取或下载",
+                few(&names),
+                range(least, m)
+            ),
+            (None, Lang::En) => format!("mail was read in {n} mailbox(es) ({})", few(&names)),
+            (None, Lang::Zh) => format!("{n} 个邮箱（{}）中的邮件被读取", few(&names)),
+        };
+        if let Some(d) = deleted {
+            s.push_str(&match lang {
+                Lang::En => format!(" and {} deleted", group(d)),
+                Lang::Zh => format!("，{} 封被删除", group(d)),
+            });
+        }
+        Some(s)
+    }
+
+    /// The approximate number of records, from the findings when they count messages: the
+    /// mailboxes with their counts and period.
+    fn records(&self, lang: Lang) -> Option<(String, Vec<String>)> {
+        use super::impact::{range, totals};
+        let (Some(m), least, _) = totals(&self.accessed) else {
+            return None;
+        };
+        let lines: Vec<String> = self
+            .accessed
+            .iter()
+            .take(20)
+            .map(|a| a.line(lang))
+            .collect();
+        let text = match lang {
+            Lang::En => format!(
+                "{} e-mail message(s) read or downloaded from {} mailbox(es) (the logs count each fetch: a range means some messages may have been fetched more than once) — {}; how many people these messages concern is to be supplied by the organisation",
+                range(least, m),
+                self.accessed.len(),
+                lines.join("; ")
+            ),
+            Lang::Zh => format!(
+                "{} 封邮件被读取或下载，涉及 {} 个邮箱（日志按每次获取计数：给出范围表示部分邮件可能被获取了不止一次）——{}；这些邮件涉及多少人需由机构补充",
+                range(least, m),
+                self.accessed.len(),
+                lines.join("；")
+            ),
+        };
+        Some((text, self.accessed_refs()))
     }
 
     /// How they got in, as far as the rules tell.
@@ -493,6 +569,22 @@ fn anchor(case: Option<&Case>, key: &str) -> Option<String> {
 }
 
 /// The fields of regime `id`'s draft.
+/// The number of records: from the evidence when findings count the messages read, else to
+/// be supplied.
+fn records_field(label: String, f: &Facts, lang: Lang) -> Field {
+    match f.records(lang) {
+        Some((text, refs)) => Field::evidence(label, text, &refs),
+        None => Field::supply(
+            label,
+            t(
+                lang,
+                "messages and records in the affected mailboxes during the period",
+                "该期间受影响邮箱中的邮件及记录数",
+            ),
+        ),
+    }
+}
+
 fn draft(id: &str, f: &Facts, case: Option<&Case>, lang: Lang) -> Vec<Field> {
     let (story, story_refs) = f.story(lang);
     let (vector, vector_refs) = f.vector(lang);
@@ -573,7 +665,7 @@ fn draft(id: &str, f: &Facts, case: Option<&Case>, lang: Lang) -> Vec<Field> {
             Field::evidence(t(lang, "how it happened", "发生方式"), vector, &vector_refs),
             cats,
             Field::case(t(lang, "Art. 33(3)(a) approximate number of data subjects", "第 33(3)(a) 条 数据主体大致数量"), subjects(case), &t(lang, "approximate number of people affected (a range is allowed)", "受影响人数（可为范围）")),
-            Field::supply(t(lang, "Art. 33(3)(a) approximate number of records", "第 33(3)(a) 条 记录大致数量"), t(lang, "messages and records in the affected mailboxes during the period", "该期间受影响邮箱中的邮件及记录数")),
+            records_field(t(lang, "Art. 33(3)(a) approximate number of records", "第 33(3)(a) 条 记录大致数量"), f, lang),
             Field::case(t(lang, "date of awareness", "知悉时间"), anchor(case, "awareness"), &t(lang, "when the organisation became aware (the 72 h run from it)", "机构知悉时间（72 小时由此起算）")),
             contact_field,
             consequences,

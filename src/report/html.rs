@@ -204,6 +204,7 @@ pub fn render(r: &Report, markdown_words: &super::markdown::Words) -> String {
         esc(&super::markdown::data_line(r, w)),
         esc(&super::markdown::status_line(r))
     );
+    accessed(&mut o, r, w);
     let _ = write!(o, "<h2>{}</h2>", esc(w.evidence));
     o.push_str(&outline(&super::custody::outline(r)));
     let st = &r.stats;
@@ -337,6 +338,35 @@ pub fn render(r: &Report, markdown_words: &super::markdown::Words) -> String {
 }
 
 /// The findings table's rows for `entries`.
+/// The "What was accessed" table (none without a mailbox); the findings column links to them.
+fn accessed(o: &mut String, r: &Report, w: &super::markdown::Words) {
+    if r.accessed.is_empty() {
+        return;
+    }
+    let _ = write!(
+        o,
+        "<h2>{}</h2><p>{}</p><table><tr><th>{}</th></tr>",
+        esc(w.accessed),
+        esc(w.accessed_intro),
+        w.accessed_columns.map(esc).join("</th><th>")
+    );
+    for (row, a) in super::impact::cells(&r.accessed).iter().zip(&r.accessed) {
+        let refs: Vec<String> = a
+            .refs
+            .iter()
+            .map(|id| format!("<a href=\"#{0}\">{0}</a>", esc(id)))
+            .collect();
+        let cells: Vec<String> = row[..8].iter().map(|c| esc(c)).collect();
+        let _ = write!(
+            o,
+            "<tr><td>{}</td><td>{}</td></tr>",
+            cells.join("</td><td>"),
+            refs.join(", ")
+        );
+    }
+    o.push_str("</table>");
+}
+
 fn finding_rows(
     o: &mut String,
     entries: &[&super::model::Entry],

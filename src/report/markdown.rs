@@ -56,6 +56,10 @@ pub struct Words {
     pub draft_columns: [&'static str; 3],
     pub data: &'static str,
     pub data_unknown: &'static str,
+    /// "What was accessed" heading, its introduction and its columns.
+    pub accessed: &'static str,
+    pub accessed_intro: &'static str,
+    pub accessed_columns: [&'static str; 9],
 }
 
 /// `yes`, `no`, `check` in the report's language.
@@ -138,6 +142,9 @@ pub fn words(lang: Lang) -> Words {
             draft_columns: ["item", "content", "source"],
             data: "data affected (case file)",
             data_unknown: "data affected: not yet assessed — the mail of the accounts above was readable by the attacker; give the confirmed categories in a case file (see the notify steps)",
+            accessed: "What was accessed",
+            accessed_intro: "Per mailbox, what the findings say was read, downloaded or deleted, with the counts the mail server logged (an empty count: the logs do not give it). The owner's own new devices and scheduled jobs are left out (info findings).",
+            accessed_columns: ["mailbox", "from", "how", "when (UTC)", "messages read", "size", "listed only", "deleted", "findings"],
         },
         Lang::Zh => Words {
             title: "邮件服务器安全事件报告",
@@ -177,6 +184,9 @@ pub fn words(lang: Lang) -> Words {
             draft_columns: ["事项", "内容", "来源"],
             data: "受影响的数据（案件文件）",
             data_unknown: "受影响的数据：尚未评估——攻击者可读取上述账户的邮件；请在案件文件中给出确认的数据类别（见通报步骤）",
+            accessed: "被访问的邮件",
+            accessed_intro: "按邮箱列出各项发现所示被读取、下载或删除的邮件，数量为邮件服务器日志所记录（为空表示日志未给出）。邮箱所有者自己的新设备和定时任务不计入（信息级发现）。",
+            accessed_columns: ["邮箱", "来源", "方式", "时间（UTC）", "读取邮件数", "大小", "仅列出", "删除", "发现"],
         },
     }
 }
@@ -202,6 +212,7 @@ pub fn render(r: &Report) -> String {
             .replace("{inputs}", &md(&r.inputs.join(", ")))
     );
     summary(&mut o, r, &w);
+    accessed(&mut o, r, &w);
     let _ = writeln!(o, "## {}\n", w.evidence);
     let s = &r.stats;
     for (depth, line) in super::custody::outline(r) {
@@ -241,6 +252,25 @@ pub fn render(r: &Report) -> String {
     let _ = writeln!(o);
     playbook(&mut o, r, &w);
     o
+}
+
+/// The "What was accessed" table (none without a mailbox).
+fn accessed(o: &mut String, r: &Report, w: &Words) {
+    if r.accessed.is_empty() {
+        return;
+    }
+    let _ = writeln!(o, "## {}\n\n{}\n", w.accessed, w.accessed_intro);
+    let _ = writeln!(
+        o,
+        "| {} |\n|{}",
+        w.accessed_columns.join(" | "),
+        "---|".repeat(w.accessed_columns.len())
+    );
+    for row in super::impact::cells(&r.accessed) {
+        let cells: Vec<String> = row.iter().map(|c| md(c)).collect();
+        let _ = writeln!(o, "| {} |", cells.join(" | "));
+    }
+    o.push('\n');
 }
 
 fn summary(o: &mut String, r: &Report, w: &Words) {

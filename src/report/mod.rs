@@ -17,6 +17,7 @@ pub mod compliance;
 pub mod custody;
 pub mod draft;
 pub mod html;
+pub mod impact;
 pub mod markdown;
 pub mod model;
 pub mod playbook;

@@ -47,6 +47,9 @@ pub struct Report {
     pub story: (String, Vec<String>),
     /// Data affected: the case file's categories, or empty (to be assessed).
     pub data: Vec<String>,
+    /// What was accessed, per mailbox: read, downloaded, deleted, with counts, sources and the
+    /// findings that say so ([`super::impact`]).
+    pub accessed: Vec<super::impact::Impact>,
     /// The incident's status from the case file (none: not given).
     pub status: Option<String>,
     /// Draft notices of the regimes that apply or may apply, every field labelled with its
@@ -223,6 +226,22 @@ fn host_path(f: &Finding, evidence_path: &str) -> String {
         .unwrap_or_else(|| format!("/{tail}"))
 }
 
+/// The mailboxes of the findings `by`, each with what was read and deleted where a finding
+/// says it ([`super::impact`]), then the other accounts by name.
+fn mailboxes(lang: Lang, by: &[&Finding], users: &BTreeSet<String>) -> String {
+    let rows = super::impact::of(by.iter().map(|f| (*f, "")));
+    let mut parts: Vec<String> = rows.iter().take(20).map(|r| r.line(lang)).collect();
+    let others: BTreeSet<String> = users
+        .iter()
+        .filter(|u| !rows.iter().any(|r| &r.mailbox == *u))
+        .cloned()
+        .collect();
+    if !others.is_empty() {
+        parts.push(names(&others));
+    }
+    parts.join("; ")
+}
+
 /// A step's text, its commands, and the values kept out of them.
 type Filled = (String, Vec<String>, Vec<super::shell::Refused>);
 
@@ -249,6 +268,7 @@ fn fill(step: &super::playbook::Step, lang: Lang, by: &[&Finding]) -> Filled {
     };
     let text = text
         .replace("{ips}", &names(&ips))
+        .replace("{mailboxes}", &mailboxes(lang, by, &users))
         .replace("{users}", &names(&users))
         .replace("{files}", &names(&files));
     use super::shell::{render, Arg};
@@ -451,7 +471,9 @@ impl Report {
         let notify = detected_at
             .map(|at| super::compliance::obligations(at, now, case, cfg.lang))
             .unwrap_or_default();
-        let facts = facts(&entries, &summary, &checks, measures, cfg.lang);
+        let accessed = super::impact::of(entries.iter().map(|e| (&e.finding, e.id.as_str())));
+        let mut facts = facts(&entries, &summary, &checks, measures, cfg.lang);
+        facts.accessed = accessed.clone();
         let drafts = super::draft::drafts(&facts, &notify, case, cfg.lang);
         let story = facts.story(cfg.lang);
         Report {
@@ -490,6 +512,7 @@ impl Report {
             notify,
             story,
             data: case.map(|c| c.data.categories.clone()).unwrap_or_default(),
+            accessed,
             status: case.and_then(|c| c.incident.status.clone()),
             drafts,
             custody: checks,
@@ -616,6 +639,7 @@ fn facts(
             })
             .collect(),
         measures,
+        accessed: Vec::new(),
         severity: if severity.is_empty() {
             "-".into()
         } else {

@@ -8,7 +8,10 @@ recon (a service scan, user enumeration by RCPT and VRFY, open-relay attempts wi
 initial access (SMTP AUTH brute force on carol ending in her password, a password spray from six
 addresses, IMAP brute force on dave), abuse (bulk sending through carol's login from an address
 that never failed a login, reading her mailbox, while carol herself sends from her office address
-before and during it), persistence (planted by scenario.sh, then mail to the victims so the copies show in
+before and during it), theft (Postfix run: carol's whole mailbox downloaded over IMAP and her
+INBOX over POP3, and after the cut slice two thirds of her INBOX expunged; paul, who reads his
+mail at the office, gets a new phone on the office network that downloads everything, which is
+not theft), persistence (planted by scenario.sh, then mail to the victims so the copies show in
 the log), cleanup (a slice of mail.log cut out, then a logrotate-style rotation). Counts and
 waits are bounded: the whole run takes about six minutes. The ground truth is written to
 OUT/truth.json as it happens.
@@ -50,6 +53,8 @@ import email.utils
 import imaplib
 import json
 import os
+import poplib
+import random
 import re
 import smtplib
 import socket
@@ -57,6 +62,7 @@ import subprocess
 import sys
 import threading
 import time
+from email.message import EmailMessage
 
 HOST = "127.0.0.1"
 DOMAIN = "lab.example"
@@ -88,6 +94,22 @@ LIST_ID = "news.newsletter.example"
 BURSTS = {
     "dovecot-lda+sieve": [("kate", "list", 120), ("liam", "personal", 90), ("nora", "list", 10)],
     "lmtp": [("kate", "list", 120), ("nora", "list", 100), ("liam", "personal", 10)],
+}
+# Mailbox theft (Postfix run; docs/live-test.md, "The theft"): after the takeover, the stolen
+# login's address downloads carol's whole mailbox over IMAP, a second address of the
+# attacker's network retrieves her INBOX over POP3, and, after the cut slice, the first one
+# deletes most of her INBOX (\Deleted, EXPUNGE). paul, an ordinary user with a history of
+# short reading sessions from his office address, gets a new phone on the same office network,
+# which downloads everything: that is not theft. Their mail comes from the correspondents'
+# servers (CORRESPONDENTS_IP) before anything else happens; carol and paul file some of it
+# into folders from their office (APPEND), and Dovecot's mail_log plugin logs what changes.
+THEFT_POP3_IP = "127.0.9.12"
+PAUL_OFFICE_IP = "127.0.10.5"
+PAUL_PHONE_IP = "127.0.10.23"
+# Per owner: INBOX messages delivered, then folders the owner fills by APPEND.
+OWNER_MAIL = {
+    "carol": {"INBOX": 18, "Finance": 5, "合同": 3, "Sent": 4},
+    "paul": {"INBOX": 14, "Projects": 5, "Sent": 3},
 }
 MAIL_LOG = "/var/log/mail.log"
 # The MTA under attack (--mta): "postfix" (tests/live/scenario.sh), "exim"
@@ -185,6 +207,131 @@ class Imap(imaplib.IMAP4):
 
 def message(frm, to, subject):
     return f"From: <{frm}>\r\nTo: <{to}>\r\nSubject: {subject}\r\n\r\n{subject}\r\n"
+
+
+def mutf7(name):
+    """An IMAP mailbox name in RFC 3501's modified UTF-7 (合同 → &VAhUDA-)."""
+    out, run_ = [], []
+
+    def flush():
+        if run_:
+            b64 = base64.b64encode("".join(run_).encode("utf-16-be")).decode().rstrip("=")
+            out.append("&" + b64.replace("/", ",") + "-")
+            run_.clear()
+
+    for ch in name:
+        if 0x20 <= ord(ch) <= 0x7E:
+            flush()
+            out.append("&-" if ch == "&" else ch)
+        else:
+            run_.append(ch)
+    flush()
+    return '"' + "".join(out) + '"'
+
+
+def unmutf7(name):
+    """A modified UTF-7 mailbox name back in Unicode (&VAhUDA- → 合同)."""
+    def dec(m):
+        b64 = m.group(1).replace(",", "/")
+        return base64.b64decode(b64 + "=" * (-len(b64) % 4)).decode("utf-16-be") if b64 else "&"
+    return re.sub(r"&([^-]*)-", dec, name)
+
+
+def office_mail(user, folder, i, rng):
+    """One business message for `user` (sent by them when folder is Sent): a text of varied
+    length, and for about a third an attachment (a PDF's worth of random bytes)."""
+    words = ("order invoice payment contract delivery schedule figures quarter account "
+             "signed copy release warehouse totals records budget review").split()
+    partner = f"contact{i % 9}@partner{i % 4}.example"
+    me = f"{user}@{DOMAIN}"
+    m = EmailMessage()
+    m["From"], m["To"] = (me, partner) if folder == "Sent" else (partner, me)
+    m["Subject"] = f"{folder} {rng.choice(words)} {i}"
+    m["Date"] = email.utils.formatdate(localtime=True)
+    m["Message-ID"] = f"<{user}-{folder.encode().hex()}-{i}.{os.getpid()}@{DOMAIN}>"
+    m.set_content(" ".join(rng.choice(words) for _ in range(rng.randint(40, 900))) + "\n")
+    if rng.random() < 0.35:
+        m.add_attachment(b"%PDF-1.4\n" + rng.randbytes(rng.randint(4_000, 60_000)),
+                         maintype="application", subtype="pdf", filename=f"doc-{i}.pdf")
+    return m
+
+
+class Mailbox(Imap):
+    """An IMAP session that counts what it fetched: body literals (BODY[], their number and
+    bytes) and header-only literals, as Dovecot's logout line counts them
+    (tests/fixtures/dovecot-access/README.md)."""
+
+    def __init__(self, src, user):
+        super().__init__(src)
+        self.start = now_utc()
+        self.bodies = self.body_bytes = self.headers = 0
+        self.deleted = self.expunged = 0
+        self.folders = []
+        self.login(user, password(user))
+
+    def folder_names(self):
+        typ, data = self.list('""', '"*"')
+        assert typ == "OK", data
+        return [re.match(rb'\(.*?\) "(.*?)" (.*)$', line).group(2).decode() for line in data]
+
+    def enter(self, raw_name, readonly=True):
+        """SELECT (or EXAMINE) a folder by its name as LIST gave it; its message count."""
+        typ, data = self.select(raw_name if raw_name.startswith('"') else f'"{raw_name}"', readonly)
+        assert typ == "OK", (raw_name, data)
+        self.folders.append(unmutf7(raw_name.strip('"')))
+        return int(data[0])
+
+    def fetch_all(self, items, uids="1:*"):
+        """UID FETCH `uids` `items` in the selected folder, counting the literals received."""
+        typ, data = self.uid("FETCH", uids, items)
+        assert typ == "OK", data
+        for part in data:
+            if isinstance(part, tuple):
+                if re.search(rb"BODY\[HEADER[^\]]*\] \{\d+\}$", part[0]):
+                    self.headers += 1
+                elif re.search(rb"BODY\[\] \{\d+\}$", part[0]):
+                    self.bodies += 1
+                    self.body_bytes += len(part[1])
+
+    def delete_some(self, count):
+        """\\Deleted on the first `count` messages of the selected folder, then EXPUNGE."""
+        typ, data = self.uid("SEARCH", None, "ALL")
+        uids = data[0].split()[:count]
+        typ, data = self.uid("STORE", b",".join(uids).decode(), "+FLAGS.SILENT", "(\\Deleted)")
+        assert typ == "OK", data
+        self.deleted += len(uids)
+        typ, data = self.expunge()
+        assert typ == "OK", data
+        self.expunged += len([d for d in data if d is not None])
+
+    def record(self, logout=True):
+        if logout:
+            self.logout()
+        else:
+            self.shutdown()  # a phone losing its network
+        return {"ip": self.src, "start": iso(self.start), "end": iso(now_utc()),
+                "messages": self.bodies, "bytes": self.body_bytes, "header_fetches": self.headers,
+                "deleted": self.deleted, "expunged": self.expunged,
+                "folders": sorted(set(self.folders))}
+
+
+class Pop3(poplib.POP3):
+    """POP3 from a chosen source address, counting each RETR's bytes on the wire (its +OK line
+    and the message's lines, as Dovecot's retr=N/BYTES counts them)."""
+
+    def __init__(self, src):
+        self.src = src
+        self.wire = None
+        super().__init__(HOST, 110, timeout=30)
+
+    def _create_socket(self, timeout):
+        return socket.create_connection((self.host, self.port), timeout, source_address=(self.src, 0))
+
+    def _getline(self):
+        line, o = super()._getline()
+        if self.wire is not None and line != b".":
+            self.wire += o
+        return line, o
 
 
 class Legit(threading.Thread):
@@ -384,6 +531,130 @@ def abuse(truth, count=60):
                      "usual_ip": CAROL_OFFICE_IP}
 
 
+def fill_mailboxes(truth):
+    """carol's and paul's mail: INBOX messages from the correspondents' servers (port 25,
+    delivered by dovecot-lda), then each owner, from the office, creates folders and saves
+    mail into them (APPEND, as a mail client saves sent mail or files a copy) and reads a few
+    messages. Waits until Dovecot has stored every delivered message."""
+    before, _ = stored_counts()
+    for user, layout in OWNER_MAIL.items():
+        rng = random.Random(f"live-theft/{user}")
+        msgs = [office_mail(user, "INBOX", i, rng) for i in range(layout["INBOX"])]
+        for k in range(0, len(msgs), 10):
+            s = smtp(CORRESPONDENTS_IP, 25)
+            for m in msgs[k:k + 10]:
+                s.sendmail(m["From"], [m["To"]], m.as_bytes())
+            quit_quietly(s)
+    t = time.monotonic()
+    while time.monotonic() - t < 60:
+        now, _ = stored_counts()
+        if all(now.get(("lda", u), 0) - before.get(("lda", u), 0) >= l["INBOX"]
+               for u, l in OWNER_MAIL.items()):
+            break
+        time.sleep(0.5)
+    office = {"carol": CAROL_OFFICE_IP, "paul": PAUL_OFFICE_IP}
+    for user, layout in OWNER_MAIL.items():
+        rng = random.Random(f"live-theft/{user}/folders")
+        m = Mailbox(office[user], user)
+        for folder, count in layout.items():
+            if folder == "INBOX":
+                continue
+            typ, data = m.create(mutf7(folder))
+            assert typ == "OK", data
+            for i in range(count):
+                msg = office_mail(user, folder, i, rng).as_bytes().replace(b"\n", b"\r\n")
+                typ, data = m.append(mutf7(folder), "(\\Seen)", None, msg)
+                assert typ == "OK", data
+        m.logout()
+    truth["theft"] = {"user": "carol", "usual_ip": CAROL_OFFICE_IP,
+                      "mailbox": OWNER_MAIL["carol"], "owner_reads": [owner_reads("carol", CAROL_OFFICE_IP, 3)]}
+    truth["hard_negative"] = {"user": "paul", "usual_ip": PAUL_OFFICE_IP, "phone_ip": PAUL_PHONE_IP,
+                              "mailbox": OWNER_MAIL["paul"], "history": []}
+
+
+def owner_reads(user, ip, n):
+    """The owner's mail client at the office: the INBOX header list, the bodies of the n
+    newest messages."""
+    m = Mailbox(ip, user)
+    count = m.enter("INBOX", readonly=False)
+    m.fetch_all("(UID FLAGS BODY.PEEK[HEADER.FIELDS (FROM SUBJECT DATE)])")
+    if count:
+        typ, data = m.uid("SEARCH", None, "ALL")
+        m.fetch_all("(UID BODY.PEEK[])", b",".join(data[0].split()[-n:]).decode())
+    return m.record()
+
+
+def paul_at_the_office(truth, sessions, gap=2):
+    """paul's history: short reading sessions from his office address."""
+    for _ in range(sessions):
+        truth["hard_negative"]["history"].append(owner_reads("paul", PAUL_OFFICE_IP, 2))
+        time.sleep(gap)
+
+
+def download_everything(user, ip, headers_first=False, logout=True):
+    """Every folder, every message's BODY.PEEK[] (with headers_first, a phone's header list
+    first); the counts as Dovecot logs them."""
+    m = Mailbox(ip, user)
+    for name in m.folder_names():
+        if m.enter(name if name.startswith('"') else f'"{name}"'):
+            if headers_first:
+                m.fetch_all("(UID FLAGS RFC822.SIZE BODY.PEEK[HEADER.FIELDS (FROM TO SUBJECT DATE)])")
+            m.fetch_all("(UID RFC822.SIZE BODY.PEEK[])")
+    if not logout:
+        m.enter("INBOX")
+        tag = m._new_tag()
+        m.send(tag + b" IDLE\r\n")
+        m.readline()
+        time.sleep(2)
+    return m.record(logout)
+
+
+def pop3_retrieve_all(user, ip):
+    """STAT, UIDL, RETR of every message, QUIT (no DELE: the mail stays on the server)."""
+    p = Pop3(ip)
+    start = now_utc()
+    p.user(user)
+    p.pass_(password(user))
+    count, size = p.stat()
+    p.uidl()
+    wire = octets = 0
+    for n in range(1, count + 1):
+        p.wire = 0
+        resp, _, _ = p.retr(n)
+        wire += p.wire
+        octets += int(resp.split()[1])
+        p.wire = None
+    p.quit()
+    return {"ip": ip, "start": iso(start), "end": iso(now_utc()), "messages": count,
+            "bytes": wire, "octets": octets, "mailbox_octets": size}
+
+
+def theft(truth):
+    """The stolen login downloads carol's mailbox over IMAP; a second address of the attacker's
+    network takes her INBOX over POP3."""
+    t = truth["theft"]
+    t["imap_download"] = download_everything("carol", ABUSE_IP)
+    t["pop3_retrieve"] = pop3_retrieve_all("carol", THEFT_POP3_IP)
+    log(f"theft: IMAP {t['imap_download']['messages']} messages, {t['imap_download']['bytes']} bytes; "
+        f"POP3 {t['pop3_retrieve']['messages']} messages, {t['pop3_retrieve']['bytes']} bytes")
+
+
+def cover_up(truth):
+    """Back later, the stolen login deletes most of carol's INBOX."""
+    m = Mailbox(ABUSE_IP, "carol")
+    count = m.enter("INBOX", readonly=False)
+    m.delete_some(count * 2 // 3)
+    truth["theft"]["cover_up"] = m.record()
+    log(f"cover-up: {m.expunged} of carol's {count} INBOX messages expunged")
+
+
+def new_phone(truth):
+    """paul's new phone on the office network downloads everything, idles, loses the Wi-Fi."""
+    h = truth["hard_negative"]
+    h.update(download_everything("paul", PAUL_PHONE_IP, headers_first=True, logout=False))
+    log(f"paul's new phone: {h['messages']} messages, {h['bytes']} bytes")
+
+
 def mail_the_victims(tag):
     s = smtp(OUTSIDE_IP, 25)
     for user in ["frank", "grace", "erin"]:
@@ -544,6 +815,11 @@ def run(out, scenario):
     time.sleep(4)
     carol_at_work(1)
     carol_at_work(2)
+    if MTA == "postfix":
+        log("carol's and paul's mail; paul reads his at the office")
+        fill_mailboxes(truth)
+        paul_at_the_office(truth, 3)
+        save()
     time.sleep(4)
     if chroot_lab():
         # The logs rotated once already (a day's rotation): carol's first office mail is
@@ -555,6 +831,8 @@ def run(out, scenario):
     log("recon"); scan(); enumerate_users(); relay_attempts()
     log("initial access"); smtp_brute_force(truth); spray(); imap_brute_force(); save()
     log("abuse"); abuse(truth); save()
+    if MTA == "postfix":
+        log("theft of carol's mail"); theft(truth); save()
     if chroot_lab():
         path = list(bursts())[0]
         log(f"inbound burst for the receivers, delivered by {MTA}'s {path}")
@@ -568,6 +846,8 @@ def run(out, scenario):
     mail_the_victims("1")
     if chroot_lab():
         relay_through_planted_net(truth)
+    else:
+        paul_at_the_office(truth, 1, gap=0)  # another of his ordinary sessions
     save()
     # The slice the intruder will cut: CONTEXT_MINUTES of traffic before it, its own checks
     # inside it, CONTEXT_MINUTES after it.
@@ -588,6 +868,13 @@ def run(out, scenario):
         root_step(scenario, out, "lmtp")
         time.sleep(2)
         burst("lmtp")
+        # After the cut (so the cleanup phase still starts with it): the intruder back to
+        # delete carol's mail; then paul's new phone, an owner's download that is not theft.
+        log("cover-up in carol's mailbox; paul's new phone")
+        cover_up(truth)
+        time.sleep(3)
+        new_phone(truth)
+        save()
     else:
         log("context after the slice")
     until(t_after, CONTEXT_MINUTES * 60 + 10)

@@ -18,17 +18,21 @@
 # Dovecot's LMTP server (mailbox_transport = lmtp:unix:private/dovecot-lmtp, Sieve too) and
 # reloads. Aliases and ~/.forward stay with local(8) in both phases. Users kate, liam and nora
 # only receive mail (bursts of it); kate and liam have Sieve scripts (fileinto, vacation).
+# Dovecot also serves POP3 and logs mailbox changes with its mail_log plugin: the attack
+# steals carol's mail over IMAP and POP3 and deletes some of it (attack.py, "theft").
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cmd=${1:?up or down}
 OUT=$(mkdir -p "${2:?output folder}" && cd "$2" && pwd)
 STATE="$OUT/state"
 CHANGES="$OUT/changes.txt"
-PACKAGES=(postfix dovecot-core dovecot-imapd dovecot-lmtpd dovecot-sieve swaks rsyslog)
+PACKAGES=(postfix dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd dovecot-sieve swaks rsyslog)
 # RECEIVERS only receive mail (bursts from an outside list server and correspondents); the
 # attack never touches them (attack.py's RECEIVERS).
 RECEIVERS=(kate liam nora)
-USERS=(alice bob carol dave erin frank grace "${RECEIVERS[@]}")
+# paul reads his mail from his office and, late in the run, from a new phone (attack.py's
+# hard negative for the mailbox theft).
+USERS=(alice bob carol dave erin frank grace paul "${RECEIVERS[@]}")
 LDA='/usr/lib/dovecot/dovecot-lda -f "$SENDER" -a "$RECIPIENT"'
 DOMAIN=lab.example
 
@@ -81,6 +85,7 @@ up() {
   { echo "postfix $(postconf -d -h mail_version)"; echo "dovecot $(dovecot --version)";
     echo "pigeonhole (dovecot-sieve) $(dpkg-query -W -f '${Version}' dovecot-sieve)";
     echo "dovecot-lmtpd $(dpkg-query -W -f '${Version}' dovecot-lmtpd)";
+    echo "dovecot-pop3d $(dpkg-query -W -f '${Version}' dovecot-pop3d)";
     echo "rsyslog $(rsyslogd -v | head -1)"; echo "swaks $(dpkg-query -W -f '${Version}' swaks)";
   } > "$OUT/versions.txt"
 
@@ -152,9 +157,12 @@ vacation :days 7 :subject "Away until Monday"
 
   rm -rf /etc/dovecot && mkdir -p /etc/dovecot
   cat > /etc/dovecot/dovecot.conf <<EOF
-# mailir live test: IMAP on loopback, users from a password file, SASL for Postfix; local
-# delivery by dovecot-lda (Postfix mailbox_command), later by LMTP, both with Sieve.
-protocols = imap lmtp
+# mailir live test: IMAP and POP3 on loopback, users from a password file, SASL for Postfix;
+# local delivery by dovecot-lda (Postfix mailbox_command), later by LMTP, both with Sieve.
+# The mail_log plugin logs deletions, expunges, copies and folder changes, as admins enable it
+# (Debian's conf.d/10-logging.conf lines, with mailbox_create); the logout lines keep
+# Dovecot's default formats (body_count/body_bytes, retr=N/BYTES).
+protocols = imap lmtp pop3
 listen = 127.0.0.1
 ssl = no
 disable_plaintext_auth = no
@@ -168,6 +176,11 @@ log_path = syslog
 syslog_facility = mail
 hostname = mx.$DOMAIN
 postmaster_address = postmaster@$DOMAIN
+mail_plugins = \$mail_plugins mail_log notify
+plugin {
+  mail_log_events = delete undelete expunge copy mailbox_delete mailbox_rename mailbox_create
+  mail_log_fields = uid box msgid size
+}
 protocol lda {
   mail_plugins = \$mail_plugins sieve
 }
@@ -233,7 +246,8 @@ EOF
   note "started: postfix (stopped by down; its queue directories under /var/spool/postfix stay, emptied)"
   for _ in $(seq 50); do
     (exec 3<>/dev/tcp/127.0.0.1/25) 2>/dev/null && (exec 3<>/dev/tcp/127.0.0.1/587) 2>/dev/null \
-      && (exec 3<>/dev/tcp/127.0.0.1/143) 2>/dev/null && break
+      && (exec 3<>/dev/tcp/127.0.0.1/143) 2>/dev/null && (exec 3<>/dev/tcp/127.0.0.1/110) 2>/dev/null \
+      && break
     sleep 0.2
   done
 

@@ -259,3 +259,95 @@ pub fn strs(v: &serde_json::Value) -> Vec<String> {
         })
         .unwrap_or_default()
 }
+
+/// Holds `findings` (a `detect` JSON's `findings`) against a ground truth's `theft` block:
+/// every `expected` item found — its rule naming its users and addresses and citing its lines
+/// — and, per rule, mailbox and source, the `accessed` counts the findings give adding up to
+/// the truth's (one finding may cover several expected sessions: a burst); no `negatives` item
+/// above its `max_severity` (`null`: no finding at all).
+pub fn check_theft(findings: &[Value], theft: &Value) {
+    let rank = |s: &str| {
+        ["info", "low", "medium", "high", "critical"]
+            .iter()
+            .position(|x| *x == s)
+    };
+    let names = |f: &Value, kind: &str| strs(&f["entities"][kind]);
+    let mut want: BTreeMap<(String, String, String, &str), u64> = BTreeMap::new();
+    let mut got: BTreeMap<(String, String, String, &str), u64> = BTreeMap::new();
+    for item in theft["expected"].as_array().expect("theft.expected") {
+        let rule = item["rule"].as_str().unwrap();
+        let users = strs(&item["users"]);
+        let ips = strs(&item["ips"]);
+        let of_rule: Vec<&Value> = findings
+            .iter()
+            .filter(|f| f["rule"] == rule)
+            .filter(|f| users.iter().all(|u| names(f, "users").contains(u)))
+            .filter(|f| ips.iter().all(|i| names(f, "ips").contains(i)))
+            .collect();
+        assert!(
+            !of_rule.is_empty(),
+            "{rule} naming {users:?} {ips:?}: {item:#}"
+        );
+        if let (Some(file), Some(lines)) = (item["file"].as_str(), item["lines"].as_array()) {
+            let cited: Vec<u64> = of_rule
+                .iter()
+                .flat_map(|f| f["evidence"].as_array().into_iter().flatten())
+                .filter(|e| e["path"].as_str().is_some_and(|p| p.ends_with(file)))
+                .flat_map(|e| e["lines"].as_array().into_iter().flatten())
+                .filter_map(Value::as_u64)
+                .collect();
+            let last = lines.last().and_then(Value::as_u64).unwrap();
+            let any = lines
+                .iter()
+                .filter_map(Value::as_u64)
+                .any(|l| cited.contains(&l));
+            assert!(
+                any || cited.contains(&last),
+                "{rule}: {file} lines {lines:?} not cited ({cited:?})"
+            );
+        }
+        let a = &item["accessed"];
+        for field in ["messages", "bytes", "deleted"] {
+            if let Some(n) = a[field].as_u64() {
+                let key = (
+                    rule.to_string(),
+                    a["mailbox"].as_str().unwrap_or_default().to_string(),
+                    strs(&a["sources"]).join(","),
+                    field,
+                );
+                *want.entry(key).or_default() += n;
+            }
+        }
+    }
+    for f in findings {
+        for a in f["accessed"].as_array().into_iter().flatten() {
+            for field in ["messages", "bytes", "deleted"] {
+                let key = (
+                    f["rule"].as_str().unwrap().to_string(),
+                    a["mailbox"].as_str().unwrap_or_default().to_string(),
+                    strs(&a["sources"]).join(","),
+                    field,
+                );
+                if let (true, Some(n)) = (want.contains_key(&key), a[field].as_u64()) {
+                    *got.entry(key).or_default() += n;
+                }
+            }
+        }
+    }
+    assert_eq!(got, want, "accessed counts against the truth");
+    for neg in theft["negatives"].as_array().into_iter().flatten() {
+        let rule = neg["rule"].as_str().unwrap();
+        let max = neg["max_severity"].as_str().and_then(rank);
+        let users = strs(&neg["users"]);
+        let ips = strs(&neg["ips"]);
+        for f in findings.iter().filter(|f| f["rule"] == rule) {
+            let names_one = users.iter().any(|u| names(f, "users").contains(u))
+                || ips.iter().any(|i| names(f, "ips").contains(i));
+            let sev = f["severity"].as_str().and_then(rank);
+            assert!(
+                !names_one || (max.is_some() && sev <= max),
+                "negative broken by {f:#}: {neg:#}"
+            );
+        }
+    }
+}

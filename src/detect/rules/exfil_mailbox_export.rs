@@ -28,7 +28,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::cloud::{detail_of, some, Group};
 use super::exchange_admin_cmdlet::web_path;
-use super::mail_access::{self, Access, Taken};
+use super::mail_actions::{self, Access, Taken};
 use super::{Files, Rule, Shared, Thresholds};
 use crate::detect::entity::{EntityKind, EntityRole};
 use crate::detect::fact::Fact;
@@ -78,7 +78,7 @@ impl MailboxExport {
         };
         let e = self.searches.entry(name.to_lowercase()).or_default();
         if !d.locations.is_empty() {
-            e.mailboxes = mail_access::mailboxes(&d.locations, None);
+            e.mailboxes = mail_actions::mailboxes(&d.locations, None);
         }
         e.query = d.search.clone().or(e.query.take());
         e.case = d.case.clone().or(e.case.take());
@@ -190,7 +190,7 @@ impl Rule for MailboxExport {
             let (sev, why, attacker) = self.judge(&e, shared, &taken);
             let actor = e.fact.actor().unwrap_or("unknown").to_string();
             let j = judged.entry((actor.clone(), sev)).or_default();
-            mail_access::add(&mut j.group, &mut j.firsts, &e.fact);
+            mail_actions::add(&mut j.group, &mut j.firsts, &e.fact);
             j.why.insert(why);
             j.attacker |= attacker;
             j.failed += u64::from(e.fact.status() == Some("failure"));
@@ -205,7 +205,7 @@ impl Rule for MailboxExport {
                 j.what
                     .insert(crate::sanitize::capped(&target, 200).into_owned());
             }
-            let mut boxes = mail_access::mailboxes(&[], e.fact.mailbox().or(d.mailbox.as_deref()));
+            let mut boxes = mail_actions::mailboxes(&[], e.fact.mailbox().or(d.mailbox.as_deref()));
             if boxes.is_empty() {
                 boxes = searched.mailboxes.clone();
             }
@@ -257,10 +257,10 @@ fn finding(
         vec!["notify.assess_data", "clean.review_ediscovery"],
         files,
     );
-    mail_access::tag_actor(&mut f, shared, taken, actor, j.attacker, &j.firsts);
+    mail_actions::tag_actor(&mut f, shared, taken, actor, j.attacker, &j.firsts);
     for (mailbox, a) in &j.mailboxes {
         f.accessed.push(a.record(mailbox, "export"));
-        if mailbox.contains('@') && !mail_access::same_account(mailbox, actor) {
+        if mailbox.contains('@') && !mail_actions::same_account(mailbox, actor) {
             let role = if sev >= Severity::High {
                 EntityRole::VictimAccount
             } else {

@@ -16,7 +16,7 @@
 //!   `New-CaseHoldRule`, `HoldCreated` of the same case or policy) from the account's usual
 //!   source — **info**: the legal hold an administrator is asked for;
 //! - another eDiscovery search — **medium** when its query holds a sensitive word
-//!   ([`super::mail_access::SENSITIVE`]: password, invoice, wire, bank, contract, 密码, 合同 …),
+//!   ([`super::mail_actions::SENSITIVE`]: password, invoice, wire, bank, contract, 密码, 合同 …),
 //!   else **low**;
 //! - a user's own search with a sensitive word — **low** (named, for the record); without one,
 //!   nothing: people search their mail all day.
@@ -32,7 +32,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::cloud::{detail_of, some, Group};
-use super::mail_access::{self, Access, Taken};
+use super::mail_actions::{self, Access, Taken};
 use super::{Files, Rule, Shared, Thresholds};
 use crate::detect::entity::{EntityKind, EntityRole};
 use crate::detect::fact::Fact;
@@ -103,7 +103,7 @@ impl Rule for MailboxSearch {
             query: d.search.clone(),
             name: d.name.clone(),
             case: d.case.clone(),
-            mailboxes: mail_access::mailboxes(&d.locations, f.mailbox()),
+            mailboxes: mail_actions::mailboxes(&d.locations, f.mailbox()),
         });
     }
 
@@ -120,7 +120,7 @@ impl Rule for MailboxSearch {
             };
             let actor = s.fact.actor().unwrap_or("unknown").to_string();
             let j = judged.entry((actor.clone(), sev)).or_default();
-            mail_access::add(&mut j.group, &mut j.firsts, &s.fact);
+            mail_actions::add(&mut j.group, &mut j.firsts, &s.fact);
             j.why.insert(why);
             j.attacker |= attacker;
             if s.ediscovery {
@@ -135,7 +135,7 @@ impl Rule for MailboxSearch {
             j.words.extend(
                 s.query
                     .as_deref()
-                    .map(mail_access::sensitive)
+                    .map(mail_actions::sensitive)
                     .unwrap_or_default(),
             );
             let key = (s.fact.ts_us, s.fact.file, s.fact.line);
@@ -184,7 +184,7 @@ impl MailboxSearch {
         let words = s
             .query
             .as_deref()
-            .map(mail_access::sensitive)
+            .map(mail_actions::sensitive)
             .unwrap_or_default();
         let held = [&s.case, &s.name]
             .into_iter()
@@ -235,7 +235,7 @@ fn finding(
         vec!["notify.assess_data", "clean.review_ediscovery"],
         files,
     );
-    mail_access::tag_actor(&mut f, shared, taken, actor, j.attacker, &j.firsts);
+    mail_actions::tag_actor(&mut f, shared, taken, actor, j.attacker, &j.firsts);
     for (mailbox, a) in &j.mailboxes {
         let how = if j.by_ediscovery.contains(mailbox) {
             "ediscovery"
@@ -243,7 +243,7 @@ fn finding(
             "search"
         };
         f.accessed.push(a.record(mailbox, how));
-        if mailbox.contains('@') && !mail_access::same_account(mailbox, actor) {
+        if mailbox.contains('@') && !mail_actions::same_account(mailbox, actor) {
             let role = if sev >= Severity::High {
                 EntityRole::VictimAccount
             } else {

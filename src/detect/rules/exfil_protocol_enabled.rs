@@ -24,7 +24,7 @@ use std::collections::BTreeMap;
 
 use super::cloud::{detail_of, some, Group};
 use super::failures::HOUR_US;
-use super::mail_access::{self, Taken};
+use super::mail_actions::{self, Taken};
 use super::{Files, Limit, Rule, Shared, Thresholds};
 use crate::detect::entity::{EntityKind, EntityRole};
 use crate::detect::fact::Fact;
@@ -99,7 +99,7 @@ impl ProtocolEnabled {
                     && *ts >= at
                     && *ts - at <= self.window_us
                     && acct.split('@').next() == Some(local.as_str())
-                    && mail_access::same_account(acct, mailbox)
+                    && mail_actions::same_account(acct, mailbox)
             })
             .map(|(_, u)| u)
             .min_by_key(|u| u.0)
@@ -184,7 +184,7 @@ impl ProtocolEnabled {
         };
         let mut g = Group::default();
         let mut firsts = BTreeMap::new();
-        mail_access::add(&mut g, &mut firsts, f);
+        mail_actions::add(&mut g, &mut firsts, f);
         let protocols = some(&e.protocols, 3).to_uppercase();
         if let Some((ts, file, line, ip)) = used {
             g.add(&Fact::at(
@@ -206,7 +206,7 @@ impl ProtocolEnabled {
             vec!["clean.disable_legacy_protocols", "notify.assess_data"],
             files,
         );
-        mail_access::tag_actor(&mut out, shared, taken, actor, attacker, &firsts);
+        mail_actions::tag_actor(&mut out, shared, taken, actor, attacker, &firsts);
         if let Some((ts, file, line, ip)) = used {
             if let Some(ip) = ip {
                 let role = ip_role(shared, taken, &e.mailbox, ip, *ts);
@@ -247,7 +247,7 @@ impl ProtocolEnabled {
 
 /// The role of the address a mailbox was used from.
 fn ip_role(shared: &Shared, taken: &Taken, mailbox: &str, ip: &str, ts: i64) -> EntityRole {
-    mail_access::ip_role(shared, taken, mailbox, ip, ts)
+    mail_actions::ip_role(shared, taken, mailbox, ip, ts)
 }
 
 #[cfg(test)]

@@ -1,342 +1,776 @@
-//! Shared by the rules about what was done to mail in Exchange and Microsoft 365 — searches,
-//! exports, delegations, consents, protocol and audit settings: which accounts the earlier
-//! findings name as taken (and from which addresses), the words a search for something worth
-//! stealing uses, account names compared across logs, the role of an address, and the
-//! per-mailbox [`Accessed`] records of a finding.
+//! Shared bookkeeping of what sessions read and deleted in mailboxes, for
+//! `exfil.mailbox_download`, `exfil.pop_retrieve` and `cleanup.mail_deletion`.
 //!
-//! Takeovers are learned from the findings of the rules that run before these
-//! ([`super::Rule::finish_with`]): an account a finding with the catalogue role
-//! [`Role::TakenAccount`] names as its victim (`auth.compromised_account`,
-//! `auth.rule_after_login`) is taken from that finding's first time on; the addresses those
-//! findings name as an attacker's or a stolen login's are the attacker's.
+//! **What is counted.** Each `mailbox_access` fact (an IMAP / POP3 session's end counters, a
+//! webmail download, an M365 `MailItemsAccessed`) and each `mailbox_change` fact (a `mail_log`
+//! expunge, an M365 deletion) adds to a *cell*: one mailbox, one client address, one hour —
+//! the messages and bytes read, the headers listed, the messages deleted, the folders, the
+//! sessions and their lines. Consecutive hours of one mailbox and address make a *burst*
+//! (the attacker who fetches in several sessions is one download).
+//!
+//! **The baseline, learned from the evidence.** Per account: every network (/24, IPv6 /64)
+//! and address it logged in or read mail from, with the first login and the first session end;
+//! the messages it read per day. A burst's address is the account's **own** when a session of
+//! the account from that address ended before the burst began (the client had been there
+//! before), or the account logged in from it more than a day before; it is a **new address on
+//! the account's own network** when another address of the same network did either. Addresses
+//! an earlier rule named as attacking never count as the account's own. The **usual volume** is the most
+//! messages the account read on one earlier day. Both are independent of the order the
+//! facts come in. Addresses that earlier findings name as attackers (a brute force that
+//! succeeded, a takeover) and accounts they name as taken come from
+//! [`Rule::finish_with`](super::Rule::finish_with).
+//!
+//! The baseline is gathered once for the three rules ([`Baseline`], in [`super::Shared`]);
+//! each rule keeps its own cells.
+//!
+//! **Bounded.** On sealing, cells wholly before the sealed hour that cannot make a burst worth
+//! judging (fewer than `download_messages` read, fewer than `deletion_messages` deleted) are
+//! folded into the baseline and dropped; at most [`MAX_CELLS`] are held (then the smallest
+//! bursts are judged early). Per account at most [`MAX_IPS`] addresses and 400 days.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::cloud::Group;
-use super::Shared;
-use crate::detect::catalog::Role;
-use crate::detect::entity::{default_role, EntityKind, EntityRole};
-use crate::detect::finding::{ts, Accessed, Finding};
+use rustc_hash::FxHashMap;
 
-/// Taken accounts and the attacker's addresses, from earlier findings.
-#[derive(Debug, Default, Clone)]
-pub struct Taken {
-    /// Account (lower case) → the time it was taken (µs).
-    accounts: BTreeMap<String, i64>,
-    /// Addresses of attackers and of stolen logins.
-    ips: BTreeSet<String>,
+use super::failures::{network, HOUR_US};
+use super::Thresholds;
+use crate::detect::catalog::Role;
+use crate::detect::entity::EntityRole;
+use crate::detect::fact::Fact;
+use crate::detect::finding::{ts, Accessed, EvidenceSet, Finding};
+use crate::detect::small::Names;
+use crate::events::detail::Detail;
+use crate::events::record::Kind;
+
+/// Most cells held at once.
+pub const MAX_CELLS: usize = 1 << 18;
+/// Most client addresses whose logins are remembered for webmail attribution.
+pub const MAX_LOGIN_IPS: usize = 1 << 17;
+/// Most logins remembered per client address (the latest).
+const LOGINS_PER_IP: usize = 8;
+/// Most addresses remembered per account (beyond it only networks are).
+pub const MAX_IPS: usize = 256;
+const DAY_US: i64 = 24 * HOUR_US;
+
+/// What one fact says was read or deleted.
+#[derive(Debug, Clone, Default)]
+pub struct Counts {
+    /// Message bodies read.
+    pub messages: u64,
+    /// Their bytes, when logged.
+    pub bytes: Option<u64>,
+    /// Headers only.
+    pub listed: u64,
+    /// Messages deleted or expunged.
+    pub deleted: u64,
+    /// Messages in the mailbox, when logged (POP3).
+    pub mailbox_messages: Option<u64>,
+    /// Folders named.
+    pub folders: Vec<String>,
+    /// A whole-folder synchronisation (M365 `Sync`): the count is not logged.
+    pub synced: bool,
 }
 
-impl Taken {
-    /// What `earlier` findings say.
-    pub fn of(earlier: &[Finding]) -> Taken {
-        let mut t = Taken::default();
-        for f in earlier {
-            let e = &f.entities;
-            let role = |kind: EntityKind, v: &str| {
-                e.role(kind, v)
-                    .unwrap_or_else(|| default_role(kind, f.roles))
-            };
-            for ip in &e.ips {
-                if role(EntityKind::Ip, ip).blocked() {
-                    t.ips.insert(ip.clone());
+/// Reads the counts of a `mailbox_access` or `mailbox_change` fact (its structured detail).
+/// Deletions come from `mail_log` lines and M365 deletions; a session end's `expunged`
+/// counter is used only for sessions without such lines (see [`Cell::add`]).
+pub fn counts(f: &Fact) -> Option<(Counts, Detail)> {
+    let d = f.detail().and_then(Detail::from_text)?;
+    let mut c = Counts {
+        folders: d.folders.clone(),
+        ..Counts::default()
+    };
+    match f.kind {
+        Kind::MailboxAccess => {
+            c.messages = d.messages.unwrap_or(0);
+            c.bytes = d.bytes;
+            c.listed = d.listed.unwrap_or(0);
+            c.mailbox_messages = d.mailbox_messages;
+            c.synced = d.action.as_deref() == Some("sync");
+        }
+        Kind::MailboxChange => {
+            let removes = matches!(
+                d.action.as_deref(),
+                Some("expunge" | "hard_delete" | "soft_delete" | "purge" | "trash")
+            );
+            if !removes {
+                return None;
+            }
+            c.deleted = d.messages.unwrap_or(1);
+        }
+        _ => return None,
+    }
+    Some((c, d))
+}
+
+/// One mailbox, one address, one hour.
+#[derive(Debug, Clone)]
+pub struct Cell {
+    first: i64,
+    last: i64,
+    messages: u64,
+    bytes: Option<u64>,
+    listed: u64,
+    /// Deleted per `mail_log` / M365 lines.
+    deleted_lines: u64,
+    /// Deleted per session counters (`expunged=`, POP3 `del=`), used when no line says.
+    deleted_counted: u64,
+    mailbox_messages: Option<u64>,
+    sessions: u64,
+    synced: u64,
+    folders: Names,
+    actors: Names,
+    proto: Option<&'static str>,
+    read: EvidenceSet,
+    deletes: EvidenceSet,
+}
+
+impl Cell {
+    fn new(ts: i64) -> Cell {
+        Cell {
+            first: ts,
+            last: ts,
+            messages: 0,
+            bytes: None,
+            listed: 0,
+            deleted_lines: 0,
+            deleted_counted: 0,
+            mailbox_messages: None,
+            sessions: 0,
+            synced: 0,
+            folders: Names::default(),
+            actors: Names::default(),
+            proto: None,
+            read: EvidenceSet::default(),
+            deletes: EvidenceSet::default(),
+        }
+    }
+
+    fn add(&mut self, f: &Fact, c: &Counts, d: &Detail) {
+        self.first = self.first.min(f.ts_us);
+        self.last = self.last.max(f.ts_us);
+        self.proto = self.proto.or(f.proto);
+        for folder in &c.folders {
+            self.folders.insert(folder, 16);
+        }
+        if let Some(a) = f.actor() {
+            self.actors.insert(a, 4);
+        }
+        if f.kind == Kind::MailboxChange {
+            self.deleted_lines += c.deleted;
+            self.deletes.add(f.file, f.line);
+            return;
+        }
+        self.sessions += 1;
+        self.synced += u64::from(c.synced);
+        self.messages += c.messages;
+        self.listed += c.listed;
+        if let Some(b) = c.bytes {
+            self.bytes = Some(self.bytes.unwrap_or(0) + b);
+        }
+        if c.mailbox_messages.is_some() {
+            self.mailbox_messages = self.mailbox_messages.max(c.mailbox_messages);
+        }
+        let removed = d.expunged.unwrap_or(0).max(if f.proto == Some("pop3") {
+            d.deleted.unwrap_or(0)
+        } else {
+            0
+        });
+        self.deleted_counted += removed;
+        if c.messages > 0 || c.synced {
+            self.read.add(f.file, f.line);
+        }
+        if removed > 0 {
+            self.deletes.add(f.file, f.line);
+        }
+    }
+
+    fn deleted(&self) -> u64 {
+        self.deleted_lines.max(self.deleted_counted)
+    }
+
+    /// Adds another cell of the same mailbox, address and hour.
+    fn absorb(&mut self, c: &Cell) {
+        let mut b = Burst {
+            mailbox: String::new(),
+            ip: String::new(),
+            cell: self.clone(),
+            days: BTreeSet::new(),
+        };
+        b.merge(c);
+        *self = b.cell;
+    }
+}
+
+/// What one account did before: where from, and how much it read a day.
+#[derive(Debug, Default)]
+struct Known {
+    /// Network → first time used.
+    nets: FxHashMap<Box<str>, i64>,
+    /// Address → first login and first session end (`i64::MAX`: none), at most [`MAX_IPS`].
+    ips: FxHashMap<Box<str>, (i64, i64)>,
+    /// (Day, address) → messages read that day from that address (at most 1,600).
+    days: BTreeMap<(i64, Box<str>), u64>,
+}
+
+/// A run of consecutive hours of one mailbox from one address.
+#[derive(Debug, Clone)]
+pub struct Burst {
+    /// The mailbox.
+    pub mailbox: String,
+    /// The address (empty: not logged).
+    pub ip: String,
+    /// The cells, merged.
+    pub cell: Cell,
+    /// Distinct days of the cells.
+    pub days: BTreeSet<i64>,
+}
+
+impl Burst {
+    /// Messages read.
+    pub fn messages(&self) -> u64 {
+        self.cell.messages
+    }
+    /// Headers listed.
+    pub fn listed(&self) -> u64 {
+        self.cell.listed
+    }
+    /// Messages deleted.
+    pub fn deleted(&self) -> u64 {
+        self.cell.deleted()
+    }
+    /// Whole-folder synchronisations.
+    pub fn synced(&self) -> u64 {
+        self.cell.synced
+    }
+    /// Messages in the mailbox, when logged.
+    pub fn mailbox_messages(&self) -> Option<u64> {
+        self.cell.mailbox_messages
+    }
+    /// First time.
+    pub fn first(&self) -> i64 {
+        self.cell.first
+    }
+    /// Last time.
+    pub fn last(&self) -> i64 {
+        self.cell.last
+    }
+    /// Bytes read, when logged.
+    pub fn bytes(&self) -> Option<u64> {
+        self.cell.bytes
+    }
+    /// Sessions.
+    pub fn sessions(&self) -> u64 {
+        self.cell.sessions
+    }
+    /// The protocol of its sessions.
+    pub fn proto(&self) -> Option<&'static str> {
+        self.cell.proto
+    }
+    /// The lines that read mail.
+    pub fn read_lines(&self) -> &EvidenceSet {
+        &self.cell.read
+    }
+    /// The lines that deleted mail.
+    pub fn delete_lines(&self) -> &EvidenceSet {
+        &self.cell.deletes
+    }
+
+    fn merge(&mut self, c: &Cell) {
+        let m = &mut self.cell;
+        m.first = m.first.min(c.first);
+        m.last = m.last.max(c.last);
+        m.messages += c.messages;
+        m.bytes = match (m.bytes, c.bytes) {
+            (None, None) => None,
+            (a, b) => Some(a.unwrap_or(0) + b.unwrap_or(0)),
+        };
+        m.listed += c.listed;
+        m.deleted_lines += c.deleted_lines;
+        m.deleted_counted += c.deleted_counted;
+        m.mailbox_messages = m.mailbox_messages.max(c.mailbox_messages);
+        m.sessions += c.sessions;
+        m.synced += c.synced;
+        for f in c.folders.iter() {
+            m.folders.insert(f, 16);
+        }
+        for a in c.actors.iter() {
+            m.actors.insert(a, 4);
+        }
+        m.proto = m.proto.or(c.proto);
+        m.read.extend(&c.read);
+        m.deletes.extend(&c.deletes);
+    }
+
+    /// The record of what the burst did to the mailbox, for a finding that says it read
+    /// (`reading`: messages, bytes, listed) or deleted (`!reading`: deleted): each finding
+    /// counts its own part, so a report adding them up counts nothing twice.
+    pub fn accessed(&self, how: &str, baseline: String, reading: bool) -> Accessed {
+        let c = &self.cell;
+        let actor = c
+            .actors
+            .iter()
+            .find(|a| *a != self.mailbox)
+            .map(str::to_string);
+        Accessed {
+            mailbox: self.mailbox.clone(),
+            actor,
+            sources: if self.ip.is_empty() {
+                Vec::new()
+            } else {
+                vec![self.ip.clone()]
+            },
+            how: how.to_string(),
+            first_seen: ts(c.first),
+            last_seen: ts(c.last),
+            messages: (reading && (c.messages > 0 || c.sessions > c.synced)).then_some(c.messages),
+            bytes: c.bytes.filter(|_| reading),
+            listed: (reading && c.listed > 0).then_some(c.listed),
+            deleted: (!reading && self.deleted() > 0).then_some(self.deleted()),
+            folders: c.folders.iter().map(str::to_string).collect(),
+            sessions: c.sessions,
+            baseline: Some(baseline),
+        }
+    }
+}
+
+/// How a burst's address stands to its account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standing {
+    /// An earlier finding named the address an attacker (or the login a takeover).
+    Attacker,
+    /// The account had not used the address's network before.
+    NewNetwork,
+    /// The account's own network, a new address in it (a new phone on the office Wi-Fi).
+    NewAddressOwnNetwork,
+    /// An address the account used more than an hour before.
+    Own,
+    /// The log does not name the address.
+    Unknown,
+    /// The account has no earlier login or session in the evidence to compare with (the
+    /// evidence starts here).
+    NoHistory,
+}
+
+/// What the judges know about a burst.
+#[derive(Debug, Clone)]
+pub struct Judged {
+    /// The burst.
+    pub burst: Burst,
+    /// Its address's standing.
+    pub standing: Standing,
+    /// The account had been taken when the burst ended (an earlier finding says so).
+    pub taken: bool,
+    /// The most messages the account read on one earlier day (none: no earlier day).
+    pub usual: Option<u64>,
+    /// Distinct days (before and including this burst) this address read this mailbox in
+    /// bulk: a schedule (a backup job) when several.
+    pub recurring_days: usize,
+    /// The baseline in words.
+    pub baseline: String,
+}
+
+/// One rule's cells.
+pub struct Accesses {
+    cells: FxHashMap<(Box<str>, Box<str>, i64), Cell>,
+    /// Which facts this owner counts.
+    wants: fn(&Fact) -> bool,
+    /// Reads and deletions worth judging.
+    t: Thresholds,
+}
+
+/// What every account did, gathered once for the three rules ([`super::Shared`]): its
+/// addresses and networks with their first login and first session end, the messages it read
+/// per day and address, and each client address's latest logins.
+#[derive(Debug, Default)]
+pub struct Baseline {
+    known: FxHashMap<Box<str>, Known>,
+    /// Client address → its latest logins (time, account): a webmail request names no
+    /// account, the login from its address does.
+    logins_by_ip: FxHashMap<Box<str>, Vec<(i64, Box<str>)>>,
+}
+
+/// Whether a cell read at least `download_messages` (or synced a folder) or deleted at least
+/// `deletion_messages`.
+pub fn worth_any(c: &Cell, t: &Thresholds) -> bool {
+    c.messages + c.listed >= t.download_messages
+        || c.synced > 0
+        || c.deleted() >= t.deletion_messages
+}
+
+impl Baseline {
+    /// Sees one fact: a login, or a session that read mail.
+    pub fn observe(&mut self, f: &Fact) {
+        match f.kind {
+            Kind::AuthSuccess => {
+                if let (Some(user), Some(ip)) = (f.actor(), f.src_ip()) {
+                    self.learn(user, ip, f.ts_us, None);
+                    self.remember_login(ip, user, f.ts_us);
                 }
             }
-            if !f.has(Role::TakenAccount) {
-                continue;
+            Kind::MailboxAccess => {
+                let (Some(user), Some(ip)) = (f.mailbox().or(f.actor()), f.src_ip()) else {
+                    return;
+                };
+                let read = f
+                    .detail()
+                    .and_then(Detail::from_text)
+                    .and_then(|d| d.messages)
+                    .unwrap_or(0);
+                self.learn(user, ip, f.ts_us, Some(read));
             }
-            let Ok(at) = chrono::DateTime::parse_from_rfc3339(&f.first_seen) else {
-                continue;
+            _ => {}
+        }
+    }
+
+    fn remember_login(&mut self, ip: &str, user: &str, at: i64) {
+        if !self.logins_by_ip.contains_key(ip) && self.logins_by_ip.len() >= MAX_LOGIN_IPS {
+            return;
+        }
+        let v = self.logins_by_ip.entry(ip.into()).or_default();
+        if v.iter().any(|(t, u)| *t == at && &**u == user) {
+            return;
+        }
+        v.push((at, user.into()));
+        if v.len() > LOGINS_PER_IP {
+            v.sort_unstable_by_key(|(t, _)| std::cmp::Reverse(*t));
+            v.truncate(LOGINS_PER_IP);
+        }
+    }
+
+    /// The account that logged in from `ip` last at or before `at` (a webmail session's
+    /// login), else the first one within an hour after (the login line written late).
+    fn login_at(&self, ip: &str, at: i64) -> Option<&str> {
+        let v = self.logins_by_ip.get(ip)?;
+        let before = v.iter().filter(|(t, _)| *t <= at).max_by_key(|(t, _)| *t);
+        let after = || {
+            v.iter()
+                .filter(|(t, _)| *t > at && *t - at <= HOUR_US)
+                .min_by_key(|(t, _)| *t)
+        };
+        before.or_else(after).map(|(_, u)| &**u)
+    }
+
+    fn learn(&mut self, user: &str, ip: &str, at: i64, access: Option<u64>) {
+        let k = match self.known.get_mut(user) {
+            Some(k) => k,
+            None => self.known.entry(user.into()).or_default(),
+        };
+        let net = network(ip);
+        match k.nets.get_mut(net) {
+            Some(t) => *t = (*t).min(at),
+            None => {
+                k.nets.insert(net.into(), at);
+            }
+        }
+        if !k.ips.contains_key(ip) && k.ips.len() < MAX_IPS {
+            k.ips.insert(ip.into(), (i64::MAX, i64::MAX));
+        }
+        let seen = k.ips.get_mut(ip);
+        if let Some((login, ended)) = seen {
+            match access {
+                Some(_) => *ended = (*ended).min(at),
+                None => *login = (*login).min(at),
+            }
+        }
+        if let Some(n) = access.filter(|n| *n > 0) {
+            *k.days
+                .entry((at.div_euclid(DAY_US), ip.into()))
+                .or_default() += n;
+            while k.days.len() > 1600 {
+                k.days.pop_first();
+            }
+        }
+    }
+}
+
+impl Accesses {
+    /// The thresholds it was made with.
+    pub fn thresholds(&self) -> &Thresholds {
+        &self.t
+    }
+
+    /// Empty, counting the facts `wants` accepts.
+    pub fn new(wants: fn(&Fact) -> bool, t: &Thresholds) -> Accesses {
+        Accesses {
+            cells: FxHashMap::default(),
+            wants,
+            t: t.clone(),
+        }
+    }
+
+    /// Sees one fact: an access or change it counts.
+    pub fn observe(&mut self, f: &Fact) {
+        if !matches!(f.kind, Kind::MailboxAccess | Kind::MailboxChange) || !(self.wants)(f) {
+            return;
+        }
+        // A webmail request names no account: its address's login will ("" until then).
+        let Some(mailbox) = f.mailbox().or(f.actor()).or(f.src_ip().map(|_| "")) else {
+            return;
+        };
+        let Some((c, d)) = counts(f) else {
+            return;
+        };
+        let ip = f.src_ip().unwrap_or("");
+        let hour = f.ts_us.div_euclid(HOUR_US);
+        let key = (Box::from(mailbox), Box::from(ip), hour);
+        self.cells
+            .entry(key)
+            .or_insert_with(|| Cell::new(f.ts_us))
+            .add(f, &c, &d);
+        if self.cells.len() > MAX_CELLS {
+            // Too many at once: fold every small cell now, whatever its hour.
+            let t = &self.t;
+            self.cells.retain(|_, c| worth_any(c, t));
+        }
+    }
+
+    /// Folds the cells of hours before `before` (hour since the epoch, exclusive, minus one
+    /// hour a burst may still grow into) that are not worth judging; keeps the rest.
+    pub fn seal(&mut self, before: i64) {
+        let limit = before.saturating_sub(1);
+        let t = &self.t;
+        self.cells
+            .retain(|(_, _, hour), c| *hour >= limit || worth_any(c, t));
+    }
+
+    /// The bursts: cells of one mailbox and address in consecutive hours, merged, in time
+    /// order.
+    fn bursts(&mut self, base: &Baseline) -> Vec<Burst> {
+        // Webmail cells go to the account of their address's login (none known: dropped,
+        // there is no mailbox to name).
+        let mut merged: FxHashMap<(Box<str>, Box<str>, i64), Cell> = FxHashMap::default();
+        for ((mailbox, ip, hour), cell) in std::mem::take(&mut self.cells) {
+            let mailbox: Box<str> = if mailbox.is_empty() {
+                match base.login_at(&ip, cell.first) {
+                    Some(user) => user.into(),
+                    None => continue,
+                }
+            } else {
+                mailbox
             };
-            let at = at.timestamp_micros();
-            for u in &e.users {
-                if role(EntityKind::User, u) == EntityRole::VictimAccount {
-                    let k = u.to_ascii_lowercase();
-                    let e = t.accounts.entry(k).or_insert(at);
+            match merged.get_mut(&(mailbox.clone(), ip.clone(), hour)) {
+                Some(c) => c.absorb(&cell),
+                None => {
+                    merged.insert((mailbox, ip, hour), cell);
+                }
+            }
+        }
+        let mut cells: Vec<_> = merged.into_iter().collect();
+        cells.sort_by(|a, b| (&a.0 .0, &a.0 .1, a.0 .2).cmp(&(&b.0 .0, &b.0 .1, b.0 .2)));
+        let mut out: Vec<Burst> = Vec::new();
+        let mut prev: Option<(Box<str>, Box<str>, i64)> = None;
+        for ((mailbox, ip, hour), cell) in cells {
+            let day = cell.first.div_euclid(DAY_US);
+            let joins = prev
+                .as_ref()
+                .is_some_and(|(m, i, h)| *m == mailbox && *i == ip && hour - h <= 1);
+            match out.last_mut() {
+                Some(b) if joins => {
+                    b.merge(&cell);
+                    b.days.insert(day);
+                }
+                _ => out.push(Burst {
+                    mailbox: mailbox.to_string(),
+                    ip: ip.to_string(),
+                    cell,
+                    days: BTreeSet::from([day]),
+                }),
+            }
+            prev = Some((mailbox, ip, hour));
+        }
+        out.sort_by(|a, b| {
+            (a.cell.first, &a.mailbox, &a.ip).cmp(&(b.cell.first, &b.mailbox, &b.ip))
+        });
+        out
+    }
+
+    /// Every burst with what is known of it, given the findings of the rules before.
+    pub fn judge(&mut self, earlier: &[Finding], base: &Baseline) -> Vec<Judged> {
+        let t = self.t.clone();
+        let (attackers, taken) = named_by(earlier);
+        let bursts = self.bursts(base);
+        // Days on which an address read a mailbox in bulk (a schedule when several).
+        let mut bulk_days: FxHashMap<(String, String), BTreeSet<i64>> = FxHashMap::default();
+        for b in &bursts {
+            if b.messages() >= t.download_messages {
+                bulk_days
+                    .entry((b.mailbox.clone(), b.ip.clone()))
+                    .or_default()
+                    .extend(b.days.iter().copied());
+            }
+        }
+        bursts
+            .into_iter()
+            .map(|b| {
+                let k = base.known.get(b.mailbox.as_str());
+                let standing = standing(&b, k, &attackers);
+                let day = b.first().div_euclid(DAY_US);
+                let usual = k.and_then(|k| usual_day(k, day, &attackers));
+                let recurring_days = bulk_days
+                    .get(&(b.mailbox.clone(), b.ip.clone()))
+                    .map_or(0, BTreeSet::len);
+                let baseline = baseline_words(&b, k, standing, usual);
+                Judged {
+                    taken: taken.get(&b.mailbox).is_some_and(|at| *at <= b.cell.last),
+                    burst: b,
+                    standing,
+                    usual,
+                    recurring_days,
+                    baseline,
+                }
+            })
+            .collect()
+    }
+}
+
+/// The most messages the account read on one day before `day`, not counting what addresses
+/// named as attacking read.
+fn usual_day(k: &Known, day: i64, attackers: &BTreeSet<String>) -> Option<u64> {
+    let mut per_day: BTreeMap<i64, u64> = BTreeMap::new();
+    for ((d, ip), n) in k.days.range(..(day, Box::from(""))) {
+        if !attackers.contains(&**ip) {
+            *per_day.entry(*d).or_default() += n;
+        }
+    }
+    per_day.into_values().max()
+}
+
+/// Addresses earlier findings name as attacking (or as a stolen login's), and accounts they
+/// name as taken.
+fn named_by(earlier: &[Finding]) -> (BTreeSet<String>, BTreeMap<String, i64>) {
+    use crate::detect::entity::EntityKind;
+    let mut ips = BTreeSet::new();
+    let mut users: BTreeMap<String, i64> = BTreeMap::new();
+    for f in earlier {
+        let takeover = f.has(Role::TakenAccount);
+        if !(takeover || f.has(Role::AttackerSource)) {
+            continue;
+        }
+        for ip in &f.entities.ips {
+            let role = f.entities.role(EntityKind::Ip, ip);
+            if matches!(
+                role,
+                None | Some(EntityRole::AttackerSource | EntityRole::StolenLoginSource)
+            ) {
+                ips.insert(ip.clone());
+            }
+        }
+        if takeover {
+            for u in &f.entities.users {
+                let role = f.entities.role(EntityKind::User, u);
+                if matches!(role, None | Some(EntityRole::VictimAccount)) {
+                    // From the takeover on (a finding without a time: always).
+                    let at = chrono::DateTime::parse_from_rfc3339(&f.first_seen)
+                        .map_or(i64::MIN, |t| t.timestamp_micros());
+                    let e = users.entry(u.clone()).or_insert(at);
                     *e = (*e).min(at);
                 }
             }
         }
-        t
     }
+    (ips, users)
+}
 
-    /// Whether `user` was taken at or before `ts`.
-    pub fn account(&self, user: &str, ts: i64) -> bool {
-        self.accounts
+fn standing(b: &Burst, k: Option<&Known>, attackers: &BTreeSet<String>) -> Standing {
+    if b.ip.is_empty() {
+        return Standing::Unknown;
+    }
+    if attackers.contains(&b.ip) {
+        return Standing::Attacker;
+    }
+    let start = b.first();
+    let Some(k) = k.filter(|k| {
+        k.ips
             .iter()
-            .any(|(u, at)| *at <= ts && same_account(u, user))
+            .any(|(ip, (login, ended))| *ended < start || (**ip != *b.ip && *login < start))
+    }) else {
+        return Standing::NoHistory;
+    };
+    let net = network(&b.ip);
+    let before = |(login, ended): (i64, i64)| ended < start || login < start - DAY_US;
+    if k.ips.get(b.ip.as_str()).is_some_and(|t| before(*t)) {
+        return Standing::Own;
     }
-
-    /// Whether `ip` is an attacker's or a stolen login's.
-    pub fn ip(&self, ip: &str) -> bool {
-        self.ips.contains(ip)
-    }
-
-    /// Whether an action by `user` from `ip` at `ts` was the attacker's: a taken account's
-    /// after its takeover, or from the attacker's address.
-    pub fn acted(&self, user: Option<&str>, ip: Option<&str>, ts: i64) -> bool {
-        user.is_some_and(|u| self.account(u, ts)) || ip.is_some_and(|i| self.ip(i))
-    }
-}
-
-/// Whether two account names are one account: equal without regard to case, or one is the
-/// other's local part (`megan` and `megan@contoso.example`: cmdlets take aliases, the audit
-/// log writes UPNs).
-pub fn same_account(a: &str, b: &str) -> bool {
-    let (a, b) = (a.trim(), b.trim());
-    if a.eq_ignore_ascii_case(b) {
-        return true;
-    }
-    let local = |s: &str| s.split('@').next().unwrap_or(s).to_ascii_lowercase();
-    (a.contains('@') != b.contains('@')) && !a.is_empty() && local(a) == local(b)
-}
-
-/// Words of a search for something worth stealing (credentials, payments, contracts), in
-/// English and Chinese; matched without regard to case inside the query.
-pub const SENSITIVE: &[&str] = &[
-    "password",
-    "passwd",
-    "credential",
-    "login",
-    "vpn",
-    "secret",
-    "confidential",
-    "invoice",
-    "payment",
-    "wire",
-    "bank",
-    "iban",
-    "swift",
-    "payroll",
-    "salary",
-    "contract",
-    "passport",
-    "ssn",
-    "密码",
-    "口令",
-    "凭据",
-    "账号",
-    "帐号",
-    "发票",
-    "付款",
-    "汇款",
-    "转账",
-    "银行",
-    "合同",
-    "工资",
-    "薪资",
-    "机密",
-    "保密",
-    "身份证",
-];
-
-/// The sensitive words a query holds, in [`SENSITIVE`]'s order.
-pub fn sensitive(query: &str) -> Vec<&'static str> {
-    let q = query.to_lowercase();
-    SENSITIVE
-        .iter()
-        .copied()
-        .filter(|w| q.contains(w))
-        .collect()
-}
-
-/// The role of an address an account acted from at `ts`: an attacker's or a stolen login's
-/// (an earlier finding said so), new to the account, usual for it, or only observed.
-pub fn ip_role(shared: &Shared, taken: &Taken, user: &str, ip: &str, ts: i64) -> EntityRole {
-    if taken.ip(ip) {
-        EntityRole::StolenLoginSource
-    } else if shared.sources.is_new(user, ip, ts) {
-        EntityRole::NewSource
-    } else if shared.sources.is_usual(user, ip, ts) {
-        EntityRole::UsualSource
+    let other_address_before = k.ips.iter().any(|(ip, t)| {
+        **ip != *b.ip && network(ip) == net && !attackers.contains(&**ip) && before(*t)
+    });
+    if other_address_before {
+        Standing::NewAddressOwnNetwork
     } else {
-        EntityRole::Observed
+        Standing::NewNetwork
     }
 }
 
-/// What a finding says was done to one mailbox, gathered event by event.
-#[derive(Debug, Default, Clone)]
-pub struct Access {
-    /// Actors other than the mailbox's owner.
-    pub actors: BTreeSet<String>,
-    /// Addresses.
-    pub ips: BTreeSet<String>,
-    /// Folders named.
-    pub folders: BTreeSet<String>,
-    /// First and last time (µs).
-    pub first: i64,
-    /// Last time.
-    pub last: i64,
-    /// Events.
-    pub count: u64,
-}
-
-impl Access {
-    /// Adds one event by `actor` from `ip` at `ts`, for mailbox `mailbox`.
-    pub fn add(&mut self, mailbox: &str, actor: &str, ip: Option<&str>, ts: i64) {
-        if self.count == 0 || ts < self.first {
-            self.first = ts;
+fn baseline_words(b: &Burst, k: Option<&Known>, s: Standing, usual: Option<u64>) -> String {
+    let nets = k.map_or(0, |k| {
+        k.nets
+            .iter()
+            .filter(|(n, t)| **t < b.first() && &***n != network(&b.ip))
+            .count()
+    });
+    let place = match s {
+        Standing::Attacker => "an address earlier findings name as the attacker's".to_string(),
+        Standing::NewNetwork => format!(
+            "a network {} had not used before ({nets} other network(s) earlier)",
+            b.mailbox
+        ),
+        Standing::NewAddressOwnNetwork => {
+            format!("a new address on a network {} used before", b.mailbox)
         }
-        self.last = self.last.max(ts);
-        self.count += 1;
-        if !same_account(mailbox, actor) && self.actors.len() < 16 {
-            self.actors.insert(actor.to_string());
-        }
-        if let Some(ip) = ip.filter(|_| self.ips.len() < 64) {
-            self.ips.insert(ip.to_string());
-        }
-    }
-
-    /// The record of mailbox `mailbox`, done `how` (`search`, `ediscovery`, `export` …).
-    pub fn record(&self, mailbox: &str, how: &str) -> Accessed {
-        Accessed {
-            mailbox: mailbox.to_string(),
-            actor: (!self.actors.is_empty())
-                .then(|| self.actors.iter().cloned().collect::<Vec<_>>().join(", ")),
-            sources: self.ips.iter().cloned().collect(),
-            how: how.to_string(),
-            first_seen: ts(self.first),
-            last_seen: ts(self.last),
-            folders: self.folders.iter().cloned().collect(),
-            sessions: self.count,
-            ..Accessed::default()
-        }
-    }
-}
-
-/// The mailboxes a search or export covers, as the finding names them (`All` → `all
-/// mailboxes`).
-pub fn mailboxes(locations: &[String], mailbox: Option<&str>) -> Vec<String> {
-    let mut out: Vec<String> = locations
-        .iter()
-        .map(|l| {
-            if l.eq_ignore_ascii_case("all") {
-                "all mailboxes".to_string()
-            } else {
-                l.clone()
-            }
-        })
-        .collect();
-    if out.is_empty() {
-        out.extend(mailbox.map(str::to_string));
-    }
-    out.truncate(32);
-    out
-}
-
-/// Tags the addresses of `g` by [`ip_role`] of `actor` at each one's first use (`firsts`),
-/// and the actor as the victim when the attacker acted as it, else observed.
-pub fn tag_actor(
-    f: &mut Finding,
-    shared: &Shared,
-    taken: &Taken,
-    actor: &str,
-    by_attacker: bool,
-    firsts: &BTreeMap<String, i64>,
-) {
-    for (ip, at) in firsts {
-        f.entities
-            .tag(EntityKind::Ip, ip, ip_role(shared, taken, actor, ip, *at));
-    }
-    if actor != "unknown" {
-        let role = if by_attacker {
-            EntityRole::VictimAccount
-        } else {
-            EntityRole::Observed
-        };
-        f.entities.tag(EntityKind::User, actor, role);
-    }
-}
-
-/// Adds an event to a group and remembers its address's first time.
-pub fn add(g: &mut Group, firsts: &mut BTreeMap<String, i64>, f: &crate::detect::fact::Fact) {
-    g.add(f);
-    if let Some(ip) = f.src_ip() {
-        let e = firsts.entry(ip.to_string()).or_insert(f.ts_us);
-        *e = (*e).min(f.ts_us);
-    }
+        Standing::Own => format!("an address {} used before", b.mailbox),
+        Standing::Unknown => "an address the log does not name".to_string(),
+        Standing::NoHistory => format!(
+            "no earlier login or session of {} in the evidence to compare with",
+            b.mailbox
+        ),
+    };
+    let volume = match usual {
+        Some(n) => format!("at most {n} message(s) read on any earlier day"),
+        None => "no earlier day of reading in the evidence".to_string(),
+    };
+    format!("{place}; {volume}")
 }
 
 #[cfg(test)]
-mod tests {
+pub mod tests {
+    //! Builders of access facts for the rules' tests.
     use super::*;
 
-    #[test]
-    fn account_names_across_logs() {
-        assert!(same_account(
-            "Megan@Contoso.example",
-            "megan@contoso.example"
-        ));
-        assert!(same_account("megan", "megan@contoso.example"));
-        assert!(!same_account("megan@a.example", "megan@b.example"));
-        assert!(!same_account("meg", "megan@contoso.example"));
+    /// An access fact: `mailbox` read `messages` (bytes `bytes`) from `ip` at `secs`, by
+    /// `proto`, with `listed` headers and `expunged` removed.
+    pub fn access(secs: i64, ip: &str, mailbox: &str, proto: &'static str, d: Detail) -> Fact {
+        let text = d.to_text();
+        Fact::new(
+            crate::detect::rules::tests::T0 + secs * 1_000_000,
+            Kind::MailboxAccess,
+            Some(proto),
+            [
+                (!ip.is_empty()).then_some(ip),
+                Some(mailbox),
+                Some(mailbox),
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                Some(&text),
+            ],
+            0,
+            secs as u64,
+        )
     }
 
-    #[test]
-    fn sensitive_words_in_either_language() {
-        assert_eq!(sensitive("Wire Transfer"), ["wire"]);
-        assert_eq!(
-            sensitive("password OR 密码 OR 合同 OR invoice"),
-            ["password", "invoice", "密码", "合同"]
-        );
-        assert!(sensitive("budget Q2").is_empty());
-    }
-}
-
-/// Builders the mail-access rules' tests share.
-#[cfg(test)]
-pub mod testing {
-    use crate::detect::entity::EntityKind;
-    use crate::detect::fact::{Fact, Field};
-    use crate::detect::finding::{ts, Finding};
-    use crate::detect::rules::tests::{fact, T0};
-    use crate::detect::rules::{Files, Rule, Shared};
-    use crate::events::record::Kind;
-
-    /// A fact of `kind` by `user` from `ip` (none when empty) at `secs` after T0, with
-    /// `detail` (JSON), the mailbox and the status.
-    pub fn act(
-        kind: Kind,
-        secs: i64,
-        ip: &str,
-        user: &str,
-        mailbox: Option<&str>,
-        status: Option<&str>,
-        detail: serde_json::Value,
-    ) -> Fact {
-        fact(kind, secs, ip, user)
-            .with(Field::SrcIp, (!ip.is_empty()).then_some(ip))
-            .with(Field::Detail, Some(&detail.to_string()))
-            .with(Field::Mailbox, mailbox)
-            .with(Field::Status, status)
-    }
-
-    /// An `auth.compromised_account` finding: `user` taken from `ip` at `secs`.
-    pub fn taken(user: &str, ip: &str, secs: i64) -> Finding {
-        let mut f = Finding {
-            first_seen: ts(T0 + secs * 1_000_000),
-            last_seen: ts(T0 + secs * 1_000_000),
-            ..Finding::of("auth.compromised_account")
-        };
-        f.entities.users.push(user.into());
-        f.entities.ips.push(ip.into());
-        f
-    }
-
-    /// Runs `rule` over `facts` with the shared state, then finishes it knowing `earlier`.
-    pub fn run(mut rule: Box<dyn Rule>, facts: &[Fact], earlier: &[Finding]) -> Vec<Finding> {
-        let mut shared = Shared::default();
-        for f in facts {
-            shared.observe(f);
-            rule.observe(f);
+    /// A session's end counters.
+    pub fn session(messages: u64, bytes: u64, listed: u64, expunged: u64) -> Detail {
+        Detail {
+            action: Some("session".into()),
+            messages: Some(messages),
+            bytes: Some(bytes),
+            listed: Some(listed),
+            expunged: Some(expunged),
+            ..Detail::default()
         }
-        shared.settle();
-        let files: &Files = &[("m365/audit.jsonl".to_string(), None)];
-        rule.finish_with(files, &shared, earlier)
-    }
-
-    /// A finding's role of an entity, by name.
-    pub fn role(f: &Finding, kind: EntityKind, v: &str) -> Option<&'static str> {
-        f.entities.role(kind, v).map(|r| r.name())
     }
 }

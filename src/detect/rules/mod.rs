@@ -24,6 +24,7 @@ pub mod auth_new_source;
 pub mod auth_off_hours;
 pub mod auth_rule_after_login;
 pub mod auth_spray;
+pub mod cleanup_mail_deletion;
 pub mod cloud;
 pub mod config_banner;
 pub mod config_open_relay;
@@ -39,14 +40,18 @@ pub mod exchange_proxytoken;
 pub mod exchange_ssrf;
 pub mod exchange_webshell;
 pub mod exfil_forwarding;
+pub mod exfil_mailbox_download;
 pub mod exfil_mailbox_export;
 pub mod exfil_mailbox_search;
+pub mod exfil_pop_retrieve;
 pub mod exfil_protocol_enabled;
 pub mod exploit_smtp_injection;
 pub mod exploit_smtp_smuggling;
 pub mod failures;
 pub mod logins;
 pub mod mail_access;
+pub mod mail_actions;
+pub mod mail_reading;
 pub mod persistence_bcc;
 pub mod persistence_compiled_map;
 pub mod persistence_cron;
@@ -94,6 +99,8 @@ pub struct Shared {
     pub logins: logins::Logins,
     /// The organisation's own domains (Exchange / M365 evidence).
     pub tenant: cloud::Tenant,
+    /// Each account's own addresses and usual reading (the mailbox access rules).
+    pub mail: mail_access::Baseline,
     /// Where each account acted from, and when (usual and new sources).
     pub sources: sources::Sources,
 }
@@ -105,6 +112,7 @@ impl Shared {
             failures: failures::Failures::new(t.campaign_gap_hours, t.max_addresses),
             logins: logins::Logins::default(),
             tenant: cloud::Tenant::default(),
+            mail: mail_access::Baseline::default(),
             sources: sources::Sources::default(),
         }
     }
@@ -112,6 +120,7 @@ impl Shared {
     /// Sees one fact.
     pub fn observe(&mut self, f: &Fact) {
         self.tenant.observe(f);
+        self.mail.observe(f);
         self.sources.observe(f);
         if failures::is_failure(f) {
             self.failures.observe(f);
@@ -285,6 +294,15 @@ pub struct Thresholds {
     /// Distinct addresses (and networks) one rule's per-address state holds before the
     /// addresses with the fewest occurrences are folded into their networks (reported).
     pub max_addresses: usize,
+    /// Messages one mailbox's bursts from one address must read to be a download
+    /// (`exfil.mailbox_download`, `exfil.pop_retrieve`).
+    pub download_messages: u64,
+    /// How many times the account's busiest earlier day of reading a download from a new
+    /// network must reach to be high.
+    pub download_factor: u64,
+    /// Messages deleted or expunged in one burst that can make a cover-up
+    /// (`cleanup.mail_deletion`).
+    pub deletion_messages: u64,
     /// Input hours between two seals of the rules' state (0: keep everything to the end;
     /// findings are the same either way on input in time order, memory is not).
     pub seal_every_hours: i64,
@@ -316,6 +334,9 @@ impl Default for Thresholds {
             shared_network_users: 2,
             rule_after_login_minutes: 120,
             log_age_days: 7,
+            download_messages: 20,
+            download_factor: 5,
+            deletion_messages: 10,
             protocol_use_hours: 24,
             seal_every_hours: 6,
             max_addresses: 200_000,
@@ -382,8 +403,13 @@ pub fn all(t: &Thresholds) -> Vec<Box<dyn Rule>> {
         Box::new(webmail_zimbra_mboximport::new(t)),
         Box::new(webmail_roundcube_rce::new(t)),
         Box::new(auth_rule_after_login::RuleAfterLogin::new(t)),
+        // After the login and exploitation rules: their attackers and taken accounts decide
+        // whose reading is theft.
+        Box::new(exfil_mailbox_download::new(t)),
+        Box::new(exfil_pop_retrieve::new(t)),
+        Box::new(cleanup_mail_deletion::new(t)),
         // After the takeover rules: what a taken account did to mail is judged by their
-        // findings (`mail_access::Taken`).
+        // findings (`mail_actions::Taken`).
         Box::new(exfil_mailbox_search::MailboxSearch::new(t)),
         Box::new(exfil_mailbox_export::MailboxExport::new(t)),
         Box::new(exfil_protocol_enabled::ProtocolEnabled::new(t)),

@@ -34,7 +34,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::cloud::{detail_of, some, Group};
 use super::failures::HOUR_US;
-use super::mail_access::{self, Taken};
+use super::mail_actions::{self, Taken};
 use super::{Files, Rule, Shared, Thresholds};
 use crate::detect::entity::{EntityKind, EntityRole};
 use crate::detect::fact::Fact;
@@ -78,7 +78,9 @@ impl MailboxDelegation {
     /// Whether `who` was created in the week before `ts`.
     fn new_account(&self, who: &str, ts: i64) -> bool {
         self.created.iter().any(|(c, at)| {
-            mail_access::same_account(c, who) && *at <= ts && ts - at <= NEW_ACCOUNT_HOURS * HOUR_US
+            mail_actions::same_account(c, who)
+                && *at <= ts
+                && ts - at <= NEW_ACCOUNT_HOURS * HOUR_US
         })
     }
 
@@ -202,7 +204,7 @@ impl Rule for MailboxDelegation {
             let (sev, why, attacker) = self.judge(&g, shared, &taken);
             let actor = g.fact.actor().unwrap_or("unknown").to_string();
             let j = judged.entry((actor, sev)).or_default();
-            mail_access::add(&mut j.group, &mut j.firsts, &g.fact);
+            mail_actions::add(&mut j.group, &mut j.firsts, &g.fact);
             j.why.insert(why);
             j.attacker |= attacker;
             let mailbox = g.fact.mailbox().unwrap_or("?").to_string();
@@ -250,7 +252,7 @@ fn finding(
         vec!["clean.review_mailbox_permissions", "notify.assess_data"],
         files,
     );
-    mail_access::tag_actor(&mut f, shared, taken, actor, j.attacker, &j.firsts);
+    mail_actions::tag_actor(&mut f, shared, taken, actor, j.attacker, &j.firsts);
     let victim = if sev >= Severity::Medium {
         EntityRole::VictimAccount
     } else {

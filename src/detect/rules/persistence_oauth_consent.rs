@@ -29,7 +29,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::cloud::{detail_of, some, Group};
-use super::mail_access::{self, Taken};
+use super::mail_actions::{self, Taken};
 use super::{Files, Rule, Shared, Thresholds};
 use crate::detect::fact::Fact;
 use crate::detect::finding::{Finding, Severity};
@@ -180,7 +180,7 @@ impl Rule for OauthConsent {
             };
             a.name = a.name.take().or_else(|| d.app.clone());
             a.ids.extend(d.app_id.iter().cloned());
-            mail_access::add(&mut a.group, &mut a.firsts, f);
+            mail_actions::add(&mut a.group, &mut a.firsts, f);
             a.actors.insert(f.actor().unwrap_or("unknown").to_string());
             a.scopes.extend(d.scopes.iter().take(32).cloned());
             a.what.insert(what);
@@ -237,7 +237,7 @@ fn finding(a: App, files: &Files, shared: &Shared, taken: &Taken) -> Finding {
     );
     for actor in &a.actors {
         let by = taken.account(actor, i64::MAX) || (a.attacker && a.actors.len() == 1);
-        mail_access::tag_actor(&mut f, shared, taken, actor, by, &a.firsts);
+        mail_actions::tag_actor(&mut f, shared, taken, actor, by, &a.firsts);
     }
     f
 }

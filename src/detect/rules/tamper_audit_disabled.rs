@@ -25,7 +25,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::cloud::{detail_of, some, Group};
-use super::mail_access::{self, Taken};
+use super::mail_actions::{self, Taken};
 use super::{Files, Rule, Shared, Thresholds};
 use crate::detect::entity::{EntityKind, EntityRole};
 use crate::detect::fact::Fact;
@@ -124,7 +124,7 @@ impl Rule for AuditDisabled {
             let sev = severity(s.detail.action.as_deref(), attacker, failed);
             let actor = f.actor().unwrap_or("unknown").to_string();
             let j = judged.entry((actor, sev)).or_default();
-            mail_access::add(&mut j.group, &mut j.firsts, f);
+            mail_actions::add(&mut j.group, &mut j.firsts, f);
             j.attacker |= attacker;
             j.failed += u64::from(failed);
             let t = target(f);
@@ -199,7 +199,7 @@ fn finding(
         vec!["evidence.preserve_backups", "clean.restore_auditing"],
         files,
     );
-    mail_access::tag_actor(&mut f, shared, taken, actor, j.attacker, &j.firsts);
+    mail_actions::tag_actor(&mut f, shared, taken, actor, j.attacker, &j.firsts);
     for t in j.targets.iter().filter(|t| *t != "tenant") {
         if f.entities.role(EntityKind::User, t).is_none() {
             f.entities.tag(EntityKind::User, t, EntityRole::Observed);

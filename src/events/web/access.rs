@@ -59,6 +59,10 @@ pub fn line(text: &str) -> Got {
                 .map(|t| format!("request line: {}", crate::sanitize::capped(t, MAX_FIELD)));
         }
     }
+    // A webmail request that read mail is what it did to the mailbox.
+    if super::webmail::detail(&mut r.detail, a.status.parse().unwrap_or(0)) {
+        r.kind = Kind::MailboxAccess;
+    }
     Got::Events(vec![r])
 }
 
@@ -172,17 +176,35 @@ mod tests {
         one(log.lines().find(|l| l.contains(needle)).expect(needle))
     }
 
-    /// Every line real nginx 1.22 and Apache 2.4 wrote (tests/fixtures/web) is a request.
+    /// Every line real nginx 1.22 and Apache 2.4 wrote (tests/fixtures/web) is a request;
+    /// the Roundcube message views answered 200 are mailbox accesses.
     #[test]
     fn every_fixture_line_is_a_request() {
         for log in [NGINX, PROXY, APACHE, VHOSTS] {
             for l in log.lines() {
                 let r = one(l);
-                assert_eq!(r.kind, Kind::HttpRequest);
+                let reads = l.contains("_task=mail&") && l.contains("_action=show HTTP/1.1\" 200 ");
+                let want = if reads {
+                    Kind::MailboxAccess
+                } else {
+                    Kind::HttpRequest
+                };
+                assert_eq!(r.kind, want, "{l}");
                 assert!(r.status.as_deref().is_some_and(|s| s.len() == 3), "{l}");
                 assert!(r.src_ip.is_some(), "{l}");
             }
         }
+    }
+
+    #[test]
+    fn a_webmail_message_view_is_a_mailbox_access() {
+        let r = find(APACHE, "_action=show");
+        assert_eq!(r.kind, Kind::MailboxAccess);
+        assert_eq!(r.detail.action.as_deref(), Some("view"));
+        assert_eq!(r.detail.folders, ["INBOX"]);
+        assert_eq!(r.detail.messages, Some(1));
+        assert_eq!(r.detail.bytes, Some(243));
+        assert_eq!(r.src_ip.as_deref(), Some("127.0.1.10"));
     }
 
     #[test]

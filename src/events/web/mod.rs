@@ -11,6 +11,7 @@
 //! and one arm in the line dispatch of `exchange::read`.
 
 pub mod access;
+pub mod webmail;
 pub mod zimbra;
 
 /// The longest URL, query, user agent, referer or context value kept; longer ones are cut

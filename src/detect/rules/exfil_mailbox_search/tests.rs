@@ -1,7 +1,7 @@
 use serde_json::json;
 
 use super::*;
-use crate::detect::rules::mail_access::testing::{act, role, run, taken};
+use crate::detect::rules::mail_actions::testing::{act, role, run, taken};
 use crate::detect::rules::tests::success;
 
 const DAY: i64 = 86_400;

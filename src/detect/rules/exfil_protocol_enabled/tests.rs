@@ -1,7 +1,7 @@
 use serde_json::json;
 
 use super::*;
-use crate::detect::rules::mail_access::testing::{act, role, run, taken};
+use crate::detect::rules::mail_actions::testing::{act, role, run, taken};
 use crate::detect::rules::tests::success;
 
 fn switch(secs: i64, ip: &str, user: &str, mailbox: &str, settings: serde_json::Value) -> Fact {

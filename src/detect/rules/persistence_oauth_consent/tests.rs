@@ -2,7 +2,7 @@ use serde_json::json;
 
 use super::*;
 use crate::detect::entity::EntityKind;
-use crate::detect::rules::mail_access::testing::{act, role, run, taken};
+use crate::detect::rules::mail_actions::testing::{act, role, run, taken};
 
 fn grant(secs: i64, ip: &str, user: &str, status: &str, d: serde_json::Value) -> Fact {
     act(Kind::AppConsent, secs, ip, user, None, Some(status), d)

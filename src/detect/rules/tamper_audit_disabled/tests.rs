@@ -2,7 +2,7 @@ use serde_json::json;
 
 use super::*;
 use crate::detect::fact::Field;
-use crate::detect::rules::mail_access::testing::{act, role, run, taken};
+use crate::detect::rules::mail_actions::testing::{act, role, run, taken};
 
 fn setting(secs: i64, ip: &str, user: &str, mailbox: Option<&str>, d: serde_json::Value) -> Fact {
     act(

@@ -1,0 +1,278 @@
+//! `exfil.mailbox_download` — a session, or a burst of sessions from one address, that read
+//! much of a mailbox from a source that is not the account's own.
+//!
+//! **Why**: the seeds' step after the takeover is 数据窃取 — download the mailbox, or search it
+//! for 合同/发票/密码 and take that; the notification must then say *which mailboxes, how many
+//! messages, from when to when*. The evidence is the mail server's own counters: Dovecot's
+//! session end (`body_count`, `body_bytes`, `hdr_count`), webmail downloads, Microsoft 365
+//! `MailItemsAccessed`. **How**: [`super::mail_access`] sums per mailbox, address and hour,
+//! merges consecutive hours into a burst, and learns each account's own addresses and
+//! networks and its busiest earlier day of reading from the evidence. **Severity**: critical
+//! when an address earlier findings name as the attacker's (or a taken account from a new
+//! network) read at least `download_messages` (20) messages, high below that; high for a
+//! bulk download (≥ `download_messages` and ≥ `download_factor` (5) × the busiest earlier day)
+//! from a network the account had not used; medium for less (≥ 5 messages, above the busiest
+//! day) or for a bulk download whose address the log does not name; low when a new network
+//! only listed the mailbox; **info** when a new client on the account's own network
+//! downloaded it (the owner's new phone on the office Wi-Fi) or when one address does it on
+//! `bulk_recurring_days` (3) days (a backup job). **ATT&CK**: T1114.002 (remote email
+//! collection), T1114.001. **Phase**: exfiltration. **False positives**: a user's first
+//! client on a new network (home, travel): the finding says the baseline; compare with the
+//! account's owner. POP3 retrievals are `exfil.pop_retrieve`.
+
+use super::mail_access::{Accesses, Burst, Judged};
+use super::mail_reading::{read_verdict, Reading};
+use super::Thresholds;
+use crate::detect::fact::Fact;
+use crate::detect::finding::Severity;
+
+/// The rule.
+pub fn new(t: &Thresholds) -> Reading {
+    Reading {
+        id: "exfil.mailbox_download",
+        how,
+        verdict,
+        accesses: Accesses::new(wants, t),
+    }
+}
+
+fn wants(f: &Fact) -> bool {
+    f.proto != Some("pop3")
+}
+
+fn how(b: &Burst) -> &'static str {
+    match b.proto() {
+        Some("imap") => "IMAP",
+        Some("http") => "webmail",
+        Some("m365") => "Microsoft 365",
+        Some(_) | None => "a mail client",
+    }
+}
+
+fn verdict(j: &Judged, t: &Thresholds) -> Option<(Severity, String)> {
+    read_verdict(j, t, false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::catalog::Role;
+    use crate::detect::entity::{EntityKind, EntityRole};
+    use crate::detect::finding::Finding;
+    use crate::detect::rules::mail_access::tests::{access, session};
+    use crate::detect::rules::tests::{run, success};
+    use crate::detect::rules::Rule;
+    use crate::events::detail::Detail;
+
+    const DAY: i64 = 86_400;
+
+    /// liwei reads a few messages a day from the office for a week.
+    fn week() -> Vec<Fact> {
+        (0..5)
+            .flat_map(|d| {
+                [
+                    success(d * DAY + 3600, "192.0.2.10", "liwei"),
+                    access(
+                        d * DAY + 3700,
+                        "192.0.2.10",
+                        "liwei",
+                        "imap",
+                        session(3, 9000, 40, 0),
+                    ),
+                ]
+            })
+            .collect()
+    }
+
+    fn found(facts: &[Fact]) -> Vec<Finding> {
+        run(Box::new(new(&Thresholds::default())), facts)
+    }
+
+    #[test]
+    fn a_full_download_from_a_new_network_is_high_with_its_counts() {
+        let mut facts = week();
+        facts.push(success(6 * DAY, "203.0.113.79", "liwei"));
+        facts.push(access(
+            6 * DAY + 600,
+            "203.0.113.79",
+            "liwei",
+            "imap",
+            session(412, 31_457_280, 0, 0),
+        ));
+        let f = found(&facts);
+        assert_eq!(f.len(), 1, "{f:#?}");
+        assert_eq!(f[0].severity, Severity::High);
+        let a = &f[0].accessed[0];
+        assert_eq!((a.messages, a.bytes), (Some(412), Some(31_457_280)));
+        assert_eq!(a.sources, ["203.0.113.79"]);
+        assert!(a
+            .baseline
+            .as_deref()
+            .unwrap_or("")
+            .contains("at most 3 message(s)"));
+        assert_eq!(
+            f[0].entities.role(EntityKind::Ip, "203.0.113.79"),
+            Some(EntityRole::NewSource)
+        );
+        assert_eq!(
+            f[0].entities.role(EntityKind::User, "liwei"),
+            Some(EntityRole::VictimAccount)
+        );
+    }
+
+    #[test]
+    fn the_owners_new_phone_on_the_office_network_is_info_at_most() {
+        let mut facts = week();
+        facts.push(success(6 * DAY, "192.0.2.57", "liwei"));
+        facts.push(access(
+            6 * DAY + 600,
+            "192.0.2.57",
+            "liwei",
+            "imap",
+            session(412, 31_457_280, 0, 0),
+        ));
+        let f = found(&facts);
+        assert!(f.iter().all(|f| f.severity <= Severity::Info), "{f:#?}");
+        // The usual client re-syncing everything is nothing at all.
+        let mut facts = week();
+        facts.push(access(
+            6 * DAY + 600,
+            "192.0.2.10",
+            "liwei",
+            "imap",
+            session(412, 31_457_280, 0, 0),
+        ));
+        assert!(found(&facts).is_empty());
+    }
+
+    #[test]
+    fn the_attackers_address_makes_even_a_few_messages_high() {
+        let mut facts = week();
+        facts.push(access(
+            6 * DAY + 600,
+            "203.0.113.77",
+            "liwei",
+            "imap",
+            session(4, 20_000, 60, 0),
+        ));
+        let mut takeover = Finding::of("auth.compromised_account");
+        takeover.first_seen =
+            crate::detect::finding::ts(crate::detect::rules::tests::T0 + 6 * DAY * 1_000_000);
+        takeover.entities.ips = vec!["203.0.113.77".into()];
+        takeover.entities.users = vec!["liwei".into()];
+        assert!(takeover.has(Role::TakenAccount));
+        let mut rule = new(&Thresholds::default());
+        let mut shared = crate::detect::rules::Shared::default();
+        for f in &facts {
+            shared.observe(f);
+            rule.observe(f);
+        }
+        let files: &crate::detect::rules::Files = &[("var/log/mail.log".to_string(), None)];
+        let f = rule.finish_with(files, &shared, &[takeover]);
+        assert_eq!(f.len(), 1, "{f:#?}");
+        assert_eq!(f[0].severity, Severity::High);
+        assert_eq!(
+            f[0].entities.role(EntityKind::Ip, "203.0.113.77"),
+            Some(EntityRole::AttackerSource)
+        );
+    }
+
+    #[test]
+    fn sessions_in_consecutive_hours_are_one_burst_and_a_nightly_job_is_a_schedule() {
+        let mut facts = week();
+        for i in 0..4 {
+            facts.push(access(
+                6 * DAY + i * 3000,
+                "198.51.100.9",
+                "liwei",
+                "imap",
+                session(30, 1000, 0, 0),
+            ));
+        }
+        let f = found(&facts);
+        assert_eq!(f.len(), 1, "{f:#?}");
+        assert_eq!(f[0].accessed[0].messages, Some(120));
+        assert_eq!(f[0].accessed[0].sessions, 4);
+        // A backup host pulling everything every night.
+        let mut facts = week();
+        for d in 0..5 {
+            facts.push(access(
+                d * DAY + 7200,
+                "198.51.100.200",
+                "liwei",
+                "imap",
+                session(400, 1000, 0, 0),
+            ));
+        }
+        let f = found(&facts);
+        assert!(f.iter().all(|f| f.severity <= Severity::Info), "{f:#?}");
+    }
+
+    #[test]
+    fn webmail_downloads_go_to_the_login_from_their_address() {
+        let mut facts = week();
+        facts.push(success(6 * DAY, "203.0.113.90", "liwei"));
+        for i in 0..25 {
+            let d = Detail {
+                action: Some("download".into()),
+                messages: Some(1),
+                bytes: Some(40_000),
+                folders: vec!["合同".into()],
+                ..Detail::default()
+            };
+            // The access log names no account.
+            let text = d.to_text();
+            facts.push(Fact::new(
+                crate::detect::rules::tests::T0 + (6 * DAY + 60 + i) * 1_000_000,
+                crate::events::record::Kind::MailboxAccess,
+                Some("http"),
+                [
+                    Some("203.0.113.90"),
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                    Some(&text),
+                ],
+                1,
+                i as u64,
+            ));
+        }
+        // Another address's request, with no login from it: no account to name.
+        let lone = access(
+            6 * DAY + 90,
+            "198.51.100.3",
+            "",
+            "http",
+            session(30, 1, 0, 0),
+        );
+        facts.push(
+            lone.with(crate::detect::fact::Field::Mailbox, None)
+                .with(crate::detect::fact::Field::Actor, None),
+        );
+        let f = found(&facts);
+        assert_eq!(f.len(), 1, "{f:#?}");
+        let a = &f[0].accessed[0];
+        assert_eq!((a.mailbox.as_str(), a.how.as_str()), ("liwei", "webmail"));
+        assert_eq!((a.messages, a.bytes), (Some(25), Some(1_000_000)));
+        assert_eq!(a.folders, ["合同"]);
+        assert_eq!(f[0].severity, Severity::High);
+    }
+
+    #[test]
+    fn pop3_is_left_to_its_own_rule() {
+        let mut facts = week();
+        facts.push(access(
+            6 * DAY,
+            "203.0.113.79",
+            "liwei",
+            "pop3",
+            session(412, 1, 0, 0),
+        ));
+        assert!(found(&facts).is_empty());
+    }
+}
