@@ -173,16 +173,13 @@ fn the_attackers_theft_is_found_at_its_records() {
         .collect();
     assert_eq!(
         accessed,
-        [
-            ("all mailboxes", "ediscovery"),
-            ("megan@contoso.example", "search")
-        ]
+        [("All", "search"), ("megan@contoso.example", "search")]
     );
     for w in ["password", "密码", "合同", "invoice", "wire"] {
         assert!(search["title"].as_str().unwrap().contains(w), "{w}");
     }
     let export = one(&found, "exfil.mailbox_export", "critical", ADMIN);
-    assert_eq!(export["accessed"][0]["mailbox"], "all mailboxes");
+    assert_eq!(export["accessed"][0]["mailbox"], "All");
     assert_eq!(export["accessed"][0]["sources"][0], ATTACKER);
     let delegation = one(&found, "persistence.mailbox_delegation", "critical", ADMIN);
     assert_eq!(
@@ -199,25 +196,18 @@ fn the_attackers_theft_is_found_at_its_records() {
 #[test]
 fn the_administrators_own_work_stays_low_and_the_users_are_not_named() {
     let found = detect();
-    // The legal hold's search is information, its export low; the delegate to the shared
+    // The legal hold's search is no finding, its export low; the delegate to the shared
     // mailbox and the scanner's POP low; Megan's invoice search low.
+    assert!(!found.iter().any(|f| f["rule"] == "exfil.mailbox_search"
+        && f["entities"]["users"].to_string().contains("legal@")));
     let legal = one(
-        &found,
-        "exfil.mailbox_search",
-        "info",
-        "legal@contoso.example",
-    );
-    assert_eq!(
-        lines(legal, "purview-ediscovery.csv"),
-        BTreeSet::from([3, 4])
-    );
-    assert_eq!(role(legal, "ips", "198.51.100.10"), Some("usual_source"));
-    one(
         &found,
         "exfil.mailbox_export",
         "low",
         "legal@contoso.example",
     );
+    assert_eq!(lines(legal, "purview-ediscovery.csv"), BTreeSet::from([2]));
+    assert_eq!(role(legal, "ips", "198.51.100.10"), Some("usual_source"));
     let joe = one(&found, "persistence.mailbox_delegation", "low", ADMIN);
     assert_eq!(lines(joe, "audit.jsonl"), BTreeSet::from([45]));
     assert_eq!(role(joe, "users", ADMIN), Some("observed"));

@@ -585,7 +585,7 @@ pub const RULES: &[RuleMeta] = &[
     r(
         "exfil.mailbox_search",
         "mail searched for what is worth taking (mailbox searches, eDiscovery content searches)",
-        &[H, M, L, I],
+        &[H, M, L],
         Exfiltration,
         &["T1114.002", "T1213"],
         &[MailRead],
@@ -604,7 +604,7 @@ pub const RULES: &[RuleMeta] = &[
         "exfil.protocol_enabled",
         "IMAP, POP or EWS switched on for a mailbox, and used",
         &[C, H, M, L],
-        Exfiltration,
+        Persistence,
         &["T1114.002", "T1098"],
         &[AccountActivity],
         &[ASSESS, "clean.disable_legacy_protocols"],

@@ -20,7 +20,9 @@
 //! `-FilePath` is a script or lies in a web folder is ProxyShell's web-shell step and stays
 //! `exchange.admin_cmdlet`'s (critical there), never reported twice. One finding per acting
 //! account and severity, each exported mailbox an `accessed` record (`how` `export`; an
-//! eDiscovery export covers the mailboxes its search named, when the evidence holds the search).
+//! eDiscovery export covers the mailboxes its search named, when the evidence holds the search,
+//! `All` for every mailbox; the messages and bytes an export record states — eDiscovery's
+//! `ItemCount`, `TotalSize` — when it covers one mailbox or all).
 //! **ATT&CK**: T1114.002. **Phase**: exfiltration. **False positives**: planned backups and
 //! migrations to PST, compliance exports for a legal request — the change record or the case.
 
@@ -205,15 +207,22 @@ impl Rule for MailboxExport {
                 j.what
                     .insert(crate::sanitize::capped(&target, 200).into_owned());
             }
-            let mut boxes = mail_actions::mailboxes(&[], e.fact.mailbox().or(d.mailbox.as_deref()));
+            let mut boxes =
+                mail_actions::mailboxes(&d.locations, e.fact.mailbox().or(d.mailbox.as_deref()));
             if boxes.is_empty() {
                 boxes = searched.mailboxes.clone();
             }
+            // An export's counts are the whole export's: given to its mailbox when it names one
+            // (or `All`), never split among several.
+            let whole = boxes.len() == 1;
             for m in boxes {
                 if j.mailboxes.len() < 32 || j.mailboxes.contains_key(&m) {
                     let a = j.mailboxes.entry(m.clone()).or_default();
                     a.add(&m, &actor, e.fact.src_ip(), e.fact.ts_us);
                     a.folders.extend(d.folders.iter().take(8).cloned());
+                    if whole {
+                        a.took(d.messages, d.bytes);
+                    }
                 }
             }
         }

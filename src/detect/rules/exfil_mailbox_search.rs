@@ -13,8 +13,8 @@
 //!   network new to the account (first seen less than 24 hours before, the account seen
 //!   elsewhere before that: [`super::sources`]) — **high**;
 //! - an eDiscovery search inside a case that has a hold (`New-CaseHoldPolicy`,
-//!   `New-CaseHoldRule`, `HoldCreated` of the same case or policy) from the account's usual
-//!   source — **info**: the legal hold an administrator is asked for;
+//!   `New-CaseHoldRule`, `HoldCreated` of the same case or policy), not from a new source —
+//!   nothing: the legal hold an administrator is asked for;
 //! - another eDiscovery search — **medium** when its query holds a sensitive word
 //!   ([`super::mail_actions::SENSITIVE`]: password, invoice, wire, bank, contract, 密码, 合同 …),
 //!   else **low**;
@@ -23,8 +23,8 @@
 //!
 //! Failed searches and the holds themselves are not reported. One finding per acting account
 //! and severity, naming the queries, the sensitive words, the mailboxes searched (each an
-//! `accessed` record, `how` `search` or `ediscovery`; the audit log gives no count of what a
-//! search found) and the sources. **ATT&CK**: T1114.002 (Remote Email Collection), T1213 (Data
+//! `accessed` record, `how` `search`, `All` for a search of every mailbox; the audit log gives
+//! no count of what a search found) and the sources. **ATT&CK**: T1114.002 (Remote Email Collection), T1213 (Data
 //! from Information Repositories). **Phase**: exfiltration. **False positives**: a user
 //! searching their own mail for an invoice (low); compliance staff's searches outside a case —
 //! check them against the request that asked for them.
@@ -73,8 +73,6 @@ struct Judged {
     queries: BTreeSet<String>,
     words: BTreeSet<&'static str>,
     mailboxes: BTreeMap<String, Access>,
-    /// Mailboxes a content search covered (else only users' searches looked in them).
-    by_ediscovery: BTreeSet<String>,
     /// Content searches across mailboxes, and users' searches in a mailbox.
     ediscovery: u64,
     queries_in_mailbox: u64,
@@ -144,9 +142,6 @@ impl Rule for MailboxSearch {
             }
             for m in &s.mailboxes {
                 if j.mailboxes.len() < 32 || j.mailboxes.contains_key(m) {
-                    if s.ediscovery {
-                        j.by_ediscovery.insert(m.clone());
-                    }
                     j.mailboxes.entry(m.clone()).or_default().add(
                         m,
                         &actor,
@@ -165,7 +160,7 @@ impl Rule for MailboxSearch {
 
 impl MailboxSearch {
     /// A search's severity, the reason, and whether the attacker ran it; None when it is a
-    /// user's ordinary search.
+    /// user's ordinary search or a legal hold's.
     fn judge(
         &self,
         s: &Search,
@@ -191,7 +186,7 @@ impl MailboxSearch {
             .flatten()
             .any(|c| self.holds.contains(&c.to_lowercase()));
         Some(match (s.ediscovery, held, words.is_empty()) {
-            (true, true, _) => (Severity::Info, "inside a case with a hold", false),
+            (true, true, _) => return None,
             (true, false, false) => (Severity::Medium, "eDiscovery for sensitive words", false),
             (true, false, true) => (Severity::Low, "eDiscovery search", false),
             (false, _, false) => (Severity::Low, "sensitive words", false),
@@ -237,12 +232,7 @@ fn finding(
     );
     mail_actions::tag_actor(&mut f, shared, taken, actor, j.attacker, &j.firsts);
     for (mailbox, a) in &j.mailboxes {
-        let how = if j.by_ediscovery.contains(mailbox) {
-            "ediscovery"
-        } else {
-            "search"
-        };
-        f.accessed.push(a.record(mailbox, how));
+        f.accessed.push(a.record(mailbox, "search"));
         if mailbox.contains('@') && !mail_actions::same_account(mailbox, actor) {
             let role = if sev >= Severity::High {
                 EntityRole::VictimAccount

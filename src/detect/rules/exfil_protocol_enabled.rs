@@ -16,7 +16,8 @@
 //! The mailbox is matched by its name, an alias matching a login's local part. Uses are
 //! remembered per account and hour (the first of each hour), at most [`MAX_USES`] in all; beyond
 //! that the run reports a limit. One finding per switch-on. **ATT&CK**: T1114.002 (Remote Email
-//! Collection), T1098 (Account Manipulation). **Phase**: exfiltration. **False positives**: a
+//! Collection), T1098 (Account Manipulation). **Phase**: persistence (the way in that is left
+//! open). **False positives**: a
 //! multifunction printer's or a line-of-business application's mailbox given POP or IMAP on
 //! purpose — the change record.
 

@@ -169,9 +169,20 @@ pub struct Access {
     pub last: i64,
     /// Events.
     pub count: u64,
+    /// Messages the records say were taken (the most any one record gave: an export and its
+    /// download are the same messages).
+    pub messages: Option<u64>,
+    /// Their bytes, likewise.
+    pub bytes: Option<u64>,
 }
 
 impl Access {
+    /// Adds what one record says was taken.
+    pub fn took(&mut self, messages: Option<u64>, bytes: Option<u64>) {
+        self.messages = self.messages.max(messages);
+        self.bytes = self.bytes.max(bytes);
+    }
+
     /// Adds one event by `actor` from `ip` at `ts`, for mailbox `mailbox`.
     pub fn add(&mut self, mailbox: &str, actor: &str, ip: Option<&str>, ts: i64) {
         if self.count == 0 || ts < self.first {
@@ -187,7 +198,7 @@ impl Access {
         }
     }
 
-    /// The record of mailbox `mailbox`, done `how` (`search`, `ediscovery`, `export` …).
+    /// The record of mailbox `mailbox`, done `how` (`search`, `export` …).
     pub fn record(&self, mailbox: &str, how: &str) -> Accessed {
         Accessed {
             mailbox: mailbox.to_string(),
@@ -199,24 +210,17 @@ impl Access {
             last_seen: ts(self.last),
             folders: self.folders.iter().cloned().collect(),
             sessions: self.count,
+            messages: self.messages,
+            bytes: self.bytes,
             ..Accessed::default()
         }
     }
 }
 
-/// The mailboxes a search or export covers, as the finding names them (`All` → `all
-/// mailboxes`).
+/// The mailboxes a search or export covers, as the records name them (`All` for every
+/// mailbox), else the mailbox the event concerns.
 pub fn mailboxes(locations: &[String], mailbox: Option<&str>) -> Vec<String> {
-    let mut out: Vec<String> = locations
-        .iter()
-        .map(|l| {
-            if l.eq_ignore_ascii_case("all") {
-                "all mailboxes".to_string()
-            } else {
-                l.clone()
-            }
-        })
-        .collect();
+    let mut out: Vec<String> = locations.to_vec();
     if out.is_empty() {
         out.extend(mailbox.map(str::to_string));
     }

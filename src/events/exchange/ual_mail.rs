@@ -8,8 +8,8 @@
 //! | `HardDelete`, `SoftDelete`, `MoveToDeletedItems` | `mailbox_change` | `action` `hard_delete`/`soft_delete`/`trash`, `messages` (`AffectedItems`), `folders` (`Folder.Path`, the items' `ParentFolder.Path`), `bytes` |
 //! | `SearchQueryInitiatedExchange`, `…SharePoint` | `mailbox_search` | `action` `query`, `search` (`QueryText`), `client` (`QuerySource`), `note` (`ScenarioName`) |
 //! | `AddFolderPermissions`, `ModifyFolderPermissions`, `RemoveFolderPermissions` | `permission_grant` | `grantee` (`MemberUpn`), `rights` (`MemberRights`), `folders` |
-//! | `SearchCreated`, `SearchUpdated`, `SearchStarted`, `SearchPreviewed`, `SearchExported`, `SearchResultsPurged`, `HoldCreated`, `HoldUpdated` | as their cmdlets ([`super::access`]) | `name` (`ObjectId`), `search` (`Query`), `locations` (`ExchangeLocations`), `case` (`Case`) |
-//! | `SearchExportDownloaded` | `mailbox_export` | `action` `download`, `name`, `case` |
+//! | `SearchCreated`, `SearchUpdated`, `SearchStarted`, `SearchPreviewed`, `SearchExported`, `SearchResultsPurged`, `HoldCreated`, `HoldUpdated` | as their cmdlets ([`super::access`]) | `name` (`ExtendedProperties` `SearchName`, else `ObjectId`), `search` (`Query`), `locations` (`ExchangeLocations`), `case` (`Case`), `messages` / `bytes` (`ExtendedProperties` `ItemCount` / `TotalSize`) |
+//! | `SearchExportDownloaded` | `mailbox_export` | `action` `download`, `name`, `case`, `messages`, `bytes` |
 //! | `Consent to application.`, `Add OAuth2PermissionGrant.`, `Add delegated permission grant.`, `Add app role assignment to service principal.`, `Add service principal credentials.`, `Update application – Certificates and secrets management ` (and their `Remove …`) | `app_consent` | `action` `consent`/`grant`/`role`/`credential`, `app`, `app_id`, `scopes`, `admin_consent`, `app_only` |
 //!
 //! To read another such operation: an arm in [`record`] and its row here and in the docs.
@@ -234,12 +234,15 @@ fn folder_permission(v: &Value, base: &Rec, op: &str) -> Rec {
 
 /// An eDiscovery activity's fields as its cmdlet's parameters, classified as that cmdlet.
 fn ediscovery(v: &Value, base: &Rec, op: &str) -> Vec<Rec> {
+    let ext = pairs(v, "ExtendedProperties");
     let object = text(v, "ObjectId").unwrap_or_default();
-    let search = object
-        .strip_suffix("_Export")
-        .or_else(|| object.strip_suffix("_Purge"))
-        .or_else(|| object.strip_suffix("_Preview"))
-        .unwrap_or(&object)
+    let search = param(&ext, "SearchName")
+        .map(str::to_string)
+        .unwrap_or_else(|| object.clone());
+    let search = ["_Export", "_Purge", "_Preview"]
+        .iter()
+        .find_map(|s| search.strip_suffix(s))
+        .unwrap_or(&search)
         .to_string();
     let mut p = std::collections::BTreeMap::new();
     let mut put = |n: &str, val: Option<String>| {
@@ -267,7 +270,7 @@ fn ediscovery(v: &Value, base: &Rec, op: &str) -> Vec<Rec> {
         put(s, Some("True".into()));
     }
     put("ContentMatchQuery", text(v, "Query"));
-    put("ExchangeLocation", locations);
+    put("ExchangeLocation", locations.clone());
     put("Case", case(v));
     let mut r = of(base, Kind::AuditOperation);
     r.detail.params = p;
@@ -280,9 +283,26 @@ fn ediscovery(v: &Value, base: &Rec, op: &str) -> Vec<Rec> {
             if out.detail.case.is_none() {
                 out.detail.case = case(v);
             }
+            // So do the locations an action's record names (the search's).
+            if out.detail.locations.is_empty() {
+                out.detail.locations = locations.as_deref().map(access::list).unwrap_or_default();
+            }
+            sizes(&ext, &mut out);
             out
         })
         .collect()
+}
+
+/// What an export or a search's statistics say it held (`ExtendedProperties` `ItemCount`,
+/// `TotalSize`), as the messages and bytes of the event.
+fn sizes(ext: &[(String, String)], r: &mut Rec) {
+    let n = |name: &str| param(ext, name).and_then(|x| x.parse::<u64>().ok());
+    if let Some(items) = n("ItemCount") {
+        r.detail.messages = Some(items);
+    }
+    if let Some(bytes) = n("TotalSize") {
+        r.detail.bytes = Some(bytes);
+    }
 }
 
 /// The locations of an eDiscovery record (`ExchangeLocations`: a list or a text), joined.
@@ -311,11 +331,15 @@ fn case(v: &Value) -> Option<String> {
 /// `SearchExportDownloaded`: an export's results taken to a computer.
 fn downloaded(v: &Value, base: &Rec) -> Rec {
     let mut r = of(base, Kind::MailboxExport);
+    let ext = pairs(v, "ExtendedProperties");
     let d = &mut r.detail;
     d.action = Some("download".into());
-    d.name = text(v, "ObjectId")
+    d.name = param(&ext, "SearchName")
+        .map(str::to_string)
+        .or_else(|| text(v, "ObjectId"))
         .map(|o| capped(o.strip_suffix("_Export").unwrap_or(&o), TEXT_CAP).into_owned());
     d.case = case(v);
+    sizes(&ext, &mut r);
     r
 }
 
@@ -385,7 +409,9 @@ fn guid(s: &str) -> bool {
 }
 
 /// The application a directory record names: its display name (a modified property, else
-/// the first name among the record's targets) and its id.
+/// the first name among the record's targets) and its application (client) id — the id its
+/// sign-ins and `MailItemsAccessed` records carry (`ServicePrincipal.AppId`, the GUID of
+/// `TargetId.ServicePrincipalNames`), else the service principal's object id.
 fn app(v: &Value, m: &[(String, String)]) -> (Option<String>, Option<String>) {
     let name = [
         "ServicePrincipal.DisplayName",
@@ -401,14 +427,18 @@ fn app(v: &Value, m: &[(String, String)]) -> (Option<String>, Option<String>) {
                 .then_some(id)
         })
     });
-    let id = [
-        "ServicePrincipal.AppId",
-        "AppId",
-        "ServicePrincipal.ObjectID",
-    ]
-    .iter()
-    .find_map(|n| prop(m, n).map(str::to_string))
-    .or_else(|| text(v, "ObjectId").filter(|o| guid(o)));
+    let spn = prop(m, "TargetId.ServicePrincipalNames").and_then(|names| {
+        names
+            .split([';', ',', ' '])
+            .map(|n| n.trim().trim_matches('"'))
+            .find(|n| guid(n))
+            .map(str::to_string)
+    });
+    let id = prop(m, "ServicePrincipal.AppId")
+        .map(str::to_string)
+        .or(spn)
+        .or_else(|| prop(m, "ServicePrincipal.ObjectID").map(str::to_string))
+        .or_else(|| text(v, "ObjectId").filter(|o| guid(o)));
     (
         name.map(|n| capped(&n, TEXT_CAP).into_owned()),
         id.map(|i| capped(&i, TEXT_CAP).into_owned()),

@@ -167,9 +167,11 @@ fn consents_name_the_app_its_scopes_and_whose_consent() {
     let d = &r.detail;
     assert_eq!(d.action.as_deref(), Some("consent"));
     assert_eq!(d.app.as_deref(), Some("Mail Backup Pro"));
+    // The application's client id (`TargetId.ServicePrincipalNames`), not the service
+    // principal's object id (`ObjectId`): the id its reads carry.
     assert_eq!(
         d.app_id.as_deref(),
-        Some("7d9f1c3e-5a2b-4e8d-9c0f-3b2a1d4e6f8a")
+        Some("1e3c5a7b-9d2f-4b6a-8c0e-2f4d6b8a0c1e")
     );
     assert_eq!(
         d.scopes,
@@ -236,4 +238,36 @@ fn ediscovery_in_purview_csv_keeps_its_case() {
         got[3].detail.locations,
         ["megan@contoso.example", "shared-ap@contoso.example"]
     );
+}
+
+/// The Exchange sample's export record (`samples/exchange-exports`, line 3 of the Purview
+/// export): the search it exports and what it held, from its `ExtendedProperties`.
+#[test]
+fn an_ediscovery_export_states_its_items_and_size() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/samples/exchange-exports/m365/purview-unified-audit-log.csv"
+    ))
+    .unwrap();
+    let mut rdr = csv::Reader::from_reader(text.as_bytes());
+    let rec = rdr
+        .records()
+        .map(|r| r.unwrap())
+        .find(|r| &r[3] == "SearchExported")
+        .unwrap();
+    let v: Value = serde_json::from_str(&rec[5]).unwrap();
+    let Got::Events(e) = ual::record(&v, None) else {
+        panic!()
+    };
+    let d = &e[0].detail;
+    assert_eq!(
+        (e[0].kind, d.name.as_deref(), d.messages, d.bytes),
+        (
+            Kind::MailboxExport,
+            Some("Q1 payments"),
+            Some(2417),
+            Some(1_873_260_417)
+        )
+    );
+    assert_eq!(d.locations, ["All"]);
 }
