@@ -523,17 +523,7 @@ fn drafts_label_every_field_by_source_and_chinese_regimes_are_in_chinese() {
     let (most, least) = (reads.iter().sum::<u64>(), *reads.iter().max().unwrap());
     let records = field("gdpr33", "approximate number of records");
     assert_eq!(records["source"], "evidence", "{records}");
-    let group = |n: u64| {
-        let s = n.to_string();
-        let mut out = String::new();
-        for (i, c) in s.chars().enumerate() {
-            if i > 0 && (s.len() - i) % 3 == 0 {
-                out.push(',');
-            }
-            out.push(c);
-        }
-        out
-    };
+    let group = mailir::report::impact::group;
     let text = records["value"].as_str().unwrap();
     // The IMAP burst (targeted look + full download) is one finding, the POP3 another.
     assert!(text.contains(&format!("–{}", group(most))), "{text}");

@@ -1,6 +1,8 @@
 //! Integration tests: the real `mailir` binary on real trees and bundles.
 //!
 //! - `detect_sample`: `detect` on the sample host against its ground truth.
+//! - `dovecot_access`: `parse` and `detect` on a real Dovecot's log of mailbox theft (full
+//!   download, POP3 retrieval, a targeted folder, a cover-up) and of its owners' own use.
 //! - `collect_sample`: the compromised-host sample into zip, tar.gz and directory bundles.
 //! - `collector_host`: the collector where `openat2` is refused (seccomp `EPERM`), run as
 //!   `nobody`, and started through the dynamic loader.
@@ -61,8 +63,9 @@ mod util;
 mod auth_vocabulary;
 mod collect_sample;
 mod collector_host;
-#[cfg(feature = "analysis")]
 mod detect_sample;
+#[cfg(feature = "analysis")]
+mod dovecot_access;
 #[cfg(feature = "analysis")]
 mod evtx_sample;
 #[cfg(feature = "analysis")]

@@ -551,11 +551,9 @@ mod tests {
         assert_eq!(got, [Some("alice"), None, None, Some("alice"), None]);
     }
 
-    /// OpenSMTPD: lines of the 7.6 fixture (tests/fixtures/opensmtpd), learned in file order
-    /// as the reader thread learns them, then filled as a parser thread fills them.
-    #[test]
-    fn dovecot_sessions_carry_the_login_address() {
-        use crate::events::record::{Kind, Source};
+    /// One line parsed as the pipeline parses it (UTC, year-less lines in 2026), line `n`.
+    fn parse_at(line: &str, n: usize) -> Option<crate::events::record::Event<'_>> {
+        use crate::events::record::Source;
         use crate::events::{parse_line, time::Clock, LineOutcome, TsCache};
         let clock = Clock {
             tz: chrono_tz::UTC,
@@ -564,6 +562,21 @@ mod tests {
                 .unwrap(),
             year: None,
         };
+        let src = Source {
+            path: "",
+            sha256: None,
+            line: n as u64,
+            offset: 0,
+        };
+        match parse_line(line, &clock, &mut TsCache::default(), src, false) {
+            LineOutcome::Event(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn dovecot_sessions_carry_the_login_address() {
+        use crate::events::record::Kind;
         // A real Dovecot 2.3.19 run (tests/fixtures/dovecot-backends), lines 187-188, and
         // another session's end whose login is not in the input.
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -571,21 +584,7 @@ mod tests {
         let text = std::fs::read_to_string(path).unwrap();
         let mut lines: Vec<&str> = text.lines().skip(186).take(2).collect();
         lines.push("Dec  6 15:24:20 mail1 dovecot: imap(mira)<600><AAAAs/hhIsjLAHFN>: Disconnected: Logged out in=12 out=477 deleted=0 expunged=0 trashed=0 hdr_count=0 hdr_bytes=0 body_count=3 body_bytes=9000");
-        let events: Vec<_> = lines
-            .iter()
-            .filter_map(|l| {
-                let src = Source {
-                    path: "",
-                    sha256: None,
-                    line: 0,
-                    offset: 0,
-                };
-                match parse_line(l, &clock, &mut TsCache::default(), src, false) {
-                    LineOutcome::Event(e) => Some(e),
-                    _ => None,
-                }
-            })
-            .collect();
+        let events: Vec<_> = lines.iter().filter_map(|l| parse_at(l, 0)).collect();
         let mut j = Joiner::default();
         events
             .iter()
@@ -608,33 +607,16 @@ mod tests {
         );
     }
 
+    /// OpenSMTPD: lines of the 7.6 fixture (tests/fixtures/opensmtpd), learned in file order
+    /// as the reader thread learns them, then filled as a parser thread fills them.
     #[test]
     fn opensmtpd_sessions_carry_address_login_and_stage() {
-        use crate::events::record::{Kind, Source};
-        use crate::events::{parse_line, time::Clock, LineOutcome, TsCache};
-        let clock = Clock {
-            tz: chrono_tz::UTC,
-            anchor: chrono::NaiveDate::from_ymd_opt(2026, 12, 31)
-                .and_then(|d| d.and_hms_opt(0, 0, 0))
-                .unwrap(),
-            year: None,
-        };
+        use crate::events::record::Kind;
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/fixtures/opensmtpd/var/log/mail.log");
         let text = std::fs::read_to_string(path).unwrap();
         let lines: Vec<&str> = text.lines().collect();
-        let event = |n: usize| {
-            let src = Source {
-                path: "",
-                sha256: None,
-                line: n as u64,
-                offset: 0,
-            };
-            match parse_line(lines[n - 1], &clock, &mut TsCache::default(), src, false) {
-                LineOutcome::Event(e) => Some(e),
-                _ => None,
-            }
-        };
+        let event = |n: usize| parse_at(lines[n - 1], n);
         let mut j = Joiner::default();
         for n in 1..=lines.len() {
             if let Some(b) = event(n).as_ref().and_then(Binding::of) {

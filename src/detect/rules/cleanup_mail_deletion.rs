@@ -144,8 +144,8 @@ impl Rule for MailDeletion {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::detect::rules::mail_access::tests::{access, session};
-    use crate::detect::rules::tests::{run, success, T0};
+    use crate::detect::rules::mail_access::tests::{access, fact, session};
+    use crate::detect::rules::tests::{run, success};
     use crate::events::detail::Detail;
     use crate::events::record::Kind;
 
@@ -156,26 +156,7 @@ mod tests {
             folders: vec![folder.into()],
             ..Detail::default()
         };
-        let text = d.to_text();
-        Fact::new(
-            T0 + secs * 1_000_000,
-            Kind::MailboxChange,
-            Some("imap"),
-            [
-                Some(ip),
-                Some(user),
-                Some(user),
-                None,
-                None,
-                None,
-                None,
-                None,
-                None,
-                Some(&text),
-            ],
-            0,
-            secs as u64,
-        )
+        fact(Kind::MailboxChange, secs, ip, user, "imap", d)
     }
 
     fn history() -> Vec<Fact> {

@@ -59,10 +59,11 @@ mod tests {
     use crate::detect::catalog::Role;
     use crate::detect::entity::{EntityKind, EntityRole};
     use crate::detect::finding::Finding;
-    use crate::detect::rules::mail_access::tests::{access, session};
+    use crate::detect::rules::mail_access::tests::{access, fact, session};
     use crate::detect::rules::tests::{run, success};
     use crate::detect::rules::Rule;
     use crate::events::detail::Detail;
+    use crate::events::record::Kind;
 
     const DAY: i64 = 86_400;
 
@@ -221,39 +222,23 @@ mod tests {
                 ..Detail::default()
             };
             // The access log names no account.
-            let text = d.to_text();
-            facts.push(Fact::new(
-                crate::detect::rules::tests::T0 + (6 * DAY + 60 + i) * 1_000_000,
-                crate::events::record::Kind::MailboxAccess,
-                Some("http"),
-                [
-                    Some("203.0.113.90"),
-                    None,
-                    None,
-                    None,
-                    None,
-                    None,
-                    None,
-                    None,
-                    None,
-                    Some(&text),
-                ],
-                1,
-                i as u64,
+            facts.push(fact(
+                Kind::MailboxAccess,
+                6 * DAY + 60 + i,
+                "203.0.113.90",
+                "",
+                "http",
+                d,
             ));
         }
         // Another address's request, with no login from it: no account to name.
-        let lone = access(
+        facts.push(access(
             6 * DAY + 90,
             "198.51.100.3",
             "",
             "http",
             session(30, 1, 0, 0),
-        );
-        facts.push(
-            lone.with(crate::detect::fact::Field::Mailbox, None)
-                .with(crate::detect::fact::Field::Actor, None),
-        );
+        ));
         let f = found(&facts);
         assert_eq!(f.len(), 1, "{f:#?}");
         let a = &f[0].accessed[0];

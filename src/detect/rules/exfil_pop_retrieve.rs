@@ -80,6 +80,21 @@ mod tests {
     }
 
     #[test]
+    fn the_attackers_second_address_in_the_same_network_is_no_own_network() {
+        let facts = vec![
+            access(100, "192.0.2.10", "ann", "pop3", pop(1, 900, 12)),
+            // The attacker's first address takes everything by POP3 …
+            access(90_000, "203.0.113.80", "ann", "pop3", pop(12, 530_412, 12)),
+            // … and minutes later a second address of the same /24 does it again.
+            access(90_300, "203.0.113.81", "ann", "pop3", pop(12, 530_412, 12)),
+        ];
+        let f = run(Box::new(new(&Thresholds::default())), &facts);
+        assert_eq!(f.len(), 2, "{f:#?}");
+        assert!(f.iter().all(|f| f.severity == Severity::High), "{f:#?}");
+        assert_eq!(f[1].accessed[0].sources, ["203.0.113.81"]);
+    }
+
+    #[test]
     fn the_owners_usual_client_is_quiet() {
         let facts = vec![
             access(100, "192.0.2.10", "ann", "pop3", pop(1, 900, 12)),

@@ -13,10 +13,13 @@
 //! the messages it read per day. A burst's address is the account's **own** when a session of
 //! the account from that address ended before the burst began (the client had been there
 //! before), or the account logged in from it more than a day before; it is a **new address on
-//! the account's own network** when another address of the same network did either. Addresses
-//! an earlier rule named as attacking never count as the account's own. The **usual volume** is the most
-//! messages the account read on one earlier day. Both are independent of the order the
-//! facts come in. Addresses that earlier findings name as attackers (a brute force that
+//! the account's own network** when another address of the same network did either. An
+//! address vouches for itself or its network only if no earlier rule named it attacking and it
+//! did not itself read `download_messages` or more in a day (the attacker's first address,
+//! whose second address in the same /24 is no "own network") — unless it was first used more
+//! than a week before. The **usual volume** is the most messages the account read in one day
+//! from its other sources (on the burst's day, from the other addresses). Both are independent
+//! of the order the facts come in. Addresses that earlier findings name as attackers (a brute force that
 //! succeeded, a takeover) and accounts they name as taken come from
 //! [`Rule::finish_with`](super::Rule::finish_with).
 //!
@@ -48,6 +51,8 @@ pub const MAX_CELLS: usize = 1 << 18;
 pub const MAX_LOGIN_IPS: usize = 1 << 17;
 /// Most logins remembered per client address (the latest).
 const LOGINS_PER_IP: usize = 8;
+/// Most copied message ids remembered per cell.
+pub const MAX_COPIES: usize = 8192;
 /// Most addresses remembered per account (beyond it only networks are).
 pub const MAX_IPS: usize = 256;
 const DAY_US: i64 = 24 * HOUR_US;
@@ -89,14 +94,14 @@ pub fn counts(f: &Fact) -> Option<(Counts, Detail)> {
             c.synced = d.action.as_deref() == Some("sync");
         }
         Kind::MailboxChange => {
-            let removes = matches!(
-                d.action.as_deref(),
-                Some("expunge" | "hard_delete" | "soft_delete" | "purge" | "trash")
-            );
-            if !removes {
-                return None;
+            match d.action.as_deref() {
+                Some("expunge" | "hard_delete" | "soft_delete" | "purge" | "trash") => {
+                    c.deleted = d.messages.unwrap_or(1);
+                }
+                // A copy is kept only to tell a MOVE's expunge from a deletion.
+                Some("copy") => {}
+                _ => return None,
             }
-            c.deleted = d.messages.unwrap_or(1);
         }
         _ => return None,
     }
@@ -113,6 +118,12 @@ pub struct Cell {
     listed: u64,
     /// Deleted per `mail_log` / M365 lines.
     deleted_lines: u64,
+    /// Message ids copied in this cell (hashed, at most [`MAX_COPIES`]): an expunge of one of
+    /// them is the second half of an IMAP MOVE (Dovecot logs `copy from A: box=B` and then
+    /// `expunge: box=A` for the same message), not a deletion.
+    copied: rustc_hash::FxHashSet<u64>,
+    /// Expunges that were moves.
+    moved: u64,
     /// Deleted per session counters (`expunged=`, POP3 `del=`), used when no line says.
     deleted_counted: u64,
     mailbox_messages: Option<u64>,
@@ -134,6 +145,8 @@ impl Cell {
             bytes: None,
             listed: 0,
             deleted_lines: 0,
+            copied: rustc_hash::FxHashSet::default(),
+            moved: 0,
             deleted_counted: 0,
             mailbox_messages: None,
             sessions: 0,
@@ -157,6 +170,22 @@ impl Cell {
             self.actors.insert(a, 4);
         }
         if f.kind == Kind::MailboxChange {
+            let id = f.queue_id().map(|m| {
+                use std::hash::{Hash, Hasher};
+                let mut h = rustc_hash::FxHasher::default();
+                m.hash(&mut h);
+                h.finish()
+            });
+            if d.action.as_deref() == Some("copy") {
+                if let Some(id) = id.filter(|_| self.copied.len() < MAX_COPIES) {
+                    self.copied.insert(id);
+                }
+                return;
+            }
+            if id.is_some_and(|id| self.copied.remove(&id)) {
+                self.moved += 1;
+                return;
+            }
             self.deleted_lines += c.deleted;
             self.deletes.add(f.file, f.line);
             return;
@@ -202,13 +231,43 @@ impl Cell {
     }
 }
 
+/// When an account first used an address (`i64::MAX`: never): its first login, and its first
+/// two session ends (two sessions make a client that had been there, not one visit).
+#[derive(Debug, Clone, Copy)]
+struct Seen {
+    login: i64,
+    ended: i64,
+    ended2: i64,
+}
+
+impl Seen {
+    const NEVER: Seen = Seen {
+        login: i64::MAX,
+        ended: i64::MAX,
+        ended2: i64::MAX,
+    };
+
+    fn first(&self) -> i64 {
+        self.login.min(self.ended)
+    }
+
+    fn session_ended(&mut self, at: i64) {
+        if at < self.ended {
+            self.ended2 = self.ended;
+            self.ended = at;
+        } else if at < self.ended2 {
+            self.ended2 = at;
+        }
+    }
+}
+
 /// What one account did before: where from, and how much it read a day.
 #[derive(Debug, Default)]
 struct Known {
     /// Network → first time used.
     nets: FxHashMap<Box<str>, i64>,
-    /// Address → first login and first session end (`i64::MAX`: none), at most [`MAX_IPS`].
-    ips: FxHashMap<Box<str>, (i64, i64)>,
+    /// Address → when it was first seen, at most [`MAX_IPS`].
+    ips: FxHashMap<Box<str>, Seen>,
     /// (Day, address) → messages read that day from that address (at most 1,600).
     days: BTreeMap<(i64, Box<str>), u64>,
 }
@@ -287,6 +346,7 @@ impl Burst {
         };
         m.listed += c.listed;
         m.deleted_lines += c.deleted_lines;
+        m.moved += c.moved;
         m.deleted_counted += c.deleted_counted;
         m.mailbox_messages = m.mailbox_messages.max(c.mailbox_messages);
         m.sessions += c.sessions;
@@ -464,13 +524,12 @@ impl Baseline {
             }
         }
         if !k.ips.contains_key(ip) && k.ips.len() < MAX_IPS {
-            k.ips.insert(ip.into(), (i64::MAX, i64::MAX));
+            k.ips.insert(ip.into(), Seen::NEVER);
         }
-        let seen = k.ips.get_mut(ip);
-        if let Some((login, ended)) = seen {
+        if let Some(seen) = k.ips.get_mut(ip) {
             match access {
-                Some(_) => *ended = (*ended).min(at),
-                None => *login = (*login).min(at),
+                Some(_) => seen.session_ended(at),
+                None => seen.login = seen.login.min(at),
             }
         }
         if let Some(n) = access.filter(|n| *n > 0) {
@@ -604,9 +663,8 @@ impl Accesses {
             .into_iter()
             .map(|b| {
                 let k = base.known.get(b.mailbox.as_str());
-                let standing = standing(&b, k, &attackers);
-                let day = b.first().div_euclid(DAY_US);
-                let usual = k.and_then(|k| usual_day(k, day, &attackers));
+                let standing = standing(&b, k, &attackers, t.download_messages);
+                let usual = k.and_then(|k| usual_day(k, &b, &attackers, t.download_messages));
                 let recurring_days = bulk_days
                     .get(&(b.mailbox.clone(), b.ip.clone()))
                     .map_or(0, BTreeSet::len);
@@ -624,14 +682,26 @@ impl Accesses {
     }
 }
 
-/// The most messages the account read on one day before `day`, not counting what addresses
-/// named as attacking read.
-fn usual_day(k: &Known, day: i64, attackers: &BTreeSet<String>) -> Option<u64> {
+/// The most messages the account read on one day up to the burst's — on that day only from
+/// other addresses than the burst's own (so a burst never raises its own bar, and the owner's
+/// reading earlier that day counts) — counting only addresses that vouch ([`trusted`]): not
+/// what attackers, or an untrusted bulk reader, read.
+fn usual_day(k: &Known, b: &Burst, attackers: &BTreeSet<String>, bulk: u64) -> Option<u64> {
+    let day = b.first().div_euclid(DAY_US);
     let mut per_day: BTreeMap<i64, u64> = BTreeMap::new();
-    for ((d, ip), n) in k.days.range(..(day, Box::from(""))) {
-        if !attackers.contains(&**ip) {
-            *per_day.entry(*d).or_default() += n;
+    for ((d, from), n) in k.days.range(..(day + 1, Box::from(""))) {
+        // On the burst's day, only addresses established when it began (two sessions, or a
+        // day old): the attacker's first visit is no one's usual reading.
+        let vouched = || {
+            k.ips.get(&**from).is_some_and(|t| {
+                (*d < day || t.ended2 < b.first() || t.first() < b.first() - DAY_US)
+                    && trusted(k, from, t, b.first(), &b.ip, attackers, bulk)
+            })
+        };
+        if attackers.contains(&**from) || (*d == day && **from == *b.ip) || !vouched() {
+            continue;
         }
+        *per_day.entry(*d).or_default() += n;
     }
     per_day.into_values().max()
 }
@@ -672,7 +742,7 @@ fn named_by(earlier: &[Finding]) -> (BTreeSet<String>, BTreeMap<String, i64>) {
     (ips, users)
 }
 
-fn standing(b: &Burst, k: Option<&Known>, attackers: &BTreeSet<String>) -> Standing {
+fn standing(b: &Burst, k: Option<&Known>, attackers: &BTreeSet<String>, bulk: u64) -> Standing {
     if b.ip.is_empty() {
         return Standing::Unknown;
     }
@@ -683,23 +753,55 @@ fn standing(b: &Burst, k: Option<&Known>, attackers: &BTreeSet<String>) -> Stand
     let Some(k) = k.filter(|k| {
         k.ips
             .iter()
-            .any(|(ip, (login, ended))| *ended < start || (**ip != *b.ip && *login < start))
+            .any(|(ip, s)| s.ended < start || (**ip != *b.ip && s.login < start))
     }) else {
         return Standing::NoHistory;
     };
     let net = network(&b.ip);
-    let before = |(login, ended): (i64, i64)| ended < start || login < start - DAY_US;
-    if k.ips.get(b.ip.as_str()).is_some_and(|t| before(*t)) {
+    let day_old = |s: &Seen| s.first() < start - DAY_US;
+    // An address vouches for itself or its network only when it is not an attacker's and
+    // it did not itself read in bulk before (the attacker's first address), unless that was
+    // more than a week earlier (the owner's first full sync); for its network, only after two
+    // sessions or a day (one visit of the attacker's first address makes no "own network" of
+    // its /24).
+    let trusted = |ip: &str, s: &Seen| trusted(k, ip, s, start, &b.ip, attackers, bulk);
+    if k.ips
+        .get(b.ip.as_str())
+        .is_some_and(|s| (s.ended < start || day_old(s)) && trusted(&b.ip, s))
+    {
         return Standing::Own;
     }
-    let other_address_before = k.ips.iter().any(|(ip, t)| {
-        **ip != *b.ip && network(ip) == net && !attackers.contains(&**ip) && before(*t)
+    let other_address_before = k.ips.iter().any(|(ip, s)| {
+        **ip != *b.ip && network(ip) == net && (s.ended2 < start || day_old(s)) && trusted(ip, s)
     });
     if other_address_before {
         Standing::NewAddressOwnNetwork
     } else {
         Standing::NewNetwork
     }
+}
+
+/// Whether address `ip` (first seen `seen`) vouches for itself or its network
+/// for a burst from `own` starting at `start`: not an attacker's, and it did not read `bulk`
+/// messages or more in a day (before the burst's day for the burst's own address, up to it
+/// for the others) unless it was first used more than a week before.
+fn trusted(
+    k: &Known,
+    ip: &str,
+    seen: &Seen,
+    start: i64,
+    own: &str,
+    attackers: &BTreeSet<String>,
+    bulk: u64,
+) -> bool {
+    let day = start.div_euclid(DAY_US);
+    let last = if ip == own { day - 1 } else { day };
+    let heavy = || {
+        k.days
+            .iter()
+            .any(|((d, from), n)| &**from == ip && *d <= last && *n >= bulk)
+    };
+    !attackers.contains(ip) && (seen.first() < start - 7 * DAY_US || !heavy())
 }
 
 fn baseline_words(b: &Burst, k: Option<&Known>, s: Standing, usual: Option<u64>) -> String {
@@ -726,8 +828,8 @@ fn baseline_words(b: &Burst, k: Option<&Known>, s: Standing, usual: Option<u64>)
         ),
     };
     let volume = match usual {
-        Some(n) => format!("at most {n} message(s) read on any earlier day"),
-        None => "no earlier day of reading in the evidence".to_string(),
+        Some(n) => format!("at most {n} message(s) read in one day from its other sources"),
+        None => "no earlier reading in the evidence".to_string(),
     };
     format!("{place}; {volume}")
 }
@@ -737,18 +839,27 @@ pub mod tests {
     //! Builders of access facts for the rules' tests.
     use super::*;
 
-    /// An access fact: `mailbox` read `messages` (bytes `bytes`) from `ip` at `secs`, by
-    /// `proto`, with `listed` headers and `expunged` removed.
-    pub fn access(secs: i64, ip: &str, mailbox: &str, proto: &'static str, d: Detail) -> Fact {
+    /// A fact of `kind` at `secs`: `mailbox` (empty: none, as a webmail request) from `ip`
+    /// (empty: none) by `proto`, with the structured detail `d`; its line is `secs`.
+    pub fn fact(
+        kind: Kind,
+        secs: i64,
+        ip: &str,
+        mailbox: &str,
+        proto: &'static str,
+        d: Detail,
+    ) -> Fact {
         let text = d.to_text();
+        let some = |s: &str| (!s.is_empty()).then_some(s.to_string());
+        let (ip, mailbox) = (some(ip), some(mailbox));
         Fact::new(
             crate::detect::rules::tests::T0 + secs * 1_000_000,
-            Kind::MailboxAccess,
+            kind,
             Some(proto),
             [
-                (!ip.is_empty()).then_some(ip),
-                Some(mailbox),
-                Some(mailbox),
+                ip.as_deref(),
+                mailbox.as_deref(),
+                mailbox.as_deref(),
                 None,
                 None,
                 None,
@@ -760,6 +871,11 @@ pub mod tests {
             0,
             secs as u64,
         )
+    }
+
+    /// An access fact: what `mailbox` read from `ip` at `secs` by `proto` (the counts in `d`).
+    pub fn access(secs: i64, ip: &str, mailbox: &str, proto: &'static str, d: Detail) -> Fact {
+        fact(Kind::MailboxAccess, secs, ip, mailbox, proto, d)
     }
 
     /// A session's end counters.
