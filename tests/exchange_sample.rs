@@ -38,11 +38,29 @@ fn findings(report: &Value) -> Vec<Value> {
         .collect()
 }
 
-/// Every truth item has a finding of its rule holding all its lines (paths compared by their
-/// ending: a bundle stores them under `exports/<n>/`).
+/// The rules of the mail-access work whose theft expectations this test holds in full (what
+/// was searched, exported, delegated, consented, switched on or off); the reading and
+/// deletion rules' counts are held by their own checks.
+const ACCESS_RULES: &[&str] = &[
+    "exfil.mailbox_search",
+    "exfil.mailbox_export",
+    "exfil.protocol_enabled",
+    "persistence.mailbox_delegation",
+    "persistence.oauth_consent",
+    "tamper.audit_disabled",
+];
+
+/// Every truth item — and every theft expectation (`theft.expected`) — has a finding of its
+/// rule holding all its lines (paths compared by their ending: a bundle stores them under
+/// `exports/<n>/`); a theft expectation of the mail-access rules also its phase, accounts,
+/// addresses and `accessed` record; no finding of a theft negative's rule names its accounts.
 fn check(found: &[Value], strip: &dyn Fn(&str) -> String) {
     let t = truth();
-    for item in t["items"].as_array().unwrap() {
+    let theft = t["theft"]["expected"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    for item in t["items"].as_array().unwrap().iter().chain(&theft) {
         let rule = item["rule"].as_str().unwrap();
         let file = item["file"].as_str().unwrap();
         let want: BTreeSet<u64> = item["lines"]
@@ -70,10 +88,28 @@ fn check(found: &[Value], strip: &dyn Fn(&str) -> String) {
             "truth item not found: {rule} {file} {want:?}\n{found:#?}"
         );
     }
+    for item in theft
+        .iter()
+        .filter(|i| ACCESS_RULES.contains(&i["rule"].as_str().unwrap()))
+    {
+        check_access(found, item, strip);
+    }
+    for neg in t["theft"]["negatives"].as_array().into_iter().flatten() {
+        for f in found.iter().filter(|f| f["rule"] == neg["rule"]) {
+            for u in neg["users"].as_array().unwrap() {
+                assert!(
+                    !f["entities"]["users"].as_array().unwrap().contains(u),
+                    "{}: {u} named: {f:#?}",
+                    neg["why"]
+                );
+            }
+        }
+    }
     let rules: BTreeSet<&str> = t["items"]
         .as_array()
         .unwrap()
         .iter()
+        .chain(&theft)
         .map(|i| i["rule"].as_str().unwrap())
         .collect();
     for f in found {
@@ -95,6 +131,47 @@ fn check(found: &[Value], strip: &dyn Fn(&str) -> String) {
     }
 }
 
+/// The finding of a mail-access theft expectation: its phase, its accounts and addresses
+/// among the finding's, and its `accessed` record (mailbox, how, and the counts it gives).
+fn check_access(found: &[Value], item: &Value, strip: &dyn Fn(&str) -> String) {
+    let rule = item["rule"].as_str().unwrap();
+    let file = item["file"].as_str().unwrap();
+    let line = item["lines"][0].as_u64().unwrap();
+    let f = found
+        .iter()
+        .find(|f| {
+            f["rule"] == rule
+                && f["evidence"].as_array().unwrap().iter().any(|e| {
+                    strip(e["path"].as_str().unwrap()).ends_with(file)
+                        && e["lines"].as_array().unwrap().iter().any(|l| l == line)
+                })
+        })
+        .unwrap_or_else(|| panic!("{rule} {file}:{line} not found"));
+    assert_eq!(f["phase"], item["phase"], "{rule}: {f:#}");
+    for kind in ["users", "ips"] {
+        for v in item[kind].as_array().unwrap() {
+            assert!(
+                f["entities"][kind].as_array().unwrap().contains(v),
+                "{rule}: {v} not among its {kind}: {f:#}"
+            );
+        }
+    }
+    let Some(want) = item.get("accessed") else {
+        return;
+    };
+    let got = f["accessed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["mailbox"] == want["mailbox"])
+        .unwrap_or_else(|| panic!("{rule}: no accessed record of {}: {f:#}", want["mailbox"]));
+    for k in ["how", "messages", "bytes"] {
+        if let Some(w) = want.get(k) {
+            assert_eq!(&got[k], w, "{rule}: accessed {k}: {f:#}");
+        }
+    }
+}
+
 #[test]
 fn exchange_sample_triage_finds_every_item_and_nothing_on_legitimate_users() {
     let t = tempfile::tempdir().unwrap();
@@ -103,7 +180,10 @@ fn exchange_sample_triage_finds_every_item_and_nothing_on_legitimate_users() {
     check(&found, &|p| p.to_string());
     // The phases the story runs through.
     let phases: BTreeSet<&str> = found.iter().map(|f| f["phase"].as_str().unwrap()).collect();
-    assert_eq!(phases, BTreeSet::from(["initial_access", "persistence"]));
+    assert_eq!(
+        phases,
+        BTreeSet::from(["initial_access", "persistence", "exfiltration", "cleanup"])
+    );
 }
 
 #[test]

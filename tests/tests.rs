@@ -36,6 +36,9 @@
 //! - `exchange_sample`: the Exchange / M365 export sample: triage, `collect --exports`, and
 //!   one report with the Postfix sample.
 //! - `peer_exchange`: Exchange / M365 conformance against the peers' ground truth.
+//! - `m365_access`: `parse` and `detect` on Microsoft 365 audit records of what an attacker
+//!   searched, exported, delegated, consented, switched on and off: found at their records,
+//!   the administrators' legal hold and delegations left low.
 //! - `roles`: `actor` and `mailbox` through `parse` on real Exim and Sendmail logs.
 //! - `auth_vocabulary`: `parse` on real Dovecot (PAM, SQL, LDAP, passwd-file), Roundcube
 //!   (behind nginx) and tcpserver / rblsmtpd logs: every line recognised, every refusal with
@@ -90,6 +93,8 @@ mod live_lab;
 mod live_mail;
 #[cfg(feature = "analysis")]
 mod live_sendmail;
+#[cfg(feature = "analysis")]
+mod m365_access;
 #[cfg(feature = "analysis")]
 mod opensmtpd_sample;
 #[cfg(feature = "analysis")]

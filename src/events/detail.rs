@@ -3,7 +3,10 @@
 //! Web requests, admin commands, mailbox rules, forwarding settings, transport rules, and what
 //! a session did inside a mailbox (messages and bytes read, folders, deletions: Dovecot's
 //! session counters and `mail_log` lines, webmail downloads, Microsoft 365
-//! `MailItemsAccessed`) carry more than the flat event fields hold. Their parsers fill one [`Detail`] and store it as a
+//! `MailItemsAccessed`), and what an administrator or an application did to mail (searches,
+//! exports, permissions, consents, protocol and audit settings: one classifier,
+//! [`crate::events::exchange::access`]) carry more than the flat event fields hold. Their
+//! parsers fill one [`Detail`] and store it as a
 //! compact JSON object in the event's `detail` (documented in `docs/events.md`), so detection
 //! reads the same normalised fields whether a rule came from the audit log, a SIEM's JSON or a
 //! `Get-InboxRule` export. To add a field: a field here (optional, skipped when empty) and its
@@ -161,6 +164,67 @@ pub struct Detail {
     /// change time).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub time_is_export: bool,
+    /// Operations an aggregated audit record stands for (M365 `OperationCount`: the bind
+    /// operations of one `MailItemsAccessed` record, which may name fewer messages).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub operations: Option<u64>,
+    /// The service stopped auditing this mailbox's `MailItemsAccessed` for 24 hours
+    /// (`IsThrottled`): access after it went unrecorded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub throttled: Option<bool>,
+    /// How the actor was logged on to the mailbox: `owner`, `admin`, `delegate`,
+    /// `transport`, `system`, `delegated_admin` (M365 `LogonType`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logon: Option<String>,
+    /// `mailbox_search` / `mailbox_export`: the search query as written (`QueryText`,
+    /// `ContentMatchQuery`, `SearchQuery`, an export's `ContentFilter`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub search: Option<String>,
+    /// Mailboxes or locations a search, hold or export covers (`ExchangeLocation`,
+    /// `SourceMailboxes`; `All` as written).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub locations: Vec<String>,
+    /// The eDiscovery case a search, hold or export belongs to (name or id).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub case: Option<String>,
+    /// `permission_grant`: the account given (or refused) the permission (`User`,
+    /// `Trustee`, a folder permission's member, `Default`, `Anonymous`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grantee: Option<String>,
+    /// `permission_grant`: the rights (`FullAccess`, `SendAs`, `SendOnBehalf`,
+    /// `ReceiveAs`, folder roles such as `Reviewer` or `Owner`), as written.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rights: Vec<String>,
+    /// `app_consent`: the application's display name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app: Option<String>,
+    /// `app_consent`: the application's or service principal's id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app_id: Option<String>,
+    /// `app_consent`: the permissions granted (`Mail.Read`, `offline_access`,
+    /// `full_access_as_app` …).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub scopes: Vec<String>,
+    /// `app_consent`: consent given for the whole organisation (an administrator's, or
+    /// `AllPrincipals`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub admin_consent: Option<bool>,
+    /// `app_consent`: application permissions (the app acts as itself, without a user:
+    /// app role assignments, `IsAppOnly`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app_only: Option<bool>,
+    /// `access_setting` / `audit_setting`: what was set, normalised name → value
+    /// (`imap` → `on`, `pop` → `off`, `ews_allow_list` → the list; `AuditEnabled` →
+    /// `off` …), see `docs/events.md`.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub settings: std::collections::BTreeMap<String, String>,
+    /// The actor is the service itself (an M365 record of a datacenter system account:
+    /// `UserType` 3 or 4), not a person of the organisation.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub by_service: bool,
+    /// An account the operation created (`Add user.`, `New-Mailbox`, `New-MailUser`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
 }
 
 impl Detail {
@@ -201,6 +265,11 @@ impl Detail {
         text("move_to", &self.move_to);
         text("ua", &self.ua);
         text("subject", &self.subject);
+        text("search", &self.search);
+        text("case", &self.case);
+        text("grantee", &self.grantee);
+        text("app", &self.app);
+        text("created", &self.created);
         for (label, v) in [
             ("forward_to", &self.forward_to),
             ("forward_attach_to", &self.forward_attach_to),
@@ -208,6 +277,9 @@ impl Detail {
             ("copy_to", &self.copy_to),
             ("from", &self.from),
             ("words", &self.words),
+            ("locations", &self.locations),
+            ("rights", &self.rights),
+            ("scopes", &self.scopes),
         ] {
             if !v.is_empty() {
                 parts.push(format!("{label}={}", v.join(",")));
@@ -219,6 +291,9 @@ impl Detail {
             ("stop", self.stop),
             ("keep_copy", self.keep_copy),
             ("enabled", self.enabled),
+            ("admin_consent", self.admin_consent),
+            ("app_only", self.app_only),
+            ("throttled", self.throttled),
         ] {
             if let Some(b) = v {
                 parts.push(format!("{label}={b}"));
@@ -230,6 +305,7 @@ impl Detail {
             ("listed", self.listed),
             ("deleted", self.deleted),
             ("expunged", self.expunged),
+            ("operations", self.operations),
             ("secs", self.secs),
         ] {
             if let Some(n) = v {
@@ -238,6 +314,9 @@ impl Detail {
         }
         if !self.folders.is_empty() {
             parts.push(format!("folders={}", self.folders.join(",")));
+        }
+        for (k, v) in &self.settings {
+            parts.push(format!("{k}={v}"));
         }
         if self.time_is_export {
             parts.push("(time: export file)".into());

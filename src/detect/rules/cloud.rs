@@ -24,8 +24,21 @@ pub struct Tenant {
 fn names_accounts(f: &Fact) -> bool {
     matches!(
         f.kind,
-        Kind::MailboxRule | Kind::MailboxForwarding | Kind::TransportRule | Kind::AuditOperation
-    ) || (f.proto == Some("m365") && matches!(f.kind, Kind::AuthSuccess | Kind::AuthFailure))
+        Kind::MailboxRule
+            | Kind::MailboxForwarding
+            | Kind::TransportRule
+            | Kind::AuditOperation
+            | Kind::PermissionGrant
+            | Kind::AppConsent
+            | Kind::AccessSetting
+            | Kind::AuditSetting
+            | Kind::MailboxSearch
+            | Kind::MailboxExport
+    ) || (f.proto == Some("m365")
+        && matches!(
+            f.kind,
+            Kind::AuthSuccess | Kind::AuthFailure | Kind::MailboxAccess | Kind::MailboxChange
+        ))
 }
 
 impl Tenant {
@@ -61,6 +74,12 @@ impl Tenant {
     #[cfg(test)]
     pub fn add(&mut self, d: &str) {
         self.domains.insert(d.to_ascii_lowercase());
+    }
+
+    /// Whether any of the organisation's domains is known (a grant to an address can only be
+    /// called outside when one is).
+    pub fn known(&self) -> bool {
+        !self.domains.is_empty()
     }
 
     /// Whether `addr` (an address, or a recipient object without a domain) is outside.

@@ -1,7 +1,8 @@
 //! `exchange.admin_cmdlet` — Exchange management cmdlets attackers run once they hold the
 //! server or an admin login (ProxyShell's last steps, Hafnium's and later groups' playbooks),
 //! from the MSExchange Management event log, PowerShell's logs, the ECP server log or the
-//! unified audit log (every reader gives an `admin_command` with the cmdlet and its line).
+//! unified audit log (every reader gives an `admin_command` with the cmdlet and its line; an
+//! export request is a `mailbox_export`, classified alike by every reader).
 //!
 //! **Why**: the cmdlets are how a foothold becomes a web shell, a mailbox copy or a
 //! persistent agent, and the event log keeps them after the IIS logs are gone. **How**, by
@@ -14,16 +15,15 @@
 //!   needs, which no one holds by default) — **high**, T1098;
 //! - `Install-TransportAgent` / `Enable-TransportAgent` — code in the transport pipeline that
 //!   sees every message — **high**, T1505.002;
-//! - `Remove-MailboxExportRequest` — clearing the trace of an export — **medium**, T1070;
-//! - `Add-MailboxPermission … FullAccess` — **medium**, T1098.002;
-//! - `New-MailboxExportRequest` to a share or a local folder — a mailbox copied out, which a
-//!   backup during a maintenance window also is: **low**, to be checked against the change
-//!   record, T1114.002.
+//! - `Remove-MailboxExportRequest` — clearing the trace of an export — **medium**, T1070.
+//!
+//! An export to a share or a local folder is `exfil.mailbox_export`'s, and FullAccess given to
+//! a mailbox `persistence.mailbox_delegation`'s: each use is reported by one rule.
 //!
 //! One finding per kind of use and acting account. **Phase**: persistence. **False
 //! positives**: anti-spam and archiving products install transport agents (check the agent's
 //! assembly path and vendor); administrators grant the export role before planned exports
-//! (the low finding for the export itself says where the copy went).
+//! (`exfil.mailbox_export`'s low finding for the export says where the copy went).
 
 use std::collections::BTreeMap;
 
@@ -45,10 +45,6 @@ pub enum Use {
     TransportAgent,
     /// Export requests removed.
     ExportCleanup,
-    /// Full access to a mailbox granted.
-    FullAccess,
-    /// A mailbox exported to a share or folder.
-    ExportToShare,
 }
 
 impl Use {
@@ -56,8 +52,7 @@ impl Use {
         match self {
             Use::ExportToScript => Severity::Critical,
             Use::RoleGrant | Use::TransportAgent => Severity::High,
-            Use::ExportCleanup | Use::FullAccess => Severity::Medium,
-            Use::ExportToShare => Severity::Low,
+            Use::ExportCleanup => Severity::Medium,
         }
     }
 
@@ -67,8 +62,6 @@ impl Use {
             Use::RoleGrant => "T1098",
             Use::TransportAgent => "T1505.002",
             Use::ExportCleanup => "T1070",
-            Use::FullAccess => "T1098.002",
-            Use::ExportToShare => "T1114.002",
         }
     }
 
@@ -78,8 +71,6 @@ impl Use {
             Use::RoleGrant => "Mailbox Import Export role granted",
             Use::TransportAgent => "transport agent installed or enabled",
             Use::ExportCleanup => "mailbox export requests removed",
-            Use::FullAccess => "full access to a mailbox granted",
-            Use::ExportToShare => "mailbox exported to a file (check it against a planned backup)",
         }
     }
 }
@@ -133,18 +124,13 @@ pub fn classify(op: &str, cmd: &str, file_path: Option<&str>) -> Option<Use> {
     match op.as_str() {
         "new-mailboxexportrequest" => {
             let path = file_path.or_else(|| value(&line, "filepath")).unwrap_or("");
-            Some(if web_path(path) {
-                Use::ExportToScript
-            } else {
-                Use::ExportToShare
-            })
+            web_path(path).then_some(Use::ExportToScript)
         }
         "new-managementroleassignment" => line
             .contains("mailbox import export")
             .then_some(Use::RoleGrant),
         "install-transportagent" | "enable-transportagent" => Some(Use::TransportAgent),
         "remove-mailboxexportrequest" => Some(Use::ExportCleanup),
-        "add-mailboxpermission" => line.contains("fullaccess").then_some(Use::FullAccess),
         _ => None,
     }
 }
@@ -173,14 +159,16 @@ impl AdminCmdlet {
 
 impl Rule for AdminCmdlet {
     fn observe(&mut self, f: &Fact) {
-        let Some(d) =
-            detail_of(f, Kind::AdminCommand).or_else(|| detail_of(f, Kind::AuditOperation))
+        let Some(d) = detail_of(f, Kind::AdminCommand)
+            .or_else(|| detail_of(f, Kind::AuditOperation))
+            .or_else(|| detail_of(f, Kind::MailboxExport))
         else {
             return;
         };
         let Some(op) = d.op.as_deref() else { return };
         let cmd = d.cmd.as_deref().unwrap_or("");
-        let Some(u) = classify(op, cmd, d.param("FilePath")) else {
+        let path = d.param("FilePath").or(d.path.as_deref());
+        let Some(u) = classify(op, cmd, path) else {
             return;
         };
         let actor = f.actor().unwrap_or("unknown").to_string();
@@ -207,8 +195,8 @@ impl Rule for AdminCmdlet {
     }
 }
 
-/// The finding of one use: a failed command one step less severe; the account that ran a
-/// backup-like export is only observed, any other the abused one.
+/// The finding of one use: a failed command one step less severe; the account that ran it is
+/// the abused one.
 fn finding(u: Use, actor: &str, failed: bool, e: Uses, files: &Files) -> Finding {
     let mut g = e.group;
     let severity = match (failed, u.severity()) {
@@ -241,12 +229,8 @@ fn finding(u: Use, actor: &str, failed: bool, e: Uses, files: &Files) -> Finding
         files,
     );
     if actor != "unknown" {
-        let role = if u == Use::ExportToShare {
-            EntityRole::Observed
-        } else {
-            EntityRole::VictimAccount
-        };
-        f.entities.tag(EntityKind::User, actor, role);
+        f.entities
+            .tag(EntityKind::User, actor, EntityRole::VictimAccount);
     }
     g.users.clear();
     f
@@ -266,11 +250,8 @@ fn steps(u: Use) -> Vec<&'static str> {
             "clean.patch_exchange",
             "clean.review_exchange_roles",
         ],
-        Use::RoleGrant | Use::FullAccess | Use::ExportCleanup => {
-            vec!["clean.review_exchange_roles"]
-        }
+        Use::RoleGrant | Use::ExportCleanup => vec!["clean.review_exchange_roles"],
         Use::TransportAgent => vec!["clean.review_transport_agents"],
-        Use::ExportToShare => vec!["clean.review_exchange_roles", "notify.assess_data"],
     }
 }
 
@@ -305,14 +286,23 @@ mod tests {
             ),
             Some(Use::ExportToScript)
         );
-        // A backup to a share in a maintenance window: low, not critical.
+        // A backup to a share in a maintenance window: exfil.mailbox_export's, not this rule's.
         assert_eq!(
             classify(
                 "New-MailboxExportRequest",
                 r#"New-MailboxExportRequest -Mailbox "alice" -FilePath "\\backup01\pst$\alice-2026-11.pst""#,
                 None
             ),
-            Some(Use::ExportToShare)
+            None
+        );
+        // FullAccess is persistence.mailbox_delegation's.
+        assert_eq!(
+            classify(
+                "Add-MailboxPermission",
+                "-Identity ceo -User x -AccessRights FullAccess",
+                None
+            ),
+            None
         );
         assert_eq!(
             classify(
@@ -358,6 +348,12 @@ mod tests {
             crate::detect::rules::tests::fact(Kind::AdminCommand, secs, "10.0.0.20", user)
                 .with(Field::Detail, Some(&detail(op, cmd)))
         };
+        // An export request as every reader now gives it: a mailbox_export with its path.
+        let export = |secs: i64, user: &str, path: &str| {
+            let d = serde_json::json!({"op": "New-MailboxExportRequest", "action": "request", "path": path, "params": {"FilePath": path}});
+            crate::detect::rules::tests::fact(Kind::MailboxExport, secs, "10.0.0.20", user)
+                .with(Field::Detail, Some(&d.to_string()))
+        };
         // A failed cmdlet (MSExchange Management event 6, as tests/fixtures/evtx holds).
         let failed = mk(
             120,
@@ -368,17 +364,11 @@ mod tests {
         .with(Field::Status, Some("failure"));
         let facts = [
             failed,
-            mk(
-                0,
-                "CORP\\backupadmin",
-                "New-MailboxExportRequest",
-                r#"-Mailbox "alice" -FilePath "\\backup01\pst$\alice.pst""#,
-            ),
-            mk(
+            export(0, "CORP\\backupadmin", r"\\backup01\pst$\alice.pst"),
+            export(
                 60,
                 "NT AUTHORITY\\SYSTEM",
-                "New-MailboxExportRequest",
-                r#"-Mailbox "administrator" -FilePath "\\127.0.0.1\c$\inetpub\wwwroot\aspnet_client\x.aspx""#,
+                r"\\127.0.0.1\c$\inetpub\wwwroot\aspnet_client\x.aspx",
             ),
             mk(
                 90,
@@ -398,7 +388,6 @@ mod tests {
                 (Severity::Critical, "Mailbox export written as a web script (ProxyShell's web-shell step, CVE-2021-31207) by NT AUTHORITY\\SYSTEM"),
                 (Severity::Medium, "Transport agent installed or enabled (the cmdlet failed: an attempt) by CORP\\admmig"),
                 (Severity::Medium, "Mailbox export requests removed by NT AUTHORITY\\SYSTEM"),
-                (Severity::Low, "Mailbox exported to a file (check it against a planned backup) by CORP\\backupadmin"),
             ]
         );
     }

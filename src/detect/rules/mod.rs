@@ -41,19 +41,25 @@ pub mod exchange_ssrf;
 pub mod exchange_webshell;
 pub mod exfil_forwarding;
 pub mod exfil_mailbox_download;
+pub mod exfil_mailbox_export;
+pub mod exfil_mailbox_search;
 pub mod exfil_pop_retrieve;
+pub mod exfil_protocol_enabled;
 pub mod exploit_smtp_injection;
 pub mod exploit_smtp_smuggling;
 pub mod failures;
 pub mod logins;
 pub mod mail_access;
+pub mod mail_actions;
 pub mod mail_reading;
 pub mod persistence_bcc;
 pub mod persistence_compiled_map;
 pub mod persistence_cron;
 pub mod persistence_forward;
+pub mod persistence_mailbox_delegation;
 pub mod persistence_mailbox_forwarding;
 pub mod persistence_mailbox_rule;
+pub mod persistence_oauth_consent;
 pub mod persistence_pipe;
 pub mod persistence_sender_rewrite;
 pub mod persistence_transport;
@@ -64,6 +70,8 @@ pub mod recon_scan;
 pub mod relay_open;
 pub mod relay_probe;
 pub mod service_change;
+pub mod sources;
+pub mod tamper_audit_disabled;
 pub mod tamper_file;
 pub mod tamper_log_age;
 pub mod tamper_rejectlog;
@@ -93,6 +101,8 @@ pub struct Shared {
     pub tenant: cloud::Tenant,
     /// Each account's own addresses and usual reading (the mailbox access rules).
     pub mail: mail_access::Baseline,
+    /// Where each account acted from, and when (usual and new sources).
+    pub sources: sources::Sources,
 }
 
 impl Shared {
@@ -103,6 +113,7 @@ impl Shared {
             logins: logins::Logins::default(),
             tenant: cloud::Tenant::default(),
             mail: mail_access::Baseline::default(),
+            sources: sources::Sources::default(),
         }
     }
 
@@ -110,6 +121,7 @@ impl Shared {
     pub fn observe(&mut self, f: &Fact) {
         self.tenant.observe(f);
         self.mail.observe(f);
+        self.sources.observe(f);
         if failures::is_failure(f) {
             self.failures.observe(f);
         } else {
@@ -276,6 +288,9 @@ pub struct Thresholds {
     /// Days an Exchange log folder must reach back less than the oldest one (and less than a
     /// quarter of its span) to be reported as wiped.
     pub log_age_days: i64,
+    /// Hours after IMAP, POP or EWS is switched on for a mailbox within which a login or a
+    /// read of it makes the switch-on a used one (`exfil.protocol_enabled`).
+    pub protocol_use_hours: i64,
     /// Distinct addresses (and networks) one rule's per-address state holds before the
     /// addresses with the fewest occurrences are folded into their networks (reported).
     pub max_addresses: usize,
@@ -322,6 +337,7 @@ impl Default for Thresholds {
             download_messages: 20,
             download_factor: 5,
             deletion_messages: 10,
+            protocol_use_hours: 24,
             seal_every_hours: 6,
             max_addresses: 200_000,
         }
@@ -392,6 +408,14 @@ pub fn all(t: &Thresholds) -> Vec<Box<dyn Rule>> {
         Box::new(exfil_mailbox_download::new(t)),
         Box::new(exfil_pop_retrieve::new(t)),
         Box::new(cleanup_mail_deletion::new(t)),
+        // After the takeover rules: what a taken account did to mail is judged by their
+        // findings (`mail_actions::Taken`).
+        Box::new(exfil_mailbox_search::MailboxSearch::new(t)),
+        Box::new(exfil_mailbox_export::MailboxExport::new(t)),
+        Box::new(exfil_protocol_enabled::ProtocolEnabled::new(t)),
+        Box::new(persistence_mailbox_delegation::MailboxDelegation::new(t)),
+        Box::new(persistence_oauth_consent::OauthConsent::new(t)),
+        Box::new(tamper_audit_disabled::AuditDisabled::new(t)),
         Box::new(tamper_time::TimeTamper::new(t)),
         Box::new(tamper_rejectlog::RejectLog::new(t)),
         // Last: it places events in the window the findings above define.

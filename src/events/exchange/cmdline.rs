@@ -129,6 +129,50 @@ pub fn params(text: &str) -> BTreeMap<String, String> {
     out
 }
 
+/// The parameters of an ECP server log command (`Set-Mailbox.Identity='x'.AuditEnabled=$false`,
+/// its doubled quotes already undone): after the cmdlet, `.Name=value` pairs, a value quoted
+/// with `'` (running to the quote that ends the command or precedes the next `.Name=`) or
+/// bare (`$true`, `$null`, running to the next `.Name=`).
+pub fn ecp_params(cmd: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let body = cmd.trim_start_matches("Pipeline.1|");
+    let Some(dot) = body.find('.') else {
+        return out;
+    };
+    let mut rest = &body[dot..];
+    while let Some(after) = rest.strip_prefix('.') {
+        let Some(eq) = after.find('=') else { break };
+        let name = &after[..eq];
+        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            break;
+        }
+        let value_text = &after[eq + 1..];
+        let (value, next) = if let Some(q) = value_text.strip_prefix('\'') {
+            // The closing quote is the last one before the next `.Name=` (or the end).
+            let end = next_param(q).unwrap_or(q.len());
+            let v = &q[..end];
+            (v.strip_suffix('\'').unwrap_or(v), &q[end..])
+        } else {
+            let end = next_param(value_text).unwrap_or(value_text.len());
+            (&value_text[..end], &value_text[end..])
+        };
+        if out.len() < MAX_PARAMS {
+            out.insert(name.to_string(), capped(value, VALUE_CAP).into_owned());
+        }
+        rest = next;
+    }
+    out
+}
+
+/// Where the next `.Name=` of an ECP command starts in `s`.
+fn next_param(s: &str) -> Option<usize> {
+    s.match_indices('.').map(|(i, _)| i).find(|&i| {
+        let tail = &s[i + 1..];
+        tail.find('=')
+            .is_some_and(|eq| eq > 0 && tail[..eq].bytes().all(|b| b.is_ascii_alphanumeric()))
+    })
+}
+
 /// Exchange 2010's `Name=value, Name=value` (values may hold commas inside braces).
 fn bag(inner: &str) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
@@ -200,6 +244,7 @@ pub fn is_exchange(cmdlet: &str) -> bool {
         "recipient",
         "adpermission",
         "compliancesearch",
+        "casehold",
         "receiveconnector",
         "sendconnector",
         "accepteddomain",
@@ -286,6 +331,30 @@ mod tests {
     }
 
     #[test]
+    fn ecp_server_log_commands() {
+        // The sample's ECP lines (samples/exchange-exports), doubled quotes undone.
+        let p = ecp_params(
+            r"Set-OabVirtualDirectory.ExternalUrl=$null.Identity='7c1e3b52-2d1a-4b1e-9f3a-0d3c2b1a9e77'",
+        );
+        assert_eq!(p["ExternalUrl"], "$null");
+        assert_eq!(p["Identity"], "7c1e3b52-2d1a-4b1e-9f3a-0d3c2b1a9e77");
+        let p = ecp_params(
+            r"New-OABVirtualDirectory.WebSiteName='Default Web Site'.Server='EXCH01'.Role='ClientAccess'.Path='C:\inetpub\wwwroot\aspnet_client\system_web\Xs9t2k.aspx'",
+        );
+        assert_eq!(p["WebSiteName"], "Default Web Site");
+        assert_eq!(
+            p["Path"],
+            r"C:\inetpub\wwwroot\aspnet_client\system_web\Xs9t2k.aspx"
+        );
+        let p = ecp_params("Get-Mailbox.Identity='sun.hao@oceanlab.example.org'");
+        assert_eq!(p["Identity"], "sun.hao@oceanlab.example.org");
+        let p = ecp_params("Set-CASMailbox.ImapEnabled=$true.Identity='ceo@corp.example'");
+        assert_eq!(p["ImapEnabled"], "$true");
+        assert_eq!(p["Identity"], "ceo@corp.example");
+        assert!(ecp_params("Get-Mailbox").is_empty());
+    }
+
+    #[test]
     fn property_bag_of_exchange_2010() {
         // Exchange 2010 SP1, MSExchange Management event 6 (see the fixture README).
         let p = params("{MailboxServer=SCEX02, Identity=DAG1}");
@@ -299,6 +368,8 @@ mod tests {
         assert!(is_exchange("set-OabVirtualDirectory"));
         assert!(is_exchange("New-ManagementRoleAssignment"));
         assert!(is_exchange("Install-TransportAgent"));
+        assert!(is_exchange("New-CaseHoldPolicy"));
+        assert!(is_exchange("Set-MailboxAuditBypassAssociation"));
         assert!(!is_exchange("Send-MailMessage"));
         assert!(!is_exchange("Clear-EventLog"));
         assert!(!is_exchange("Invoke-Expression"));

@@ -1,5 +1,6 @@
 //! Exchange server lines recognised one by one: the ECP server log (`S:CMD=` admin
-//! commands), the SMTP/IMAP4/POP3 protocol logs (see [`super::protocol`]), the OABGenerator log (`Download failed and temporary file … needs to be
+//! commands, their parameters read by [`super::cmdline::ecp_params`] and classified by
+//! [`super::access`]), the SMTP/IMAP4/POP3 protocol logs (see [`super::protocol`]), the OABGenerator log (`Download failed and temporary file … needs to be
 //! removed`), and HttpProxy or message-tracking rows copied without their `#Fields:` header
 //! (SIEM rule tests, incident write-ups), read with Exchange's default column order.
 
@@ -86,8 +87,10 @@ fn ecp(text: &str, at: usize) -> Got {
         r.detail.url = Some(url[..url.find(";S:").unwrap_or(url.len())].to_string());
     }
     r.detail.op = (!cmdlet.is_empty()).then_some(cmdlet);
+    r.detail.params = super::cmdline::ecp_params(&cmd);
     r.detail.cmd = Some(cmd);
-    Got::Events(vec![r])
+    // What the command did to mail, classified as every other reader's commands are.
+    Got::Events(super::access::retype(r))
 }
 
 /// An OABGenerator line naming a temporary file it had to remove.
@@ -125,6 +128,16 @@ mod tests {
             "{cmd}"
         );
         assert!(cmd.ends_with(".Identity='982d48c8"), "{cmd}");
+    }
+
+    #[test]
+    fn ecp_commands_are_classified_like_every_other_readers() {
+        let l = r"2026-03-04T02:10:11.000Z,EXCH01,'S:CMD=Set-CASMailbox.ImapEnabled=$true.Identity=''ceo@oceanlab.example.org''';S:URL=/ecp/UsersGroups/EditUser.aspx";
+        let Got::Events(v) = line(l) else { panic!() };
+        assert_eq!(v[0].kind, Kind::AccessSetting);
+        assert_eq!(v[0].mailbox.as_deref(), Some("ceo@oceanlab.example.org"));
+        assert_eq!(v[0].detail.settings["imap"], "on");
+        assert_eq!(v[0].detail.op.as_deref(), Some("Set-CASMailbox"));
     }
 
     #[test]

@@ -13,6 +13,7 @@
 //! To read a new export: a variant in `ExportKind`, its recognition, a module here with a
 //! `row` function, and one arm in [`read`].
 
+pub mod access;
 pub mod cmdline;
 /// The structured detail moved to [`crate::events::detail`]; kept here under its old path.
 pub use crate::events::detail;
@@ -23,6 +24,7 @@ pub mod lines;
 pub mod msgtrk;
 pub mod protocol;
 pub mod ual;
+pub mod ual_mail;
 pub mod values;
 pub mod winlog;
 

@@ -9,12 +9,19 @@
 //! - `Set-Mailbox`, `Set-MailUser`, `Set-RemoteMailbox`, `Enable-RemoteMailbox` →
 //!   `mailbox_forwarding` (forwarding parameters, when set);
 //! - `New-`/`Set-`/`Enable-`/`Disable-`/`Remove-TransportRule` → `transport_rule`;
+//! - `MailItemsAccessed`, deletions, folder permissions, searches, eDiscovery activities and
+//!   application consents → their kinds ([`super::ual_mail`]);
+//! - any other cmdlet: its `Parameters` (a `Name`/`Value` list, or the Security & Compliance
+//!   parameter text) in `detail.params` and classified by [`super::access`] like the same
+//!   cmdlet in any other log (`permission_grant`, `mailbox_search`, `mailbox_export`,
+//!   `access_setting`, `audit_setting` …; a `Set-Mailbox` that also sets forwarding gives both);
 //! - anything else → `audit_operation`, so the timeline still has it.
 //!
 //! `user` is the actor (`UserId`), `src_ip` its address (`ClientIP`, `ClientIPAddress`,
 //! `ActorIpAddress`, normalised), `status` says `created`, `changed`, `removed`, `enabled`,
 //! `disabled`, or the record's result for other operations.
 
+use std::collections::BTreeMap;
 use std::io::{self, Read};
 
 use serde_json::Value;
@@ -22,9 +29,10 @@ use serde_json::Value;
 use super::values::{addresses, client_ip, recipients, time_us, truth, Row};
 use super::{At, Got, Rec};
 use crate::events::record::Kind;
+use crate::sanitize::capped;
 
 /// A key of a JSON object, any case.
-fn key<'a>(v: &'a Value, name: &str) -> Option<&'a Value> {
+pub(super) fn key<'a>(v: &'a Value, name: &str) -> Option<&'a Value> {
     v.as_object()?
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case(name))
@@ -32,7 +40,7 @@ fn key<'a>(v: &'a Value, name: &str) -> Option<&'a Value> {
 }
 
 /// A key's text (numbers rendered), non-empty.
-fn text(v: &Value, name: &str) -> Option<String> {
+pub(super) fn text(v: &Value, name: &str) -> Option<String> {
     match key(v, name)? {
         Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
         Value::Number(n) => Some(n.to_string()),
@@ -42,7 +50,7 @@ fn text(v: &Value, name: &str) -> Option<String> {
 }
 
 /// The `Name`/`Value` pairs of `Parameters`, `OperationProperties` or `ExtendedProperties`.
-fn pairs(v: &Value, name: &str) -> Vec<(String, String)> {
+pub(super) fn pairs(v: &Value, name: &str) -> Vec<(String, String)> {
     let Some(list) = key(v, name) else {
         return Vec::new();
     };
@@ -72,7 +80,8 @@ fn pairs(v: &Value, name: &str) -> Vec<(String, String)> {
         .unwrap_or_default()
 }
 
-fn param<'a>(p: &'a [(String, String)], name: &str) -> Option<&'a str> {
+/// A pair's value, trimmed, unless it says nothing.
+pub(super) fn param<'a>(p: &'a [(String, String)], name: &str) -> Option<&'a str> {
     p.iter()
         .find(|(n, _)| n.eq_ignore_ascii_case(name))
         .map(|(_, v)| v.trim())
@@ -100,6 +109,11 @@ pub fn record(v: &Value, fallback_ts: Option<i64>) -> Got {
         return Got::Unparsed;
     };
     let workload = text(v, "Workload").unwrap_or_else(|| "unknown".into());
+    let base = base(v, &op, ts, &workload);
+    // Mailbox auditing, eDiscovery and application consents: what was done to mail.
+    if let Some(recs) = super::ual_mail::record(v, &base) {
+        return Got::Events(recs);
+    }
     let params = pairs(v, "Parameters");
     let lower = op.to_ascii_lowercase();
     let verb = lower.split('-').next().unwrap_or("");
@@ -122,20 +136,12 @@ pub fn record(v: &Value, fallback_ts: Option<i64>) -> Got {
         o if o.ends_with("-transportrule") => (Kind::TransportRule, Some(change)),
         _ => (Kind::AuditOperation, None),
     };
-    let mut r = Rec::new(kind, ts, format!("m365/{}", workload.to_ascii_lowercase()));
-    r.proto = Some("m365");
-    r.actor = text(v, "UserId");
-    r.mailbox = text(v, "MailboxOwnerUPN");
-    r.src_ip = ["ClientIP", "ClientIPAddress", "ActorIpAddress"]
-        .iter()
-        .find_map(|k| text(v, k).and_then(|s| client_ip(&s)));
+    let mut r = base.clone();
+    r.kind = kind;
     r.status = status
         .map(str::to_string)
         .or_else(|| text(v, "ResultStatus"));
     let d = &mut r.detail;
-    d.op = Some(op.clone());
-    d.org = text(v, "OrganizationName").map(|s| s.to_ascii_lowercase());
-    d.client = text(v, "ClientInfoString");
     match kind {
         Kind::AuthSuccess | Kind::AuthFailure => {
             let ext = pairs(v, "ExtendedProperties");
@@ -239,6 +245,9 @@ pub fn record(v: &Value, fallback_ts: Option<i64>) -> Got {
         }
         _ => {
             d.note = text(v, "ObjectId");
+            if lower == "add user." {
+                d.created = text(v, "ObjectId");
+            }
         }
     }
     // The mailbox the operation concerns: a rule's or a forwarding's target (the actor may be
@@ -246,7 +255,114 @@ pub fn record(v: &Value, fallback_ts: Option<i64>) -> Got {
     if let Some(m) = d.mailbox.clone() {
         r.mailbox = Some(m);
     }
+    if matches!(kind, Kind::AuditOperation | Kind::MailboxForwarding) {
+        return Got::Events(command(v, &op, &base, r));
+    }
     Got::Events(vec![r])
+}
+
+/// What every event of a record shares: time, service, actor, address, the audited
+/// mailbox's owner, the operation, the tenant, the client, and whether the service itself
+/// acted (`UserType` 3 or 4: a datacenter account).
+fn base(v: &Value, op: &str, ts: i64, workload: &str) -> Rec {
+    let mut r = Rec::new(
+        Kind::AuditOperation,
+        ts,
+        format!("m365/{}", workload.to_ascii_lowercase()),
+    );
+    r.proto = Some("m365");
+    r.actor = text(v, "UserId");
+    r.mailbox = text(v, "MailboxOwnerUPN");
+    r.src_ip = ["ClientIP", "ClientIPAddress", "ActorIpAddress"]
+        .iter()
+        .find_map(|k| text(v, k).and_then(|s| client_ip(&s)));
+    r.status = text(v, "ResultStatus");
+    let d = &mut r.detail;
+    d.op = Some(op.to_string());
+    d.org = text(v, "OrganizationName").map(|s| s.to_ascii_lowercase());
+    d.client = text(v, "ClientInfoString");
+    d.by_service = matches!(text(v, "UserType").as_deref(), Some("3" | "4"));
+    r
+}
+
+/// A record's outcome in the readers' words: `success` / `failure` (`True`, `Succeeded`,
+/// `PartiallySucceeded` / `False`, `Failed`), else as recorded.
+pub(super) fn outcome(status: Option<&str>) -> Option<String> {
+    let s = status?;
+    Some(match s.to_ascii_lowercase().as_str() {
+        "true" | "succeeded" | "success" | "partiallysucceeded" => "success".into(),
+        "false" | "failed" | "failure" => "failure".into(),
+        _ => s.to_string(),
+    })
+}
+
+/// The parameters of a cmdlet record: Exchange's `Name`/`Value` list, or the Security &
+/// Compliance schema's parameter text (`-Name "x" -ContentMatchQuery "…"`).
+fn param_map(v: &Value) -> BTreeMap<String, String> {
+    if let Some(Value::String(s)) = key(v, "Parameters") {
+        if !s.trim_start().starts_with('[') {
+            return super::cmdline::params(s);
+        }
+    }
+    pairs(v, "Parameters")
+        .into_iter()
+        .take(64)
+        .map(|(n, val)| (n, capped(&val, 1024).into_owned()))
+        .collect()
+}
+
+/// A cmdlet record through the classifier every reader shares ([`super::access`]): its
+/// parameters and command line kept; a grant, search, export, purge or setting becomes its
+/// kind. `r` is the record as read so far: kept when nothing is classified, and kept beside
+/// the classes when it carries forwarding.
+fn command(v: &Value, op: &str, base: &Rec, r: Rec) -> Vec<Rec> {
+    let params = param_map(v);
+    if params.is_empty() || !op.contains('-') {
+        return vec![r];
+    }
+    let forwarding = params.keys().any(|k| {
+        let k = k.to_ascii_lowercase();
+        k.starts_with("forwarding") || k == "delivertomailboxandforward"
+    });
+    let mut c = base.clone();
+    c.status = outcome(base.status.as_deref());
+    c.detail.cmd = Some(command_line(op, &params));
+    c.detail.params = params;
+    let typed = super::access::retype(c);
+    if typed.iter().all(|t| t.kind == Kind::AuditOperation) {
+        let mut r = r;
+        r.detail.params = typed
+            .into_iter()
+            .next()
+            .map(|t| {
+                r.detail.created = t.detail.created;
+                r.detail.cmd = t.detail.cmd;
+                t.detail.params
+            })
+            .unwrap_or_default();
+        return vec![r];
+    }
+    let forwards = r.kind == Kind::MailboxForwarding && forwarding;
+    let mut out: Vec<Rec> = typed
+        .into_iter()
+        .filter(|t| t.kind != Kind::AuditOperation)
+        .collect();
+    if forwards {
+        out.insert(0, r);
+    }
+    out
+}
+
+/// `Cmdlet -Name "value" …` of a record's parameters (capped).
+fn command_line(op: &str, params: &BTreeMap<String, String>) -> String {
+    let mut s = op.to_string();
+    for (n, v) in params {
+        s.push_str(&format!(" -{n} \"{v}\""));
+        if s.len() > 16 * 1024 {
+            break;
+        }
+    }
+    capped(&s, 16 * 1024).into_owned()
 }
 
 /// One row of Purview's CSV export.

@@ -11,11 +11,15 @@
 //!
 //! Every other record is ignored (counted, no event). An `admin_command` has the cmdlet in
 //! `detail.op`, the command line in `detail.cmd`, its parameters in `detail.params`, the
-//! calling account in `actor` and `success` / `failure` in `status` (when the log says).
+//! calling account in `actor` and `success` / `failure` in `status` (when the log says). A
+//! command that grants, searches, exports, purges or changes a protocol or audit setting is
+//! given its kind by [`super::access`] (`permission_grant`, `mailbox_search` …), as the same
+//! command in the unified audit log or the ECP log is.
 //! To map another event: a match arm in [`record`] and a function beside the others.
 
 use serde_json::Value;
 
+use super::access;
 use super::cmdline::{self, exchange_commands, is_exchange};
 use super::values::{client_ip, time_us};
 use super::{Got, Rec};
@@ -161,7 +165,7 @@ fn exchange_cmdlet(h: &Header) -> Got {
             .map(|s| cap(s.lines().next().unwrap_or("")));
     }
     r.mailbox = det.param("Mailbox").map(cap);
-    Got::Events(vec![r])
+    Got::Events(access::retype(r))
 }
 
 /// PowerShell 4104: one `admin_command` per Exchange cmdlet call in the script block.
@@ -187,7 +191,7 @@ fn script_block(h: &Header) -> Got {
             r
         })
         .collect();
-    Got::Events(recs)
+    Got::Events(access::retype_all(recs))
 }
 
 /// PowerShell 4103 / 800: the `CommandInvocation(X)` and `ParameterBinding(X): name="n";
@@ -236,7 +240,7 @@ fn pipeline(h: &Header, payload: Option<String>, user: Option<String>) -> Got {
     if recs.is_empty() {
         Got::Ignored
     } else {
-        Got::Events(recs)
+        Got::Events(access::retype_all(recs))
     }
 }
 

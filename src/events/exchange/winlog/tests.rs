@@ -111,6 +111,13 @@ fn exchange_management_success_with_published_command() {
     data[1] = r#"-Mailbox "AylaKol" -FilePath "\\SERVER01\PSTFileShare\Ayla_Recovered.pst""#.into();
     let e = events(&v).remove(0);
     assert_eq!(e.status.as_deref(), Some("success"));
+    // The same command in every log is the same event: a mailbox export.
+    assert_eq!(e.kind, Kind::MailboxExport);
+    assert_eq!(e.detail.action.as_deref(), Some("request"));
+    assert_eq!(
+        e.detail.path.as_deref(),
+        Some(r"\\SERVER01\PSTFileShare\Ayla_Recovered.pst")
+    );
     assert_eq!(e.detail.op.as_deref(), Some("New-MailboxExportRequest"));
     assert_eq!(
         e.detail.param("FilePath"),
@@ -118,6 +125,51 @@ fn exchange_management_success_with_published_command() {
     );
     assert_eq!(e.mailbox.as_deref(), Some("AylaKol"));
     assert_eq!(e.detail.note, None);
+}
+
+#[test]
+fn exchange_management_grants_and_audit_switches_are_classified() {
+    // The fixture's first record as event 1 with the commands of Microsoft's Add-MailboxPermission
+    // and Set-MailboxAuditBypassAssociation references, and a failed one (event 6).
+    for (id, cmdlet, args, kind, status) in [
+        (
+            1,
+            "Add-MailboxPermission",
+            r#"-Identity "Terry Adams" -User "Kevin Kelly" -AccessRights FullAccess -InheritanceType All"#,
+            Kind::PermissionGrant,
+            "created",
+        ),
+        (
+            6,
+            "Add-MailboxPermission",
+            r#"-Identity "Terry Adams" -User "Kevin Kelly" -AccessRights FullAccess -InheritanceType All"#,
+            Kind::PermissionGrant,
+            "failure",
+        ),
+        (
+            1,
+            "Set-MailboxAuditBypassAssociation",
+            r#"-Identity "Svc-MyApplication" -AuditBypassEnabled $true"#,
+            Kind::AuditSetting,
+            "changed",
+        ),
+    ] {
+        let mut v = rendered("exchange-management-install-transport-agent.evtx").remove(0);
+        v["Event"]["System"]["EventID"]["#text"] = id.into();
+        let data = &mut v["Event"]["EventData"]["Data"]["#text"];
+        data[0] = cmdlet.into();
+        data[1] = args.into();
+        let e = events(&v).remove(0);
+        assert_eq!(
+            (e.kind, e.status.as_deref()),
+            (kind, Some(status)),
+            "{cmdlet}"
+        );
+        assert_eq!(
+            e.actor.as_deref(),
+            Some("offsec.lan/OFFSEC-COMPANY/Administrators/admmig")
+        );
+    }
 }
 
 #[test]
@@ -149,6 +201,10 @@ fn powershell_exchange_cmdlets_in_800_4103_4104() {
     );
     assert_eq!(e[1].detail.op.as_deref(), Some("New-MailboxExportRequest"));
     assert_eq!(e[1].status, None);
+    assert_eq!(
+        (e[0].kind, e[1].kind),
+        (Kind::AdminCommand, Kind::MailboxExport)
+    );
     // 4103 and 800: the payload lines in PowerShell's own form, for an Exchange cmdlet.
     let payload = "CommandInvocation(Set-OabVirtualDirectory): \"Set-OabVirtualDirectory\"\r\nParameterBinding(Set-OabVirtualDirectory): name=\"Identity\"; value=\"EX01\\OAB (Default Web Site)\"\r\nParameterBinding(Set-OabVirtualDirectory): name=\"ExternalUrl\"; value=\"http://f/<script>x</script>\"\r\n";
     let mut v = of(4103);
