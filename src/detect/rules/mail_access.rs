@@ -130,6 +130,8 @@ pub struct Cell {
     sessions: u64,
     synced: u64,
     folders: Names,
+    /// Folders mail was deleted from.
+    deleted_from: Names,
     actors: Names,
     proto: Option<&'static str>,
     read: EvidenceSet,
@@ -162,6 +164,7 @@ impl Cell {
             sessions: 0,
             synced: 0,
             folders: Names::default(),
+            deleted_from: Names::default(),
             actors: Names::default(),
             proto: None,
             read: EvidenceSet::default(),
@@ -175,9 +178,6 @@ impl Cell {
         self.first = self.first.min(f.ts_us);
         self.last = self.last.max(f.ts_us);
         self.proto = self.proto.or(f.proto);
-        for folder in &c.folders {
-            self.folders.insert(folder, 16);
-        }
         if let Some(a) = f.actor() {
             self.actors.insert(a, 4);
         }
@@ -201,7 +201,13 @@ impl Cell {
             self.deleted_lines += c.deleted;
             self.deletes.add(f.file, f.line);
             widen(&mut self.delete_span, f.ts_us);
+            for folder in &c.folders {
+                self.deleted_from.insert(folder, 16);
+            }
             return;
+        }
+        for folder in &c.folders {
+            self.folders.insert(folder, 16);
         }
         self.sessions += 1;
         self.synced += u64::from(c.synced);
@@ -369,6 +375,9 @@ impl Burst {
         for f in c.folders.iter() {
             m.folders.insert(f, 16);
         }
+        for f in c.deleted_from.iter() {
+            m.deleted_from.insert(f, 16);
+        }
         for a in c.actors.iter() {
             m.actors.insert(a, 4);
         }
@@ -424,7 +433,10 @@ impl Burst {
             bytes: c.bytes.filter(|_| reading),
             listed: (reading && c.listed > 0).then_some(c.listed),
             deleted: (!reading && self.deleted() > 0).then_some(self.deleted()),
-            folders: c.folders.iter().map(str::to_string).collect(),
+            folders: if reading { &c.folders } else { &c.deleted_from }
+                .iter()
+                .map(str::to_string)
+                .collect(),
             sessions: c.sessions,
             baseline: Some(baseline),
         }
