@@ -79,8 +79,32 @@ pub struct Counts {
 /// Reads the counts of a `mailbox_access` or `mailbox_change` fact (its structured detail).
 /// Deletions come from `mail_log` lines and M365 deletions; a session end's `expunged`
 /// counter is used only for sessions without such lines (see [`Cell::add`]).
-pub fn counts(f: &Fact) -> Option<(Counts, Detail)> {
-    let d = f.detail().and_then(Detail::from_text)?;
+pub fn counts(f: &Fact) -> Option<std::rc::Rc<(Counts, Detail)>> {
+    // The shared baseline and the three rules read the same fact one after the other on the
+    // detection thread: its detail is parsed once (a one-entry cache keyed by the fact's
+    // identity), not four times.
+    type Key = (u32, u64, i64, Kind, usize);
+    type Parsed = Option<std::rc::Rc<(Counts, Detail)>>;
+    thread_local! {
+        static LAST: std::cell::RefCell<Option<(Key, Parsed)>> = const { std::cell::RefCell::new(None) };
+    }
+    let text = f.detail()?;
+    let key: Key = (f.file, f.line, f.ts_us, f.kind, text.as_ptr() as usize);
+    if let Some(hit) = LAST.with(|l| {
+        l.borrow()
+            .as_ref()
+            .filter(|(k, _)| *k == key)
+            .map(|(_, v)| v.clone())
+    }) {
+        return hit;
+    }
+    let parsed = parse_counts(f, text).map(std::rc::Rc::new);
+    LAST.with(|l| *l.borrow_mut() = Some((key, parsed.clone())));
+    parsed
+}
+
+fn parse_counts(f: &Fact, text: &str) -> Option<(Counts, Detail)> {
+    let d = Detail::from_text(text)?;
     let mut c = Counts {
         folders: d.folders.clone(),
         ..Counts::default()
@@ -259,6 +283,8 @@ struct Seen {
     login: i64,
     ended: i64,
     ended2: i64,
+    /// The first day the address read `download_messages` or more (a bulk reader).
+    heavy: Option<i64>,
 }
 
 impl Seen {
@@ -266,6 +292,7 @@ impl Seen {
         login: i64::MAX,
         ended: i64::MAX,
         ended2: i64::MAX,
+        heavy: None,
     };
 
     fn first(&self) -> i64 {
@@ -491,12 +518,20 @@ pub struct Accesses {
 /// What every account did, gathered once for the three rules ([`super::Shared`]): its
 /// addresses and networks with their first login and first session end, the messages it read
 /// per day and address, and each client address's latest logins.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Baseline {
+    /// Messages in a day that make an address a bulk reader (`download_messages`).
+    bulk: u64,
     known: FxHashMap<Box<str>, Known>,
     /// Client address → its latest logins (time, account): a webmail request names no
     /// account, the login from its address does.
     logins_by_ip: FxHashMap<Box<str>, Vec<(i64, Box<str>)>>,
+}
+
+impl Default for Baseline {
+    fn default() -> Self {
+        Baseline::new(&Thresholds::default())
+    }
 }
 
 /// Whether a cell read at least `download_messages` (or synced a folder) or deleted at least
@@ -508,6 +543,15 @@ pub fn worth_any(c: &Cell, t: &Thresholds) -> bool {
 }
 
 impl Baseline {
+    /// Empty, with the bulk reading of `t`.
+    pub fn new(t: &Thresholds) -> Baseline {
+        Baseline {
+            bulk: t.download_messages,
+            known: FxHashMap::default(),
+            logins_by_ip: FxHashMap::default(),
+        }
+    }
+
     /// Sees one fact: a login, or a session that read mail.
     pub fn observe(&mut self, f: &Fact) {
         match f.kind {
@@ -521,11 +565,7 @@ impl Baseline {
                 let (Some(user), Some(ip)) = (f.mailbox().or(f.actor()), f.src_ip()) else {
                     return;
                 };
-                let read = f
-                    .detail()
-                    .and_then(Detail::from_text)
-                    .and_then(|d| d.messages)
-                    .unwrap_or(0);
+                let read = counts(f).map_or(0, |c| c.0.messages);
                 self.learn(user, ip, f.ts_us, Some(read));
             }
             _ => {}
@@ -582,9 +622,14 @@ impl Baseline {
             }
         }
         if let Some(n) = access.filter(|n| *n > 0) {
-            *k.days
-                .entry((at.div_euclid(DAY_US), ip.into()))
-                .or_default() += n;
+            let day = at.div_euclid(DAY_US);
+            let total = k.days.entry((day, ip.into())).or_default();
+            *total += n;
+            if *total >= self.bulk {
+                if let Some(seen) = k.ips.get_mut(ip) {
+                    seen.heavy = Some(seen.heavy.map_or(day, |h| h.min(day)));
+                }
+            }
             while k.days.len() > 1600 {
                 k.days.pop_first();
             }
@@ -616,16 +661,17 @@ impl Accesses {
         let Some(mailbox) = f.mailbox().or(f.actor()).or(f.src_ip().map(|_| "")) else {
             return;
         };
-        let Some((c, d)) = counts(f) else {
+        let Some(cd) = counts(f) else {
             return;
         };
+        let (c, d) = &*cd;
         let ip = f.src_ip().unwrap_or("");
         let hour = f.ts_us.div_euclid(HOUR_US);
         let key = (Box::from(mailbox), Box::from(ip), hour);
         self.cells
             .entry(key)
             .or_insert_with(|| Cell::new(f.ts_us))
-            .add(f, &c, &d);
+            .add(f, c, d);
         if self.cells.len() > MAX_CELLS {
             // Too many at once: fold every small cell now, whatever its hour.
             let t = &self.t;
@@ -712,8 +758,8 @@ impl Accesses {
             .into_iter()
             .map(|b| {
                 let k = base.known.get(b.mailbox.as_str());
-                let standing = standing(&b, k, &attackers, t.download_messages);
-                let usual = k.and_then(|k| usual_day(k, &b, &attackers, t.download_messages));
+                let standing = standing(&b, k, &attackers);
+                let usual = k.and_then(|k| usual_day(k, &b, &attackers));
                 let recurring_days = bulk_days
                     .get(&(b.mailbox.clone(), b.ip.clone()))
                     .map_or(0, BTreeSet::len);
@@ -735,7 +781,7 @@ impl Accesses {
 /// other addresses than the burst's own (so a burst never raises its own bar, and the owner's
 /// reading earlier that day counts) — counting only addresses that vouch ([`trusted`]): not
 /// what attackers, or an untrusted bulk reader, read.
-fn usual_day(k: &Known, b: &Burst, attackers: &BTreeSet<String>, bulk: u64) -> Option<u64> {
+fn usual_day(k: &Known, b: &Burst, attackers: &BTreeSet<String>) -> Option<u64> {
     let day = b.first().div_euclid(DAY_US);
     let mut per_day: BTreeMap<i64, u64> = BTreeMap::new();
     for ((d, from), n) in k.days.range(..(day + 1, Box::from(""))) {
@@ -744,7 +790,7 @@ fn usual_day(k: &Known, b: &Burst, attackers: &BTreeSet<String>, bulk: u64) -> O
         let vouched = || {
             k.ips.get(&**from).is_some_and(|t| {
                 (*d < day || t.ended2 < b.first() || t.first() < b.first() - DAY_US)
-                    && trusted(k, from, t, b.first(), &b.ip, attackers, bulk)
+                    && trusted(from, t, b.first(), &b.ip, attackers)
             })
         };
         if attackers.contains(&**from) || (*d == day && **from == *b.ip) || !vouched() {
@@ -791,7 +837,7 @@ fn named_by(earlier: &[Finding]) -> (BTreeSet<String>, BTreeMap<String, i64>) {
     (ips, users)
 }
 
-fn standing(b: &Burst, k: Option<&Known>, attackers: &BTreeSet<String>, bulk: u64) -> Standing {
+fn standing(b: &Burst, k: Option<&Known>, attackers: &BTreeSet<String>) -> Standing {
     if b.ip.is_empty() {
         return Standing::Unknown;
     }
@@ -813,7 +859,7 @@ fn standing(b: &Burst, k: Option<&Known>, attackers: &BTreeSet<String>, bulk: u6
     // more than a week earlier (the owner's first full sync); for its network, only after two
     // sessions or a day (one visit of the attacker's first address makes no "own network" of
     // its /24).
-    let trusted = |ip: &str, s: &Seen| trusted(k, ip, s, start, &b.ip, attackers, bulk);
+    let trusted = |ip: &str, s: &Seen| trusted(ip, s, start, &b.ip, attackers);
     if k.ips
         .get(b.ip.as_str())
         .is_some_and(|s| (s.ended < start || day_old(s)) && trusted(&b.ip, s))
@@ -834,23 +880,11 @@ fn standing(b: &Burst, k: Option<&Known>, attackers: &BTreeSet<String>, bulk: u6
 /// for a burst from `own` starting at `start`: not an attacker's, and it did not read `bulk`
 /// messages or more in a day (before the burst's day for the burst's own address, up to it
 /// for the others) unless it was first used more than a week before.
-fn trusted(
-    k: &Known,
-    ip: &str,
-    seen: &Seen,
-    start: i64,
-    own: &str,
-    attackers: &BTreeSet<String>,
-    bulk: u64,
-) -> bool {
+fn trusted(ip: &str, seen: &Seen, start: i64, own: &str, attackers: &BTreeSet<String>) -> bool {
     let day = start.div_euclid(DAY_US);
     let last = if ip == own { day - 1 } else { day };
-    let heavy = || {
-        k.days
-            .iter()
-            .any(|((d, from), n)| &**from == ip && *d <= last && *n >= bulk)
-    };
-    !attackers.contains(ip) && (seen.first() < start - 7 * DAY_US || !heavy())
+    let heavy = seen.heavy.is_some_and(|h| h <= last);
+    !attackers.contains(ip) && (seen.first() < start - 7 * DAY_US || !heavy)
 }
 
 fn baseline_words(b: &Burst, k: Option<&Known>, s: Standing, usual: Option<u64>) -> String {

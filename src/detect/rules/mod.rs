@@ -112,7 +112,7 @@ impl Shared {
             failures: failures::Failures::new(t.campaign_gap_hours, t.max_addresses),
             logins: logins::Logins::default(),
             tenant: cloud::Tenant::default(),
-            mail: mail_access::Baseline::default(),
+            mail: mail_access::Baseline::new(t),
             sources: sources::Sources::default(),
         }
     }
