@@ -116,24 +116,8 @@ pub fn mail_log(rest: &str) -> Option<Option<Detail>> {
         _ => return None,
     };
     // The fields are `box=…, uid=…, msgid=<…>, size=…` in that order, each optional; a
-    // folder name may hold `, `, so `box=` runs to the next known key.
-    let value = |key: &str| -> Option<&str> {
-        let at = if fields.starts_with(key) {
-            0
-        } else {
-            fields.find(&format!(", {key}"))? + 2
-        };
-        let v = &fields[at + key.len()..];
-        let end = [
-            "uid=", "msgid=", "size=", "vsize=", "from=", "subject=", "flags=",
-        ]
-        .iter()
-        .filter(|k| **k != key)
-        .filter_map(|k| v.find(&format!(", {k}")))
-        .min()
-        .unwrap_or(v.len());
-        Some(v[..end].trim_end_matches(", "))
-    };
+    // folder name may hold `, `, so a value runs to the next `, ` that starts a known key.
+    let value = |key: &str| field(fields, key);
     let mut d = folder_change(action, Vec::new());
     d.folders.extend(from.map(str::to_string));
     d.folders.extend(value("box=").map(str::to_string));
@@ -141,6 +125,31 @@ pub fn mail_log(rest: &str) -> Option<Option<Detail>> {
     d.bytes = value("size=").and_then(number);
     d.note = value("msgid=").map(str::to_string);
     Some(Some(d))
+}
+
+/// The keys `mail_log_fields` can log, in Dovecot's order.
+const KEYS: [&str; 8] = [
+    "box=", "uid=", "msgid=", "size=", "vsize=", "from=", "subject=", "flags=",
+];
+
+/// The value of `key` (`size=`) in a `mail_log` line's fields, without allocating (this runs
+/// once per expunged message).
+fn field<'a>(fields: &'a str, key: &str) -> Option<&'a str> {
+    let at = if fields.starts_with(key) {
+        0
+    } else {
+        fields
+            .match_indices(", ")
+            .map(|(i, _)| i + 2)
+            .find(|i| fields[*i..].starts_with(key))?
+    };
+    let v = &fields[at + key.len()..];
+    let end = v
+        .match_indices(", ")
+        .map(|(i, _)| i)
+        .find(|i| KEYS.iter().any(|k| *k != key && v[i + 2..].starts_with(k)))
+        .unwrap_or(v.len());
+    Some(v[..end].trim_end_matches(", "))
 }
 
 fn folder_change(action: &str, folders: Vec<String>) -> Detail {

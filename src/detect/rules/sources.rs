@@ -69,17 +69,38 @@ impl Sources {
         let (true, Some(user), Some(ip)) = (is_sighting(f), f.actor(), f.src_ip()) else {
             return;
         };
-        let user = user.to_ascii_lowercase();
-        let nets = self.by_user.entry(user.into()).or_default();
-        let net = network(ip);
-        if !nets.contains_key(net) && nets.len() >= MAX_NETS {
-            return;
+        // Borrowed lookups first: this runs for every login, and allocating the account's
+        // and network's names each time shows on a big log.
+        let lower;
+        let user = if user.bytes().any(|b| b.is_ascii_uppercase()) {
+            lower = user.to_ascii_lowercase();
+            lower.as_str()
+        } else {
+            user
+        };
+        if !self.by_user.contains_key(user) {
+            self.by_user.insert(user.into(), BTreeMap::new());
         }
-        let n = nets.entry(net.into()).or_insert_with(|| Net {
-            first: f.ts_us,
-            hours: [0; 24],
-            days: Default::default(),
-        });
+        let Some(nets) = self.by_user.get_mut(user) else {
+            return;
+        };
+        let net = network(ip);
+        if !nets.contains_key(net) {
+            if nets.len() >= MAX_NETS {
+                return;
+            }
+            nets.insert(
+                net.into(),
+                Net {
+                    first: f.ts_us,
+                    hours: [0; 24],
+                    days: Default::default(),
+                },
+            );
+        }
+        let Some(n) = nets.get_mut(net) else {
+            return;
+        };
         n.first = n.first.min(f.ts_us);
         // Hours are those of logins: an action at an odd hour must not make the hour usual.
         if f.kind == Kind::AuthSuccess {
