@@ -21,7 +21,8 @@
 //! from its other sources (on the burst's day, from the other addresses). Both are independent
 //! of the order the facts come in. Addresses that earlier findings name as attackers (a brute force that
 //! succeeded, a takeover) and accounts they name as taken come from
-//! [`Rule::finish_with`](super::Rule::finish_with).
+//! [`Rule::finish_with`](super::Rule::finish_with), read as every mail rule reads them
+//! ([`super::mail_actions::Taken`]).
 //!
 //! The baseline is gathered once for the three rules ([`Baseline`], in [`super::Shared`]);
 //! each rule keeps its own cells.
@@ -36,9 +37,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use rustc_hash::FxHashMap;
 
 use super::failures::{network, HOUR_US};
+use super::mail_actions::Taken;
 use super::Thresholds;
-use crate::detect::catalog::Role;
-use crate::detect::entity::EntityRole;
 use crate::detect::fact::Fact;
 use crate::detect::finding::{ts, Accessed, EvidenceSet, Finding};
 use crate::detect::small::Names;
@@ -263,16 +263,45 @@ impl Cell {
         self.deleted_lines.max(self.deleted_counted)
     }
 
-    /// Adds another cell of the same mailbox, address and hour.
-    fn absorb(&mut self, c: &Cell) {
-        let mut b = Burst {
-            mailbox: String::new(),
-            ip: String::new(),
-            cell: self.clone(),
-            days: BTreeSet::new(),
+    /// Adds another cell of the same mailbox and address (the same hour, or the next).
+    fn merge(&mut self, c: &Cell) {
+        let m = self;
+        m.first = m.first.min(c.first);
+        m.last = m.last.max(c.last);
+        m.messages += c.messages;
+        m.bytes = match (m.bytes, c.bytes) {
+            (None, None) => None,
+            (a, b) => Some(a.unwrap_or(0) + b.unwrap_or(0)),
         };
-        b.merge(c);
-        *self = b.cell;
+        m.listed += c.listed;
+        m.deleted_lines += c.deleted_lines;
+        m.moved += c.moved;
+        m.deleted_counted += c.deleted_counted;
+        m.mailbox_messages = m.mailbox_messages.max(c.mailbox_messages);
+        m.sessions += c.sessions;
+        m.synced += c.synced;
+        for f in c.folders.iter() {
+            m.folders.insert(f, 16);
+        }
+        for f in c.deleted_from.iter() {
+            m.deleted_from.insert(f, 16);
+        }
+        for a in c.actors.iter() {
+            m.actors.insert(a, 4);
+        }
+        m.proto = m.proto.or(c.proto);
+        m.read.extend(&c.read);
+        m.deletes.extend(&c.deletes);
+        for t in [c.read_span.0, c.read_span.1] {
+            if t != i64::MAX && t != i64::MIN {
+                widen(&mut m.read_span, t);
+            }
+        }
+        for t in [c.delete_span.0, c.delete_span.1] {
+            if t != i64::MAX && t != i64::MIN {
+                widen(&mut m.delete_span, t);
+            }
+        }
     }
 }
 
@@ -384,43 +413,7 @@ impl Burst {
     }
 
     fn merge(&mut self, c: &Cell) {
-        let m = &mut self.cell;
-        m.first = m.first.min(c.first);
-        m.last = m.last.max(c.last);
-        m.messages += c.messages;
-        m.bytes = match (m.bytes, c.bytes) {
-            (None, None) => None,
-            (a, b) => Some(a.unwrap_or(0) + b.unwrap_or(0)),
-        };
-        m.listed += c.listed;
-        m.deleted_lines += c.deleted_lines;
-        m.moved += c.moved;
-        m.deleted_counted += c.deleted_counted;
-        m.mailbox_messages = m.mailbox_messages.max(c.mailbox_messages);
-        m.sessions += c.sessions;
-        m.synced += c.synced;
-        for f in c.folders.iter() {
-            m.folders.insert(f, 16);
-        }
-        for f in c.deleted_from.iter() {
-            m.deleted_from.insert(f, 16);
-        }
-        for a in c.actors.iter() {
-            m.actors.insert(a, 4);
-        }
-        m.proto = m.proto.or(c.proto);
-        m.read.extend(&c.read);
-        m.deletes.extend(&c.deletes);
-        for t in [c.read_span.0, c.read_span.1] {
-            if t != i64::MAX && t != i64::MIN {
-                widen(&mut m.read_span, t);
-            }
-        }
-        for t in [c.delete_span.0, c.delete_span.1] {
-            if t != i64::MAX && t != i64::MIN {
-                widen(&mut m.delete_span, t);
-            }
-        }
+        self.cell.merge(c);
     }
 
     /// When it read (`reading`) or deleted mail: its first and last such line (the whole
@@ -704,7 +697,7 @@ impl Accesses {
                 mailbox
             };
             match merged.get_mut(&(mailbox.clone(), ip.clone(), hour)) {
-                Some(c) => c.absorb(&cell),
+                Some(c) => c.merge(&cell),
                 None => {
                     merged.insert((mailbox, ip, hour), cell);
                 }
@@ -742,7 +735,7 @@ impl Accesses {
     /// Every burst with what is known of it, given the findings of the rules before.
     pub fn judge(&mut self, earlier: &[Finding], base: &Baseline) -> Vec<Judged> {
         let t = self.t.clone();
-        let (attackers, taken) = named_by(earlier);
+        let attackers = Taken::of(earlier);
         let bursts = self.bursts(base);
         // Days on which an address read a mailbox in bulk (a schedule when several).
         let mut bulk_days: FxHashMap<(String, String), BTreeSet<i64>> = FxHashMap::default();
@@ -765,7 +758,7 @@ impl Accesses {
                     .map_or(0, BTreeSet::len);
                 let baseline = baseline_words(&b, k, standing, usual);
                 Judged {
-                    taken: taken.get(&b.mailbox).is_some_and(|at| *at <= b.cell.last),
+                    taken: attackers.account(&b.mailbox, b.cell.last),
                     burst: b,
                     standing,
                     usual,
@@ -781,7 +774,7 @@ impl Accesses {
 /// other addresses than the burst's own (so a burst never raises its own bar, and the owner's
 /// reading earlier that day counts) — counting only addresses that vouch ([`trusted`]): not
 /// what attackers, or an untrusted bulk reader, read.
-fn usual_day(k: &Known, b: &Burst, attackers: &BTreeSet<String>) -> Option<u64> {
+fn usual_day(k: &Known, b: &Burst, attackers: &Taken) -> Option<u64> {
     let day = b.first().div_euclid(DAY_US);
     let mut per_day: BTreeMap<i64, u64> = BTreeMap::new();
     for ((d, from), n) in k.days.range(..(day + 1, Box::from(""))) {
@@ -793,7 +786,7 @@ fn usual_day(k: &Known, b: &Burst, attackers: &BTreeSet<String>) -> Option<u64> 
                     && trusted(from, t, b.first(), &b.ip, attackers)
             })
         };
-        if attackers.contains(&**from) || (*d == day && **from == *b.ip) || !vouched() {
+        if attackers.ip(from) || (*d == day && **from == *b.ip) || !vouched() {
             continue;
         }
         *per_day.entry(*d).or_default() += n;
@@ -801,47 +794,11 @@ fn usual_day(k: &Known, b: &Burst, attackers: &BTreeSet<String>) -> Option<u64> 
     per_day.into_values().max()
 }
 
-/// Addresses earlier findings name as attacking (or as a stolen login's), and accounts they
-/// name as taken.
-fn named_by(earlier: &[Finding]) -> (BTreeSet<String>, BTreeMap<String, i64>) {
-    use crate::detect::entity::EntityKind;
-    let mut ips = BTreeSet::new();
-    let mut users: BTreeMap<String, i64> = BTreeMap::new();
-    for f in earlier {
-        let takeover = f.has(Role::TakenAccount);
-        if !(takeover || f.has(Role::AttackerSource)) {
-            continue;
-        }
-        for ip in &f.entities.ips {
-            let role = f.entities.role(EntityKind::Ip, ip);
-            if matches!(
-                role,
-                None | Some(EntityRole::AttackerSource | EntityRole::StolenLoginSource)
-            ) {
-                ips.insert(ip.clone());
-            }
-        }
-        if takeover {
-            for u in &f.entities.users {
-                let role = f.entities.role(EntityKind::User, u);
-                if matches!(role, None | Some(EntityRole::VictimAccount)) {
-                    // From the takeover on (a finding without a time: always).
-                    let at = chrono::DateTime::parse_from_rfc3339(&f.first_seen)
-                        .map_or(i64::MIN, |t| t.timestamp_micros());
-                    let e = users.entry(u.clone()).or_insert(at);
-                    *e = (*e).min(at);
-                }
-            }
-        }
-    }
-    (ips, users)
-}
-
-fn standing(b: &Burst, k: Option<&Known>, attackers: &BTreeSet<String>) -> Standing {
+fn standing(b: &Burst, k: Option<&Known>, attackers: &Taken) -> Standing {
     if b.ip.is_empty() {
         return Standing::Unknown;
     }
-    if attackers.contains(&b.ip) {
+    if attackers.ip(&b.ip) {
         return Standing::Attacker;
     }
     let start = b.first();
@@ -880,11 +837,11 @@ fn standing(b: &Burst, k: Option<&Known>, attackers: &BTreeSet<String>) -> Stand
 /// for a burst from `own` starting at `start`: not an attacker's, and it did not read `bulk`
 /// messages or more in a day (before the burst's day for the burst's own address, up to it
 /// for the others) unless it was first used more than a week before.
-fn trusted(ip: &str, seen: &Seen, start: i64, own: &str, attackers: &BTreeSet<String>) -> bool {
+fn trusted(ip: &str, seen: &Seen, start: i64, own: &str, attackers: &Taken) -> bool {
     let day = start.div_euclid(DAY_US);
     let last = if ip == own { day - 1 } else { day };
     let heavy = seen.heavy.is_some_and(|h| h <= last);
-    !attackers.contains(ip) && (seen.first() < start - 7 * DAY_US || !heavy)
+    !attackers.ip(ip) && (seen.first() < start - 7 * DAY_US || !heavy)
 }
 
 fn baseline_words(b: &Burst, k: Option<&Known>, s: Standing, usual: Option<u64>) -> String {
