@@ -253,9 +253,9 @@ pub fn default_cap(category: Category) -> u64 {
         Journal | EventLog => 16 * GIB,
         Mailbox | Export => 64 * GIB,
         Volatile => 512 << 20,
-        MailConfig | Aliases | UserDelivery | Cron | Context | WebRoot | WebConfig | WebApp => {
-            256 << 20
-        }
+        MailConfig | Aliases | UserDelivery | Cron | Context | WebRoot | WebConfig | WebApp
+        | HostConfig => 256 << 20,
+        ShellHistory => 64 << 20,
     }
 }
 

@@ -156,6 +156,15 @@ pub enum Category {
     /// The header file (`-H`) of a message in Exim's queue: envelope, client and headers,
     /// never the body (`-D` files are listed as skipped).
     SpoolHeader,
+    /// **(Linux)** The host behind the mail service, where attackers persist: SSH
+    /// `authorized_keys` of every account and `sshd_config`, `/etc/ld.so.preload` and
+    /// `ld.so.conf.d`, systemd units and timers of every unit directory, sudoers, PAM,
+    /// `rc.local`, profile and shell rc files, the `at` spool, and `/etc/shadow` as metadata
+    /// only (derived rows, never the hashes).
+    HostConfig,
+    /// **(Linux)** Shell histories of every account: the commands typed on the host (the
+    /// attacker's hands). Flagged secret: a history can hold a password typed on a command line.
+    ShellHistory,
 }
 
 impl Category {
@@ -181,6 +190,8 @@ impl Category {
             Category::WebApp => "web_app",
             Category::WebScript => "web_script",
             Category::SpoolHeader => "spool_header",
+            Category::HostConfig => "host_config",
+            Category::ShellHistory => "shell_history",
         }
     }
 }

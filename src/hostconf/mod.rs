@@ -98,7 +98,38 @@ fn wanted(c: Category) -> bool {
             // `web.webshell_file` reads.
             | Category::WebScript
             | Category::WebRoot
+            // The host behind the mail service (`persistence.{account,ssh_key,preload,
+            // service,shell_init}`, `host.history`).
+            | Category::HostConfig
+            | Category::ShellHistory
     )
+}
+
+/// The volatile outputs of a live collection that the host rules read (`host.*`): kept under
+/// their source `volatile:<name>` (`conf.get("volatile:processes.jsonl")`). Other volatile
+/// outputs (queue listings, journal exports) are never loaded as configuration.
+pub const HOST_STATE: &[&str] = &[
+    "processes.jsonl",
+    "sockets.jsonl",
+    "modules.txt",
+    "preload-check.json",
+    "dpkg-verify.stdout",
+    "dpkg-verify.status.json",
+    "rpm-Va.stdout",
+    "rpm-Va.status.json",
+];
+
+/// Whether a manifest row is read as configuration: a wanted category, or one of the
+/// [`HOST_STATE`] volatile outputs (by stored name `volatile/<name>`).
+fn wanted_row(row: &ManifestRow) -> bool {
+    wanted(row.category) || host_state_key(row).is_some()
+}
+
+/// The key a [`HOST_STATE`] output is kept under: `volatile:<name>`.
+fn host_state_key(row: &ManifestRow) -> Option<String> {
+    let name = row.stored.as_deref()?.strip_prefix("volatile/")?;
+    (row.category == Category::Volatile && HOST_STATE.contains(&name))
+        .then(|| format!("volatile:{name}"))
 }
 
 fn rfc3339(t: &Option<String>) -> Option<DateTime<Utc>> {
@@ -151,7 +182,7 @@ impl HostConf {
                 let mut r = std::io::BufReader::new(r);
                 let _ = crate::evidence::manifest::for_each_row(&mut r, |_, row| {
                     let Ok(row) = row else { return };
-                    if !wanted(row.category) {
+                    if !wanted_row(&row) {
                         return;
                     }
                     if rows.len() + self.links.len() >= MAX_ROWS {
@@ -208,7 +239,7 @@ impl HostConf {
         for (stored, row) in rows {
             match contents.remove(&stored) {
                 Some(data) => self.keep(
-                    row.source.clone(),
+                    host_state_key(&row).unwrap_or_else(|| row.source.clone()),
                     ConfFile {
                         shown: stored,
                         data,
