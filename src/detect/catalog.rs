@@ -47,6 +47,13 @@ pub enum Role {
     /// Mail was read, downloaded, searched, exported or deleted: its `accessed` records are
     /// the report's "what was accessed" and the drafts' affected mailboxes and counts.
     MailRead,
+    /// It names what the attacker left on, ran on or changed in the host behind the mail
+    /// service (accounts, SSH keys, preload, services, shell init, implants, replaced
+    /// packages, typed commands): the report's host section.
+    HostCompromise,
+    /// Its processes are running implants: capture each one's executable and memory before
+    /// it is ended or its files removed.
+    Implant,
 }
 
 impl Role {
@@ -65,6 +72,8 @@ impl Role {
             Role::Exploit => "exploit",
             Role::AccountActivity => "account_activity",
             Role::MailRead => "mail_read",
+            Role::HostCompromise => "host_compromise",
+            Role::Implant => "implant",
         }
     }
 }
@@ -152,6 +161,10 @@ const EXCHANGE_ATTACKER: &[&str] = &[
 ];
 const TAMPER: &[&str] = &[BACKUPS];
 const HOST_PLANT: &[&str] = &[NET, RULES_OFF, VOLATILE, REMOVE];
+const BACKDOOR: &str = "clean.host_backdoors";
+const REBUILD: &str = "clean.rebuild_host";
+const CAPTURE: &str = "evidence.capture_implant";
+const HOST_BACKDOOR: &[&str] = &[NET, RULES_OFF, VOLATILE, REMOVE, BACKDOOR];
 
 /// Every rule, in the order of `docs/detections.md`'s tables.
 pub const RULES: &[RuleMeta] = &[
@@ -730,6 +743,78 @@ pub const RULES: &[RuleMeta] = &[
         &["T1053.003"],
         &[PlantedEntry],
         HOST_PLANT,
+    ),
+    r(
+        "persistence.account",
+        "a backdoor account on the host",
+        &[C, H, M],
+        Persistence,
+        &["T1136.001", "T1098"],
+        &[PlantedEntry, HostCompromise],
+        HOST_BACKDOOR,
+    ),
+    r(
+        "persistence.ssh_key",
+        "a planted SSH key",
+        &[C, H, M],
+        Persistence,
+        &["T1098.004"],
+        &[PlantedEntry, HostCompromise],
+        HOST_BACKDOOR,
+    ),
+    r(
+        "persistence.preload",
+        "a library preloaded into every program",
+        &[C, H],
+        Persistence,
+        &["T1574.006", "T1014"],
+        &[PlantedEntry, HostCompromise],
+        &[NET, RULES_OFF, VOLATILE, REMOVE, BACKDOOR, REBUILD],
+    ),
+    r(
+        "persistence.service",
+        "a planted or altered systemd service or timer",
+        &[H, M],
+        Persistence,
+        &["T1543.002", "T1053.006"],
+        &[PlantedEntry, HostCompromise],
+        HOST_BACKDOOR,
+    ),
+    r(
+        "persistence.shell_init",
+        "a shell start-up file that fetches or runs code",
+        &[H, M],
+        Persistence,
+        &["T1546.004"],
+        &[PlantedEntry, HostCompromise],
+        HOST_BACKDOOR,
+    ),
+    r(
+        "host.malware_process",
+        "a running implant, miner or reverse shell",
+        &[C, H, M],
+        Persistence,
+        &["T1036.004", "T1059.004", "T1620", "T1070.004"],
+        &[HostCompromise, Implant],
+        &[NET, CAPTURE, REBUILD],
+    ),
+    r(
+        "host.package_modified",
+        "installed package files changed",
+        &[C, H, M],
+        Persistence,
+        &["T1554", "T1036.005"],
+        &[HostCompromise],
+        &[NET, REBUILD],
+    ),
+    r(
+        "host.history",
+        "the attacker's commands in a shell history",
+        &[H, M],
+        Persistence,
+        &["T1059.004", "T1105", "T1070.003"],
+        &[HostCompromise],
+        &[],
     ),
     v(
         r(

@@ -47,6 +47,12 @@ pub enum EntityRole {
     AlteredLog,
     /// A configuration file with a weakness.
     WeakConfig,
+    /// An account the attacker created or gave a way in (a second UID 0, a service account
+    /// with a shell or password): lock and remove it.
+    BackdoorAccount,
+    /// A process the attacker runs (an implant, a miner, a reverse shell): capture its
+    /// executable and memory before it is ended.
+    Implant,
     /// Named by the evidence, not judged.
     Observed,
 }
@@ -65,6 +71,8 @@ impl EntityRole {
             EntityRole::PlantedEntry => "planted_entry",
             EntityRole::AlteredLog => "altered_log",
             EntityRole::WeakConfig => "weak_config",
+            EntityRole::BackdoorAccount => "backdoor_account",
+            EntityRole::Implant => "implant",
             EntityRole::Observed => "observed",
         }
     }
@@ -78,7 +86,7 @@ impl EntityRole {
     }
 
     /// Every role, in order.
-    pub const ALL: [EntityRole; 11] = [
+    pub const ALL: [EntityRole; 13] = [
         EntityRole::AttackerSource,
         EntityRole::StolenLoginSource,
         EntityRole::NewSource,
@@ -89,6 +97,8 @@ impl EntityRole {
         EntityRole::PlantedEntry,
         EntityRole::AlteredLog,
         EntityRole::WeakConfig,
+        EntityRole::BackdoorAccount,
+        EntityRole::Implant,
         EntityRole::Observed,
     ];
 }
@@ -104,7 +114,18 @@ pub enum EntityKind {
     File,
     /// Outside recipients.
     Recipient,
+    /// Processes of the live host (`pid 4242`).
+    Process,
 }
+
+/// Every kind, in the order lists are shown.
+const KINDS: [EntityKind; 5] = [
+    EntityKind::Ip,
+    EntityKind::User,
+    EntityKind::File,
+    EntityKind::Recipient,
+    EntityKind::Process,
+];
 
 /// Entities a finding is about: the lists (in the rule's order) and what each one is.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -118,6 +139,9 @@ pub struct Entities {
     /// Outside addresses that received the organisation's mail.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub recipients: Vec<String>,
+    /// Processes of the live host, as `pid 4242` (the host rules' implants).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub processes: Vec<String>,
     /// The role of each entity, by kind and value (every listed entity once [`settle`] ran).
     pub roles: Roles,
 }
@@ -137,6 +161,9 @@ pub struct Roles {
     /// Of the outside recipients.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub recipients: BTreeMap<String, EntityRole>,
+    /// Of the processes.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub processes: BTreeMap<String, EntityRole>,
 }
 
 impl Roles {
@@ -146,6 +173,7 @@ impl Roles {
             EntityKind::User => &self.users,
             EntityKind::File => &self.files,
             EntityKind::Recipient => &self.recipients,
+            EntityKind::Process => &self.processes,
         }
     }
 
@@ -155,6 +183,7 @@ impl Roles {
             EntityKind::User => &mut self.users,
             EntityKind::File => &mut self.files,
             EntityKind::Recipient => &mut self.recipients,
+            EntityKind::Process => &mut self.processes,
         }
     }
 }
@@ -167,6 +196,7 @@ impl Entities {
             EntityKind::User => &self.users,
             EntityKind::File => &self.files,
             EntityKind::Recipient => &self.recipients,
+            EntityKind::Process => &self.processes,
         }
     }
 
@@ -177,6 +207,7 @@ impl Entities {
             EntityKind::User => &mut self.users,
             EntityKind::File => &mut self.files,
             EntityKind::Recipient => &mut self.recipients,
+            EntityKind::Process => &mut self.processes,
         };
         if !list.iter().any(|v| v == value) {
             list.push(value.to_string());
@@ -221,18 +252,13 @@ impl Entities {
         EntityRole::ALL
             .iter()
             .filter_map(|role: &'static EntityRole| {
-                let named: Vec<&String> = [
-                    EntityKind::Ip,
-                    EntityKind::User,
-                    EntityKind::File,
-                    EntityKind::Recipient,
-                ]
-                .into_iter()
-                .flat_map(|k| {
-                    self.with_role(k, std::slice::from_ref(role))
-                        .collect::<Vec<_>>()
-                })
-                .collect();
+                let named: Vec<&String> = KINDS
+                    .into_iter()
+                    .flat_map(|k| {
+                        self.with_role(k, std::slice::from_ref(role))
+                            .collect::<Vec<_>>()
+                    })
+                    .collect();
                 (!named.is_empty()).then_some((*role, named))
             })
             .collect()
@@ -240,12 +266,7 @@ impl Entities {
 
     /// Adds the entities of `other` not named yet, with their roles.
     pub fn union(&mut self, other: Entities) {
-        for kind in [
-            EntityKind::Ip,
-            EntityKind::User,
-            EntityKind::File,
-            EntityKind::Recipient,
-        ] {
+        for kind in KINDS {
             for v in other.list(kind) {
                 match other.role(kind, v) {
                     Some(r) if self.role(kind, v).is_none() => self.tag(kind, v, r),
@@ -255,6 +276,7 @@ impl Entities {
                             EntityKind::User => &mut self.users,
                             EntityKind::File => &mut self.files,
                             EntityKind::Recipient => &mut self.recipients,
+                            EntityKind::Process => &mut self.processes,
                         };
                         if !list.contains(v) {
                             list.push(v.clone());
@@ -287,6 +309,8 @@ pub fn default_role(kind: EntityKind, roles: &[Role]) -> EntityRole {
         EntityKind::File if has(Role::Posture) => EntityRole::WeakConfig,
         EntityKind::File => EntityRole::Observed,
         EntityKind::Recipient => EntityRole::OutsideRecipient,
+        EntityKind::Process if has(Role::Implant) => EntityRole::Implant,
+        EntityKind::Process => EntityRole::Observed,
     }
 }
 
@@ -300,12 +324,7 @@ pub fn settle(findings: &mut [Finding]) {
     for f in findings.iter_mut() {
         let roles = f.roles;
         let e = &mut f.entities;
-        for kind in [
-            EntityKind::Ip,
-            EntityKind::User,
-            EntityKind::File,
-            EntityKind::Recipient,
-        ] {
+        for kind in KINDS {
             let missing: Vec<String> = e
                 .list(kind)
                 .iter()

@@ -59,6 +59,8 @@ pub fn role_word(r: EntityRole, lang: Lang) -> &'static str {
         (Lang::En, EntityRole::PlantedEntry) => "file with a planted entry",
         (Lang::En, EntityRole::AlteredLog) => "altered log",
         (Lang::En, EntityRole::WeakConfig) => "weak configuration",
+        (Lang::En, EntityRole::BackdoorAccount) => "backdoor account (the attacker's)",
+        (Lang::En, EntityRole::Implant) => "attacker's process (capture before ending it)",
         (Lang::En, EntityRole::Observed) => "also named",
         (Lang::Zh, EntityRole::AttackerSource) => "攻击者地址",
         (Lang::Zh, EntityRole::StolenLoginSource) => "盗用登录的来源地址（非账户本人）",
@@ -70,6 +72,8 @@ pub fn role_word(r: EntityRole, lang: Lang) -> &'static str {
         (Lang::Zh, EntityRole::PlantedEntry) => "含植入项的文件",
         (Lang::Zh, EntityRole::AlteredLog) => "被篡改的日志",
         (Lang::Zh, EntityRole::WeakConfig) => "存在弱点的配置",
+        (Lang::Zh, EntityRole::BackdoorAccount) => "后门账户（攻击者所建）",
+        (Lang::Zh, EntityRole::Implant) => "攻击者进程（结束前先取证）",
         (Lang::Zh, EntityRole::Observed) => "其他相关",
     }
 }
