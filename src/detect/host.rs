@@ -120,6 +120,43 @@ pub struct Host {
     /// Web roots and webmail installs with their scripts (set by the engine from the inputs;
     /// empty when built from configuration files alone).
     pub webroots: crate::hostconf::webroots::WebRoots,
+    /// The incident window the log rules found ([`Window::of`]), set by the engine before the
+    /// configuration rules run: host files changed inside it are the attacker's candidates.
+    pub window: Option<Window>,
+}
+
+/// The incident window: from the first to the last high or critical finding of the log
+/// rules, widened by a day on each side (UTC microseconds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    /// Start.
+    pub start_us: i64,
+    /// End.
+    pub end_us: i64,
+}
+
+impl Window {
+    /// The window of `findings` (none without a high or critical finding with times).
+    pub fn of(findings: &[Finding]) -> Option<Window> {
+        let us = |t: &str| {
+            chrono::DateTime::parse_from_rfc3339(t)
+                .ok()
+                .map(|t| t.timestamp_micros())
+        };
+        let serious = findings.iter().filter(|f| f.severity >= Severity::High);
+        let start = serious.clone().filter_map(|f| us(&f.first_seen)).min()?;
+        let end = serious.filter_map(|f| us(&f.last_seen)).max()?;
+        const DAY_US: i64 = 86_400_000_000;
+        Some(Window {
+            start_us: start - DAY_US,
+            end_us: end + DAY_US,
+        })
+    }
+
+    /// Whether `t` falls inside.
+    pub fn contains(&self, t: chrono::DateTime<chrono::Utc>) -> bool {
+        (self.start_us..=self.end_us).contains(&t.timestamp_micros())
+    }
 }
 
 impl Host {
@@ -176,6 +213,7 @@ impl Host {
             exim,
             sendmail,
             webroots: Default::default(),
+            window: None,
         }
     }
 

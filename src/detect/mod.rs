@@ -335,6 +335,7 @@ pub fn findings(cfg: &DetectConfig, command: &str, quote: bool) -> Result<Option
     let (config_files, config_errors) = (conf.files.len() as u64, conf.errors.len() as u64);
     let mut host = host::Host::new(conf, &cfg.local_domains);
     host.webroots = crate::hostconf::webroots::WebRoots::load(&cfg.parse.inputs);
+    host.window = host::Window::of(&findings);
     let mut planted = Vec::new();
     for rule in rules::config_rules() {
         planted.extend(rule.check(&host).into_iter().filter(on));
