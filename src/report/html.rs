@@ -205,6 +205,7 @@ pub fn render(r: &Report, markdown_words: &super::markdown::Words) -> String {
         esc(&super::markdown::status_line(r))
     );
     accessed(&mut o, r, w);
+    host(&mut o, r, w);
     let _ = write!(o, "<h2>{}</h2>", esc(w.evidence));
     o.push_str(&outline(&super::custody::outline(r)));
     let st = &r.stats;
@@ -362,6 +363,31 @@ fn accessed(o: &mut String, r: &Report, w: &super::markdown::Words) {
             "<tr><td>{}</td><td>{}</td></tr>",
             cells.join("</td><td>"),
             refs.join(", ")
+        );
+    }
+    o.push_str("</table>");
+}
+
+/// The host section (none without a host finding); the finding column links to it.
+fn host(o: &mut String, r: &Report, w: &super::markdown::Words) {
+    if r.host.is_empty() {
+        return;
+    }
+    let _ = write!(
+        o,
+        "<h2>{}</h2><p>{}</p><table><tr><th>{}</th></tr>",
+        esc(w.host),
+        esc(w.host_intro),
+        w.host_columns.map(esc).join("</th><th>")
+    );
+    for row in &r.host {
+        let c = super::host::cells(row);
+        let rest: Vec<String> = c[1..].iter().map(|x| esc(x)).collect();
+        let _ = write!(
+            o,
+            "<tr><td><a href=\"#{0}\">{0}</a></td><td>{1}</td></tr>",
+            esc(&c[0]),
+            rest.join("</td><td>")
         );
     }
     o.push_str("</table>");

@@ -60,6 +60,10 @@ pub struct Words {
     pub accessed: &'static str,
     pub accessed_intro: &'static str,
     pub accessed_columns: [&'static str; 9],
+    /// The host section's heading, introduction and columns.
+    pub host: &'static str,
+    pub host_intro: &'static str,
+    pub host_columns: [&'static str; 6],
 }
 
 /// `yes`, `no`, `check` in the report's language.
@@ -145,6 +149,9 @@ pub fn words(lang: Lang) -> Words {
             accessed: "What was accessed",
             accessed_intro: "Per mailbox, what the findings say was read, downloaded or deleted, with the counts the mail server logged (an empty count: the logs do not give it). The owner's own new devices and scheduled jobs are left out (info findings).",
             accessed_columns: ["mailbox", "from", "how", "when (UTC)", "messages read", "size", "listed only", "deleted", "findings"],
+            host: "The host behind the mail service",
+            host_intro: "What the attacker left on, ran on or changed in the host itself: the mail clean-up alone does not remove these. Capture running implants before ending them; copy each file before removing an entry; a replaced binary or a preloaded library means the host's own tools cannot be trusted — plan a rebuild.",
+            host_columns: ["finding", "severity", "what", "where", "processes and accounts", "first"],
         },
         Lang::Zh => Words {
             title: "邮件服务器安全事件报告",
@@ -187,6 +194,9 @@ pub fn words(lang: Lang) -> Words {
             accessed: "被访问的邮件",
             accessed_intro: "按邮箱列出各项发现所示被读取、下载或删除的邮件，数量为邮件服务器日志所记录（为空表示日志未给出）。邮箱所有者自己的新设备和定时任务不计入（信息级发现）。",
             accessed_columns: ["邮箱", "来源", "方式", "时间（UTC）", "读取邮件数", "大小", "仅列出", "删除", "发现"],
+            host: "邮件服务背后的主机",
+            host_intro: "攻击者在主机本身留下、运行或改动的东西：仅清理邮件配置无法清除它们。结束运行中的恶意进程前先取证；删除条目前先复制文件；二进制被替换或存在预加载库时，主机自带的工具都不可信——请计划重建主机。",
+            host_columns: ["发现", "严重性", "内容", "位置", "进程与账户", "首先"],
         },
     }
 }
@@ -213,6 +223,7 @@ pub fn render(r: &Report) -> String {
     );
     summary(&mut o, r, &w);
     accessed(&mut o, r, &w);
+    host(&mut o, r, &w);
     let _ = writeln!(o, "## {}\n", w.evidence);
     let s = &r.stats;
     for (depth, line) in super::custody::outline(r) {
@@ -268,6 +279,25 @@ fn accessed(o: &mut String, r: &Report, w: &Words) {
     );
     for row in super::impact::cells(&r.accessed) {
         let cells: Vec<String> = row.iter().map(|c| md(c)).collect();
+        let _ = writeln!(o, "| {} |", cells.join(" | "));
+    }
+    o.push('\n');
+}
+
+/// The host section (none without a host finding).
+fn host(o: &mut String, r: &Report, w: &Words) {
+    if r.host.is_empty() {
+        return;
+    }
+    let _ = writeln!(o, "## {}\n\n{}\n", w.host, w.host_intro);
+    let _ = writeln!(
+        o,
+        "| {} |\n|{}",
+        w.host_columns.join(" | "),
+        "---|".repeat(w.host_columns.len())
+    );
+    for row in &r.host {
+        let cells: Vec<String> = super::host::cells(row).iter().map(|c| md(c)).collect();
         let _ = writeln!(o, "| {} |", cells.join(" | "));
     }
     o.push('\n');

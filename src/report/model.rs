@@ -50,6 +50,9 @@ pub struct Report {
     /// What was accessed, per mailbox: read, downloaded, deleted, with counts, sources and the
     /// findings that say so ([`super::impact`]).
     pub accessed: Vec<super::impact::Impact>,
+    /// The host behind the mail service: what the attacker left on or ran on it
+    /// ([`super::host`]).
+    pub host: Vec<super::host::HostRow>,
     /// The incident's status from the case file (none: not given).
     pub status: Option<String>,
     /// Draft notices of the regimes that apply or may apply, every field labelled with its
@@ -257,10 +260,11 @@ fn fill(step: &super::playbook::Step, lang: Lang, by: &[&Finding]) -> Filled {
             .map(|(_, v)| v.clone())
             .collect()
     };
-    let (ips, users, files) = (
+    let (ips, users, files, processes) = (
         of(EntityKind::Ip),
         of(EntityKind::User),
         of(EntityKind::File),
+        of(EntityKind::Process),
     );
     let text = match lang {
         Lang::En => &step.en,
@@ -270,7 +274,8 @@ fn fill(step: &super::playbook::Step, lang: Lang, by: &[&Finding]) -> Filled {
         .replace("{ips}", &names(&ips))
         .replace("{mailboxes}", &mailboxes(lang, by, &users))
         .replace("{users}", &names(&users))
-        .replace("{files}", &names(&files));
+        .replace("{files}", &names(&files))
+        .replace("{processes}", &names(&processes));
     use super::shell::{render, Arg};
     let mut commands = Vec::new();
     let mut refused: Vec<super::shell::Refused> = Vec::new();
@@ -279,6 +284,8 @@ fn fill(step: &super::playbook::Step, lang: Lang, by: &[&Finding]) -> Filled {
             ("ip", Arg::Ip, &ips)
         } else if c.contains("{user}") {
             ("user", Arg::Account, &users)
+        } else if c.contains("{pid}") {
+            ("pid", Arg::Pid, &processes)
         } else {
             commands.push(c.clone());
             continue;
@@ -476,6 +483,7 @@ impl Report {
         facts.accessed = accessed.clone();
         let drafts = super::draft::drafts(&facts, &notify, case, cfg.lang);
         let story = facts.story(cfg.lang);
+        let host = super::host::of(&entries, cfg.lang);
         Report {
             generated: now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             lang: cfg.lang,
@@ -513,6 +521,7 @@ impl Report {
             story,
             data: case.map(|c| c.data.categories.clone()).unwrap_or_default(),
             accessed,
+            host,
             status: case.and_then(|c| c.incident.status.clone()),
             drafts,
             custody: checks,

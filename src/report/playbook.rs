@@ -147,15 +147,20 @@ impl Playbook {
     ) -> Vec<(crate::detect::entity::EntityKind, &'a String)> {
         use crate::detect::entity::EntityKind;
         let e = &f.entities;
-        [EntityKind::Ip, EntityKind::User, EntityKind::File]
-            .into_iter()
-            .flat_map(|k| e.list(k).iter().map(move |v| (k, v)))
-            .filter(|(k, v)| {
-                step.entities.is_empty()
-                    || e.role(*k, v)
-                        .is_some_and(|r| step.entities.iter().any(|s| s == r.name()))
-            })
-            .collect()
+        [
+            EntityKind::Ip,
+            EntityKind::User,
+            EntityKind::File,
+            EntityKind::Process,
+        ]
+        .into_iter()
+        .flat_map(|k| e.list(k).iter().map(move |v| (k, v)))
+        .filter(|(k, v)| {
+            step.entities.is_empty()
+                || e.role(*k, v)
+                    .is_some_and(|r| step.entities.iter().any(|s| s == r.name()))
+        })
+        .collect()
     }
 
     /// Remediation ids of `findings` that no step has.

@@ -28,6 +28,8 @@ pub enum Arg {
     Account,
     /// `{file}`: a path on the host.
     Path,
+    /// `{pid}`: a process id of the live host (the entity `pid 4242`).
+    Pid,
 }
 
 /// A value left out of a command, and why.
@@ -203,7 +205,20 @@ fn checked(kind: Arg, v: &str) -> Result<(String, bool), String> {
         Arg::Account => Err("not an account name (characters no mail account uses)".into()),
         Arg::Path if path_ok(v) => Ok((quote(v), false)),
         Arg::Path => Err("not a plain absolute path".into()),
+        Arg::Pid => pid_of(v)
+            .map(|p| (p.to_string(), false))
+            .ok_or_else(|| "not a process id above 1".into()),
     }
+}
+
+/// The process id of an entity `pid 4242` (or a bare number): above 1 (never init, never
+/// every process), at most 2^22 (Linux's `pid_max` limit).
+pub fn pid_of(v: &str) -> Option<u32> {
+    let n = v.strip_prefix("pid ").unwrap_or(v);
+    if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) || n.len() > 7 {
+        return None;
+    }
+    n.parse().ok().filter(|p| *p > 1 && *p <= 1 << 22)
 }
 
 /// The command `template` with its placeholder `{name}` (of `kind`) set to `value`: checked,
@@ -242,6 +257,27 @@ mod tests {
         assert_eq!(quote("it's"), "'it'\\''s'");
         assert_eq!(quote("-F"), "'-F'");
         assert_eq!(quote(""), "''");
+    }
+
+    #[test]
+    fn process_ids_are_numbers_above_one() {
+        assert_eq!(
+            render("kill -STOP {pid}", "pid", Arg::Pid, "pid 4242"),
+            Ok("kill -STOP 4242".into())
+        );
+        for bad in [
+            "pid 1",
+            "pid 0",
+            "pid -1",
+            "pid 12; rm -rf /",
+            "pid ",
+            "pid 99999999",
+        ] {
+            assert!(
+                render("kill -STOP {pid}", "pid", Arg::Pid, bad).is_err(),
+                "{bad}"
+            );
+        }
     }
 
     #[test]
