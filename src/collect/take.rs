@@ -31,6 +31,9 @@ pub struct TakeRules<'a> {
     pub since: Option<SystemTime>,
     /// (dev, inode) of the files of the bundle being written (an archive and its reserve).
     pub bundle: Vec<(u64, u64)>,
+    /// (dev, inode) of the files of password hashes (`/etc/shadow` …): a hard link to one of
+    /// them under another name is recorded, never copied.
+    pub withheld: Vec<(u64, u64)>,
     /// The bundle's host path when it lies inside the collected root.
     pub bundle_path: Option<HostPath>,
     /// For an export folder: the bundle folder its files are stored under
@@ -154,6 +157,15 @@ pub fn take(
         (Some(dev), Some(ino)) => rules.bundle.contains(&(dev, ino)),
         _ => false,
     };
+    if let (Some(dev), Some(ino)) = (listed.dev, listed.inode) {
+        if rules.withheld.contains(&(dev, ino)) {
+            return done(
+                row,
+                Outcome::Skipped,
+                Some("the same file as /etc/shadow or another file of password hashes (a hard link): never copied".into()),
+            );
+        }
+    }
     if is_bundle(&listed)
         || rules
             .bundle_path

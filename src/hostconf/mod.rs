@@ -20,6 +20,7 @@ pub mod exim;
 pub mod maps;
 pub mod postfix;
 pub mod sendmail;
+pub mod shadow;
 pub mod webroots;
 
 use std::collections::BTreeMap;
@@ -112,7 +113,6 @@ pub const HOST_STATE: &[&str] = &[
     "processes.jsonl",
     "sockets.jsonl",
     "modules.txt",
-    "preload-check.json",
     "dpkg-verify.stdout",
     "dpkg-verify.status.json",
     "rpm-Va.stdout",
@@ -199,7 +199,8 @@ impl HostConf {
                         _ => {}
                     }
                 });
-            } else if name.starts_with("files/") && size <= MAX_FILE {
+            } else if (name.starts_with("files/") || name.starts_with("host/")) && size <= MAX_FILE
+            {
                 // The manifest usually comes last: before it, keep what can be configuration
                 // (never logs or mailboxes) within the in-memory budget; after it, only what it
                 // names as configuration.
@@ -255,7 +256,9 @@ impl HostConf {
         }
     }
 
-    /// A mounted root: planned with the collector's catalog, read inside the root.
+    /// A mounted root: planned with the collector's catalog, read inside the root. The
+    /// account metadata of `/etc/shadow` is derived in memory as the collector does
+    /// ([`shadow`]), under the key `derived:/etc/shadow`.
     fn read_root(&mut self, dir: &Path) {
         let root = match HostRoot::open(dir) {
             Ok(r) => r,
@@ -264,6 +267,19 @@ impl HostConf {
                 return;
             }
         };
+        let read = crate::collect::hostfiles::read_shadow(&root);
+        if let Some((data, mtime)) = read.derived {
+            self.keep(
+                shadow::SOURCE.to_string(),
+                ConfFile {
+                    shown: "etc/shadow (account metadata, derived)".into(),
+                    data,
+                    mtime: Some(DateTime::<Utc>::from(mtime)),
+                    mtime_recorded: false,
+                    sha256: None,
+                },
+            );
+        }
         for (path, category) in crate::collect::planned(&root) {
             if !wanted(category) {
                 continue;
