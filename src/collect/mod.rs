@@ -1191,3 +1191,185 @@ fn finish(
     }
     Ok(ExitCode::Success)
 }
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+    use std::process::{Command, Stdio};
+
+    /// A child that runs until dropped.
+    struct Child(std::process::Child);
+
+    impl Drop for Child {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+
+    fn run_over<'a>(root: &'a HostRoot, out: &Path) -> Run<'a> {
+        Run {
+            root,
+            writer: BundleWriter::create(out).unwrap(),
+            rows: Vec::new(),
+            log: Vec::new(),
+            progress: indicatif::ProgressBar::hidden(),
+            announced: false,
+            platform_notes: Vec::new(),
+            preload: None,
+        }
+    }
+
+    fn exe_readable(pid: u32) -> bool {
+        match std::fs::File::open(format!("/proc/{pid}/exe")) {
+            Ok(_) => true,
+            Err(e) => {
+                eprintln!("SKIPPED: /proc/{pid}/exe is not readable here ({e})");
+                false
+            }
+        }
+    }
+
+    fn process(procs: &str, pid: u32) -> serde_json::Value {
+        procs
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .find(|v| v["pid"] == pid)
+            .unwrap_or_else(|| panic!("pid {pid} not in {procs}"))
+    }
+
+    /// A copy of `sleep` started from a temporary folder and deleted while it runs (what a
+    /// dropper does) and `sleep` run from a memfd (what fileless malware does): both are
+    /// flagged, and their executables are stored as samples with the SHA-256 of the real
+    /// binary; the environment markers and the working folder are recorded, nothing else of
+    /// the environment.
+    #[test]
+    fn deleted_and_memfd_executables_are_sampled() {
+        let sleep = crate::collect::command::find("sleep").expect("sleep");
+        let bin = std::fs::read(&sleep).unwrap();
+        let want = hex(&Sha256::digest(&bin));
+        let t = tempfile::tempdir().unwrap();
+        let copy = t.path().join("kworker-dropper");
+        std::fs::copy(&sleep, &copy).unwrap();
+        let dropped = Child(
+            Command::new(&copy)
+                .arg("300")
+                .current_dir(t.path())
+                .env_clear()
+                .env("LD_LIBRARY_PATH", "/dev/shm/.x")
+                .env("HISTFILE", "/dev/null")
+                .env("AWS_SECRET_ACCESS_KEY", "never-recorded")
+                .stdin(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        let pid = dropped.0.id();
+        // The kernel maps the file at exec: wait until the child runs it, then delete it.
+        for _ in 0..100 {
+            if std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|p| p == copy) {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        std::fs::remove_file(&copy).unwrap();
+        // The same program again from an anonymous memory file.
+        // SAFETY: a NUL-terminated name and no flags (the fd is inherited for the exec).
+        let fd = unsafe { libc::memfd_create(c"mailir-test".as_ptr(), 0) };
+        assert!(fd >= 0);
+        // SAFETY: a fresh descriptor this test owns.
+        let mut memfd = unsafe { <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+        std::io::Write::write_all(&mut memfd, &bin).unwrap();
+        let in_memory = Child(
+            Command::new(format!("/proc/self/fd/{fd}"))
+                .arg("300")
+                .stdin(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        drop(memfd);
+        let mpid = in_memory.0.id();
+        for _ in 0..100 {
+            if std::fs::read_link(format!("/proc/{mpid}/exe"))
+                .is_ok_and(|p| p.to_string_lossy().starts_with("/memfd:"))
+            {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        if !exe_readable(pid) {
+            return;
+        }
+        let out = tempfile::tempdir().unwrap();
+        let bundle = out.path().join("b");
+        let root = HostRoot::open(Path::new("/")).unwrap();
+        let mut run = run_over(&root, &bundle);
+        run.processes().unwrap();
+        let procs = std::fs::read_to_string(bundle.join("volatile/processes.jsonl")).unwrap();
+        let row = process(&procs, pid);
+        assert_eq!(row["exe_deleted"], true, "{row}");
+        assert_eq!(row["exe_memfd"], false, "{row}");
+        assert_eq!(row["kernel_thread"], false);
+        assert_eq!(row["cwd"], t.path().display().to_string());
+        let mut markers: Vec<&str> = row["env_markers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        markers.sort_unstable();
+        assert_eq!(markers, ["HISTFILE=/dev/null", "LD_LIBRARY_PATH=/dev/shm/.x"]);
+        assert!(!procs.contains("never-recorded"));
+        assert_eq!(row["sample_sha256"], want.as_str(), "{row}");
+        assert_eq!(row["sample_size"], bin.len() as u64);
+        let stored = row["sample"].as_str().unwrap();
+        assert_eq!(stored, format!("volatile/exe/{pid}.bin"));
+        assert_eq!(std::fs::read(bundle.join(stored)).unwrap(), bin);
+        let mrow = process(&procs, mpid);
+        assert_eq!(mrow["exe_memfd"], true, "{mrow}");
+        assert_eq!(mrow["sample_sha256"], want.as_str(), "{mrow}");
+        let sample_rows: Vec<&ManifestRow> =
+            run.rows.iter().filter(|r| r.malware_sample).collect();
+        let mine = sample_rows
+            .iter()
+            .find(|r| r.stored.as_deref() == Some(stored))
+            .expect("a sample row");
+        assert_eq!(mine.category, Category::Volatile);
+        assert_eq!(mine.outcome, Outcome::Collected);
+        assert_eq!(mine.sha256.as_deref(), Some(want.as_str()));
+        assert_eq!(
+            mine.source,
+            format!("/proc/{pid}/exe ({} (deleted))", copy.display())
+        );
+        let json = serde_json::to_value(mine).unwrap();
+        assert_eq!(json["malware_sample"], true);
+        // Rows that are not samples do not carry the field.
+        let procs_row = run.rows.iter().find(|r| r.source == "proc:processes.jsonl").unwrap();
+        assert!(serde_json::to_value(procs_row).unwrap().get("malware_sample").is_none());
+        // This test process: no sample, its own flags.
+        let me = process(&procs, std::process::id());
+        assert_eq!(me["exe_deleted"], false);
+        assert!(me.get("sample").is_none());
+        // A kernel thread where the pid namespace shows them (kthreadd is pid 2).
+        let k = procs
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .find(|v| v["comm"] == "kthreadd");
+        match k {
+            Some(k) => assert_eq!(k["kernel_thread"], true, "{k}"),
+            None => eprintln!("SKIPPED: no kernel threads visible in this pid namespace"),
+        }
+    }
+
+    #[test]
+    fn env_markers_keep_only_the_named_variables_escaped_and_capped() {
+        let long = "A".repeat(600);
+        let environ = format!(
+            "PATH=/usr/bin\0LD_PRELOAD=/lib/x.so\x1b[2J\0PROMPT_COMMAND={long}\0LD_PRELOADX=no\0HISTSIZE=0\0"
+        );
+        let got = volatile::env_markers(environ.as_bytes());
+        assert_eq!(got.len(), 3, "{got:?}");
+        assert_eq!(got[0], "LD_PRELOAD=/lib/x.so%1B[2J");
+        assert!(got[1].starts_with("PROMPT_COMMAND=AAAA") && got[1].ends_with("…[88 more bytes]"));
+        assert_eq!(got[2], "HISTSIZE=0");
+    }
+}
