@@ -626,8 +626,11 @@ impl Run<'_> {
             row.ctime = time(m.ctime);
             row.atime = time(m.atime);
         }
-        row.error = Some(why.to_string());
-        self.store_row(row, &path.stored_name(), &bytes)
+        row.error = Some(format!(
+            "{why}; stored as {} (a name without \"ld.so.preload\", which the hiding also refuses to the bundle's own files)",
+            preload::RAW_STORED
+        ));
+        self.store_row(row, preload::RAW_STORED, &bytes)
     }
 }
 
@@ -717,7 +720,7 @@ fn secrets() -> Result<GlobSet> {
 
 /// (dev, inode) of the files of password hashes ([`catalog::HASHES`]) in `root`: a hard link
 /// to one of them elsewhere is never copied.
-fn withheld_ids(root: &HostRoot) -> Vec<(u64, u64)> {
+pub fn withheld_ids(root: &HostRoot) -> Vec<(u64, u64)> {
     catalog::HASHES
         .iter()
         .filter_map(|p| {
@@ -1317,7 +1320,10 @@ mod tests {
             .map(|v| v.as_str().unwrap())
             .collect();
         markers.sort_unstable();
-        assert_eq!(markers, ["HISTFILE=/dev/null", "LD_LIBRARY_PATH=/dev/shm/.x"]);
+        assert_eq!(
+            markers,
+            ["HISTFILE=/dev/null", "LD_LIBRARY_PATH=/dev/shm/.x"]
+        );
         assert!(!procs.contains("never-recorded"));
         assert_eq!(row["sample_sha256"], want.as_str(), "{row}");
         assert_eq!(row["sample_size"], bin.len() as u64);
@@ -1327,8 +1333,7 @@ mod tests {
         let mrow = process(&procs, mpid);
         assert_eq!(mrow["exe_memfd"], true, "{mrow}");
         assert_eq!(mrow["sample_sha256"], want.as_str(), "{mrow}");
-        let sample_rows: Vec<&ManifestRow> =
-            run.rows.iter().filter(|r| r.malware_sample).collect();
+        let sample_rows: Vec<&ManifestRow> = run.rows.iter().filter(|r| r.malware_sample).collect();
         let mine = sample_rows
             .iter()
             .find(|r| r.stored.as_deref() == Some(stored))
@@ -1343,8 +1348,15 @@ mod tests {
         let json = serde_json::to_value(mine).unwrap();
         assert_eq!(json["malware_sample"], true);
         // Rows that are not samples do not carry the field.
-        let procs_row = run.rows.iter().find(|r| r.source == "proc:processes.jsonl").unwrap();
-        assert!(serde_json::to_value(procs_row).unwrap().get("malware_sample").is_none());
+        let procs_row = run
+            .rows
+            .iter()
+            .find(|r| r.source == "proc:processes.jsonl")
+            .unwrap();
+        assert!(serde_json::to_value(procs_row)
+            .unwrap()
+            .get("malware_sample")
+            .is_none());
         // This test process: no sample, its own flags.
         let me = process(&procs, std::process::id());
         assert_eq!(me["exe_deleted"], false);

@@ -15,8 +15,9 @@
 //! Both views are written as `host/preload-check.json` (`{"path", "libc": {listed, opened,
 //! size, sha256}, "raw": {…}, "differ"}`; source `check:/etc/ld.so.preload`). When the two
 //! differ and the raw read got the file, the collector stores the **raw** bytes as the
-//! `/etc/ld.so.preload` row ([`super::Run`]), so a rootkit that hides its preload file from
-//! libc does not hide it from the bundle, and says so loudly. The raw read opens nothing by a
+//! `/etc/ld.so.preload` row, under the entry [`RAW_STORED`] (a name the rootkit does not
+//! hide), so a rootkit that hides its preload file from libc does not hide it from the
+//! bundle, and says so loudly. The raw read opens nothing by a
 //! path that leaves the root: `/etc` is resolved inside the root first, and the file is opened
 //! relative to it with `O_NOFOLLOW | O_NONBLOCK`.
 //!
@@ -43,6 +44,11 @@ const NAME: &[u8] = b"ld.so.preload";
 pub const CHECK_SOURCE: &str = "check:/etc/ld.so.preload";
 /// Bundle entry of the check.
 pub const CHECK_STORED: &str = "host/preload-check.json";
+/// Bundle entry of the file's bytes when the raw read stands for it. Not
+/// `files/etc/ld.so.preload`: the rootkit that hides the name from the collector's reads also
+/// refuses the collector's own `open` of any path that contains it — a directory bundle's
+/// entry `files/etc/ld.so.preload` among them (the test saw exactly that).
+pub const RAW_STORED: &str = "host/preload-raw";
 /// Most bytes of the file kept in memory (a real one is a line or two); a larger file is still
 /// hashed and sized whole.
 const KEEP: u64 = 16 << 20;

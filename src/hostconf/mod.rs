@@ -280,6 +280,8 @@ impl HostConf {
                 },
             );
         }
+        // A hard link to a file of password hashes is never read as configuration.
+        let withheld = crate::collect::withheld_ids(&root);
         for (path, category) in crate::collect::planned(&root) {
             if !wanted(category) {
                 continue;
@@ -287,6 +289,12 @@ impl HostConf {
             let Ok(meta) = root.lstat(&path) else {
                 continue;
             };
+            let m = crate::evidence::platform::meta(&meta);
+            if let (Some(dev), Some(ino)) = (m.dev, m.inode) {
+                if withheld.contains(&(dev, ino)) {
+                    continue;
+                }
+            }
             let host = path.display();
             if meta.file_type().is_symlink() {
                 if let Ok(t) = root.read_link(&path) {
