@@ -6,7 +6,10 @@
 //! component, `**` crosses directories. To collect something new, add a row; to change what
 //! counts as a secret, edit [`SECRETS`]; per-user delivery files are [`USER_FILES`], looked up
 //! in the home of *every* account in the root's `/etc/passwd` (nologin ones included) and in
-//! the virtual mail roots [`VIRTUAL_HOMES`]. Size caps per category are in [`default_cap`].
+//! the virtual mail roots [`VIRTUAL_HOMES`]; the host's per-account files (SSH keys, shell
+//! start-up files, user units, histories) are [`HOST_USER_FILES`], looked up in the same
+//! homes. Files of password hashes ([`HASHES`]) are never planned. Size caps per category are
+//! in [`default_cap`].
 
 use crate::evidence::manifest::Category;
 

@@ -3,8 +3,10 @@
 //! The run, in order of volatility: open the root ([`crate::evidence::root`]) and the bundle
 //! ([`crate::evidence::writer`]); on a live host take the volatile state ([`volatile`]: queue
 //! first); plan every path from the [`catalog`] plus what the host names itself
-//! ([`discover`]: accounts' homes, configured log paths) with [`plan`]; list mailboxes
-//! ([`mailboxes`]); take each planned path ([`take`]); then write `collect.log`,
+//! ([`discover`]: accounts' homes, configured log paths) with [`plan`], after reading
+//! `/etc/ld.so.preload` through libc and raw ([`preload`]); list mailboxes ([`mailboxes`]);
+//! take each planned path ([`take`]); read `/etc/shadow` for its account metadata only
+//! ([`hostfiles`]); on a live host run the package verification; then write `collect.log`,
 //! `manifest.jsonl`, `custody.json`, `SHA256SUMS` and the sidecar. Every path considered ends
 //! as one manifest row. Only a bundle that cannot be written is fatal.
 //!

@@ -101,7 +101,7 @@ pub struct Check {
     pub raw: View,
     /// Whether the two views differ in anything.
     pub differ: bool,
-    /// The raw read's bytes (when opened and at most [`KEEP`] bytes).
+    /// The raw read's bytes (when opened and at most 16 MiB).
     #[serde(skip)]
     pub raw_bytes: Option<Vec<u8>>,
     /// The raw `fstat`.

@@ -2,8 +2,9 @@
 //!
 //! The decision order is fixed and each step ends in exactly one outcome: vanished
 //! (`missing`), unreadable (`denied`), symlink (`symlink`; its in-root target is taken next),
-//! directory (`listed`), FIFO/socket/device (`special`, never opened), the bundle itself or an
-//! old rotation under `--since` (`skipped`), over the cap (`too_large`), then the read. The
+//! directory (`listed`), FIFO/socket/device (`special`, never opened), a hard link to a file of
+//! password hashes, the bundle itself or an old rotation under `--since` (`skipped`), over the
+//! cap (`too_large`), then the read. The
 //! file is opened once; `fstat` before and after the read decides `changed_during_read`.
 //! Once the bundle's destination has failed (full), a file that would be read is not opened:
 //! its row keeps the metadata and says it was not collected ([`not_stored`]).

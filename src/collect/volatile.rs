@@ -1,10 +1,16 @@
 //! Volatile state of a live host, taken before any file: the mail queue first (it can flush
-//! within minutes), then processes, sockets, sessions, mounts, the effective mail config, and
-//! the mail units of the journal.
+//! within minutes), then processes, sockets, sessions, mounts, kernel modules, the effective
+//! mail config, and the mail units of the journal; after every file, the package managers'
+//! verification ([`LATE_COMMANDS`]).
 //!
 //! `/proc` and `utmp` are read directly and written as JSON Lines; host commands run through
 //! [`super::command`] from the fixed [`COMMANDS`] table. To add a probe, add a row there (a
 //! command) or a function here returning bytes (a `/proc` reader) and list it in [`probes`].
+//! Processes ([`process_rows`]) are the exception: the collector stores a copy of every
+//! deleted or in-memory executable first ([`open_exe`], `collect::Run::processes`) and names it
+//! in the rows. Everything is bounded (processes, bytes read per `/proc` file, sample sizes),
+//! and nothing is followed out of `/proc`: links are read, never opened, except `exe` opened
+//! through `/proc` itself for a sample.
 
 use std::collections::HashMap;
 use std::fs;

@@ -4,7 +4,10 @@
 //! [`HostConf::load`] reads them from the same inputs `detect` reads logs from — an archive or
 //! unpacked bundle (the manifest says which stored file is which host path and gives its mtime
 //! and hash) or a mounted root (planned with the collector's own catalog, read without
-//! following links out of the root). Plain log files carry no configuration. Parsers of each
+//! following links out of the root). Plain log files carry no configuration. The collector's
+//! derived entries are kept under their row's source: `derived:/etc/shadow` (the account
+//! metadata of `/etc/shadow`, [`shadow`]; derived in memory from a mounted root) and
+//! `check:/etc/ld.so.preload` (the libc/raw comparison, bundles only). Parsers of each
 //! format live beside: [`postfix`] (main.cf, master.cf, map references), [`maps`] (text,
 //! regexp/pcre and compiled tables), [`compiled`] (Berkeley DB hash/btree, CDB and LMDB files), [`delivery`]
 //! (`.forward`, `.qmail`, procmail, sieve, Exim filters), [`exim`] and [`sendmail`] (each MTA's
