@@ -88,8 +88,20 @@ fn category(rows: &[Value], source: &str) -> String {
 fn host_files_are_collected_with_their_categories() {
     let t = tempfile::tempdir().unwrap();
     let root = host_root(t.path());
-    // Debian's openssh-server ships the drop-in folder empty.
+    // A drop-in moving keys elsewhere (Debian's sshd_config includes sshd_config.d/*.conf),
+    // and a key there for the nologin `backup` account.
     fs::create_dir_all(root.join("etc/ssh/sshd_config.d")).unwrap();
+    fs::write(
+        root.join("etc/ssh/sshd_config.d/keys.conf"),
+        "AuthorizedKeysFile .ssh/authorized_keys /etc/ssh/keys/%u\n",
+    )
+    .unwrap();
+    fs::create_dir_all(root.join("etc/ssh/keys")).unwrap();
+    fs::copy(
+        root.join("var/backups/.ssh/authorized_keys"),
+        root.join("etc/ssh/keys/backup"),
+    )
+    .unwrap();
     let out = t.path().join("bundle");
     let o = util::collect(&root, &out);
     let rows = manifest(&out);
@@ -106,6 +118,8 @@ fn host_files_are_collected_with_their_categories() {
     };
     for p in [
         "/etc/ssh/sshd_config",
+        "/etc/ssh/sshd_config.d/keys.conf",
+        "/etc/ssh/keys/backup",
         "/etc/ld.so.preload",
         "/etc/ld.so.conf",
         "/etc/ld.so.conf.d/libc.conf",
@@ -169,7 +183,8 @@ fn host_files_are_collected_with_their_categories() {
         ("/etc/pam.conf", "host_config"),
         ("/usr/lib/systemd/system", "host_config"),
         ("/run/systemd/transient", "host_config"),
-        ("/etc/ssh/sshd_config.d/*", "host_config"),
+        ("/etc/ssh/keys/root", "host_config"),
+        ("/etc/ssh/keys/www-data", "host_config"),
         ("/var/spool/at", "host_config"),
         ("/root/.config/systemd/user", "host_config"),
     ] {
@@ -244,6 +259,13 @@ fn host_files_are_collected_with_their_categories() {
         !o.stderr.contains("WARNING: /etc/ld.so.preload"),
         "{}",
         o.stderr
+    );
+    let log = String::from_utf8_lossy(&entries["collect.log"]);
+    assert!(
+        log.contains(
+            "sshd AuthorizedKeysFile from /etc/ssh/sshd_config.d/keys.conf: /etc/ssh/keys/%u"
+        ),
+        "{log}"
     );
     // The bundle verifies with the new entries.
     let v = util::run(&["verify", out.to_str().unwrap()]);

@@ -357,6 +357,15 @@ impl Run<'_> {
     fn processes(&mut self) -> Result<()> {
         use std::os::unix::fs::MetadataExt;
         let mut procs = volatile::process_rows();
+        // Room in the closing records for a row per sample (refused ones included).
+        let wanted = procs.iter().filter(|p| p.wants_sample()).count();
+        if wanted > 0 {
+            if let Err(e) = self.writer.reserve_more(wanted as u64 * record_room(128)) {
+                self.log(format!(
+                    "WARNING: no room on the destination to reserve the records of {wanted} malware sample row(s): {e}"
+                ));
+            }
+        }
         // (dev, inode) of each copied file -> index of its row in `samples`.
         let mut by_file: BTreeMap<(u64, u64), usize> = BTreeMap::new();
         let mut samples: Vec<(ManifestRow, Vec<u32>)> = Vec::new();
@@ -768,6 +777,15 @@ fn plan_all(
             for home in &existing_homes {
                 for (f, c) in HOST_USER_FILES {
                     planner.add(home, f.as_bytes(), *c, false);
+                }
+            }
+            // Keys where sshd's configuration says, beyond the default names.
+            for (token, origin) in discover::authorized_keys_files(root) {
+                log.push(format!("sshd AuthorizedKeysFile from {origin}: {token}"));
+                for acct in &accounts {
+                    if let Some(p) = discover::expand_keys_file(&token, acct) {
+                        planner.take(p, Category::HostConfig);
+                    }
                 }
             }
         }
