@@ -267,9 +267,22 @@ fn host_files_are_collected_with_their_categories() {
         ),
         "{log}"
     );
-    // The bundle verifies with the new entries.
+    // The bundle verifies with the new entries; a `host/` entry the manifest does not name is
+    // found even when SHA256SUMS was made to list it.
     let v = util::run(&["verify", out.to_str().unwrap()]);
     assert_eq!(v.code, 0, "{}\n{}", v.stdout, v.stderr);
+    fs::write(out.join("host/planted"), b"x").unwrap();
+    let mut sums = fs::read_to_string(out.join("SHA256SUMS")).unwrap();
+    sums.push_str(&format!("{}  host/planted\n", sha(b"x")));
+    fs::write(out.join("SHA256SUMS"), sums).unwrap();
+    let v = util::run(&["verify", out.to_str().unwrap()]);
+    assert_eq!(v.code, 1, "{}\n{}", v.stdout, v.stderr);
+    assert!(
+        v.stdout
+            .contains("extra: host/planted (not in manifest.jsonl)"),
+        "{}",
+        v.stdout
+    );
 }
 
 /// Whether the binary is dynamically linked (a static musl collector cannot be preloaded
@@ -377,6 +390,16 @@ fn a_preload_rootkit_does_not_hide_its_preload_file() {
     );
     let v = util::run(&["verify", out.to_str().unwrap()]);
     assert_eq!(v.code, 0, "{}\n{}", v.stdout, v.stderr);
+    // `detect` reads the raw bytes as the file.
+    #[cfg(feature = "analysis")]
+    {
+        let conf = mailir::hostconf::HostConf::load(std::slice::from_ref(&out));
+        let f = conf
+            .get("/etc/ld.so.preload")
+            .expect("the raw copy read as the file");
+        assert_eq!(f.data, want);
+        assert_eq!(f.shown, "host/preload-raw");
+    }
     // Without the library: the same root, no difference.
     let plain = t.path().join("plain");
     util::collect(&root, &plain);
