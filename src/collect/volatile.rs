@@ -61,8 +61,6 @@ pub const COMMANDS: &[CommandSpec] = &[
     c("ss-tanpe", &["ss", "-tanpe"], 20),
     c("ip-addr", &["ip", "-o", "addr"], 10),
     c("timedatectl", &["timedatectl", "status"], 10),
-    // Package verification reads every packaged file (and so may change their access
-    // times): it runs after the files are taken, see [`LATE_COMMANDS`].
     c(
         "journal-mail-facility",
         &[
