@@ -54,6 +54,11 @@
 //!   the SMTP smuggling probes: the probes each made visible found, with their outcome.
 //! - `web_collect`: `collect` on a mail server's web side: vhost logs and web roots the nginx and
 //!   Apache configs name, webmail installs, Zimbra, Exim's real spool files, and a web root's traps.
+//! - `host_collect`: `collect --root` on the host behind a mail server (issue 20): SSH keys of
+//!   every account, systemd units and their enablement links, sudoers, PAM, profiles, the `at`
+//!   spool, histories flagged secret, `/etc/shadow` as account metadata without a byte of a
+//!   hash, and `/etc/ld.so.preload` found by raw system calls when a rootkit-style hooking
+//!   library preloaded into the collector hides it from libc (needs gcc; skips loudly).
 //! - `windows_wine`: the Windows collector under wine on a fake Exchange `C:` drive of real
 //!   Exchange logs, verified by both builds (skips loudly without wine and mingw).
 
@@ -72,6 +77,7 @@ mod evtx_sample;
 mod exchange_sample;
 #[cfg(feature = "analysis")]
 mod exim_rejects;
+mod host_collect;
 #[cfg(feature = "analysis")]
 mod hostile_bundle;
 mod hostile_disk;

@@ -6,7 +6,10 @@
 //! component, `**` crosses directories. To collect something new, add a row; to change what
 //! counts as a secret, edit [`SECRETS`]; per-user delivery files are [`USER_FILES`], looked up
 //! in the home of *every* account in the root's `/etc/passwd` (nologin ones included) and in
-//! the virtual mail roots [`VIRTUAL_HOMES`]. Size caps per category are in [`default_cap`].
+//! the virtual mail roots [`VIRTUAL_HOMES`]; the host's per-account files (SSH keys, shell
+//! start-up files, user units, histories) are [`HOST_USER_FILES`], looked up in the same
+//! homes. Files of password hashes ([`HASHES`]) are never planned. Size caps per category are
+//! in [`default_cap`].
 
 use crate::evidence::manifest::Category;
 
@@ -125,9 +128,47 @@ pub const CATALOG: &[Artifact] = &[
     a("/etc/cron.daily/*", Cron),
     a("/etc/cron.weekly/*", Cron),
     a("/etc/cron.monthly/*", Cron),
+    // The `at` spool before the cron spool that contains Debian's: an `at` job is a shell
+    // script run once as its owner (`host_config`, read by the host rules), not a crontab.
+    a("/var/spool/cron/atjobs/*", HostConfig),
+    a("/var/spool/at/*", HostConfig),
     a("/var/spool/cron/**", Cron),
-    a("/etc/systemd/system/*.timer", Cron),
-    a("/etc/systemd/system/*.service", Cron),
+    // The host behind the mail service, where attackers persist (`host_config`). Per-account
+    // files ([`HOST_USER_FILES`]) are inserted before these rows. `/etc/shadow` is never
+    // copied: it is read for its account metadata only (`collect::hostfiles`).
+    a("/etc/ssh/sshd_config", HostConfig),
+    a("/etc/ssh/sshd_config.d/*", HostConfig),
+    a("/etc/ld.so.preload", HostConfig),
+    a("/etc/ld.so.conf", HostConfig),
+    a("/etc/ld.so.conf.d/*", HostConfig),
+    // Systemd units, timers and their `*.wants/` links (enablement) in every unit directory,
+    // system and user; a link is a `symlink` row and its target, in the root, is taken next.
+    a("/etc/systemd/system/**", HostConfig),
+    a("/run/systemd/system/**", HostConfig),
+    a("/run/systemd/transient/**", HostConfig),
+    a("/usr/local/lib/systemd/system/**", HostConfig),
+    a("/usr/lib/systemd/system/**", HostConfig),
+    a("/lib/systemd/system/**", HostConfig),
+    a("/etc/systemd/user/**", HostConfig),
+    a("/usr/lib/systemd/user/**", HostConfig),
+    a("/etc/sudoers", HostConfig),
+    a("/etc/sudoers.d/*", HostConfig),
+    // PAM (the mail services' own stacks are `mail_config`, above).
+    a("/etc/pam.d/*", HostConfig),
+    a("/etc/pam.conf", HostConfig),
+    a("/etc/rc.local", HostConfig),
+    a("/etc/rc.d/rc.local", HostConfig),
+    a("/etc/init.d/*", HostConfig),
+    // System-wide shell start-up files.
+    a("/etc/profile", HostConfig),
+    a("/etc/profile.d/*", HostConfig),
+    a("/etc/bash.bashrc", HostConfig),
+    a("/etc/bashrc", HostConfig),
+    a("/etc/zsh/*", HostConfig),
+    a("/etc/environment", HostConfig),
+    // Kernel modules loaded at boot.
+    a("/etc/modules", HostConfig),
+    a("/etc/modules-load.d/*", HostConfig),
     // Context for analysis: time, identity, accounts, rotation and syslog routing.
     a("/etc/localtime", Context),
     a("/etc/timezone", Context),
@@ -194,6 +235,37 @@ pub const USER_FILES: &[&str] = &[
     ".fetchmailrc",
 ];
 
+/// Per-account files of the host (not mail), relative to a home directory and looked up in
+/// the home of *every* account of the root's `/etc/passwd`, like [`USER_FILES`]: SSH keys and
+/// the commands sshd runs at login, shell start-up files, systemd user units (`host_config`);
+/// shell and client histories (`shell_history`, flagged secret by [`SECRETS`]). One pattern a
+/// line, so a home that has none of them gets one `missing` row per line.
+pub const HOST_USER_FILES: &[(&str, Category)] = &[
+    (
+        ".ssh/{authorized_keys,authorized_keys2,rc,environment}",
+        HostConfig,
+    ),
+    (
+        "{.bashrc,.bash_profile,.bash_login,.bash_logout,.profile,.zshrc,.zprofile,.zshenv,.zlogin,.cshrc,.tcshrc}",
+        HostConfig,
+    ),
+    (".config/systemd/user/**", HostConfig),
+    (
+        "{.bash_history,.zsh_history,.sh_history,.ash_history,.history,.mysql_history,.psql_history,.python_history}",
+        ShellHistory,
+    ),
+];
+
+/// Files never copied because they hold password hashes; `/etc/shadow` itself is read for
+/// its account metadata only (`collect::hostfiles`). A link or a hard link to one of them
+/// elsewhere in the catalog is recorded, never followed into a copy.
+pub const HASHES: &[&str] = &[
+    "/etc/shadow",
+    "/etc/shadow-",
+    "/etc/gshadow",
+    "/etc/gshadow-",
+];
+
 /// Roots of virtual mail homes, searched for [`USER_FILES`] at any depth.
 pub const VIRTUAL_HOMES: &[&str] = &[
     "/var/vmail",
@@ -238,6 +310,16 @@ pub const SECRETS: &[&str] = &[
     "/etc/sogo/**",
     "/etc/horde/**",
     "**/data/_data_/_default_/configs/*",
+    // Shell and client histories: a password typed on a command line (`mysql -pSECRET`,
+    // `sshpass -p`), a database client's statements.
+    "**/.bash_history",
+    "**/.zsh_history",
+    "**/.sh_history",
+    "**/.ash_history",
+    "**/.history",
+    "**/.mysql_history",
+    "**/.psql_history",
+    "**/.python_history",
 ];
 
 /// Default size cap of a category, in bytes; `--max-file-size` overrides all of them.

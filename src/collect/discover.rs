@@ -7,6 +7,12 @@
 //!   `log_file_path` (`%s` and `%D` expanded to globs). Each becomes a pattern that also takes
 //!   the file's rotations.
 //!
+//! - SSH key files: `AuthorizedKeysFile` of `/etc/ssh/sshd_config` and
+//!   `/etc/ssh/sshd_config.d/*` (anywhere, `Match` blocks included), expanded for every
+//!   account (`%h`, `%u`, `%U`, `%%`; relative to the home). The default names are in the
+//!   catalog already; another location (`/etc/ssh/keys/%u`, `/var/tmp/.k`) is where an
+//!   attacker who edited sshd's configuration keeps a key.
+//!
 //! These reads are small (`read_small`, capped) and happen while planning, before any content
 //! is copied; they use the same no-atime, no-follow opening as the copy.
 
@@ -28,6 +34,8 @@ pub struct Account {
     pub home: Vec<u8>,
     /// Login shell.
     pub shell: Vec<u8>,
+    /// Numeric uid, when the field is a number.
+    pub uid: Option<u32>,
 }
 
 /// Parses `/etc/passwd` content; malformed lines are skipped (the file itself is collected).
@@ -42,6 +50,7 @@ pub fn parse_passwd(text: &[u8]) -> Vec<Account> {
                 name: f[0].to_vec(),
                 home: f[5].to_vec(),
                 shell: f[6].to_vec(),
+                uid: std::str::from_utf8(f[2]).ok().and_then(|u| u.parse().ok()),
             })
         })
         .collect()
@@ -52,6 +61,87 @@ pub fn accounts(root: &HostRoot) -> Vec<Account> {
     root.read_small(&HostPath::new("/etc/passwd"), CONFIG_CAP)
         .map(|t| parse_passwd(&t))
         .unwrap_or_default()
+}
+
+/// The `AuthorizedKeysFile` tokens of the root's sshd configuration that are not the defaults
+/// the catalog takes in every home, each with the file that set it. At most 64.
+pub fn authorized_keys_files(root: &HostRoot) -> Vec<(String, String)> {
+    let mut files = vec![HostPath::new("/etc/ssh/sshd_config")];
+    if let Ok(dir) = root.resolve(&HostPath::new("/etc/ssh/sshd_config.d")) {
+        if let Ok(entries) = std::fs::read_dir(root.real(&dir)) {
+            let mut names: Vec<Vec<u8>> = entries
+                .flatten()
+                .take(256)
+                .map(|e| crate::evidence::platform::os_bytes(&e.file_name()).into_owned())
+                .collect();
+            names.sort();
+            files.extend(names.iter().map(|n| dir.join(n)));
+        }
+    }
+    let mut found: Vec<(String, String)> = Vec::new();
+    for f in files {
+        let Some(text) = root.read_small(&f, CONFIG_CAP) else {
+            continue;
+        };
+        for line in String::from_utf8_lossy(&text).lines() {
+            for token in keys_file_tokens(line) {
+                if found.len() < 64 && !found.iter().any(|(t, _)| *t == token) {
+                    found.push((token, f.display()));
+                }
+            }
+        }
+    }
+    found
+}
+
+/// The non-default `AuthorizedKeysFile` tokens of one sshd_config line.
+fn keys_file_tokens(line: &str) -> Vec<String> {
+    let line = line.split('#').next().unwrap_or("").trim();
+    let (key, rest) = match line.find(|c: char| c.is_whitespace() || c == '=') {
+        Some(i) => (&line[..i], &line[i..]),
+        None => return Vec::new(),
+    };
+    if !key.eq_ignore_ascii_case("AuthorizedKeysFile") {
+        return Vec::new();
+    }
+    let rest = rest.trim_start().trim_start_matches('=');
+    rest.split_whitespace()
+        .map(|t| t.trim_matches('"').to_string())
+        .filter(|t| {
+            !t.is_empty()
+                && t != "none"
+                && ![".ssh/authorized_keys", ".ssh/authorized_keys2"]
+                    .iter()
+                    .any(|d| t == d || *t == format!("%h/{d}"))
+        })
+        .collect()
+}
+
+/// One `AuthorizedKeysFile` token for `acct` (`%h`, `%u`, `%U`, `%%`; relative to the home),
+/// or `None` when it uses another escape or needs a uid the account does not have.
+pub fn expand_keys_file(token: &str, acct: &Account) -> Option<HostPath> {
+    let mut out: Vec<u8> = Vec::new();
+    let mut chars = token.bytes();
+    while let Some(b) = chars.next() {
+        if b != b'%' {
+            out.push(b);
+            continue;
+        }
+        match chars.next()? {
+            b'%' => out.push(b'%'),
+            b'h' => out.extend_from_slice(&acct.home),
+            b'u' => out.extend_from_slice(&acct.name),
+            b'U' => out.extend_from_slice(acct.uid?.to_string().as_bytes()),
+            _ => return None,
+        }
+    }
+    if !out.starts_with(b"/") {
+        let mut p = acct.home.clone();
+        p.push(b'/');
+        p.extend_from_slice(&out);
+        out = p;
+    }
+    Some(HostPath::from_bytes(&out))
 }
 
 /// A log path found in a config, with where it was found.
@@ -190,6 +280,34 @@ pub fn configured_logs(root: &HostRoot, postconf_n: Option<&str>) -> Vec<FoundLo
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn authorized_keys_file_locations_expand_per_account() {
+        // Debian 12's openssh-server sshd_config line, and what an attacker adds.
+        assert!(
+            keys_file_tokens("#AuthorizedKeysFile	.ssh/authorized_keys .ssh/authorized_keys2")
+                .is_empty()
+        );
+        assert!(
+            keys_file_tokens("AuthorizedKeysFile .ssh/authorized_keys .ssh/authorized_keys2")
+                .is_empty()
+        );
+        let t = keys_file_tokens(
+            "  authorizedkeysfile=%h/.ssh/authorized_keys /etc/ssh/keys/%u \"/var/tmp/.k %%\"",
+        );
+        assert_eq!(t, ["/etc/ssh/keys/%u", "/var/tmp/.k", "%%"]);
+        let acct = &parse_passwd(b"backup:x:34:34:backup:/var/backups:/usr/sbin/nologin\n")[0];
+        assert_eq!(acct.uid, Some(34));
+        let e = |t: &str| expand_keys_file(t, acct).map(|p| p.display());
+        assert_eq!(
+            e("/etc/ssh/keys/%u").as_deref(),
+            Some("/etc/ssh/keys/backup")
+        );
+        assert_eq!(e("keys/%U").as_deref(), Some("/var/backups/keys/34"));
+        assert_eq!(e("%h/.k%%").as_deref(), Some("/var/backups/.k%25"));
+        assert_eq!(e("/x/%d"), None);
+        assert_eq!(e("/x/%"), None);
+    }
 
     #[test]
     fn passwd_accounts_include_nologin() {

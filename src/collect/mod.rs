@@ -3,8 +3,10 @@
 //! The run, in order of volatility: open the root ([`crate::evidence::root`]) and the bundle
 //! ([`crate::evidence::writer`]); on a live host take the volatile state ([`volatile`]: queue
 //! first); plan every path from the [`catalog`] plus what the host names itself
-//! ([`discover`]: accounts' homes, configured log paths) with [`plan`]; list mailboxes
-//! ([`mailboxes`]); take each planned path ([`take`]); then write `collect.log`,
+//! ([`discover`]: accounts' homes, configured log paths) with [`plan`], after reading
+//! `/etc/ld.so.preload` through libc and raw ([`preload`]); list mailboxes ([`mailboxes`]);
+//! take each planned path ([`take`]); read `/etc/shadow` for its account metadata only
+//! ([`hostfiles`]); on a live host run the package verification; then write `collect.log`,
 //! `manifest.jsonl`, `custody.json`, `SHA256SUMS` and the sidecar. Every path considered ends
 //! as one manifest row. Only a bundle that cannot be written is fatal.
 //!
@@ -23,9 +25,12 @@ pub mod catalog_windows;
 pub mod command;
 pub mod discover;
 pub mod eventlog;
+pub mod hostfiles;
 pub mod hostinfo;
 pub mod mailboxes;
 pub mod plan;
+#[cfg(target_os = "linux")]
+pub mod preload;
 pub mod shortfall;
 pub mod take;
 pub mod volatile;
@@ -49,7 +54,7 @@ use crate::evidence::root::HostRoot;
 use crate::evidence::writer::{record_room, reserve_path, BundleWriter};
 use crate::exit_codes::ExitCode;
 use crate::sanitize::terminal;
-use catalog::{Artifact, CATALOG, USER_FILES, VIRTUAL_HOMES};
+use catalog::{Artifact, CATALOG, HOST_USER_FILES, USER_FILES, VIRTUAL_HOMES};
 use plan::{Item, Planner};
 
 /// A resolved `collect` invocation.
@@ -92,6 +97,9 @@ struct Run<'a> {
     announced: bool,
     /// Remarks for custody that only this platform's collection has.
     platform_notes: Vec<String>,
+    /// `/etc/ld.so.preload` read through libc and raw ([`preload`]), once the check ran.
+    #[cfg(target_os = "linux")]
+    preload: Option<preload::Check>,
 }
 
 impl Run<'_> {
@@ -166,7 +174,6 @@ impl Run<'_> {
         bytes: &[u8],
         error: Option<String>,
     ) -> Result<()> {
-        let stored = format!("volatile/{name}");
         let mut row = ManifestRow::named(
             source,
             Category::Volatile,
@@ -175,25 +182,34 @@ impl Run<'_> {
         );
         row.size = Some(bytes.len() as u64);
         row.mtime = Some(rfc3339(SystemTime::now()));
+        row.error = error;
+        self.store_row(row, &format!("volatile/{name}"), bytes)
+    }
+
+    /// Stores `bytes` as bundle entry `stored` and records `row` (its `size`, `mtime` and
+    /// notes set by the caller) with the entry's name and hash, or why it was not stored.
+    fn store_row(&mut self, mut row: ManifestRow, stored: &str, bytes: &[u8]) -> Result<()> {
         let written = match self.writer.stopped() {
             Some(stop) => Err(take::not_stored(stop, None)),
-            None => match self.writer.add_bytes(&stored, bytes, SystemTime::now()) {
+            None => match self.writer.add_bytes(stored, bytes, SystemTime::now()) {
                 Ok(sha) => Ok(sha),
                 Err(e) => match self.writer.stopped() {
-                    Some(stop) => Err(take::not_stored(stop, Some(&stored))),
+                    Some(stop) => Err(take::not_stored(stop, Some(stored))),
                     None => return Err(e.into()),
                 },
             },
         };
         match written {
             Ok(sha) => {
-                row.stored = Some(stored);
+                row.stored = Some(stored.to_string());
                 row.sha256 = Some(sha);
-                row.error = error;
             }
             Err((outcome, note)) => {
                 row.outcome = outcome;
-                row.error = Some(note);
+                row.error = Some(match row.error.take() {
+                    Some(e) => format!("{note}; {e}"),
+                    None => note,
+                });
             }
         }
         self.record(row);
@@ -255,6 +271,7 @@ impl Run<'_> {
         for spec in volatile::QUEUE_COMMANDS {
             self.command(spec)?;
         }
+        self.processes()?;
         for (name, probe) in volatile::probes() {
             let bytes = probe();
             self.store_generated(name, format!("proc:{name}"), &bytes, None)?;
@@ -294,16 +311,33 @@ impl Run<'_> {
             };
             loop {
                 self.progress.set_message(terminal(&path.display()));
+                #[cfg(target_os = "linux")]
+                if self.preload_raw_instead(&path)? {
+                    break;
+                }
                 let taken = take::take(root, &mut self.writer, rules, &path, category, &progress)
                     .with_context(|| {
                     format!("writing the bundle failed while storing {}", path.display())
                 })?;
                 let mut row = taken.row;
+                #[cfg(target_os = "linux")]
+                if self.preload_raw_after(&path, &row)? {
+                    break;
+                }
                 // A link in a web root is recorded, never followed (out of the root or not).
                 let follow = taken.follow.filter(|_| category != Category::WebScript);
                 if category == Category::WebScript && row.outcome == Outcome::Symlink {
                     row.error
                         .get_or_insert_with(|| "link in a web root: recorded, not followed".into());
+                }
+                if follow
+                    .as_ref()
+                    .is_some_and(|f| catalog::HASHES.contains(&f.display().as_str()))
+                {
+                    row.error = Some(
+                        "link to a file of password hashes: recorded, never followed (/etc/shadow is read for its account metadata only)"
+                            .into(),
+                    );
                 }
                 self.record(row);
                 match follow {
@@ -313,6 +347,301 @@ impl Run<'_> {
             }
         }
         Ok(())
+    }
+}
+
+impl Run<'_> {
+    /// Processes, with a copy of every deleted or in-memory executable stored first
+    /// (`volatile/exe/<pid>.bin`, one per distinct file) and named in its processes' rows.
+    #[cfg(unix)]
+    fn processes(&mut self) -> Result<()> {
+        use std::os::unix::fs::MetadataExt;
+        let mut procs = volatile::process_rows();
+        // Room in the closing records for a row per sample (refused ones included).
+        let wanted = procs.iter().filter(|p| p.wants_sample()).count();
+        if wanted > 0 {
+            if let Err(e) = self.writer.reserve_more(wanted as u64 * record_room(128)) {
+                self.log(format!(
+                    "WARNING: no room on the destination to reserve the records of {wanted} malware sample row(s): {e}"
+                ));
+            }
+        }
+        // (dev, inode) of each copied file -> index of its row in `samples`.
+        let mut by_file: BTreeMap<(u64, u64), usize> = BTreeMap::new();
+        let mut samples: Vec<(ManifestRow, Vec<u32>)> = Vec::new();
+        let mut total = 0u64;
+        for p in procs.iter_mut().filter(|p| p.wants_sample()) {
+            let exe = match volatile::open_exe(p.pid) {
+                Ok(e) => e,
+                Err(e) => {
+                    p.sample_error = Some(format!("/proc/{}/exe not opened: {e}", p.pid));
+                    continue;
+                }
+            };
+            let key = (exe.meta.dev(), exe.meta.ino());
+            if let Some(&i) = by_file.get(&key) {
+                let (row, pids) = &mut samples[i];
+                pids.push(p.pid);
+                p.sample = row.stored.clone();
+                p.sample_sha256 = row.sha256.clone();
+                p.sample_size = row.size;
+                p.sample_error = row.stored.is_none().then(|| row.error.clone()).flatten();
+                continue;
+            }
+            let len = exe.meta.len();
+            let source = format!(
+                "/proc/{}/exe ({})",
+                p.pid,
+                p.exe.as_deref().unwrap_or("unreadable link")
+            );
+            let mut row =
+                ManifestRow::named(source, Category::Volatile, Outcome::Error, FileKind::File);
+            row.set_meta(&exe.meta);
+            row.malware_sample = true;
+            let refused = if len > volatile::SAMPLE_CAP {
+                Some((
+                    Outcome::TooLarge,
+                    format!(
+                        "{len} bytes, over the {} byte cap of one sample: not copied",
+                        volatile::SAMPLE_CAP
+                    ),
+                ))
+            } else if total + len > volatile::SAMPLES_TOTAL {
+                Some((
+                    Outcome::TooLarge,
+                    format!(
+                        "{len} bytes would pass the {} bytes of samples one collection copies: not copied",
+                        volatile::SAMPLES_TOTAL
+                    ),
+                ))
+            } else {
+                self.writer
+                    .stopped()
+                    .map(|stop| take::not_stored(stop, None))
+            };
+            if let Some((outcome, note)) = refused {
+                row.outcome = outcome;
+                row.error = Some(note.clone());
+                p.sample_error = Some(note);
+                by_file.insert(key, samples.len());
+                samples.push((row, Vec::new()));
+                continue;
+            }
+            let name = format!("volatile/exe/{}.bin", p.pid);
+            let mtime = exe.meta.modified().unwrap_or(SystemTime::UNIX_EPOCH);
+            row.noatime = Some(exe.noatime);
+            let stored = match self.writer.add_stream(&name, len, mtime, &mut &exe.file) {
+                Ok(s) => s,
+                Err(e) => {
+                    let Some(stop) = self.writer.stopped() else {
+                        return Err(e.into());
+                    };
+                    let (outcome, note) = take::not_stored(stop, Some(&name));
+                    row.outcome = outcome;
+                    row.error = Some(note.clone());
+                    p.sample_error = Some(note);
+                    by_file.insert(key, samples.len());
+                    samples.push((row, Vec::new()));
+                    continue;
+                }
+            };
+            total += len;
+            row.outcome = Outcome::Collected;
+            row.size = Some(len);
+            row.stored = Some(name.clone());
+            row.sha256 = Some(stored.sha256.clone());
+            if let Some(e) = stored.read_error {
+                row.outcome = Outcome::Error;
+                row.error = Some(format!(
+                    "read failed after {} of {len} bytes: {e}; the rest is zero-filled",
+                    stored.source_bytes
+                ));
+            } else if stored.source_bytes < len {
+                row.outcome = Outcome::ChangedDuringRead;
+                row.error = Some(format!(
+                    "shrank during the read: {} of {len} bytes read; the rest is zero-filled",
+                    stored.source_bytes
+                ));
+            }
+            p.sample = Some(name);
+            p.sample_sha256 = Some(stored.sha256);
+            p.sample_size = Some(len);
+            by_file.insert(key, samples.len());
+            samples.push((row, Vec::new()));
+        }
+        for (mut row, shared) in samples {
+            if !shared.is_empty() {
+                let pids: Vec<String> = shared.iter().map(u32::to_string).collect();
+                let note = format!("also the executable of pid {}", pids.join(", "));
+                row.error = Some(match row.error.take() {
+                    Some(e) => format!("{e}; {note}"),
+                    None => note,
+                });
+            }
+            if row.stored.is_some() {
+                let msg = format!(
+                    "WARNING: a running program whose file is deleted or only in memory was copied as a malware sample: {} -> {}",
+                    row.source,
+                    row.stored.as_deref().unwrap_or_default()
+                );
+                self.progress
+                    .suspend(|| eprintln!("mailir collect: {}", terminal(&msg)));
+                self.log(msg);
+            }
+            self.record(row);
+        }
+        let mut bytes = Vec::new();
+        for p in &procs {
+            bytes.extend(serde_json::to_vec(p)?);
+            bytes.push(b'\n');
+        }
+        self.store_generated(
+            "processes.jsonl",
+            "proc:processes.jsonl".into(),
+            &bytes,
+            None,
+        )
+    }
+
+    #[cfg(not(unix))]
+    fn processes(&mut self) -> Result<()> {
+        Ok(())
+    }
+
+    /// `/etc/shadow`: a `skipped` row (read for its account metadata only) and the derived
+    /// `host/shadow-accounts.jsonl` ([`hostfiles`]).
+    fn shadow(&mut self) -> Result<()> {
+        let read = hostfiles::read_shadow(self.root);
+        self.record(read.row);
+        if let Some((bytes, mtime)) = read.derived {
+            let row = hostfiles::derived_row(&bytes, mtime);
+            self.store_row(row, hostfiles::SHADOW_STORED, &bytes)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(target_os = "linux")]
+impl Run<'_> {
+    /// Reads `/etc/ld.so.preload` through libc and raw ([`preload`]), stores the comparison as
+    /// `host/preload-check.json` and keeps it for the file's own row.
+    fn preload_check(&mut self) -> Result<()> {
+        let c = preload::check(self.root);
+        let bytes = serde_json::to_vec(&c)?;
+        let mut row = ManifestRow::named(
+            preload::CHECK_SOURCE.into(),
+            Category::HostConfig,
+            Outcome::Collected,
+            FileKind::Command,
+        );
+        row.size = Some(bytes.len() as u64);
+        row.mtime = Some(rfc3339(SystemTime::now()));
+        row.exported_by = Some(
+            "mailir: /etc/ld.so.preload read through the C library (open64, readdir64) and with direct system calls (openat, getdents64, read), compared"
+                .into(),
+        );
+        if !c.notes.is_empty() {
+            row.error = Some(c.notes.join("; "));
+        }
+        if c.differ {
+            let view = |v: &preload::View| {
+                format!(
+                    "listed {}, opened {}, size {:?}, sha256 {}",
+                    v.listed,
+                    v.opened,
+                    v.size,
+                    v.sha256.as_deref().unwrap_or("-")
+                )
+            };
+            let msg = format!(
+                "WARNING: /etc/ld.so.preload is not the same through the C library ({}) as through direct system calls ({}): a preload rootkit hides it this way; {}",
+                view(&c.libc),
+                view(&c.raw),
+                if c.raw_wins() {
+                    "the bytes read with direct system calls are collected as /etc/ld.so.preload"
+                } else {
+                    "the direct read did not get its content either"
+                }
+            );
+            self.progress
+                .suspend(|| eprintln!("mailir collect: {}", terminal(&msg)));
+            self.log(msg.clone());
+            self.platform_notes.push(msg);
+        }
+        self.store_row(row, preload::CHECK_STORED, &bytes)?;
+        self.preload = Some(c);
+        Ok(())
+    }
+
+    /// For `/etc/ld.so.preload` when the two reads differed: stores the raw bytes as its row
+    /// instead of a take through libc. True when it did.
+    fn preload_raw_instead(&mut self, path: &HostPath) -> Result<bool> {
+        if path.as_bytes() != preload::PRELOAD.as_bytes()
+            || !self.preload.as_ref().is_some_and(|c| c.raw_wins())
+        {
+            return Ok(false);
+        }
+        self.preload_raw_row(
+            path,
+            "read with direct system calls: the C library did not show this file as it is (host/preload-check.json), as a preload rootkit hides it",
+        )?;
+        Ok(true)
+    }
+
+    /// For `/etc/ld.so.preload` taken through libc without its content while the raw read got
+    /// it (a hook on `lstat` alone): stores the raw bytes as its row instead of `row`. True
+    /// when it did (`row` is then dropped).
+    fn preload_raw_after(&mut self, path: &HostPath, row: &ManifestRow) -> Result<bool> {
+        let raw_has = self
+            .preload
+            .as_ref()
+            .is_some_and(|c| c.raw.opened && c.raw_bytes.is_some());
+        if path.as_bytes() != preload::PRELOAD.as_bytes()
+            || row.outcome.has_content()
+            || row.stored.is_some()
+            || row.outcome == Outcome::Symlink
+            || !raw_has
+        {
+            return Ok(false);
+        }
+        let why = format!(
+            "read with direct system calls: through the C library it was {} ({}), as a preload rootkit hides it",
+            row.outcome.name(),
+            row.error.as_deref().unwrap_or("no detail")
+        );
+        let msg = format!("WARNING: /etc/ld.so.preload: {why}");
+        self.progress
+            .suspend(|| eprintln!("mailir collect: {}", terminal(&msg)));
+        self.platform_notes.push(msg);
+        self.preload_raw_row(path, &why)?;
+        Ok(true)
+    }
+
+    fn preload_raw_row(&mut self, path: &HostPath, why: &str) -> Result<()> {
+        let Some(c) = &self.preload else {
+            return Ok(());
+        };
+        let bytes = c.raw_bytes.clone().unwrap_or_default();
+        let mut row = ManifestRow::new(path, Category::HostConfig, Outcome::Collected);
+        row.file_type = FileKind::File;
+        row.size = Some(bytes.len() as u64);
+        row.noatime = Some(c.raw_noatime);
+        if let Some(m) = &c.raw_meta {
+            let time = |(s, n): (i64, i64)| crate::evidence::manifest::unix_time(s, n);
+            row.mode = Some(format!("{:04o}", m.mode & 0o7777));
+            row.uid = Some(m.uid);
+            row.gid = Some(m.gid);
+            row.inode = Some(m.inode);
+            row.dev = Some(m.dev);
+            row.mtime = time(m.mtime);
+            row.ctime = time(m.ctime);
+            row.atime = time(m.atime);
+        }
+        row.error = Some(format!(
+            "{why}; stored as {} (a name without \"ld.so.preload\", which the hiding also refuses to the bundle's own files)",
+            preload::RAW_STORED
+        ));
+        self.store_row(row, preload::RAW_STORED, &bytes)
     }
 }
 
@@ -349,6 +678,7 @@ impl Run<'_> {
             store_under: Some(format!("exports/{n}")),
             bundle_path: None,
             bundle: rules.bundle.clone(),
+            withheld: rules.withheld.clone(),
             ..*rules
         };
         let shown = xroot.real_root().display().to_string();
@@ -399,6 +729,18 @@ fn secrets() -> Result<GlobSet> {
     Ok(b.build()?)
 }
 
+/// (dev, inode) of the files of password hashes ([`catalog::HASHES`]) in `root`: a hard link
+/// to one of them elsewhere is never copied.
+pub fn withheld_ids(root: &HostRoot) -> Vec<(u64, u64)> {
+    catalog::HASHES
+        .iter()
+        .filter_map(|p| {
+            let p = root.resolve(&HostPath::new(p)).ok()?;
+            crate::evidence::platform::file_id(&root.real(&p))
+        })
+        .collect()
+}
+
 /// Plans the whole catalog with the host-derived locations inserted in their place.
 fn plan_all(
     planner: &mut Planner,
@@ -419,10 +761,34 @@ fn plan_all(
     let web = web::web_config(root);
     let accounts = discover::accounts(root);
     let mut homes: Vec<HostPath> = Vec::new();
+    // Homes that exist, for the host's per-account files.
+    let mut existing_homes: Vec<HostPath> = Vec::new();
     let mut inserted_logs = false;
     let mut inserted_web = false;
     let mut inserted_users = false;
+    let mut inserted_host_users = false;
+    // Files of password hashes are never planned, not even as a link's target.
+    for p in catalog::HASHES {
+        planner.mark(&HostPath::new(p));
+    }
     for Artifact { pattern, category } in CATALOG {
+        if !inserted_host_users && *category == Category::HostConfig {
+            inserted_host_users = true;
+            for home in &existing_homes {
+                for (f, c) in HOST_USER_FILES {
+                    planner.add(home, f.as_bytes(), *c, false);
+                }
+            }
+            // Keys where sshd's configuration says, beyond the default names.
+            for (token, origin) in discover::authorized_keys_files(root) {
+                log.push(format!("sshd AuthorizedKeysFile from {origin}: {token}"));
+                for acct in &accounts {
+                    if let Some(p) = discover::expand_keys_file(&token, acct) {
+                        planner.take(p, Category::HostConfig);
+                    }
+                }
+            }
+        }
         if !inserted_web && *category == Category::SystemLog {
             inserted_web = true;
             for f in &web.logs {
@@ -471,6 +837,7 @@ fn plan_all(
                 for f in USER_FILES {
                     planner.add(&home, f.as_bytes(), Category::UserDelivery, true);
                 }
+                existing_homes.push(home);
             }
             let all = USER_FILES.join(",");
             for v in VIRTUAL_HOMES {
@@ -562,6 +929,8 @@ pub fn run(cfg: &CollectConfig) -> Result<ExitCode> {
         progress: progress_bar(),
         announced: false,
         platform_notes: Vec::new(),
+        #[cfg(target_os = "linux")]
+        preload: None,
     };
     run.log(format!(
         "mailir {} collect: root {} -> {}",
@@ -598,6 +967,10 @@ pub fn run(cfg: &CollectConfig) -> Result<ExitCode> {
         } else if cfg.host {
             run.log("event logs: not exported (not the live system drive); the raw .evtx files are collected".into());
         }
+    }
+    #[cfg(target_os = "linux")]
+    if cfg.host {
+        run.preload_check()?;
     }
     let mut planner = Planner::new(&root, exclude.clone());
     let mut discovery_log = Vec::new();
@@ -644,12 +1017,22 @@ pub fn run(cfg: &CollectConfig) -> Result<ExitCode> {
         max_file_size: cfg.max_file_size,
         since: cfg.since.as_ref().map(|s| s.1),
         bundle: bundle_ids,
+        withheld: withheld_ids(&root),
         bundle_path: exclude,
         store_under: None,
         recognise: HOST == HostKind::Windows,
     };
     if cfg.host {
         run.execute(&mut planner, &rules)?;
+        if mail_host {
+            run.shadow()?;
+        }
+    }
+    if volatile_on && HOST == HostKind::Linux {
+        run.log("volatile state: package verification, after the files".into());
+        for spec in volatile::LATE_COMMANDS {
+            run.command(spec)?;
+        }
     }
     for (n, dir) in cfg.exports.iter().enumerate() {
         run.exports(n, dir, &rules)?;
@@ -830,4 +1213,195 @@ fn finish(
         }
     }
     Ok(ExitCode::Success)
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+    use std::process::{Command, Stdio};
+
+    /// A child that runs until dropped.
+    struct Child(std::process::Child);
+
+    impl Drop for Child {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+
+    fn run_over<'a>(root: &'a HostRoot, out: &Path) -> Run<'a> {
+        Run {
+            root,
+            writer: BundleWriter::create(out).unwrap(),
+            rows: Vec::new(),
+            log: Vec::new(),
+            progress: indicatif::ProgressBar::hidden(),
+            announced: false,
+            platform_notes: Vec::new(),
+            preload: None,
+        }
+    }
+
+    fn exe_readable(pid: u32) -> bool {
+        match std::fs::File::open(format!("/proc/{pid}/exe")) {
+            Ok(_) => true,
+            Err(e) => {
+                eprintln!("SKIPPED: /proc/{pid}/exe is not readable here ({e})");
+                false
+            }
+        }
+    }
+
+    fn process(procs: &str, pid: u32) -> serde_json::Value {
+        procs
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .find(|v| v["pid"] == pid)
+            .unwrap_or_else(|| panic!("pid {pid} not in {procs}"))
+    }
+
+    /// A copy of `sleep` started from a temporary folder and deleted while it runs (what a
+    /// dropper does) and `sleep` run from a memfd (what fileless malware does): both are
+    /// flagged, and their executables are stored as samples with the SHA-256 of the real
+    /// binary; the environment markers and the working folder are recorded, nothing else of
+    /// the environment.
+    #[test]
+    fn deleted_and_memfd_executables_are_sampled() {
+        let sleep = crate::collect::command::find("sleep").expect("sleep");
+        let bin = std::fs::read(&sleep).unwrap();
+        let want = hex(&Sha256::digest(&bin));
+        let t = tempfile::tempdir().unwrap();
+        let copy = t.path().join("kworker-dropper");
+        std::fs::copy(&sleep, &copy).unwrap();
+        let dropped = Child(
+            Command::new(&copy)
+                .arg("300")
+                .current_dir(t.path())
+                .env_clear()
+                .env("LD_LIBRARY_PATH", "/dev/shm/.x")
+                .env("HISTFILE", "/dev/null")
+                .env("AWS_SECRET_ACCESS_KEY", "never-recorded")
+                .stdin(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        let pid = dropped.0.id();
+        // The kernel maps the file at exec: wait until the child runs it, then delete it.
+        for _ in 0..100 {
+            if std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|p| p == copy) {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        std::fs::remove_file(&copy).unwrap();
+        // The same program again from an anonymous memory file.
+        // SAFETY: a NUL-terminated name and no flags (the fd is inherited for the exec).
+        let fd = unsafe { libc::memfd_create(c"mailir-test".as_ptr(), 0) };
+        assert!(fd >= 0);
+        // SAFETY: a fresh descriptor this test owns.
+        let mut memfd = unsafe { <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+        std::io::Write::write_all(&mut memfd, &bin).unwrap();
+        let in_memory = Child(
+            Command::new(format!("/proc/self/fd/{fd}"))
+                .arg("300")
+                .stdin(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        drop(memfd);
+        let mpid = in_memory.0.id();
+        for _ in 0..100 {
+            if std::fs::read_link(format!("/proc/{mpid}/exe"))
+                .is_ok_and(|p| p.to_string_lossy().starts_with("/memfd:"))
+            {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        if !exe_readable(pid) {
+            return;
+        }
+        let out = tempfile::tempdir().unwrap();
+        let bundle = out.path().join("b");
+        let root = HostRoot::open(Path::new("/")).unwrap();
+        let mut run = run_over(&root, &bundle);
+        run.processes().unwrap();
+        let procs = std::fs::read_to_string(bundle.join("volatile/processes.jsonl")).unwrap();
+        let row = process(&procs, pid);
+        assert_eq!(row["exe_deleted"], true, "{row}");
+        assert_eq!(row["exe_memfd"], false, "{row}");
+        assert_eq!(row["kernel_thread"], false);
+        assert_eq!(row["cwd"], t.path().display().to_string());
+        let mut markers: Vec<&str> = row["env_markers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        markers.sort_unstable();
+        assert_eq!(
+            markers,
+            ["HISTFILE=/dev/null", "LD_LIBRARY_PATH=/dev/shm/.x"]
+        );
+        assert!(!procs.contains("never-recorded"));
+        assert_eq!(row["sample_sha256"], want.as_str(), "{row}");
+        assert_eq!(row["sample_size"], bin.len() as u64);
+        let stored = row["sample"].as_str().unwrap();
+        assert_eq!(stored, format!("volatile/exe/{pid}.bin"));
+        assert_eq!(std::fs::read(bundle.join(stored)).unwrap(), bin);
+        let mrow = process(&procs, mpid);
+        assert_eq!(mrow["exe_memfd"], true, "{mrow}");
+        assert_eq!(mrow["sample_sha256"], want.as_str(), "{mrow}");
+        let sample_rows: Vec<&ManifestRow> = run.rows.iter().filter(|r| r.malware_sample).collect();
+        let mine = sample_rows
+            .iter()
+            .find(|r| r.stored.as_deref() == Some(stored))
+            .expect("a sample row");
+        assert_eq!(mine.category, Category::Volatile);
+        assert_eq!(mine.outcome, Outcome::Collected);
+        assert_eq!(mine.sha256.as_deref(), Some(want.as_str()));
+        assert_eq!(
+            mine.source,
+            format!("/proc/{pid}/exe ({} (deleted))", copy.display())
+        );
+        let json = serde_json::to_value(mine).unwrap();
+        assert_eq!(json["malware_sample"], true);
+        // Rows that are not samples do not carry the field.
+        let procs_row = run
+            .rows
+            .iter()
+            .find(|r| r.source == "proc:processes.jsonl")
+            .unwrap();
+        assert!(serde_json::to_value(procs_row)
+            .unwrap()
+            .get("malware_sample")
+            .is_none());
+        // This test process: no sample, its own flags.
+        let me = process(&procs, std::process::id());
+        assert_eq!(me["exe_deleted"], false);
+        assert!(me.get("sample").is_none());
+        // A kernel thread where the pid namespace shows them (kthreadd is pid 2).
+        let k = procs
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .find(|v| v["comm"] == "kthreadd");
+        match k {
+            Some(k) => assert_eq!(k["kernel_thread"], true, "{k}"),
+            None => eprintln!("SKIPPED: no kernel threads visible in this pid namespace"),
+        }
+    }
+
+    #[test]
+    fn env_markers_keep_only_the_named_variables_escaped_and_capped() {
+        let long = "A".repeat(600);
+        let environ = format!(
+            "PATH=/usr/bin\0LD_PRELOAD=/lib/x.so\x1b[2J\0PROMPT_COMMAND={long}\0LD_PRELOADX=no\0HISTSIZE=0\0"
+        );
+        let got = volatile::env_markers(environ.as_bytes());
+        assert_eq!(got.len(), 3, "{got:?}");
+        assert_eq!(got[0], "LD_PRELOAD=/lib/x.so%1B[2J");
+        assert!(got[1].starts_with("PROMPT_COMMAND=AAAA") && got[1].ends_with("…[88 more bytes]"));
+        assert_eq!(got[2], "HISTSIZE=0");
+    }
 }

@@ -2,8 +2,9 @@
 //!
 //! The decision order is fixed and each step ends in exactly one outcome: vanished
 //! (`missing`), unreadable (`denied`), symlink (`symlink`; its in-root target is taken next),
-//! directory (`listed`), FIFO/socket/device (`special`, never opened), the bundle itself or an
-//! old rotation under `--since` (`skipped`), over the cap (`too_large`), then the read. The
+//! directory (`listed`), FIFO/socket/device (`special`, never opened), a hard link to a file of
+//! password hashes, the bundle itself or an old rotation under `--since` (`skipped`), over the
+//! cap (`too_large`), then the read. The
 //! file is opened once; `fstat` before and after the read decides `changed_during_read`.
 //! Once the bundle's destination has failed (full), a file that would be read is not opened:
 //! its row keeps the metadata and says it was not collected ([`not_stored`]).
@@ -31,6 +32,9 @@ pub struct TakeRules<'a> {
     pub since: Option<SystemTime>,
     /// (dev, inode) of the files of the bundle being written (an archive and its reserve).
     pub bundle: Vec<(u64, u64)>,
+    /// (dev, inode) of the files of password hashes (`/etc/shadow` …): a hard link to one of
+    /// them under another name is recorded, never copied.
+    pub withheld: Vec<(u64, u64)>,
     /// The bundle's host path when it lies inside the collected root.
     pub bundle_path: Option<HostPath>,
     /// For an export folder: the bundle folder its files are stored under
@@ -154,6 +158,15 @@ pub fn take(
         (Some(dev), Some(ino)) => rules.bundle.contains(&(dev, ino)),
         _ => false,
     };
+    if let (Some(dev), Some(ino)) = (listed.dev, listed.inode) {
+        if rules.withheld.contains(&(dev, ino)) {
+            return done(
+                row,
+                Outcome::Skipped,
+                Some("the same file as /etc/shadow or another file of password hashes (a hard link): never copied".into()),
+            );
+        }
+    }
     if is_bundle(&listed)
         || rules
             .bundle_path

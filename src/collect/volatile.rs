@@ -1,10 +1,16 @@
 //! Volatile state of a live host, taken before any file: the mail queue first (it can flush
-//! within minutes), then processes, sockets, sessions, mounts, the effective mail config, and
-//! the mail units of the journal.
+//! within minutes), then processes, sockets, sessions, mounts, kernel modules, the effective
+//! mail config, and the mail units of the journal; after every file, the package managers'
+//! verification ([`LATE_COMMANDS`]).
 //!
 //! `/proc` and `utmp` are read directly and written as JSON Lines; host commands run through
 //! [`super::command`] from the fixed [`COMMANDS`] table. To add a probe, add a row there (a
 //! command) or a function here returning bytes (a `/proc` reader) and list it in [`probes`].
+//! Processes ([`process_rows`]) are the exception: the collector stores a copy of every
+//! deleted or in-memory executable first ([`open_exe`], `collect::Run::processes`) and names it
+//! in the rows. Everything is bounded (processes, bytes read per `/proc` file, sample sizes),
+//! and nothing is followed out of `/proc`: links are read, never opened, except `exe` opened
+//! through `/proc` itself for a sample.
 
 use std::collections::HashMap;
 use std::fs;
@@ -94,6 +100,16 @@ pub const COMMANDS: &[CommandSpec] = &[
     ),
 ];
 
+/// Commands run after every file was taken (still live and volatile, stored under
+/// `volatile/`): the package managers' verification of every installed file against its
+/// recorded digest (`??5??????` lines: a replaced `sshd`, `ls`, a PAM module). They read every
+/// packaged file, which can update access times, so they come after the collection recorded
+/// those times. A host without the program gets a `missing` row.
+pub const LATE_COMMANDS: &[CommandSpec] = &[
+    c("dpkg-verify", &["dpkg", "--verify"], 600),
+    c("rpm-Va", &["rpm", "-Va"], 600),
+];
+
 /// Clock ticks per second for `/proc/<pid>/stat` start times.
 fn clk_tck() -> u64 {
     platform::clock_ticks()
@@ -118,17 +134,78 @@ fn jsonl<T: Serialize>(rows: &[T]) -> Vec<u8> {
     out
 }
 
+/// Process flag of a kernel thread (`PF_KTHREAD`, include/linux/sched.h) in the flags field
+/// (the 9th) of `/proc/<pid>/stat`.
+const PF_KTHREAD: u64 = 0x0020_0000;
+/// Variables of a process's environment whose `NAME=value` is recorded: the loader's
+/// injection points and the shell's history controls. Nothing else of an environment is kept.
+pub const ENV_MARKERS: &[&str] = &[
+    "LD_PRELOAD",
+    "LD_LIBRARY_PATH",
+    "LD_AUDIT",
+    "HISTFILE",
+    "HISTSIZE",
+    "HISTFILESIZE",
+    "PROMPT_COMMAND",
+];
+/// Most bytes of a marker's value kept (escaped); the rest is counted.
+const MARKER_VALUE: usize = 512;
+/// Most bytes of `/proc/<pid>/environ` (or `cmdline`) read: the kernel's own limit for one
+/// argument or variable is 128 KiB, the whole block is bounded by `ARG_MAX`.
+const PROC_TEXT: u64 = 2 << 20;
+/// Most processes listed (far above any real host; pids are bounded by `pid_max`).
+const MAX_PROCESSES: usize = 1 << 20;
+/// Largest executable copied as a sample.
+pub const SAMPLE_CAP: u64 = 64 << 20;
+/// Most bytes of samples copied in one collection.
+pub const SAMPLES_TOTAL: u64 = 512 << 20;
+
 /// One process from `/proc`.
-#[derive(Serialize)]
-struct Process {
-    pid: u32,
-    ppid: Option<u32>,
-    uid: Option<u32>,
-    comm: Option<String>,
-    cmdline: String,
-    exe: Option<String>,
-    exe_deleted: bool,
-    start_utc: Option<String>,
+#[derive(Debug, Clone, Serialize)]
+pub struct Process {
+    /// Process id.
+    pub pid: u32,
+    /// Parent.
+    pub ppid: Option<u32>,
+    /// Real uid.
+    pub uid: Option<u32>,
+    /// `comm` (escaped).
+    pub comm: Option<String>,
+    /// Arguments joined with spaces (each escaped).
+    pub cmdline: String,
+    /// The `exe` link's target (escaped).
+    pub exe: Option<String>,
+    /// The executable's file was deleted (`(deleted)` suffix).
+    pub exe_deleted: bool,
+    /// Start time (UTC).
+    pub start_utc: Option<String>,
+    /// The `cwd` link's target (escaped).
+    pub cwd: Option<String>,
+    /// The executable lives in memory only (`/memfd:` target).
+    pub exe_memfd: bool,
+    /// A kernel thread (`PF_KTHREAD`): no executable, no environment.
+    pub kernel_thread: bool,
+    /// `NAME=value` of the [`ENV_MARKERS`] set in its environment (values escaped, capped).
+    pub env_markers: Vec<String>,
+    /// The stored copy of a deleted or in-memory executable (`volatile/exe/<pid>.bin`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sample: Option<String>,
+    /// SHA-256 of that copy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sample_sha256: Option<String>,
+    /// Its size.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sample_size: Option<u64>,
+    /// Why no copy was stored.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sample_error: Option<String>,
+}
+
+impl Process {
+    /// Whether its executable should be copied: deleted or in memory only.
+    pub fn wants_sample(&self) -> bool {
+        !self.kernel_thread && (self.exe_deleted || self.exe_memfd)
+    }
 }
 
 fn pids() -> Vec<u32> {
@@ -136,6 +213,7 @@ fn pids() -> Vec<u32> {
         .map(|d| {
             d.flatten()
                 .filter_map(|e| e.file_name().to_str()?.parse().ok())
+                .take(MAX_PROCESSES)
                 .collect()
         })
         .unwrap_or_default();
@@ -143,24 +221,69 @@ fn pids() -> Vec<u32> {
     pids
 }
 
-/// Processes: pid, ppid, uid, cmdline, exe target, start time.
-pub fn processes() -> Vec<u8> {
+/// Reads at most [`PROC_TEXT`] bytes of a `/proc` file.
+fn read_capped(path: &str) -> Option<Vec<u8>> {
+    let f = fs::File::open(path).ok()?;
+    let mut v = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::Read::take(f, PROC_TEXT), &mut v).ok()?;
+    Some(v)
+}
+
+/// The [`ENV_MARKERS`] of an `environ` block (NUL-separated `NAME=value`), in block order.
+pub fn env_markers(environ: &[u8]) -> Vec<String> {
+    environ
+        .split(|&b| b == 0)
+        .filter_map(|var| {
+            let eq = var.iter().position(|&b| b == b'=')?;
+            let name = &var[..eq];
+            if !ENV_MARKERS.iter().any(|m| m.as_bytes() == name) {
+                return None;
+            }
+            let value = &var[eq + 1..];
+            let kept = escape(&value[..value.len().min(MARKER_VALUE)]);
+            let more = value.len().saturating_sub(MARKER_VALUE);
+            Some(if more > 0 {
+                format!(
+                    "{}={kept}…[{more} more bytes]",
+                    String::from_utf8_lossy(name)
+                )
+            } else {
+                format!("{}={kept}", String::from_utf8_lossy(name))
+            })
+        })
+        .collect()
+}
+
+/// The fields of one `/proc/<pid>/stat` line that are read: comm, ppid, flags, start ticks.
+fn stat_fields(stat: &[u8]) -> (Option<String>, Option<u32>, Option<u64>, Option<u64>) {
+    // Fields after the last ')' (comm may contain anything): state ppid pgrp session tty_nr
+    // tpgid flags(9) ... starttime(22).
+    let close = stat.iter().rposition(|&b| b == b')').unwrap_or(0);
+    let open = stat.iter().position(|&b| b == b'(').unwrap_or(0);
+    let comm = (open < close).then(|| escape(&stat[open + 1..close]));
+    let rest = String::from_utf8_lossy(stat.get(close + 2..).unwrap_or_default()).into_owned();
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    (
+        comm,
+        fields.get(1).and_then(|v| v.parse().ok()),
+        fields.get(6).and_then(|v| v.parse().ok()),
+        fields.get(19).and_then(|v| v.parse().ok()),
+    )
+}
+
+/// One row per process of `/proc`: pid, ppid, uid, cmdline, exe and cwd targets, start time,
+/// the deleted / memfd / kernel-thread flags, the environment markers. Nothing is followed out
+/// of `/proc`: links are read with `readlink`, never opened.
+pub fn process_rows() -> Vec<Process> {
     let boot = boot_time();
-    let tck = clk_tck();
+    let tck = clk_tck().max(1);
     let mut rows = Vec::new();
     for pid in pids() {
         let base = format!("/proc/{pid}");
-        let Ok(stat) = fs::read(format!("{base}/stat")) else {
+        let Some(stat) = read_capped(&format!("{base}/stat")) else {
             continue;
         };
-        // Fields after the last ')' (comm may contain anything): state ppid ... starttime(22).
-        let close = stat.iter().rposition(|&b| b == b')').unwrap_or(0);
-        let open = stat.iter().position(|&b| b == b'(').unwrap_or(0);
-        let comm = (open < close).then(|| escape(&stat[open + 1..close]));
-        let rest = String::from_utf8_lossy(stat.get(close + 2..).unwrap_or_default()).into_owned();
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        let ppid = fields.get(1).and_then(|v| v.parse().ok());
-        let start_ticks: Option<u64> = fields.get(19).and_then(|v| v.parse().ok());
+        let (comm, ppid, flags, start_ticks) = stat_fields(&stat);
         let start_utc = match (boot, start_ticks) {
             (Some(b), Some(t)) => unix_time(
                 b + (t / tck) as i64,
@@ -168,14 +291,13 @@ pub fn processes() -> Vec<u8> {
             ),
             _ => None,
         };
-        let uid = fs::read_to_string(format!("{base}/status"))
-            .ok()
-            .and_then(|s| {
-                s.lines()
-                    .find_map(|l| l.strip_prefix("Uid:"))
-                    .and_then(|v| v.split_whitespace().next()?.parse().ok())
-            });
-        let cmdline = fs::read(format!("{base}/cmdline"))
+        let uid = read_capped(&format!("{base}/status")).and_then(|s| {
+            String::from_utf8_lossy(&s)
+                .lines()
+                .find_map(|l| l.strip_prefix("Uid:"))
+                .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        });
+        let cmdline = read_capped(&format!("{base}/cmdline"))
             .map(|c| {
                 let parts: Vec<String> = c
                     .split(|&b| b == 0)
@@ -185,21 +307,92 @@ pub fn processes() -> Vec<u8> {
                 parts.join(" ")
             })
             .unwrap_or_default();
-        let exe = fs::read_link(format!("{base}/exe"))
-            .ok()
-            .map(|p| escape(&platform::os_bytes(p.as_os_str())));
+        let link = |name: &str| {
+            fs::read_link(format!("{base}/{name}"))
+                .ok()
+                .map(|p| platform::os_bytes(p.as_os_str()).into_owned())
+        };
+        let exe_raw = link("exe");
+        let kernel_thread = flags.is_some_and(|f| f & PF_KTHREAD != 0);
+        let env_markers = if kernel_thread {
+            Vec::new()
+        } else {
+            read_capped(&format!("{base}/environ"))
+                .map(|e| env_markers(&e))
+                .unwrap_or_default()
+        };
         rows.push(Process {
             pid,
             ppid,
             uid,
             comm,
-            exe_deleted: exe.as_deref().is_some_and(|e| e.ends_with(" (deleted)")),
+            exe_deleted: exe_raw
+                .as_deref()
+                .is_some_and(|e| e.ends_with(b" (deleted)")),
+            exe_memfd: exe_raw
+                .as_deref()
+                .is_some_and(|e| e.starts_with(b"/memfd:")),
             cmdline,
-            exe,
+            exe: exe_raw.as_deref().map(escape),
             start_utc,
+            cwd: link("cwd").as_deref().map(escape),
+            kernel_thread,
+            env_markers,
+            sample: None,
+            sample_sha256: None,
+            sample_size: None,
+            sample_error: None,
         });
     }
-    jsonl(&rows)
+    rows
+}
+
+/// Processes as JSON Lines (without samples; the collector stores those first, see
+/// `collect::Run::processes`).
+pub fn processes() -> Vec<u8> {
+    jsonl(&process_rows())
+}
+
+/// An executable opened through `/proc/<pid>/exe` for copying: the file the process runs,
+/// deleted or in memory, whatever path its link shows.
+pub struct ExeFile {
+    /// The open file.
+    pub file: fs::File,
+    /// Its metadata (of the file itself, through the open descriptor).
+    pub meta: fs::Metadata,
+    /// Whether `O_NOATIME` was honoured.
+    pub noatime: bool,
+}
+
+/// Opens `/proc/<pid>/exe` read-only (no atime where allowed, never blocking). The kernel
+/// opens the mapped file itself: the link's text is never used as a path.
+#[cfg(unix)]
+pub fn open_exe(pid: u32) -> std::io::Result<ExeFile> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = format!("/proc/{pid}/exe");
+    let open = |noatime: bool| {
+        let mut flags = libc::O_NONBLOCK | libc::O_CLOEXEC;
+        if noatime {
+            flags |= libc::O_NOATIME;
+        }
+        fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(flags)
+            .open(&path)
+    };
+    let (file, noatime) = match open(true) {
+        Err(e) if e.raw_os_error() == Some(libc::EPERM) => (open(false)?, false),
+        other => (other?, true),
+    };
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    Ok(ExeFile {
+        file,
+        meta,
+        noatime,
+    })
 }
 
 /// Parses `0100007F:0019` (little-endian IPv4) or the 32-hex-digit IPv6 form.
@@ -348,8 +541,7 @@ pub type Probe = fn() -> Vec<u8>;
 /// The names and functions of the `/proc` probes, in order.
 pub fn probes() -> Vec<(&'static str, Probe)> {
     vec![
-        ("processes.jsonl", processes as Probe),
-        ("sockets.jsonl", sockets),
+        ("sockets.jsonl", sockets as Probe),
         ("sessions.jsonl", || {
             sessions(
                 &fs::read("/run/utmp")
@@ -359,6 +551,9 @@ pub fn probes() -> Vec<(&'static str, Probe)> {
         }),
         ("mountinfo.txt", || {
             fs::read("/proc/self/mountinfo").unwrap_or_default()
+        }),
+        ("modules.txt", || {
+            fs::read("/proc/modules").unwrap_or_default()
         }),
     ]
 }

@@ -2,8 +2,9 @@
 //!
 //! The contract fields (`source`, `stored`, `category`, `outcome`, `size`, `sha256`, times,
 //! `mode`, `uid`, `gid`, `inode`, `error`) are always present, `null` when they do not apply.
-//! mailir adds `source_hex`, `file_type`, `link_target`, `secret`, `noatime` and `dev`
-//! (documented in `docs/bundle.md`). To add a category or an outcome, add a variant here and a
+//! mailir adds `source_hex`, `file_type`, `link_target`, `secret`, `noatime`, `dev` and the
+//! optional `allocated`, `attributes`, `exported_by`, `malware_sample` (documented in
+//! `docs/bundle.md`). To add a category or an outcome, add a variant here and a
 //! line to `docs/bundle.md`; never rename one, bundles already written use the old names.
 
 use std::fs::Metadata;
@@ -352,6 +353,11 @@ pub struct ManifestRow {
     /// Absent for files read directly.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exported_by: Option<String>,
+    /// **(extension)** The stored content is a running process's executable copied through
+    /// `/proc/<pid>/exe` because its file was deleted or lives only in memory (`memfd`):
+    /// likely malware, handle it as such. Absent (false) for everything else.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub malware_sample: bool,
 }
 
 impl ManifestRow {
@@ -383,6 +389,7 @@ impl ManifestRow {
             allocated: None,
             attributes: None,
             exported_by: None,
+            malware_sample: false,
         }
     }
 

@@ -474,7 +474,11 @@ fn check_manifest(
         });
     }
     for (name, s) in seen.iter() {
-        if (name.starts_with("files/") || name.starts_with("volatile/")) && !s.in_manifest {
+        if (name.starts_with("files/")
+            || name.starts_with("volatile/")
+            || name.starts_with("host/"))
+            && !s.in_manifest
+        {
             problems.push(Problem::Extra {
                 name: name.clone(),
                 not_in: "manifest.jsonl",

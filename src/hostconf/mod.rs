@@ -4,7 +4,10 @@
 //! [`HostConf::load`] reads them from the same inputs `detect` reads logs from — an archive or
 //! unpacked bundle (the manifest says which stored file is which host path and gives its mtime
 //! and hash) or a mounted root (planned with the collector's own catalog, read without
-//! following links out of the root). Plain log files carry no configuration. Parsers of each
+//! following links out of the root). Plain log files carry no configuration. The collector's
+//! derived entries are kept under their row's source: `derived:/etc/shadow` (the account
+//! metadata of `/etc/shadow`, [`shadow`]; derived in memory from a mounted root) and
+//! `check:/etc/ld.so.preload` (the libc/raw comparison, bundles only). Parsers of each
 //! format live beside: [`postfix`] (main.cf, master.cf, map references), [`maps`] (text,
 //! regexp/pcre and compiled tables), [`compiled`] (Berkeley DB hash/btree, CDB and LMDB files), [`delivery`]
 //! (`.forward`, `.qmail`, procmail, sieve, Exim filters), [`exim`] and [`sendmail`] (each MTA's
@@ -20,6 +23,7 @@ pub mod exim;
 pub mod maps;
 pub mod postfix;
 pub mod sendmail;
+pub mod shadow;
 pub mod webroots;
 
 use std::collections::BTreeMap;
@@ -112,7 +116,6 @@ pub const HOST_STATE: &[&str] = &[
     "processes.jsonl",
     "sockets.jsonl",
     "modules.txt",
-    "preload-check.json",
     "dpkg-verify.stdout",
     "dpkg-verify.status.json",
     "rpm-Va.stdout",
@@ -199,7 +202,8 @@ impl HostConf {
                         _ => {}
                     }
                 });
-            } else if name.starts_with("files/") && size <= MAX_FILE {
+            } else if (name.starts_with("files/") || name.starts_with("host/")) && size <= MAX_FILE
+            {
                 // The manifest usually comes last: before it, keep what can be configuration
                 // (never logs or mailboxes) within the in-memory budget; after it, only what it
                 // names as configuration.
@@ -255,7 +259,9 @@ impl HostConf {
         }
     }
 
-    /// A mounted root: planned with the collector's catalog, read inside the root.
+    /// A mounted root: planned with the collector's catalog, read inside the root. The
+    /// account metadata of `/etc/shadow` is derived in memory as the collector does
+    /// ([`shadow`]), under the key `derived:/etc/shadow`.
     fn read_root(&mut self, dir: &Path) {
         let root = match HostRoot::open(dir) {
             Ok(r) => r,
@@ -264,6 +270,21 @@ impl HostConf {
                 return;
             }
         };
+        let read = crate::collect::hostfiles::read_shadow(&root);
+        if let Some((data, mtime)) = read.derived {
+            self.keep(
+                shadow::SOURCE.to_string(),
+                ConfFile {
+                    shown: "etc/shadow (account metadata, derived)".into(),
+                    data,
+                    mtime: Some(DateTime::<Utc>::from(mtime)),
+                    mtime_recorded: false,
+                    sha256: None,
+                },
+            );
+        }
+        // A hard link to a file of password hashes is never read as configuration.
+        let withheld = crate::collect::withheld_ids(&root);
         for (path, category) in crate::collect::planned(&root) {
             if !wanted(category) {
                 continue;
@@ -271,6 +292,12 @@ impl HostConf {
             let Ok(meta) = root.lstat(&path) else {
                 continue;
             };
+            let m = crate::evidence::platform::meta(&meta);
+            if let (Some(dev), Some(ino)) = (m.dev, m.inode) {
+                if withheld.contains(&(dev, ino)) {
+                    continue;
+                }
+            }
             let host = path.display();
             if meta.file_type().is_symlink() {
                 if let Ok(t) = root.read_link(&path) {

@@ -167,9 +167,10 @@ fn is_log_row(r: &ManifestRow) -> bool {
     matches!(
         r.category,
         MailLog | SystemLog | Volatile | Export | EventLog | WebLog | SpoolHeader
-    ) && !(stored.ends_with(".status.json")
-        || stored.ends_with(".stderr")
-        || stored.ends_with(".jsonl"))
+    ) && !r.malware_sample
+        && !(stored.ends_with(".status.json")
+            || stored.ends_with(".stderr")
+            || stored.ends_with(".jsonl"))
 }
 
 fn from_manifest(rows: &[ManifestRow], origin: impl Fn(&str) -> Origin, out: &mut Vec<LogFile>) {
