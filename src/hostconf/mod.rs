@@ -11,8 +11,9 @@
 //! format live beside: [`postfix`] (main.cf, master.cf, map references), [`maps`] (text,
 //! regexp/pcre and compiled tables), [`compiled`] (Berkeley DB hash/btree, CDB and LMDB files), [`delivery`]
 //! (`.forward`, `.qmail`, procmail, sieve, Exim filters), [`exim`] and [`sendmail`] (each MTA's
-//! own configuration), [`cron`], and [`domains`] (what
-//! counts as local). Rules in `detect::rules::{persistence_*, config_*}` consume them; a new
+//! own configuration), [`cron`], [`domains`] (what
+//! counts as local), and the live host's state: [`procs`] (processes, sockets, modules) and
+//! [`packages`] (package verification). Rules in `detect::rules::{persistence_*, config_*}` consume them; a new
 //! format is a parser here, never format details in a rule.
 
 pub mod compiled;
@@ -21,7 +22,9 @@ pub mod delivery;
 pub mod domains;
 pub mod exim;
 pub mod maps;
+pub mod packages;
 pub mod postfix;
+pub mod procs;
 pub mod sendmail;
 pub mod shadow;
 pub mod webroots;
