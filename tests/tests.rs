@@ -16,6 +16,9 @@
 //! - `hostile_spool`: a bundle archive's scratch copies: bounded by free space, nameless.
 //! - `verify_tamper`: every kind of bundle damage verify must name.
 //! - `live`: collection of this machine's own root (as root only).
+//! - `live_host`: implants started on this machine (a deleted program in a hidden `/tmp`
+//!   folder, a memfd program, a `bash` reverse shell on loopback), collected live and named by
+//!   `host.malware_process`, the deleted program's copy in the bundle (root, Linux).
 //! - `live_mail`: a real Postfix + Dovecot under a scripted attack, collected and triaged
 //!   (`MAILIR_LIVE=1`, root, Debian: `.ci/run` sets it up).
 //! - `exim_rejects`: `parse` and `detect` on Exim's own rejectlog (header blocks) and
@@ -91,6 +94,8 @@ mod hostile_playbook;
 mod hostile_spool;
 mod hostile_tree;
 mod live;
+#[cfg(feature = "analysis")]
+mod live_host;
 #[cfg(feature = "analysis")]
 mod live_exim;
 #[cfg(feature = "analysis")]

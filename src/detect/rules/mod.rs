@@ -48,6 +48,8 @@ pub mod exfil_protocol_enabled;
 pub mod exploit_smtp_injection;
 pub mod exploit_smtp_smuggling;
 pub mod failures;
+pub mod host_malware_process;
+pub mod host_package_modified;
 pub mod logins;
 pub mod mail_access;
 pub mod mail_actions;
@@ -434,6 +436,8 @@ pub fn config_rules() -> Vec<Box<dyn super::host::ConfigRule>> {
         Box::new(persistence_trusted_sender::TrustedSender),
         Box::new(persistence_compiled_map::CompiledMap),
         Box::new(persistence_cron::Cron),
+        Box::new(host_malware_process::MalwareProcess),
+        Box::new(host_package_modified::PackageModified),
         Box::new(web_webshell_file::WebshellFile),
         Box::new(config_open_relay::OpenRelay),
         Box::new(config_vrfy::Vrfy),
