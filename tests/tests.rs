@@ -95,9 +95,9 @@ mod hostile_spool;
 mod hostile_tree;
 mod live;
 #[cfg(feature = "analysis")]
-mod live_host;
-#[cfg(feature = "analysis")]
 mod live_exim;
+#[cfg(feature = "analysis")]
+mod live_host;
 #[cfg(feature = "analysis")]
 mod live_lab;
 #[cfg(feature = "analysis")]

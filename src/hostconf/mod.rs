@@ -138,6 +138,12 @@ fn host_state_key(row: &ManifestRow) -> Option<String> {
         .then(|| format!("volatile:{name}"))
 }
 
+/// Whether a bundle entry is one of the [`HOST_STATE`] outputs (`volatile/processes.jsonl`).
+fn host_state_entry(name: &str) -> bool {
+    name.strip_prefix("volatile/")
+        .is_some_and(|n| HOST_STATE.contains(&n))
+}
+
 fn rfc3339(t: &Option<String>) -> Option<DateTime<Utc>> {
     t.as_deref()
         .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
@@ -205,7 +211,10 @@ impl HostConf {
                         _ => {}
                     }
                 });
-            } else if (name.starts_with("files/") || name.starts_with("host/")) && size <= MAX_FILE
+            } else if (name.starts_with("files/")
+                || name.starts_with("host/")
+                || host_state_entry(name))
+                && size <= MAX_FILE
             {
                 // The manifest usually comes last: before it, keep what can be configuration
                 // (never logs or mailboxes) within the in-memory budget; after it, only what it

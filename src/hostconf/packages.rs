@@ -83,7 +83,9 @@ mod tests {
         let v = verify(text);
         assert_eq!(v.len(), 4);
         assert!(v[0].missing() && v[0].config() && v[0].path == "/etc/debuginfod/elfutils.urls");
-        assert!(v[1].missing() && !v[1].config() && v[1].path == "/usr/lib/node_modules/npm/.npmrc");
+        assert!(
+            v[1].missing() && !v[1].config() && v[1].path == "/usr/lib/node_modules/npm/.npmrc"
+        );
         assert!(v[2].digest() && v[2].attr.is_none() && v[2].line == 3);
         assert!(v[3].digest() && v[3].config() && v[3].path == "/etc/postfix/main.cf");
     }

@@ -78,12 +78,20 @@ impl Process {
 
     /// Whether the executable lives only in memory (`memfd_create`).
     pub fn is_memfd(&self) -> bool {
-        self.exe_memfd || self.exe.as_deref().is_some_and(|e| e.starts_with("/memfd:"))
+        self.exe_memfd
+            || self
+                .exe
+                .as_deref()
+                .is_some_and(|e| e.starts_with("/memfd:"))
     }
 
     /// Whether the executable was deleted (flag or the kernel's mark).
     pub fn is_deleted(&self) -> bool {
-        self.exe_deleted || self.exe.as_deref().is_some_and(|e| e.ends_with(" (deleted)"))
+        self.exe_deleted
+            || self
+                .exe
+                .as_deref()
+                .is_some_and(|e| e.ends_with(" (deleted)"))
     }
 
     /// Whether it is a kernel thread: the kernel's flag when recorded, else kthreadd (pid 2)

@@ -191,15 +191,17 @@ impl ConfigRule for PackageModified {
                         String::new()
                     }
                 );
-                let pam = group
-                    .iter()
-                    .any(|(c, _)| file_name(&c.path).starts_with("pam_") || c.path.contains("/pam"));
+                let pam = group.iter().any(|(c, _)| {
+                    file_name(&c.path).starts_with("pam_") || c.path.contains("/pam")
+                });
                 let mut attack = vec!["T1554", "T1036.005"];
                 if pam {
                     attack.push("T1556.003");
                 }
                 let title = match group.as_slice() {
-                    [(c, why)] => format!("{tool}: {why}: {}", terminal(capped(&c.path, 200).as_ref())),
+                    [(c, why)] => {
+                        format!("{tool}: {why}: {}", terminal(capped(&c.path, 200).as_ref()))
+                    }
                     _ => format!(
                         "{tool}: {} package files differ ({})",
                         group.len(),
@@ -227,7 +229,8 @@ mod tests {
 
     /// This project's build machine's own `dpkg --verify` output (Debian; npm upgraded
     /// itself under /usr/lib/node_modules, pip's and the Cloud SDK's CA bundles were replaced).
-    const THIS_MACHINE: &str = include_str!("../../../tests/fixtures/host-volatile/dpkg-verify.stdout");
+    const THIS_MACHINE: &str =
+        include_str!("../../../tests/fixtures/host-volatile/dpkg-verify.stdout");
 
     fn run(key: &str, text: &str) -> Vec<Finding> {
         PackageModified.check(&host(&[(key, text)]))
@@ -250,15 +253,25 @@ mod tests {
         let base = THIS_MACHINE.lines().count() as u64;
         let f = run("volatile:dpkg-verify.stdout", &text);
         let g = groups(&f);
-        assert_eq!(g[0], (Severity::Critical, vec![base + 1, base + 2, base + 3]));
+        assert_eq!(
+            g[0],
+            (Severity::Critical, vec![base + 1, base + 2, base + 3])
+        );
         assert_eq!(g[1], (Severity::High, vec![base + 4]));
         assert_eq!(g[2].0, Severity::Medium);
         assert!(g[2].1.contains(&(base + 5)) && g[2].1.contains(&(base + 7)));
         assert!(!g[2].1.contains(&(base + 6)), "an edited main.cf is quiet");
         assert_eq!(g.len(), 3);
-        assert!(f[0].summary.contains("/usr/sbin/sshd (??5??????)"), "{}", f[0].summary);
+        assert!(
+            f[0].summary.contains("/usr/sbin/sshd (??5??????)"),
+            "{}",
+            f[0].summary
+        );
         assert!(f[0].attack.contains(&"T1556.003"));
-        assert!(f[0].entities.files.contains(&"/usr/lib/postfix/sbin/smtpd".to_string()));
+        assert!(f[0]
+            .entities
+            .files
+            .contains(&"/usr/lib/postfix/sbin/smtpd".to_string()));
         assert_eq!(f[0].evidence[0].path, "volatile:dpkg-verify.stdout");
     }
 
@@ -268,10 +281,7 @@ mod tests {
         // c/d/g/l/r attribute markers).
         let text = "S.5....T.  c /etc/ssh/sshd_config\n..5....T.    /usr/sbin/sshd\n.......T.    /usr/bin/ls\nmissing   d /usr/share/doc/openssh/README\nS.5....T.    /usr/lib64/libkeyutils.so.1.9\n";
         let f = run("volatile:rpm-Va.stdout", text);
-        assert_eq!(
-            groups(&f),
-            [(Severity::Critical, vec![2, 5])]
-        );
+        assert_eq!(groups(&f), [(Severity::Critical, vec![2, 5])]);
         assert!(f[0].title.starts_with("rpm -Va:"), "{}", f[0].title);
     }
 
@@ -283,6 +293,9 @@ mod tests {
         assert_eq!(f[0].severity, Severity::Medium);
         let lines = &f[0].evidence[0].lines;
         assert!(lines.contains(&1289), "pip's replaced cacert.pem");
-        assert!(!lines.contains(&1) && !lines.contains(&2), "missing conffile and data file");
+        assert!(
+            !lines.contains(&1) && !lines.contains(&2),
+            "missing conffile and data file"
+        );
     }
 }
