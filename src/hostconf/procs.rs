@@ -328,6 +328,27 @@ mod tests {
         assert!(!is_public("100.64.0.1".parse().unwrap()));
     }
 
+    /// A bundle's process list is read as the host state (`volatile:processes.jsonl`), cited
+    /// by its stored name.
+    #[test]
+    fn a_bundle_s_process_list_is_loaded() {
+        let t = tempfile::tempdir().unwrap();
+        let line = r#"{"pid":7,"ppid":1,"uid":0,"comm":"x","cmdline":"x","exe":"/tmp/x","exe_deleted":false}"#;
+        std::fs::create_dir(t.path().join("volatile")).unwrap();
+        std::fs::write(
+            t.path().join("volatile/processes.jsonl"),
+            format!("{line}\n"),
+        )
+        .unwrap();
+        let row = r#"{"source":"proc:processes.jsonl","source_hex":null,"stored":"volatile/processes.jsonl","category":"volatile","outcome":"collected","file_type":"file","size":1,"sha256":"ab","mtime":null,"ctime":null,"atime":null,"btime":null,"mode":null,"uid":null,"gid":null,"inode":null,"dev":null,"link_target":null,"secret":false,"noatime":null,"error":null}"#;
+        std::fs::write(t.path().join("manifest.jsonl"), format!("{row}\n")).unwrap();
+        let conf = super::super::HostConf::load(&[t.path().to_path_buf()]);
+        assert!(conf.errors.is_empty(), "{:?}", conf.errors);
+        let f = conf.get("volatile:processes.jsonl").expect("loaded");
+        assert_eq!(f.shown, "volatile/processes.jsonl");
+        assert_eq!(processes(&f.text()).rows[0].pid, 7);
+    }
+
     #[test]
     fn modules_read_taint() {
         // The format of the kernel's m_show (kernel/module/procfs.c): name, size, references,

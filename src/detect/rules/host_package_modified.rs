@@ -210,7 +210,12 @@ impl ConfigRule for PackageModified {
                 };
                 let mut finding =
                     cites.finding("host.package_modified", severity, attack, title, summary);
-                for (c, _) in &group {
+                // The evidence cites the volatile outputs; the files in question are the host's.
+                finding
+                    .entities
+                    .files
+                    .retain(|p| !p.starts_with("volatile:"));
+                for (c, _) in group.iter().take(NAMED) {
                     if !finding.entities.files.contains(&c.path) {
                         finding.entities.files.push(c.path.clone());
                     }
@@ -273,6 +278,11 @@ mod tests {
             .files
             .contains(&"/usr/lib/postfix/sbin/smtpd".to_string()));
         assert_eq!(f[0].evidence[0].path, "volatile:dpkg-verify.stdout");
+        assert!(!f[0]
+            .entities
+            .files
+            .iter()
+            .any(|p| p.starts_with("volatile:")));
     }
 
     #[test]
