@@ -54,6 +54,9 @@
 //!   the SMTP smuggling probes: the probes each made visible found, with their outcome.
 //! - `web_collect`: `collect` on a mail server's web side: vhost logs and web roots the nginx and
 //!   Apache configs name, webmail installs, Zimbra, Exim's real spool files, and a web root's traps.
+//! - `host_accounts`: `detect` on a mounted root with a second UID 0 (and the real
+//!   shadow-utils lines of its creation), root SSH keys (one behind a `command=`) and an
+//!   `ld.so.preload` library: found at file and line; the same machine's stock files quiet.
 //! - `windows_wine`: the Windows collector under wine on a fake Exchange `C:` drive of real
 //!   Exchange logs, verified by both builds (skips loudly without wine and mingw).
 
@@ -75,6 +78,8 @@ mod exim_rejects;
 #[cfg(feature = "analysis")]
 mod hostile_bundle;
 mod hostile_disk;
+#[cfg(feature = "analysis")]
+mod host_accounts;
 #[cfg(feature = "analysis")]
 mod hostile_memory;
 #[cfg(feature = "analysis")]

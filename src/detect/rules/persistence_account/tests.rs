@@ -1,0 +1,208 @@
+use super::*;
+use crate::detect::host::Window;
+use crate::detect::rules::config_tests::host;
+use crate::events::fields::Parse;
+
+// This Debian 12 machine's own /etc/passwd and /etc/group, and sudo's stock /etc/sudoers.
+const PASSWD: &str = include_str!("../../../../tests/fixtures/host-accounts/stock/etc/passwd");
+const GROUP: &str = include_str!("../../../../tests/fixtures/host-accounts/stock/etc/group");
+const SUDOERS: &str = include_str!("../../../../tests/fixtures/host-accounts/stock/etc/sudoers");
+// The real shadow-utils lines of tests/fixtures/host-accounts/auth.log.
+const LOG: &str = include_str!("../../../../tests/fixtures/host-accounts/auth.log");
+
+/// The changes of the log lines that mention `needle`, as the engine hands them over.
+fn logged(needle: &str) -> Vec<LoggedChange> {
+    LOG.lines()
+        .enumerate()
+        .filter(|(_, l)| l.contains(needle))
+        .filter_map(|(i, l)| {
+            let s = crate::events::syslog::parse(l)?;
+            let Parse::Event(p) = crate::events::accounts::parse(s.tag, s.msg) else {
+                return None;
+            };
+            Some(LoggedChange {
+                ts_us: s.stamp.absolute()?.timestamp_micros(),
+                path: "var/log/auth.log".into(),
+                sha256: None,
+                line: i as u64 + 1,
+                account: p.mailbox.map(|m| m.to_string()),
+                actor: p.actor.map(|m| m.to_string()),
+                detail: Detail::from_text(p.detail.as_deref()?)?,
+            })
+        })
+        .collect()
+}
+
+fn summary(f: &[Finding]) -> Vec<(String, Severity, Vec<(String, Vec<u64>)>)> {
+    f.iter()
+        .map(|f| {
+            (
+                f.entities.users.first().cloned().unwrap_or_default(),
+                f.severity,
+                f.evidence
+                    .iter()
+                    .map(|e| (e.path.clone(), e.lines.clone()))
+                    .collect(),
+            )
+        })
+        .collect()
+}
+
+fn cites(v: &[(&str, &[u64])]) -> Vec<(String, Vec<u64>)> {
+    v.iter().map(|(p, l)| (p.to_string(), l.to_vec())).collect()
+}
+
+#[test]
+fn a_stock_debian_host_is_quiet() {
+    let h = host(&[
+        ("/etc/passwd", PASSWD),
+        ("/etc/group", GROUP),
+        ("/etc/sudoers", SUDOERS),
+        // Cloud images' rule for their first user: a human account.
+        (
+            "/etc/sudoers.d/90-cloud-init-users",
+            "# Created by cloud-init v. 22.4.2 on Mon, 07 Dec 2026 01:00:00 +0000\n\n# User rules for cloudsdk\ncloudsdk ALL=(ALL) NOPASSWD:ALL\n",
+        ),
+        (
+            "derived:/etc/shadow",
+            "{\"account\":\"root\",\"password\":\"set\",\"scheme\":\"$y$\",\"last_change_day\":20400,\"last_change\":\"2025-11-08\",\"min\":0,\"max\":99999,\"inactive\":null,\"expire\":null}\n{\"account\":\"www-data\",\"password\":\"disabled\",\"scheme\":null,\"last_change_day\":20400,\"last_change\":\"2025-11-08\",\"min\":0,\"max\":99999,\"inactive\":null,\"expire\":null}\n{\"account\":\"postgres\",\"password\":\"disabled\",\"scheme\":null,\"last_change_day\":20400,\"last_change\":\"2025-11-08\",\"min\":0,\"max\":99999,\"inactive\":null,\"expire\":null}\n",
+        ),
+    ]);
+    let f = Account.check(&h);
+    assert!(f.is_empty(), "{f:#?}");
+    // base-passwd's master copy (`*` in the password field) too.
+    let master = host(&[(
+        "/etc/passwd",
+        "root:*:0:0:root:/root:/bin/bash\nsync:*:4:65534:sync:/bin:/bin/sync\nnobody:*:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
+    )]);
+    assert!(Account.check(&master).is_empty());
+}
+
+#[test]
+fn second_uid_0_is_a_backdoor() {
+    let passwd = format!("{PASSWD}sysadm:x:0:0::/root:/bin/bash\n");
+    let n = passwd.lines().count() as u64;
+    let mut h = host(&[("/etc/passwd", &passwd), ("/etc/group", GROUP)]);
+    h.account_changes = logged("sysadm");
+    let f = Account.check(&h);
+    assert_eq!(
+        summary(&f),
+        [(
+            "sysadm".to_string(),
+            Severity::Critical,
+            cites(&[("etc/passwd", &[n])])
+        )]
+    );
+    assert_eq!(
+        f[0].entities.roles.users.get("sysadm"),
+        Some(&EntityRole::BackdoorAccount)
+    );
+    assert!(f[0].title.contains("UID 0"), "{}", f[0].title);
+    // The fixture's log holds a UID 0 account created and deleted since: reported, medium.
+    h.account_changes = logged("mailir-test-uid0");
+    let f = Account.check(&h);
+    let got = summary(&f);
+    assert_eq!(got.len(), 2, "{got:#?}");
+    assert_eq!(got[0].0, "mailir-test-uid0");
+    assert_eq!(got[0].1, Severity::Medium);
+    assert_eq!(got[0].2, cites(&[("var/log/auth.log", &[16, 27])]));
+    assert!(f[0].summary.contains("not in /etc/passwd now"));
+}
+
+#[test]
+fn duplicate_uid_and_service_accounts_with_a_way_in() {
+    let passwd = PASSWD
+        .replace(
+            "www-data:x:33:33:www-data:/var/www:/usr/sbin/nologin",
+            "www-data:x:33:33:www-data:/var/www:/bin/bash",
+        )
+        + "mailsvc:x:1000:1000::/home/mailsvc:/bin/bash\n";
+    let group = GROUP.replace("sudo:x:27:\n", "sudo:x:27:backup\n");
+    let h = host(&[
+        ("/etc/passwd", &passwd),
+        ("/etc/group", &group),
+        ("/etc/sudoers", SUDOERS),
+        (
+            "/etc/sudoers.d/www",
+            "www-data ALL=(ALL) NOPASSWD: ALL\nnagios ALL=(root) NOPASSWD: /usr/lib/nagios/plugins/check_mailq\n",
+        ),
+        (
+            "derived:/etc/shadow",
+            "{\"account\":\"mail\",\"password\":\"set\",\"scheme\":\"$6$\",\"last_change_day\":20400,\"last_change\":\"2025-11-08\",\"min\":0,\"max\":99999,\"inactive\":null,\"expire\":null}\n",
+        ),
+    ]);
+    let f = Account.check(&h);
+    let got = summary(&f);
+    let sudo_line = group.lines().position(|l| l.starts_with("sudo:")).unwrap() as u64 + 1;
+    assert_eq!(
+        got,
+        [
+            (
+                "backup".to_string(),
+                Severity::High,
+                cites(&[("etc/group", &[sudo_line]), ("etc/passwd", &[14])])
+            ),
+            (
+                "cloudsdk".to_string(),
+                Severity::High,
+                cites(&[("etc/passwd", &[19, 25])])
+            ),
+            (
+                "mail".to_string(),
+                Severity::High,
+                cites(&[("derived:/etc/shadow", &[1])])
+            ),
+            (
+                "mailsvc".to_string(),
+                Severity::High,
+                cites(&[("etc/passwd", &[19, 25])])
+            ),
+            (
+                "www-data".to_string(),
+                Severity::High,
+                cites(&[("etc/passwd", &[13]), ("etc/sudoers.d/www", &[1])])
+            ),
+        ],
+        "{f:#?}"
+    );
+    assert!(f[4].summary.contains("login shell /bin/bash"));
+    assert!(f[4].summary.contains("NOPASSWD: ALL"));
+}
+
+#[test]
+fn changes_inside_the_incident_window() {
+    let changes = logged("mailir-test-xyz");
+    let start = changes[0].ts_us;
+    let mut h = host(&[
+        (
+            "/etc/passwd",
+            &format!("{PASSWD}mailir-test-xyz:x:1001:1001::/home/mailir-test-xyz:/bin/bash\n"),
+        ),
+        (
+            "derived:/etc/shadow",
+            "{\"account\":\"cloudsdk\",\"password\":\"set\",\"scheme\":\"$y$\",\"last_change_day\":20794,\"last_change\":\"2026-12-07\",\"min\":0,\"max\":99999,\"inactive\":null,\"expire\":null}\n",
+        ),
+    ]);
+    h.account_changes = changes;
+    // Without an incident window: a human account added to sudo is routine.
+    assert!(Account.check(&h).is_empty(), "{:#?}", Account.check(&h));
+    h.window = Some(Window {
+        start_us: start - 3_600_000_000,
+        end_us: start + 3_600_000_000,
+    });
+    let f = Account.check(&h);
+    let got = summary(&f);
+    assert_eq!(got[0].0, "cloudsdk");
+    assert_eq!(got[0].1, Severity::Medium);
+    assert!(f[0].summary.contains("2026-12-07"), "{}", f[0].summary);
+    let xyz = &got[1];
+    assert_eq!(xyz.0, "mailir-test-xyz");
+    assert_eq!(xyz.1, Severity::High, "{:#?}", f[1]);
+    assert!(f[1].summary.contains("added to the administrators' group sudo"));
+    let auth = xyz.2.iter().find(|(p, _)| p == "var/log/auth.log").unwrap();
+    assert!(auth.1.contains(&2) && auth.1.contains(&3), "{auth:?}");
+    assert_eq!(
+        f[1].entities.roles.users.get("mailir-test-xyz"),
+        Some(&EntityRole::BackdoorAccount)
+    );
+}
