@@ -17,8 +17,11 @@ fn findings(root: &str) -> Vec<Value> {
         .collect()
 }
 
-/// `(rule, severity, [(path, lines)])` of every host finding.
-fn cited(f: &[Value]) -> Vec<(String, String, Vec<(String, Vec<u64>)>)> {
+/// A finding's rule, severity and `(path, lines)` cited.
+type Cited = (String, String, Vec<(String, Vec<u64>)>);
+
+/// What every host finding cites.
+fn cited(f: &[Value]) -> Vec<Cited> {
     f.iter()
         .filter(|f| {
             f["rule"]

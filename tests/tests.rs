@@ -76,10 +76,10 @@ mod exchange_sample;
 #[cfg(feature = "analysis")]
 mod exim_rejects;
 #[cfg(feature = "analysis")]
+mod host_accounts;
+#[cfg(feature = "analysis")]
 mod hostile_bundle;
 mod hostile_disk;
-#[cfg(feature = "analysis")]
-mod host_accounts;
 #[cfg(feature = "analysis")]
 mod hostile_memory;
 #[cfg(feature = "analysis")]

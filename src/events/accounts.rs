@@ -161,7 +161,13 @@ pub fn parse<'a>(tag: &'a str, msg: &'a str) -> Parse<'a> {
     if let Some(rest) = msg.strip_prefix("change user name ") {
         if let Some((old, r)) = quoted(rest) {
             if let Some((new, _)) = r.strip_prefix(" to ").and_then(quoted) {
-                return event(tag, "rename", Some(new), None, &[("from", old), ("to", new)]);
+                return event(
+                    tag,
+                    "rename",
+                    Some(new),
+                    None,
+                    &[("from", old), ("to", new)],
+                );
             }
         }
         return Parse::Unknown;
@@ -184,7 +190,13 @@ pub fn parse<'a>(tag: &'a str, msg: &'a str) -> Parse<'a> {
                 "change_{}",
                 field.trim().to_ascii_lowercase().replace(' ', "_")
             );
-            return event(tag, &action, Some(user), None, &[("from", from), ("to", to)]);
+            return event(
+                tag,
+                &action,
+                Some(user),
+                None,
+                &[("from", from), ("to", to)],
+            );
         }
         return Parse::Unknown;
     }
@@ -213,7 +225,10 @@ pub fn parse<'a>(tag: &'a str, msg: &'a str) -> Parse<'a> {
     // passwd without PAM: `password for 'u' changed by 'root'`.
     if let Some(rest) = msg.strip_prefix("password for ") {
         if let Some((user, r)) = quoted(rest) {
-            let by = r.strip_prefix(" changed by ").and_then(quoted).map(|(b, _)| b);
+            let by = r
+                .strip_prefix(" changed by ")
+                .and_then(quoted)
+                .map(|(b, _)| b);
             return event(tag, "password", Some(user), by, &[]);
         }
         return Parse::Unknown;
@@ -246,7 +261,13 @@ pub fn parse<'a>(tag: &'a str, msg: &'a str) -> Parse<'a> {
             .strip_prefix("group ")
             .and_then(|g| g.split(['/', ',']).next())
             .unwrap_or("");
-        return event(tag, "change_group", None, None, &[("group", group), ("change", inner)]);
+        return event(
+            tag,
+            "change_group",
+            None,
+            None,
+            &[("group", group), ("change", inner)],
+        );
     }
     // groupdel: `group 'g' removed`.
     if let Some(rest) = msg.strip_prefix("group ") {

@@ -228,17 +228,22 @@ fn sudo_rule(line: u64, spec: &str) -> Option<SudoRule> {
     if t.is_empty() || t.starts_with('@') {
         return None;
     }
-    if t.starts_with('#') {
-        let uid_rule = t[1..].split_whitespace().next().is_some_and(|w| {
-            w.chars().all(|c| c.is_ascii_digit()) && !w.is_empty()
-        }) && t.contains('=');
+    if let Some(rest) = t.strip_prefix('#') {
+        let uid_rule = rest
+            .split_whitespace()
+            .next()
+            .is_some_and(|w| w.chars().all(|c| c.is_ascii_digit()) && !w.is_empty())
+            && t.contains('=');
         if !uid_rule {
             return None;
         }
     }
     let first = t.split_whitespace().next()?;
     if first.starts_with("Defaults")
-        || matches!(first, "User_Alias" | "Runas_Alias" | "Host_Alias" | "Cmnd_Alias" | "Cmd_Alias")
+        || matches!(
+            first,
+            "User_Alias" | "Runas_Alias" | "Host_Alias" | "Cmnd_Alias" | "Cmd_Alias"
+        )
     {
         return None;
     }
@@ -302,10 +307,13 @@ mod tests {
 
     // Debian 12's stock files, as base-passwd 3.6.1 ships them
     // (`/usr/share/base-passwd/passwd.master`, `group.master`).
-    pub const DEBIAN_PASSWD: &str = include_str!("../../tests/fixtures/host-accounts/stock/etc/passwd");
-    pub const DEBIAN_GROUP: &str = include_str!("../../tests/fixtures/host-accounts/stock/etc/group");
+    pub const DEBIAN_PASSWD: &str =
+        include_str!("../../tests/fixtures/host-accounts/stock/etc/passwd");
+    pub const DEBIAN_GROUP: &str =
+        include_str!("../../tests/fixtures/host-accounts/stock/etc/group");
     // sudo 1.9.13p3-1+deb12u1's `/etc/sudoers`.
-    pub const DEBIAN_SUDOERS: &str = include_str!("../../tests/fixtures/host-accounts/stock/etc/sudoers");
+    pub const DEBIAN_SUDOERS: &str =
+        include_str!("../../tests/fixtures/host-accounts/stock/etc/sudoers");
 
     #[test]
     fn stock_debian_files() {

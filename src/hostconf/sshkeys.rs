@@ -19,7 +19,7 @@ pub struct AuthorizedKey {
     /// 1-based line.
     pub line: u64,
     /// Options as `(name lower-cased, value without quotes)`.
-    pub options: Vec<(String, Option<String>)>,
+    pub options: Options,
     /// Key type (`ssh-ed25519`, `ssh-rsa`, `ecdsa-sha2-nistp256`, `…-cert-v01@openssh.com`).
     pub key_type: String,
     /// The base64 key blob as written.
@@ -94,8 +94,11 @@ pub fn authorized_keys(text: &str) -> Vec<AuthorizedKey> {
         .collect()
 }
 
+/// Key options as `(name, value)`.
+pub type Options = Vec<(String, Option<String>)>;
+
 /// Splits the leading options field (up to the first space outside double quotes).
-fn split_options(t: &str) -> Option<(Vec<(String, Option<String>)>, &str)> {
+fn split_options(t: &str) -> Option<(Options, &str)> {
     let mut in_quote = false;
     let mut escaped = false;
     let mut end = None;
@@ -228,7 +231,9 @@ fn read_sshd(conf: &HostConf, path: &str, depth: u32, out: &mut Vec<SshdSetting>
             .split_once(|c: char| c.is_whitespace() || c == '=')
             .unwrap_or((t, ""));
         let keyword = k.to_ascii_lowercase();
-        let value = v.trim_start_matches(|c: char| c.is_whitespace() || c == '=').trim();
+        let value = v
+            .trim_start_matches(|c: char| c.is_whitespace() || c == '=')
+            .trim();
         if keyword == "match" {
             in_match = true;
         }
@@ -268,7 +273,10 @@ fn expand(conf: &HostConf, pat: &str) -> Vec<String> {
         .map(|(p, _)| p)
         .filter(|p| {
             let n = &p[prefix.len()..];
-            !n.contains('/') && n.starts_with(pre) && n.ends_with(post) && n.len() >= pre.len() + post.len()
+            !n.contains('/')
+                && n.starts_with(pre)
+                && n.ends_with(post)
+                && n.len() >= pre.len() + post.len()
         })
         .map(str::to_string)
         .collect()

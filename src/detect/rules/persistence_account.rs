@@ -191,9 +191,31 @@ const DEBIAN_BASE: &[&str] = &[
 ];
 /// Service accounts by name, whatever their UID.
 const SERVICE_NAMES: &[&str] = &[
-    "nobody", "www-data", "apache", "nginx", "httpd", "mail", "postfix", "dovecot", "dovenull",
-    "exim", "Debian-exim", "smmsp", "vmail", "backup", "mysql", "redis", "nagios", "ftp",
-    "sshd", "daemon", "bin", "sys", "named", "bind", "list",
+    "nobody",
+    "www-data",
+    "apache",
+    "nginx",
+    "httpd",
+    "mail",
+    "postfix",
+    "dovecot",
+    "dovenull",
+    "exim",
+    "Debian-exim",
+    "smmsp",
+    "vmail",
+    "backup",
+    "mysql",
+    "redis",
+    "nagios",
+    "ftp",
+    "sshd",
+    "daemon",
+    "bin",
+    "sys",
+    "named",
+    "bind",
+    "list",
 ];
 
 /// Whether a shell lets the account log in.
@@ -244,7 +266,12 @@ impl Case {
     fn severity(&self) -> Option<Severity> {
         let top = self.reasons.iter().map(|(s, _)| *s).max()?;
         // A change inside the window on top of another reason is more than either alone.
-        let several = self.reasons.len() > 1 && top < Severity::High;
+        let weighty = self
+            .reasons
+            .iter()
+            .filter(|(s, _)| *s >= Severity::Medium)
+            .count();
+        let several = weighty > 1 && top < Severity::High;
         Some(if several { Severity::High } else { top })
     }
 }
@@ -282,7 +309,10 @@ impl ConfigRule for Account {
                 c.add(
                     host,
                     Severity::Critical,
-                    format!("a second account with UID 0 (root's powers), shell {}", e.shell),
+                    format!(
+                        "a second account with UID 0 (root's powers), shell {}",
+                        e.shell
+                    ),
                     "/etc/passwd",
                     Some(e.line),
                 );
@@ -311,7 +341,7 @@ impl ConfigRule for Account {
                     c.add(
                         host,
                         Severity::Medium,
-                        format!("service account with the login shell /bin/sh (what Debian releases before 7 gave its base accounts; check the release the host was installed with)"),
+                        "service account with the login shell /bin/sh (what Debian releases before 7 gave its base accounts; check the release the host was installed with)".to_string(),
                         "/etc/passwd",
                         Some(e.line),
                     );
@@ -388,7 +418,10 @@ impl ConfigRule for Account {
         // Administrators' groups.
         if let Some(f) = host.conf.get("/etc/group") {
             let gs = groups(&f.text());
-            for g in gs.iter().filter(|g| ADMIN_GROUPS.contains(&g.name.as_str())) {
+            for g in gs
+                .iter()
+                .filter(|g| ADMIN_GROUPS.contains(&g.name.as_str()))
+            {
                 let mut members: Vec<&str> = g.members.iter().map(String::as_str).collect();
                 members.extend(
                     accounts
@@ -401,7 +434,21 @@ impl ConfigRule for Account {
                         continue;
                     };
                     // Ubuntu's `syslog` reads the logs as a member of `adm`.
-                    if !is_service(e) || (g.name == "adm" && m == "syslog") {
+                    if g.name == "adm" && m == "syslog" {
+                        continue;
+                    }
+                    if !is_service(e) {
+                        // An administrator's membership is routine; for an account flagged
+                        // already (a second UID 0) it is part of the evidence.
+                        if let Some(c) = cases.get_mut(m).filter(|c| !c.reasons.is_empty()) {
+                            c.add(
+                                host,
+                                Severity::Low,
+                                format!("member of the administrators' group {}", g.name),
+                                "/etc/group",
+                                Some(g.line),
+                            );
+                        }
                         continue;
                     }
                     let sev = if g.name == "adm" {
@@ -443,17 +490,27 @@ impl ConfigRule for Account {
                 for who in &r.who {
                     let who = who.trim_start_matches('!');
                     let (key, sev, why) = if who == "ALL" {
-                        ("ALL".to_string(), Severity::High, format!("sudoers gives every account {grant}"))
+                        (
+                            "ALL".to_string(),
+                            Severity::High,
+                            format!("sudoers gives every account {grant}"),
+                        )
                     } else if let Some(g) = who.strip_prefix('%') {
                         if matches!(g, "sudo" | "wheel" | "admin" | "root") {
                             continue;
                         }
                         (
                             format!("%{g}"),
-                            if r.nopasswd { Severity::High } else { Severity::Medium },
+                            if r.nopasswd {
+                                Severity::High
+                            } else {
+                                Severity::Medium
+                            },
                             format!("sudoers gives the group {g} {grant}"),
                         )
-                    } else if who == "root" || who.chars().all(|c| c.is_ascii_uppercase() || c == '_') {
+                    } else if who == "root"
+                        || who.chars().all(|c| c.is_ascii_uppercase() || c == '_')
+                    {
                         continue; // root itself; a User_Alias
                     } else {
                         match by_name.get(who) {
@@ -494,18 +551,21 @@ impl ConfigRule for Account {
             };
             let inside = in_window(host, ch.ts_us);
             let present = by_name.get(name.as_str());
-            let human = present.is_some_and(|e| !is_service(e));
+            let service = present.is_some_and(|e| is_service(e));
             let privileged = ch.privileged();
             let flagged = cases.get(&name).is_some_and(|c| !c.reasons.is_empty());
             let why = match (&privileged, inside) {
-                (Some(p), true) => Some((Severity::High, format!("{p}, inside the incident window"))),
+                (Some(p), true) => {
+                    Some((Severity::High, format!("{p}, inside the incident window")))
+                }
                 (None, true) => Some((
                     Severity::Medium,
                     format!("changed inside the incident window ({})", ch.action()),
                 )),
-                // Outside the window: a UID 0 always; an administrators' group for a service
-                // account or one deleted since (a human administrator's is routine).
-                (Some(p), false) if !(human && ch.action() == "add_to_group") => {
+                // Outside the window: a UID 0 always (even deleted since); an administrators'
+                // group only for a service account (a human administrator's, or one of an
+                // account deleted since, is routine churn).
+                (Some(p), false) if ch.action() != "add_to_group" || service => {
                     Some((Severity::Medium, format!("logged: {p}")))
                 }
                 _ => None,
@@ -532,19 +592,28 @@ impl ConfigRule for Account {
             };
             let mut reasons: Vec<&(Severity, String)> =
                 c.reasons.iter().filter(|(_, w)| !w.is_empty()).collect();
-            reasons.sort_by(|a, b| b.0.cmp(&a.0));
+            reasons.sort_by_key(|r| std::cmp::Reverse(r.0));
             let Some((_, first)) = reasons.first() else {
                 continue;
             };
-            let (title, summary) = titles(&name, first, &reasons, &c.logged, by_name.contains_key(name.as_str()));
+            let (title, summary) = titles(
+                &name,
+                first,
+                &reasons,
+                &c.logged,
+                by_name.contains_key(name.as_str()),
+            );
             let mut f = match &c.cites {
                 Some(cites) => cites.finding(RULE, sev, vec!["T1136.001", "T1098"], title, summary),
-                None => Cites::default().finding(RULE, sev, vec!["T1136.001", "T1098"], title, summary),
+                None => {
+                    Cites::default().finding(RULE, sev, vec!["T1136.001", "T1098"], title, summary)
+                }
             };
             add_logged(&mut f, &c.logged);
             if !name.starts_with('%') && !name.starts_with("group ") && name != "ALL" {
                 if c.backdoor {
-                    f.entities.tag(EntityKind::User, &name, EntityRole::BackdoorAccount);
+                    f.entities
+                        .tag(EntityKind::User, &name, EntityRole::BackdoorAccount);
                 } else {
                     f.entities.users.push(name.clone());
                 }

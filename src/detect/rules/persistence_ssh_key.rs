@@ -25,9 +25,7 @@ use super::super::host::{risky_command, Cites, ConfigRule, Host};
 use crate::detect::entity::{EntityKind, EntityRole};
 use crate::detect::finding::{Finding, Severity};
 use crate::hostconf::accounts::passwd;
-use crate::hostconf::sshkeys::{
-    authorized_keys, key_paths, sshd_settings, AuthorizedKey,
-};
+use crate::hostconf::sshkeys::{authorized_keys, key_paths, sshd_settings, AuthorizedKey};
 
 /// The rule.
 pub struct SshKey;
@@ -84,7 +82,10 @@ impl ConfigRule for SshKey {
 
         // The AuthorizedKeysFile lines (in force, and in Match blocks).
         let mut configured: Vec<String> = Vec::new();
-        for s in settings.iter().filter(|s| s.keyword == "authorizedkeysfile") {
+        for s in settings
+            .iter()
+            .filter(|s| s.keyword == "authorizedkeysfile")
+        {
             for p in s.value.split_whitespace() {
                 configured.push(p.to_string());
                 let shown = key_paths(p, "/home/USER", "USER");
@@ -136,17 +137,21 @@ impl ConfigRule for SshKey {
             let is_root = owner_entry.is_some_and(|e| e.uid == 0) || path.starts_with("/root/");
             let service = owner_entry.is_some_and(|e| {
                 e.uid != 0
-                    && (e.uid < 1000
-                        || e.shell.ends_with("nologin")
-                        || e.shell.ends_with("/false"))
+                    && (e.uid < 1000 || e.shell.ends_with("nologin") || e.shell.ends_with("/false"))
                     && !(e.uid >= 500 && e.home.starts_with("/home/"))
             });
             let backdoor_owner = owner_entry.is_some_and(|e| e.uid == 0 && e.name != "root");
-            let changed_in_window = f.mtime.is_some_and(|t| host.window.is_some_and(|w| w.contains(t)));
+            let changed_in_window = f
+                .mtime
+                .is_some_and(|t| host.window.is_some_and(|w| w.contains(t)));
             for k in authorized_keys(&f.text()) {
-                let Some((sev, reasons)) =
-                    judge(&k, is_root, service, changed_in_window, permit_root.as_deref())
-                else {
+                let Some((sev, reasons)) = judge(
+                    &k,
+                    is_root,
+                    service,
+                    changed_in_window,
+                    permit_root.as_deref(),
+                ) else {
                     continue;
                 };
                 let who = owner.as_deref().unwrap_or("an unknown account");
@@ -219,7 +224,11 @@ fn judge(
         let known = KNOWN_FORCED.iter().any(|t| cmd.contains(t));
         if let Some(r) = risky_command(cmd) {
             raise(
-                if is_root { Severity::Critical } else { Severity::High },
+                if is_root {
+                    Severity::Critical
+                } else {
+                    Severity::High
+                },
                 format!("forced command that {r}: {cmd}"),
                 &mut sev,
             );
@@ -231,7 +240,11 @@ fn judge(
             );
         } else {
             raise(
-                if is_root { Severity::Critical } else { Severity::High },
+                if is_root {
+                    Severity::Critical
+                } else {
+                    Severity::High
+                },
                 format!("forced command: {cmd}"),
                 &mut sev,
             );
@@ -241,16 +254,25 @@ fn judge(
         raise(Severity::High, format!("usable only from {from}"), &mut sev);
     }
     if let Some(env) = k.option("environment") {
-        raise(Severity::High, format!("sets the environment {env}"), &mut sev);
+        raise(
+            Severity::High,
+            format!("sets the environment {env}"),
+            &mut sev,
+        );
     }
     for opt in ["permitopen", "permitlisten", "tunnel"] {
         if let Some(v) = k.option(opt) {
-            raise(Severity::High, format!("opens tunnels ({opt}={v})"), &mut sev);
+            raise(
+                Severity::High,
+                format!("opens tunnels ({opt}={v})"),
+                &mut sev,
+            );
         }
     }
     if is_root {
         let off = matches!(permit_root, Some("no"))
-            || (matches!(permit_root, Some("forced-commands-only")) && k.option("command").is_none());
+            || (matches!(permit_root, Some("forced-commands-only"))
+                && k.option("command").is_none());
         if off {
             raise(
                 Severity::Medium,
@@ -276,7 +298,11 @@ fn judge(
         } else {
             Severity::Medium
         };
-        raise(s, "key file changed inside the incident window".into(), &mut sev);
+        raise(
+            s,
+            "key file changed inside the incident window".into(),
+            &mut sev,
+        );
     }
     // A key with only a restricted backup command and nothing else stays medium.
     Some((sev?, reasons))
@@ -293,7 +319,8 @@ mod tests {
     const ED: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMcYVBY7zg7ObIqYy+QUvRWHkHx/eLk1Pk1/f1qOZiHT admin@workstation";
     const RSA: &str = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQDWLPcTTcrUFO3i0wARU8HQc1zqTL/WQhqgKighjLQQfdkv6Gf5BB6RQsBYYDKsEna0az7LLg7ogWsH++DAHPeSw6ElfCiNNAtxbwkCGdOJpWxDdc0RMKwwWliidob8eWmnRJmj0A6c3NjvpRSkUfIGDQ3NH6/eY7kfx64PpMk4G2T3yoaG2mraO97ph4Ck/zKfHaQ1ucD6YYotdQLovcaTP6Ui+JlOxWKDPBgzTqkljKc23whckie8QWqqBASxPtQnnxTJ4aASyubVSgOxA495vYo+cCxkdw7RmoRI71ExHjKLkXseEyHZL6FgvNgfp6ceQFBHaCro6KrDrmRm2J8v root@kali";
     const PASSWD: &str = include_str!("../../../tests/fixtures/host-accounts/stock/etc/passwd");
-    const SSHD: &str = include_str!("../../../tests/fixtures/host-accounts/stock/etc/ssh/sshd_config");
+    const SSHD: &str =
+        include_str!("../../../tests/fixtures/host-accounts/stock/etc/ssh/sshd_config");
 
     #[test]
     fn root_keys_and_forced_commands() {
@@ -381,8 +408,14 @@ mod tests {
     fn ordinary_keys_are_quiet_and_root_keys_under_permit_no_are_medium() {
         let h = host(&[
             ("/etc/passwd", PASSWD),
-            ("/etc/ssh/sshd_config", &format!("PermitRootLogin no\n{SSHD}")),
-            ("/home/cloudsdk/.ssh/authorized_keys", &format!("{ED}\n{RSA}\n")),
+            (
+                "/etc/ssh/sshd_config",
+                &format!("PermitRootLogin no\n{SSHD}"),
+            ),
+            (
+                "/home/cloudsdk/.ssh/authorized_keys",
+                &format!("{ED}\n{RSA}\n"),
+            ),
             ("/root/.ssh/authorized_keys", &format!("{ED}\n")),
         ]);
         let f = SshKey.check(&h);

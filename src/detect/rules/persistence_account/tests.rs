@@ -33,7 +33,9 @@ fn logged(needle: &str) -> Vec<LoggedChange> {
         .collect()
 }
 
-fn summary(f: &[Finding]) -> Vec<(String, Severity, Vec<(String, Vec<u64>)>)> {
+type Cited = Vec<(String, Vec<u64>)>;
+
+fn summary(f: &[Finding]) -> Vec<(String, Severity, Cited)> {
     f.iter()
         .map(|f| {
             (
@@ -48,7 +50,7 @@ fn summary(f: &[Finding]) -> Vec<(String, Severity, Vec<(String, Vec<u64>)>)> {
         .collect()
 }
 
-fn cites(v: &[(&str, &[u64])]) -> Vec<(String, Vec<u64>)> {
+fn cites(v: &[(&str, &[u64])]) -> Cited {
     v.iter().map(|(p, l)| (p.to_string(), l.to_vec())).collect()
 }
 
@@ -111,12 +113,10 @@ fn second_uid_0_is_a_backdoor() {
 
 #[test]
 fn duplicate_uid_and_service_accounts_with_a_way_in() {
-    let passwd = PASSWD
-        .replace(
-            "www-data:x:33:33:www-data:/var/www:/usr/sbin/nologin",
-            "www-data:x:33:33:www-data:/var/www:/bin/bash",
-        )
-        + "mailsvc:x:1000:1000::/home/mailsvc:/bin/bash\n";
+    let passwd = PASSWD.replace(
+        "www-data:x:33:33:www-data:/var/www:/usr/sbin/nologin",
+        "www-data:x:33:33:www-data:/var/www:/bin/bash",
+    ) + "mailsvc:x:1000:1000::/home/mailsvc:/bin/bash\n";
     let group = GROUP.replace("sudo:x:27:\n", "sudo:x:27:backup\n");
     let h = host(&[
         ("/etc/passwd", &passwd),
@@ -198,7 +198,9 @@ fn changes_inside_the_incident_window() {
     let xyz = &got[1];
     assert_eq!(xyz.0, "mailir-test-xyz");
     assert_eq!(xyz.1, Severity::High, "{:#?}", f[1]);
-    assert!(f[1].summary.contains("added to the administrators' group sudo"));
+    assert!(f[1]
+        .summary
+        .contains("added to the administrators' group sudo"));
     let auth = xyz.2.iter().find(|(p, _)| p == "var/log/auth.log").unwrap();
     assert!(auth.1.contains(&2) && auth.1.contains(&3), "{auth:?}");
     assert_eq!(
