@@ -423,18 +423,21 @@ impl ConfigRule for Account {
                 .filter(|g| ADMIN_GROUPS.contains(&g.name.as_str()))
             {
                 let mut members: Vec<&str> = g.members.iter().map(String::as_str).collect();
+                // Primary membership counts for accounts that can log in: Red Hat's `sync`,
+                // `shutdown`, `halt` and `operator` have GID 0 and no shell.
                 members.extend(
                     accounts
                         .iter()
-                        .filter(|e| e.gid == g.gid && e.uid != 0)
+                        .filter(|e| e.gid == g.gid && e.uid != 0 && login_shell(&e.shell))
                         .map(|e| e.name.as_str()),
                 );
                 for m in members {
                     let Some(e) = by_name.get(m) else {
                         continue;
                     };
-                    // Ubuntu's `syslog` reads the logs as a member of `adm`.
-                    if g.name == "adm" && m == "syslog" {
+                    // Ubuntu's `syslog` reads the logs as a member of `adm`; old Red Hat
+                    // releases listed `adm` and `daemon` there.
+                    if g.name == "adm" && matches!(m, "syslog" | "adm" | "daemon") {
                         continue;
                     }
                     if !is_service(e) {

@@ -81,6 +81,40 @@ fn a_stock_debian_host_is_quiet() {
 }
 
 #[test]
+fn a_stock_red_hat_host_is_quiet() {
+    // The system accounts and groups of RHEL 9's `setup` package (setup-2.13.7), transcribed:
+    // `sync`, `shutdown`, `halt` and `operator` have GID 0.
+    let h = host(&[
+        (
+            "/etc/passwd",
+            "root:x:0:0:root:/root:/bin/bash\nbin:x:1:1:bin:/bin:/sbin/nologin\ndaemon:x:2:2:daemon:/sbin:/sbin/nologin\nadm:x:3:4:adm:/var/adm:/sbin/nologin\nlp:x:4:7:lp:/var/spool/lpd:/sbin/nologin\nsync:x:5:0:sync:/sbin:/bin/sync\nshutdown:x:6:0:shutdown:/sbin:/sbin/shutdown\nhalt:x:7:0:halt:/sbin:/sbin/halt\nmail:x:8:12:mail:/var/spool/mail:/sbin/nologin\noperator:x:11:0:operator:/root:/sbin/nologin\ngames:x:12:100:games:/usr/games:/sbin/nologin\nftp:x:14:50:FTP User:/var/ftp:/sbin/nologin\nnobody:x:65534:65534:Kernel Overflow User:/:/sbin/nologin\npostfix:x:89:89::/var/spool/postfix:/sbin/nologin\nalice:x:1000:1000:Alice:/home/alice:/bin/bash\n",
+        ),
+        (
+            "/etc/group",
+            "root:x:0:\nbin:x:1:\ndaemon:x:2:\nsys:x:3:\nadm:x:4:\ntty:x:5:\ndisk:x:6:\nlp:x:7:\nmem:x:8:\nkmem:x:9:\nwheel:x:10:alice\nmail:x:12:postfix\nusers:x:100:\nnobody:x:65534:\npostfix:x:89:\nalice:x:1000:\n",
+        ),
+    ]);
+    let f = Account.check(&h);
+    assert!(f.is_empty(), "{f:#?}");
+    // The same host with `operator` given a shell: its GID 0 now counts.
+    let shell = host(&[
+        (
+            "/etc/passwd",
+            "root:x:0:0:root:/root:/bin/bash\noperator:x:11:0:operator:/root:/bin/bash\n",
+        ),
+        ("/etc/group", "root:x:0:\n"),
+    ]);
+    let f = Account.check(&shell);
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0].severity, Severity::High);
+    assert!(
+        f[0].summary.contains("administrators' group root"),
+        "{}",
+        f[0].summary
+    );
+}
+
+#[test]
 fn second_uid_0_is_a_backdoor() {
     let passwd = format!("{PASSWD}sysadm:x:0:0::/root:/bin/bash\n");
     let n = passwd.lines().count() as u64;
