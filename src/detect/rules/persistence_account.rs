@@ -15,8 +15,8 @@
 //! or everyone), and the account changes logged by `useradd`/`usermod`/`passwd`/`chpasswd`/
 //! `gpasswd`/`userdel` (`account_change` events gathered by [`Changes`] in the shared state,
 //! handed to the host by the engine): inside the window any change counts; outside it only a
-//! new or re-numbered UID 0, and a service or since-deleted account added to an
-//! administrators' group. One finding per account, citing its passwd line and every line that
+//! new or re-numbered UID 0 (even of an account deleted since), and a service account added
+//! to an administrators' group. One finding per account, citing its passwd line and every line that
 //! adds to it. **Severity**: critical for a second UID 0; high for a duplicate UID, a service
 //! account with a shell, a password or administrator rights, and a privileged change inside
 //! the window; medium for other changes inside the window and privileged changes logged
@@ -648,9 +648,7 @@ fn titles(
     if !present && !name.starts_with('%') && !name.starts_with("group ") && name != "ALL" {
         s.push("not in /etc/passwd now (deleted since, or the file was not collected)".into());
     } else if !name.starts_with('%') && !name.starts_with("group ") && name != "ALL" {
-        s.push(format!(
-            "lock it (`usermod -L -e 1 {name}`), look for its keys, cron jobs and processes, then remove it"
-        ));
+        s.push("lock it, look for its keys, cron jobs and processes, then remove it".into());
     }
     (title, format!("{name}: {}", s.join("; ")))
 }
