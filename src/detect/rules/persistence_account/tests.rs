@@ -242,3 +242,29 @@ fn changes_inside_the_incident_window() {
         Some(&EntityRole::BackdoorAccount)
     );
 }
+
+#[test]
+fn the_shared_state_keeps_account_changes_within_its_cap() {
+    use crate::detect::fact::Fact;
+    let mut fields: [Option<&str>; 10] = [None; 10];
+    fields[2] = Some("sysadm");
+    fields[9] = Some(r#"{"op":"useradd","action":"new_user","params":{"uid":"0"}}"#);
+    let change = Fact::new(1_000_000, Kind::AccountChange, None, fields, 0, 7);
+    let login = Fact::new(1_000_000, Kind::AuthSuccess, None, fields, 0, 8);
+    let mut c = Changes::default();
+    c.observe(&login);
+    c.observe(&change);
+    let files = [("var/log/auth.log".to_string(), Some("ab".to_string()))];
+    let r = c.resolve(&files);
+    assert_eq!(r.len(), 1);
+    assert_eq!((r[0].path.as_str(), r[0].line), ("var/log/auth.log", 7));
+    assert_eq!(r[0].account.as_deref(), Some("sysadm"));
+    assert_eq!(
+        r[0].privileged().as_deref(),
+        Some("created with UID 0 (root's powers)")
+    );
+    for _ in 0..MAX_CHANGES {
+        c.observe(&change);
+    }
+    assert_eq!((c.kept.len(), c.dropped), (MAX_CHANGES, 1));
+}
