@@ -62,6 +62,9 @@
 //!   spool, histories flagged secret, `/etc/shadow` as account metadata without a byte of a
 //!   hash, and `/etc/ld.so.preload` found by raw system calls when a rootkit-style hooking
 //!   library preloaded into the collector hides it from libc (needs gcc; skips loudly).
+//! - `host_accounts`: `detect` on a mounted root with a second UID 0 (and the real
+//!   shadow-utils lines of its creation), root SSH keys (one behind a `command=`) and an
+//!   `ld.so.preload` library: found at file and line; the same machine's stock files quiet.
 //! - `windows_wine`: the Windows collector under wine on a fake Exchange `C:` drive of real
 //!   Exchange logs, verified by both builds (skips loudly without wine and mingw).
 
@@ -81,6 +84,8 @@ mod exchange_sample;
 #[cfg(feature = "analysis")]
 mod exim_rejects;
 mod host_collect;
+#[cfg(feature = "analysis")]
+mod host_accounts;
 #[cfg(feature = "analysis")]
 mod hostile_bundle;
 mod hostile_disk;

@@ -123,6 +123,9 @@ pub struct Host {
     /// The incident window the log rules found ([`Window::of`]), set by the engine before the
     /// configuration rules run: host files changed inside it are the attacker's candidates.
     pub window: Option<Window>,
+    /// Host account changes the logs recorded (`useradd`, `usermod` …), set by the engine
+    /// before the configuration rules run (`persistence.account`).
+    pub account_changes: Vec<crate::detect::rules::persistence_account::LoggedChange>,
 }
 
 /// The incident window: from the first to the last high or critical finding of the log
@@ -214,6 +217,7 @@ impl Host {
             sendmail,
             webroots: Default::default(),
             window: None,
+            account_changes: Vec::new(),
         }
     }
 

@@ -336,6 +336,7 @@ pub fn findings(cfg: &DetectConfig, command: &str, quote: bool) -> Result<Option
     let mut host = host::Host::new(conf, &cfg.local_domains);
     host.webroots = crate::hostconf::webroots::WebRoots::load(&cfg.parse.inputs);
     host.window = host::Window::of(&findings);
+    host.account_changes = engine.shared.accounts.resolve(&driven.files);
     let mut planted = Vec::new();
     for rule in rules::config_rules() {
         planted.extend(rule.check(&host).into_iter().filter(on));

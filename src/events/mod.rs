@@ -8,6 +8,7 @@
 //! To add a daemon: a module with `accepts(tag, has_host)` and `parse(tag, msg)`, one row in
 //! [`DAEMONS`], and its lines in the tests of that module and of `tests/`.
 
+pub mod accounts;
 pub mod courier;
 pub mod detail;
 pub mod dovecot;
@@ -70,6 +71,10 @@ fn opensmtpd_accepts(tag: &str, _has_host: bool) -> bool {
     opensmtpd::is_opensmtpd(tag)
 }
 
+fn accounts_accepts(tag: &str, _has_host: bool) -> bool {
+    accounts::is_account_tool(tag)
+}
+
 fn roundcube_accepts(tag: &str, _has_host: bool) -> bool {
     roundcube::is_roundcube(tag)
 }
@@ -109,6 +114,13 @@ pub const DAEMONS: &[Daemon] = &[
     Daemon {
         accepts: roundcube_accepts,
         parse: roundcube::parse,
+        mail_facility: false,
+    },
+    // Host account changes (shadow-utils, PAM's password changes): before Dovecot, which
+    // takes every line without a host.
+    Daemon {
+        accepts: accounts_accepts,
+        parse: accounts::parse,
         mail_facility: false,
     },
     Daemon {

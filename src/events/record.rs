@@ -85,6 +85,9 @@ pub enum Kind {
     AccessSetting,
     /// Auditing switched off or on, or an account exempted from it.
     AuditSetting,
+    /// A host account or group was created, changed or deleted (`useradd`, `usermod`,
+    /// `passwd`, `gpasswd` …): the account in `mailbox`, what changed in the detail.
+    AccountChange,
 }
 
 impl Kind {
@@ -124,6 +127,7 @@ impl Kind {
             Kind::AppConsent => "app_consent",
             Kind::AccessSetting => "access_setting",
             Kind::AuditSetting => "audit_setting",
+            Kind::AccountChange => "account_change",
         }
     }
 }
@@ -313,6 +317,7 @@ mod tests {
             Kind::MailboxAccess,
             Kind::PermissionGrant,
             Kind::AuditSetting,
+            Kind::AccountChange,
         ] {
             assert_eq!(serde_json::to_value(k).unwrap(), k.name());
         }

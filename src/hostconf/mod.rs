@@ -12,10 +12,14 @@
 //! regexp/pcre and compiled tables), [`compiled`] (Berkeley DB hash/btree, CDB and LMDB files), [`delivery`]
 //! (`.forward`, `.qmail`, procmail, sieve, Exim filters), [`exim`] and [`sendmail`] (each MTA's
 //! own configuration), [`cron`], [`domains`] (what
-//! counts as local), and the live host's state: [`procs`] (processes, sockets, modules) and
-//! [`packages`] (package verification). Rules in `detect::rules::{persistence_*, config_*}` consume them; a new
+//! counts as local); the host behind the mail service: [`accounts`] (passwd, group, sudoers,
+//! shadow metadata), [`sshkeys`] (`authorized_keys`, `sshd_config`) and [`preload`]
+//! (`ld.so.preload`, `ld.so.conf.d`, the collector's preload check); and the live host's state:
+//! [`procs`] (processes, sockets, modules) and [`packages`] (package verification). Rules in
+//! `detect::rules::{persistence_*, host_*, config_*}` consume them; a new
 //! format is a parser here, never format details in a rule.
 
+pub mod accounts;
 pub mod compiled;
 pub mod cron;
 pub mod delivery;
@@ -24,9 +28,11 @@ pub mod exim;
 pub mod maps;
 pub mod packages;
 pub mod postfix;
+pub mod preload;
 pub mod procs;
 pub mod sendmail;
 pub mod shadow;
+pub mod sshkeys;
 pub mod webroots;
 
 use std::collections::BTreeMap;

@@ -54,6 +54,7 @@ pub mod logins;
 pub mod mail_access;
 pub mod mail_actions;
 pub mod mail_reading;
+pub mod persistence_account;
 pub mod persistence_bcc;
 pub mod persistence_compiled_map;
 pub mod persistence_cron;
@@ -63,7 +64,9 @@ pub mod persistence_mailbox_forwarding;
 pub mod persistence_mailbox_rule;
 pub mod persistence_oauth_consent;
 pub mod persistence_pipe;
+pub mod persistence_preload;
 pub mod persistence_sender_rewrite;
+pub mod persistence_ssh_key;
 pub mod persistence_transport;
 pub mod persistence_transport_rule;
 pub mod persistence_trusted_sender;
@@ -105,6 +108,8 @@ pub struct Shared {
     pub mail: mail_access::Baseline,
     /// Where each account acted from, and when (usual and new sources).
     pub sources: sources::Sources,
+    /// Host account changes of the logs (`persistence.account`, through `Host`).
+    pub accounts: persistence_account::Changes,
 }
 
 impl Shared {
@@ -116,6 +121,7 @@ impl Shared {
             tenant: cloud::Tenant::default(),
             mail: mail_access::Baseline::new(t),
             sources: sources::Sources::default(),
+            accounts: persistence_account::Changes::default(),
         }
     }
 
@@ -124,6 +130,7 @@ impl Shared {
         self.tenant.observe(f);
         self.mail.observe(f);
         self.sources.observe(f);
+        self.accounts.observe(f);
         if failures::is_failure(f) {
             self.failures.observe(f);
         } else {
@@ -144,6 +151,14 @@ impl Shared {
 
     /// The bounds the shared state reached.
     pub fn limits(&self) -> Vec<Limit> {
+        let accounts = (self.accounts.dropped > 0).then(|| Limit {
+            rule: "persistence.account",
+            what: format!(
+                "{} logged account change(s) beyond the first {} not kept",
+                self.accounts.dropped,
+                persistence_account::MAX_CHANGES
+            ),
+        });
         self.failures
             .folding()
             .map(|f| {
@@ -154,6 +169,7 @@ impl Shared {
                 )
             })
             .into_iter()
+            .chain(accounts)
             .collect()
     }
 
@@ -438,6 +454,9 @@ pub fn config_rules() -> Vec<Box<dyn super::host::ConfigRule>> {
         Box::new(persistence_cron::Cron),
         Box::new(host_malware_process::MalwareProcess),
         Box::new(host_package_modified::PackageModified),
+        Box::new(persistence_account::Account),
+        Box::new(persistence_ssh_key::SshKey),
+        Box::new(persistence_preload::Preload),
         Box::new(web_webshell_file::WebshellFile),
         Box::new(config_open_relay::OpenRelay),
         Box::new(config_vrfy::Vrfy),
