@@ -8,7 +8,8 @@
 //! format live beside: [`postfix`] (main.cf, master.cf, map references), [`maps`] (text,
 //! regexp/pcre and compiled tables), [`compiled`] (Berkeley DB hash/btree, CDB and LMDB files), [`delivery`]
 //! (`.forward`, `.qmail`, procmail, sieve, Exim filters), [`exim`] and [`sendmail`] (each MTA's
-//! own configuration), [`cron`], and [`domains`] (what
+//! own configuration), [`cron`] (crontabs and the `at` spool), [`systemd`] (units and timers),
+//! [`shellinit`] (profile and rc files), [`history`] (shell histories), and [`domains`] (what
 //! counts as local). Rules in `detect::rules::{persistence_*, config_*}` consume them; a new
 //! format is a parser here, never format details in a rule.
 
@@ -17,9 +18,12 @@ pub mod cron;
 pub mod delivery;
 pub mod domains;
 pub mod exim;
+pub mod history;
 pub mod maps;
 pub mod postfix;
 pub mod sendmail;
+pub mod shellinit;
+pub mod systemd;
 pub mod webroots;
 
 use std::collections::BTreeMap;

@@ -48,6 +48,7 @@ pub mod exfil_protocol_enabled;
 pub mod exploit_smtp_injection;
 pub mod exploit_smtp_smuggling;
 pub mod failures;
+pub mod host_history;
 pub mod logins;
 pub mod mail_access;
 pub mod mail_actions;
@@ -62,6 +63,8 @@ pub mod persistence_mailbox_rule;
 pub mod persistence_oauth_consent;
 pub mod persistence_pipe;
 pub mod persistence_sender_rewrite;
+pub mod persistence_service;
+pub mod persistence_shell_init;
 pub mod persistence_transport;
 pub mod persistence_transport_rule;
 pub mod persistence_trusted_sender;
@@ -434,6 +437,9 @@ pub fn config_rules() -> Vec<Box<dyn super::host::ConfigRule>> {
         Box::new(persistence_trusted_sender::TrustedSender),
         Box::new(persistence_compiled_map::CompiledMap),
         Box::new(persistence_cron::Cron),
+        Box::new(persistence_service::Service),
+        Box::new(persistence_shell_init::ShellInit),
+        Box::new(host_history::History),
         Box::new(web_webshell_file::WebshellFile),
         Box::new(config_open_relay::OpenRelay),
         Box::new(config_vrfy::Vrfy),
