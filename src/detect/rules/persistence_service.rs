@@ -211,7 +211,11 @@ impl ConfigRule for Service {
                 if !window.contains(mtime) {
                     continue;
                 }
-                let first = f.dirs.first().map(|d| d.line);
+                // The first command it runs, else its first setting.
+                let first = exec_lines(&f.dirs)
+                    .first()
+                    .map(|e| e.0)
+                    .or_else(|| f.dirs.first().map(|d| d.line));
                 let c = Cites::one(&host.conf, f.path, first);
                 let what = if is_dropin_path(f.path) {
                     format!("A drop-in of systemd unit {name}")
@@ -393,7 +397,7 @@ mod tests {
             f[0].title,
             "Systemd unit mail-stats.service was written during the incident (enabled)"
         );
-        assert_eq!(f[0].evidence[0].lines, [1]);
+        assert_eq!(f[0].evidence[0].lines, [3]);
     }
 
     /// Every unit this machine's packages ship (`/lib/systemd/system`, Debian 12), loaded
