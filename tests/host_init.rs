@@ -68,8 +68,11 @@ fn bundle_of(root: &Path, out: &Path) {
     std::fs::write(out.join("manifest.jsonl"), rows).unwrap();
 }
 
+/// Evidence files and their lines.
+type Cited = Vec<(String, Vec<u64>)>;
+
 /// The findings of the given rule: (title, [(evidence path, lines)]).
-fn of_rule(findings: &[Value], rule: &str) -> Vec<(String, Vec<(String, Vec<u64>)>)> {
+fn of_rule(findings: &[Value], rule: &str) -> Vec<(String, Cited)> {
     findings
         .iter()
         .filter(|f| f["rule"] == rule)
@@ -179,6 +182,37 @@ fn planted_host_persistence_is_found_at_its_lines_and_stock_files_are_quiet() {
                     || p.contains("bash.bashrc")
                     || p.contains("home/ops")
                     || p.ends_with(".profile")),
+                "{} on stock file {p}",
+                f["rule"]
+            );
+        }
+    }
+}
+
+/// The same fixture read as a mounted root (`detect ROOT`: planned with the collector's own
+/// catalogue): the planted timer and service are found at their lines whatever else the
+/// catalogue plans, and nothing is found on the stock files.
+#[test]
+fn the_fixture_read_as_a_root_finds_the_planted_timer_and_nothing_stock() {
+    let root = fixture();
+    let o = run(&["detect", root.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let doc: Value = serde_json::from_str(&o.stdout).unwrap();
+    let findings = doc["findings"].as_array().unwrap();
+    let svc = of_rule(findings, "persistence.service");
+    assert_eq!(svc.len(), 1, "{svc:?}");
+    assert_eq!(
+        svc[0].1,
+        vec![
+            ("etc/systemd/system/dbus-sync.service".to_string(), vec![7]),
+            ("etc/systemd/system/dbus-sync.timer".to_string(), vec![5]),
+        ]
+    );
+    for f in findings {
+        for e in f["evidence"].as_array().unwrap() {
+            let p = e["path"].as_str().unwrap();
+            assert!(
+                !(p.contains("lib/systemd") || p.contains("home/ops") || p.contains("profile")),
                 "{} on stock file {p}",
                 f["rule"]
             );

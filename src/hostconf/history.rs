@@ -43,9 +43,10 @@ pub struct Entry {
 /// A bash `#<epoch>` time line's seconds.
 fn bash_time(l: &str) -> Option<i64> {
     let d = l.strip_prefix('#')?;
-    (d.len() >= 9 && d.len() <= 11 && d.bytes().all(|b| b.is_ascii_digit()))
-        .then(|| d.parse().ok())
-        .flatten()
+    if !(9..=11).contains(&d.len()) || !d.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    d.parse().ok()
 }
 
 /// A zsh extended history line's seconds and command.
