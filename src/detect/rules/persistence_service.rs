@@ -400,6 +400,27 @@ mod tests {
         assert_eq!(f[0].evidence[0].lines, [3]);
     }
 
+    #[test]
+    fn programs_inside_shell_wrappers_and_scripts_are_judged() {
+        let h = host(&[]);
+        let j = |c: &str| judge_command(&h, c);
+        assert_eq!(
+            j("/bin/sh -c 'sleep 5; exec /var/tmp/.cache/upd'").as_deref(),
+            Some("runs from a world-writable directory")
+        );
+        assert_eq!(
+            j("/bin/bash /root/.config/x.sh").as_deref(),
+            Some("runs from a hidden directory")
+        );
+        assert_eq!(
+            j("/home/deploy/app/bin/server --port 8080").as_deref(),
+            Some("runs from a home directory")
+        );
+        // Naming a world-writable path is no run (systemd-tmpfiles, a PrivateTmp unit).
+        assert_eq!(j("/usr/bin/find /tmp -xdev -mtime +10 -delete"), None);
+        assert_eq!(j("/usr/sbin/postmulti -i %i -p start"), None);
+    }
+
     /// Every unit this machine's packages ship (`/lib/systemd/system`, Debian 12), loaded
     /// into one host with their real text: no finding.
     #[test]
