@@ -6,6 +6,8 @@
 //! - `collect_sample`: the compromised-host sample into zip, tar.gz and directory bundles.
 //! - `collector_host`: the collector where `openat2` is refused (seccomp `EPERM`), run as
 //!   `nobody`, and started through the dynamic loader.
+//! - `host_init`: `detect` on a fake Debian root of real stock units and start-up files with
+//!   a planted timer and service, `.bashrc` line, `at` job and history: each found at its line.
 //! - `hostile_tree`: a tree of traps (loops, escaping links, FIFO, odd names, a growing log).
 //! - `hostile_bundle`: unpacked bundles with links, FIFOs, climbing paths and grown logs.
 //! - `hostile_disk`: collection onto a tmpfs that fills up (as root only): records kept.
@@ -86,6 +88,8 @@ mod exim_rejects;
 mod host_collect;
 #[cfg(feature = "analysis")]
 mod host_accounts;
+#[cfg(feature = "analysis")]
+mod host_init;
 #[cfg(feature = "analysis")]
 mod hostile_bundle;
 mod hostile_disk;

@@ -740,7 +740,7 @@ pub const RULES: &[RuleMeta] = &[
         "a planted scheduled job",
         &[H],
         Persistence,
-        &["T1053.003"],
+        &["T1053.003", "T1053.002"],
         &[PlantedEntry],
         HOST_PLANT,
     ),

@@ -11,12 +11,13 @@
 //! format live beside: [`postfix`] (main.cf, master.cf, map references), [`maps`] (text,
 //! regexp/pcre and compiled tables), [`compiled`] (Berkeley DB hash/btree, CDB and LMDB files), [`delivery`]
 //! (`.forward`, `.qmail`, procmail, sieve, Exim filters), [`exim`] and [`sendmail`] (each MTA's
-//! own configuration), [`cron`], [`domains`] (what
-//! counts as local); the host behind the mail service: [`accounts`] (passwd, group, sudoers,
-//! shadow metadata), [`sshkeys`] (`authorized_keys`, `sshd_config`) and [`preload`]
-//! (`ld.so.preload`, `ld.so.conf.d`, the collector's preload check); and the live host's state:
-//! [`procs`] (processes, sockets, modules) and [`packages`] (package verification). Rules in
-//! `detect::rules::{persistence_*, host_*, config_*}` consume them; a new
+//! own configuration), [`cron`] (crontabs and the `at` spool), [`domains`] (what counts as
+//! local); the host behind the mail service: [`accounts`] (passwd, group, sudoers, shadow
+//! metadata), [`sshkeys`] (`authorized_keys`, `sshd_config`), [`preload`] (`ld.so.preload`,
+//! `ld.so.conf.d`, the collector's preload check), [`systemd`] (units and timers),
+//! [`shellinit`] (profile and rc files), [`history`] (shell histories); and the live host's
+//! state: [`procs`] (processes, sockets, modules) and [`packages`] (package verification).
+//! Rules in `detect::rules::{persistence_*, host_*, config_*}` consume them; a new
 //! format is a parser here, never format details in a rule.
 
 pub mod accounts;
@@ -25,6 +26,7 @@ pub mod cron;
 pub mod delivery;
 pub mod domains;
 pub mod exim;
+pub mod history;
 pub mod maps;
 pub mod packages;
 pub mod postfix;
@@ -32,7 +34,9 @@ pub mod preload;
 pub mod procs;
 pub mod sendmail;
 pub mod shadow;
+pub mod shellinit;
 pub mod sshkeys;
+pub mod systemd;
 pub mod webroots;
 
 use std::collections::BTreeMap;

@@ -50,6 +50,7 @@ pub mod exploit_smtp_smuggling;
 pub mod failures;
 pub mod host_malware_process;
 pub mod host_package_modified;
+pub mod host_history;
 pub mod logins;
 pub mod mail_access;
 pub mod mail_actions;
@@ -67,6 +68,8 @@ pub mod persistence_pipe;
 pub mod persistence_preload;
 pub mod persistence_sender_rewrite;
 pub mod persistence_ssh_key;
+pub mod persistence_service;
+pub mod persistence_shell_init;
 pub mod persistence_transport;
 pub mod persistence_transport_rule;
 pub mod persistence_trusted_sender;
@@ -457,6 +460,9 @@ pub fn config_rules() -> Vec<Box<dyn super::host::ConfigRule>> {
         Box::new(persistence_account::Account),
         Box::new(persistence_ssh_key::SshKey),
         Box::new(persistence_preload::Preload),
+        Box::new(persistence_service::Service),
+        Box::new(persistence_shell_init::ShellInit),
+        Box::new(host_history::History),
         Box::new(web_webshell_file::WebshellFile),
         Box::new(config_open_relay::OpenRelay),
         Box::new(config_vrfy::Vrfy),

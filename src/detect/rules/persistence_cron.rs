@@ -4,13 +4,18 @@
 //!
 //! **Why**: the sample attacker's root crontab pulls a script every 30 minutes and a cron.d job
 //! puts the BCC map back every 20; cleaning the mail config without the cron job loses to it.
+//! An `at` job queued for the night restarts an implant after the responder has looked.
 //! **How**: every job of `/etc/crontab`, `/etc/cron.d/*`, `/etc/anacrontab`, spool crontabs,
-//! `cron.{hourly,daily,weekly,monthly}` scripts and systemd `ExecStart=` lines, judged by
+//! `cron.{hourly,daily,weekly,monthly}` scripts and the `at` spool
+//! (`/var/spool/cron/atjobs/*`, `/var/spool/at/*`: the job's own lines, not the submitter's
+//! environment), read by [`crate::hostconf::cron`], judged by
 //! [`crate::detect::host::risky_command`] and by whether it writes mail configuration
 //! (`/etc/postfix`, aliases, `postmap`/`postalias`/`newaliases`, `postconf -e`, Exim, sendmail,
-//! Dovecot, `.forward`, sieve) or names an outside mail address. **Severity**: high.
-//! **ATT&CK**: T1053.003 (Scheduled Task/Job: Cron). **False positives**: a site's own map
-//! rebuild job (`postmap` from a provisioning script): named by file and line for a check.
+//! Dovecot, `.forward`, sieve) or names an outside mail address. Systemd units and timers are
+//! `persistence.service`'s (judged once, there). **Severity**: high.
+//! **ATT&CK**: T1053.003 (Scheduled Task/Job: Cron), T1053.002 (Scheduled Task/Job: At) for
+//! `at` jobs. **False positives**: a site's own map rebuild job (`postmap` from a provisioning
+//! script): named by file and line for a check.
 
 use super::super::host::{risky_command, Cites, ConfigRule, Host};
 use crate::detect::finding::{Finding, Severity};
@@ -70,11 +75,16 @@ impl ConfigRule for Cron {
                     continue;
                 };
                 let c = Cites::one(&host.conf, path, Some(job.line));
+                let at = job.schedule == "at";
                 let mut finding = c.finding(
                     "persistence.cron",
                     Severity::High,
-                    vec!["T1053.003"],
-                    format!("Scheduled job of {} {reason}", job.user),
+                    vec![if at { "T1053.002" } else { "T1053.003" }],
+                    format!(
+                        "{} of {} {reason}",
+                        if at { "Queued at job" } else { "Scheduled job" },
+                        job.user
+                    ),
                     format!(
                         "{path} line {} ({}, as {}): {} — {reason}",
                         job.line, job.schedule, job.user, job.command
@@ -123,6 +133,30 @@ mod tests {
             (got[1].0.as_str(), got[1].1.clone()),
             ("/var/spool/cron/crontabs/root", vec![2])
         );
+    }
+
+    #[test]
+    fn at_jobs_are_judged_and_units_are_not() {
+        let real = include_str!(
+            "../../../tests/fixtures/host-init/root/var/spool/cron/atjobs/a0000101c8e785"
+        );
+        let h = host(&[
+            ("/var/spool/cron/atjobs/a0000101c8e785", real),
+            ("/var/spool/cron/atjobs/.SEQ", "1\n"),
+            // persistence.service judges units; cron no longer reads them.
+            (
+                "/etc/systemd/system/dbus-sync.service",
+                "[Service]\nExecStart=/dev/shm/.x/dbus-sync\n",
+            ),
+        ]);
+        let f = Cron.check(&h);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(
+            f[0].title,
+            "Queued at job of root runs from a world-writable directory"
+        );
+        assert_eq!(f[0].attack, vec!["T1053.002"]);
+        assert_eq!(f[0].evidence[0].lines, [12]);
     }
 
     #[test]
