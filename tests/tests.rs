@@ -85,9 +85,9 @@ mod evtx_sample;
 mod exchange_sample;
 #[cfg(feature = "analysis")]
 mod exim_rejects;
-mod host_collect;
 #[cfg(feature = "analysis")]
 mod host_accounts;
+mod host_collect;
 #[cfg(feature = "analysis")]
 mod host_init;
 #[cfg(feature = "analysis")]

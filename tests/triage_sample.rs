@@ -94,10 +94,14 @@ fn host_backdoor_in_the_report(out: &std::path::Path, truth: &serde_json::Value)
             .iter()
             .find(|e| {
                 e["finding"]["rule"] == rule
-                    && e["finding"]["evidence"].as_array().unwrap().iter().any(|ev| {
-                        ev["path"].as_str().unwrap().ends_with(path)
-                            && ev["lines"].as_array().unwrap().iter().any(|l| l == line)
-                    })
+                    && e["finding"]["evidence"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .any(|ev| {
+                            ev["path"].as_str().unwrap().ends_with(path)
+                                && ev["lines"].as_array().unwrap().iter().any(|l| l == line)
+                        })
             })
             .unwrap_or_else(|| panic!("{rule} at {path}:{line} not in the report"));
         assert!(

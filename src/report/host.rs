@@ -41,7 +41,7 @@ pub fn of(entries: &[Entry], lang: Lang) -> Vec<HostRow> {
         .iter()
         .filter(|e| e.finding.has(Role::HostCompromise))
         .collect();
-    rows.sort_by(|a, b| b.finding.severity.cmp(&a.finding.severity));
+    rows.sort_by_key(|e| std::cmp::Reverse(e.finding.severity));
     rows.into_iter().take(SHOWN).map(|e| row(e, lang)).collect()
 }
 

