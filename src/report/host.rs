@@ -5,7 +5,9 @@
 //! Rows are the findings with the rule role [`Role::HostCompromise`] (never a rule id), most
 //! severe first, each with where it is (file and lines), the processes and accounts it names,
 //! and what to do first: a finding whose processes are running implants ([`Role::Implant`])
-//! says *capture before ending*, so no responder kills an implant and loses its only copy. To
+//! says *capture before ending*, so no responder kills an implant and loses its only copy; a
+//! planted entry (role `planted_entry`) says copy then remove; anything else (a history, a
+//! changed package file) is kept as evidence. To
 //! show another kind of host evidence, give its rule the role in `detect::catalog`.
 
 use serde::Serialize;
@@ -73,12 +75,13 @@ fn row(e: &Entry, lang: Lang) -> HostRow {
         };
         names.push(format!("{word} {u}"));
     }
-    let implant = f.has(Role::Implant);
-    let first = match (implant, lang) {
-        (true, Lang::En) => "capture the process (executable, memory) before ending it",
-        (true, Lang::Zh) => "结束进程前先取证（可执行文件、内存）",
-        (false, Lang::En) => "copy the file as evidence, then remove the entry",
-        (false, Lang::Zh) => "先复制文件作为证据，再删除该条目",
+    let first = match (f.has(Role::Implant), f.has(Role::PlantedEntry), lang) {
+        (true, _, Lang::En) => "capture the process (executable, memory) before ending it",
+        (true, _, Lang::Zh) => "结束进程前先取证（可执行文件、内存）",
+        (false, true, Lang::En) => "copy the file as evidence, then remove the entry",
+        (false, true, Lang::Zh) => "先复制文件作为证据，再删除该条目",
+        (false, false, Lang::En) => "keep it as evidence of what was done on the host",
+        (false, false, Lang::Zh) => "作为主机上操作的证据保留",
     };
     HostRow {
         id: e.id.clone(),
@@ -141,9 +144,11 @@ mod tests {
             .entities
             .tag(EntityKind::User, "sysadm", EntityRole::BackdoorAccount);
         let mail = entry("persistence.forward", "F3", Severity::Critical);
-        let rows = of(&[account, implant, mail], Lang::En);
+        let history = entry("host.history", "F4", Severity::Medium);
+        let rows = of(&[account, implant, mail, history], Lang::En);
         let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
-        assert_eq!(ids, ["F2", "F1"]);
+        assert_eq!(ids, ["F2", "F1", "F4"]);
+        assert!(rows[2].first.starts_with("keep it as evidence"));
         assert_eq!(rows[0].names, ["pid 4242"]);
         assert!(rows[0].first.starts_with("capture"));
         assert_eq!(rows[0].place, ["volatile/processes.jsonl:3"]);
