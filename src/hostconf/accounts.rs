@@ -101,84 +101,14 @@ pub fn groups(text: &str) -> Vec<GroupEntry> {
 /// and BSD, `adm` reads every log, `root`'s members own root's files).
 pub const ADMIN_GROUPS: &[&str] = &["sudo", "wheel", "root", "adm", "admin"];
 
-/// What the collector says of an account's password (never the hash itself).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PasswordState {
-    /// A usable password hash.
-    Set,
-    /// A hash behind `!` (locked, `usermod -L`).
-    Locked,
-    /// `*` or `!` alone: no password login ever.
-    Disabled,
-    /// Empty: login without a password.
-    Empty,
-    /// A value this version does not know.
-    Other(String),
-}
+/// The collector's shadow metadata (never the hashes), one account a line: its reader is
+/// [`super::shadow::accounts`], shared with the collector that writes it.
+pub use super::shadow::{accounts as shadow_accounts, Password, ShadowAccount};
 
-/// One account of the collector's shadow metadata.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ShadowMeta {
-    /// 1-based line of the JSON lines file.
-    pub line: u64,
-    /// Account name.
-    pub account: String,
-    /// Password state.
-    pub password: PasswordState,
-    /// Hash scheme (`$6$`, `$y$`), when set.
-    pub scheme: Option<String>,
-    /// Day of the last password change (days since 1970-01-01).
-    pub last_change_day: Option<i64>,
-    /// The same day as `YYYY-MM-DD`.
-    pub last_change: Option<String>,
-    /// Minimum days between changes.
-    pub min: Option<i64>,
-    /// Maximum days between changes.
-    pub max: Option<i64>,
-    /// Days of inactivity allowed after expiry.
-    pub inactive: Option<i64>,
-    /// Day the account expires.
-    pub expire: Option<i64>,
-}
-
-impl ShadowMeta {
-    /// The UTC day of the last change, as a time range start (midnight) in microseconds.
-    pub fn last_change_us(&self) -> Option<i64> {
-        self.last_change_day?.checked_mul(86_400_000_000)
-    }
-}
-
-/// The accounts of the collector's shadow metadata (lines that are not a JSON object with an
-/// `account` are skipped).
-pub fn shadow_meta(text: &str) -> Vec<ShadowMeta> {
-    numbered(text)
-        .filter_map(|(line, l)| {
-            let v: serde_json::Value = serde_json::from_str(l.trim()).ok()?;
-            let o = v.as_object()?;
-            let s = |k: &str| o.get(k).and_then(|x| x.as_str()).map(str::to_string);
-            let n = |k: &str| o.get(k).and_then(|x| x.as_i64());
-            let password = match s("password").as_deref() {
-                Some("set") => PasswordState::Set,
-                Some("locked") => PasswordState::Locked,
-                Some("disabled") => PasswordState::Disabled,
-                Some("empty") => PasswordState::Empty,
-                Some(other) => PasswordState::Other(other.to_string()),
-                None => PasswordState::Other(String::new()),
-            };
-            Some(ShadowMeta {
-                line,
-                account: s("account").filter(|a| !a.is_empty())?,
-                password,
-                scheme: s("scheme"),
-                last_change_day: n("last_change_day"),
-                last_change: s("last_change"),
-                min: n("min"),
-                max: n("max"),
-                inactive: n("inactive"),
-                expire: n("expire"),
-            })
-        })
-        .collect()
+/// The UTC day of an account's last password change, as the start of that day in
+/// microseconds.
+pub fn last_change_us(a: &ShadowAccount) -> Option<i64> {
+    a.last_change_day?.checked_mul(86_400_000_000)
 }
 
 /// One user specification of a sudoers file (`who hosts=(runas) TAGS: commands`).
@@ -357,14 +287,14 @@ mod tests {
 
     #[test]
     fn shadow_metadata_lines() {
-        let m = shadow_meta(
-            "{\"account\":\"root\",\"password\":\"set\",\"scheme\":\"$y$\",\"last_change_day\":19800,\"last_change\":\"2024-03-18\",\"min\":0,\"max\":99999,\"inactive\":null,\"expire\":null,\"warn\":7}\nnot json\n{\"account\":\"www-data\",\"password\":\"disabled\",\"scheme\":null,\"last_change_day\":null}\n",
+        let m = shadow_accounts(
+            b"{\"account\":\"root\",\"password\":\"set\",\"scheme\":\"$y$\",\"last_change_day\":19800,\"last_change\":\"2024-03-18\",\"min\":0,\"max\":99999,\"inactive\":null,\"expire\":null,\"warn\":7}\nnot json\n{\"account\":\"www-data\",\"password\":\"disabled\",\"scheme\":null,\"last_change_day\":null}\n",
         );
         assert_eq!(m.len(), 2);
-        assert_eq!(m[0].password, PasswordState::Set);
-        assert_eq!(m[0].scheme.as_deref(), Some("$y$"));
-        assert_eq!(m[0].last_change_us(), Some(19800 * 86_400_000_000));
-        assert_eq!((m[1].line, &m[1].password), (3, &PasswordState::Disabled));
-        assert_eq!(m[1].last_change_day, None);
+        assert_eq!(m[0].1.password, Password::Set);
+        assert_eq!(m[0].1.scheme.as_deref(), Some("$y$"));
+        assert_eq!(last_change_us(&m[0].1), Some(19800 * 86_400_000_000));
+        assert_eq!((m[1].0, &m[1].1.password), (3, &Password::Disabled));
+        assert_eq!(m[1].1.last_change_day, None);
     }
 }

@@ -325,8 +325,8 @@ pub fn programs(cmd: &str) -> Vec<String> {
     out
 }
 
-/// Whitespace-separated words with quotes removed.
-fn shell_words(s: &str) -> Vec<String> {
+/// Whitespace-separated words with quotes removed (also systemd's `Environment=` values).
+pub(crate) fn shell_words(s: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut cur = String::new();
     let mut quote: Option<char> = None;

@@ -197,25 +197,7 @@ pub fn preload_lines(dirs: &[Directive]) -> Vec<(u64, String)> {
 
 /// The assignments of one `Environment=` value: space-separated, each optionally quoted.
 fn env_assignments(v: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut quote: Option<char> = None;
-    for c in v.chars() {
-        match (quote, c) {
-            (None, '"' | '\'') => quote = Some(c),
-            (Some(q), c) if c == q => quote = None,
-            (None, c) if c.is_whitespace() => {
-                if !cur.is_empty() {
-                    out.push(std::mem::take(&mut cur));
-                }
-            }
-            (_, c) => cur.push(c),
-        }
-    }
-    if !cur.is_empty() {
-        out.push(cur);
-    }
-    out
+    super::shellinit::shell_words(v)
 }
 
 /// The unit a timer (`x.timer`) starts: its `Unit=` setting with the line, or `x.service`

@@ -35,7 +35,7 @@ use crate::detect::finding::{ts, Evidence, Finding, Severity, TimeSource};
 use crate::events::detail::Detail;
 use crate::events::record::Kind;
 use crate::hostconf::accounts::{
-    groups, passwd, shadow_meta, sudoers, PasswdEntry, PasswordState, ADMIN_GROUPS,
+    groups, last_change_us, passwd, shadow_accounts, sudoers, Password, PasswdEntry, ADMIN_GROUPS,
 };
 
 /// The rule.
@@ -373,12 +373,12 @@ impl ConfigRule for Account {
         // Shadow metadata.
         let shadow_key = "derived:/etc/shadow";
         if let Some(f) = host.conf.get(shadow_key) {
-            for s in shadow_meta(&f.text()) {
+            for (line, s) in shadow_accounts(&f.data) {
                 let Some(e) = by_name.get(s.account.as_str()) else {
                     continue;
                 };
                 let c = cases.entry(s.account.clone()).or_default();
-                if s.password == PasswordState::Set && is_service(e) {
+                if s.password == Password::Set && is_service(e) {
                     c.backdoor = true;
                     c.add(
                         host,
@@ -388,19 +388,19 @@ impl ConfigRule for Account {
                             s.scheme.as_deref().unwrap_or("hash")
                         ),
                         shadow_key,
-                        Some(s.line),
+                        Some(line),
                     );
                 }
-                if s.password == PasswordState::Empty && login_shell(&e.shell) {
+                if s.password == Password::Empty && login_shell(&e.shell) {
                     c.add(
                         host,
                         Severity::High,
                         "empty password in /etc/shadow: logs in without one".into(),
                         shadow_key,
-                        Some(s.line),
+                        Some(line),
                     );
                 }
-                if let Some(day) = s.last_change_us().filter(|d| day_in_window(host, *d)) {
+                if let Some(day) = last_change_us(&s).filter(|d| day_in_window(host, *d)) {
                     c.add(
                         host,
                         Severity::Medium,
@@ -409,7 +409,7 @@ impl ConfigRule for Account {
                             s.last_change.clone().unwrap_or_else(|| ts(day))
                         ),
                         shadow_key,
-                        Some(s.line),
+                        Some(line),
                     );
                 }
             }
