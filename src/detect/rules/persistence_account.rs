@@ -35,7 +35,7 @@ use crate::detect::finding::{ts, Evidence, Finding, Severity, TimeSource};
 use crate::events::detail::Detail;
 use crate::events::record::Kind;
 use crate::hostconf::accounts::{
-    groups, last_change_us, passwd, shadow_accounts, sudoers, Password, PasswdEntry, ADMIN_GROUPS,
+    groups, last_change_us, passwd, shadow_accounts, sudoers, PasswdEntry, Password, ADMIN_GROUPS,
 };
 
 /// The rule.
