@@ -295,4 +295,44 @@ fn implants_on_the_live_host_are_found() {
         .unwrap_or_else(|| panic!("no manifest row for {sample}"));
     assert_eq!(row["sha256"], want.as_str(), "{row}");
     assert_eq!(row["malware_sample"], true, "{row}");
+    package_verification_is_read(&bundle, &d.stdout);
+}
+
+/// On Debian, the live collection ran `dpkg --verify` (after the files, bounded in time) and
+/// `detect` read every line it printed: each is a changed file the reader understood, and what
+/// the rule reported (if anything) cites lines of that output.
+fn package_verification_is_read(bundle: &Path, detected: &str) {
+    if !Path::new("/usr/bin/dpkg").exists() {
+        eprintln!("SKIPPED package verification: no dpkg on this host");
+        return;
+    }
+    let out = std::fs::read_to_string(bundle.join("volatile/dpkg-verify.stdout"))
+        .expect("dpkg --verify output in the bundle");
+    let status: Value = serde_json::from_str(
+        &std::fs::read_to_string(bundle.join("volatile/dpkg-verify.status.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(status["timed_out"], false, "{status}");
+    let lines = out.lines().filter(|l| !l.trim().is_empty()).count();
+    let read = mailir::hostconf::packages::verify(&out);
+    assert_eq!(
+        read.len(),
+        lines,
+        "every dpkg --verify line is read:\n{out}"
+    );
+    for f in detected
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|f| f["rule"] == "host.package_modified")
+    {
+        for ev in f["evidence"].as_array().unwrap() {
+            assert!(
+                ev["path"].as_str().unwrap().ends_with("dpkg-verify.stdout"),
+                "{f}"
+            );
+            for l in ev["lines"].as_array().unwrap() {
+                assert!(l.as_u64().unwrap() as usize <= out.lines().count(), "{f}");
+            }
+        }
+    }
 }

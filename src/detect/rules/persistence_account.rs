@@ -9,7 +9,9 @@
 //! **How**: `/etc/passwd` (UID 0 besides `root`, UIDs held twice, accounts below UID 1000 or
 //! known service names with a real shell), the collector's shadow metadata
 //! (`derived:/etc/shadow`: a service account with a usable password, any login account with an
-//! empty one, a password changed inside [`crate::detect::host::Window`]), `/etc/group`
+//! empty one; a password changed inside [`crate::detect::host::Window`] only supports another
+//! reason — users, package installs and the response itself change passwords every day —),
+//! `/etc/group`
 //! (service accounts in `sudo`/`wheel`/`root`/`adm`), `/etc/sudoers` and `sudoers.d/*` (`ALL`
 //! or `NOPASSWD: ALL` for a service account, a group other than the stock administrators'
 //! or everyone), and the account changes logged by `useradd`/`usermod`/`passwd`/`chpasswd`/
@@ -265,16 +267,26 @@ impl Case {
 
     fn severity(&self) -> Option<Severity> {
         let top = self.reasons.iter().map(|(s, _)| *s).max()?;
+        // Supporting reasons ([`SUPPORTING`]: a password changed inside the window, which
+        // users, package installs and the response itself do every day) never make a
+        // finding alone.
+        if top < Severity::Medium {
+            return None;
+        }
         // A change inside the window on top of another reason is more than either alone.
         let weighty = self
             .reasons
             .iter()
             .filter(|(s, _)| *s >= Severity::Medium)
             .count();
-        let several = weighty > 1 && top < Severity::High;
+        let supported = self.reasons.iter().any(|(s, _)| *s == SUPPORTING);
+        let several = (weighty > 1 || supported) && top < Severity::High;
         Some(if several { Severity::High } else { top })
     }
 }
+
+/// The weight of a reason that only supports others (never a finding on its own).
+const SUPPORTING: Severity = Severity::Low;
 
 fn in_window(host: &Host, us: i64) -> bool {
     host.window
@@ -403,7 +415,7 @@ impl ConfigRule for Account {
                 if let Some(day) = last_change_us(&s).filter(|d| day_in_window(host, *d)) {
                     c.add(
                         host,
-                        Severity::Medium,
+                        SUPPORTING,
                         format!(
                             "password last changed on {}, inside the incident window",
                             s.last_change.clone().unwrap_or_else(|| ts(day))

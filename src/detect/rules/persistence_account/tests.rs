@@ -226,21 +226,38 @@ fn changes_inside_the_incident_window() {
     });
     let f = Account.check(&h);
     let got = summary(&f);
-    assert_eq!(got[0].0, "cloudsdk");
-    assert_eq!(got[0].1, Severity::Medium);
-    assert!(f[0].summary.contains("2026-12-07"), "{}", f[0].summary);
-    let xyz = &got[1];
+    // A human account whose password changed inside the window, and nothing else: quiet
+    // (users, package installs and the response itself change passwords every day).
+    assert!(!got.iter().any(|g| g.0 == "cloudsdk"), "{got:#?}");
+    let xyz = &got[0];
     assert_eq!(xyz.0, "mailir-test-xyz");
-    assert_eq!(xyz.1, Severity::High, "{:#?}", f[1]);
-    assert!(f[1]
+    assert_eq!(xyz.1, Severity::High, "{:#?}", f[0]);
+    assert!(f[0]
         .summary
         .contains("added to the administrators' group sudo"));
     let auth = xyz.2.iter().find(|(p, _)| p == "var/log/auth.log").unwrap();
     assert!(auth.1.contains(&2) && auth.1.contains(&3), "{auth:?}");
     assert_eq!(
-        f[1].entities.roles.users.get("mailir-test-xyz"),
+        f[0].entities.roles.users.get("mailir-test-xyz"),
         Some(&EntityRole::BackdoorAccount)
     );
+    // The same change of a service account's password supports its other reason: a service
+    // account with a usable password, changed during the incident, is high.
+    if let Some(sh) = h.conf.files.get_mut("derived:/etc/shadow") {
+        sh.data = b"{\"account\":\"www-data\",\"password\":\"set\",\"scheme\":\"$y$\",\"last_change_day\":20794,\"last_change\":\"2026-12-07\"}\n".to_vec();
+    }
+    let day = 20794 * 86_400_000_000;
+    h.window = Some(Window {
+        start_us: day,
+        end_us: day + 3_600_000_000,
+    });
+    let f = Account.check(&h);
+    let www = f
+        .iter()
+        .find(|f| f.entities.users.first().is_some_and(|u| u == "www-data"))
+        .unwrap_or_else(|| panic!("{f:#?}"));
+    assert_eq!(www.severity, Severity::High, "{www:#?}");
+    assert!(www.summary.contains("2026-12-07"), "{}", www.summary);
 }
 
 #[test]
