@@ -80,24 +80,26 @@ impl Run<'_> {
                     .stopped()
                     .map(|stop| take::not_stored(stop, None))
             };
-            if let Some((outcome, note)) = refused {
-                row.outcome = outcome;
-                row.error = Some(note.clone());
-                p.sample_error = Some(note);
-                by_file.insert(key, samples.len());
-                samples.push((row, Vec::new()));
-                continue;
-            }
             let name = format!("volatile/exe/{}.bin", p.pid);
-            let mtime = exe.meta.modified().unwrap_or(SystemTime::UNIX_EPOCH);
-            row.noatime = Some(exe.noatime);
-            let stored = match self.writer.add_stream(&name, len, mtime, &mut &exe.file) {
+            // Refused before the copy (too large, the bundle stopped) or while storing it:
+            // either way the row says why and the process row names it.
+            let stored = match refused {
+                Some(r) => Err(r),
+                None => {
+                    let mtime = exe.meta.modified().unwrap_or(SystemTime::UNIX_EPOCH);
+                    row.noatime = Some(exe.noatime);
+                    match self.writer.add_stream(&name, len, mtime, &mut &exe.file) {
+                        Ok(s) => Ok(s),
+                        Err(e) => match self.writer.stopped() {
+                            Some(stop) => Err(take::not_stored(stop, Some(&name))),
+                            None => return Err(e.into()),
+                        },
+                    }
+                }
+            };
+            let stored = match stored {
                 Ok(s) => s,
-                Err(e) => {
-                    let Some(stop) = self.writer.stopped() else {
-                        return Err(e.into());
-                    };
-                    let (outcome, note) = take::not_stored(stop, Some(&name));
+                Err((outcome, note)) => {
                     row.outcome = outcome;
                     row.error = Some(note.clone());
                     p.sample_error = Some(note);
