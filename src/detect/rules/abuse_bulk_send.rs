@@ -7,8 +7,11 @@
 //! submitted the message (the parse layer joins them on the queue id) and counted per login and
 //! hour, with the source addresses of the submissions, deferrals and bounces. An hour's
 //! baseline is the login's median over its *other* active hours (none: 0 — an hour cannot raise
-//! its own bar); an hour with ≥ `bulk_min` deliveries (default 50) and ≥ `bulk_factor` × the
-//! baseline (default 10) is a burst; bursts within an hour of each
+//! its own bar); an hour whose busiest 60 minutes hold ≥ `bulk_min` deliveries (default 50) and
+//! ≥ `bulk_factor` × the baseline (default 10) is a burst. The 60 minutes are the clock hour or
+//! any 60 minutes across the turn into the next hour (per-minute counts: a burst at 04:59–05:01
+//! is not cut in two; both hours then join it and neither counts in the other's baseline);
+//! bursts within an hour of each
 //! other make one window, one finding each. A login whose bursts fall on ≥ `bulk_recurring_days`
 //! distinct days (default 3) is sending on a schedule (a newsletter) and is not reported.
 //! **Whose addresses**: each source address of a burst is the login's *usual source* when the
@@ -48,6 +51,15 @@ struct Hour {
     first: i64,
     last: i64,
     evidence: EvidenceSet,
+    /// Deliveries per minute of the hour (60 counters, empty before the first delivery and
+    /// once no later hour needs them).
+    minutes: Vec<u32>,
+    /// The most deliveries of any 60 minutes this hour is part of: its own total, or more
+    /// when a burst straddles the turn of the hour.
+    peak: u64,
+    /// The deliveries of the neighbouring hour that shares that peak (0: none): the two are
+    /// one burst and neither raises the other's bar.
+    partner: u64,
 }
 
 /// One source address of an hour or a burst.
@@ -126,13 +138,57 @@ const FULL_CANDIDATES: usize = 64;
 struct Sealed {
     volumes: BTreeMap<u64, u64>,
     candidates: Vec<(i64, Hour)>,
+    /// The login's latest sealed hour with deliveries, kept with its minutes: a burst that
+    /// begins in it and goes on in the next is judged over the 60 minutes it took, not cut in
+    /// two at the turn of the hour.
+    prev: Option<(i64, Hour)>,
+}
+
+/// The most deliveries in 60 minutes that begin in hour `a` and end in the hour after it,
+/// `b` (each 60 per-minute counters, or none).
+fn straddling_peak(a: &[u32], b: &[u32]) -> u64 {
+    if a.len() != 60 || b.len() != 60 {
+        return 0;
+    }
+    // Begins at minute s of `a` (1..60): a[s..] + b[..s].
+    let mut in_a: u64 = a[1..].iter().map(|n| u64::from(*n)).sum();
+    let mut in_b: u64 = u64::from(b[0]);
+    let mut best = in_a + in_b;
+    for s in 2..60 {
+        in_a -= u64::from(a[s - 1]);
+        in_b += u64::from(b[s - 1]);
+        best = best.max(in_a + in_b);
+    }
+    best
+}
+
+/// A copy of hour `h` to keep as a burst candidate (without its minutes).
+fn candidate(h: &Hour) -> Hour {
+    Hour {
+        minutes: Vec::new(),
+        ..h.clone()
+    }
 }
 
 impl Sealed {
-    /// The median hourly volume of the login's active hours other than one hour of volume
-    /// `judged` (the upper one of an even count); 0 when it has no other active hour.
-    fn median_without(&self, judged: u64) -> u64 {
-        let count = |v: u64, n: u64| if v == judged { n.saturating_sub(1) } else { n };
+    /// Keeps hour `h` as a burst candidate (with only the count of its recipients once
+    /// [`FULL_CANDIDATES`] are held).
+    fn push(&mut self, hour: i64, mut h: Hour) {
+        if self.candidates.len() >= FULL_CANDIDATES {
+            h.uncounted = h.recipients.len();
+            h.recipients = Vec::new();
+        }
+        self.candidates.push((hour, h));
+    }
+
+    /// The median hourly volume of the login's active hours other than the hours judged (of
+    /// volumes `judged`: one hour, or two a burst straddles; the upper one of an even count);
+    /// 0 when it has no other active hour.
+    fn median_without(&self, judged: &[u64]) -> u64 {
+        let count = |v: u64, n: u64| {
+            let drop = judged.iter().filter(|j| **j == v).count() as u64;
+            n.saturating_sub(drop)
+        };
         let total: u64 = self.volumes.iter().map(|(v, n)| count(*v, *n)).sum();
         let mut seen = 0;
         for (v, n) in &self.volumes {
@@ -170,21 +226,40 @@ impl BulkSend {
             let Some(sealed) = self.sealed.get_mut(&**user) else {
                 continue;
             };
+            let mut old = old;
+            old.sort_unstable();
             for hour in old {
-                let Some(h) = by_hour.remove(&hour) else {
+                let Some(mut h) = by_hour.remove(&hour) else {
                     continue;
                 };
                 if h.deliveries == 0 {
                     continue;
                 }
                 *sealed.volumes.entry(h.deliveries).or_default() += 1;
-                if h.deliveries >= min {
-                    let mut h = h;
-                    if sealed.candidates.len() >= FULL_CANDIDATES {
-                        h.uncounted = h.recipients.len();
-                        h.recipients = Vec::new();
+                h.peak = h.deliveries;
+                let kept = sealed.candidates.last().map(|(c, _)| *c);
+                let mut joins = None;
+                if let Some((p, prev)) = sealed.prev.as_mut().filter(|(p, _)| *p == hour - 1) {
+                    let across = straddling_peak(&prev.minutes, &h.minutes);
+                    if across > h.peak {
+                        h.peak = across;
+                        h.partner = prev.deliveries;
                     }
-                    sealed.candidates.push((hour, h));
+                    if across >= min && kept != Some(*p) {
+                        // The burst began in the hour before: that hour joins it.
+                        prev.peak = across;
+                        prev.partner = h.deliveries;
+                        joins = Some((*p, candidate(prev)));
+                    }
+                }
+                if let Some((p, c)) = joins {
+                    sealed.push(p, c);
+                }
+                if h.peak >= min {
+                    sealed.push(hour, candidate(&h));
+                }
+                if sealed.prev.as_ref().is_none_or(|(p, _)| *p < hour) {
+                    sealed.prev = Some((hour, h));
                 }
             }
         }
@@ -311,6 +386,13 @@ impl Rule for BulkSend {
             return;
         }
         h.deliveries += 1;
+        if h.minutes.len() != 60 {
+            h.minutes = vec![0; 60];
+        }
+        let minute = (f.ts_us.rem_euclid(HOUR_US) / 60_000_000) as usize;
+        if let Some(m) = h.minutes.get_mut(minute) {
+            *m = m.saturating_add(1);
+        }
         match f.status() {
             Some("deferred") => h.deferred += 1,
             Some("bounced") => h.bounced += 1,
@@ -338,27 +420,38 @@ impl Rule for BulkSend {
             let bursts: Vec<(&(i64, Hour), u64)> = sealed
                 .candidates
                 .iter()
-                .map(|c| (c, sealed.median_without(c.1.deliveries)))
-                .filter(|((_, h), median)| h.deliveries >= t.bulk_min.max(t.bulk_factor * median))
+                .map(|c| {
+                    let judged = [c.1.deliveries, c.1.partner];
+                    let judged = if c.1.partner > 0 {
+                        &judged[..]
+                    } else {
+                        &judged[..1]
+                    };
+                    (c, sealed.median_without(judged))
+                })
+                .filter(|((_, h), median)| h.peak >= t.bulk_min.max(t.bulk_factor * median))
                 .collect();
             let median = bursts.iter().map(|(_, m)| *m).max().unwrap_or(0);
-            let bursts: Vec<&(i64, Hour)> = bursts.into_iter().map(|(c, _)| c).collect();
-            let days: BTreeSet<i64> = bursts.iter().map(|(hour, _)| hour.div_euclid(24)).collect();
-            if bursts.is_empty() || days.len() >= t.bulk_recurring_days {
-                continue;
-            }
-            let mut windows: Vec<Vec<&Hour>> = Vec::new();
+            let mut windows: Vec<(i64, Vec<&Hour>)> = Vec::new();
             let mut last_hour = i64::MIN;
-            for (hour, h) in bursts {
+            for ((hour, h), _) in bursts {
                 if windows.is_empty() || hour - last_hour > 1 {
-                    windows.push(Vec::new());
+                    windows.push((*hour, Vec::new()));
                 }
-                if let Some(w) = windows.last_mut() {
+                if let Some((_, w)) = windows.last_mut() {
                     w.push(h);
                 }
                 last_hour = *hour;
             }
-            for w in windows {
+            // A burst over midnight is one day's.
+            let days: BTreeSet<i64> = windows
+                .iter()
+                .map(|(hour, _)| hour.div_euclid(24))
+                .collect();
+            if windows.is_empty() || days.len() >= t.bulk_recurring_days {
+                continue;
+            }
+            for (_, w) in windows {
                 let mut sum = Hour {
                     first: i64::MAX,
                     ..Hour::default()
@@ -394,7 +487,10 @@ impl Rule for BulkSend {
                 {
                     sum.first = sum.first.max(start);
                 }
-                let minutes = (sum.last - sum.first) / 60_000_000;
+                let took = match (sum.last - sum.first) / 60_000_000 {
+                    0 => "under a minute".to_string(),
+                    m => format!("{m} min"),
+                };
                 let mut entities = Entities {
                     users: vec![user.to_string()],
                     ..Entities::default()
@@ -411,7 +507,7 @@ impl Rule for BulkSend {
                     last_seen: ts(sum.last),
                     count: sum.deliveries,
                     summary: format!(
-                        "{user} sent {} deliveries to {} recipients in {minutes} min ({} deferred, {} bounced) from {}; its usual rate is {median} per active hour",
+                        "{user} sent {} deliveries to {} recipients in {took} ({} deferred, {} bounced) from {}; its usual rate is {median} per active hour",
                         sum.deliveries,
                         sum.recipients.len() + sum.uncounted,
                         sum.deferred,
@@ -508,6 +604,61 @@ mod tests {
             "{}",
             f[1].summary
         );
+    }
+
+    #[test]
+    fn a_burst_across_the_turn_of_the_hour_is_one_burst() {
+        let burst = |start: i64, n: i64, user: &str| {
+            (0..n)
+                .flat_map(|i| sent(start + i * 2, user, &format!("r{i}@out.example")))
+                .collect::<Vec<_>>()
+        };
+        let mut facts = Vec::new();
+        // carol: 60 in two minutes from 05:59:30 — 15 before the turn of the hour, 45 after
+        // (the live Sendmail run's shape).
+        facts.extend(burst(5 * 3_600 - 30, 60, "carol"));
+        // dave: 30 at 04:10 and 30 at 05:50, 100 minutes apart: no 60 minutes hold 50.
+        facts.extend(burst(4 * 3_600 + 600, 30, "dave"));
+        facts.extend(burst(5 * 3_600 + 3_000, 30, "dave"));
+        // erin: 40 at 23:55 and 40 at 00:05: one burst, one day.
+        facts.extend(burst(23 * 3_600 + 3_300, 40, "erin"));
+        facts.extend(burst(24 * 3_600 + 300, 40, "erin"));
+        facts.sort_by_key(|f| f.ts_us);
+        let f = run(Box::new(BulkSend::new(&Thresholds::default())), &facts);
+        let got: Vec<(&str, u64)> = f
+            .iter()
+            .map(|f| (f.entities.users[0].as_str(), f.count))
+            .collect();
+        assert_eq!(got, [("carol", 60), ("erin", 80)], "{f:?}");
+        assert!(
+            f[0].first_seen.ends_with("T04:59:30Z"),
+            "{}",
+            f[0].first_seen
+        );
+        let mut facts = burst(23 * 3_600 + 3_300, 40, "erin");
+        facts.extend(burst(24 * 3_600 + 300, 40, "erin"));
+        let t = Thresholds {
+            bulk_recurring_days: 2,
+            ..Thresholds::default()
+        };
+        assert_eq!(run(Box::new(BulkSend::new(&t)), &facts).len(), 1);
+    }
+
+    #[test]
+    fn the_peak_of_60_minutes_is_counted_at_minute_resolution() {
+        let mut a = vec![0u32; 60];
+        let mut b = vec![0u32; 60];
+        a[59] = 15;
+        b[0] = 45;
+        assert_eq!(straddling_peak(&a, &b), 60);
+        a[0] = 100; // the first minute of `a` is never in a window with `b`
+        assert_eq!(straddling_peak(&a, &b), 60);
+        b[59] = 100; // nor the last minute of `b` with `a`
+        assert_eq!(straddling_peak(&a, &b), 60);
+        a[30] = 5;
+        b[29] = 5;
+        assert_eq!(straddling_peak(&a, &b), 70);
+        assert_eq!(straddling_peak(&[], &b), 0);
     }
 
     fn from(secs: i64, ip: &str, user: &str, rcpt: &str) -> Vec<Fact> {
