@@ -146,6 +146,10 @@ pub struct RuleArgs {
     /// config.open_relay`); repeatable. Also `enable = [...]` in `[rules]`.
     #[arg(long, value_name = "RULE|PREFIX")]
     pub enable: Vec<String>,
+    /// Hosts judged at once when the inputs are several hosts' evidence (each host's own run
+    /// already reads on every core; more at once means more memory). Default 2.
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: u16,
 }
 
 #[cfg(feature = "analysis")]
@@ -177,6 +181,7 @@ impl RuleArgs {
             thresholds,
             local_domains: self.local_domains,
             rules,
+            jobs: usize::from(self.jobs),
         })
     }
 }

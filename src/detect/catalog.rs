@@ -54,6 +54,9 @@ pub enum Role {
     /// Its processes are running implants: capture each one's executable and memory before
     /// it is ended or its files removed.
     Implant,
+    /// It is judged across hosts from other findings (one attacker, account or persistence
+    /// on several hosts; the order hosts fell): the report's fleet summary.
+    Fleet,
 }
 
 impl Role {
@@ -74,6 +77,7 @@ impl Role {
             Role::MailRead => "mail_read",
             Role::HostCompromise => "host_compromise",
             Role::Implant => "implant",
+            Role::Fleet => "fleet",
         }
     }
 }
@@ -878,6 +882,42 @@ pub const RULES: &[RuleMeta] = &[
         "weak TLS settings (credentials readable on the network)",
         "TLS 配置薄弱（凭据可能在网络上被读取）",
         5,
+    ),
+    r(
+        "fleet.compromise_order",
+        "the order in which the hosts of the case fell",
+        &[H],
+        InitialAccess,
+        &["T1078"],
+        &[Fleet],
+        &[],
+    ),
+    r(
+        "fleet.shared_attacker",
+        "one attacker address against several hosts",
+        &[C, H],
+        InitialAccess,
+        &["T1110"],
+        &[Fleet, AttackerSource],
+        &[BLOCK],
+    ),
+    r(
+        "fleet.shared_account",
+        "one account taken or abused on several hosts",
+        &[C, H],
+        InitialAccess,
+        &["T1078"],
+        &[Fleet, AbusedAccount],
+        &[DISABLE],
+    ),
+    r(
+        "fleet.shared_persistence",
+        "the same persistence planted on several hosts",
+        &[C, H],
+        Persistence,
+        &["T1098"],
+        &[Fleet],
+        &[],
     ),
 ];
 

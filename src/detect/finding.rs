@@ -79,6 +79,9 @@ pub struct Cite {
 pub struct Finding {
     /// Stable rule id (`auth.brute_force`).
     pub rule: &'static str,
+    /// The hosts whose evidence it rests on ([`crate::parse::input::host_label`]): one for a
+    /// host's own finding, several for a finding across hosts (`docs/events.md`, "Hosts").
+    pub hosts: Vec<String>,
     /// One-line title.
     pub title: String,
     /// Severity.
@@ -167,6 +170,7 @@ impl Finding {
         let meta = crate::detect::catalog::meta(rule);
         Finding {
             rule,
+            hosts: Vec::new(),
             title: String::new(),
             severity: meta
                 .and_then(|m| m.severities.first().copied())

@@ -13,6 +13,7 @@ pub mod catalog;
 pub mod entity;
 pub mod fact;
 pub mod finding;
+pub mod fleet;
 pub mod host;
 pub mod listing;
 pub mod quote;
@@ -44,6 +45,8 @@ pub struct DetectConfig {
     pub local_domains: Vec<String>,
     /// Which rules report (`--disable`, `--enable`).
     pub rules: catalog::Selection,
+    /// Hosts judged at once when the inputs are several hosts' evidence ([`fleet`]).
+    pub jobs: usize,
 }
 
 /// Feeds facts to every rule, and seals the rules' state as the input moves forward in time.
@@ -241,6 +244,9 @@ pub struct Detected {
     pub zone: String,
     /// The quoted lines of the findings.
     pub quotes: quote::Quotes,
+    /// The hosts of the case, in the order of their first input (one for one host's
+    /// evidence).
+    pub hosts: Vec<fleet::HostRun>,
 }
 
 /// The input files that were not read as mail logs (empty ones among them), with their size
@@ -270,9 +276,31 @@ fn unread_candidates(d: &crate::parse::Driven) -> Vec<rules::tamper_file::Candid
 
 /// Runs every rule over the inputs of `cfg` (logs and configuration); `command` names the
 /// caller in messages; with `quote`, the findings' representative lines are read for the
-/// outputs that show them ([`quote`]: one more pass over the cited files). `None` when no
-/// input could be read.
+/// outputs that show them ([`quote`]: one more pass over the cited files). Inputs of several
+/// hosts are judged host by host, then across hosts ([`fleet`]). `None` when no input could
+/// be read.
 pub fn findings(cfg: &DetectConfig, command: &str, quote: bool) -> Result<Option<Detected>> {
+    let mut groups = crate::parse::input::group_by_host(&cfg.parse.inputs);
+    if groups.len() > 1 {
+        return fleet::findings(cfg, command, quote, groups);
+    }
+    let Some((host, inputs)) = groups.pop() else {
+        return Ok(None);
+    };
+    let d = host_findings(cfg, command, quote, &host)?;
+    Ok(d.map(|mut d| {
+        d.hosts = vec![fleet::HostRun::of(&host, &inputs, &d)];
+        d
+    }))
+}
+
+/// [`findings`] of one host's inputs (`host` names it in every finding).
+pub fn host_findings(
+    cfg: &DetectConfig,
+    command: &str,
+    quote: bool,
+    host_name: &str,
+) -> Result<Option<Detected>> {
     let engine = Arc::new(Mutex::new(Engine::new(&cfg.thresholds)));
     // `cfg.parse.format` is `Facts`: the parse layer hands facts to the engine.
     let Some(driven) = crate::parse::drive(&cfg.parse, Sink::Facts(engine.clone()), command)?
@@ -348,6 +376,9 @@ pub fn findings(cfg: &DetectConfig, command: &str, quote: bool) -> Result<Option
     }
     entity::settle(&mut findings);
     sort(&mut findings);
+    for f in &mut findings {
+        f.hosts = vec![host_name.to_string()];
+    }
     let config: std::collections::BTreeMap<&str, &[u8]> = host
         .conf
         .files
@@ -355,7 +386,7 @@ pub fn findings(cfg: &DetectConfig, command: &str, quote: bool) -> Result<Option
         .map(|f| (f.shown.as_str(), f.data.as_slice()))
         .collect();
     let quotes = if quote {
-        quote::Quotes::read(&findings, &config, &driven.sources)
+        quote::Quotes::read(&findings, &config, &driven.sources, host_name)
     } else {
         quote::Quotes::default()
     };
@@ -383,6 +414,7 @@ pub fn findings(cfg: &DetectConfig, command: &str, quote: bool) -> Result<Option
         files: driven.files,
         zone: driven.zone,
         quotes,
+        hosts: Vec::new(),
     }))
 }
 

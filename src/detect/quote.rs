@@ -69,18 +69,22 @@ pub fn cited(f: &Finding) -> u64 {
 /// The text of the lines the findings quote, by path and line.
 #[derive(Debug, Default)]
 pub struct Quotes {
-    lines: BTreeMap<(String, u64), String>,
+    /// (host, path, line) → text: paths repeat from one host's bundle to the next.
+    lines: BTreeMap<(String, String, u64), String>,
     /// Files that could not be read again (path, why).
     pub errors: Vec<(String, String)>,
+    /// The host of the lines being read.
+    host: String,
 }
 
 impl Quotes {
-    /// Reads the chosen lines of `findings`: from `config` (path → content) where the path is
-    /// a configuration file, else from the log `sources`.
+    /// Reads the chosen lines of `findings` (the findings of `host`): from `config` (path →
+    /// content) where the path is a configuration file, else from the log `sources`.
     pub fn read(
         findings: &[Finding],
         config: &BTreeMap<&str, &[u8]>,
         sources: &[LogFile],
+        host: &str,
     ) -> Quotes {
         let mut wanted: BTreeMap<&str, BTreeSet<u64>> = BTreeMap::new();
         for f in findings {
@@ -88,7 +92,10 @@ impl Quotes {
                 wanted.entry(p).or_default().insert(l);
             }
         }
-        let mut q = Quotes::default();
+        let mut q = Quotes {
+            host: host.to_string(),
+            ..Quotes::default()
+        };
         let mut archives: BTreeMap<&std::path::Path, Vec<&LogFile>> = BTreeMap::new();
         for (path, lines) in &wanted {
             if let Some(data) = config.get(path) {
@@ -151,7 +158,14 @@ impl Quotes {
     }
 
     fn keep(&mut self, path: &str, line: u64, text: String) {
-        self.lines.insert((path.to_string(), line), text);
+        self.lines
+            .insert((self.host.clone(), path.to_string(), line), text);
+    }
+
+    /// Takes in the quotes of another host's findings.
+    pub fn merge(&mut self, other: Quotes) {
+        self.lines.extend(other.lines);
+        self.errors.extend(other.errors);
     }
 
     /// The quotes of `f`, in [`chosen`] order (lines that could not be read are left out).
@@ -159,7 +173,9 @@ impl Quotes {
         chosen(f)
             .into_iter()
             .filter_map(|(p, l)| {
-                self.lines.get(&(p.to_string(), l)).map(|t| Quote {
+                let host = f.hosts.first().map_or("", String::as_str);
+                let key = (host.to_string(), p.to_string(), l);
+                self.lines.get(&key).map(|t| Quote {
                     path: p.to_string(),
                     line: l,
                     text: t.clone(),

@@ -261,7 +261,8 @@ pub fn parse_line<'a>(
         ts,
         ts_unix_us,
         ts_year_inferred: inferred,
-        host: line.host.map(std::borrow::Cow::Borrowed),
+        host: source.host,
+        log_host: line.host.map(std::borrow::Cow::Borrowed),
         service: parsed
             .service
             .unwrap_or_else(|| line.tag.to_string().into()),

@@ -135,6 +135,11 @@ impl Kind {
 /// Where a line came from.
 #[derive(Debug, Clone, Serialize)]
 pub struct Source<'a> {
+    /// The host whose evidence it is: the label of its input
+    /// ([`crate::parse::input::host_label`] for files read by `parse`; empty in unit tests).
+    /// Written as the event's own `host`, not inside `source`.
+    #[serde(skip)]
+    pub host: &'a str,
     /// Path relative to the input root (bundle-relative host path for bundles).
     pub path: &'a str,
     /// SHA-256 of the (compressed) file as stored, when known.
@@ -155,8 +160,12 @@ pub struct Event<'a> {
     pub ts_unix_us: i64,
     /// The year was not in the line and was inferred.
     pub ts_year_inferred: bool,
-    /// Reporting host.
-    pub host: Option<Cow<'a, str>>,
+    /// The host whose evidence it is (`source.host`, written here).
+    pub host: &'a str,
+    /// The host name the line itself names (syslog's host field, an export's server
+    /// column), when it names one. The host whose evidence the event is, is
+    /// `source.host`.
+    pub log_host: Option<Cow<'a, str>>,
     /// Daemon and subprocess (`postfix/submission/smtpd`, `dovecot/imap-login`).
     pub service: Cow<'a, str>,
     /// Process id.

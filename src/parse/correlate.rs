@@ -215,7 +215,7 @@ impl Binding {
                 domain: domain.to_ascii_lowercase(),
             });
         }
-        let host = || e.host.as_deref().unwrap_or("").to_string();
+        let host = || e.log_host.as_deref().unwrap_or("").to_string();
         match (e.kind, e.queue_id.as_deref(), e.actor.as_deref()) {
             (Kind::MessageReceived, Some(q), Some(u)) => Some(Binding::Message {
                 qid: q.into(),
@@ -563,6 +563,7 @@ mod tests {
             year: None,
         };
         let src = Source {
+            host: "",
             path: "",
             sha256: None,
             line: n as u64,

@@ -61,6 +61,7 @@ pub fn run(
                     let e = rec.event(
                         ts,
                         Source {
+                            host: &ctx.host,
                             path: &ctx.path,
                             sha256: ctx.sha256.as_deref(),
                             line: at.line,

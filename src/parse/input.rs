@@ -10,6 +10,7 @@
 use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use flate2::read::MultiGzDecoder;
@@ -50,6 +51,8 @@ pub struct LogFile {
     /// `verify`'s rules (`evidence::reader::open_stored`) and read no further than its
     /// recorded size.
     pub bundle_dir: Option<PathBuf>,
+    /// The host whose evidence it is ([`host_label`] of its input).
+    pub host: Arc<str>,
 }
 
 /// A set of inputs resolved into candidates, with bundle facts.
@@ -96,7 +99,7 @@ fn rel(base: &Path, p: &Path) -> String {
         .into_owned()
 }
 
-fn walk(base: &Path, dir: &Path, depth: usize, out: &mut Vec<LogFile>) {
+fn walk(base: &Path, dir: &Path, depth: usize, host: &Arc<str>, out: &mut Vec<LogFile>) {
     for e in walkdir::WalkDir::new(dir)
         .follow_links(false)
         .max_depth(depth)
@@ -112,6 +115,7 @@ fn walk(base: &Path, dir: &Path, depth: usize, out: &mut Vec<LogFile>) {
                 sha256: None,
                 size: None,
                 bundle_dir: None,
+                host: host.clone(),
             });
         }
     }
@@ -149,13 +153,117 @@ fn log_rows(manifest: &mut dyn io::BufRead) -> Result<Vec<ManifestRow>, String> 
     Ok(rows)
 }
 
-/// The custody record's local zone, from `custody.json` (at most 16 MiB of it).
-fn custody_zone(custody: &mut dyn Read) -> Option<String> {
+/// What `custody.json` says of the host: its local zone and its name.
+#[derive(Debug, Default, Clone)]
+struct CustodyFacts {
+    zone: Option<String>,
+    hostname: Option<String>,
+}
+
+/// The custody record's local zone and host name, from `custody.json` (at most 16 MiB of it).
+fn custody_facts(custody: &mut dyn Read) -> CustodyFacts {
     let mut text = Vec::new();
-    custody.take(CUSTODY_CAP).read_to_end(&mut text).ok()?;
-    serde_json::from_slice::<serde_json::Value>(&text)
-        .ok()
-        .and_then(|c| c["clock"]["local_zone"].as_str().map(str::to_string))
+    if custody.take(CUSTODY_CAP).read_to_end(&mut text).is_err() {
+        return CustodyFacts::default();
+    }
+    let Ok(c) = serde_json::from_slice::<serde_json::Value>(&text) else {
+        return CustodyFacts::default();
+    };
+    let text = |v: &serde_json::Value| v.as_str().map(str::to_string);
+    CustodyFacts {
+        zone: text(&c["clock"]["local_zone"]),
+        hostname: text(&c["host"]["hostname"]).or_else(|| text(&c["host"]["hostname_file"])),
+    }
+}
+
+/// Longest host label kept.
+const MAX_HOST_LABEL: usize = 64;
+
+/// A host name made safe to show, to compare and to use as a folder name (a Hive partition
+/// `host=…`): letters, digits, `.`, `-` and `_` kept, anything else `_`, at most 64
+/// characters; `None` when nothing is left (or only dots).
+pub fn clean_host(name: &str) -> Option<String> {
+    let name = name.lines().next().unwrap_or("").trim();
+    let out: String = name
+        .chars()
+        .take(MAX_HOST_LABEL)
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    (!out.is_empty() && !out.chars().all(|c| c == '.')).then_some(out)
+}
+
+/// The name of `p`'s last component without a bundle's archive suffix.
+fn stem(p: &Path) -> Option<String> {
+    let name = p.file_name()?.to_string_lossy().into_owned();
+    let lower = name.to_ascii_lowercase();
+    let cut = [".tar.gz", ".tgz", ".zip"]
+        .iter()
+        .find(|s| lower.ends_with(*s))
+        .map_or(name.len(), |s| name.len() - s.len());
+    clean_host(&name[..cut])
+}
+
+/// The host whose evidence an input is, as every event and finding of it names it: a
+/// bundle's custody host name (else the bundle's name), a mounted root's `etc/hostname`
+/// (else the folder's name), a folder of logs' name, a single file's folder's name (so the
+/// rotations of one log given one by one stay one host); `local` when nothing names it.
+pub fn host_label(input: &Path) -> Arc<str> {
+    let kind = std::fs::metadata(input).map(|m| InputKind::of(input, &m));
+    let named = match kind {
+        Ok(InputKind::BundleFolder) => File::open(input.join("custody.json"))
+            .ok()
+            .and_then(|mut f| custody_facts(&mut f).hostname)
+            .and_then(|h| clean_host(&h))
+            .or_else(|| stem(input)),
+        Ok(InputKind::BundleArchive) => archive_custody(input)
+            .hostname
+            .and_then(|h| clean_host(&h))
+            .or_else(|| stem(input)),
+        Ok(InputKind::MountedRoot) => std::fs::read(input.join("etc/hostname"))
+            .ok()
+            .and_then(|b| clean_host(&String::from_utf8_lossy(&b[..b.len().min(256)])))
+            .or_else(|| stem(&absolute(input))),
+        Ok(InputKind::LogFolder) => stem(&absolute(input)),
+        Ok(InputKind::LogFile) | Err(_) => absolute(input).parent().and_then(stem),
+    };
+    Arc::from(named.unwrap_or_else(|| "local".to_string()))
+}
+
+/// `p` made absolute (so `.` has a name).
+fn absolute(p: &Path) -> PathBuf {
+    std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
+}
+
+/// The custody facts of an archive bundle (one pass over it, stopping at nothing: archives
+/// are read entry by entry).
+fn archive_custody(bundle: &Path) -> CustodyFacts {
+    let mut facts = CustodyFacts::default();
+    let _ = for_each_entry(bundle, |name, _, r| {
+        if name == "custody.json" {
+            facts = custody_facts(r);
+        }
+    });
+    facts
+}
+
+/// The inputs grouped by [`host_label`], hosts in the order of their first input: each
+/// group is one host's evidence, judged on its own.
+pub fn group_by_host(inputs: &[PathBuf]) -> Vec<(Arc<str>, Vec<PathBuf>)> {
+    let mut out: Vec<(Arc<str>, Vec<PathBuf>)> = Vec::new();
+    for input in inputs {
+        let host = host_label(input);
+        match out.iter_mut().find(|(h, _)| *h == host) {
+            Some((_, v)) => v.push(input.clone()),
+            None => out.push((host, vec![input.clone()])),
+        }
+    }
+    out
 }
 
 /// Whether a manifest row names a stored log to read.
@@ -173,7 +281,12 @@ fn is_log_row(r: &ManifestRow) -> bool {
             || stored.ends_with(".jsonl"))
 }
 
-fn from_manifest(rows: &[ManifestRow], origin: impl Fn(&str) -> Origin, out: &mut Vec<LogFile>) {
+fn from_manifest(
+    rows: &[ManifestRow],
+    origin: impl Fn(&str) -> Origin,
+    host: &Arc<str>,
+    out: &mut Vec<LogFile>,
+) {
     for r in rows {
         let Some(stored) = r.stored.as_ref().filter(|_| is_log_row(r)) else {
             continue;
@@ -189,6 +302,7 @@ fn from_manifest(rows: &[ManifestRow], origin: impl Fn(&str) -> Origin, out: &mu
             sha256: r.sha256.clone(),
             size: r.size,
             bundle_dir: None,
+            host: host.clone(),
         });
     }
 }
@@ -246,6 +360,7 @@ pub fn resolve(inputs: &[PathBuf]) -> Inputs {
                 continue;
             }
         };
+        let host = host_label(input);
         match InputKind::of(input, &meta) {
             InputKind::BundleFolder => {
                 let rows = File::open(input.join("manifest.jsonl"))
@@ -260,10 +375,10 @@ pub fn resolve(inputs: &[PathBuf]) -> Inputs {
                 };
                 let zone = File::open(input.join("custody.json"))
                     .ok()
-                    .and_then(|mut f| custody_zone(&mut f));
+                    .and_then(|mut f| custody_facts(&mut f).zone);
                 res.custody_zone = res.custody_zone.or(zone);
                 let mut files = Vec::new();
-                from_manifest(&rows, |s| Origin::File(input.join(s)), &mut files);
+                from_manifest(&rows, |s| Origin::File(input.join(s)), &host, &mut files);
                 for mut f in files {
                     match check_stored(input, &f) {
                         Ok(()) => {
@@ -282,12 +397,12 @@ pub fn resolve(inputs: &[PathBuf]) -> Inputs {
                     "opt/zimbra/log",
                 ] {
                     if input.join(d).is_dir() {
-                        walk(input, &input.join(d), 4, &mut res.files);
+                        walk(input, &input.join(d), 4, &host, &mut res.files);
                     }
                 }
             }
             // Deep enough for an Exchange `Logging\HttpProxy\<protocol>` tree copied whole.
-            InputKind::LogFolder => walk(input, input, 8, &mut res.files),
+            InputKind::LogFolder => walk(input, input, 8, &host, &mut res.files),
             InputKind::BundleArchive => match archive_facts(input) {
                 Ok((rows, zone)) => {
                     res.custody_zone = res.custody_zone.or(zone);
@@ -297,6 +412,7 @@ pub fn resolve(inputs: &[PathBuf]) -> Inputs {
                         |_| Origin::Entry {
                             bundle: bundle.clone(),
                         },
+                        &host,
                         &mut res.files,
                     );
                 }
@@ -312,6 +428,7 @@ pub fn resolve(inputs: &[PathBuf]) -> Inputs {
                 sha256: None,
                 size: None,
                 bundle_dir: None,
+                host,
             }),
         }
     }
@@ -340,7 +457,7 @@ fn archive_facts(bundle: &Path) -> Result<(Vec<ManifestRow>, Option<String>), St
         if name == "manifest.jsonl" {
             rows = Some(log_rows(&mut BufReader::new(r)));
         } else if name == "custody.json" {
-            zone = custody_zone(r);
+            zone = custody_facts(r).zone;
         }
     })
     .map_err(|e| e.to_string())?;

@@ -111,7 +111,8 @@ struct Session<'a> {
     tz: Tz,
     out: Sink,
     unparsed: Option<BufWriter<File>>,
-    joiner: RwLock<correlate::Joiner>,
+    /// Message joins, one per host: a queue id of one server never meets another's.
+    joiners: Vec<(Arc<str>, Arc<RwLock<correlate::Joiner>>)>,
     total: FileStats,
     mail_logs: usize,
     /// Path and manifest hash of every parsed file, by file number.
@@ -175,6 +176,7 @@ impl Session<'_> {
             let mut cache = crate::events::TsCache::without_text();
             text.lines().find_map(|l| {
                 let src = crate::events::record::Source {
+                    host: "",
                     path: "",
                     sha256: None,
                     line: 0,
@@ -228,16 +230,25 @@ impl Session<'_> {
             return Ok(());
         }
         self.mail_logs += 1;
+        let joiner = match self.joiners.iter().find(|(h, _)| *h == f.host) {
+            Some((_, j)) => j.clone(),
+            None => {
+                let j = Arc::new(RwLock::new(correlate::Joiner::default()));
+                self.joiners.push((f.host.clone(), j.clone()));
+                j
+            }
+        };
         let ctx = pipeline::Ctx {
             format: self.cfg.format,
             path: Arc::from(f.path.as_str()),
             sha256: f.sha256.as_deref().map(Arc::from),
+            host: f.host.clone(),
             clock: Clock {
                 tz: self.tz,
                 anchor: Clock::anchor_of(anchor, self.tz),
                 year: self.cfg.year,
             },
-            joiner: &self.joiner,
+            joiner: &joiner,
             keep_unparsed: self.unparsed.is_some(),
             file_id: self.files.len() as u32,
             ceiling: self.ceiling,
@@ -373,7 +384,7 @@ pub fn drive(cfg: &ParseConfig, out: Sink, command: &str) -> Result<Option<Drive
         tz,
         out,
         unparsed,
-        joiner: RwLock::new(correlate::Joiner::default()),
+        joiners: Vec::new(),
         total: FileStats::default(),
         mail_logs: 0,
         files: Vec::new(),

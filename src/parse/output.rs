@@ -24,10 +24,11 @@ pub enum Format {
 }
 
 /// The CSV columns, in order.
-pub const CSV_HEADER: [&str; 24] = [
+pub const CSV_HEADER: [&str; 25] = [
     "ts",
     "ts_year_inferred",
     "host",
+    "log_host",
     "service",
     "pid",
     "kind",
@@ -126,7 +127,8 @@ pub fn event_json(e: &Event, out: &mut Vec<u8>) {
     } else {
         b",\"ts_year_inferred\":false"
     });
-    json_opt(out, b",\"host\":", e.host.as_deref());
+    json_opt(out, b",\"host\":", Some(e.host));
+    json_opt(out, b",\"log_host\":", e.log_host.as_deref());
     out.extend_from_slice(b",\"service\":");
     json_str(out, &e.service);
     out.extend_from_slice(b",\"pid\":");
@@ -310,7 +312,8 @@ impl<W: Write> Writer<W> {
                 w.write_record([
                     e.ts.to_string(),
                     e.ts_year_inferred.to_string(),
-                    opt(&e.host),
+                    csv_cell(e.source.host).into_owned(),
+                    opt(&e.log_host),
                     csv_cell(&e.service).into_owned(),
                     e.pid.map(|p| p.to_string()).unwrap_or_default(),
                     kind,
@@ -352,7 +355,8 @@ mod tests {
             ts: "2026-03-03T18:14:07Z".into(),
             ts_unix_us: 0,
             ts_year_inferred: true,
-            host: Some(Cow::Borrowed("mx1")),
+            host: "mx1",
+            log_host: Some(Cow::Borrowed("mx1")),
             service: Cow::Borrowed("postfix/smtpd"),
             pid: Some(4242),
             kind: Kind::AuthFailure,
@@ -373,6 +377,7 @@ mod tests {
             )),
             utf8_lossy: false,
             source: Source {
+                host: "mx1",
                 path: "var/log/mail.log",
                 sha256: Some("ab"),
                 line: 7,

@@ -22,7 +22,8 @@ pub struct Batch {
     ts: Vec<String>,
     ts_unix_us: Vec<i64>,
     ts_year_inferred: Vec<bool>,
-    host: Vec<Option<String>>,
+    host: Vec<String>,
+    log_host: Vec<Option<String>>,
     service: Vec<String>,
     pid: Vec<Option<u32>>,
     kind: Vec<&'static str>,
@@ -56,7 +57,8 @@ impl Batch {
         self.ts.push(e.ts.to_string());
         self.ts_unix_us.push(e.ts_unix_us);
         self.ts_year_inferred.push(e.ts_year_inferred);
-        self.host.push(s(&e.host));
+        self.host.push(e.source.host.to_string());
+        self.log_host.push(s(&e.log_host));
         self.service.push(e.service.to_string());
         self.pid.push(e.pid);
         self.kind.push(e.kind.name());
@@ -88,6 +90,7 @@ impl Batch {
             Column::new("ts_unix_us".into(), self.ts_unix_us),
             Column::new("ts_year_inferred".into(), self.ts_year_inferred),
             Column::new("host".into(), self.host),
+            Column::new("log_host".into(), self.log_host),
             Column::new("service".into(), self.service),
             Column::new("pid".into(), self.pid),
             Column::new("kind".into(), self.kind),

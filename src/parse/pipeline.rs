@@ -84,6 +84,8 @@ pub struct Ctx<'a> {
     pub path: Arc<str>,
     /// SHA-256 from the bundle manifest.
     pub sha256: Option<Arc<str>>,
+    /// The host whose evidence the file is.
+    pub host: Arc<str>,
     /// Time conversion.
     pub clock: Clock,
     /// Message correlation shared across the files of a run.
@@ -152,6 +154,7 @@ fn learn(joiner: &RwLock<Joiner>, chunk: &[u8], clock: &Clock) {
             continue;
         };
         let src = Source {
+            host: "",
             path: "",
             sha256: None,
             line: 0,
@@ -219,6 +222,7 @@ fn parse_chunk(ctx: &Ctx, pool: &Pool, c: Chunk) -> io::Result<Done> {
             stats.lossy += 1;
         }
         let source = Source {
+            host: &ctx.host,
             path: &ctx.path,
             sha256: ctx.sha256.as_deref(),
             line: line_no,

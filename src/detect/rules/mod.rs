@@ -48,6 +48,10 @@ pub mod exfil_protocol_enabled;
 pub mod exploit_smtp_injection;
 pub mod exploit_smtp_smuggling;
 pub mod failures;
+pub mod fleet_compromise_order;
+pub mod fleet_shared_account;
+pub mod fleet_shared_attacker;
+pub mod fleet_shared_persistence;
 pub mod host_history;
 pub mod host_malware_process;
 pub mod host_package_modified;
@@ -469,6 +473,16 @@ pub fn config_rules() -> Vec<Box<dyn super::host::ConfigRule>> {
         Box::new(config_banner::Banner),
         Box::new(config_webmail_version::WebmailVersion),
         Box::new(config_weak_tls::WeakTls),
+    ]
+}
+
+/// Every cross-host rule ([`crate::detect::fleet`]), in report order.
+pub fn fleet_rules() -> Vec<Box<dyn crate::detect::fleet::FleetRule>> {
+    vec![
+        Box::new(fleet_compromise_order::CompromiseOrder),
+        Box::new(fleet_shared_attacker::SharedAttacker),
+        Box::new(fleet_shared_account::SharedAccount),
+        Box::new(fleet_shared_persistence::SharedPersistence),
     ]
 }
 

@@ -498,6 +498,7 @@ pub mod tests {
         let e = rec.event(
             crate::detect::finding::ts(rec.ts_us).into(),
             Source {
+                host: "",
                 path: "inetpub/logs/u_ex.log",
                 sha256: None,
                 line: 1,
