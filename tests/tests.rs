@@ -86,6 +86,8 @@ mod exchange_sample;
 #[cfg(feature = "analysis")]
 mod exim_rejects;
 #[cfg(feature = "analysis")]
+mod fleet_case;
+#[cfg(feature = "analysis")]
 mod host_accounts;
 mod host_collect;
 #[cfg(feature = "analysis")]

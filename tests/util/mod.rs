@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+pub mod fleet;
+
 /// What one run of the binary produced.
 pub struct Output {
     pub code: i32,
