@@ -50,3 +50,183 @@ fn three_hosts_are_judged_each_on_its_own_then_across() {
         }
     }
 }
+
+#[test]
+fn triage_names_each_host_the_cross_host_findings_and_the_order_of_compromise() {
+    let t = tempfile::tempdir().unwrap();
+    let (mx, imap) = fleet::split_bundles(t.path());
+    let exch = fleet::exchange_host();
+    let out = t.path().join("case");
+    let o = run(&[
+        "triage",
+        "--timezone",
+        "Asia/Shanghai",
+        mx.to_str().unwrap(),
+        imap.to_str().unwrap(),
+        exch.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let truth = util::truth();
+    let takeover = truth["compromised_account"]["first_malicious_login_utc"]
+        .as_str()
+        .unwrap();
+    let thief = "203.0.113.79";
+    // The terminal names every host and its state, then the findings across hosts.
+    assert!(o.stdout.contains("hosts: 3 (3 fallen)"), "{}", o.stdout);
+    for h in ["mx1", "imap1", "exch01"] {
+        assert!(
+            o.stdout.lines().any(|l| l.trim_start().starts_with(h)),
+            "{h}: {}",
+            o.stdout
+        );
+    }
+    assert!(o.stdout.contains("across hosts:"), "{}", o.stdout);
+
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    let fleet = &report["fleet"];
+    let names: Vec<&str> = fleet["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["mx1", "imap1", "exch01"], "case order: the inputs'");
+    let host = |n: &str| {
+        fleet["hosts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h["name"] == n)
+            .unwrap()
+            .clone()
+    };
+    // The MX fell at the takeover the truth records; the IMAP host when the thief logged in
+    // there, later; the Exchange server, exploited the day before, first.
+    let (m, i, e) = (host("mx1"), host("imap1"), host("exch01"));
+    for h in [&m, &i, &e] {
+        assert_eq!(h["status"], "fallen", "{h}");
+    }
+    assert_eq!(m["fell"], takeover);
+    assert!(i["fell"].as_str().unwrap() > takeover, "{i}");
+    assert!(i["fell_by"].as_str().unwrap().contains(thief), "{i}");
+    assert!(e["fell"].as_str().unwrap() < takeover, "{e}");
+    assert_eq!(
+        (
+            e["order"].as_u64(),
+            m["order"].as_u64(),
+            i["order"].as_u64()
+        ),
+        (Some(1), Some(2), Some(3))
+    );
+
+    let findings: Vec<&Value> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["finding"])
+        .collect();
+    let of = |rule: &str| -> Vec<&Value> {
+        findings
+            .iter()
+            .copied()
+            .filter(|f| f["rule"] == rule)
+            .collect()
+    };
+    // The order of compromise, patient zero first.
+    let order = of("fleet.compromise_order");
+    assert_eq!(order.len(), 1);
+    assert_eq!(hosts(order[0]), ["exch01", "mx1", "imap1"]);
+    // One attacker across the MX and the IMAP host: the thief (spam with the stolen login on
+    // the MX, the mailbox read on the IMAP host), and the brute forcer of both.
+    let shared: Vec<String> = of("fleet.shared_attacker")
+        .iter()
+        .flat_map(|f| util::strs(&f["entities"]["ips"]))
+        .collect();
+    for ip in [thief, "203.0.113.77"] {
+        assert!(shared.iter().any(|s| s == ip), "{ip}: {shared:?}");
+    }
+    let thief_finding = of("fleet.shared_attacker")
+        .into_iter()
+        .find(|f| util::strs(&f["entities"]["ips"]).iter().any(|s| s == thief))
+        .unwrap();
+    assert_eq!(thief_finding["severity"], "critical", "{thief_finding}");
+    assert_eq!(hosts(thief_finding), ["mx1", "imap1"]);
+    // The legitimate office address is never an attacker across hosts.
+    for ip in util::strs(&truth["legitimate"]["client_addresses"]) {
+        assert!(!shared.contains(&ip), "{ip}");
+    }
+    // The stolen account, misused on both.
+    let user = truth["compromised_account"]["user"].as_str().unwrap();
+    let account = of("fleet.shared_account");
+    assert_eq!(account.len(), 1, "{account:?}");
+    assert!(util::strs(&account[0]["entities"]["users"]).contains(&user.to_string()));
+    assert_eq!(account[0]["severity"], "critical", "taken on both hosts");
+    // Persistence planted on both: the attacker's root key and UID-0 account.
+    let planted: Vec<String> = of("fleet.shared_persistence")
+        .iter()
+        .map(|f| f["title"].as_str().unwrap().to_string())
+        .collect();
+    for rule in ["persistence.ssh_key", "persistence.account"] {
+        assert!(
+            planted.iter().any(|t| t.starts_with(rule)),
+            "{rule}: {planted:?}"
+        );
+    }
+    // Every other finding is one host's.
+    for f in &findings {
+        let h = hosts(f);
+        if !f["rule"].as_str().unwrap().starts_with("fleet.") {
+            assert_eq!(h.len(), 1, "{f}");
+        }
+    }
+    // The notice counts the mailbox read once, whatever host it was read on.
+    let accessed: Vec<&str> = report["accessed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["mailbox"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        accessed
+            .iter()
+            .filter(|m| m.eq_ignore_ascii_case(user))
+            .count(),
+        1,
+        "{accessed:?}"
+    );
+
+    // The HTML report opens with the fleet summary: a row per host linking to its section.
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    let at = html.find("<h2 id=\"fleet\">").expect("fleet section");
+    assert!(at < html.find("<h2").map_or(usize::MAX, |first| first.max(at)) + 1);
+    for h in ["mx1", "imap1", "exch01"] {
+        assert!(
+            html.contains(&format!("<a href=\"#host-{h}\">{h}</a>")),
+            "{h}"
+        );
+        assert!(html.contains(&format!("<h3 id=\"host-{h}\">")), "{h}");
+    }
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.contains("## Hosts of the case"), "{md}");
+
+    // Timeline rows name their hosts: events from both mail hosts, findings theirs.
+    let rows: Vec<Value> = std::fs::read_to_string(out.join("timeline.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    for h in ["mx1", "imap1"] {
+        assert!(
+            rows.iter()
+                .any(|r| r["type"] == "event" && util::strs(&r["hosts"]) == [h]),
+            "no event row of {h}"
+        );
+    }
+    assert!(rows
+        .iter()
+        .filter(|r| r["type"] == "finding")
+        .all(|r| !util::strs(&r["hosts"]).is_empty()));
+}

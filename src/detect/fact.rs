@@ -278,6 +278,8 @@ pub trait FactSink {
     fn facts(&mut self, facts: Vec<Fact>);
     /// File number `id` of the run starts (facts point back to it).
     fn file(&mut self, _id: u32, _path: &str, _sha256: Option<&str>) {}
+    /// File number `id` is evidence of host `host` (told right after [`FactSink::file`]).
+    fn file_host(&mut self, _id: u32, _host: &str) {}
     /// No later fact will be earlier than `at` (µs): state before it may be judged and
     /// dropped.
     fn advance(&mut self, _at: i64) {}

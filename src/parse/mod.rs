@@ -255,7 +255,8 @@ impl Session<'_> {
             repeats: self.copies.contains_key(&f.path),
             copy: rotation::repeats_another_log(&f.path),
         };
-        self.out.file(ctx.file_id, &f.path, f.sha256.as_deref())?;
+        self.out
+            .file(ctx.file_id, &f.path, f.sha256.as_deref(), &f.host)?;
         self.files.push((f.path.clone(), f.sha256.clone()));
         let mut failed = Failed(head_error);
         let rest: &mut dyn Read = if failed.0.is_some() { &mut failed } else { r };

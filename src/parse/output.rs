@@ -217,13 +217,21 @@ impl Sink {
         }
     }
 
-    /// Tells a detection engine that a file of the run is starting, under number `id`.
-    pub fn file(&mut self, id: u32, path: &str, sha256: Option<&str>) -> io::Result<()> {
+    /// Tells a detection engine that a file of the run (evidence of `host`) is starting,
+    /// under number `id`.
+    pub fn file(
+        &mut self,
+        id: u32,
+        path: &str,
+        sha256: Option<&str>,
+        host: &str,
+    ) -> io::Result<()> {
         if let Sink::Facts(engine) = self {
-            engine
+            let mut e = engine
                 .lock()
-                .map_err(|_| io::Error::other("detection engine poisoned"))?
-                .file(id, path, sha256);
+                .map_err(|_| io::Error::other("detection engine poisoned"))?;
+            e.file(id, path, sha256);
+            e.file_host(id, host);
         }
         Ok(())
     }

@@ -204,6 +204,7 @@ pub fn render(r: &Report, markdown_words: &super::markdown::Words) -> String {
         esc(&super::markdown::data_line(r, w)),
         esc(&super::markdown::status_line(r))
     );
+    fleet(&mut o, r, w);
     accessed(&mut o, r, w);
     host(&mut o, r, w);
     let _ = write!(o, "<h2>{}</h2>", esc(w.evidence));
@@ -368,6 +369,72 @@ fn accessed(o: &mut String, r: &Report, w: &super::markdown::Words) {
     o.push_str("</table>");
 }
 
+/// The fleet summary (none for one host): a line per host, the cross-host findings and each
+/// host's own findings, every finding number a link to its row.
+fn fleet(o: &mut String, r: &Report, w: &super::markdown::Words) {
+    let Some(fleet) = &r.fleet else {
+        return;
+    };
+    let link = |id: &String| format!("<a href=\"#{0}\">{0}</a>", esc(id));
+    let _ = write!(
+        o,
+        "<h2 id=\"fleet\">{}</h2><p>{}</p><table class=\"fleet\"><tr><th>{}</th></tr>",
+        esc(w.fleet),
+        esc(w.fleet_intro),
+        w.fleet_columns.map(esc).join("</th><th>")
+    );
+    for h in &fleet.hosts {
+        let c = super::fleet::cells(h, r.lang);
+        let cells: Vec<String> = c.iter().map(|x| esc(x)).collect();
+        let _ = write!(
+            o,
+            "<tr class=\"host-{}\"><td><a href=\"#host-{}\">{}</a></td><td>{}</td></tr>",
+            h.status,
+            esc(&h.name),
+            cells[0],
+            cells[1..].join("</td><td>")
+        );
+    }
+    o.push_str("</table>");
+    if !fleet.across.is_empty() {
+        let items: Vec<String> = fleet
+            .across
+            .iter()
+            .map(|id| {
+                let title = r
+                    .findings
+                    .iter()
+                    .find(|e| e.id == *id)
+                    .map(|e| esc(&e.title))
+                    .unwrap_or_default();
+                format!("<li>{} · {title}</li>", link(id))
+            })
+            .collect();
+        let _ = write!(o, "<h3>{}</h3><ul>{}</ul>", esc(w.across), items.concat());
+    }
+    for h in &fleet.hosts {
+        let ids: Vec<String> = h.findings.iter().map(link).collect();
+        let more = if h.total > h.findings.len() {
+            format!(" (+{})", h.total - h.findings.len())
+        } else {
+            String::new()
+        };
+        let _ = write!(
+            o,
+            "<h3 id=\"host-{}\">{}</h3><p>{} · {}: {}{more}</p>",
+            esc(&h.name),
+            esc(&w.fleet_host.replace("{host}", &h.name)),
+            esc(super::fleet::status_word(h.status, r.lang)),
+            esc(w.host_findings),
+            if ids.is_empty() {
+                "—".to_string()
+            } else {
+                ids.join(", ")
+            }
+        );
+    }
+}
+
 /// The host section (none without a host finding); the finding column links to it.
 fn host(o: &mut String, r: &Report, w: &super::markdown::Words) {
     if r.host.is_empty() {
@@ -413,9 +480,14 @@ fn finding_rows(
                 super::who::line(&e.who, esc, more)
             )
         };
+        let on = if r.fleet.is_some() {
+            format!(" · {} {}", esc(w.on_host), esc(&f.hosts.join(", ")))
+        } else {
+            String::new()
+        };
         let _ = write!(
             o,
-            "<tr id=\"{}\"><td>{}</td><td class=\"{sev}\">{sev_word}</td><td><strong>{} · {}</strong><br>{}{who}<br><small><code>{}</code> · {} · {}: {}</small></td><td>{}</td></tr>",
+            "<tr id=\"{}\"><td>{}</td><td class=\"{sev}\">{sev_word}</td><td><strong>{} · {}</strong><br>{}{who}<br><small><code>{}</code> · {} · {}: {}{on}</small></td><td>{}</td></tr>",
             e.id,
             esc(&f.first_seen),
             e.id,

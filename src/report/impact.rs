@@ -196,14 +196,26 @@ pub fn span(first: &str, last: &str) -> String {
 /// The impact rows of `findings` (with their report ids), one per mailbox, most messages
 /// first.
 pub fn of<'a>(findings: impl IntoIterator<Item = (&'a Finding, &'a str)>) -> Vec<Impact> {
+    let read: Vec<(&'a Finding, &'a str)> = findings
+        .into_iter()
+        .filter(|(f, _)| f.has(Role::MailRead) && f.severity > Severity::Info)
+        .collect();
+    // One mailbox, however many hosts name it and however they spell it: `Carol` on the IMAP
+    // host and `carol@lab.example` on the webmail host are counted once.
+    let names = one_name_each(
+        read.iter()
+            .flat_map(|(f, _)| &f.accessed)
+            .map(|a| a.mailbox.as_str()),
+    );
     let mut by: BTreeMap<String, Impact> = BTreeMap::new();
-    for (f, id) in findings {
-        if !f.has(Role::MailRead) || f.severity <= Severity::Info {
-            continue;
-        }
+    for (f, id) in read {
         for a in &f.accessed {
-            let row = by.entry(a.mailbox.clone()).or_insert_with(|| Impact {
-                mailbox: a.mailbox.clone(),
+            let name = names
+                .get(&a.mailbox.to_lowercase())
+                .cloned()
+                .unwrap_or_else(|| a.mailbox.clone());
+            let row = by.entry(name.to_lowercase()).or_insert_with(|| Impact {
+                mailbox: name.clone(),
                 ..Impact::default()
             });
             row.add(a, id);
@@ -218,6 +230,29 @@ pub fn of<'a>(findings: impl IntoIterator<Item = (&'a Finding, &'a str)>) -> Vec
         ))
     });
     rows
+}
+
+/// Each mailbox name (case folded) → the one name it is counted under: a bare name takes the
+/// one full address with its local part, when exactly one is named; else itself.
+fn one_name_each<'a>(names: impl Iterator<Item = &'a str>) -> BTreeMap<String, String> {
+    let all: BTreeMap<String, &str> = names.map(|n| (n.to_lowercase(), n)).collect();
+    all.iter()
+        .map(|(folded, shown)| {
+            let full: Vec<&&str> = if folded.contains('@') {
+                Vec::new()
+            } else {
+                all.iter()
+                    .filter(|(k, _)| k.split_once('@').is_some_and(|(l, _)| l == folded))
+                    .map(|(_, v)| v)
+                    .collect()
+            };
+            let name = match full.as_slice() {
+                [one] => one.to_string(),
+                _ => shown.to_string(),
+            };
+            (folded.clone(), name)
+        })
+        .collect()
 }
 
 /// The table cells of each row, plain text (each renderer escapes them): mailbox, from,
@@ -284,6 +319,36 @@ mod tests {
             accessed: vec![a],
             ..Finding::of(rule)
         }
+    }
+
+    #[test]
+    fn one_mailbox_named_by_two_hosts_is_counted_once() {
+        let on = |mailbox: &str, n: u64| Accessed {
+            mailbox: mailbox.into(),
+            how: "imap".into(),
+            messages: Some(n),
+            ..Accessed::default()
+        };
+        let f = [
+            finding(
+                "exfil.mailbox_download",
+                Severity::Critical,
+                on("Carol", 10),
+            ),
+            finding(
+                "exfil.mailbox_download",
+                Severity::High,
+                on("carol@lab.example", 5),
+            ),
+            finding("exfil.mailbox_download", Severity::High, on("dave", 1)),
+        ];
+        let rows = of(f.iter().zip(["F1", "F2", "F3"]));
+        let names: Vec<&str> = rows.iter().map(|r| r.mailbox.as_str()).collect();
+        assert_eq!(names, ["carol@lab.example", "dave"], "{rows:#?}");
+        assert_eq!(rows[0].messages, Some(15));
+        // Two full addresses with one local part are two mailboxes.
+        let names = one_name_each(["x@a.example", "x@b.example", "X"].into_iter());
+        assert_eq!(names["x"], "X");
     }
 
     #[test]

@@ -64,6 +64,16 @@ pub struct Words {
     pub host: &'static str,
     pub host_intro: &'static str,
     pub host_columns: [&'static str; 6],
+    /// The fleet summary's heading, introduction, columns, the cross-host findings' line, a
+    /// host's section heading (`{host}`) and its findings' line.
+    pub fleet: &'static str,
+    pub fleet_intro: &'static str,
+    pub fleet_columns: [&'static str; 6],
+    pub across: &'static str,
+    pub fleet_host: &'static str,
+    pub host_findings: &'static str,
+    /// "host" before a finding's host names.
+    pub on_host: &'static str,
 }
 
 /// `yes`, `no`, `check` in the report's language.
@@ -152,6 +162,13 @@ pub fn words(lang: Lang) -> Words {
             host: "The host behind the mail service",
             host_intro: "What the attacker left on, ran on or changed in the host itself: the mail clean-up alone does not remove these. Capture running implants before ending them; copy each file before removing an entry; a replaced binary or a preloaded library means the host's own tools cannot be trusted — plan a rebuild.",
             host_columns: ["finding", "severity", "what", "where", "processes and accounts", "first"],
+            fleet: "Hosts of the case",
+            fleet_intro: "Each host's evidence was judged on its own, then across hosts. A host has fallen when one of its findings says the attacker succeeded there (an account taken or abused, an entry planted, a vulnerability exploited, mail read or sent, logs altered); #1 fell first. Isolate and clean every fallen host, not only the first.",
+            fleet_columns: ["host", "status", "fell (UTC)", "first sign", "findings (worst)", "files / lines / events read"],
+            across: "Across hosts",
+            fleet_host: "Host {host}",
+            host_findings: "its findings, worst first",
+            on_host: "host",
         },
         Lang::Zh => Words {
             title: "邮件服务器安全事件报告",
@@ -197,6 +214,13 @@ pub fn words(lang: Lang) -> Words {
             host: "邮件服务背后的主机",
             host_intro: "攻击者在主机本身留下、运行或改动的东西：仅清理邮件配置无法清除它们。结束运行中的恶意进程前先取证；删除条目前先复制文件；二进制被替换或存在预加载库时，主机自带的工具都不可信——请计划重建主机。",
             host_columns: ["发现", "严重性", "内容", "位置", "进程与账户", "首先"],
+            fleet: "案件涉及的主机",
+            fleet_intro: "先逐台研判每台主机的证据，再跨主机关联。某台主机的发现表明攻击者已在其上得手（账户被盗或滥用、植入条目、漏洞被利用、邮件被读取或发送、日志被篡改）即为失陷；#1 为最先失陷者。所有失陷主机都需隔离和清理，而不仅是第一台。",
+            fleet_columns: ["主机", "状态", "失陷时间（UTC）", "首个迹象", "发现数（最高严重性）", "读取的文件 / 行 / 事件"],
+            across: "跨主机发现",
+            fleet_host: "主机 {host}",
+            host_findings: "其发现（按严重性）",
+            on_host: "主机",
         },
     }
 }
@@ -222,6 +246,7 @@ pub fn render(r: &Report) -> String {
             .replace("{inputs}", &md(&r.inputs.join(", ")))
     );
     summary(&mut o, r, &w);
+    fleet(&mut o, r, &w);
     accessed(&mut o, r, &w);
     host(&mut o, r, &w);
     let _ = writeln!(o, "## {}\n", w.evidence);
@@ -282,6 +307,61 @@ fn accessed(o: &mut String, r: &Report, w: &Words) {
         let _ = writeln!(o, "| {} |", cells.join(" | "));
     }
     o.push('\n');
+}
+
+/// The fleet summary (none for one host): a line per host, the cross-host findings, a short
+/// section per host.
+fn fleet(o: &mut String, r: &Report, w: &Words) {
+    let Some(fleet) = &r.fleet else {
+        return;
+    };
+    let _ = writeln!(o, "## {}\n\n{}\n", w.fleet, w.fleet_intro);
+    let _ = writeln!(
+        o,
+        "| {} |\n|{}",
+        w.fleet_columns.join(" | "),
+        "---|".repeat(w.fleet_columns.len())
+    );
+    for h in &fleet.hosts {
+        let cells: Vec<String> = super::fleet::cells(h, r.lang)
+            .iter()
+            .map(|c| md(c))
+            .collect();
+        let _ = writeln!(o, "| {} |", cells.join(" | "));
+    }
+    o.push('\n');
+    let title = |id: &str| {
+        r.findings
+            .iter()
+            .find(|e| e.id == id)
+            .map(|e| format!("{id} · {}", md(&e.title)))
+            .unwrap_or_else(|| id.to_string())
+    };
+    if !fleet.across.is_empty() {
+        let _ = writeln!(o, "**{}**\n", w.across);
+        for id in &fleet.across {
+            let _ = writeln!(o, "- {}", title(id));
+        }
+        o.push('\n');
+    }
+    for h in &fleet.hosts {
+        let _ = writeln!(o, "### {}\n", md(&w.fleet_host.replace("{host}", &h.name)));
+        let _ = writeln!(
+            o,
+            "{} · {}: {}\n",
+            super::fleet::status_word(h.status, r.lang),
+            w.host_findings,
+            if h.findings.is_empty() {
+                "—".to_string()
+            } else {
+                let mut ids = h.findings.join(", ");
+                if h.total > h.findings.len() {
+                    ids.push_str(&format!(" (+{})", h.total - h.findings.len()));
+                }
+                ids
+            }
+        );
+    }
 }
 
 /// The host section (none without a host finding).
@@ -400,9 +480,14 @@ fn entry(o: &mut String, e: &super::model::Entry, r: &Report, w: &Words) {
         md(&e.title),
         super::model::severity_word(f.severity, r.lang)
     );
+    let on = if r.fleet.is_some() {
+        format!(" · {} {}", w.on_host, md(&f.hosts.join(", ")))
+    } else {
+        String::new()
+    };
     let _ = writeln!(
         o,
-        "`{}` · ATT&CK {} · {} → {} · {} {}\n",
+        "`{}` · ATT&CK {} · {} → {} · {} {}{on}\n",
         f.rule,
         f.attack.join(", "),
         f.first_seen,

@@ -16,6 +16,7 @@ pub mod case;
 pub mod compliance;
 pub mod custody;
 pub mod draft;
+pub mod fleet;
 pub mod host;
 pub mod html;
 pub mod impact;

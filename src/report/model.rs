@@ -53,6 +53,10 @@ pub struct Report {
     /// The host behind the mail service: what the attacker left on or ran on it
     /// ([`super::host`]).
     pub host: Vec<super::host::HostRow>,
+    /// For a case of several hosts: one line per host, the cross-host findings, each host's
+    /// own findings ([`super::fleet`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fleet: Option<super::fleet::Fleet>,
     /// The incident's status from the case file (none: not given).
     pub status: Option<String>,
     /// Draft notices of the regimes that apply or may apply, every field labelled with its
@@ -484,6 +488,7 @@ impl Report {
         let drafts = super::draft::drafts(&facts, &notify, case, cfg.lang);
         let story = facts.story(cfg.lang);
         let host = super::host::of(&entries, cfg.lang);
+        let fleet = super::fleet::of(&d.hosts, &entries);
         Report {
             generated: now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             lang: cfg.lang,
@@ -522,6 +527,7 @@ impl Report {
             data: case.map(|c| c.data.categories.clone()).unwrap_or_default(),
             accessed,
             host,
+            fleet,
             status: case.and_then(|c| c.incident.status.clone()),
             drafts,
             custody: checks,

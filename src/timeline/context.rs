@@ -136,6 +136,8 @@ pub struct Gather {
     kept: Vec<(Option<Phase>, Fact)>,
     /// Files of the pass, by number.
     files: Vec<(String, Option<String>)>,
+    /// The host of each file, by file number.
+    hosts: Vec<String>,
     /// Facts of interest beyond [`MAX_EVENTS`].
     pub dropped: u64,
     /// `--all`: every fact is kept, in sorted runs on disk.
@@ -149,6 +151,7 @@ impl Gather {
             interest,
             kept: Vec::new(),
             files: Vec::new(),
+            hosts: Vec::new(),
             dropped: 0,
             all: None,
         }
@@ -177,6 +180,7 @@ impl Gather {
             .iter()
             .map(|(phase, f)| {
                 let (path, sha) = self.files.get(f.file as usize).cloned().unwrap_or_default();
+                let host = self.hosts.get(f.file as usize).cloned().unwrap_or_default();
                 Record {
                     ts: rfc3339(f.ts_us),
                     ts_us: f.ts_us,
@@ -185,6 +189,7 @@ impl Gather {
                     rule: None,
                     severity: None,
                     message: describe(f),
+                    hosts: vec![host],
                     ips: f.src_ip().map(str::to_string).into_iter().collect(),
                     users: accounts(f),
                     attack: Vec::new(),
@@ -251,6 +256,14 @@ impl FactSink for Gather {
             self.files.resize(id + 1, Default::default());
         }
         self.files[id] = (path.to_string(), sha256.map(str::to_string));
+    }
+
+    fn file_host(&mut self, id: u32, host: &str) {
+        let id = id as usize;
+        if self.hosts.len() <= id {
+            self.hosts.resize(id + 1, String::new());
+        }
+        self.hosts[id] = host.to_string();
     }
 }
 

@@ -181,6 +181,7 @@ fn timesketch_row(r: &Record) -> Map<String, Value> {
             r.attack.join(" ")
         }),
     );
+    m.insert("hostname".into(), list(&r.hosts));
     m.insert("source_ip".into(), list(&r.ips));
     m.insert("username".into(), list(&r.users));
     m.insert("count".into(), json!(r.count));
@@ -208,7 +209,7 @@ fn timesketch_jsonl(rows: &[Record], out: &mut dyn Write) -> io::Result<()> {
 }
 
 /// Timesketch CSV columns, the mandatory ones first.
-const TIMESKETCH_COLUMNS: [&str; 16] = [
+const TIMESKETCH_COLUMNS: [&str; 17] = [
     "message",
     "timestamp",
     "datetime",
@@ -218,6 +219,7 @@ const TIMESKETCH_COLUMNS: [&str; 16] = [
     "rule_id",
     "level",
     "mitre_technique",
+    "hostname",
     "source_ip",
     "username",
     "count",
@@ -308,7 +310,7 @@ fn l2tcsv(rows: &[Record], out: &mut dyn Write, header: bool) -> io::Result<()> 
             "mailir".to_string(),
             time_meaning(r).to_string(),
             r.users.join(" "),
-            String::new(),
+            r.hosts.join(" "),
             short.to_string(),
             r.message.clone(),
             "2".to_string(),
@@ -353,6 +355,7 @@ fn frame(rows: &[Record]) -> io::Result<polars::prelude::DataFrame> {
                 .collect::<Vec<_>>(),
         ),
         Column::new("message".into(), text(&|r| r.message.clone())),
+        Column::new("hosts".into(), text(&|r| r.hosts.join(" "))),
         Column::new("ips".into(), text(&|r| r.ips.join(" "))),
         Column::new("users".into(), text(&|r| r.users.join(" "))),
         Column::new("attack".into(), text(&|r| r.attack.join(" "))),
@@ -403,6 +406,7 @@ mod tests {
                     "=HYPERLINK(\"http://x\") Account liwei, taken over\nfrom \"x\"\u{1b}[2J {}",
                     "A".repeat(40_000)
                 ),
+                hosts: vec!["mx1".into()],
                 ips: vec!["203.0.113.77".into(), "203.0.113.79".into()],
                 users: vec!["liwei".into()],
                 attack: vec!["T1078", "T1110"],
@@ -421,6 +425,7 @@ mod tests {
                 rule: None,
                 severity: None,
                 message: String::new(),
+                hosts: Vec::new(),
                 ips: Vec::new(),
                 users: Vec::new(),
                 attack: Vec::new(),
@@ -514,7 +519,7 @@ mod tests {
             );
         }
         assert!(
-            text.contains("03/03/2026,18:14:07,UTC,M...,LOG,mailir,Finding First Seen,liwei,-,")
+            text.contains("03/03/2026,18:14:07,UTC,M...,LOG,mailir,Finding First Seen,liwei,mx1,")
         );
     }
 

@@ -58,6 +58,9 @@ pub struct Record {
     pub severity: Option<Severity>,
     /// What the row says.
     pub message: String,
+    /// The hosts whose evidence it is: an event's host, a finding's hosts, the hosts of a
+    /// phase's findings (`docs/events.md`, "Hosts").
+    pub hosts: Vec<String>,
     /// Addresses involved.
     pub ips: Vec<String>,
     /// Accounts involved.
@@ -122,6 +125,7 @@ fn of_finding(f: &Finding) -> Option<Record> {
         rule: Some(f.rule),
         severity: Some(f.severity),
         message: format!("{}: {}", f.title, f.summary),
+        hosts: f.hosts.clone(),
         ips: f.entities.ips.clone(),
         users: f.entities.users.clone(),
         attack: f.attack.clone(),
@@ -161,6 +165,7 @@ pub fn records(findings: &[Finding]) -> Vec<Record> {
         let rules: BTreeSet<&str> = of.iter().map(|f| f.rule).collect();
         let ips: BTreeSet<&String> = of.iter().flat_map(|f| &f.entities.ips).collect();
         let users: BTreeSet<&String> = of.iter().flat_map(|f| &f.entities.users).collect();
+        let hosts: BTreeSet<&String> = of.iter().flat_map(|f| &f.hosts).collect();
         let worst = of.iter().map(|f| f.severity).max();
         let summary = format!(
             "{}: {} finding(s) from {} to {} ({})",
@@ -182,6 +187,7 @@ pub fn records(findings: &[Finding]) -> Vec<Record> {
                 rule: None,
                 severity: worst,
                 message: format!("Phase {} {verb}. {summary}", phase_name(phase)),
+                hosts: hosts.iter().map(|s| s.to_string()).collect(),
                 ips: ips.iter().map(|s| s.to_string()).collect(),
                 users: users.iter().map(|s| s.to_string()).collect(),
                 attack: Vec::new(),

@@ -42,7 +42,57 @@ pub fn run(cfg: &ReportConfig) -> Result<ExitCode> {
         out.flush()?;
     }
     print!("{}", summary(&d.findings, rows.len(), &md, &json, cfg));
+    print!("{}", hosts_summary(&d.hosts, &d.findings));
     Ok(exit)
+}
+
+/// For a case of several hosts: one line per host (fallen in order, targeted, quiet,
+/// unread) and the findings across hosts; nothing for one host.
+fn hosts_summary(hosts: &[crate::detect::fleet::HostRun], findings: &[Finding]) -> String {
+    use std::fmt::Write as _;
+    let mut o = String::new();
+    if hosts.len() < 2 {
+        return o;
+    }
+    let mut fallen: Vec<&crate::detect::fleet::HostRun> =
+        hosts.iter().filter(|h| h.compromised.is_some()).collect();
+    fallen.sort_by(|a, b| a.compromised.cmp(&b.compromised));
+    let _ = writeln!(o, "hosts: {} ({} fallen)", hosts.len(), fallen.len());
+    for h in hosts {
+        let targeted = findings.iter().any(|f| {
+            f.hosts.len() == 1
+                && f.hosts[0] == h.name
+                && f.has(crate::detect::catalog::Role::AttackerSource)
+        });
+        let state = match (&h.compromised, &h.compromised_by) {
+            (Some(at), Some((rule, title))) => {
+                let n = fallen.iter().position(|f| f.name == h.name).unwrap_or(0) + 1;
+                format!("fallen #{n} at {at} ({rule}: {})", terminal(title))
+            }
+            _ if !h.read => "evidence unreadable".to_string(),
+            _ if targeted => "targeted only".to_string(),
+            _ => "no attack seen".to_string(),
+        };
+        let _ = writeln!(
+            o,
+            "  {:<15} {state}; {} finding(s)",
+            terminal(&h.name),
+            h.findings
+        );
+    }
+    for f in findings
+        .iter()
+        .filter(|f| f.has(crate::detect::catalog::Role::Fleet))
+    {
+        let _ = writeln!(
+            o,
+            "  across hosts: {:<8} {}  [{}]",
+            crate::timeline::record::severity_name(f.severity),
+            terminal(&f.title),
+            terminal(&f.hosts.join(", "))
+        );
+    }
+    o
 }
 
 /// The terminal summary: counts, the five worst findings, the phases, the files written.

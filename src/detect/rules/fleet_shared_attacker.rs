@@ -12,6 +12,8 @@
 //! **Phase**: initial access. **False positives**: a shared NAT or proxy in front of several
 //! attackers, a scanner of a research project (each host's finding says why).
 
+use std::collections::BTreeMap;
+
 use crate::detect::entity::{EntityKind, EntityRole};
 use crate::detect::finding::{Finding, Severity};
 use crate::detect::fleet::{across, compromising, on_several_hosts, per_host, FleetRule, HostRun};
@@ -30,40 +32,88 @@ impl FleetRule for SharedAttacker {
                 .cloned()
                 .collect()
         });
-        groups
-            .into_iter()
-            .map(|(ip, members)| {
-                let mut f = across("fleet.shared_attacker", hosts, &members);
-                let fallen: Vec<&Finding> = members
-                    .iter()
-                    .copied()
-                    .filter(|m| compromising(m))
-                    .collect();
-                let fell_on = crate::detect::fleet::hosts_of(hosts, &fallen);
-                f.severity = if fell_on.len() >= 2 {
-                    Severity::Critical
-                } else {
-                    Severity::High
-                };
-                f.title = format!("Attacker {ip} against {} hosts", f.hosts.len());
-                let mut summary = format!(
-                    "{ip} is named an attacker's address on {} hosts ({})",
-                    f.hosts.len(),
-                    per_host(hosts, &members)
-                );
-                if !fell_on.is_empty() {
-                    summary.push_str(&format!(
-                        "; it took part in the compromise of {}",
-                        fell_on.join(", ")
-                    ));
+        // Addresses named by the same rules on the same hosts are one attacker's (a spray's
+        // many addresses): one finding for them all.
+        let mut by_signature: BTreeMap<Vec<(String, &str)>, (Vec<String>, Vec<&Finding>)> =
+            BTreeMap::new();
+        for (ip, members) in groups {
+            let mut signature: Vec<(String, &str)> = members
+                .iter()
+                .map(|m| (m.hosts[0].clone(), m.rule))
+                .collect();
+            signature.sort_unstable();
+            signature.dedup();
+            let (ips, all) = by_signature.entry(signature).or_default();
+            ips.push(ip);
+            for m in members {
+                if !all.iter().any(|g| std::ptr::eq(*g, m)) {
+                    all.push(m);
                 }
-                f.summary = summary;
-                f.entities
-                    .tag(EntityKind::Ip, &ip, EntityRole::AttackerSource);
-                f
-            })
-            .collect()
+            }
+        }
+        let mut out: Vec<Finding> = by_signature
+            .into_values()
+            .map(|(ips, members)| one(hosts, &ips, &members))
+            .collect();
+        out.sort_by(|a, b| a.first_seen.cmp(&b.first_seen).then(a.title.cmp(&b.title)));
+        out
     }
+}
+
+/// The finding of the attacker addresses `ips`, named by `members` on several hosts.
+fn one(hosts: &[HostRun], ips: &[String], members: &[&Finding]) -> Finding {
+    let mut f = across("fleet.shared_attacker", hosts, members);
+    let fallen: Vec<&Finding> = members
+        .iter()
+        .copied()
+        .filter(|m| compromising(m))
+        .collect();
+    let fell_on = crate::detect::fleet::hosts_of(hosts, &fallen);
+    f.severity = if fell_on.len() >= 2 {
+        Severity::Critical
+    } else {
+        Severity::High
+    };
+    let (who, named) = match ips {
+        [ip] => (format!("Attacker {ip}"), format!("{ip} is")),
+        _ => (
+            format!("{} attacker addresses", ips.len()),
+            format!("{} addresses ({}) are", ips.len(), listed(ips)),
+        ),
+    };
+    f.title = format!("{who} against {} hosts", f.hosts.len());
+    let mut summary = format!(
+        "{named} named an attacker's on {} hosts ({})",
+        f.hosts.len(),
+        per_host(hosts, members)
+    );
+    if !fell_on.is_empty() {
+        summary.push_str(&format!(
+            "; they took part in the compromise of {}",
+            fell_on.join(", ")
+        ));
+    }
+    f.summary = summary;
+    for ip in ips {
+        f.entities
+            .tag(EntityKind::Ip, ip, EntityRole::AttackerSource);
+    }
+    f
+}
+
+/// The first addresses of a list, the rest counted.
+fn listed(ips: &[String]) -> String {
+    const SHOWN: usize = 5;
+    let mut s = ips
+        .iter()
+        .take(SHOWN)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if ips.len() > SHOWN {
+        s.push_str(&format!(" and {} more", ips.len() - SHOWN));
+    }
+    s
 }
 
 #[cfg(test)]
@@ -93,15 +143,26 @@ mod tests {
             ),
             attacked("auth.brute_force", "mx1", t, Severity::High, "198.51.100.9"),
             attacked("auth.spray", "mx1", t, Severity::High, "198.51.100.9"),
+            // A spray's two addresses on both hosts: one finding.
+            attacked("auth.spray", "mx1", t, Severity::High, "192.0.2.1"),
+            attacked("auth.spray", "imap1", t, Severity::High, "192.0.2.1"),
+            attacked("auth.spray", "mx1", t, Severity::High, "192.0.2.2"),
+            attacked("auth.spray", "imap1", t, Severity::High, "192.0.2.2"),
         ];
         let got = SharedAttacker.check(&h, &findings);
-        assert_eq!(got.len(), 1, "{got:?}");
-        assert_eq!(got[0].entities.ips, ["203.0.113.77"]);
-        assert_eq!(got[0].hosts, ["mx1", "imap1"]);
-        assert_eq!(got[0].severity, Severity::High);
-        assert!(got[0]
+        assert_eq!(got.len(), 2, "{got:?}");
+        let one = got
+            .iter()
+            .find(|f| f.entities.ips == ["203.0.113.77"])
+            .unwrap();
+        assert_eq!(one.hosts, ["mx1", "imap1"]);
+        assert_eq!(one.severity, Severity::High);
+        assert!(one
             .summary
             .contains("mx1: auth.brute_force; imap1: auth.brute_force"));
+        let spray = got.iter().find(|f| f.entities.ips.len() == 2).unwrap();
+        assert_eq!(spray.entities.ips, ["192.0.2.1", "192.0.2.2"]);
+        assert_eq!(spray.title, "2 attacker addresses against 2 hosts");
     }
 
     #[test]
