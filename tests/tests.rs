@@ -144,3 +144,4 @@ mod web_collect;
 #[cfg(feature = "analysis")]
 mod web_sample;
 mod windows_wine;
+mod velociraptor_artifacts;
