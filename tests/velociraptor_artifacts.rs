@@ -247,7 +247,8 @@ fn lex(vql: &str) -> Result<Vec<(usize, Tok)>, String> {
         let c = b[i];
         if c.is_whitespace() {
             i += 1;
-        } else if (c == '-' && b.get(i + 1) == Some(&'-')) || (c == '/' && b.get(i + 1) == Some(&'/'))
+        } else if (c == '-' && b.get(i + 1) == Some(&'-'))
+            || (c == '/' && b.get(i + 1) == Some(&'/'))
         {
             while i < b.len() && b[i] != '\n' {
                 i += 1;
@@ -385,7 +386,8 @@ fn read_vql(what: &str, vql: &str, errs: &mut Vec<String>) -> (Vec<Tok>, VqlFact
                 }
             }
             Tok::Ident(s) => {
-                if stack.is_empty() && (s.eq_ignore_ascii_case("LET") || s.eq_ignore_ascii_case("SELECT"))
+                if stack.is_empty()
+                    && (s.eq_ignore_ascii_case("LET") || s.eq_ignore_ascii_case("SELECT"))
                 {
                     statements.push(s.to_ascii_uppercase());
                 }
@@ -433,7 +435,9 @@ fn read_vql(what: &str, vql: &str, errs: &mut Vec<String>) -> (Vec<Tok>, VqlFact
                     // not a variable
                 } else if is_call {
                     if !FUNCTIONS.contains(&s.as_str()) {
-                        errs.push(format!("{what}: {s}() is not a VQL function or plugin these artifacts may use"));
+                        errs.push(format!(
+                            "{what}: {s}() is not a VQL function or plugin these artifacts may use"
+                        ));
                     }
                 } else if prev_kw.as_deref() == Some("LET") {
                     if facts.lets.insert(s.clone(), i).is_some() {
@@ -454,7 +458,9 @@ fn read_vql(what: &str, vql: &str, errs: &mut Vec<String>) -> (Vec<Tok>, VqlFact
     }
     match statements.last() {
         Some(s) if s == "SELECT" => {}
-        Some(_) => errs.push(format!("{what}: the last statement is a LET, so the source returns nothing")),
+        Some(_) => errs.push(format!(
+            "{what}: the last statement is a LET, so the source returns nothing"
+        )),
         None => errs.push(format!("{what}: no SELECT")),
     }
     (toks, facts)
@@ -493,7 +499,8 @@ fn let_tokens(toks: &[Tok], name: &str) -> Option<Vec<Tok>> {
     let mut out = Vec::new();
     for t in &toks[start..] {
         if depth == 0
-            && ident(t).is_some_and(|s| s.eq_ignore_ascii_case("LET") || s.eq_ignore_ascii_case("SELECT"))
+            && ident(t)
+                .is_some_and(|s| s.eq_ignore_ascii_case("LET") || s.eq_ignore_ascii_case("SELECT"))
         {
             break;
         }
@@ -575,7 +582,9 @@ impl Eval<'_> {
                 loop {
                     let name = match self.peek() {
                         Some(Tok::Ident(n)) => n.clone(),
-                        other => return Err(format!("if(): argument name expected, found {other:?}")),
+                        other => {
+                            return Err(format!("if(): argument name expected, found {other:?}"))
+                        }
                     };
                     self.pos += 1;
                     self.expect("=")?;
@@ -686,7 +695,11 @@ impl Artifact {
 fn param_value(kind: &str, raw: &str) -> V {
     match kind {
         // `LET x <= x =~ '^(Y|TRUE|YES|OK)$'`
-        "bool" => V::Bool(["Y", "TRUE", "YES", "OK"].iter().any(|t| t.eq_ignore_ascii_case(raw.trim()))),
+        "bool" => V::Bool(
+            ["Y", "TRUE", "YES", "OK"]
+                .iter()
+                .any(|t| t.eq_ignore_ascii_case(raw.trim())),
+        ),
         "json_array" => match serde_json::from_str::<Vec<String>>(raw) {
             Ok(l) => V::List(l.into_iter().map(V::Str).collect()),
             Err(_) => V::List(Vec::new()),
@@ -706,7 +719,8 @@ fn scalar(v: &Value) -> Option<String> {
 
 fn is_identifier(s: &str) -> bool {
     let mut c = s.chars();
-    c.next().is_some_and(|f| f.is_ascii_alphabetic() || f == '_')
+    c.next()
+        .is_some_and(|f| f.is_ascii_alphabetic() || f == '_')
         && c.all(|x| x.is_ascii_alphanumeric() || x == '_')
 }
 
@@ -748,14 +762,22 @@ fn validate(text: &str, file_stem: &str) -> Result<Artifact, Vec<String>> {
     }
 
     // name, type, description
-    let name = get("name").and_then(Value::as_str).unwrap_or_default().to_string();
+    let name = get("name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
     if name.is_empty() {
         errs.push("name is missing".into());
     }
     if name != file_stem {
-        errs.push(format!("name {name:?} differs from the file name {file_stem:?}"));
+        errs.push(format!(
+            "name {name:?} differs from the file name {file_stem:?}"
+        ));
     }
-    let kind = get("type").and_then(Value::as_str).unwrap_or("CLIENT").to_string();
+    let kind = get("type")
+        .and_then(Value::as_str)
+        .unwrap_or("CLIENT")
+        .to_string();
     if !TYPES.contains(&kind.as_str()) {
         errs.push(format!("type {kind:?} is not one of {TYPES:?}"));
     }
@@ -765,12 +787,19 @@ fn validate(text: &str, file_stem: &str) -> Result<Artifact, Vec<String>> {
         Some("Server") => kind.starts_with("SERVER"),
         _ => false,
     };
-    if !prefix_ok || parts.len() != 3 || parts[1] != "Mailir" || !parts.iter().all(|p| is_identifier(p)) {
+    if !prefix_ok
+        || parts.len() != 3
+        || parts[1] != "Mailir"
+        || !parts.iter().all(|p| is_identifier(p))
+    {
         errs.push(format!(
             "name {name:?}: must be Linux.Mailir.X or Windows.Mailir.X (CLIENT) or Server.Mailir.X (SERVER)"
         ));
     }
-    if get("description").and_then(Value::as_str).is_none_or(|d| d.trim().is_empty()) {
+    if get("description")
+        .and_then(Value::as_str)
+        .is_none_or(|d| d.trim().is_empty())
+    {
         errs.push("description is missing".into());
     }
     if get("author").is_some_and(|v| !v.is_string()) {
@@ -778,7 +807,10 @@ fn validate(text: &str, file_stem: &str) -> Result<Artifact, Vec<String>> {
     }
     for k in ["reference", "references", "aliases", "imports"] {
         if let Some(v) = get(k) {
-            if !v.as_sequence().is_some_and(|s| s.iter().all(Value::is_string)) {
+            if !v
+                .as_sequence()
+                .is_some_and(|s| s.iter().all(Value::is_string))
+            {
                 errs.push(format!("{k} must be a list of strings"));
             }
         }
@@ -795,7 +827,8 @@ fn validate(text: &str, file_stem: &str) -> Result<Artifact, Vec<String>> {
                             Some(p) if PERMISSIONS.contains(&p) => {
                                 perms.insert(p.to_string());
                             }
-                            other => errs.push(format!("{k}: {other:?} is not a Velociraptor permission")),
+                            other => errs
+                                .push(format!("{k}: {other:?} is not a Velociraptor permission")),
                         }
                     }
                 }
@@ -825,7 +858,13 @@ fn validate(text: &str, file_stem: &str) -> Result<Artifact, Vec<String>> {
     // tools
     let mut tools = BTreeSet::new();
     if let Some(t) = get("tools") {
-        for (i, tool) in t.as_sequence().map(|s| s.as_slice()).unwrap_or_default().iter().enumerate() {
+        for (i, tool) in t
+            .as_sequence()
+            .map(|s| s.as_slice())
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+        {
             let Some(m) = tool.as_mapping() else {
                 errs.push(format!("tools[{i}] is not a mapping"));
                 continue;
@@ -850,7 +889,10 @@ fn validate(text: &str, file_stem: &str) -> Result<Artifact, Vec<String>> {
                 }
             }
             if let Some(h) = m.get(Value::String("expected_hash".into())) {
-                if !h.as_str().is_some_and(|h| h.len() == 64 && h.chars().all(|c| c.is_ascii_hexdigit())) {
+                if !h
+                    .as_str()
+                    .is_some_and(|h| h.len() == 64 && h.chars().all(|c| c.is_ascii_hexdigit()))
+                {
                     errs.push(format!("tools[{i}].expected_hash is not a hex SHA-256"));
                 }
             }
@@ -879,13 +921,21 @@ fn validate(text: &str, file_stem: &str) -> Result<Artifact, Vec<String>> {
                 }
             }
             let f = |k: &str| m.get(Value::String(k.into()));
-            let pname = f("name").and_then(Value::as_str).unwrap_or_default().to_string();
+            let pname = f("name")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
             if !is_identifier(&pname) {
                 errs.push(format!("parameters[{i}]: bad name {pname:?}"));
             }
-            let ptype = f("type").and_then(Value::as_str).unwrap_or("string").to_string();
+            let ptype = f("type")
+                .and_then(Value::as_str)
+                .unwrap_or("string")
+                .to_string();
             if !PARAM_TYPES.contains(&ptype.as_str()) {
-                errs.push(format!("parameter {pname}: type {ptype:?} is not a Velociraptor parameter type"));
+                errs.push(format!(
+                    "parameter {pname}: type {ptype:?} is not a Velociraptor parameter type"
+                ));
             }
             let default = match f("default") {
                 None => String::new(),
@@ -901,7 +951,9 @@ fn validate(text: &str, file_stem: &str) -> Result<Artifact, Vec<String>> {
                         errs.push(format!("parameter {pname}: bool default {default:?}"));
                     }
                 }
-                "int" | "integer" | "int64" if !default.is_empty() && default.parse::<i64>().is_err() => {
+                "int" | "integer" | "int64"
+                    if !default.is_empty() && default.parse::<i64>().is_err() =>
+                {
                     errs.push(format!("parameter {pname}: int default {default:?}"));
                 }
                 "choices" | "multichoice" => {
@@ -912,17 +964,32 @@ fn validate(text: &str, file_stem: &str) -> Result<Artifact, Vec<String>> {
                     if choices.is_empty() {
                         errs.push(format!("parameter {pname}: {ptype} without choices"));
                     } else if ptype == "choices" && !choices.contains(&default) {
-                        errs.push(format!("parameter {pname}: default {default:?} is not one of {choices:?}"));
+                        errs.push(format!(
+                            "parameter {pname}: default {default:?} is not one of {choices:?}"
+                        ));
                     }
                 }
-                "json_array" if serde_json::from_str::<Vec<serde_json::Value>>(&default).is_err() => {
-                    errs.push(format!("parameter {pname}: default {default:?} is not a JSON array"));
+                "json_array"
+                    if serde_json::from_str::<Vec<serde_json::Value>>(&default).is_err() =>
+                {
+                    errs.push(format!(
+                        "parameter {pname}: default {default:?} is not a JSON array"
+                    ));
                 }
-                "json" if serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&default).is_err() => {
-                    errs.push(format!("parameter {pname}: default {default:?} is not a JSON object"));
+                "json"
+                    if serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(
+                        &default,
+                    )
+                    .is_err() =>
+                {
+                    errs.push(format!(
+                        "parameter {pname}: default {default:?} is not a JSON object"
+                    ));
                 }
                 "csv" if default.lines().next().is_none_or(|h| h.trim().is_empty()) => {
-                    errs.push(format!("parameter {pname}: a csv default needs its header line"));
+                    errs.push(format!(
+                        "parameter {pname}: a csv default needs its header line"
+                    ));
                 }
                 _ => {}
             }
@@ -965,7 +1032,9 @@ fn validate(text: &str, file_stem: &str) -> Result<Artifact, Vec<String>> {
     }
 
     // precondition
-    let precondition = get("precondition").and_then(Value::as_str).map(str::to_string);
+    let precondition = get("precondition")
+        .and_then(Value::as_str)
+        .map(str::to_string);
     let want_os = match parts.first().copied() {
         Some("Linux") => Some("linux"),
         Some("Windows") => Some("windows"),
@@ -974,7 +1043,9 @@ fn validate(text: &str, file_stem: &str) -> Result<Artifact, Vec<String>> {
     if let Some(os) = want_os {
         match &precondition {
             Some(p) if p.contains(&format!("OS = '{os}'")) => {}
-            _ => errs.push(format!("a {os} artifact needs the precondition SELECT OS FROM info() WHERE OS = '{os}'")),
+            _ => errs.push(format!(
+                "a {os} artifact needs the precondition SELECT OS FROM info() WHERE OS = '{os}'"
+            )),
         }
     }
     if let Some(p) = &precondition {
@@ -999,11 +1070,15 @@ fn validate(text: &str, file_stem: &str) -> Result<Artifact, Vec<String>> {
                     errs.push(format!("{what}: {r} is used before its LET"));
                 }
             } else if !facts.aliases.contains(r) && !COLUMNS.contains(&r.as_str()) {
-                errs.push(format!("{what}: {r} is neither a parameter, a LET, a column alias nor a known column"));
+                errs.push(format!(
+                    "{what}: {r} is neither a parameter, a LET, a column alias nor a known column"
+                ));
             }
         }
         if toks.iter().any(|t| ident(t) == Some("execve")) && !perms.contains("EXECVE") {
-            errs.push(format!("{what}: execve() without EXECVE in required_permissions or implied_permissions"));
+            errs.push(format!(
+                "{what}: execve() without EXECVE in required_permissions or implied_permissions"
+            ));
         }
         for (called, args) in &facts.artifact_calls {
             if called != "Generic.Utils.FetchBinary" {
@@ -1025,11 +1100,15 @@ fn validate(text: &str, file_stem: &str) -> Result<Artifact, Vec<String>> {
                 _ => Vec::new(),
             };
             if names.is_empty() {
-                errs.push(format!("{what}: cannot tell which tool FetchBinary fetches"));
+                errs.push(format!(
+                    "{what}: cannot tell which tool FetchBinary fetches"
+                ));
             }
             for n in names {
                 if !tools.contains(&n) {
-                    errs.push(format!("{what}: FetchBinary tool {n} is not declared in tools"));
+                    errs.push(format!(
+                        "{what}: FetchBinary tool {n} is not declared in tools"
+                    ));
                 }
                 used_tools.insert(n);
             }
@@ -1040,7 +1119,9 @@ fn validate(text: &str, file_stem: &str) -> Result<Artifact, Vec<String>> {
             let Some(b) = rest[a..].find("}}") else { break };
             let inner = rest[a + 2..a + b].trim().trim_start_matches('.');
             if !param_names.contains(inner) {
-                errs.push(format!("{what}: template {{{{ {inner} }}}} is not a parameter"));
+                errs.push(format!(
+                    "{what}: template {{{{ {inner} }}}} is not a parameter"
+                ));
             }
             rest = &rest[a + b + 2..];
         }
@@ -1073,7 +1154,9 @@ fn validate(text: &str, file_stem: &str) -> Result<Artifact, Vec<String>> {
 // ---------------------------------------------------------------------------------------------
 
 fn artifact_path(name: &str) -> PathBuf {
-    util::repo().join("fleet/velociraptor").join(format!("{name}.yaml"))
+    util::repo()
+        .join("fleet/velociraptor")
+        .join(format!("{name}.yaml"))
 }
 
 fn load(name: &str) -> (String, Artifact) {
@@ -1091,7 +1174,10 @@ fn help_flags(sub: &str) -> BTreeSet<String> {
     o.stdout
         .split(|c: char| c.is_whitespace() || c == ',')
         .filter(|w| w.starts_with("--") && w.len() > 2)
-        .map(|w| w.trim_end_matches(|c: char| !(c.is_ascii_alphanumeric() || c == '-')).to_string())
+        .map(|w| {
+            w.trim_end_matches(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+                .to_string()
+        })
         .collect()
 }
 
@@ -1130,7 +1216,10 @@ fn exit_codes_compared(query: &str) -> BTreeSet<i64> {
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1143,7 +1232,12 @@ fn velociraptor_artifacts_follow_the_schema() {
     let mut found: Vec<String> = std::fs::read_dir(&dir)
         .unwrap()
         .filter_map(|e| e.ok())
-        .filter_map(|e| e.file_name().to_str().and_then(|n| n.strip_suffix(".yaml")).map(str::to_string))
+        .filter_map(|e| {
+            e.file_name()
+                .to_str()
+                .and_then(|n| n.strip_suffix(".yaml"))
+                .map(str::to_string)
+        })
         .collect();
     found.sort();
     let mut want: Vec<String> = ARTIFACTS.iter().map(|s| s.to_string()).collect();
@@ -1152,7 +1246,11 @@ fn velociraptor_artifacts_follow_the_schema() {
     for name in ARTIFACTS {
         let (_, a) = load(name);
         assert_eq!(a.name, name);
-        let expected_kind = if name.starts_with("Server.") { "SERVER" } else { "CLIENT" };
+        let expected_kind = if name.starts_with("Server.") {
+            "SERVER"
+        } else {
+            "CLIENT"
+        };
         assert_eq!(a.kind, expected_kind, "{name}");
     }
 }
@@ -1164,17 +1262,49 @@ fn velociraptor_validator_refuses_broken_artifacts() {
     // (what is changed, how, a word the problem must contain)
     let cases: [(&str, &str, &str); 12] = [
         ("type: CLIENT", "type: CLIENTS", "type"),
-        ("type: CLIENT", "type: CLIENT\nauthors: x", "unknown top-level field"),
+        (
+            "type: CLIENT",
+            "type: CLIENT\nauthors: x",
+            "unknown top-level field",
+        ),
         ("type: CLIENT", "type: SERVER", "must be Linux.Mailir.X"),
-        ("precondition: SELECT OS FROM info() WHERE OS = 'linux'", "", "precondition"),
-        ("- name: MailirCollectLinuxArm64", "- name: MailirCollectArm", "not declared in tools"),
-        ("then=['--case', CaseId]", "then=['--case', CaseID]", "CaseID is neither"),
-        ("LET Done <= SELECT ReturnCode FROM Exec WHERE Complete", "LET Done <= SELECT ReturnCode FROM (Exec WHERE Complete", "never closed"),
-        ("type: json_array", "type: list", "not a Velociraptor parameter type"),
+        (
+            "precondition: SELECT OS FROM info() WHERE OS = 'linux'",
+            "",
+            "precondition",
+        ),
+        (
+            "- name: MailirCollectLinuxArm64",
+            "- name: MailirCollectArm",
+            "not declared in tools",
+        ),
+        (
+            "then=['--case', CaseId]",
+            "then=['--case', CaseID]",
+            "CaseID is neither",
+        ),
+        (
+            "LET Done <= SELECT ReturnCode FROM Exec WHERE Complete",
+            "LET Done <= SELECT ReturnCode FROM (Exec WHERE Complete",
+            "never closed",
+        ),
+        (
+            "type: json_array",
+            "type: list",
+            "not a Velociraptor parameter type",
+        ),
         ("default: zip\n", "default: 7z\n", "is not one of"),
         ("  - EXECVE", "  - EXEC", "not a Velociraptor permission"),
-        ("FROM scope()\n", "FROM scope()\n      LET Unused <= 1\n", "last statement is a LET"),
-        ("join(array=Exec.Stdout", "joined(array=Exec.Stdout", "joined() is not a VQL function"),
+        (
+            "FROM scope()\n",
+            "FROM scope()\n      LET Unused <= 1\n",
+            "last statement is a LET",
+        ),
+        (
+            "join(array=Exec.Stdout",
+            "joined(array=Exec.Stdout",
+            "joined() is not a VQL function",
+        ),
     ];
     for (from, to, word) in cases {
         assert!(text.contains(from), "the artifact no longer has {from:?}");
@@ -1188,7 +1318,11 @@ fn velociraptor_validator_refuses_broken_artifacts() {
         }
     }
     // A parameter nobody reads, a tool nobody fetches, a name that is not the file's.
-    let extra = text.replacen("parameters:\n", "parameters:\n  - name: Orphan\n    default: x\n", 1);
+    let extra = text.replacen(
+        "parameters:\n",
+        "parameters:\n  - name: Orphan\n    default: x\n",
+        1,
+    );
     assert!(validate(&extra, "Linux.Mailir.Collect")
         .unwrap_err()
         .iter()
@@ -1215,10 +1349,18 @@ fn velociraptor_argv_flags_are_mailir_flags() {
         // Every optional flag set, ExtraArgs left out (they are the responder's).
         env.insert("ExtraArgs".into(), V::List(Vec::new()));
         let argv = eval_argv(q, "CollectArgv", &env).unwrap();
-        assert_eq!(argv[..2], ["mailir".to_string(), "collect".to_string()], "{name}");
+        assert_eq!(
+            argv[..2],
+            ["mailir".to_string(), "collect".to_string()],
+            "{name}"
+        );
         let flags: Vec<&String> = argv.iter().filter(|a| a.starts_with("--")).collect();
         assert!(flags.len() >= 7, "{name}: {argv:?}");
-        assert_eq!(unknown_flags(&argv, &collect_help), Vec::<String>::new(), "{name}: {argv:?}");
+        assert_eq!(
+            unknown_flags(&argv, &collect_help),
+            Vec::<String>::new(),
+            "{name}: {argv:?}"
+        );
         // The defaults: no flag without a value.
         let mut env = a.defaults();
         env.insert("ToolPath".into(), V::Str("mailir".into()));
@@ -1226,11 +1368,22 @@ fn velociraptor_argv_flags_are_mailir_flags() {
         let argv = eval_argv(q, "CollectArgv", &env).unwrap();
         assert_eq!(
             argv,
-            ["mailir", "collect", "--out", "b.zip", "--examiner", "Velociraptor"],
+            [
+                "mailir",
+                "collect",
+                "--out",
+                "b.zip",
+                "--examiner",
+                "Velociraptor"
+            ],
             "{name} with its defaults"
         );
         // The exit codes of collect (src/exit_codes.rs: 0, 2, 3, 4) each get their meaning.
-        assert_eq!(exit_codes_compared(q), BTreeSet::from([0, 2, 3, 4]), "{name}");
+        assert_eq!(
+            exit_codes_compared(q),
+            BTreeSet::from([0, 2, 3, 4]),
+            "{name}"
+        );
     }
     // A flag mailir does not have is caught.
     assert_eq!(
@@ -1248,17 +1401,30 @@ fn velociraptor_argv_flags_are_mailir_flags() {
     );
     env.insert("TriageOut".into(), V::Str("out".into()));
     let argv = eval_argv(q, "TriageArgv", &env).unwrap();
-    assert_eq!(argv[1..5], ["triage", "a.zip", "b.zip", "--out"].map(String::from), "{argv:?}");
-    assert!(argv.iter().filter(|a| a.starts_with("--")).count() >= 5, "{argv:?}");
+    assert_eq!(
+        argv[1..5],
+        ["triage", "a.zip", "b.zip", "--out"].map(String::from),
+        "{argv:?}"
+    );
+    assert!(
+        argv.iter().filter(|a| a.starts_with("--")).count() >= 5,
+        "{argv:?}"
+    );
     // triage's exit codes: 0, 1 (a bundle failed verification), 2.
     assert_eq!(exit_codes_compared(q), BTreeSet::from([0, 1, 2]));
     #[cfg(feature = "analysis")]
     {
         let triage_help = help_flags("triage");
-        assert_eq!(unknown_flags(&argv, &triage_help), Vec::<String>::new(), "{argv:?}");
+        assert_eq!(
+            unknown_flags(&argv, &triage_help),
+            Vec::<String>::new(),
+            "{argv:?}"
+        );
     }
     #[cfg(not(feature = "analysis"))]
-    eprintln!("note: the lean build has no `triage`; TriageArgv's flags are checked by the default build");
+    eprintln!(
+        "note: the lean build has no `triage`; TriageArgv's flags are checked by the default build"
+    );
 }
 
 /// The collector: `$MAILIR_COLLECT_EXE` (e.g. `dist/mailir-collect-x86_64-linux`), else the
@@ -1306,12 +1472,20 @@ fn velociraptor_linux_command_line_collects_a_root() {
     };
     env.insert("ToolPath".into(), V::Str(collector().display().to_string()));
     let argv = eval_argv(q, "CollectArgv", &env).unwrap();
-    assert!(argv.windows(2).any(|w| w == ["--root", root.to_str().unwrap()]), "{argv:?}");
+    assert!(
+        argv.windows(2)
+            .any(|w| w == ["--root", root.to_str().unwrap()]),
+        "{argv:?}"
+    );
 
     let mut c = std::process::Command::new(&argv[0]);
     c.args(&argv[1..]);
     let o = run_cmd(c, Duration::from_secs(120));
-    assert_eq!(o.code, 0, "{argv:?}\nstdout: {}\nstderr: {}", o.stdout, o.stderr);
+    assert_eq!(
+        o.code, 0,
+        "{argv:?}\nstdout: {}\nstderr: {}",
+        o.stdout, o.stderr
+    );
     let bytes = std::fs::read(&bundle).unwrap();
     let hash = sha256_hex(&bytes);
     // The sidecar the artifact uploads is the one collect wrote, and it names the bundle's hash;
@@ -1324,7 +1498,10 @@ fn velociraptor_linux_command_line_collects_a_root() {
     // The case and the collected log are in the bundle.
     let e = util::entries(&bundle);
     let custody = String::from_utf8_lossy(&e["custody.json"]).to_string();
-    assert!(custody.contains("VR-21") && custody.contains("Velociraptor"), "{custody}");
+    assert!(
+        custody.contains("VR-21") && custody.contains("Velociraptor"),
+        "{custody}"
+    );
     assert_eq!(
         e.get("files/var/log/mail.log").map(|b| b.as_slice()),
         Some(head.as_bytes())
