@@ -69,6 +69,9 @@
 //!   `ld.so.preload` library: found at file and line; the same machine's stock files quiet.
 //! - `windows_wine`: the Windows collector under wine on a fake Exchange `C:` drive of real
 //!   Exchange logs, verified by both builds (skips loudly without wine and mingw).
+//! - `velociraptor_artifacts`: the Velociraptor artifacts of `fleet/velociraptor/` against
+//!   Velociraptor's artifact schema, their `mailir` flags against `--help`, and the Linux
+//!   artifact's command line run on a fake root.
 
 mod util;
 
@@ -141,6 +144,7 @@ mod tamper_chain;
 mod timeline_sample;
 #[cfg(feature = "analysis")]
 mod triage_sample;
+mod velociraptor_artifacts;
 mod verify_tamper;
 mod web_collect;
 #[cfg(feature = "analysis")]
