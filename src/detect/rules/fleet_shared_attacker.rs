@@ -24,6 +24,12 @@ const ATTACKING: [EntityRole; 2] = [EntityRole::AttackerSource, EntityRole::Stol
 /// The rule.
 pub struct SharedAttacker;
 
+/// Which rules named an address on which hosts (host, rule), sorted.
+type Signature<'a> = Vec<(String, &'a str)>;
+
+/// Addresses of one signature and the findings naming them.
+type Attackers<'a> = (Vec<String>, Vec<&'a Finding>);
+
 impl FleetRule for SharedAttacker {
     fn check(&self, hosts: &[HostRun], findings: &[Finding]) -> Vec<Finding> {
         let groups = on_several_hosts(findings, |f| {
@@ -34,8 +40,7 @@ impl FleetRule for SharedAttacker {
         });
         // Addresses named by the same rules on the same hosts are one attacker's (a spray's
         // many addresses): one finding for them all.
-        let mut by_signature: BTreeMap<Vec<(String, &str)>, (Vec<String>, Vec<&Finding>)> =
-            BTreeMap::new();
+        let mut by_signature: BTreeMap<Signature, Attackers> = BTreeMap::new();
         for (ip, members) in groups {
             let mut signature: Vec<(String, &str)> = members
                 .iter()
