@@ -122,8 +122,21 @@ struct Session<'a> {
     /// The earliest start of the files after the current one, when known (see
     /// [`pipeline::Ctx::ceiling`]).
     ceiling: Option<i64>,
-    /// Files whose mail lines repeat a mail chain beside them: path → that chain.
+    /// Files whose mail lines repeat a mail chain beside them: [`chain_key`] → that chain.
     copies: std::collections::HashMap<String, String>,
+    /// The files are several hosts' evidence: rotation chains are formed host by host and
+    /// every file's line names its host.
+    multi: bool,
+}
+
+/// The name a file's rotation chain is formed under: its path, under its host's name when
+/// the run reads several hosts (two bundles both hold `files/var/log/mail.log`).
+fn chain_key(f: &LogFile, multi: bool) -> String {
+    if multi {
+        format!("{}/{}", f.host, f.path)
+    } else {
+        f.path.clone()
+    }
 }
 
 /// One parsed file: where it is, its mtime, and its counts.
@@ -252,7 +265,7 @@ impl Session<'_> {
             keep_unparsed: self.unparsed.is_some(),
             file_id: self.files.len() as u32,
             ceiling: self.ceiling,
-            repeats: self.copies.contains_key(&f.path),
+            repeats: self.copies.contains_key(&chain_key(f, self.multi)),
             copy: rotation::repeats_another_log(&f.path),
         };
         self.out
@@ -280,8 +293,13 @@ impl Session<'_> {
     }
 
     fn report(&self, f: &LogFile, s: &FileStats) {
+        let host = if self.multi {
+            format!("[{}] ", f.host)
+        } else {
+            String::new()
+        };
         eprintln!(
-            "  {}: {} lines, {} events, {} ignored, {} unparsed, {} other{}{}{}",
+            "  {host}{}: {} lines, {} events, {} ignored, {} unparsed, {} other{}{}{}",
             terminal(&f.path),
             s.lines,
             s.events,
@@ -380,7 +398,9 @@ pub fn drive(cfg: &ParseConfig, out: Sink, command: &str) -> Result<Option<Drive
         "mailir {command}: {} candidate file(s); local times read as {tz_note}",
         inputs.files.len()
     );
+    let multi = inputs.files.iter().any(|f| f.host != inputs.files[0].host);
     let mut session = Session {
+        multi,
         cfg,
         tz,
         out,
@@ -392,9 +412,10 @@ pub fn drive(cfg: &ParseConfig, out: Sink, command: &str) -> Result<Option<Drive
         summaries: Vec::new(),
         ceiling: None,
         copies: {
-            let paths: Vec<&str> = inputs.files.iter().map(|f| f.path.as_str()).collect();
+            let keys: Vec<String> = inputs.files.iter().map(|f| chain_key(f, multi)).collect();
+            let paths: Vec<&str> = keys.iter().map(String::as_str).collect();
             let mut m = std::collections::HashMap::new();
-            for (f, c) in inputs.files.iter().zip(rotation::copies(&paths)) {
+            for ((f, c), key) in inputs.files.iter().zip(rotation::copies(&paths)).zip(&keys) {
                 if let Some(c) = c {
                     eprintln!(
                         "mailir {command}: {}: its mail lines repeat {} beside it (syslog writes mail.* to both): they are read once, from {}",
@@ -402,7 +423,7 @@ pub fn drive(cfg: &ParseConfig, out: Sink, command: &str) -> Result<Option<Drive
                         terminal(&c),
                         terminal(&c)
                     );
-                    m.insert(f.path.clone(), c);
+                    m.insert(key.clone(), c);
                 }
             }
             m
@@ -451,7 +472,10 @@ pub fn drive(cfg: &ParseConfig, out: Sink, command: &str) -> Result<Option<Drive
     // Files on disk: in the order their first lines' times give (chain by chain, oldest
     // first, where a file tells no time), so that the run moves forward in time and a
     // detection sink can be promised where later files start.
-    let meta: Vec<_> = on_disk.iter().map(|f| (f.path.clone(), f.mtime)).collect();
+    let meta: Vec<_> = on_disk
+        .iter()
+        .map(|f| (chain_key(f, multi), f.mtime))
+        .collect();
     let (order, anchors) = rotation::plan(&meta, Utc::now());
     let starts: Vec<Option<i64>> = on_disk
         .iter()
