@@ -32,7 +32,7 @@ fn check(ev: &[Value]) {
     assert_eq!(cmds.len(), 4, "{cmds:?}");
     let install = cmds[0];
     assert_eq!(install["service"], "exchange/management");
-    assert_eq!(install["host"], "exchange01.offsec.lan");
+    assert_eq!(install["log_host"], "exchange01.offsec.lan");
     assert_eq!(
         install["actor"],
         "offsec.lan/OFFSEC-COMPANY/Administrators/admmig"

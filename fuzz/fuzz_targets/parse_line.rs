@@ -17,7 +17,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let mut cache = events::TsCache::default();
     for line in text.split('\n') {
-        let source = events::record::Source { path: "fuzz", sha256: None, line: 1, offset: 0 };
+        let source = events::record::Source { host: "fuzz", path: "fuzz", sha256: None, line: 1, offset: 0 };
         let _ = events::parse_line(line, &clock, &mut cache, source, false);
         // Each daemon parser also directly, with the line as message and a few tags.
         for tag in ["postfix/smtpd", "dovecot", "exim", "sm-mta", "courieresmtpd", "qmail-smtpd", "roundcube", "imap-login"] {

@@ -41,7 +41,7 @@ fuzz_target!(|data: &[u8]| {
         exchange::read(kind, &mut &input[..], Some(0), chrono_tz::UTC, &mut |at, _text, got, _lossy| {
             if let exchange::Got::Events(recs) = got {
                 for r in &recs {
-                    let source = events::record::Source { path: "fuzz", sha256: None, line: at.line, offset: at.offset };
+                    let source = events::record::Source { host: "fuzz", path: "fuzz", sha256: None, line: at.line, offset: at.offset };
                     let _ = r.event(std::sync::Arc::from(""), source);
                     let _ = r.detail.summary();
                 }

@@ -228,11 +228,11 @@ pub fn hosts_of<'a>(hosts: &'a [HostRun], findings: &[&Finding]) -> Vec<&'a str>
 /// Groups the findings of several hosts by a key each finding gives (none, one or more):
 /// the keys met on at least two hosts, each with its findings (in case order), sorted by key.
 pub fn on_several_hosts<'a, K: Ord + Clone>(
-    findings: &'a [Finding],
+    findings: impl IntoIterator<Item = &'a Finding>,
     keys: impl Fn(&'a Finding) -> Vec<K>,
 ) -> Vec<(K, Vec<&'a Finding>)> {
     let mut by: std::collections::BTreeMap<K, Vec<&'a Finding>> = Default::default();
-    for f in findings.iter().filter(|f| f.hosts.len() == 1) {
+    for f in findings.into_iter().filter(|f| f.hosts.len() == 1) {
         for k in keys(f) {
             let v = by.entry(k).or_default();
             if !v.iter().any(|g| std::ptr::eq(*g, f)) {

@@ -107,6 +107,10 @@ pub fn write(
             }
         }
         Format::Text => {
+            // Several hosts' findings: each line names its hosts.
+            let several = findings
+                .iter()
+                .any(|f| f.hosts.len() > 1 || f.hosts.first() != findings[0].hosts.first());
             for f in findings {
                 let sev = serde_json::to_value(f.severity)
                     .ok()
@@ -117,9 +121,14 @@ pub fn write(
                 } else {
                     ("", "")
                 };
+                let on_hosts = if several {
+                    format!("[{}]  ", terminal(&f.hosts.join(", ")))
+                } else {
+                    String::new()
+                };
                 writeln!(
                     w,
-                    "{on}{sev:<8}{off} {}  {}  {}",
+                    "{on}{sev:<8}{off} {}  {on_hosts}{}  {}",
                     f.first_seen,
                     f.rule,
                     terminal(&f.title)

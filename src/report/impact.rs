@@ -234,7 +234,7 @@ pub fn of<'a>(findings: impl IntoIterator<Item = (&'a Finding, &'a str)>) -> Vec
 
 /// Each mailbox name (case folded) → the one name it is counted under: a bare name takes the
 /// one full address with its local part, when exactly one is named; else itself.
-fn one_name_each<'a>(names: impl Iterator<Item = &'a str>) -> BTreeMap<String, String> {
+pub fn one_name_each<'a>(names: impl Iterator<Item = &'a str>) -> BTreeMap<String, String> {
     let all: BTreeMap<String, &str> = names.map(|n| (n.to_lowercase(), n)).collect();
     all.iter()
         .map(|(folded, shown)| {

@@ -103,10 +103,20 @@ impl Summary {
         for f in findings {
             *by_severity.entry(severity_name(f.severity)).or_insert(0) += 1;
         }
-        let accounts: BTreeSet<String> = findings
+        let named: Vec<&String> = findings
             .iter()
             .filter(|f| names_taken_account(f))
-            .flat_map(|f| f.entities.users.iter().cloned())
+            .flat_map(|f| &f.entities.users)
+            .collect();
+        // One account however many hosts name it and however they spell it.
+        let one = super::impact::one_name_each(named.iter().map(|n| n.as_str()));
+        let accounts: BTreeSet<String> = named
+            .iter()
+            .map(|n| {
+                one.get(&n.to_lowercase())
+                    .cloned()
+                    .unwrap_or_else(|| n.to_string())
+            })
             .collect();
         // The addresses of an attacker or of a stolen login, whichever rule named them; an
         // account's usual address never.

@@ -41,13 +41,16 @@ impl FleetRule for SharedPersistence {
             .into_iter()
             .map(|(rule, members)| {
                 let mut f = across("fleet.shared_persistence", hosts, &members);
-                let shared = on_several_hosts_of(&members, |m| {
+                let shared: Vec<String> = on_several_hosts(members.iter().copied(), |m| {
                     m.entities
                         .recipients
                         .iter()
                         .map(|r| r.to_lowercase())
                         .collect()
-                });
+                })
+                .into_iter()
+                .map(|(r, _)| r)
+                .collect();
                 f.severity = if shared.is_empty() {
                     Severity::High
                 } else {
@@ -75,31 +78,6 @@ impl FleetRule for SharedPersistence {
             })
             .collect()
     }
-}
-
-/// The keys of `members` met on at least two of their hosts, sorted.
-fn on_several_hosts_of(
-    members: &[&Finding],
-    keys: impl Fn(&Finding) -> Vec<String>,
-) -> Vec<String> {
-    let mut by: std::collections::BTreeMap<String, Vec<&Finding>> = Default::default();
-    for m in members {
-        for k in keys(m) {
-            by.entry(k).or_default().push(m);
-        }
-    }
-    by.into_iter()
-        .filter(|(_, v)| {
-            let mut hs: Vec<&str> = v
-                .iter()
-                .flat_map(|f| f.hosts.iter().map(String::as_str))
-                .collect();
-            hs.sort_unstable();
-            hs.dedup();
-            hs.len() >= 2
-        })
-        .map(|(k, _)| k)
-        .collect()
 }
 
 #[cfg(test)]
