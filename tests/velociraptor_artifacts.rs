@@ -744,6 +744,16 @@ fn tool_candidates(body: &[Tok]) -> Vec<String> {
 
 /// Checks one artifact definition against Velociraptor's schema; `file_stem` is its file name
 /// without `.yaml`. Every problem found is returned.
+/// Names, in `errs`, every key of `m` that `allowed` lacks (`at` says where).
+fn unknown_keys(m: &serde_norway::Mapping, allowed: &[&str], at: &str, errs: &mut Vec<String>) {
+    for k in m.keys() {
+        let k = k.as_str().unwrap_or_default();
+        if !allowed.contains(&k) {
+            errs.push(format!("{at}: unknown field {k:?}"));
+        }
+    }
+}
+
 fn validate(text: &str, file_stem: &str) -> Result<Artifact, Vec<String>> {
     let mut errs = Vec::new();
     let doc: Value = match serde_norway::from_str(text) {
@@ -869,12 +879,7 @@ fn validate(text: &str, file_stem: &str) -> Result<Artifact, Vec<String>> {
                 errs.push(format!("tools[{i}] is not a mapping"));
                 continue;
             };
-            for k in m.keys() {
-                let k = k.as_str().unwrap_or_default();
-                if !TOOL_KEYS.contains(&k) {
-                    errs.push(format!("tools[{i}]: unknown field {k:?}"));
-                }
-            }
+            unknown_keys(m, &TOOL_KEYS, &format!("tools[{i}]"), &mut errs);
             match m.get(Value::String("name".into())).and_then(Value::as_str) {
                 Some(n) if is_identifier(n) => {
                     if !tools.insert(n.to_string()) {
@@ -914,12 +919,7 @@ fn validate(text: &str, file_stem: &str) -> Result<Artifact, Vec<String>> {
                 errs.push(format!("parameters[{i}] is not a mapping"));
                 continue;
             };
-            for k in m.keys() {
-                let k = k.as_str().unwrap_or_default();
-                if !PARAM_KEYS.contains(&k) {
-                    errs.push(format!("parameters[{i}]: unknown field {k:?}"));
-                }
-            }
+            unknown_keys(m, &PARAM_KEYS, &format!("parameters[{i}]"), &mut errs);
             let f = |k: &str| m.get(Value::String(k.into()));
             let pname = f("name")
                 .and_then(Value::as_str)
@@ -1016,12 +1016,7 @@ fn validate(text: &str, file_stem: &str) -> Result<Artifact, Vec<String>> {
                     errs.push(format!("sources[{i}] is not a mapping"));
                     continue;
                 };
-                for k in m.keys() {
-                    let k = k.as_str().unwrap_or_default();
-                    if !SOURCE_KEYS.contains(&k) {
-                        errs.push(format!("sources[{i}]: unknown field {k:?}"));
-                    }
-                }
+                unknown_keys(m, &SOURCE_KEYS, &format!("sources[{i}]"), &mut errs);
                 match m.get(Value::String("query".into())).and_then(Value::as_str) {
                     Some(q) if !q.trim().is_empty() => queries.push(q.to_string()),
                     _ => errs.push(format!("sources[{i}] has no query")),

@@ -153,16 +153,7 @@ mod tests {
         f.hosts = vec![host.to_string()];
         f.severity = sev;
         f.title = format!("{rule} on {host}");
-        Entry {
-            id: id.to_string(),
-            title: f.title.clone(),
-            summary: String::new(),
-            finding: f,
-            steps: Vec::new(),
-            who: Vec::new(),
-            quotes: Vec::new(),
-            more_lines: 0,
-        }
+        Entry::bare(id, f)
     }
 
     #[test]

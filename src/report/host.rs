@@ -119,16 +119,7 @@ mod tests {
             sha256: None,
             lines: vec![3],
         }];
-        Entry {
-            id: id.into(),
-            title: f.title.clone(),
-            summary: String::new(),
-            finding: f,
-            steps: Vec::new(),
-            who: Vec::new(),
-            quotes: Vec::new(),
-            more_lines: 0,
-        }
+        Entry::bare(id, f)
     }
 
     #[test]

@@ -176,6 +176,23 @@ pub struct Entry {
     pub more_lines: u64,
 }
 
+#[cfg(test)]
+impl Entry {
+    /// A report entry `id` of `f` alone (title its own, no steps, no quotes): for tests.
+    pub fn bare(id: &str, f: Finding) -> Entry {
+        Entry {
+            id: id.into(),
+            title: f.title.clone(),
+            summary: String::new(),
+            finding: f,
+            steps: Vec::new(),
+            who: Vec::new(),
+            quotes: Vec::new(),
+            more_lines: 0,
+        }
+    }
+}
+
 /// A playbook step as the report shows it.
 #[derive(Debug, Serialize)]
 pub struct ChosenStep {
