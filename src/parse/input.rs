@@ -568,6 +568,59 @@ mod tests {
     }
 
     #[test]
+    fn host_names_are_safe_folder_names() {
+        assert_eq!(
+            clean_host("mx1.example.org\n").as_deref(),
+            Some("mx1.example.org")
+        );
+        assert_eq!(clean_host("../../etc").as_deref(), Some(".._.._etc"));
+        assert_eq!(clean_host("<b>邮件</b>").as_deref(), Some("_b_____b_"));
+        assert_eq!(clean_host(".."), None);
+        assert_eq!(clean_host("  "), None);
+        assert_eq!(clean_host(&"a".repeat(300)).map(|h| h.len()), Some(64));
+    }
+
+    #[test]
+    fn each_kind_of_input_names_its_host() {
+        let t = tempfile::tempdir().unwrap();
+        // A mounted root: its etc/hostname.
+        let root = t.path().join("image");
+        std::fs::create_dir_all(root.join("var/log")).unwrap();
+        std::fs::create_dir_all(root.join("etc")).unwrap();
+        std::fs::write(root.join("etc/hostname"), "imap1\n").unwrap();
+        assert_eq!(&*host_label(&root), "imap1");
+        // A folder of logs: its name; a single file: its folder's.
+        let logs = t.path().join("relay2-logs");
+        std::fs::create_dir_all(&logs).unwrap();
+        std::fs::write(logs.join("mail.log"), "x").unwrap();
+        std::fs::write(logs.join("mail.log.1"), "x").unwrap();
+        assert_eq!(&*host_label(&logs), "relay2-logs");
+        assert_eq!(&*host_label(&logs.join("mail.log")), "relay2-logs");
+        // A bundle folder without custody: its name.
+        let bundle = t.path().join("mx9.tar.gz-unpacked");
+        std::fs::create_dir_all(&bundle).unwrap();
+        std::fs::write(bundle.join("manifest.jsonl"), "").unwrap();
+        assert_eq!(&*host_label(&bundle), "mx9.tar.gz-unpacked");
+        std::fs::write(
+            bundle.join("custody.json"),
+            r#"{"host":{"hostname":"mx9.example.org"}}"#,
+        )
+        .unwrap();
+        assert_eq!(&*host_label(&bundle), "mx9.example.org");
+        // Rotations given one by one are one host; two folders are two.
+        let other = t.path().join("mx2");
+        std::fs::create_dir_all(&other).unwrap();
+        std::fs::write(other.join("mail.log"), "x").unwrap();
+        let groups = group_by_host(&[
+            logs.join("mail.log"),
+            other.join("mail.log"),
+            logs.join("mail.log.1"),
+        ]);
+        let names: Vec<(&str, usize)> = groups.iter().map(|(h, v)| (&**h, v.len())).collect();
+        assert_eq!(names, [("relay2-logs", 2), ("mx2", 1)]);
+    }
+
+    #[test]
     fn sniffing_by_content() {
         assert!(sniff(
             b"Mar  4 02:14:07 mx1 postfix/smtpd[1]: connect from x[1.2.3.4]\n"
