@@ -122,6 +122,11 @@ fn triage_names_each_host_the_cross_host_findings_and_the_order_of_compromise() 
         (Some(1), Some(2), Some(3))
     );
 
+    // The story of the notices names every host of the case, bundle or folder.
+    let story = report["story"][0].as_str().unwrap();
+    for h in ["mx1", "imap1", "exch01"] {
+        assert!(story.contains(h), "{h}: {story}");
+    }
     let findings: Vec<&Value> = report["findings"]
         .as_array()
         .unwrap()

@@ -186,6 +186,9 @@ impl Facts {
             t(lang, "the mail server", "邮件服务器")
         } else {
             match lang {
+                Lang::En if self.hosts.len() > 1 => {
+                    format!("the mail servers {}", few(&self.hosts))
+                }
                 Lang::En => format!("the mail server {}", few(&self.hosts)),
                 Lang::Zh => format!("邮件服务器 {}", few(&self.hosts)),
             }
@@ -253,8 +256,9 @@ impl Facts {
                 self.span(lang)
             ),
             Lang::En => format!(
-                "From {}, {host} was attacked: {}.",
+                "From {}, {host} {} attacked: {}.",
                 self.span(lang),
+                if self.hosts.len() > 1 { "were" } else { "was" },
                 parts.join("; ")
             ),
             Lang::Zh if parts.is_empty() => {

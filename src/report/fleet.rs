@@ -47,9 +47,9 @@ pub struct HostLine {
     pub findings: Vec<String>,
     /// How many findings it has in all.
     pub total: usize,
-    /// Its worst severity's name.
+    /// Its worst severity.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub worst: Option<&'static str>,
+    pub worst: Option<crate::detect::finding::Severity>,
     /// Mail log files, lines and events read from it.
     pub read: (u64, u64, u64),
     /// The inputs that are its evidence.
@@ -91,7 +91,7 @@ pub fn of(hosts: &[HostRun], entries: &[Entry]) -> Option<Fleet> {
                 order: fallen.iter().position(|f| f.name == h.name).map(|i| i + 1),
                 findings: own.iter().take(LISTED).map(|e| e.id.clone()).collect(),
                 total: own.len(),
-                worst: h.worst.map(crate::timeline::record::severity_name),
+                worst: h.worst,
                 read: (h.files, h.lines, h.events),
                 inputs: h.inputs.clone(),
             }
@@ -130,7 +130,7 @@ pub fn cells(h: &HostLine, lang: Lang) -> [String; 6] {
         _ => "—".to_string(),
     };
     let findings = match h.worst {
-        Some(w) => format!("{} ({w})", h.total),
+        Some(w) => format!("{} ({})", h.total, super::model::severity_word(w, lang)),
         None => h.total.to_string(),
     };
     [

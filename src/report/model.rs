@@ -511,6 +511,10 @@ impl Report {
             .unwrap_or_default();
         let accessed = super::impact::of(entries.iter().map(|e| (&e.finding, e.id.as_str())));
         let mut facts = facts(&entries, &summary, &checks, measures, cfg.lang);
+        if d.hosts.len() > 1 {
+            // A case of several hosts: every host, bundle or not.
+            facts.hosts = d.hosts.iter().map(|h| h.name.clone()).collect();
+        }
         facts.accessed = accessed.clone();
         let drafts = super::draft::drafts(&facts, &notify, case, cfg.lang);
         let story = facts.story(cfg.lang);
