@@ -214,6 +214,35 @@ fn triage_names_each_host_the_cross_host_findings_and_the_order_of_compromise() 
         );
         assert!(html.contains(&format!("<h3 id=\"host-{h}\">")), "{h}");
     }
+    // As a browser shows it: the fleet table's rows, host by host, in case order.
+    match util::chromium() {
+        Some(browser) => {
+            let dom = util::browser_dom(browser, &out.join("report.html"));
+            let table = dom
+                .stdout
+                .split("<table class=\"fleet\">")
+                .nth(1)
+                .and_then(|t| t.split("</table>").next())
+                .unwrap_or_else(|| panic!("no fleet table in the DOM: {}", dom.stderr));
+            let rows: Vec<&str> = table.split("<tr class=\"host-").skip(1).collect();
+            let shown: Vec<(&str, bool)> = rows
+                .iter()
+                .map(|r| {
+                    let status = r.split('"').next().unwrap_or_default();
+                    let name = ["mx1", "imap1", "exch01"]
+                        .into_iter()
+                        .find(|h| r.contains(&format!(">{h}</a>")))
+                        .unwrap_or("?");
+                    (name, status == "fallen")
+                })
+                .collect();
+            assert_eq!(shown, [("mx1", true), ("imap1", true), ("exch01", true)]);
+            assert!(!dom.stderr.contains("Uncaught"), "{}", dom.stderr);
+        }
+        None => eprintln!(
+            "SKIPPED the fleet table in a browser: no chromium (apt-get install chromium; .ci/run does)"
+        ),
+    }
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(md.contains("## Hosts of the case"), "{md}");
 

@@ -263,21 +263,9 @@ fn sample_report_in_chinese() {
     assert!(english.is_empty(), "{english:#?}");
 }
 
-/// Chromium, when this machine has it (`.ci/run` installs Debian's `chromium`).
-fn chromium() -> Option<&'static str> {
-    ["chromium", "chromium-browser", "google-chrome"]
-        .into_iter()
-        .find(|b| {
-            std::process::Command::new(b)
-                .arg("--version")
-                .output()
-                .is_ok_and(|o| o.status.success())
-        })
-}
-
 #[test]
 fn sample_report_html_loads_in_a_real_browser_and_shows_the_chart() {
-    let Some(browser) = chromium() else {
+    let Some(browser) = util::chromium() else {
         eprintln!("SKIPPED sample_report_html_loads_in_a_real_browser_and_shows_the_chart: no chromium (apt-get install chromium; .ci/run does)");
         return;
     };

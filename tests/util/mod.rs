@@ -353,3 +353,32 @@ pub fn check_theft(findings: &[Value], theft: &Value) {
         }
     }
 }
+
+/// Chromium, when this machine has it (`.ci/run` installs Debian's `chromium`).
+pub fn chromium() -> Option<&'static str> {
+    ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|b| {
+            Command::new(b)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+}
+
+/// The DOM of an HTML file after a headless Chromium loaded it (its stdout), and the
+/// browser's log (stderr).
+pub fn browser_dom(browser: &str, page: &Path) -> Output {
+    let mut cmd = Command::new(browser);
+    cmd.args([
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--enable-logging=stderr",
+        "--v=0",
+        "--window-size=1280,1600",
+        "--dump-dom",
+    ]);
+    cmd.arg(format!("file://{}", page.display()));
+    run_cmd(cmd, Duration::from_secs(120))
+}
