@@ -146,3 +146,5 @@ mod web_collect;
 #[cfg(feature = "analysis")]
 mod web_sample;
 mod windows_wine;
+#[cfg(feature = "analysis")]
+mod data_lake;
