@@ -11,7 +11,7 @@
 # its own (an Internet-facing Postfix + Dovecot MX, its three incidents, a botnet guessing
 # passwords), so no two hosts hold the same lines. The page cache is warmed first. Prints
 # seconds, MB/s and peak RSS (GNU time) of each run, the findings (and the cross-host ones),
-# and the dataset's size per GB of log. MAILIR_BIN picks the binary (default: a release
+# and the dataset's size per GB of log, beside one Parquet file of the same events. MAILIR_BIN picks the binary (default: a release
 # build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,6 +43,10 @@ if cmp -s "$WORK/findings-1.json" "$WORK/findings-2.json"; then
 else
   echo "                                   FINDINGS DIFFER between --jobs 1 and 2"
 fi
+OUT="$WORK/one.parquet.log" measure "mailir parse --format parquet (1 file)" "$MAILIR_BIN" parse --format parquet --out "$WORK/one.parquet" "${hosts[@]}"
+ratio
+printf '%-34s %s bytes\n' "" "$(stat -c %s "$WORK/one.parquet")"
+rm -f "$WORK/one.parquet"
 measure "mailir parse --partition host,day" "$MAILIR_BIN" parse --format parquet --partition host,day --out "$WORK/lake" "${hosts[@]}"
 ratio
 lake=$(du -sb "$WORK/lake" | cut -f1)

@@ -242,7 +242,9 @@ impl DetectArgs {
     pub fn resolve(self) -> Result<crate::detect::DetectConfig> {
         use crate::parse::lake::Partition;
         if self.partition.contains(&Partition::Day) {
-            bail!("detect --partition: findings are partitioned by host only (a finding spans days)");
+            bail!(
+                "detect --partition: findings are partitioned by host only (a finding spans days)"
+            );
         }
         let by_host = self.partition.contains(&Partition::Host);
         if by_host && self.format != crate::detect::render::Format::Parquet {

@@ -251,7 +251,11 @@ fn the_events_schema_is_the_documented_one() {
         .filter(|(c, _)| c != "host")
         .cloned()
         .collect();
-    assert_eq!(schema_of(&read_folder(&folder)), without_host, "a part file");
+    assert_eq!(
+        schema_of(&read_folder(&folder)),
+        without_host,
+        "a part file"
+    );
 }
 
 #[test]
@@ -299,6 +303,21 @@ fn a_partition_needs_parquet_and_an_empty_folder() {
     assert!(o.stderr.contains("by host only"), "{}", o.stderr);
 }
 
+/// The SQL of `tests/lake/fleet_queries.py` is in `docs/fleet.md` verbatim (at two hosts).
+#[test]
+fn the_documented_fleet_queries_are_the_ones_run() {
+    let script = std::fs::read_to_string(util::repo().join("tests/lake/fleet_queries.py")).unwrap();
+    let doc = std::fs::read_to_string(util::repo().join("docs/fleet.md")).unwrap();
+    let mut n = 0;
+    for part in script.split(" = \"\"\"").skip(1) {
+        let sql = part.split("\"\"\"").next().unwrap().trim();
+        let sql = sql.replace("{min_hosts}", "2");
+        assert!(doc.contains(&sql), "docs/fleet.md lacks:\n{sql}");
+        n += 1;
+    }
+    assert_eq!(n, 5, "five queries");
+}
+
 /// What the fleet case's datasets hold, and what mailir itself said of the case.
 struct Case {
     _dir: tempfile::TempDir,
@@ -317,7 +336,14 @@ fn fleet_case() -> Case {
     let o = run(&args(
         &["parse"],
         &inputs,
-        &["--format", "parquet", "--partition", "host,day", "--out", &e],
+        &[
+            "--format",
+            "parquet",
+            "--partition",
+            "host,day",
+            "--out",
+            &e,
+        ],
     ));
     assert_eq!(o.code, 0, "{}", o.stderr);
     let o = run(&args(&["detect"], &inputs, &["--format", "json"]));
@@ -362,7 +388,11 @@ fn the_fleet_case_as_a_dataset_holds_every_event_and_finding() {
         assert_eq!(partitions(&dir, "day"), want_days, "{h}");
         for d in &want_days {
             let df = read_folder(&dir.join(format!("day={d}")));
-            assert_eq!(df.height() as u64, counts[&(h.clone(), d.clone())], "{h} {d}");
+            assert_eq!(
+                df.height() as u64,
+                counts[&(h.clone(), d.clone())],
+                "{h} {d}"
+            );
             assert!(df.column("host").is_err(), "host stays in the folder name");
             // Every row belongs to its day.
             let ts = df.column("ts").unwrap().str().unwrap().clone();
@@ -438,7 +468,11 @@ fn queries(engine: &str, c: &Case) -> Result<Value, String> {
     if !py.is_ok_and(|o| o.status.success()) {
         return Err("no python3".into());
     }
-    let module = if engine == "spark" { "pyspark" } else { "duckdb" };
+    let module = if engine == "spark" {
+        "pyspark"
+    } else {
+        "duckdb"
+    };
     let has = Command::new("python3")
         .args(["-c", &format!("import {module}")])
         .output()
@@ -595,10 +629,16 @@ fn spark_and_duckdb_answer_the_fleet_queries_as_mailir_does() {
         .filter(|f| f["rule"] == "fleet.shared_attacker")
         .flat_map(|f| util::strs(&f["entities"]["ips"]))
         .collect();
-    assert!(!shared_attacker.is_empty(), "the case has a shared attacker");
+    assert!(
+        !shared_attacker.is_empty(),
+        "the case has a shared attacker"
+    );
     for ip in &shared_attacker {
         if fail_hosts.contains_key(ip) {
-            assert!(top.contains_key(ip), "{ip} was refused logins but is not in (a)");
+            assert!(
+                top.contains_key(ip),
+                "{ip} was refused logins but is not in (a)"
+            );
         } else {
             eprintln!("fleet.shared_attacker {ip}: never refused a login; in (b2)");
             assert!(sources.contains_key(ip), "{ip} is in neither (a) nor (b2)");

@@ -76,6 +76,8 @@ mod util;
 mod auth_vocabulary;
 mod collect_sample;
 mod collector_host;
+#[cfg(feature = "analysis")]
+mod data_lake;
 mod detect_sample;
 #[cfg(feature = "analysis")]
 mod dovecot_access;
@@ -146,5 +148,3 @@ mod web_collect;
 #[cfg(feature = "analysis")]
 mod web_sample;
 mod windows_wine;
-#[cfg(feature = "analysis")]
-mod data_lake;

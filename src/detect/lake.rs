@@ -80,7 +80,8 @@ where
 /// The findings as a frame of [`COLUMNS`].
 pub fn frame(findings: &[&Finding]) -> io::Result<DataFrame> {
     let opt = |s: &str| (!s.is_empty()).then(|| s.to_string());
-    let text = |f: fn(&Finding) -> String| -> Vec<String> { findings.iter().map(|x| f(x)).collect() };
+    let text =
+        |f: fn(&Finding) -> String| -> Vec<String> { findings.iter().map(|x| f(x)).collect() };
     let roles: Vec<Vec<&str>> = findings
         .iter()
         .map(|f| f.roles.iter().map(|r| r.name()).collect())
@@ -129,8 +130,14 @@ pub fn frame(findings: &[&Finding]) -> io::Result<DataFrame> {
         Column::new("summary".into(), text(|f| f.summary.clone())),
         list("hosts", findings.iter().map(|f| f.hosts.as_slice())),
         list("ips", findings.iter().map(|f| f.entities.ips.as_slice())),
-        list("users", findings.iter().map(|f| f.entities.users.as_slice())),
-        list("files", findings.iter().map(|f| f.entities.files.as_slice())),
+        list(
+            "users",
+            findings.iter().map(|f| f.entities.users.as_slice()),
+        ),
+        list(
+            "files",
+            findings.iter().map(|f| f.entities.files.as_slice()),
+        ),
         list(
             "recipients",
             findings.iter().map(|f| f.entities.recipients.as_slice()),

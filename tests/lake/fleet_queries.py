@@ -83,7 +83,12 @@ ORDER BY host, rule, first_seen_us, title
 
 
 def spark_session():
+    import os
+
     from pyspark.sql import SparkSession
+
+    # Local mode needs no network: keep the driver off the machine's interfaces.
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 
     spark = (
         SparkSession.builder.master("local[2]")
@@ -91,6 +96,7 @@ def spark_session():
         .config("spark.sql.shuffle.partitions", "2")
         .config("spark.driver.memory", "1g")
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.sources.partitionColumnTypeInference.enabled", "false")
         .getOrCreate()
