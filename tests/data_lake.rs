@@ -358,6 +358,30 @@ fn fleet_case() -> Case {
         &["--format", "parquet", "--partition", "host", "--out", &f],
     ));
     assert_eq!(o.code, 0, "{}", o.stderr);
+    // Without --partition: one file, one row per finding, in the JSON's order.
+    let one = t.path().join("findings.parquet");
+    let o = run(&args(
+        &["detect"],
+        &inputs,
+        &["--format", "parquet", "--out", one.to_str().unwrap()],
+    ));
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let df = ParquetReader::new(std::fs::File::open(&one).unwrap())
+        .finish()
+        .unwrap();
+    let rules: Vec<&str> = df
+        .column("rule")
+        .unwrap()
+        .str()
+        .unwrap()
+        .iter()
+        .flatten()
+        .collect();
+    let want: Vec<&str> = findings
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(rules, want);
     Case {
         _dir: t,
         events_dir,
