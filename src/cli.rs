@@ -97,6 +97,7 @@ impl LogInputArgs {
             year: self.year,
             timezone,
             unparsed,
+            partition: Vec::new(),
         })
     }
 }
@@ -114,13 +115,19 @@ pub struct ParseArgs {
     /// Write the lines no parser understood to this file (`path:line: text`).
     #[arg(long, value_name = "FILE")]
     pub unparsed: Option<PathBuf>,
+    /// With --format parquet: write a Hive-partitioned dataset into the folder --out
+    /// (`host=<host>/day=<YYYY-MM-DD>/part-<n>.parquet`; see docs/events.md).
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "host,day")]
+    pub partition: Vec<crate::parse::lake::Partition>,
 }
 
 #[cfg(feature = "analysis")]
 impl ParseArgs {
     /// Resolves the arguments into the config `parse` runs with.
     pub fn resolve(self) -> Result<crate::parse::ParseConfig> {
-        self.input.resolve(self.format, self.unparsed)
+        let mut cfg = self.input.resolve(self.format, self.unparsed)?;
+        cfg.partition = self.partition;
+        Ok(cfg)
     }
 }
 
@@ -182,6 +189,7 @@ impl RuleArgs {
             local_domains: self.local_domains,
             rules,
             jobs: usize::from(self.jobs),
+            partition_by_host: false,
         })
     }
 }
@@ -222,13 +230,29 @@ pub struct DetectArgs {
     /// Thresholds and domains.
     #[command(flatten)]
     pub rules: RuleArgs,
+    /// With --format parquet: write a Hive-partitioned dataset into the folder --out, one row
+    /// per finding and host under `host=<host>/` (only `host`; see docs/fleet.md).
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "host")]
+    pub partition: Vec<crate::parse::lake::Partition>,
 }
 
 #[cfg(feature = "analysis")]
 impl DetectArgs {
     /// Resolves the arguments into the config `detect` runs with.
     pub fn resolve(self) -> Result<crate::detect::DetectConfig> {
-        self.rules.resolve(self.input, self.format)
+        use crate::parse::lake::Partition;
+        if self.partition.contains(&Partition::Day) {
+            bail!(
+                "detect --partition: findings are partitioned by host only (a finding spans days)"
+            );
+        }
+        let by_host = self.partition.contains(&Partition::Host);
+        if by_host && self.format != crate::detect::render::Format::Parquet {
+            bail!("detect --partition writes a Parquet dataset: give --format parquet");
+        }
+        let mut cfg = self.rules.resolve(self.input, self.format)?;
+        cfg.partition_by_host = by_host;
+        Ok(cfg)
     }
 }
 

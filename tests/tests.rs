@@ -79,6 +79,8 @@ mod util;
 mod auth_vocabulary;
 mod collect_sample;
 mod collector_host;
+#[cfg(feature = "analysis")]
+mod data_lake;
 mod detect_sample;
 #[cfg(feature = "analysis")]
 mod dovecot_access;

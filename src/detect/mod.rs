@@ -15,6 +15,7 @@ pub mod fact;
 pub mod finding;
 pub mod fleet;
 pub mod host;
+pub mod lake;
 pub mod listing;
 pub mod quote;
 pub mod render;
@@ -23,7 +24,7 @@ pub mod small;
 
 use std::sync::{Arc, Mutex};
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 use crate::exit_codes::ExitCode;
 use crate::parse::output::Sink;
@@ -47,6 +48,9 @@ pub struct DetectConfig {
     pub rules: catalog::Selection,
     /// Hosts judged at once when the inputs are several hosts' evidence ([`fleet`]).
     pub jobs: usize,
+    /// `--partition host` (with `--format parquet`): a dataset folder, one row per finding
+    /// and host ([`lake`]).
+    pub partition_by_host: bool,
 }
 
 /// Feeds facts to every rule, and seals the rules' state as the input moves forward in time.
@@ -420,6 +424,19 @@ pub fn host_findings(
 
 /// Runs `mailir detect`.
 pub fn run(cfg: &DetectConfig) -> Result<ExitCode> {
+    if cfg.format == render::Format::Parquet && cfg.parse.out.is_none() {
+        eprintln!(
+            "mailir detect: --format parquet writes a binary file (with --partition, a folder): give --out PATH"
+        );
+        return Ok(ExitCode::Error);
+    }
+    if cfg.partition_by_host {
+        // Refused before the run, not after it.
+        if let Some(dir) = &cfg.parse.out {
+            crate::parse::lake::prepare_dir(dir)
+                .with_context(|| format!("cannot write a dataset into {}", dir.display()))?;
+        }
+    }
     // Only the text table shows quoted lines; JSON keeps the line numbers.
     let Some(d) = findings(cfg, "detect", cfg.format == render::Format::Text)? else {
         return Ok(ExitCode::Error);
@@ -427,6 +444,7 @@ pub fn run(cfg: &DetectConfig) -> Result<ExitCode> {
     render::write(
         cfg.format,
         cfg.parse.out.as_deref(),
+        cfg.partition_by_host,
         &d.findings,
         &d.stats,
         &d.quotes,

@@ -1,6 +1,7 @@
 //! Finding renderers, one per `--format` variant: `json` (the contract document
 //! `{"findings": [...], "stats": {...}}`), `jsonl` (one finding per line), `text` (a table for a
-//! terminal, coloured when stdout is one; attacker-controlled text escaped).
+//! terminal, coloured when stdout is one; attacker-controlled text escaped), `parquet` (a file
+//! or, with `--partition host`, a dataset folder: [`super::lake`]).
 
 use std::io::{self, IsTerminal, Write};
 use std::path::Path;
@@ -19,6 +20,9 @@ pub enum Format {
     Jsonl,
     /// A readable table.
     Text,
+    /// Apache Parquet, one row per finding (needs `--out`; with `--partition host`, a
+    /// dataset folder with one row per finding and host).
+    Parquet,
 }
 
 /// Counts of the run.
@@ -79,14 +83,20 @@ fn text_who(w: &mut dyn Write, f: &Finding) -> io::Result<()> {
     writeln!(w, "         who: {}", parts.join("; "))
 }
 
-/// Writes the findings to `out` (stdout when `None`).
+/// Writes the findings to `out` (stdout when `None`); `by_host` (Parquet only) makes `out` a
+/// dataset folder partitioned by host.
 pub fn write(
     format: Format,
     out: Option<&Path>,
+    by_host: bool,
     findings: &[Finding],
     stats: &Stats,
     quotes: &super::quote::Quotes,
 ) -> io::Result<()> {
+    if format == Format::Parquet {
+        let out = out.ok_or_else(|| io::Error::other("--format parquet needs --out PATH"))?;
+        return super::lake::write(out, by_host, findings);
+    }
     // Colour only on a terminal, and never when NO_COLOR is set to anything (no-color.org).
     let tty = out.is_none()
         && io::stdout().is_terminal()
@@ -96,6 +106,8 @@ pub fn write(
         None => Box::new(io::BufWriter::new(io::stdout().lock())),
     };
     match format {
+        // Written above (a binary file, never stdout).
+        Format::Parquet => {}
         Format::Json => {
             serde_json::to_writer_pretty(&mut w, &Document { findings, stats })?;
             writeln!(w)?;

@@ -11,6 +11,7 @@
 pub mod correlate;
 pub mod exports;
 pub mod input;
+pub mod lake;
 pub mod output;
 pub mod parquet;
 pub mod pipeline;
@@ -47,6 +48,9 @@ pub struct ParseConfig {
     pub timezone: Option<Tz>,
     /// `--unparsed FILE`.
     pub unparsed: Option<PathBuf>,
+    /// `--partition`: write a Hive-partitioned Parquet dataset into the folder `out`
+    /// ([`lake`]); empty for one output.
+    pub partition: Vec<lake::Partition>,
 }
 
 /// Counts for one file.
@@ -340,6 +344,10 @@ fn zone(cfg: &ParseConfig, custody: Option<&str>) -> (Tz, String) {
 fn sink(cfg: &ParseConfig) -> Result<Option<Sink>> {
     Ok(Some(match (&cfg.out, cfg.format) {
         (None, Format::Parquet) => return Ok(None),
+        (Some(p), Format::Parquet) if !cfg.partition.is_empty() => Sink::Lake(Box::new(
+            lake::LakeSink::new(p, &cfg.partition)
+                .with_context(|| format!("cannot write a dataset into {}", p.display()))?,
+        )),
         (Some(p), Format::Parquet) => {
             let f = crate::outfile::create(p)
                 .with_context(|| format!("cannot create {}", p.display()))?;
@@ -557,8 +565,14 @@ pub fn drive(cfg: &ParseConfig, out: Sink, command: &str) -> Result<Option<Drive
 
 /// Runs `mailir parse`.
 pub fn run(cfg: &ParseConfig) -> Result<ExitCode> {
+    if !cfg.partition.is_empty() && cfg.format != Format::Parquet {
+        eprintln!("mailir parse: --partition writes a Parquet dataset: give --format parquet");
+        return Ok(ExitCode::Error);
+    }
     let Some(mut out) = sink(cfg)? else {
-        eprintln!("mailir parse: --format parquet writes a binary file: give --out PATH");
+        eprintln!(
+            "mailir parse: --format parquet writes a binary file (with --partition, a folder): give --out PATH"
+        );
         return Ok(ExitCode::Error);
     };
     if cfg.format == Format::Csv {

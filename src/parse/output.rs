@@ -194,6 +194,8 @@ pub enum Sink {
     Bytes(Box<dyn Write + Send>),
     /// A Parquet file.
     Parquet(Box<super::parquet::ParquetSink>),
+    /// A partitioned Parquet dataset (`--partition`).
+    Lake(Box<super::lake::LakeSink>),
     /// A detection engine.
     Facts(std::sync::Arc<std::sync::Mutex<dyn crate::detect::fact::FactSink + Send>>),
 }
@@ -205,6 +207,10 @@ impl Sink {
             Sink::Bytes(w) => w.write_all(&r.out),
             Sink::Parquet(p) => match &r.frame {
                 Some(f) => p.write(f),
+                None => Ok(()),
+            },
+            Sink::Lake(l) => match &r.frame {
+                Some(f) => l.write(f),
                 None => Ok(()),
             },
             Sink::Facts(engine) => {
@@ -252,6 +258,7 @@ impl Sink {
         match self {
             Sink::Bytes(mut w) => w.flush(),
             Sink::Parquet(p) => p.finish(),
+            Sink::Lake(l) => l.finish(),
             Sink::Facts(_) => Ok(()),
         }
     }
