@@ -8,15 +8,18 @@ use serde_json::Value;
 
 use crate::util::{self, fleet, run};
 
-/// `detect` on the three hosts (times read as Asia/Shanghai), as JSON findings.
-fn detect(inputs: &[&std::path::Path]) -> Vec<Value> {
+/// `detect` on the three hosts (times read as Asia/Shanghai): its JSON findings and hosts.
+fn detect(inputs: &[&std::path::Path]) -> (Vec<Value>, Vec<Value>) {
     let mut args = vec!["detect", "--timezone", "Asia/Shanghai"];
     let paths: Vec<String> = inputs.iter().map(|p| p.display().to_string()).collect();
     args.extend(paths.iter().map(String::as_str));
     let o = run(&args);
     assert_eq!(o.code, 0, "{}", o.stderr);
     let doc: Value = serde_json::from_str(&o.stdout).unwrap();
-    doc["findings"].as_array().unwrap().clone()
+    (
+        doc["findings"].as_array().unwrap().clone(),
+        doc["hosts"].as_array().unwrap().clone(),
+    )
 }
 
 fn hosts(f: &Value) -> Vec<String> {
@@ -28,7 +31,33 @@ fn three_hosts_are_judged_each_on_its_own_then_across() {
     let t = tempfile::tempdir().unwrap();
     let (mx, imap) = fleet::split_bundles(t.path());
     let exch = fleet::exchange_host();
-    let findings = detect(&[&mx, &imap, &exch]);
+    let (findings, runs) = detect(&[&mx, &imap, &exch]);
+    // What was read of each host, and when it fell.
+    let names: Vec<&str> = runs.iter().map(|h| h["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["mx1", "imap1", "exch01"]);
+    for h in &runs {
+        assert_eq!(h["read"], true, "{h}");
+        assert!(h["events"].as_u64().unwrap() > 0, "{h}");
+        assert!(h["compromised"].is_string(), "{h}");
+    }
+    // Each host's events as `parse` gives them (each event naming its host).
+    let paths: Vec<String> = [&mx, &imap, &exch]
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    let mut args = vec!["parse", "--timezone", "Asia/Shanghai"];
+    args.extend(paths.iter().map(String::as_str));
+    let parsed = run(&args);
+    assert_eq!(parsed.code, 0, "{}", parsed.stderr);
+    for h in &runs {
+        let name = h["name"].as_str().unwrap();
+        let n = parsed
+            .stdout
+            .lines()
+            .filter(|l| serde_json::from_str::<Value>(l).unwrap()["host"].as_str() == Some(name))
+            .count() as u64;
+        assert_eq!(h["events"].as_u64(), Some(n), "{name}");
+    }
     for f in &findings {
         eprintln!(
             "{} {:?} {} {}",

@@ -445,9 +445,7 @@ pub fn run(cfg: &DetectConfig) -> Result<ExitCode> {
         cfg.format,
         cfg.parse.out.as_deref(),
         cfg.partition_by_host,
-        &d.findings,
-        &d.stats,
-        &d.quotes,
+        &d,
     )?;
     Ok(if d.input_errors {
         ExitCode::Error

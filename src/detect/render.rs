@@ -49,6 +49,9 @@ pub struct Stats {
 struct Document<'a> {
     findings: &'a [Finding],
     stats: &'a Stats,
+    /// The hosts of the case (one for one host's evidence): what was read of each, whether
+    /// and when it fell ([`super::fleet::HostRun`]).
+    hosts: &'a [super::fleet::HostRun],
 }
 
 fn colour(s: Severity) -> &'static str {
@@ -89,10 +92,9 @@ pub fn write(
     format: Format,
     out: Option<&Path>,
     by_host: bool,
-    findings: &[Finding],
-    stats: &Stats,
-    quotes: &super::quote::Quotes,
+    d: &super::Detected,
 ) -> io::Result<()> {
+    let (findings, stats, quotes) = (&d.findings, &d.stats, &d.quotes);
     if format == Format::Parquet {
         let out = out.ok_or_else(|| io::Error::other("--format parquet needs --out PATH"))?;
         return super::lake::write(out, by_host, findings);
@@ -109,7 +111,12 @@ pub fn write(
         // Written above (a binary file, never stdout).
         Format::Parquet => {}
         Format::Json => {
-            serde_json::to_writer_pretty(&mut w, &Document { findings, stats })?;
+            let doc = Document {
+                findings,
+                stats,
+                hosts: &d.hosts,
+            };
+            serde_json::to_writer_pretty(&mut w, &doc)?;
             writeln!(w)?;
         }
         Format::Jsonl => {
