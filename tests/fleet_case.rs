@@ -151,6 +151,19 @@ fn triage_names_each_host_the_cross_host_findings_and_the_order_of_compromise() 
         (Some(1), Some(2), Some(3))
     );
 
+    // The logs read are listed with their hosts (both bundles hold files/var/log/mail.log).
+    let logs: Vec<&str> = report["logs_read"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l[0].as_str().unwrap())
+        .collect();
+    for h in ["mx1", "imap1", "exch01"] {
+        assert!(
+            logs.iter().any(|l| l.starts_with(&format!("{h}: "))),
+            "{h}: {logs:?}"
+        );
+    }
     // The story of the notices names every host of the case, bundle or folder.
     let story = report["story"][0].as_str().unwrap();
     for h in ["mx1", "imap1", "exch01"] {

@@ -152,8 +152,13 @@ pub fn findings(
     let mut unread = false;
     for ((host, inputs), slot) in groups.iter().zip(slots) {
         match slot.into_inner().ok().flatten() {
-            Some(Ok(Some(d))) => {
+            Some(Ok(Some(mut d))) => {
                 hosts.push(HostRun::of(host, inputs, &d));
+                // Two bundles both hold `files/var/log/mail.log`: the list of logs read names
+                // each one's host.
+                for (path, _) in &mut d.files {
+                    *path = format!("{host}: {path}");
+                }
                 merged = Some(match merged {
                     None => d,
                     Some(all) => merge(all, d),

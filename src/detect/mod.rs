@@ -242,7 +242,8 @@ pub struct Detected {
     pub stats: render::Stats,
     /// Some input could not be read at all.
     pub input_errors: bool,
-    /// Every log file read: path and manifest SHA-256 (bundles), in reading order.
+    /// Every log file read: path and manifest SHA-256 (bundles), in reading order (for a case
+    /// of several hosts, `host: path`).
     pub files: Vec<(String, Option<String>)>,
     /// How local times were read (zone and where it came from).
     pub zone: String,
