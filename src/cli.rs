@@ -98,6 +98,7 @@ impl LogInputArgs {
             timezone,
             unparsed,
             partition: Vec::new(),
+            host: None,
         })
     }
 }

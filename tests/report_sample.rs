@@ -287,7 +287,7 @@ fn sample_report_html_loads_in_a_real_browser_and_shows_the_chart() {
         util::run_cmd(cmd, std::time::Duration::from_secs(120))
     };
     // The DOM after load holds the chart and the findings; no script error was logged.
-    let dom = run_browser(&["--dump-dom"]);
+    let dom = util::browser_dom(browser, &t.path().join("report.html"));
     let html = &dom.stdout;
     assert!(
         html.contains("<svg") && html.contains("events per hour"),

@@ -139,6 +139,7 @@ pub fn findings(
                 };
                 let mut one = cfg.clone();
                 one.parse.inputs = inputs.clone();
+                one.parse.host = Some(host.clone());
                 let said = format!("{command} [{host}]");
                 let got = super::host_findings(&one, &said, quote, host);
                 if let Some(Ok(mut slot)) = slots.get(i).map(|m| m.lock()) {

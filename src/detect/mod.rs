@@ -292,7 +292,9 @@ pub fn findings(cfg: &DetectConfig, command: &str, quote: bool) -> Result<Option
     let Some((host, inputs)) = groups.pop() else {
         return Ok(None);
     };
-    let d = host_findings(cfg, command, quote, &host)?;
+    let mut one = cfg.clone();
+    one.parse.host = Some(host.clone());
+    let d = host_findings(&one, command, quote, &host)?;
     Ok(d.map(|mut d| {
         d.hosts = vec![fleet::HostRun::of(&host, &inputs, &d)];
         d

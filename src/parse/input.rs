@@ -348,8 +348,9 @@ impl InputKind {
     }
 }
 
-/// Resolves the command-line inputs.
-pub fn resolve(inputs: &[PathBuf]) -> Inputs {
+/// Resolves the command-line inputs; `known`: the host they are all evidence of, when the
+/// caller named it already (else each input's [`host_label`]).
+pub fn resolve(inputs: &[PathBuf], known: Option<&Arc<str>>) -> Inputs {
     let mut res = Inputs::default();
     for input in inputs {
         let shown = input.display().to_string();
@@ -360,7 +361,7 @@ pub fn resolve(inputs: &[PathBuf]) -> Inputs {
                 continue;
             }
         };
-        let host = host_label(input);
+        let host = known.cloned().unwrap_or_else(|| host_label(input));
         match InputKind::of(input, &meta) {
             InputKind::BundleFolder => {
                 let rows = File::open(input.join("manifest.jsonl"))

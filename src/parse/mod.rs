@@ -51,6 +51,9 @@ pub struct ParseConfig {
     /// `--partition`: write a Hive-partitioned Parquet dataset into the folder `out`
     /// ([`lake`]); empty for one output.
     pub partition: Vec<lake::Partition>,
+    /// The host every input is known to be evidence of (set by `detect`'s grouping, which
+    /// named it already): inputs are not read again to name it.
+    pub host: Option<std::sync::Arc<str>>,
 }
 
 /// Counts for one file.
@@ -384,7 +387,7 @@ pub struct Driven {
 /// Resolves the inputs and streams every mail log into `out` (`parse` renders; `detect`
 /// collects facts). `command` names the caller in messages.
 pub fn drive(cfg: &ParseConfig, out: Sink, command: &str) -> Result<Option<Driven>> {
-    let inputs = input::resolve(&cfg.inputs);
+    let inputs = input::resolve(&cfg.inputs, cfg.host.as_ref());
     for (path, err) in &inputs.errors {
         eprintln!(
             "mailir {command}: cannot read {}: {}",
