@@ -92,3 +92,41 @@ mod tests {
         assert_eq!(s.iter().collect::<Vec<_>>(), ["x", "y", "z"]);
     }
 }
+
+/// A map keyed by two names and a number (an account, an address, an hour) that is looked up
+/// with borrowed names ([`Borrowed`]): a fact's fields are found without allocating them, and
+/// only a new key is copied.
+pub type PairMap<V> = hashbrown::HashMap<(Box<str>, Box<str>, i64), V, rustc_hash::FxBuildHasher>;
+
+/// A key of a [`PairMap`] made of borrowed names. It hashes exactly as the owned key does
+/// (a tuple hashes its fields in order, and a `Box<str>` as its `str`).
+#[derive(Debug, Clone, Copy)]
+pub struct Borrowed<'a>(pub &'a str, pub &'a str, pub i64);
+
+impl std::hash::Hash for Borrowed<'_> {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.0.hash(h);
+        self.1.hash(h);
+        self.2.hash(h);
+    }
+}
+
+impl hashbrown::Equivalent<(Box<str>, Box<str>, i64)> for Borrowed<'_> {
+    fn equivalent(&self, key: &(Box<str>, Box<str>, i64)) -> bool {
+        self.2 == key.2 && *self.0 == *key.0 && *self.1 == *key.1
+    }
+}
+
+/// The value of `key` in `map`, made with `new` (the names copied) when it is not there.
+pub fn pair_entry<'m, V>(
+    map: &'m mut PairMap<V>,
+    key: Borrowed<'_>,
+    new: impl FnOnce() -> V,
+) -> &'m mut V {
+    match map.entry_ref(&key) {
+        hashbrown::hash_map::EntryRef::Occupied(o) => o.into_mut(),
+        hashbrown::hash_map::EntryRef::Vacant(v) => {
+            v.insert_with_key((key.0.into(), key.1.into(), key.2), new())
+        }
+    }
+}

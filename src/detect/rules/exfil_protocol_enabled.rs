@@ -53,7 +53,10 @@ pub struct ProtocolEnabled {
     window_us: i64,
     enabled: Vec<Enabled>,
     /// (account lower case, hour) → the first use in that hour.
-    uses: BTreeMap<(String, i64), Use>,
+    /// Nested (account, then hour) so a lookup borrows the account's name.
+    uses: BTreeMap<Box<str>, BTreeMap<i64, Use>>,
+    /// Uses remembered in all.
+    remembered: usize,
     dropped: u64,
 }
 
@@ -64,21 +67,38 @@ impl ProtocolEnabled {
             window_us: t.protocol_use_hours.max(0).saturating_mul(HOUR_US),
             enabled: Vec::new(),
             uses: BTreeMap::new(),
+            remembered: 0,
             dropped: 0,
         }
     }
 
     /// Remembers a use of `account`.
     fn used(&mut self, account: &str, f: &Fact) {
-        let key = (account.to_ascii_lowercase(), f.ts_us.div_euclid(HOUR_US));
-        let u: Use = (f.ts_us, f.file, f.line, f.src_ip().map(str::to_string));
-        let full = self.uses.len() >= MAX_USES;
-        match self.uses.get_mut(&key) {
-            Some(e) if u.0 < e.0 => *e = u,
+        // Lowered only when it has capitals, and the address copied only when kept: this
+        // runs for every login.
+        let lower;
+        let account = if account.bytes().any(|b| b.is_ascii_uppercase()) {
+            lower = account.to_ascii_lowercase();
+            lower.as_str()
+        } else {
+            account
+        };
+        let hour = f.ts_us.div_euclid(HOUR_US);
+        let full = self.remembered >= MAX_USES;
+        let use_of =
+            |f: &Fact| -> Use { (f.ts_us, f.file, f.line, f.src_ip().map(str::to_string)) };
+        match self.uses.get_mut(account).and_then(|h| h.get_mut(&hour)) {
+            Some(e) if f.ts_us < e.0 => *e = use_of(f),
             Some(_) => {}
             None if full => self.dropped += 1,
             None => {
-                self.uses.insert(key, u);
+                if !self.uses.contains_key(account) {
+                    self.uses.insert(account.into(), BTreeMap::new());
+                }
+                if let Some(hours) = self.uses.get_mut(account) {
+                    hours.insert(hour, use_of(f));
+                    self.remembered += 1;
+                }
             }
         }
     }
@@ -94,6 +114,7 @@ impl ProtocolEnabled {
         let to = at.saturating_add(self.window_us).div_euclid(HOUR_US);
         self.uses
             .iter()
+            .flat_map(|(acct, hours)| hours.iter().map(move |(hour, u)| ((acct, *hour), u)))
             .filter(|((acct, hour), (ts, ..))| {
                 *hour >= from
                     && *hour <= to

@@ -29,8 +29,10 @@
 //!
 //! **Bounded.** On sealing, cells wholly before the sealed hour that cannot make a burst worth
 //! judging (fewer than `download_messages` read, fewer than `deletion_messages` deleted) are
-//! folded into the baseline and dropped; at most [`MAX_CELLS`] are held (then the smallest
-//! bursts are judged early). Per account at most [`MAX_IPS`] addresses and 400 days.
+//! folded into the baseline and dropped, and the others leave the table for a plain list that
+//! waits for the end; at most [`MAX_CELLS`] are in the table (then every small cell is folded
+//! and the rest set aside, whatever its hour). Per account at most [`MAX_IPS`] addresses and
+//! 1,600 (day, address) pairs of reading.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -345,8 +347,43 @@ struct Known {
     nets: FxHashMap<Box<str>, i64>,
     /// Address → when it was first seen, at most [`MAX_IPS`].
     ips: FxHashMap<Box<str>, Seen>,
-    /// (Day, address) → messages read that day from that address (at most 1,600).
-    days: BTreeMap<(i64, Box<str>), u64>,
+    /// Day → address → messages read that day from that address (at most [`MAX_DAYS`]
+    /// pairs; the earliest go first). Nested, so a lookup borrows the address.
+    days: BTreeMap<i64, BTreeMap<Box<str>, u64>>,
+    /// (Day, address) pairs in `days`.
+    day_pairs: usize,
+}
+
+/// Most (day, address) pairs of reading remembered per account.
+const MAX_DAYS: usize = 1600;
+
+impl Known {
+    /// Adds `n` messages read on `day` from `ip`; the day's total from it.
+    fn read_on(&mut self, day: i64, ip: &str, n: u64) -> u64 {
+        let per_ip = self.days.entry(day).or_default();
+        let total = match per_ip.get_mut(ip) {
+            Some(t) => {
+                *t += n;
+                *t
+            }
+            None => {
+                per_ip.insert(ip.into(), n);
+                self.day_pairs += 1;
+                n
+            }
+        };
+        while self.day_pairs > MAX_DAYS {
+            let Some(mut first) = self.days.first_entry() else {
+                break;
+            };
+            first.get_mut().pop_first();
+            self.day_pairs -= 1;
+            if first.get().is_empty() {
+                first.remove();
+            }
+        }
+        total
+    }
 }
 
 /// A run of consecutive hours of one mailbox from one address.
@@ -499,9 +536,18 @@ pub struct Judged {
     pub baseline: String,
 }
 
+/// A cell's mailbox (empty: a webmail request's, named by its address's login), address
+/// and hour.
+type CellKey = (Box<str>, Box<str>, i64);
+
 /// One rule's cells.
 pub struct Accesses {
-    cells: FxHashMap<(Box<str>, Box<str>, i64), Cell>,
+    /// The cells of the hours still open (boxed: the table moves small slots when it grows).
+    cells: crate::detect::small::PairMap<Box<Cell>>,
+    /// Cells of sealed hours worth judging: no fact adds to them any more, so they wait for
+    /// the end in a plain vector, not in the table (a late fact for one of them starts a new
+    /// cell of the same key, merged with it in [`Accesses::bursts`]).
+    closed: Vec<(CellKey, Cell)>,
     /// Which facts this owner counts.
     wants: fn(&Fact) -> bool,
     /// Reads and deletions worth judging.
@@ -616,15 +662,11 @@ impl Baseline {
         }
         if let Some(n) = access.filter(|n| *n > 0) {
             let day = at.div_euclid(DAY_US);
-            let total = k.days.entry((day, ip.into())).or_default();
-            *total += n;
-            if *total >= self.bulk {
+            let total = k.read_on(day, ip, n);
+            if total >= self.bulk {
                 if let Some(seen) = k.ips.get_mut(ip) {
                     seen.heavy = Some(seen.heavy.map_or(day, |h| h.min(day)));
                 }
-            }
-            while k.days.len() > 1600 {
-                k.days.pop_first();
             }
         }
     }
@@ -639,7 +681,8 @@ impl Accesses {
     /// Empty, counting the facts `wants` accepts.
     pub fn new(wants: fn(&Fact) -> bool, t: &Thresholds) -> Accesses {
         Accesses {
-            cells: FxHashMap::default(),
+            cells: Default::default(),
+            closed: Vec::new(),
             wants,
             t: t.clone(),
         }
@@ -660,25 +703,31 @@ impl Accesses {
         let (c, d) = &*cd;
         let ip = f.src_ip().unwrap_or("");
         let hour = f.ts_us.div_euclid(HOUR_US);
-        let key = (Box::from(mailbox), Box::from(ip), hour);
-        self.cells
-            .entry(key)
-            .or_insert_with(|| Cell::new(f.ts_us))
+        let key = crate::detect::small::Borrowed(mailbox, ip, hour);
+        crate::detect::small::pair_entry(&mut self.cells, key, || Box::new(Cell::new(f.ts_us)))
             .add(f, c, d);
         if self.cells.len() > MAX_CELLS {
-            // Too many at once: fold every small cell now, whatever its hour.
-            let t = &self.t;
-            self.cells.retain(|_, c| worth_any(c, t));
+            // Too many at once: fold every small cell now, whatever its hour, and set the
+            // others aside.
+            self.close(i64::MAX);
         }
     }
 
     /// Folds the cells of hours before `before` (hour since the epoch, exclusive, minus one
-    /// hour a burst may still grow into) that are not worth judging; keeps the rest.
+    /// hour a burst may still grow into) that are not worth judging; sets the rest aside.
     pub fn seal(&mut self, before: i64) {
-        let limit = before.saturating_sub(1);
+        self.close(before.saturating_sub(1));
+    }
+
+    /// Takes the cells of hours before `limit` out of the table: those worth judging go to
+    /// [`Accesses::closed`], the others are dropped.
+    fn close(&mut self, limit: i64) {
         let t = &self.t;
-        self.cells
-            .retain(|(_, _, hour), c| *hour >= limit || worth_any(c, t));
+        for (key, cell) in self.cells.extract_if(|(_, _, hour), _| *hour < limit) {
+            if worth_any(&cell, t) {
+                self.closed.push((key, *cell));
+            }
+        }
     }
 
     /// The bursts: cells of one mailbox and address in consecutive hours, merged, in time
@@ -686,25 +735,31 @@ impl Accesses {
     fn bursts(&mut self, base: &Baseline) -> Vec<Burst> {
         // Webmail cells go to the account of their address's login (none known: dropped,
         // there is no mailbox to name).
-        let mut merged: FxHashMap<(Box<str>, Box<str>, i64), Cell> = FxHashMap::default();
-        for ((mailbox, ip, hour), cell) in std::mem::take(&mut self.cells) {
-            let mailbox: Box<str> = if mailbox.is_empty() {
-                match base.login_at(&ip, cell.first) {
-                    Some(user) => user.into(),
-                    None => continue,
-                }
-            } else {
-                mailbox
-            };
-            match merged.get_mut(&(mailbox.clone(), ip.clone(), hour)) {
-                Some(c) => c.merge(&cell),
-                None => {
-                    merged.insert((mailbox, ip, hour), cell);
-                }
+        let open = std::mem::take(&mut self.cells)
+            .into_iter()
+            .map(|(k, c)| (k, *c));
+        let mut keyed: Vec<(CellKey, Cell)> = std::mem::take(&mut self.closed)
+            .into_iter()
+            .chain(open)
+            .filter_map(|((mailbox, ip, hour), cell)| {
+                let mailbox: Box<str> = if mailbox.is_empty() {
+                    base.login_at(&ip, cell.first)?.into()
+                } else {
+                    mailbox
+                };
+                Some(((mailbox, ip, hour), cell))
+            })
+            .collect();
+        // Cells of one key (a webmail cell and the account's own, a late fact's) merge in
+        // time order, whatever the order they were held in.
+        keyed.sort_by(|a, b| (&a.0, a.1.first).cmp(&(&b.0, b.1.first)));
+        let mut cells: Vec<(CellKey, Cell)> = Vec::with_capacity(keyed.len());
+        for (key, cell) in keyed {
+            match cells.last_mut() {
+                Some((k, c)) if *k == key => c.merge(&cell),
+                _ => cells.push((key, cell)),
             }
         }
-        let mut cells: Vec<_> = merged.into_iter().collect();
-        cells.sort_by(|a, b| (&a.0 .0, &a.0 .1, a.0 .2).cmp(&(&b.0 .0, &b.0 .1, b.0 .2)));
         let mut out: Vec<Burst> = Vec::new();
         let mut prev: Option<(Box<str>, Box<str>, i64)> = None;
         for ((mailbox, ip, hour), cell) in cells {
@@ -777,7 +832,11 @@ impl Accesses {
 fn usual_day(k: &Known, b: &Burst, attackers: &Taken) -> Option<u64> {
     let day = b.first().div_euclid(DAY_US);
     let mut per_day: BTreeMap<i64, u64> = BTreeMap::new();
-    for ((d, from), n) in k.days.range(..(day + 1, Box::from(""))) {
+    let read = k
+        .days
+        .range(..=day)
+        .flat_map(|(d, per_ip)| per_ip.iter().map(move |(from, n)| (d, from, n)));
+    for (d, from, n) in read {
         // On the burst's day, only addresses established when it began (two sessions, or a
         // day old): the attacker's first visit is no one's usual reading.
         let vouched = || {

@@ -219,7 +219,15 @@ impl Rule for OpenRelay {
             Kind::Delivery | Kind::Forwarded => {
                 let local = f.delivered_locally();
                 if local {
-                    if let Some(d) = f.recipient().and_then(domain) {
+                    // Known domains are not copied again (this runs for every delivery).
+                    let d = f
+                        .recipient()
+                        .and_then(|r| r.rsplit_once('@'))
+                        .map(|(_, d)| d);
+                    let known = d.is_some_and(|d| {
+                        !d.bytes().any(|b| b.is_ascii_uppercase()) && self.local_domains.contains(d)
+                    });
+                    if let (false, Some(d)) = (known, f.recipient().and_then(domain)) {
                         self.local_domains.insert(d);
                     }
                 }
