@@ -146,6 +146,74 @@ mod tests {
         assert!(found(&facts).is_empty());
     }
 
+    /// The owner reads from home a few messages at a time, eight sessions a day (24 a day).
+    fn busy_owner(days: i64) -> Vec<Fact> {
+        (0..days)
+            .flat_map(|d| {
+                (0..8).flat_map(move |i| {
+                    let at = d * DAY + 7 * 3600 + i * 5400;
+                    [
+                        success(at, "198.51.100.23", "meng"),
+                        access(
+                            at + 600,
+                            "198.51.100.23",
+                            "meng",
+                            "imap",
+                            session(3, 9000, 5, 0),
+                        ),
+                    ]
+                })
+            })
+            .collect()
+    }
+
+    #[test]
+    fn an_owner_who_reads_a_little_many_times_a_day_is_not_a_new_network() {
+        // Day 3: a busier hour from the same home address (25 read, 40 listed). Its first
+        // session read 3: it vouches, though it reads more than `download_messages` a day.
+        let mut facts = busy_owner(3);
+        facts.push(success(3 * DAY + 9 * 3600, "198.51.100.23", "meng"));
+        facts.push(access(
+            3 * DAY + 9 * 3600 + 600,
+            "198.51.100.23",
+            "meng",
+            "imap",
+            session(25, 90_000, 40, 0),
+        ));
+        let f = found(&facts);
+        assert!(f.is_empty(), "{f:#?}");
+    }
+
+    #[test]
+    fn an_address_whose_first_session_downloaded_in_bulk_does_not_vouch() {
+        // The thief's first contact downloads 300 messages; the next day the same address
+        // reads again: still not the owner's, whatever it read since.
+        let mut facts = week();
+        facts.push(success(5 * DAY + 7200, "203.0.113.61", "liwei"));
+        facts.push(access(
+            5 * DAY + 7800,
+            "203.0.113.61",
+            "liwei",
+            "imap",
+            session(300, 9_000_000, 0, 0),
+        ));
+        facts.push(success(7 * DAY, "203.0.113.61", "liwei"));
+        facts.push(access(
+            7 * DAY + 600,
+            "203.0.113.61",
+            "liwei",
+            "imap",
+            session(40, 900_000, 0, 0),
+        ));
+        let f = found(&facts);
+        assert_eq!(f.len(), 2, "{f:#?}");
+        assert!(f.iter().all(|f| f.severity >= Severity::Medium), "{f:#?}");
+        assert_eq!(
+            f[1].entities.role(EntityKind::Ip, "203.0.113.61"),
+            Some(EntityRole::NewSource)
+        );
+    }
+
     #[test]
     fn the_attackers_address_makes_even_a_few_messages_high() {
         let mut facts = week();

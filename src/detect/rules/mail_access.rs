@@ -14,10 +14,10 @@
 //! the account from that address ended before the burst began (the client had been there
 //! before), or the account logged in from it more than a day before; it is a **new address on
 //! the account's own network** when another address of the same network did either. An
-//! address vouches for itself or its network only if no earlier rule named it attacking and it
-//! did not itself read `download_messages` or more in a day (the attacker's first address,
+//! address vouches for itself or its network only if no earlier rule named it attacking and its
+//! first session did not read `download_messages` or more (the attacker's first address,
 //! whose second address in the same /24 is no "own network") — unless it was first used more
-//! than a week before. The **usual volume** is the most messages the account read in one day
+//! than a week before. An owner who reads a little at a time, many times a day, vouches. The **usual volume** is the most messages the account read in one day
 //! from its other sources (on the burst's day, from the other addresses). Both are independent
 //! of the order the facts come in. Addresses that earlier findings name as attackers (a brute force that
 //! succeeded, a takeover) and accounts they name as taken come from
@@ -314,7 +314,9 @@ struct Seen {
     login: i64,
     ended: i64,
     ended2: i64,
-    /// The first day the address read `download_messages` or more (a bulk reader).
+    /// The day of the address's first session, when that session read `download_messages`
+    /// or more (a bulk reader from its first contact: an attacker's download, or a new
+    /// client's first full sync).
     heavy: Option<i64>,
 }
 
@@ -358,20 +360,16 @@ struct Known {
 const MAX_DAYS: usize = 1600;
 
 impl Known {
-    /// Adds `n` messages read on `day` from `ip`; the day's total from it.
-    fn read_on(&mut self, day: i64, ip: &str, n: u64) -> u64 {
+    /// Adds `n` messages read on `day` from `ip`.
+    fn read_on(&mut self, day: i64, ip: &str, n: u64) {
         let per_ip = self.days.entry(day).or_default();
-        let total = match per_ip.get_mut(ip) {
-            Some(t) => {
-                *t += n;
-                *t
-            }
+        match per_ip.get_mut(ip) {
+            Some(t) => *t += n,
             None => {
                 per_ip.insert(ip.into(), n);
                 self.day_pairs += 1;
-                n
             }
-        };
+        }
         while self.day_pairs > MAX_DAYS {
             let Some(mut first) = self.days.first_entry() else {
                 break;
@@ -382,7 +380,6 @@ impl Known {
                 first.remove();
             }
         }
-        total
     }
 }
 
@@ -654,20 +651,22 @@ impl Baseline {
         if !k.ips.contains_key(ip) && k.ips.len() < MAX_IPS {
             k.ips.insert(ip.into(), Seen::NEVER);
         }
+        let bulk = self.bulk;
         if let Some(seen) = k.ips.get_mut(ip) {
             match access {
-                Some(_) => seen.session_ended(at),
+                Some(n) => {
+                    // The earliest session decides: an owner who reads a little at a time
+                    // reaches `download_messages` in a day, but did not start with a bulk read.
+                    if at < seen.ended {
+                        seen.heavy = (n >= bulk).then(|| at.div_euclid(DAY_US));
+                    }
+                    seen.session_ended(at);
+                }
                 None => seen.login = seen.login.min(at),
             }
         }
         if let Some(n) = access.filter(|n| *n > 0) {
-            let day = at.div_euclid(DAY_US);
-            let total = k.read_on(day, ip, n);
-            if total >= self.bulk {
-                if let Some(seen) = k.ips.get_mut(ip) {
-                    seen.heavy = Some(seen.heavy.map_or(day, |h| h.min(day)));
-                }
-            }
+            k.read_on(at.div_euclid(DAY_US), ip, n);
         }
     }
 }
@@ -893,9 +892,9 @@ fn standing(b: &Burst, k: Option<&Known>, attackers: &Taken) -> Standing {
 }
 
 /// Whether address `ip` (first seen `seen`) vouches for itself or its network
-/// for a burst from `own` starting at `start`: not an attacker's, and it did not read `bulk`
-/// messages or more in a day (before the burst's day for the burst's own address, up to it
-/// for the others) unless it was first used more than a week before.
+/// for a burst from `own` starting at `start`: not an attacker's, and its first session did
+/// not read `bulk` messages or more (before the burst's day for the burst's own address, up to
+/// it for the others) unless it was first used more than a week before.
 fn trusted(ip: &str, seen: &Seen, start: i64, own: &str, attackers: &Taken) -> bool {
     let day = start.div_euclid(DAY_US);
     let last = if ip == own { day - 1 } else { day };
