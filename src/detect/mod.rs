@@ -63,6 +63,8 @@ pub struct DetectConfig {
 /// and counted: findings around it may be split.
 pub struct Engine {
     rules: Vec<Box<dyn Rule>>,
+    /// For each kind of fact (by its number), the rules that read it, in rule order.
+    readers: Vec<Vec<usize>>,
     shared: rules::Shared,
     facts: u64,
     /// The run's files so far, by number (sealed findings resolve their evidence here).
@@ -83,8 +85,11 @@ pub struct Engine {
 impl Engine {
     /// An engine for the rules of `t`.
     pub fn new(t: &Thresholds) -> Self {
+        let rules = rules::all(t);
+        let readers = rules::readers(&rules);
         Engine {
-            rules: rules::all(t),
+            rules,
+            readers,
             shared: rules::Shared::new(t),
             facts: 0,
             files: Vec::new(),
@@ -125,8 +130,8 @@ impl FactSink for Engine {
                 self.late += 1;
             }
             self.shared.observe(f);
-            for r in &mut self.rules {
-                r.observe(f);
+            for &i in &self.readers[f.kind as usize] {
+                self.rules[i].observe(f);
             }
         }
         if let Some((h, n)) = run {

@@ -158,6 +158,14 @@ impl AdminCmdlet {
 }
 
 impl Rule for AdminCmdlet {
+    fn kinds(&self) -> super::Kinds {
+        super::Kinds::of(&[
+            Kind::AdminCommand,
+            Kind::AuditOperation,
+            Kind::MailboxExport,
+        ])
+    }
+
     fn observe(&mut self, f: &Fact) {
         let Some(d) = detail_of(f, Kind::AdminCommand)
             .or_else(|| detail_of(f, Kind::AuditOperation))

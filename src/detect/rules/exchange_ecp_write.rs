@@ -60,6 +60,10 @@ impl EcpWrite {
 }
 
 impl Rule for EcpWrite {
+    fn kinds(&self) -> super::Kinds {
+        super::Kinds::of(&[Kind::AdminCommand])
+    }
+
     fn observe(&mut self, f: &Fact) {
         let Some(d) = detail_of(f, Kind::AdminCommand) else {
             return;

@@ -36,6 +36,10 @@ impl OabWrite {
 }
 
 impl Rule for OabWrite {
+    fn kinds(&self) -> super::Kinds {
+        super::Kinds::of(&[Kind::FileWrite])
+    }
+
     fn observe(&mut self, f: &Fact) {
         let Some(path) = detail_of(f, Kind::FileWrite).and_then(|d| d.path) else {
             return;

@@ -81,6 +81,10 @@ impl Ssrf {
 }
 
 impl Rule for Ssrf {
+    fn kinds(&self) -> super::Kinds {
+        super::Kinds::of(&[Kind::HttpRequest])
+    }
+
     fn observe(&mut self, f: &Fact) {
         let Some(d) = detail_of(f, Kind::HttpRequest) else {
             return;

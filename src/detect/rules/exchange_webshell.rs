@@ -88,6 +88,10 @@ impl Webshell {
 }
 
 impl Rule for Webshell {
+    fn kinds(&self) -> super::Kinds {
+        super::Kinds::of(&[Kind::HttpRequest])
+    }
+
     fn observe(&mut self, f: &Fact) {
         let Some(d) = detail_of(f, Kind::HttpRequest) else {
             return;

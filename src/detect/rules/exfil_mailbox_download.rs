@@ -185,6 +185,23 @@ mod tests {
     }
 
     #[test]
+    fn the_owners_client_reading_as_much_every_day_is_no_schedule_finding() {
+        // 30 a day from the usual home address on four days: not "a schedule" (info), nothing.
+        let mut facts = busy_owner(2);
+        for d in 2..6 {
+            facts.push(access(
+                d * DAY + 5 * 3600,
+                "198.51.100.23",
+                "meng",
+                "imap",
+                session(30, 90_000, 0, 0),
+            ));
+        }
+        let f = found(&facts);
+        assert!(f.is_empty(), "{f:#?}");
+    }
+
+    #[test]
     fn an_address_whose_first_session_downloaded_in_bulk_does_not_vouch() {
         // The thief's first contact downloads 300 messages; the next day the same address
         // reads again: still not the owner's, whatever it read since.

@@ -82,6 +82,10 @@ struct Judged {
 }
 
 impl Rule for MailboxSearch {
+    fn kinds(&self) -> super::Kinds {
+        super::Kinds::of(&[Kind::MailboxSearch])
+    }
+
     fn observe(&mut self, f: &Fact) {
         let Some(d) = detail_of(f, Kind::MailboxSearch) else {
             return;

@@ -154,15 +154,10 @@ pub fn read_verdict(
     use crate::detect::finding::Severity::*;
     let b = &j.burst;
     let m = b.messages();
-    let read = m > 0 || b.synced() > 0;
     let big = m >= t.download_messages || everything;
-    let factor = j.usual.is_none_or(|u| m >= t.download_factor * u.max(1));
-    let above = j.usual.is_none_or(|u| m > u);
-    let whole = if everything {
-        " — the whole mailbox"
-    } else {
-        ""
-    };
+    let verdict = standing_verdict(j, t, everything)?;
+    // A schedule explains a reading that would be reported: the owner's own client reading
+    // as much every day is not a finding at all.
     if j.recurring_days >= t.bulk_recurring_days && j.standing != Standing::Attacker {
         return big.then(|| {
             (
@@ -174,6 +169,27 @@ pub fn read_verdict(
             )
         });
     }
+    Some(verdict)
+}
+
+/// The verdict of a burst by where it came from (before a schedule is considered).
+fn standing_verdict(
+    j: &Judged,
+    t: &Thresholds,
+    everything: bool,
+) -> Option<(crate::detect::finding::Severity, String)> {
+    use crate::detect::finding::Severity::*;
+    let b = &j.burst;
+    let m = b.messages();
+    let read = m > 0 || b.synced() > 0;
+    let big = m >= t.download_messages || everything;
+    let factor = j.usual.is_none_or(|u| m >= t.download_factor * u.max(1));
+    let above = j.usual.is_none_or(|u| m > u);
+    let whole = if everything {
+        " — the whole mailbox"
+    } else {
+        ""
+    };
     match j.standing {
         Standing::Attacker if read => Some((
             if big { Critical } else { High },

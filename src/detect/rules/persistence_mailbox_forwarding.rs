@@ -44,6 +44,10 @@ struct Verdict {
 }
 
 impl Rule for MailboxForwarding {
+    fn kinds(&self) -> super::Kinds {
+        super::Kinds::of(&[Kind::MailboxForwarding])
+    }
+
     fn observe(&mut self, f: &Fact) {
         if let Some(d) = detail_of(f, Kind::MailboxForwarding) {
             if !d.forward_to.is_empty() {

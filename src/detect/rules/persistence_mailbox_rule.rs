@@ -142,6 +142,10 @@ fn lower(s: Severity) -> Severity {
 }
 
 impl Rule for MailboxRule {
+    fn kinds(&self) -> super::Kinds {
+        super::Kinds::of(&[Kind::MailboxRule])
+    }
+
     fn observe(&mut self, f: &Fact) {
         if f.kind != Kind::MailboxRule || matches!(f.status(), Some("removed" | "disabled")) {
             return;

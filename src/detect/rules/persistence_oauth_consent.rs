@@ -145,6 +145,10 @@ fn judge(d: &Detail, by_attacker: bool) -> Option<(Severity, &'static str)> {
 }
 
 impl Rule for OauthConsent {
+    fn kinds(&self) -> super::Kinds {
+        super::Kinds::of(&[Kind::AppConsent])
+    }
+
     fn observe(&mut self, f: &Fact) {
         let Some(d) = detail_of(f, Kind::AppConsent) else {
             return;

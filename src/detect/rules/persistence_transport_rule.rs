@@ -42,6 +42,10 @@ struct Verdict {
 }
 
 impl Rule for TransportRule {
+    fn kinds(&self) -> super::Kinds {
+        super::Kinds::of(&[Kind::TransportRule])
+    }
+
     fn observe(&mut self, f: &Fact) {
         if matches!(f.status(), Some("removed" | "disabled")) {
             return;

@@ -39,6 +39,10 @@ impl Enumeration {
 }
 
 impl Rule for Enumeration {
+    fn kinds(&self) -> super::Kinds {
+        super::Kinds::of(&[Kind::Vrfy, Kind::Expn, Kind::RecipientUnknown])
+    }
+
     fn observe(&mut self, f: &Fact) {
         if !matches!(f.kind, Kind::Vrfy | Kind::Expn | Kind::RecipientUnknown) {
             return;

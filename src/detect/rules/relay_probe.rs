@@ -30,6 +30,10 @@ impl RelayProbe {
 }
 
 impl Rule for RelayProbe {
+    fn kinds(&self) -> super::Kinds {
+        super::Kinds::of(&[Kind::RelayDenied])
+    }
+
     fn observe(&mut self, f: &Fact) {
         if f.kind == Kind::RelayDenied {
             self.probes

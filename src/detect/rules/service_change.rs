@@ -48,6 +48,10 @@ fn micros(rfc3339: &str) -> Option<i64> {
 }
 
 impl Rule for ServiceChange {
+    fn kinds(&self) -> super::Kinds {
+        super::Kinds::of(&[Kind::Service])
+    }
+
     fn observe(&mut self, f: &Fact) {
         if f.kind != Kind::Service {
             return;

@@ -91,6 +91,10 @@ struct Judged {
 }
 
 impl Rule for AuditDisabled {
+    fn kinds(&self) -> super::Kinds {
+        super::Kinds::of(&[Kind::AuditSetting])
+    }
+
     fn observe(&mut self, f: &Fact) {
         let Some(d) = detail_of(f, Kind::AuditSetting) else {
             return;

@@ -401,6 +401,10 @@ pub fn logged_user(r: &Req) -> Option<String> {
 }
 
 impl super::Rule for Exploit {
+    fn kinds(&self) -> super::Kinds {
+        super::Kinds::of(&[Kind::HttpRequest])
+    }
+
     fn observe(&mut self, f: &Fact) {
         let Some(r) = request(f).filter(|r| (self.shape)(r)) else {
             return;

@@ -127,6 +127,10 @@ fn finding(ip: String, t: Tries, files: &Files) -> Finding {
 }
 
 impl Rule for Webshell {
+    fn kinds(&self) -> super::Kinds {
+        super::Kinds::of(&[crate::events::record::Kind::HttpRequest])
+    }
+
     fn observe(&mut self, f: &Fact) {
         if let Some(r) = request(f).filter(|r| reason(r).is_some()) {
             self.tries.add(f, &r, r.answered());
