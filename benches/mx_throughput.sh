@@ -50,6 +50,16 @@ print("%d findings: %s" % (sum(c.values()), ", ".join("%s %d" % kv for kv in sor
 EOF
 }
 
+# pflogsumm is Debian's package of the same name (a Perl script): installed when missing and
+# this runs as root, else the bench stops and says so.
+if ! command -v pflogsumm > /dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get > /dev/null; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q pflogsumm > /dev/null
+  else
+    echo "pflogsumm is not installed (Debian: apt-get install pflogsumm)" >&2
+    exit 1
+  fi
+fi
 echo "mailir: $MAILIR_BIN ($("$MAILIR_BIN" --version 2>/dev/null || echo '?')), $(nproc) cores, $(free -g | awk '/^Mem/ { print $2 }') GB RAM"
 for size in "${SIZES[@]}"; do
   log="$WORK/mx-$size.log"

@@ -130,8 +130,11 @@ impl FactSink for Engine {
                 self.late += 1;
             }
             self.shared.observe(f);
-            for &i in &self.readers[f.kind as usize] {
-                self.rules[i].observe(f);
+            let readers = self.readers.get(f.kind as usize).map_or(&[][..], Vec::as_slice);
+            for &i in readers {
+                if let Some(r) = self.rules.get_mut(i) {
+                    r.observe(f);
+                }
             }
         }
         if let Some((h, n)) = run {
@@ -488,6 +491,7 @@ mod tests {
         let seen = Arc::new(Mutex::new((0, 0)));
         let mut e = Engine::new(&Thresholds::default());
         e.rules = vec![Box::new(Seen(seen.clone()))];
+        e.readers = rules::readers(&e.rules);
         // The engine reads the mark, not the file's name.
         e.file(0, "var/log/exim4/rejectlog", None);
         e.file(1, "var/log/exim4/mainlog", None);
