@@ -130,7 +130,10 @@ impl FactSink for Engine {
                 self.late += 1;
             }
             self.shared.observe(f);
-            let readers = self.readers.get(f.kind as usize).map_or(&[][..], Vec::as_slice);
+            let readers = self
+                .readers
+                .get(f.kind as usize)
+                .map_or(&[][..], Vec::as_slice);
             for &i in readers {
                 if let Some(r) = self.rules.get_mut(i) {
                     r.observe(f);

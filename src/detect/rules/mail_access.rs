@@ -724,7 +724,10 @@ impl Accesses {
         let t = &self.t;
         for (key, cell) in self.cells.extract_if(|(_, _, hour), _| *hour < limit) {
             if worth_any(&cell, t) {
-                self.closed.push((key, *cell));
+                let mut cell = *cell;
+                // Moves pair a copy and an expunge within an open cell only.
+                cell.copied = Default::default();
+                self.closed.push((key, cell));
             }
         }
     }
