@@ -674,7 +674,6 @@ fn unix_secs(t: SystemTime) -> u64 {
         .unwrap_or(0)
 }
 
-
 /// The file under a zip or tar.gz sink, shared (a cloneable handle) between the encoder that
 /// writes into it and the sink that commits and takes back entries.
 ///
@@ -1266,12 +1265,7 @@ impl DirSink {
 impl DirSink {
     /// An entry copied whole, or its partial file deleted: no entry at all rather than one
     /// verify would misreport.
-    fn settle(
-        name: &str,
-        len: u64,
-        target: &Path,
-        written: io::Result<u64>,
-    ) -> Result<(), Failed> {
+    fn settle(name: &str, len: u64, target: &Path, written: io::Result<u64>) -> Result<(), Failed> {
         let written = written.and_then(|copied| {
             if copied == len {
                 Ok(())

@@ -151,15 +151,19 @@ pub fn run(
     let mut render = Render::new(ctx, unparsed)?;
     let mut failure: Option<io::Error> = None;
     let tz = ctx.clock.tz;
-    let (lines, warning) = read(kind, r, export_us, tz, &mut |at, text, got, lossy| {
-        match render.record(out, at, text, got, lossy) {
+    let (lines, warning) = read(
+        kind,
+        r,
+        export_us,
+        tz,
+        &mut |at, text, got, lossy| match render.record(out, at, text, got, lossy) {
             Ok(()) => true,
             Err(e) => {
                 failure = Some(e);
                 false
             }
-        }
-    });
+        },
+    );
     if let Some(e) = failure {
         return Err(e);
     }
@@ -316,6 +320,7 @@ fn in_parts(
         let whole = cut(
             r,
             split,
+            crlf,
             first,
             first_end.take(),
             &work_tx,
@@ -359,9 +364,11 @@ pub fn first_time(
 /// how the stream ended, or None when the readers or the renderer stopped first. After a read
 /// error the records read whole are handed out and the partial one is dropped, as a single
 /// reader drops it.
+#[allow(clippy::too_many_arguments)]
 fn cut(
     r: &mut dyn Read,
     split: Split,
+    crlf: bool,
     mut buf: Vec<u8>,
     mut ended: Option<Ended>,
     work: &SyncSender<Part>,
@@ -375,7 +382,7 @@ fn cut(
     let mut carry = Carry::default();
     let mut seq = 0usize;
     loop {
-        if let Some(e) = split.last_end(&buf[scanned..], &mut scan) {
+        if let Some(e) = split.last_end(&buf[scanned..], &mut scan, crlf) {
             whole = scanned + e;
         }
         scanned = buf.len();

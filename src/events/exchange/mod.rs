@@ -244,8 +244,10 @@ pub enum Split {
 /// closing quote the field goes on unquoted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum CsvScan {
-    /// At the start of a field (or of a record).
+    /// At the start of a record (or in the line ends after one).
     #[default]
+    RecordStart,
+    /// At the start of a field after a comma.
     FieldStart,
     /// In an unquoted field.
     Field,
@@ -253,31 +255,48 @@ pub enum CsvScan {
     Quoted,
     /// Just after a quote inside a quoted field.
     QuoteInQuoted,
+    /// Just after the `\r` that ended a record.
+    AfterCr,
 }
 
 impl Split {
-    /// The end (exclusive) of the last whole record in `bytes`, scanning on from `scan` (the
-    /// state at `bytes[0]`, updated to the state at the end of `bytes`); None when no record
-    /// ends in it. A record ends after a `\n` outside quotes.
-    pub fn last_end(self, bytes: &[u8], scan: &mut CsvScan) -> Option<usize> {
+    /// The end (exclusive) of the last place in `bytes` where a part may end, scanning on
+    /// from `scan` (the state at `bytes[0]`, updated to the state at the end of `bytes`); None
+    /// when there is none. A line format: after any `\n`. A CSV: after the line end of a
+    /// record (not after an empty line), where the `csv` reader puts the next record's start
+    /// exactly where a reader of the part alone does — after `\r\n` when the stream's first
+    /// line ends so (`crlf`: the reader's start is then corrected by one), after a lone `\n`
+    /// otherwise.
+    pub fn last_end(self, bytes: &[u8], scan: &mut CsvScan, crlf: bool) -> Option<usize> {
         match self {
             Split::Lines => memchr::memrchr(b'\n', bytes).map(|i| i + 1),
             Split::Csv => {
+                use CsvScan::*;
                 let mut end = None;
                 let mut st = *scan;
                 for (i, &b) in bytes.iter().enumerate() {
                     st = match (st, b) {
-                        (CsvScan::Quoted, b'"') => CsvScan::QuoteInQuoted,
-                        (CsvScan::Quoted, _) => CsvScan::Quoted,
-                        (CsvScan::QuoteInQuoted, b'"') => CsvScan::Quoted,
-                        (CsvScan::FieldStart, b'"') => CsvScan::Quoted,
-                        (_, b',') => CsvScan::FieldStart,
-                        (_, b'\n') => {
-                            end = Some(i + 1);
-                            CsvScan::FieldStart
+                        (Quoted, b'"') => QuoteInQuoted,
+                        (Quoted, _) => Quoted,
+                        (QuoteInQuoted, b'"') => Quoted,
+                        (RecordStart, b'\r' | b'\n') => RecordStart,
+                        (AfterCr, b'\n') => {
+                            if crlf {
+                                end = Some(i + 1);
+                            }
+                            RecordStart
                         }
-                        (_, b'\r') => CsvScan::FieldStart,
-                        _ => CsvScan::Field,
+                        (AfterCr, b'\r') => RecordStart,
+                        (_, b'\n') => {
+                            if !crlf {
+                                end = Some(i + 1);
+                            }
+                            RecordStart
+                        }
+                        (_, b'\r') => AfterCr,
+                        (RecordStart | FieldStart | AfterCr, b'"') => Quoted,
+                        (_, b',') => FieldStart,
+                        _ => Field,
                     };
                 }
                 *scan = st;
@@ -464,6 +483,113 @@ fn by_record(
         };
         if !emit(at, &text, got, lossy) {
             return (lines, None);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each record's place, outcome and events, for comparing two reads.
+    fn outline(
+        f: impl FnOnce(&mut dyn FnMut(At, &str, Got, bool) -> bool),
+    ) -> Vec<(u64, u64, String, bool)> {
+        let mut v = Vec::new();
+        f(&mut |at, text, got, lossy| {
+            let what = match got {
+                Got::Events(recs) => recs
+                    .iter()
+                    .map(|r| {
+                        let source = Source {
+                            host: "",
+                            path: "",
+                            sha256: None,
+                            line: 0,
+                            offset: 0,
+                        };
+                        format!("{:?}", r.event(r.ts_us.to_string().into(), source))
+                    })
+                    .collect::<Vec<_>>()
+                    .join("|"),
+                Got::Ignored => "ignored".into(),
+                Got::Unparsed => format!("unparsed {text}"),
+            };
+            v.push((at.line, at.offset, what, lossy));
+            true
+        });
+        v
+    }
+
+    /// Cut at record ends (every one, or every third), parts read one after another with the
+    /// column names handed on give exactly what one read of the whole stream gives: quoted
+    /// line ends, doubled quotes, a quote inside an unquoted field, CRLF, a `#Fields:` row
+    /// changing the columns, a record cut by the end of the stream.
+    #[test]
+    fn parts_cut_at_record_ends_read_as_the_whole_stream() {
+        let sample = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/samples/exchange-exports/m365/purview-unified-audit-log.csv"
+        ))
+        .unwrap();
+        let mut tricky = sample.clone();
+        tricky.extend_from_slice(
+            b"x,3/4/2026 3:15:11 PM,1,a\"b,\"multi\nline \"\"quoted\"\"\r\ncell\",z\n\
+              \n#Fields: date,userids,operations,auditdata\n\
+              2026-03-04T15:15:11,u@example.org,New-InboxRule,\"{\"\"Operation\"\":\"\"New-InboxRule\"\"}\"\n\
+              y,\"never closed\nstill in it",
+        );
+        let crlf_text: Vec<u8> = String::from_utf8(sample.clone())
+            .unwrap()
+            .replace("\r\n", "\n")
+            .replace('\n', "\r\n")
+            .into_bytes();
+        let mut crlf_tricky = crlf_text.clone();
+        crlf_tricky.extend_from_slice(&tricky[sample.len()..]);
+        crlf_tricky.extend_from_slice(b"\r\n\r\nlast,\"q\"\r\n\nafter,empty\r\n");
+        let iis = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/samples/exchange-exports/exch01/W3SVC1/u_ex260303.log"
+        ))
+        .unwrap();
+        for (kind, bytes) in [
+            (ExportKind::UalCsv, &sample),
+            (ExportKind::UalCsv, &tricky),
+            (ExportKind::UalCsv, &crlf_text),
+            (ExportKind::UalCsv, &crlf_tricky),
+            (ExportKind::Iis, &iis),
+        ] {
+            let whole = outline(|emit| {
+                read(kind, &mut &bytes[..], None, Tz::UTC, emit);
+            });
+            let split = splits(kind).unwrap();
+            let crlf = crlf_ends(bytes);
+            let mut ends = Vec::new();
+            let mut scan = CsvScan::default();
+            for i in 0..bytes.len() {
+                if split.last_end(&bytes[i..i + 1], &mut scan, crlf).is_some() {
+                    ends.push(i + 1);
+                }
+            }
+            assert!(ends.len() > 10);
+            for every in [1, 3] {
+                let mut cuts: Vec<usize> = ends.iter().copied().step_by(every).collect();
+                cuts.push(bytes.len());
+                let parts = outline(|emit| {
+                    let (mut from, mut base, mut carry) = (0, At::default(), Carry::default());
+                    for &to in &cuts {
+                        let part = &bytes[from..to];
+                        read_part(kind, part, base, None, Tz::UTC, crlf, &mut carry, emit);
+                        base.line += part.iter().filter(|&&b| b == b'\n').count() as u64;
+                        base.offset += part.len() as u64;
+                        from = to;
+                    }
+                });
+                assert_eq!(parts.len(), whole.len());
+                for (p, w) in parts.iter().zip(&whole) {
+                    assert_eq!(p, w, "{kind:?} cut every {every}");
+                }
+            }
         }
     }
 }
