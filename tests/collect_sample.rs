@@ -88,7 +88,10 @@ fn uncompressed_archives_hold_the_same_evidence_and_verify() {
         assert!(a.len() > 20, "{}", a.len());
         assert_eq!(a, b, "{ext}: the evidence differs");
         let size = |p: &Path| std::fs::metadata(p).unwrap().len();
-        assert!(size(&none) > 2 * size(&fast), "{ext}: not stored uncompressed");
+        assert!(
+            size(&none) > 2 * size(&fast),
+            "{ext}: not stored uncompressed"
+        );
         let log = entries(&none)
             .into_iter()
             .find(|(n, _)| n == "collect.log")

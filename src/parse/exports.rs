@@ -16,7 +16,7 @@ use std::io::{self, Read, Write};
 use std::sync::mpsc::{channel, sync_channel, Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
 
-use super::output::{Sink, Writer};
+use super::output::{Rendered, Sink, Writer};
 use super::pipeline::Ctx;
 use super::FileStats;
 use crate::events::exchange::{At, Carry, CsvScan, Got, Split};
@@ -70,15 +70,14 @@ impl<'a, 'u> Render<'a, 'u> {
         })
     }
 
-    /// One record's outcome; a full batch goes to `out`.
+    /// One record's outcome; returns the batch it filled, if it did.
     fn record(
         &mut self,
-        out: &mut Sink,
         at: At,
         text: &str,
         got: Got,
         lossy: bool,
-    ) -> io::Result<()> {
+    ) -> io::Result<Option<Rendered<Vec<u8>>>> {
         let ctx = self.ctx;
         let stats = &mut self.stats;
         if lossy {
@@ -119,19 +118,14 @@ impl<'a, 'u> Render<'a, 'u> {
                 &mut self.writer,
                 Writer::new(ctx.format, Vec::new(), false, ctx.file_id)?,
             );
-            full.finish().and_then(|mut r| out.write(&mut r))?;
+            return full.finish().map(Some);
         }
-        Ok(())
+        Ok(None)
     }
 
     /// The last batch; the counts.
-    fn finish(self, out: &mut Sink) -> io::Result<FileStats> {
-        let mut rendered = self.writer.finish()?;
-        out.write(&mut rendered)?;
-        if let Some(c) = self.ctx.ceiling {
-            out.advance(c)?;
-        }
-        Ok(self.stats)
+    fn finish(self) -> io::Result<(Rendered<Vec<u8>>, FileStats)> {
+        Ok((self.writer.finish()?, self.stats))
     }
 }
 
@@ -151,23 +145,28 @@ pub fn run(
     let mut render = Render::new(ctx, unparsed)?;
     let mut failure: Option<io::Error> = None;
     let tz = ctx.clock.tz;
-    let (lines, warning) = read(
-        kind,
-        r,
-        export_us,
-        tz,
-        &mut |at, text, got, lossy| match render.record(out, at, text, got, lossy) {
+    let (lines, warning) = read(kind, r, export_us, tz, &mut |at, text, got, lossy| {
+        let written = match render.record(at, text, got, lossy) {
+            Ok(Some(mut batch)) => out.write(&mut batch),
+            Ok(None) => Ok(()),
+            Err(e) => Err(e),
+        };
+        match written {
             Ok(()) => true,
             Err(e) => {
                 failure = Some(e);
                 false
             }
-        },
-    );
+        }
+    });
     if let Some(e) = failure {
         return Err(e);
     }
-    let mut stats = render.finish(out)?;
+    let (mut last, mut stats) = render.finish()?;
+    out.write(&mut last)?;
+    if let Some(c) = ctx.ceiling {
+        out.advance(c)?;
+    }
     stats.lines = lines;
     stats.warning = warning;
     Ok(stats)
@@ -183,10 +182,13 @@ struct Part {
     barrier: bool,
 }
 
-/// What reading a part gave.
+/// What reading a part gave: its events rendered, its unparsed records (line, text), its
+/// counts.
 struct Parsed {
     seq: usize,
-    records: Vec<(At, String, Got, bool)>,
+    batches: io::Result<Vec<Rendered<Vec<u8>>>>,
+    unparsed: Vec<(u64, String)>,
+    stats: FileStats,
     /// See [`crate::events::exchange::read_part`].
     lines: Option<u64>,
     /// The part's buffer, for the next read.
@@ -253,30 +255,73 @@ fn in_parts(
                     mut carry,
                     barrier,
                 } = part;
-                let mut records = Vec::new();
-                let lines = crate::events::exchange::read_part(
-                    kind,
-                    &bytes,
-                    base,
-                    export_us,
-                    tz,
-                    crlf,
-                    &mut carry,
-                    &mut |at, text, got, lossy| {
-                        let text = match got {
-                            Got::Unparsed => text.to_string(),
-                            _ => String::new(),
-                        };
-                        records.push((at, text, got, lossy));
-                        true
-                    },
-                );
+                // The part's events are rendered here, on the reader's core: the records
+                // are still in its cache and the renderer only writes bytes in order.
+                let mut batches = Vec::new();
+                let mut unparsed = Vec::new();
+                let mut failure = None;
+                let mut lines = None;
+                match Render::new(ctx, None) {
+                    Err(e) => failure = Some(e),
+                    Ok(mut render) => {
+                        lines = crate::events::exchange::read_part(
+                            kind,
+                            &bytes,
+                            base,
+                            export_us,
+                            tz,
+                            crlf,
+                            &mut carry,
+                            &mut |at, text, got, lossy| {
+                                if matches!(got, Got::Unparsed) {
+                                    unparsed.push((at.line, text.to_string()));
+                                }
+                                match render.record(at, text, got, lossy) {
+                                    Ok(Some(batch)) => batches.push(batch),
+                                    Ok(None) => {}
+                                    Err(e) => {
+                                        failure = Some(e);
+                                        return false;
+                                    }
+                                }
+                                true
+                            },
+                        );
+                        if failure.is_none() {
+                            match render.finish() {
+                                Ok((last, stats)) => {
+                                    batches.push(last);
+                                    if barrier && carry_tx.send(carry.clone()).is_err() {
+                                        return;
+                                    }
+                                    let parsed = Parsed {
+                                        seq,
+                                        batches: Ok(batches),
+                                        unparsed,
+                                        stats,
+                                        lines,
+                                        bytes,
+                                    };
+                                    if done_tx.send(parsed).is_err() {
+                                        return;
+                                    }
+                                    continue;
+                                }
+                                Err(e) => failure = Some(e),
+                            }
+                        }
+                    }
+                }
+                // Rendering failed: the renderer stops at this part.
                 if barrier && carry_tx.send(carry).is_err() {
                     return;
                 }
                 let parsed = Parsed {
                     seq,
-                    records,
+                    batches: Err(failure
+                        .unwrap_or_else(|| io::Error::other("rendering an export part failed"))),
+                    unparsed,
+                    stats: FileStats::default(),
                     lines,
                     bytes,
                 };
@@ -287,7 +332,8 @@ fn in_parts(
         }
         drop((done_tx, carry_tx));
         let renderer = scope.spawn(move || -> io::Result<FileStats> {
-            let mut render = Render::new(ctx, unparsed)?;
+            let mut unparsed = unparsed;
+            let mut stats = FileStats::default();
             let mut waiting = BTreeMap::new();
             let mut next = 0usize;
             let mut lines = 0u64;
@@ -295,9 +341,15 @@ fn in_parts(
                 waiting.insert(parsed.seq, parsed);
                 while let Some(p) = waiting.remove(&next) {
                     next += 1;
-                    for (at, text, got, lossy) in p.records {
-                        render.record(out, at, &text, got, lossy)?;
+                    for mut batch in p.batches? {
+                        out.write(&mut batch)?;
                     }
+                    if let Some(u) = unparsed.as_mut() {
+                        for (line, text) in &p.unparsed {
+                            let _ = writeln!(u, "{}:{}: {}", ctx.path, line, text);
+                        }
+                    }
+                    stats.add(&p.stats);
                     match split {
                         // A line format's part counts its own lines.
                         Split::Lines => lines += p.lines.unwrap_or(0),
@@ -311,7 +363,9 @@ fn in_parts(
             if !whole {
                 return Err(io::Error::other("an export reader thread stopped"));
             }
-            let mut stats = render.finish(out)?;
+            if let Some(c) = ctx.ceiling {
+                out.advance(c)?;
+            }
             stats.lines = lines;
             stats.warning = ended.map(|e| format!("read failed after line {lines}: {e}"));
             Ok(stats)

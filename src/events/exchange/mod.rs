@@ -274,7 +274,18 @@ impl Split {
                 use CsvScan::*;
                 let mut end = None;
                 let mut st = *scan;
-                for (i, &b) in bytes.iter().enumerate() {
+                let mut i = 0;
+                while i < bytes.len() {
+                    // Inside a field only some bytes change the state: jump to the next.
+                    let skip = match st {
+                        Quoted => memchr::memchr(b'"', &bytes[i..]),
+                        Field => memchr::memchr3(b',', b'\n', b'\r', &bytes[i..]),
+                        _ => Some(0),
+                    };
+                    let Some(k) = skip else { break };
+                    i += k;
+                    let b = bytes[i];
+                    i += 1;
                     st = match (st, b) {
                         (Quoted, b'"') => QuoteInQuoted,
                         (Quoted, _) => Quoted,
@@ -282,14 +293,14 @@ impl Split {
                         (RecordStart, b'\r' | b'\n') => RecordStart,
                         (AfterCr, b'\n') => {
                             if crlf {
-                                end = Some(i + 1);
+                                end = Some(i);
                             }
                             RecordStart
                         }
                         (AfterCr, b'\r') => RecordStart,
                         (_, b'\n') => {
                             if !crlf {
-                                end = Some(i + 1);
+                                end = Some(i);
                             }
                             RecordStart
                         }
@@ -572,6 +583,12 @@ mod tests {
                 }
             }
             assert!(ends.len() > 10);
+            // Scanning a whole buffer at once finds the same last end as byte by byte.
+            for n in (0..bytes.len()).step_by(97) {
+                let mut fresh = CsvScan::default();
+                let want = ends.iter().copied().filter(|&e| e <= n).next_back();
+                assert_eq!(split.last_end(&bytes[..n], &mut fresh, crlf), want, "{n}");
+            }
             for every in [1, 3] {
                 let mut cuts: Vec<usize> = ends.iter().copied().step_by(every).collect();
                 cuts.push(bytes.len());
