@@ -323,6 +323,7 @@ impl Split {
 /// whether the stream's first line ends in CRLF ([`crlf_ends`] of its head). Returns, for a
 /// CSV format, the line count the whole stream would report if it ended after this part's
 /// last record (None when it holds none); for a line format, the lines of the part.
+#[allow(clippy::too_many_arguments)]
 pub fn read_part(
     kind: ExportKind,
     part: &[u8],
@@ -586,7 +587,7 @@ mod tests {
             // Scanning a whole buffer at once finds the same last end as byte by byte.
             for n in (0..bytes.len()).step_by(97) {
                 let mut fresh = CsvScan::default();
-                let want = ends.iter().copied().filter(|&e| e <= n).next_back();
+                let want = ends.iter().copied().rfind(|&e| e <= n);
                 assert_eq!(split.last_end(&bytes[..n], &mut fresh, crlf), want, "{n}");
             }
             for every in [1, 3] {
