@@ -8,8 +8,9 @@
 # audit-log CSV of about SIZE_MB each (the sample's header once, its rows repeated), warms the
 # page cache, then times on each: `wc -l` (the floor), `mailir parse --format jsonl >
 # /dev/null`, `mailir detect`. Prints MB/s, the ratio to `wc -l`, and peak RSS (GNU time).
-# Export files are read on one thread each (records may span lines), so this is the
-# single-core rate. MAILIR_BIN picks the binary (default: a release build).
+# Line and CSV exports are cut into parts of whole records read on two threads (see
+# src/parse/exports.rs), so this uses both cores; compare user CPU seconds when the other core
+# is busy.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SIZE_MB=${1:-256}

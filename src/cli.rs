@@ -13,6 +13,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use clap::{Parser, Subcommand};
 
 use crate::collect::CollectConfig;
+use crate::evidence::format::{BundleFormat, Compress};
 
 /// Incident response and forensics for compromised mail servers.
 #[derive(Debug, Parser)]
@@ -378,6 +379,19 @@ pub struct CollectArgs {
     /// root, an access policy); custody still records the shortfall. Without it: exit 4.
     #[arg(long)]
     pub allow_partial: bool,
+    /// How a zip or tar.gz bundle is compressed: `fast` (deflate level 1, the default) or
+    /// `none` (stored: bigger, less CPU). A directory bundle is never compressed.
+    #[arg(long, value_name = "fast|none", value_parser = parse_compress)]
+    pub compress: Option<Compress>,
+}
+
+/// Parses `--compress`.
+fn parse_compress(s: &str) -> Result<Compress, String> {
+    match s {
+        "fast" => Ok(Compress::Fast),
+        "none" => Ok(Compress::None),
+        _ => Err(format!("{s:?}: expected fast or none")),
+    }
 }
 
 /// Parses `--since`: a date (midnight UTC) or an RFC 3339 time.
@@ -401,6 +415,12 @@ impl CollectArgs {
             None => None,
         };
         let host = self.exports.is_empty() || self.root.is_some();
+        if self.compress.is_some() && BundleFormat::from_path(&self.out) == BundleFormat::Dir {
+            bail!(
+                "--compress applies to a .zip or .tar.gz bundle; {} would be a directory, which is never compressed",
+                self.out.display()
+            );
+        }
         Ok(CollectConfig {
             volatile: host && !self.no_volatile && self.root.is_none(),
             exports: self.exports,
@@ -413,6 +433,7 @@ impl CollectArgs {
             max_file_size: self.max_file_size,
             include_mailboxes: self.include_mailboxes,
             allow_partial: self.allow_partial,
+            compress: self.compress.unwrap_or_default(),
             command_line: std::env::args_os()
                 .map(|a| crate::evidence::pathname::escape(a.as_encoded_bytes()))
                 .collect(),

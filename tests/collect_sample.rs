@@ -54,6 +54,66 @@ fn sample_bundles_verify_and_pass_sha256sum_in_every_format() {
     }
 }
 
+/// `--compress none`: uncompressed zip and tar.gz bundles that `verify` accepts, holding the
+/// same bytes as the default bundles (the same entries, the same `SHA256SUMS` lines for the
+/// evidence), and much bigger; a directory refuses the option.
+#[test]
+fn uncompressed_archives_hold_the_same_evidence_and_verify() {
+    let t = tempfile::tempdir().unwrap();
+    let root = util::sample();
+    for ext in ["zip", "tar.gz"] {
+        let fast = t.path().join(format!("fast.{ext}"));
+        let none = t.path().join(format!("none.{ext}"));
+        collect(&root, &fast);
+        let o = run(&[
+            "collect",
+            "--root",
+            root.to_str().unwrap(),
+            "--out",
+            none.to_str().unwrap(),
+            "--compress",
+            "none",
+        ]);
+        assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
+        let v = run(&["verify", none.to_str().unwrap()]);
+        assert_eq!(v.code, 0, "verify {ext}: {}{}", v.stdout, v.stderr);
+        assert!(v.stdout.contains("intact"), "{}", v.stdout);
+        let files = |b: &Path| -> Vec<(String, Vec<u8>)> {
+            entries(b)
+                .into_iter()
+                .filter(|(n, _)| n.starts_with("files/"))
+                .collect()
+        };
+        let (a, b) = (files(&fast), files(&none));
+        assert!(a.len() > 20, "{}", a.len());
+        assert_eq!(a, b, "{ext}: the evidence differs");
+        let size = |p: &Path| std::fs::metadata(p).unwrap().len();
+        assert!(
+            size(&none) > 2 * size(&fast),
+            "{ext}: not stored uncompressed"
+        );
+        let log = entries(&none)
+            .into_iter()
+            .find(|(n, _)| n == "collect.log")
+            .map(|(_, b)| String::from_utf8(b).unwrap())
+            .unwrap();
+        assert!(log.contains("archive compression: none"), "{log}");
+    }
+    let dir = t.path().join("d");
+    let o = run(&[
+        "collect",
+        "--root",
+        root.to_str().unwrap(),
+        "--out",
+        dir.to_str().unwrap(),
+        "--compress",
+        "none",
+    ]);
+    assert_ne!(o.code, 0);
+    assert!(o.stderr.contains("never compressed"), "{}", o.stderr);
+    assert!(!dir.exists());
+}
+
 #[test]
 fn every_planted_item_and_log_is_collected_byte_for_byte() {
     let t = tempfile::tempdir().unwrap();

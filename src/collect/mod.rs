@@ -52,7 +52,7 @@ use crate::evidence::manifest::{rfc3339, Category, FileKind, ManifestRow, Outcom
 use crate::evidence::pathname::{hex, HostPath};
 use crate::evidence::platform::{HostKind, HOST};
 use crate::evidence::root::HostRoot;
-use crate::evidence::writer::{record_room, reserve_path, BundleWriter};
+use crate::evidence::writer::{record_room, reserve_path, BundleFormat, BundleWriter, Compress};
 use crate::exit_codes::ExitCode;
 use crate::sanitize::terminal;
 use catalog::{Artifact, CATALOG, HOST_USER_FILES, USER_FILES, VIRTUAL_HOMES};
@@ -85,6 +85,8 @@ pub struct CollectConfig {
     pub host: bool,
     /// `--allow-partial`: a [`shortfall`] does not change the exit code.
     pub allow_partial: bool,
+    /// `--compress`: how an archive bundle's entries are compressed.
+    pub compress: Compress,
 }
 
 /// The run's state: the bundle, the rows so far, the human log.
@@ -620,7 +622,7 @@ pub fn run(cfg: &CollectConfig) -> Result<ExitCode> {
         .with_context(|| format!("cannot open root {}", cfg.root.display()))?;
     let volatile_on = cfg.volatile && root.is_live();
     let exclude = bundle_host_path(&cfg.out, &root);
-    let writer = BundleWriter::create(&cfg.out)
+    let writer = BundleWriter::create_with(&cfg.out, cfg.compress)
         .with_context(|| format!("cannot create bundle {}", cfg.out.display()))?;
     // The bundle's own files (an archive and the reserve beside it) are never collected.
     let bundle_ids: Vec<(u64, u64)> = [cfg.out.clone(), reserve_path(&cfg.out, writer.format())]
@@ -644,6 +646,9 @@ pub fn run(cfg: &CollectConfig) -> Result<ExitCode> {
         root.real_root().display(),
         cfg.out.display()
     ));
+    if run.writer.format() != BundleFormat::Dir {
+        run.log(format!("archive compression: {}", cfg.compress.name()));
+    }
     if let Some(w) = shortfall::RunFacts::of_this_process().unprivileged_warning() {
         eprintln!("mailir collect: {w}");
         run.log(w);

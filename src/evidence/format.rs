@@ -40,3 +40,36 @@ impl BundleFormat {
         }
     }
 }
+
+/// How the entries of an archive bundle (zip, tar.gz) are compressed: `collect --compress`.
+/// A directory bundle is never compressed. Either way every entry's SHA-256 is of its
+/// content as read, so the manifest, `SHA256SUMS` and `verify` do not depend on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Compress {
+    /// Deflate at level 1 (the default): logs shrink about tenfold and the compressor keeps
+    /// close to the speed of hashing.
+    #[default]
+    Fast,
+    /// No compression: zip entries are `stored`, the tar.gz is one gzip member of stored
+    /// deflate blocks (any gzip reader still opens it). Fastest on a fast destination; the
+    /// bundle is as big as the evidence.
+    None,
+}
+
+impl Compress {
+    /// The name recorded in custody and accepted by `--compress`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Compress::Fast => "fast",
+            Compress::None => "none",
+        }
+    }
+
+    /// The deflate level.
+    pub fn level(self) -> u32 {
+        match self {
+            Compress::Fast => 1,
+            Compress::None => 0,
+        }
+    }
+}

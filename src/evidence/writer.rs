@@ -24,7 +24,7 @@
 
 use std::collections::HashSet;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
+use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
@@ -39,7 +39,7 @@ use sha2::{Digest, Sha256};
 use super::pathname::hex;
 use super::sums;
 
-pub use super::format::{BundleFormat, CHUNK};
+pub use super::format::{BundleFormat, Compress, CHUNK};
 
 /// Why a sink could not add an entry. The entry is not in the container: the sink took back
 /// what it had written of it, or `cleanup` says why it could not.
@@ -71,11 +71,29 @@ trait Sink: Send {
         mtime: SystemTime,
         data: &mut dyn Read,
     ) -> Result<(), Failed>;
+    /// As [`Sink::add`], from a source that hands its buffers over whole (the pipelined
+    /// copy): a sink that can write a buffer as it is overrides this and saves a copy.
+    fn add_chunks(
+        &mut self,
+        name: &str,
+        len: u64,
+        mtime: SystemTime,
+        data: &mut dyn Chunks,
+    ) -> Result<(), Failed> {
+        self.add(name, len, mtime, data)
+    }
     /// Closes the container; returns its SHA-256 when it was computed while writing.
     fn finish(self: Box<Self>) -> io::Result<Option<String>>;
     /// Tests: the archive file refuses writes past `limit` bytes with ENOSPC.
     #[cfg(test)]
     fn fail_past(&mut self, _limit: Option<u64>) {}
+}
+
+/// An entry's bytes as whole buffers, as the reader thread filled and hashed them; read as a
+/// plain [`Read`] it copies them out instead.
+trait Chunks: Read {
+    /// The next buffer of the entry; empty at its end.
+    fn next_chunk(&mut self) -> &[u8];
 }
 
 /// What the read of one source produced.
@@ -166,13 +184,19 @@ pub struct BundleWriter {
 impl BundleWriter {
     /// Creates the bundle at `path`; refuses to overwrite an existing file or non-empty
     /// directory, and refuses a destination without [`RESERVE_BASE`] bytes free for the
-    /// closing records.
+    /// closing records. Archives are compressed with [`Compress::Fast`].
     pub fn create(path: &Path) -> io::Result<BundleWriter> {
+        BundleWriter::create_with(path, Compress::Fast)
+    }
+
+    /// As [`BundleWriter::create`], compressing an archive's entries as `compress` says (a
+    /// directory bundle is never compressed).
+    pub fn create_with(path: &Path, compress: Compress) -> io::Result<BundleWriter> {
         let format = BundleFormat::from_path(path);
         let existed = path.exists();
         let sink: Box<dyn Sink> = match format {
-            BundleFormat::Zip => Box::new(ZipSink::create(path)?),
-            BundleFormat::TarGz => Box::new(TarSink::create(path)?),
+            BundleFormat::Zip => Box::new(ZipSink::create(path, compress)?),
+            BundleFormat::TarGz => Box::new(TarSink::create(path, compress)?),
             BundleFormat::Dir => Box::new(DirSink::create(path)?),
         };
         let reserve = match Reserve::create(reserve_path(path, format), RESERVE_BASE) {
@@ -558,8 +582,10 @@ struct ChannelReader {
     pos: usize,
 }
 
-impl Read for ChannelReader {
-    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+impl ChannelReader {
+    /// Makes sure some bytes are pending, returning the spent buffer for reuse; false at the
+    /// end of the entry.
+    fn refill(&mut self) -> bool {
         while self.pos == self.len {
             let done = std::mem::take(&mut self.cur);
             if !done.is_empty() {
@@ -571,13 +597,33 @@ impl Read for ChannelReader {
                     self.len = len;
                     self.pos = 0;
                 }
-                Err(_) => return Ok(0),
+                Err(_) => return false,
             }
+        }
+        true
+    }
+}
+
+impl Read for ChannelReader {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if !self.refill() {
+            return Ok(0);
         }
         let n = out.len().min(self.len - self.pos);
         out[..n].copy_from_slice(&self.cur[self.pos..self.pos + n]);
         self.pos += n;
         Ok(n)
+    }
+}
+
+impl Chunks for ChannelReader {
+    fn next_chunk(&mut self) -> &[u8] {
+        if !self.refill() {
+            return &[];
+        }
+        let start = self.pos;
+        self.pos = self.len;
+        &self.cur[start..self.len]
     }
 }
 
@@ -602,7 +648,7 @@ fn pipelined(
             len: 0,
             pos: 0,
         };
-        let written = sink.add(name, len, mtime, &mut reader);
+        let written = sink.add_chunks(name, len, mtime, &mut reader);
         // A failed sink stops reading: dropping the channels ends the reader thread too.
         drop(reader);
         let stored = producer.join();
@@ -627,9 +673,6 @@ fn unix_secs(t: SystemTime) -> u64 {
         .map(|d| d.as_secs())
         .unwrap_or(0)
 }
-
-/// Gzip level: fast. Logs compress ~10x even at level 1 and collection is bound by it.
-const GZIP_LEVEL: u32 = 1;
 
 /// The file under a zip or tar.gz sink, shared (a cloneable handle) between the encoder that
 /// writes into it and the sink that commits and takes back entries.
@@ -850,9 +893,12 @@ impl Read for UntilDead<'_> {
     }
 }
 
-/// gzip header: deflate, no name, no time, "fastest" (XFL 4), unknown OS — as `GzEncoder`
-/// writes it at level 1.
-const GZIP_HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 4, 255];
+/// gzip header: deflate, no name, no time, XFL, unknown OS — as `GzEncoder` writes it: XFL is
+/// 4 ("fastest") at level 1, 0 at level 0.
+fn gzip_header(level: u32) -> [u8; 10] {
+    let xfl = if level == 1 { 4 } else { 0 };
+    [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, xfl, 255]
+}
 
 /// One gzip member whose deflate stream can be cut back to the end of any committed entry.
 /// Each entry ends with a sync flush (all its compressed bytes written, byte-aligned); after a
@@ -866,11 +912,13 @@ struct GzStream {
     crc: Crc,
     /// ... and of the entry being written.
     pending: Crc,
+    /// Deflate level.
+    level: u32,
 }
 
 impl GzStream {
-    fn new(mut file: ArchiveFile) -> io::Result<GzStream> {
-        file.write_all(&GZIP_HEADER)?;
+    fn new(mut file: ArchiveFile, level: u32) -> io::Result<GzStream> {
+        file.write_all(&gzip_header(level))?;
         // The header is never taken back.
         if !file.commit() {
             return Err(file
@@ -878,13 +926,11 @@ impl GzStream {
                 .unwrap_or_else(|| io::Error::other("the bundle destination failed")));
         }
         Ok(GzStream {
-            enc: Some(DeflateEncoder::new(
-                file.clone(),
-                Compression::new(GZIP_LEVEL),
-            )),
+            enc: Some(DeflateEncoder::new(file.clone(), Compression::new(level))),
             file,
             crc: Crc::new(),
             pending: Crc::new(),
+            level,
         })
     }
 
@@ -914,7 +960,7 @@ impl GzStream {
         self.file.rollback()?;
         self.enc = Some(DeflateEncoder::new(
             self.file.clone(),
-            Compression::new(GZIP_LEVEL),
+            Compression::new(self.level),
         ));
         Ok(())
     }
@@ -959,9 +1005,9 @@ struct TarSink {
 }
 
 impl TarSink {
-    fn create(path: &Path) -> io::Result<TarSink> {
+    fn create(path: &Path, compress: Compress) -> io::Result<TarSink> {
         let file = ArchiveFile::create(path, true)?;
-        let mut builder = tar::Builder::new(GzStream::new(file.clone())?);
+        let mut builder = tar::Builder::new(GzStream::new(file.clone(), compress.level())?);
         builder.mode(tar::HeaderMode::Deterministic);
         Ok(TarSink {
             builder,
@@ -1028,15 +1074,17 @@ struct ZipSink {
     zip: zip::ZipWriter<ArchiveFile>,
     file: ArchiveFile,
     broken: Option<String>,
+    compress: Compress,
 }
 
 impl ZipSink {
-    fn create(path: &Path) -> io::Result<ZipSink> {
+    fn create(path: &Path, compress: Compress) -> io::Result<ZipSink> {
         let file = ArchiveFile::create(path, false)?;
         Ok(ZipSink {
             zip: zip::ZipWriter::new(file.clone()),
             file,
             broken: None,
+            compress,
         })
     }
 
@@ -1076,23 +1124,29 @@ fn zip_time(t: SystemTime) -> zip::DateTime {
         .unwrap_or_default()
 }
 
-impl Sink for ZipSink {
-    fn add(
+impl ZipSink {
+    /// Adds an entry whose bytes `copy` writes into the zip writer (returning how many),
+    /// stopping as soon as the archive file is dead.
+    fn add_with(
         &mut self,
         name: &str,
         len: u64,
         mtime: SystemTime,
-        data: &mut dyn Read,
+        copy: &mut dyn FnMut(&mut zip::ZipWriter<ArchiveFile>, &ArchiveFile) -> io::Result<u64>,
     ) -> Result<(), Failed> {
         if let Some(b) = &self.broken {
             return Err(io::Error::other(b.clone()).into());
         }
-        let options = zip::write::SimpleFileOptions::default()
-            .compression_method(zip::CompressionMethod::Deflated)
-            .compression_level(Some(i64::from(GZIP_LEVEL)))
-            .last_modified_time(zip_time(mtime))
-            .unix_permissions(0o644)
-            .large_file(len >= u64::from(u32::MAX));
+        let options = zip::write::SimpleFileOptions::default();
+        let options = match self.compress {
+            Compress::None => options.compression_method(zip::CompressionMethod::Stored),
+            c => options
+                .compression_method(zip::CompressionMethod::Deflated)
+                .compression_level(Some(i64::from(c.level()))),
+        }
+        .last_modified_time(zip_time(mtime))
+        .unix_permissions(0o644)
+        .large_file(len >= u64::from(u32::MAX));
         // The handle never fails a write, so an error here is a refused name or option:
         // nothing of the entry was written.
         let mut in_archive = false;
@@ -1101,7 +1155,7 @@ impl Sink for ZipSink {
             Ok(()) => {
                 in_archive = true;
                 let file = self.file.clone();
-                match io::copy(&mut UntilDead { data, file: &file }, &mut self.zip) {
+                match copy(&mut self.zip, &file) {
                     Ok(n) if n == len => self.complete(),
                     Ok(n) => Err(io::Error::other(format!(
                         "{name}: wrote {n} of {len} bytes"
@@ -1127,9 +1181,49 @@ impl Sink for ZipSink {
         }
         Err(Failed { error, cleanup })
     }
+}
+
+impl Sink for ZipSink {
+    fn add(
+        &mut self,
+        name: &str,
+        len: u64,
+        mtime: SystemTime,
+        data: &mut dyn Read,
+    ) -> Result<(), Failed> {
+        self.add_with(name, len, mtime, &mut |zip, file| {
+            io::copy(&mut UntilDead { data, file }, zip)
+        })
+    }
+
+    /// The reader thread's buffers go to the compressor whole.
+    fn add_chunks(
+        &mut self,
+        name: &str,
+        len: u64,
+        mtime: SystemTime,
+        data: &mut dyn Chunks,
+    ) -> Result<(), Failed> {
+        self.add_with(name, len, mtime, &mut |zip, file| {
+            let mut n = 0u64;
+            loop {
+                if file.is_dead() {
+                    return Err(io::Error::other("the bundle destination failed"));
+                }
+                let chunk = data.next_chunk();
+                if chunk.is_empty() {
+                    return Ok(n);
+                }
+                zip.write_all(chunk)?;
+                n += chunk.len() as u64;
+            }
+        })
+    }
 
     fn finish(self: Box<Self>) -> io::Result<Option<String>> {
-        let ZipSink { zip, file, broken } = *self;
+        let ZipSink {
+            zip, file, broken, ..
+        } = *self;
         if let Some(b) = broken {
             return Err(io::Error::other(b));
         }
@@ -1168,6 +1262,26 @@ impl DirSink {
     }
 }
 
+impl DirSink {
+    /// An entry copied whole, or its partial file deleted: no entry at all rather than one
+    /// verify would misreport.
+    fn settle(name: &str, len: u64, target: &Path, written: io::Result<u64>) -> Result<(), Failed> {
+        let written = written.and_then(|copied| {
+            if copied == len {
+                Ok(())
+            } else {
+                Err(io::Error::other(format!(
+                    "{name}: wrote {copied} of {len} bytes"
+                )))
+            }
+        });
+        written.map_err(|error| Failed {
+            error,
+            cleanup: fs::remove_file(target).err(),
+        })
+    }
+}
+
 impl Sink for DirSink {
     fn add(
         &mut self,
@@ -1181,20 +1295,30 @@ impl Sink for DirSink {
             fs::create_dir_all(parent)?;
         }
         let file = create_new(&target)?;
-        let written = copy_sparse(data, file).and_then(|copied| {
-            if copied == len {
-                Ok(())
-            } else {
-                Err(io::Error::other(format!(
-                    "{name}: wrote {copied} of {len} bytes"
-                )))
+        let written = copy_sparse(data, file);
+        DirSink::settle(name, len, &target, written)
+    }
+
+    fn add_chunks(
+        &mut self,
+        name: &str,
+        len: u64,
+        _mtime: SystemTime,
+        data: &mut dyn Chunks,
+    ) -> Result<(), Failed> {
+        let target = self.base.join(name);
+        if let Some(parent) = target.parent() {
+            fs::create_dir_all(parent)?;
+        }
+        let mut out = Sparse::new(create_new(&target)?);
+        let written = (|| loop {
+            let chunk = data.next_chunk();
+            if chunk.is_empty() {
+                return out.finish();
             }
-        });
-        // A partial file is deleted: no entry at all rather than one verify would misreport.
-        written.map_err(|error| Failed {
-            error,
-            cleanup: fs::remove_file(&target).err(),
-        })
+            out.put(chunk)?;
+        })();
+        DirSink::settle(name, len, &target, written)
     }
 
     fn finish(self: Box<Self>) -> io::Result<Option<String>> {
@@ -1209,10 +1333,8 @@ const HOLE: usize = 64 << 10;
 /// (a seek instead of a write): a sparse source — a 20 GiB `mail.log` of a few real megabytes
 /// — takes no more room in a directory bundle than on the host. Returns the bytes copied.
 fn copy_sparse(data: &mut dyn Read, out: File) -> io::Result<u64> {
-    let mut out = BufWriter::with_capacity(CHUNK, out);
+    let mut out = Sparse::new(out);
     let mut buf = vec![0u8; CHUNK];
-    let mut total = 0u64;
-    let mut pending_hole = 0u64;
     loop {
         let n = match data.read(&mut buf) {
             Ok(0) => break,
@@ -1220,24 +1342,68 @@ fn copy_sparse(data: &mut dyn Read, out: File) -> io::Result<u64> {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e),
         };
-        for block in buf[..n].chunks(HOLE) {
-            if block.len() == HOLE && block.iter().all(|&b| b == 0) {
-                pending_hole += HOLE as u64;
-                continue;
-            }
-            if pending_hole > 0 {
-                out.seek(SeekFrom::Current(pending_hole as i64))?;
-                pending_hole = 0;
-            }
-            out.write_all(block)?;
-        }
-        total += n as u64;
+        out.put(&buf[..n])?;
     }
-    out.flush()?;
-    let file = out.into_inner().map_err(|e| e.into_error())?;
-    // A trailing hole: the file takes its full length without writing it.
-    file.set_len(total)?;
-    Ok(total)
+    out.finish()
+}
+
+/// A new file of a directory bundle written buffer by buffer: the runs of a buffer between
+/// all-zero `HOLE`-sized blocks go out in one write each, the zero blocks become holes.
+struct Sparse {
+    file: File,
+    /// Bytes taken so far.
+    total: u64,
+    /// Zero bytes not written yet (a seek before the next write, or the final length).
+    hole: u64,
+}
+
+impl Sparse {
+    fn new(file: File) -> Sparse {
+        Sparse {
+            file,
+            total: 0,
+            hole: 0,
+        }
+    }
+
+    /// Takes the next bytes of the file.
+    fn put(&mut self, buf: &[u8]) -> io::Result<()> {
+        let mut run = 0;
+        for (i, block) in buf.chunks(HOLE).enumerate() {
+            if block.len() == HOLE && block.iter().all(|&b| b == 0) {
+                let at = i * HOLE;
+                self.write_run(&buf[run..at])?;
+                self.hole += HOLE as u64;
+                run = at + HOLE;
+            }
+        }
+        self.write_run(&buf[run..])?;
+        self.total += buf.len() as u64;
+        Ok(())
+    }
+
+    fn write_run(&mut self, run: &[u8]) -> io::Result<()> {
+        if run.is_empty() {
+            return Ok(());
+        }
+        if self.hole > 0 {
+            let hole = i64::try_from(self.hole)
+                .map_err(|_| io::Error::other("hole too large to seek over"))?;
+            self.file.seek(SeekFrom::Current(hole))?;
+            self.hole = 0;
+        }
+        self.file.write_all(run)
+    }
+
+    /// Gives the file its full length (a trailing hole takes no write); returns the bytes
+    /// copied.
+    fn finish(self) -> io::Result<u64> {
+        // A trailing hole: the file takes its full length without writing it.
+        if self.hole > 0 {
+            self.file.set_len(self.total)?;
+        }
+        Ok(self.total)
+    }
 }
 
 #[cfg(test)]
