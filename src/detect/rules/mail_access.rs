@@ -737,31 +737,36 @@ impl Accesses {
     fn bursts(&mut self, base: &Baseline) -> Vec<Burst> {
         // Webmail cells go to the account of their address's login (none known: dropped,
         // there is no mailbox to name).
-        let open = std::mem::take(&mut self.cells)
-            .into_iter()
-            .map(|(k, c)| (k, *c));
-        let mut keyed: Vec<(CellKey, Cell)> = std::mem::take(&mut self.closed)
-            .into_iter()
-            .chain(open)
-            .filter_map(|((mailbox, ip, hour), cell)| {
-                let mailbox: Box<str> = if mailbox.is_empty() {
-                    base.login_at(&ip, cell.first)?.into()
-                } else {
-                    mailbox
-                };
-                Some(((mailbox, ip, hour), cell))
-            })
-            .collect();
+        // In place, in the list the sealed cells already fill: on a long log it holds most of
+        // the rule's memory, and a copy of it would double the peak at the end.
+        let mut cells = std::mem::take(&mut self.closed);
+        cells.extend(
+            std::mem::take(&mut self.cells)
+                .into_iter()
+                .map(|(k, c)| (k, *c)),
+        );
+        cells.retain_mut(|((mailbox, ip, _), cell)| {
+            if !mailbox.is_empty() {
+                return true;
+            }
+            match base.login_at(ip, cell.first) {
+                Some(user) => {
+                    *mailbox = user.into();
+                    true
+                }
+                None => false,
+            }
+        });
         // Cells of one key (a webmail cell and the account's own, a late fact's) merge in
         // time order, whatever the order they were held in.
-        keyed.sort_by(|a, b| (&a.0, a.1.first).cmp(&(&b.0, b.1.first)));
-        let mut cells: Vec<(CellKey, Cell)> = Vec::with_capacity(keyed.len());
-        for (key, cell) in keyed {
-            match cells.last_mut() {
-                Some((k, c)) if *k == key => c.merge(&cell),
-                _ => cells.push((key, cell)),
+        cells.sort_by(|a, b| (&a.0, a.1.first).cmp(&(&b.0, b.1.first)));
+        cells.dedup_by(|next, kept| {
+            let same = next.0 == kept.0;
+            if same {
+                kept.1.merge(&next.1);
             }
-        }
+            same
+        });
         let mut out: Vec<Burst> = Vec::new();
         let mut prev: Option<(Box<str>, Box<str>, i64)> = None;
         for ((mailbox, ip, hour), cell) in cells {

@@ -1,6 +1,7 @@
 //! Detection rules: one file per rule, each with its id, documentation and tests.
 //!
-//! A rule sees every [`Fact`] once, in file order — time order for files on disk (read by their
+//! A rule sees every [`Fact`] of the kinds it reads ([`Rule::kinds`]: a rule that reads only
+//! some kinds says so, and the engine skips it for the others) once, in file order — time order for files on disk (read by their
 //! first events' times), archive order for a bundle archive (newest rotation first) — so rules
 //! aggregate into per-hour buckets and decide late: in [`Rule::seal`] for what the input has
 //! left behind (when the engine can promise time order, see [`Rule`]) and in [`Rule::finish`]
