@@ -130,3 +130,13 @@ pub fn pair_entry<'m, V>(
         }
     }
 }
+
+/// `s` in ASCII lower case, copied only when it has a capital (account names are looked up
+/// lower-cased for every login; most are lower case already).
+pub fn ascii_lower(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.bytes().any(|b| b.is_ascii_uppercase()) {
+        std::borrow::Cow::Owned(s.to_ascii_lowercase())
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    }
+}

@@ -1263,6 +1263,16 @@ impl DirSink {
 }
 
 impl DirSink {
+    /// The new file of entry `name` under the bundle folder (its folders made first).
+    fn entry_file(&self, name: &str) -> io::Result<(PathBuf, File)> {
+        let target = self.base.join(name);
+        if let Some(parent) = target.parent() {
+            fs::create_dir_all(parent)?;
+        }
+        let file = create_new(&target)?;
+        Ok((target, file))
+    }
+
     /// An entry copied whole, or its partial file deleted: no entry at all rather than one
     /// verify would misreport.
     fn settle(name: &str, len: u64, target: &Path, written: io::Result<u64>) -> Result<(), Failed> {
@@ -1290,11 +1300,7 @@ impl Sink for DirSink {
         _mtime: SystemTime,
         data: &mut dyn Read,
     ) -> Result<(), Failed> {
-        let target = self.base.join(name);
-        if let Some(parent) = target.parent() {
-            fs::create_dir_all(parent)?;
-        }
-        let file = create_new(&target)?;
+        let (target, file) = self.entry_file(name)?;
         let written = copy_sparse(data, file);
         DirSink::settle(name, len, &target, written)
     }
@@ -1306,11 +1312,8 @@ impl Sink for DirSink {
         _mtime: SystemTime,
         data: &mut dyn Chunks,
     ) -> Result<(), Failed> {
-        let target = self.base.join(name);
-        if let Some(parent) = target.parent() {
-            fs::create_dir_all(parent)?;
-        }
-        let mut out = Sparse::new(create_new(&target)?);
+        let (target, file) = self.entry_file(name)?;
+        let mut out = Sparse::new(file);
         let written = (|| loop {
             let chunk = data.next_chunk();
             if chunk.is_empty() {

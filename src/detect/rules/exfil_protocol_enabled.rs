@@ -76,13 +76,8 @@ impl ProtocolEnabled {
     fn used(&mut self, account: &str, f: &Fact) {
         // Lowered only when it has capitals, and the address copied only when kept: this
         // runs for every login.
-        let lower;
-        let account = if account.bytes().any(|b| b.is_ascii_uppercase()) {
-            lower = account.to_ascii_lowercase();
-            lower.as_str()
-        } else {
-            account
-        };
+        let lower = crate::detect::small::ascii_lower(account);
+        let account = &*lower;
         let hour = f.ts_us.div_euclid(HOUR_US);
         let full = self.remembered >= MAX_USES;
         let use_of =

@@ -151,17 +151,14 @@ pub fn read_verdict(
     t: &Thresholds,
     everything: bool,
 ) -> Option<(crate::detect::finding::Severity, String)> {
-    use crate::detect::finding::Severity::*;
-    let b = &j.burst;
-    let m = b.messages();
-    let big = m >= t.download_messages || everything;
     let verdict = standing_verdict(j, t, everything)?;
     // A schedule explains a reading that would be reported: the owner's own client reading
     // as much every day is not a finding at all.
     if j.recurring_days >= t.bulk_recurring_days && j.standing != Standing::Attacker {
+        let big = j.burst.messages() >= t.download_messages || everything;
         return big.then(|| {
             (
-                Info,
+                crate::detect::finding::Severity::Info,
                 format!(
                     "the same address read this mailbox in bulk on {} days: a schedule (a backup or archiving job)",
                     j.recurring_days

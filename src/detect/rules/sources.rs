@@ -71,13 +71,8 @@ impl Sources {
         };
         // Borrowed lookups first: this runs for every login, and allocating the account's
         // and network's names each time shows on a big log.
-        let lower;
-        let user = if user.bytes().any(|b| b.is_ascii_uppercase()) {
-            lower = user.to_ascii_lowercase();
-            lower.as_str()
-        } else {
-            user
-        };
+        let lower = crate::detect::small::ascii_lower(user);
+        let user = &*lower;
         if !self.by_user.contains_key(user) {
             self.by_user.insert(user.into(), BTreeMap::new());
         }
