@@ -67,7 +67,7 @@ mod tests {
     use crate::detect::rules::{Files, Rule, Shared};
 
     fn req(line: &str) -> Req {
-        request(&iis(line)).expect("a request")
+        Req::clone(&request(&iis(line)).expect("a request"))
     }
 
     #[test]

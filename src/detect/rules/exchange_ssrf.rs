@@ -90,7 +90,7 @@ impl Rule for Ssrf {
             return;
         };
         let Some(reset) = d.anchor.as_deref().and_then(forged) else {
-            if let Some(r) = super::web::request(f).filter(static_probe) {
+            if let Some(r) = super::web::request(f).filter(|r| static_probe(r)) {
                 let ip = f.src_ip().unwrap_or("unknown").to_string();
                 let h = self.by_ip.entry(ip).or_default();
                 h.group.add(f);

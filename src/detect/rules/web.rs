@@ -149,8 +149,38 @@ fn params(raw: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-/// The request of an `http_request` fact.
-pub fn request(f: &Fact) -> Option<Req> {
+/// The request of an `http_request` fact. The web rules read the same fact one after the
+/// other on the detection thread: it is parsed and decoded once (a one-entry cache keyed by
+/// the fact's identity), not once per rule.
+pub fn request(f: &Fact) -> Option<std::rc::Rc<Req>> {
+    type Key = (u32, u64, i64, usize);
+    thread_local! {
+        static LAST: std::cell::RefCell<Option<(Key, Option<std::rc::Rc<Req>>)>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    if f.kind != Kind::HttpRequest {
+        return None;
+    }
+    let key: Key = (
+        f.file,
+        f.line,
+        f.ts_us,
+        f.detail().map_or(0, |d| d.as_ptr() as usize),
+    );
+    if let Some(hit) = LAST.with(|l| {
+        l.borrow()
+            .as_ref()
+            .filter(|(k, _)| *k == key)
+            .map(|(_, v)| v.clone())
+    }) {
+        return hit;
+    }
+    let parsed = parse_request(f).map(std::rc::Rc::new);
+    LAST.with(|l| *l.borrow_mut() = Some((key, parsed.clone())));
+    parsed
+}
+
+fn parse_request(f: &Fact) -> Option<Req> {
     let d = detail_of(f, Kind::HttpRequest)?;
     let url = d.url?;
     // A reader that kept the query in the URL (`/a?b`) is read the same as one that split it.

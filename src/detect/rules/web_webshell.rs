@@ -156,10 +156,10 @@ mod tests {
     use crate::detect::rules::web::tests::iis;
 
     fn req(path: &str, query: &str) -> Req {
-        request(&iis(&format!(
+        Req::clone(&request(&iis(&format!(
             "2022-08-10 01:02:03 10.0.0.5 GET {path} {query} 443 - 203.0.113.70 Mozilla/5.0 - 200 0 0 20"
         )))
-        .unwrap()
+        .unwrap())
     }
 
     #[test]

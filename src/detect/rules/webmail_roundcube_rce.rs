@@ -55,10 +55,10 @@ mod tests {
     use crate::detect::rules::web::tests::iis;
 
     fn req(q: &str) -> Req {
-        request(&iis(&format!(
+        Req::clone(&request(&iis(&format!(
             "2025-06-05 10:00:00 10.0.0.5 POST /roundcube/ {q} 443 - 203.0.113.80 Mozilla/5.0 - 200 0 0 20"
         )))
-        .unwrap()
+        .unwrap())
     }
 
     #[test]
