@@ -140,3 +140,37 @@ pub fn ascii_lower(s: &str) -> std::borrow::Cow<'_, str> {
         std::borrow::Cow::Borrowed(s)
     }
 }
+
+/// A fact's identity for [`once_per_fact`]: file, line, time, kind and where its text lies.
+pub type FactKey = (u32, u64, i64, crate::events::record::Kind, usize);
+
+/// The one-entry slot of a [`once_per_fact`] cache (one `thread_local!` per kind of result).
+pub type FactSlot<T> = std::cell::RefCell<Option<(FactKey, Option<std::rc::Rc<T>>)>>;
+
+/// What `parse` makes of fact `f`, made once while several rules read the same fact one after
+/// the other on the detection thread (a one-entry cache in `slot`, keyed by the fact's
+/// identity).
+pub fn once_per_fact<T>(
+    slot: &'static std::thread::LocalKey<FactSlot<T>>,
+    f: &crate::detect::fact::Fact,
+    parse: impl FnOnce() -> Option<T>,
+) -> Option<std::rc::Rc<T>> {
+    let key: FactKey = (
+        f.file,
+        f.line,
+        f.ts_us,
+        f.kind,
+        f.detail().map_or(0, |d| d.as_ptr() as usize),
+    );
+    if let Some(hit) = slot.with(|l| {
+        l.borrow()
+            .as_ref()
+            .filter(|(k, _)| *k == key)
+            .map(|(_, v)| v.clone())
+    }) {
+        return hit;
+    }
+    let made = parse().map(std::rc::Rc::new);
+    slot.with(|l| *l.borrow_mut() = Some((key, made.clone())));
+    made
+}

@@ -85,24 +85,12 @@ pub fn counts(f: &Fact) -> Option<std::rc::Rc<(Counts, Detail)>> {
     // The shared baseline and the three rules read the same fact one after the other on the
     // detection thread: its detail is parsed once (a one-entry cache keyed by the fact's
     // identity), not four times.
-    type Key = (u32, u64, i64, Kind, usize);
-    type Parsed = Option<std::rc::Rc<(Counts, Detail)>>;
     thread_local! {
-        static LAST: std::cell::RefCell<Option<(Key, Parsed)>> = const { std::cell::RefCell::new(None) };
+        static LAST: crate::detect::small::FactSlot<(Counts, Detail)> =
+            const { std::cell::RefCell::new(None) };
     }
     let text = f.detail()?;
-    let key: Key = (f.file, f.line, f.ts_us, f.kind, text.as_ptr() as usize);
-    if let Some(hit) = LAST.with(|l| {
-        l.borrow()
-            .as_ref()
-            .filter(|(k, _)| *k == key)
-            .map(|(_, v)| v.clone())
-    }) {
-        return hit;
-    }
-    let parsed = parse_counts(f, text).map(std::rc::Rc::new);
-    LAST.with(|l| *l.borrow_mut() = Some((key, parsed.clone())));
-    parsed
+    crate::detect::small::once_per_fact(&LAST, f, || parse_counts(f, text))
 }
 
 fn parse_counts(f: &Fact, text: &str) -> Option<(Counts, Detail)> {

@@ -153,31 +153,13 @@ fn params(raw: &str) -> Vec<(String, String)> {
 /// other on the detection thread: it is parsed and decoded once (a one-entry cache keyed by
 /// the fact's identity), not once per rule.
 pub fn request(f: &Fact) -> Option<std::rc::Rc<Req>> {
-    type Key = (u32, u64, i64, usize);
     thread_local! {
-        static LAST: std::cell::RefCell<Option<(Key, Option<std::rc::Rc<Req>>)>> =
-            const { std::cell::RefCell::new(None) };
+        static LAST: crate::detect::small::FactSlot<Req> = const { std::cell::RefCell::new(None) };
     }
     if f.kind != Kind::HttpRequest {
         return None;
     }
-    let key: Key = (
-        f.file,
-        f.line,
-        f.ts_us,
-        f.detail().map_or(0, |d| d.as_ptr() as usize),
-    );
-    if let Some(hit) = LAST.with(|l| {
-        l.borrow()
-            .as_ref()
-            .filter(|(k, _)| *k == key)
-            .map(|(_, v)| v.clone())
-    }) {
-        return hit;
-    }
-    let parsed = parse_request(f).map(std::rc::Rc::new);
-    LAST.with(|l| *l.borrow_mut() = Some((key, parsed.clone())));
-    parsed
+    crate::detect::small::once_per_fact(&LAST, f, || parse_request(f))
 }
 
 fn parse_request(f: &Fact) -> Option<Req> {
