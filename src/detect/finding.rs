@@ -202,7 +202,7 @@ pub const MAX_EVIDENCE_LINES: usize = 200;
 
 /// Collects evidence lines (file number, line) while a rule runs: one flat vector, grouped by
 /// file only when resolved (most sets hold one or two lines).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct EvidenceSet {
     lines: Vec<(u32, u64)>,
 }

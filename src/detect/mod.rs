@@ -21,6 +21,7 @@ pub mod quote;
 pub mod render;
 pub mod rules;
 pub mod small;
+pub mod spill;
 
 use std::sync::{Arc, Mutex};
 

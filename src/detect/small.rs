@@ -54,7 +54,7 @@ impl Counts {
 }
 
 /// A sorted set of names.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Names(Vec<Box<str>>);
 
 impl Names {

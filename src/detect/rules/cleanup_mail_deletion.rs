@@ -120,8 +120,14 @@ impl Rule for MailDeletion {
         self.accesses.observe(f);
     }
 
-    fn seal(&mut self, before: i64, _files: &Files, _shared: &Shared) {
-        self.accesses.seal(before);
+    fn seal(&mut self, before: i64, _files: &Files, shared: &Shared) {
+        let t = &self.t;
+        self.accesses
+            .seal(before, &shared.mail, &|j: &Judged| verdict(j, t).is_some());
+    }
+
+    fn limits(&self) -> Vec<super::Limit> {
+        self.accesses.limits("cleanup.mail_deletion")
     }
 
     fn finish(&mut self, files: &Files, shared: &Shared) -> Vec<Finding> {

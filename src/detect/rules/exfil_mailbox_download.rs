@@ -60,6 +60,7 @@ mod tests {
     use crate::detect::entity::{EntityKind, EntityRole};
     use crate::detect::finding::Finding;
     use crate::detect::rules::mail_access::tests::{access, fact, session};
+    use crate::detect::rules::mail_access::MAX_SEALED;
     use crate::detect::rules::tests::{run, success};
     use crate::detect::rules::Rule;
     use crate::events::detail::Detail;
@@ -83,6 +84,128 @@ mod tests {
                 ]
             })
             .collect()
+    }
+
+    /// Runs the rule as the engine does on a long input (sealing at every hour the facts
+    /// cross), holding at most `cap` sealed cells; the findings, and the cells judged early
+    /// and bursts set aside.
+    fn sealed_with_cap(
+        facts: &[Fact],
+        earlier: &[Finding],
+        cap: usize,
+    ) -> (Vec<Finding>, (u64, u64)) {
+        let t = Thresholds::default();
+        let mut rule = new(&t);
+        rule.accesses = rule.accesses.with_max_sealed(cap);
+        let mut shared = crate::detect::rules::Shared::default();
+        let files: &crate::detect::rules::Files = &[("var/log/mail.log".to_string(), None)];
+        let mut hour = i64::MIN;
+        for f in facts {
+            let h = f.ts_us.div_euclid(crate::detect::rules::failures::HOUR_US);
+            if hour != i64::MIN && h > hour {
+                shared.settle_before(h);
+                rule.seal(h, files, &shared);
+                shared.seal(h);
+            }
+            hour = hour.max(h);
+            shared.observe(f);
+            rule.observe(f);
+        }
+        shared.settle();
+        let early = rule.accesses.judged_early();
+        let findings = rule.finish_with(files, &shared, earlier);
+        assert!(rule.limits().is_empty(), "nothing lost");
+        (findings, early)
+    }
+
+    /// liwei reads 3 messages from home on the first morning, then 25 every morning for nine
+    /// days (each a cell worth judging, the owner's own reading); on day 8 a new network downloads 400; on day 9 an address of the
+    /// office network liwei used on day 0 reads 30.
+    fn long_reading() -> Vec<Fact> {
+        let mut facts = vec![success(3600, "192.0.2.10", "liwei")];
+        for d in 0..10 {
+            facts.push(success(d * DAY + 7200, "198.51.100.7", "liwei"));
+            let read = if d == 0 { 3 } else { 25 };
+            facts.push(access(
+                d * DAY + 7300,
+                "198.51.100.7",
+                "liwei",
+                "imap",
+                session(read, 1, 0, 0),
+            ));
+        }
+        facts.push(success(8 * DAY + 40_000, "203.0.113.79", "liwei"));
+        facts.push(access(
+            8 * DAY + 40_100,
+            "203.0.113.79",
+            "liwei",
+            "imap",
+            session(400, 1, 0, 0),
+        ));
+        facts.push(success(9 * DAY + 40_000, "192.0.2.10", "liwei"));
+        facts.push(access(
+            9 * DAY + 40_100,
+            "192.0.2.10",
+            "liwei",
+            "imap",
+            session(30, 1, 0, 0),
+        ));
+        facts.sort_by_key(|f| f.ts_us);
+        facts
+    }
+
+    fn titles(f: &[Finding]) -> Vec<(String, Severity, String)> {
+        f.iter()
+            .map(|f| (f.title.clone(), f.severity, f.summary.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn at_the_cap_of_sealed_cells_the_oldest_are_judged_early_with_the_same_findings() {
+        let facts = long_reading();
+        let (all, early) = sealed_with_cap(&facts, &[], MAX_SEALED);
+        assert_eq!(early, (0, 0));
+        let (capped, (cells, set_aside)) = sealed_with_cap(&facts, &[], 2);
+        // The owner's daily reading is judged early and set aside; the download is found
+        // alike.
+        assert!(cells >= 6 && set_aside >= 6, "{cells} {set_aside}");
+        assert_eq!(titles(&all), titles(&capped));
+        assert!(
+            all.iter().any(|f| f.title.contains("400 message(s)")),
+            "{all:#?}"
+        );
+    }
+
+    #[test]
+    fn at_the_cap_an_attacker_named_only_at_the_end_still_reaches_the_hours_set_aside() {
+        // A finding at the end names the home address the attacker's: every reading from it
+        // is reported (the first morning read too little to be judged), those judged early and set
+        // aside on disk too.
+        let mut facts = long_reading();
+        facts.retain(|f| f.src_ip() != Some("203.0.113.79"));
+        let mut named = Finding::of("auth.compromised_account");
+        named
+            .entities
+            .tag(EntityKind::Ip, "198.51.100.7", EntityRole::AttackerSource);
+        let named = [named];
+        let (all, _) = sealed_with_cap(&facts, &named, MAX_SEALED);
+        let (capped, (_, set_aside)) = sealed_with_cap(&facts, &named, 2);
+        let from = |f: &[Finding]| {
+            f.iter()
+                .filter(|f| f.title.contains("198.51.100.7"))
+                .count()
+        };
+        assert_eq!(from(&all), 9, "{all:#?}");
+        assert!(set_aside >= 6, "{set_aside}");
+        assert_eq!(titles(&all), titles(&capped));
+        // Naming another account's address changes nothing here.
+        let mut other = Finding::of("auth.compromised_account");
+        other
+            .entities
+            .tag(EntityKind::Ip, "192.0.2.99", EntityRole::AttackerSource);
+        let (a, _) = sealed_with_cap(&facts, &[other.clone()], MAX_SEALED);
+        let (c, _) = sealed_with_cap(&facts, &[other], 2);
+        assert_eq!(titles(&a), titles(&c));
     }
 
     fn found(facts: &[Fact]) -> Vec<Finding> {

@@ -32,7 +32,12 @@
 //! folded into the baseline and dropped, and the others leave the table for a plain list that
 //! waits for the end; at most [`MAX_CELLS`] are in the table (then every small cell is folded
 //! and the rest set aside, whatever its hour). Per account at most [`MAX_IPS`] addresses and
-//! 1,600 (day, address) pairs of reading.
+//! 1,600 (day, address) pairs of reading. At most [`MAX_SEALED`] cells set aside wait for the
+//! end: beyond that the oldest half is judged at once with what is known (the baseline then
+//! holds everything before them); the bursts reported then wait for the end, to be judged again
+//! with the findings of every rule, and the others wait in a temporary file, read back at the
+//! end only when a finding names their address, their account, or an address of the account,
+//! the attacker's. The findings are those of judging everything at the end.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -49,6 +54,9 @@ use crate::events::record::Kind;
 
 /// Most cells held at once.
 pub const MAX_CELLS: usize = 1 << 18;
+/// Most sealed cells worth judging one rule holds for the end; beyond it the oldest half is
+/// judged at once ([`Accesses::seal`]).
+pub const MAX_SEALED: usize = 1 << 16;
 /// Most client addresses whose logins are remembered for webmail attribution.
 pub const MAX_LOGIN_IPS: usize = 1 << 17;
 /// Most logins remembered per client address (the latest).
@@ -123,7 +131,7 @@ fn parse_counts(f: &Fact, text: &str) -> Option<(Counts, Detail)> {
 }
 
 /// One mailbox, one address, one hour.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Cell {
     first: i64,
     last: i64,
@@ -135,6 +143,7 @@ pub struct Cell {
     /// Message ids copied in this cell (hashed, at most [`MAX_COPIES`]): an expunge of one of
     /// them is the second half of an IMAP MOVE (Dovecot logs `copy from A: box=B` and then
     /// `expunge: box=A` for the same message), not a deletion.
+    #[serde(skip)]
     copied: rustc_hash::FxHashSet<u64>,
     /// Expunges that were moves.
     moved: u64,
@@ -147,7 +156,7 @@ pub struct Cell {
     /// Folders mail was deleted from.
     deleted_from: Names,
     actors: Names,
-    proto: Option<&'static str>,
+    proto: proto_name::Proto,
     read: EvidenceSet,
     deletes: EvidenceSet,
     /// First and last time mail was read (`i64::MAX`, `i64::MIN`: never).
@@ -180,7 +189,7 @@ impl Cell {
             folders: Names::default(),
             deleted_from: Names::default(),
             actors: Names::default(),
-            proto: None,
+            proto: proto_name::Proto(None),
             read: EvidenceSet::default(),
             deletes: EvidenceSet::default(),
             read_span: (i64::MAX, i64::MIN),
@@ -191,7 +200,7 @@ impl Cell {
     fn add(&mut self, f: &Fact, c: &Counts, d: &Detail) {
         self.first = self.first.min(f.ts_us);
         self.last = self.last.max(f.ts_us);
-        self.proto = self.proto.or(f.proto);
+        self.proto.0 = self.proto.0.or(f.proto);
         if let Some(a) = f.actor() {
             self.actors.insert(a, 4);
         }
@@ -279,7 +288,7 @@ impl Cell {
         for a in c.actors.iter() {
             m.actors.insert(a, 4);
         }
-        m.proto = m.proto.or(c.proto);
+        m.proto.0 = m.proto.0.or(c.proto.0);
         m.read.extend(&c.read);
         m.deletes.extend(&c.deletes);
         for t in [c.read_span.0, c.read_span.1] {
@@ -371,8 +380,46 @@ impl Known {
     }
 }
 
+/// A cell's protocol as its name (a set-aside burst, [`crate::detect::spill`]), read back as
+/// the parser's own.
+mod proto_name {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    const KNOWN: [&str; 12] = [
+        "imap",
+        "pop3",
+        "http",
+        "m365",
+        "smtp",
+        "lmtp",
+        "managesieve",
+        "ews",
+        "owa",
+        "activesync",
+        "mapi",
+        "submission",
+    ];
+
+    /// The protocol of a cell's sessions.
+    #[derive(Debug, Clone, Copy, Default)]
+    pub struct Proto(pub Option<&'static str>);
+
+    impl Serialize for Proto {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            self.0.serialize(s)
+        }
+    }
+
+    impl<'de> Deserialize<'de> for Proto {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Proto, D::Error> {
+            let p = Option::<String>::deserialize(d)?;
+            Ok(Proto(p.and_then(|p| KNOWN.into_iter().find(|k| *k == p))))
+        }
+    }
+}
+
 /// A run of consecutive hours of one mailbox from one address.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Burst {
     /// The mailbox.
     pub mailbox: String,
@@ -423,7 +470,7 @@ impl Burst {
     }
     /// The protocol of its sessions.
     pub fn proto(&self) -> Option<&'static str> {
-        self.cell.proto
+        self.cell.proto.0
     }
     /// The lines that read mail.
     pub fn read_lines(&self) -> &EvidenceSet {
@@ -537,7 +584,24 @@ pub struct Accesses {
     wants: fn(&Fact) -> bool,
     /// Reads and deletions worth judging.
     t: Thresholds,
+    /// Bursts judged early (at the cap of sealed cells) that were reported then: judged again
+    /// at the end, with every finding.
+    early: Vec<Burst>,
+    /// The days each mailbox and address read in bulk in the bursts judged early (a schedule
+    /// is judged with them at the end).
+    early_days: FxHashMap<(String, String), BTreeSet<i64>>,
+    /// Cells judged early.
+    early_cells: u64,
+    /// Bursts judged early that were not reported then: set aside on disk, and read back at
+    /// the end only if a finding names their address, their account or one of its addresses
+    /// the attacker's (the only way their verdict can change).
+    early_spilled: crate::detect::spill::Spill,
+    /// The cap of sealed cells ([`MAX_SEALED`]; lower in tests).
+    max_sealed: usize,
 }
+
+/// Whether a rule reports a judged burst (its verdict, for the early judging at the cap).
+pub type Reports<'a> = &'a dyn Fn(&Judged) -> bool;
 
 /// What every account did, gathered once for the three rules ([`super::Shared`]): its
 /// addresses and networks with their first login and first session end, the messages it read
@@ -672,7 +736,18 @@ impl Accesses {
             closed: Vec::new(),
             wants,
             t: t.clone(),
+            early: Vec::new(),
+            early_days: FxHashMap::default(),
+            early_cells: 0,
+            early_spilled: Default::default(),
+            max_sealed: MAX_SEALED,
         }
+    }
+
+    /// The same, holding at most `n` sealed cells for the end (tests reach the cap with it).
+    pub fn with_max_sealed(mut self, n: usize) -> Accesses {
+        self.max_sealed = n.max(1);
+        self
     }
 
     /// Sees one fact: an access or change it counts.
@@ -701,9 +776,94 @@ impl Accesses {
     }
 
     /// Folds the cells of hours before `before` (hour since the epoch, exclusive, minus one
-    /// hour a burst may still grow into) that are not worth judging; sets the rest aside.
-    pub fn seal(&mut self, before: i64) {
+    /// hour a burst may still grow into) that are not worth judging; sets the rest aside. When
+    /// more than [`MAX_SEALED`] are set aside, the oldest half is judged now, with the
+    /// baseline as it is (it holds everything before them already) but without the attackers
+    /// that findings name only at the end: the bursts `reports` then are kept and judged again
+    /// at the end; the others go to a temporary file ([`crate::detect::spill`]) and come
+    /// back at the end only if the attackers touch them, so the findings are those of judging
+    /// everything at the end (a file that cannot be written is reported: [`Accesses::limits`]).
+    pub fn seal(&mut self, before: i64, base: &Baseline, reports: Reports) {
         self.close(before.saturating_sub(1));
+        if self.closed.len() > self.max_sealed {
+            self.judge_early(base, reports);
+        }
+    }
+
+    /// Judges the oldest half of the sealed cells (see [`Accesses::seal`]). A burst that
+    /// goes on past them (a cell of the same mailbox and address in the first hour left) waits
+    /// whole.
+    fn judge_early(&mut self, base: &Baseline, reports: Reports) {
+        let mut hours: Vec<i64> = self.closed.iter().map(|((_, _, h), _)| *h).collect();
+        let mid = hours.len() / 2;
+        let cutoff = *hours.select_nth_unstable(mid).1;
+        let cells = std::mem::take(&mut self.closed);
+        let (old, mut rest): (Vec<_>, Vec<_>) =
+            cells.into_iter().partition(|((_, _, h), _)| *h < cutoff);
+        // The run of consecutive hours up to the cutoff of each mailbox and address that
+        // has a cell in the cutoff's hour: its first hour.
+        let held: rustc_hash::FxHashSet<(&str, &str, i64)> = old
+            .iter()
+            .map(|((m, ip, h), _)| (&**m, &**ip, *h))
+            .collect();
+        let going_on: FxHashMap<(&str, &str), i64> = rest
+            .iter()
+            .filter(|((_, _, h), _)| *h == cutoff)
+            .map(|((m, ip, _), _)| {
+                let mut from = cutoff;
+                while held.contains(&(&**m, &**ip, from - 1)) {
+                    from -= 1;
+                }
+                ((&**m, &**ip), from)
+            })
+            .collect();
+        let (old, wait): (Vec<_>, Vec<_>) = old.into_iter().partition(|((m, ip, h), _)| {
+            going_on.get(&(&**m, &**ip)).is_none_or(|from| *h < *from)
+        });
+        rest.extend(wait);
+        self.closed = rest;
+        self.early_cells += old.len() as u64;
+        let bursts = bursts_of(old, base);
+        for b in &bursts {
+            if b.messages() >= self.t.download_messages {
+                self.early_days
+                    .entry((b.mailbox.clone(), b.ip.clone()))
+                    .or_default()
+                    .extend(b.days.iter().copied());
+            }
+        }
+        let nobody = Taken::default();
+        for b in bursts {
+            let j = judged(b, base, &nobody, &self.early_days);
+            if reports(&j) {
+                self.early.push(j.burst);
+            } else {
+                self.early_spilled.put(&j.burst);
+            }
+        }
+    }
+
+    /// Cells judged early, and bursts of them set aside on disk.
+    pub fn judged_early(&self) -> (u64, u64) {
+        (self.early_cells, self.early_spilled.written)
+    }
+
+    /// What the cap of sealed cells lost on this input: only bursts that could not be set
+    /// aside on disk (or read back).
+    pub fn limits(&self, rule: &'static str) -> Vec<super::Limit> {
+        let s = &self.early_spilled;
+        if s.lost == 0 {
+            return Vec::new();
+        }
+        vec![super::Limit {
+            rule,
+            what: format!(
+                "{} burst(s) of mailbox access judged early at the cap of {} sealed hours held and not reported then could not be set aside ({}): a finding at the end that names their address or account the attacker's was not applied to them",
+                s.lost,
+                self.max_sealed,
+                s.error.as_deref().unwrap_or("unknown error")
+            ),
+        }]
     }
 
     /// Takes the cells of hours before `limit` out of the table: those worth judging go to
@@ -720,11 +880,8 @@ impl Accesses {
         }
     }
 
-    /// The bursts: cells of one mailbox and address in consecutive hours, merged, in time
-    /// order.
+    /// The bursts of the cells still held, in time order.
     fn bursts(&mut self, base: &Baseline) -> Vec<Burst> {
-        // Webmail cells go to the account of their address's login (none known: dropped,
-        // there is no mailbox to name).
         // In place, in the list the sealed cells already fill: on a long log it holds most of
         // the rule's memory, and a copy of it would double the peak at the end.
         let mut cells = std::mem::take(&mut self.closed);
@@ -733,64 +890,44 @@ impl Accesses {
                 .into_iter()
                 .map(|(k, c)| (k, *c)),
         );
-        cells.retain_mut(|((mailbox, ip, _), cell)| {
-            if !mailbox.is_empty() {
-                return true;
-            }
-            match base.login_at(ip, cell.first) {
-                Some(user) => {
-                    *mailbox = user.into();
-                    true
-                }
-                None => false,
-            }
-        });
-        // Cells of one key (a webmail cell and the account's own, a late fact's) merge in
-        // time order, whatever the order they were held in.
-        cells.sort_by(|a, b| (&a.0, a.1.first).cmp(&(&b.0, b.1.first)));
-        cells.dedup_by(|next, kept| {
-            let same = next.0 == kept.0;
-            if same {
-                kept.1.merge(&next.1);
-            }
-            same
-        });
-        let mut out: Vec<Burst> = Vec::new();
-        let mut prev: Option<(Box<str>, Box<str>, i64)> = None;
-        for ((mailbox, ip, hour), cell) in cells {
-            let day = cell.first.div_euclid(DAY_US);
-            let joins = prev
-                .as_ref()
-                .is_some_and(|(m, i, h)| *m == mailbox && *i == ip && hour - h <= 1);
-            match out.last_mut() {
-                Some(b) if joins => {
-                    b.merge(&cell);
-                    b.days.insert(day);
-                }
-                _ => out.push(Burst {
-                    mailbox: mailbox.to_string(),
-                    ip: ip.to_string(),
-                    cell,
-                    days: BTreeSet::from([day]),
-                }),
-            }
-            prev = Some((mailbox, ip, hour));
-        }
-        out.sort_by(|a, b| {
-            (a.cell.first, &a.mailbox, &a.ip).cmp(&(b.cell.first, &b.mailbox, &b.ip))
-        });
-        out
+        bursts_of(cells, base)
     }
 
     /// Every burst with what is known of it, given the findings of the rules before.
     pub fn judge(&mut self, earlier: &[Finding], base: &Baseline) -> Vec<Judged> {
-        let t = self.t.clone();
         let attackers = Taken::of(earlier);
-        let bursts = self.bursts(base);
-        // Days on which an address read a mailbox in bulk (a schedule when several).
-        let mut bulk_days: FxHashMap<(String, String), BTreeSet<i64>> = FxHashMap::default();
+        let mut bursts = std::mem::take(&mut self.early);
+        bursts.extend(self.bursts(base));
+        if self.early_spilled.written > 0 {
+            // Bursts judged early and set aside: only those the attackers touch can be judged
+            // otherwise now (their address, their account, or an address of the account that
+            // vouched or counted towards its usual reading).
+            let touched: rustc_hash::FxHashSet<&str> = base
+                .known
+                .iter()
+                .filter(|(_, k)| {
+                    k.ips.keys().any(|ip| attackers.ip(ip))
+                        || k.days
+                            .values()
+                            .flat_map(|d| d.keys())
+                            .any(|ip| attackers.ip(ip))
+                })
+                .map(|(account, _)| &**account)
+                .collect();
+            bursts.extend(self.early_spilled.take(|b: &Burst| {
+                attackers.ip(&b.ip)
+                    || attackers.account(&b.mailbox, b.cell.last)
+                    || touched.contains(b.mailbox.as_str())
+            }));
+        }
+        bursts.sort_by(|a, b| {
+            (a.cell.first, &a.mailbox, &a.ip).cmp(&(b.cell.first, &b.mailbox, &b.ip))
+        });
+        // Days on which an address read a mailbox in bulk (a schedule when several): those
+        // of the bursts judged early too.
+        let mut bulk_days = std::mem::take(&mut self.early_days);
         for b in &bursts {
-            if b.messages() >= t.download_messages {
+            if b.messages() >= self.t.download_messages {
                 bulk_days
                     .entry((b.mailbox.clone(), b.ip.clone()))
                     .or_default()
@@ -799,25 +936,86 @@ impl Accesses {
         }
         bursts
             .into_iter()
-            .map(|b| {
-                let k = base.known.get(b.mailbox.as_str());
-                let standing = standing(&b, k, &attackers);
-                let usual = k.and_then(|k| usual_day(k, &b, &attackers));
-                let recurring_days = bulk_days
-                    .get(&(b.mailbox.clone(), b.ip.clone()))
-                    .map_or(0, BTreeSet::len);
-                let baseline = baseline_words(&b, k, standing, usual);
-                Judged {
-                    taken: attackers.account(&b.mailbox, b.cell.last),
-                    burst: b,
-                    standing,
-                    usual,
-                    recurring_days,
-                    baseline,
-                }
-            })
+            .map(|b| judged(b, base, &attackers, &bulk_days))
             .collect()
     }
+}
+
+/// A burst with what is known of it: its address's standing, the account's usual day, the
+/// days its address read the mailbox in bulk.
+fn judged(
+    b: Burst,
+    base: &Baseline,
+    attackers: &Taken,
+    bulk_days: &FxHashMap<(String, String), BTreeSet<i64>>,
+) -> Judged {
+    let k = base.known.get(b.mailbox.as_str());
+    let standing = standing(&b, k, attackers);
+    let usual = k.and_then(|k| usual_day(k, &b, attackers));
+    let recurring_days = bulk_days
+        .get(&(b.mailbox.clone(), b.ip.clone()))
+        .map_or(0, BTreeSet::len);
+    let baseline = baseline_words(&b, k, standing, usual);
+    Judged {
+        taken: attackers.account(&b.mailbox, b.cell.last),
+        burst: b,
+        standing,
+        usual,
+        recurring_days,
+        baseline,
+    }
+}
+
+/// The bursts of `cells`: cells of one mailbox and address in consecutive hours, merged, in
+/// time order.
+fn bursts_of(mut cells: Vec<(CellKey, Cell)>, base: &Baseline) -> Vec<Burst> {
+    // Webmail cells go to the account of their address's login (none known: dropped,
+    // there is no mailbox to name).
+    cells.retain_mut(|((mailbox, ip, _), cell)| {
+        if !mailbox.is_empty() {
+            return true;
+        }
+        match base.login_at(ip, cell.first) {
+            Some(user) => {
+                *mailbox = user.into();
+                true
+            }
+            None => false,
+        }
+    });
+    // Cells of one key (a webmail cell and the account's own, a late fact's) merge in
+    // time order, whatever the order they were held in.
+    cells.sort_by(|a, b| (&a.0, a.1.first).cmp(&(&b.0, b.1.first)));
+    cells.dedup_by(|next, kept| {
+        let same = next.0 == kept.0;
+        if same {
+            kept.1.merge(&next.1);
+        }
+        same
+    });
+    let mut out: Vec<Burst> = Vec::new();
+    let mut prev: Option<(Box<str>, Box<str>, i64)> = None;
+    for ((mailbox, ip, hour), cell) in cells {
+        let day = cell.first.div_euclid(DAY_US);
+        let joins = prev
+            .as_ref()
+            .is_some_and(|(m, i, h)| *m == mailbox && *i == ip && hour - h <= 1);
+        match out.last_mut() {
+            Some(b) if joins => {
+                b.merge(&cell);
+                b.days.insert(day);
+            }
+            _ => out.push(Burst {
+                mailbox: mailbox.to_string(),
+                ip: ip.to_string(),
+                cell,
+                days: BTreeSet::from([day]),
+            }),
+        }
+        prev = Some((mailbox, ip, hour));
+    }
+    out.sort_by(|a, b| (a.cell.first, &a.mailbox, &a.ip).cmp(&(b.cell.first, &b.mailbox, &b.ip)));
+    out
 }
 
 /// The most messages the account read on one day up to the burst's — on that day only from

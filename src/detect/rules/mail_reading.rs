@@ -96,8 +96,17 @@ impl super::Rule for Reading {
         self.accesses.observe(f);
     }
 
-    fn seal(&mut self, before: i64, _files: &super::Files, _shared: &super::Shared) {
-        self.accesses.seal(before);
+    fn seal(&mut self, before: i64, _files: &super::Files, shared: &super::Shared) {
+        let (verdict, t) = (self.verdict, self.accesses.thresholds().clone());
+        let reports = |j: &Judged| {
+            (j.burst.messages() > 0 || j.burst.synced() > 0 || j.burst.listed() > 0)
+                && verdict(j, &t).is_some()
+        };
+        self.accesses.seal(before, &shared.mail, &reports);
+    }
+
+    fn limits(&self) -> Vec<super::Limit> {
+        self.accesses.limits(self.id)
     }
 
     fn finish(&mut self, files: &super::Files, shared: &super::Shared) -> Vec<Finding> {
