@@ -14,8 +14,10 @@
 //!   (earlier findings) — one step more (critical when used).
 //!
 //! The mailbox is matched by its name, an alias matching a login's local part. Uses are
-//! remembered per account and hour (the first of each hour), at most [`MAX_USES`] in all; beyond
-//! that the run reports a limit. One finding per switch-on. **ATT&CK**: T1114.002 (Remote Email
+//! remembered per account and hour (the first of each hour), at most [`MAX_USES`] at once;
+//! beyond that the run reports a limit. On sealing, uses older than the sealed hour less one
+//! window are forgotten unless a switch-on already seen can claim them (a later switch-on
+//! claims only later uses), so a mail server's logins without any switch-on do not pile up. One finding per switch-on. **ATT&CK**: T1114.002 (Remote Email
 //! Collection), T1098 (Account Manipulation). **Phase**: persistence (the way in that is left
 //! open). **False positives**: a
 //! multifunction printer's or a line-of-business application's mailbox given POP or IMAP on
@@ -158,6 +160,29 @@ impl Rule for ProtocolEnabled {
             }
             _ => {}
         }
+    }
+
+    /// Forgets the uses no switch-on can claim any more: a later switch-on is no earlier than
+    /// `before` (the engine's promise) and claims only uses after it, so of the hours before
+    /// `before` less one window (kept for a fact a little out of order) only those in the
+    /// window of a switch-on already seen stay.
+    fn seal(&mut self, before: i64, _files: &Files, _shared: &Shared) {
+        let window_hours = self.window_us.div_euclid(HOUR_US) + 1;
+        let keep_from = before.saturating_sub(window_hours);
+        let windows: Vec<(i64, i64)> = self
+            .enabled
+            .iter()
+            .map(|e| (e.fact.ts_us, e.fact.ts_us.saturating_add(self.window_us)))
+            .collect();
+        let mut remembered = 0;
+        self.uses.retain(|_, hours| {
+            hours.retain(|hour, u| {
+                *hour >= keep_from || windows.iter().any(|(from, to)| u.0 >= *from && u.0 <= *to)
+            });
+            remembered += hours.len();
+            !hours.is_empty()
+        });
+        self.remembered = remembered;
     }
 
     fn limits(&self) -> Vec<Limit> {

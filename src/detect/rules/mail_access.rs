@@ -56,7 +56,7 @@ use crate::events::record::Kind;
 pub const MAX_CELLS: usize = 1 << 18;
 /// Most sealed cells worth judging one rule holds for the end; beyond it the oldest half is
 /// judged at once ([`Accesses::seal`]).
-pub const MAX_SEALED: usize = 1 << 16;
+pub const MAX_SEALED: usize = 1 << 14;
 /// Most client addresses whose logins are remembered for webmail attribution.
 pub const MAX_LOGIN_IPS: usize = 1 << 17;
 /// Most logins remembered per client address (the latest).

@@ -96,3 +96,65 @@ fn by_a_taken_account_one_step_more() {
     );
     assert_eq!(role(&f[0], EntityKind::User, admin), Some("victim_account"));
 }
+
+#[test]
+fn sealing_forgets_only_uses_no_switch_on_can_claim() {
+    use crate::detect::rules::tests::{run as run_all, run_sealed};
+    let admin = "it.admin@contoso.example";
+    let day = 86_400;
+    let mut facts = Vec::new();
+    // A month of the admin's hourly logins: the uses a mail server piles up.
+    for h in 0..30 * 24 {
+        facts.push(success(h * 3600 + 60, "198.51.100.30", admin));
+    }
+    // Day 10: IMAP switched on, used 2 h later (the hourly login); day 20: POP switched on for
+    // the scanner, whose one login comes 3 h later.
+    facts.push(switch(
+        10 * day + 1800,
+        "198.51.100.10",
+        admin,
+        admin,
+        json!({"imap": "on"}),
+    ));
+    facts.push(switch(
+        20 * day + 600,
+        "198.51.100.10",
+        admin,
+        "scanner",
+        json!({"pop": "on"}),
+    ));
+    facts.push(success(
+        20 * day + 3 * 3600,
+        "198.51.100.31",
+        "scanner@contoso.example",
+    ));
+    facts.sort_by_key(|f| f.ts_us);
+    let titles = |f: &[Finding]| {
+        f.iter()
+            .map(|f| (f.title.clone(), f.severity))
+            .collect::<Vec<_>>()
+    };
+    let whole = run_all(rule(), &facts);
+    assert_eq!(titles(&whole).len(), 2, "{whole:#?}");
+    assert!(
+        whole.iter().all(|f| f.severity == Severity::High),
+        "{whole:#?}"
+    );
+    assert_eq!(titles(&run_sealed(rule(), &facts)), titles(&whole));
+    // What stays after a seal: the window of the seen switch-on, and the last window.
+    let mut r = ProtocolEnabled::new(&Thresholds::default());
+    for f in facts
+        .iter()
+        .filter(|f| f.ts_us < crate::detect::rules::tests::T0 + 15 * day * 1_000_000)
+    {
+        r.observe(f);
+    }
+    let shared = Shared::default();
+    r.seal(
+        (crate::detect::rules::tests::T0 / 1_000_000 + 15 * day) / 3600,
+        &[],
+        &shared,
+    );
+    assert!(r.remembered <= 26 + 26, "{}", r.remembered);
+    assert!(r.remembered >= 26, "{}", r.remembered);
+}
