@@ -56,7 +56,7 @@ pub struct ProtocolEnabled {
     enabled: Vec<Enabled>,
     /// (account lower case, hour) → the first use in that hour.
     /// Nested (account, then hour) so a lookup borrows the account's name.
-    uses: BTreeMap<Box<str>, BTreeMap<i64, Use>>,
+    uses: rustc_hash::FxHashMap<Box<str>, BTreeMap<i64, Use>>,
     /// Uses remembered in all.
     remembered: usize,
     dropped: u64,
@@ -68,7 +68,7 @@ impl ProtocolEnabled {
         ProtocolEnabled {
             window_us: t.protocol_use_hours.max(0).saturating_mul(HOUR_US),
             enabled: Vec::new(),
-            uses: BTreeMap::new(),
+            uses: Default::default(),
             remembered: 0,
             dropped: 0,
         }
@@ -120,8 +120,8 @@ impl ProtocolEnabled {
                     && acct.split('@').next() == Some(local.as_str())
                     && mail_actions::same_account(acct, mailbox)
             })
+            .min_by_key(|((acct, hour), u)| (u.0, *acct, *hour))
             .map(|(_, u)| u)
-            .min_by_key(|u| u.0)
     }
 }
 

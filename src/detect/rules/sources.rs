@@ -11,8 +11,6 @@
 //! had been seen elsewhere before that; **usual** when it was first seen there at least
 //! [`NEW_HOURS`] before. An account with no earlier network has neither.
 
-use std::collections::BTreeMap;
-
 use rustc_hash::FxHashMap;
 
 use super::failures::{network, HOUR_US};
@@ -39,7 +37,7 @@ struct Net {
 /// Every account's networks.
 #[derive(Debug, Default)]
 pub struct Sources {
-    by_user: FxHashMap<Box<str>, BTreeMap<Box<str>, Net>>,
+    by_user: FxHashMap<Box<str>, FxHashMap<Box<str>, Net>>,
 }
 
 /// Whether a fact says where an account acted from.
@@ -74,7 +72,7 @@ impl Sources {
         let lower = crate::detect::small::ascii_lower(user);
         let user = &*lower;
         if !self.by_user.contains_key(user) {
-            self.by_user.insert(user.into(), BTreeMap::new());
+            self.by_user.insert(user.into(), FxHashMap::default());
         }
         let Some(nets) = self.by_user.get_mut(user) else {
             return;
