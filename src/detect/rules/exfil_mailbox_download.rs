@@ -97,21 +97,8 @@ mod tests {
         let t = Thresholds::default();
         let mut rule = new(&t);
         rule.accesses = rule.accesses.with_max_sealed(cap);
-        let mut shared = crate::detect::rules::Shared::default();
+        let shared = crate::detect::rules::tests::feed_sealed(&mut rule, facts);
         let files: &crate::detect::rules::Files = &[("var/log/mail.log".to_string(), None)];
-        let mut hour = i64::MIN;
-        for f in facts {
-            let h = f.ts_us.div_euclid(crate::detect::rules::failures::HOUR_US);
-            if hour != i64::MIN && h > hour {
-                shared.settle_before(h);
-                rule.seal(h, files, &shared);
-                shared.seal(h);
-            }
-            hour = hour.max(h);
-            shared.observe(f);
-            rule.observe(f);
-        }
-        shared.settle();
         let early = rule.accesses.judged_early();
         let findings = rule.finish_with(files, &shared, earlier);
         assert!(rule.limits().is_empty(), "nothing lost");

@@ -932,6 +932,14 @@ pub mod tests {
     /// Runs one rule over facts (in time order) as the engine does on a long input: sealing
     /// at every hour boundary the facts cross.
     pub fn run_sealed(mut rule: Box<dyn Rule>, facts: &[Fact]) -> Vec<Finding> {
+        let shared = feed_sealed(rule.as_mut(), facts);
+        let files: &Files = &[("var/log/mail.log".to_string(), None)];
+        rule.finish(files, &shared)
+    }
+
+    /// Feeds facts (in time order) to one rule as the engine does on a long input, sealing at
+    /// every hour boundary they cross; the shared state, settled, to finish with.
+    pub fn feed_sealed(rule: &mut dyn Rule, facts: &[Fact]) -> super::Shared {
         let mut shared = super::Shared::default();
         let files: &Files = &[("var/log/mail.log".to_string(), None)];
         let mut hour = i64::MIN;
@@ -947,7 +955,7 @@ pub mod tests {
             rule.observe(f);
         }
         shared.settle();
-        rule.finish(files, &shared)
+        shared
     }
 
     /// Every kind of fact.
