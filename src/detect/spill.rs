@@ -1,8 +1,10 @@
 //! A rule's records set aside on disk until the end of the run: state that can only matter
 //! again in rare cases (a sealed reading that was nobody's theft unless a finding at the end
-//! names its address the attacker's) leaves memory for an anonymous temporary file (deleted
-//! by the system when it is closed, never in the evidence), one JSON line per record, and is
-//! read back at the end through a filter, so memory stays flat however long the input.
+//! names its address the attacker's) leaves memory for a nameless scratch file in `$TMPDIR`
+//! ([`crate::evidence::scratch`]: nothing is left behind however the run ends, never in the
+//! evidence), one JSON line per record, within the same budget as the parse layer's scratch
+//! copies (the free space less a reserve, [`crate::parse::spool::Budget`]), and is read back
+//! at the end through a filter, so memory stays flat however long the input.
 //!
 //! To use it for another rule's state: make the record `Serialize + DeserializeOwned`,
 //! [`Spill::put`] what is set aside, and [`Spill::take`] with the filter at the end. A write
@@ -18,6 +20,9 @@ use serde::Serialize;
 #[derive(Default)]
 pub struct Spill {
     file: Option<BufWriter<std::fs::File>>,
+    /// Bytes the file may still take (known once it is made).
+    budget: Option<crate::parse::spool::Budget>,
+    line: Vec<u8>,
     /// Records written.
     pub written: u64,
     /// Records that could not be written (or read back): lost, and reported.
@@ -39,25 +44,44 @@ impl Spill {
     /// Sets one record aside.
     pub fn put<T: Serialize>(&mut self, record: &T) {
         if self.file.is_none() && self.error.is_none() {
-            match tempfile::tempfile() {
+            match crate::evidence::scratch::anonymous() {
                 Ok(f) => self.file = Some(BufWriter::with_capacity(1 << 16, f)),
-                Err(e) => self.error = Some(format!("cannot create a temporary file: {e}")),
+                Err(e) => self.error = Some(format!("cannot make a scratch file: {e}")),
             }
         }
+        let budget = self
+            .budget
+            .get_or_insert_with(crate::parse::spool::Budget::of_temp_dir);
         let Some(w) = self.file.as_mut() else {
             self.lost += 1;
             return;
         };
-        let done = serde_json::to_writer(&mut *w, record)
+        self.line.clear();
+        let done = serde_json::to_writer(&mut self.line, record)
             .map_err(|e| e.to_string())
-            .and_then(|()| w.write_all(b"\n").map_err(|e| e.to_string()));
+            .and_then(|()| {
+                self.line.push(b'\n');
+                if budget.spend(self.line.len() as u64) {
+                    w.write_all(&self.line).map_err(|e| e.to_string())
+                } else {
+                    Err("no room left in $TMPDIR beyond its reserve".to_string())
+                }
+            });
         match done {
             Ok(()) => self.written += 1,
             Err(e) => {
                 self.lost += 1;
                 self.error
-                    .get_or_insert(format!("cannot write the temporary file: {e}"));
+                    .get_or_insert(format!("cannot write the scratch file: {e}"));
             }
+        }
+    }
+
+    /// The same, within `bytes` (tests).
+    pub fn with_budget(bytes: u64) -> Spill {
+        Spill {
+            budget: Some(crate::parse::spool::Budget::of(bytes)),
+            ..Spill::default()
         }
     }
 
@@ -123,5 +147,21 @@ mod tests {
         assert_eq!(back[3], (307, "a\nb\"307".to_string()));
         assert_eq!((s.lost, s.error.as_deref()), (0, None));
         assert!(s.take::<(u32, String)>(|_| true).is_empty(), "read once");
+    }
+
+    #[test]
+    fn past_the_budget_records_are_lost_and_counted() {
+        let mut s = Spill::with_budget(100);
+        for i in 0..10u32 {
+            s.put(&format!("record {i}"));
+        }
+        // Each line is 11 bytes: nine fit.
+        assert_eq!((s.written, s.lost), (9, 1));
+        assert!(
+            s.error.as_deref().unwrap_or("").contains("no room"),
+            "{:?}",
+            s.error
+        );
+        assert_eq!(s.take::<String>(|_| true).len(), 9);
     }
 }

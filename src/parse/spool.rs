@@ -31,9 +31,17 @@ impl Budget {
     }
 
     /// A budget of `bytes`.
-    #[cfg(test)]
     pub fn of(bytes: u64) -> Budget {
         Budget { left: bytes }
+    }
+
+    /// Takes `bytes` from the budget, if they are left.
+    pub fn spend(&mut self, bytes: u64) -> bool {
+        let ok = bytes <= self.left;
+        if ok {
+            self.left -= bytes;
+        }
+        ok
     }
 }
 
