@@ -348,7 +348,7 @@ struct Known {
     ips: FxHashMap<Box<str>, Seen>,
     /// Day → address → messages read that day from that address (at most [`MAX_DAYS`]
     /// pairs; the earliest go first). Nested, so a lookup borrows the address.
-    days: BTreeMap<i64, BTreeMap<Box<str>, u64>>,
+    days: BTreeMap<i64, DayReads>,
     /// (Day, address) pairs in `days`.
     day_pairs: usize,
 }
@@ -356,16 +356,45 @@ struct Known {
 /// Most (day, address) pairs of reading remembered per account.
 const MAX_DAYS: usize = 1600;
 
+/// One day's reading of an account per address, in address order: a day holds one to three
+/// addresses, so a sorted vector, not a tree node with room for eleven (one per account and
+/// day, the baseline's largest part on a long log).
+#[derive(Debug, Default)]
+struct DayReads(Vec<(Box<str>, u64)>);
+
+impl DayReads {
+    /// Adds `n` messages from `ip`; whether `ip` is new that day.
+    fn add(&mut self, ip: &str, n: u64) -> bool {
+        match self.0.binary_search_by(|(k, _)| (**k).cmp(ip)) {
+            Ok(i) => {
+                self.0[i].1 += n;
+                false
+            }
+            Err(i) => {
+                self.0.insert(i, (ip.into(), n));
+                true
+            }
+        }
+    }
+
+    /// Forgets the first address.
+    fn pop_first(&mut self) {
+        if !self.0.is_empty() {
+            self.0.remove(0);
+        }
+    }
+
+    /// Addresses and messages, in address order.
+    fn iter(&self) -> impl Iterator<Item = (&str, u64)> {
+        self.0.iter().map(|(k, n)| (&**k, *n))
+    }
+}
+
 impl Known {
     /// Adds `n` messages read on `day` from `ip`.
     fn read_on(&mut self, day: i64, ip: &str, n: u64) {
-        let per_ip = self.days.entry(day).or_default();
-        match per_ip.get_mut(ip) {
-            Some(t) => *t += n,
-            None => {
-                per_ip.insert(ip.into(), n);
-                self.day_pairs += 1;
-            }
+        if self.days.entry(day).or_default().add(ip, n) {
+            self.day_pairs += 1;
         }
         while self.day_pairs > MAX_DAYS {
             let Some(mut first) = self.days.first_entry() else {
@@ -373,7 +402,7 @@ impl Known {
             };
             first.get_mut().pop_first();
             self.day_pairs -= 1;
-            if first.get().is_empty() {
+            if first.get().0.is_empty() {
                 first.remove();
             }
         }
@@ -909,8 +938,8 @@ impl Accesses {
                     k.ips.keys().any(|ip| attackers.ip(ip))
                         || k.days
                             .values()
-                            .flat_map(|d| d.keys())
-                            .any(|ip| attackers.ip(ip))
+                            .flat_map(DayReads::iter)
+                            .any(|(ip, _)| attackers.ip(ip))
                 })
                 .map(|(account, _)| &**account)
                 .collect();
@@ -1033,12 +1062,12 @@ fn usual_day(k: &Known, b: &Burst, attackers: &Taken) -> Option<u64> {
         // On the burst's day, only addresses established when it began (two sessions, or a
         // day old): the attacker's first visit is no one's usual reading.
         let vouched = || {
-            k.ips.get(&**from).is_some_and(|t| {
+            k.ips.get(from).is_some_and(|t| {
                 (*d < day || t.ended2 < b.first() || t.first() < b.first() - DAY_US)
                     && trusted(from, t, b.first(), &b.ip, attackers)
             })
         };
-        if attackers.ip(from) || (*d == day && **from == *b.ip) || !vouched() {
+        if attackers.ip(from) || (*d == day && from == b.ip) || !vouched() {
             continue;
         }
         *per_day.entry(*d).or_default() += n;
@@ -1168,6 +1197,38 @@ pub mod tests {
     /// An access fact: what `mailbox` read from `ip` at `secs` by `proto` (the counts in `d`).
     pub fn access(secs: i64, ip: &str, mailbox: &str, proto: &'static str, d: Detail) -> Fact {
         fact(Kind::MailboxAccess, secs, ip, mailbox, proto, d)
+    }
+
+    #[test]
+    fn a_days_reading_keeps_its_addresses_in_order_and_the_earliest_pairs_go_first() {
+        let mut k = Known::default();
+        for (day, ip, n) in [
+            (2, "192.0.2.9", 5),
+            (2, "10.0.0.1", 3),
+            (1, "192.0.2.9", 1),
+            (2, "10.0.0.1", 4),
+        ] {
+            k.read_on(day, ip, n);
+        }
+        let pairs: Vec<(i64, &str, u64)> = k
+            .days
+            .iter()
+            .flat_map(|(d, r)| r.iter().map(move |(ip, n)| (*d, ip, n)))
+            .collect();
+        assert_eq!(
+            pairs,
+            [(1, "192.0.2.9", 1), (2, "10.0.0.1", 7), (2, "192.0.2.9", 5)]
+        );
+        assert_eq!(k.day_pairs, 3);
+        for i in 0..MAX_DAYS {
+            k.read_on(3 + i as i64, "198.51.100.1", 1);
+        }
+        assert_eq!(k.day_pairs, MAX_DAYS);
+        assert_eq!(
+            k.days.keys().next(),
+            Some(&3),
+            "days 1 and 2 forgotten first"
+        );
     }
 
     /// A session's end counters.
