@@ -77,7 +77,8 @@ impl Spill {
         }
     }
 
-    /// The same, within `bytes` (tests).
+    /// An empty one within `bytes`.
+    #[cfg(test)]
     pub fn with_budget(bytes: u64) -> Spill {
         Spill {
             budget: Some(crate::parse::spool::Budget::of(bytes)),

@@ -31,6 +31,7 @@ impl Budget {
     }
 
     /// A budget of `bytes`.
+    #[cfg(test)]
     pub fn of(bytes: u64) -> Budget {
         Budget { left: bytes }
     }

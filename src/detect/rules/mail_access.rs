@@ -618,7 +618,7 @@ pub struct Accesses {
     early: Vec<Burst>,
     /// The days each mailbox and address read in bulk in the bursts judged early (a schedule
     /// is judged with them at the end).
-    early_days: FxHashMap<(String, String), BTreeSet<i64>>,
+    early_days: BulkDays,
     /// Cells judged early.
     early_cells: u64,
     /// Bursts judged early that were not reported then: set aside on disk, and read back at
@@ -853,14 +853,7 @@ impl Accesses {
         self.closed = rest;
         self.early_cells += old.len() as u64;
         let bursts = bursts_of(old, base);
-        for b in &bursts {
-            if b.messages() >= self.t.download_messages {
-                self.early_days
-                    .entry((b.mailbox.clone(), b.ip.clone()))
-                    .or_default()
-                    .extend(b.days.iter().copied());
-            }
-        }
+        add_bulk_days(&mut self.early_days, &bursts, &self.t);
         let nobody = Taken::default();
         for b in bursts {
             let j = judged(b, base, &nobody, &self.early_days);
@@ -873,6 +866,7 @@ impl Accesses {
     }
 
     /// Cells judged early, and bursts of them set aside on disk.
+    #[cfg(test)]
     pub fn judged_early(&self) -> (u64, u64) {
         (self.early_cells, self.early_spilled.written)
     }
@@ -955,14 +949,7 @@ impl Accesses {
         // Days on which an address read a mailbox in bulk (a schedule when several): those
         // of the bursts judged early too.
         let mut bulk_days = std::mem::take(&mut self.early_days);
-        for b in &bursts {
-            if b.messages() >= self.t.download_messages {
-                bulk_days
-                    .entry((b.mailbox.clone(), b.ip.clone()))
-                    .or_default()
-                    .extend(b.days.iter().copied());
-            }
-        }
+        add_bulk_days(&mut bulk_days, &bursts, &self.t);
         bursts
             .into_iter()
             .map(|b| judged(b, base, &attackers, &bulk_days))
@@ -970,14 +957,24 @@ impl Accesses {
     }
 }
 
+/// Days each mailbox and address read in bulk (`download_messages` or more): adds those of
+/// `bursts` (several such days are a schedule).
+type BulkDays = FxHashMap<(String, String), BTreeSet<i64>>;
+
+fn add_bulk_days(days: &mut BulkDays, bursts: &[Burst], t: &Thresholds) {
+    for b in bursts
+        .iter()
+        .filter(|b| b.messages() >= t.download_messages)
+    {
+        days.entry((b.mailbox.clone(), b.ip.clone()))
+            .or_default()
+            .extend(b.days.iter().copied());
+    }
+}
+
 /// A burst with what is known of it: its address's standing, the account's usual day, the
 /// days its address read the mailbox in bulk.
-fn judged(
-    b: Burst,
-    base: &Baseline,
-    attackers: &Taken,
-    bulk_days: &FxHashMap<(String, String), BTreeSet<i64>>,
-) -> Judged {
+fn judged(b: Burst, base: &Baseline, attackers: &Taken, bulk_days: &BulkDays) -> Judged {
     let k = base.known.get(b.mailbox.as_str());
     let standing = standing(&b, k, attackers);
     let usual = k.and_then(|k| usual_day(k, &b, attackers));
