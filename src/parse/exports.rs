@@ -57,6 +57,8 @@ struct Render<'a, 'u> {
     pending: usize,
     stats: FileStats,
     unparsed: Option<&'u mut (dyn Write + Send)>,
+    /// The last record's time and its text (records in a row often share the second).
+    last_ts: Option<(i64, Arc<str>)>,
 }
 
 impl<'a, 'u> Render<'a, 'u> {
@@ -67,6 +69,7 @@ impl<'a, 'u> Render<'a, 'u> {
             pending: 0,
             stats: FileStats::default(),
             unparsed,
+            last_ts: None,
         })
     }
 
@@ -86,7 +89,14 @@ impl<'a, 'u> Render<'a, 'u> {
         match got {
             Got::Events(recs) => {
                 for rec in &recs {
-                    let ts: Arc<str> = crate::detect::finding::ts(rec.ts_us).into();
+                    let ts = match &self.last_ts {
+                        Some((us, ts)) if *us == rec.ts_us => Arc::clone(ts),
+                        _ => {
+                            let ts: Arc<str> = crate::detect::finding::ts(rec.ts_us).into();
+                            self.last_ts = Some((rec.ts_us, Arc::clone(&ts)));
+                            ts
+                        }
+                    };
                     let e = rec.event(
                         ts,
                         Source {

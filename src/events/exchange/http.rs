@@ -6,7 +6,9 @@
 //! and requested host. Columns are found by name (the synonyms below), so a selection of
 //! columns in any order reads the same as the full log.
 
-use super::values::{client_ip, time_us, Row};
+use std::sync::LazyLock;
+
+use super::values::{client_ip, time_us, Header, Row};
 use super::{Got, Rec};
 use crate::events::record::Kind;
 use crate::evidence::exports::ExportKind;
@@ -95,7 +97,7 @@ fn is_ip_column(n: &str) -> bool {
 }
 
 /// The request fields common to every web log.
-fn request(row: &Row, ts: i64, service: String) -> Rec {
+fn request<C: AsRef<str>>(row: &Row<C>, ts: i64, service: String) -> Rec {
     let mut r = Rec::new(Kind::HttpRequest, ts, service);
     r.proto = Some("http");
     r.src_ip = row
@@ -132,23 +134,15 @@ fn request(row: &Row, ts: i64, service: String) -> Rec {
 
 /// One line of an IIS W3C log (space-separated; `fields` from its `#Fields:` line, else
 /// IIS's default Exchange set).
-pub fn iis_line(text: &str, fields: Option<&[String]>) -> Got {
-    let default: Vec<String>;
-    let names = match fields {
-        Some(f) => f,
-        None => {
-            default = IIS_FIELDS.iter().map(|s| s.to_string()).collect();
-            &default
-        }
-    };
-    let cells: Vec<String> = text.split(' ').map(str::to_string).collect();
-    if cells.len() < names.len().min(8) {
+pub fn iis_line(text: &str, fields: Option<&Header>) -> Got {
+    static DEFAULT: LazyLock<Header> =
+        LazyLock::new(|| Header::of(IIS_FIELDS));
+    let header = fields.unwrap_or(&DEFAULT);
+    let cells: Vec<&str> = text.split(' ').collect();
+    if cells.len() < header.names().len().min(8) {
         return Got::Unparsed;
     }
-    let row = Row {
-        names,
-        cells: &cells,
-    };
+    let row = header.row(&cells);
     let stamp = match (row.get(&["date"]), row.get(&["time"])) {
         (Some(d), Some(t)) => format!("{d} {t}"),
         _ => return Got::Unparsed,
@@ -217,10 +211,7 @@ mod tests {
         ]);
         let Got::Events(v) = row(
             ExportKind::HttpProxy,
-            &Row {
-                names: &n,
-                cells: &c,
-            },
+            &Row::new(&n, &c),
         ) else {
             panic!()
         };

@@ -190,7 +190,7 @@ mod tests {
     use super::*;
 
     fn row_of<'a>(names: &'a [String], cells: &'a [String]) -> Row<'a> {
-        Row { names, cells }
+        Row::new(names, cells)
     }
 
     fn v(s: &[&str]) -> Vec<String> {

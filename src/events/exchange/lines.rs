@@ -6,7 +6,9 @@
 
 use super::http::PROXY_FIELDS;
 use super::msgtrk::MSGTRK_FIELDS;
-use super::values::{split_csv, time_us, Row};
+use std::sync::LazyLock;
+
+use super::values::{split_csv, time_us, Header};
 use super::{Got, Rec};
 use crate::events::record::Kind;
 use crate::evidence::exports::ExportKind;
@@ -28,21 +30,12 @@ pub fn line(text: &str) -> Got {
             .get(8)
             .is_some_and(|e| !e.is_empty() && e.bytes().all(|b| b.is_ascii_uppercase()))
     {
-        let names: Vec<String> = MSGTRK_FIELDS.iter().map(|s| s.to_string()).collect();
-        return super::msgtrk::row(&Row {
-            names: &names,
-            cells: &cells,
-        });
+        static MSGTRK: LazyLock<Header> = LazyLock::new(|| Header::of(MSGTRK_FIELDS));
+        return super::msgtrk::row(&MSGTRK.row(&cells));
     }
     if cells.len() >= PROXY_FIELDS.len() && cells.get(9).is_some_and(|u| u.starts_with('/')) {
-        let names: Vec<String> = PROXY_FIELDS.iter().map(|s| s.to_string()).collect();
-        return super::http::row(
-            ExportKind::HttpProxy,
-            &Row {
-                names: &names,
-                cells: &cells,
-            },
-        );
+        static PROXY: LazyLock<Header> = LazyLock::new(|| Header::of(PROXY_FIELDS));
+        return super::http::row(ExportKind::HttpProxy, &PROXY.row(&cells));
     }
     // Another row of a time-stamped Exchange log (OAB generation progress, ECP requests
     // without a command): a known shape without an event.

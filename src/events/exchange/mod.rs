@@ -38,7 +38,7 @@ use crate::events::record::{Event, Kind, Source};
 use crate::events::web;
 use crate::evidence::exports::{fields_line, ExportKind};
 use detail::Detail;
-use values::Row;
+use values::Header;
 
 /// One event read from an export, owned (export records are not borrowed from a chunk).
 #[derive(Debug, Clone)]
@@ -207,7 +207,7 @@ pub fn crlf_ends(head: &[u8]) -> bool {
 #[derive(Debug, Clone, Default)]
 pub struct Carry {
     /// The column names, lower-case.
-    pub fields: Option<Vec<String>>,
+    pub fields: Option<Header>,
 }
 
 /// How an export of `kind` can be cut into parts of whole records read one after another
@@ -336,7 +336,7 @@ pub fn read_part(
 ) -> Option<u64> {
     let mut r = part;
     match splits(kind) {
-        Some(Split::Lines) => by_line(kind, &mut r, tz, carry, base, emit).0,
+        Some(Split::Lines) => Some(lines_of(kind, part, tz, carry, base, emit)),
         _ => by_record(kind, &mut r, export_us, crlf, carry, base, emit).0,
     }
 }
@@ -356,7 +356,6 @@ fn by_line(
     let mut br = BufReader::with_capacity(1 << 20, r);
     let mut buf = Vec::new();
     let (mut line, mut offset) = (0u64, 0u64);
-    let fields = &mut carry.fields;
     loop {
         buf.clear();
         match br.read_until(b'\n', &mut buf) {
@@ -368,26 +367,7 @@ fn by_line(
                     offset: base.offset + offset,
                 };
                 offset += n as u64;
-                let lossy = std::str::from_utf8(&buf).is_err();
-                let text = String::from_utf8_lossy(&buf);
-                let text = text
-                    .trim_end_matches(['\n', '\r'])
-                    .trim_start_matches('\u{feff}');
-                let got = if kind == ExportKind::AccessLog {
-                    web::access::line(text)
-                } else if kind == ExportKind::ZimbraLog {
-                    web::zimbra::line(text, tz)
-                } else if let Some(f) = fields_line(text) {
-                    *fields = Some(f.iter().map(|s| s.to_ascii_lowercase()).collect());
-                    Got::Ignored
-                } else if text.starts_with('#') || text.trim().is_empty() {
-                    Got::Ignored
-                } else if kind == ExportKind::Iis {
-                    http::iis_line(text, fields.as_deref())
-                } else {
-                    lines::line(text)
-                };
-                if !emit(at, text, got, lossy) {
+                if !one_line(kind, tz, carry, at, &buf, emit) {
                     return (Some(line), None);
                 }
             }
@@ -400,6 +380,67 @@ fn by_line(
             }
         }
     }
+}
+
+/// [`by_line`] over a part already in memory: its lines are read where they lie.
+fn lines_of(
+    kind: ExportKind,
+    part: &[u8],
+    tz: Tz,
+    carry: &mut Carry,
+    base: At,
+    emit: &mut dyn FnMut(At, &str, Got, bool) -> bool,
+) -> u64 {
+    let (mut line, mut offset) = (0u64, 0usize);
+    while offset < part.len() {
+        let end = memchr::memchr(b'\n', &part[offset..]).map_or(part.len(), |i| offset + i + 1);
+        line += 1;
+        let at = At {
+            line: base.line + line,
+            offset: base.offset + offset as u64,
+        };
+        if !one_line(kind, tz, carry, at, &part[offset..end], emit) {
+            break;
+        }
+        offset = end;
+    }
+    line
+}
+
+/// One line of a line-oriented export (with its line end, if any), handed to `emit`;
+/// returns what `emit` says (false: stop).
+fn one_line(
+    kind: ExportKind,
+    tz: Tz,
+    carry: &mut Carry,
+    at: At,
+    bytes: &[u8],
+    emit: &mut dyn FnMut(At, &str, Got, bool) -> bool,
+) -> bool {
+    let (text, lossy) = match std::str::from_utf8(bytes) {
+        Ok(t) => (Cow::Borrowed(t), false),
+        Err(_) => (String::from_utf8_lossy(bytes), true),
+    };
+    let text = text
+        .trim_end_matches(['\n', '\r'])
+        .trim_start_matches('\u{feff}');
+    let got = if kind == ExportKind::AccessLog {
+        web::access::line(text)
+    } else if kind == ExportKind::ZimbraLog {
+        web::zimbra::line(text, tz)
+    } else if let Some(f) = fields_line(text) {
+        carry.fields = Some(Header::new(
+            f.iter().map(|s| s.to_ascii_lowercase()).collect(),
+        ));
+        Got::Ignored
+    } else if text.starts_with('#') || text.trim().is_empty() {
+        Got::Ignored
+    } else if kind == ExportKind::Iis {
+        http::iis_line(text, carry.fields.as_ref())
+    } else {
+        lines::line(text)
+    };
+    emit(at, text, got, lossy)
 }
 
 /// CSV formats with a header (a `#Fields:` line or the first row), records may span lines.
@@ -461,24 +502,12 @@ fn by_record(
         let text = || cells.join(",");
         let got = if first.starts_with("#Fields:") {
             *header = fields_line(text().trim_start_matches('\u{feff}'))
-                .map(|f| f.iter().map(|s| s.to_ascii_lowercase()).collect());
+                .map(|f| Header::new(f.iter().map(|s| s.to_ascii_lowercase()).collect()));
             Got::Ignored
         } else if first.starts_with('#') || cells.iter().all(|c| c.trim().is_empty()) {
             Got::Ignored
-        } else if header.is_none() {
-            *header = Some(
-                cells
-                    .iter()
-                    .map(|c| c.trim().trim_start_matches('\u{feff}').to_ascii_lowercase())
-                    .collect(),
-            );
-            Got::Ignored
-        } else {
-            let names = header.as_deref().unwrap_or_default();
-            let row = Row {
-                names,
-                cells: &cells,
-            };
+        } else if let Some(header) = header.as_ref() {
+            let row = header.row(&cells);
             match kind {
                 ExportKind::HttpProxy | ExportKind::HttpCsv => http::row(kind, &row),
                 ExportKind::MessageTracking => msgtrk::row(&row),
@@ -488,6 +517,14 @@ fn by_record(
                 ExportKind::Mailboxes => inventory::mailbox(&row, export_us),
                 _ => Got::Unparsed,
             }
+        } else {
+            *header = Some(Header::new(
+                cells
+                    .iter()
+                    .map(|c| c.trim().trim_start_matches('\u{feff}').to_ascii_lowercase())
+                    .collect(),
+            ));
+            Got::Ignored
         };
         let text = match got {
             Got::Unparsed => text(),

@@ -114,10 +114,7 @@ mod tests {
         let l = r#"2024-01-25T15:16:09.949Z,10.11.12.14,exchange-mail.my.domain.com,10.11.12.14,exchange-mail,"08DC1DB12C345BE5;2024-01-25T15:16:09.544Z;0",exchange-mail\Default exchange-mail,SMTP,RECEIVE,70912345566403,<20240123200014.123F425E28@host01.my.domain.com>,1e6eb197-c6b4-1234-1b69-56dc1db88f50,mailuser@my.domain.com,,7229,1,,,vzdump backup status,root@host01.my.domain.com,root@host01.my.domain.com,0cA: ,Incoming,,10.11.12.13,10.11.12.14,,Email,05503123,15.02.0330.005"#;
         let names: Vec<String> = MSGTRK_FIELDS.iter().map(|s| s.to_string()).collect();
         let cells = split_csv(l);
-        let Got::Events(v) = row(&Row {
-            names: &names,
-            cells: &cells,
-        }) else {
+        let Got::Events(v) = row(&Row::new(&names, &cells)) else {
             panic!()
         };
         assert_eq!(v[0].kind, Kind::MessageReceived);

@@ -6,6 +6,7 @@
 //! `9/26/2023 1:56:15 AM`), so a time without a zone is read as UTC.
 
 use chrono::{DateTime, NaiveDateTime};
+use rustc_hash::FxHashMap;
 
 /// Microseconds since the epoch of an Exchange / M365 time text (UTC unless it says otherwise).
 pub fn time_us(s: &str) -> Option<i64> {
@@ -84,6 +85,11 @@ pub fn client_ip(s: &str) -> Option<String> {
         .strip_prefix("::ffff:")
         .or_else(|| s.strip_prefix("::FFFF:"))
         .unwrap_or(s);
+    // An IPv4 address that parses is already written as its text form (the parser takes
+    // no leading zeros, no octal, no short forms): no need to write it again.
+    if s.parse::<std::net::Ipv4Addr>().is_ok() {
+        return Some(s.to_string());
+    }
     s.parse::<std::net::IpAddr>().ok().map(|ip| ip.to_string())
 }
 
@@ -177,20 +183,73 @@ pub fn split_csv(line: &str) -> Vec<String> {
     out
 }
 
-/// One data row with its column names (lower-case).
-pub struct Row<'a> {
+/// A header's column names (lower-case), with where each one first sits, found once per
+/// header rather than once per row and column.
+#[derive(Debug, Clone, Default)]
+pub struct Header {
+    names: Vec<String>,
+    at: FxHashMap<String, usize>,
+}
+
+impl Header {
+    /// The header of these column names (lower-case).
+    pub fn new(names: Vec<String>) -> Self {
+        let mut at = FxHashMap::default();
+        for (i, n) in names.iter().enumerate() {
+            at.entry(n.clone()).or_insert(i);
+        }
+        Header { names, at }
+    }
+
+    /// The header of these fixed column names (lower-case).
+    pub fn of(names: &[&str]) -> Self {
+        Header::new(names.iter().map(|s| s.to_string()).collect())
+    }
+
+    /// The column names, in order.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// One row of cells under this header.
+    pub fn row<'a, C: AsRef<str>>(&'a self, cells: &'a [C]) -> Row<'a, C> {
+        Row {
+            names: &self.names,
+            cells,
+            at: Some(&self.at),
+        }
+    }
+}
+
+/// One data row with its column names (lower-case); cells are owned strings or slices of
+/// the record's text.
+pub struct Row<'a, C = String> {
     /// Column names, lower-case.
     pub names: &'a [String],
     /// Cells.
-    pub cells: &'a [String],
+    pub cells: &'a [C],
+    /// Where each name sits, when the row came from a [`Header`] (else names are searched).
+    pub at: Option<&'a FxHashMap<String, usize>>,
 }
 
-impl Row<'_> {
+impl<'a, C: AsRef<str>> Row<'a, C> {
+    /// A row of `cells` under `names`, searched by name.
+    pub fn new(names: &'a [String], cells: &'a [C]) -> Self {
+        Row {
+            names,
+            cells,
+            at: None,
+        }
+    }
+
     /// The first non-empty cell among these column names (lower-case).
     pub fn get(&self, names: &[&str]) -> Option<&str> {
         names.iter().find_map(|n| {
-            let i = self.names.iter().position(|c| c == n)?;
-            let v = self.cells.get(i)?.trim();
+            let i = match self.at {
+                Some(at) => *at.get(*n)?,
+                None => self.names.iter().position(|c| c == n)?,
+            };
+            let v = self.cells.get(i)?.as_ref().trim();
             (!is_null(v)).then_some(v)
         })
     }
@@ -260,6 +319,11 @@ mod tests {
         assert_eq!(client_ip("2001:db8::5").as_deref(), Some("2001:db8::5"));
         assert_eq!(client_ip("-"), None);
         assert_eq!(client_ip("servernavn"), None);
+        // The IPv4 fast path keeps only what the text form writes back the same.
+        for odd in ["010.1.1.1", "1.2.3", "0x7f.0.0.1", "1.2.3.4.5", "256.1.1.1", "01.2.3.4"] {
+            assert_eq!(client_ip(odd), None, "{odd}");
+        }
+        assert_eq!(client_ip("0.0.0.0").as_deref(), Some("0.0.0.0"));
     }
 
     #[test]
