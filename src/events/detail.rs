@@ -230,7 +230,12 @@ pub struct Detail {
 impl Detail {
     /// The compact JSON text stored in the event.
     pub fn to_text(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
+        // Room for a web request's detail at once, not grown a few bytes at a time.
+        let mut out = Vec::with_capacity(256);
+        match serde_json::to_writer(&mut out, self) {
+            Ok(()) => String::from_utf8(out).unwrap_or_default(),
+            Err(_) => String::new(),
+        }
     }
 
     /// Reads a detail back (None when the text is not one).

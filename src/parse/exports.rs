@@ -17,7 +17,7 @@ use std::sync::mpsc::{channel, sync_channel, Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
 
 use super::output::{Rendered, Sink, Writer};
-use super::pipeline::Ctx;
+use super::pipeline::{Ctx, Pool};
 use super::FileStats;
 use crate::events::exchange::{At, Carry, CsvScan, Got, Split};
 use crate::events::record::Source;
@@ -59,17 +59,25 @@ struct Render<'a, 'u> {
     unparsed: Option<&'u mut (dyn Write + Send)>,
     /// The last record's time and its text (records in a row often share the second).
     last_ts: Option<(i64, Arc<str>)>,
+    /// Where batch buffers come from (and the renderer returns them), when parts are read
+    /// on several threads.
+    pool: Option<&'a Pool>,
 }
 
 impl<'a, 'u> Render<'a, 'u> {
-    fn new(ctx: &'a Ctx<'a>, unparsed: Option<&'u mut (dyn Write + Send)>) -> io::Result<Self> {
+    fn new(
+        ctx: &'a Ctx<'a>,
+        unparsed: Option<&'u mut (dyn Write + Send)>,
+        pool: Option<&'a Pool>,
+    ) -> io::Result<Self> {
         Ok(Render {
             ctx,
-            writer: Writer::new(ctx.format, Vec::new(), false, ctx.file_id)?,
+            writer: Writer::new(ctx.format, buffer(pool), false, ctx.file_id)?,
             pending: 0,
             stats: FileStats::default(),
             unparsed,
             last_ts: None,
+            pool,
         })
     }
 
@@ -126,7 +134,7 @@ impl<'a, 'u> Render<'a, 'u> {
             self.pending = 0;
             let full = std::mem::replace(
                 &mut self.writer,
-                Writer::new(ctx.format, Vec::new(), false, ctx.file_id)?,
+                Writer::new(ctx.format, buffer(self.pool), false, ctx.file_id)?,
             );
             return full.finish().map(Some);
         }
@@ -137,6 +145,11 @@ impl<'a, 'u> Render<'a, 'u> {
     fn finish(self) -> io::Result<(Rendered<Vec<u8>>, FileStats)> {
         Ok((self.writer.finish()?, self.stats))
     }
+}
+
+/// A buffer for a batch: a recycled one when there is a pool.
+fn buffer(pool: Option<&Pool>) -> Vec<u8> {
+    pool.map_or_else(Vec::new, Pool::get)
 }
 
 /// Parses export `r` of format `kind`; `export_us` is the file's modification time (the time
@@ -152,7 +165,7 @@ pub fn run(
     if let Some(split) = crate::events::exchange::splits(kind) {
         return in_parts(ctx, kind, split, export_us, r, out, unparsed);
     }
-    let mut render = Render::new(ctx, unparsed)?;
+    let mut render = Render::new(ctx, unparsed, None)?;
     let mut failure: Option<io::Error> = None;
     let tz = ctx.clock.tz;
     let (lines, warning) = read(kind, r, export_us, tz, &mut |at, text, got, lossy| {
@@ -247,6 +260,9 @@ fn in_parts(
     }
     // The renderer learns how the stream ended, and how many lines it had, once cut.
     let (end_tx, end_rx) = channel::<(Ended, bool)>();
+    // Batch buffers go back to the readers once written: fresh multi-megabyte buffers cost
+    // page faults on every batch.
+    let pool = &Pool::with_floor(BATCH * 64);
     std::thread::scope(|scope| {
         for _ in 0..READERS {
             let (work_rx, done_tx, carry_tx) = (&work_rx, done_tx.clone(), carry_tx.clone());
@@ -271,7 +287,7 @@ fn in_parts(
                 let mut unparsed = Vec::new();
                 let mut failure = None;
                 let mut lines = None;
-                match Render::new(ctx, None) {
+                match Render::new(ctx, None, Some(pool)) {
                     Err(e) => failure = Some(e),
                     Ok(mut render) => {
                         lines = crate::events::exchange::read_part(
@@ -353,6 +369,7 @@ fn in_parts(
                     next += 1;
                     for mut batch in p.batches? {
                         out.write(&mut batch)?;
+                        pool.put(std::mem::take(&mut batch.out));
                     }
                     if let Some(u) = unparsed.as_mut() {
                         for (line, text) in &p.unparsed {

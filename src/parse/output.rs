@@ -389,7 +389,9 @@ mod tests {
     #[test]
     fn json_str_matches_serde_at_every_position() {
         use super::json_str;
-        let specials = ['"', '\\', '\n', '\r', '\t', '\u{8}', '\u{c}', '\u{1}', '\u{1f}', '\u{7f}'];
+        let specials = [
+            '"', '\\', '\n', '\r', '\t', '\u{8}', '\u{c}', '\u{1}', '\u{1f}', '\u{7f}',
+        ];
         for len in 0..20 {
             for at in 0..=len {
                 for c in specials {

@@ -27,12 +27,29 @@ const MAX_ENTRY_LINES: usize = 1000;
 
 /// Recycled buffers: chunks and rendered output are reused instead of reallocated (fresh
 /// multi-megabyte allocations cost page faults on every chunk).
-#[derive(Default)]
-struct Pool(Mutex<Vec<Vec<u8>>>);
+pub(super) struct Pool {
+    bufs: Mutex<Vec<Vec<u8>>>,
+    /// Buffers smaller than this are not kept.
+    floor: usize,
+}
+
+impl Default for Pool {
+    fn default() -> Self {
+        Pool::with_floor(CHUNK / 2)
+    }
+}
 
 impl Pool {
+    /// A pool keeping buffers of at least `floor` bytes.
+    pub(super) fn with_floor(floor: usize) -> Self {
+        Pool {
+            bufs: Mutex::new(Vec::new()),
+            floor,
+        }
+    }
+
     /// An empty buffer.
-    fn get(&self) -> Vec<u8> {
+    pub(super) fn get(&self) -> Vec<u8> {
         let mut v = self.get_filled();
         v.clear();
         v
@@ -41,20 +58,20 @@ impl Pool {
     /// A buffer that may still hold its last contents: its length says how many bytes are
     /// initialised, so a reader can reuse them without zero-filling the chunk again.
     fn get_filled(&self) -> Vec<u8> {
-        self.0
+        self.bufs
             .lock()
             .ok()
             .and_then(|mut p| p.pop())
             .unwrap_or_default()
     }
 
-    fn put(&self, v: Vec<u8>) {
+    pub(super) fn put(&self, v: Vec<u8>) {
         // Only buffers worth keeping: a small one handed out would be regrown (fresh pages,
         // zeroed by the kernel) on the next chunk.
-        if v.capacity() < CHUNK / 2 {
+        if v.capacity() < self.floor {
             return;
         }
-        if let Ok(mut p) = self.0.lock() {
+        if let Ok(mut p) = self.bufs.lock() {
             if p.len() < 64 {
                 p.push(v);
             }

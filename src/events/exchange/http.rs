@@ -8,7 +8,7 @@
 
 use std::sync::LazyLock;
 
-use super::values::{client_ip, time_us, Header, Row};
+use super::values::{client_ip, time_us, Header, Pick, Row};
 use super::{Got, Rec};
 use crate::events::record::Kind;
 use crate::evidence::exports::ExportKind;
@@ -80,7 +80,7 @@ pub fn row(kind: ExportKind, row: &Row) -> Got {
         (ExportKind::HttpProxy, None) => "exchange/httpproxy".to_string(),
         _ => "http".to_string(),
     };
-    let mut r = request(row, ts, service);
+    let mut r = request(row, &Columns::of(row), ts, service);
     if r.src_ip.is_none() && !row.names.iter().any(|n| is_ip_column(n)) {
         // A selection without an address column may still carry the address in a cell
         // the header does not name (HelseCERT's OWA excerpt).
@@ -96,49 +96,75 @@ fn is_ip_column(n: &str) -> bool {
     )
 }
 
-/// The request fields common to every web log.
-fn request<C: AsRef<str>>(row: &Row<C>, ts: i64, service: String) -> Rec {
+/// The request fields common to every web log: the columns each is read from, by preference.
+const REQUEST: [&[&str]; 11] = [
+    &["clientipaddress", "c-ip", "clientip", "client-ip", "ip"],
+    &["authenticateduser", "cs-username", "username"],
+    &["serverhostname", "s-computername", "s-ip"],
+    &["httpstatus", "sc-status", "httpstatuskode", "status"],
+    &["method", "cs-method", "http-metode", "httpmethod"],
+    &["urlstem", "cs-uri-stem", "urlpath", "uri", "url"],
+    &["urlquery", "cs-uri-query"],
+    &["anchormailbox"],
+    &["routinghint"],
+    &["useragent", "cs(user-agent)", "user-agent"],
+    &["urlhost", "cs-host", "hostname", "host"],
+];
+
+/// Where a header holds the [`REQUEST`] fields, found once per header.
+#[derive(Debug, Clone, Copy)]
+pub struct Columns([Pick; 11]);
+
+impl Columns {
+    /// The request columns of `row`'s names.
+    pub fn of<C: AsRef<str>>(row: &Row<C>) -> Self {
+        Columns(REQUEST.map(|names| row.pick(names)))
+    }
+
+    /// The request columns of `header`.
+    pub fn of_header(header: &Header) -> Self {
+        Columns(REQUEST.map(|names| header.pick(names)))
+    }
+}
+
+fn request<C: AsRef<str>>(row: &Row<C>, cols: &Columns, ts: i64, service: String) -> Rec {
+    let [ip, user, host, status, method, url, query, anchor, routing, ua, vhost] = &cols.0;
     let mut r = Rec::new(Kind::HttpRequest, ts, service);
     r.proto = Some("http");
-    r.src_ip = row
-        .get(&["clientipaddress", "c-ip", "clientip", "client-ip", "ip"])
-        .and_then(client_ip);
-    r.actor = row
-        .get(&["authenticateduser", "cs-username", "username"])
-        .map(str::to_string);
-    r.host = row
-        .get(&["serverhostname", "s-computername", "s-ip"])
-        .map(str::to_string);
+    r.src_ip = row.at(ip).and_then(client_ip);
+    r.actor = row.at(user).map(str::to_string);
+    r.host = row.at(host).map(str::to_string);
     r.status = row
-        .get(&["httpstatus", "sc-status", "httpstatuskode", "status"])
+        .at(status)
         .filter(|s| s.len() == 3 && s.bytes().all(|b| b.is_ascii_digit()))
         .map(str::to_string);
     let d = &mut r.detail;
-    d.method = row
-        .get(&["method", "cs-method", "http-metode", "httpmethod"])
-        .map(str::to_ascii_uppercase);
-    d.url = row
-        .get(&["urlstem", "cs-uri-stem", "urlpath", "uri", "url"])
-        .map(str::to_string);
-    d.query = row.get(&["urlquery", "cs-uri-query"]).map(str::to_string);
-    d.anchor = row.get(&["anchormailbox"]).map(str::to_string);
-    d.routing = row.get(&["routinghint"]).map(str::to_string);
-    d.ua = row
-        .get(&["useragent", "cs(user-agent)", "user-agent"])
-        .map(str::to_string);
-    d.vhost = row
-        .get(&["urlhost", "cs-host", "hostname", "host"])
-        .map(str::to_string);
+    d.method = row.at(method).map(str::to_ascii_uppercase);
+    d.url = row.at(url).map(str::to_string);
+    d.query = row.at(query).map(str::to_string);
+    d.anchor = row.at(anchor).map(str::to_string);
+    d.routing = row.at(routing).map(str::to_string);
+    d.ua = row.at(ua).map(str::to_string);
+    d.vhost = row.at(vhost).map(str::to_string);
     r
 }
 
 /// One line of an IIS W3C log (space-separated; `fields` from its `#Fields:` line, else
 /// IIS's default Exchange set).
-pub fn iis_line(text: &str, fields: Option<&Header>) -> Got {
-    static DEFAULT: LazyLock<Header> =
-        LazyLock::new(|| Header::of(IIS_FIELDS));
-    let header = fields.unwrap_or(&DEFAULT);
-    let cells: Vec<&str> = text.split(' ').collect();
+pub fn iis_line(text: &str, fields: Option<(&Header, &Columns)>) -> Got {
+    static DEFAULT: LazyLock<(Header, Columns)> = LazyLock::new(|| {
+        let h = Header::of(IIS_FIELDS);
+        let c = Columns::of_header(&h);
+        (h, c)
+    });
+    let (header, cols) = fields.unwrap_or((&DEFAULT.0, &DEFAULT.1));
+    let mut cells: Vec<&str> = Vec::with_capacity(header.names().len() + 1);
+    let mut from = 0;
+    for i in memchr::memchr_iter(b' ', text.as_bytes()) {
+        cells.push(&text[from..i]);
+        from = i + 1;
+    }
+    cells.push(&text[from..]);
     if cells.len() < header.names().len().min(8) {
         return Got::Unparsed;
     }
@@ -150,7 +176,7 @@ pub fn iis_line(text: &str, fields: Option<&Header>) -> Got {
     let Some(ts) = time_us(&stamp) else {
         return Got::Unparsed;
     };
-    let mut r = request(&row, ts, "iis".to_string());
+    let mut r = request(&row, cols, ts, "iis".to_string());
     // IIS writes spaces in the user agent as `+`.
     if let Some(ua) = r.detail.ua.as_mut() {
         *ua = ua.replace('+', " ");
@@ -164,6 +190,29 @@ mod tests {
 
     fn names(v: &[&str]) -> Vec<String> {
         v.iter().map(|s| s.to_string()).collect()
+    }
+
+    /// A pick holds every alternative name of every request field.
+    #[test]
+    fn request_names_fit_a_pick() {
+        for names in REQUEST {
+            assert!(names.len() <= Pick::MAX, "{names:?}");
+        }
+    }
+
+    /// A field read through its pick falls back to the next name when the preferred
+    /// column is empty, as reading by name does.
+    #[test]
+    fn pick_prefers_then_falls_back() {
+        let h = Header::of(&["c-ip", "clientipaddress", "date"]);
+        let cols = Columns::of_header(&h);
+        let cells = ["192.0.2.1", "-", "2026-01-01"];
+        let row = h.row(&cells);
+        let by_name = row.get(REQUEST[0]);
+        assert_eq!(row.at(&cols.0[0]), Some("192.0.2.1"));
+        assert_eq!(row.at(&cols.0[0]), by_name);
+        let bare = Row::new(h.names(), &cells);
+        assert_eq!(bare.at(&Columns::of(&bare).0[0]), Some("192.0.2.1"));
     }
 
     #[test]
@@ -209,10 +258,7 @@ mod tests {
             "ServerInfo~a]@srv.example.local:444/mapi/emsmdb/?#",
             "200",
         ]);
-        let Got::Events(v) = row(
-            ExportKind::HttpProxy,
-            &Row::new(&n, &c),
-        ) else {
+        let Got::Events(v) = row(ExportKind::HttpProxy, &Row::new(&n, &c)) else {
             panic!()
         };
         assert_eq!(v[0].src_ip.as_deref(), Some("130.255.189.21"));

@@ -208,6 +208,9 @@ pub fn crlf_ends(head: &[u8]) -> bool {
 pub struct Carry {
     /// The column names, lower-case.
     pub fields: Option<Header>,
+    /// Where `fields` holds a web request's columns, once an IIS line needed them (cleared
+    /// whenever the names change).
+    pub web: Option<http::Columns>,
 }
 
 /// How an export of `kind` can be cut into parts of whole records read one after another
@@ -432,11 +435,16 @@ fn one_line(
         carry.fields = Some(Header::new(
             f.iter().map(|s| s.to_ascii_lowercase()).collect(),
         ));
+        carry.web = None;
         Got::Ignored
     } else if text.starts_with('#') || text.trim().is_empty() {
         Got::Ignored
     } else if kind == ExportKind::Iis {
-        http::iis_line(text, carry.fields.as_ref())
+        let Carry { fields, web } = carry;
+        let columns = fields
+            .as_ref()
+            .map(|h| (h, *web.get_or_insert_with(|| http::Columns::of_header(h))));
+        http::iis_line(text, columns.as_ref().map(|(h, c)| (*h, c)))
     } else {
         lines::line(text)
     };
@@ -467,6 +475,8 @@ fn by_record(
         line: base.line + p.line() + u64::from(crlf && p.byte() > 0),
         offset: base.offset + p.byte() + u64::from(crlf && p.byte() > 0),
     };
+    // Only IIS lines read `web`; a CSV header never leaves one behind.
+    carry.web = None;
     let header = &mut carry.fields;
     let mut rec = csv::ByteRecord::new();
     let mut lines = None;

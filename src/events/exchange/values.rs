@@ -211,6 +211,11 @@ impl Header {
         &self.names
     }
 
+    /// Where these alternative column names sit, in their order of preference.
+    pub fn pick(&self, names: &[&str]) -> Pick {
+        Pick::new(names.iter().map(|n| self.at.get(*n).copied()))
+    }
+
     /// One row of cells under this header.
     pub fn row<'a, C: AsRef<str>>(&'a self, cells: &'a [C]) -> Row<'a, C> {
         Row {
@@ -218,6 +223,31 @@ impl Header {
             cells,
             at: Some(&self.at),
         }
+    }
+}
+
+/// The places in a header of a set of alternative column names, in their order of
+/// preference, found once: reading a row through a pick is then one index per name, no name
+/// compared. At most [`Pick::MAX`] names (a test holds every list to it).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Pick {
+    at: [u16; Pick::MAX],
+    n: u8,
+}
+
+impl Pick {
+    /// The most alternative names a pick holds.
+    pub const MAX: usize = 8;
+
+    fn new(places: impl Iterator<Item = Option<usize>>) -> Self {
+        let mut p = Pick::default();
+        for i in places.flatten() {
+            if let (Ok(i), true) = (u16::try_from(i), usize::from(p.n) < Pick::MAX) {
+                p.at[usize::from(p.n)] = i;
+                p.n += 1;
+            }
+        }
+        p
     }
 }
 
@@ -252,6 +282,22 @@ impl<'a, C: AsRef<str>> Row<'a, C> {
             let v = self.cells.get(i)?.as_ref().trim();
             (!is_null(v)).then_some(v)
         })
+    }
+
+    /// The first non-empty cell among the places of `pick` ([`Header::pick`]).
+    pub fn at(&self, pick: &Pick) -> Option<&str> {
+        pick.at[..usize::from(pick.n)].iter().find_map(|&i| {
+            let v = self.cells.get(usize::from(i))?.as_ref().trim();
+            (!is_null(v)).then_some(v)
+        })
+    }
+
+    /// [`Header::pick`] for this row's names.
+    pub fn pick(&self, names: &[&str]) -> Pick {
+        match self.at {
+            Some(at) => Pick::new(names.iter().map(|n| at.get(*n).copied())),
+            None => Pick::new(names.iter().map(|n| self.names.iter().position(|c| c == n))),
+        }
     }
 
     /// A boolean column.
@@ -320,7 +366,14 @@ mod tests {
         assert_eq!(client_ip("-"), None);
         assert_eq!(client_ip("servernavn"), None);
         // The IPv4 fast path keeps only what the text form writes back the same.
-        for odd in ["010.1.1.1", "1.2.3", "0x7f.0.0.1", "1.2.3.4.5", "256.1.1.1", "01.2.3.4"] {
+        for odd in [
+            "010.1.1.1",
+            "1.2.3",
+            "0x7f.0.0.1",
+            "1.2.3.4.5",
+            "256.1.1.1",
+            "01.2.3.4",
+        ] {
             assert_eq!(client_ip(odd), None, "{odd}");
         }
         assert_eq!(client_ip("0.0.0.0").as_deref(), Some("0.0.0.0"));
