@@ -66,7 +66,7 @@ pub const IIS_FIELDS: &[&str] = &[
 ];
 
 /// One request row of an HttpProxy log or a request CSV.
-pub fn row(kind: ExportKind, row: &Row) -> Got {
+pub fn row<C: AsRef<str>>(kind: ExportKind, row: &Row<C>) -> Got {
     let Some(ts) = row
         .get(&["datetime", "timestamp", "date-time", "time", "creationtime"])
         .and_then(time_us)
@@ -84,7 +84,7 @@ pub fn row(kind: ExportKind, row: &Row) -> Got {
     if r.src_ip.is_none() && !row.names.iter().any(|n| is_ip_column(n)) {
         // A selection without an address column may still carry the address in a cell
         // the header does not name (HelseCERT's OWA excerpt).
-        r.src_ip = row.cells.iter().find_map(|c| client_ip(c));
+        r.src_ip = row.cells.iter().find_map(|c| client_ip(c.as_ref()));
     }
     Got::Events(vec![r])
 }
@@ -178,7 +178,7 @@ pub fn iis_line(text: &str, fields: Option<(&Header, &Columns)>) -> Got {
     };
     let mut r = request(&row, cols, ts, "iis".to_string());
     // IIS writes spaces in the user agent as `+`.
-    if let Some(ua) = r.detail.ua.as_mut() {
+    if let Some(ua) = r.detail.ua.as_mut().filter(|ua| ua.contains('+')) {
         *ua = ua.replace('+', " ");
     }
     Got::Events(vec![r])

@@ -13,7 +13,7 @@ use super::values::{addresses, recipients, time_us, Row};
 use super::{Got, Rec};
 use crate::events::record::Kind;
 
-fn when(row: &Row, export_us: Option<i64>) -> Option<(i64, bool)> {
+fn when<C: AsRef<str>>(row: &Row<C>, export_us: Option<i64>) -> Option<(i64, bool)> {
     match row
         .get(&[
             "whenchangedutc",
@@ -28,11 +28,11 @@ fn when(row: &Row, export_us: Option<i64>) -> Option<(i64, bool)> {
     }
 }
 
-fn list(row: &Row, names: &[&str]) -> Vec<String> {
+fn list<C: AsRef<str>>(row: &Row<C>, names: &[&str]) -> Vec<String> {
     row.get(names).map(recipients).unwrap_or_default()
 }
 
-fn words(row: &Row, names: &[&str]) -> Vec<String> {
+fn words<C: AsRef<str>>(row: &Row<C>, names: &[&str]) -> Vec<String> {
     names
         .iter()
         .filter_map(|n| row.get(&[n]))
@@ -45,7 +45,7 @@ fn words(row: &Row, names: &[&str]) -> Vec<String> {
 }
 
 /// One `Get-InboxRule` row.
-pub fn inbox_rule(row: &Row, export_us: Option<i64>) -> Got {
+pub fn inbox_rule<C: AsRef<str>>(row: &Row<C>, export_us: Option<i64>) -> Got {
     let Some((ts, from_export)) = when(row, export_us) else {
         return Got::Unparsed;
     };
@@ -115,7 +115,7 @@ pub fn inbox_rule(row: &Row, export_us: Option<i64>) -> Got {
 }
 
 /// One `Get-TransportRule` row.
-pub fn transport_rule(row: &Row, export_us: Option<i64>) -> Got {
+pub fn transport_rule<C: AsRef<str>>(row: &Row<C>, export_us: Option<i64>) -> Got {
     let Some((ts, from_export)) = when(row, export_us) else {
         return Got::Unparsed;
     };
@@ -160,7 +160,7 @@ pub fn transport_rule(row: &Row, export_us: Option<i64>) -> Got {
 }
 
 /// One `Get-Mailbox` row.
-pub fn mailbox(row: &Row, export_us: Option<i64>) -> Got {
+pub fn mailbox<C: AsRef<str>>(row: &Row<C>, export_us: Option<i64>) -> Got {
     let Some((ts, from_export)) = when(row, export_us) else {
         return Got::Unparsed;
     };

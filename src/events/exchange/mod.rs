@@ -499,10 +499,16 @@ fn by_record(
         }
         let at = rec.position().map(start).unwrap_or_default();
         lines = Some(base.line + rdr.position().line());
-        let lossy = rec.iter().any(|c| std::str::from_utf8(c).is_err());
-        let cells: Vec<String> = rec
+        let mut lossy = false;
+        let cells: Vec<Cow<str>> = rec
             .iter()
-            .map(|c| String::from_utf8_lossy(c).into_owned())
+            .map(|c| match std::str::from_utf8(c) {
+                Ok(t) => Cow::Borrowed(t),
+                Err(_) => {
+                    lossy = true;
+                    String::from_utf8_lossy(c)
+                }
+            })
             .collect();
         let first = cells
             .first()

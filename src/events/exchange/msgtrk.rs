@@ -47,7 +47,7 @@ pub const MSGTRK_FIELDS: &[&str] = &[
 ];
 
 /// One row.
-pub fn row(row: &Row) -> Got {
+pub fn row<C: AsRef<str>>(row: &Row<C>) -> Got {
     let Some(ts) = row.get(&["date-time"]).and_then(time_us) else {
         return Got::Unparsed;
     };

@@ -366,14 +366,20 @@ fn command_line(op: &str, params: &BTreeMap<String, String>) -> String {
 }
 
 /// One row of Purview's CSV export.
-pub fn csv_row(row: &Row) -> Got {
-    let fallback = row.get(&["creationdate", "creationtime"]).and_then(time_us);
+pub fn csv_row<C: AsRef<str>>(row: &Row<C>) -> Got {
+    // The row's own time is read only when the record has none of its own (the column is
+    // often US-style text, the slowest to read).
+    let fallback = || row.get(&["creationdate", "creationtime"]).and_then(time_us);
     match row
         .get(&["auditdata"])
         .and_then(|a| serde_json::from_str::<Value>(a).ok())
     {
-        Some(v) => record(&v, fallback),
+        Some(v) => {
+            let own = text(&v, "CreationTime").and_then(|t| time_us(&t));
+            record(&v, if own.is_some() { None } else { fallback() })
+        }
         None => {
+            let fallback = fallback();
             // No usable AuditData: what the columns say.
             let mut o = serde_json::Map::new();
             for (k, names) in [

@@ -134,7 +134,12 @@ pub fn recipients(s: &str) -> Vec<String> {
 
 /// Whether a cell says nothing (`""`, `$null`, `null`, `{}`, `-`).
 pub fn is_null(s: &str) -> bool {
-    matches!(s.trim(), "" | "$null" | "null" | "{}" | "-" | "[]")
+    null_trimmed(s.trim())
+}
+
+/// [`is_null`] of a cell already trimmed.
+fn null_trimmed(s: &str) -> bool {
+    matches!(s, "" | "$null" | "null" | "{}" | "-" | "[]")
 }
 
 /// A boolean cell (`True`, `$true`, `1`).
@@ -280,7 +285,7 @@ impl<'a, C: AsRef<str>> Row<'a, C> {
                 None => self.names.iter().position(|c| c == n)?,
             };
             let v = self.cells.get(i)?.as_ref().trim();
-            (!is_null(v)).then_some(v)
+            (!null_trimmed(v)).then_some(v)
         })
     }
 
@@ -288,7 +293,7 @@ impl<'a, C: AsRef<str>> Row<'a, C> {
     pub fn at(&self, pick: &Pick) -> Option<&str> {
         pick.at[..usize::from(pick.n)].iter().find_map(|&i| {
             let v = self.cells.get(usize::from(i))?.as_ref().trim();
-            (!is_null(v)).then_some(v)
+            (!null_trimmed(v)).then_some(v)
         })
     }
 
