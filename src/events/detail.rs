@@ -230,12 +230,20 @@ pub struct Detail {
 impl Detail {
     /// The compact JSON text stored in the event.
     pub fn to_text(&self) -> String {
-        // Room for a web request's detail at once, not grown a few bytes at a time.
-        let mut out = Vec::with_capacity(256);
-        match serde_json::to_writer(&mut out, self) {
-            Ok(()) => String::from_utf8(out).unwrap_or_default(),
-            Err(_) => String::new(),
+        let mut out = String::new();
+        self.write_text(&mut out);
+        out
+    }
+
+    /// [`Detail::to_text`] into `out` (cleared first), whose room is reused.
+    pub fn write_text(&self, out: &mut String) {
+        let mut bytes = std::mem::take(out).into_bytes();
+        bytes.clear();
+        if serde_json::to_writer(&mut bytes, self).is_err() {
+            bytes.clear();
         }
+        // serde_json writes UTF-8 only; anything else would leave the text empty.
+        *out = String::from_utf8(bytes).unwrap_or_default();
     }
 
     /// Reads a detail back (None when the text is not one).

@@ -57,6 +57,8 @@ struct Render<'a, 'u> {
     pending: usize,
     stats: FileStats,
     unparsed: Option<&'u mut (dyn Write + Send)>,
+    /// The detail text of the record being rendered (its room reused).
+    detail: String,
     /// The last record's time and its text (records in a row often share the second).
     last_ts: Option<(i64, Arc<str>)>,
     /// Where batch buffers come from (and the renderer returns them), when parts are read
@@ -76,6 +78,7 @@ impl<'a, 'u> Render<'a, 'u> {
             pending: 0,
             stats: FileStats::default(),
             unparsed,
+            detail: String::new(),
             last_ts: None,
             pool,
         })
@@ -105,7 +108,7 @@ impl<'a, 'u> Render<'a, 'u> {
                             ts
                         }
                     };
-                    let e = rec.event(
+                    let e = rec.event_in(
                         ts,
                         Source {
                             host: &ctx.host,
@@ -114,8 +117,9 @@ impl<'a, 'u> Render<'a, 'u> {
                             line: at.line,
                             offset: at.offset,
                         },
+                        &mut self.detail,
                     );
-                    self.writer.write(&e)?;
+                    self.writer.push(&e)?;
                     stats.events += 1;
                     stats.first_us = Some(stats.first_us.map_or(rec.ts_us, |t| t.min(rec.ts_us)));
                     stats.last_us = Some(stats.last_us.map_or(rec.ts_us, |t| t.max(rec.ts_us)));

@@ -287,6 +287,20 @@ impl Sink {
     }
 }
 
+impl Writer<Vec<u8>> {
+    /// [`Writer::write`] into memory: JSON lines go straight into the output, not through
+    /// the scratch buffer.
+    pub fn push(&mut self, e: &Event) -> io::Result<()> {
+        match self {
+            Writer::Jsonl(out, _) => {
+                event_json(e, out);
+                Ok(())
+            }
+            w => w.write(e),
+        }
+    }
+}
+
 impl<W: Write> Writer<W> {
     /// Starts output in `format`; `header` writes the CSV header row first; `file` numbers the
     /// file for detection facts.

@@ -284,7 +284,7 @@ fn parse_chunk(ctx: &Ctx, pool: &Pool, c: Chunk) -> io::Result<Done> {
                         j.fill(&mut e);
                     }
                 }
-                out.write(&e)?;
+                out.push(&e)?;
                 stats.events += 1;
             }
             LineOutcome::Ignored => stats.ignored += 1,

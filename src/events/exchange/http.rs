@@ -6,6 +6,7 @@
 //! and requested host. Columns are found by name (the synonyms below), so a selection of
 //! columns in any order reads the same as the full log.
 
+use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use super::values::{client_ip, time_us, Header, Pick, Row};
@@ -75,10 +76,10 @@ pub fn row<C: AsRef<str>>(kind: ExportKind, row: &Row<C>) -> Got {
     };
     let service = match (kind, row.get(&["protocol"])) {
         (ExportKind::HttpProxy, Some(p)) => {
-            format!("exchange/httpproxy/{}", p.to_ascii_lowercase())
+            Cow::Owned(format!("exchange/httpproxy/{}", p.to_ascii_lowercase()))
         }
-        (ExportKind::HttpProxy, None) => "exchange/httpproxy".to_string(),
-        _ => "http".to_string(),
+        (ExportKind::HttpProxy, None) => Cow::Borrowed("exchange/httpproxy"),
+        _ => Cow::Borrowed("http"),
     };
     let mut r = request(row, &Columns::of(row), ts, service);
     if r.src_ip.is_none() && !row.names.iter().any(|n| is_ip_column(n)) {
@@ -127,7 +128,12 @@ impl Columns {
     }
 }
 
-fn request<C: AsRef<str>>(row: &Row<C>, cols: &Columns, ts: i64, service: String) -> Rec {
+fn request<C: AsRef<str>>(
+    row: &Row<C>,
+    cols: &Columns,
+    ts: i64,
+    service: Cow<'static, str>,
+) -> Rec {
     let [ip, user, host, status, method, url, query, anchor, routing, ua, vhost] = &cols.0;
     let mut r = Rec::new(Kind::HttpRequest, ts, service);
     r.proto = Some("http");
@@ -176,7 +182,7 @@ pub fn iis_line(text: &str, fields: Option<(&Header, &Columns)>) -> Got {
     let Some(ts) = time_us(&stamp) else {
         return Got::Unparsed;
     };
-    let mut r = request(&row, cols, ts, "iis".to_string());
+    let mut r = request(&row, cols, ts, Cow::Borrowed("iis"));
     // IIS writes spaces in the user agent as `+`.
     if let Some(ua) = r.detail.ua.as_mut().filter(|ua| ua.contains('+')) {
         *ua = ua.replace('+', " ");

@@ -48,7 +48,7 @@ pub struct Rec {
     /// What happened.
     pub kind: Kind,
     /// Service (`exchange/httpproxy/ecp`, `m365/exchange`, `iis`).
-    pub service: String,
+    pub service: Cow<'static, str>,
     /// Protocol.
     pub proto: Option<&'static str>,
     /// Reporting server.
@@ -78,7 +78,7 @@ pub struct Rec {
 
 impl Rec {
     /// A record of `kind` at `ts_us` from `service`.
-    pub fn new(kind: Kind, ts_us: i64, service: impl Into<String>) -> Rec {
+    pub fn new(kind: Kind, ts_us: i64, service: impl Into<Cow<'static, str>>) -> Rec {
         Rec {
             ts_us,
             kind,
@@ -100,15 +100,41 @@ impl Rec {
 
     /// The event, pointing at `source`; `ts` is its RFC 3339 text.
     pub fn event<'a>(&'a self, ts: Arc<str>, source: Source<'a>) -> Event<'a> {
-        let b = |s: &'a Option<String>| s.as_deref().map(Cow::Borrowed);
         let detail = self.detail.to_text();
+        self.event_with(ts, source, (detail != "{}").then_some(Cow::Owned(detail)))
+    }
+
+    /// [`Rec::event`] with its detail text written into `scratch` (a buffer reused from
+    /// record to record, not a new one each).
+    pub fn event_in<'a>(
+        &'a self,
+        ts: Arc<str>,
+        source: Source<'a>,
+        scratch: &'a mut String,
+    ) -> Event<'a> {
+        self.detail.write_text(scratch);
+        let detail: &'a str = scratch;
+        self.event_with(
+            ts,
+            source,
+            (detail != "{}").then_some(Cow::Borrowed(detail)),
+        )
+    }
+
+    fn event_with<'a>(
+        &'a self,
+        ts: Arc<str>,
+        source: Source<'a>,
+        detail: Option<Cow<'a, str>>,
+    ) -> Event<'a> {
+        let b = |s: &'a Option<String>| s.as_deref().map(Cow::Borrowed);
         Event {
             ts,
             ts_unix_us: self.ts_us,
             ts_year_inferred: false,
             host: source.host,
             log_host: b(&self.host),
-            service: Cow::Borrowed(&self.service),
+            service: Cow::Borrowed(self.service.as_ref()),
             pid: None,
             kind: self.kind,
             proto: self.proto,
@@ -123,7 +149,7 @@ impl Rec {
             queue_id: b(&self.queue_id),
             status: b(&self.status),
             relay: b(&self.relay),
-            detail: (detail != "{}").then_some(Cow::Owned(detail)),
+            detail,
             utf8_lossy: false,
             source,
             session: None,
@@ -370,7 +396,8 @@ fn by_line(
                     offset: base.offset + offset,
                 };
                 offset += n as u64;
-                if !one_line(kind, tz, carry, at, &buf, emit) {
+                let (text, lossy) = utf8(&buf);
+                if !one_line(kind, tz, carry, at, text, lossy, emit) {
                     return (Some(line), None);
                 }
             }
@@ -395,6 +422,8 @@ fn lines_of(
     emit: &mut dyn FnMut(At, &str, Got, bool) -> bool,
 ) -> u64 {
     let (mut line, mut offset) = (0u64, 0usize);
+    // A part that is UTF-8 as a whole is checked once, not line by line.
+    let whole = std::str::from_utf8(part).ok();
     while offset < part.len() {
         let end = memchr::memchr(b'\n', &part[offset..]).map_or(part.len(), |i| offset + i + 1);
         line += 1;
@@ -402,7 +431,12 @@ fn lines_of(
             line: base.line + line,
             offset: base.offset + offset as u64,
         };
-        if !one_line(kind, tz, carry, at, &part[offset..end], emit) {
+        // A line ends after `\n`, an ASCII byte: always a character boundary.
+        let (text, lossy) = match whole.and_then(|w| w.get(offset..end)) {
+            Some(t) => (Cow::Borrowed(t), false),
+            None => utf8(&part[offset..end]),
+        };
+        if !one_line(kind, tz, carry, at, text, lossy, emit) {
             break;
         }
         offset = end;
@@ -410,20 +444,25 @@ fn lines_of(
     line
 }
 
-/// One line of a line-oriented export (with its line end, if any), handed to `emit`;
-/// returns what `emit` says (false: stop).
+/// A line's text, and whether its bytes were not UTF-8 (then replaced).
+fn utf8(bytes: &[u8]) -> (Cow<'_, str>, bool) {
+    match std::str::from_utf8(bytes) {
+        Ok(t) => (Cow::Borrowed(t), false),
+        Err(_) => (String::from_utf8_lossy(bytes), true),
+    }
+}
+
+/// One line of a line-oriented export (with its line end, if any; `lossy`: its bytes were not
+/// UTF-8), handed to `emit`; returns what `emit` says (false: stop).
 fn one_line(
     kind: ExportKind,
     tz: Tz,
     carry: &mut Carry,
     at: At,
-    bytes: &[u8],
+    text: Cow<str>,
+    lossy: bool,
     emit: &mut dyn FnMut(At, &str, Got, bool) -> bool,
 ) -> bool {
-    let (text, lossy) = match std::str::from_utf8(bytes) {
-        Ok(t) => (Cow::Borrowed(t), false),
-        Err(_) => (String::from_utf8_lossy(bytes), true),
-    };
     let text = text
         .trim_end_matches(['\n', '\r'])
         .trim_start_matches('\u{feff}');

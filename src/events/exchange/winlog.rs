@@ -134,7 +134,7 @@ pub fn record(v: &Value) -> (Got, String) {
 }
 
 fn rec(h: &Header, kind: Kind, service: &str) -> Rec {
-    let mut r = Rec::new(kind, h.ts, service);
+    let mut r = Rec::new(kind, h.ts, service.to_string());
     r.host = h.host.clone();
     r
 }
