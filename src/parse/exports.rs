@@ -506,19 +506,12 @@ fn cut(
         if let Some(e) = ended {
             return Some(e);
         }
-        let len = buf.len();
-        buf.resize(len + PART, 0);
-        match r.read(&mut buf[len..]) {
-            Ok(0) => {
-                buf.truncate(len);
-                ended = Some(None);
-            }
-            Ok(n) => buf.truncate(len + n),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => buf.truncate(len),
-            Err(e) => {
-                buf.truncate(len);
-                ended = Some(Some(e));
-            }
+        // Up to a part's bytes more, read into the buffer's spare room (not zero-filled
+        // first); what was read before an error stays, as after a short read.
+        match (&mut *r).take(PART as u64).read_to_end(&mut buf) {
+            Ok(0) => ended = Some(None),
+            Ok(_) => {}
+            Err(e) => ended = Some(Some(e)),
         }
     }
 }
