@@ -9,7 +9,7 @@
 use std::borrow::Cow;
 use std::sync::LazyLock;
 
-use super::values::{client_ip, time_us, Header, Pick, Row};
+use super::values::{client_ip, date_time_us, time_us, Header, Pick, Row};
 use super::{Got, Rec};
 use crate::events::record::Kind;
 use crate::evidence::exports::ExportKind;
@@ -112,19 +112,32 @@ const REQUEST: [&[&str]; 11] = [
     &["urlhost", "cs-host", "hostname", "host"],
 ];
 
-/// Where a header holds the [`REQUEST`] fields, found once per header.
+/// Where a header holds the [`REQUEST`] fields (and a W3C log's date and time), found once
+/// per header.
 #[derive(Debug, Clone, Copy)]
-pub struct Columns([Pick; 11]);
+pub struct Columns {
+    request: [Pick; 11],
+    date: Pick,
+    time: Pick,
+}
 
 impl Columns {
     /// The request columns of `row`'s names.
     pub fn of<C: AsRef<str>>(row: &Row<C>) -> Self {
-        Columns(REQUEST.map(|names| row.pick(names)))
+        Columns {
+            request: REQUEST.map(|names| row.pick(names)),
+            date: row.pick(&["date"]),
+            time: row.pick(&["time"]),
+        }
     }
 
     /// The request columns of `header`.
     pub fn of_header(header: &Header) -> Self {
-        Columns(REQUEST.map(|names| header.pick(names)))
+        Columns {
+            request: REQUEST.map(|names| header.pick(names)),
+            date: header.pick(&["date"]),
+            time: header.pick(&["time"]),
+        }
     }
 }
 
@@ -134,7 +147,7 @@ fn request<C: AsRef<str>>(
     ts: i64,
     service: Cow<'static, str>,
 ) -> Rec {
-    let [ip, user, host, status, method, url, query, anchor, routing, ua, vhost] = &cols.0;
+    let [ip, user, host, status, method, url, query, anchor, routing, ua, vhost] = &cols.request;
     let mut r = Rec::new(Kind::HttpRequest, ts, service);
     r.proto = Some("http");
     r.src_ip = row.at(ip).and_then(client_ip);
@@ -175,11 +188,10 @@ pub fn iis_line(text: &str, fields: Option<(&Header, &Columns)>) -> Got {
         return Got::Unparsed;
     }
     let row = header.row(&cells);
-    let stamp = match (row.get(&["date"]), row.get(&["time"])) {
-        (Some(d), Some(t)) => format!("{d} {t}"),
-        _ => return Got::Unparsed,
+    let (Some(d), Some(t)) = (row.at(&cols.date), row.at(&cols.time)) else {
+        return Got::Unparsed;
     };
-    let Some(ts) = time_us(&stamp) else {
+    let Some(ts) = date_time_us(d, t) else {
         return Got::Unparsed;
     };
     let mut r = request(&row, cols, ts, Cow::Borrowed("iis"));
@@ -215,10 +227,10 @@ mod tests {
         let cells = ["192.0.2.1", "-", "2026-01-01"];
         let row = h.row(&cells);
         let by_name = row.get(REQUEST[0]);
-        assert_eq!(row.at(&cols.0[0]), Some("192.0.2.1"));
-        assert_eq!(row.at(&cols.0[0]), by_name);
+        assert_eq!(row.at(&cols.request[0]), Some("192.0.2.1"));
+        assert_eq!(row.at(&cols.request[0]), by_name);
         let bare = Row::new(h.names(), &cells);
-        assert_eq!(bare.at(&Columns::of(&bare).0[0]), Some("192.0.2.1"));
+        assert_eq!(bare.at(&Columns::of(&bare).request[0]), Some("192.0.2.1"));
     }
 
     #[test]

@@ -34,6 +34,23 @@ pub fn time_us(s: &str) -> Option<i64> {
     })
 }
 
+/// Microseconds since the epoch of a date and a time in two cells (a W3C log's `date` and
+/// `time`): [`time_us`] of `"{date} {time}"`, joined on the stack when short.
+pub fn date_time_us(date: &str, time: &str) -> Option<i64> {
+    let mut buf = [0u8; 40];
+    let n = date.len() + 1 + time.len();
+    match buf.get_mut(..n) {
+        Some(b) => {
+            b[..date.len()].copy_from_slice(date.as_bytes());
+            b[date.len()] = b' ';
+            b[date.len() + 1..].copy_from_slice(time.as_bytes());
+            // Two UTF-8 texts and a space are UTF-8.
+            std::str::from_utf8(b).ok().and_then(time_us)
+        }
+        None => time_us(&format!("{date} {time}")),
+    }
+}
+
 /// The common shape read without chrono's format machinery: `YYYY-MM-DD HH:MM:SS` or
 /// `YYYY-MM-DDTHH:MM:SS`, an optional `.` and 1 to 9 digits, nothing after (the IIS and
 /// zone-less audit times; with a zone it is RFC 3339's). The value is the one the formats of
@@ -319,6 +336,19 @@ impl<'a, C: AsRef<str>> Row<'a, C> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn date_and_time_cells() {
+        let t = 1_632_621_375_000_000; // 2021-09-26T01:56:15Z
+        assert_eq!(date_time_us("2021-09-26", "01:56:15"), Some(t));
+        assert_eq!(date_time_us("2021-09-26", "01:56:15.5"), Some(t + 500_000));
+        let long = format!("01:56:15.{}", "0".repeat(40));
+        assert_eq!(
+            date_time_us("2021-09-26", &long),
+            time_us(&format!("2021-09-26 {long}"))
+        );
+        assert_eq!(date_time_us("yesterday", "noon"), None);
+    }
 
     #[test]
     fn times_of_every_export() {
