@@ -253,7 +253,7 @@ impl Header {
 /// compared. At most [`Pick::MAX`] names (a test holds every list to it).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Pick {
-    at: [u16; Pick::MAX],
+    at: [u32; Pick::MAX],
     n: u8,
 }
 
@@ -264,7 +264,7 @@ impl Pick {
     fn new(places: impl Iterator<Item = Option<usize>>) -> Self {
         let mut p = Pick::default();
         for i in places.flatten() {
-            if let (Ok(i), true) = (u16::try_from(i), usize::from(p.n) < Pick::MAX) {
+            if let (Ok(i), true) = (u32::try_from(i), usize::from(p.n) < Pick::MAX) {
                 p.at[usize::from(p.n)] = i;
                 p.n += 1;
             }
@@ -309,7 +309,7 @@ impl<'a, C: AsRef<str>> Row<'a, C> {
     /// The first non-empty cell among the places of `pick` ([`Header::pick`]).
     pub fn at(&self, pick: &Pick) -> Option<&str> {
         pick.at[..usize::from(pick.n)].iter().find_map(|&i| {
-            let v = self.cells.get(usize::from(i))?.as_ref().trim();
+            let v = self.cells.get(usize::try_from(i).ok()?)?.as_ref().trim();
             (!null_trimmed(v)).then_some(v)
         })
     }
