@@ -313,6 +313,12 @@ impl Split {
                     };
                     let Some(k) = skip else { break };
                     i += k;
+                    // A doubled quote inside a quoted field (JSON in a CSV cell is full of
+                    // them) leaves the field quoted: stepped over at once.
+                    if st == Quoted && bytes.get(i + 1) == Some(&b'"') {
+                        i += 2;
+                        continue;
+                    }
                     let b = bytes[i];
                     i += 1;
                     st = match (st, b) {
