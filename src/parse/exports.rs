@@ -484,7 +484,7 @@ fn cut(
             let mut bytes = std::mem::replace(&mut buf, rest);
             bytes.truncate(take);
             let lines = memchr::memchr_iter(b'\n', &bytes).count() as u64;
-            let barrier = (split == Split::Csv && carry.fields.is_none())
+            let barrier = (split == Split::Csv && !carry.has_fields())
                 || memchr::memmem::find(&bytes, b"#Fields:").is_some();
             work.send(Part {
                 seq,

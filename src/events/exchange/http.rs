@@ -124,19 +124,19 @@ pub struct Columns {
 impl Columns {
     /// The request columns of `row`'s names.
     pub fn of<C: AsRef<str>>(row: &Row<C>) -> Self {
-        Columns {
-            request: REQUEST.map(|names| row.pick(names)),
-            date: row.pick(&["date"]),
-            time: row.pick(&["time"]),
-        }
+        Columns::with(|names| row.pick(names))
     }
 
     /// The request columns of `header`.
     pub fn of_header(header: &Header) -> Self {
+        Columns::with(|names| header.pick(names))
+    }
+
+    fn with(pick: impl Fn(&[&str]) -> Pick) -> Self {
         Columns {
-            request: REQUEST.map(|names| header.pick(names)),
-            date: header.pick(&["date"]),
-            time: header.pick(&["time"]),
+            request: REQUEST.map(&pick),
+            date: pick(&["date"]),
+            time: pick(&["time"]),
         }
     }
 }

@@ -233,10 +233,22 @@ pub fn crlf_ends(head: &[u8]) -> bool {
 #[derive(Debug, Clone, Default)]
 pub struct Carry {
     /// The column names, lower-case.
-    pub fields: Option<Header>,
-    /// Where `fields` holds a web request's columns, once an IIS line needed them (cleared
-    /// whenever the names change).
-    pub web: Option<http::Columns>,
+    fields: Option<Header>,
+    /// Where `fields` holds a web request's columns (set with them, by [`Carry::set`]).
+    web: Option<http::Columns>,
+}
+
+impl Carry {
+    /// The column names from now on.
+    fn set(&mut self, header: Option<Header>) {
+        self.web = header.as_ref().map(http::Columns::of_header);
+        self.fields = header;
+    }
+
+    /// Whether column names are known.
+    pub fn has_fields(&self) -> bool {
+        self.fields.is_some()
+    }
 }
 
 /// How an export of `kind` can be cut into parts of whole records read one after another
@@ -477,19 +489,14 @@ fn one_line(
     } else if kind == ExportKind::ZimbraLog {
         web::zimbra::line(text, tz)
     } else if let Some(f) = fields_line(text) {
-        carry.fields = Some(Header::new(
+        carry.set(Some(Header::new(
             f.iter().map(|s| s.to_ascii_lowercase()).collect(),
-        ));
-        carry.web = None;
+        )));
         Got::Ignored
     } else if text.starts_with('#') || text.trim().is_empty() {
         Got::Ignored
     } else if kind == ExportKind::Iis {
-        let Carry { fields, web } = carry;
-        let columns = fields
-            .as_ref()
-            .map(|h| (h, *web.get_or_insert_with(|| http::Columns::of_header(h))));
-        http::iis_line(text, columns.as_ref().map(|(h, c)| (*h, c)))
+        http::iis_line(text, carry.fields.as_ref().zip(carry.web.as_ref()))
     } else {
         lines::line(text)
     };
@@ -520,9 +527,6 @@ fn by_record(
         line: base.line + p.line() + u64::from(crlf && p.byte() > 0),
         offset: base.offset + p.byte() + u64::from(crlf && p.byte() > 0),
     };
-    // Only IIS lines read `web`; a CSV header never leaves one behind.
-    carry.web = None;
-    let header = &mut carry.fields;
     let mut rec = csv::ByteRecord::new();
     let mut lines = None;
     loop {
@@ -562,12 +566,14 @@ fn by_record(
         // The record's text is wanted for a `#Fields:` row and an unparsed one only.
         let text = || cells.join(",");
         let got = if first.starts_with("#Fields:") {
-            *header = fields_line(text().trim_start_matches('\u{feff}'))
-                .map(|f| Header::new(f.iter().map(|s| s.to_ascii_lowercase()).collect()));
+            carry.set(
+                fields_line(text().trim_start_matches('\u{feff}'))
+                    .map(|f| Header::new(f.iter().map(|s| s.to_ascii_lowercase()).collect())),
+            );
             Got::Ignored
         } else if first.starts_with('#') || cells.iter().all(|c| c.trim().is_empty()) {
             Got::Ignored
-        } else if let Some(header) = header.as_ref() {
+        } else if let Some(header) = carry.fields.as_ref() {
             let row = header.row(&cells);
             match kind {
                 ExportKind::HttpProxy | ExportKind::HttpCsv => http::row(kind, &row),
@@ -579,12 +585,12 @@ fn by_record(
                 _ => Got::Unparsed,
             }
         } else {
-            *header = Some(Header::new(
+            carry.set(Some(Header::new(
                 cells
                     .iter()
                     .map(|c| c.trim().trim_start_matches('\u{feff}').to_ascii_lowercase())
                     .collect(),
-            ));
+            )));
             Got::Ignored
         };
         let text = match got {

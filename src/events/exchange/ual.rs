@@ -97,14 +97,15 @@ fn words(p: &[(String, String)], names: &[&str]) -> Vec<String> {
         .collect()
 }
 
-/// One audit record (the `AuditData` object, or a whole SIEM record).
-pub fn record(v: &Value, fallback_ts: Option<i64>) -> Got {
+/// One audit record (the `AuditData` object, or a whole SIEM record); `fallback_ts` gives the
+/// time of a record without its own `CreationTime` (a CSV row's column: read only then).
+pub fn record(v: &Value, fallback_ts: impl FnOnce() -> Option<i64>) -> Got {
     let Some(op) = text(v, "Operation") else {
         return Got::Unparsed;
     };
     let Some(ts) = text(v, "CreationTime")
         .and_then(|t| time_us(&t))
-        .or(fallback_ts)
+        .or_else(fallback_ts)
     else {
         return Got::Unparsed;
     };
@@ -374,12 +375,8 @@ pub fn csv_row<C: AsRef<str>>(row: &Row<C>) -> Got {
         .get(&["auditdata"])
         .and_then(|a| serde_json::from_str::<Value>(a).ok())
     {
-        Some(v) => {
-            let own = text(&v, "CreationTime").and_then(|t| time_us(&t));
-            record(&v, if own.is_some() { None } else { fallback() })
-        }
+        Some(v) => record(&v, fallback),
         None => {
-            let fallback = fallback();
             // No usable AuditData: what the columns say.
             let mut o = serde_json::Map::new();
             for (k, names) in [
@@ -436,7 +433,7 @@ pub fn read_json(
                             depth -= 1;
                             if depth == 0 {
                                 let got = match serde_json::from_slice::<Value>(&obj) {
-                                    Ok(v) => record(&v, None),
+                                    Ok(v) => record(&v, || None),
                                     Err(_) => Got::Unparsed,
                                 };
                                 let text = String::from_utf8_lossy(&obj).into_owned();
@@ -481,7 +478,7 @@ mod tests {
     #[test]
     fn new_inbox_rule_from_audit_data() {
         let v: Value = serde_json::from_str(r#"{"CreationTime":"2023-09-26T01:56:15","Operation":"New-InboxRule","ResultStatus":"True","Workload":"Exchange","ClientIP":"185.73.124.135:19823","UserId":"DebraB@M365B132131.OnMicrosoft.com","OrganizationName":"M365B132131.onmicrosoft.com","Parameters":[{"Name":"From","Value":"flag@ctf.com"},{"Name":"MoveToFolder","Value":"Conversation History"},{"Name":"Name","Value":"f"},{"Name":"MarkAsRead","Value":"True"},{"Name":"StopProcessingRules","Value":"True"}]}"#).unwrap();
-        let Got::Events(e) = record(&v, None) else {
+        let Got::Events(e) = record(&v, || None) else {
             panic!()
         };
         let r = &e[0];
@@ -507,7 +504,7 @@ mod tests {
                 r#"{{"CreationTime":"2024-02-01T09:00:00","Operation":"{op}","Workload":"Exchange","UserId":"admin@contoso.example","ClientIP":"198.51.100.7","Parameters":[{{"Name":"{param}","Value":"cfo@contoso.example"}},{{"Name":"ForwardingSmtpAddress","Value":"smtp:x@evil.example"}},{{"Name":"ForwardTo","Value":"x@evil.example"}}]}}"#
             );
             let v: Value = serde_json::from_str(&text).unwrap();
-            let Got::Events(e) = record(&v, None) else {
+            let Got::Events(e) = record(&v, || None) else {
                 panic!("{op}")
             };
             assert_eq!(
@@ -521,7 +518,7 @@ mod tests {
     #[test]
     fn lower_case_siem_record_and_forwarding() {
         let v: Value = serde_json::from_str(r#"{"clientip": "1.2.3.4", "creationtime": "2022-12-12 22:19:00", "operation": "Set-Mailbox", "organizationname": "simpsons.onmicrosoft.com", "parameters": [{"Name": "Identity", "Value": "homer.simpson@simpsons.onmicrosoft.com"}, {"Name": "ForwardingSmtpAddress", "Value": "smtp:peter.griffin@familyguy.com"}, {"Name": "DeliverToMailboxAndForward", "Value": "False"}], "userid": "homer.simpson@simpsons.onmicrosoft.com", "workload": "Exchange"}"#).unwrap();
-        let Got::Events(e) = record(&v, None) else {
+        let Got::Events(e) = record(&v, || None) else {
             panic!()
         };
         assert_eq!(e[0].kind, Kind::MailboxForwarding);

@@ -296,30 +296,33 @@ impl<'a, C: AsRef<str>> Row<'a, C> {
 
     /// The first non-empty cell among these column names (lower-case).
     pub fn get(&self, names: &[&str]) -> Option<&str> {
-        names.iter().find_map(|n| {
-            let i = match self.at {
-                Some(at) => *at.get(*n)?,
-                None => self.names.iter().position(|c| c == n)?,
-            };
-            let v = self.cells.get(i)?.as_ref().trim();
-            (!null_trimmed(v)).then_some(v)
-        })
+        names.iter().find_map(|n| self.cell(self.place(n)?))
     }
 
     /// The first non-empty cell among the places of `pick` ([`Header::pick`]).
     pub fn at(&self, pick: &Pick) -> Option<&str> {
-        pick.at[..usize::from(pick.n)].iter().find_map(|&i| {
-            let v = self.cells.get(usize::try_from(i).ok()?)?.as_ref().trim();
-            (!null_trimmed(v)).then_some(v)
-        })
+        pick.at[..usize::from(pick.n)]
+            .iter()
+            .find_map(|&i| self.cell(usize::try_from(i).ok()?))
     }
 
     /// [`Header::pick`] for this row's names.
     pub fn pick(&self, names: &[&str]) -> Pick {
+        Pick::new(names.iter().map(|n| self.place(n)))
+    }
+
+    /// Where column `name` first sits.
+    fn place(&self, name: &str) -> Option<usize> {
         match self.at {
-            Some(at) => Pick::new(names.iter().map(|n| at.get(*n).copied())),
-            None => Pick::new(names.iter().map(|n| self.names.iter().position(|c| c == n))),
+            Some(at) => at.get(name).copied(),
+            None => self.names.iter().position(|c| c == name),
         }
+    }
+
+    /// Cell `i`, trimmed, unless it says nothing.
+    fn cell(&self, i: usize) -> Option<&str> {
+        let v = self.cells.get(i)?.as_ref().trim();
+        (!null_trimmed(v)).then_some(v)
     }
 
     /// A boolean column.

@@ -18,7 +18,7 @@ fn events() -> Vec<(String, String, Rec)> {
         let v: Value = serde_json::from_str(line).unwrap();
         let op = v["Operation"].as_str().unwrap().to_string();
         let ts = v["CreationTime"].as_str().unwrap().to_string();
-        let Got::Events(recs) = ual::record(&v, None) else {
+        let Got::Events(recs) = ual::record(&v, || None) else {
             panic!("{line}")
         };
         out.extend(recs.into_iter().map(|r| (op.clone(), ts.clone(), r)));
@@ -256,7 +256,7 @@ fn an_ediscovery_export_states_its_items_and_size() {
         .find(|r| &r[3] == "SearchExported")
         .unwrap();
     let v: Value = serde_json::from_str(&rec[5]).unwrap();
-    let Got::Events(e) = ual::record(&v, None) else {
+    let Got::Events(e) = ual::record(&v, || None) else {
         panic!()
     };
     let d = &e[0].detail;
