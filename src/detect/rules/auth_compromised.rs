@@ -77,9 +77,23 @@ impl Compromised {
     /// Judges the successes before hour `before` against the failures before each, and
     /// forgets them.
     fn judge(&mut self, shared: &Shared, before: i64) {
+        // Only the networks of the successes judged now are indexed: the failures of the
+        // Internet at large (most buckets) never meet a login.
+        let wanted: rustc_hash::FxHashSet<&str> = self
+            .successes
+            .iter()
+            .filter(|(_, hours)| hours.keys().any(|h| *h < before))
+            .map(|(key, _)| network(key.split_once('\0').map_or("", |(_, ip)| ip)))
+            .collect();
+        if wanted.is_empty() {
+            return;
+        }
         let mut by_net: ByNetwork = ByNetwork::default();
         for (ip, hour, b) in shared.failures.buckets() {
-            by_net.entry(network(ip)).or_default().push((hour, ip, b));
+            let net = network(ip);
+            if wanted.contains(net) {
+                by_net.entry(net).or_default().push((hour, ip, b));
+            }
         }
         // In time order, so that the evidence kept (a capped set) does not depend on the
         // order of a hash map.
@@ -261,5 +275,41 @@ mod tests {
             crate::detect::finding::ts(crate::detect::rules::tests::T0 + 900_000_000)
         );
         assert_eq!(f[0].severity, Severity::Critical);
+    }
+
+    #[test]
+    fn sealed_judging_counts_the_login_network_only_and_gives_the_same_findings() {
+        use crate::detect::rules::tests::run_sealed;
+        let mut facts = Vec::new();
+        // Hour 0: a neighbour of the thief's address guesses (same /24), the Internet at
+        // large guesses from elsewhere (other networks, many addresses).
+        for i in 0..6 {
+            facts.push(failure(i * 30, "198.51.100.20", "wanglei"));
+        }
+        for i in 0..250 {
+            facts.push(failure(200 + i, &format!("203.0.{}.{}", i % 50, i), "admin"));
+        }
+        // Hour 2: the thief logs in from the same /24; an office user logs in from a network
+        // that only the Internet-at-large guessed from a different /24.
+        facts.push(success(2 * 3600 + 5, "198.51.100.21", "wanglei"));
+        facts.push(success(2 * 3600 + 9, "192.0.2.10", "chenjing"));
+        // Hour 5: a login from a /24 the Internet guessed from five times in hour 0 (a
+        // takeover); again at hour 30, when those guesses are more than 24 hours old.
+        facts.push(success(5 * 3600, "203.0.7.9", "zhaomin"));
+        facts.push(failure(30 * 3600, "192.0.9.1", "x"));
+        facts.push(success(30 * 3600 + 60, "203.0.7.9", "zhaomin"));
+        for f in [
+            run(Box::new(Compromised::new(&Thresholds::default())), &facts),
+            run_sealed(Box::new(Compromised::new(&Thresholds::default())), &facts),
+        ] {
+            let users: Vec<&str> = f.iter().map(|f| f.entities.users[0].as_str()).collect();
+            assert_eq!(users, ["wanglei", "zhaomin"], "{f:?}");
+            assert!(f[0].entities.ips.contains(&"198.51.100.20".to_string()));
+            assert!(!f[0].entities.ips.iter().any(|ip| ip.starts_with("203.")));
+            assert_eq!(
+                f[1].first_seen,
+                crate::detect::finding::ts(crate::detect::rules::tests::T0 + 5 * 3_600_000_000)
+            );
+        }
     }
 }
