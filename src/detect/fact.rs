@@ -259,7 +259,7 @@ pub fn spare() -> Vec<Fact> {
         .lock()
         .ok()
         .and_then(|mut s| s.pop())
-        .unwrap_or_else(|| Vec::with_capacity(1 << 15))
+        .unwrap_or_else(|| Vec::with_capacity(1 << 14))
 }
 
 /// Gives a consumed vector back for reuse.

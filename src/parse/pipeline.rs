@@ -1,6 +1,6 @@
 //! The streaming, parallel parse of one file.
 //!
-//! A reader thread cuts the (decompressed) stream into chunks of whole lines (~4 MiB), counts
+//! A reader thread cuts the (decompressed) stream into chunks of whole lines (~2 MiB), counts
 //! their lines and learns SASL bindings ([`super::correlate`]); parser threads (one per core)
 //! turn a chunk into rendered output bytes without copying lines; the calling thread writes the
 //! results in chunk order. At most `2 × threads + 2` chunks are in flight, so memory does not
@@ -19,7 +19,7 @@ use crate::events::record::Source;
 use crate::events::time::Clock;
 use crate::events::{parse_line, LineOutcome, TsCache};
 
-const CHUNK: usize = 4 << 20;
+const CHUNK: usize = 2 << 20;
 
 /// Most lines after an event read into it ([`crate::events::extend`]): Exim's rejectlog header
 /// block is bounded by its buffer (8 KiB in 4.96), far fewer lines.
