@@ -287,7 +287,11 @@ mod tests {
             facts.push(failure(i * 30, "198.51.100.20", "wanglei"));
         }
         for i in 0..250 {
-            facts.push(failure(200 + i, &format!("203.0.{}.{}", i % 50, i), "admin"));
+            facts.push(failure(
+                200 + i,
+                &format!("203.0.{}.{}", i % 50, i),
+                "admin",
+            ));
         }
         // Hour 2: the thief logs in from the same /24; an office user logs in from a network
         // that only the Internet-at-large guessed from a different /24.
