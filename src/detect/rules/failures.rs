@@ -354,18 +354,24 @@ fn slot(s: &mut Series, hour: i64) -> Option<&mut Bucket> {
 }
 
 /// Splits sorted buckets into campaigns: index ranges whose buckets are no more than `gap`
-/// hours apart.
-fn runs(hours: &[(i64, Bucket)], gap: i64) -> Vec<std::ops::Range<usize>> {
-    let mut out: Vec<std::ops::Range<usize>> = Vec::new();
+/// hours apart (an iterator: sealing walks every series, most of one bucket).
+fn runs(hours: &[(i64, Bucket)], gap: i64) -> impl Iterator<Item = std::ops::Range<usize>> + '_ {
+    let mut i = 0;
     let mut end = i64::MIN;
-    for (i, (h, b)) in hours.iter().enumerate() {
-        match out.last_mut() {
-            Some(r) if *h - end <= gap => r.end = i + 1,
-            _ => out.push(i..i + 1),
+    std::iter::from_fn(move || {
+        let start = i;
+        let (_, first) = hours.get(start)?;
+        end = end.max(end_hour(first));
+        i += 1;
+        while let Some((h, b)) = hours.get(i) {
+            if *h - end > gap {
+                break;
+            }
+            end = end.max(end_hour(b));
+            i += 1;
         }
-        end = end.max(end_hour(b));
-    }
-    out
+        Some(start..i)
+    })
 }
 
 /// Where a campaign (`part`, sorted) stands at hour `before`: reported already (it starts
@@ -521,7 +527,7 @@ impl Failures {
     pub fn closed(&self, before: i64) -> impl Iterator<Item = (String, Bucket)> + '_ {
         let gap = self.gap;
         self.sources().flat_map(move |(ip, s)| {
-            runs(&s.hours, gap).into_iter().filter_map(move |r| {
+            runs(&s.hours, gap).filter_map(move |r| {
                 let part = &s.hours[r];
                 let (reported, closed, _) = judged(s.done, part, before, gap);
                 (!reported && closed).then(|| (ip.to_string(), merged(part)))
@@ -537,34 +543,64 @@ impl Failures {
         let horizon = before.saturating_sub(keep);
         let gap = self.gap;
         self.by_ip.retain(|s| {
-            let mut rest = Vec::with_capacity(s.hours.len());
-            let ranges = runs(&s.hours, gap);
-            let mut hours = std::mem::take(&mut s.hours).into_iter();
-            for r in ranges {
-                let part: Vec<(i64, Bucket)> = hours.by_ref().take(r.len()).collect();
-                let (reported, closed, end) = judged(s.done, &part, before, gap);
-                if reported || closed {
-                    s.done = Some(s.done.map_or(end, |d| d.max(end)));
-                    if end < horizon {
-                        continue;
-                    }
-                    rest.extend(part);
-                } else {
-                    // Still running: hours no look-back reaches any more become one bucket.
-                    let old = part.partition_point(|(h, b)| *h < horizon && end_hour(b) < horizon);
-                    if old > 1 {
-                        let h0 = part[0].0;
-                        rest.push((h0, merged(&part[..old])));
-                        rest.extend(part.into_iter().skip(old));
-                    } else {
-                        rest.extend(part);
-                    }
-                }
+            if !seal_in_place(s, before, horizon, gap) {
+                seal_rebuild(s, before, horizon, gap);
             }
-            s.hours = rest;
             !s.hours.is_empty()
         });
     }
+}
+
+/// [`Failures::seal`] of one series when it keeps every bucket as it is (most series, most
+/// of the time): marks its closed campaigns reported without moving a bucket. False, and
+/// nothing changed, when a bucket must go or merge.
+fn seal_in_place(s: &mut Series, before: i64, horizon: i64, gap: i64) -> bool {
+    let mut done = s.done;
+    for r in runs(&s.hours, gap) {
+        let part = &s.hours[r];
+        let (reported, closed, end) = judged(done, part, before, gap);
+        if reported || closed {
+            if end < horizon {
+                return false;
+            }
+            done = Some(done.map_or(end, |d| d.max(end)));
+        } else if part.partition_point(|(h, b)| *h < horizon && end_hour(b) < horizon) > 1 {
+            return false;
+        }
+    }
+    s.done = done;
+    // As tight as a rebuilt series (a series grows by amortised doubling between sealings).
+    s.hours.shrink_to_fit();
+    true
+}
+
+/// [`Failures::seal`] of one series that drops or merges buckets.
+fn seal_rebuild(s: &mut Series, before: i64, horizon: i64, gap: i64) {
+    let mut rest = Vec::with_capacity(s.hours.len());
+    let ranges: Vec<std::ops::Range<usize>> = runs(&s.hours, gap).collect();
+    let mut hours = std::mem::take(&mut s.hours).into_iter();
+    for r in ranges {
+        let part: Vec<(i64, Bucket)> = hours.by_ref().take(r.len()).collect();
+        let (reported, closed, end) = judged(s.done, &part, before, gap);
+        if reported || closed {
+            s.done = Some(s.done.map_or(end, |d| d.max(end)));
+            if end < horizon {
+                continue;
+            }
+            rest.extend(part);
+        } else {
+            // Still running: hours no look-back reaches any more become one bucket.
+            let old = part.partition_point(|(h, b)| *h < horizon && end_hour(b) < horizon);
+            if old > 1 {
+                let h0 = part[0].0;
+                rest.push((h0, merged(&part[..old])));
+                rest.extend(part.into_iter().skip(old));
+            } else {
+                rest.extend(part);
+            }
+        }
+    }
+    s.hours = rest;
 }
 
 /// A campaign rule's findings: those judged as campaigns closed during sealing, then the rest
