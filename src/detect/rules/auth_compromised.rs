@@ -293,8 +293,8 @@ mod tests {
                 "admin",
             ));
         }
-        // Hour 2: the thief logs in from the same /24; an office user logs in from a network
-        // that only the Internet-at-large guessed from a different /24.
+        // Hour 2: the thief logs in from the same /24; an office user logs in from a /24 no
+        // guess came from.
         facts.push(success(2 * 3600 + 5, "198.51.100.21", "wanglei"));
         facts.push(success(2 * 3600 + 9, "192.0.2.10", "chenjing"));
         // Hour 5: a login from a /24 the Internet guessed from five times in hour 0 (a
