@@ -551,21 +551,41 @@ impl Failures {
     }
 }
 
+/// What sealing does with one campaign (`part`, sorted).
+enum Fate {
+    /// Reported (before, or now that it is closed), ending at hour `end`; its buckets go when
+    /// `drop` (no look-back reaches them any more).
+    Reported { end: i64, drop: bool },
+    /// Still running: its first `merge` buckets become one when there are two or more.
+    Running { merge: usize },
+}
+
+/// The [`Fate`] of campaign `part` when sealing at hour `before`, keeping from `horizon` on.
+fn fate(done: Option<i64>, part: &[(i64, Bucket)], before: i64, horizon: i64, gap: i64) -> Fate {
+    let (reported, closed, end) = judged(done, part, before, gap);
+    if reported || closed {
+        Fate::Reported {
+            end,
+            drop: end < horizon,
+        }
+    } else {
+        Fate::Running {
+            merge: part.partition_point(|(h, b)| *h < horizon && end_hour(b) < horizon),
+        }
+    }
+}
+
 /// [`Failures::seal`] of one series when it keeps every bucket as it is (most series, most
 /// of the time): marks its closed campaigns reported without moving a bucket. False, and
 /// nothing changed, when a bucket must go or merge.
 fn seal_in_place(s: &mut Series, before: i64, horizon: i64, gap: i64) -> bool {
     let mut done = s.done;
     for r in runs(&s.hours, gap) {
-        let part = &s.hours[r];
-        let (reported, closed, end) = judged(done, part, before, gap);
-        if reported || closed {
-            if end < horizon {
-                return false;
-            }
-            done = Some(done.map_or(end, |d| d.max(end)));
-        } else if part.partition_point(|(h, b)| *h < horizon && end_hour(b) < horizon) > 1 {
-            return false;
+        match fate(done, &s.hours[r], before, horizon, gap) {
+            Fate::Reported { drop: true, .. } => return false,
+            Fate::Running { merge } if merge > 1 => return false,
+            Fate::Reported { end, .. } => done = Some(done.map_or(end, |d| d.max(end))),
+            Fate::Running { .. } => {}
         }
     }
     s.done = done;
@@ -581,23 +601,20 @@ fn seal_rebuild(s: &mut Series, before: i64, horizon: i64, gap: i64) {
     let mut hours = std::mem::take(&mut s.hours).into_iter();
     for r in ranges {
         let part: Vec<(i64, Bucket)> = hours.by_ref().take(r.len()).collect();
-        let (reported, closed, end) = judged(s.done, &part, before, gap);
-        if reported || closed {
-            s.done = Some(s.done.map_or(end, |d| d.max(end)));
-            if end < horizon {
-                continue;
+        match fate(s.done, &part, before, horizon, gap) {
+            Fate::Reported { end, drop } => {
+                s.done = Some(s.done.map_or(end, |d| d.max(end)));
+                if !drop {
+                    rest.extend(part);
+                }
             }
-            rest.extend(part);
-        } else {
             // Still running: hours no look-back reaches any more become one bucket.
-            let old = part.partition_point(|(h, b)| *h < horizon && end_hour(b) < horizon);
-            if old > 1 {
+            Fate::Running { merge } if merge > 1 => {
                 let h0 = part[0].0;
-                rest.push((h0, merged(&part[..old])));
-                rest.extend(part.into_iter().skip(old));
-            } else {
-                rest.extend(part);
+                rest.push((h0, merged(&part[..merge])));
+                rest.extend(part.into_iter().skip(merge));
             }
+            Fate::Running { .. } => rest.extend(part),
         }
     }
     s.hours = rest;
