@@ -66,8 +66,9 @@ pub const IIS_FIELDS: &[&str] = &[
     "time-taken",
 ];
 
-/// One request row of an HttpProxy log or a request CSV.
-pub fn row<C: AsRef<str>>(kind: ExportKind, row: &Row<C>) -> Got {
+/// One request row of an HttpProxy log or a request CSV; `cols`: where its header holds the
+/// request columns ([`Columns::of_header`], found once per header).
+pub fn row<C: AsRef<str>>(kind: ExportKind, row: &Row<C>, cols: &Columns) -> Got {
     let Some(ts) = row
         .get(&["datetime", "timestamp", "date-time", "time", "creationtime"])
         .and_then(time_us)
@@ -81,7 +82,7 @@ pub fn row<C: AsRef<str>>(kind: ExportKind, row: &Row<C>) -> Got {
         (ExportKind::HttpProxy, None) => Cow::Borrowed("exchange/httpproxy"),
         _ => Cow::Borrowed("http"),
     };
-    let mut r = request(row, &Columns::of(row), ts, service);
+    let mut r = request(row, cols, ts, service);
     if r.src_ip.is_none() && !row.names.iter().any(|n| is_ip_column(n)) {
         // A selection without an address column may still carry the address in a cell
         // the header does not name (HelseCERT's OWA excerpt).
@@ -122,19 +123,11 @@ pub struct Columns {
 }
 
 impl Columns {
-    /// The request columns of `row`'s names.
-    pub fn of<C: AsRef<str>>(row: &Row<C>) -> Self {
-        Columns::with(|names| row.pick(names))
-    }
-
     /// The request columns of `header`.
     pub fn of_header(header: &Header) -> Self {
-        Columns::with(|names| header.pick(names))
-    }
-
-    fn with(pick: impl Fn(&[&str]) -> Pick) -> Self {
+        let pick = |names: &[&str]| header.pick(names);
         Columns {
-            request: REQUEST.map(&pick),
+            request: REQUEST.map(pick),
             date: pick(&["date"]),
             time: pick(&["time"]),
         }
@@ -230,7 +223,7 @@ mod tests {
         assert_eq!(row.at(&cols.request[0]), Some("192.0.2.1"));
         assert_eq!(row.at(&cols.request[0]), by_name);
         let bare = Row::new(h.names(), &cells);
-        assert_eq!(bare.at(&Columns::of(&bare).request[0]), Some("192.0.2.1"));
+        assert_eq!(bare.get(REQUEST[0]), Some("192.0.2.1"));
     }
 
     #[test]
@@ -276,7 +269,8 @@ mod tests {
             "ServerInfo~a]@srv.example.local:444/mapi/emsmdb/?#",
             "200",
         ]);
-        let Got::Events(v) = row(ExportKind::HttpProxy, &Row::new(&n, &c)) else {
+        let cols = Columns::of_header(&Header::new(n.clone()));
+        let Got::Events(v) = row(ExportKind::HttpProxy, &Row::new(&n, &c), &cols) else {
             panic!()
         };
         assert_eq!(v[0].src_ip.as_deref(), Some("130.255.189.21"));

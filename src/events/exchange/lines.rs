@@ -4,7 +4,7 @@
 //! removed`), and HttpProxy or message-tracking rows copied without their `#Fields:` header
 //! (SIEM rule tests, incident write-ups), read with Exchange's default column order.
 
-use super::http::PROXY_FIELDS;
+use super::http::{Columns, PROXY_FIELDS};
 use super::msgtrk::MSGTRK_FIELDS;
 use std::sync::LazyLock;
 
@@ -34,8 +34,12 @@ pub fn line(text: &str) -> Got {
         return super::msgtrk::row(&MSGTRK.row(&cells));
     }
     if cells.len() >= PROXY_FIELDS.len() && cells.get(9).is_some_and(|u| u.starts_with('/')) {
-        static PROXY: LazyLock<Header> = LazyLock::new(|| Header::of(PROXY_FIELDS));
-        return super::http::row(ExportKind::HttpProxy, &PROXY.row(&cells));
+        static PROXY: LazyLock<(Header, Columns)> = LazyLock::new(|| {
+            let h = Header::of(PROXY_FIELDS);
+            let c = Columns::of_header(&h);
+            (h, c)
+        });
+        return super::http::row(ExportKind::HttpProxy, &PROXY.0.row(&cells), &PROXY.1);
     }
     // Another row of a time-stamped Exchange log (OAB generation progress, ECP requests
     // without a command): a known shape without an event.

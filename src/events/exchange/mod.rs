@@ -245,6 +245,11 @@ impl Carry {
         self.fields = header;
     }
 
+    /// The column names and where they hold a web request's columns, once known.
+    fn header(&self) -> Option<(&Header, &http::Columns)> {
+        self.fields.as_ref().zip(self.web.as_ref())
+    }
+
     /// Whether column names are known.
     pub fn has_fields(&self) -> bool {
         self.fields.is_some()
@@ -496,7 +501,7 @@ fn one_line(
     } else if text.starts_with('#') || text.trim().is_empty() {
         Got::Ignored
     } else if kind == ExportKind::Iis {
-        http::iis_line(text, carry.fields.as_ref().zip(carry.web.as_ref()))
+        http::iis_line(text, carry.header())
     } else {
         lines::line(text)
     };
@@ -573,10 +578,10 @@ fn by_record(
             Got::Ignored
         } else if first.starts_with('#') || cells.iter().all(|c| c.trim().is_empty()) {
             Got::Ignored
-        } else if let Some(header) = carry.fields.as_ref() {
+        } else if let Some((header, web)) = carry.header() {
             let row = header.row(&cells);
             match kind {
-                ExportKind::HttpProxy | ExportKind::HttpCsv => http::row(kind, &row),
+                ExportKind::HttpProxy | ExportKind::HttpCsv => http::row(kind, &row, web),
                 ExportKind::MessageTracking => msgtrk::row(&row),
                 ExportKind::UalCsv => ual::csv_row(&row),
                 ExportKind::InboxRules => inventory::inbox_rule(&row, export_us),

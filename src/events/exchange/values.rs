@@ -306,11 +306,6 @@ impl<'a, C: AsRef<str>> Row<'a, C> {
             .find_map(|&i| self.cell(usize::try_from(i).ok()?))
     }
 
-    /// [`Header::pick`] for this row's names.
-    pub fn pick(&self, names: &[&str]) -> Pick {
-        Pick::new(names.iter().map(|n| self.place(n)))
-    }
-
     /// Where column `name` first sits.
     fn place(&self, name: &str) -> Option<usize> {
         match self.at {
