@@ -20,6 +20,7 @@ pub use crate::events::detail;
 pub mod evtx;
 pub mod http;
 pub mod inventory;
+pub mod json;
 pub mod lines;
 pub mod msgtrk;
 pub mod protocol;

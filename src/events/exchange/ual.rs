@@ -24,7 +24,7 @@
 use std::collections::BTreeMap;
 use std::io::{self, Read};
 
-use serde_json::Value;
+use super::json::Json;
 
 use super::values::{addresses, client_ip, recipients, time_us, truth, Row};
 use super::{At, Got, Rec};
@@ -32,33 +32,30 @@ use crate::events::record::Kind;
 use crate::sanitize::capped;
 
 /// A key of a JSON object, any case.
-pub(super) fn key<'a>(v: &'a Value, name: &str) -> Option<&'a Value> {
-    v.as_object()?
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v)
+pub(super) fn key<'v, 'a>(v: &'v Json<'a>, name: &str) -> Option<&'v Json<'a>> {
+    v.key(name)
 }
 
 /// A key's text (numbers rendered), non-empty.
-pub(super) fn text(v: &Value, name: &str) -> Option<String> {
+pub(super) fn text(v: &Json, name: &str) -> Option<String> {
     match key(v, name)? {
-        Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
+        Json::Str(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
+        Json::Num(n) => Some(n.to_string()),
+        Json::Bool(b) => Some(b.to_string()),
         _ => None,
     }
 }
 
 /// The `Name`/`Value` pairs of `Parameters`, `OperationProperties` or `ExtendedProperties`.
-pub(super) fn pairs(v: &Value, name: &str) -> Vec<(String, String)> {
+pub(super) fn pairs(v: &Json, name: &str) -> Vec<(String, String)> {
     let Some(list) = key(v, name) else {
         return Vec::new();
     };
     // A SIEM may have stored the list as a JSON string.
     let parsed;
     let list = match list {
-        Value::String(s) => {
-            parsed = serde_json::from_str::<Value>(s).unwrap_or(Value::Null);
+        Json::Str(s) => {
+            parsed = Json::parse(s).unwrap_or(Json::Null);
             &parsed
         }
         l => l,
@@ -69,8 +66,8 @@ pub(super) fn pairs(v: &Value, name: &str) -> Vec<(String, String)> {
                 .filter_map(|p| {
                     let n = text(p, "Name")?;
                     let v = match key(p, "Value") {
-                        Some(Value::String(s)) => s.clone(),
-                        Some(Value::Null) | None => String::new(),
+                        Some(Json::Str(s)) => s.to_string(),
+                        Some(Json::Null) | None => String::new(),
                         Some(other) => other.to_string(),
                     };
                     Some((n, v))
@@ -99,7 +96,7 @@ fn words(p: &[(String, String)], names: &[&str]) -> Vec<String> {
 
 /// One audit record (the `AuditData` object, or a whole SIEM record); `fallback_ts` gives the
 /// time of a record without its own `CreationTime` (a CSV row's column: read only then).
-pub fn record(v: &Value, fallback_ts: impl FnOnce() -> Option<i64>) -> Got {
+pub fn record(v: &Json, fallback_ts: impl FnOnce() -> Option<i64>) -> Got {
     let Some(op) = text(v, "Operation") else {
         return Got::Unparsed;
     };
@@ -265,7 +262,7 @@ pub fn record(v: &Value, fallback_ts: impl FnOnce() -> Option<i64>) -> Got {
 /// What every event of a record shares: time, service, actor, address, the audited
 /// mailbox's owner, the operation, the tenant, the client, and whether the service itself
 /// acted (`UserType` 3 or 4: a datacenter account).
-fn base(v: &Value, op: &str, ts: i64, workload: &str) -> Rec {
+fn base(v: &Json, op: &str, ts: i64, workload: &str) -> Rec {
     let mut r = Rec::new(
         Kind::AuditOperation,
         ts,
@@ -299,8 +296,8 @@ pub(super) fn outcome(status: Option<&str>) -> Option<String> {
 
 /// The parameters of a cmdlet record: Exchange's `Name`/`Value` list, or the Security &
 /// Compliance schema's parameter text (`-Name "x" -ContentMatchQuery "…"`).
-fn param_map(v: &Value) -> BTreeMap<String, String> {
-    if let Some(Value::String(s)) = key(v, "Parameters") {
+fn param_map(v: &Json) -> BTreeMap<String, String> {
+    if let Some(Json::Str(s)) = key(v, "Parameters") {
         if !s.trim_start().starts_with('[') {
             return super::cmdline::params(s);
         }
@@ -316,7 +313,7 @@ fn param_map(v: &Value) -> BTreeMap<String, String> {
 /// parameters and command line kept; a grant, search, export, purge or setting becomes its
 /// kind. `r` is the record as read so far: kept when nothing is classified, and kept beside
 /// the classes when it carries forwarding.
-fn command(v: &Value, op: &str, base: &Rec, r: Rec) -> Vec<Rec> {
+fn command(v: &Json, op: &str, base: &Rec, r: Rec) -> Vec<Rec> {
     let params = param_map(v);
     if params.is_empty() || !op.contains('-') {
         return vec![r];
@@ -371,23 +368,20 @@ pub fn csv_row<C: AsRef<str>>(row: &Row<C>) -> Got {
     // The row's own time is read only when the record has none of its own (the column is
     // often US-style text, the slowest to read).
     let fallback = || row.get(&["creationdate", "creationtime"]).and_then(time_us);
-    match row
-        .get(&["auditdata"])
-        .and_then(|a| serde_json::from_str::<Value>(a).ok())
-    {
+    match row.get(&["auditdata"]).and_then(|a| Json::parse(a).ok()) {
         Some(v) => record(&v, fallback),
         None => {
             // No usable AuditData: what the columns say.
-            let mut o = serde_json::Map::new();
+            let mut o = Vec::new();
             for (k, names) in [
                 ("Operation", &["operation", "operations"][..]),
                 ("UserId", &["userid", "userids"][..]),
             ] {
                 if let Some(s) = row.get(names) {
-                    o.insert(k.into(), Value::String(s.to_string()));
+                    o.push((k.into(), Json::Str(s.into())));
                 }
             }
-            record(&Value::Object(o), fallback)
+            record(&Json::Obj(o), fallback)
         }
     }
 }
@@ -432,7 +426,7 @@ pub fn read_json(
                         b'}' => {
                             depth -= 1;
                             if depth == 0 {
-                                let got = match serde_json::from_slice::<Value>(&obj) {
+                                let got = match Json::parse_bytes(&obj) {
                                     Ok(v) => record(&v, || None),
                                     Err(_) => Got::Unparsed,
                                 };
@@ -477,7 +471,7 @@ mod tests {
 
     #[test]
     fn new_inbox_rule_from_audit_data() {
-        let v: Value = serde_json::from_str(r#"{"CreationTime":"2023-09-26T01:56:15","Operation":"New-InboxRule","ResultStatus":"True","Workload":"Exchange","ClientIP":"185.73.124.135:19823","UserId":"DebraB@M365B132131.OnMicrosoft.com","OrganizationName":"M365B132131.onmicrosoft.com","Parameters":[{"Name":"From","Value":"flag@ctf.com"},{"Name":"MoveToFolder","Value":"Conversation History"},{"Name":"Name","Value":"f"},{"Name":"MarkAsRead","Value":"True"},{"Name":"StopProcessingRules","Value":"True"}]}"#).unwrap();
+        let v = Json::parse(r#"{"CreationTime":"2023-09-26T01:56:15","Operation":"New-InboxRule","ResultStatus":"True","Workload":"Exchange","ClientIP":"185.73.124.135:19823","UserId":"DebraB@M365B132131.OnMicrosoft.com","OrganizationName":"M365B132131.onmicrosoft.com","Parameters":[{"Name":"From","Value":"flag@ctf.com"},{"Name":"MoveToFolder","Value":"Conversation History"},{"Name":"Name","Value":"f"},{"Name":"MarkAsRead","Value":"True"},{"Name":"StopProcessingRules","Value":"True"}]}"#).unwrap();
         let Got::Events(e) = record(&v, || None) else {
             panic!()
         };
@@ -503,7 +497,7 @@ mod tests {
             let text = format!(
                 r#"{{"CreationTime":"2024-02-01T09:00:00","Operation":"{op}","Workload":"Exchange","UserId":"admin@contoso.example","ClientIP":"198.51.100.7","Parameters":[{{"Name":"{param}","Value":"cfo@contoso.example"}},{{"Name":"ForwardingSmtpAddress","Value":"smtp:x@evil.example"}},{{"Name":"ForwardTo","Value":"x@evil.example"}}]}}"#
             );
-            let v: Value = serde_json::from_str(&text).unwrap();
+            let v = Json::parse(&text).unwrap();
             let Got::Events(e) = record(&v, || None) else {
                 panic!("{op}")
             };
@@ -517,7 +511,7 @@ mod tests {
 
     #[test]
     fn lower_case_siem_record_and_forwarding() {
-        let v: Value = serde_json::from_str(r#"{"clientip": "1.2.3.4", "creationtime": "2022-12-12 22:19:00", "operation": "Set-Mailbox", "organizationname": "simpsons.onmicrosoft.com", "parameters": [{"Name": "Identity", "Value": "homer.simpson@simpsons.onmicrosoft.com"}, {"Name": "ForwardingSmtpAddress", "Value": "smtp:peter.griffin@familyguy.com"}, {"Name": "DeliverToMailboxAndForward", "Value": "False"}], "userid": "homer.simpson@simpsons.onmicrosoft.com", "workload": "Exchange"}"#).unwrap();
+        let v = Json::parse(r#"{"clientip": "1.2.3.4", "creationtime": "2022-12-12 22:19:00", "operation": "Set-Mailbox", "organizationname": "simpsons.onmicrosoft.com", "parameters": [{"Name": "Identity", "Value": "homer.simpson@simpsons.onmicrosoft.com"}, {"Name": "ForwardingSmtpAddress", "Value": "smtp:peter.griffin@familyguy.com"}, {"Name": "DeliverToMailboxAndForward", "Value": "False"}], "userid": "homer.simpson@simpsons.onmicrosoft.com", "workload": "Exchange"}"#).unwrap();
         let Got::Events(e) = record(&v, || None) else {
             panic!()
         };

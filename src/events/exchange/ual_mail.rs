@@ -14,7 +14,7 @@
 //!
 //! To read another such operation: an arm in [`record`] and its row here and in the docs.
 
-use serde_json::Value;
+use super::json::Json;
 
 use super::access::{self, Params};
 use super::ual::{key, outcome, pairs, param, text};
@@ -30,7 +30,7 @@ const TEXT_CAP: usize = 1024;
 
 /// The events of record `v` when it is one of these operations (`base` holds what every event
 /// of the record shares).
-pub fn record(v: &Value, base: &Rec) -> Option<Vec<Rec>> {
+pub fn record(v: &Json, base: &Rec) -> Option<Vec<Rec>> {
     let op = base.detail.op.as_deref()?;
     let lower = op.trim().trim_end_matches('.').to_ascii_lowercase();
     let recs = match lower.as_str() {
@@ -76,20 +76,17 @@ fn of(base: &Rec, kind: Kind) -> Rec {
 }
 
 /// A number (JSON number or text).
-fn number(v: &Value, name: &str) -> Option<u64> {
+fn number(v: &Json, name: &str) -> Option<u64> {
     text(v, name).and_then(|t| t.parse().ok())
 }
 
 /// The items of a JSON array under `name` (none when absent or not an array).
-fn items<'a>(v: &'a Value, name: &str) -> &'a [Value] {
-    key(v, name)
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or(&[])
+fn items<'v, 'a>(v: &'v Json<'a>, name: &str) -> &'v [Json<'a>] {
+    key(v, name).and_then(Json::as_array).unwrap_or(&[])
 }
 
 /// `LogonType` in words.
-fn logon(v: &Value) -> Option<String> {
+fn logon(v: &Json) -> Option<String> {
     let t = text(v, "LogonType")?;
     Some(
         match t.as_str() {
@@ -107,7 +104,7 @@ fn logon(v: &Value) -> Option<String> {
 }
 
 /// `MailItemsAccessed`: the folders and messages one aggregated record stands for.
-fn accessed(v: &Value, base: &Rec) -> Rec {
+fn accessed(v: &Json, base: &Rec) -> Rec {
     let mut r = of(base, Kind::MailboxAccess);
     let props = pairs(v, "OperationProperties");
     let d = &mut r.detail;
@@ -140,7 +137,7 @@ fn accessed(v: &Value, base: &Rec) -> Rec {
 }
 
 /// `HardDelete`, `SoftDelete`, `MoveToDeletedItems`: the items of one grouped record.
-fn deleted(v: &Value, base: &Rec, op: &str) -> Rec {
+fn deleted(v: &Json, base: &Rec, op: &str) -> Rec {
     let mut r = of(base, Kind::MailboxChange);
     let d = &mut r.detail;
     d.action = Some(
@@ -170,7 +167,7 @@ fn deleted(v: &Value, base: &Rec, op: &str) -> Rec {
         .map(|f| capped(&f, TEXT_CAP).into_owned())
         .collect();
     d.messages = key(v, "AffectedItems")
-        .and_then(Value::as_array)
+        .and_then(Json::as_array)
         .map(|a| a.len() as u64);
     d.bytes = (bytes > 0).then_some(bytes);
     d.session = text(v, "SessionId");
@@ -179,7 +176,7 @@ fn deleted(v: &Value, base: &Rec, op: &str) -> Rec {
 }
 
 /// `SearchQueryInitiatedExchange` / `…SharePoint`: what a user searched for.
-fn query(v: &Value, base: &Rec, exchange: bool) -> Rec {
+fn query(v: &Json, base: &Rec, exchange: bool) -> Rec {
     let mut r = of(base, Kind::MailboxSearch);
     if exchange && r.mailbox.is_none() {
         r.mailbox = r.actor.clone();
@@ -200,7 +197,7 @@ fn query(v: &Value, base: &Rec, exchange: bool) -> Rec {
 
 /// The folder object of a folder-permission record (`Item.ParentFolder`, `Folder`, or the
 /// first of `Folders`).
-fn permission_folder(v: &Value) -> Option<&Value> {
+fn permission_folder<'v, 'a>(v: &'v Json<'a>) -> Option<&'v Json<'a>> {
     key(v, "Item")
         .and_then(|i| key(i, "ParentFolder"))
         .filter(|f| key(f, "MemberUpn").is_some() || key(f, "MemberRights").is_some())
@@ -209,7 +206,7 @@ fn permission_folder(v: &Value) -> Option<&Value> {
 }
 
 /// `AddFolderPermissions` and its kin: a folder opened to another account.
-fn folder_permission(v: &Value, base: &Rec, op: &str) -> Rec {
+fn folder_permission(v: &Json, base: &Rec, op: &str) -> Rec {
     let mut r = of(base, Kind::PermissionGrant);
     r.status = Some(
         match (r.status.as_deref(), op) {
@@ -233,7 +230,7 @@ fn folder_permission(v: &Value, base: &Rec, op: &str) -> Rec {
 }
 
 /// An eDiscovery activity's fields as its cmdlet's parameters, classified as that cmdlet.
-fn ediscovery(v: &Value, base: &Rec, op: &str) -> Vec<Rec> {
+fn ediscovery(v: &Json, base: &Rec, op: &str) -> Vec<Rec> {
     let ext = pairs(v, "ExtendedProperties");
     let object = text(v, "ObjectId").unwrap_or_default();
     let search = param(&ext, "SearchName")
@@ -306,22 +303,22 @@ fn sizes(ext: &[(String, String)], r: &mut Rec) {
 }
 
 /// The locations of an eDiscovery record (`ExchangeLocations`: a list or a text), joined.
-fn locations(v: &Value) -> Option<String> {
+fn locations(v: &Json) -> Option<String> {
     match key(v, "ExchangeLocations")? {
-        Value::Array(a) => {
+        Json::Arr(a) => {
             let names: Vec<String> = a
                 .iter()
                 .filter_map(|x| x.as_str().map(str::to_string))
                 .collect();
             (!names.is_empty()).then(|| names.join(","))
         }
-        Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
+        Json::Str(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
         _ => None,
     }
 }
 
 /// The eDiscovery case of a record (`Case`, `CaseName`, `CaseId`).
-fn case(v: &Value) -> Option<String> {
+fn case(v: &Json) -> Option<String> {
     ["Case", "CaseName", "CaseId"]
         .iter()
         .find_map(|k| text(v, k))
@@ -329,7 +326,7 @@ fn case(v: &Value) -> Option<String> {
 }
 
 /// `SearchExportDownloaded`: an export's results taken to a computer.
-fn downloaded(v: &Value, base: &Rec) -> Rec {
+fn downloaded(v: &Json, base: &Rec) -> Rec {
     let mut r = of(base, Kind::MailboxExport);
     let ext = pairs(v, "ExtendedProperties");
     let d = &mut r.detail;
@@ -345,7 +342,7 @@ fn downloaded(v: &Value, base: &Rec) -> Rec {
 
 /// The `Name` → `NewValue` pairs of a directory record's `ModifiedProperties`, the values
 /// without the quotes and brackets the directory writes around them.
-fn modified(v: &Value) -> Vec<(String, String)> {
+fn modified(v: &Json) -> Vec<(String, String)> {
     items(v, "ModifiedProperties")
         .iter()
         .filter_map(|p| {
@@ -412,7 +409,7 @@ fn guid(s: &str) -> bool {
 /// the first name among the record's targets) and its application (client) id — the id its
 /// sign-ins and `MailItemsAccessed` records carry (`ServicePrincipal.AppId`, the GUID of
 /// `TargetId.ServicePrincipalNames`), else the service principal's object id.
-fn app(v: &Value, m: &[(String, String)]) -> (Option<String>, Option<String>) {
+fn app(v: &Json, m: &[(String, String)]) -> (Option<String>, Option<String>) {
     let name = [
         "ServicePrincipal.DisplayName",
         "Application.DisplayName",
@@ -447,7 +444,7 @@ fn app(v: &Value, m: &[(String, String)]) -> (Option<String>, Option<String>) {
 
 /// A consent, a permission grant, an app role assignment or credentials added to an
 /// application: the app, what it may do, and for whom.
-fn consent(v: &Value, base: &Rec, op: &str) -> Rec {
+fn consent(v: &Json, base: &Rec, op: &str) -> Rec {
     let mut r = of(base, Kind::AppConsent);
     let removed = op.starts_with("remove");
     r.status = Some(

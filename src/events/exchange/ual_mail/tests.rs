@@ -4,6 +4,7 @@
 
 use serde_json::Value;
 
+use crate::events::exchange::json::Json;
 use crate::events::exchange::{ual, Got, Rec};
 use crate::events::record::Kind;
 
@@ -18,7 +19,7 @@ fn events() -> Vec<(String, String, Rec)> {
         let v: Value = serde_json::from_str(line).unwrap();
         let op = v["Operation"].as_str().unwrap().to_string();
         let ts = v["CreationTime"].as_str().unwrap().to_string();
-        let Got::Events(recs) = ual::record(&v, || None) else {
+        let Got::Events(recs) = ual::record(&Json::parse(line).unwrap(), || None) else {
             panic!("{line}")
         };
         out.extend(recs.into_iter().map(|r| (op.clone(), ts.clone(), r)));
@@ -255,7 +256,7 @@ fn an_ediscovery_export_states_its_items_and_size() {
         .map(|r| r.unwrap())
         .find(|r| &r[3] == "SearchExported")
         .unwrap();
-    let v: Value = serde_json::from_str(&rec[5]).unwrap();
+    let v = Json::parse(&rec[5]).unwrap();
     let Got::Events(e) = ual::record(&v, || None) else {
         panic!()
     };
