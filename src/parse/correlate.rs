@@ -12,7 +12,9 @@
 //! filled from it, so a detector can say *which login sent what*; a delivery's `mailbox` is
 //! left alone (the receiver did nothing). The reader thread learns the bindings from each chunk
 //! *before* the chunk is handed to a parser thread (a cheap `memmem` scan for the markers
-//! above), so parallel parsers see every binding made earlier in the file. Files are processed
+//! above), so parallel parsers see every binding made earlier in the file; a parser sees the
+//! tables as they stood once its own chunk was learned, whatever the reader has learned since
+//! ([`super::aged`]), so a run's events do not depend on thread timing. Files are processed
 //! in chronological order, so a message received before midnight and delivered after rotation
 //! is still joined. Memory is bounded and small: a queue id is kept as a 64-bit hash and its
 //! login as an index into the logins seen (each kept once, at most [`NAMES`]), about 30 bytes
@@ -53,6 +55,7 @@ use std::collections::VecDeque;
 
 use rustc_hash::FxHashMap;
 
+use super::aged::Aged;
 use crate::events::record::{Event, Kind};
 
 /// Most OpenSMTPD sessions remembered at once (the parser threads may be a few dozen 4 MiB
@@ -78,7 +81,7 @@ mod stage {
 }
 
 /// What is known of one OpenSMTPD session.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 struct Smtpd {
     ip: Option<std::net::IpAddr>,
     /// Index into the logins, `u32::MAX` for none.
@@ -105,11 +108,17 @@ pub const CAPACITY: usize = 1 << 18;
 pub const NAMES: usize = 1 << 20;
 
 /// Remembers `queue id → login`.
-#[derive(Debug, Default)]
+///
+/// The reader thread learns chunk after chunk ahead of the parser threads; the tables a parser
+/// reads are [`Aged`], so a parser sees them as they stood once its chunk was learned (its
+/// *generation*, [`Joiner::begin`]) however far ahead the reader is: the same input gives the
+/// same events on every run.
+#[derive(Debug)]
 pub struct Joiner {
+    /// Chunks learned so far (the generation of the chunk being learned).
+    gen: u32,
     /// Hash of a queue id → index into `names`.
-    users: FxHashMap<u64, u32>,
-    order: VecDeque<u64>,
+    users: Aged<u32>,
     /// Every login once, and where.
     names: Vec<std::sync::Arc<str>>,
     index: FxHashMap<std::sync::Arc<str>, u32>,
@@ -118,11 +127,9 @@ pub struct Joiner {
     sessions: FxHashMap<(Box<str>, u32), String>,
     session_order: VecDeque<(Box<str>, u32)>,
     /// OpenSMTPD session id → what is known of the session, at most [`SMTPD_SESSIONS`].
-    smtpd: FxHashMap<u64, Smtpd>,
-    smtpd_order: VecDeque<u64>,
+    smtpd: Aged<Smtpd>,
     /// Refused RCPTs (session and recipient) judged relay attempts.
-    verdicts: rustc_hash::FxHashSet<u64>,
-    verdict_order: VecDeque<u64>,
+    verdicts: Aged<()>,
     /// Domains mail was delivered to locally (OpenSMTPD `mda delivery`).
     local_domains: rustc_hash::FxHashSet<Box<str>>,
 }
@@ -252,21 +259,40 @@ impl Binding {
 /// Most open sessions remembered at once.
 pub const SESSIONS: usize = 1 << 16;
 
+impl Default for Joiner {
+    fn default() -> Self {
+        Joiner {
+            gen: 0,
+            users: Aged::new(CAPACITY),
+            names: Vec::new(),
+            index: FxHashMap::default(),
+            sessions: FxHashMap::default(),
+            session_order: VecDeque::new(),
+            smtpd: Aged::new(SMTPD_SESSIONS),
+            verdicts: Aged::new(SMTPD_VERDICTS),
+            local_domains: Default::default(),
+        }
+    }
+}
+
 impl Joiner {
+    /// Starts learning the next chunk and returns its generation; `in_flight` is how many
+    /// chunks before it parsers may still hold (what only older ones could see is dropped).
+    pub fn begin(&mut self, in_flight: u32) -> u32 {
+        self.gen = self.gen.saturating_add(1);
+        let oldest = self.gen.saturating_sub(in_flight);
+        self.users.prune(oldest);
+        self.smtpd.prune(oldest);
+        self.verdicts.prune(oldest);
+        self.gen
+    }
+
     /// Remembers that `qid` was submitted by `user`.
     pub fn learn(&mut self, qid: &str, user: &str) {
         let Some(name) = self.intern(user) else {
             return;
         };
-        let key = key(qid);
-        if self.users.insert(key, name).is_none() {
-            self.order.push_back(key);
-            if self.order.len() > CAPACITY {
-                if let Some(old) = self.order.pop_front() {
-                    self.users.remove(&old);
-                }
-            }
-        }
+        self.users.put(key(qid), name, self.gen);
     }
 
     /// Applies what one line told (see [`Binding`]).
@@ -280,7 +306,7 @@ impl Joiner {
             Binding::FromSession { host, pid, qid } => {
                 self.session(&host, pid).map(|u| (qid, u.to_string()))
             }
-            Binding::HandOver { from, to } => self.user(&from).map(|u| (to, u.to_string())),
+            Binding::HandOver { from, to } => self.live_user(&from).map(|u| (to, u.to_string())),
             Binding::SmtpdConnect { sid, ip } => {
                 let s = self.smtpd_entry(&sid);
                 s.ip = ip.and_then(|ip| ip.parse().ok());
@@ -304,15 +330,7 @@ impl Joiner {
                     .rsplit_once('@')
                     .is_some_and(|(_, d)| !self.local_domains.contains(&*d.to_ascii_lowercase()));
                 if s.login == u32::MAX && !self.local_domains.is_empty() && outside {
-                    let k = verdict_key(&sid, &rcpt);
-                    if self.verdicts.insert(k) {
-                        self.verdict_order.push_back(k);
-                        if self.verdict_order.len() > SMTPD_VERDICTS {
-                            if let Some(old) = self.verdict_order.pop_front() {
-                                self.verdicts.remove(&old);
-                            }
-                        }
-                    }
+                    self.verdicts.put(verdict_key(&sid, &rcpt), (), self.gen);
                 }
                 None
             }
@@ -368,23 +386,14 @@ impl Joiner {
     /// The entry of OpenSMTPD session `sid`, made if new (the oldest forgotten beyond
     /// [`SMTPD_SESSIONS`]).
     fn smtpd_entry(&mut self, sid: &str) -> &mut Smtpd {
-        let k = key_of_session(sid);
-        if !self.smtpd.contains_key(&k) {
-            self.smtpd_order.push_back(k);
-            if self.smtpd_order.len() > SMTPD_SESSIONS {
-                if let Some(old) = self.smtpd_order.pop_front() {
-                    self.smtpd.remove(&old);
-                }
-            }
-        }
-        self.smtpd.entry(k).or_default()
+        self.smtpd.entry(key_of_session(sid), self.gen)
     }
 
     /// Fills an OpenSMTPD session event from what its session told earlier (see the module
     /// documentation): the address, the login of its messages, how the session ended, and
     /// whether a refused recipient was a relay attempt.
-    fn fill_smtpd(&self, sid: &str, e: &mut Event) {
-        let Some(s) = self.smtpd.get(&key_of_session(sid)) else {
+    fn fill_smtpd(&self, sid: &str, e: &mut Event, g: u32) {
+        let Some(s) = self.smtpd.get(key_of_session(sid), g) else {
             return;
         };
         if e.src_ip.is_none() {
@@ -403,7 +412,7 @@ impl Joiner {
                 let relay = e
                     .recipient
                     .as_deref()
-                    .is_some_and(|r| self.verdicts.contains(&verdict_key(sid, r)));
+                    .is_some_and(|r| self.verdicts.get(verdict_key(sid, r), g).is_some());
                 if relay {
                     e.kind = Kind::RelayDenied;
                 }
@@ -438,16 +447,23 @@ impl Joiner {
     /// Fills `e.actor` for the later events of a message whose submitter is known. A
     /// delivery's mailbox stays as the parser set it: the submitter acted, the mailbox only
     /// received. An OpenSMTPD session event gets what its session told (`fill_smtpd`).
+    /// Filled as the tables stand now (all learned so far); see [`Joiner::fill_at`].
     pub fn fill(&self, e: &mut Event) {
+        self.fill_at(e, self.gen);
+    }
+
+    /// [`Joiner::fill`] as the tables stood once generation `g` was learned (a parser of
+    /// that chunk).
+    pub fn fill_at(&self, e: &mut Event, g: u32) {
         if let Some(sid) = e.session.clone() {
             if is_mail_session(e) {
                 if e.src_ip.is_none() {
-                    let ip = self.smtpd.get(&key_of_session(&sid)).and_then(|s| s.ip);
+                    let ip = self.smtpd.get(key_of_session(&sid), g).and_then(|s| s.ip);
                     e.src_ip = ip.map(|ip| ip.to_string().into());
                 }
                 return;
             }
-            self.fill_smtpd(&sid, e);
+            self.fill_smtpd(&sid, e, g);
         }
         if e.actor.is_some()
             || !matches!(
@@ -457,14 +473,20 @@ impl Joiner {
         {
             return;
         }
-        if let Some(u) = e.queue_id.as_deref().and_then(|q| self.user(q)) {
+        if let Some(u) = e.queue_id.as_deref().and_then(|q| self.user(q, g)) {
             e.actor = Some(u.to_string().into());
         }
     }
 
-    /// The login that submitted `qid`, if known.
-    fn user(&self, qid: &str) -> Option<&str> {
-        let i = *self.users.get(&key(qid))?;
+    /// The login that submitted `qid`, as generation `g` sees it.
+    fn user(&self, qid: &str, g: u32) -> Option<&str> {
+        let i = *self.users.get(key(qid), g)?;
+        self.names.get(i as usize).map(|n| &**n)
+    }
+
+    /// The login that submitted `qid`, as the reader knows it now.
+    fn live_user(&self, qid: &str) -> Option<&str> {
+        let i = *self.users.live(key(qid))?;
         self.names.get(i as usize).map(|n| &**n)
     }
 
@@ -546,7 +568,7 @@ mod tests {
         });
         let got: Vec<Option<&str>> = ["Q1", "Q2", "Q3", "Q9", "Q8"]
             .iter()
-            .map(|q| j.user(q))
+            .map(|q| j.live_user(q))
             .collect();
         assert_eq!(got, [Some("alice"), None, None, Some("alice"), None]);
     }
@@ -693,18 +715,63 @@ mod tests {
         assert_eq!(e.kind, Kind::RecipientUnknown);
     }
 
-    /// OpenSMTPD sessions are forgotten oldest first beyond the bound.
+    /// OpenSMTPD sessions are forgotten oldest first beyond the bound, and kept in memory
+    /// only while a chunk in flight may still see them.
     #[test]
     fn opensmtpd_sessions_are_bounded() {
         let mut j = Joiner::default();
-        for i in 0..super::SMTPD_SESSIONS as u64 + 10 {
+        let connect = |j: &mut Joiner, i: u64| {
             j.bind(Binding::SmtpdConnect {
                 sid: format!("{i:016x}"),
                 ip: Some("192.0.2.1".into()),
+            })
+        };
+        // Ten sessions in one chunk, the table's worth in the next (which pushes them out).
+        j.begin(2);
+        (0..10).for_each(|i| connect(&mut j, i));
+        j.begin(2);
+        (10..super::SMTPD_SESSIONS as u64 + 10).for_each(|i| connect(&mut j, i));
+        assert_eq!(j.smtpd.len(), super::SMTPD_SESSIONS);
+        assert!(j.smtpd.live(0).is_none());
+        assert!(j.smtpd.live(super::SMTPD_SESSIONS as u64 + 9).is_some());
+        // With two chunks in flight, the first chunk's parser may still be at work while the
+        // third is learned, not while the fourth is.
+        j.begin(2);
+        assert_eq!(j.smtpd.held(), super::SMTPD_SESSIONS + 10);
+        j.begin(2);
+        assert_eq!(j.smtpd.held(), super::SMTPD_SESSIONS);
+    }
+
+    /// A Dovecot login's address pushed out of the table while the reader learns ahead is
+    /// still filled into the session end of an earlier chunk, and not into a later one:
+    /// parsers see the tables of their own chunk, however far ahead the reader is.
+    #[test]
+    fn parsers_see_the_join_of_their_own_chunk() {
+        // A session end as Dovecot 2.3 writes it (the fixture's line 188, its session id).
+        let end = "Dec  6 15:24:20 mail1 dovecot: imap(mira)<600><AAAAs/hhIsjLAHFN>: Disconnected: Logged out in=12 out=477 deleted=0 expunged=0 trashed=0 hdr_count=0 hdr_bytes=0 body_count=3 body_bytes=9000";
+        let session_end = || parse_at(end, 1).unwrap();
+        let mut j = Joiner::default();
+        let g0 = j.begin(4);
+        j.bind(Binding::MailSession {
+            sid: "AAAAs/hhIsjLAHFN".into(),
+            ip: "203.0.113.5".into(),
+        });
+        // The reader learns two more chunks: the first pushes the login out.
+        let g1 = j.begin(4);
+        for i in 0..super::SMTPD_SESSIONS {
+            j.bind(Binding::MailSession {
+                sid: format!("s{i}"),
+                ip: "192.0.2.1".into(),
             });
         }
-        assert_eq!(j.smtpd.len(), super::SMTPD_SESSIONS);
-        assert!(!j.smtpd.contains_key(&0));
-        assert!(j.smtpd.contains_key(&(super::SMTPD_SESSIONS as u64 + 9)));
+        let g2 = j.begin(4);
+        let mut early = session_end();
+        j.fill_at(&mut early, g0);
+        assert_eq!(early.src_ip.as_deref(), Some("203.0.113.5"));
+        for g in [g1, g2] {
+            let mut late = session_end();
+            j.fill_at(&mut late, g);
+            assert_eq!(late.src_ip, None, "generation {g}");
+        }
     }
 }

@@ -8,6 +8,7 @@
 //! later queue and delivery events; [`output`] renders. Stats go to stderr, per file and in
 //! total; lines no parser understood can be written out with `--unparsed`.
 
+pub mod aged;
 pub mod correlate;
 pub mod exports;
 pub mod input;

@@ -81,6 +81,8 @@ impl Pool {
 
 struct Chunk {
     seq: u64,
+    /// The join's generation once this chunk was learned ([`Joiner::begin`]).
+    gen: u32,
     data: Vec<u8>,
     first_line: u64,
     first_offset: u64,
@@ -129,7 +131,10 @@ pub struct Ctx<'a> {
 /// are the log-tampering rule's business).
 pub const SLACK_US: i64 = 3_600_000_000;
 
-fn learn(joiner: &RwLock<Joiner>, chunk: &[u8], clock: &Clock) {
+/// Learns the join's bindings of one chunk and returns the chunk's generation: what its
+/// parser will see of the join ([`super::aged`]). `in_flight`: most chunks parsers may hold
+/// besides this one.
+fn learn(joiner: &RwLock<Joiner>, chunk: &[u8], clock: &Clock, in_flight: u32) -> u32 {
     // Postfix `client=…, sasl_username=u`, Exim `<= … A=authenticator:u` and Exim's local
     // submissions `<= … U=www-data P=local`; Sendmail's `AUTH=server, … authid=u` (a session's
     // login, on a line without a queue id) and the `from=…, proto=ESMTPA` lines of the messages
@@ -154,9 +159,6 @@ fn learn(joiner: &RwLock<Joiner>, chunk: &[u8], clock: &Clock) {
     ]
     .map(memchr::memmem::Finder::new);
     let mut hits: Vec<usize> = finders.iter().flat_map(|f| f.find_iter(chunk)).collect();
-    if hits.is_empty() {
-        return;
-    }
     hits.sort_unstable();
     let mut bindings = Vec::new();
     let mut last_line = usize::MAX;
@@ -184,13 +186,14 @@ fn learn(joiner: &RwLock<Joiner>, chunk: &[u8], clock: &Clock) {
     }
     // One short write lock per chunk, applied in line order; parser threads only lock per
     // lookup.
-    if !bindings.is_empty() {
-        if let Ok(mut j) = joiner.write() {
-            for b in bindings {
-                j.bind(b);
-            }
-        }
+    let Ok(mut j) = joiner.write() else {
+        return 0;
+    };
+    let gen = j.begin(in_flight);
+    for b in bindings {
+        j.bind(b);
     }
+    gen
 }
 
 fn parse_chunk(ctx: &Ctx, pool: &Pool, c: Chunk) -> io::Result<Done> {
@@ -281,7 +284,7 @@ fn parse_chunk(ctx: &Ctx, pool: &Pool, c: Chunk) -> io::Result<Done> {
                 stats.last_us = Some(stats.last_us.map_or(e.ts_unix_us, |t| t.max(e.ts_unix_us)));
                 if e.session.is_some() || (e.queue_id.is_some() && e.actor.is_none()) {
                     if let Ok(j) = ctx.joiner.read() {
-                        j.fill(&mut e);
+                        j.fill_at(&mut e, c.gen);
                     }
                 }
                 out.push(&e)?;
@@ -323,6 +326,14 @@ fn parse_chunk(ctx: &Ctx, pool: &Pool, c: Chunk) -> io::Result<Done> {
     })
 }
 
+/// The places for chunks in flight: one is taken before a chunk is handed on, and given back
+/// when the writer has written it (in order).
+struct Tokens<'a> {
+    rx: &'a Receiver<()>,
+    /// Places in all.
+    in_flight: u32,
+}
+
 /// Reads `r` in chunks of whole lines; returns the warning of a read error, if any.
 fn produce(
     r: &mut dyn Read,
@@ -330,7 +341,7 @@ fn produce(
     joiner: &RwLock<Joiner>,
     pool: &Pool,
     work: std::sync::mpsc::SyncSender<Chunk>,
-    tokens: &Receiver<()>,
+    tokens: &Tokens,
 ) -> (Option<String>, bool) {
     let mut carry: Vec<u8> = Vec::new();
     let mut ends_mid_line = false;
@@ -382,16 +393,19 @@ fn produce(
             continue;
         }
         ends_mid_line = buf.last() != Some(&b'\n');
-        learn(joiner, &buf, clock);
+        // Learned before the chunk waits for its place among those in flight: parsers may
+        // then hold the `in_flight` chunks before it, which the join keeps what they see for.
+        let gen = learn(joiner, &buf, clock, tokens.in_flight);
         let lines =
             memchr::memchr_iter(b'\n', &buf).count() as u64 + u64::from(buf.last() != Some(&b'\n'));
         let len = buf.len() as u64;
-        if tokens.recv().is_err() {
+        if tokens.rx.recv().is_err() {
             break;
         }
         if work
             .send(Chunk {
                 seq,
+                gen,
                 data: buf,
                 first_line: line,
                 first_offset: offset,
@@ -479,7 +493,11 @@ pub fn run(
             }
             Ok(total)
         });
-        let warning = produce(r, &ctx.clock, ctx.joiner, pool, work_tx, &token_rx);
+        let tokens = Tokens {
+            rx: &token_rx,
+            in_flight: in_flight as u32,
+        };
+        let warning = produce(r, &ctx.clock, ctx.joiner, pool, work_tx, &tokens);
         drop(token_rx);
         let mut total = writer
             .join()
