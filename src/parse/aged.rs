@@ -34,6 +34,15 @@ struct Slot<V> {
 }
 
 impl<V> Slot<V> {
+    /// A value learned at generation `g`, not forgotten.
+    fn new(value: V, g: u32) -> Self {
+        Slot {
+            value,
+            born: g,
+            died: u32::MAX,
+        }
+    }
+
     fn seen_at(&self, g: u32) -> bool {
         self.born <= g && g < self.died
     }
@@ -109,11 +118,7 @@ impl<V: Copy + Default + PartialEq> Aged<V> {
             Some(s) if s.live() && s.value == value => {}
             Some(s) if s.live() => {
                 let mut old = *s;
-                *s = Slot {
-                    value,
-                    born: g,
-                    died: u32::MAX,
-                };
+                *s = Slot::new(value, g);
                 old.died = g;
                 self.before.insert(key, old);
                 self.replaced.push_back((key, g));
@@ -133,23 +138,14 @@ impl<V: Copy + Default + PartialEq> Aged<V> {
         &mut self
             .now
             .entry(key)
-            .or_insert(Slot {
-                value: V::default(),
-                born: g,
-                died: u32::MAX,
-            })
+            .or_insert(Slot::new(V::default(), g))
             .value
     }
 
     /// A key with no live value learns `value` at `g`; the oldest live key is pushed out
     /// when more than `cap` are live.
     fn add(&mut self, key: u64, value: V, g: u32) {
-        let new = Slot {
-            value,
-            born: g,
-            died: u32::MAX,
-        };
-        if let Some(old) = self.now.insert(key, new) {
+        if let Some(old) = self.now.insert(key, Slot::new(value, g)) {
             // Pushed out earlier and still visible to parsers in flight.
             self.before.insert(key, old);
         }

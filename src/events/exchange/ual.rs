@@ -31,14 +31,9 @@ use super::{At, Got, Rec};
 use crate::events::record::Kind;
 use crate::sanitize::capped;
 
-/// A key of a JSON object, any case.
-pub(super) fn key<'v, 'a>(v: &'v Json<'a>, name: &str) -> Option<&'v Json<'a>> {
-    v.key(name)
-}
-
 /// A key's text (numbers rendered), non-empty.
 pub(super) fn text(v: &Json, name: &str) -> Option<String> {
-    match key(v, name)? {
+    match v.key(name)? {
         Json::Str(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
         Json::Num(n) => Some(n.to_string()),
         Json::Bool(b) => Some(b.to_string()),
@@ -48,7 +43,7 @@ pub(super) fn text(v: &Json, name: &str) -> Option<String> {
 
 /// The `Name`/`Value` pairs of `Parameters`, `OperationProperties` or `ExtendedProperties`.
 pub(super) fn pairs(v: &Json, name: &str) -> Vec<(String, String)> {
-    let Some(list) = key(v, name) else {
+    let Some(list) = v.key(name) else {
         return Vec::new();
     };
     // A SIEM may have stored the list as a JSON string.
@@ -65,7 +60,7 @@ pub(super) fn pairs(v: &Json, name: &str) -> Vec<(String, String)> {
             a.iter()
                 .filter_map(|p| {
                     let n = text(p, "Name")?;
-                    let v = match key(p, "Value") {
+                    let v = match p.key("Value") {
                         Some(Json::Str(s)) => s.to_string(),
                         Some(Json::Null) | None => String::new(),
                         Some(other) => other.to_string(),
@@ -297,7 +292,7 @@ pub(super) fn outcome(status: Option<&str>) -> Option<String> {
 /// The parameters of a cmdlet record: Exchange's `Name`/`Value` list, or the Security &
 /// Compliance schema's parameter text (`-Name "x" -ContentMatchQuery "…"`).
 fn param_map(v: &Json) -> BTreeMap<String, String> {
-    if let Some(Json::Str(s)) = key(v, "Parameters") {
+    if let Some(Json::Str(s)) = v.key("Parameters") {
         if !s.trim_start().starts_with('[') {
             return super::cmdline::params(s);
         }

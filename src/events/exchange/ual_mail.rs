@@ -17,7 +17,7 @@
 use super::json::Json;
 
 use super::access::{self, Params};
-use super::ual::{key, outcome, pairs, param, text};
+use super::ual::{outcome, pairs, param, text};
 use super::values::truth;
 use super::Rec;
 use crate::events::record::Kind;
@@ -82,7 +82,7 @@ fn number(v: &Json, name: &str) -> Option<u64> {
 
 /// The items of a JSON array under `name` (none when absent or not an array).
 fn items<'v, 'a>(v: &'v Json<'a>, name: &str) -> &'v [Json<'a>] {
-    key(v, name).and_then(Json::as_array).unwrap_or(&[])
+    v.key(name).and_then(Json::as_array).unwrap_or(&[])
 }
 
 /// `LogonType` in words.
@@ -148,7 +148,8 @@ fn deleted(v: &Json, base: &Rec, op: &str) -> Rec {
         }
         .into(),
     );
-    let mut folders: Vec<String> = key(v, "Folder")
+    let mut folders: Vec<String> = v
+        .key("Folder")
         .and_then(|f| text(f, "Path"))
         .into_iter()
         .collect();
@@ -156,7 +157,7 @@ fn deleted(v: &Json, base: &Rec, op: &str) -> Rec {
     let mut bytes = 0u64;
     for item in affected {
         bytes += number(item, "SizeInBytes").unwrap_or(0);
-        if let Some(p) = key(item, "ParentFolder").and_then(|f| text(f, "Path")) {
+        if let Some(p) = item.key("ParentFolder").and_then(|f| text(f, "Path")) {
             if !folders.contains(&p) && folders.len() < MAX_FOLDERS {
                 folders.push(p);
             }
@@ -166,7 +167,8 @@ fn deleted(v: &Json, base: &Rec, op: &str) -> Rec {
         .into_iter()
         .map(|f| capped(&f, TEXT_CAP).into_owned())
         .collect();
-    d.messages = key(v, "AffectedItems")
+    d.messages = v
+        .key("AffectedItems")
         .and_then(Json::as_array)
         .map(|a| a.len() as u64);
     d.bytes = (bytes > 0).then_some(bytes);
@@ -198,10 +200,10 @@ fn query(v: &Json, base: &Rec, exchange: bool) -> Rec {
 /// The folder object of a folder-permission record (`Item.ParentFolder`, `Folder`, or the
 /// first of `Folders`).
 fn permission_folder<'v, 'a>(v: &'v Json<'a>) -> Option<&'v Json<'a>> {
-    key(v, "Item")
-        .and_then(|i| key(i, "ParentFolder"))
-        .filter(|f| key(f, "MemberUpn").is_some() || key(f, "MemberRights").is_some())
-        .or_else(|| key(v, "Folder"))
+    v.key("Item")
+        .and_then(|i| i.key("ParentFolder"))
+        .filter(|f| f.key("MemberUpn").is_some() || f.key("MemberRights").is_some())
+        .or_else(|| v.key("Folder"))
         .or_else(|| items(v, "Folders").first())
 }
 
@@ -304,7 +306,7 @@ fn sizes(ext: &[(String, String)], r: &mut Rec) {
 
 /// The locations of an eDiscovery record (`ExchangeLocations`: a list or a text), joined.
 fn locations(v: &Json) -> Option<String> {
-    match key(v, "ExchangeLocations")? {
+    match v.key("ExchangeLocations")? {
         Json::Arr(a) => {
             let names: Vec<String> = a
                 .iter()
