@@ -22,6 +22,7 @@ pub mod render;
 pub mod rules;
 pub mod small;
 pub mod spill;
+pub mod window;
 
 use std::sync::{Arc, Mutex};
 

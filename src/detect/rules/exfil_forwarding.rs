@@ -18,14 +18,13 @@
 //! else medium. **False positives**: a user's own, sanctioned forward to a private mailbox; a
 //! mailing list exploder — check the destination against policy.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
-
-use rustc_hash::FxHashMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::{Files, Rule, Shared, Thresholds};
 use crate::detect::entity::{EntityKind, EntityRole};
 use crate::detect::fact::{domain, Fact};
 use crate::detect::finding::{ts, Entities, EvidenceSet, Finding, Severity};
+use crate::detect::window::Window;
 use crate::events::record::Kind;
 
 /// Most inbound queue ids remembered.
@@ -54,8 +53,8 @@ struct Copies {
 
 /// The rule.
 pub struct Forwarding {
-    inbound: FxHashMap<Box<str>, Inbound>,
-    order: VecDeque<Box<str>>,
+    /// The inbound messages followed, by queue id, oldest first.
+    inbound: Window<Inbound>,
     local_domains: BTreeSet<String>,
     copies: BTreeMap<String, Copies>,
 }
@@ -64,8 +63,7 @@ impl Forwarding {
     /// A new rule.
     pub fn new(_t: &Thresholds) -> Self {
         Forwarding {
-            inbound: FxHashMap::default(),
-            order: VecDeque::new(),
+            inbound: Window::new(CAPACITY),
             local_domains: BTreeSet::new(),
             copies: BTreeMap::new(),
         }
@@ -96,15 +94,8 @@ impl Rule for Forwarding {
             Kind::MessageReceived => {
                 let remote = f.src_ip().is_some_and(|ip| !is_loopback(ip));
                 if let (Some(q), None, true) = (f.queue_id(), f.actor(), remote) {
-                    if !self.inbound.contains_key(q) {
-                        self.inbound.insert(q.into(), Inbound::default());
-                        self.order.push_back(q.into());
-                        if self.order.len() > CAPACITY {
-                            if let Some(old) = self.order.pop_front() {
-                                self.inbound.remove(&old);
-                            }
-                        }
-                    }
+                    // The oldest message let go keeps its held copies uncounted.
+                    self.inbound.insert_new(q, Inbound::default());
                 }
             }
             Kind::Delivery | Kind::Forwarded => {

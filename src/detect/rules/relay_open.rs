@@ -18,13 +18,14 @@
 //! configured to serve (`relay_domains`, a backup MX for a partner) — check the recipient
 //! domains against the configuration.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::BTreeSet;
 
 use rustc_hash::FxHashMap;
 
 use super::{Files, Rule, Shared, Thresholds};
 use crate::detect::fact::{domain, Fact};
 use crate::detect::finding::{ts, Entities, EvidenceSet, Finding, Severity};
+use crate::detect::window::Window;
 use crate::events::record::Kind;
 
 /// Most inbound messages tracked at once. The oldest is let go when a new one arrives (its
@@ -148,8 +149,8 @@ struct Message {
 
 /// The rule.
 pub struct OpenRelay {
-    messages: FxHashMap<Box<str>, Message>,
-    order: VecDeque<Box<str>>,
+    /// The messages tracked, by queue id, oldest first.
+    messages: Window<Message>,
     local_domains: BTreeSet<String>,
     gap_us: i64,
     campaign: Campaign,
@@ -160,8 +161,7 @@ impl OpenRelay {
     /// A new rule.
     pub fn new(t: &Thresholds) -> Self {
         OpenRelay {
-            messages: FxHashMap::default(),
-            order: VecDeque::new(),
+            messages: Window::new(CAPACITY),
             local_domains: BTreeSet::new(),
             gap_us: t.campaign_gap_hours.max(1) * 3_600_000_000,
             campaign: Campaign::default(),
@@ -197,23 +197,15 @@ impl Rule for OpenRelay {
                 if ip.starts_with("127.") || ip == "::1" {
                     return;
                 }
-                if self.order.len() >= CAPACITY {
-                    if let Some(m) = self
-                        .order
-                        .pop_front()
-                        .and_then(|q| self.messages.remove(&q))
-                    {
-                        self.judge(m);
-                    }
-                }
                 let mut m = Message {
                     ip: ip.to_string(),
                     ts: f.ts_us,
                     ..Message::default()
                 };
                 m.evidence.add(f.file, f.line);
-                if self.messages.insert(q.into(), m).is_none() {
-                    self.order.push_back(q.into());
+                // A full window lets its oldest message go first: judged now.
+                if let Some(old) = self.messages.push(q, m) {
+                    self.judge(old);
                 }
             }
             Kind::Delivery | Kind::Forwarded => {
@@ -249,10 +241,8 @@ impl Rule for OpenRelay {
 
     fn finish(&mut self, files: &Files, _shared: &Shared) -> Vec<Finding> {
         // The messages still in the window, in arrival order.
-        while let Some(q) = self.order.pop_front() {
-            if let Some(m) = self.messages.remove(&q) {
-                self.judge(m);
-            }
+        while let Some(m) = self.messages.pop_front() {
+            self.judge(m);
         }
         let last = std::mem::take(&mut self.campaign);
         let mut out: Vec<Finding> = std::mem::take(&mut self.done)
