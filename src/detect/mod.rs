@@ -10,6 +10,7 @@
 //! log-integrity rules judge the per-file summaries of the parse.
 
 pub mod catalog;
+pub mod churn;
 pub mod entity;
 pub mod fact;
 pub mod finding;

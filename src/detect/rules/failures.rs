@@ -4,6 +4,7 @@
 
 use rustc_hash::FxHashMap;
 
+use crate::detect::churn::Churn;
 use crate::detect::fact::Fact;
 use crate::detect::finding::EvidenceSet;
 use crate::detect::small::Counts;
@@ -194,6 +195,9 @@ struct Store {
     folded: u64,
     /// /24 and /48 networks moved to the counted ones so far.
     coarsened: u64,
+    /// Series dropped from `ips` and `nets` since their tables were rebuilt (sealing drops
+    /// as many addresses an hour as new ones fail: see [`Churn`]).
+    churn: [Churn; 2],
 }
 
 /// The keys of `map` beyond the `keep` with the most occurrences (ties go too).
@@ -233,6 +237,7 @@ impl Store {
         let quarter = cap / 4;
         for ip in lightest(&self.ips, quarter) {
             if let Some(s) = self.ips.remove(&ip) {
+                self.churn[0].removed(1);
                 self.folded += 1;
                 // Only what is not reported yet moves (reported hours were kept for look-back).
                 if s.pending().next().is_some() {
@@ -243,6 +248,7 @@ impl Store {
         }
         for net in lightest(&self.nets, quarter) {
             if let Some(s) = self.nets.remove(&net) {
+                self.churn[1].removed(1);
                 self.coarsened += 1;
                 self.count(&net, &s, cap);
             }
@@ -285,8 +291,26 @@ impl Store {
 
     /// Keeps the series `keep` says to keep (it may change them).
     fn retain(&mut self, mut keep: impl FnMut(&mut Series) -> bool) {
-        self.ips.retain(|_, s| keep(s));
-        self.nets.retain(|_, s| keep(s));
+        self.retain_keyed(|_, s| keep(s));
+    }
+
+    /// Keeps the series `keep` says to keep, given their key.
+    fn retain_keyed(&mut self, mut keep: impl FnMut(&Box<str>, &mut Series) -> bool) {
+        for (map, churn) in [&mut self.ips, &mut self.nets]
+            .into_iter()
+            .zip(&mut self.churn)
+        {
+            let had = map.len();
+            map.retain(|k, s| keep(k, s));
+            churn.removed(had - map.len());
+        }
+    }
+
+    /// Rebuilds the tables that dropped a quarter as many series as they hold since they
+    /// were last rebuilt.
+    fn tidy(&mut self) {
+        self.churn[0].tidy(&mut self.ips, 4);
+        self.churn[1].tidy(&mut self.nets, 4);
     }
 
     /// What folding did, if anything.
@@ -446,10 +470,15 @@ impl Failures {
     /// service-level failure so far; drops the others. Before sealing `hour`.
     pub fn settle_before(&mut self, hour: i64) {
         let by_ip = &mut self.by_ip;
-        for (backend, main) in [
+        let churn = &mut self.backend.churn;
+        for ((backend, main), churn) in [
             (&mut self.backend.ips, &mut by_ip.ips),
             (&mut self.backend.nets, &mut by_ip.nets),
-        ] {
+        ]
+        .into_iter()
+        .zip(churn)
+        {
+            let had = backend.len();
             backend.retain(|ip, series| {
                 let n = series.hours.partition_point(|(h, _)| *h < hour);
                 if n == 0 {
@@ -464,6 +493,7 @@ impl Failures {
                 }
                 !series.hours.is_empty()
             });
+            churn.removed(had - backend.len());
         }
         // Backend repeats of addresses folded there are not counted (they repeat the service's
         // failures where it logged any); what folding did is.
@@ -548,6 +578,8 @@ impl Failures {
             }
             !s.hours.is_empty()
         });
+        self.by_ip.tidy();
+        self.backend.tidy();
     }
 }
 
