@@ -24,8 +24,6 @@ use std::collections::VecDeque;
 
 use rustc_hash::FxHashMap;
 
-use crate::detect::churn::Churn;
-
 /// A value and the generations it was learned and forgotten in (`u32::MAX`: not forgotten;
 /// four thousand million chunks of a run are 8 PiB of log).
 #[derive(Debug, Clone, Copy)]
@@ -68,9 +66,6 @@ pub struct Aged<V> {
     dead: usize,
     /// Replaced values (key, generation), oldest first, waiting for [`Aged::prune`].
     replaced: VecDeque<(u64, u32)>,
-    /// Keys dropped from `now` and `before`: both tables lose keys as fast as they gain them
-    /// and are rebuilt now and then so that they do not double ([`Churn`]).
-    churn: [Churn; 2],
 }
 
 impl<V: Copy + Default + PartialEq> Aged<V> {
@@ -83,7 +78,6 @@ impl<V: Copy + Default + PartialEq> Aged<V> {
             order: VecDeque::new(),
             dead: 0,
             replaced: VecDeque::new(),
-            churn: Default::default(),
         }
     }
 
@@ -186,10 +180,8 @@ impl<V: Copy + Default + PartialEq> Aged<V> {
             }
             if latest.is_some() {
                 self.now.remove(&key);
-                self.churn[0].removed(1);
             } else if gone(self.before.get(&key)) {
                 self.before.remove(&key);
-                self.churn[1].removed(1);
             }
             self.order.pop_front();
             self.dead -= 1;
@@ -200,13 +192,9 @@ impl<V: Copy + Default + PartialEq> Aged<V> {
             }
             if gone(self.before.get(&key)) {
                 self.before.remove(&key);
-                self.churn[1].removed(1);
             }
             self.replaced.pop_front();
         }
-        // Rebuilt once they lost half as many keys as they hold.
-        self.churn[0].tidy(&mut self.now, 2);
-        self.churn[1].tidy(&mut self.before, 2);
     }
 }
 

@@ -291,17 +291,12 @@ impl Store {
 
     /// Keeps the series `keep` says to keep (it may change them).
     fn retain(&mut self, mut keep: impl FnMut(&mut Series) -> bool) {
-        self.retain_keyed(|_, s| keep(s));
-    }
-
-    /// Keeps the series `keep` says to keep, given their key.
-    fn retain_keyed(&mut self, mut keep: impl FnMut(&Box<str>, &mut Series) -> bool) {
         for (map, churn) in [&mut self.ips, &mut self.nets]
             .into_iter()
             .zip(&mut self.churn)
         {
             let had = map.len();
-            map.retain(|k, s| keep(k, s));
+            map.retain(|_, s| keep(s));
             churn.removed(had - map.len());
         }
     }
