@@ -10,9 +10,9 @@
 //! sit in arrival order in one ring, and the table maps a 64-bit hash of the key to the
 //! value's position: 16 bytes a slot, whatever the value.
 //!
-//! Two keys with the same 64-bit hash are taken for one (the chance among a window of 2^17
-//! queue ids is about one in a thousand million million). The hash is fixed (no random seed),
-//! so a run's output does not depend on it.
+//! Two keys with the same 64-bit hash are taken for one (the chance that any two of a window
+//! of 2^17 queue ids share one is about one in two thousand million). The hash is fixed (no
+//! random seed), so a run's output does not depend on it.
 //!
 //! To use it for another rule: [`Window::new`] with the cap, [`Window::push`] or
 //! [`Window::insert_new`] as messages arrive (each says what it let go), [`Window::get_mut`]
