@@ -19,9 +19,8 @@
 //! as their deliveries do, and [`Window::pop_front`] at the end for what is left, oldest first.
 
 use std::collections::VecDeque;
-use std::hash::Hasher;
 
-use rustc_hash::{FxHashMap, FxHasher};
+use rustc_hash::FxHashMap;
 
 /// At most `cap` values by key, the oldest let go first.
 #[derive(Debug)]
@@ -34,11 +33,9 @@ pub struct Window<V> {
     first: u64,
 }
 
-/// The key's fixed 64-bit hash.
+/// The key's fixed 64-bit hash: the one the session join keys queue ids by.
 fn hash(key: &str) -> u64 {
-    let mut h = FxHasher::default();
-    h.write(key.as_bytes());
-    h.finish()
+    crate::parse::correlate::key(key)
 }
 
 impl<V> Window<V> {

@@ -508,20 +508,20 @@ impl Joiner {
     }
 }
 
-/// A queue id's key: 64 bits of a hash (two ids of the few hundred thousand remembered
-/// meeting is a chance of about one in ten million million).
-fn key(qid: &str) -> u64 {
+/// A queue id's key: 64 bits of a hash (that any two of the 262,144 ids remembered share one
+/// is a chance of about one in 500 million; the rules' windows of queue ids use it too).
+pub fn key(qid: &str) -> u64 {
     use std::hash::BuildHasher;
     rustc_hash::FxBuildHasher.hash_one(qid)
 }
 
-/// An OpenSMTPD session id's key: its 64 bits (16 hex digits), else a hash.
 /// A Dovecot mail session's event (login, session end, `mail_log` line): its session id
 /// joins the login's address to the session's later lines.
 fn is_mail_session(e: &Event) -> bool {
     e.service.starts_with("dovecot/")
 }
 
+/// An OpenSMTPD session id's key: its 64 bits (16 hex digits), else a hash.
 fn key_of_session(sid: &str) -> u64 {
     u64::from_str_radix(sid, 16).unwrap_or_else(|_| key(sid))
 }
