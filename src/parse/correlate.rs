@@ -19,7 +19,9 @@
 //! is still joined. Memory is bounded and small: a queue id is kept as a 64-bit hash and its
 //! login as an index into the logins seen (each kept once, at most [`NAMES`]), about 30 bytes
 //! a message; at most [`CAPACITY`] queue ids and [`SESSIONS`] sessions are remembered, the
-//! oldest forgotten first.
+//! oldest forgotten first. A Dovecot or OpenSMTPD session is forgotten when it ends (its
+//! disconnect or session-end line, [`Binding::SessionEnd`]; that line's own chunk still sees
+//! it), so their table holds the sessions open, not the last [`SMTPD_SESSIONS`] ever seen.
 //!
 //! Dovecot 2.3 and later name the client only on the login line (`imap-login: Login: …,
 //! rip=…, session=<ID>`); the mail process's later lines (session end with its counters,
@@ -164,6 +166,8 @@ pub enum Binding {
     LocalDomain { domain: String },
     /// A Dovecot login opened mail session `sid` from `ip`.
     MailSession { sid: String, ip: String },
+    /// Dovecot mail session or OpenSMTPD session `sid` ended: no later line names it.
+    SessionEnd { sid: String },
 }
 
 /// The OpenSMTPD binding an event states, if any.
@@ -194,6 +198,7 @@ fn smtpd_binding(e: &Event, sid: &str) -> Option<Binding> {
             rcpt: e.recipient.as_deref()?.to_string(),
         }),
         Kind::ProtocolError => staged(stage::PROTO),
+        Kind::Disconnect | Kind::LostConnection => Some(Binding::SessionEnd { sid: sid.clone() }),
         Kind::Reject if e.sender.is_some() => staged(stage::MAIL),
         Kind::Reject if e.recipient.is_some() => staged(stage::RCPT),
         Kind::Reject | Kind::Vrfy | Kind::Expn | Kind::RelayDenied => staged(stage::OTHER),
@@ -211,6 +216,10 @@ impl Binding {
                         sid: sid.into(),
                         ip: ip.into(),
                     }),
+                    // The session's end: its counters, or a disconnect without them.
+                    (Kind::MailboxAccess | Kind::Disconnect | Kind::LostConnection, _) => {
+                        Some(Binding::SessionEnd { sid: sid.into() })
+                    }
                     _ => None,
                 };
             }
@@ -344,6 +353,10 @@ impl Joiner {
             }
             Binding::MailSession { sid, ip } => {
                 self.smtpd_entry(&sid).ip = ip.parse().ok();
+                None
+            }
+            Binding::SessionEnd { sid } => {
+                self.smtpd.forget(key_of_session(&sid), self.gen);
                 None
             }
             Binding::LocalDomain { domain } => {
@@ -775,5 +788,37 @@ mod tests {
             j.fill_at(&mut late, g);
             assert_eq!(late.src_ip, None, "generation {g}");
         }
+    }
+
+    /// A mail session's end lets its key go: the chunk of the ending line still sees it, the
+    /// next does not, and the table holds what is live.
+    #[test]
+    fn ended_sessions_are_forgotten() {
+        let end = "Dec  6 15:24:20 mail1 dovecot: imap(mira)<600><AAAAs/hhIsjLAHFN>: Disconnected: Logged out in=12 out=477 deleted=0 expunged=0 trashed=0 hdr_count=0 hdr_bytes=0 body_count=3 body_bytes=9000";
+        let mut j = Joiner::default();
+        let g0 = j.begin(4);
+        j.bind(Binding::MailSession {
+            sid: "AAAAs/hhIsjLAHFN".into(),
+            ip: "203.0.113.5".into(),
+        });
+        let g1 = j.begin(4);
+        let ended = parse_at(end, 1).and_then(|e| Binding::of(&e));
+        assert!(
+            matches!(&ended, Some(Binding::SessionEnd { sid }) if sid == "AAAAs/hhIsjLAHFN"),
+            "{ended:?}"
+        );
+        j.bind(ended.unwrap());
+        assert!(j.smtpd.is_empty());
+        let g2 = j.begin(4);
+        for (g, seen) in [(g0, true), (g1, true), (g2, false)] {
+            let mut e = parse_at(end, 1).unwrap();
+            j.fill_at(&mut e, g);
+            assert_eq!(e.src_ip.is_some(), seen, "generation {g}");
+        }
+        // Dropped once no chunk that may see them is in flight.
+        (0..4).for_each(|_| {
+            j.begin(4);
+        });
+        assert_eq!(j.smtpd.held(), 0);
     }
 }

@@ -154,8 +154,13 @@ fn learn(joiner: &RwLock<Joiner>, chunk: &[u8], clock: &Clock, in_flight: u32) -
         b" smtp ",
         b"smtp-in: ",
         b" mda ",
-        // Dovecot: `imap-login: Login: …, session=<…>` (the address of the session's lines).
+        // Dovecot: `imap-login: Login: …, session=<…>` (the address of the session's lines),
+        // and the session's end (`imap(u)<pid><sid>: Logged out …`, `Disconnected…`,
+        // `Connection closed…`), after which the session is forgotten.
         b"-login: Login: ",
+        b">: Logged out",
+        b">: Disconnected",
+        b">: Connection closed",
     ]
     .map(memchr::memmem::Finder::new);
     let mut hits: Vec<usize> = finders.iter().flat_map(|f| f.find_iter(chunk)).collect();
