@@ -757,20 +757,28 @@ mod tests {
         assert_eq!(j.smtpd.held(), super::SMTPD_SESSIONS);
     }
 
-    /// A Dovecot login's address pushed out of the table while the reader learns ahead is
-    /// still filled into the session end of an earlier chunk, and not into a later one:
-    /// parsers see the tables of their own chunk, however far ahead the reader is.
-    #[test]
-    fn parsers_see_the_join_of_their_own_chunk() {
-        // A session end as Dovecot 2.3 writes it (the fixture's line 188, its session id).
-        let end = "Dec  6 15:24:20 mail1 dovecot: imap(mira)<600><AAAAs/hhIsjLAHFN>: Disconnected: Logged out in=12 out=477 deleted=0 expunged=0 trashed=0 hdr_count=0 hdr_bytes=0 body_count=3 body_bytes=9000";
-        let session_end = || parse_at(end, 1).unwrap();
+    /// A session end as Dovecot 2.3 writes it (the fixture's line 188, its session id).
+    const SESSION_END: &str = "Dec  6 15:24:20 mail1 dovecot: imap(mira)<600><AAAAs/hhIsjLAHFN>: Disconnected: Logged out in=12 out=477 deleted=0 expunged=0 trashed=0 hdr_count=0 hdr_bytes=0 body_count=3 body_bytes=9000";
+
+    /// A join that learned, in its first chunk (returned), the login of [`SESSION_END`]'s
+    /// session from 203.0.113.5.
+    fn logged_in() -> (Joiner, u32) {
         let mut j = Joiner::default();
         let g0 = j.begin(4);
         j.bind(Binding::MailSession {
             sid: "AAAAs/hhIsjLAHFN".into(),
             ip: "203.0.113.5".into(),
         });
+        (j, g0)
+    }
+
+    /// A Dovecot login's address pushed out of the table while the reader learns ahead is
+    /// still filled into the session end of an earlier chunk, and not into a later one:
+    /// parsers see the tables of their own chunk, however far ahead the reader is.
+    #[test]
+    fn parsers_see_the_join_of_their_own_chunk() {
+        let session_end = || parse_at(SESSION_END, 1).unwrap();
+        let (mut j, g0) = logged_in();
         // The reader learns two more chunks: the first pushes the login out.
         let g1 = j.begin(4);
         for i in 0..super::SMTPD_SESSIONS {
@@ -794,15 +802,9 @@ mod tests {
     /// next does not, and the table holds what is live.
     #[test]
     fn ended_sessions_are_forgotten() {
-        let end = "Dec  6 15:24:20 mail1 dovecot: imap(mira)<600><AAAAs/hhIsjLAHFN>: Disconnected: Logged out in=12 out=477 deleted=0 expunged=0 trashed=0 hdr_count=0 hdr_bytes=0 body_count=3 body_bytes=9000";
-        let mut j = Joiner::default();
-        let g0 = j.begin(4);
-        j.bind(Binding::MailSession {
-            sid: "AAAAs/hhIsjLAHFN".into(),
-            ip: "203.0.113.5".into(),
-        });
+        let (mut j, g0) = logged_in();
         let g1 = j.begin(4);
-        let ended = parse_at(end, 1).and_then(|e| Binding::of(&e));
+        let ended = parse_at(SESSION_END, 1).and_then(|e| Binding::of(&e));
         assert!(
             matches!(&ended, Some(Binding::SessionEnd { sid }) if sid == "AAAAs/hhIsjLAHFN"),
             "{ended:?}"
@@ -811,7 +813,7 @@ mod tests {
         assert!(j.smtpd.is_empty());
         let g2 = j.begin(4);
         for (g, seen) in [(g0, true), (g1, true), (g2, false)] {
-            let mut e = parse_at(end, 1).unwrap();
+            let mut e = parse_at(SESSION_END, 1).unwrap();
             j.fill_at(&mut e, g);
             assert_eq!(e.src_ip.is_some(), seen, "generation {g}");
         }
