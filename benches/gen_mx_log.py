@@ -787,7 +787,9 @@ def main():
         at(1 + int(rnd() * 8)).append("dovecot: pop3(%s)<%s><%s>: %s" % (name, mp, s, POP_OUT[rb(12)]))
 
     def remote_delivery(d, q, sender, rcpt, dom, size, spam=False):
-        """postfix/smtp delivery of one recipient d seconds from now; deferrals retry later."""
+        """postfix/smtp delivery of one recipient d seconds from now: True (sent), False
+        (bounced), or ("retried", t) when deferred and delivered on a retry t seconds from now
+        (the caller logs the message's `removed` after its last recipient, as Postfix does)."""
         host, mip = mx_of(dom)
         tg = T_SMTP[int(rnd() * 23)]
         b = at(d)
@@ -813,8 +815,8 @@ def main():
             b2 = at(d2 + 1)
             b2.append("%s%s: to=<%s>, relay=%s[%s]:25, delay=%d, delays=%d/0.01/0.3/0.4, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as %s)" % (
                 T_SMTP[int(rnd() * 23)], q, rcpt, host, mip, d2 - d + 1, d2 - d, hexs(10)))
-            b2.append(T_QMGR + q + ": removed")
-            return None
+            # Delivered on the retry; the message is removed once, after its last recipient.
+            return ("retried", d2 + 1)
         b.append("%s%s: to=<%s>, relay=%s[%s]:25, %s, dsn=5.1.1, status=bounced (host %s[%s] said: 550 5.1.1 <%s>: Recipient address rejected: User unknown (in reply to RCPT TO command))" % (
             tg, q, rcpt, host, mip, DELAYS[rb(12)], host, mip, rcpt))
         return False
@@ -869,20 +871,19 @@ def main():
                 b2.append("%s%s: to=<%s>, relay=%s[private/dovecot-lmtp], %s, dsn=2.0.0, status=sent (250 2.0.0 <%s> %s Saved)" % (
                     tl, q, r, MYHOST, DELAYS_LMTP[rb(12)], r, s))
             b2.append("dovecot: lmtp(%s): Disconnect from local: Logged out (state=READY)" % lp)
-        done = True
+        last = d + 2
         bounced = False
         for r in rcpts:
             if r.split("@")[1] in MYDOMS_SET:
                 continue
             ok = remote_delivery(d + int(rnd() * 2), q, name, r, r.split("@")[1], size, spam)
-            if ok is None:
-                done = False
+            if isinstance(ok, tuple):
+                last = max(last, ok[1])
             elif ok is False:
                 bounced = True
         if bounced:
             nondelivery(d + 2, q, name)
-        if done:
-            at(d + 2).append(T_QMGR + q + ": removed")
+        at(last).append(T_QMGR + q + ": removed")
 
     def s_user_send(night):
         u = (night_tab if night else day_tab)[rb(16)]
@@ -1072,13 +1073,13 @@ def main():
         size = SIZES[rb(12)]
         b.append("%s%s: from=<%s>, size=%d, nrcpt=%d (queue active)" % (T_QMGR, q, sender, size, n))
         b.append("%sdisconnect from %s ehlo=1 mail=1 rcpt=%d data=1 quit=1 commands=%d" % (tg, cl, n, 4 + n))
-        done = True
+        last = d + 2
         for _ in range(n):
             rcpt, rdom = remote_rcpt()
-            if remote_delivery(d + 1, q, sender, rcpt, rdom, size, spam=True) is None:
-                done = False
-        if done:
-            at(d + 2).append(T_QMGR + q + ": removed")
+            ok = remote_delivery(d + 1, q, sender, rcpt, rdom, size, spam=True)
+            if isinstance(ok, tuple):
+                last = max(last, ok[1])
+        at(last).append(T_QMGR + q + ": removed")
         relay_count[0] += 1
 
     # ---------------------------------------------------------------- main loop

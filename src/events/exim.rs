@@ -25,6 +25,15 @@ pub fn is_exim(tag: &str) -> bool {
     matches!(tag, "exim" | "exim4" | "exim-main" | "exim4-main")
 }
 
+/// The message id of a message Exim is done with (`ID Completed`: every recipient delivered
+/// or bounced); no later line names it.
+pub fn gone<'a>(_tag: &'a str, msg: &'a str) -> Option<&'a str> {
+    match message_id(msg)? {
+        (id, "Completed") => Some(id),
+        _ => None,
+    }
+}
+
 /// `1rB3ZF-0004Kx-Ab` (classic) or `1rB3ZF-000000004Kx-Ab` (4.97+).
 fn message_id(s: &str) -> Option<(&str, &str)> {
     let end = s.find(' ')?;
@@ -792,5 +801,18 @@ mod tests {
             p.detail.as_deref(),
             Some("Exim configuration error in line 6 of /etc/exim4/bad.conf: main option \"recieve_timeout\" unknown")
         );
+    }
+
+    #[test]
+    fn completed_messages_are_gone() {
+        assert_eq!(
+            gone("exim", "1Ov4tU-0000Nz-Rm Completed"),
+            Some("1Ov4tU-0000Nz-Rm")
+        );
+        assert_eq!(
+            gone("exim", "1Ov4tU-0000Nz-Rm => bob@example.org R=local"),
+            None
+        );
+        assert_eq!(gone("exim", "Completed"), None);
     }
 }

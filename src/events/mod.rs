@@ -5,8 +5,9 @@
 //! [`fields::Parse`]; [`time::Clock`] turns the stamp into UTC. Detection never sees any of
 //! this, only the resulting events.
 //!
-//! To add a daemon: a module with `accepts(tag, has_host)` and `parse(tag, msg)`, one row in
-//! [`DAEMONS`], and its lines in the tests of that module and of `tests/`.
+//! To add a daemon: a module with `accepts(tag, has_host)` and `parse(tag, msg)` (and `gone`
+//! if it logs when a message leaves its queue), one row in [`DAEMONS`], and its lines in the
+//! tests of that module and of `tests/`.
 
 pub mod accounts;
 pub mod courier;
@@ -39,6 +40,24 @@ pub struct Daemon {
     /// Whether the daemon logs to syslog's `mail` facility (so a syslog set up to write
     /// `mail.*` to its own file has its lines there too).
     pub mail_facility: bool,
+    /// The queue id of a message the daemon let go of for good (Postfix `QID: removed`,
+    /// Exim `QID Completed`): no later line names it, so the session join forgets it.
+    pub gone: for<'a> fn(&'a str, &'a str) -> Option<&'a str>,
+}
+
+/// For daemons that log no line when a message leaves the queue.
+fn never_gone<'a>(_tag: &'a str, _msg: &'a str) -> Option<&'a str> {
+    None
+}
+
+/// The queue id of a message its MTA let go of for good, if `text` is the line that says so
+/// (see [`Daemon::gone`]).
+pub fn message_gone(text: &str) -> Option<&str> {
+    let line = syslog::parse(text)?;
+    let daemon = DAEMONS
+        .iter()
+        .find(|d| (d.accepts)(line.tag, line.host.is_some()))?;
+    (daemon.gone)(line.tag, line.msg)
 }
 
 fn postfix_accepts(tag: &str, _has_host: bool) -> bool {
@@ -84,36 +103,43 @@ pub const DAEMONS: &[Daemon] = &[
     Daemon {
         accepts: postfix_accepts,
         parse: postfix::parse,
+        gone: postfix::gone,
         mail_facility: true,
     },
     Daemon {
         accepts: exim_accepts,
         parse: exim::parse,
+        gone: exim::gone,
         mail_facility: true,
     },
     Daemon {
         accepts: sendmail_accepts,
         parse: sendmail::parse,
+        gone: never_gone,
         mail_facility: true,
     },
     Daemon {
         accepts: courier_accepts,
         parse: courier::parse,
+        gone: never_gone,
         mail_facility: true,
     },
     Daemon {
         accepts: qmail_accepts,
         parse: qmail::parse,
+        gone: never_gone,
         mail_facility: true,
     },
     Daemon {
         accepts: opensmtpd_accepts,
         parse: opensmtpd::parse,
+        gone: never_gone,
         mail_facility: true,
     },
     Daemon {
         accepts: roundcube_accepts,
         parse: roundcube::parse,
+        gone: never_gone,
         mail_facility: false,
     },
     // Host account changes (shadow-utils, PAM's password changes): before Dovecot, which
@@ -121,11 +147,13 @@ pub const DAEMONS: &[Daemon] = &[
     Daemon {
         accepts: accounts_accepts,
         parse: accounts::parse,
+        gone: never_gone,
         mail_facility: false,
     },
     Daemon {
         accepts: dovecot_accepts,
         parse: dovecot::parse,
+        gone: never_gone,
         mail_facility: true,
     },
 ];

@@ -22,6 +22,20 @@ fn with_client<'a>(mut p: Parsed<'a>, host: Option<&'a str>, ip: &'a str) -> Par
     p
 }
 
+/// The queue id of a message the queue manager removed (`QID: removed`): delivered or bounced
+/// to its last recipient, or deleted (`postsuper -d`); no later line names it (a short queue
+/// id may be reused, for another message).
+pub fn gone<'a>(tag: &'a str, msg: &'a str) -> Option<&'a str> {
+    let daemon = tag.rsplit('/').next().unwrap_or(tag);
+    if !matches!(daemon, "qmgr" | "nqmgr" | "oqmgr" | "postsuper") {
+        return None;
+    }
+    match queue_id(msg)? {
+        (Some(qid), "removed") => Some(qid),
+        _ => None,
+    }
+}
+
 /// Parses one Postfix message `msg` logged under `tag`.
 pub fn parse<'a>(tag: &'a str, msg: &'a str) -> Parse<'a> {
     let daemon = tag.rsplit('/').next().unwrap_or(tag);
@@ -838,5 +852,26 @@ mod tests {
             ),
             Parse::Ignored
         ));
+    }
+
+    #[test]
+    fn removed_messages_are_gone() {
+        assert_eq!(
+            gone("postfix/qmgr", "4ZqK7x0Bd3z9Zm: removed"),
+            Some("4ZqK7x0Bd3z9Zm")
+        );
+        assert_eq!(
+            gone("postfix/postsuper", "ABC123DEF0: removed"),
+            Some("ABC123DEF0")
+        );
+        assert_eq!(gone("postfix/cleanup", "ABC123DEF0: removed"), None);
+        assert_eq!(
+            gone(
+                "postfix/qmgr",
+                "ABC123DEF0: from=<a@b>, size=1, nrcpt=1 (queue active)"
+            ),
+            None
+        );
+        assert_eq!(gone("postfix/qmgr", "warning: removed"), None);
     }
 }

@@ -19,11 +19,10 @@
 //! newer two).
 //!
 //! Why forget: a table that only pushes out its oldest key fills to its cap and stays there,
-//! whatever the server's load — on the 10 GB MX log the mail-session table held 262,144
-//! sessions after a few days where a few hundred were open. Let go when the log says a
-//! session ended, the table holds what is open, and the cap only bounds what never ends (lost
-//! lines, a crashed daemon). The queue-id table is not forgotten this way yet (see
-//! [`super::correlate`]).
+//! whatever the server's load — on the 10 GB MX log the mail-session and queue-id tables held
+//! 262,144 keys each after some days where a few hundred were in use. Let go when the log says
+//! a session ended or a message left the queue, a table holds what is in flight, and the cap
+//! only bounds what never ends (lost lines, a crashed daemon, an MTA that logs no end).
 //!
 //! To bound another table of the join: an `Aged` with its cap, written through [`Aged::put`]
 //! or [`Aged::entry`] by the reader, [`Aged::forget`] when the key's last line is learned,

@@ -20,8 +20,11 @@
 //! login as an index into the logins seen (each kept once, at most [`NAMES`]), about 30 bytes
 //! a message; at most [`CAPACITY`] queue ids and [`SESSIONS`] sessions are remembered, the
 //! oldest forgotten first. A Dovecot or OpenSMTPD session is forgotten when it ends (its
-//! disconnect or session-end line, [`Binding::SessionEnd`]; that line's own chunk still sees
-//! it), so their table holds the sessions open, not the last [`SMTPD_SESSIONS`] ever seen.
+//! disconnect or session-end line, [`Binding::SessionEnd`]), a message when its MTA says it
+//! left the queue (Postfix `removed`, Exim `Completed`: [`Binding::MessageGone`]); the ending
+//! line's own chunk still sees it. So the tables hold the sessions open and the messages
+//! queued, not the last [`SMTPD_SESSIONS`] sessions and [`CAPACITY`] messages ever seen
+//! (Sendmail, Courier and qmail log no such end: their queue ids wait for the cap).
 //!
 //! Dovecot 2.3 and later name the client only on the login line (`imap-login: Login: …,
 //! rip=…, session=<ID>`); the mail process's later lines (session end with its counters,
@@ -168,6 +171,8 @@ pub enum Binding {
     MailSession { sid: String, ip: String },
     /// Dovecot mail session or OpenSMTPD session `sid` ended: no later line names it.
     SessionEnd { sid: String },
+    /// The MTA let go of message `qid` for good ([`crate::events::message_gone`]).
+    MessageGone { qid: String },
 }
 
 /// The OpenSMTPD binding an event states, if any.
@@ -357,6 +362,10 @@ impl Joiner {
             }
             Binding::SessionEnd { sid } => {
                 self.smtpd.forget(key_of_session(&sid), self.gen);
+                None
+            }
+            Binding::MessageGone { qid } => {
+                self.users.forget(key(&qid), self.gen);
                 None
             }
             Binding::LocalDomain { domain } => {
@@ -798,10 +807,10 @@ mod tests {
         }
     }
 
-    /// A mail session's end lets its key go: the chunk of the ending line still sees it, the
-    /// next does not, and the table holds what is live.
+    /// A mail session's end and a message leaving the queue let their keys go: the chunk of
+    /// the ending line still sees them, the next does not, and the tables hold what is live.
     #[test]
-    fn ended_sessions_are_forgotten() {
+    fn ended_sessions_and_removed_messages_are_forgotten() {
         let (mut j, g0) = logged_in();
         let g1 = j.begin(4);
         let ended = parse_at(SESSION_END, 1).and_then(|e| Binding::of(&e));
@@ -811,16 +820,27 @@ mod tests {
         );
         j.bind(ended.unwrap());
         assert!(j.smtpd.is_empty());
+        j.learn("4ZqK7x0Bd3z9Zm", "mira");
+        let removed = "Dec  6 15:24:21 mail1 postfix/qmgr[812]: 4ZqK7x0Bd3z9Zm: removed";
+        let qid = crate::events::message_gone(removed).unwrap();
+        j.bind(Binding::MessageGone { qid: qid.into() });
+        assert!(j.users.is_empty());
         let g2 = j.begin(4);
         for (g, seen) in [(g0, true), (g1, true), (g2, false)] {
             let mut e = parse_at(SESSION_END, 1).unwrap();
             j.fill_at(&mut e, g);
             assert_eq!(e.src_ip.is_some(), seen, "generation {g}");
+            // The message learned and removed in g1: seen by g1 only.
+            assert_eq!(
+                j.user("4ZqK7x0Bd3z9Zm", g).is_some(),
+                g == g1,
+                "generation {g}"
+            );
         }
         // Dropped once no chunk that may see them is in flight.
         (0..4).for_each(|_| {
             j.begin(4);
         });
-        assert_eq!(j.smtpd.held(), 0);
+        assert_eq!((j.smtpd.held(), j.users.held()), (0, 0));
     }
 }

@@ -161,6 +161,9 @@ fn learn(joiner: &RwLock<Joiner>, chunk: &[u8], clock: &Clock, in_flight: u32) -
         b">: Logged out",
         b">: Disconnected",
         b">: Connection closed",
+        // A message the MTA let go of for good (Postfix `QID: removed`, Exim `ID Completed`).
+        b": removed",
+        b" Completed",
     ]
     .map(memchr::memmem::Finder::new);
     let mut hits: Vec<usize> = finders.iter().flat_map(|f| f.find_iter(chunk)).collect();
@@ -184,9 +187,15 @@ fn learn(joiner: &RwLock<Joiner>, chunk: &[u8], clock: &Clock, in_flight: u32) -
             line: 0,
             offset: 0,
         };
-        if let LineOutcome::Event(e) = parse_line(text, clock, &mut TsCache::default(), src, false)
-        {
-            bindings.extend(Binding::of(&e));
+        match parse_line(text, clock, &mut TsCache::default(), src, false) {
+            LineOutcome::Event(e) => bindings.extend(Binding::of(&e)),
+            _ => {
+                bindings.extend(
+                    crate::events::message_gone(text).map(|qid| Binding::MessageGone {
+                        qid: qid.to_string(),
+                    }),
+                )
+            }
         }
     }
     // One short write lock per chunk, applied in line order; parser threads only lock per
