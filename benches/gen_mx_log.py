@@ -19,7 +19,8 @@ server logs them. What it holds:
   TLS failures), `anvil` statistics, the nightly cron mail to root;
 - the users: IMAP/POP3 logins and logouts from each user's own one to three home networks,
   SASL-authenticated submission from the same networks, relayed by `postfix/smtp` (some
-  deferred then sent, some bounced with a non-delivery notice back to the sender);
+  deferred then sent, some bounced with a non-delivery notice back to the sender; the queue
+  manager's `removed` once per message, after its last delivery, as Postfix writes it);
 - about a third of the lines are scanners and password guessers: SMTP AUTH (`SASL LOGIN
   authentication failed`) and IMAP/POP3 (`auth failed, N attempts`) guesses from a botnet
   (mostly distinct addresses failing one to three times) and a few persistent addresses that
